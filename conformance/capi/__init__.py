@@ -1,0 +1,31 @@
+"""The C API tier: OpenSSL's function names, called from Python with one fixed convention.
+
+Two kinds of object implement this surface: the reference ``engine`` (pure Python) and real OpenSSL-ABI libraries
+reached through ``ctypes`` (``conformance.capi.libssl``). A C-API case is written once against the convention below
+and runs unchanged on both.
+
+Convention
+==========
+
+* Every function or macro of the pages is a method of the api object with exactly the OpenSSL name:
+  ``api.SSL_read(ssl, 5)``, ``api.BIO_get_write_guarantee(bio)``, ``api.ERR_get_error()``. Macros that OpenSSL
+  implements through ``BIO_ctrl`` / ``SSL_ctrl`` are methods too; the ctypes binding issues the ctrl with the command
+  numbers of the 3.0 headers.
+* Handles (``SSL *``, ``SSL_CTX *``, ``BIO *``, ``BIO_ADDR *``, ``SSL_METHOD *``) are opaque Python objects. ``NULL``
+  is ``None``, both as argument and as result. Callers never look inside a handle.
+* ``int`` / ``size_t`` / ``long`` results are Python ints, exactly what the C function returned (no exceptions for
+  failures: a failure is the documented return value plus an error-queue entry).
+* Input buffers are ``bytes``; their length argument is implied by ``len(data)`` unless the C function takes a
+  separate length that a case may want to set differently, in which case it is an optional trailing keyword
+  (``BIO_write(bio, data, dlen=None)``).
+* Output parameters are returned after the return value, as a tuple, in the C parameter order:
+  ``BIO_read(bio, size) -> (ret, data)``, ``SSL_read_ex(ssl, num) -> (ret, data)`` (``readbytes == len(data)``),
+  ``SSL_write_ex(ssl, data) -> (ret, written)``, ``BIO_new_bio_pair(size1, size2) -> (ret, bio1, bio2)``.
+  For ``BIO_read``/``SSL_read`` style functions ``data`` is the bytes actually placed in the buffer (``b""`` when
+  the return value is <= 0).
+* Socket descriptors are ints (``-1`` is INVALID_SOCKET). ``errno`` after a failing call: ``api.errno()``.
+* Constants come from :mod:`conformance.capi.constants` (values of the OpenSSL 3.0 headers).
+* Misuse that C would allow but that would crash a real library (double free, use after free) is not called on
+  ``libssl``; the engine answers it with the documented failure return and an error-queue entry.
+* Nothing raises for a documented failure. A Python exception escaping a call is a harness/stack *error* verdict.
+"""

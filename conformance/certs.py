@@ -1,0 +1,126 @@
+"""A throwaway PKI for the cases: one root CA, a server certificate and a client certificate.
+
+Keys are ECDSA P-256 (fast to make, understood by every stack). The files are written once per process into a
+temporary directory, so adapters that only load from files (pyOpenSSL, stdlib ssl, libssl) can use them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ["SERVER_NAME", "TestPKI", "default_pki"]
+
+SERVER_NAME = "server.test"
+
+
+@dataclass(frozen=True)
+class Identity:
+    cert_pem: bytes
+    key_pem: bytes
+    cert_path: Path
+    key_path: Path
+
+
+@dataclass(frozen=True)
+class TestPKI:
+    __test__ = False  # not a pytest test class
+
+    ca_pem: bytes
+    ca_path: Path
+    server: Identity
+    client: Identity
+    other_ca_path: Path  # a CA that signed nothing here: verifying against it must fail
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _ca(common_name: str, now: datetime.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _leaf(
+    ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, name: str, usage: x509.ObjectIdentifier,
+    now: datetime.datetime,
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(name))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _write(directory: Path, stem: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> Identity:
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = _key_pem(key)
+    cert_path = directory / f"{stem}.crt"
+    key_path = directory / f"{stem}.key"
+    cert_path.write_bytes(cert_pem)
+    key_path.write_bytes(key_pem)
+    return Identity(cert_pem, key_pem, cert_path, key_path)
+
+
+@cache
+def default_pki() -> TestPKI:
+    """The process-wide PKI (made on first use)."""
+    directory = Path(tempfile.mkdtemp(prefix="conformance-pki-"))
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, ca_cert = _ca("Conformance Test Root", now)
+    _, other_ca = _ca("Unrelated Root", now)
+    server = _write(directory, "server", *_leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now))
+    client = _write(directory, "client", *_leaf(ca_key, ca_cert, "client.test", ExtendedKeyUsageOID.CLIENT_AUTH, now))
+    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
+    ca_path = directory / "ca.crt"
+    ca_path.write_bytes(ca_pem)
+    other_path = directory / "other-ca.crt"
+    other_path.write_bytes(other_ca.public_bytes(serialization.Encoding.PEM))
+    return TestPKI(ca_pem, ca_path, server, client, other_path)

@@ -1,0 +1,73 @@
+"""Expected deviations: per stack, the cases where the stack differs from its documentation, with evidence.
+
+One TOML file per stack (``conformance/expectations/<stack>.toml`` for the built-in stacks; a third-party adapter
+points at its own with ``StackAdapter.expectations_path``)::
+
+    schema = 1
+
+    [[deviation]]
+    case = "test_read_after_close_notify"     # the case function's name
+    clauses = ["SSL_read/RETURN VALUES/<=0"]   # the clauses the deviation concerns
+    verdict = "failed"                         # what the case yields on this stack: failed | hang | error
+    reason = "why the stack behaves this way"
+    evidence = "the call sequence and what it returned"
+
+A case with an entry that fails as listed is an *expected deviation*; one that passes is an *unexpected pass*.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Deviation", "ExpectationsError", "load_expectations"]
+
+_VERDICTS = {"failed", "hang", "error"}
+
+
+class ExpectationsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Deviation:
+    stack: str
+    case: str
+    clauses: tuple[str, ...]
+    verdict: str
+    reason: str
+    evidence: str
+
+
+def builtin_path(stack: str) -> Path:
+    return Path(__file__).parent / "expectations" / f"{stack}.toml"
+
+
+def load_expectations(stack: str, path: Path | None = None) -> dict[str, Deviation]:
+    path = path or builtin_path(stack)
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ExpectationsError(f"{path}: not valid TOML: {exc}") from exc
+    if data.get("schema") != 1:
+        raise ExpectationsError(f"{path}: 'schema' must be 1")
+    result: dict[str, Deviation] = {}
+    for index, raw in enumerate(data.get("deviation", []), 1):
+        where = f"{path} deviation #{index}"
+        for key in ("case", "reason", "evidence"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise ExpectationsError(f"{where}: '{key}' is required (a non-empty string)")
+        verdict = raw.get("verdict", "failed")
+        if verdict not in _VERDICTS:
+            raise ExpectationsError(f"{where}: verdict {verdict!r} is not one of {', '.join(sorted(_VERDICTS))}")
+        clauses = raw.get("clauses", [])
+        if not isinstance(clauses, list) or not all(isinstance(c, str) for c in clauses):
+            raise ExpectationsError(f"{where}: 'clauses' must be a list of clause ids")
+        if raw["case"] in result:
+            raise ExpectationsError(f"{where}: case {raw['case']!r} is listed twice")
+        result[raw["case"]] = Deviation(stack, raw["case"], tuple(clauses), verdict,
+                                        " ".join(raw["reason"].split()), raw["evidence"].strip())
+    return result

@@ -1,0 +1,145 @@
+"""What a case works with: the fixture ``h`` (a :class:`Harness`) and the connection :class:`Pair` it makes.
+
+A case is a plain pytest function taking ``h``. It names the clauses it checks and the capabilities it needs::
+
+    @pytest.mark.clauses("SSL_read/RETURN VALUES/<=0")
+    @pytest.mark.needs("error_codes")
+    def test_read_with_nothing_to_read(h: Harness) -> None:
+        pair = h.pair()
+        pair.handshake()
+        out = pair.call(pair.client, lambda e: e.read(10))
+        assert out.error is SslError.SSL_ERROR_WANT_READ, out
+
+The harness records every call in the trace, which goes into the verdict record.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from _pytest.outcomes import Skipped
+
+from conformance.link import Link
+from conformance.outcome import Outcome, Role
+from conformance.pump import DriveResult, Goal, Pump
+from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
+from conformance.trace import Trace
+
+__all__ = ["Harness", "NotApplicable", "Pair"]
+
+
+class NotApplicable(Skipped):
+    """The stack lacks a capability the case needs; the verdict is *not applicable* with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(msg=f"not applicable: {reason}", allow_module_level=False)
+        self.reason = reason
+
+
+@dataclass
+class Pair:
+    client: Endpoint
+    server: Endpoint
+    link: Link
+    trace: Trace
+    pump: Pump = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pump = Pump(self.client, self.server, self.link, self.trace)
+
+    def call(self, endpoint: Endpoint, goal: Goal) -> Outcome:
+        """One call, recorded; no retries, no link movement."""
+        return self.pump.call(endpoint, goal)
+
+    def drive(self, client: Goal | None = None, server: Goal | None = None, *, budget: int | None = None,
+              until: str = "all") -> DriveResult:
+        return self.pump.drive(client, server, budget=budget, until=until)
+
+    def handshake(self) -> DriveResult:
+        result = self.pump.handshake()
+        assert result.client is not None and result.client.ok, f"client handshake did not complete: {result.client}"
+        assert result.server is not None and result.server.ok, f"server handshake did not complete: {result.server}"
+        return result
+
+    def settle(self) -> int:
+        return self.pump.settle()
+
+    def send(self, data: bytes) -> None:
+        """Client writes ``data`` and the server reads all of it (a helper for setting up a state)."""
+        received = bytearray()
+        self.drive(client=lambda e: e.write(data))
+        while len(received) < len(data):
+            res = self.drive(server=lambda e: e.read(len(data) - len(received)))
+            assert res.server is not None and res.server.ok, f"server read failed: {res.server}"
+            received += res.server.data
+        assert bytes(received) == data, "the server received other bytes than the client sent"
+
+
+class Harness:
+    """The ``h`` fixture: the stack under test (and the peer), configuration, randomness, trace."""
+
+    def __init__(
+        self,
+        stack: StackAdapter,
+        *,
+        client_stack: StackAdapter | None = None,
+        server_stack: StackAdapter | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.stack = stack
+        self.client_stack = client_stack or stack
+        self.server_stack = server_stack or stack
+        self.interop = client_stack is not None or server_stack is not None
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.trace = Trace()
+        self.endpoints: list[Endpoint] = []
+
+    @property
+    def peer(self) -> StackAdapter:
+        return self.server_stack if self.client_stack is self.stack else self.client_stack
+
+    def has(self, capability: str) -> bool:
+        """Whether every stack involved has ``capability`` (for optional, stronger checks inside a case)."""
+        return all(s.lacks(capability) is None for s in (self.client_stack, self.server_stack))
+
+    def not_applicable(self, reason: str) -> None:
+        """End the case as *not applicable* for a reason found while it runs."""
+        raise NotApplicable(reason)
+
+    def need(self, *capabilities: str, stacks: tuple[StackAdapter, ...] | None = None) -> None:
+        """Raise :class:`NotApplicable` unless every stack involved has every capability."""
+        involved = stacks or tuple({id(s): s for s in (self.client_stack, self.server_stack)}.values())
+        for capability in capabilities:
+            for stack in involved:
+                why = stack.lacks(capability)
+                if why:
+                    raise NotApplicable(why)
+
+    def pair(
+        self,
+        *,
+        client: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+        server: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+        link: Link | None = None,
+    ) -> Pair:
+        """A client and a server of the stacks under test, joined by ``link`` (whole by default).
+
+        ``client`` / ``server`` are a config or a function that adjusts the default config.
+        """
+        configs = []
+        for role, spec in ((Role.CLIENT, client), (Role.SERVER, server)):
+            base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
+            configs.append(spec(base) if callable(spec) else spec or base)
+        c = self.client_stack.endpoint(configs[0], f"client({self.client_stack.name})")
+        s = self.server_stack.endpoint(configs[1], f"server({self.server_stack.name})")
+        self.endpoints += [c, s]
+        self.trace.note(f"pair: client {self.client_stack.name}, server {self.server_stack.name}, link "
+                        f"{(link or Link.whole()).describe()}")
+        return Pair(c, s, link or Link.whole(), self.trace)
+
+    def close(self) -> None:
+        for endpoint in self.endpoints:
+            endpoint.close()

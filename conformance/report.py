@@ -1,0 +1,142 @@
+"""Reports built from the streamed records only: ``index.html`` (self-contained), ``summary.json``, ``junit.xml``.
+
+The data model (:func:`build_model`) is separate from rendering; the HTML goes through one autoescaping Jinja2
+template. ``conformance report`` rebuilds the reports from one or more results files (shards of one run).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from conformance.catalogue import load_catalogue
+from conformance.results import BAD_VERDICTS, VERDICTS, read_records
+
+__all__ = ["build_model", "write_reports"]
+
+# Worst first: the verdict a matrix cell shows when several records meet there.
+SEVERITY = ("error", "hang", "failed", "unexpected-pass", "expected-deviation", "passed", "not-applicable")
+
+
+def worst(verdicts: Iterable[str]) -> str:
+    present = set(verdicts)
+    for verdict in SEVERITY:
+        if verdict in present:
+            return verdict
+    return "none"
+
+
+def build_model(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    verdicts: list[dict[str, Any]] = []
+    for record in records:
+        (runs if record.get("kind") == "run" else verdicts).append(record)
+    catalogue = load_catalogue()
+    stack_versions: dict[str, str] = {}
+    for run in runs:
+        for name, meta in run.get("stacks", {}).items():
+            if meta.get("version"):
+                stack_versions.setdefault(name, meta["version"])
+    for v in verdicts:
+        stack_versions[v["stack"]] = v["version"]
+    stacks = sorted({v["stack"] for v in verdicts})
+    per_stack = {s: Counter(v["verdict"] for v in verdicts if v["stack"] == s) for s in stacks}
+    single = [v for v in verdicts if "peer" not in v or v.get("peer") == v["stack"]]
+    interop = [v for v in verdicts if "peer" in v and v.get("peer") != v["stack"]]
+
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for v in single:
+        for clause in v["clauses"]:
+            cells[(clause, v["stack"])].append(v)
+    pages_seen = {c.split("/", 1)[0] for v in verdicts for c in v["clauses"]}
+    matrix = []
+    for page in catalogue.pages.values():
+        if pages_seen and page.name not in pages_seen:
+            continue
+        rows = []
+        for clause in page.clauses:
+            row_cells = []
+            for stack in stacks:
+                recs = cells.get((clause.id, stack), [])
+                row_cells.append({
+                    "verdict": worst(r["verdict"] for r in recs) if recs else
+                    ("unobservable" if clause.unobservable else "none"),
+                    "cases": sorted({r["case"] for r in recs}),
+                    "counts": dict(Counter(r["verdict"] for r in recs)),
+                })
+            rows.append({"clause": clause, "cells": row_cells})
+        matrix.append({"page": page, "rows": rows})
+
+    pair_cells: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for v in interop:
+        client = v.get("client", v["stack"])
+        server = v["peer"] if client == v["stack"] else v["stack"]
+        pair_cells[(client, server)].append(v["verdict"])
+    interop_stacks = sorted({k[0] for k in pair_cells} | {k[1] for k in pair_cells})
+    interop_matrix = [
+        {"client": c, "cells": [{"server": s, "verdict": worst(pair_cells.get((c, s), [])),
+                                  "counts": dict(Counter(pair_cells.get((c, s), [])))} for s in interop_stacks]}
+        for c in interop_stacks
+    ]
+    problems = [v for v in verdicts if v["verdict"] in BAD_VERDICTS]
+    errata = [v for v in verdicts if v["verdict"] == "expected-deviation"]
+    totals = Counter(v["verdict"] for v in verdicts)
+    return {
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "runs": runs,
+        "seeds": sorted({r.get("seed") for r in runs if r.get("seed") is not None}),
+        "stacks": [{"name": s, "version": stack_versions.get(s, "?"), "counts": dict(per_stack[s]),
+                    "total": sum(per_stack[s].values())} for s in stacks],
+        "verdict_names": list(VERDICTS),
+        "totals": dict(totals),
+        "total": len(verdicts),
+        "ok": not problems,
+        "matrix": matrix,
+        "interop_stacks": interop_stacks,
+        "interop_matrix": interop_matrix,
+        "problems": problems,
+        "errata": errata,
+        "not_applicable": [v for v in verdicts if v["verdict"] == "not-applicable"],
+    }
+
+
+def _junit(model: dict[str, Any], verdicts: list[dict[str, Any]]) -> bytes:
+    suite = ET.Element("testsuite", name="conformance", tests=str(len(verdicts)),
+                       failures=str(sum(v["verdict"] in ("failed", "unexpected-pass") for v in verdicts)),
+                       errors=str(sum(v["verdict"] in ("error", "hang") for v in verdicts)),
+                       skipped=str(sum(v["verdict"] in ("not-applicable", "expected-deviation") for v in verdicts)))
+    for v in verdicts:
+        name = v["case"] + (f"[{v['client']}->{v['peer']}]" if "peer" in v else "")
+        case = ET.SubElement(suite, "testcase", classname=v["stack"], name=name, time=str(v["duration"]))
+        text = v["reason"] + "\n" + "\n".join(v["trace"])
+        if v["verdict"] in ("failed", "unexpected-pass"):
+            ET.SubElement(case, "failure", message=v["verdict"]).text = text
+        elif v["verdict"] in ("error", "hang"):
+            ET.SubElement(case, "error", message=v["verdict"]).text = text
+        elif v["verdict"] in ("not-applicable", "expected-deviation"):
+            ET.SubElement(case, "skipped", message=f"{v['verdict']}: {v['reason']}"[:500])
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def write_reports(directory: Path, sources: list[Path]) -> dict[str, Any]:
+    records = list(read_records([s for s in sources if s.exists()]))
+    model = build_model(records)
+    env = Environment(loader=PackageLoader("conformance", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    html = env.get_template("report.html.j2").render(**model)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "index.html").write_text(html, encoding="utf-8")
+    summary = {k: model[k] for k in ("generated", "seeds", "stacks", "totals", "total", "ok")}
+    summary["problems"] = [{k: p.get(k) for k in ("stack", "peer", "client", "case", "verdict", "reason")}
+                           for p in model["problems"]]
+    (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    verdicts = [r for r in records if r.get("kind") != "run"]
+    (directory / "junit.xml").write_bytes(_junit(model, verdicts))
+    return model

@@ -1,0 +1,185 @@
+"""pyOpenSSL: ``OpenSSL.SSL.Connection(ctx, None)`` over its two memory BIOs.
+
+What the binding lets us observe: pyOpenSSL raises one exception class per ``SSL_get_error`` code (WantReadError,
+WantWriteError, ZeroReturnError, SysCallError, Error), so the error code is observed; the raw C return value is not
+(success returns the byte count or ``None``). Its memory BIOs grow without bound, so ``SSL_ERROR_WANT_WRITE`` cannot
+occur. pyOpenSSL runs on the OpenSSL that the ``cryptography`` wheel bundles, whose version is reported.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version as dist_version
+from typing import Any
+
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks._memory import bounded_take
+from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, StackUnavailable
+
+__all__ = ["PyOpenSSLStack"]
+
+_MODE_ENABLE_PARTIAL_WRITE = 0x1
+
+try:  # the import is checked in check_available()
+    from OpenSSL import SSL
+except ImportError:  # pragma: no cover - reported by check_available
+    SSL = None
+
+
+def _proto(name: str | None) -> int:
+    assert SSL is not None
+    return {"TLSv1.2": SSL.TLS1_2_VERSION, "TLSv1.3": SSL.TLS1_3_VERSION}[name] if name else 0
+
+
+def _reason(exc: BaseException) -> str:
+    if SSL is not None and isinstance(exc, SSL.Error) and exc.args and isinstance(exc.args[0], list):
+        return "; ".join(str(part[-1]) for part in exc.args[0] if part) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+class PyOpenSSLEndpoint(Endpoint):
+    def __init__(self, config: EndpointConfig, label: str) -> None:
+        assert SSL is not None
+        self.role = config.role
+        self.label = label
+        self.config = config
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD if config.role is Role.CLIENT else SSL.TLS_SERVER_METHOD)
+        if config.min_version:
+            ctx.set_min_proto_version(_proto(config.min_version))
+        if config.max_version:
+            ctx.set_max_proto_version(_proto(config.max_version))
+        if config.ciphersuites is not None:
+            ctx.set_tls13_ciphersuites(":".join(config.ciphersuites).encode())
+        pki = config.pki
+        ctx.load_verify_locations(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
+        mode = SSL.VERIFY_NONE
+        if config.role is Role.CLIENT:
+            if config.verify_peer:
+                mode = SSL.VERIFY_PEER
+            if config.present_certificate:
+                ctx.use_certificate_file(str(pki.client.cert_path))
+                ctx.use_privatekey_file(str(pki.client.key_path))
+        else:
+            ctx.use_certificate_file(str(pki.server.cert_path))
+            ctx.use_privatekey_file(str(pki.server.key_path))
+            if config.verify_peer:
+                mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+        ctx.set_verify(mode, None)
+        # pyOpenSSL's Context() already sets ENABLE_PARTIAL_WRITE (and ACCEPT_MOVING_WRITE_BUFFER); None keeps that.
+        if config.partial_write is True:
+            ctx.set_mode(_MODE_ENABLE_PARTIAL_WRITE)
+        elif config.partial_write is False:
+            ctx.clear_mode(_MODE_ENABLE_PARTIAL_WRITE)
+        if config.ignore_unexpected_eof:
+            ctx.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF)
+        if config.write_buffer is not None:
+            raise ValueError("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
+        self.conn = SSL.Connection(ctx, None)
+        self._out = bytearray()
+        if config.role is Role.CLIENT:
+            self.conn.set_tlsext_host_name(config.server_name.encode())
+            self.conn.set_connect_state()
+        else:
+            self.conn.set_accept_state()
+
+    def _run(self, op: str, args: str, fn: Any, success_ret: Any) -> Outcome:
+        assert SSL is not None
+        try:
+            value = fn()
+        except SSL.WantReadError:
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_READ, args=args)
+        except SSL.WantWriteError:
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_WRITE, args=args)
+        except SSL.WantX509LookupError:
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_X509_LOOKUP, args=args)
+        except SSL.ZeroReturnError:
+            return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN, args=args)
+        except SSL.SysCallError as exc:
+            return Outcome(op, -1, SslError.SSL_ERROR_SYSCALL, reason=_reason(exc), args=args)
+        except SSL.Error as exc:
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=_reason(exc), args=args)
+        ret, data = success_ret(value)
+        return Outcome(op, ret, SslError.SSL_ERROR_NONE, data=data, args=args)
+
+    def do_handshake(self) -> Outcome:
+        return self._run("SSL_do_handshake", "", self.conn.do_handshake, lambda _v: (1, b""))
+
+    def read(self, size: int) -> Outcome:
+        return self._run("SSL_read", str(size), lambda: self.conn.recv(size), lambda v: (len(v), bytes(v)))
+
+    def peek(self, size: int) -> Outcome:
+        import socket
+
+        return self._run("SSL_peek", str(size), lambda: self.conn.recv(size, socket.MSG_PEEK),
+                         lambda v: (len(v), bytes(v)))
+
+    def write(self, data: bytes) -> Outcome:
+        return self._run("SSL_write", str(len(data)), lambda: self.conn.send(data), lambda v: (int(v), b""))
+
+    def shutdown(self) -> Outcome:
+        return self._run("SSL_shutdown", "", self.conn.shutdown, lambda v: (1 if v else 0, b""))
+
+    def pending(self) -> int:
+        return int(self.conn.pending())
+
+    def negotiated_version(self) -> str | None:
+        name = self.conn.get_protocol_version_name()
+        return str(name) if name and name != "Unknown" else None
+
+    def negotiated_cipher(self) -> str | None:
+        name = self.conn.get_cipher_name()
+        return str(name) if name else None
+
+    def _drain(self) -> None:
+        assert SSL is not None
+        while True:
+            try:
+                chunk = self.conn.bio_read(1 << 16)
+            except SSL.WantReadError:
+                return
+            if not chunk:
+                return
+            self._out += chunk
+
+    def take_outgoing(self, limit: int | None = None) -> bytes:
+        self._drain()
+        return bounded_take(self._out, limit)
+
+    def outgoing_pending(self) -> int:
+        self._drain()
+        return len(self._out)
+
+    def put_incoming(self, data: bytes) -> int:
+        return int(self.conn.bio_write(data))
+
+    def put_eof(self) -> None:
+        self.conn.bio_shutdown()
+
+
+class PyOpenSSLStack(StackAdapter):
+    name = "pyopenssl"
+    library = "pyOpenSSL"
+    tier = "binding"
+    capabilities = frozenset({
+        "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "partial_write", "peek", "pending",
+        "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates", "peer_verification",
+        "cipher_selection", "zero_length_write",
+    })
+    missing_reasons = {
+        "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
+        "error_queue": "pyOpenSSL drains the error queue into the exception it raises",
+        "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",
+        "key_update": "pyOpenSSL does not expose SSL_key_update",
+        "renegotiation": "renegotiation is a TLS 1.2 feature the cases do not exercise yet",
+    }
+
+    def version(self) -> str:
+        assert SSL is not None
+        backend = SSL.OpenSSL_version(SSL.OPENSSL_VERSION).decode()
+        return f"pyOpenSSL {dist_version('pyOpenSSL')} ({backend})"
+
+    def check_available(self) -> None:
+        if SSL is None:
+            raise StackUnavailable("pyOpenSSL is not importable: pip install pyOpenSSL")
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        return PyOpenSSLEndpoint(config, label)

@@ -1,0 +1,171 @@
+"""Python's ``ssl`` module: ``ssl.SSLObject`` over two ``ssl.MemoryBIO`` objects.
+
+What the binding lets us observe: one exception class per ``SSL_get_error`` code, except that Python reports
+OpenSSL 3.0's "unexpected EOF" (``SSL_ERROR_SSL`` with reason ``SSL_R_UNEXPECTED_EOF_WHILE_READING``) as its own
+``SSLEOFError``; the adapter maps it back to ``SSL_ERROR_SSL`` with that reason, which is what ``_ssl.c`` derives it
+from on OpenSSL 3.0. ``SSLObject.unwrap()`` calls ``SSL_shutdown`` a second time when the first returns 0; the
+adapter reports the first unwrap() that ends in WANT_READ as that 0 (see ``shutdown``). An empty ``read()`` is
+Python's rendering of ``SSL_ERROR_ZERO_RETURN`` and is reported as such. TLS 1.3 cipher suites cannot be chosen, there is no
+``SSL_peek``, and no partial-write mode. ``MemoryBIO`` grows without bound, so WANT_WRITE cannot occur.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Callable
+
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks._memory import bounded_take
+from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
+
+__all__ = ["StdlibStack"]
+
+_VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+
+
+def _reason(exc: ssl.SSLError) -> str:
+    parts = [p for p in (getattr(exc, "library", None), getattr(exc, "reason", None)) if p]
+    return ":".join(str(p) for p in parts) or str(exc)
+
+
+class StdlibEndpoint(Endpoint):
+    read_function = "SSL_read_ex"  # _ssl.c calls the _ex forms
+    write_function = "SSL_write_ex"
+
+    def __init__(self, config: EndpointConfig, label: str) -> None:
+        if config.write_buffer is not None:
+            raise ValueError("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
+        if config.partial_write is True:
+            raise ValueError("stdlib cannot enable SSL_MODE_ENABLE_PARTIAL_WRITE (capability partial_write)")
+        if config.ciphersuites is not None:
+            raise ValueError("stdlib cannot choose TLS 1.3 cipher suites (capability cipher_selection)")
+        self.role = config.role
+        self.label = label
+        server = config.role is Role.SERVER
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+        if config.min_version:
+            ctx.minimum_version = _VERSIONS[config.min_version]
+        if config.max_version:
+            ctx.maximum_version = _VERSIONS[config.max_version]
+        pki = config.pki
+        ctx.load_verify_locations(cafile=str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
+        if server:
+            ctx.load_cert_chain(str(pki.server.cert_path), str(pki.server.key_path))
+            ctx.verify_mode = ssl.CERT_REQUIRED if config.verify_peer else ssl.CERT_NONE
+        else:
+            if config.present_certificate:
+                ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
+            if not config.verify_peer:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+        if config.ignore_unexpected_eof:
+            ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server,
+                                server_hostname=None if server else config.server_name)
+        self._out = bytearray()
+        self._shutdown_called = False
+
+    def _run(self, op: str, args: str, fn: Callable[[], tuple[int, bytes]]) -> Outcome:
+        try:
+            ret, data = fn()
+        except ssl.SSLWantReadError:
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_READ, args=args)
+        except ssl.SSLWantWriteError:
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_WRITE, args=args)
+        except ssl.SSLZeroReturnError:
+            return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN, args=args)
+        except ssl.SSLEOFError as exc:
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL,
+                           reason=f"unexpected eof while reading (reported as ssl.SSLEOFError: {exc})", args=args)
+        except ssl.SSLSyscallError as exc:
+            return Outcome(op, -1, SslError.SSL_ERROR_SYSCALL, reason=str(exc), args=args)
+        except ssl.SSLError as exc:
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=_reason(exc), args=args)
+        return Outcome(op, ret, SslError.SSL_ERROR_NONE, data=data, args=args)
+
+    def do_handshake(self) -> Outcome:
+        def go() -> tuple[int, bytes]:
+            self.obj.do_handshake()
+            return 1, b""
+        return self._run("SSL_do_handshake", "", go)
+
+    def read(self, size: int) -> Outcome:
+        def go() -> tuple[int, bytes]:
+            data = self.obj.read(size)
+            return len(data), data
+        outcome = self._run("SSL_read_ex", str(size), go)
+        if outcome.ok and outcome.ret == 0 and size > 0:
+            # _ssl.c turns SSL_ERROR_ZERO_RETURN after a received close_notify into an empty read.
+            return Outcome("SSL_read_ex", 0, SslError.SSL_ERROR_ZERO_RETURN, args=str(size),
+                           reason="close_notify received (reported by ssl as an empty read)")
+        return outcome
+
+    def write(self, data: bytes) -> Outcome:
+        return self._run("SSL_write_ex", str(len(data)), lambda: (self.obj.write(data), b""))
+
+    def shutdown(self) -> Outcome:
+        def go() -> tuple[int, bytes]:
+            self.obj.unwrap()
+            return 1, b""
+        outcome = self._run("SSL_shutdown", "", go)
+        first = not self._shutdown_called
+        self._shutdown_called = True
+        if first and outcome.error is SslError.SSL_ERROR_WANT_READ:
+            # unwrap() only retries SSL_shutdown after a 0 return, and a memory BIO never blocks the first call's
+            # close_notify: WANT_READ on the first unwrap() therefore means the first SSL_shutdown returned 0.
+            return Outcome("SSL_shutdown", 0, SslError.SSL_ERROR_NONE,
+                           reason="close_notify sent (unwrap's repeated SSL_shutdown then wanted to read)")
+        return outcome
+
+    def pending(self) -> int:
+        return self.obj.pending()
+
+    def negotiated_version(self) -> str | None:
+        return self.obj.version()
+
+    def negotiated_cipher(self) -> str | None:
+        cipher = self.obj.cipher()
+        return cipher[0] if cipher else None
+
+    def take_outgoing(self, limit: int | None = None) -> bytes:
+        if self.outgoing.pending:
+            self._out += self.outgoing.read()
+        return bounded_take(self._out, limit)
+
+    def outgoing_pending(self) -> int:
+        return len(self._out) + self.outgoing.pending
+
+    def put_incoming(self, data: bytes) -> int:
+        return self.incoming.write(data)
+
+    def put_eof(self) -> None:
+        self.incoming.write_eof()
+
+
+class StdlibStack(StackAdapter):
+    name = "stdlib"
+    library = "Python ssl"
+    tier = "binding"
+    capabilities = frozenset({
+        "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
+        "shutdown_return_values",
+        "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write",
+    })
+    missing_reasons = {
+        "raw_return_values": "ssl raises an exception instead of returning the C value",
+        "error_queue": "ssl drains the error queue into the exception it raises",
+        "bounded_write_buffer": "ssl.MemoryBIO is unbounded",
+        "partial_write": "ssl offers no way to set SSL_MODE_ENABLE_PARTIAL_WRITE",
+        "peek": "SSLObject has no peek",
+        "cipher_selection": "SSLContext.set_ciphers() does not reach TLS 1.3 cipher suites",
+        "key_update": "ssl does not expose SSL_key_update",
+        "renegotiation": "ssl does not expose renegotiation",
+    }
+
+    def version(self) -> str:
+        return f"Python {'.'.join(map(str, __import__('sys').version_info[:3]))} ssl ({ssl.OPENSSL_VERSION})"
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        return StdlibEndpoint(config, label)

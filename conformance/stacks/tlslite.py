@@ -1,0 +1,274 @@
+"""tlslite-ng: its non-blocking (generator) API over an in-memory socket-like object.
+
+tlslite-ng drives a connection with generators that yield ``0`` when they wait to read from the socket and ``1``
+when they wait to write. The adapter keeps the pending generator of an operation and resumes it on the next call
+of the same operation, which is the C API's "repeat the call" rule; ``0`` is reported as
+``SSL_ERROR_WANT_READ``, ``1`` as ``SSL_ERROR_WANT_WRITE``. The in-memory socket raises ``EWOULDBLOCK`` when it has
+nothing to read or when its outgoing buffer is full, so bounded buffers give real WANT_WRITE outcomes.
+
+Failures are mapped to error codes as follows: a TLS alert, sent or received, is ``SSL_ERROR_SSL`` with the alert as
+reason; a transport EOF without close_notify (``TLSAbruptCloseError``) is ``SSL_ERROR_SSL`` with reason "unexpected
+eof", the OpenSSL 3.0 classification; other socket errors are ``SSL_ERROR_SYSCALL``. tlslite-ng does not validate
+certificate chains against trust anchors, has no peek, no partial-write mode and no pending count.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from importlib.metadata import version as dist_version
+from typing import Any
+
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks._memory import bounded_take
+from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, StackUnavailable
+
+__all__ = ["TlsliteStack"]
+
+try:
+    from tlslite import api as tl
+    from tlslite import errors as tlerrors
+except ImportError:  # pragma: no cover - reported by check_available
+    tl = None
+    tlerrors = None
+
+_VERSIONS = {"TLSv1.2": (3, 3), "TLSv1.3": (3, 4)}
+_SUITES = {
+    "TLS_AES_128_GCM_SHA256": "aes128gcm",
+    "TLS_AES_256_GCM_SHA384": "aes256gcm",
+    "TLS_CHACHA20_POLY1305_SHA256": "chacha20-poly1305",
+}
+
+
+class _WouldBlock(OSError):
+    def __init__(self) -> None:
+        super().__init__(errno.EWOULDBLOCK, "operation would block")
+
+
+class MemorySocket:
+    """The socket tlslite-ng sees: ``recv`` from what the link delivered, ``send`` into a bounded buffer."""
+
+    def __init__(self, capacity: int | None) -> None:
+        self.inbox = bytearray()
+        self.outbox = bytearray()
+        self.eof = False
+        self.capacity = capacity
+
+    def recv(self, size: int) -> bytes:
+        if self.inbox:
+            return bounded_take(self.inbox, size)
+        if self.eof:
+            return b""
+        raise _WouldBlock()
+
+    def send(self, data: bytes) -> int:
+        room = len(data) if self.capacity is None else self.capacity - len(self.outbox)
+        if room <= 0:
+            raise _WouldBlock()
+        n = min(room, len(data))
+        self.outbox += data[:n]
+        return n
+
+    def sendall(self, data: bytes) -> None:  # pragma: no cover - tlslite-ng's async paths use send()
+        self.outbox += data
+
+    def getpeername(self) -> tuple[str, int]:
+        return ("127.0.0.1", 0)
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", 0)
+
+    def settimeout(self, value: float | None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class TlsliteEndpoint(Endpoint):
+    def __init__(self, config: EndpointConfig, label: str) -> None:
+        assert tl is not None
+        if config.partial_write is True:
+            raise ValueError("tlslite has no partial-write mode (capability partial_write)")
+        self.role = config.role
+        self.label = label
+        self.config = config
+        self.sock = MemorySocket(config.write_buffer)
+        self.conn = tl.TLSConnection(self.sock)
+        settings = tl.HandshakeSettings()
+        settings.minVersion = _VERSIONS[config.min_version or "TLSv1.2"]
+        settings.maxVersion = _VERSIONS[config.max_version or "TLSv1.3"]
+        if config.ciphersuites is not None:
+            settings.cipherNames = [_SUITES[s] for s in config.ciphersuites]
+        pki = config.pki
+        self._handshake: Iterator[Any] | None = None
+        self._handshake_done = False
+        self._pending: tuple[str, Iterator[Any]] | None = None
+        if config.role is Role.CLIENT:
+            chain = key = None
+            if config.present_certificate:
+                chain = tl.X509CertChain([tl.X509().parse(pki.client.cert_pem.decode())])
+                key = tl.parsePEMKey(pki.client.key_pem.decode(), private=True)
+            self._handshake = self.conn.handshakeClientCert(
+                chain, key, settings=settings, serverName=config.server_name, async_=True)
+        else:
+            chain = tl.X509CertChain([tl.X509().parse(pki.server.cert_pem.decode())])
+            key = tl.parsePEMKey(pki.server.key_pem.decode(), private=True)
+            self._handshake = self.conn.handshakeServerAsync(
+                certChain=chain, privateKey=key, reqCert=config.verify_peer, settings=settings)
+        self._out = bytearray()
+
+    # --- driving generators -------------------------------------------------------------------------------
+    def _step(self, gen: Iterator[Any]) -> tuple[str, Any]:
+        """Run ``gen`` until it blocks or ends: ("want", 0|1) or ("done", value)."""
+        for result in gen:
+            if isinstance(result, int) and result in (0, 1):
+                return "want", result
+            return "done", result
+        return "done", None
+
+    def _fail(self, op: str, args: str, exc: BaseException) -> Outcome:
+        assert tlerrors is not None
+        if isinstance(exc, tlerrors.TLSAbruptCloseError):
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason="unexpected eof (TLSAbruptCloseError)", args=args)
+        if isinstance(exc, tlerrors.TLSAlert):
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{type(exc).__name__}: {exc}", args=args)
+        if isinstance(exc, OSError):
+            return Outcome(op, -1, SslError.SSL_ERROR_SYSCALL, reason=str(exc), args=args)
+        if isinstance(exc, tlerrors.TLSError):
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{type(exc).__name__}: {exc}", args=args)
+        raise exc
+
+    def _want(self, op: str, args: str, code: int) -> Outcome:
+        error = SslError.SSL_ERROR_WANT_READ if code == 0 else SslError.SSL_ERROR_WANT_WRITE
+        return Outcome(op, -1, error, args=args)
+
+    def _drive_handshake(self, op: str, args: str) -> Outcome | None:
+        """Advance the handshake; ``None`` once it is complete."""
+        if self._handshake_done:
+            return None
+        assert self._handshake is not None
+        try:
+            state, value = self._step(self._handshake)
+        except Exception as exc:
+            self._handshake_done = True
+            return self._fail(op, args, exc)
+        if state == "want":
+            return self._want(op, args, value)
+        self._handshake_done = True
+        return None
+
+    def _operation(self, op: str, args: str, start: Any, finish: Any) -> Outcome:
+        blocked = self._drive_handshake(op, args)
+        if blocked is not None:
+            return blocked
+        if self._pending is not None and self._pending[0] != op:
+            raise RuntimeError(f"{self.label}: tlslite cannot start {op} while {self._pending[0]} is unfinished")
+        gen = self._pending[1] if self._pending is not None else start()
+        try:
+            state, value = self._step(gen)
+        except Exception as exc:
+            self._pending = None
+            return self._fail(op, args, exc)
+        if state == "want":
+            self._pending = (op, gen)
+            return self._want(op, args, value)
+        self._pending = None
+        result: Outcome = finish(value)
+        return result
+
+    # --- application side ---------------------------------------------------------------------------------
+    def do_handshake(self) -> Outcome:
+        if self._handshake_done and self.conn.closed and not self.conn.session:
+            return Outcome("SSL_do_handshake", -1, SslError.SSL_ERROR_SSL, reason="handshake failed earlier")
+        blocked = self._drive_handshake("SSL_do_handshake", "")
+        if blocked is not None:
+            return blocked
+        return Outcome("SSL_do_handshake", 1, SslError.SSL_ERROR_NONE)
+
+    def read(self, size: int) -> Outcome:
+        args = str(size)
+
+        def finish(value: Any) -> Outcome:
+            data = bytes(value or b"")
+            if not data:
+                return Outcome("SSL_read", 0, SslError.SSL_ERROR_ZERO_RETURN, args=args)
+            return Outcome("SSL_read", len(data), SslError.SSL_ERROR_NONE, data=data, args=args)
+
+        return self._operation("SSL_read", args, lambda: self.conn.readAsync(size), finish)
+
+    def write(self, data: bytes) -> Outcome:
+        args = str(len(data))
+        return self._operation(
+            "SSL_write", args, lambda: self.conn.writeAsync(data),
+            lambda _v: Outcome("SSL_write", len(data), SslError.SSL_ERROR_NONE, args=args))
+
+    def shutdown(self) -> Outcome:
+        return self._operation(
+            "SSL_shutdown", "", lambda: self.conn.closeAsync(),
+            lambda _v: Outcome("SSL_shutdown", 1, SslError.SSL_ERROR_NONE))
+
+    def key_update(self, request_peer: bool) -> Outcome:
+        assert tl is not None
+        kind = tl.KeyUpdateMessageType.update_requested if request_peer else \
+            tl.KeyUpdateMessageType.update_not_requested
+        args = "SSL_KEY_UPDATE_REQUESTED" if request_peer else "SSL_KEY_UPDATE_NOT_REQUESTED"
+        return self._operation(
+            "SSL_key_update", args, lambda: self.conn.send_keyupdate_request(kind),
+            lambda _v: Outcome("SSL_key_update", 1, SslError.SSL_ERROR_NONE, args=args))
+
+    def negotiated_version(self) -> str | None:
+        version = getattr(self.conn, "version", None)
+        return {(3, 3): "TLSv1.2", (3, 4): "TLSv1.3"}.get(version) if version else None
+
+    def negotiated_cipher(self) -> str | None:
+        name = self.conn.getCipherName() if self.conn.session else None
+        return str(name) if name else None
+
+    # --- network side -------------------------------------------------------------------------------------
+    def take_outgoing(self, limit: int | None = None) -> bytes:
+        return bounded_take(self.sock.outbox, limit)
+
+    def outgoing_pending(self) -> int:
+        return len(self.sock.outbox)
+
+    def put_incoming(self, data: bytes) -> int:
+        self.sock.inbox += data
+        return len(data)
+
+    def put_eof(self) -> None:
+        self.sock.eof = True
+
+
+class TlsliteStack(StackAdapter):
+    name = "tlslite"
+    library = "tlslite-ng"
+    tier = "binding"
+    capabilities = frozenset({
+        "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
+        "implicit_handshake", "cipher_selection", "key_update", "client_certificates",
+    })
+    missing_reasons = {
+        "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",
+        "error_queue": "tlslite-ng has no error queue",
+        "partial_write": "writeAsync() always sends the whole buffer",
+        "peek": "tlslite-ng has no peek",
+        "pending": "tlslite-ng has no public count of buffered plaintext",
+        "shutdown_return_values": "closeAsync() sends close_notify and finishes without waiting for the peer's",
+        "ignore_unexpected_eof": "tlslite-ng's ignoreAbruptClose is not the same option and is not mapped",
+        "peer_verification": "tlslite-ng does not validate certificate chains against trust anchors",
+        "renegotiation": "tlslite-ng does not renegotiate",
+        "zero_length_write": "not mapped",
+    }
+
+    def version(self) -> str:
+        return f"tlslite-ng {dist_version('tlslite-ng')}"
+
+    def check_available(self) -> None:
+        if tl is None:
+            raise StackUnavailable("tlslite-ng is not importable: pip install tlslite-ng")
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        return TlsliteEndpoint(config, label)
+
+

@@ -25,24 +25,14 @@ def _cases_dir() -> Path:
 
 
 def _covered() -> dict[str, list[str]]:
-    """clause id -> case names, read from the cases' markers without running them."""
-    import pytest
+    """clause id -> case names, from the cases' marks."""
+    from conformance.coverage import case_clauses
 
-    class Collector:
-        def __init__(self) -> None:
-            self.map: dict[str, list[str]] = {}
-
-        def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-            for item in items:
-                marker = item.get_closest_marker("clauses")
-                for cid in marker.args if marker else ():
-                    name = getattr(item, "originalname", item.name)
-                    if name not in self.map.setdefault(str(cid), []):
-                        self.map[str(cid)].append(name)
-
-    collector = Collector()
-    pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", str(_cases_dir())], plugins=[collector])
-    return collector.map
+    covered: dict[str, list[str]] = {}
+    for ref in case_clauses():
+        for cid in ref.clauses:
+            covered.setdefault(cid, []).append(ref.name)
+    return covered
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -50,6 +40,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     stacks = discover()
     for name in args.stack:
+        if ":" in name:  # module:Class, checked by the plugin
+            continue
         if name not in stacks:
             print(f"conformance: no stack named {name!r}; registered: {', '.join(stacks)}", file=sys.stderr)
             return 2
@@ -155,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "are written at the end. Exit status 0 when no verdict is failed, "
                                      "unexpected-pass, error or hang, else 1; 2 for a usage error.")
     run.add_argument("--stack", action="append", default=[], metavar="NAME",
-                     help="stack to run (repeatable; default: every installed stack; see 'conformance stacks')")
+                     help="stack to run: a registered name (see 'conformance stacks') or module:Class of an "
+                          "adapter not yet registered (repeatable; default: every installed stack)")
     run.add_argument("--page", action="append", default=[], metavar="PAGE",
                      help="only cases checking clauses of this man page, e.g. SSL_read (repeatable)")
     run.add_argument("--report", default="reports", metavar="DIR", help="report directory (default: reports)")

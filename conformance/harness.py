@@ -71,10 +71,17 @@ class Pair:
         received = bytearray()
         self.drive(client=lambda e: e.write(data))
         while len(received) < len(data):
-            res = self.drive(server=lambda e: e.read(len(data) - len(received)))
+            res = self.drive(server=_reader(len(data) - len(received)))
             assert res.server is not None and res.server.ok, f"server read failed: {res.server}"
             received += res.server.data
         assert bytes(received) == data, "the server received other bytes than the client sent"
+
+
+def _reader(size: int) -> Goal:
+    def goal(endpoint: Endpoint) -> Outcome:
+        return endpoint.read(size)
+
+    return goal
 
 
 class Harness:

@@ -57,8 +57,7 @@ class Channel:
             data = src.take_outgoing(take)
             if data:
                 moved = True
-                data = self._disturb(bytearray(data))
-                self.in_flight += data
+                self.in_flight += self._disturb(bytearray(data))
         if self.in_flight:
             batch = bytes(self.in_flight if want is None else self.in_flight[:want])
             accepted = dst.put_incoming(batch)
@@ -66,7 +65,8 @@ class Channel:
                 del self.in_flight[:accepted]
                 self.delivered += accepted
                 moved = True
-                trace.link(f"{name}: {accepted} bytes" + (f" ({len(self.in_flight)} in flight)" if self.in_flight else ""))
+                flight = f" ({len(self.in_flight)} in flight)" if self.in_flight else ""
+                trace.link(f"{name}: {accepted} bytes{flight}")
         limit = self.limit
         if (
             not self.eof_sent

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from engine.ssl.constants import SslError
 
@@ -12,7 +12,7 @@ __all__ = ["RETRY_ERRORS", "Outcome", "Role", "SslError"]
 RETRY_ERRORS = frozenset({SslError.SSL_ERROR_WANT_READ, SslError.SSL_ERROR_WANT_WRITE})
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     CLIENT = "client"
     SERVER = "server"
 

@@ -63,6 +63,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): adapter capabilities a conformance case requires")
     config.addinivalue_line("markers", "interop: a case run on every (client stack, server stack) pair")
     worker = hasattr(config, "workerinput")
+    if config.getoption("--stack"):
+        _selected_stacks(config)  # an unknown or unusable stack is a usage error before anything runs
+    pages: list[str] = config.getoption("--page")
+    if pages:
+        known = load_catalogue().pages
+        unknown = [p for p in pages if p not in known]
+        if unknown:
+            raise pytest.UsageError(
+                f"unknown page(s) {', '.join(unknown)}; known pages: {', '.join(sorted(known)) or 'none'}")
     seed = config.getoption("--conformance-seed")
     if seed is None:
         seed = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(1 << 31))
@@ -120,11 +129,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     pages: list[str] = config.getoption("--page")
     if not pages:
         return
-    known = load_catalogue().pages
-    unknown = [p for p in pages if p not in known]
-    if unknown:
-        raise pytest.UsageError(f"unknown page(s) {', '.join(unknown)}; known pages: {', '.join(sorted(known))}")
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         marker = item.get_closest_marker("clauses")
         ids = marker.args if marker else ()
@@ -204,7 +210,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             verdict = "expected-deviation"
             reason = f"{deviation.stack}: {deviation.reason} (observed: {reason})"
             report.outcome = "skipped"
-            report.wasxfail = reason  # type: ignore[attr-defined]
+            report.wasxfail = reason
         elif verdict == "passed":
             verdict = "unexpected-pass"
             reason = (f"{deviation.stack} expectations list this case as {deviation.verdict} "

@@ -122,7 +122,8 @@ def _junit(model: dict[str, Any], verdicts: list[dict[str, Any]]) -> bytes:
             ET.SubElement(case, "error", message=v["verdict"]).text = text
         elif v["verdict"] in ("not-applicable", "expected-deviation"):
             ET.SubElement(case, "skipped", message=f"{v['verdict']}: {v['reason']}"[:500])
-    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def write_reports(directory: Path, sources: list[Path]) -> dict[str, Any]:

@@ -70,8 +70,26 @@ def discover() -> dict[str, StackInfo]:
     return found
 
 
+def _from_import_path(target: str) -> StackAdapter:
+    import importlib
+
+    module_name, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise StackUnavailable(f"cannot import stack adapter {target!r}: {exc}") from exc
+    adapter = cls()
+    if not isinstance(adapter, StackAdapter):
+        raise StackUnavailable(f"{target} is not a conformance.stacks.StackAdapter subclass")
+    adapter.check_available()
+    return adapter
+
+
 def load_stack(name: str) -> StackAdapter:
-    """The adapter registered under ``name``; a clear error if it is unknown or not usable here."""
+    """The adapter registered under ``name``, or imported from ``module:Class`` (an adapter under development,
+    not yet registered); a clear error if it is unknown or not usable here."""
+    if ":" in name:
+        return _from_import_path(name)
     stacks = discover()
     if name not in stacks:
         raise StackUnavailable(f"no stack named {name!r}; registered stacks: {', '.join(stacks) or 'none'}")

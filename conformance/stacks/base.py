@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from conformance.certs import SERVER_NAME, TestPKI, default_pki
 from conformance.outcome import Outcome, Role
@@ -33,9 +34,9 @@ CAPABILITIES: Mapping[str, str] = {
     "tls1_2": "speaks TLS 1.2",
     "tls1_3": "speaks TLS 1.3",
     "raw_return_values": "the C return value of every call is observed, not synthesised from an exception",
-    "error_codes": "the SSL_get_error code of a failed call is observed (possibly through the binding's exception type)",
+    "error_codes": "the SSL_get_error code of a failed call is observed (maybe through the binding's exception type)",
     "error_queue": "the thread's error queue is observable",
-    "bounded_write_buffer": "the endpoint's outgoing transport buffer can be bounded, so SSL_ERROR_WANT_WRITE can occur",
+    "bounded_write_buffer": "the outgoing transport buffer can be bounded, so SSL_ERROR_WANT_WRITE can occur",
     "partial_write": "SSL_MODE_ENABLE_PARTIAL_WRITE can be set",
     "peek": "SSL_peek is available",
     "pending": "SSL_pending is available",
@@ -129,7 +130,7 @@ class Endpoint(abc.ABC):
     def put_eof(self) -> None:
         """The transport from the peer is closed: after the bytes already given, reads see end of file."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release the endpoint's resources."""
 
 
@@ -142,13 +143,13 @@ class StackAdapter(abc.ABC):
     tier: str = "binding"  # "c-api" | "binding" | "wire"
     capabilities: frozenset[str] = frozenset()
     # Why a capability is absent, in the stack's own terms (shown with a not-applicable verdict).
-    missing_reasons: Mapping[str, str] = {}
+    missing_reasons: Mapping[str, str] = MappingProxyType({})
 
     @abc.abstractmethod
     def version(self) -> str:
         """The library version, read from the library itself."""
 
-    def check_available(self) -> None:
+    def check_available(self) -> None:  # noqa: B027 - optional hook
         """Raise :class:`StackUnavailable` if the stack cannot run here."""
 
     def lacks(self, capability: str) -> str | None:

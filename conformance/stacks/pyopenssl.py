@@ -9,6 +9,7 @@ occur. pyOpenSSL runs on the OpenSSL that the ``cryptography`` wheel bundles, wh
 from __future__ import annotations
 
 from importlib.metadata import version as dist_version
+from types import MappingProxyType
 from typing import Any
 
 from conformance.outcome import Outcome, Role, SslError
@@ -22,7 +23,7 @@ _MODE_ENABLE_PARTIAL_WRITE = 0x1
 try:  # the import is checked in check_available()
     from OpenSSL import SSL
 except ImportError:  # pragma: no cover - reported by check_available
-    SSL = None
+    SSL = None  # type: ignore[assignment]
 
 
 def _proto(name: str | None) -> int:
@@ -161,16 +162,17 @@ class PyOpenSSLStack(StackAdapter):
     tier = "binding"
     capabilities = frozenset({
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "partial_write", "peek", "pending",
-        "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates", "peer_verification",
+        "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates",
+        "peer_verification",
         "cipher_selection", "zero_length_write",
     })
-    missing_reasons = {
+    missing_reasons = MappingProxyType({
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
         "error_queue": "pyOpenSSL drains the error queue into the exception it raises",
         "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",
         "key_update": "pyOpenSSL does not expose SSL_key_update",
         "renegotiation": "renegotiation is a TLS 1.2 feature the cases do not exercise yet",
-    }
+    })
 
     def version(self) -> str:
         assert SSL is not None

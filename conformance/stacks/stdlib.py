@@ -1,18 +1,20 @@
 """Python's ``ssl`` module: ``ssl.SSLObject`` over two ``ssl.MemoryBIO`` objects.
 
-What the binding lets us observe: one exception class per ``SSL_get_error`` code, except that Python reports
-OpenSSL 3.0's "unexpected EOF" (``SSL_ERROR_SSL`` with reason ``SSL_R_UNEXPECTED_EOF_WHILE_READING``) as its own
+What the binding lets us observe: one exception class per ``SSL_get_error`` code, except that Python
+reports OpenSSL 3.0's "unexpected EOF" (``SSL_ERROR_SSL`` with reason ``SSL_R_UNEXPECTED_EOF_WHILE_READING``) as its own
 ``SSLEOFError``; the adapter maps it back to ``SSL_ERROR_SSL`` with that reason, which is what ``_ssl.c`` derives it
 from on OpenSSL 3.0. ``SSLObject.unwrap()`` calls ``SSL_shutdown`` a second time when the first returns 0; the
 adapter reports the first unwrap() that ends in WANT_READ as that 0 (see ``shutdown``). An empty ``read()`` is
-Python's rendering of ``SSL_ERROR_ZERO_RETURN`` and is reported as such. TLS 1.3 cipher suites cannot be chosen, there is no
-``SSL_peek``, and no partial-write mode. ``MemoryBIO`` grows without bound, so WANT_WRITE cannot occur.
+Python's rendering of ``SSL_ERROR_ZERO_RETURN`` and is reported as such. TLS 1.3 cipher suites cannot be
+chosen, there is no ``SSL_peek``, and no partial-write mode. ``MemoryBIO`` grows without bound, so WANT_WRITE
+cannot occur.
 """
 
 from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from types import MappingProxyType
 
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
@@ -153,7 +155,7 @@ class StdlibStack(StackAdapter):
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write",
     })
-    missing_reasons = {
+    missing_reasons = MappingProxyType({
         "raw_return_values": "ssl raises an exception instead of returning the C value",
         "error_queue": "ssl drains the error queue into the exception it raises",
         "bounded_write_buffer": "ssl.MemoryBIO is unbounded",
@@ -162,7 +164,7 @@ class StdlibStack(StackAdapter):
         "cipher_selection": "SSLContext.set_ciphers() does not reach TLS 1.3 cipher suites",
         "key_update": "ssl does not expose SSL_key_update",
         "renegotiation": "ssl does not expose renegotiation",
-    }
+    })
 
     def version(self) -> str:
         return f"Python {'.'.join(map(str, __import__('sys').version_info[:3]))} ssl ({ssl.OPENSSL_VERSION})"

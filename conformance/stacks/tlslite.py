@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from importlib.metadata import version as dist_version
+from types import MappingProxyType
 from typing import Any
 
 from conformance.outcome import Outcome, Role, SslError
@@ -248,7 +249,7 @@ class TlsliteStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
         "implicit_handshake", "cipher_selection", "key_update", "client_certificates",
     })
-    missing_reasons = {
+    missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",
         "error_queue": "tlslite-ng has no error queue",
         "partial_write": "writeAsync() always sends the whole buffer",
@@ -259,7 +260,7 @@ class TlsliteStack(StackAdapter):
         "peer_verification": "tlslite-ng does not validate certificate chains against trust anchors",
         "renegotiation": "tlslite-ng does not renegotiate",
         "zero_length_write": "not mapped",
-    }
+    })
 
     def version(self) -> str:
         return f"tlslite-ng {dist_version('tlslite-ng')}"

@@ -14,7 +14,8 @@ def _read_all(pair: object, size: int) -> bytes:
     assert isinstance(pair, Pair)
     received = bytearray()
     while len(received) < size:
-        out = pair.drive(server=lambda e: e.read(size - len(received))).server
+        missing = size - len(received)
+        out = pair.drive(server=lambda e, n=missing: e.read(n)).server
         assert out is not None and out.ok, f"server read failed after {len(received)} bytes: {out}"
         received += out.data
     return bytes(received)
@@ -59,7 +60,7 @@ def test_partial_write_returns_after_one_record(h: Harness) -> None:
     sent = 0
     sizes = []
     while sent < len(data):
-        out = pair.drive(client=lambda e: e.write(data[sent:])).client
+        out = pair.drive(client=lambda e, rest=data[sent:]: e.write(rest)).client
         assert out is not None and out.ok and 0 < out.ret <= len(data) - sent, out
         sizes.append(out.ret)
         sent += out.ret

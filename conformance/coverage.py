@@ -1,0 +1,37 @@
+"""Which clauses the cases check: read from the ``clauses`` marks of the case functions, without running them."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+__all__ = ["CaseRef", "case_clauses"]
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    module: str
+    name: str
+    clauses: tuple[str, ...]
+    needs: tuple[str, ...]
+
+
+def case_clauses(package: str = "specs.cases") -> list[CaseRef]:
+    """Every case function (``test_*``) of the package's modules with the clause ids and capabilities it names."""
+    pkg = importlib.import_module(package)
+    refs: list[CaseRef] = []
+    for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}."):
+        module = importlib.import_module(info.name)
+        for name, obj in sorted(vars(module).items()):
+            if not name.startswith("test_") or not callable(obj) or getattr(obj, "__module__", None) != info.name:
+                continue
+            clauses: list[str] = []
+            needs: list[str] = []
+            for mark in getattr(obj, "pytestmark", []):
+                if mark.name == "clauses":
+                    clauses += [str(a) for a in mark.args]
+                elif mark.name == "needs":
+                    needs += [str(a) for a in mark.args]
+            refs.append(CaseRef(info.name, name, tuple(clauses), tuple(needs)))
+    return refs

@@ -1,0 +1,37 @@
+"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+
+
+def _install(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The project's own tests."""
+    _install(session)
+    session.run("python", "-m", "pytest", "-n", "2", *session.posargs)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The conformance run on every installed stack; report in reports/."""
+    _install(session)
+    session.run("conformance", "run", "-n", "2", "--report", "reports", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    _install(session)
+    session.run("ruff", "check", "conformance", "engine", "specs", "tests")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    _install(session)
+    session.run("mypy")

@@ -42,6 +42,12 @@ class Page:
     seed: str
     functions: tuple[str, ...]
     clauses: tuple[Clause, ...]
+    source: str = ""  # for pages that are not man pages: a path under ../shared, e.g. rfcs/rfc9846.txt
+
+    @property
+    def document(self) -> str:
+        """The file the clauses come from, relative to ../shared."""
+        return self.source or f"openssl-docs/3.0/{self.pod}"
 
 
 @dataclass
@@ -133,9 +139,11 @@ def load_page(path: Path) -> Page:
                 note=" ".join(_str(raw, "note", where, required=False).split()),
             )
         )
+    source = _str(page, "source", f"{path} [page]", required=False)
     return Page(
         name=name,
-        pod=_str(page, "pod", f"{path} [page]"),
+        source=source,
+        pod=_str(page, "pod", f"{path} [page]", required=not source),
         seed=_str(page, "seed", f"{path} [page]", required=False),
         functions=_strs(page, "functions", f"{path} [page]"),
         clauses=tuple(clauses),

@@ -11,6 +11,8 @@ points at its own with ``StackAdapter.expectations_path``)::
     verdict = "failed"                         # what the case yields on this stack: failed | hang | error
     reason = "why the stack behaves this way"
     evidence = "the call sequence and what it returned"
+    role = "client"                            # optional: only when this stack plays that role (client | server)
+    not_peers = ["tlslite"]                    # optional: not against these peer stacks (or peers = [...]: only)
 
 A case with an entry that fails as listed is an *expected deviation*; one that passes is an *unexpected pass*.
 """
@@ -38,6 +40,17 @@ class Deviation:
     verdict: str
     reason: str
     evidence: str
+    role: str | None = None
+    peers: tuple[str, ...] | None = None
+    not_peers: tuple[str, ...] = ()
+
+    def applies(self, role: str | None, peer: str | None) -> bool:
+        """Whether the entry covers a run where the stack played ``role`` against ``peer``."""
+        if self.role is not None and role is not None and role != self.role:
+            return False
+        if peer is not None and self.peers is not None and peer not in self.peers:
+            return False
+        return not (peer is not None and peer in self.not_peers)
 
 
 def builtin_path(stack: str) -> Path:
@@ -68,6 +81,16 @@ def load_expectations(stack: str, path: Path | None = None) -> dict[str, Deviati
             raise ExpectationsError(f"{where}: 'clauses' must be a list of clause ids")
         if raw["case"] in result:
             raise ExpectationsError(f"{where}: case {raw['case']!r} is listed twice")
+        role = raw.get("role")
+        if role not in (None, "client", "server"):
+            raise ExpectationsError(f"{where}: role must be 'client' or 'server', not {role!r}")
+        peer_lists: dict[str, tuple[str, ...] | None] = {}
+        for key in ("peers", "not_peers"):
+            value = raw.get(key)
+            if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+                raise ExpectationsError(f"{where}: '{key}' must be a list of stack names")
+            peer_lists[key] = tuple(value) if value is not None else None
         result[raw["case"]] = Deviation(stack, raw["case"], tuple(clauses), verdict,
-                                        " ".join(raw["reason"].split()), raw["evidence"].strip())
+                                        " ".join(raw["reason"].split()), raw["evidence"].strip(), role,
+                                        peer_lists["peers"], peer_lists["not_peers"] or ())
     return result

@@ -177,11 +177,15 @@ def _classify(call: pytest.CallInfo[None]) -> tuple[str, str]:
 
 
 def _deviation(harness: Harness, case: str) -> Deviation | None:
-    for stack in {harness.client_stack.name: harness.client_stack, harness.server_stack.name: harness.server_stack,
-                  harness.stack.name: harness.stack}.values():
+    """The expectations entry covering this run: of the stack under test, or in a case between two stacks, of
+    either stack in the role it played against the other."""
+    roles = [(harness.client_stack, "client", harness.server_stack), (harness.server_stack, "server",
+                                                                       harness.client_stack)]
+    for stack, role, other in roles:
         path = getattr(stack, "expectations_path", None)
         found = load_expectations(stack.name, path).get(case)
-        if found:
+        if found and found.applies(role if harness.interop else None,
+                                   other.name if harness.interop else None):
             return found
     return None
 

@@ -2,25 +2,39 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 from conformance.outcome import Outcome
 
 __all__ = ["Trace"]
 
 
 class Trace:
-    """An append-only list of readable lines, capped so a runaway case cannot exhaust memory."""
+    """An append-only list of readable lines, capped so a runaway case cannot exhaust memory.
+
+    When more than ``MAX_LINES`` lines arrive, the first ``HEAD`` and the most recent ones are kept (the end is
+    where a failure or a deadlock shows), and the number left out in between is reported.
+    """
 
     MAX_LINES = 2000
+    HEAD = 500
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.head: list[str] = []
+        self.tail: deque[str] = deque(maxlen=self.MAX_LINES - self.HEAD)
         self.omitted = 0
 
+    @property
+    def lines(self) -> list[str]:
+        return [*self.head, *self.tail]
+
     def _add(self, line: str) -> None:
-        if len(self.lines) < self.MAX_LINES:
-            self.lines.append(line)
-        else:
+        if len(self.head) < self.HEAD:
+            self.head.append(line)
+            return
+        if len(self.tail) == self.tail.maxlen:
             self.omitted += 1
+        self.tail.append(line)
 
     def call(self, actor: str, outcome: Outcome) -> None:
         self._add(f"{actor}: {outcome}")
@@ -33,5 +47,5 @@ class Trace:
 
     def as_list(self) -> list[str]:
         if self.omitted:
-            return [*self.lines, f"... {self.omitted} more lines omitted"]
-        return list(self.lines)
+            return [*self.head, f"... {self.omitted} lines omitted ...", *self.tail]
+        return self.lines

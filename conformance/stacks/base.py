@@ -46,6 +46,7 @@ CAPABILITIES: Mapping[str, str] = {
     "client_certificates": "can present and request client certificates",
     "peer_verification": "verifies the peer's certificate chain against the configured trust anchors",
     "cipher_selection": "the TLS 1.3 cipher suites offered can be chosen",
+    "group_selection": "the key-exchange groups offered or accepted can be chosen",
     "key_update": "can send a TLS 1.3 KeyUpdate",
     "renegotiation": "can renegotiate a TLS 1.2 connection",
     "zero_length_write": "a write of zero bytes reaches the library's write function",
@@ -64,6 +65,7 @@ class EndpointConfig:
     min_version: str | None = None  # "TLSv1.2" | "TLSv1.3"
     max_version: str | None = None
     ciphersuites: tuple[str, ...] | None = None  # TLS 1.3 suites by IANA name, e.g. "TLS_AES_128_GCM_SHA256"
+    groups: tuple[str, ...] | None = None  # key-exchange groups, e.g. ("x25519", "secp256r1"); first = key share
     verify_peer: bool = True  # client: verify the server; server: request and require a client certificate
     present_certificate: bool | None = None  # client: send a client certificate (default: only if asked)
     trust_other_ca: bool = False  # trust an unrelated CA instead of the one that signed the peer's certificate

@@ -72,6 +72,8 @@ class PyOpenSSLEndpoint(Endpoint):
             ctx.clear_mode(_MODE_ENABLE_PARTIAL_WRITE)
         if config.ignore_unexpected_eof:
             ctx.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF)
+        if config.groups is not None:
+            raise ValueError("pyopenssl cannot choose key-exchange groups (capability group_selection)")
         if config.write_buffer is not None:
             raise ValueError("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
         self.conn = SSL.Connection(ctx, None)
@@ -171,6 +173,7 @@ class PyOpenSSLStack(StackAdapter):
         "error_queue": "pyOpenSSL drains the error queue into the exception it raises",
         "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",
         "key_update": "pyOpenSSL does not expose SSL_key_update",
+        "group_selection": "the binding offers no way to choose key-exchange groups",
         "renegotiation": "renegotiation is a TLS 1.2 feature the cases do not exercise yet",
     })
 

@@ -39,6 +39,8 @@ class StdlibEndpoint(Endpoint):
             raise ValueError("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
         if config.partial_write is True:
             raise ValueError("stdlib cannot enable SSL_MODE_ENABLE_PARTIAL_WRITE (capability partial_write)")
+        if config.groups is not None:
+            raise ValueError("stdlib cannot choose key-exchange groups (capability group_selection)")
         if config.ciphersuites is not None:
             raise ValueError("stdlib cannot choose TLS 1.3 cipher suites (capability cipher_selection)")
         self.role = config.role
@@ -163,6 +165,7 @@ class StdlibStack(StackAdapter):
         "peek": "SSLObject has no peek",
         "cipher_selection": "SSLContext.set_ciphers() does not reach TLS 1.3 cipher suites",
         "key_update": "ssl does not expose SSL_key_update",
+        "group_selection": "the binding offers no way to choose key-exchange groups",
         "renegotiation": "ssl does not expose renegotiation",
     })
 

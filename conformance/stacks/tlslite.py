@@ -101,10 +101,14 @@ class TlsliteEndpoint(Endpoint):
         settings.maxVersion = _VERSIONS[config.max_version or "TLSv1.3"]
         if config.ciphersuites is not None:
             settings.cipherNames = [_SUITES[s] for s in config.ciphersuites]
+        if config.groups is not None:
+            settings.eccCurves = list(config.groups)
+            settings.keyShares = [config.groups[0]]
         pki = config.pki
         self._handshake: Iterator[Any] | None = None
         self._handshake_done = False
-        self._pending: tuple[str, Iterator[Any]] | None = None
+        # Suspended generators by operation: like the C API, a read that wants more bytes does not stop a write.
+        self._pending: dict[str, Iterator[Any]] = {}
         if config.role is Role.CLIENT:
             chain = key = None
             if config.present_certificate:
@@ -163,18 +167,14 @@ class TlsliteEndpoint(Endpoint):
         blocked = self._drive_handshake(op, args)
         if blocked is not None:
             return blocked
-        if self._pending is not None and self._pending[0] != op:
-            raise RuntimeError(f"{self.label}: tlslite cannot start {op} while {self._pending[0]} is unfinished")
-        gen = self._pending[1] if self._pending is not None else start()
+        gen = self._pending.pop(op, None) or start()
         try:
             state, value = self._step(gen)
         except Exception as exc:
-            self._pending = None
             return self._fail(op, args, exc)
         if state == "want":
-            self._pending = (op, gen)
+            self._pending[op] = gen
             return self._want(op, args, value)
-        self._pending = None
         result: Outcome = finish(value)
         return result
 
@@ -210,9 +210,9 @@ class TlsliteEndpoint(Endpoint):
             lambda _v: Outcome("SSL_shutdown", 1, SslError.SSL_ERROR_NONE))
 
     def key_update(self, request_peer: bool) -> Outcome:
-        assert tl is not None
-        kind = tl.KeyUpdateMessageType.update_requested if request_peer else \
-            tl.KeyUpdateMessageType.update_not_requested
+        from tlslite.constants import KeyUpdateMessageType
+
+        kind = KeyUpdateMessageType.update_requested if request_peer else KeyUpdateMessageType.update_not_requested
         args = "SSL_KEY_UPDATE_REQUESTED" if request_peer else "SSL_KEY_UPDATE_NOT_REQUESTED"
         return self._operation(
             "SSL_key_update", args, lambda: self.conn.send_keyupdate_request(kind),
@@ -224,7 +224,9 @@ class TlsliteEndpoint(Endpoint):
 
     def negotiated_cipher(self) -> str | None:
         name = self.conn.getCipherName() if self.conn.session else None
-        return str(name) if name else None
+        if not name:
+            return None
+        return {v: k for k, v in _SUITES.items()}.get(str(name), str(name))
 
     # --- network side -------------------------------------------------------------------------------------
     def take_outgoing(self, limit: int | None = None) -> bytes:
@@ -247,7 +249,7 @@ class TlsliteStack(StackAdapter):
     tier = "binding"
     capabilities = frozenset({
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
-        "implicit_handshake", "cipher_selection", "key_update", "client_certificates",
+        "implicit_handshake", "cipher_selection", "group_selection", "key_update", "client_certificates",
     })
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",

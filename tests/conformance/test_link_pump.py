@@ -158,4 +158,6 @@ def test_trace_is_capped() -> None:
     for i in range(Trace.MAX_LINES + 10):
         trace.note(str(i))
     lines = trace.as_list()
-    assert len(lines) == Trace.MAX_LINES + 1 and "10 more lines omitted" in lines[-1]
+    assert len(lines) == Trace.MAX_LINES + 1
+    assert lines[0] == "-- 0" and lines[Trace.HEAD] == "... 10 lines omitted ..."
+    assert lines[-1] == f"-- {Trace.MAX_LINES + 9}", "the most recent lines are kept"

@@ -11,7 +11,7 @@ from conformance.coverage import case_clauses
 from conformance.expectations import builtin_path, load_expectations
 from conformance.stacks import CAPABILITIES, discover
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "openssl-docs" / "3.0"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 ISSUE2_PAGES = {"SSL_accept", "SSL_connect", "SSL_do_handshake", "SSL_get_error", "SSL_read", "SSL_write"}
 
 
@@ -49,7 +49,7 @@ def test_pages_name_existing_pod_files() -> None:
     if not SHARED.is_dir():
         pytest.skip(f"the OpenSSL pages are not beside the checkout ({SHARED})")
     for page in load_catalogue().pages.values():
-        assert (SHARED / page.pod).is_file(), f"{page.name}: {page.pod} not in {SHARED}"
+        assert (SHARED / page.document).is_file(), f"{page.name}: {page.document} not in {SHARED}"
 
 
 def test_expectations_name_existing_cases_and_clauses() -> None:

@@ -162,6 +162,7 @@ def test_read_unexpected_eof_ignored_is_zero_return(h: Harness) -> None:
 
 @pytest.mark.clauses(
     "SSL_get_error/RETURN VALUES/SSL_ERROR_SSL",
+    "SSL_get_error/RETURN VALUES/fatal-no-further-io",
     "SSL_read/NOTES/record-integrity-checked",
 )
 @pytest.mark.needs("error_codes")

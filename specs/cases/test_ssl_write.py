@@ -73,6 +73,7 @@ def test_partial_write_returns_after_one_record(h: Harness) -> None:
     "SSL_write/NOTES/non-blocking-retry",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_WRITE",
     "SSL_write/WARNINGS/retry-same-arguments",
+    "SSL_get_error/RETURN VALUES/want-write-only-repeat-write",
 )
 @pytest.mark.needs("error_codes", "bounded_write_buffer")
 def test_write_wants_write_on_full_transport(h: Harness) -> None:

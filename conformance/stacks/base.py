@@ -109,6 +109,13 @@ class Endpoint(abc.ABC):
     def key_update(self, request_peer: bool) -> Outcome:
         raise NotImplementedError(f"{self.label}: key update is not offered (capability 'key_update')")
 
+    def renegotiate(self) -> Outcome:
+        """Request a TLS 1.2 renegotiation (SSL_renegotiate) and start it (SSL_do_handshake)."""
+        raise NotImplementedError(f"{self.label}: renegotiation is not offered (capability 'renegotiation')")
+
+    def renegotiation_pending(self) -> bool:
+        raise NotImplementedError(f"{self.label}: renegotiation is not offered (capability 'renegotiation')")
+
     def negotiated_version(self) -> str | None:
         return None
 

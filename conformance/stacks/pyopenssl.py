@@ -121,6 +121,14 @@ class PyOpenSSLEndpoint(Endpoint):
     def shutdown(self) -> Outcome:
         return self._run("SSL_shutdown", "", self.conn.shutdown, lambda v: (1 if v else 0, b""))
 
+    def renegotiate(self) -> Outcome:
+        if not self.conn.renegotiate():
+            return Outcome("SSL_renegotiate", 0, SslError.SSL_ERROR_SSL, reason="SSL_renegotiate refused")
+        return self._run("SSL_do_handshake", "", self.conn.do_handshake, lambda _v: (1, b""))
+
+    def renegotiation_pending(self) -> bool:
+        return bool(self.conn.renegotiate_pending())
+
     def pending(self) -> int:
         return int(self.conn.pending())
 
@@ -166,7 +174,7 @@ class PyOpenSSLStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "partial_write", "peek", "pending",
         "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates",
         "peer_verification",
-        "cipher_selection", "zero_length_write",
+        "cipher_selection", "zero_length_write", "renegotiation",
     })
     missing_reasons = MappingProxyType({
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
@@ -174,7 +182,6 @@ class PyOpenSSLStack(StackAdapter):
         "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",
         "key_update": "pyOpenSSL does not expose SSL_key_update",
         "group_selection": "the binding offers no way to choose key-exchange groups",
-        "renegotiation": "renegotiation is a TLS 1.2 feature the cases do not exercise yet",
     })
 
     def version(self) -> str:

@@ -15,6 +15,7 @@ WANT_READ = SslError.SSL_ERROR_WANT_READ
     "SSL_do_handshake/NOTES/non-blocking-retry",
     "SSL_connect/NOTES/non-blocking-retry",
     "SSL_accept/NOTES/non-blocking-retry",
+    "SSL_accept/DESCRIPTION/waits-for-client",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_READ",
 )
 @pytest.mark.needs("error_codes")
@@ -51,7 +52,12 @@ def test_handshake_retry_returns_negative(h: Harness) -> None:
     "SSL_do_handshake/NOTES/bio-pair-move-data",
     "SSL_connect/NOTES/bio-pair-move-data",
     "SSL_accept/NOTES/bio-pair-move-data",
+    "SSL_do_handshake/NOTES/repeat-call",
+    "SSL_connect/NOTES/repeat-call",
+    "SSL_accept/NOTES/repeat-call",
+    "SSL_do_handshake/DESCRIPTION/drives-handshake",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_NONE",
+    "SSL_get_error/DESCRIPTION/classifies-io-result",
 )
 def test_handshake_completes_after_bytes_arrive(h: Harness) -> None:
     """After each WANT_READ the bytes are moved and the call repeated; both sides end with 1."""
@@ -83,6 +89,7 @@ def test_handshake_over_byte_at_a_time_link(h: Harness, direction: str) -> None:
 
 @pytest.mark.clauses(
     "SSL_do_handshake/DESCRIPTION/client-starts",
+    "SSL_connect/DESCRIPTION/client-starts",
     "SSL_do_handshake/DESCRIPTION/set-role-first",
 )
 def test_do_handshake_client_starts(h: Harness) -> None:

@@ -53,6 +53,7 @@ def test_zero_return_leaves_the_transport_usable(h: Harness) -> None:
 @pytest.mark.clauses(
     "SSL_get_error/RETURN VALUES/read-after-write-want-safe",
     "SSL_get_error/RETURN VALUES/repeat-write-to-finish",
+    "SSL_write/WARNINGS/partially-processed",
 )
 @pytest.mark.needs("error_codes", "bounded_write_buffer")
 def test_read_while_a_write_waits(h: Harness) -> None:
@@ -61,9 +62,11 @@ def test_read_while_a_write_waits(h: Harness) -> None:
     pair = h.pair(client=lambda c: c.with_(write_buffer=512))
     pair.handshake()
     data = h.rng.randbytes(20_000)
+    before = pair.link.c2s.delivered
     first = pair.call(pair.client, lambda e: e.write(data))
     assert first.error is WANT_WRITE, first
     pair.drive(server=lambda e: e.write(b"meanwhile"))
+    assert pair.link.c2s.delivered > before, "part of the buffer was already processed and sent before WANT_WRITE"
     got = pair.drive(client=lambda e: e.read(100)).client
     assert got is not None and got.ok and got.data == b"meanwhile", got
     received = bytearray()
@@ -88,7 +91,7 @@ def test_read_while_a_write_waits(h: Harness) -> None:
     assert bytes(received) == data
 
 
-@pytest.mark.clauses("SSL_get_error/RETURN VALUES/any-call-either-want")
+@pytest.mark.clauses("SSL_get_error/RETURN VALUES/any-call-either-want", "SSL_write/NOTES/write-may-read")
 @pytest.mark.needs("error_codes", "implicit_handshake")
 def test_write_can_want_read(h: Harness) -> None:
     """A client's first SSL_write starts the handshake and then has to wait for the server: WANT_READ."""

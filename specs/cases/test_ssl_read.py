@@ -88,6 +88,9 @@ def test_read_waits_for_the_whole_record(h: Harness) -> None:
 
 @pytest.mark.clauses(
     "SSL_read/NOTES/non-blocking-retry",
+    "SSL_read/NOTES/repeat-call",
+    "SSL_read/NOTES/bio-pair-move-data",
+    "SSL_read/RETURN VALUES/retryable-via-get-error",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_READ",
 )
 @pytest.mark.needs("error_codes")
@@ -132,6 +135,7 @@ def test_read_after_close_notify_is_zero_return(h: Harness) -> None:
 
 @pytest.mark.clauses(
     "SSL_get_error/NOTES/unexpected-eof-is-ssl-error",
+    "SSL_get_error/NOTES/peer-without-close-notify",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_SSL",
 )
 @pytest.mark.needs("error_codes")
@@ -182,6 +186,7 @@ def test_read_corrupted_record_is_ssl_error(h: Harness) -> None:
 @pytest.mark.clauses(
     "SSL_read/NOTES/implicit-handshake",
     "SSL_read/NOTES/set-role-first",
+    "SSL_get_error/RETURN VALUES/io-handles-pending-handshake",
 )
 @pytest.mark.needs("implicit_handshake")
 def test_read_performs_implicit_handshake(h: Harness) -> None:
@@ -212,3 +217,56 @@ def test_peek_leaves_data_for_read(h: Harness) -> None:
     assert peeked is not None and peeked.data == b"look but don't take", peeked
     read = pair.call(pair.server, lambda e: e.read(100))
     assert read.data == peeked.data, read
+
+
+@pytest.mark.clauses("SSL_read/NOTES/read-may-write")
+@pytest.mark.needs("implicit_handshake")
+def test_read_can_write(h: Harness) -> None:
+    """A server's first SSL_read, given the ClientHello, answers it: the read puts bytes on the transport."""
+    pair = h.pair()
+    pair.call(pair.client, lambda e: e.do_handshake())
+    pair.pump.step_link()
+    assert pair.server.outgoing_pending() == 0
+    out = pair.call(pair.server, lambda e: e.read(100))
+    assert out.retry, f"there is no application data yet, the read must wait: {out}"
+    assert pair.server.outgoing_pending() > 0, "the read should have written the server's handshake flight"
+
+
+@pytest.mark.clauses("SSL_read/NOTES/max-record-16k")
+def test_reads_return_at_most_one_record_of_16k(h: Harness) -> None:
+    """A 100 000-byte write arrives as records of at most 16 KiB: no read returns more than 16384 bytes."""
+    pair = h.pair()
+    pair.handshake()
+    data = h.rng.randbytes(100_000)
+    sent = 0
+    while sent < len(data):
+        out = pair.drive(client=lambda e, rest=data[sent:]: e.write(rest)).client
+        assert out is not None and out.ok, out
+        sent += out.ret
+    received = bytearray()
+    sizes = []
+    while len(received) < len(data):
+        got = pair.drive(server=lambda e: e.read(1 << 20)).server
+        assert got is not None and got.ok, got
+        sizes.append(len(got.data))
+        received += got.data
+    assert bytes(received) == data
+    assert max(sizes) <= 16384, f"a read returned more than one record: {max(sizes)} bytes"
+
+
+@pytest.mark.clauses("SSL_read/NOTES/renegotiation-transparent", "SSL_write/NOTES/renegotiation-transparent")
+@pytest.mark.needs("renegotiation", "tls1_2")
+def test_renegotiation_inside_read_and_write(h: Harness) -> None:
+    """A TLS 1.2 server asks for renegotiation; the client only reads and writes application data, and the new
+    handshake is carried out inside those calls."""
+    pair = h.pair(client=lambda c: c.with_(max_version="TLSv1.2"))
+    pair.handshake()
+    started = pair.drive(server=lambda e: e.renegotiate()).server
+    assert started is not None and started.ok, started
+    assert pair.server.renegotiation_pending()
+    for i in range(3):
+        got = pair.drive(server=lambda e, n=i: e.write(b"to client %d" % n), client=lambda e: e.read(100))
+        assert got.client is not None and got.client.data == b"to client %d" % i, got.client
+        back = pair.drive(client=lambda e, n=i: e.write(b"to server %d" % n), server=lambda e: e.read(100))
+        assert back.server is not None and back.server.data == b"to server %d" % i, back.server
+    assert not pair.server.renegotiation_pending(), "the renegotiation never completed"

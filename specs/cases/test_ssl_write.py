@@ -49,6 +49,7 @@ def test_large_write_completes_whole_buffer(h: Harness) -> None:
 @pytest.mark.clauses(
     "SSL_write/NOTES/partial-write-mode",
     "SSL_write/NOTES/partial-write-one-record",
+    "SSL_write/NOTES/partial-write-continue-with-rest",
 )
 @pytest.mark.needs("partial_write")
 def test_partial_write_returns_after_one_record(h: Harness) -> None:
@@ -73,6 +74,9 @@ def test_partial_write_returns_after_one_record(h: Harness) -> None:
     "SSL_write/NOTES/non-blocking-retry",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_WRITE",
     "SSL_write/WARNINGS/retry-same-arguments",
+    "SSL_write/NOTES/repeat-call",
+    "SSL_write/NOTES/bio-pair-move-data",
+    "SSL_write/RETURN VALUES/retryable-via-get-error",
     "SSL_get_error/RETURN VALUES/want-write-only-repeat-write",
 )
 @pytest.mark.needs("error_codes", "bounded_write_buffer")
@@ -124,6 +128,7 @@ def test_zero_length_write_ex_sends_nothing(h: Harness) -> None:
 @pytest.mark.clauses(
     "SSL_write/NOTES/implicit-handshake",
     "SSL_write/NOTES/set-role-first",
+    "SSL_get_error/RETURN VALUES/io-handles-pending-handshake",
 )
 @pytest.mark.needs("implicit_handshake")
 def test_write_performs_implicit_handshake(h: Harness) -> None:

@@ -1,0 +1,1279 @@
+"""The C-API tier over a real OpenSSL-ABI library, reached through :mod:`ctypes`.
+
+:class:`LibsslApi` exposes the functions and macros of the OpenSSL 3.0 pages as methods with the OpenSSL names and
+the calling convention of :mod:`conformance.capi` (opaque handles, ``None`` for ``NULL``, raw ``int`` returns, output
+parameters returned after the return value). The same object drives the system ``libssl.so.3`` or any library that
+offers the OpenSSL API under other symbol names, selected by a :class:`SymbolProfile`.
+
+How an OpenSSL name becomes a call
+==================================
+
+* A *function* of the pages (``SSL_read``, ``BIO_new_bio_pair``, ...) is looked up in the library as
+  ``profile.symbol(name)``: for OpenSSL the name itself; for wolfSSL the rule below. Its ``argtypes``/``restype`` are
+  declared from the 3.0 prototype (``_SIGNATURES``), or from the other library's own prototype where it differs
+  (``SymbolProfile.signatures``).
+* A *macro* of the pages (``BIO_pending``, ``SSL_CTX_set_mode``, ``BIO_should_retry``, ...) is expanded exactly as
+  the library's own headers expand it: for OpenSSL into ``BIO_ctrl`` / ``SSL_ctrl`` / ``SSL_CTX_ctrl`` /
+  ``BIO_test_flags`` with the command numbers of the 3.0 headers, including the header's casts (``(int)``,
+  ``(size_t)``); where the other library's compatibility header turns the macro into a function of its own
+  (``SymbolProfile.macro_functions``), that function is called instead; where its header does not define the macro
+  at all (``SymbolProfile.unavailable``), the call raises :class:`MissingSymbol`.
+* ``ERR_GET_LIB`` / ``ERR_GET_REASON`` are inline functions in 3.0: computed here in Python with the 3.0 packing
+  (``ERR_SYSTEM_FLAG`` first, then ``ERR_LIB_OFFSET`` / ``ERR_REASON_MASK``); for wolfSSL its own exported decoders.
+* The one exception a call can raise is :class:`MissingSymbol`: the library does not provide the name. The harness
+  turns it into *not applicable* with ``str(exc)`` as the reason. Everything else that goes wrong in C is a return
+  value.
+
+Conventions this module adds to those of :mod:`conformance.capi`
+---------------------------------------------------------------
+
+* ``const char *`` results are ``str`` (``None`` for ``NULL``); string arguments are ``str`` or ``bytes``.
+* A ``void`` function returns ``None``; a ``void`` function with output parameters returns just the outputs
+  (``ERR_error_string_n(e, len) -> str``).
+* Port numbers of ``BIO_ADDR_rawmake`` / ``BIO_ADDR_rawport`` are in network byte order, as in C.
+* ``SSL_write`` / ``SSL_write_ex`` retried with the *same bytes* on the same ``SSL`` reuse the same C buffer, as a C
+  program retrying "with the same arguments" does (OpenSSL checks the buffer address unless
+  ``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` is set). Different bytes get a different buffer.
+* Callbacks cannot be given: ``SSL_CTX_set_verify`` / ``SSL_set_verify`` take the mode and ``None``.
+
+wolfSSL (the OpenSSL compatibility layer of ``libwolfssl.so.35``, Debian package libwolfssl35 5.5.4)
+===================================================================================================
+
+The mapping mirrors ``wolfssl/openssl/*.h`` of the same release, i.e. what a C program written for OpenSSL gets
+when it is compiled against wolfSSL's compatibility headers. Rule: strip a leading ``SSL_`` and prepend
+``wolfSSL_`` (``SSL_new -> wolfSSL_new``, ``SSL_CTX_new -> wolfSSL_CTX_new``, ``SSL_get_error ->
+wolfSSL_get_error``, ``SSL_CIPHER_get_name -> wolfSSL_CIPHER_get_name``, ``BIO_new_bio_pair ->
+wolfSSL_BIO_new_bio_pair``, ``ERR_get_error -> wolfSSL_ERR_get_error``). Exceptions (``WOLFSSL_RENAMES``)::
+
+    TLS_method               -> wolfSSLv23_method
+    TLS_client_method        -> wolfTLS_client_method
+    TLS_server_method        -> wolfTLS_server_method
+    SSL_get_rbio / _wbio     -> wolfSSL_SSL_get_rbio / wolfSSL_SSL_get_wbio
+    SSL_do_handshake         -> wolfSSL_SSL_do_handshake
+    SSL_get_mode             -> wolfSSL_SSL_get_mode      (exported, though the header does not map it)
+    SSL_CTX_set_ciphersuites -> wolfSSL_CTX_set_cipher_list (so does the header)
+    version string           -> wolfSSL_lib_version()     (OpenSSL: OpenSSL_version(OPENSSL_VERSION))
+
+Macros that wolfSSL implements as exported functions (``WOLFSSL_MACRO_FUNCTIONS``, called through the rule, with
+wolfSSL's prototypes): ``BIO_make_bio_pair, BIO_set_write_buf_size, BIO_pending, BIO_wpending, BIO_eof, BIO_reset,
+BIO_flush, BIO_set_mem_eof_return, BIO_get_mem_data, BIO_should_retry, BIO_get_fd, BIO_set_fd, ERR_GET_LIB,
+ERR_GET_REASON, SSL_CTX_set_min_proto_version, SSL_CTX_set_max_proto_version, SSL_set_min_proto_version,
+SSL_set_max_proto_version, SSL_CTX_set_mode, SSL_CTX_clear_mode, SSL_CTX_get_mode, SSL_get_mode,
+SSL_set_tlsext_host_name``. ``SSL_set_mode`` expands, as in wolfSSL's header, to ``wolfSSL_ctrl(SSL_CTRL_MODE)``.
+
+Not provided by wolfSSL 5.5.4 (calls raise :class:`MissingSymbol`): the macros ``BIO_destroy_bio_pair,
+BIO_shutdown_wr, BIO_get_write_buf_size, BIO_get_write_guarantee, BIO_get_read_request, BIO_should_read,
+BIO_should_write, BIO_should_io_special, BIO_retry_type, SSL_clear_mode, SSL_CTX_get_min_proto_version,
+SSL_CTX_get_max_proto_version`` and the functions ``BIO_ctrl_get_write_guarantee, BIO_ctrl_get_read_request,
+BIO_ctrl_wpending, BIO_read_ex, BIO_write_ex, BIO_test_flags, BIO_get_retry_BIO, BIO_get_retry_reason, BIO_socket,
+BIO_bind, BIO_connect, BIO_listen, BIO_accept_ex, BIO_closesocket, BIO_sock_info, BIO_ADDR_*, BIO_lookup_ex,
+BIO_ADDRINFO_*, SSL_dup, SSL_up_ref, SSL_set0_rbio, SSL_set0_wbio, SSL_get_rfd, SSL_get_wfd, SSL_get_quiet_shutdown,
+SSL_CTX_get_quiet_shutdown, SSL_read_ex, SSL_peek_ex, SSL_write_ex, SSL_key_update, SSL_get_key_update_type``
+(wolfSSL has ``wolfSSL_update_keys``, with other semantics: it is not mapped).
+
+wolfSSL's compatibility header also gives some constants other values than OpenSSL 3.0 (``SSL_ERROR_SSL`` is 85,
+``SSL_ERROR_WANT_X509_LOOKUP`` 83, ``SSL_MODE_ENABLE_PARTIAL_WRITE`` 2, ``SSL_MODE_AUTO_RETRY`` 3,
+``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` 4, ``BIO_FLAGS_*`` shifted by one bit). Cases use the 3.0 values, so with
+``translate_constants=True`` (the wolfSSL default) the binding translates these two namespaces at the boundary, as
+recompiling the C program against wolfSSL's headers would: mode bits passed to the mode functions, and the result of
+``SSL_get_error``. Mode *results* are returned untranslated. ``translate_constants=False`` gives the raw values.
+"""
+
+from __future__ import annotations
+
+import builtins
+import ctypes
+import ctypes.util
+import os
+from collections.abc import Callable, Mapping
+from ctypes import POINTER, byref, c_char_p, c_int, c_long, c_size_t, c_uint64, c_ulong, c_ushort, c_void_p
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from engine.ssl import constants as K
+
+__all__ = [
+    "OPENSSL",
+    "WOLFSSL",
+    "WOLFSSL_LIBRARY",
+    "Handle",
+    "LibsslApi",
+    "MissingSymbol",
+    "SymbolProfile",
+]
+
+# --- BIO command numbers and flags of the 3.0 headers (openssl/bio.h), used only to expand the BIO macros here.
+_BIO_CTRL_RESET: Final = 1
+_BIO_CTRL_EOF: Final = 2
+_BIO_CTRL_INFO: Final = 3
+_BIO_CTRL_PENDING: Final = 10
+_BIO_CTRL_FLUSH: Final = 11
+_BIO_CTRL_WPENDING: Final = 13
+_BIO_C_SET_FD: Final = 104
+_BIO_C_GET_FD: Final = 105
+_BIO_C_SET_BUF_MEM_EOF_RETURN: Final = 130
+_BIO_C_SET_WRITE_BUF_SIZE: Final = 136
+_BIO_C_GET_WRITE_BUF_SIZE: Final = 137
+_BIO_C_MAKE_BIO_PAIR: Final = 138
+_BIO_C_DESTROY_BIO_PAIR: Final = 139
+_BIO_C_GET_WRITE_GUARANTEE: Final = 140
+_BIO_C_GET_READ_REQUEST: Final = 141
+_BIO_C_SHUTDOWN_WR: Final = 142
+_BIO_FLAGS_READ: Final = 0x01
+_BIO_FLAGS_WRITE: Final = 0x02
+_BIO_FLAGS_IO_SPECIAL: Final = 0x04
+_BIO_FLAGS_RWS: Final = _BIO_FLAGS_READ | _BIO_FLAGS_WRITE | _BIO_FLAGS_IO_SPECIAL
+_BIO_FLAGS_SHOULD_RETRY: Final = 0x08
+_OPENSSL_VERSION: Final = 0  # OpenSSL_version(OPENSSL_VERSION)
+
+_H = c_void_p  # every handle is passed and returned as a void pointer
+_Sig = tuple[Any, tuple[Any, ...]]
+
+# The 3.0 prototypes, by OpenSSL name: (restype, argtypes).
+_SIGNATURES: Final[dict[str, _Sig]] = {
+    # BIO objects
+    "BIO_new": (_H, (_H,)),
+    "BIO_free": (c_int, (_H,)),
+    "BIO_free_all": (None, (_H,)),
+    "BIO_vfree": (None, (_H,)),
+    "BIO_up_ref": (c_int, (_H,)),
+    "BIO_s_mem": (_H, ()),
+    "BIO_new_mem_buf": (_H, (c_void_p, c_int)),
+    "BIO_s_bio": (_H, ()),
+    "BIO_new_bio_pair": (c_int, (POINTER(c_void_p), c_size_t, POINTER(c_void_p), c_size_t)),
+    "BIO_ctrl_get_write_guarantee": (c_size_t, (_H,)),
+    "BIO_ctrl_get_read_request": (c_size_t, (_H,)),
+    "BIO_ctrl_reset_read_request": (c_int, (_H,)),
+    "BIO_ctrl_pending": (c_size_t, (_H,)),
+    "BIO_ctrl_wpending": (c_size_t, (_H,)),
+    "BIO_ctrl": (c_long, (_H, c_int, c_long, c_void_p)),
+    "BIO_int_ctrl": (c_long, (_H, c_int, c_long, c_int)),
+    "BIO_read": (c_int, (_H, c_void_p, c_int)),
+    "BIO_write": (c_int, (_H, c_void_p, c_int)),
+    "BIO_read_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
+    "BIO_write_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
+    "BIO_gets": (c_int, (_H, c_void_p, c_int)),
+    "BIO_puts": (c_int, (_H, c_char_p)),
+    "BIO_test_flags": (c_int, (_H, c_int)),
+    "BIO_get_retry_BIO": (_H, (_H, POINTER(c_int))),
+    "BIO_get_retry_reason": (c_int, (_H,)),
+    "BIO_s_socket": (_H, ()),
+    "BIO_new_socket": (_H, (c_int, c_int)),
+    # sockets and addresses
+    "BIO_socket": (c_int, (c_int, c_int, c_int, c_int)),
+    "BIO_bind": (c_int, (c_int, _H, c_int)),
+    "BIO_connect": (c_int, (c_int, _H, c_int)),
+    "BIO_listen": (c_int, (c_int, _H, c_int)),
+    "BIO_accept_ex": (c_int, (c_int, _H, c_int)),
+    "BIO_closesocket": (c_int, (c_int,)),
+    "BIO_sock_info": (c_int, (c_int, c_int, POINTER(c_void_p))),
+    "BIO_ADDR_new": (_H, ()),
+    "BIO_ADDR_free": (None, (_H,)),
+    "BIO_ADDR_clear": (None, (_H,)),
+    "BIO_ADDR_rawmake": (c_int, (_H, c_int, c_void_p, c_size_t, c_ushort)),
+    "BIO_ADDR_family": (c_int, (_H,)),
+    "BIO_ADDR_rawaddress": (c_int, (_H, c_void_p, POINTER(c_size_t))),
+    "BIO_ADDR_rawport": (c_ushort, (_H,)),
+    "BIO_ADDR_hostname_string": (c_void_p, (_H, c_int)),  # char *, to be freed with OPENSSL_free
+    "BIO_ADDR_service_string": (c_void_p, (_H, c_int)),
+    "BIO_lookup_ex": (c_int, (c_char_p, c_char_p, c_int, c_int, c_int, c_int, POINTER(c_void_p))),
+    "BIO_ADDRINFO_next": (_H, (_H,)),
+    "BIO_ADDRINFO_free": (None, (_H,)),
+    "BIO_ADDRINFO_address": (_H, (_H,)),
+    "BIO_ADDRINFO_family": (c_int, (_H,)),
+    "BIO_ADDRINFO_socktype": (c_int, (_H,)),
+    "BIO_ADDRINFO_protocol": (c_int, (_H,)),
+    "CRYPTO_free": (None, (c_void_p, c_char_p, c_int)),
+    # the error queue
+    "ERR_get_error": (c_ulong, ()),
+    "ERR_peek_error": (c_ulong, ()),
+    "ERR_peek_last_error": (c_ulong, ()),
+    "ERR_clear_error": (None, ()),
+    "ERR_error_string_n": (None, (c_ulong, c_char_p, c_size_t)),
+    # SSL_CTX
+    "OpenSSL_version": (c_char_p, (c_int,)),
+    "TLS_method": (_H, ()),
+    "TLS_client_method": (_H, ()),
+    "TLS_server_method": (_H, ()),
+    "SSL_CTX_new": (_H, (_H,)),
+    "SSL_CTX_free": (None, (_H,)),
+    "SSL_CTX_up_ref": (c_int, (_H,)),
+    "SSL_CTX_ctrl": (c_long, (_H, c_int, c_long, c_void_p)),
+    "SSL_ctrl": (c_long, (_H, c_int, c_long, c_void_p)),
+    "SSL_CTX_set_options": (c_uint64, (_H, c_uint64)),
+    "SSL_CTX_get_options": (c_uint64, (_H,)),
+    "SSL_CTX_clear_options": (c_uint64, (_H, c_uint64)),
+    "SSL_set_options": (c_uint64, (_H, c_uint64)),
+    "SSL_get_options": (c_uint64, (_H,)),
+    "SSL_clear_options": (c_uint64, (_H, c_uint64)),
+    "SSL_CTX_set_verify": (None, (_H, c_int, c_void_p)),
+    "SSL_set_verify": (None, (_H, c_int, c_void_p)),
+    "SSL_CTX_use_certificate_file": (c_int, (_H, c_char_p, c_int)),
+    "SSL_CTX_use_PrivateKey_file": (c_int, (_H, c_char_p, c_int)),
+    "SSL_CTX_use_certificate_chain_file": (c_int, (_H, c_char_p)),
+    "SSL_CTX_load_verify_locations": (c_int, (_H, c_char_p, c_char_p)),
+    "SSL_CTX_set_quiet_shutdown": (None, (_H, c_int)),
+    "SSL_CTX_get_quiet_shutdown": (c_int, (_H,)),
+    "SSL_set_quiet_shutdown": (None, (_H, c_int)),
+    "SSL_get_quiet_shutdown": (c_int, (_H,)),
+    "SSL_CTX_set_cipher_list": (c_int, (_H, c_char_p)),
+    "SSL_CTX_set_ciphersuites": (c_int, (_H, c_char_p)),
+    # SSL
+    "SSL_set1_host": (c_int, (_H, c_char_p)),
+    "SSL_new": (_H, (_H,)),
+    "SSL_dup": (_H, (_H,)),
+    "SSL_up_ref": (c_int, (_H,)),
+    "SSL_free": (None, (_H,)),
+    "SSL_clear": (c_int, (_H,)),
+    "SSL_get_SSL_CTX": (_H, (_H,)),
+    "SSL_set_bio": (None, (_H, _H, _H)),
+    "SSL_set0_rbio": (None, (_H, _H)),
+    "SSL_set0_wbio": (None, (_H, _H)),
+    "SSL_get_rbio": (_H, (_H,)),
+    "SSL_get_wbio": (_H, (_H,)),
+    "SSL_set_fd": (c_int, (_H, c_int)),
+    "SSL_set_rfd": (c_int, (_H, c_int)),
+    "SSL_set_wfd": (c_int, (_H, c_int)),
+    "SSL_get_fd": (c_int, (_H,)),
+    "SSL_get_rfd": (c_int, (_H,)),
+    "SSL_get_wfd": (c_int, (_H,)),
+    "SSL_set_connect_state": (None, (_H,)),
+    "SSL_set_accept_state": (None, (_H,)),
+    "SSL_is_server": (c_int, (_H,)),
+    "SSL_connect": (c_int, (_H,)),
+    "SSL_accept": (c_int, (_H,)),
+    "SSL_do_handshake": (c_int, (_H,)),
+    "SSL_read": (c_int, (_H, c_void_p, c_int)),
+    "SSL_peek": (c_int, (_H, c_void_p, c_int)),
+    "SSL_read_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
+    "SSL_peek_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
+    "SSL_write": (c_int, (_H, c_void_p, c_int)),
+    "SSL_write_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
+    "SSL_pending": (c_int, (_H,)),
+    "SSL_has_pending": (c_int, (_H,)),
+    "SSL_shutdown": (c_int, (_H,)),
+    "SSL_set_shutdown": (None, (_H, c_int)),
+    "SSL_get_shutdown": (c_int, (_H,)),
+    "SSL_get_error": (c_int, (_H, c_int)),
+    "SSL_want": (c_int, (_H,)),
+    "SSL_key_update": (c_int, (_H, c_int)),
+    "SSL_get_key_update_type": (c_int, (_H,)),
+    "SSL_version": (c_int, (_H,)),
+    "SSL_get_version": (c_char_p, (_H,)),
+    "SSL_get_current_cipher": (_H, (_H,)),
+    "SSL_CIPHER_get_name": (c_char_p, (_H,)),
+    "SSL_get_verify_result": (c_long, (_H,)),
+}
+
+
+class MissingSymbol(Exception):
+    """The library does not provide this OpenSSL name: the case is *not applicable* to it (``str(exc)`` says why)."""
+
+    def __init__(self, name: str, library: str, reason: str) -> None:
+        self.name = name
+        self.library = library
+        self.reason = reason
+        super().__init__(f"{library} does not provide {name}: {reason}")
+
+
+class Handle:
+    """An opaque C pointer (``SSL *``, ``BIO *``, ...). Two handles are equal when they name the same object."""
+
+    __slots__ = ("_address", "_kind")
+
+    def __init__(self, kind: str, address: int) -> None:
+        if not address:
+            raise ValueError("a Handle never wraps NULL (NULL is None)")
+        self._kind = kind
+        self._address = address
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Handle) and other._kind == self._kind and other._address == self._address
+
+    def __hash__(self) -> int:
+        return hash((self._kind, self._address))
+
+    def __repr__(self) -> str:
+        return f"<{self._kind} * 0x{self._address:x}>"
+
+
+def _address(handle: Handle | None, *kinds: str) -> int | None:
+    """The pointer to pass for ``handle``: checks it is a handle (an ``int`` is refused) of an expected kind."""
+    if handle is None:
+        return None
+    if not isinstance(handle, Handle):
+        raise TypeError(f"expected a Handle of kind {'/'.join(kinds)} or None, got {type(handle).__name__}")
+    if kinds and handle._kind not in kinds:
+        raise TypeError(f"expected a {'/'.join(kinds)} handle, got {handle!r}")
+    return handle._address
+
+
+def _wrap(kind: str, address: int | None) -> Handle | None:
+    return Handle(kind, address) if address else None
+
+
+def _text(raw: bytes | None) -> str | None:
+    return None if raw is None else raw.decode("utf-8", "replace")
+
+
+def _cstr(value: str | bytes | os.PathLike[str] | None) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value
+    return os.fsencode(value)
+
+
+def _int(value: int) -> int:
+    """C's ``(int)`` cast of a ``long``."""
+    return c_int(value).value
+
+
+@dataclass(frozen=True)
+class SymbolProfile:
+    """How one library spells the OpenSSL names (see the module docstring for the wolfSSL table)."""
+
+    name: str
+    prefix: str = ""
+    strip: tuple[str, ...] = ()
+    renames: Mapping[str, str] = field(default_factory=dict)
+    macro_functions: frozenset[str] = frozenset()
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+    signatures: Mapping[str, _Sig] = field(default_factory=dict)
+    version_symbol: str = "OpenSSL_version"
+    init_symbol: str | None = None
+    error_codes: Mapping[int, int] = field(default_factory=dict)  # library's SSL_get_error value -> 3.0 value
+    mode_bits: Mapping[int, int] = field(default_factory=dict)  # 3.0 SSL_MODE_* bit -> library's value
+
+    def symbol(self, name: str) -> str:
+        """The exported symbol that implements the OpenSSL name ``name`` in this library."""
+        if name in self.renames:
+            return self.renames[name]
+        base = name
+        for head in self.strip:
+            if base.startswith(head):
+                base = base[len(head) :]
+                break
+        return self.prefix + base
+
+
+OPENSSL: Final = SymbolProfile(name="openssl")
+
+WOLFSSL_LIBRARY: Final = "libwolfssl.so.35"
+
+WOLFSSL_RENAMES: Final[dict[str, str]] = {
+    "TLS_method": "wolfSSLv23_method",
+    "TLS_client_method": "wolfTLS_client_method",
+    "TLS_server_method": "wolfTLS_server_method",
+    "SSL_get_rbio": "wolfSSL_SSL_get_rbio",
+    "SSL_get_wbio": "wolfSSL_SSL_get_wbio",
+    "SSL_do_handshake": "wolfSSL_SSL_do_handshake",
+    "SSL_get_mode": "wolfSSL_SSL_get_mode",
+    "SSL_CTX_set_ciphersuites": "wolfSSL_CTX_set_cipher_list",
+}
+
+WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
+    {
+        "BIO_make_bio_pair", "BIO_set_write_buf_size", "BIO_pending", "BIO_wpending", "BIO_eof", "BIO_reset",
+        "BIO_flush", "BIO_set_mem_eof_return", "BIO_get_mem_data", "BIO_should_retry", "BIO_get_fd", "BIO_set_fd",
+        "ERR_GET_LIB", "ERR_GET_REASON", "SSL_CTX_set_min_proto_version", "SSL_CTX_set_max_proto_version",
+        "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_CTX_set_mode", "SSL_CTX_clear_mode",
+        "SSL_CTX_get_mode", "SSL_get_mode", "SSL_set_tlsext_host_name",
+    }
+)  # fmt: skip
+
+_NOT_IN_WOLFSSL_HEADERS = "wolfSSL's compatibility headers (wolfssl/openssl/*.h, 5.5.4) do not define this macro"
+WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
+    name: _NOT_IN_WOLFSSL_HEADERS
+    for name in (
+        "BIO_destroy_bio_pair", "BIO_shutdown_wr", "BIO_get_write_buf_size", "BIO_get_write_guarantee",
+        "BIO_get_read_request", "BIO_should_read", "BIO_should_write", "BIO_should_io_special", "BIO_retry_type",
+        "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version",
+    )
+}  # fmt: skip
+
+WOLFSSL: Final = SymbolProfile(
+    name="wolfssl",
+    prefix="wolfSSL_",
+    strip=("SSL_",),
+    renames=WOLFSSL_RENAMES,
+    macro_functions=WOLFSSL_MACRO_FUNCTIONS,
+    unavailable=WOLFSSL_UNAVAILABLE,
+    signatures={
+        # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
+        "SSL_CTX_set_options": (c_long, (_H, c_long)),
+        "SSL_CTX_get_options": (c_long, (_H,)),
+        "SSL_CTX_clear_options": (c_long, (_H, c_long)),
+        "SSL_set_options": (c_long, (_H, c_long)),
+        "SSL_get_options": (c_long, (_H,)),
+        "SSL_clear_options": (c_long, (_H, c_long)),
+        "BIO_make_bio_pair": (c_int, (_H, _H)),
+        "BIO_set_write_buf_size": (c_int, (_H, c_long)),
+        "BIO_pending": (c_int, (_H,)),
+        "BIO_wpending": (c_size_t, (_H,)),
+        "BIO_eof": (c_int, (_H,)),
+        "BIO_reset": (c_int, (_H,)),
+        "BIO_flush": (c_int, (_H,)),
+        "BIO_set_mem_eof_return": (c_long, (_H, c_int)),
+        "BIO_get_mem_data": (c_int, (_H, c_void_p)),
+        "BIO_should_retry": (c_int, (_H,)),
+        "BIO_get_fd": (c_int, (_H, POINTER(c_int))),
+        "BIO_set_fd": (c_long, (_H, c_int, c_int)),
+        "ERR_GET_LIB": (c_int, (c_ulong,)),
+        "ERR_GET_REASON": (c_int, (c_ulong,)),
+        "SSL_CTX_set_min_proto_version": (c_int, (_H, c_int)),
+        "SSL_CTX_set_max_proto_version": (c_int, (_H, c_int)),
+        "SSL_set_min_proto_version": (c_int, (_H, c_int)),
+        "SSL_set_max_proto_version": (c_int, (_H, c_int)),
+        "SSL_CTX_set_mode": (c_long, (_H, c_long)),
+        "SSL_CTX_clear_mode": (c_long, (_H, c_long)),
+        "SSL_CTX_get_mode": (c_long, (_H,)),
+        "SSL_get_mode": (c_long, (_H,)),
+        "SSL_set_tlsext_host_name": (c_int, (_H, c_char_p)),
+        "ERR_error_string_n": (None, (c_ulong, c_char_p, c_ulong)),
+        "SSL_get_verify_result": (c_long, (_H,)),
+    },
+    version_symbol="wolfSSL_lib_version",
+    init_symbol="wolfSSL_Init",
+    error_codes={85: int(K.SSL_ERROR_SSL), 83: int(K.SSL_ERROR_WANT_X509_LOOKUP)},
+    mode_bits={
+        K.SSL_MODE_ENABLE_PARTIAL_WRITE: 2,
+        K.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: 4,
+        K.SSL_MODE_AUTO_RETRY: 3,
+        K.SSL_MODE_RELEASE_BUFFERS: 0x10,
+    },
+)
+
+_PROFILES: Final = {"openssl": OPENSSL, "wolfssl": WOLFSSL}
+
+
+def _load(path: str | None, default_soname: str, find_name: str) -> ctypes.CDLL:
+    if path is None:
+        try:
+            return ctypes.CDLL(default_soname, use_errno=True)
+        except OSError:
+            found = ctypes.util.find_library(find_name)
+            if found is None:
+                raise
+            return ctypes.CDLL(found, use_errno=True)
+    return ctypes.CDLL(path, use_errno=True)
+
+
+class LibsslApi:
+    """The OpenSSL 3.0 C API of one real library, with the calling convention of :mod:`conformance.capi`.
+
+    ``LibsslApi()`` is the system OpenSSL (``libssl.so.3`` + ``libcrypto.so.3``); ``LibsslApi.wolfssl()`` is
+    wolfSSL's compatibility layer; any other library: ``LibsslApi(path, None, profile=SymbolProfile(...))``.
+    """
+
+    def __init__(
+        self,
+        libssl: str | None = None,
+        libcrypto: str | None = None,
+        *,
+        profile: SymbolProfile | str = "openssl",
+        translate_constants: bool | None = None,
+    ) -> None:
+        self.profile: SymbolProfile = _PROFILES[profile] if isinstance(profile, str) else profile
+        self._libs = self._open(libssl, libcrypto)
+        self.library: str = self._libs[0]._name
+        self.translate_constants: bool = (
+            bool(self.profile.error_codes or self.profile.mode_bits) if translate_constants is None
+            else translate_constants
+        )  # fmt: skip
+        self._functions: dict[str, Callable[..., Any]] = {}
+        self._write_buffers: dict[int, tuple[bytes, ctypes.Array[ctypes.c_char]]] = {}
+        self._mem_buffers: dict[int, ctypes.Array[ctypes.c_char]] = {}
+        if self.profile.init_symbol is not None:
+            init = self._raw(self.profile.init_symbol)
+            if init is not None:
+                init.restype, init.argtypes = c_int, ()
+                init()
+        self.version: str = self._library_version()
+
+    @classmethod
+    def wolfssl(cls, path: str | None = None, *, translate_constants: bool | None = None) -> LibsslApi:
+        """wolfSSL's OpenSSL compatibility layer (default: the system ``libwolfssl.so.35``)."""
+        return cls(path or WOLFSSL_LIBRARY, None, profile=WOLFSSL, translate_constants=translate_constants)
+
+    # ------------------------------------------------------------------ symbol machinery
+
+    def _open(self, libssl: str | None, libcrypto: str | None) -> tuple[ctypes.CDLL, ...]:
+        if self.profile is OPENSSL:
+            ssl = _load(libssl, "libssl.so.3", "ssl")
+            crypto = _load(libcrypto, "libcrypto.so.3", "crypto") if (libcrypto or libssl is None) else None
+            return (ssl,) if crypto is None else (ssl, crypto)
+        libs = [_load(libssl, WOLFSSL_LIBRARY, "wolfssl")]
+        if libcrypto is not None:
+            libs.append(_load(libcrypto, libcrypto, libcrypto))
+        return tuple(libs)
+
+    def _raw(self, symbol: str) -> Any:
+        for lib in self._libs:
+            try:
+                return getattr(lib, symbol)
+            except AttributeError:
+                continue
+        return None
+
+    def has(self, name: str) -> bool:
+        """Whether ``name`` (a function or macro of the pages) can be called on this library."""
+        if name in self.profile.unavailable:
+            return False
+        if name in _SIGNATURES or name in self.profile.macro_functions:
+            try:
+                self._function(name)
+            except MissingSymbol:
+                return False
+            return True
+        return callable(getattr(self, name, None))
+
+    def symbol_table(self) -> dict[str, str]:
+        """For every declared function: the symbol it resolves to, or why it is missing (for reports)."""
+        table: dict[str, str] = {}
+        for name in sorted(set(_SIGNATURES) | set(self.profile.macro_functions) | set(self.profile.unavailable)):
+            if name in self.profile.unavailable:
+                table[name] = f"missing: {self.profile.unavailable[name]}"
+                continue
+            symbol = self.profile.symbol(name)
+            table[name] = symbol if self._raw(symbol) is not None else f"missing: {symbol} not exported"
+        return table
+
+    def _function(self, name: str) -> Callable[..., Any]:
+        cached = self._functions.get(name)
+        if cached is not None:
+            return cached
+        if name in self.profile.unavailable:
+            raise MissingSymbol(name, self.library, self.profile.unavailable[name])
+        symbol = self.profile.symbol(name)
+        fn = self._raw(symbol)
+        if fn is None:
+            raise MissingSymbol(name, self.library, f"the library does not export {symbol}")
+        restype, argtypes = self.profile.signatures.get(name) or _SIGNATURES[name]
+        fn.restype = restype
+        fn.argtypes = argtypes
+        self._functions[name] = fn
+        return fn  # type: ignore[no-any-return]
+
+    def _macro_function(self, name: str) -> Callable[..., Any] | None:
+        """The library's own function for the macro ``name``, ``None`` to expand it, or :class:`MissingSymbol`."""
+        if name in self.profile.unavailable:
+            raise MissingSymbol(name, self.library, self.profile.unavailable[name])
+        if name in self.profile.macro_functions:
+            return self._function(name)
+        return None
+
+    def _library_version(self) -> str:
+        if self.profile.version_symbol == "OpenSSL_version":
+            return _text(self._function("OpenSSL_version")(_OPENSSL_VERSION)) or ""
+        fn = self._raw(self.profile.version_symbol)
+        if fn is None:
+            return ""
+        fn.restype, fn.argtypes = c_char_p, ()
+        return _text(fn()) or ""
+
+    def _mode_in(self, mode: int) -> int:
+        if not (self.translate_constants and self.profile.mode_bits):
+            return mode
+        out = 0
+        for bit in range(64):
+            if mode & (1 << bit):
+                out |= self.profile.mode_bits.get(1 << bit, 1 << bit)
+        return out
+
+    # ------------------------------------------------------------------ misc
+
+    def errno(self) -> int:
+        """``errno`` as the last call through this binding left it."""
+        return ctypes.get_errno()
+
+    def OpenSSL_version(self, t: int = _OPENSSL_VERSION) -> str | None:
+        return _text(self._function("OpenSSL_version")(t))
+
+    # ------------------------------------------------------------------ BIO objects
+
+    def BIO_new(self, type: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new")(_address(type, "BIO_METHOD")))
+
+    def BIO_free(self, a: Handle | None) -> int:
+        return int(self._function("BIO_free")(_address(a, "BIO")))
+
+    def BIO_free_all(self, a: Handle | None) -> None:
+        self._function("BIO_free_all")(_address(a, "BIO"))
+
+    def BIO_vfree(self, a: Handle | None) -> None:
+        self._function("BIO_vfree")(_address(a, "BIO"))
+
+    def BIO_up_ref(self, a: Handle | None) -> int:
+        return int(self._function("BIO_up_ref")(_address(a, "BIO")))
+
+    def BIO_s_mem(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_mem")())
+
+    def BIO_s_bio(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_bio")())
+
+    def BIO_s_socket(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_socket")())
+
+    def BIO_new_mem_buf(self, buf: bytes | None, len: int | None = None) -> Handle | None:
+        """``len`` defaults to ``len(buf)``; ``-1`` means "up to the first NUL" as in C."""
+        if buf is None:
+            return _wrap("BIO", self._function("BIO_new_mem_buf")(None, -1 if len is None else len))
+        storage = ctypes.create_string_buffer(buf, max(builtins.len(buf), len or 0) + 1)
+        result = _wrap("BIO", self._function("BIO_new_mem_buf")(storage, builtins.len(buf) if len is None else len))
+        if result is not None:
+            self._mem_buffers[result._address] = storage  # the BIO reads this memory for its whole life
+        return result
+
+    def BIO_new_bio_pair(self, writebuf1: int = 0, writebuf2: int = 0) -> tuple[int, Handle | None, Handle | None]:
+        b1, b2 = c_void_p(), c_void_p()
+        ret = self._function("BIO_new_bio_pair")(byref(b1), writebuf1, byref(b2), writebuf2)
+        return int(ret), _wrap("BIO", b1.value), _wrap("BIO", b2.value)
+
+    def BIO_new_socket(self, sock: int, close_flag: int) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_socket")(sock, close_flag))
+
+    # ------------------------------------------------------------------ BIO control (functions and macros)
+
+    def BIO_ctrl(self, bp: Handle | None, cmd: int, larg: int = 0, parg: Handle | int | None = None) -> int:
+        """Generic ``BIO_ctrl``; ``parg`` may be a handle (e.g. the peer of ``BIO_C_MAKE_BIO_PAIR``) or NULL."""
+        pointer = parg if isinstance(parg, int) else _address(parg)
+        return int(self._function("BIO_ctrl")(_address(bp, "BIO"), cmd, larg, pointer))
+
+    def BIO_int_ctrl(self, bp: Handle | None, cmd: int, larg: int, iarg: int) -> int:
+        return int(self._function("BIO_int_ctrl")(_address(bp, "BIO"), cmd, larg, iarg))
+
+    def _bio_macro(self, name: str, b: Handle | None, cmd: int, larg: int = 0, parg: Handle | None = None) -> int:
+        fn = self._macro_function(name)
+        if fn is not None:
+            args: list[Any] = [_address(b, "BIO")]
+            if name == "BIO_make_bio_pair":
+                args.append(_address(parg, "BIO"))
+            elif name == "BIO_set_write_buf_size":
+                args.append(larg)
+            return int(fn(*args))
+        return self.BIO_ctrl(b, cmd, larg, parg)
+
+    def BIO_make_bio_pair(self, b1: Handle | None, b2: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_make_bio_pair", b1, _BIO_C_MAKE_BIO_PAIR, 0, b2))
+
+    def BIO_destroy_bio_pair(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_destroy_bio_pair", b, _BIO_C_DESTROY_BIO_PAIR))
+
+    def BIO_shutdown_wr(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_shutdown_wr", b, _BIO_C_SHUTDOWN_WR))
+
+    def BIO_set_write_buf_size(self, b: Handle | None, size: int) -> int:
+        return _int(self._bio_macro("BIO_set_write_buf_size", b, _BIO_C_SET_WRITE_BUF_SIZE, size))
+
+    def BIO_get_write_buf_size(self, b: Handle | None, size: int = 0) -> int:
+        return c_size_t(self._bio_macro("BIO_get_write_buf_size", b, _BIO_C_GET_WRITE_BUF_SIZE, size)).value
+
+    def BIO_get_write_guarantee(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_get_write_guarantee", b, _BIO_C_GET_WRITE_GUARANTEE))
+
+    def BIO_get_read_request(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_get_read_request", b, _BIO_C_GET_READ_REQUEST))
+
+    def BIO_pending(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_pending", b, _BIO_CTRL_PENDING))
+
+    def BIO_wpending(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_wpending", b, _BIO_CTRL_WPENDING))
+
+    def BIO_eof(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_eof", b, _BIO_CTRL_EOF))
+
+    def BIO_reset(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_reset", b, _BIO_CTRL_RESET))
+
+    def BIO_flush(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_flush", b, _BIO_CTRL_FLUSH))
+
+    def BIO_set_mem_eof_return(self, b: Handle | None, v: int) -> int:
+        fn = self._macro_function("BIO_set_mem_eof_return")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), v))
+        return self.BIO_ctrl(b, _BIO_C_SET_BUF_MEM_EOF_RETURN, v, None)
+
+    def BIO_get_mem_data(self, b: Handle | None) -> tuple[int, bytes]:
+        """``(ret, data)``: ``ret`` is what the macro returned (the length), ``data`` the bytes it points to."""
+        pointer = c_void_p()
+        fn = self._macro_function("BIO_get_mem_data")
+        if fn is not None:
+            ret = int(fn(_address(b, "BIO"), byref(pointer)))
+        else:
+            ret = int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_CTRL_INFO, 0, byref(pointer)))
+        data = ctypes.string_at(pointer.value, ret) if (pointer.value and ret > 0) else b""
+        return ret, data
+
+    def BIO_get_fd(self, b: Handle | None) -> tuple[int, int]:
+        """``(ret, fd)``; ``fd`` is -1 when the call did not store one."""
+        fd = c_int(-1)
+        fn = self._macro_function("BIO_get_fd")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), byref(fd))), fd.value
+        ret = int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_GET_FD, 0, byref(fd)))
+        return ret, fd.value
+
+    def BIO_set_fd(self, b: Handle | None, fd: int, c: int) -> int:
+        fn = self._macro_function("BIO_set_fd")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), fd, c))
+        return self.BIO_int_ctrl(b, _BIO_C_SET_FD, c, fd)
+
+    def BIO_ctrl_get_write_guarantee(self, b: Handle | None) -> int:
+        return int(self._function("BIO_ctrl_get_write_guarantee")(_address(b, "BIO")))
+
+    def BIO_ctrl_get_read_request(self, b: Handle | None) -> int:
+        return int(self._function("BIO_ctrl_get_read_request")(_address(b, "BIO")))
+
+    def BIO_ctrl_reset_read_request(self, b: Handle | None) -> int:
+        return int(self._function("BIO_ctrl_reset_read_request")(_address(b, "BIO")))
+
+    def BIO_ctrl_pending(self, b: Handle | None) -> int:
+        return int(self._function("BIO_ctrl_pending")(_address(b, "BIO")))
+
+    def BIO_ctrl_wpending(self, b: Handle | None) -> int:
+        return int(self._function("BIO_ctrl_wpending")(_address(b, "BIO")))
+
+    # ------------------------------------------------------------------ BIO I/O
+
+    def BIO_read(self, b: Handle | None, dlen: int) -> tuple[int, bytes]:
+        buf = ctypes.create_string_buffer(max(dlen, 0) + 1)
+        ret = int(self._function("BIO_read")(_address(b, "BIO"), buf, dlen))
+        return ret, (buf.raw[:ret] if ret > 0 else b"")
+
+    def BIO_write(self, b: Handle | None, data: bytes, dlen: int | None = None) -> int:
+        n = builtins.len(data) if dlen is None else dlen
+        buf = ctypes.create_string_buffer(data, max(builtins.len(data), n, 0) + 1)
+        return int(self._function("BIO_write")(_address(b, "BIO"), buf, n))
+
+    def BIO_read_ex(self, b: Handle | None, dlen: int) -> tuple[int, bytes]:
+        buf = ctypes.create_string_buffer(max(dlen, 0) + 1)
+        readbytes = c_size_t(0)
+        ret = int(self._function("BIO_read_ex")(_address(b, "BIO"), buf, dlen, byref(readbytes)))
+        return ret, (buf.raw[: readbytes.value] if ret > 0 else b"")
+
+    def BIO_write_ex(self, b: Handle | None, data: bytes, dlen: int | None = None) -> tuple[int, int]:
+        n = builtins.len(data) if dlen is None else dlen
+        buf = ctypes.create_string_buffer(data, max(builtins.len(data), n, 0) + 1)
+        written = c_size_t(0)
+        ret = int(self._function("BIO_write_ex")(_address(b, "BIO"), buf, n, byref(written)))
+        return ret, written.value
+
+    def BIO_gets(self, b: Handle | None, size: int) -> tuple[int, bytes]:
+        buf = ctypes.create_string_buffer(max(size, 0) + 1)
+        ret = int(self._function("BIO_gets")(_address(b, "BIO"), buf, size))
+        return ret, (buf.raw[:ret] if ret > 0 else b"")
+
+    def BIO_puts(self, b: Handle | None, buf: bytes) -> int:
+        return int(self._function("BIO_puts")(_address(b, "BIO"), buf))
+
+    # ------------------------------------------------------------------ BIO retry flags
+
+    def BIO_test_flags(self, b: Handle | None, flags: int) -> int:
+        return int(self._function("BIO_test_flags")(_address(b, "BIO"), flags))
+
+    def _flag_macro(self, name: str, b: Handle | None, flags: int) -> int:
+        fn = self._macro_function(name)
+        if fn is not None:
+            return int(fn(_address(b, "BIO")))
+        return self.BIO_test_flags(b, flags)
+
+    def BIO_should_retry(self, b: Handle | None) -> int:
+        return self._flag_macro("BIO_should_retry", b, _BIO_FLAGS_SHOULD_RETRY)
+
+    def BIO_should_read(self, b: Handle | None) -> int:
+        return self._flag_macro("BIO_should_read", b, _BIO_FLAGS_READ)
+
+    def BIO_should_write(self, b: Handle | None) -> int:
+        return self._flag_macro("BIO_should_write", b, _BIO_FLAGS_WRITE)
+
+    def BIO_should_io_special(self, b: Handle | None) -> int:
+        return self._flag_macro("BIO_should_io_special", b, _BIO_FLAGS_IO_SPECIAL)
+
+    def BIO_retry_type(self, b: Handle | None) -> int:
+        return self._flag_macro("BIO_retry_type", b, _BIO_FLAGS_RWS)
+
+    def BIO_get_retry_BIO(self, bio: Handle | None) -> tuple[Handle | None, int]:
+        reason = c_int(0)
+        ret = self._function("BIO_get_retry_BIO")(_address(bio, "BIO"), byref(reason))
+        return _wrap("BIO", ret), reason.value
+
+    def BIO_get_retry_reason(self, bio: Handle | None) -> int:
+        return int(self._function("BIO_get_retry_reason")(_address(bio, "BIO")))
+
+    # ------------------------------------------------------------------ sockets and BIO_ADDR
+
+    def BIO_socket(self, domain: int, socktype: int, protocol: int, options: int) -> int:
+        return int(self._function("BIO_socket")(domain, socktype, protocol, options))
+
+    def BIO_bind(self, sock: int, addr: Handle | None, options: int) -> int:
+        return int(self._function("BIO_bind")(sock, _address(addr, "BIO_ADDR"), options))
+
+    def BIO_connect(self, sock: int, addr: Handle | None, options: int) -> int:
+        return int(self._function("BIO_connect")(sock, _address(addr, "BIO_ADDR"), options))
+
+    def BIO_listen(self, sock: int, addr: Handle | None, options: int) -> int:
+        return int(self._function("BIO_listen")(sock, _address(addr, "BIO_ADDR"), options))
+
+    def BIO_accept_ex(self, accept_sock: int, addr: Handle | None, options: int) -> int:
+        return int(self._function("BIO_accept_ex")(accept_sock, _address(addr, "BIO_ADDR"), options))
+
+    def BIO_closesocket(self, sock: int) -> int:
+        return int(self._function("BIO_closesocket")(sock))
+
+    def BIO_sock_info(self, sock: int, type: int, addr: Handle | None) -> int:
+        """``BIO_sock_info(sock, BIO_SOCK_INFO_ADDRESS, &info)`` with ``info.addr`` = ``addr`` (filled in)."""
+        info = c_void_p(_address(addr, "BIO_ADDR"))
+        return int(self._function("BIO_sock_info")(sock, type, byref(info)))
+
+    def BIO_ADDR_new(self) -> Handle | None:
+        return _wrap("BIO_ADDR", self._function("BIO_ADDR_new")())
+
+    def BIO_ADDR_free(self, ap: Handle | None) -> None:
+        self._function("BIO_ADDR_free")(_address(ap, "BIO_ADDR"))
+
+    def BIO_ADDR_clear(self, ap: Handle | None) -> None:
+        self._function("BIO_ADDR_clear")(_address(ap, "BIO_ADDR"))
+
+    def BIO_ADDR_rawmake(self, ap: Handle | None, family: int, where: bytes | None, port: int) -> int:
+        """``wherelen`` is ``len(where)``; ``port`` in network byte order, as in C."""
+        size = 0 if where is None else builtins.len(where)
+        return int(self._function("BIO_ADDR_rawmake")(_address(ap, "BIO_ADDR"), family, where, size, port))
+
+    def BIO_ADDR_family(self, ap: Handle | None) -> int:
+        return int(self._function("BIO_ADDR_family")(_address(ap, "BIO_ADDR")))
+
+    def BIO_ADDR_rawaddress(self, ap: Handle | None) -> tuple[int, bytes]:
+        """``(ret, address bytes)``: asks for the length first (``p == NULL``), then fills a buffer that size."""
+        size = c_size_t(0)
+        fn = self._function("BIO_ADDR_rawaddress")
+        ret = int(fn(_address(ap, "BIO_ADDR"), None, byref(size)))
+        if ret != 1:
+            return ret, b""
+        buf = ctypes.create_string_buffer(size.value + 1)
+        ret = int(fn(_address(ap, "BIO_ADDR"), buf, byref(size)))
+        return ret, (buf.raw[: size.value] if ret == 1 else b"")
+
+    def BIO_ADDR_rawport(self, ap: Handle | None) -> int:
+        return int(self._function("BIO_ADDR_rawport")(_address(ap, "BIO_ADDR")))
+
+    def _owned_string(self, pointer: int | None) -> str | None:
+        if not pointer:
+            return None
+        text = ctypes.string_at(pointer).decode("utf-8", "replace")
+        self._function("CRYPTO_free")(pointer, b"conformance/capi/libssl.py", 0)  # OPENSSL_free
+        return text
+
+    def BIO_ADDR_hostname_string(self, ap: Handle | None, numeric: int) -> str | None:
+        return self._owned_string(self._function("BIO_ADDR_hostname_string")(_address(ap, "BIO_ADDR"), numeric))
+
+    def BIO_ADDR_service_string(self, ap: Handle | None, numeric: int) -> str | None:
+        return self._owned_string(self._function("BIO_ADDR_service_string")(_address(ap, "BIO_ADDR"), numeric))
+
+    def BIO_lookup_ex(
+        self,
+        host: str | bytes | None,
+        service: str | bytes | None,
+        lookup_type: int,
+        family: int,
+        socktype: int,
+        protocol: int,
+    ) -> tuple[int, Handle | None]:
+        res = c_void_p()
+        fn = self._function("BIO_lookup_ex")
+        ret = int(fn(_cstr(host), _cstr(service), lookup_type, family, socktype, protocol, byref(res)))
+        return ret, _wrap("BIO_ADDRINFO", res.value)
+
+    def BIO_ADDRINFO_next(self, bai: Handle | None) -> Handle | None:
+        return _wrap("BIO_ADDRINFO", self._function("BIO_ADDRINFO_next")(_address(bai, "BIO_ADDRINFO")))
+
+    def BIO_ADDRINFO_free(self, bai: Handle | None) -> None:
+        self._function("BIO_ADDRINFO_free")(_address(bai, "BIO_ADDRINFO"))
+
+    def BIO_ADDRINFO_address(self, bai: Handle | None) -> Handle | None:
+        return _wrap("BIO_ADDR", self._function("BIO_ADDRINFO_address")(_address(bai, "BIO_ADDRINFO")))
+
+    def BIO_ADDRINFO_family(self, bai: Handle | None) -> int:
+        return int(self._function("BIO_ADDRINFO_family")(_address(bai, "BIO_ADDRINFO")))
+
+    def BIO_ADDRINFO_socktype(self, bai: Handle | None) -> int:
+        return int(self._function("BIO_ADDRINFO_socktype")(_address(bai, "BIO_ADDRINFO")))
+
+    def BIO_ADDRINFO_protocol(self, bai: Handle | None) -> int:
+        return int(self._function("BIO_ADDRINFO_protocol")(_address(bai, "BIO_ADDRINFO")))
+
+    # ------------------------------------------------------------------ the error queue
+
+    def ERR_get_error(self) -> int:
+        return int(self._function("ERR_get_error")())
+
+    def ERR_peek_error(self) -> int:
+        return int(self._function("ERR_peek_error")())
+
+    def ERR_peek_last_error(self) -> int:
+        return int(self._function("ERR_peek_last_error")())
+
+    def ERR_clear_error(self) -> None:
+        self._function("ERR_clear_error")()
+
+    def ERR_error_string_n(self, e: int, len: int = 256) -> str:
+        buf = ctypes.create_string_buffer(max(len, 0) + 1)
+        self._function("ERR_error_string_n")(e, buf, len)
+        return buf.value.decode("utf-8", "replace")
+
+    def ERR_GET_LIB(self, errcode: int) -> int:
+        fn = self._macro_function("ERR_GET_LIB")
+        if fn is not None:
+            return int(fn(errcode))
+        if errcode & K.ERR_SYSTEM_FLAG:
+            return K.ERR_LIB_SYS
+        return (errcode >> K.ERR_LIB_OFFSET) & K.ERR_LIB_MASK
+
+    def ERR_GET_REASON(self, errcode: int) -> int:
+        fn = self._macro_function("ERR_GET_REASON")
+        if fn is not None:
+            return int(fn(errcode))
+        if errcode & K.ERR_SYSTEM_FLAG:
+            return errcode & K.ERR_SYSTEM_MASK
+        return errcode & K.ERR_REASON_MASK
+
+    # ------------------------------------------------------------------ methods and SSL_CTX
+
+    def TLS_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("TLS_method")())
+
+    def TLS_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("TLS_client_method")())
+
+    def TLS_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("TLS_server_method")())
+
+    def SSL_CTX_new(self, method: Handle | None) -> Handle | None:
+        return _wrap("SSL_CTX", self._function("SSL_CTX_new")(_address(method, "SSL_METHOD")))
+
+    def SSL_CTX_free(self, ctx: Handle | None) -> None:
+        self._function("SSL_CTX_free")(_address(ctx, "SSL_CTX"))
+
+    def SSL_CTX_up_ref(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_up_ref")(_address(ctx, "SSL_CTX")))
+
+    def SSL_CTX_ctrl(self, ctx: Handle | None, cmd: int, larg: int = 0, parg: bytes | None = None) -> int:
+        return int(self._function("SSL_CTX_ctrl")(_address(ctx, "SSL_CTX"), cmd, larg, parg))
+
+    def SSL_ctrl(self, ssl: Handle | None, cmd: int, larg: int = 0, parg: bytes | None = None) -> int:
+        return int(self._function("SSL_ctrl")(_address(ssl, "SSL"), cmd, larg, parg))
+
+    def _ctx_macro(self, name: str, ctx: Handle | None, cmd: int, *args: int) -> int:
+        fn = self._macro_function(name)
+        if fn is not None:
+            return int(fn(_address(ctx, "SSL_CTX"), *args))
+        return self.SSL_CTX_ctrl(ctx, cmd, args[0] if args else 0, None)
+
+    def _ssl_macro(self, name: str, ssl: Handle | None, cmd: int, *args: int) -> int:
+        fn = self._macro_function(name)
+        if fn is not None:
+            return int(fn(_address(ssl, "SSL"), *args))
+        return self.SSL_ctrl(ssl, cmd, args[0] if args else 0, None)
+
+    def SSL_CTX_set_min_proto_version(self, ctx: Handle | None, version: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_min_proto_version", ctx, K.SSL_CTRL_SET_MIN_PROTO_VERSION, version)
+
+    def SSL_CTX_set_max_proto_version(self, ctx: Handle | None, version: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_max_proto_version", ctx, K.SSL_CTRL_SET_MAX_PROTO_VERSION, version)
+
+    def SSL_CTX_get_min_proto_version(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_min_proto_version", ctx, K.SSL_CTRL_GET_MIN_PROTO_VERSION)
+
+    def SSL_CTX_get_max_proto_version(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_max_proto_version", ctx, K.SSL_CTRL_GET_MAX_PROTO_VERSION)
+
+    def SSL_set_min_proto_version(self, ssl: Handle | None, version: int) -> int:
+        return self._ssl_macro("SSL_set_min_proto_version", ssl, K.SSL_CTRL_SET_MIN_PROTO_VERSION, version)
+
+    def SSL_set_max_proto_version(self, ssl: Handle | None, version: int) -> int:
+        return self._ssl_macro("SSL_set_max_proto_version", ssl, K.SSL_CTRL_SET_MAX_PROTO_VERSION, version)
+
+    def SSL_CTX_set_mode(self, ctx: Handle | None, mode: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_mode", ctx, K.SSL_CTRL_MODE, self._mode_in(mode))
+
+    def SSL_CTX_clear_mode(self, ctx: Handle | None, mode: int) -> int:
+        return self._ctx_macro("SSL_CTX_clear_mode", ctx, K.SSL_CTRL_CLEAR_MODE, self._mode_in(mode))
+
+    def SSL_CTX_get_mode(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_mode", ctx, K.SSL_CTRL_MODE)
+
+    def SSL_set_mode(self, ssl: Handle | None, mode: int) -> int:
+        return self._ssl_macro("SSL_set_mode", ssl, K.SSL_CTRL_MODE, self._mode_in(mode))
+
+    def SSL_clear_mode(self, ssl: Handle | None, mode: int) -> int:
+        return self._ssl_macro("SSL_clear_mode", ssl, K.SSL_CTRL_CLEAR_MODE, self._mode_in(mode))
+
+    def SSL_get_mode(self, ssl: Handle | None) -> int:
+        return self._ssl_macro("SSL_get_mode", ssl, K.SSL_CTRL_MODE)
+
+    def SSL_CTX_set_options(self, ctx: Handle | None, op: int) -> int:
+        return int(self._function("SSL_CTX_set_options")(_address(ctx, "SSL_CTX"), op))
+
+    def SSL_CTX_get_options(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_options")(_address(ctx, "SSL_CTX")))
+
+    def SSL_CTX_clear_options(self, ctx: Handle | None, op: int) -> int:
+        return int(self._function("SSL_CTX_clear_options")(_address(ctx, "SSL_CTX"), op))
+
+    def SSL_set_options(self, ssl: Handle | None, op: int) -> int:
+        return int(self._function("SSL_set_options")(_address(ssl, "SSL"), op))
+
+    def SSL_get_options(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_options")(_address(ssl, "SSL")))
+
+    def SSL_clear_options(self, ssl: Handle | None, op: int) -> int:
+        return int(self._function("SSL_clear_options")(_address(ssl, "SSL"), op))
+
+    def SSL_CTX_set_verify(self, ctx: Handle | None, mode: int, callback: None = None) -> None:
+        if callback is not None:
+            raise TypeError("the ctypes binding cannot pass verify callbacks (mode only)")
+        self._function("SSL_CTX_set_verify")(_address(ctx, "SSL_CTX"), mode, None)
+
+    def SSL_set_verify(self, ssl: Handle | None, mode: int, callback: None = None) -> None:
+        if callback is not None:
+            raise TypeError("the ctypes binding cannot pass verify callbacks (mode only)")
+        self._function("SSL_set_verify")(_address(ssl, "SSL"), mode, None)
+
+    def SSL_CTX_use_certificate_file(self, ctx: Handle | None, file: str | bytes | None, type: int) -> int:
+        return int(self._function("SSL_CTX_use_certificate_file")(_address(ctx, "SSL_CTX"), _cstr(file), type))
+
+    def SSL_CTX_use_PrivateKey_file(self, ctx: Handle | None, file: str | bytes | None, type: int) -> int:
+        return int(self._function("SSL_CTX_use_PrivateKey_file")(_address(ctx, "SSL_CTX"), _cstr(file), type))
+
+    def SSL_CTX_use_certificate_chain_file(self, ctx: Handle | None, file: str | bytes | None) -> int:
+        return int(self._function("SSL_CTX_use_certificate_chain_file")(_address(ctx, "SSL_CTX"), _cstr(file)))
+
+    def SSL_CTX_load_verify_locations(
+        self, ctx: Handle | None, CAfile: str | bytes | None, CApath: str | bytes | None = None
+    ) -> int:
+        fn = self._function("SSL_CTX_load_verify_locations")
+        return int(fn(_address(ctx, "SSL_CTX"), _cstr(CAfile), _cstr(CApath)))
+
+    def SSL_CTX_set_quiet_shutdown(self, ctx: Handle | None, mode: int) -> None:
+        self._function("SSL_CTX_set_quiet_shutdown")(_address(ctx, "SSL_CTX"), mode)
+
+    def SSL_CTX_get_quiet_shutdown(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_quiet_shutdown")(_address(ctx, "SSL_CTX")))
+
+    def SSL_set_quiet_shutdown(self, ssl: Handle | None, mode: int) -> None:
+        self._function("SSL_set_quiet_shutdown")(_address(ssl, "SSL"), mode)
+
+    def SSL_get_quiet_shutdown(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_quiet_shutdown")(_address(ssl, "SSL")))
+
+    def SSL_CTX_set_cipher_list(self, ctx: Handle | None, str: str | bytes | None) -> int:
+        return int(self._function("SSL_CTX_set_cipher_list")(_address(ctx, "SSL_CTX"), _cstr(str)))
+
+    def SSL_CTX_set_ciphersuites(self, ctx: Handle | None, str: str | bytes | None) -> int:
+        return int(self._function("SSL_CTX_set_ciphersuites")(_address(ctx, "SSL_CTX"), _cstr(str)))
+
+    # ------------------------------------------------------------------ SSL objects
+
+    def SSL_new(self, ctx: Handle | None) -> Handle | None:
+        return _wrap("SSL", self._function("SSL_new")(_address(ctx, "SSL_CTX")))
+
+    def SSL_dup(self, s: Handle | None) -> Handle | None:
+        return _wrap("SSL", self._function("SSL_dup")(_address(s, "SSL")))
+
+    def SSL_up_ref(self, s: Handle | None) -> int:
+        return int(self._function("SSL_up_ref")(_address(s, "SSL")))
+
+    def SSL_free(self, ssl: Handle | None) -> None:
+        self._function("SSL_free")(_address(ssl, "SSL"))
+
+    def SSL_clear(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_clear")(_address(ssl, "SSL")))
+
+    def SSL_get_SSL_CTX(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("SSL_CTX", self._function("SSL_get_SSL_CTX")(_address(ssl, "SSL")))
+
+    def SSL_set1_host(self, s: Handle | None, hostname: str | bytes | None) -> int:
+        return int(self._function("SSL_set1_host")(_address(s, "SSL"), _cstr(hostname)))
+
+    def SSL_set_tlsext_host_name(self, s: Handle | None, name: str | bytes | None) -> int:
+        fn = self._macro_function("SSL_set_tlsext_host_name")
+        if fn is not None:
+            return int(fn(_address(s, "SSL"), _cstr(name)))
+        return self.SSL_ctrl(s, K.SSL_CTRL_SET_TLSEXT_HOSTNAME, K.TLSEXT_NAMETYPE_host_name, _cstr(name))
+
+    def SSL_set_bio(self, ssl: Handle | None, rbio: Handle | None, wbio: Handle | None) -> None:
+        self._function("SSL_set_bio")(_address(ssl, "SSL"), _address(rbio, "BIO"), _address(wbio, "BIO"))
+
+    def SSL_set0_rbio(self, s: Handle | None, rbio: Handle | None) -> None:
+        self._function("SSL_set0_rbio")(_address(s, "SSL"), _address(rbio, "BIO"))
+
+    def SSL_set0_wbio(self, s: Handle | None, wbio: Handle | None) -> None:
+        self._function("SSL_set0_wbio")(_address(s, "SSL"), _address(wbio, "BIO"))
+
+    def SSL_get_rbio(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("SSL_get_rbio")(_address(ssl, "SSL")))
+
+    def SSL_get_wbio(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("SSL_get_wbio")(_address(ssl, "SSL")))
+
+    def SSL_set_fd(self, ssl: Handle | None, fd: int) -> int:
+        return int(self._function("SSL_set_fd")(_address(ssl, "SSL"), fd))
+
+    def SSL_set_rfd(self, ssl: Handle | None, fd: int) -> int:
+        return int(self._function("SSL_set_rfd")(_address(ssl, "SSL"), fd))
+
+    def SSL_set_wfd(self, ssl: Handle | None, fd: int) -> int:
+        return int(self._function("SSL_set_wfd")(_address(ssl, "SSL"), fd))
+
+    def SSL_get_fd(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_fd")(_address(ssl, "SSL")))
+
+    def SSL_get_rfd(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_rfd")(_address(ssl, "SSL")))
+
+    def SSL_get_wfd(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_wfd")(_address(ssl, "SSL")))
+
+    def SSL_set_connect_state(self, ssl: Handle | None) -> None:
+        self._function("SSL_set_connect_state")(_address(ssl, "SSL"))
+
+    def SSL_set_accept_state(self, ssl: Handle | None) -> None:
+        self._function("SSL_set_accept_state")(_address(ssl, "SSL"))
+
+    def SSL_is_server(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_is_server")(_address(ssl, "SSL")))
+
+    # ------------------------------------------------------------------ handshake and I/O
+
+    def SSL_connect(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_connect")(_address(ssl, "SSL")))
+
+    def SSL_accept(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_accept")(_address(ssl, "SSL")))
+
+    def SSL_do_handshake(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_do_handshake")(_address(ssl, "SSL")))
+
+    def _read(self, name: str, ssl: Handle | None, num: int) -> tuple[int, bytes]:
+        buf = ctypes.create_string_buffer(max(num, 0) + 1)
+        ret = int(self._function(name)(_address(ssl, "SSL"), buf, num))
+        return ret, (buf.raw[:ret] if ret > 0 else b"")
+
+    def _read_ex(self, name: str, ssl: Handle | None, num: int) -> tuple[int, bytes]:
+        buf = ctypes.create_string_buffer(max(num, 0) + 1)
+        readbytes = c_size_t(0)
+        ret = int(self._function(name)(_address(ssl, "SSL"), buf, num, byref(readbytes)))
+        return ret, (buf.raw[: readbytes.value] if ret > 0 else b"")
+
+    def SSL_read(self, ssl: Handle | None, num: int) -> tuple[int, bytes]:
+        return self._read("SSL_read", ssl, num)
+
+    def SSL_peek(self, ssl: Handle | None, num: int) -> tuple[int, bytes]:
+        return self._read("SSL_peek", ssl, num)
+
+    def SSL_read_ex(self, ssl: Handle | None, num: int) -> tuple[int, bytes]:
+        return self._read_ex("SSL_read_ex", ssl, num)
+
+    def SSL_peek_ex(self, ssl: Handle | None, num: int) -> tuple[int, bytes]:
+        return self._read_ex("SSL_peek_ex", ssl, num)
+
+    def _write_buffer(self, ssl: Handle | None, data: bytes, num: int) -> ctypes.Array[ctypes.c_char]:
+        """The C buffer for a write: the previous one again when the same bytes are written again on this SSL."""
+        key = _address(ssl, "SSL") or 0
+        size = max(builtins.len(data), num, 0) + 1
+        previous = self._write_buffers.get(key)
+        if previous is not None and previous[0] == data and builtins.len(previous[1]) >= size:
+            return previous[1]
+        buf = ctypes.create_string_buffer(data, size)
+        self._write_buffers[key] = (data, buf)
+        return buf
+
+    def SSL_write(self, ssl: Handle | None, buf: bytes, num: int | None = None) -> int:
+        n = builtins.len(buf) if num is None else num
+        return int(self._function("SSL_write")(_address(ssl, "SSL"), self._write_buffer(ssl, buf, n), n))
+
+    def SSL_write_ex(self, ssl: Handle | None, buf: bytes, num: int | None = None) -> tuple[int, int]:
+        n = builtins.len(buf) if num is None else num
+        written = c_size_t(0)
+        cbuf = self._write_buffer(ssl, buf, n)
+        ret = int(self._function("SSL_write_ex")(_address(ssl, "SSL"), cbuf, n, byref(written)))
+        return ret, written.value
+
+    def SSL_pending(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_pending")(_address(ssl, "SSL")))
+
+    def SSL_has_pending(self, s: Handle | None) -> int:
+        return int(self._function("SSL_has_pending")(_address(s, "SSL")))
+
+    def SSL_shutdown(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_shutdown")(_address(ssl, "SSL")))
+
+    def SSL_set_shutdown(self, ssl: Handle | None, mode: int) -> None:
+        self._function("SSL_set_shutdown")(_address(ssl, "SSL"), mode)
+
+    def SSL_get_shutdown(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_shutdown")(_address(ssl, "SSL")))
+
+    def SSL_get_error(self, ssl: Handle | None, ret: int) -> int:
+        code = int(self._function("SSL_get_error")(_address(ssl, "SSL"), ret))
+        if self.translate_constants:
+            return self.profile.error_codes.get(code, code)
+        return code
+
+    def SSL_want(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_want")(_address(ssl, "SSL")))
+
+    def SSL_want_nothing(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_NOTHING)
+
+    def SSL_want_read(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_READING)
+
+    def SSL_want_write(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_WRITING)
+
+    def SSL_want_x509_lookup(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_X509_LOOKUP)
+
+    def SSL_want_retry_verify(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_RETRY_VERIFY)
+
+    def SSL_want_async(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_ASYNC_PAUSED)
+
+    def SSL_want_async_job(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_ASYNC_NO_JOBS)
+
+    def SSL_want_client_hello_cb(self, ssl: Handle | None) -> int:
+        return int(self.SSL_want(ssl) == K.SSL_CLIENT_HELLO_CB)
+
+    def SSL_key_update(self, s: Handle | None, updatetype: int) -> int:
+        return int(self._function("SSL_key_update")(_address(s, "SSL"), updatetype))
+
+    def SSL_get_key_update_type(self, s: Handle | None) -> int:
+        return int(self._function("SSL_get_key_update_type")(_address(s, "SSL")))
+
+    # ------------------------------------------------------------------ connection information
+
+    def SSL_version(self, s: Handle | None) -> int:
+        return int(self._function("SSL_version")(_address(s, "SSL")))
+
+    def SSL_get_version(self, ssl: Handle | None) -> str | None:
+        return _text(self._function("SSL_get_version")(_address(ssl, "SSL")))
+
+    def SSL_get_current_cipher(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("SSL_CIPHER", self._function("SSL_get_current_cipher")(_address(ssl, "SSL")))
+
+    def SSL_CIPHER_get_name(self, cipher: Handle | None) -> str | None:
+        return _text(self._function("SSL_CIPHER_get_name")(_address(cipher, "SSL_CIPHER")))
+
+    def SSL_get_verify_result(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_verify_result")(_address(ssl, "SSL")))

@@ -1,0 +1,87 @@
+"""Certificate chain and name checks with ``cryptography.x509.verification`` (RFC 9846 sections 4.5.1.3, 6.2).
+
+Each failure becomes the alert RFC 9846 section 6.2 names for it: a chain that does not lead to a trusted root is
+unknown_ca, an expired or not-yet-valid certificate certificate_expired / bad_certificate, a certificate that does
+not parse or does not match the name bad_certificate, an unsupported key type unsupported_certificate.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
+
+from .alerts import AlertDescription, TLSAlertError
+from .signatures import PublicKey
+
+
+def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
+    try:
+        return [x509.load_der_x509_certificate(d) for d in ders]
+    except ValueError as exc:
+        raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
+
+
+def leaf_public_key(cert: x509.Certificate) -> PublicKey:
+    try:
+        key = cert.public_key()
+    except Exception as exc:  # unsupported algorithms raise several types
+        raise TLSAlertError(AlertDescription.unsupported_certificate, "unsupported public key") from exc
+    if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return key
+    raise TLSAlertError(AlertDescription.unsupported_certificate, "unsupported public key type")
+
+
+def _check_times(chain: list[x509.Certificate], now: datetime.datetime) -> None:
+    # Only the end-entity certificate: a peer may send unrelated extra certificates (RFC 9846 section 4.5.1).
+    for cert in chain[:1]:
+        if now > cert.not_valid_after_utc:
+            raise TLSAlertError(AlertDescription.certificate_expired, f"certificate expired: {cert.subject}")
+        if now < cert.not_valid_before_utc:
+            raise TLSAlertError(AlertDescription.bad_certificate, f"certificate not yet valid: {cert.subject}")
+
+
+def _alert_for(exc: VerificationError) -> TLSAlertError:
+    text = str(exc)
+    if "candidates exhausted" in text or "no issuer" in text:
+        return TLSAlertError(AlertDescription.unknown_ca, text)
+    if "not valid at validation time" in text:
+        return TLSAlertError(AlertDescription.certificate_expired, text)
+    if "unsupported" in text:
+        return TLSAlertError(AlertDescription.unsupported_certificate, text)
+    return TLSAlertError(AlertDescription.bad_certificate, text)
+
+
+def _subject(name: str) -> Subject:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
+def verify_server_chain(
+    chain: list[x509.Certificate], roots: list[x509.Certificate], server_name: str, now: datetime.datetime
+) -> None:
+    """Path validation plus hostname check of a server chain (leaf first)."""
+    _check_times(chain, now)
+    try:
+        verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(_subject(server_name))
+        verifier.verify(chain[0], chain[1:])
+    except VerificationError as exc:
+        raise _alert_for(exc) from None
+    except ValueError as exc:
+        raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None
+
+
+def verify_client_chain(chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime.datetime) -> None:
+    _check_times(chain, now)
+    try:
+        verifier = PolicyBuilder().store(Store(roots)).time(now).build_client_verifier()
+        verifier.verify(chain[0], chain[1:])
+    except VerificationError as exc:
+        raise _alert_for(exc) from None
+    except ValueError as exc:
+        raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None

@@ -1,0 +1,412 @@
+"""TLS 1.3 client state machine (RFC 9846 appendix A.1).
+
+::
+
+    START --send ClientHello--> WAIT_SH --ServerHello--> WAIT_EE --EncryptedExtensions--> WAIT_CERT_CR
+    WAIT_SH --HelloRetryRequest / send ClientHello2--> WAIT_SH        (at most once)
+    WAIT_CERT_CR --CertificateRequest--> WAIT_CERT --Certificate--> WAIT_CV
+    WAIT_CERT_CR --Certificate--> WAIT_CV --CertificateVerify--> WAIT_FINISHED
+    WAIT_FINISHED --Finished / send [Certificate, CertificateVerify,] Finished--> CONNECTED
+    CONNECTED --NewSessionTicket | KeyUpdate--> CONNECTED
+
+PSK/0-RTT states (and the PSK branch that skips certificates) are out of scope.
+"""
+
+from __future__ import annotations
+
+import hmac
+from enum import Enum, auto
+
+from cryptography import x509
+
+from . import certificates, keyexchange, signatures
+from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
+from .config import TLSConfig, TLSContext
+from .events import HandshakeComplete, NewSessionTicketReceived
+from .handshake import Handler, HandshakeMachine, SendChangeCipherSpec, check_extension_types
+from .keyexchange import PrivateKeyShare
+from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
+from .messages import (
+    TLS12,
+    TLS13,
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Extension,
+    Finished,
+    HandshakeType,
+    KeyShareEntry,
+    NewSessionTicket,
+    ServerHello,
+    build_alpn,
+    build_cookie,
+    build_key_share_ch,
+    build_named_group_list,
+    build_psk_key_exchange_modes,
+    build_server_name,
+    build_signature_schemes,
+    build_supported_versions_ch,
+    find_extension,
+    parse_cookie,
+    parse_key_share_hrr,
+    parse_key_share_sh,
+    parse_signature_schemes,
+    parse_supported_versions_sh,
+)
+from .messages import ExtensionType as X
+from .record import Epoch
+
+H = HandshakeType
+
+# RFC 9846 section 4.3 (table of extensions and where they may appear)
+_SH_ALLOWED = frozenset({X.key_share, X.supported_versions, X.pre_shared_key})
+_HRR_ALLOWED = frozenset({X.key_share, X.supported_versions, X.cookie})
+_EE_ALLOWED = frozenset(
+    {
+        X.server_name,
+        X.max_fragment_length,
+        X.supported_groups,
+        X.use_srtp,
+        X.heartbeat,
+        X.application_layer_protocol_negotiation,
+        X.client_certificate_type,
+        X.server_certificate_type,
+        X.early_data,
+        X.record_size_limit,
+    }
+)
+_CR_ALLOWED = frozenset(
+    {
+        X.status_request,
+        X.signature_algorithms,
+        X.signed_certificate_timestamp,
+        X.certificate_authorities,
+        X.oid_filters,
+        X.signature_algorithms_cert,
+    }
+)
+
+
+class ClientState(Enum):
+    START = auto()
+    WAIT_SH = auto()
+    WAIT_EE = auto()
+    WAIT_CERT_CR = auto()
+    WAIT_CERT = auto()
+    WAIT_CV = auto()
+    WAIT_FINISHED = auto()
+    CONNECTED = auto()
+
+
+class ClientHandshake(HandshakeMachine):
+    is_server = False
+    CONNECTED = ClientState.CONNECTED
+
+    def __init__(self, config: TLSConfig, context: TLSContext) -> None:
+        super().__init__(config, context)
+        self.state = ClientState.START
+        self.random = b""
+        self.session_id = b""
+        self.key_shares: dict[int, PrivateKeyShare] = {}
+        self.client_hello: ClientHello | None = None
+        self.offered_extensions: set[int] = set()
+        self.hrr_seen = False
+        self.hrr_suite: int | None = None
+        self.ccs_sent = False
+        self.group = 0
+        self.alpn: bytes | None = None
+        self.cert_request: CertificateRequest | None = None
+        self.peer_chain: list[x509.Certificate] = []
+        self.peer_scheme: int | None = None
+        self.client_hs_secret = b""
+        self.server_hs_secret = b""
+        self.tickets: list[NewSessionTicketReceived] = []
+
+    # -- START ---------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Build and send the first ClientHello (RFC 9846 section 4.2.2)."""
+        cfg = self.config
+        self.random = self.ctx.random(32)
+        self.session_id = self.ctx.random(32) if cfg.middlebox_compat else b""
+        share_groups = cfg.key_share_groups if cfg.key_share_groups is not None else cfg.groups[:1]
+        for group in share_groups:
+            self.key_shares[group] = self.ctx.generate_key_share(group)
+        self._send_client_hello(cookie=None, initial=True)
+        self.state = ClientState.WAIT_SH
+
+    def _send_client_hello(self, cookie: bytes | None, initial: bool) -> None:
+        cfg = self.config
+        exts: list[Extension] = []
+        if cfg.server_name is not None and not _is_ip(cfg.server_name):
+            exts.append((X.server_name, build_server_name(cfg.server_name)))
+        groups = cfg.advertised_groups if cfg.advertised_groups is not None else cfg.groups
+        exts.append((X.supported_groups, build_named_group_list(groups)))
+        shares = [KeyShareEntry(g, keyexchange.public_share(g, k)) for g, k in self.key_shares.items()]
+        exts.append((X.key_share, build_key_share_ch(shares)))
+        exts.append((X.supported_versions, build_supported_versions_ch([TLS13])))
+        exts.append((X.signature_algorithms, build_signature_schemes(cfg.signature_algorithms)))
+        if cfg.alpn_protocols:
+            exts.append((X.application_layer_protocol_negotiation, build_alpn(cfg.alpn_protocols)))
+        if cookie is not None:
+            exts.append((X.cookie, build_cookie(cookie)))
+        if cfg.psk_key_exchange_modes:
+            exts.append((X.psk_key_exchange_modes, build_psk_key_exchange_modes(cfg.psk_key_exchange_modes)))
+        exts.extend(cfg.extra_extensions)
+        exts = self._order(exts)
+        hello = ClientHello(self.random, self.session_id, list(cfg.cipher_suites), b"\x00", exts)
+        if cfg.pad_client_hello:
+            # RFC 7685 usage: hellos of 256..511 bytes upset some middleboxes; pad those to 512.
+            length = len(hello.build_body()) + 4
+            if 256 <= length < 512:
+                hello.extensions.append((X.padding, bytes(max(0, 512 - length - 4))))
+        self.client_hello = hello
+        self.offered_extensions = {t for t, _ in hello.extensions}
+        self._send(hello, initial_client_hello=initial)
+
+    # -- WAIT_SH -------------------------------------------------------------------------------------------------
+
+    def _on_server_hello(self, body: bytes, raw: bytes) -> None:
+        sh = ServerHello.parse(body)
+        hrr = sh.is_hello_retry_request
+        version_ext = find_extension(sh.extensions, X.supported_versions)
+        if version_ext is None:
+            # RFC 9846 section 4.2.1: without supported_versions the server picked TLS 1.2 or older, which we lack
+            raise TLSAlertError(AlertDescription.protocol_version, "server did not select TLS 1.3")
+        if parse_supported_versions_sh(version_ext) != TLS13 or sh.legacy_version != TLS12:
+            raise illegal_parameter("server selected a version we did not offer")
+        if sh.legacy_session_id_echo != self.session_id:
+            raise illegal_parameter("legacy_session_id_echo mismatch")
+        if sh.cipher_suite not in self.config.cipher_suites or sh.cipher_suite not in CIPHER_SUITES:
+            raise illegal_parameter("cipher suite not offered")
+        if sh.legacy_compression_method != 0:
+            raise illegal_parameter("compression method")
+        if self.hrr_suite is not None and sh.cipher_suite != self.hrr_suite:
+            raise illegal_parameter("cipher suite differs from HelloRetryRequest")
+        self.suite = CIPHER_SUITES[sh.cipher_suite]
+        if hrr:
+            self._on_hello_retry_request(sh, raw)
+            return
+        check_extension_types(sh.extensions, self.offered_extensions, _SH_ALLOWED, "ServerHello")
+        share_ext = find_extension(sh.extensions, X.key_share)
+        if share_ext is None:
+            raise TLSAlertError(AlertDescription.missing_extension, "ServerHello without key_share")
+        share = parse_key_share_sh(share_ext)
+        key = self.key_shares.get(share.group)
+        if key is None:
+            raise illegal_parameter("server key share for a group we did not send")
+        shared = keyexchange.client_shared_secret(share.group, key, share.key_exchange)
+        self.group = share.group
+        self.transcript.start(self.suite)
+        self.transcript.update(raw)
+        self.schedule = KeySchedule(self.suite)
+        self.schedule.set_shared_secret(shared)
+        self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
+        self._install("read", Epoch.handshake, self.server_hs_secret)
+        self.key_shares.clear()
+        self.state = ClientState.WAIT_EE
+
+    def _on_hello_retry_request(self, hrr: ServerHello, raw: bytes) -> None:
+        # RFC 9846 section 4.2.4 / 4.1.4
+        if self.hrr_seen:
+            raise TLSAlertError(AlertDescription.unexpected_message, "second HelloRetryRequest")
+        assert self.suite is not None
+        self.hrr_seen = True
+        self.hrr_suite = hrr.cipher_suite
+        check_extension_types(
+            hrr.extensions, self.offered_extensions, _HRR_ALLOWED, "HelloRetryRequest", may_be_unsolicited=X.cookie
+        )
+        group_ext = find_extension(hrr.extensions, X.key_share)
+        cookie_ext = find_extension(hrr.extensions, X.cookie)
+        if group_ext is None and cookie_ext is None:
+            raise illegal_parameter("HelloRetryRequest would not change the ClientHello")
+        if group_ext is not None:
+            group = parse_key_share_hrr(group_ext)
+            advertised = self.config.advertised_groups or self.config.groups
+            if group not in advertised or group in self.key_shares:
+                raise illegal_parameter("HelloRetryRequest selected an unusable group")
+            if group not in keyexchange.SUPPORTED_GROUPS:
+                raise illegal_parameter("HelloRetryRequest selected a group we cannot use")
+            self.key_shares = {group: self.ctx.generate_key_share(group)}
+        cookie = parse_cookie(cookie_ext) if cookie_ext is not None else None
+        self.transcript.replace_with_message_hash(self.suite)
+        self.transcript.update(raw)
+        if self.config.middlebox_compat and not self.ccs_sent:
+            self.out.append(SendChangeCipherSpec())
+            self.ccs_sent = True
+        self._send_client_hello(cookie=cookie, initial=False)
+
+    # -- WAIT_EE -------------------------------------------------------------------------------------------------
+
+    def _on_encrypted_extensions(self, body: bytes, raw: bytes) -> None:
+        ee = EncryptedExtensions.parse(body)
+        check_extension_types(ee.extensions, self.offered_extensions, _EE_ALLOWED, "EncryptedExtensions")
+        alpn = find_extension(ee.extensions, X.application_layer_protocol_negotiation)
+        if alpn is not None:
+            protocols = parse_alpn_reply(alpn)
+            if protocols not in self.config.alpn_protocols:
+                raise illegal_parameter("server selected an ALPN protocol we did not offer")
+            self.alpn = protocols
+        sni = find_extension(ee.extensions, X.server_name)
+        if sni is not None and sni != b"":
+            raise decode_error("server_name acknowledgement must be empty")
+        self.transcript.update(raw)
+        self.state = ClientState.WAIT_CERT_CR
+
+    # -- WAIT_CERT_CR / WAIT_CERT --------------------------------------------------------------------------------
+
+    def _on_certificate_request(self, body: bytes, raw: bytes) -> None:
+        cr = CertificateRequest.parse(body)
+        if cr.certificate_request_context:
+            raise illegal_parameter("handshake CertificateRequest context must be empty")
+        check_extension_types(cr.extensions, set(_CR_ALLOWED) | {t for t, _ in cr.extensions}, _CR_ALLOWED, "CR")
+        if find_extension(cr.extensions, X.signature_algorithms) is None:
+            raise TLSAlertError(AlertDescription.missing_extension, "CertificateRequest without signature_algorithms")
+        self.cert_request = cr
+        self.transcript.update(raw)
+        self.state = ClientState.WAIT_CERT
+
+    def _on_certificate(self, body: bytes, raw: bytes) -> None:
+        msg = Certificate.parse(body)
+        if msg.certificate_request_context:
+            raise illegal_parameter("server Certificate context must be empty")
+        if not msg.certificate_list:
+            # RFC 9846 section 4.5.1.3
+            raise decode_error("empty server Certificate")
+        chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
+        if self.config.verify_peer:
+            name = self.config.server_name
+            if name is None:
+                raise TLSAlertError(AlertDescription.internal_error, "verify_peer needs server_name")
+            certificates.verify_server_chain(chain, self.config.trusted_roots, name, self.ctx.now())
+        self.peer_chain = chain
+        self.transcript.update(raw)
+        self.state = ClientState.WAIT_CV
+
+    # -- WAIT_CV -------------------------------------------------------------------------------------------------
+
+    def _on_certificate_verify(self, body: bytes, raw: bytes) -> None:
+        cv = CertificateVerify.parse(body)
+        key = certificates.leaf_public_key(self.peer_chain[0])
+        content = signatures.certificate_verify_input(True, self.transcript.digest())
+        signatures.verify(key, cv.algorithm, cv.signature, content, self.config.signature_algorithms)
+        self.peer_scheme = cv.algorithm
+        self.transcript.update(raw)
+        self.state = ClientState.WAIT_FINISHED
+
+    # -- WAIT_FINISHED -------------------------------------------------------------------------------------------
+
+    def _on_finished(self, body: bytes, raw: bytes) -> None:
+        assert self.suite is not None and self.schedule is not None
+        fin = Finished.parse(body)
+        if len(fin.verify_data) != self.suite.hash_len:
+            raise decode_error("Finished length")
+        expected = finished_verify_data(self.suite, self.server_hs_secret, self.transcript.digest())
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise TLSAlertError(AlertDescription.decrypt_error, "server Finished does not verify")
+        self.peer_finished = True
+        self.transcript.update(raw)
+        digest = self.transcript.digest()
+        self.client_app_secret, self.server_app_secret = self.schedule.application_traffic_secrets(digest)
+        self.exporter_secret = self.schedule.exporter_secret(digest)
+        self._install("read", Epoch.application, self.server_app_secret)
+        # our second flight (RFC 9846 section 4.4, appendix E.4 for the dummy change_cipher_spec)
+        if self.config.middlebox_compat and not self.ccs_sent:
+            self.out.append(SendChangeCipherSpec())
+            self.ccs_sent = True
+        self._install("write", Epoch.handshake, self.client_hs_secret)
+        scheme: int | None = None
+        if self.cert_request is not None:
+            scheme = self._send_client_certificate(self.cert_request)
+        verify_data = finished_verify_data(self.suite, self.client_hs_secret, self.transcript.digest())
+        self._send(Finished(verify_data))
+        self._install("write", Epoch.application, self.client_app_secret)
+        self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
+        self.state = ClientState.CONNECTED
+        del scheme
+        self.out.append(
+            HandshakeComplete(
+                cipher_suite=self.suite.code,
+                group=self.group,
+                signature_scheme=self.peer_scheme,
+                alpn_protocol=self.alpn,
+                server_name=self.config.server_name,
+                hello_retry_request=self.hrr_seen,
+                peer_certificates=list(self.peer_chain),
+            )
+        )
+
+    def _send_client_certificate(self, cr: CertificateRequest) -> int | None:
+        cfg = self.config
+        sig_ext = find_extension(cr.extensions, X.signature_algorithms)
+        peer_schemes = parse_signature_schemes(sig_ext) if sig_ext is not None else []
+        scheme = None
+        if cfg.certificate_chain and cfg.private_key is not None:
+            scheme = signatures.choose_scheme(cfg.private_key, cfg.signature_algorithms, peer_schemes)
+        if scheme is None or cfg.private_key is None:
+            # RFC 9846 section 4.4.2: no suitable certificate, send an empty Certificate message
+            self._send(Certificate(cr.certificate_request_context, []))
+            return None
+        entries = [CertificateEntry(c.public_bytes(_DER)) for c in cfg.certificate_chain]
+        self._send(Certificate(cr.certificate_request_context, entries))
+        content = signatures.certificate_verify_input(False, self.transcript.digest())
+        self._send(CertificateVerify(scheme, self.ctx.sign(cfg.private_key, scheme, content)))
+        return scheme
+
+    # -- CONNECTED -----------------------------------------------------------------------------------------------
+
+    def _on_new_session_ticket(self, body: bytes, raw: bytes) -> None:
+        # RFC 9846 section 4.7.1: parse and keep; resumption itself is not implemented
+        assert self.suite is not None
+        nst = NewSessionTicket.parse(body)
+        psk = resumption_psk(self.suite, self.resumption_secret, nst.ticket_nonce)
+        event = NewSessionTicketReceived(nst, psk, self.suite.code)
+        self.tickets.append(event)
+        self.out.append(event)
+
+    TRANSITIONS: dict[tuple[Enum, int], Handler] = {  # type: ignore[assignment]  # handlers take the subclass
+        (ClientState.WAIT_SH, H.server_hello): _on_server_hello,
+        (ClientState.WAIT_EE, H.encrypted_extensions): _on_encrypted_extensions,
+        (ClientState.WAIT_CERT_CR, H.certificate_request): _on_certificate_request,
+        (ClientState.WAIT_CERT_CR, H.certificate): _on_certificate,
+        (ClientState.WAIT_CERT, H.certificate): _on_certificate,
+        (ClientState.WAIT_CV, H.certificate_verify): _on_certificate_verify,
+        (ClientState.WAIT_FINISHED, H.finished): _on_finished,
+        (ClientState.CONNECTED, H.new_session_ticket): _on_new_session_ticket,
+        (ClientState.CONNECTED, H.key_update): HandshakeMachine._on_key_update,
+    }
+
+
+def parse_alpn_reply(data: bytes) -> bytes:
+    """The server's ALPN answer holds exactly one protocol (RFC 7301 section 3.1)."""
+    protocols = parse_alpn_list_loose(data)
+    if len(protocols) != 1:
+        raise illegal_parameter("ALPN reply must name one protocol")
+    return protocols[0]
+
+
+def parse_alpn_list_loose(data: bytes) -> list[bytes]:
+    from .wire import Reader
+
+    r = Reader(data)
+    out = r.vector(2, lambda s: s.opaque(1, 1), minimum=1)
+    r.done()
+    return out
+
+
+def _is_ip(name: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+from cryptography.hazmat.primitives.serialization import Encoding as _Encoding  # noqa: E402
+
+_DER = _Encoding.DER

@@ -1,0 +1,85 @@
+"""Configuration and the injected environment of a TLS connection.
+
+:class:`TLSConfig` is what the application chooses (suites, groups, certificates, names). :class:`TLSContext` is
+everything that would otherwise be a global: randomness, the clock, ephemeral key generation and signing. Tests
+replace those to reproduce RFC 8448 byte for byte; nothing in the core reads ``os.urandom`` or the clock directly.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from .keyexchange import KeyGenerator, NamedGroup, generate_private_key
+from .keyschedule import CipherSuite
+from .messages import Extension, NewSessionTicket
+from .record import PaddingPolicy
+from .signatures import SUPPORTED_SIGNATURE_SCHEMES, PrivateKey, Signer, sign
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass(slots=True)
+class TLSContext:
+    random: Callable[[int], bytes] = os.urandom
+    now: Callable[[], datetime.datetime] = _utcnow
+    generate_key_share: KeyGenerator = generate_private_key
+    sign: Signer = sign
+    record_padding: PaddingPolicy | None = None
+
+
+TicketIssuer = Callable[[CipherSuite, bytes], NewSessionTicket]
+"""``(suite, resumption_secret) -> NewSessionTicket`` for a server that issues tickets."""
+
+CookieMaker = Callable[[bytes], bytes]
+"""``(hash of ClientHello1) -> cookie`` for a server that puts a cookie in its HelloRetryRequest."""
+
+
+@dataclass(slots=True)
+class TLSConfig:
+    # -- both roles --------------------------------------------------------------------------------------------
+    cipher_suites: tuple[int, ...] = (0x1301, 0x1302, 0x1303)
+    """Cipher suites in preference order (the server's order decides)."""
+    groups: tuple[int, ...] = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1)
+    """Key exchange groups in preference order (the server's order decides, see server13)."""
+    signature_algorithms: tuple[int, ...] = SUPPORTED_SIGNATURE_SCHEMES
+    certificate_chain: list[x509.Certificate] = field(default_factory=list)
+    private_key: PrivateKey | None = None
+    trusted_roots: list[x509.Certificate] = field(default_factory=list)
+    verify_peer: bool = True
+    """Client: verify the server chain and name. Server: verify a client chain if one is sent."""
+    alpn_protocols: tuple[bytes, ...] = ()
+    middlebox_compat: bool = True
+    """RFC 9846 appendix E.4: non-empty legacy_session_id and dummy change_cipher_spec records."""
+    extension_order: tuple[int, ...] = ()
+    """Extension types in the order they should appear in the messages we build; others follow."""
+    max_handshake_message: int = 1 << 18
+
+    # -- client ------------------------------------------------------------------------------------------------
+    server_name: str | None = None
+    """SNI to send and the name the server certificate must match."""
+    key_share_groups: tuple[int, ...] | None = None
+    """Groups to send key shares for in the first ClientHello (default: the first of ``groups``)."""
+    advertised_groups: tuple[int, ...] | None = None
+    """supported_groups as sent (default ``groups``); may list groups we cannot use, as RFC 8448 clients do."""
+    psk_key_exchange_modes: tuple[int, ...] = (1,)
+    extra_extensions: tuple[Extension, ...] = ()
+    """Extra opaque extensions for ClientHello (client) or EncryptedExtensions (server)."""
+    pad_client_hello: bool = False
+    """Pad a ClientHello of 256..511 bytes to 512 with the padding extension (RFC 7685)."""
+
+    # -- server ------------------------------------------------------------------------------------------------
+    request_client_certificate: bool = False
+    require_client_certificate: bool = False
+    advertise_groups: tuple[int, ...] | None = None
+    """supported_groups to announce in EncryptedExtensions (RFC 9846 section 4.3.7), if any."""
+    hrr_cookie: CookieMaker | None = None
+    session_tickets: int = 0
+    """NewSessionTickets to send after the handshake."""
+    ticket_issuer: TicketIssuer | None = None

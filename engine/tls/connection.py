@@ -1,0 +1,274 @@
+"""TLSConnection: the sans-IO facade over records, handshake state machines and events.
+
+Theory of operation
+-------------------
+
+A :class:`TLSConnection` owns a :class:`~engine.tls.record.RecordLayer` and one handshake state machine
+(:class:`~engine.tls.client13.ClientHandshake` or :class:`~engine.tls.server13.ServerHandshake`). It never does
+I/O. The user moves bytes:
+
+* ``receive_bytes(data)`` appends wire bytes and processes every *complete* record at once: records are decrypted
+  one by one, handshake records are reassembled into messages and fed to the state machine, whose instructions
+  (send this message, install that key, report that event) are applied before the next record is decrypted, so a
+  key change takes effect exactly at the record boundary where the RFC puts it. A partial record stays buffered.
+* ``next_event()`` pops one event, or returns :data:`NEED_DATA` when nothing is queued (more bytes are needed).
+* ``data_to_send()`` returns (and forgets) everything queued for the wire; it may be empty ("nothing to send").
+* ``send_application_data``, ``send_key_update`` and ``close`` queue protected records.
+
+Errors: a protocol violation raises :class:`~engine.tls.alerts.TLSAlertError`. If we detected it
+(``sent_by_us``), the matching fatal alert has already been queued, so ``data_to_send()`` still returns it. A fatal
+alert from the peer raises with ``sent_by_us=False``. Either way the connection is then failed for good: every entry
+point except ``data_to_send`` checks that first and raises the same error again (h11's ERROR state).
+
+Invariants:
+
+* Handshake messages never span a key change and are never interleaved with other record types
+  (RFC 9846 section 5.1): violations are unexpected_message.
+* change_cipher_spec records are dropped only between the first ClientHello and the peer's Finished, and only if
+  they are the single byte 0x01 (RFC 9846 section 5); anything else is unexpected_message.
+* After close_notify from the peer, further records are ignored (RFC 9846 section 6.1); after our own close, no
+  more application data may be sent.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import Enum
+from typing import Literal
+
+from .alerts import AlertDescription, AlertLevel, TLSAlertError
+from .client13 import ClientHandshake
+from .config import TLSConfig, TLSContext
+from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceived, Event, _NeedData
+from .handshake import HandshakeMachine, InstallKey, Instruction, SendChangeCipherSpec, SendHandshake
+from .record import CCS_RECORD, ContentType, RecordLayer
+from .server13 import ServerHandshake
+
+
+class Role(Enum):
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class TLSConnection:
+    def __init__(
+        self,
+        config: TLSConfig,
+        role: Role | Literal["client", "server"],
+        context: TLSContext | None = None,
+    ) -> None:
+        self.role = Role(role)
+        self.config = config
+        self.context = context if context is not None else TLSContext()
+        self._record = RecordLayer(self.context.record_padding)
+        self._hs: HandshakeMachine = (
+            ClientHandshake(config, self.context) if self.role is Role.CLIENT else ServerHandshake(config, self.context)
+        )
+        self._events: deque[Event] = deque()
+        self._out = bytearray()
+        self._hs_buf = bytearray()
+        self._error: TLSAlertError | None = None
+        self._peer_closed = False
+        self._we_closed = False
+        self._started = False
+
+    # -- state ---------------------------------------------------------------------------------------------------
+
+    @property
+    def handshake(self) -> HandshakeMachine:
+        """The role's state machine (read-only use: ``state``, negotiated values)."""
+        return self._hs
+
+    @property
+    def state(self) -> str:
+        return "ERROR" if self._error is not None else self._hs.state.name
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._hs.connected
+
+    @property
+    def error(self) -> TLSAlertError | None:
+        return self._error
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    # -- entry points --------------------------------------------------------------------------------------------
+
+    def start_handshake(self) -> None:
+        """Client: queue the ClientHello. Called implicitly by the other entry points; idempotent."""
+        self._check()
+        if self._started or self.role is not Role.CLIENT:
+            return
+        self._started = True
+        assert isinstance(self._hs, ClientHandshake)
+        self._guarded(self._hs.start)
+
+    def receive_bytes(self, data: bytes) -> None:
+        self._check()
+        self.start_handshake()
+        if self._peer_closed:
+            return
+        self._record.feed(data)
+        self._guarded(self._process_records)
+
+    def next_event(self) -> Event | _NeedData:
+        self._check()
+        if self._events:
+            return self._events.popleft()
+        return NEED_DATA
+
+    def events(self) -> list[Event]:
+        """All queued events at once."""
+        self._check()
+        out = list(self._events)
+        self._events.clear()
+        return out
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the wire (also after a failure, so the fatal alert goes out)."""
+        if self._error is None:
+            self.start_handshake()
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    def send_application_data(self, data: bytes) -> None:
+        self._check()
+        if not self._hs.connected:
+            raise RuntimeError("handshake not complete")
+        if self._we_closed:
+            raise RuntimeError("connection closed for writing")
+        self._out += self._record.seal(ContentType.application_data, data)
+
+    def send_key_update(self, request: bool = False) -> None:
+        self._check()
+        if not self._hs.connected:
+            raise RuntimeError("handshake not complete")
+        if self._we_closed:
+            raise RuntimeError("connection closed for writing")
+        self._guarded(lambda: self._hs.send_key_update(request))
+
+    def close(self) -> None:
+        """Send close_notify (RFC 9846 section 6.1); further writes are refused."""
+        self._check()
+        if self._we_closed:
+            return
+        self._we_closed = True
+        self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.WARNING, AlertDescription.close_notify)))
+
+    # -- internals -----------------------------------------------------------------------------------------------
+
+    def _guarded(self, action: object) -> None:
+        assert callable(action)
+        try:
+            action()
+            self._apply(self._hs.take_output())
+        except TLSAlertError as exc:
+            self._fail(exc)
+            raise
+
+    def _fail(self, exc: TLSAlertError) -> None:
+        self._error = exc
+        if exc.sent_by_us:
+            self._hs.take_output()
+            try:
+                self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.FATAL, int(exc.alert))))
+            except TLSAlertError:  # pragma: no cover - sequence number exhausted
+                pass
+
+    def _apply(self, instructions: list[Instruction]) -> None:
+        pending = bytearray()
+        initial = False
+
+        def flush() -> None:
+            nonlocal initial
+            if pending:
+                if initial:
+                    self._record.plaintext_version = b"\x03\x01"
+                self._out += self._record.seal(ContentType.handshake, bytes(pending))
+                self._record.plaintext_version = b"\x03\x03"
+                pending.clear()
+                initial = False
+
+        for item in instructions:
+            if isinstance(item, SendHandshake):
+                pending += item.data
+                initial = initial or item.initial_client_hello
+            elif isinstance(item, InstallKey):
+                if item.direction == "write":
+                    flush()
+                    self._record.install_write_key(item.suite, item.secret, item.epoch)
+                else:
+                    if self._hs_buf:
+                        # RFC 9846 section 5.1: handshake messages must not span a key change
+                        raise TLSAlertError(AlertDescription.unexpected_message, "handshake message spans key change")
+                    self._record.install_read_key(item.suite, item.secret, item.epoch)
+            elif isinstance(item, SendChangeCipherSpec):
+                flush()
+                self._out += CCS_RECORD
+            else:
+                self._events.append(item)
+        flush()
+
+    def _process_records(self) -> None:
+        record = self._record
+        while not self._peer_closed:
+            rec = record.next_record()
+            if rec is None:
+                return
+            ctype, payload = rec
+            if self._hs_buf and ctype != ContentType.handshake:
+                raise TLSAlertError(AlertDescription.unexpected_message, "record interleaved with handshake message")
+            if ctype == ContentType.handshake:
+                self._on_handshake_data(payload)
+            elif ctype == ContentType.application_data:
+                if not self._hs.connected:
+                    raise TLSAlertError(AlertDescription.unexpected_message, "application data before handshake end")
+                if payload:
+                    self._events.append(ApplicationData(payload))
+            elif ctype == ContentType.alert:
+                self._on_alert(payload)
+            elif ctype == ContentType.change_cipher_spec:
+                self._on_change_cipher_spec(payload)
+        return
+
+    def _on_change_cipher_spec(self, payload: bytes) -> None:
+        hs = self._hs
+        after_first_hello = not isinstance(hs, ServerHandshake) or hs.client_hello_received
+        if payload != b"\x01" or not after_first_hello or hs.peer_finished:
+            raise TLSAlertError(AlertDescription.unexpected_message, "change_cipher_spec not allowed here")
+
+    def _on_alert(self, payload: bytes) -> None:
+        if len(payload) != 2:
+            raise TLSAlertError(AlertDescription.decode_error, "alert length")
+        level, description = payload[0], payload[1]
+        if description == AlertDescription.close_notify:
+            self._peer_closed = True
+            self._events.append(CloseNotifyReceived())
+        elif description == AlertDescription.user_canceled:
+            # RFC 9846 section 6.1: user_canceled is followed by close_notify and otherwise ignored
+            self._events.append(AlertReceived(description, level))
+        else:
+            # RFC 9846 section 6: every other alert ends the connection, whatever its level field says
+            raise TLSAlertError(description, "alert from peer", sent_by_us=False)
+
+    def _on_handshake_data(self, payload: bytes) -> None:
+        buf = self._hs_buf
+        buf += payload
+        limit = self.config.max_handshake_message
+        while len(buf) >= 4:
+            length = int.from_bytes(buf[1:4], "big")
+            if length > limit:
+                raise TLSAlertError(AlertDescription.illegal_parameter, "handshake message too large")
+            if len(buf) < 4 + length:
+                return
+            raw = bytes(buf[: 4 + length])
+            del buf[: 4 + length]
+            self._hs.handle(raw[0], raw[4:], raw)
+            self._apply(self._hs.take_output())
+        if self._hs.key_update_owed and not self._we_closed and not buf:
+            self._hs.send_key_update(False)
+            self._apply(self._hs.take_output())

@@ -1,0 +1,79 @@
+"""Events the connection reports to its user (see :mod:`engine.tls.connection`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from .messages import NewSessionTicket
+
+
+class _NeedData:
+    """Sentinel: no event is ready; feed more bytes with ``receive_bytes``."""
+
+    _instance: _NeedData | None = None
+
+    def __new__(cls) -> _NeedData:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA = _NeedData()
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete:
+    cipher_suite: int
+    group: int
+    signature_scheme: int | None
+    alpn_protocol: bytes | None
+    server_name: str | None
+    hello_retry_request: bool
+    peer_certificates: list[x509.Certificate] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationData:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CloseNotifyReceived:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdateReceived:
+    update_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReceived:
+    """A non-fatal alert other than close_notify (in TLS 1.3 only user_canceled, which is otherwise ignored)."""
+
+    description: int
+    level: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewSessionTicketReceived:
+    """A ticket was parsed and stored (resumption itself is not implemented); ``psk`` is the derived PSK."""
+
+    ticket: NewSessionTicket
+    psk: bytes
+    cipher_suite: int
+
+
+Event = (
+    HandshakeComplete
+    | ApplicationData
+    | CloseNotifyReceived
+    | KeyUpdateReceived
+    | AlertReceived
+    | NewSessionTicketReceived
+)

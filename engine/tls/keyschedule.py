@@ -1,0 +1,190 @@
+"""TLS 1.3 key schedule (RFC 9846 section 7).
+
+:class:`KeySchedule` walks Early Secret -> Handshake Secret -> Main Secret as the handshake feeds it the shared
+secret and transcript hashes; :class:`Transcript` keeps the running hash. The record layer never sees this object:
+the state machines hand it ``(suite, secret)`` pairs and it derives the key and IV itself (:func:`traffic_keys`).
+"""
+
+from __future__ import annotations
+
+import hmac as _hmac
+from dataclasses import dataclass
+from enum import IntEnum
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from .messages import HandshakeType
+from .wire import opaque8, u16
+
+
+class CipherSuiteCode(IntEnum):
+    TLS_AES_128_GCM_SHA256 = 0x1301
+    TLS_AES_256_GCM_SHA384 = 0x1302
+    TLS_CHACHA20_POLY1305_SHA256 = 0x1303
+
+
+@dataclass(frozen=True, slots=True)
+class CipherSuite:
+    """One TLS 1.3 cipher suite (RFC 9846 appendix B.4): AEAD and HKDF hash."""
+
+    code: int
+    name: str
+    hash_name: str  # hashlib / hmac name
+    hash_len: int
+    key_len: int
+    aead: type[AESGCM] | type[ChaCha20Poly1305]
+
+    def hash_algorithm(self) -> hashes.HashAlgorithm:
+        return hashes.SHA384() if self.hash_len == 48 else hashes.SHA256()
+
+
+CIPHER_SUITES: dict[int, CipherSuite] = {
+    0x1301: CipherSuite(0x1301, "TLS_AES_128_GCM_SHA256", "sha256", 32, 16, AESGCM),
+    0x1302: CipherSuite(0x1302, "TLS_AES_256_GCM_SHA384", "sha384", 48, 32, AESGCM),
+    0x1303: CipherSuite(0x1303, "TLS_CHACHA20_POLY1305_SHA256", "sha256", 32, 32, ChaCha20Poly1305),
+}
+
+IV_LEN = 12
+
+
+def hkdf_extract(suite: CipherSuite, salt: bytes, ikm: bytes) -> bytes:
+    """HKDF-Extract (RFC 5869 section 2.2) is HMAC(salt, IKM); salt defaults to zeros."""
+    return _hmac.digest(salt or bytes(suite.hash_len), ikm, suite.hash_name)
+
+
+def hkdf_expand(suite: CipherSuite, prk: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-Expand (RFC 5869 section 2.3), T(1) | T(2) | ... truncated to length."""
+    out = b""
+    block = b""
+    counter = 1
+    while len(out) < length:
+        block = _hmac.digest(prk, block + info + bytes((counter,)), suite.hash_name)
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
+    """The HkdfLabel structure (RFC 9846 section 7.1)."""
+    return u16(length) + opaque8(b"tls13 " + label) + opaque8(context)
+
+
+def hkdf_expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    return hkdf_expand(suite, secret, hkdf_label(label, context, length), length)
+
+
+def derive_secret(suite: CipherSuite, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
+    """Derive-Secret with the transcript already hashed (RFC 9846 section 7.1)."""
+    return hkdf_expand_label(suite, secret, label, transcript_hash, suite.hash_len)
+
+
+def traffic_keys(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
+    """``(key, iv)`` for a traffic secret (RFC 9846 section 7.3)."""
+    return (
+        hkdf_expand_label(suite, secret, b"key", b"", suite.key_len),
+        hkdf_expand_label(suite, secret, b"iv", b"", IV_LEN),
+    )
+
+
+def next_traffic_secret(suite: CipherSuite, secret: bytes) -> bytes:
+    """application_traffic_secret_N+1 (RFC 9846 section 7.2)."""
+    return hkdf_expand_label(suite, secret, b"traffic upd", b"", suite.hash_len)
+
+
+def finished_key(suite: CipherSuite, base_key: bytes) -> bytes:
+    return hkdf_expand_label(suite, base_key, b"finished", b"", suite.hash_len)
+
+
+def finished_verify_data(suite: CipherSuite, base_key: bytes, transcript_hash: bytes) -> bytes:
+    """Finished.verify_data (RFC 9846 section 4.5.3)."""
+    return _hmac.digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
+
+
+def resumption_psk(suite: CipherSuite, resumption_secret: bytes, ticket_nonce: bytes) -> bytes:
+    """The PSK a NewSessionTicket stands for (RFC 9846 section 4.7.1)."""
+    return hkdf_expand_label(suite, resumption_secret, b"resumption", ticket_nonce, suite.hash_len)
+
+
+class Transcript:
+    """The running transcript hash (RFC 9846 section 4.1).
+
+    Before the cipher suite is known the messages are buffered; :meth:`start` picks the hash. After a
+    HelloRetryRequest, :meth:`replace_with_message_hash` folds ClientHello1 into a synthetic message_hash message.
+    """
+
+    def __init__(self) -> None:
+        self._buffer: list[bytes] = []
+        self._hash: hashes.Hash | None = None
+        self._hash_algorithm: hashes.HashAlgorithm | None = None
+
+    def start(self, suite: CipherSuite) -> None:
+        if self._hash is not None:
+            return
+        self._hash_algorithm = suite.hash_algorithm()
+        self._hash = hashes.Hash(self._hash_algorithm)
+        for data in self._buffer:
+            self._hash.update(data)
+        self._buffer.clear()
+
+    def update(self, data: bytes) -> None:
+        if self._hash is None:
+            self._buffer.append(data)
+        else:
+            self._hash.update(data)
+
+    def digest(self) -> bytes:
+        if self._hash is None:
+            raise RuntimeError("transcript hash not started")
+        return self._hash.copy().finalize()
+
+    def replace_with_message_hash(self, suite: CipherSuite) -> None:
+        """Transcript-Hash(ClientHello1, HRR, ...) rule of RFC 9846 section 4.4.1 / 4.1."""
+        self.start(suite)
+        ch1_hash = self.digest()
+        self._hash = hashes.Hash(suite.hash_algorithm())
+        self._hash.update(bytes((HandshakeType.message_hash, 0, 0, len(ch1_hash))) + ch1_hash)
+
+
+class KeySchedule:
+    """The secrets of one handshake (RFC 9846 section 7.1, figure 5), without PSK (0-RTT is out of scope)."""
+
+    def __init__(self, suite: CipherSuite, psk: bytes | None = None) -> None:
+        self.suite = suite
+        zeros = bytes(suite.hash_len)
+        self._empty_hash = _hash_empty(suite)
+        self.early_secret = hkdf_extract(suite, zeros, psk or zeros)
+        self.handshake_secret = b""
+        self.main_secret = b""
+
+    def _derived(self, secret: bytes) -> bytes:
+        return derive_secret(self.suite, secret, b"derived", self._empty_hash)
+
+    def set_shared_secret(self, shared: bytes) -> None:
+        self.handshake_secret = hkdf_extract(self.suite, self._derived(self.early_secret), shared)
+        self.main_secret = hkdf_extract(self.suite, self._derived(self.handshake_secret), bytes(self.suite.hash_len))
+
+    def handshake_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        """``(client, server)`` handshake traffic secrets over ClientHello..ServerHello."""
+        return (
+            derive_secret(self.suite, self.handshake_secret, b"c hs traffic", transcript_hash),
+            derive_secret(self.suite, self.handshake_secret, b"s hs traffic", transcript_hash),
+        )
+
+    def application_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
+        """``(client, server)`` application traffic secrets over ClientHello..server Finished."""
+        return (
+            derive_secret(self.suite, self.main_secret, b"c ap traffic", transcript_hash),
+            derive_secret(self.suite, self.main_secret, b"s ap traffic", transcript_hash),
+        )
+
+    def exporter_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite, self.main_secret, b"exp master", transcript_hash)
+
+    def resumption_secret(self, transcript_hash: bytes) -> bytes:
+        return derive_secret(self.suite, self.main_secret, b"res master", transcript_hash)
+
+
+def _hash_empty(suite: CipherSuite) -> bytes:
+    h = hashes.Hash(suite.hash_algorithm())
+    return h.finalize()

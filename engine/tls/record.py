@@ -1,0 +1,197 @@
+"""TLS 1.3 record layer (RFC 9846 section 5).
+
+Sans-IO: :meth:`RecordLayer.feed` takes bytes from the wire, :meth:`RecordLayer.next_record` returns one decoded
+``(content_type, payload)`` or ``None`` when more bytes are needed, and :meth:`RecordLayer.seal` turns content into
+wire bytes. Keys arrive per direction and epoch through :meth:`install_read_key` / :meth:`install_write_key`
+(called by the connection when the handshake emits a key-change instruction); the layer derives key and IV from the
+traffic secret itself and restarts the sequence number at zero (RFC 9846 section 5.3).
+
+Invariants:
+
+* With no read key, records are TLSPlaintext (length <= 2^14). With a read key, only application_data records
+  (TLSCiphertext, length <= 2^14 + 256) are decrypted; change_cipher_spec is passed up in the clear for the
+  compatibility rule of RFC 9846 section 5, and a plaintext alert is accepted only while the read epoch is the
+  handshake epoch (a peer that failed before it had keys can only send one in the clear).
+* A failed AEAD open is bad_record_mac; an inner plaintext over 2^14 + 1 bytes is record_overflow; an all-zero inner
+  plaintext (no content type) is unexpected_message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from .alerts import AlertDescription, TLSAlertError
+from .keyschedule import CipherSuite, traffic_keys
+
+MAX_PLAINTEXT = 1 << 14
+MAX_CIPHERTEXT = (1 << 14) + 256
+TAG_LEN = 16
+HEADER_LEN = 5
+
+CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+
+
+class ContentType(IntEnum):
+    invalid = 0
+    change_cipher_spec = 20
+    alert = 21
+    handshake = 22
+    application_data = 23
+
+
+class Epoch(IntEnum):
+    """Which keys protect a direction (RFC 9846 section 5: initial, handshake, application)."""
+
+    initial = 0
+    handshake = 2
+    application = 3
+
+
+_KNOWN_TYPES = frozenset(int(t) for t in ContentType if t != ContentType.invalid)
+
+PaddingPolicy = Callable[[int, int], int]
+"""``(content_type, length) -> number of zero bytes to add`` to a protected record (RFC 9846 section 5.4)."""
+
+
+class _Protection:
+    """One direction's AEAD state: key, static IV and the 64-bit record sequence number."""
+
+    __slots__ = ("aead", "iv_int", "seq", "suite")
+
+    def __init__(self, suite: CipherSuite, secret: bytes) -> None:
+        key, iv = traffic_keys(suite, secret)
+        self.suite = suite
+        self.aead: AESGCM | ChaCha20Poly1305 = suite.aead(key)
+        self.iv_int = int.from_bytes(iv, "big")
+        self.seq = 0
+
+    def nonce(self) -> bytes:
+        # RFC 9846 section 5.3: the sequence number, left-padded to iv_length, XORed with the static IV
+        seq = self.seq
+        if seq >= (1 << 64) - 1:
+            raise TLSAlertError(AlertDescription.internal_error, "sequence number exhausted")
+        self.seq = seq + 1
+        return (self.iv_int ^ seq).to_bytes(12, "big")
+
+
+class RecordLayer:
+    def __init__(self, padding: PaddingPolicy | None = None) -> None:
+        self._buf = bytearray()
+        self._pos = 0
+        self._read: _Protection | None = None
+        self._write: _Protection | None = None
+        self.read_epoch = Epoch.initial
+        self.write_epoch = Epoch.initial
+        self._padding = padding
+        # RFC 9846 section 5.1: legacy_record_version 0x0301 is allowed for an initial ClientHello only
+        self.plaintext_version = b"\x03\x03"
+
+    # -- keys ----------------------------------------------------------------------------------------------------
+
+    def install_read_key(self, suite: CipherSuite, secret: bytes, epoch: Epoch) -> None:
+        self._read = _Protection(suite, secret)
+        self.read_epoch = epoch
+
+    def install_write_key(self, suite: CipherSuite, secret: bytes, epoch: Epoch) -> None:
+        self._write = _Protection(suite, secret)
+        self.write_epoch = epoch
+
+    @property
+    def read_protected(self) -> bool:
+        return self._read is not None
+
+    # -- input ---------------------------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self._pos and self._pos >= len(self._buf) // 2:
+            del self._buf[: self._pos]
+            self._pos = 0
+        self._buf += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as records."""
+        return len(self._buf) - self._pos
+
+    def next_record(self) -> tuple[int, bytes] | None:
+        """One record's ``(content_type, plaintext)``, or None if a full record has not arrived yet."""
+        buf = self._buf
+        pos = self._pos
+        if len(buf) - pos < HEADER_LEN:
+            return None
+        ctype = buf[pos]
+        length = (buf[pos + 3] << 8) | buf[pos + 4]
+        if ctype not in _KNOWN_TYPES:
+            raise TLSAlertError(AlertDescription.unexpected_message, f"unknown record type {ctype}")
+        protected = self._read is not None and ctype == ContentType.application_data
+        if length > (MAX_CIPHERTEXT if protected else MAX_PLAINTEXT):
+            raise TLSAlertError(AlertDescription.record_overflow, f"record length {length}")
+        end = pos + HEADER_LEN + length
+        if len(buf) < end:
+            return None
+        header = bytes(buf[pos : pos + HEADER_LEN])
+        fragment = bytes(buf[pos + HEADER_LEN : end])
+        self._pos = end
+        if protected:
+            return self._open(header, fragment)
+        if length == 0 and ctype != ContentType.application_data:
+            # RFC 9846 section 5.1: zero-length handshake/alert fragments are forbidden
+            raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
+        if self._read is not None and ctype == ContentType.handshake:
+            raise TLSAlertError(AlertDescription.unexpected_message, "plaintext handshake record after keys")
+        if self._read is not None and ctype == ContentType.alert and self.read_epoch != Epoch.handshake:
+            raise TLSAlertError(AlertDescription.unexpected_message, "plaintext alert under application keys")
+        if ctype == ContentType.application_data:
+            raise TLSAlertError(AlertDescription.unexpected_message, "application data before keys")
+        return ctype, fragment
+
+    def _open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
+        prot = self._read
+        assert prot is not None
+        if len(fragment) < TAG_LEN + 1:
+            raise TLSAlertError(AlertDescription.bad_record_mac, "record too short")
+        try:
+            inner = prot.aead.decrypt(prot.nonce(), fragment, header)
+        except InvalidTag:
+            raise TLSAlertError(AlertDescription.bad_record_mac, "record authentication failed") from None
+        if len(inner) > MAX_PLAINTEXT + 1:
+            raise TLSAlertError(AlertDescription.record_overflow, "inner plaintext too long")
+        # RFC 9846 section 5.4: strip zero padding; the last non-zero byte is the real content type
+        stripped = inner.rstrip(b"\x00")
+        if not stripped:
+            raise TLSAlertError(AlertDescription.unexpected_message, "no content type in inner plaintext")
+        ctype = stripped[-1]
+        content = stripped[:-1]
+        if ctype not in _KNOWN_TYPES or ctype == ContentType.change_cipher_spec:
+            raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
+        if not content and ctype != ContentType.application_data:
+            raise TLSAlertError(AlertDescription.unexpected_message, "empty protected record")
+        return ctype, content
+
+    # -- output --------------------------------------------------------------------------------------------------
+
+    def seal(self, content_type: int, data: bytes, max_fragment: int = MAX_PLAINTEXT) -> bytes:
+        """Wire bytes carrying ``data`` in records of at most ``max_fragment`` plaintext bytes each."""
+        if not data:
+            if content_type != ContentType.application_data:
+                raise ValueError("empty non-application record")
+            return self._seal_one(content_type, b"")
+        if len(data) <= max_fragment:
+            return self._seal_one(content_type, data)
+        return b"".join(
+            self._seal_one(content_type, data[i : i + max_fragment]) for i in range(0, len(data), max_fragment)
+        )
+
+    def _seal_one(self, content_type: int, fragment: bytes) -> bytes:
+        prot = self._write
+        if prot is None:
+            return bytes((content_type,)) + self.plaintext_version + len(fragment).to_bytes(2, "big") + fragment
+        pad = self._padding(content_type, len(fragment)) if self._padding else 0
+        pad = max(0, min(pad, MAX_PLAINTEXT - len(fragment)))
+        inner = fragment + bytes((content_type,)) + bytes(pad)
+        header = b"\x17\x03\x03" + (len(inner) + TAG_LEN).to_bytes(2, "big")
+        return header + prot.aead.encrypt(prot.nonce(), inner, header)

@@ -1,0 +1,356 @@
+"""TLS 1.3 server state machine (RFC 9846 appendix A.2).
+
+::
+
+    START --ClientHello--> RECVD_CH --(select)--> NEGOTIATED --send SH..Finished--> WAIT_FLIGHT2
+    RECVD_CH --send HelloRetryRequest--> START                              (at most once)
+    WAIT_FLIGHT2 --(client certificate requested)--> WAIT_CERT, else WAIT_FINISHED
+    WAIT_CERT --Certificate (non-empty)--> WAIT_CV --CertificateVerify--> WAIT_FINISHED
+    WAIT_CERT --Certificate (empty)--> WAIT_FINISHED
+    WAIT_FINISHED --Finished / send NewSessionTicket*--> CONNECTED
+    CONNECTED --KeyUpdate--> CONNECTED
+
+RECVD_CH, NEGOTIATED and WAIT_FLIGHT2 are passed through inside one call (no 0-RTT, so no WAIT_EOED), and the
+table only holds states where the server waits for a message.
+
+Group selection follows the server's preference strictly: the first group in ``config.groups`` the client supports
+is chosen, and if the client sent no share for it the server asks for one with a HelloRetryRequest (as in the RFC
+8448 HelloRetryRequest trace, where the server prefers P-256 over the client's X25519 share).
+"""
+
+from __future__ import annotations
+
+import hmac
+from enum import Enum, auto
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from . import certificates, keyexchange, signatures
+from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
+from .config import TLSConfig, TLSContext
+from .events import HandshakeComplete
+from .handshake import Handler, HandshakeMachine, SendChangeCipherSpec
+from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data
+from .messages import (
+    TLS13,
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Extension,
+    Finished,
+    HandshakeType,
+    HelloRetryRequest,
+    KeyShareEntry,
+    NewSessionTicket,
+    ServerHello,
+    build_alpn,
+    build_cookie,
+    build_key_share_hrr,
+    build_key_share_sh,
+    build_named_group_list,
+    build_signature_schemes,
+    build_supported_versions_sh,
+    find_extension,
+    parse_alpn,
+    parse_cookie,
+    parse_key_share_ch,
+    parse_named_group_list,
+    parse_server_name,
+    parse_signature_schemes,
+    parse_supported_versions_ch,
+)
+from .messages import ExtensionType as X
+from .record import Epoch
+
+H = HandshakeType
+
+
+class ServerState(Enum):
+    START = auto()
+    RECVD_CH = auto()
+    NEGOTIATED = auto()
+    WAIT_EOED = auto()
+    WAIT_FLIGHT2 = auto()
+    WAIT_CERT = auto()
+    WAIT_CV = auto()
+    WAIT_FINISHED = auto()
+    CONNECTED = auto()
+
+
+class ServerHandshake(HandshakeMachine):
+    is_server = True
+    CONNECTED = ServerState.CONNECTED
+
+    def __init__(self, config: TLSConfig, context: TLSContext) -> None:
+        super().__init__(config, context)
+        self.state = ServerState.START
+        self.client_hello_received = False
+        self.hrr_sent = False
+        self.hrr_group: int | None = None
+        self.hrr_cookie: bytes | None = None
+        self.first_hello: ClientHello | None = None
+        self.ccs_sent = False
+        self.group = 0
+        self.alpn: bytes | None = None
+        self.server_name: str | None = None
+        self.scheme: int | None = None
+        self.client_hs_secret = b""
+        self.server_hs_secret = b""
+        self.peer_chain: list[x509.Certificate] = []
+        self.peer_scheme: int | None = None
+        self.cr_schemes: tuple[int, ...] = ()
+
+    # -- START: ClientHello ----------------------------------------------------------------------------------------
+
+    def _on_client_hello(self, body: bytes, raw: bytes) -> None:
+        ch = ClientHello.parse(body)
+        self.client_hello_received = True
+        self.state = ServerState.RECVD_CH
+        cfg = self.config
+        versions_ext = find_extension(ch.extensions, X.supported_versions)
+        if versions_ext is None or TLS13 not in parse_supported_versions_ch(versions_ext):
+            # RFC 9846 section 4.3.1 / E.2: only TLS 1.3 is implemented
+            raise TLSAlertError(AlertDescription.protocol_version, "client does not offer TLS 1.3")
+        if ch.legacy_compression_methods != b"\x00":
+            raise illegal_parameter("legacy_compression_methods must be the single null method")
+        if self.hrr_sent:
+            self._check_second_hello(ch)
+
+        suite_code = next((s for s in cfg.cipher_suites if s in ch.cipher_suites and s in CIPHER_SUITES), None)
+        if suite_code is None:
+            raise TLSAlertError(AlertDescription.handshake_failure, "no common cipher suite")
+        suite = CIPHER_SUITES[suite_code]
+
+        sig_ext = find_extension(ch.extensions, X.signature_algorithms)
+        if sig_ext is None:
+            raise TLSAlertError(AlertDescription.missing_extension, "signature_algorithms missing")
+        client_schemes = parse_signature_schemes(sig_ext)
+        groups_ext = find_extension(ch.extensions, X.supported_groups)
+        share_ext = find_extension(ch.extensions, X.key_share)
+        if groups_ext is None or share_ext is None:
+            # RFC 9846 section 9.2: without PSK both are mandatory
+            raise TLSAlertError(AlertDescription.missing_extension, "supported_groups / key_share missing")
+        client_groups = parse_named_group_list(groups_ext)
+        shares = parse_key_share_ch(share_ext)
+        seen: set[int] = set()
+        for entry in shares:
+            if entry.group in seen or entry.group not in client_groups:
+                raise illegal_parameter("key_share entry duplicated or not in supported_groups")
+            seen.add(entry.group)
+
+        sni_ext = find_extension(ch.extensions, X.server_name)
+        self.server_name = parse_server_name(sni_ext) if sni_ext is not None else None
+        alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
+        if alpn_ext is not None and cfg.alpn_protocols:
+            offered = parse_alpn(alpn_ext)
+            self.alpn = next((p for p in cfg.alpn_protocols if p in offered), None)
+            if self.alpn is None:
+                # RFC 7301 section 3.2
+                raise TLSAlertError(AlertDescription.no_application_protocol, "no common ALPN protocol")
+
+        if cfg.private_key is None or not cfg.certificate_chain:
+            raise TLSAlertError(AlertDescription.internal_error, "server has no certificate")
+        self.scheme = signatures.choose_scheme(cfg.private_key, cfg.signature_algorithms, client_schemes)
+        if self.scheme is None:
+            raise TLSAlertError(AlertDescription.handshake_failure, "no common signature scheme")
+
+        group = next((g for g in cfg.groups if g in client_groups and g in keyexchange.SUPPORTED_GROUPS), None)
+        if group is None:
+            raise TLSAlertError(AlertDescription.handshake_failure, "no common group")
+        client_share = next((e for e in shares if e.group == group), None)
+        self.suite = suite
+        if client_share is None:
+            if self.hrr_sent:
+                raise illegal_parameter("second ClientHello still lacks the requested key share")
+            self._send_hello_retry_request(ch, raw, group)
+            return
+        self.state = ServerState.NEGOTIATED
+        self._negotiate(ch, raw, client_share)
+
+    def _check_second_hello(self, ch: ClientHello) -> None:
+        # RFC 9846 section 4.1.4: the second ClientHello answers the HelloRetryRequest exactly
+        first = self.first_hello
+        assert first is not None and self.suite is not None
+        if ch.random != first.random or ch.legacy_session_id != first.legacy_session_id:
+            raise illegal_parameter("second ClientHello changed random or session id")
+        if ch.cipher_suites != first.cipher_suites or self.suite.code not in ch.cipher_suites:
+            raise illegal_parameter("second ClientHello changed cipher suites")
+        share_ext = find_extension(ch.extensions, X.key_share)
+        shares = parse_key_share_ch(share_ext) if share_ext is not None else []
+        if [e.group for e in shares] != [self.hrr_group]:
+            raise illegal_parameter("second ClientHello must carry exactly the requested key share")
+        if self.hrr_cookie is not None:
+            cookie_ext = find_extension(ch.extensions, X.cookie)
+            if cookie_ext is None or parse_cookie(cookie_ext) != self.hrr_cookie:
+                raise illegal_parameter("cookie not echoed")
+        if find_extension(ch.extensions, X.early_data) is not None:
+            raise illegal_parameter("early_data after HelloRetryRequest")
+
+    def _send_hello_retry_request(self, ch: ClientHello, raw: bytes, group: int) -> None:
+        assert self.suite is not None
+        self.transcript.start(self.suite)
+        self.transcript.update(raw)
+        self.transcript.replace_with_message_hash(self.suite)
+        exts: list[Extension] = [(X.key_share, build_key_share_hrr(group))]
+        if self.config.hrr_cookie is not None:
+            self.hrr_cookie = self.config.hrr_cookie(self.transcript.digest())
+            exts.append((X.cookie, build_cookie(self.hrr_cookie)))
+        exts.append((X.supported_versions, build_supported_versions_sh(TLS13)))
+        hrr = HelloRetryRequest(ch.legacy_session_id, self.suite.code, self._order(exts))
+        self._send(hrr)
+        if ch.legacy_session_id and not self.ccs_sent:
+            # RFC 9846 appendix E.4: the dummy change_cipher_spec follows the first handshake message we send
+            self.out.append(SendChangeCipherSpec())
+            self.ccs_sent = True
+        self.hrr_sent = True
+        self.hrr_group = group
+        self.first_hello = ch
+        self.state = ServerState.START
+
+    # -- NEGOTIATED: our flight ----------------------------------------------------------------------------------
+
+    def _negotiate(self, ch: ClientHello, raw: bytes, client_share: KeyShareEntry) -> None:
+        cfg = self.config
+        suite = self.suite
+        assert suite is not None and self.scheme is not None and cfg.private_key is not None
+        self.transcript.start(suite)
+        self.transcript.update(raw)
+        server_share, shared = keyexchange.server_exchange(
+            client_share.group, client_share.key_exchange, self.ctx.generate_key_share
+        )
+        self.group = client_share.group
+        sh_exts: list[Extension] = [
+            (X.key_share, build_key_share_sh(KeyShareEntry(client_share.group, server_share))),
+            (X.supported_versions, build_supported_versions_sh(TLS13)),
+        ]
+        sh = ServerHello(self.ctx.random(32), ch.legacy_session_id, suite.code, 0, self._order(sh_exts))
+        self._send(sh)
+        if ch.legacy_session_id and not self.ccs_sent:
+            self.out.append(SendChangeCipherSpec())
+            self.ccs_sent = True
+        self.schedule = KeySchedule(suite)
+        self.schedule.set_shared_secret(shared)
+        self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
+        self._install("write", Epoch.handshake, self.server_hs_secret)
+        self._install("read", Epoch.handshake, self.client_hs_secret)
+
+        ee_exts: list[Extension] = []
+        if self.alpn is not None:
+            ee_exts.append((X.application_layer_protocol_negotiation, build_alpn([self.alpn])))
+        if cfg.advertise_groups:
+            ee_exts.append((X.supported_groups, build_named_group_list(cfg.advertise_groups)))
+        offered = {t for t, _ in ch.extensions}
+        ee_exts.extend(e for e in cfg.extra_extensions if e[0] in offered)
+        if self.server_name is not None:
+            ee_exts.append((X.server_name, b""))
+        self._send(EncryptedExtensions(self._order(ee_exts)))
+
+        if cfg.request_client_certificate or cfg.require_client_certificate:
+            self.cr_schemes = cfg.signature_algorithms
+            cr_exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
+            self._send(CertificateRequest(b"", cr_exts))
+
+        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in cfg.certificate_chain]
+        self._send(Certificate(b"", entries))
+        content = signatures.certificate_verify_input(True, self.transcript.digest())
+        self._send(CertificateVerify(self.scheme, self.ctx.sign(cfg.private_key, self.scheme, content)))
+        self._send(Finished(finished_verify_data(suite, self.server_hs_secret, self.transcript.digest())))
+
+        digest = self.transcript.digest()
+        self.client_app_secret, self.server_app_secret = self.schedule.application_traffic_secrets(digest)
+        self.exporter_secret = self.schedule.exporter_secret(digest)
+        self._install("write", Epoch.application, self.server_app_secret)
+        self.state = ServerState.WAIT_FLIGHT2
+        # No 0-RTT: WAIT_FLIGHT2 passes straight on.
+        self.state = ServerState.WAIT_CERT if self.cr_schemes else ServerState.WAIT_FINISHED
+
+    # -- WAIT_CERT / WAIT_CV ---------------------------------------------------------------------------------------
+
+    def _on_certificate(self, body: bytes, raw: bytes) -> None:
+        msg = Certificate.parse(body)
+        if msg.certificate_request_context:
+            raise illegal_parameter("Certificate context does not match CertificateRequest")
+        self.transcript.update(raw)
+        if not msg.certificate_list:
+            if self.config.require_client_certificate:
+                # RFC 9846 section 4.5.1.3
+                raise TLSAlertError(AlertDescription.certificate_required, "client sent no certificate")
+            self.state = ServerState.WAIT_FINISHED
+            return
+        chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
+        if self.config.verify_peer:
+            certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
+        self.peer_chain = chain
+        self.state = ServerState.WAIT_CV
+
+    def _on_certificate_verify(self, body: bytes, raw: bytes) -> None:
+        cv = CertificateVerify.parse(body)
+        key = certificates.leaf_public_key(self.peer_chain[0])
+        content = signatures.certificate_verify_input(False, self.transcript.digest())
+        signatures.verify(key, cv.algorithm, cv.signature, content, self.cr_schemes)
+        self.peer_scheme = cv.algorithm
+        self.transcript.update(raw)
+        self.state = ServerState.WAIT_FINISHED
+
+    # -- WAIT_FINISHED ---------------------------------------------------------------------------------------------
+
+    def _on_finished(self, body: bytes, raw: bytes) -> None:
+        suite = self.suite
+        assert suite is not None and self.schedule is not None
+        fin = Finished.parse(body)
+        if len(fin.verify_data) != suite.hash_len:
+            raise decode_error("Finished length")
+        expected = finished_verify_data(suite, self.client_hs_secret, self.transcript.digest())
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise TLSAlertError(AlertDescription.decrypt_error, "client Finished does not verify")
+        self.peer_finished = True
+        self.transcript.update(raw)
+        self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
+        self._install("read", Epoch.application, self.client_app_secret)
+        self.state = ServerState.CONNECTED
+        self.out.append(
+            HandshakeComplete(
+                cipher_suite=suite.code,
+                group=self.group,
+                signature_scheme=self.scheme,
+                alpn_protocol=self.alpn,
+                server_name=self.server_name,
+                hello_retry_request=self.hrr_sent,
+                peer_certificates=list(self.peer_chain),
+            )
+        )
+        for _ in range(self.config.session_tickets):
+            self._send_ticket()
+
+    def _send_ticket(self) -> None:
+        # RFC 9846 section 4.7.1; the ticket is opaque to the client and this server never resumes
+        assert self.suite is not None
+        issuer = self.config.ticket_issuer
+        if issuer is not None:
+            nst = issuer(self.suite, self.resumption_secret)
+        else:
+            nst = NewSessionTicket(
+                7200, int.from_bytes(self.ctx.random(4), "big"), self.ctx.random(8), self.ctx.random(32)
+            )
+        raw = build_handshake_untracked(nst)
+        from .handshake import SendHandshake
+
+        self.out.append(SendHandshake(raw))
+
+    TRANSITIONS: dict[tuple[Enum, int], Handler] = {  # type: ignore[assignment]  # handlers take the subclass
+        (ServerState.START, H.client_hello): _on_client_hello,
+        (ServerState.WAIT_CERT, H.certificate): _on_certificate,
+        (ServerState.WAIT_CV, H.certificate_verify): _on_certificate_verify,
+        (ServerState.WAIT_FINISHED, H.finished): _on_finished,
+        (ServerState.CONNECTED, H.key_update): HandshakeMachine._on_key_update,
+    }
+
+
+def build_handshake_untracked(msg: NewSessionTicket) -> bytes:
+    from .messages import build_handshake
+
+    return build_handshake(msg)

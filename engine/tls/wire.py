@@ -1,0 +1,129 @@
+"""Pull/push primitives for the TLS presentation language (RFC 9846 section 3).
+
+:class:`Reader` walks a byte string; every read past the end, and every length-prefixed block with bytes left over,
+raises :class:`~engine.tls.alerts.TLSAlertError` with decode_error. Writers are plain functions returning bytes
+so messages can be built by concatenation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from .alerts import decode_error
+
+T = TypeVar("T")
+
+
+class Reader:
+    __slots__ = ("_data", "_end", "_pos")
+
+    def __init__(self, data: bytes, pos: int = 0, end: int | None = None) -> None:
+        self._data = data
+        self._pos = pos
+        self._end = len(data) if end is None else end
+
+    @property
+    def remaining(self) -> int:
+        return self._end - self._pos
+
+    def eof(self) -> bool:
+        return self._pos >= self._end
+
+    def _take(self, n: int) -> int:
+        pos = self._pos
+        if n > self._end - pos:
+            raise decode_error("message truncated")
+        self._pos = pos + n
+        return pos
+
+    def uint8(self) -> int:
+        p = self._take(1)
+        return self._data[p]
+
+    def uint16(self) -> int:
+        p = self._take(2)
+        return int.from_bytes(self._data[p : p + 2], "big")
+
+    def uint24(self) -> int:
+        p = self._take(3)
+        return int.from_bytes(self._data[p : p + 3], "big")
+
+    def uint32(self) -> int:
+        p = self._take(4)
+        return int.from_bytes(self._data[p : p + 4], "big")
+
+    def raw(self, n: int) -> bytes:
+        p = self._take(n)
+        return bytes(self._data[p : p + n])
+
+    def rest(self) -> bytes:
+        return self.raw(self.remaining)
+
+    def _length(self, size: int) -> int:
+        if size == 1:
+            return self.uint8()
+        if size == 2:
+            return self.uint16()
+        if size == 3:
+            return self.uint24()
+        raise ValueError(size)
+
+    def opaque(self, size: int, minimum: int = 0, maximum: int | None = None) -> bytes:
+        """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
+        n = self._length(size)
+        if n < minimum or (maximum is not None and n > maximum):
+            raise decode_error(f"vector length {n} out of range")
+        return self.raw(n)
+
+    @contextmanager
+    def block(self, size: int, minimum: int = 0) -> Iterator[Reader]:
+        """A length-prefixed block read by a sub-reader that must be consumed exactly."""
+        n = self._length(size)
+        if n < minimum:
+            raise decode_error(f"vector length {n} below minimum {minimum}")
+        start = self._take(n)
+        sub = Reader(self._data, start, start + n)
+        yield sub
+        if not sub.eof():
+            raise decode_error("trailing bytes in vector")
+
+    def vector(self, size: int, item: Callable[[Reader], T], minimum: int = 0) -> list[T]:
+        out: list[T] = []
+        with self.block(size, minimum) as sub:
+            while not sub.eof():
+                out.append(item(sub))
+        return out
+
+    def done(self) -> None:
+        if not self.eof():
+            raise decode_error("trailing bytes after message")
+
+
+def u8(v: int) -> bytes:
+    return v.to_bytes(1, "big")
+
+
+def u16(v: int) -> bytes:
+    return v.to_bytes(2, "big")
+
+
+def u24(v: int) -> bytes:
+    return v.to_bytes(3, "big")
+
+
+def u32(v: int) -> bytes:
+    return v.to_bytes(4, "big")
+
+
+def opaque8(data: bytes) -> bytes:
+    return u8(len(data)) + data
+
+
+def opaque16(data: bytes) -> bytes:
+    return u16(len(data)) + data
+
+
+def opaque24(data: bytes) -> bytes:
+    return u24(len(data)) + data

@@ -44,7 +44,6 @@ __all__ = [
     "SSL_CTRL_GET_READ_AHEAD",
     "SSL_CTRL_GET_RI_SUPPORT",
     "SSL_CTRL_MODE",
-    "SSL_CTRL_OPTIONS",
     "SSL_CTRL_SET_MAX_PIPELINES",
     "SSL_CTRL_SET_MAX_PROTO_VERSION",
     "SSL_CTRL_SET_MAX_SEND_FRAGMENT",
@@ -227,7 +226,6 @@ SSL_MODE_ASYNC = 0x00000100
 # (openssl/ssl.h, tls1.h, prov_ssl.h, x509.h, x509_vfy.h, err.h, sslerr.h) by tests/capi/test_libssl_constants.py.
 
 # SSL_ctrl / SSL_CTX_ctrl command numbers (ssl.h, "SSL_CTRL_*"): the macros of the pages expand to these.
-SSL_CTRL_OPTIONS = 32
 SSL_CTRL_MODE = 33
 SSL_CTRL_GET_READ_AHEAD = 40
 SSL_CTRL_SET_READ_AHEAD = 41

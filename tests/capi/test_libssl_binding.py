@@ -654,3 +654,36 @@ def test_wolfssl_deviation_second_shutdown(wolfssl: LibsslApi, pki: Pki) -> None
     assert api.SSL_shutdown(conn.client) == 1
     assert api.SSL_get_shutdown(conn.client) == C.SSL_SENT_SHUTDOWN | C.SSL_RECEIVED_SHUTDOWN
     _free(conn)
+
+
+def test_wolfssl_deviation_get_error_returns_internal_codes(wolfssl: LibsslApi, pki: Pki) -> None:
+    api = wolfssl
+    conn = _new(api, pki)
+    api.SSL_set1_host(conn.client, "wrong.test")  # the certificate is for server.test
+    assert api.SSL_do_handshake(conn.client) == -1
+    assert api.SSL_do_handshake(conn.server) == -1
+    ret = api.SSL_do_handshake(conn.client)
+    assert ret == -1
+    err = api.SSL_get_error(conn.client, ret)
+    assert err == -322  # wolfSSL DOMAIN_NAME_MISMATCH; SSL_get_error.pod: one of the SSL_ERROR_* (here SSL_ERROR_SSL)
+    assert api.SSL_get_verify_result(conn.client) == C.X509_V_OK  # OpenSSL: X509_V_ERR_HOSTNAME_MISMATCH
+    code = api.ERR_peek_error()
+    assert code == 322 and api.ERR_GET_LIB(code) == 0  # ERR_GET_LIB.pod: the library (ERR_LIB_SSL)
+    _free(conn)
+
+
+def test_zero_length_ssl_write(api: LibsslApi, pki: Pki) -> None:
+    """SSL_write.pod: num=0 "will return an error". What SSL_get_error then says differs (both pinned here)."""
+    conn = _new(api, pki)
+    _handshake(conn)
+    ret = api.SSL_write(conn.client, b"")
+    assert ret == 0
+    err = api.SSL_get_error(conn.client, ret)
+    if api.profile.name == "openssl":
+        assert err == C.SSL_ERROR_SYSCALL  # "fatal I/O error", yet the connection stays usable:
+        assert api.ERR_peek_error() == 0
+    else:
+        assert err == C.SSL_ERROR_NONE  # SSL_get_error.pod: NONE only for ret > 0
+    assert api.SSL_write(conn.client, b"x") == 1
+    assert api.SSL_read(conn.server, 10) == (1, b"x")
+    _free(conn)

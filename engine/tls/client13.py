@@ -15,15 +15,19 @@ PSK/0-RTT states (and the PSK branch that skips certificates) are out of scope.
 from __future__ import annotations
 
 import hmac
+import ipaddress
+from collections.abc import Callable
 from enum import Enum, auto
+from functools import partial
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete, NewSessionTicketReceived
-from .handshake import Handler, HandshakeMachine, SendChangeCipherSpec, check_extension_types
+from .handshake import HandshakeMachine, SendChangeCipherSpec, check_extension_types
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
 from .messages import (
@@ -58,6 +62,7 @@ from .messages import (
 )
 from .messages import ExtensionType as X
 from .record import Epoch
+from .wire import Reader
 
 H = HandshakeType
 
@@ -318,15 +323,13 @@ class ClientHandshake(HandshakeMachine):
             self.out.append(SendChangeCipherSpec())
             self.ccs_sent = True
         self._install("write", Epoch.handshake, self.client_hs_secret)
-        scheme: int | None = None
         if self.cert_request is not None:
-            scheme = self._send_client_certificate(self.cert_request)
+            self._send_client_certificate(self.cert_request)
         verify_data = finished_verify_data(self.suite, self.client_hs_secret, self.transcript.digest())
         self._send(Finished(verify_data))
         self._install("write", Epoch.application, self.client_app_secret)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
         self.state = ClientState.CONNECTED
-        del scheme
         self.out.append(
             HandshakeComplete(
                 cipher_suite=self.suite.code,
@@ -350,7 +353,7 @@ class ClientHandshake(HandshakeMachine):
             # RFC 9846 section 4.4.2: no suitable certificate, send an empty Certificate message
             self._send(Certificate(cr.certificate_request_context, []))
             return None
-        entries = [CertificateEntry(c.public_bytes(_DER)) for c in cfg.certificate_chain]
+        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in cfg.certificate_chain]
         self._send(Certificate(cr.certificate_request_context, entries))
         content = signatures.certificate_verify_input(False, self.transcript.digest())
         self._send(CertificateVerify(scheme, self.ctx.sign(cfg.private_key, scheme, content)))
@@ -367,17 +370,23 @@ class ClientHandshake(HandshakeMachine):
         self.tickets.append(event)
         self.out.append(event)
 
-    TRANSITIONS: dict[tuple[Enum, int], Handler] = {  # type: ignore[assignment]  # handlers take the subclass
-        (ClientState.WAIT_SH, H.server_hello): _on_server_hello,
-        (ClientState.WAIT_EE, H.encrypted_extensions): _on_encrypted_extensions,
-        (ClientState.WAIT_CERT_CR, H.certificate_request): _on_certificate_request,
-        (ClientState.WAIT_CERT_CR, H.certificate): _on_certificate,
-        (ClientState.WAIT_CERT, H.certificate): _on_certificate,
-        (ClientState.WAIT_CV, H.certificate_verify): _on_certificate_verify,
-        (ClientState.WAIT_FINISHED, H.finished): _on_finished,
-        (ClientState.CONNECTED, H.new_session_ticket): _on_new_session_ticket,
-        (ClientState.CONNECTED, H.key_update): HandshakeMachine._on_key_update,
-    }
+    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
+        fn = TRANSITIONS.get((self.state, msg_type))
+        return None if fn is None else partial(fn, self)
+
+
+# RFC 9846 appendix A: (state, handshake type) -> handler; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Callable[[ClientHandshake, bytes, bytes], None]] = {
+    (ClientState.WAIT_SH, H.server_hello): ClientHandshake._on_server_hello,
+    (ClientState.WAIT_EE, H.encrypted_extensions): ClientHandshake._on_encrypted_extensions,
+    (ClientState.WAIT_CERT_CR, H.certificate_request): ClientHandshake._on_certificate_request,
+    (ClientState.WAIT_CERT_CR, H.certificate): ClientHandshake._on_certificate,
+    (ClientState.WAIT_CERT, H.certificate): ClientHandshake._on_certificate,
+    (ClientState.WAIT_CV, H.certificate_verify): ClientHandshake._on_certificate_verify,
+    (ClientState.WAIT_FINISHED, H.finished): ClientHandshake._on_finished,
+    (ClientState.CONNECTED, H.new_session_ticket): ClientHandshake._on_new_session_ticket,
+    (ClientState.CONNECTED, H.key_update): ClientHandshake._on_key_update,
+}
 
 
 def parse_alpn_reply(data: bytes) -> bytes:
@@ -389,8 +398,6 @@ def parse_alpn_reply(data: bytes) -> bytes:
 
 
 def parse_alpn_list_loose(data: bytes) -> list[bytes]:
-    from .wire import Reader
-
     r = Reader(data)
     out = r.vector(2, lambda s: s.opaque(1, 1), minimum=1)
     r.done()
@@ -398,15 +405,8 @@ def parse_alpn_list_loose(data: bytes) -> list[bytes]:
 
 
 def _is_ip(name: str) -> bool:
-    import ipaddress
-
     try:
         ipaddress.ip_address(name)
     except ValueError:
         return False
     return True
-
-
-from cryptography.hazmat.primitives.serialization import Encoding as _Encoding  # noqa: E402
-
-_DER = _Encoding.DER

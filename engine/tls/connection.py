@@ -32,6 +32,7 @@ Invariants:
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from enum import Enum
 from typing import Literal
@@ -174,10 +175,8 @@ class TLSConnection:
         self._error = exc
         if exc.sent_by_us:
             self._hs.take_output()
-            try:
+            with contextlib.suppress(TLSAlertError):  # sequence number exhausted: nothing can be sent
                 self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.FATAL, int(exc.alert))))
-            except TLSAlertError:  # pragma: no cover - sequence number exhausted
-                pass
 
     def _apply(self, instructions: list[Instruction]) -> None:
         pending = bytearray()

@@ -47,14 +47,11 @@ _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 Instruction = SendHandshake | SendChangeCipherSpec | InstallKey | Event
 
-Handler = Callable[["HandshakeMachine", bytes, bytes], None]
-
 
 class HandshakeMachine:
     """Common part of :class:`~engine.tls.client13.ClientHandshake` and ``ServerHandshake``."""
 
     is_server: ClassVar[bool]
-    TRANSITIONS: ClassVar[dict[tuple[Enum, int], Handler]]
     CONNECTED: ClassVar[Enum]
 
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
@@ -76,12 +73,16 @@ class HandshakeMachine:
     # -- dispatch ------------------------------------------------------------------------------------------------
 
     def handle(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        handler = self.TRANSITIONS.get((self.state, msg_type))
+        handler = self._handler(msg_type)
         if handler is None:
             raise TLSAlertError(
                 AlertDescription.unexpected_message, f"handshake type {msg_type} in state {self.state.name}"
             )
-        handler(self, body, raw)
+        handler(body, raw)
+
+    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
+        """The bound handler for ``(self.state, msg_type)`` from the role's transition table, if any."""
+        raise NotImplementedError
 
     @property
     def connected(self) -> bool:

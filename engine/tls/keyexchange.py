@@ -10,19 +10,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
-from typing import Union
+from typing import TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
 
 from .alerts import AlertDescription, TLSAlertError
 
-try:  # ML-KEM arrived in cryptography 47+, and needs an OpenSSL/BoringSSL/AWS-LC build that provides it
-    from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
 
-    _mlkem.MLKEM768PrivateKey.generate()
-    HAVE_MLKEM = True
-except Exception:  # pragma: no cover - depends on the cryptography build
-    HAVE_MLKEM = False
+def _probe_mlkem() -> bool:
+    # ML-KEM needs a cryptography build whose backend provides it
+    try:
+        _mlkem.MLKEM768PrivateKey.generate()
+    except Exception:  # pragma: no cover - depends on the cryptography build
+        return False
+    return True
+
+
+HAVE_MLKEM = _probe_mlkem()
 
 
 class NamedGroup(IntEnum):
@@ -43,7 +48,7 @@ _CURVES: dict[int, ec.EllipticCurve] = {
     NamedGroup.secp256r1: ec.SECP256R1(),
     NamedGroup.secp384r1: ec.SECP384R1(),
 }
-_POINT_LEN = {NamedGroup.secp256r1: 65, NamedGroup.secp384r1: 97}
+_POINT_LEN: dict[int, int] = {NamedGroup.secp256r1: 65, NamedGroup.secp384r1: 97}
 _MLKEM768_EK = 1184
 _MLKEM768_CT = 1088
 
@@ -52,7 +57,9 @@ SUPPORTED_GROUPS: tuple[int, ...] = (NamedGroup.x25519, NamedGroup.secp256r1, Na
 )
 
 # A private key for one group: an X25519 or EC key, or for the hybrid a (ML-KEM, X25519) pair.
-PrivateKeyShare = Union[x25519.X25519PrivateKey, ec.EllipticCurvePrivateKey, tuple[object, x25519.X25519PrivateKey]]
+PrivateKeyShare: TypeAlias = (
+    x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | tuple[_mlkem.MLKEM768PrivateKey, x25519.X25519PrivateKey]
+)
 KeyGenerator = Callable[[int], PrivateKeyShare]
 
 
@@ -76,7 +83,7 @@ def public_share(group: int, key: PrivateKeyShare) -> bytes:
         return key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
     kem, xkey = key
     # draft-ietf-tls-ecdhe-mlkem: client share is the ML-KEM encapsulation key followed by the X25519 share
-    return bytes(kem.public_key().public_bytes_raw()) + xkey.public_key().public_bytes_raw()  # type: ignore[attr-defined]
+    return kem.public_key().public_bytes_raw() + xkey.public_key().public_bytes_raw()
 
 
 def _bad_share(message: str) -> TLSAlertError:
@@ -113,10 +120,10 @@ def client_shared_secret(group: int, key: PrivateKeyShare, server_share: bytes) 
         if len(server_share) != _MLKEM768_CT + 32:
             raise _bad_share("hybrid share length")
         try:
-            kem_secret = kem.decapsulate(server_share[:_MLKEM768_CT])  # type: ignore[attr-defined]
+            kem_secret = kem.decapsulate(server_share[:_MLKEM768_CT])
         except ValueError as exc:
             raise _bad_share("ML-KEM decapsulation failed") from exc
-        return bytes(kem_secret) + _x25519(xkey, server_share[_MLKEM768_CT:])
+        return kem_secret + _x25519(xkey, server_share[_MLKEM768_CT:])
     raise TLSAlertError(AlertDescription.internal_error, "key share does not match group")
 
 

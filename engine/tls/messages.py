@@ -182,9 +182,7 @@ class ServerHello:
         )
 
 
-def HelloRetryRequest(
-    legacy_session_id_echo: bytes, cipher_suite: int, extensions: list[Extension]
-) -> ServerHello:
+def HelloRetryRequest(legacy_session_id_echo: bytes, cipher_suite: int, extensions: list[Extension]) -> ServerHello:
     """A HelloRetryRequest: a ServerHello with the special random (RFC 9846 section 4.2.4)."""
     return ServerHello(HRR_RANDOM, legacy_session_id_echo, cipher_suite, 0, extensions)
 

@@ -21,7 +21,9 @@ is chosen, and if the client sent no share for it the server asks for one with a
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from enum import Enum, auto
+from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -30,7 +32,7 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
-from .handshake import Handler, HandshakeMachine, SendChangeCipherSpec
+from .handshake import HandshakeMachine, SendChangeCipherSpec
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data
 from .messages import (
     TLS13,
@@ -341,13 +343,19 @@ class ServerHandshake(HandshakeMachine):
 
         self.out.append(SendHandshake(raw))
 
-    TRANSITIONS: dict[tuple[Enum, int], Handler] = {  # type: ignore[assignment]  # handlers take the subclass
-        (ServerState.START, H.client_hello): _on_client_hello,
-        (ServerState.WAIT_CERT, H.certificate): _on_certificate,
-        (ServerState.WAIT_CV, H.certificate_verify): _on_certificate_verify,
-        (ServerState.WAIT_FINISHED, H.finished): _on_finished,
-        (ServerState.CONNECTED, H.key_update): HandshakeMachine._on_key_update,
-    }
+    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
+        fn = TRANSITIONS.get((self.state, msg_type))
+        return None if fn is None else partial(fn, self)
+
+
+# RFC 9846 appendix A: (state, handshake type) -> handler; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Callable[[ServerHandshake, bytes, bytes], None]] = {
+    (ServerState.START, H.client_hello): ServerHandshake._on_client_hello,
+    (ServerState.WAIT_CERT, H.certificate): ServerHandshake._on_certificate,
+    (ServerState.WAIT_CV, H.certificate_verify): ServerHandshake._on_certificate_verify,
+    (ServerState.WAIT_FINISHED, H.finished): ServerHandshake._on_finished,
+    (ServerState.CONNECTED, H.key_update): ServerHandshake._on_key_update,
+}
 
 
 def build_handshake_untracked(msg: NewSessionTicket) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from tls13_testlib import PKI, Step, load_rfc8448, make_pki  # noqa: E402
+from tls13_testlib import PKI, Step, load_rfc8448, make_pki
 
 
 @pytest.fixture(scope="session")

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from tls13_testlib import Step, Trace
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, x25519
+from tls13_testlib import Step, Trace
 
 from engine.tls import ApplicationData, HandshakeComplete, TLSConfig, TLSConnection, TLSContext
 from engine.tls.keyexchange import PrivateKeyShare
@@ -26,8 +26,23 @@ from engine.tls.messages import Certificate, CertificateVerify, NewSessionTicket
 from engine.tls.signatures import PrivateKey
 
 SUITE = CIPHER_SUITES[0x1301]
-RFC_SIGALGS = (0x0403, 0x0503, 0x0603, 0x0203, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0201, 0x0402,
-               0x0502, 0x0602, 0x0202)
+RFC_SIGALGS = (
+    0x0403,
+    0x0503,
+    0x0603,
+    0x0203,
+    0x0804,
+    0x0805,
+    0x0806,
+    0x0401,
+    0x0501,
+    0x0601,
+    0x0201,
+    0x0402,
+    0x0502,
+    0x0602,
+    0x0202,
+)
 ALL_GROUPS = (0x1D, 0x17, 0x18, 0x19, 0x100, 0x101, 0x102, 0x103, 0x104)
 # server_name, renegotiation_info, supported_groups, session_ticket, key_share, supported_versions,
 # signature_algorithms, cookie, psk_key_exchange_modes, record_size_limit, padding
@@ -57,8 +72,13 @@ def rfc_rsa_key(steps: dict[str, list[Step]]) -> rsa.RSAPrivateKey:
             values[current] += bytes.fromhex(line.strip())
     pub = rsa.RSAPublicNumbers(_int(values["public exponent"]), _int(values["modulus"]))
     priv = rsa.RSAPrivateNumbers(
-        _int(values["prime1"]), _int(values["prime2"]), _int(values["private exponent"]),
-        _int(values["exponent1"]), _int(values["exponent2"]), _int(values["coefficient"]), pub,
+        _int(values["prime1"]),
+        _int(values["prime2"]),
+        _int(values["private exponent"]),
+        _int(values["exponent1"]),
+        _int(values["exponent2"]),
+        _int(values["coefficient"]),
+        pub,
     )
     return priv.private_key()
 
@@ -161,7 +181,9 @@ class Setup:
         self.server = TLSConnection(
             self.server_cfg,
             "server",
-            TLSContext(random=_randoms(server_random), generate_key_share=_keys(skeys), sign=_verifying_signer(cv.signature)),
+            TLSContext(
+                random=_randoms(server_random), generate_key_share=_keys(skeys), sign=_verifying_signer(cv.signature)
+            ),
         )
 
 
@@ -259,8 +281,9 @@ def test_hello_retry_request_byte_for_byte(rfc8448: dict[str, list[Step]]) -> No
         assert hs.resumption_secret == t.get("client", 'derive secret "tls13 res master"', "expanded")
 
 
-@pytest.mark.parametrize("section", ["Simple 1-RTT Handshake", "HelloRetryRequest", "Client Authentication",
-                                     "Compatibility Mode"])
+@pytest.mark.parametrize(
+    "section", ["Simple 1-RTT Handshake", "HelloRetryRequest", "Client Authentication", "Compatibility Mode"]
+)
 def test_key_schedule_matches_trace(rfc8448: dict[str, list[Step]], section: str) -> None:
     """The key schedule alone, fed the RFC's shared secret and transcript hashes, yields the RFC's secrets."""
     t = Trace(rfc8448[section])

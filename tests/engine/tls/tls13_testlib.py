@@ -208,8 +208,11 @@ def pump(a: TLSConnection, b: TLSConnection, rounds: int = 20) -> None:
             return
 
 
-def pair(pki: PKI, client_kw: dict[str, object] | None = None, server_kw: dict[str, object] | None = None,
-         ) -> tuple[TLSConnection, TLSConnection]:
+def pair(
+    pki: PKI,
+    client_kw: dict[str, object] | None = None,
+    server_kw: dict[str, object] | None = None,
+) -> tuple[TLSConnection, TLSConnection]:
     c = TLSConnection(client_config(pki, **(client_kw or {})), "client", TLSContext())
     s = TLSConnection(server_config(pki, **(server_kw or {})), "server", TLSContext())
     return c, s

@@ -77,6 +77,9 @@ wolfSSL's compatibility header also gives some constants other values than OpenS
 ``translate_constants=True`` (the wolfSSL default) the binding translates these two namespaces at the boundary, as
 recompiling the C program against wolfSSL's headers would: mode bits passed to the mode functions, and the result of
 ``SSL_get_error``. Mode *results* are returned untranslated. ``translate_constants=False`` gives the raw values.
+Nothing else is translated: wolfSSL's ``SSL_get_error`` also returns its own negative error numbers (e.g. -322,
+-313, -308) where OpenSSL returns ``SSL_ERROR_SSL``, and its error-queue codes are wolfSSL error numbers without a
+library field; those are observations about the library and reach the cases unchanged.
 """
 
 from __future__ import annotations

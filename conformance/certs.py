@@ -6,7 +6,9 @@ temporary directory, so adapters that only load from files (pyOpenSSL, stdlib ss
 
 from __future__ import annotations
 
+import atexit
 import datetime
+import shutil
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -113,6 +115,7 @@ def _write(directory: Path, stem: str, key: ec.EllipticCurvePrivateKey, cert: x5
 def default_pki() -> TestPKI:
     """The process-wide PKI (made on first use)."""
     directory = Path(tempfile.mkdtemp(prefix="conformance-pki-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key, ca_cert = _ca("Conformance Test Root", now)
     _, other_ca = _ca("Unrelated Root", now)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from _pytest.outcomes import Skipped
 
@@ -103,6 +104,12 @@ class Harness:
         self.rng = random.Random(seed)
         self.trace = Trace()
         self.endpoints: list[Endpoint] = []
+
+    @property
+    def capi(self) -> Any:
+        """The C API of the stack under test (capability ``c_api``), else the case is not applicable."""
+        self.need("c_api", stacks=(self.stack,))
+        return getattr(self.stack, "capi")  # noqa: B009 - only C-API stacks have it
 
     @property
     def peer(self) -> StackAdapter:

@@ -7,9 +7,18 @@ from enum import StrEnum
 
 from engine.ssl.constants import SslError
 
-__all__ = ["RETRY_ERRORS", "Outcome", "Role", "SslError"]
+__all__ = ["RETRY_ERRORS", "Outcome", "Role", "SslError", "error_code"]
 
 RETRY_ERRORS = frozenset({SslError.SSL_ERROR_WANT_READ, SslError.SSL_ERROR_WANT_WRITE})
+
+
+def error_code(value: int) -> SslError | int:
+    """``value`` as an :class:`SslError`, or the bare int when a library returns a code the page does not define
+    (a finding in itself: SSL_get_error.pod lists every value it may return)."""
+    try:
+        return SslError(value)
+    except ValueError:
+        return int(value)
 
 
 class Role(StrEnum):
@@ -33,7 +42,7 @@ class Outcome:
 
     op: str
     ret: int
-    error: SslError
+    error: SslError | int
     data: bytes = b""
     reason: str = ""
     args: str = ""
@@ -51,7 +60,8 @@ class Outcome:
         return self.error in (SslError.SSL_ERROR_SSL, SslError.SSL_ERROR_SYSCALL)
 
     def __str__(self) -> str:
-        text = f"{self.op}({self.args}) -> {self.ret}, SSL_get_error -> {self.error.name}"
+        name = self.error.name if isinstance(self.error, SslError) else f"{self.error} (not an SSL_ERROR_* code)"
+        text = f"{self.op}({self.args}) -> {self.ret}, SSL_get_error -> {name}"
         if self.data:
             text += f", {len(self.data)} bytes"
         if self.reason:

@@ -50,6 +50,7 @@ CAPABILITIES: Mapping[str, str] = {
     "key_update": "can send a TLS 1.3 KeyUpdate",
     "renegotiation": "can renegotiate a TLS 1.2 connection",
     "zero_length_write": "a write of zero bytes reaches the library's write function",
+    "c_api": "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
 }
 
 

@@ -1,0 +1,224 @@
+"""An endpoint over any implementation of the C API tier (``conformance.capi``): real libssl through ctypes, a
+wolfSSL compatibility layer, and the reference ``engine``.
+
+The SSL object sits on one half of a BIO pair (``BIO_new_bio_pair``); the link reads and writes the other half, the
+*network BIO*. Every outcome carries the raw return value and ``SSL_get_error``'s code, and, for an error, the
+reason string of the first error-queue entry. The queue is cleared before each call, as SSL_get_error.pod asks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.outcome import Outcome, Role, SslError, error_code
+from conformance.stacks.base import Endpoint, EndpointConfig
+
+__all__ = ["CApiEndpoint"]
+
+TLS1_2_VERSION = 0x0303
+TLS1_3_VERSION = 0x0304
+SSL_FILETYPE_PEM = 1
+SSL_VERIFY_NONE = 0x00
+SSL_VERIFY_PEER = 0x01
+SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02
+SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1
+SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7
+SSL_KEY_UPDATE_NOT_REQUESTED = 0
+SSL_KEY_UPDATE_REQUESTED = 1
+_VERSIONS = {"TLSv1.2": TLS1_2_VERSION, "TLSv1.3": TLS1_3_VERSION}
+# wolfSSL names the TLS 1.3 suites its own way; reported under the IANA names OpenSSL uses.
+_IANA_TLS13 = {
+    "TLS13-AES128-GCM-SHA256": "TLS_AES_128_GCM_SHA256",
+    "TLS13-AES256-GCM-SHA384": "TLS_AES_256_GCM_SHA384",
+    "TLS13-CHACHA20-POLY1305-SHA256": "TLS_CHACHA20_POLY1305_SHA256",
+}
+
+
+class SetupError(RuntimeError):
+    """Configuring the library failed; the message names the call and the error queue's reason."""
+
+
+class CApiEndpoint(Endpoint):
+    def __init__(self, api: Any, config: EndpointConfig, label: str) -> None:
+        self.api = api
+        self.role = config.role
+        self.label = label
+        self.config = config
+        self.ctx: Any = None
+        self.ssl: Any = None
+        self.network: Any = None
+        try:
+            self._setup(config)
+        except Exception:
+            self.close()
+            raise
+
+    def _check(self, ok: bool, call: str) -> None:
+        if not ok:
+            raise SetupError(f"{self.label}: {call} failed: {self._reason() or 'no error queue entry'}")
+
+    def _setup(self, config: EndpointConfig) -> None:
+        api = self.api
+        api.ERR_clear_error()
+        server = config.role is Role.SERVER
+        method = api.TLS_server_method() if server else api.TLS_client_method()
+        self.ctx = api.SSL_CTX_new(method)
+        self._check(self.ctx is not None, "SSL_CTX_new")
+        ctx = self.ctx
+        if config.min_version:
+            self._check(api.SSL_CTX_set_min_proto_version(ctx, _VERSIONS[config.min_version]) == 1,
+                        "SSL_CTX_set_min_proto_version")
+        if config.max_version:
+            self._check(api.SSL_CTX_set_max_proto_version(ctx, _VERSIONS[config.max_version]) == 1,
+                        "SSL_CTX_set_max_proto_version")
+        if config.ciphersuites is not None:
+            self._check(api.SSL_CTX_set_ciphersuites(ctx, ":".join(config.ciphersuites).encode()) == 1,
+                        "SSL_CTX_set_ciphersuites")
+        if config.groups is not None:
+            self._check(api.SSL_CTX_set1_groups_list(ctx, ":".join(config.groups).encode()) == 1,
+                        "SSL_CTX_set1_groups_list")
+        pki = config.pki
+        ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
+        self._check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1,
+                    "SSL_CTX_load_verify_locations")
+        identity = pki.server if server else (pki.client if config.present_certificate else None)
+        if identity is not None:
+            self._check(api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), SSL_FILETYPE_PEM)
+                        == 1, "SSL_CTX_use_certificate_file")
+            self._check(api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), SSL_FILETYPE_PEM)
+                        == 1, "SSL_CTX_use_PrivateKey_file")
+        if server:
+            mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT if config.verify_peer else SSL_VERIFY_NONE
+        else:
+            mode = SSL_VERIFY_PEER if config.verify_peer else SSL_VERIFY_NONE
+        api.SSL_CTX_set_verify(ctx, mode, None)
+        if config.partial_write is True:
+            api.SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
+        elif config.partial_write is False:
+            api.SSL_CTX_clear_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
+        if config.ignore_unexpected_eof:
+            api.SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF)
+        self.ssl = api.SSL_new(ctx)
+        self._check(self.ssl is not None, "SSL_new")
+        ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, 0)
+        self._check(ret == 1, "BIO_new_bio_pair")
+        self.network = network
+        api.SSL_set_bio(self.ssl, internal, internal)
+        if server:
+            api.SSL_set_accept_state(self.ssl)
+        else:
+            api.SSL_set_connect_state(self.ssl)
+            self._check(api.SSL_set_tlsext_host_name(self.ssl, config.server_name.encode()) == 1,
+                        "SSL_set_tlsext_host_name")
+            if config.verify_peer:
+                self._check(api.SSL_set1_host(self.ssl, config.server_name.encode()) == 1, "SSL_set1_host")
+
+    # --- application side ---------------------------------------------------------------------------------
+    def _reason(self) -> str:
+        code = self.api.ERR_peek_error()
+        if not code:
+            return ""
+        text = self.api.ERR_error_string_n(code)
+        return str(text.decode() if isinstance(text, bytes) else text)
+
+    def _outcome(self, op: str, args: str, ret: int, data: bytes = b"") -> Outcome:
+        error = error_code(self.api.SSL_get_error(self.ssl, ret))
+        reason = self._reason() if error in (SslError.SSL_ERROR_SSL, SslError.SSL_ERROR_SYSCALL) else ""
+        if not isinstance(error, SslError):
+            reason = self._reason() or "SSL_get_error returned a value that is no SSL_ERROR_* code"
+        if error is SslError.SSL_ERROR_SYSCALL and not reason:
+            reason = f"errno {self.api.errno()}"
+        return Outcome(op, ret, error, data if ret > 0 else b"", reason, args)
+
+    def do_handshake(self) -> Outcome:
+        self.api.ERR_clear_error()
+        return self._outcome("SSL_do_handshake", "", self.api.SSL_do_handshake(self.ssl))
+
+    def read(self, size: int) -> Outcome:
+        self.api.ERR_clear_error()
+        ret, data = self.api.SSL_read(self.ssl, size)
+        return self._outcome("SSL_read", str(size), ret, data)
+
+    def peek(self, size: int) -> Outcome:
+        self.api.ERR_clear_error()
+        ret, data = self.api.SSL_peek(self.ssl, size)
+        return self._outcome("SSL_peek", str(size), ret, data)
+
+    def write(self, data: bytes) -> Outcome:
+        self.api.ERR_clear_error()
+        return self._outcome("SSL_write", str(len(data)), self.api.SSL_write(self.ssl, data))
+
+    def shutdown(self) -> Outcome:
+        self.api.ERR_clear_error()
+        ret = self.api.SSL_shutdown(self.ssl)
+        if ret >= 0:  # SSL_shutdown.pod: 0 and 1 are not errors; SSL_get_error is only for < 0
+            return Outcome("SSL_shutdown", ret, SslError.SSL_ERROR_NONE)
+        return self._outcome("SSL_shutdown", "", ret)
+
+    def pending(self) -> int:
+        return int(self.api.SSL_pending(self.ssl))
+
+    def key_update(self, request_peer: bool) -> Outcome:
+        self.api.ERR_clear_error()
+        kind = SSL_KEY_UPDATE_REQUESTED if request_peer else SSL_KEY_UPDATE_NOT_REQUESTED
+        args = "SSL_KEY_UPDATE_REQUESTED" if request_peer else "SSL_KEY_UPDATE_NOT_REQUESTED"
+        ret = self.api.SSL_key_update(self.ssl, kind)
+        if ret != 1:
+            return Outcome("SSL_key_update", ret, SslError.SSL_ERROR_SSL, reason=self._reason(), args=args)
+        # SSL_key_update.pod: the update is sent by the next write or SSL_do_handshake.
+        return self._outcome("SSL_do_handshake", "after SSL_key_update", self.api.SSL_do_handshake(self.ssl))
+
+    def renegotiate(self) -> Outcome:
+        self.api.ERR_clear_error()
+        if self.api.SSL_renegotiate(self.ssl) != 1:
+            return Outcome("SSL_renegotiate", 0, SslError.SSL_ERROR_SSL, reason=self._reason())
+        return self.do_handshake()
+
+    def renegotiation_pending(self) -> bool:
+        return bool(self.api.SSL_renegotiate_pending(self.ssl))
+
+    def negotiated_version(self) -> str | None:
+        version = self.api.SSL_get_version(self.ssl)
+        text = version.decode() if isinstance(version, bytes) else version
+        return str(text) if text and text != "unknown" else None
+
+    def negotiated_cipher(self) -> str | None:
+        cipher = self.api.SSL_get_current_cipher(self.ssl)
+        if cipher is None:
+            return None
+        name = self.api.SSL_CIPHER_get_name(cipher)
+        text = str(name.decode() if isinstance(name, bytes) else name)
+        return _IANA_TLS13.get(text, text)
+
+    # --- network side -------------------------------------------------------------------------------------
+    def take_outgoing(self, limit: int | None = None) -> bytes:
+        pending = int(self.api.BIO_ctrl_pending(self.network))
+        if pending <= 0:
+            return b""
+        ret, data = self.api.BIO_read(self.network, pending if limit is None else min(limit, pending))
+        return bytes(data) if ret > 0 else b""
+
+    def outgoing_pending(self) -> int:
+        return int(self.api.BIO_ctrl_pending(self.network))
+
+    def put_incoming(self, data: bytes) -> int:
+        if not data:
+            return 0
+        # BIO_s_bio: a write into a pair takes what fits and reports the count; a full pair reports a retry (-1).
+        ret = self.api.BIO_write(self.network, data)
+        return max(0, int(ret))
+
+    def put_eof(self) -> None:
+        self.api.BIO_shutdown_wr(self.network)
+
+    def close(self) -> None:
+        api = self.api
+        if self.ssl is not None:
+            api.SSL_free(self.ssl)  # frees the internal half of the pair (SSL_set_bio gave it away)
+            self.ssl = None
+        if self.network is not None:
+            api.BIO_free(self.network)
+            self.network = None
+        if self.ctx is not None:
+            api.SSL_CTX_free(self.ctx)
+            self.ctx = None

@@ -223,6 +223,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                       f"({deviation.reason}), but it passed: remove or update the entry")
             report.outcome = "failed"
             report.longrepr = reason
+    if verdict == "not-applicable" and report.failed:  # raised during the call (e.g. a missing library symbol)
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"not applicable: {reason}")
     marker = item.get_closest_marker("clauses")
     record: dict[str, Any] = {
         "schema": SCHEMA,

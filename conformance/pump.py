@@ -106,7 +106,8 @@ class Pump:
                 endpoint, goal = goals[side]
                 outcome = self.call(endpoint, goal)
                 if outcome.retry:
-                    (result.client_seen if side == "client" else result.server_seen).append(outcome.error)
+                    code = SslError(outcome.error)
+                    (result.client_seen if side == "client" else result.server_seen).append(code)
                     setattr(result, side, outcome)
                     continue
                 setattr(result, side, outcome)

@@ -23,6 +23,11 @@ Convention
   ``SSL_write_ex(ssl, data) -> (ret, written)``, ``BIO_new_bio_pair(size1, size2) -> (ret, bio1, bio2)``.
   For ``BIO_read``/``SSL_read`` style functions ``data`` is the bytes actually placed in the buffer (``b""`` when
   the return value is <= 0).
+* A write retried with the same bytes reuses the same buffer, as a C program repeating the call with the same
+  arguments does; ``SSL_write(ssl, data, moved=True)`` (and ``SSL_write_ex``) passes the same bytes from a new
+  address, to exercise SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.
+* Callbacks are Python callables taking the handle(s) and returning the C callback's int
+  (``SSL_CTX_set_client_cert_cb(ctx, lambda ssl: -1)``).
 * Socket descriptors are ints (``-1`` is INVALID_SOCKET). ``errno`` after a failing call: ``api.errno()``.
 * Constants come from :mod:`conformance.capi.constants` (values of the OpenSSL 3.0 headers).
 * Misuse that C would allow but that would crash a real library (double free, use after free) is not called on

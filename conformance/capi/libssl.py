@@ -128,6 +128,14 @@ _BIO_FLAGS_IO_SPECIAL: Final = 0x04
 _BIO_FLAGS_RWS: Final = _BIO_FLAGS_READ | _BIO_FLAGS_WRITE | _BIO_FLAGS_IO_SPECIAL
 _BIO_FLAGS_SHOULD_RETRY: Final = 0x08
 _OPENSSL_VERSION: Final = 0  # OpenSSL_version(OPENSSL_VERSION)
+_BIO_C_DO_STATE_MACHINE: Final = 101
+_BIO_C_SET_NBIO: Final = 102
+_BIO_C_SET_ACCEPT: Final = 118
+_BIO_C_GET_ACCEPT: Final = 124
+_SSL_CTRL_SET_GROUPS_LIST: Final = 92
+_WOLFSSL_GROUP_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521", "x25519": "X25519"}
+_CLIENT_CERT_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p)
+_CLIENT_HELLO_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p)
 
 _H = c_void_p  # every handle is passed and returned as a void pointer
 _Sig = tuple[Any, tuple[Any, ...]]
@@ -260,6 +268,15 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get_error": (c_int, (_H, c_int)),
     "SSL_want": (c_int, (_H,)),
     "SSL_key_update": (c_int, (_H, c_int)),
+    "SSL_renegotiate": (c_int, (_H,)),
+    "SSL_renegotiate_pending": (c_int, (_H,)),
+    "SSL_CTX_set_client_cert_cb": (None, (_H, c_void_p)),
+    "SSL_CTX_set_client_hello_cb": (None, (_H, c_void_p, c_void_p)),
+    "SSL_sendfile": (ctypes.c_ssize_t, (_H, c_int, ctypes.c_int64, c_size_t, c_int)),
+    "BIO_set_tcp_ndelay": (c_int, (c_int, c_int)),
+    "BIO_new_connect": (_H, (c_char_p,)),
+    "BIO_new_accept": (_H, (c_char_p,)),
+    "BIO_ptr_ctrl": (c_char_p, (_H, c_int, c_long)),
     "SSL_get_key_update_type": (c_int, (_H,)),
     "SSL_version": (c_int, (_H,)),
     "SSL_get_version": (c_char_p, (_H,)),
@@ -377,6 +394,8 @@ WOLFSSL_RENAMES: Final[dict[str, str]] = {
     "SSL_do_handshake": "wolfSSL_SSL_do_handshake",
     "SSL_get_mode": "wolfSSL_SSL_get_mode",
     "SSL_CTX_set_ciphersuites": "wolfSSL_CTX_set_cipher_list",
+    "SSL_renegotiate": "wolfSSL_Rehandshake",
+    "SSL_renegotiate_pending": "wolfSSL_SSL_renegotiate_pending",
 }
 
 WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
@@ -404,7 +423,7 @@ WOLFSSL: Final = SymbolProfile(
     prefix="wolfSSL_",
     strip=("SSL_",),
     renames=WOLFSSL_RENAMES,
-    macro_functions=WOLFSSL_MACRO_FUNCTIONS,
+    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
@@ -439,6 +458,7 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_set_tlsext_host_name": (c_int, (_H, c_char_p)),
         "ERR_error_string_n": (None, (c_ulong, c_char_p, c_ulong)),
         "SSL_get_verify_result": (c_long, (_H,)),
+        "SSL_CTX_set1_groups_list": (c_int, (_H, c_char_p)),  # a macro in 3.0, a function in wolfSSL
     },
     version_symbol="wolfSSL_lib_version",
     init_symbol="wolfSSL_Init",
@@ -490,6 +510,7 @@ class LibsslApi:
         )  # fmt: skip
         self._functions: dict[str, Callable[..., Any]] = {}
         self._write_buffers: dict[int, tuple[bytes, ctypes.Array[ctypes.c_char]]] = {}
+        self._callbacks: list[Any] = []  # C trampolines must outlive the contexts that hold them
         self._mem_buffers: dict[int, ctypes.Array[ctypes.c_char]] = {}
         if self.profile.init_symbol is not None:
             init = self._raw(self.profile.init_symbol)
@@ -1188,25 +1209,28 @@ class LibsslApi:
     def SSL_peek_ex(self, ssl: Handle | None, num: int) -> tuple[int, bytes]:
         return self._read_ex("SSL_peek_ex", ssl, num)
 
-    def _write_buffer(self, ssl: Handle | None, data: bytes, num: int) -> ctypes.Array[ctypes.c_char]:
-        """The C buffer for a write: the previous one again when the same bytes are written again on this SSL."""
+    def _write_buffer(self, ssl: Handle | None, data: bytes, num: int, moved: bool = False
+                      ) -> ctypes.Array[ctypes.c_char]:
+        """The C buffer for a write: the previous one again when the same bytes are written again on this SSL,
+        unless ``moved`` asks for the same bytes at a new address (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)."""
         key = _address(ssl, "SSL") or 0
         size = max(builtins.len(data), num, 0) + 1
         previous = self._write_buffers.get(key)
-        if previous is not None and previous[0] == data and builtins.len(previous[1]) >= size:
+        if not moved and previous is not None and previous[0] == data and builtins.len(previous[1]) >= size:
             return previous[1]
         buf = ctypes.create_string_buffer(data, size)
         self._write_buffers[key] = (data, buf)
         return buf
 
-    def SSL_write(self, ssl: Handle | None, buf: bytes, num: int | None = None) -> int:
+    def SSL_write(self, ssl: Handle | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> int:
         n = builtins.len(buf) if num is None else num
-        return int(self._function("SSL_write")(_address(ssl, "SSL"), self._write_buffer(ssl, buf, n), n))
+        return int(self._function("SSL_write")(_address(ssl, "SSL"), self._write_buffer(ssl, buf, n, moved), n))
 
-    def SSL_write_ex(self, ssl: Handle | None, buf: bytes, num: int | None = None) -> tuple[int, int]:
+    def SSL_write_ex(self, ssl: Handle | None, buf: bytes, num: int | None = None, *, moved: bool = False
+                     ) -> tuple[int, int]:
         n = builtins.len(buf) if num is None else num
         written = c_size_t(0)
-        cbuf = self._write_buffer(ssl, buf, n)
+        cbuf = self._write_buffer(ssl, buf, n, moved)
         ret = int(self._function("SSL_write_ex")(_address(ssl, "SSL"), cbuf, n, byref(written)))
         return ret, written.value
 
@@ -1280,3 +1304,81 @@ class LibsslApi:
 
     def SSL_get_verify_result(self, ssl: Handle | None) -> int:
         return int(self._function("SSL_get_verify_result")(_address(ssl, "SSL")))
+
+    # ------------------------------------------------------------------ further functions of the pages' cases
+
+    def SSL_CTX_set1_groups_list(self, ctx: Handle | None, groups: str | bytes) -> int:
+        """A macro in 3.0 (``SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, list)``); a function in wolfSSL."""
+        if self.profile is OPENSSL:
+            fn = self._function("SSL_CTX_ctrl")
+            return int(fn(_address(ctx, "SSL_CTX"), _SSL_CTRL_SET_GROUPS_LIST, 0, ctypes.c_char_p(_cstr(groups))))
+        # wolfSSL's group list takes its own curve names (P-256, P-384, X25519).
+        names = (groups.decode() if isinstance(groups, bytes) else groups).split(":")
+        spelled = ":".join(_WOLFSSL_GROUP_NAMES.get(n, n) for n in names)
+        macro = self._macro_function("SSL_CTX_set1_groups_list")
+        if macro is None:
+            raise MissingSymbol("SSL_CTX_set1_groups_list", self.library, "no groups-list function")
+        return int(macro(_address(ctx, "SSL_CTX"), _cstr(spelled)))
+
+    def SSL_renegotiate(self, s: Handle | None) -> int:
+        return int(self._function("SSL_renegotiate")(_address(s, "SSL")))
+
+    def SSL_renegotiate_pending(self, s: Handle | None) -> int:
+        return int(self._function("SSL_renegotiate_pending")(_address(s, "SSL")))
+
+    def SSL_CTX_set_client_cert_cb(self, ctx: Handle | None, callback: Callable[[Handle | None], int] | None
+                                   ) -> None:
+        """``callback(ssl)`` returns the C callback's value (-1: call again later, 0: no certificate). The binding
+        keeps the C trampoline alive as long as the api object."""
+        if callback is None:
+            self._function("SSL_CTX_set_client_cert_cb")(_address(ctx, "SSL_CTX"), None)
+            return
+
+        def trampoline(ssl: int | None, x509: int | None, pkey: int | None) -> int:
+            return int(callback(_wrap("SSL", ssl)))
+
+        c_fn = _CLIENT_CERT_CB(trampoline)
+        self._callbacks.append(c_fn)
+        self._function("SSL_CTX_set_client_cert_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p))
+
+    def SSL_CTX_set_client_hello_cb(self, ctx: Handle | None, callback: Callable[[Handle | None], int] | None
+                                    ) -> None:
+        """``callback(ssl)`` returns SSL_CLIENT_HELLO_SUCCESS (1), _ERROR (0) or _RETRY (-1)."""
+        if callback is None:
+            self._function("SSL_CTX_set_client_hello_cb")(_address(ctx, "SSL_CTX"), None, None)
+            return
+
+        def trampoline(ssl: int | None, alert: Any, arg: int | None) -> int:
+            return int(callback(_wrap("SSL", ssl)))
+
+        c_fn = _CLIENT_HELLO_CB(trampoline)
+        self._callbacks.append(c_fn)
+        self._function("SSL_CTX_set_client_hello_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p), None)
+
+    def SSL_sendfile(self, s: Handle | None, fd: int, offset: int, size: int, flags: int) -> int:
+        return int(self._function("SSL_sendfile")(_address(s, "SSL"), fd, offset, size, flags))
+
+    def BIO_set_tcp_ndelay(self, sock: int, turn_on: int) -> int:
+        return int(self._function("BIO_set_tcp_ndelay")(sock, turn_on))
+
+    def BIO_new_connect(self, host_port: str | bytes) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_connect")(_cstr(host_port)))
+
+    def BIO_new_accept(self, host_port: str | bytes) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_accept")(_cstr(host_port)))
+
+    def BIO_set_nbio(self, b: Handle | None, n: int) -> int:
+        return self.BIO_ctrl(b, _BIO_C_SET_NBIO, n, None)
+
+    def BIO_do_connect(self, b: Handle | None) -> int:
+        return self.BIO_ctrl(b, _BIO_C_DO_STATE_MACHINE, 0, None)
+
+    def BIO_do_accept(self, b: Handle | None) -> int:
+        return self.BIO_ctrl(b, _BIO_C_DO_STATE_MACHINE, 0, None)
+
+    def BIO_set_nbio_accept(self, b: Handle | None, n: int) -> int:
+        fn = self._function("BIO_ctrl")
+        return int(fn(_address(b, "BIO"), _BIO_C_SET_ACCEPT, 1, ctypes.c_char_p(b"a" if n else None)))
+
+    def BIO_get_accept_port(self, b: Handle | None) -> str | None:
+        return _text(self._function("BIO_ptr_ctrl")(_address(b, "BIO"), _BIO_C_GET_ACCEPT, 1))

@@ -70,7 +70,11 @@ class LibsslStack(_CApiStack):
 class WolfsslStack(_CApiStack):
     name = "wolfssl"
     library = "wolfSSL libwolfssl.so.35, OpenSSL compatibility layer (ctypes)"
-    missing_reasons = MappingProxyType({})
+    capabilities = C_API_CAPABILITIES - {"renegotiation"}
+    missing_reasons = MappingProxyType({
+        "renegotiation": "SSL_renegotiate (wolfSSL_Rehandshake) returns 0 on a TLS 1.2 connection in Debian's "
+                         "libwolfssl35 build (secure renegotiation is not enabled there)",
+    })
 
     def _load(self) -> Any:
         from conformance.capi.libssl import LibsslApi

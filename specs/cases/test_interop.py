@@ -64,9 +64,10 @@ def test_each_cipher_suite(h: Harness, suite: str) -> None:
 
 @pytest.mark.clauses("RFC9846/4.2.4/hello-retry-request")
 def test_hello_retry_request(h: Harness) -> None:
-    """The server accepts only secp256r1; clients lead with an x25519 key share, so a HelloRetryRequest follows."""
+    """The server accepts only secp256r1; the client leads with another key share (secp384r1 where the client's
+    groups can be chosen, else its default, x25519), so a HelloRetryRequest follows."""
     h.need("group_selection", stacks=(h.server_stack,))
-    client = (lambda c: c.with_(groups=("x25519", "secp256r1"))) if h.client_stack.lacks("group_selection") is None \
+    client = (lambda c: c.with_(groups=("secp384r1", "secp256r1"))) if h.client_stack.lacks("group_selection") is None \
         else None
     pair = h.pair(client=client, server=lambda c: c.with_(groups=("secp256r1",)))
     pair.handshake()

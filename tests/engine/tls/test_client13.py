@@ -135,7 +135,7 @@ def test_failed_connection_stays_failed_and_sends_alert(pki: PKI) -> None:
         pump(c, s)
     assert c.state == "ERROR"
     alert = c.data_to_send()
-    assert alert  # the fatal alert, protected under the handshake keys
+    assert alert  # the fatal alert (in the clear: the client has not switched its write keys yet)
     for call in (lambda: c.receive_bytes(b""), c.next_event, lambda: c.send_application_data(b"x"), c.close):
         with pytest.raises(TLSAlertError) as again:
             call()

@@ -190,3 +190,14 @@ def test_client_certificate_sent(pki: PKI) -> None:
     pump(c, s)
     done = s.next_event()
     assert isinstance(done, HandshakeComplete) and done.peer_certificates == [pki.client.cert]
+
+
+def test_hybrid_mlkem_group_between_our_roles(pki: PKI) -> None:
+    from engine.tls.keyexchange import HAVE_MLKEM
+
+    if not HAVE_MLKEM:
+        pytest.skip("cryptography build without ML-KEM")
+    c, s = pair(pki, {"groups": (0x11EC, 0x1D)}, {"groups": (0x11EC, 0x1D)})
+    pump(c, s)
+    done = c.next_event()
+    assert isinstance(done, HandshakeComplete) and done.group == 0x11EC and not done.hello_retry_request

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["CaseRef", "case_clauses"]
 
@@ -15,6 +16,11 @@ class CaseRef:
     name: str
     clauses: tuple[str, ...]
     needs: tuple[str, ...]
+
+
+def _module_marks(module: object) -> list[Any]:
+    marks = getattr(module, "pytestmark", [])
+    return list(marks) if isinstance(marks, (list, tuple)) else [marks]
 
 
 def case_clauses(package: str = "specs.cases") -> list[CaseRef]:
@@ -28,7 +34,7 @@ def case_clauses(package: str = "specs.cases") -> list[CaseRef]:
                 continue
             clauses: list[str] = []
             needs: list[str] = []
-            for mark in getattr(obj, "pytestmark", []):
+            for mark in [*getattr(obj, "pytestmark", []), *_module_marks(module)]:
                 if mark.name == "clauses":
                     clauses += [str(a) for a in mark.args]
                 elif mark.name == "needs":

@@ -151,8 +151,7 @@ def h(request: pytest.FixtureRequest, _conformance_stacks: tuple[StackAdapter, S
     else:
         harness = Harness(first, client_stack=first, server_stack=second, seed=node_seed)
     request.node.stash.setdefault(_info_key, CaseInfo()).harness = harness
-    marker = request.node.get_closest_marker("needs")
-    if marker:
+    for marker in request.node.iter_markers("needs"):  # module-level and function-level marks add up
         harness.need(*marker.args)
     try:
         yield harness

@@ -1378,7 +1378,8 @@ class LibsslApi:
 
     def BIO_set_nbio_accept(self, b: Handle | None, n: int) -> int:
         fn = self._function("BIO_ctrl")
-        return int(fn(_address(b, "BIO"), _BIO_C_SET_ACCEPT, 1, ctypes.c_char_p(b"a" if n else None)))
+        # bio.h: BIO_ctrl(b, BIO_C_SET_ACCEPT, 2, (n) ? (void *)"a" : NULL)
+        return int(fn(_address(b, "BIO"), _BIO_C_SET_ACCEPT, 2, ctypes.c_char_p(b"a" if n else None)))
 
     def BIO_get_accept_port(self, b: Handle | None) -> str | None:
         return _text(self._function("BIO_ptr_ctrl")(_address(b, "BIO"), _BIO_C_GET_ACCEPT, 1))

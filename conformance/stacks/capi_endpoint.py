@@ -13,7 +13,7 @@ from typing import Any
 from conformance.outcome import Outcome, Role, SslError, error_code
 from conformance.stacks.base import Endpoint, EndpointConfig
 
-__all__ = ["CApiEndpoint"]
+__all__ = ["CApiEndpoint", "SetupError", "new_context"]
 
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
@@ -38,6 +38,61 @@ class SetupError(RuntimeError):
     """Configuring the library failed; the message names the call and the error queue's reason."""
 
 
+def _reason(api: Any) -> str:
+    code = api.ERR_peek_error()
+    if not code:
+        return ""
+    text = api.ERR_error_string_n(code)
+    return str(text.decode() if isinstance(text, bytes) else text)
+
+
+def new_context(api: Any, config: EndpointConfig) -> Any:
+    """An ``SSL_CTX`` configured as ``config`` asks (role, versions, suites, groups, trust, certificate, verify
+    mode, modes, options). Raises :class:`SetupError` naming the call that failed."""
+
+    def check(ok: bool, call: str) -> None:
+        if not ok:
+            api.SSL_CTX_free(ctx) if ctx is not None else None
+            raise SetupError(f"{call} failed: {_reason(api) or 'no error queue entry'}")
+
+    api.ERR_clear_error()
+    server = config.role is Role.SERVER
+    ctx = api.SSL_CTX_new(api.TLS_server_method() if server else api.TLS_client_method())
+    check(ctx is not None, "SSL_CTX_new")
+    if config.min_version:
+        check(api.SSL_CTX_set_min_proto_version(ctx, _VERSIONS[config.min_version]) == 1,
+              "SSL_CTX_set_min_proto_version")
+    if config.max_version:
+        check(api.SSL_CTX_set_max_proto_version(ctx, _VERSIONS[config.max_version]) == 1,
+              "SSL_CTX_set_max_proto_version")
+    if config.ciphersuites is not None:
+        check(api.SSL_CTX_set_ciphersuites(ctx, ":".join(config.ciphersuites).encode()) == 1,
+              "SSL_CTX_set_ciphersuites")
+    if config.groups is not None:
+        check(api.SSL_CTX_set1_groups_list(ctx, ":".join(config.groups).encode()) == 1, "SSL_CTX_set1_groups_list")
+    pki = config.pki
+    ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
+    check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "SSL_CTX_load_verify_locations")
+    identity = pki.server if server else (pki.client if config.present_certificate else None)
+    if identity is not None:
+        check(api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), SSL_FILETYPE_PEM) == 1,
+              "SSL_CTX_use_certificate_file")
+        check(api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), SSL_FILETYPE_PEM) == 1,
+              "SSL_CTX_use_PrivateKey_file")
+    if server:
+        mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT if config.verify_peer else SSL_VERIFY_NONE
+    else:
+        mode = SSL_VERIFY_PEER if config.verify_peer else SSL_VERIFY_NONE
+    api.SSL_CTX_set_verify(ctx, mode, None)
+    if config.partial_write is True:
+        api.SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
+    elif config.partial_write is False:
+        api.SSL_CTX_clear_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
+    if config.ignore_unexpected_eof:
+        api.SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF)
+    return ctx
+
+
 class CApiEndpoint(Endpoint):
     def __init__(self, api: Any, config: EndpointConfig, label: str) -> None:
         self.api = api
@@ -59,45 +114,9 @@ class CApiEndpoint(Endpoint):
 
     def _setup(self, config: EndpointConfig) -> None:
         api = self.api
-        api.ERR_clear_error()
         server = config.role is Role.SERVER
-        method = api.TLS_server_method() if server else api.TLS_client_method()
-        self.ctx = api.SSL_CTX_new(method)
-        self._check(self.ctx is not None, "SSL_CTX_new")
+        self.ctx = new_context(api, config)
         ctx = self.ctx
-        if config.min_version:
-            self._check(api.SSL_CTX_set_min_proto_version(ctx, _VERSIONS[config.min_version]) == 1,
-                        "SSL_CTX_set_min_proto_version")
-        if config.max_version:
-            self._check(api.SSL_CTX_set_max_proto_version(ctx, _VERSIONS[config.max_version]) == 1,
-                        "SSL_CTX_set_max_proto_version")
-        if config.ciphersuites is not None:
-            self._check(api.SSL_CTX_set_ciphersuites(ctx, ":".join(config.ciphersuites).encode()) == 1,
-                        "SSL_CTX_set_ciphersuites")
-        if config.groups is not None:
-            self._check(api.SSL_CTX_set1_groups_list(ctx, ":".join(config.groups).encode()) == 1,
-                        "SSL_CTX_set1_groups_list")
-        pki = config.pki
-        ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
-        self._check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1,
-                    "SSL_CTX_load_verify_locations")
-        identity = pki.server if server else (pki.client if config.present_certificate else None)
-        if identity is not None:
-            self._check(api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), SSL_FILETYPE_PEM)
-                        == 1, "SSL_CTX_use_certificate_file")
-            self._check(api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), SSL_FILETYPE_PEM)
-                        == 1, "SSL_CTX_use_PrivateKey_file")
-        if server:
-            mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT if config.verify_peer else SSL_VERIFY_NONE
-        else:
-            mode = SSL_VERIFY_PEER if config.verify_peer else SSL_VERIFY_NONE
-        api.SSL_CTX_set_verify(ctx, mode, None)
-        if config.partial_write is True:
-            api.SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
-        elif config.partial_write is False:
-            api.SSL_CTX_clear_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
-        if config.ignore_unexpected_eof:
-            api.SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF)
         self.ssl = api.SSL_new(ctx)
         self._check(self.ssl is not None, "SSL_new")
         ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, 0)
@@ -115,11 +134,7 @@ class CApiEndpoint(Endpoint):
 
     # --- application side ---------------------------------------------------------------------------------
     def _reason(self) -> str:
-        code = self.api.ERR_peek_error()
-        if not code:
-            return ""
-        text = self.api.ERR_error_string_n(code)
-        return str(text.decode() if isinstance(text, bytes) else text)
+        return _reason(self.api)
 
     def _outcome(self, op: str, args: str, ret: int, data: bytes = b"") -> Outcome:
         error = error_code(self.api.SSL_get_error(self.ssl, ret))

@@ -143,6 +143,8 @@ class Harness:
 
         ``client`` / ``server`` are a config or a function that adjusts the default config.
         """
+        self.need("client_role", stacks=(self.client_stack,))
+        self.need("server_role", stacks=(self.server_stack,))
         configs = []
         for role, spec in ((Role.CLIENT, client), (Role.SERVER, server)):
             base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)

@@ -23,7 +23,7 @@ SSL_ERR = SslError.SSL_ERROR_SSL
 SYSCALL = SslError.SSL_ERROR_SYSCALL
 CLOSE_NOTIFY_RECORD = bytes([21, 3, 3, 0, 2, 1, 0])  # a plaintext warning alert: close_notify
 
-pytestmark = pytest.mark.needs("c_api")
+pytestmark = pytest.mark.needs("c_api", "client_role", "server_role")
 
 
 def call(h: Harness, name: str, *args: Any, **kwargs: Any) -> Any:

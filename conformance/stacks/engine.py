@@ -1,0 +1,88 @@
+"""The reference engine as a stack of the C API tier.
+
+:class:`EngineApi` gathers the engine's public functions (``engine.bio``, ``engine.err`` and, once it exists,
+``engine.ssl``) under their OpenSSL names, following :mod:`conformance.capi`. A name the engine does not offer raises
+:class:`~conformance.capi.libssl.MissingSymbol`, which the harness reports as *not applicable* with the reason.
+
+The SSL layer (``engine.ssl``) is built by a later issue; until its ``SSL_new`` exists, the engine stack has no
+client or server role and every SSL-level case is *not applicable* for it, while the BIO and error-queue cases run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import MappingProxyType
+from typing import Any
+
+from conformance.capi.libssl import MissingSymbol
+from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
+from conformance.stacks.capi_endpoint import CApiEndpoint
+
+__all__ = ["EngineApi", "EngineStack"]
+
+_MODULES = ("engine.bio", "engine.err", "engine.ssl")
+SSL_CAPABILITIES = frozenset({
+    "client_role", "server_role", "tls1_3", "raw_return_values", "error_codes", "error_queue",
+    "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
+    "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "group_selection",
+    "key_update", "zero_length_write",
+})
+
+
+class EngineApi:
+    """The engine's functions by OpenSSL name; built from each module's ``__all__``."""
+
+    library = "engine"
+
+    def __init__(self) -> None:
+        self._names: dict[str, Any] = {}
+        for module_name in _MODULES:
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError:
+                continue
+            for name in getattr(module, "__all__", ()):
+                self._names.setdefault(name, getattr(module, name))
+        for name, value in self._names.items():
+            setattr(self, name, value)
+
+    @property
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"engine {version('ssl-bio-conformance')}"
+
+    def has(self, name: str) -> bool:
+        return name in self._names
+
+    def __getattr__(self, name: str) -> Any:  # only reached for names the engine does not define
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise MissingSymbol(name, "engine", "the engine does not implement this function yet")
+
+
+class EngineStack(StackAdapter):
+    name = "engine"
+    library = "reference engine (this project)"
+    tier = "c-api"
+
+    def __init__(self) -> None:
+        self._api = EngineApi()
+        has_ssl = self._api.has("SSL_new")
+        self.capabilities = frozenset({"c_api"} | (SSL_CAPABILITIES if has_ssl else set()))
+        reason = "" if has_ssl else "the engine's SSL layer (engine.ssl) does not exist yet"
+        self.missing_reasons = MappingProxyType({
+            **{cap: reason for cap in SSL_CAPABILITIES if not has_ssl},
+            "tls1_2": "the engine speaks TLS 1.3 only so far",
+            "renegotiation": "renegotiation is a TLS 1.2 feature and the engine speaks TLS 1.3 only so far",
+        })
+
+    @property
+    def capi(self) -> EngineApi:
+        return self._api
+
+    def version(self) -> str:
+        return self._api.version
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        return CApiEndpoint(self._api, config, label)

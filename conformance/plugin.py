@@ -247,6 +247,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record["peer"] = harness.peer.name
         record["peer_version"] = harness.peer.version()
     record["client"] = harness.client_stack.name
+    record["interop"] = harness.interop
     directory = item.config.getoption("--conformance-report")
     if directory:
         append_record(Path(directory) / RESULTS, record)

@@ -48,8 +48,11 @@ def build_model(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         stack_versions[v["stack"]] = v["version"]
     stacks = sorted({v["stack"] for v in verdicts})
     per_stack = {s: Counter(v["verdict"] for v in verdicts if v["stack"] == s) for s in stacks}
-    single = [v for v in verdicts if "peer" not in v or v.get("peer") == v["stack"]]
-    interop = [v for v in verdicts if "peer" in v and v.get("peer") != v["stack"]]
+    # Interoperability records (interop cases, every client/server pair) feed the interoperability matrix; the
+    # clause matrix takes the single-stack records and the interop records of a stack with itself.
+    interop = [v for v in verdicts if v.get("interop", "peer" in v and v.get("peer") != v["stack"])]
+    interop_ids = {id(v) for v in interop}
+    single = [v for v in verdicts if id(v) not in interop_ids or v.get("peer", v["stack"]) == v["stack"]]
 
     cells: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for v in single:

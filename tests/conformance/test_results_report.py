@@ -102,3 +102,15 @@ def test_model_marks_clauses_without_cases() -> None:
     verdicts = {row["clause"].id: row["cells"][0]["verdict"] for block in model["matrix"] for row in block["rows"]}
     assert verdicts.get("SSL_read/RETURN VALUES/>0") == "passed"
     assert "none" in verdicts.values() or "unobservable" in verdicts.values()
+
+
+def test_interop_matrix_includes_a_stack_with_itself() -> None:
+    records = [
+        _verdict("alpha", "test_x", "passed", [], peer="alpha", interop=True),
+        _verdict("alpha", "test_x", "failed", [], peer="beta", interop=True),
+        _verdict("beta", "test_x", "passed", [], peer="alpha", client="beta", interop=True),
+    ]
+    model = build_model(records)
+    cells = {(row["client"], c["server"]): c["verdict"] for row in model["interop_matrix"] for c in row["cells"]}
+    assert cells == {("alpha", "alpha"): "passed", ("alpha", "beta"): "failed", ("beta", "alpha"): "passed",
+                     ("beta", "beta"): "none"}

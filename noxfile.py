@@ -1,4 +1,4 @@
-"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck."""
+"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck, benchmark."""
 
 from __future__ import annotations
 
@@ -35,3 +35,10 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     _install(session)
     session.run("mypy")
+
+
+@nox.session
+def benchmark(session: nox.Session) -> None:
+    """Handshakes/s and bulk MiB/s of every stack side by side; figures in reports/benchmark.json."""
+    _install(session)
+    session.run("python", "benchmarks/run.py", "--json", "reports/benchmark.json", *session.posargs)

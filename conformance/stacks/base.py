@@ -13,7 +13,7 @@ verdict *not applicable* with the stack's own explanation from :meth:`StackAdapt
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -174,3 +174,9 @@ class StackAdapter(abc.ABC):
     @abc.abstractmethod
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         """A fresh endpoint in the given role, its handshake not yet started."""
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        """Endpoints that share one configured context, as an application reuses its SSL_CTX (the benchmark uses
+        this). The default makes each endpoint from scratch; adapters override it when the library has a
+        context to share."""
+        return lambda label: self.endpoint(config, label)

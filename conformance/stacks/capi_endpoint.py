@@ -94,11 +94,13 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
 
 
 class CApiEndpoint(Endpoint):
-    def __init__(self, api: Any, config: EndpointConfig, label: str) -> None:
+    def __init__(self, api: Any, config: EndpointConfig, label: str, shared_ctx: Any = None) -> None:
+        """``shared_ctx``: an SSL_CTX made by :func:`new_context` for ``config`` and owned by the caller."""
         self.api = api
         self.role = config.role
         self.label = label
         self.config = config
+        self.shared_ctx = shared_ctx
         self.ctx: Any = None
         self.ssl: Any = None
         self.network: Any = None
@@ -115,8 +117,9 @@ class CApiEndpoint(Endpoint):
     def _setup(self, config: EndpointConfig) -> None:
         api = self.api
         server = config.role is Role.SERVER
-        self.ctx = new_context(api, config)
-        ctx = self.ctx
+        if self.shared_ctx is None:
+            self.ctx = new_context(api, config)
+        ctx = self.ctx if self.shared_ctx is None else self.shared_ctx
         self.ssl = api.SSL_new(ctx)
         self._check(self.ssl is not None, "SSL_new")
         ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, 0)

@@ -11,12 +11,13 @@ client or server role and every SSL-level case is *not applicable* for it, while
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
 from conformance.capi.libssl import MissingSymbol
 from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
-from conformance.stacks.capi_endpoint import CApiEndpoint
+from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
 __all__ = ["EngineApi", "EngineStack"]
 
@@ -86,3 +87,7 @@ class EngineStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return CApiEndpoint(self._api, config, label)
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        ctx = new_context(self._api, config)
+        return lambda label: CApiEndpoint(self._api, config, label, shared_ctx=ctx)

@@ -7,11 +7,12 @@ value raw. The ``capi`` attribute gives C-API cases the library's functions unde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
 from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, StackUnavailable
-from conformance.stacks.capi_endpoint import CApiEndpoint
+from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
 __all__ = ["LibsslStack", "WolfsslStack"]
 
@@ -55,6 +56,10 @@ class _CApiStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return CApiEndpoint(self.capi, config, label)
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        ctx = new_context(self.capi, config)  # lives as long as the factory's users; freed with the process
+        return lambda label: CApiEndpoint(self.capi, config, label, shared_ctx=ctx)
 
 
 class LibsslStack(_CApiStack):

@@ -8,6 +8,7 @@ occur. pyOpenSSL runs on the OpenSSL that the ``cryptography`` wheel bundles, wh
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import version as dist_version
 from types import MappingProxyType
 from typing import Any
@@ -37,45 +38,53 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _context(config: EndpointConfig) -> Any:
+    """The SSL.Context an endpoint of ``config`` uses (shareable between endpoints of one config)."""
+    assert SSL is not None
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD if config.role is Role.CLIENT else SSL.TLS_SERVER_METHOD)
+    if config.min_version:
+        ctx.set_min_proto_version(_proto(config.min_version))
+    if config.max_version:
+        ctx.set_max_proto_version(_proto(config.max_version))
+    if config.ciphersuites is not None:
+        ctx.set_tls13_ciphersuites(":".join(config.ciphersuites).encode())
+    pki = config.pki
+    ctx.load_verify_locations(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
+    mode = SSL.VERIFY_NONE
+    if config.role is Role.CLIENT:
+        if config.verify_peer:
+            mode = SSL.VERIFY_PEER
+        if config.present_certificate:
+            ctx.use_certificate_file(str(pki.client.cert_path))
+            ctx.use_privatekey_file(str(pki.client.key_path))
+    else:
+        ctx.use_certificate_file(str(pki.server.cert_path))
+        ctx.use_privatekey_file(str(pki.server.key_path))
+        if config.verify_peer:
+            mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+    ctx.set_verify(mode, None)
+    # pyOpenSSL's Context() already sets ENABLE_PARTIAL_WRITE (and ACCEPT_MOVING_WRITE_BUFFER); None keeps that.
+    if config.partial_write is True:
+        ctx.set_mode(_MODE_ENABLE_PARTIAL_WRITE)
+    elif config.partial_write is False:
+        ctx.clear_mode(_MODE_ENABLE_PARTIAL_WRITE)
+    if config.ignore_unexpected_eof:
+        ctx.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF)
+    if config.groups is not None:
+        raise ValueError("pyopenssl cannot choose key-exchange groups (capability group_selection)")
+    if config.write_buffer is not None:
+        raise ValueError("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
+    return ctx
+
+
 class PyOpenSSLEndpoint(Endpoint):
-    def __init__(self, config: EndpointConfig, label: str) -> None:
+    def __init__(self, config: EndpointConfig, label: str, ctx: Any = None) -> None:
         assert SSL is not None
         self.role = config.role
         self.label = label
         self.config = config
-        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD if config.role is Role.CLIENT else SSL.TLS_SERVER_METHOD)
-        if config.min_version:
-            ctx.set_min_proto_version(_proto(config.min_version))
-        if config.max_version:
-            ctx.set_max_proto_version(_proto(config.max_version))
-        if config.ciphersuites is not None:
-            ctx.set_tls13_ciphersuites(":".join(config.ciphersuites).encode())
-        pki = config.pki
-        ctx.load_verify_locations(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
-        mode = SSL.VERIFY_NONE
-        if config.role is Role.CLIENT:
-            if config.verify_peer:
-                mode = SSL.VERIFY_PEER
-            if config.present_certificate:
-                ctx.use_certificate_file(str(pki.client.cert_path))
-                ctx.use_privatekey_file(str(pki.client.key_path))
-        else:
-            ctx.use_certificate_file(str(pki.server.cert_path))
-            ctx.use_privatekey_file(str(pki.server.key_path))
-            if config.verify_peer:
-                mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
-        ctx.set_verify(mode, None)
-        # pyOpenSSL's Context() already sets ENABLE_PARTIAL_WRITE (and ACCEPT_MOVING_WRITE_BUFFER); None keeps that.
-        if config.partial_write is True:
-            ctx.set_mode(_MODE_ENABLE_PARTIAL_WRITE)
-        elif config.partial_write is False:
-            ctx.clear_mode(_MODE_ENABLE_PARTIAL_WRITE)
-        if config.ignore_unexpected_eof:
-            ctx.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF)
-        if config.groups is not None:
-            raise ValueError("pyopenssl cannot choose key-exchange groups (capability group_selection)")
-        if config.write_buffer is not None:
-            raise ValueError("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
+        if ctx is None:
+            ctx = _context(config)
         self.conn = SSL.Connection(ctx, None)
         self._out = bytearray()
         if config.role is Role.CLIENT:
@@ -195,3 +204,7 @@ class PyOpenSSLStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return PyOpenSSLEndpoint(config, label)
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        ctx = _context(config)
+        return lambda label: PyOpenSSLEndpoint(config, label, ctx)

@@ -30,11 +30,35 @@ def _reason(exc: ssl.SSLError) -> str:
     return ":".join(str(p) for p in parts) or str(exc)
 
 
+def _context(config: EndpointConfig) -> ssl.SSLContext:
+    """The SSLContext an endpoint of ``config`` uses (shareable between endpoints of one config)."""
+    server = config.role is Role.SERVER
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    if config.min_version:
+        ctx.minimum_version = _VERSIONS[config.min_version]
+    if config.max_version:
+        ctx.maximum_version = _VERSIONS[config.max_version]
+    pki = config.pki
+    ctx.load_verify_locations(cafile=str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
+    if server:
+        ctx.load_cert_chain(str(pki.server.cert_path), str(pki.server.key_path))
+        ctx.verify_mode = ssl.CERT_REQUIRED if config.verify_peer else ssl.CERT_NONE
+    else:
+        if config.present_certificate:
+            ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
+        if not config.verify_peer:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+    if config.ignore_unexpected_eof:
+        ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+    return ctx
+
+
 class StdlibEndpoint(Endpoint):
     read_function = "SSL_read_ex"  # _ssl.c calls the _ex forms
     write_function = "SSL_write_ex"
 
-    def __init__(self, config: EndpointConfig, label: str) -> None:
+    def __init__(self, config: EndpointConfig, label: str, ctx: ssl.SSLContext | None = None) -> None:
         if config.write_buffer is not None:
             raise ValueError("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
         if config.partial_write is True:
@@ -46,24 +70,7 @@ class StdlibEndpoint(Endpoint):
         self.role = config.role
         self.label = label
         server = config.role is Role.SERVER
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
-        if config.min_version:
-            ctx.minimum_version = _VERSIONS[config.min_version]
-        if config.max_version:
-            ctx.maximum_version = _VERSIONS[config.max_version]
-        pki = config.pki
-        ctx.load_verify_locations(cafile=str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
-        if server:
-            ctx.load_cert_chain(str(pki.server.cert_path), str(pki.server.key_path))
-            ctx.verify_mode = ssl.CERT_REQUIRED if config.verify_peer else ssl.CERT_NONE
-        else:
-            if config.present_certificate:
-                ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
-            if not config.verify_peer:
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
-        if config.ignore_unexpected_eof:
-            ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+        ctx = ctx or _context(config)
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server,
@@ -174,3 +181,7 @@ class StdlibStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return StdlibEndpoint(config, label)
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        ctx = _context(config)
+        return lambda label: StdlibEndpoint(config, label, ctx)

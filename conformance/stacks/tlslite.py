@@ -15,6 +15,7 @@ certificate chains against trust anchors, has no peek, no partial-write mode and
 from __future__ import annotations
 
 import errno
+import functools
 from collections.abc import Iterator
 from importlib.metadata import version as dist_version
 from types import MappingProxyType
@@ -41,6 +42,13 @@ _SUITES = {
 }
 
 
+@functools.lru_cache(maxsize=8)
+def _identity(cert_pem: bytes, key_pem: bytes) -> tuple[Any, Any]:
+    """The parsed certificate chain and key (parsed once per process: tlslite-ng parses in pure Python)."""
+    assert tl is not None
+    return tl.X509CertChain([tl.X509().parse(cert_pem.decode())]), tl.parsePEMKey(key_pem.decode(), private=True)
+
+
 class _WouldBlock(OSError):
     def __init__(self) -> None:
         super().__init__(errno.EWOULDBLOCK, "operation would block")
@@ -51,13 +59,19 @@ class MemorySocket:
 
     def __init__(self, capacity: int | None) -> None:
         self.inbox = bytearray()
+        self.pos = 0  # read offset into inbox (compacted now and then, so reads stay O(size))
         self.outbox = bytearray()
         self.eof = False
         self.capacity = capacity
 
     def recv(self, size: int) -> bytes:
-        if self.inbox:
-            return bounded_take(self.inbox, size)
+        if self.pos < len(self.inbox):
+            data = bytes(self.inbox[self.pos:self.pos + size])
+            self.pos += len(data)
+            if self.pos >= 65536 and self.pos * 2 >= len(self.inbox):
+                del self.inbox[:self.pos]
+                self.pos = 0
+            return data
         if self.eof:
             return b""
         raise _WouldBlock()
@@ -112,13 +126,11 @@ class TlsliteEndpoint(Endpoint):
         if config.role is Role.CLIENT:
             chain = key = None
             if config.present_certificate:
-                chain = tl.X509CertChain([tl.X509().parse(pki.client.cert_pem.decode())])
-                key = tl.parsePEMKey(pki.client.key_pem.decode(), private=True)
+                chain, key = _identity(pki.client.cert_pem, pki.client.key_pem)
             self._handshake = self.conn.handshakeClientCert(
                 chain, key, settings=settings, serverName=config.server_name, async_=True)
         else:
-            chain = tl.X509CertChain([tl.X509().parse(pki.server.cert_pem.decode())])
-            key = tl.parsePEMKey(pki.server.key_pem.decode(), private=True)
+            chain, key = _identity(pki.server.cert_pem, pki.server.key_pem)
             self._handshake = self.conn.handshakeServerAsync(
                 certChain=chain, privateKey=key, reqCert=config.verify_peer, settings=settings)
         self._out = bytearray()

@@ -28,7 +28,7 @@ def conformance(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     _install(session)
-    session.run("ruff", "check", "conformance", "engine", "specs", "tests")
+    session.run("ruff", "check", "conformance", "engine", "specs", "tests", "benchmarks")
 
 
 @nox.session

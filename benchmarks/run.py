@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     hs: dict[str, list[float]] = {n: [] for n in factories}
     bulk: dict[str, list[float]] = {n: [] for n in factories}
-    for name, (mc, ms, _) in factories.items():  # warm-up: imports, caches, first-use costs
+    for mc, ms, _ in factories.values():  # warm-up: imports, caches, first-use costs
         handshakes_per_second(mc, ms, 3)
     for round_no in range(args.rounds):
         for name, (mc, ms, _) in factories.items():

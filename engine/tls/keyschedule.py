@@ -7,12 +7,13 @@ the state machines hand it ``(suite, secret)`` pairs and it derives the key and 
 
 from __future__ import annotations
 
-import hmac as _hmac
 from dataclasses import dataclass
 from enum import IntEnum
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as _hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from .messages import HandshakeType
 from .wire import opaque8, u16
@@ -48,21 +49,20 @@ CIPHER_SUITES: dict[int, CipherSuite] = {
 IV_LEN = 12
 
 
+def _hmac_digest(suite: CipherSuite, key: bytes, data: bytes) -> bytes:
+    mac = _hmac.HMAC(key, suite.hash_algorithm())
+    mac.update(data)
+    return mac.finalize()
+
+
 def hkdf_extract(suite: CipherSuite, salt: bytes, ikm: bytes) -> bytes:
-    """HKDF-Extract (RFC 5869 section 2.2) is HMAC(salt, IKM); salt defaults to zeros."""
-    return _hmac.digest(salt or bytes(suite.hash_len), ikm, suite.hash_name)
+    """HKDF-Extract (RFC 5869 section 2.2) is HMAC(salt, IKM); salt defaults to zeros. HMAC from cryptography."""
+    return _hmac_digest(suite, salt or bytes(suite.hash_len), ikm)
 
 
 def hkdf_expand(suite: CipherSuite, prk: bytes, info: bytes, length: int) -> bytes:
-    """HKDF-Expand (RFC 5869 section 2.3), T(1) | T(2) | ... truncated to length."""
-    out = b""
-    block = b""
-    counter = 1
-    while len(out) < length:
-        block = _hmac.digest(prk, block + info + bytes((counter,)), suite.hash_name)
-        out += block
-        counter += 1
-    return out[:length]
+    """HKDF-Expand (RFC 5869 section 2.3), from cryptography."""
+    return HKDFExpand(suite.hash_algorithm(), length, info).derive(prk)
 
 
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
@@ -98,7 +98,7 @@ def finished_key(suite: CipherSuite, base_key: bytes) -> bytes:
 
 def finished_verify_data(suite: CipherSuite, base_key: bytes, transcript_hash: bytes) -> bytes:
     """Finished.verify_data (RFC 9846 section 4.5.3)."""
-    return _hmac.digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
+    return _hmac_digest(suite, finished_key(suite, base_key), transcript_hash)
 
 
 def resumption_psk(suite: CipherSuite, resumption_secret: bytes, ticket_nonce: bytes) -> bytes:

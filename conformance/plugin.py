@@ -29,6 +29,7 @@ from conformance.harness import Harness, NotApplicable
 from conformance.pump import Deadlock
 from conformance.results import SCHEMA, append_record
 from conformance.stacks import StackAdapter, StackUnavailable, discover, load_stack
+from conformance.stacks.base import Unsupported
 
 __all__ = ["CaseInfo"]
 
@@ -169,8 +170,8 @@ def _classify(call: pytest.CallInfo[None]) -> tuple[str, str]:
         return "not-applicable", str(exc.msg)
     if isinstance(exc, Deadlock):
         return "hang", str(exc)
-    if type(exc).__name__ == "MissingSymbol":  # conformance.capi.libssl: the library lacks the function
-        return "not-applicable", str(exc)
+    if type(exc).__name__ == "MissingSymbol" or isinstance(exc, Unsupported):
+        return "not-applicable", str(exc)  # the library lacks the function, or refuses the configuration
     if isinstance(exc, AssertionError):
         return "failed", str(exc).strip() or "assertion failed"
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))

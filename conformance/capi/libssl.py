@@ -285,6 +285,36 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get_verify_result": (c_long, (_H,)),
 }
 
+# Functions used by the cases of the SSL object lifecycle pages (SSL_new/SSL_dup, SSL_clear, SSL_set_bio, SSL_want,
+# SSL_shutdown); the 3.0 prototypes.
+_SIGNATURES.update({
+    "SSL_get_verify_mode": (c_int, (_H,)),
+    "SSL_get_verify_depth": (c_int, (_H,)),
+    "SSL_set_verify_depth": (None, (_H, c_int)),
+    "SSL_set_cipher_list": (c_int, (_H, c_char_p)),
+    "SSL_get_cipher_list": (c_char_p, (_H, c_int)),
+    "SSL_set_security_level": (None, (_H, c_int)),
+    "SSL_get_security_level": (c_int, (_H,)),
+    "SSL_set_ex_data": (c_int, (_H, c_int, c_void_p)),
+    "SSL_get_ex_data": (c_void_p, (_H, c_int)),
+    "SSL_use_psk_identity_hint": (c_int, (_H, c_char_p)),
+    "SSL_get_psk_identity_hint": (c_char_p, (_H,)),
+    "SSL_CTX_set_timeout": (c_long, (_H, c_long)),
+    "SSL_get_session": (_H, (_H,)),
+    "SSL_get1_session": (_H, (_H,)),
+    "SSL_set_session": (c_int, (_H, _H)),
+    "SSL_SESSION_free": (None, (_H,)),
+    "SSL_SESSION_get_timeout": (c_long, (_H,)),
+    "SSL_SESSION_is_resumable": (c_int, (_H,)),
+    "SSL_set_retry_verify": (c_int, (_H,)),
+    "SSL_CTX_set_cert_verify_callback": (None, (_H, c_void_p, c_void_p)),
+    "SSL_CTX_sess_set_remove_cb": (None, (_H, c_void_p)),
+    "BIO_meth_new": (_H, (c_int, c_char_p)),
+    "BIO_meth_free": (None, (_H,)),
+})
+_CERT_VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
+_REMOVE_SESSION_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+
 
 class MissingSymbol(Exception):
     """The library does not provide this OpenSSL name: the case is *not applicable* to it (``str(exc)`` says why)."""
@@ -1383,3 +1413,98 @@ class LibsslApi:
 
     def BIO_get_accept_port(self, b: Handle | None) -> str | None:
         return _text(self._function("BIO_ptr_ctrl")(_address(b, "BIO"), _BIO_C_GET_ACCEPT, 1))
+
+    # ------------------------------------------------------------------ lifecycle pages' cases
+
+    def SSL_get_verify_mode(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_verify_mode")(_address(ssl, "SSL")))
+
+    def SSL_get_verify_depth(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_verify_depth")(_address(ssl, "SSL")))
+
+    def SSL_set_verify_depth(self, ssl: Handle | None, depth: int) -> None:
+        self._function("SSL_set_verify_depth")(_address(ssl, "SSL"), depth)
+
+    def SSL_set_cipher_list(self, ssl: Handle | None, str: str | bytes | None) -> int:
+        return int(self._function("SSL_set_cipher_list")(_address(ssl, "SSL"), _cstr(str)))
+
+    def SSL_get_cipher_list(self, ssl: Handle | None, priority: int) -> str | None:
+        return _text(self._function("SSL_get_cipher_list")(_address(ssl, "SSL"), priority))
+
+    def SSL_set_security_level(self, s: Handle | None, level: int) -> None:
+        self._function("SSL_set_security_level")(_address(s, "SSL"), level)
+
+    def SSL_get_security_level(self, s: Handle | None) -> int:
+        return int(self._function("SSL_get_security_level")(_address(s, "SSL")))
+
+    def SSL_set_ex_data(self, s: Handle | None, idx: int, arg: int | None) -> int:
+        """``arg`` is the pointer value itself (an int, or None for NULL)."""
+        return int(self._function("SSL_set_ex_data")(_address(s, "SSL"), idx, arg))
+
+    def SSL_get_ex_data(self, s: Handle | None, idx: int) -> int | None:
+        return self._function("SSL_get_ex_data")(_address(s, "SSL"), idx)  # type: ignore[no-any-return]
+
+    def SSL_use_psk_identity_hint(self, s: Handle | None, hint: str | bytes | None) -> int:
+        return int(self._function("SSL_use_psk_identity_hint")(_address(s, "SSL"), _cstr(hint)))
+
+    def SSL_get_psk_identity_hint(self, s: Handle | None) -> str | None:
+        return _text(self._function("SSL_get_psk_identity_hint")(_address(s, "SSL")))
+
+    def SSL_CTX_set_timeout(self, ctx: Handle | None, t: int) -> int:
+        return int(self._function("SSL_CTX_set_timeout")(_address(ctx, "SSL_CTX"), t))
+
+    def SSL_get_session(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("SSL_SESSION", self._function("SSL_get_session")(_address(ssl, "SSL")))
+
+    def SSL_get1_session(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("SSL_SESSION", self._function("SSL_get1_session")(_address(ssl, "SSL")))
+
+    def SSL_set_session(self, to: Handle | None, session: Handle | None) -> int:
+        return int(self._function("SSL_set_session")(_address(to, "SSL"), _address(session, "SSL_SESSION")))
+
+    def SSL_SESSION_free(self, session: Handle | None) -> None:
+        self._function("SSL_SESSION_free")(_address(session, "SSL_SESSION"))
+
+    def SSL_SESSION_get_timeout(self, s: Handle | None) -> int:
+        return int(self._function("SSL_SESSION_get_timeout")(_address(s, "SSL_SESSION")))
+
+    def SSL_SESSION_is_resumable(self, s: Handle | None) -> int:
+        return int(self._function("SSL_SESSION_is_resumable")(_address(s, "SSL_SESSION")))
+
+    def SSL_set_retry_verify(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_set_retry_verify")(_address(ssl, "SSL")))
+
+    def SSL_CTX_set_cert_verify_callback(self, ctx: Handle | None, callback: Callable[[], int] | None) -> None:
+        """``callback()`` returns the C callback's value (1 accept, 0 reject, < 0 with SSL_set_retry_verify: retry);
+        the X509_STORE_CTX and arg are not passed on. The trampoline lives as long as the api object."""
+        if callback is None:
+            self._function("SSL_CTX_set_cert_verify_callback")(_address(ctx, "SSL_CTX"), None, None)
+            return
+
+        def trampoline(store: int | None, arg: int | None) -> int:
+            return int(callback())
+
+        c_fn = _CERT_VERIFY_CB(trampoline)
+        self._callbacks.append(c_fn)
+        self._function("SSL_CTX_set_cert_verify_callback")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p), None)
+
+    def SSL_CTX_sess_set_remove_cb(self, ctx: Handle | None, callback: Callable[[Handle | None], None] | None
+                                   ) -> None:
+        """``callback(session)`` is called for each session removed from the internal cache."""
+        if callback is None:
+            self._function("SSL_CTX_sess_set_remove_cb")(_address(ctx, "SSL_CTX"), None)
+            return
+
+        def trampoline(ctx_: int | None, session: int | None) -> None:
+            callback(_wrap("SSL_SESSION", session))
+
+        c_fn = _REMOVE_SESSION_CB(trampoline)
+        self._callbacks.append(c_fn)
+        self._function("SSL_CTX_sess_set_remove_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p))
+
+    def BIO_meth_new(self, type: int, name: str | bytes) -> Handle | None:
+        """A BIO_METHOD with no callbacks at all (no read, write or ctrl)."""
+        return _wrap("BIO_METHOD", self._function("BIO_meth_new")(type, _cstr(name)))
+
+    def BIO_meth_free(self, biom: Handle | None) -> None:
+        self._function("BIO_meth_free")(_address(biom, "BIO_METHOD"))

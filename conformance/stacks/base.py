@@ -26,6 +26,7 @@ __all__ = [
     "EndpointConfig",
     "StackAdapter",
     "StackUnavailable",
+    "Unsupported",
 ]
 
 CAPABILITIES: Mapping[str, str] = {
@@ -52,6 +53,11 @@ CAPABILITIES: Mapping[str, str] = {
     "zero_length_write": "a write of zero bytes reaches the library's write function",
     "c_api": "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
 }
+
+
+class Unsupported(Exception):
+    """The library refuses a configuration a case asks for (e.g. a group it was built without); the verdict is
+    *not applicable* with this message, which should name the call and what it returned."""
 
 
 class StackUnavailable(RuntimeError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.outcome import Outcome, Role, SslError, error_code
-from conformance.stacks.base import Endpoint, EndpointConfig
+from conformance.stacks.base import Endpoint, EndpointConfig, Unsupported
 
 __all__ = ["CApiEndpoint", "SetupError", "new_context"]
 
@@ -69,7 +69,11 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
         check(api.SSL_CTX_set_ciphersuites(ctx, ":".join(config.ciphersuites).encode()) == 1,
               "SSL_CTX_set_ciphersuites")
     if config.groups is not None:
-        check(api.SSL_CTX_set1_groups_list(ctx, ":".join(config.groups).encode()) == 1, "SSL_CTX_set1_groups_list")
+        groups = ":".join(config.groups)
+        if api.SSL_CTX_set1_groups_list(ctx, groups.encode()) != 1:
+            api.SSL_CTX_free(ctx)
+            raise Unsupported(f"{api.library}: SSL_CTX_set1_groups_list({groups!r}) refused the group list "
+                              f"({_reason(api) or 'no error queue entry'})")
     pki = config.pki
     ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
     check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "SSL_CTX_load_verify_locations")

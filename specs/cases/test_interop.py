@@ -11,6 +11,8 @@ from conformance.outcome import SslError
 pytestmark = pytest.mark.interop
 
 SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
+GROUPS = ("x25519", "secp256r1", "secp384r1")
+LINKS = {"whole": Link.whole, "byte-at-a-time": Link.byte_at_a_time}
 
 
 def _exchange(pair: Pair, data: bytes, *, to_server: bool = True) -> None:
@@ -50,16 +52,29 @@ def test_handshake_and_data_both_ways(h: Harness) -> None:
 
 
 @pytest.mark.clauses("RFC9846/9.1/cipher-suites")
+@pytest.mark.parametrize("link", list(LINKS))
 @pytest.mark.parametrize("suite", SUITES)
-def test_each_cipher_suite(h: Harness, suite: str) -> None:
+def test_each_cipher_suite(h: Harness, suite: str, link: str) -> None:
     h.need("cipher_selection", stacks=(h.client_stack,))
-    pair = h.pair(client=lambda c: c.with_(ciphersuites=(suite,), min_version="TLSv1.3"))
+    pair = h.pair(client=lambda c: c.with_(ciphersuites=(suite,), min_version="TLSv1.3"), link=LINKS[link]())
     pair.handshake()
     for endpoint in (pair.client, pair.server):
         name = endpoint.negotiated_cipher()
         assert name in (None, suite), f"{endpoint.label} negotiated {name}, the client offered only {suite}"
     _exchange(pair, b"x" * 1000)
     _exchange(pair, b"y" * 1000, to_server=False)
+
+
+@pytest.mark.clauses("RFC9846/4.3.8/key-share-groups")
+@pytest.mark.parametrize("link", list(LINKS))
+@pytest.mark.parametrize("group", GROUPS)
+def test_each_group(h: Harness, group: str, link: str) -> None:
+    """The client offers a single group (and its key share); the server accepts it and the handshake completes."""
+    h.need("group_selection", stacks=(h.client_stack,))
+    pair = h.pair(client=lambda c: c.with_(groups=(group,), min_version="TLSv1.3"), link=LINKS[link]())
+    pair.handshake()
+    _exchange(pair, b"g" * 1000)
+    _exchange(pair, b"h" * 1000, to_server=False)
 
 
 @pytest.mark.clauses("RFC9846/4.2.4/hello-retry-request")

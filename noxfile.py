@@ -1,4 +1,4 @@
-"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck, benchmark."""
+"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck, benchmark, fuzz."""
 
 from __future__ import annotations
 
@@ -42,3 +42,13 @@ def benchmark(session: nox.Session) -> None:
     """Handshakes/s and bulk MiB/s of every stack side by side; figures in reports/benchmark.json."""
     _install(session)
     session.run("python", "benchmarks/run.py", "--json", "reports/benchmark.json", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The long hypothesis profile of the TLS core's fuzz test (ENGINE_FUZZ_EXAMPLES inputs per test, default
+    20000; CI runs the small default profile)."""
+    _install(session)
+    examples = session.env.get("ENGINE_FUZZ_EXAMPLES", "20000")
+    session.run("python", "-m", "pytest", "tests/engine/tls/test_fuzz.py", "-p", "no:cacheprovider",
+                env={"ENGINE_FUZZ_EXAMPLES": examples})

@@ -7,6 +7,7 @@
     WAIT_CERT_CR --CertificateRequest--> WAIT_CERT --Certificate--> WAIT_CV
     WAIT_CERT_CR --Certificate--> WAIT_CV --CertificateVerify--> WAIT_FINISHED
     WAIT_FINISHED --Finished / send [Certificate, CertificateVerify,] Finished--> CONNECTED
+    WAIT_FINISHED --Finished, certificate requested, deferred--> WAIT_APP_CERT --send_client_certificate--> CONNECTED
     CONNECTED --NewSessionTicket | KeyUpdate--> CONNECTED
 
 PSK/0-RTT states (and the PSK branch that skips certificates) are out of scope.
@@ -26,7 +27,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
-from .events import HandshakeComplete, NewSessionTicketReceived
+from .events import CertificateRequested, HandshakeComplete, NewSessionTicketReceived
 from .handshake import HandshakeMachine, SendChangeCipherSpec, check_extension_types
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
@@ -103,6 +104,7 @@ class ClientState(Enum):
     WAIT_CERT = auto()
     WAIT_CV = auto()
     WAIT_FINISHED = auto()
+    WAIT_APP_CERT = auto()  # not in RFC 9846: the application is choosing a client certificate (deferred)
     CONNECTED = auto()
 
 
@@ -152,7 +154,8 @@ class ClientHandshake(HandshakeMachine):
         exts.append((X.supported_groups, build_named_group_list(groups)))
         shares = [KeyShareEntry(g, keyexchange.public_share(g, k)) for g, k in self.key_shares.items()]
         exts.append((X.key_share, build_key_share_ch(shares)))
-        exts.append((X.supported_versions, build_supported_versions_ch([TLS13])))
+        if TLS13 in cfg.supported_versions:
+            exts.append((X.supported_versions, build_supported_versions_ch(cfg.supported_versions)))
         exts.append((X.signature_algorithms, build_signature_schemes(cfg.signature_algorithms)))
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, build_alpn(cfg.alpn_protocols)))
@@ -318,13 +321,27 @@ class ClientHandshake(HandshakeMachine):
         self.client_app_secret, self.server_app_secret = self.schedule.application_traffic_secrets(digest)
         self.exporter_secret = self.schedule.exporter_secret(digest)
         self._install("read", Epoch.application, self.server_app_secret)
+        if self.cert_request is not None and self.config.defer_client_certificate:
+            self.state = ClientState.WAIT_APP_CERT
+            self.out.append(CertificateRequested())
+            return
+        self._send_second_flight(self.config.certificate_chain, self.config.private_key)
+
+    def send_client_certificate(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
+        """Resume a deferred handshake with this certificate (an empty chain: no certificate)."""
+        if self.state is not ClientState.WAIT_APP_CERT:
+            raise RuntimeError("no client certificate is awaited")
+        self._send_second_flight(chain, key)
+
+    def _send_second_flight(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
+        assert self.suite is not None and self.schedule is not None
         # our second flight (RFC 9846 section 4.4, appendix E.4 for the dummy change_cipher_spec)
         if self.config.middlebox_compat and not self.ccs_sent:
             self.out.append(SendChangeCipherSpec())
             self.ccs_sent = True
         self._install("write", Epoch.handshake, self.client_hs_secret)
         if self.cert_request is not None:
-            self._send_client_certificate(self.cert_request)
+            self._send_client_certificate(self.cert_request, chain, key)
         verify_data = finished_verify_data(self.suite, self.client_hs_secret, self.transcript.digest())
         self._send(Finished(verify_data))
         self._install("write", Epoch.application, self.client_app_secret)
@@ -342,21 +359,23 @@ class ClientHandshake(HandshakeMachine):
             )
         )
 
-    def _send_client_certificate(self, cr: CertificateRequest) -> int | None:
+    def _send_client_certificate(
+        self, cr: CertificateRequest, chain: list[x509.Certificate], key: signatures.PrivateKey | None
+    ) -> int | None:
         cfg = self.config
         sig_ext = find_extension(cr.extensions, X.signature_algorithms)
         peer_schemes = parse_signature_schemes(sig_ext) if sig_ext is not None else []
         scheme = None
-        if cfg.certificate_chain and cfg.private_key is not None:
-            scheme = signatures.choose_scheme(cfg.private_key, cfg.signature_algorithms, peer_schemes)
-        if scheme is None or cfg.private_key is None:
+        if chain and key is not None:
+            scheme = signatures.choose_scheme(key, cfg.signature_algorithms, peer_schemes)
+        if scheme is None or key is None:
             # RFC 9846 section 4.4.2: no suitable certificate, send an empty Certificate message
             self._send(Certificate(cr.certificate_request_context, []))
             return None
-        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in cfg.certificate_chain]
+        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in chain]
         self._send(Certificate(cr.certificate_request_context, entries))
         content = signatures.certificate_verify_input(False, self.transcript.digest())
-        self._send(CertificateVerify(scheme, self.ctx.sign(cfg.private_key, scheme, content)))
+        self._send(CertificateVerify(scheme, self.ctx.sign(key, scheme, content)))
         return scheme
 
     # -- CONNECTED -----------------------------------------------------------------------------------------------

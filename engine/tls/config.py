@@ -62,6 +62,12 @@ class TLSConfig:
     max_handshake_message: int = 1 << 18
 
     # -- client ------------------------------------------------------------------------------------------------
+    supported_versions: tuple[int, ...] = (0x0304,)
+    """Versions offered in ClientHello. Without TLS 1.3 (0x0304) the hello carries no supported_versions, i.e. it
+    offers TLS 1.2 only, which this core cannot complete: the handshake then fails with protocol_version."""
+    defer_client_certificate: bool = False
+    """On a CertificateRequest, stop after the server's Finished with a :class:`CertificateRequested` event until
+    the user calls ``TLSConnection.send_client_certificate`` (the application picks the certificate late)."""
     server_name: str | None = None
     """SNI to send and the name the server certificate must match."""
     key_share_groups: tuple[int, ...] | None = None

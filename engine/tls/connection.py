@@ -37,6 +37,8 @@ from collections import deque
 from enum import Enum
 from typing import Literal
 
+from cryptography import x509
+
 from .alerts import AlertDescription, AlertLevel, TLSAlertError
 from .client13 import ClientHandshake
 from .config import TLSConfig, TLSContext
@@ -44,6 +46,7 @@ from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceiv
 from .handshake import HandshakeMachine, InstallKey, Instruction, SendChangeCipherSpec, SendHandshake
 from .record import CCS_RECORD, ContentType, RecordLayer
 from .server13 import ServerHandshake
+from .signatures import PrivateKey
 
 
 class Role(Enum):
@@ -151,6 +154,15 @@ class TLSConnection:
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
         self._guarded(lambda: self._hs.send_key_update(request))
+
+    def send_client_certificate(self, chain: list[x509.Certificate], key: PrivateKey | None) -> None:
+        """Client, after a :class:`~engine.tls.events.CertificateRequested` event: send this certificate (an empty
+        chain sends none) and finish the handshake."""
+        self._check()
+        hs = self._hs
+        if not isinstance(hs, ClientHandshake):
+            raise RuntimeError("only a client sends a client certificate this way")
+        self._guarded(lambda: hs.send_client_certificate(chain, key))
 
     def close(self) -> None:
         """Send close_notify (RFC 9846 section 6.1); further writes are refused."""

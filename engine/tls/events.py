@@ -69,8 +69,15 @@ class NewSessionTicketReceived:
     cipher_suite: int
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateRequested:
+    """The server asked for a client certificate and ``defer_client_certificate`` is set: the handshake waits for
+    ``TLSConnection.send_client_certificate``."""
+
+
 Event = (
     HandshakeComplete
+    | CertificateRequested
     | ApplicationData
     | CloseNotifyReceived
     | KeyUpdateReceived

@@ -1,0 +1,1498 @@
+"""The SSL object and OpenSSL's retry rules: the one layer that speaks OpenSSL's language to the TLS core.
+
+Theory of operation
+===================
+
+An ``SSL`` owns a sans-IO :class:`~engine.tls.TLSConnection` (made at the first handshake step from the settings of
+the SSL) and sits between it and two BIOs. It never blocks by itself: it calls ``BIO_read`` / ``BIO_write`` and a
+BIO either moves bytes, asks for a retry (retry flags set by the BIO), reports end of file, or fails.
+
+Input, one record at a time (no read-ahead, as libssl by default): the 5-byte header is read first, handed to the
+core at once (so a bad type or length fails without waiting for a body that never comes), then exactly the body.
+Bytes of the next record stay in the BIO. Each complete record goes into the core, whose events are then applied:
+application data to the plaintext buffer, close_notify to the shutdown state, a deferred certificate request to
+the client-certificate callback.
+
+Output: whatever the core queues goes into ``_out`` and is written to the write BIO before anything else is tried;
+application data is sealed one record (at most 16384 bytes) at a time, and the next record is only made once the
+previous one is wholly in the BIO.
+
+Return values (SSL_get_error.pod): a call that cannot go on returns -1 (0 for the _ex forms) and leaves the reason
+where SSL_get_error looks for it, in this order:
+
+1. the calling thread's error queue: a fatal protocol error pushed an ``ERR_LIB_SSL`` entry (SSL_ERROR_SSL); a
+   system error an ``ERR_LIB_SYS`` one (SSL_ERROR_SYSCALL);
+2. ``rwstate`` (SSL_want.pod) plus the retry flags of the BIO that stopped us: ``SSL_READING`` and a read BIO that
+   should be read again is SSL_ERROR_WANT_READ, ``SSL_WRITING`` and a write BIO that should be written again is
+   SSL_ERROR_WANT_WRITE (retry-special reasons give WANT_CONNECT / WANT_ACCEPT);
+3. a callback that asked to be called again (X509_LOOKUP, CLIENT_HELLO_CB);
+4. the shutdown state: close_notify received is SSL_ERROR_ZERO_RETURN;
+5. otherwise SSL_ERROR_SYSCALL (transport failure, errno says which).
+
+Invariants:
+
+* ``rwstate`` is reset to ``SSL_NOTHING`` on entry to every I/O call and set only on the way out of a retry, after
+  the last BIO call of that I/O call (so the BIO's retry flags are those of the call that stopped us).
+* After a fatal error (``_failed``) every I/O entry point fails at once with the same reason (h11's ERROR state);
+  nothing more is read or written.
+* A write that returned a retry must be repeated with the same arguments (SSL_write.pod WARNINGS): ``_wnum`` bytes
+  of it are already sealed and sent, ``_wpend`` bytes sit in the last record, which is not yet wholly in the BIO.
+  A repeat with fewer bytes is SSL_R_BAD_LENGTH; from another address without SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+  it is SSL_R_BAD_WRITE_RETRY (both fatal, as in OpenSSL 3.0).
+* SSL_read returns data of at most one record per call (SSL_read.pod NOTES).
+
+Where the page and libssl 3.0 differ, the engine follows the page: a handshake ended by the peer's close_notify
+returns 0 (SSL_connect.pod, SSL_accept.pod, SSL_do_handshake.pod RETURN VALUES), and a partial write (SSL_write.pod
+NOTES) covers at most one record.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+from collections import deque
+from typing import Any, cast
+
+from cryptography import x509
+
+from engine import err
+from engine.bio import (
+    BIO,
+    BIO_METHOD,
+    BIO_clear_retry_flags,
+    BIO_free_all,
+    BIO_get_fd,
+    BIO_method_type,
+    BIO_new,
+    BIO_read,
+    BIO_s_socket,
+    BIO_set_fd,
+    BIO_set_retry_read,
+    BIO_should_io_special,
+    BIO_should_read,
+    BIO_should_retry,
+    BIO_should_write,
+    BIO_up_ref,
+    BIO_write,
+)
+from engine.bio.constants import BIO_NOCLOSE, BIO_RR_ACCEPT, BIO_RR_CONNECT, BIO_TYPE_SOCKET
+from engine.ssl import constants as K
+from engine.ssl.context import SSL_CTX, live_ctx, valid_version
+from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
+from engine.tls import (
+    ApplicationData,
+    CertificateRequested,
+    CloseNotifyReceived,
+    HandshakeComplete,
+    TLSAlertError,
+    TLSConfig,
+    TLSConnection,
+)
+from engine.tls import certificates as _certs
+from engine.tls.keyschedule import CIPHER_SUITES
+from engine.tls.signatures import PrivateKey
+
+__all__ = [
+    "SSL",
+    "SSL_CIPHER",
+    "SSL_CIPHER_get_name",
+    "SSL_accept",
+    "SSL_clear",
+    "SSL_clear_mode",
+    "SSL_clear_options",
+    "SSL_connect",
+    "SSL_ctrl",
+    "SSL_do_handshake",
+    "SSL_dup",
+    "SSL_free",
+    "SSL_get_SSL_CTX",
+    "SSL_get_current_cipher",
+    "SSL_get_error",
+    "SSL_get_ex_data",
+    "SSL_get_fd",
+    "SSL_get_key_update_type",
+    "SSL_get_max_proto_version",
+    "SSL_get_min_proto_version",
+    "SSL_get_mode",
+    "SSL_get_options",
+    "SSL_get_quiet_shutdown",
+    "SSL_get_rbio",
+    "SSL_get_read_ahead",
+    "SSL_get_rfd",
+    "SSL_get_security_level",
+    "SSL_get_shutdown",
+    "SSL_get_verify_depth",
+    "SSL_get_verify_mode",
+    "SSL_get_verify_result",
+    "SSL_get_version",
+    "SSL_get_wbio",
+    "SSL_get_wfd",
+    "SSL_has_pending",
+    "SSL_in_before",
+    "SSL_in_init",
+    "SSL_is_init_finished",
+    "SSL_is_server",
+    "SSL_key_update",
+    "SSL_new",
+    "SSL_peek",
+    "SSL_peek_ex",
+    "SSL_pending",
+    "SSL_read",
+    "SSL_read_ex",
+    "SSL_renegotiate",
+    "SSL_renegotiate_abbreviated",
+    "SSL_renegotiate_pending",
+    "SSL_sendfile",
+    "SSL_set0_rbio",
+    "SSL_set0_wbio",
+    "SSL_set1_host",
+    "SSL_set_accept_state",
+    "SSL_set_bio",
+    "SSL_set_connect_state",
+    "SSL_set_ex_data",
+    "SSL_set_fd",
+    "SSL_set_max_proto_version",
+    "SSL_set_min_proto_version",
+    "SSL_set_mode",
+    "SSL_set_options",
+    "SSL_set_quiet_shutdown",
+    "SSL_set_read_ahead",
+    "SSL_set_rfd",
+    "SSL_set_security_level",
+    "SSL_set_shutdown",
+    "SSL_set_tlsext_host_name",
+    "SSL_set_verify",
+    "SSL_set_verify_depth",
+    "SSL_set_wfd",
+    "SSL_shutdown",
+    "SSL_up_ref",
+    "SSL_version",
+    "SSL_want",
+    "SSL_want_async",
+    "SSL_want_async_job",
+    "SSL_want_client_hello_cb",
+    "SSL_want_nothing",
+    "SSL_want_read",
+    "SSL_want_retry_verify",
+    "SSL_want_write",
+    "SSL_want_x509_lookup",
+    "SSL_write",
+    "SSL_write_ex",
+]  # fmt: skip
+
+MAX_RECORD = 16384  # SSL_write.pod NOTES: records (and partial writes) of at most 16 kB
+TLS_ANY_VERSION = 0x10000
+_HTTP_METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"PATC", b"DELE", b"OPTI", b"CONN")
+
+# results of the internal input step
+_FED, _RETRY, _EOF, _FAILED = 1, -1, 0, -2
+
+
+class SSL_CIPHER:
+    """An opaque cipher handle (SSL_get_current_cipher)."""
+
+    __slots__ = ("code", "name")
+
+    def __init__(self, code: int, name: str) -> None:
+        self.code = code
+        self.name = name
+
+
+_CIPHERS = {code: SSL_CIPHER(code, suite.name) for code, suite in CIPHER_SUITES.items()}
+
+
+class SSL:
+    """An opaque SSL handle. Callers never look inside."""
+
+    def __init__(self, ctx: SSL_CTX) -> None:
+        # SSL_new: DESCRIPTION the new structure inherits method, options, verification settings from ctx
+        self.ctx = ctx
+        self.references = 1
+        self.freed = False
+        # ssl_lib.c: an SSL of a method that can accept counts as a server (SSL_is_server) until a role is set;
+        # the role itself (the handshake function) is set only by SSL_set_connect_state / _accept_state
+        self.server: bool = ctx.method.server is not False
+        self.role_set = False
+        self.options = ctx.options
+        self.mode = ctx.mode
+        self.min_version = ctx.min_version
+        self.max_version = ctx.max_version
+        self.verify_mode = ctx.verify_mode
+        self.verify_callback = ctx.verify_callback
+        self.cert_chain: list[x509.Certificate] = list(ctx.cert_chain)
+        self.private_key: PrivateKey | None = ctx.private_key
+        self.ciphersuites = ctx.ciphersuites
+        self.groups = ctx.groups
+        self.quiet_shutdown = ctx.quiet_shutdown
+        self.verify_depth = ctx.verify_depth
+        self.read_ahead = ctx.read_ahead
+        self.max_cert_list = ctx.max_cert_list
+        self.security_level = ctx.security_level
+        self.ex_data: dict[int, Any] = {}
+        self.sni: str | None = None
+        self.host: str | None = None
+        self.rbio: BIO | None = None
+        self.wbio: BIO | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """Connection state back to 'before the handshake' (SSL_new, SSL_clear)."""
+        self.conn: TLSConnection | None = None
+        self.rwstate = K.SSL_NOTHING
+        self.shutdown = 0
+        self.close_notify = False
+        self.version = TLS_ANY_VERSION
+        self.cipher: SSL_CIPHER | None = None
+        self.peer_chain: list[x509.Certificate] = []
+        self.verify_result = K.X509_V_OK
+        self.key_update = K.SSL_KEY_UPDATE_NONE
+        self._failed: tuple[str, int] | None = None
+        self._out = bytearray()
+        self._queued = 0  # bytes ever put into _out
+        self._flushed = 0  # bytes ever written to the BIO
+        self._hdr = bytearray()
+        self._body = bytearray()
+        self._body_left: int | None = None  # None: reading a header
+        self._held: bytes | None = None  # a first ClientHello record body held back for the callback
+        self._hello_cb_done = False
+        self._cert_wait = False
+        self._plain: deque[bytes] = deque()
+        self._plain_len = 0
+        self._wnum = 0
+        self._wpend = 0
+        self._wpend_end = 0
+        self._wbuf: object = None
+
+    def __repr__(self) -> str:
+        role = "server" if self.server else "client" if self.server is False else "no role"
+        return f"<SSL {role} {'freed' if self.freed else f'refs={self.references}'}>"
+
+    # -- plumbing --------------------------------------------------------------------------------------------------
+
+    @property
+    def in_before(self) -> bool:
+        return self.conn is None
+
+    @property
+    def init_finished(self) -> bool:
+        return self.conn is not None and self.conn.handshake_complete and not self._cert_wait
+
+    def _config(self) -> TLSConfig | None:
+        """The core's configuration from this SSL's settings; None (entry pushed) if nothing can be negotiated."""
+        top = self.max_version or K.TLS1_3_VERSION
+        if self.options & K.SSL_OP_NO_TLSv1_3:
+            top = min(top, K.TLS1_2_VERSION)
+        bottom = self.min_version or K.TLS1_VERSION
+        if bottom > top or (self.server and top < K.TLS1_3_VERSION):
+            # the engine implements TLS 1.3 only: a server limited below it has nothing it could negotiate
+            raise_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, "ssl_handshake")
+            return None
+        verify = bool(self.verify_mode & K.SSL_VERIFY_PEER)
+        cfg = TLSConfig(
+            cipher_suites=self.ciphersuites,
+            groups=self.groups,
+            certificate_chain=list(self.cert_chain),
+            private_key=self.private_key,
+            trusted_roots=list(self.ctx.trusted),
+            verify_peer=verify,
+            middlebox_compat=bool(self.options & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT),
+        )
+        if self.server:
+            cfg.request_client_certificate = verify
+            cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
+            cfg.session_tickets = self.ctx.num_tickets
+        else:
+            # A client limited to TLS 1.2 says so in its ClientHello (no supported_versions); the core cannot go on
+            # with a TLS 1.2 server, so that handshake fails with protocol_version instead of pretending.
+            cfg.supported_versions = (0x0304,) if top >= K.TLS1_3_VERSION else (0x0303,)
+            cfg.server_name = self.host or self.sni if verify else self.sni
+            cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
+        return cfg
+
+    def _start(self) -> bool:
+        if self.conn is not None:
+            return True
+        cfg = self._config()
+        if cfg is None:
+            self._fail_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, push=False)
+            return False
+        self.conn = TLSConnection(cfg, "server" if self.server else "client")
+        return True
+
+    def _pull(self) -> None:
+        assert self.conn is not None
+        data = self.conn.data_to_send()
+        if data:
+            self._out += data
+            self._queued += len(data)
+
+    def _flush(self) -> int:
+        """Write ``_out`` to the write BIO: 1 when all is out, -1 when the BIO wants a retry or failed."""
+        out = self._out
+        if not out:
+            return 1
+        wbio = self.wbio
+        if wbio is None:
+            raise_ssl(K.SSL_R_BIO_NOT_SET, "ssl3_write_pending")
+            self._failed = ("ssl", K.SSL_R_BIO_NOT_SET)
+            return -1
+        while out:
+            with memoryview(out) as mv:
+                n = BIO_write(wbio, cast(bytes, mv))  # BIO_write takes any buffer; no copy
+            if n > 0:
+                del out[:n]
+                self._flushed += n
+                continue
+            if BIO_should_retry(wbio):
+                self.rwstate = K.SSL_WRITING
+                return -1
+            self._fail_transport()
+            return -1
+        return 1
+
+    def _fail_transport(self) -> None:
+        """The BIO failed without asking for a retry: SSL_ERROR_SYSCALL (or the BIO's own queue entry)."""
+        code = err.errno() or _errno.EIO
+        self._failed = ("syscall", code)
+        self.rwstate = K.SSL_NOTHING
+
+    def _fail_ssl(self, reason: int, *, push: bool = True, func: str = "ssl") -> int:
+        if push:
+            raise_ssl(reason, func)
+        self._failed = ("ssl", reason)
+        self.rwstate = K.SSL_NOTHING
+        return -1
+
+    def _fail_alert(self, exc: TLSAlertError) -> int:
+        """A fatal error of the core: send its alert if it is ours (best effort) and stay failed."""
+        verify = verify_error_for(exc)
+        if verify is not None:
+            self.verify_result = verify
+        if self.conn is not None:
+            self._pull()
+            wbio = self.wbio
+            if wbio is not None and self._out:
+                with memoryview(self._out) as mv:
+                    n = BIO_write(wbio, cast(bytes, mv))  # BIO_write takes any buffer; no copy
+                if n > 0:
+                    del self._out[:n]
+        return self._fail_ssl(alert_reason(exc), func="ssl3_read_bytes" if not exc.sent_by_us else "tls_process")
+
+    def _check_failed(self) -> bool:
+        """The guard of every I/O entry point: a failed SSL fails again with the same reason."""
+        failed = self._failed
+        if failed is None:
+            return False
+        kind, code = failed
+        if kind == "ssl":
+            raise_ssl(code, "ssl")
+        else:
+            err.set_errno(code)
+        self.rwstate = K.SSL_NOTHING
+        return True
+
+    def _feed(self) -> int:
+        """Read one record from the read BIO into the core: _FED, _RETRY, _EOF or _FAILED."""
+        conn = self.conn
+        assert conn is not None
+        rbio = self.rbio
+        if rbio is None:
+            raise_ssl(K.SSL_R_READ_BIO_NOT_SET, "ssl3_read_n")
+            self._failed = ("ssl", K.SSL_R_READ_BIO_NOT_SET)
+            return _FAILED
+        if self._held is not None:
+            return self._release_held()
+        while True:
+            left = self._body_left
+            want = 5 - len(self._hdr) if left is None else left
+            n, data = BIO_read(rbio, want)
+            if n <= 0:
+                if n < 0 and BIO_should_retry(rbio):
+                    self.rwstate = K.SSL_READING
+                    return _RETRY
+                if n == 0:
+                    return _EOF
+                self._fail_transport()
+                return _FAILED
+            if left is None:
+                self._hdr += data
+                if len(self._hdr) < 5:
+                    continue
+                header = bytes(self._hdr)
+                self._hdr.clear()
+                if self.server and not self._hello_cb_done and header[:4] in _HTTP_METHODS:
+                    # OpenSSL: SSL_R_HTTP_REQUEST, no alert
+                    self._fail_ssl(K.SSL_R_HTTP_REQUEST, func="ssl3_get_record")
+                    return _FAILED
+                conn.receive_bytes(header)  # the core checks type and length now (may raise)
+                self._body_left = (header[3] << 8) | header[4]
+                if self._body_left == 0:
+                    self._body_left = None
+                    return _FED
+                continue
+            if n == left and not self._body:
+                body = data
+            else:
+                self._body += data
+                if n < left:
+                    self._body_left = left - n
+                    continue
+                body = bytes(self._body)
+                self._body.clear()
+            self._body_left = None
+            if self.server and not self._hello_cb_done:
+                self._held = body
+                return self._release_held()
+            conn.receive_bytes(body)
+            return _FED
+
+    def _release_held(self) -> int:
+        """The first record of a server goes into the core only once the ClientHello callback agrees."""
+        conn, body = self.conn, self._held
+        assert conn is not None and body is not None
+        cb = self.ctx.client_hello_cb
+        if cb is not None:
+            ret = cb(self)
+            if ret < 0:
+                self.rwstate = K.SSL_CLIENT_HELLO_CB
+                return _RETRY
+            if ret == 0:
+                self._held = None
+                self._fail_ssl(K.SSL_R_CALLBACK_FAILED, func="tls_early_post_process_client_hello")
+                return _FAILED
+        self._hello_cb_done = True
+        self._held = None
+        conn.receive_bytes(body)
+        return _FED
+
+    def _apply_events(self) -> bool:
+        """Apply the core's events; True if a record other than application data was processed."""
+        conn = self.conn
+        assert conn is not None
+        other = False
+        for ev in conn.events():
+            if isinstance(ev, ApplicationData):
+                self._plain.append(ev.data)
+                self._plain_len += len(ev.data)
+            elif isinstance(ev, CloseNotifyReceived):
+                self.shutdown |= K.SSL_RECEIVED_SHUTDOWN
+                self.close_notify = True
+            elif isinstance(ev, HandshakeComplete):
+                self.version = K.TLS1_3_VERSION
+                self.cipher = _CIPHERS.get(ev.cipher_suite)
+                self.peer_chain = list(ev.peer_certificates)
+            elif isinstance(ev, CertificateRequested):
+                self._cert_wait = True
+            else:
+                other = True
+        return other
+
+    def _input_failure(self, r: int, func: str) -> int:
+        """Turn a non-_FED input result into the return value (-1, or 0 for a controlled end)."""
+        if r == _RETRY:
+            return -1
+        if r == _EOF:
+            # SSL_get_error: NOTES an EOF without close_notify is SSL_ERROR_SSL / SSL_R_UNEXPECTED_EOF_WHILE_READING;
+            # RETURN VALUES with SSL_OP_IGNORE_UNEXPECTED_EOF it reads like a close_notify (ZERO_RETURN)
+            if self.options & K.SSL_OP_IGNORE_UNEXPECTED_EOF:
+                self.shutdown |= K.SSL_RECEIVED_SHUTDOWN
+                self.close_notify = True
+                return 0
+            return self._fail_ssl(K.SSL_R_UNEXPECTED_EOF_WHILE_READING, func=func)
+        return -1
+
+    # -- the handshake ---------------------------------------------------------------------------------------------
+
+    def handshake(self) -> int:
+        """Drive the handshake: 1 done, 0 ended by the peer's close_notify, -1 retry or failure."""
+        if not self._start():
+            return -1
+        conn = self.conn
+        assert conn is not None
+        try:
+            while True:
+                self._pull()
+                if self._flush() < 0:
+                    return -1
+                if self._cert_wait:
+                    if self._client_certificate() < 0:
+                        return -1
+                    continue
+                if conn.handshake_complete:
+                    return 1
+                if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                    # SSL_do_handshake: RETURN VALUES 0 "not successful but was shut down controlled and by the
+                    # specifications of the TLS/SSL protocol" (libssl 3.0 returns -1 here; the engine follows the page)
+                    return 0
+                r = self._feed()
+                if r != _FED:
+                    return self._input_failure(r, "ssl3_read_n")
+                self._apply_events()
+        except TLSAlertError as exc:
+            return self._fail_alert(exc)
+
+    def _client_certificate(self) -> int:
+        # SSL_CTX_set_client_cert_cb: the callback is consulted when the server asks and no certificate is set;
+        # a negative value suspends the handshake (SSL_ERROR_WANT_X509_LOOKUP)
+        conn = self.conn
+        assert conn is not None
+        chain, key = self.cert_chain, self.private_key
+        cb = self.ctx.client_cert_cb
+        if not chain and cb is not None:
+            ret = cb(self)
+            if ret < 0:
+                self.rwstate = K.SSL_X509_LOOKUP
+                return -1
+            # 0: no certificate; 1: whatever the callback put on the SSL (nothing here, the callback has no out
+            # parameters in this convention), so both send an empty Certificate
+        self._cert_wait = False
+        conn.send_client_certificate(chain, key)
+        return 1
+
+    # -- reading ---------------------------------------------------------------------------------------------------
+
+    def read(self, num: int, peek: bool, func: str) -> tuple[int, bytes]:
+        idle = not self._plain_len and not self.shutdown & K.SSL_RECEIVED_SHUTDOWN
+        if idle and not self.init_finished and self.handshake() <= 0:
+            return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
+        conn = self.conn
+        assert conn is not None
+        try:
+            while True:
+                if self._plain_len:
+                    return self._take(num, peek)
+                if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                    return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
+                if self._out:  # e.g. our answer to a KeyUpdate; a full BIO does not stop the read
+                    self._flush()
+                    self.rwstate = K.SSL_NOTHING
+                r = self._feed()
+                if r != _FED:
+                    return (self._input_failure(r, func), b"")
+                other = self._apply_events()
+                self._pull()
+                if other and not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
+                        and not self._hdr and self._body_left is None:  # fmt: skip
+                    # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
+                    # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)
+                    if self._out:
+                        self._flush()
+                    rbio = self.rbio
+                    assert rbio is not None
+                    BIO_clear_retry_flags(rbio)
+                    BIO_set_retry_read(rbio)
+                    self.rwstate = K.SSL_READING
+                    return (-1, b"")
+        except TLSAlertError as exc:
+            return (self._fail_alert(exc), b"")
+
+    def _take(self, num: int, peek: bool) -> tuple[int, bytes]:
+        head = self._plain[0]
+        if num >= len(head):
+            data = head
+            if not peek:
+                self._plain.popleft()
+        else:
+            data = head[:num]
+            if not peek:
+                self._plain[0] = head[num:]
+        if not peek:
+            self._plain_len -= len(data)
+        return (len(data), data)
+
+    # -- writing ---------------------------------------------------------------------------------------------------
+
+    def write(self, data: bytes, num: int, moved: bool, func: str) -> int:
+        """SSL_write's logic: bytes written (> 0), or <= 0 with the reason where SSL_get_error finds it."""
+        if self.shutdown & K.SSL_SENT_SHUTDOWN:
+            return _shutdown_error(self, func)
+        if not self.init_finished:
+            r = self.handshake()
+            if r <= 0:
+                return -1
+        conn = self.conn
+        assert conn is not None
+        tot = self._wnum
+        pending = self._wpend and self._flushed < self._wpend_end
+        # SSL_write: WARNINGS a retry must repeat the same arguments (OpenSSL 3.0: SSL_R_BAD_LENGTH and
+        # SSL_R_BAD_WRITE_RETRY, both fatal)
+        if num < tot or (pending and num < tot + self._wpend):
+            return self._fail_ssl(K.SSL_R_BAD_LENGTH, func=func)
+        if pending:
+            same = not moved and (data is self._wbuf or data == self._wbuf)
+            if not same and not self.mode & K.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER:
+                return self._fail_ssl(K.SSL_R_BAD_WRITE_RETRY, func=func)
+        try:
+            if self.key_update != K.SSL_KEY_UPDATE_NONE:
+                self._send_key_update()
+            if self._flush() < 0:
+                self._wbuf = data
+                return -1
+            if self._wpend:
+                tot += self._wpend
+                self._wpend = 0
+                if self.mode & K.SSL_MODE_ENABLE_PARTIAL_WRITE or tot >= num:
+                    self._wnum = 0
+                    return tot
+            view = memoryview(data)
+            while tot < num:
+                n = min(MAX_RECORD, num - tot)
+                conn.send_application_data(bytes(view[tot : tot + n]))
+                self._pull()
+                if self._flush() < 0:
+                    self._wnum, self._wpend, self._wpend_end, self._wbuf = tot, n, self._queued, data
+                    return -1
+                tot += n
+                if self.mode & K.SSL_MODE_ENABLE_PARTIAL_WRITE:
+                    break
+        except TLSAlertError as exc:
+            return self._fail_alert(exc)
+        self._wnum = 0
+        self._wbuf = None
+        return tot
+
+    def _send_key_update(self) -> None:
+        assert self.conn is not None
+        self.conn.send_key_update(self.key_update == K.SSL_KEY_UPDATE_REQUESTED)
+        self.key_update = K.SSL_KEY_UPDATE_NONE
+        self._pull()
+
+    # -- shutdown --------------------------------------------------------------------------------------------------
+
+    def do_shutdown(self) -> int:
+        """ssl3_shutdown: 0 after sending close_notify, 1 once the peer's has arrived too, -1 retry/failure."""
+        if self.quiet_shutdown or self.in_before:
+            self.shutdown = K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN
+            return 1
+        conn = self.conn
+        assert conn is not None
+        try:
+            if not self.shutdown & K.SSL_SENT_SHUTDOWN:
+                self.shutdown |= K.SSL_SENT_SHUTDOWN
+                conn.close()
+                self._pull()
+                if self._flush() < 0:
+                    return -1
+            elif self._out:
+                if self._flush() < 0:
+                    return -1
+            elif not self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                # SSL_shutdown: the second call waits for the peer's close_notify, discarding application data
+                while not self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                    r = self._feed()
+                    if r != _FED:
+                        ret = self._input_failure(r, "ssl3_shutdown")
+                        if ret < 0:
+                            return -1
+                        break
+                    self._apply_events()
+                    self._plain.clear()
+                    self._plain_len = 0
+                    self._pull()
+                    if self._out:
+                        self._flush()
+                        self.rwstate = K.SSL_NOTHING
+        except TLSAlertError as exc:
+            return self._fail_alert(exc)
+        both = K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN
+        return 1 if self.shutdown == both and not self._out else 0
+
+
+def _shutdown_error(s: SSL, func: str) -> int:
+    # SSL_write after SSL_shutdown: libssl 3.0 SSL_R_PROTOCOL_IS_SHUTDOWN, not fatal
+    s.rwstate = K.SSL_NOTHING
+    raise_ssl(K.SSL_R_PROTOCOL_IS_SHUTDOWN, func)
+    return -1
+
+
+# --- handle checks ------------------------------------------------------------------------------------------------
+def _live(s: object, func: str) -> SSL | None:
+    if s is None:
+        raise_ssl(err.ERR_R_PASSED_NULL_PARAMETER, func)
+        return None
+    if not isinstance(s, SSL) or s.freed:
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, func, "not a live SSL")
+        return None
+    return s
+
+
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# --- life cycle (SSL_new.pod, SSL_free.pod, SSL_clear.pod) ---------------------------------------------------------
+def SSL_new(ctx: SSL_CTX | None) -> SSL | None:
+    # SSL_new: RETURN VALUES NULL "The creation of a new SSL structure failed"
+    if ctx is None:
+        raise_ssl(K.SSL_R_NULL_SSL_CTX, "SSL_new")
+        return None
+    c = live_ctx(ctx, "SSL_new")
+    if c is None:
+        return None
+    c.references += 1
+    return SSL(c)
+
+
+def SSL_up_ref(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_up_ref")
+    if ssl is None:
+        return 0
+    ssl.references += 1
+    return 1
+
+
+def SSL_dup(s: SSL | None) -> SSL | None:
+    # SSL_new: DESCRIPTION SSL_dup copies a handle in its initial state; otherwise it returns the same handle
+    ssl = _live(s, "SSL_dup")
+    if ssl is None:
+        return None
+    if not ssl.in_before:
+        ssl.references += 1
+        return ssl
+    new = SSL_new(ssl.ctx)
+    assert new is not None
+    for name in ("options", "mode", "min_version", "max_version", "verify_mode", "verify_callback", "cert_chain",
+                 "private_key", "ciphersuites", "groups", "host", "server", "role_set", "shutdown", "verify_depth",
+                 "read_ahead", "max_cert_list", "security_level"):  # fmt: skip
+        value = getattr(ssl, name)
+        setattr(new, name, list(value) if isinstance(value, list) else value)
+    new.ex_data = dict(ssl.ex_data)
+    return new
+
+
+def SSL_free(ssl: SSL | None) -> None:
+    # SSL_free: "If ssl is NULL nothing is done"; the BIOs it owns (SSL_set_bio) are freed with it
+    if ssl is None:
+        return
+    s = _live(ssl, "SSL_free")
+    if s is None:
+        return
+    s.references -= 1
+    if s.references > 0:
+        return
+    rbio, wbio = s.rbio, s.wbio
+    s.rbio = s.wbio = None
+    BIO_free_all(wbio)
+    BIO_free_all(rbio)
+    s.freed = True
+    s.conn = None
+    from engine.ssl.context import SSL_CTX_free
+
+    SSL_CTX_free(s.ctx)
+
+
+def SSL_clear(ssl: SSL | None) -> int:
+    # SSL_clear: "All settings (method, ciphers, BIOs) are kept"
+    s = _live(ssl, "SSL_clear")
+    if s is None:
+        return 0
+    s._reset()
+    return 1
+
+
+def SSL_get_SSL_CTX(ssl: SSL | None) -> SSL_CTX | None:
+    s = _live(ssl, "SSL_get_SSL_CTX")
+    return None if s is None else s.ctx
+
+
+# --- settings on the SSL --------------------------------------------------------------------------------------------
+def SSL_set_mode(ssl: SSL | None, mode: int) -> int:
+    s = _live(ssl, "SSL_set_mode")
+    if s is None:
+        return 0
+    s.mode |= mode
+    return s.mode
+
+
+def SSL_clear_mode(ssl: SSL | None, mode: int) -> int:
+    s = _live(ssl, "SSL_clear_mode")
+    if s is None:
+        return 0
+    s.mode &= ~mode
+    return s.mode
+
+
+def SSL_get_mode(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_mode")
+    return 0 if s is None else s.mode
+
+
+def SSL_set_options(ssl: SSL | None, options: int) -> int:
+    s = _live(ssl, "SSL_set_options")
+    if s is None:
+        return 0
+    s.options |= options
+    return s.options
+
+
+def SSL_clear_options(ssl: SSL | None, options: int) -> int:
+    s = _live(ssl, "SSL_clear_options")
+    if s is None:
+        return 0
+    s.options &= ~options
+    return s.options
+
+
+def SSL_get_options(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_options")
+    return 0 if s is None else s.options
+
+
+def SSL_set_min_proto_version(ssl: SSL | None, version: int) -> int:
+    s = _live(ssl, "SSL_set_min_proto_version")
+    if s is None or not valid_version(version):
+        return 0
+    s.min_version = version
+    return 1
+
+
+def SSL_set_max_proto_version(ssl: SSL | None, version: int) -> int:
+    s = _live(ssl, "SSL_set_max_proto_version")
+    if s is None or not valid_version(version):
+        return 0
+    s.max_version = version
+    return 1
+
+
+def SSL_get_min_proto_version(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_min_proto_version")
+    return 0 if s is None else s.min_version
+
+
+def SSL_get_max_proto_version(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_max_proto_version")
+    return 0 if s is None else s.max_version
+
+
+def SSL_set_verify(ssl: SSL | None, mode: int, verify_callback: Any = None) -> None:
+    s = _live(ssl, "SSL_set_verify")
+    if s is not None:
+        s.verify_mode = mode
+        s.verify_callback = verify_callback
+
+
+def SSL_get_verify_mode(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_verify_mode")
+    return 0 if s is None else s.verify_mode
+
+
+def SSL_set_quiet_shutdown(ssl: SSL | None, mode: int) -> None:
+    s = _live(ssl, "SSL_set_quiet_shutdown")
+    if s is not None:
+        s.quiet_shutdown = 1 if mode else 0
+
+
+def SSL_get_quiet_shutdown(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_quiet_shutdown")
+    return 0 if s is None else s.quiet_shutdown
+
+
+def _name(name: object) -> str | None:
+    if isinstance(name, bytes):
+        return name.decode("ascii", "replace")
+    return name if isinstance(name, str) else None
+
+
+def SSL_set_tlsext_host_name(s: SSL | None, name: bytes | str | None) -> int:
+    ssl = _live(s, "SSL_set_tlsext_host_name")
+    if ssl is None:
+        return 0
+    if name is None:
+        ssl.sni = None
+        return 1
+    text = _name(name)
+    if text is None or not text or len(text) > 255:
+        raise_ssl(K.SSL_R_BAD_VALUE, "SSL_set_tlsext_host_name")
+        return 0
+    ssl.sni = text
+    return 1
+
+
+def SSL_set1_host(s: SSL | None, hostname: bytes | str | None) -> int:
+    ssl = _live(s, "SSL_set1_host")
+    if ssl is None:
+        return 0
+    ssl.host = _name(hostname) if hostname is not None else None
+    return 1
+
+
+def SSL_ctrl(ssl: SSL | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
+    """The ctrl commands behind the SSL macros of the pages; unknown commands return 0."""
+    s = _live(ssl, "SSL_ctrl")
+    if s is None:
+        return 0
+    if cmd == K.SSL_CTRL_MODE:
+        return SSL_set_mode(s, larg)
+    if cmd == K.SSL_CTRL_CLEAR_MODE:
+        return SSL_clear_mode(s, larg)
+    if cmd == K.SSL_CTRL_SET_MIN_PROTO_VERSION:
+        return SSL_set_min_proto_version(s, larg)
+    if cmd == K.SSL_CTRL_SET_MAX_PROTO_VERSION:
+        return SSL_set_max_proto_version(s, larg)
+    if cmd == K.SSL_CTRL_GET_MIN_PROTO_VERSION:
+        return s.min_version
+    if cmd == K.SSL_CTRL_GET_MAX_PROTO_VERSION:
+        return s.max_version
+    if cmd == K.SSL_CTRL_SET_TLSEXT_HOSTNAME and larg == K.TLSEXT_NAMETYPE_host_name:
+        return SSL_set_tlsext_host_name(s, parg)
+    if cmd == K.SSL_CTRL_GET_READ_AHEAD:
+        return s.read_ahead
+    if cmd == K.SSL_CTRL_SET_READ_AHEAD:
+        # SSL_CTX_set_read_ahead: a hint only; the engine reads one record at a time regardless
+        old, s.read_ahead = s.read_ahead, larg
+        return old
+    if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
+        return s.max_cert_list
+    if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
+        old, s.max_cert_list = s.max_cert_list, larg
+        return old
+    return 0
+
+
+def SSL_set_read_ahead(s: SSL | None, yes: int) -> None:
+    SSL_ctrl(s, K.SSL_CTRL_SET_READ_AHEAD, yes, None)
+
+
+def SSL_get_read_ahead(s: SSL | None) -> int:
+    return SSL_ctrl(s, K.SSL_CTRL_GET_READ_AHEAD, 0, None)
+
+
+def SSL_set_verify_depth(s: SSL | None, depth: int) -> None:
+    ssl = _live(s, "SSL_set_verify_depth")
+    if ssl is not None:
+        ssl.verify_depth = depth
+
+
+def SSL_get_verify_depth(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_get_verify_depth")
+    return -1 if ssl is None else ssl.verify_depth
+
+
+def SSL_set_security_level(s: SSL | None, level: int) -> None:
+    ssl = _live(s, "SSL_set_security_level")
+    if ssl is not None:
+        ssl.security_level = level
+
+
+def SSL_get_security_level(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_get_security_level")
+    return 0 if ssl is None else ssl.security_level
+
+
+def SSL_set_ex_data(s: SSL | None, idx: int, data: Any) -> int:
+    ssl = _live(s, "SSL_set_ex_data")
+    if ssl is None or not _int(idx) or idx < 0:
+        return 0
+    ssl.ex_data[idx] = data
+    return 1
+
+
+def SSL_get_ex_data(s: SSL | None, idx: int) -> Any:
+    ssl = _live(s, "SSL_get_ex_data")
+    return None if ssl is None else ssl.ex_data.get(idx)
+
+
+# --- role (SSL_set_connect_state.pod) ---------------------------------------------------------------------------------
+def SSL_set_connect_state(ssl: SSL | None) -> None:
+    s = _live(ssl, "SSL_set_connect_state")
+    if s is not None:
+        s.server = False
+        s.role_set = True
+        s.shutdown = 0
+
+
+def SSL_set_accept_state(ssl: SSL | None) -> None:
+    s = _live(ssl, "SSL_set_accept_state")
+    if s is not None:
+        s.server = True
+        s.role_set = True
+        s.shutdown = 0
+
+
+def SSL_is_server(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_is_server")
+    return 1 if s is not None and s.server else 0
+
+
+# --- BIOs (SSL_set_bio.pod, SSL_get_rbio.pod, SSL_set_fd.pod, SSL_get_fd.pod) ----------------------------------------
+def SSL_set0_rbio(s: SSL | None, rbio: BIO | None) -> None:
+    # SSL_set_bio: DESCRIPTION set0 takes the reference; the old rbio is freed, also when it is the same BIO
+    ssl = _live(s, "SSL_set0_rbio")
+    if ssl is None:
+        return
+    old, ssl.rbio = ssl.rbio, rbio
+    BIO_free_all(old)
+
+
+def SSL_set0_wbio(s: SSL | None, wbio: BIO | None) -> None:
+    ssl = _live(s, "SSL_set0_wbio")
+    if ssl is None:
+        return
+    old, ssl.wbio = ssl.wbio, wbio
+    BIO_free_all(old)
+
+
+def SSL_set_bio(ssl: SSL | None, rbio: BIO | None, wbio: BIO | None) -> None:
+    # SSL_set_bio: DESCRIPTION the ownership rules, in the order of OpenSSL 3.0's implementation
+    s = _live(ssl, "SSL_set_bio")
+    if s is None:
+        return
+    if rbio is s.rbio and wbio is s.wbio:
+        return
+    if rbio is not None and rbio is wbio:
+        BIO_up_ref(rbio)
+    if rbio is s.rbio:
+        SSL_set0_wbio(s, wbio)
+        return
+    if wbio is s.wbio and s.rbio is not s.wbio:
+        SSL_set0_rbio(s, rbio)
+        return
+    SSL_set0_rbio(s, rbio)
+    SSL_set0_wbio(s, wbio)
+
+
+def SSL_get_rbio(ssl: SSL | None) -> BIO | None:
+    s = _live(ssl, "SSL_get_rbio")
+    return None if s is None else s.rbio
+
+
+def SSL_get_wbio(ssl: SSL | None) -> BIO | None:
+    s = _live(ssl, "SSL_get_wbio")
+    return None if s is None else s.wbio
+
+
+def _socket_bio(fd: int, func: str) -> BIO | None:
+    method: BIO_METHOD = BIO_s_socket()
+    bio = BIO_new(method)
+    if bio is None or BIO_set_fd(bio, fd, BIO_NOCLOSE) != 1:
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, func, "cannot make a socket BIO")
+        return None
+    return bio
+
+
+def _bio_fd(bio: BIO | None) -> int:
+    if bio is None or BIO_method_type(bio) != BIO_TYPE_SOCKET:
+        return -1
+    ret, fd = BIO_get_fd(bio)
+    return fd if ret >= 0 else -1
+
+
+def SSL_set_fd(ssl: SSL | None, fd: int) -> int:
+    # SSL_set_fd: RETURN VALUES 1 success, 0 failure; one socket BIO (BIO_NOCLOSE) for both directions
+    s = _live(ssl, "SSL_set_fd")
+    if s is None or not _int(fd):
+        return 0
+    bio = _socket_bio(fd, "SSL_set_fd")
+    if bio is None:
+        return 0
+    SSL_set_bio(s, bio, bio)
+    from engine.bio import BIO_free
+
+    BIO_free(bio)  # SSL_set_bio took its own reference for each direction
+    return 1
+
+
+def SSL_set_rfd(ssl: SSL | None, fd: int) -> int:
+    s = _live(ssl, "SSL_set_rfd")
+    if s is None or not _int(fd):
+        return 0
+    if s.wbio is not None and _bio_fd(s.wbio) == fd:
+        BIO_up_ref(s.wbio)
+        SSL_set0_rbio(s, s.wbio)
+        return 1
+    bio = _socket_bio(fd, "SSL_set_rfd")
+    if bio is None:
+        return 0
+    SSL_set0_rbio(s, bio)
+    return 1
+
+
+def SSL_set_wfd(ssl: SSL | None, fd: int) -> int:
+    s = _live(ssl, "SSL_set_wfd")
+    if s is None or not _int(fd):
+        return 0
+    if s.rbio is not None and _bio_fd(s.rbio) == fd:
+        BIO_up_ref(s.rbio)
+        SSL_set0_wbio(s, s.rbio)
+        return 1
+    bio = _socket_bio(fd, "SSL_set_wfd")
+    if bio is None:
+        return 0
+    SSL_set0_wbio(s, bio)
+    return 1
+
+
+def SSL_get_fd(ssl: SSL | None) -> int:
+    return SSL_get_rfd(ssl)
+
+
+def SSL_get_rfd(ssl: SSL | None) -> int:
+    # SSL_get_fd: RETURN VALUES -1 "The operation failed, because the underlying BIO is not of the correct type"
+    s = _live(ssl, "SSL_get_rfd")
+    return -1 if s is None else _bio_fd(s.rbio)
+
+
+def SSL_get_wfd(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_wfd")
+    return -1 if s is None else _bio_fd(s.wbio)
+
+
+# --- handshake (SSL_connect.pod, SSL_accept.pod, SSL_do_handshake.pod) ----------------------------------------------
+def _io_entry(ssl: object, func: str) -> SSL | None:
+    """Common checks of the I/O functions: a live SSL with a role that has not failed."""
+    s = _live(ssl, func)
+    if s is None:
+        return None
+    s.rwstate = K.SSL_NOTHING
+    if not s.role_set:
+        # SSL_set_connect_state: NOTES the role must be set first (libssl 3.0: SSL_R_CONNECTION_TYPE_NOT_SET from
+        # the handshake functions, SSL_R_UNINITIALIZED from read, write and shutdown)
+        handshake = func in ("SSL_do_handshake", "SSL_connect", "SSL_accept")
+        raise_ssl(K.SSL_R_CONNECTION_TYPE_NOT_SET if handshake else K.SSL_R_UNINITIALIZED, func)
+        return None
+    if s._check_failed():
+        return None
+    return s
+
+
+def SSL_do_handshake(ssl: SSL | None) -> int:
+    s = _io_entry(ssl, "SSL_do_handshake")
+    if s is None:
+        return -1
+    if s.init_finished:
+        # SSL_key_update: DESCRIPTION the update is sent by the next SSL_do_handshake or write
+        try:
+            if s.key_update != K.SSL_KEY_UPDATE_NONE:
+                s._send_key_update()
+        except TLSAlertError as exc:
+            return s._fail_alert(exc)
+        return 1 if s._flush() > 0 else -1
+    return s.handshake()
+
+
+def SSL_connect(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_connect")
+    if s is None:
+        return -1
+    if s.in_before and not (s.role_set and s.server is False):
+        # SSL_connect: the client role is set implicitly
+        s.server = False
+        s.role_set = True
+    return SSL_do_handshake(s)
+
+
+def SSL_accept(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_accept")
+    if s is None:
+        return -1
+    if s.in_before and not (s.role_set and s.server):
+        s.server = True
+        s.role_set = True
+    return SSL_do_handshake(s)
+
+
+def SSL_in_init(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_in_init")
+    return 0 if ssl is None or ssl.init_finished else 1
+
+
+def SSL_in_before(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_in_before")
+    return 1 if ssl is not None and ssl.in_before else 0
+
+
+def SSL_is_init_finished(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_is_init_finished")
+    return 1 if ssl is not None and ssl.init_finished else 0
+
+
+# --- reading (SSL_read.pod, SSL_pending.pod) -------------------------------------------------------------------------
+def _read(ssl: object, num: object, peek: bool, func: str) -> tuple[int, bytes]:
+    s = _io_entry(ssl, func)
+    if s is None:
+        return (-1, b"")
+    if not _int(num) or num < 0:  # type: ignore[operator]
+        raise_ssl(K.SSL_R_BAD_LENGTH, func)
+        return (-1, b"")
+    assert isinstance(num, int)
+    if num == 0:
+        return (0, b"")
+    return s.read(num, peek, func)
+
+
+def SSL_read(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    """``SSL_read(ssl, num) -> (ret, data)``."""
+    return _read(ssl, num, False, "SSL_read")
+
+
+def SSL_peek(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    return _read(ssl, num, True, "SSL_peek")
+
+
+def SSL_read_ex(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    # SSL_read: RETURN VALUES SSL_read_ex "1 for success, 0 for failure"
+    ret, data = _read(ssl, num, False, "SSL_read_ex")
+    return (1, data) if ret > 0 else (0, b"")
+
+
+def SSL_peek_ex(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    ret, data = _read(ssl, num, True, "SSL_peek_ex")
+    return (1, data) if ret > 0 else (0, b"")
+
+
+def SSL_pending(ssl: SSL | None) -> int:
+    # SSL_pending: processed application data that can be read without touching the transport
+    s = _live(ssl, "SSL_pending")
+    return 0 if s is None else s._plain_len
+
+
+def SSL_has_pending(s: SSL | None) -> int:
+    # SSL_pending: SSL_has_pending also counts unprocessed bytes of a record already read from the BIO
+    ssl = _live(s, "SSL_has_pending")
+    if ssl is None:
+        return 0
+    return 1 if ssl._plain_len or ssl._hdr or ssl._body or ssl._body_left is not None or ssl._held else 0
+
+
+# --- writing (SSL_write.pod) ------------------------------------------------------------------------------------------
+def _write(ssl: object, buf: object, num: int | None, moved: bool, func: str) -> int:
+    s = _io_entry(ssl, func)
+    if s is None:
+        return -1
+    if not isinstance(buf, bytes | bytearray | memoryview):
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, func)
+        return -1
+    n = len(buf) if num is None else num
+    if not _int(n) or n < 0 or n > len(buf):
+        raise_ssl(K.SSL_R_BAD_LENGTH, func)
+        return -1
+    if n == 0:
+        return 0  # SSL_write: WARNINGS num = 0 fails (libssl 3.0: 0, empty queue, SSL_ERROR_SYSCALL)
+    return s.write(bytes(buf) if not isinstance(buf, bytes) else buf, n, moved, func)
+
+
+def SSL_write(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> int:
+    return _write(ssl, buf, num, moved, "SSL_write")
+
+
+def SSL_write_ex(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> tuple[int, int]:
+    """``SSL_write_ex(ssl, buf, num=None) -> (ret, written)``."""
+    n = len(buf) if num is None and isinstance(buf, bytes | bytearray | memoryview) else num
+    if n == 0:
+        # SSL_write: WARNINGS SSL_write_ex with num = 0 is allowed and writes nothing (libssl 3.0: 1, written 0)
+        s = _io_entry(ssl, "SSL_write_ex")
+        return (0, 0) if s is None else (1, 0)
+    ret = _write(ssl, buf, num, moved, "SSL_write_ex")
+    return (1, ret) if ret > 0 else (0, 0)
+
+
+def SSL_sendfile(s: SSL | None, fd: int, offset: int, size: int, flags: int) -> int:
+    # SSL_write: DESCRIPTION SSL_sendfile needs kernel TLS, which the engine never has (libssl 3.0: -1,
+    # SSL_R_UNINITIALIZED)
+    ssl = _io_entry(s, "SSL_sendfile")
+    if ssl is None:
+        return -1
+    if ssl.shutdown & K.SSL_SENT_SHUTDOWN:
+        return _shutdown_error(ssl, "SSL_sendfile")
+    raise_ssl(K.SSL_R_UNINITIALIZED, "SSL_sendfile", "kernel TLS is not available")
+    return -1
+
+
+# --- shutdown (SSL_shutdown.pod, SSL_set_shutdown.pod) -------------------------------------------------------------
+def SSL_shutdown(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_shutdown")
+    if ssl is None:
+        return -1
+    ssl.rwstate = K.SSL_NOTHING
+    if not ssl.role_set:
+        raise_ssl(K.SSL_R_UNINITIALIZED, "SSL_shutdown")
+        return -1
+    if ssl._check_failed():
+        return -1
+    if not ssl.in_before and not ssl.init_finished:
+        # SSL_shutdown: libssl 3.0 refuses during the handshake (SSL_R_SHUTDOWN_WHILE_IN_INIT)
+        raise_ssl(K.SSL_R_SHUTDOWN_WHILE_IN_INIT, "SSL_shutdown")
+        return -1
+    return ssl.do_shutdown()
+
+
+def SSL_set_shutdown(ssl: SSL | None, mode: int) -> None:
+    s = _live(ssl, "SSL_set_shutdown")
+    if s is not None:
+        s.shutdown = mode & (K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN)
+
+
+def SSL_get_shutdown(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_shutdown")
+    return 0 if s is None else s.shutdown
+
+
+# --- SSL_get_error.pod, SSL_want.pod ----------------------------------------------------------------------------------
+def _retry_code(bio: BIO | None, primary: int) -> int | None:
+    if bio is None:
+        return None
+    if primary == K.SSL_ERROR_WANT_READ and BIO_should_read(bio):
+        return K.SSL_ERROR_WANT_READ
+    if BIO_should_write(bio):
+        return K.SSL_ERROR_WANT_WRITE
+    if BIO_should_read(bio):
+        return K.SSL_ERROR_WANT_READ
+    if BIO_should_io_special(bio):
+        reason = bio.retry_reason
+        if reason == BIO_RR_CONNECT:
+            return K.SSL_ERROR_WANT_CONNECT
+        if reason == BIO_RR_ACCEPT:
+            return K.SSL_ERROR_WANT_ACCEPT
+        return K.SSL_ERROR_SYSCALL
+    return None
+
+
+def SSL_get_error(ssl: SSL | None, ret: int) -> int:
+    # SSL_get_error: RETURN VALUES, in libssl's order: ret > 0, the error queue, the retry state, the shutdown state
+    if _int(ret) and ret > 0:
+        return K.SSL_ERROR_NONE
+    code = err.ERR_peek_error()
+    if code:
+        return K.SSL_ERROR_SYSCALL if err.ERR_GET_LIB(code) == err.ERR_LIB_SYS else K.SSL_ERROR_SSL
+    s = ssl if isinstance(ssl, SSL) and not ssl.freed else None
+    if s is None:
+        return K.SSL_ERROR_SSL
+    if s.rwstate == K.SSL_READING:
+        found = _retry_code(s.rbio, K.SSL_ERROR_WANT_READ)
+        if found is not None:
+            return found
+    if s.rwstate == K.SSL_WRITING:
+        found = _retry_code(s.wbio, K.SSL_ERROR_WANT_WRITE)
+        if found is not None:
+            return found
+    if s.rwstate == K.SSL_X509_LOOKUP:
+        return K.SSL_ERROR_WANT_X509_LOOKUP
+    if s.rwstate == K.SSL_RETRY_VERIFY:
+        return K.SSL_ERROR_WANT_RETRY_VERIFY
+    if s.rwstate == K.SSL_CLIENT_HELLO_CB:
+        return K.SSL_ERROR_WANT_CLIENT_HELLO_CB
+    if s.shutdown & K.SSL_RECEIVED_SHUTDOWN and s.close_notify:
+        return K.SSL_ERROR_ZERO_RETURN
+    return K.SSL_ERROR_SYSCALL
+
+
+def SSL_want(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_want")
+    return K.SSL_NOTHING if s is None else s.rwstate
+
+
+def SSL_want_nothing(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_NOTHING)
+
+
+def SSL_want_read(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_READING)
+
+
+def SSL_want_write(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_WRITING)
+
+
+def SSL_want_x509_lookup(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_X509_LOOKUP)
+
+
+def SSL_want_retry_verify(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_RETRY_VERIFY)
+
+
+def SSL_want_async(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_ASYNC_PAUSED)
+
+
+def SSL_want_async_job(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_ASYNC_NO_JOBS)
+
+
+def SSL_want_client_hello_cb(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_CLIENT_HELLO_CB)
+
+
+# --- KeyUpdate, renegotiation (SSL_key_update.pod) --------------------------------------------------------------------
+def SSL_key_update(s: SSL | None, updatetype: int) -> int:
+    ssl = _live(s, "SSL_key_update")
+    if ssl is None:
+        return 0
+    if updatetype not in (K.SSL_KEY_UPDATE_NOT_REQUESTED, K.SSL_KEY_UPDATE_REQUESTED):
+        raise_ssl(K.SSL_R_INVALID_KEY_UPDATE_TYPE, "SSL_key_update")
+        return 0
+    if not ssl.init_finished:
+        raise_ssl(K.SSL_R_STILL_IN_INIT, "SSL_key_update")
+        return 0
+    if ssl._wpend and ssl._flushed < ssl._wpend_end:
+        raise_ssl(K.SSL_R_BAD_WRITE_RETRY, "SSL_key_update")
+        return 0
+    ssl.key_update = updatetype
+    return 1
+
+
+def SSL_get_key_update_type(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_get_key_update_type")
+    return K.SSL_KEY_UPDATE_NONE if ssl is None else ssl.key_update
+
+
+def SSL_renegotiate(s: SSL | None) -> int:
+    # SSL_key_update: DESCRIPTION renegotiation is TLS 1.2 and below; the engine speaks TLS 1.3 only
+    ssl = _live(s, "SSL_renegotiate")
+    if ssl is not None:
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate")
+    return 0
+
+
+def SSL_renegotiate_abbreviated(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_renegotiate_abbreviated")
+    if ssl is not None:
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate_abbreviated")
+    return 0
+
+
+def SSL_renegotiate_pending(s: SSL | None) -> int:
+    _live(s, "SSL_renegotiate_pending")
+    return 0
+
+
+# --- connection information -------------------------------------------------------------------------------------
+def SSL_version(s: SSL | None) -> int:
+    ssl = _live(s, "SSL_version")
+    return 0 if ssl is None else ssl.version
+
+
+def SSL_get_version(ssl: SSL | None) -> str:
+    s = _live(ssl, "SSL_get_version")
+    return "TLSv1.3" if s is not None and s.version == K.TLS1_3_VERSION else "unknown"
+
+
+def SSL_get_current_cipher(ssl: SSL | None) -> SSL_CIPHER | None:
+    s = _live(ssl, "SSL_get_current_cipher")
+    return None if s is None else s.cipher
+
+
+def SSL_CIPHER_get_name(cipher: SSL_CIPHER | None) -> str:
+    # SSL_CIPHER_get_name: "(NONE)" for NULL; TLS 1.3 suites under their IANA names
+    return "(NONE)" if not isinstance(cipher, SSL_CIPHER) else cipher.name
+
+
+def SSL_get_verify_result(ssl: SSL | None) -> int:
+    s = _live(ssl, "SSL_get_verify_result")
+    if s is None:
+        return K.X509_V_ERR_UNSPECIFIED
+    if s.verify_result == K.X509_V_OK and s.peer_chain and not s.verify_mode & K.SSL_VERIFY_PEER:
+        # verification was not enforced during the handshake: check the chain now (libssl always records a result)
+        try:
+            if s.server:
+                _certs.verify_client_chain(s.peer_chain, s.ctx.trusted, _certs_now())
+            else:
+                _certs.verify_server_chain(s.peer_chain, s.ctx.trusted, s.host or s.sni or "", _certs_now())
+        except TLSAlertError as exc:
+            s.verify_result = verify_error_for(exc) or K.X509_V_ERR_UNSPECIFIED
+    return s.verify_result
+
+
+def _certs_now() -> Any:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC)

@@ -1,0 +1,578 @@
+"""SSL_METHOD and SSL_CTX (SSL_CTX_new.pod, SSL_CTX_set_mode.pod, SSL_CTX_set_options.pod, SSL_CTX_set_verify.pod,
+SSL_CTX_set_quiet_shutdown.pod, SSL_CTX_set_client_cert_cb.pod, SSL_CTX_free.pod).
+
+An ``SSL_CTX`` is a bag of settings plus a reference count; every ``SSL`` made from it copies what SSL_new.pod
+lists (method, options, mode, verification settings, certificate and key, ...) and holds one reference to it.
+Certificates and keys are parsed with ``cryptography`` (PEM, or DER for SSL_FILETYPE_ASN1). The engine implements
+TLS 1.3 only: the version limits are stored as asked and enforced when a handshake starts (connection.py).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+from collections.abc import Callable
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key
+
+from engine import err
+from engine.ssl import constants as K
+from engine.ssl.errors import raise_ssl
+from engine.tls.keyexchange import SUPPORTED_GROUPS, NamedGroup
+from engine.tls.keyschedule import CIPHER_SUITES
+from engine.tls.signatures import PrivateKey
+
+__all__ = [
+    "SSL_CTX",
+    "SSL_METHOD",
+    "SSL_CTX_clear_mode",
+    "SSL_CTX_clear_options",
+    "SSL_CTX_ctrl",
+    "SSL_CTX_free",
+    "SSL_CTX_get_max_proto_version",
+    "SSL_CTX_get_min_proto_version",
+    "SSL_CTX_get_mode",
+    "SSL_CTX_get_num_tickets",
+    "SSL_CTX_get_options",
+    "SSL_CTX_get_quiet_shutdown",
+    "SSL_CTX_get_read_ahead",
+    "SSL_CTX_get_security_level",
+    "SSL_CTX_get_verify_depth",
+    "SSL_CTX_get_verify_mode",
+    "SSL_CTX_load_verify_locations",
+    "SSL_CTX_new",
+    "SSL_CTX_set1_groups_list",
+    "SSL_CTX_set_ciphersuites",
+    "SSL_CTX_set_client_cert_cb",
+    "SSL_CTX_set_client_hello_cb",
+    "SSL_CTX_set_max_proto_version",
+    "SSL_CTX_set_min_proto_version",
+    "SSL_CTX_set_mode",
+    "SSL_CTX_set_num_tickets",
+    "SSL_CTX_set_options",
+    "SSL_CTX_set_quiet_shutdown",
+    "SSL_CTX_set_read_ahead",
+    "SSL_CTX_set_security_level",
+    "SSL_CTX_set_verify",
+    "SSL_CTX_set_verify_depth",
+    "SSL_CTX_up_ref",
+    "SSL_CTX_use_PrivateKey_file",
+    "SSL_CTX_use_certificate_chain_file",
+    "SSL_CTX_use_certificate_file",
+    "TLS_client_method",
+    "TLS_method",
+    "TLS_server_method",
+    "live_ctx",
+    "parse_ciphersuites",
+    "parse_groups",
+    "valid_version",
+]  # fmt: skip
+
+ClientCertCallback = Callable[[Any], int]
+ClientHelloCallback = Callable[[Any], int]
+VerifyCallback = Callable[..., int]
+
+# SSL_CTX_new.pod / ssl_lib.c 3.0: options every new context starts with
+DEFAULT_OPTIONS = K.SSL_OP_NO_COMPRESSION | K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT
+# SSL_CTX_set_mode.pod: "SSL_MODE_AUTO_RETRY ... enabled by default" (3.0)
+DEFAULT_MODE = K.SSL_MODE_AUTO_RETRY
+# SSL_CTX_set_num_tickets.pod: two TLS 1.3 tickets by default
+DEFAULT_NUM_TICKETS = 2
+
+_SUITE_NAMES = {suite.name: code for code, suite in CIPHER_SUITES.items()}
+_GROUP_NAMES: dict[str, int] = {
+    "x25519": NamedGroup.x25519, "secp256r1": NamedGroup.secp256r1, "p-256": NamedGroup.secp256r1,
+    "prime256v1": NamedGroup.secp256r1, "secp384r1": NamedGroup.secp384r1, "p-384": NamedGroup.secp384r1,
+    "x25519mlkem768": NamedGroup.X25519MLKEM768,
+}  # fmt: skip
+_VERSIONS = frozenset({0, K.SSL3_VERSION, K.TLS1_VERSION, K.TLS1_1_VERSION, K.TLS1_2_VERSION, K.TLS1_3_VERSION})
+
+
+class SSL_METHOD:
+    """An opaque method handle: which role an SSL made from it starts in (None: set later)."""
+
+    __slots__ = ("name", "server")
+
+    def __init__(self, name: str, server: bool | None) -> None:
+        self.name = name
+        self.server = server
+
+    def __repr__(self) -> str:
+        return f"<SSL_METHOD {self.name}>"
+
+
+_TLS_METHOD = SSL_METHOD("TLS_method", None)
+_TLS_CLIENT_METHOD = SSL_METHOD("TLS_client_method", False)
+_TLS_SERVER_METHOD = SSL_METHOD("TLS_server_method", True)
+
+
+def TLS_method() -> SSL_METHOD:
+    return _TLS_METHOD
+
+
+def TLS_client_method() -> SSL_METHOD:
+    return _TLS_CLIENT_METHOD
+
+
+def TLS_server_method() -> SSL_METHOD:
+    return _TLS_SERVER_METHOD
+
+
+class SSL_CTX:
+    """An opaque context handle. Callers never look inside; connection.py copies the fields into each SSL."""
+
+    def __init__(self, method: SSL_METHOD) -> None:
+        self.method = method
+        self.references = 1
+        self.freed = False
+        self.options = DEFAULT_OPTIONS
+        self.mode = DEFAULT_MODE
+        self.min_version = 0
+        self.max_version = 0
+        self.verify_mode = K.SSL_VERIFY_NONE
+        self.verify_callback: VerifyCallback | None = None
+        self.cert_chain: list[x509.Certificate] = []
+        self.private_key: PrivateKey | None = None
+        self.trusted: list[x509.Certificate] = []
+        self.ciphersuites: tuple[int, ...] = (0x1302, 0x1303, 0x1301)  # OpenSSL 3.0's default TLS 1.3 order
+        self.groups: tuple[int, ...] = tuple(
+            g for g in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1) if g in SUPPORTED_GROUPS
+        )
+        self.quiet_shutdown = 0
+        self.num_tickets = DEFAULT_NUM_TICKETS
+        self.client_cert_cb: ClientCertCallback | None = None
+        self.client_hello_cb: ClientHelloCallback | None = None
+        self.verify_depth = -1
+        self.read_ahead = 0
+        self.max_cert_list = K.SSL_MAX_CERT_LIST_DEFAULT
+        self.security_level = 1
+
+    def __repr__(self) -> str:
+        return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
+
+
+def live_ctx(ctx: object, func: str) -> SSL_CTX | None:
+    """``ctx`` if it is a usable SSL_CTX; otherwise an error entry and None."""
+    if ctx is None:
+        raise_ssl(err.ERR_R_PASSED_NULL_PARAMETER, func)
+        return None
+    if not isinstance(ctx, SSL_CTX) or ctx.freed:
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, func, "not a live SSL_CTX")
+        return None
+    return ctx
+
+
+def _int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+# --- life cycle (SSL_CTX_new.pod, SSL_CTX_free.pod) ---------------------------------------------------------------
+def SSL_CTX_new(method: SSL_METHOD | object | None) -> SSL_CTX | None:
+    # SSL_CTX_new: RETURN VALUES "NULL: The creation of a new SSL_CTX object failed"
+    if method is None:
+        raise_ssl(K.SSL_R_NULL_SSL_METHOD_PASSED, "SSL_CTX_new")
+        return None
+    if not isinstance(method, SSL_METHOD):
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, "SSL_CTX_new", "not an SSL_METHOD")
+        return None
+    return SSL_CTX(method)
+
+
+def SSL_CTX_up_ref(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_up_ref")
+    if c is None:
+        return 0
+    c.references += 1
+    return 1
+
+
+def SSL_CTX_free(ctx: SSL_CTX | None) -> None:
+    # SSL_CTX_free: "If ctx is NULL nothing is done"
+    if ctx is None:
+        return
+    c = live_ctx(ctx, "SSL_CTX_free")
+    if c is None:
+        return
+    c.references -= 1
+    if c.references <= 0:
+        c.freed = True
+        c.cert_chain = []
+        c.private_key = None
+        c.trusted = []
+
+
+# --- versions (SSL_CTX_set_min_proto_version.pod) -------------------------------------------------------------------
+def valid_version(version: object) -> bool:
+    return _int(version) and version in _VERSIONS
+
+
+def SSL_CTX_set_min_proto_version(ctx: SSL_CTX | None, version: int) -> int:
+    c = live_ctx(ctx, "SSL_CTX_set_min_proto_version")
+    if c is None or not valid_version(version):
+        return 0
+    c.min_version = version
+    return 1
+
+
+def SSL_CTX_set_max_proto_version(ctx: SSL_CTX | None, version: int) -> int:
+    c = live_ctx(ctx, "SSL_CTX_set_max_proto_version")
+    if c is None or not valid_version(version):
+        return 0
+    c.max_version = version
+    return 1
+
+
+def SSL_CTX_get_min_proto_version(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_min_proto_version")
+    return 0 if c is None else c.min_version
+
+
+def SSL_CTX_get_max_proto_version(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_max_proto_version")
+    return 0 if c is None else c.max_version
+
+
+# --- mode and options (SSL_CTX_set_mode.pod, SSL_CTX_set_options.pod) ---------------------------------------------
+def SSL_CTX_set_mode(ctx: SSL_CTX | None, mode: int) -> int:
+    # SSL_CTX_set_mode: RETURN VALUES "return the new mode bitmask after adding mode"
+    c = live_ctx(ctx, "SSL_CTX_set_mode")
+    if c is None:
+        return 0
+    c.mode |= mode
+    return c.mode
+
+
+def SSL_CTX_clear_mode(ctx: SSL_CTX | None, mode: int) -> int:
+    c = live_ctx(ctx, "SSL_CTX_clear_mode")
+    if c is None:
+        return 0
+    c.mode &= ~mode
+    return c.mode
+
+
+def SSL_CTX_get_mode(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_mode")
+    return 0 if c is None else c.mode
+
+
+def SSL_CTX_set_options(ctx: SSL_CTX | None, options: int) -> int:
+    # SSL_CTX_set_options: RETURN VALUES "return the new options bitmask after adding options"
+    c = live_ctx(ctx, "SSL_CTX_set_options")
+    if c is None:
+        return 0
+    c.options |= options
+    return c.options
+
+
+def SSL_CTX_clear_options(ctx: SSL_CTX | None, options: int) -> int:
+    c = live_ctx(ctx, "SSL_CTX_clear_options")
+    if c is None:
+        return 0
+    c.options &= ~options
+    return c.options
+
+
+def SSL_CTX_get_options(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_options")
+    return 0 if c is None else c.options
+
+
+def SSL_CTX_ctrl(ctx: SSL_CTX | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
+    """The ctrl commands behind the context macros of the pages; unknown commands return 0."""
+    c = live_ctx(ctx, "SSL_CTX_ctrl")
+    if c is None:
+        return 0
+    if cmd == K.SSL_CTRL_MODE:
+        return SSL_CTX_set_mode(c, larg)
+    if cmd == K.SSL_CTRL_CLEAR_MODE:
+        return SSL_CTX_clear_mode(c, larg)
+    if cmd == K.SSL_CTRL_SET_MIN_PROTO_VERSION:
+        return SSL_CTX_set_min_proto_version(c, larg)
+    if cmd == K.SSL_CTRL_SET_MAX_PROTO_VERSION:
+        return SSL_CTX_set_max_proto_version(c, larg)
+    if cmd == K.SSL_CTRL_GET_MIN_PROTO_VERSION:
+        return c.min_version
+    if cmd == K.SSL_CTRL_GET_MAX_PROTO_VERSION:
+        return c.max_version
+    if cmd == K.SSL_CTRL_GET_READ_AHEAD:
+        return c.read_ahead
+    if cmd == K.SSL_CTRL_SET_READ_AHEAD:
+        # SSL_CTX_set_read_ahead: a hint; the engine reads one record at a time regardless
+        old, c.read_ahead = c.read_ahead, larg
+        return old
+    if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
+        return c.max_cert_list
+    if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
+        old, c.max_cert_list = c.max_cert_list, larg
+        return old
+    return 0
+
+
+def SSL_CTX_set_read_ahead(ctx: SSL_CTX | None, yes: int) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_READ_AHEAD, yes, None)
+
+
+def SSL_CTX_get_read_ahead(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_GET_READ_AHEAD, 0, None)
+
+
+def SSL_CTX_set_verify_depth(ctx: SSL_CTX | None, depth: int) -> None:
+    c = live_ctx(ctx, "SSL_CTX_set_verify_depth")
+    if c is not None:
+        c.verify_depth = depth
+
+
+def SSL_CTX_get_verify_depth(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_verify_depth")
+    return -1 if c is None else c.verify_depth
+
+
+def SSL_CTX_set_security_level(ctx: SSL_CTX | None, level: int) -> None:
+    c = live_ctx(ctx, "SSL_CTX_set_security_level")
+    if c is not None:
+        c.security_level = level
+
+
+def SSL_CTX_get_security_level(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_security_level")
+    return 0 if c is None else c.security_level
+
+
+# --- verification, certificates, keys -----------------------------------------------------------------------------
+def SSL_CTX_set_verify(ctx: SSL_CTX | None, mode: int, verify_callback: VerifyCallback | None) -> None:
+    """The callback is stored but not called: the engine exposes no X509_STORE_CTX to hand it."""
+    c = live_ctx(ctx, "SSL_CTX_set_verify")
+    if c is not None:
+        c.verify_mode = mode
+        c.verify_callback = verify_callback
+
+
+def SSL_CTX_get_verify_mode(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_verify_mode")
+    return 0 if c is None else c.verify_mode
+
+
+def _path(file: object) -> str | None:
+    if isinstance(file, bytes):
+        return os.fsdecode(file)
+    if isinstance(file, str):
+        return file
+    return None
+
+
+def _read_file(file: object, func: str) -> bytes | None:
+    """The file's bytes, or None with the entries libssl leaves (system error, then ERR_R_SYS_LIB)."""
+    path = _path(file)
+    if path is None:
+        raise_ssl(err.ERR_R_PASSED_NULL_PARAMETER, func)
+        return None
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except OSError as e:
+        err.raise_sys(e.errno or _errno.EIO, f"calling fopen({path}, r)", func=func)
+        raise_ssl(err.ERR_R_SYS_LIB, func)
+        return None
+
+
+_PEM_LIB = 9 | err.ERR_RFLAG_COMMON  # ERR_R_PEM_LIB
+_PEM_R_NO_START_LINE = 108
+
+
+def _load_certs(data: bytes, filetype: int, func: str) -> list[x509.Certificate] | None:
+    try:
+        if filetype == K.SSL_FILETYPE_ASN1:
+            return [x509.load_der_x509_certificate(data)]
+        certs = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        err.ERR_raise(err.ERR_LIB_PEM, _PEM_R_NO_START_LINE, func=func)
+        raise_ssl(_PEM_LIB, func)
+        return None
+    return certs
+
+
+def _filetype_ok(filetype: int, func: str) -> bool:
+    if filetype not in (K.SSL_FILETYPE_PEM, K.SSL_FILETYPE_ASN1):
+        raise_ssl(K.SSL_R_BAD_SSL_FILETYPE, func)
+        return False
+    return True
+
+
+def SSL_CTX_use_certificate_file(ctx: SSL_CTX | None, file: bytes | str, type: int) -> int:
+    # SSL_CTX_use_certificate: RETURN VALUES "1 on success, otherwise ... check the error stack"
+    c = live_ctx(ctx, "SSL_CTX_use_certificate_file")
+    if c is None or not _filetype_ok(type, "SSL_CTX_use_certificate_file"):
+        return 0
+    data = _read_file(file, "SSL_CTX_use_certificate_file")
+    certs = None if data is None else _load_certs(data, type, "SSL_CTX_use_certificate_file")
+    if not certs:
+        return 0
+    c.cert_chain = [certs[0], *c.cert_chain[1:]]
+    return 1
+
+
+def SSL_CTX_use_certificate_chain_file(ctx: SSL_CTX | None, file: bytes | str) -> int:
+    c = live_ctx(ctx, "SSL_CTX_use_certificate_chain_file")
+    if c is None:
+        return 0
+    data = _read_file(file, "SSL_CTX_use_certificate_chain_file")
+    certs = None if data is None else _load_certs(data, K.SSL_FILETYPE_PEM, "SSL_CTX_use_certificate_chain_file")
+    if not certs:
+        return 0
+    c.cert_chain = list(certs)
+    return 1
+
+
+def SSL_CTX_use_PrivateKey_file(ctx: SSL_CTX | None, file: bytes | str, type: int) -> int:
+    c = live_ctx(ctx, "SSL_CTX_use_PrivateKey_file")
+    if c is None or not _filetype_ok(type, "SSL_CTX_use_PrivateKey_file"):
+        return 0
+    data = _read_file(file, "SSL_CTX_use_PrivateKey_file")
+    if data is None:
+        return 0
+    try:
+        key = load_der_private_key(data, None) if type == K.SSL_FILETYPE_ASN1 else load_pem_private_key(data, None)
+    except (ValueError, TypeError):
+        err.ERR_raise(err.ERR_LIB_PEM, _PEM_R_NO_START_LINE, func="SSL_CTX_use_PrivateKey_file")
+        raise_ssl(_PEM_LIB, "SSL_CTX_use_PrivateKey_file")
+        return 0
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+                      | ed448.Ed448PrivateKey):  # fmt: skip
+        raise_ssl(K.SSL_R_BAD_VALUE, "SSL_CTX_use_PrivateKey_file", "unsupported key type")
+        return 0
+    c.private_key = key
+    return 1
+
+
+def SSL_CTX_load_verify_locations(ctx: SSL_CTX | None, CAfile: bytes | str | None, CApath: bytes | str | None
+                                  ) -> int:  # fmt: skip
+    """Trust every certificate of ``CAfile`` (PEM) and of each PEM file in ``CApath``."""
+    c = live_ctx(ctx, "SSL_CTX_load_verify_locations")
+    if c is None:
+        return 0
+    if CAfile is None and CApath is None:
+        raise_ssl(err.ERR_R_PASSED_NULL_PARAMETER, "SSL_CTX_load_verify_locations")
+        return 0
+    found: list[x509.Certificate] = []
+    if CAfile is not None:
+        data = _read_file(CAfile, "SSL_CTX_load_verify_locations")
+        certs = None if data is None else _load_certs(data, K.SSL_FILETYPE_PEM, "SSL_CTX_load_verify_locations")
+        if not certs:
+            return 0
+        found += certs
+    if CApath is not None:
+        path = _path(CApath) or ""
+        try:
+            names = sorted(os.listdir(path))
+        except OSError as e:
+            err.raise_sys(e.errno or _errno.EIO, f"opendir({path})", func="SSL_CTX_load_verify_locations")
+            raise_ssl(err.ERR_R_SYS_LIB, "SSL_CTX_load_verify_locations")
+            return 0
+        for name in names:
+            try:
+                with open(os.path.join(path, name), "rb") as fh:
+                    found += x509.load_pem_x509_certificates(fh.read())
+            except (OSError, ValueError):
+                continue  # like a hashed directory lookup, files that are no certificates are skipped
+    c.trusted = c.trusted + found
+    return 1
+
+
+# --- cipher suites and groups -------------------------------------------------------------------------------------
+def parse_ciphersuites(text: object) -> tuple[int, ...] | None:
+    """``TLS_AES_128_GCM_SHA256:...`` -> suite codes, None if a name is unknown (SSL_CTX_set_ciphersuites)."""
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if not isinstance(text, str):
+        return None
+    codes = []
+    for name in filter(None, text.split(":")):
+        code = _SUITE_NAMES.get(name)
+        if code is None:
+            return None
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+def SSL_CTX_set_ciphersuites(ctx: SSL_CTX | None, str: bytes | str) -> int:
+    c = live_ctx(ctx, "SSL_CTX_set_ciphersuites")
+    if c is None:
+        return 0
+    codes = parse_ciphersuites(str)
+    if codes is None:
+        raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_CTX_set_ciphersuites")
+        return 0
+    c.ciphersuites = codes
+    return 1
+
+
+def parse_groups(text: object) -> tuple[int, ...] | None:
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if not isinstance(text, str) or not text:
+        return None
+    groups = []
+    for name in text.split(":"):
+        code = _GROUP_NAMES.get(name.lower())
+        if code is None or code not in SUPPORTED_GROUPS:
+            return None
+        if code not in groups:
+            groups.append(code)
+    return tuple(groups)
+
+
+def SSL_CTX_set1_groups_list(ctx: SSL_CTX | None, list: bytes | str) -> int:
+    c = live_ctx(ctx, "SSL_CTX_set1_groups_list")
+    if c is None:
+        return 0
+    groups = parse_groups(list)
+    if groups is None:
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, "SSL_CTX_set1_groups_list", "unknown or unsupported group")
+        return 0
+    c.groups = groups
+    return 1
+
+
+# --- shutdown, tickets, callbacks ---------------------------------------------------------------------------------
+def SSL_CTX_set_quiet_shutdown(ctx: SSL_CTX | None, mode: int) -> None:
+    c = live_ctx(ctx, "SSL_CTX_set_quiet_shutdown")
+    if c is not None:
+        c.quiet_shutdown = 1 if mode else 0
+
+
+def SSL_CTX_get_quiet_shutdown(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_quiet_shutdown")
+    return 0 if c is None else c.quiet_shutdown
+
+
+def SSL_CTX_set_num_tickets(ctx: SSL_CTX | None, num_tickets: int) -> int:
+    c = live_ctx(ctx, "SSL_CTX_set_num_tickets")
+    if c is None or not _int(num_tickets) or num_tickets < 0:
+        return 0
+    c.num_tickets = num_tickets
+    return 1
+
+
+def SSL_CTX_get_num_tickets(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_num_tickets")
+    return 0 if c is None else c.num_tickets
+
+
+def SSL_CTX_set_client_cert_cb(ctx: SSL_CTX | None, client_cert_cb: ClientCertCallback | None) -> None:
+    """``client_cert_cb(ssl)``: 1 = use the certificate already set on the SSL, 0 = none, < 0 = call me again
+    (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the server asks and the SSL has no certificate."""
+    c = live_ctx(ctx, "SSL_CTX_set_client_cert_cb")
+    if c is not None:
+        c.client_cert_cb = client_cert_cb
+
+
+def SSL_CTX_set_client_hello_cb(ctx: SSL_CTX | None, cb: ClientHelloCallback | None, arg: Any = None) -> None:
+    """``cb(ssl)``: SSL_CLIENT_HELLO_SUCCESS (1), _ERROR (0) or _RETRY (-1, SSL_ERROR_WANT_CLIENT_HELLO_CB)."""
+    c = live_ctx(ctx, "SSL_CTX_set_client_hello_cb")
+    if c is not None:
+        c.client_hello_cb = cb

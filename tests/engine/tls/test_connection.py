@@ -1,0 +1,360 @@
+"""The sans-IO facade (engine/tls/connection.py): waiting for bytes is a return value (NEED_DATA, empty
+``data_to_send``), a protocol violation is a TLSAlertError after which every entry point raises it again, and
+``close()`` puts close_notify on the wire (RFC 9846 section 6.1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from tls13_testlib import PKI, client_config, pair, pump, server_config
+
+from engine.tls import (
+    NEED_DATA,
+    AlertDescription,
+    AlertReceived,
+    ApplicationData,
+    CloseNotifyReceived,
+    HandshakeComplete,
+    Role,
+    TLSAlertError,
+    TLSConnection,
+)
+
+A = AlertDescription
+CCS = b"\x14\x03\x03\x00\x01\x01"
+
+
+def _plain_alert(level: int, description: int) -> bytes:
+    return b"\x15\x03\x03\x00\x02" + bytes((level, description))
+
+
+def _records(wire: bytes) -> list[bytes]:
+    out = []
+    while wire:
+        n = 5 + int.from_bytes(wire[3:5], "big")
+        out.append(wire[:n])
+        wire = wire[n:]
+    return out
+
+
+def _connected(pki: PKI) -> tuple[TLSConnection, TLSConnection]:
+    c, s = pair(pki)
+    pump(c, s)
+    assert isinstance(c.next_event(), HandshakeComplete) and isinstance(s.next_event(), HandshakeComplete)
+    return c, s
+
+
+def _entry_points(conn: TLSConnection) -> dict[str, Callable[[], object]]:
+    return {
+        "receive_bytes": lambda: conn.receive_bytes(b"\x17\x03\x03\x00\x00"),
+        "receive_nothing": lambda: conn.receive_bytes(b""),
+        "next_event": conn.next_event,
+        "events": conn.events,
+        "start_handshake": conn.start_handshake,
+        "send_application_data": lambda: conn.send_application_data(b"x"),
+        "send_key_update": lambda: conn.send_key_update(True),
+        "close": conn.close,
+    }
+
+
+def _stays_failed(conn: TLSConnection, first: TLSAlertError) -> None:
+    assert conn.state == "ERROR" and conn.error is first
+    for name, call in _entry_points(conn).items():
+        with pytest.raises(TLSAlertError) as again:
+            call()
+        assert again.value is first, name
+    assert conn.data_to_send() == b""  # nothing new is queued by the failed calls
+
+
+# -- construction ------------------------------------------------------------------------------------------------
+
+
+def test_role_can_be_given_as_enum_or_string(pki: PKI) -> None:
+    assert TLSConnection(client_config(pki), Role.CLIENT).role is Role.CLIENT
+    assert TLSConnection(server_config(pki), "server").role is Role.SERVER
+    with pytest.raises(ValueError):
+        TLSConnection(client_config(pki), "peer")  # type: ignore[arg-type]
+
+
+# -- waiting is a return value -----------------------------------------------------------------------------------
+
+
+def test_fresh_connections_have_no_events(pki: PKI) -> None:
+    c, s = pair(pki)
+    assert c.next_event() is NEED_DATA and s.next_event() is NEED_DATA
+    assert c.events() == [] and s.events() == []
+    assert not c.handshake_complete and c.error is None
+
+
+def test_client_hello_is_queued_once_and_data_to_send_empties(pki: PKI) -> None:
+    c, s = pair(pki)
+    hello = c.data_to_send()
+    assert hello[:1] == b"\x16" and hello[5] == 1  # a handshake record holding a ClientHello
+    assert c.data_to_send() == b""
+    c.start_handshake()  # idempotent
+    assert c.data_to_send() == b""
+    assert s.data_to_send() == b""  # a server speaks only when spoken to
+
+
+def test_partial_record_is_need_data(pki: PKI) -> None:
+    c, _ = pair(pki)
+    hello = c.data_to_send()
+    for cut in (1, 4, 5, len(hello) - 1):
+        fresh = TLSConnection(server_config(pki), "server")
+        fresh.receive_bytes(hello[:cut])
+        assert fresh.next_event() is NEED_DATA and fresh.data_to_send() == b""
+        assert fresh.state == "START"
+        fresh.receive_bytes(hello[cut:])
+        assert fresh.data_to_send()[:1] == b"\x16" and fresh.state != "START"
+
+
+def test_byte_at_a_time_handshake(pki: PKI) -> None:
+    c, s = pair(pki)
+    hello = c.data_to_send()
+    for i in range(len(hello)):
+        s.receive_bytes(hello[i : i + 1])
+    flight = s.data_to_send()
+    for i in range(len(flight) - 1):
+        c.receive_bytes(flight[i : i + 1])
+        assert c.next_event() is NEED_DATA
+    c.receive_bytes(flight[-1:])
+    assert isinstance(c.next_event(), HandshakeComplete)
+    assert c.next_event() is NEED_DATA
+    finished = c.data_to_send()
+    for i in range(len(finished)):
+        s.receive_bytes(finished[i : i + 1])
+    assert isinstance(s.next_event(), HandshakeComplete)
+    assert c.handshake_complete and s.handshake_complete and s.state == "CONNECTED"
+
+
+def test_events_come_out_in_order_and_once(pki: PKI) -> None:
+    c, s = _connected(pki)
+    for chunk in (b"one", b"two", b"three"):
+        c.send_application_data(chunk)
+    s.receive_bytes(c.data_to_send())
+    assert s.next_event() == ApplicationData(b"one")
+    assert s.events() == [ApplicationData(b"two"), ApplicationData(b"three")]
+    assert s.next_event() is NEED_DATA and s.events() == []
+
+
+def test_empty_application_data_is_not_an_event(pki: PKI) -> None:
+    c, s = _connected(pki)
+    c.send_application_data(b"")
+    wire = c.data_to_send()
+    assert wire  # an empty application_data record is allowed on the wire (RFC 9846 section 5.1)
+    s.receive_bytes(wire)
+    assert s.next_event() is NEED_DATA
+
+
+def test_writing_before_the_handshake_is_a_usage_error_not_a_protocol_error(pki: PKI) -> None:
+    c, _ = pair(pki)
+    with pytest.raises(RuntimeError):
+        c.send_application_data(b"early")
+    with pytest.raises(RuntimeError):
+        c.send_key_update()
+    assert c.error is None and c.state != "ERROR"
+    assert c.data_to_send()[:1] == b"\x16"
+
+
+# -- after a fatal error, every entry point raises again ---------------------------------------------------------
+
+
+def test_error_we_detect_sends_the_alert_and_sticks(pki: PKI) -> None:
+    c, _ = pair(pki)
+    c.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(b"\x63\x03\x03\x00\x01\x00")  # unknown record content type
+    assert info.value.alert == A.unexpected_message and info.value.sent_by_us
+    assert c.data_to_send() == _plain_alert(2, A.unexpected_message)  # still delivered after the failure
+    _stays_failed(c, info.value)
+
+
+def test_fatal_alert_from_the_peer_is_not_answered_and_sticks(pki: PKI) -> None:
+    c, _ = pair(pki)
+    c.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(_plain_alert(2, A.handshake_failure))
+    assert info.value.alert == A.handshake_failure and not info.value.sent_by_us
+    assert c.data_to_send() == b""  # RFC 9846 section 6: no alert in answer to a fatal alert
+    _stays_failed(c, info.value)
+
+
+def test_warning_level_does_not_make_an_error_alert_harmless(pki: PKI) -> None:
+    # RFC 9846 section 6: the level is ignored; every alert but close_notify and user_canceled is fatal
+    c, _ = pair(pki)
+    c.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(_plain_alert(1, A.unknown_ca))
+    assert info.value.alert == A.unknown_ca and not info.value.sent_by_us
+    _stays_failed(c, info.value)
+
+
+def test_unknown_alert_code_from_the_peer_is_fatal(pki: PKI) -> None:
+    c, _ = pair(pki)
+    c.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(_plain_alert(1, 201))
+    assert info.value.alert == 201 and not info.value.sent_by_us
+
+
+def test_error_after_the_handshake_goes_out_protected(pki: PKI) -> None:
+    c, s = _connected(pki)
+    c.send_application_data(b"payload")
+    record = bytearray(c.data_to_send())
+    record[-1] ^= 1
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(bytes(record))
+    assert info.value.alert == A.bad_record_mac
+    alert = s.data_to_send()
+    assert alert[:1] == b"\x17"  # an encrypted record, not a plaintext alert
+    _stays_failed(s, info.value)
+    with pytest.raises(TLSAlertError) as received:
+        c.receive_bytes(alert)
+    assert received.value.alert == A.bad_record_mac and not received.value.sent_by_us
+    _stays_failed(c, received.value)
+
+
+def test_malformed_alert_is_decode_error(pki: PKI) -> None:
+    c, _ = pair(pki)
+    c.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(b"\x15\x03\x03\x00\x03\x02\x28\x00")
+    assert info.value.alert == A.decode_error and info.value.sent_by_us
+
+
+def test_application_data_before_the_handshake_is_unexpected_message(pki: PKI) -> None:
+    s = TLSConnection(server_config(pki), "server")
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(b"\x17\x03\x03\x00\x05hello")
+    assert info.value.alert == A.unexpected_message
+
+
+# -- record-level rules the facade enforces ----------------------------------------------------------------------
+
+
+def test_change_cipher_spec_is_dropped_during_the_handshake(pki: PKI) -> None:
+    c, s = pair(pki)
+    s.receive_bytes(c.data_to_send() + CCS)
+    flight = s.data_to_send()
+    c.receive_bytes(CCS + flight)
+    assert isinstance(c.next_event(), HandshakeComplete)
+
+
+def test_change_cipher_spec_before_the_client_hello_is_unexpected_message(pki: PKI) -> None:
+    # RFC 9846 section 5: only "after the first ClientHello message has been sent or received"
+    s = TLSConnection(server_config(pki), "server")
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(CCS)
+    assert info.value.alert == A.unexpected_message
+
+
+def test_change_cipher_spec_with_another_value_is_unexpected_message(pki: PKI) -> None:
+    c, s = pair(pki)
+    s.receive_bytes(c.data_to_send())
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(b"\x14\x03\x03\x00\x01\x02")
+    assert info.value.alert == A.unexpected_message
+
+
+def test_change_cipher_spec_after_the_handshake_is_unexpected_message(pki: PKI) -> None:
+    # RFC 9846 section 5: dropped only "before the peer's Finished message has been received"
+    c, _ = _connected(pki)
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(CCS)
+    assert info.value.alert == A.unexpected_message
+
+
+def test_other_record_inside_a_split_handshake_message_is_unexpected_message(pki: PKI) -> None:
+    # RFC 9846 section 5.1: handshake messages must not be interleaved with other record types
+    c, s = pair(pki)
+    hello = c.data_to_send()[5:]
+    first = b"\x16\x03\x01" + (10).to_bytes(2, "big") + hello[:10]
+    s.receive_bytes(first)
+    assert s.next_event() is NEED_DATA
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(CCS)
+    assert info.value.alert == A.unexpected_message
+
+
+def test_handshake_message_split_over_records_is_reassembled(pki: PKI) -> None:
+    c, s = pair(pki)
+    hello = c.data_to_send()[5:]
+    records = b"".join(
+        b"\x16\x03\x01" + len(part).to_bytes(2, "big") + part for part in (hello[:7], hello[7:100], hello[100:])
+    )
+    s.receive_bytes(records)
+    assert s.data_to_send()[:1] == b"\x16"
+
+
+def test_handshake_message_spanning_a_key_change_is_unexpected_message(pki: PKI) -> None:
+    # RFC 9846 section 5.1: the ServerHello record must end where the handshake keys start
+    c, s = pair(pki)
+    s.receive_bytes(c.data_to_send())
+    flight = _records(s.data_to_send())
+    server_hello = flight[0]
+    assert server_hello[:1] == b"\x16" and server_hello[5] == 2
+    payload = server_hello[5:] + b"\x08\x00"  # the first bytes of EncryptedExtensions, in the clear
+    bad = b"\x16\x03\x03" + len(payload).to_bytes(2, "big") + payload
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_bytes(bad)
+    assert info.value.alert == A.unexpected_message and info.value.sent_by_us
+
+
+# -- close -------------------------------------------------------------------------------------------------------
+
+
+def test_close_sends_close_notify(pki: PKI) -> None:
+    c, s = _connected(pki)
+    c.close()
+    wire = c.data_to_send()
+    assert len(_records(wire)) == 1 and wire[:1] == b"\x17"  # one protected record
+    s.receive_bytes(wire)
+    assert s.events() == [CloseNotifyReceived()]
+
+
+def test_close_before_any_keys_is_a_plaintext_warning_close_notify(pki: PKI) -> None:
+    s = TLSConnection(server_config(pki), "server")
+    s.close()
+    assert s.data_to_send() == _plain_alert(1, A.close_notify)
+
+
+def test_close_is_idempotent_and_ends_writing_only(pki: PKI) -> None:
+    c, s = _connected(pki)
+    c.close()
+    s.receive_bytes(c.data_to_send())
+    c.close()
+    assert c.data_to_send() == b""
+    with pytest.raises(RuntimeError):
+        c.send_application_data(b"late")
+    with pytest.raises(RuntimeError):
+        c.send_key_update()
+    # the other direction still works (half-close) until the peer closes too
+    s.send_application_data(b"reply")
+    s.close()
+    c.receive_bytes(s.data_to_send())
+    assert c.events() == [ApplicationData(b"reply"), CloseNotifyReceived()]
+
+
+def test_bytes_after_close_notify_are_ignored(pki: PKI) -> None:
+    # RFC 9846 section 6.1: "Any data received after a closure alert has been received MUST be ignored."
+    c, s = _connected(pki)
+    c.send_application_data(b"before")
+    c.close()
+    wire = c.data_to_send()
+    s.receive_bytes(wire + b"\x63garbage that would otherwise be fatal")
+    assert s.events() == [ApplicationData(b"before"), CloseNotifyReceived()]
+    s.receive_bytes(b"\x00" * 10)
+    assert s.next_event() is NEED_DATA and s.error is None
+
+
+def test_user_canceled_is_reported_not_fatal(pki: PKI) -> None:
+    # RFC 9846 section 6.1: user_canceled is followed by close_notify and is not an error
+    c, _ = pair(pki)
+    c.data_to_send()
+    c.receive_bytes(_plain_alert(1, A.user_canceled))
+    assert c.events() == [AlertReceived(A.user_canceled, 1)]
+    assert c.error is None
+    c.receive_bytes(_plain_alert(1, A.close_notify))
+    assert c.events() == [CloseNotifyReceived()]
+    assert c.error is None

@@ -41,18 +41,26 @@ def _check_times(chain: list[x509.Certificate], now: datetime.datetime) -> None:
         if now > cert.not_valid_after_utc:
             raise TLSAlertError(AlertDescription.certificate_expired, f"certificate expired: {cert.subject}")
         if now < cert.not_valid_before_utc:
-            raise TLSAlertError(AlertDescription.bad_certificate, f"certificate not yet valid: {cert.subject}")
+            # RFC 9846 section 6.2: certificate_expired covers "expired or not currently valid".
+            raise TLSAlertError(AlertDescription.certificate_expired, f"certificate not yet valid: {cert.subject}")
 
 
 def _alert_for(exc: VerificationError) -> TLSAlertError:
     text = str(exc)
-    if "candidates exhausted" in text or "no issuer" in text:
-        return TLSAlertError(AlertDescription.unknown_ca, text)
+    # An expired intermediate also ends in "candidates exhausted"; its cause decides the alert, so test it first.
     if "not valid at validation time" in text:
         return TLSAlertError(AlertDescription.certificate_expired, text)
+    if "candidates exhausted" in text or "no issuer" in text:
+        return TLSAlertError(AlertDescription.unknown_ca, text)
     if "unsupported" in text:
         return TLSAlertError(AlertDescription.unsupported_certificate, text)
     return TLSAlertError(AlertDescription.bad_certificate, text)
+
+
+def _need_roots(roots: list[x509.Certificate]) -> None:
+    # With no trust anchor no chain can lead to a known CA (cryptography refuses to build an empty Store).
+    if not roots:
+        raise TLSAlertError(AlertDescription.unknown_ca, "no trusted root certificates are configured")
 
 
 def _subject(name: str) -> Subject:
@@ -67,6 +75,7 @@ def verify_server_chain(
 ) -> None:
     """Path validation plus hostname check of a server chain (leaf first)."""
     _check_times(chain, now)
+    _need_roots(roots)
     try:
         verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(_subject(server_name))
         verifier.verify(chain[0], chain[1:])
@@ -78,6 +87,7 @@ def verify_server_chain(
 
 def verify_client_chain(chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime.datetime) -> None:
     _check_times(chain, now)
+    _need_roots(roots)
     try:
         verifier = PolicyBuilder().store(Store(roots)).time(now).build_client_verifier()
         verifier.verify(chain[0], chain[1:])

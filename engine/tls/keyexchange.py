@@ -137,7 +137,10 @@ def server_exchange(group: int, client_share: bytes, generate: KeyGenerator) -> 
             kem_secret, ciphertext = ek.encapsulate()
         except ValueError as exc:
             raise _bad_share("bad ML-KEM encapsulation key") from exc
-        xkey = x25519.X25519PrivateKey.generate()
+        generated = generate(group)  # the injected generator (style: no hidden randomness); its X25519 half is used
+        xkey = generated[1] if isinstance(generated, tuple) else generated
+        if not isinstance(xkey, x25519.X25519PrivateKey):
+            raise TLSAlertError(AlertDescription.internal_error, "hybrid key generator gave no X25519 key")
         return ciphertext + xkey.public_key().public_bytes_raw(), kem_secret + _x25519(xkey, client_share[-32:])
     key = generate(group)
     if isinstance(key, x25519.X25519PrivateKey):

@@ -131,12 +131,6 @@ def test_unknown_ca(leaf: Identity, other_ca: Identity) -> None:
     assert err.alert == A.unknown_ca
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with no trusted roots (TLSConfig's default) cryptography's Store([]) raises ValueError(\"can't create an "
-    'empty store"), which verify_server_chain turns into bad_certificate; RFC 9846 section 6.2: a chain that cannot '
-    "be matched with a known trust anchor is unknown_ca",
-)
 def test_no_trusted_roots_at_all_is_unknown_ca(leaf: Identity) -> None:
     err = _alert(lambda: verify_server_chain([leaf.cert], [], "server.example", NOW))
     assert err.alert == A.unknown_ca
@@ -175,23 +169,12 @@ def test_expired_client_certificate(ca: Identity) -> None:
     assert _alert(lambda: verify_client_chain([old.cert], [ca.cert], NOW)).alert == A.certificate_expired
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="certificates._check_times maps a not-yet-valid leaf to bad_certificate; RFC 9846 section 6.2 defines "
-    "certificate_expired as 'A certificate has expired or is not currently valid'",
-)
 def test_not_yet_valid_leaf_is_certificate_expired(ca: Identity) -> None:
     future = make_leaf(ca, not_before=NOW + 2 * DAY, not_after=NOW + 9 * DAY)
     err = _alert(lambda: verify_server_chain([future.cert], [ca.cert], "server.example", NOW))
     assert err.alert == A.certificate_expired
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="certificates._alert_for tests 'candidates exhausted' before 'not valid at validation time', and "
-    "cryptography reports an expired intermediate as 'candidates exhausted: cert is not valid at validation time', "
-    "so it becomes unknown_ca; RFC 9846 section 6.2: an expired certificate is certificate_expired",
-)
 def test_expired_intermediate_is_certificate_expired(ca: Identity) -> None:
     inter = _intermediate(ca, not_after=NOW - DAY)
     leaf = make_leaf(inter, "server.example")

@@ -87,12 +87,6 @@ def test_server_uses_the_injected_key_generator() -> None:
 
 
 @needs_mlkem
-@pytest.mark.xfail(
-    strict=True,
-    reason="server_exchange ignores its `generate` argument for X25519MLKEM768 and makes the X25519 half with "
-    "x25519.X25519PrivateKey.generate(), so TLSContext.generate_key_share cannot fix it; the module docstring and "
-    "style.md item 5 say ephemeral keys come from the context",
-)
 def test_server_uses_the_injected_key_generator_for_the_hybrid_too() -> None:
     fixed = x25519.X25519PrivateKey.from_private_bytes(bytes(range(32)))
     seen: list[int] = []

@@ -4,6 +4,9 @@ predicates and their exact return values)."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
@@ -189,11 +192,10 @@ def test_special_retry_with_a_reason(h: Harness) -> None:
         assert call(h, "BIO_get_retry_reason", m) == K.BIO_RR_CONNECT
 
 
-@pytest.mark.clauses("BIO_should_retry/RETURN VALUES/should-io-special-one-or-zero",
-                     "BIO_should_retry/DESCRIPTION/should-io-special")
-def test_connect_bio_in_progress_is_a_special_retry(h: Harness) -> None:
-    """A non-blocking connect BIO whose TCP connect cannot finish yet (the listener's backlog is full, so the
-    SYN is dropped) asks for a special retry: BIO_should_io_special is exactly 1."""
+@contextmanager
+def connect_in_progress(h: Harness) -> Iterator[Any]:
+    """A non-blocking connect BIO whose TCP connect cannot finish yet: the listener's accept queue is full, so the
+    kernel drops the SYN and the connect stays in progress. Not applicable where the kernel completes it anyway."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     fillers: list[socket.socket] = []
     bio = None
@@ -209,6 +211,7 @@ def test_connect_bio_in_progress_is_a_special_retry(h: Harness) -> None:
         bio = call(h, "BIO_new_connect", f"127.0.0.1:{port}".encode())
         assert bio is not None
         call(h, "BIO_set_nbio", bio, 1)
+        clear(h)
         ret = call(h, "BIO_do_connect", bio)
         queue = drain(h)
         if ret > 0:
@@ -216,14 +219,37 @@ def test_connect_bio_in_progress_is_a_special_retry(h: Harness) -> None:
         if queue:
             h.not_applicable(f"the connect failed outright (queue {[hex(c) for c in queue]}), it did not stay "
                              "in progress; no special retry to observe")
-        assert call(h, "BIO_should_io_special", bio) == 1, "BIO_should_io_special did not return exactly 1"
-        assert call(h, "BIO_should_retry", bio), "a connect in progress did not ask for a retry"
+        yield bio
     finally:
         if bio is not None:
             h.capi.BIO_free(bio)
         for s in fillers:
             s.close()
         listener.close()
+
+
+@pytest.mark.clauses("BIO_should_retry/RETURN VALUES/should-io-special-one-or-zero",
+                     "BIO_should_retry/DESCRIPTION/should-io-special")
+def test_connect_bio_in_progress_is_a_special_retry(h: Harness) -> None:
+    """A connect BIO whose connect is still in progress asks for a special retry: BIO_should_io_special is
+    exactly 1."""
+    with connect_in_progress(h) as bio:
+        assert call(h, "BIO_should_io_special", bio) == 1, "BIO_should_io_special did not return exactly 1"
+        assert call(h, "BIO_should_retry", bio), "a connect in progress did not ask for a retry"
+
+
+@pytest.mark.clauses("BIO_should_retry/DESCRIPTION/get-retry-bio", "BIO_should_retry/DESCRIPTION/get-retry-reason",
+                     "BIO_should_retry/RETURN VALUES/get-retry-bio-valid",
+                     "BIO_should_retry/RETURN VALUES/get-retry-reason", "BIO_should_retry/DESCRIPTION/retry-type")
+def test_get_retry_bio_reports_the_connect_reason(h: Harness) -> None:
+    """For a connect still in progress, BIO_get_retry_BIO returns the connect BIO itself with reason
+    BIO_RR_CONNECT, BIO_get_retry_reason agrees, and the retry type is BIO_FLAGS_IO_SPECIAL alone."""
+    with connect_in_progress(h) as bio:
+        culprit, reason = call(h, "BIO_get_retry_BIO", bio)
+        assert culprit is not None and culprit == bio, "BIO_get_retry_BIO did not return the connect BIO"
+        assert reason == K.BIO_RR_CONNECT, f"reason {reason}, not BIO_RR_CONNECT"
+        assert call(h, "BIO_get_retry_reason", bio) == K.BIO_RR_CONNECT
+        assert call(h, "BIO_retry_type", bio) == K.BIO_FLAGS_IO_SPECIAL
 
 
 @pytest.mark.clauses("BIO_should_retry/DESCRIPTION/get-retry-bio", "BIO_should_retry/RETURN VALUES/get-retry-bio-valid",

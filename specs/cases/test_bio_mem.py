@@ -272,11 +272,12 @@ def test_get_mem_data_shows_without_consuming(h: Harness) -> None:
 
 @pytest.mark.clauses("BIO_read/RETURN VALUES/write-count")
 def test_write_of_nothing_returns_zero(h: Harness) -> None:
-    """BIO_write with length 0, or a negative length, writes nothing and returns 0."""
+    """BIO_write with length 0, or a negative length, writes nothing and returns 0; so does BIO_write on NULL."""
     with owned(h) as o:
         m = mem(h, o)
-        assert call(h, "BIO_write", m, b"") == 0, "BIO_write of 0 bytes did not return 0"
+        assert call(h, "BIO_write", None, b"x") == 0, "BIO_write on a NULL BIO did not return 0"
         assert call(h, "BIO_write", m, b"abc", -5) == 0, "BIO_write with a negative length did not return 0"
+        assert call(h, "BIO_write", m, b"") == 0, "BIO_write of 0 bytes did not return 0"
         assert call(h, "BIO_ctrl_pending", m) == 0
 
 

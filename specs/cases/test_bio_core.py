@@ -264,3 +264,26 @@ def test_get_retry_bio_of_a_single_bio_is_itself(h: Harness) -> None:
         assert culprit is not None, "BIO_get_retry_BIO returned NULL"
         assert culprit == m, "BIO_get_retry_BIO of a lone BIO is not the BIO itself"
         assert reason == call(h, "BIO_get_retry_reason", m) == 0
+
+
+@pytest.mark.clauses("BIO_ctrl/RETURN VALUES/pending-macros", "BIO_ctrl/RETURN VALUES/pending-functions",
+                     "BIO_ctrl/RETURN VALUES/flush", "BIO_ctrl/RETURN VALUES/reset")
+def test_control_calls_on_null_report_failure(h: Harness) -> None:
+    """With no BIO to act on (NULL, which every stack checks before use) the control calls fail the documented
+    way: BIO_ctrl_pending 0, BIO_pending / BIO_wpending 0 or less, BIO_flush and BIO_reset 0 or less."""
+    clear(h)
+    assert call(h, "BIO_ctrl_pending", None) == 0
+    assert call(h, "BIO_pending", None) <= 0
+    assert call(h, "BIO_wpending", None) <= 0
+    assert call(h, "BIO_flush", None) <= 0
+    assert call(h, "BIO_reset", None) <= 0
+    drain(h)
+
+
+@pytest.mark.clauses("BIO_ctrl/RETURN VALUES/eof")
+def test_eof_on_null_fails(h: Harness) -> None:
+    """BIO_eof with no BIO is a failure: a negative value, neither 'at end of file' (1) nor 'not yet' (0)."""
+    clear(h)
+    ret = call(h, "BIO_eof", None)
+    drain(h)
+    assert ret < 0, f"BIO_eof(NULL) returned {ret}"

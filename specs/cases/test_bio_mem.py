@@ -255,6 +255,9 @@ def test_set_mem_eof_return_on_a_pair_half_fails(h: Harness) -> None:
         ret = call(h, "BIO_set_mem_eof_return", b1, -1)
         drain(h)
         assert ret <= 0, f"BIO_set_mem_eof_return on a pair half returned {ret}"
+        ret = call(h, "BIO_set_mem_eof_return", None, -1)
+        drain(h)
+        assert ret <= 0, f"BIO_set_mem_eof_return on NULL returned {ret}"
 
 
 @pytest.mark.clauses("BIO_s_mem/DESCRIPTION/get-mem-data", "BIO_s_mem/RETURN VALUES/get-mem-data")
@@ -298,3 +301,12 @@ def test_write_ex_and_read_ex_on_memory(h: Harness) -> None:
         clear(h)
         assert call(h, "BIO_write_ex", r, b"x")[0] == 0, "BIO_write_ex to a read-only BIO did not return 0"
         drain(h)
+
+
+@pytest.mark.clauses("BIO_s_mem/RETURN VALUES/get-mem-data")
+def test_get_mem_data_of_null_returns_zero(h: Harness) -> None:
+    """BIO_get_mem_data with a NULL BIO returns 0, the value the page gives for that case."""
+    clear(h)
+    ret, data = call(h, "BIO_get_mem_data", None)
+    drain(h)
+    assert (ret, data) == (0, b""), f"BIO_get_mem_data(NULL) returned {ret}"

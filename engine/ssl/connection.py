@@ -181,6 +181,7 @@ __all__ = [
 
 MAX_RECORD = 16384  # SSL_write.pod NOTES: records (and partial writes) of at most 16 kB
 TLS_ANY_VERSION = 0x10000
+TLS_FALLBACK_SCSV = 0x5600
 _HTTP_METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"PATC", b"DELE", b"OPTI", b"CONN")
 
 # results of the internal input step
@@ -250,6 +251,7 @@ class SSL:
         self._queued = 0  # bytes ever put into _out
         self._flushed = 0  # bytes ever written to the BIO
         self._hdr = bytearray()
+        self._hdr_fed = False
         self._body = bytearray()
         self._body_left: int | None = None  # None: reading a header
         self._held: bytes | None = None  # a first ClientHello record body held back for the callback
@@ -304,6 +306,9 @@ class SSL:
             # A client limited to TLS 1.2 says so in its ClientHello (no supported_versions); the core cannot go on
             # with a TLS 1.2 server, so that handshake fails with protocol_version instead of pretending.
             cfg.supported_versions = (0x0304,) if top >= K.TLS1_3_VERSION else (0x0303,)
+            if self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV:
+                # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
+                cfg.cipher_suites = (*cfg.cipher_suites, TLS_FALLBACK_SCSV)
             cfg.server_name = self.host or self.sni if verify else self.sni
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
         return cfg
@@ -337,7 +342,7 @@ class SSL:
             return -1
         while out:
             with memoryview(out) as mv:
-                n = BIO_write(wbio, cast(bytes, mv))  # BIO_write takes any buffer; no copy
+                n = _bio_write(wbio, mv)
             if n > 0:
                 del out[:n]
                 self._flushed += n
@@ -348,6 +353,23 @@ class SSL:
             self._fail_transport()
             return -1
         return 1
+
+    def _emit(self, data: bytes) -> int:
+        """Queue ``data`` for the wire and flush; with nothing queued before, it goes to the BIO without a copy."""
+        self._queued += len(data)
+        wbio = self.wbio
+        if self._out or wbio is None or not data:
+            self._out += data
+            return self._flush()
+        n = _bio_write(wbio, memoryview(data))
+        if n == len(data):
+            self._flushed += n
+            return 1
+        if n > 0:
+            self._flushed += n
+            data = data[n:]
+        self._out += data
+        return self._flush()
 
     def _fail_transport(self) -> None:
         """The BIO failed without asking for a retry: SSL_ERROR_SYSCALL (or the BIO's own queue entry)."""
@@ -367,6 +389,8 @@ class SSL:
         verify = verify_error_for(exc)
         if verify is not None:
             self.verify_result = verify
+        if not exc.sent_by_us:
+            self.shutdown |= K.SSL_RECEIVED_SHUTDOWN  # SSL_set_shutdown: NOTES a fatal alert received sets it too
         if self.conn is not None:
             self._pull()
             wbio = self.wbio
@@ -391,7 +415,12 @@ class SSL:
         return True
 
     def _feed(self) -> int:
-        """Read one record from the read BIO into the core: _FED, _RETRY, _EOF or _FAILED."""
+        """Read one record from the read BIO into the core: _FED, _RETRY, _EOF or _FAILED.
+
+        The header goes into the core together with the body when both are at hand (one call into the core per
+        record), or on its own as soon as the body has to be waited for, so that a header the core rejects (bad
+        type or length) fails at once instead of waiting for a body that never comes.
+        """
         conn = self.conn
         assert conn is not None
         rbio = self.rbio
@@ -403,9 +432,11 @@ class SSL:
             return self._release_held()
         while True:
             left = self._body_left
-            want = 5 - len(self._hdr) if left is None else left
-            n, data = BIO_read(rbio, want)
+            n, data = _bio_read(rbio, 5 - len(self._hdr) if left is None else left)
             if n <= 0:
+                if left is not None and not self._hdr_fed:
+                    self._hdr_fed = True
+                    conn.receive_bytes(bytes(self._hdr))  # the core checks type and length now (may raise)
                 if n < 0 and BIO_should_retry(rbio):
                     self.rwstate = K.SSL_READING
                     return _RETRY
@@ -414,35 +445,33 @@ class SSL:
                 self._fail_transport()
                 return _FAILED
             if left is None:
-                self._hdr += data
-                if len(self._hdr) < 5:
+                hdr = self._hdr
+                hdr += data
+                if len(hdr) < 5:
                     continue
-                header = bytes(self._hdr)
-                self._hdr.clear()
-                if self.server and not self._hello_cb_done and header[:4] in _HTTP_METHODS:
-                    # OpenSSL: SSL_R_HTTP_REQUEST, no alert
+                if self.server and not self._hello_cb_done and hdr[:4] in _HTTP_METHODS:
+                    # OpenSSL 3.0: SSL_R_HTTP_REQUEST, without an alert
                     self._fail_ssl(K.SSL_R_HTTP_REQUEST, func="ssl3_get_record")
                     return _FAILED
-                conn.receive_bytes(header)  # the core checks type and length now (may raise)
-                self._body_left = (header[3] << 8) | header[4]
-                if self._body_left == 0:
-                    self._body_left = None
-                    return _FED
-                continue
-            if n == left and not self._body:
-                body = data
-            else:
+                self._hdr_fed = False
+                self._body_left = (hdr[3] << 8) | hdr[4]
+                if self._body_left:
+                    continue
+                data = b""  # an empty record: the core decides whether it is allowed
+            elif n < left or self._body:
                 self._body += data
                 if n < left:
                     self._body_left = left - n
                     continue
-                body = bytes(self._body)
+                data = bytes(self._body)
                 self._body.clear()
             self._body_left = None
+            record = data if self._hdr_fed else bytes(self._hdr) + data
+            self._hdr.clear()
             if self.server and not self._hello_cb_done:
-                self._held = body
+                self._held = record
                 return self._release_held()
-            conn.receive_bytes(body)
+            conn.receive_bytes(record)
             return _FED
 
     def _release_held(self) -> int:
@@ -469,7 +498,13 @@ class SSL:
         conn = self.conn
         assert conn is not None
         other = False
-        for ev in conn.events():
+        events = conn.events()
+        if len(events) == 1 and type(events[0]) is ApplicationData:  # the bulk case
+            data = events[0].data
+            self._plain.append(data)
+            self._plain_len += len(data)
+            return False
+        for ev in events:
             if isinstance(ev, ApplicationData):
                 self._plain.append(ev.data)
                 self._plain_len += len(ev.data)
@@ -504,6 +539,10 @@ class SSL:
 
     def handshake(self) -> int:
         """Drive the handshake: 1 done, 0 ended by the peer's close_notify, -1 retry or failure."""
+        # libssl 3.0 (statem.c, state_machine) empties the thread's error queue and errno whenever the handshake
+        # state machine is entered; the pages are silent, so the engine does the same
+        err.ERR_clear_error()
+        err.set_errno(0)
         if not self._start():
             return -1
         conn = self.conn
@@ -568,9 +607,10 @@ class SSL:
                 r = self._feed()
                 if r != _FED:
                     return (self._input_failure(r, func), b"")
-                other = self._apply_events()
-                self._pull()
-                if other and not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
+                if not self._apply_events():
+                    continue
+                self._pull()  # a post-handshake message may have an answer (KeyUpdate)
+                if not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
                         and not self._hdr and self._body_left is None:  # fmt: skip
                     # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
                     # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)
@@ -637,8 +677,7 @@ class SSL:
             while tot < num:
                 n = min(MAX_RECORD, num - tot)
                 conn.send_application_data(bytes(view[tot : tot + n]))
-                self._pull()
-                if self._flush() < 0:
+                if self._emit(conn.data_to_send()) < 0:
                     self._wnum, self._wpend, self._wpend_end, self._wbuf = tot, n, self._queued, data
                     return -1
                 tot += n
@@ -702,6 +741,22 @@ def _shutdown_error(s: SSL, func: str) -> int:
     s.rwstate = K.SSL_NOTHING
     raise_ssl(K.SSL_R_PROTOCOL_IS_SHUTDOWN, func)
     return -1
+
+
+# --- BIO access ---------------------------------------------------------------------------------------------------
+def _bio_read(bio: BIO, n: int) -> tuple[int, bytes]:
+    """BIO_read for the SSL's own use: straight to the BIO kind when the BIO is usable (the checks of the public
+    BIO_read are the SSL's own here), else through BIO_read for its documented failure."""
+    if bio.init and not bio.freed:
+        ret, data = bio.impl.read(bio, n)
+        return (ret, data) if ret > 0 else (ret, b"")
+    return BIO_read(bio, n)
+
+
+def _bio_write(bio: BIO, data: memoryview) -> int:
+    if bio.init and not bio.freed:
+        return bio.impl.write(bio, data)
+    return BIO_write(bio, cast(bytes, data))  # BIO_write takes any buffer
 
 
 # --- handle checks ------------------------------------------------------------------------------------------------
@@ -1032,20 +1087,33 @@ def SSL_set0_wbio(s: SSL | None, wbio: BIO | None) -> None:
 
 
 def SSL_set_bio(ssl: SSL | None, rbio: BIO | None, wbio: BIO | None) -> None:
-    # SSL_set_bio: DESCRIPTION the ownership rules, in the order of OpenSSL 3.0's implementation
+    """The ownership rules of SSL_set_bio.pod DESCRIPTION, one branch per rule.
+
+    libssl 3.0 swaps two of them (a new rbio with the old wbio kept: it takes one reference when the old BIOs were
+    different and two when they were the same, the page says the opposite); the engine follows the page.
+    """
     s = _live(ssl, "SSL_set_bio")
     if s is None:
         return
-    if rbio is s.rbio and wbio is s.wbio:
+    old_r, old_w = s.rbio, s.wbio
+    if rbio is old_r and wbio is old_w:
+        return  # "neither ... changed": nothing is done
+    if rbio is wbio:
+        if rbio is not None:
+            BIO_up_ref(rbio)  # the object holds one reference per direction
+        if rbio is old_r:
+            SSL_set0_wbio(s, wbio)  # same BIO, rbio unchanged: no additional reference consumed
+        else:
+            SSL_set0_rbio(s, rbio)  # same BIO, new: one reference consumed
+            SSL_set0_wbio(s, wbio)
         return
-    if rbio is not None and rbio is wbio:
-        BIO_up_ref(rbio)
-    if rbio is s.rbio:
-        SSL_set0_wbio(s, wbio)
+    if rbio is old_r:
+        SSL_set0_wbio(s, wbio)  # different, rbio unchanged: one reference consumed for the wbio
         return
-    if wbio is s.wbio and s.rbio is not s.wbio:
-        SSL_set0_rbio(s, rbio)
+    if wbio is old_w and old_r is old_w:
+        SSL_set0_rbio(s, rbio)  # wbio kept, old ones shared: one reference for the rbio only
         return
+    # both new, or the wbio kept while the old BIOs were different: one reference each
     SSL_set0_rbio(s, rbio)
     SSL_set0_wbio(s, wbio)
 
@@ -1084,10 +1152,7 @@ def SSL_set_fd(ssl: SSL | None, fd: int) -> int:
     bio = _socket_bio(fd, "SSL_set_fd")
     if bio is None:
         return 0
-    SSL_set_bio(s, bio, bio)
-    from engine.bio import BIO_free
-
-    BIO_free(bio)  # SSL_set_bio took its own reference for each direction
+    SSL_set_bio(s, bio, bio)  # consumes our reference and takes a second one for the other direction
     return 1
 
 

@@ -182,6 +182,7 @@ __all__ = [
 MAX_RECORD = 16384  # SSL_write.pod NOTES: records (and partial writes) of at most 16 kB
 TLS_ANY_VERSION = 0x10000
 TLS_FALLBACK_SCSV = 0x5600
+READ_AHEAD_SIZE = 5 + (1 << 14) + 256  # one whole protected record: what libssl's read buffer holds
 _HTTP_METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"PATC", b"DELE", b"OPTI", b"CONN")
 
 # results of the internal input step
@@ -250,6 +251,7 @@ class SSL:
         self._out = bytearray()
         self._queued = 0  # bytes ever put into _out
         self._flushed = 0  # bytes ever written to the BIO
+        self._rbuf = bytearray()  # read ahead from the BIO, not yet part of a record
         self._hdr = bytearray()
         self._hdr_fed = False
         self._body = bytearray()
@@ -432,7 +434,7 @@ class SSL:
             return self._release_held()
         while True:
             left = self._body_left
-            n, data = _bio_read(rbio, 5 - len(self._hdr) if left is None else left)
+            n, data = self._input(rbio, 5 - len(self._hdr) if left is None else left)
             if n <= 0:
                 if left is not None and not self._hdr_fed:
                     self._hdr_fed = True
@@ -473,6 +475,23 @@ class SSL:
                 return self._release_held()
             conn.receive_bytes(record)
             return _FED
+
+    def _input(self, rbio: BIO, want: int) -> tuple[int, bytes]:
+        """Up to ``want`` bytes: from what read-ahead buffered, else from the BIO. Without read-ahead exactly what
+        the record needs is asked for, so the rest stays in the BIO (SSL_CTX_set_read_ahead.pod)."""
+        buf = self._rbuf
+        if buf:
+            take = min(want, len(buf))
+            data = bytes(buf[:take])
+            del buf[:take]
+            return take, data
+        if not self.read_ahead:
+            return _bio_read(rbio, want)
+        n, data = _bio_read(rbio, max(want, READ_AHEAD_SIZE))
+        if n > want:
+            buf += memoryview(data)[want:]
+            return want, data[:want]
+        return n, data
 
     def _release_held(self) -> int:
         """The first record of a server goes into the core only once the ClientHello callback agrees."""
@@ -611,7 +630,7 @@ class SSL:
                     continue
                 self._pull()  # a post-handshake message may have an answer (KeyUpdate)
                 if not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
-                        and not self._hdr and self._body_left is None:  # fmt: skip
+                        and not self._rbuf and not self._hdr and self._body_left is None:  # fmt: skip
                     # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
                     # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)
                     if self._out:
@@ -1315,7 +1334,8 @@ def SSL_has_pending(s: SSL | None) -> int:
     ssl = _live(s, "SSL_has_pending")
     if ssl is None:
         return 0
-    return 1 if ssl._plain_len or ssl._hdr or ssl._body or ssl._body_left is not None or ssl._held else 0
+    buffered = ssl._rbuf or ssl._hdr or ssl._body or ssl._body_left is not None or ssl._held
+    return 1 if ssl._plain_len or buffered else 0
 
 
 # --- writing (SSL_write.pod) ------------------------------------------------------------------------------------------

@@ -239,3 +239,17 @@ def test_garbage_is_an_ssl_error_not_a_wait() -> None:
     ret = E.SSL_accept(s.ssl)
     assert ret == -1 and E.SSL_get_error(s.ssl, ret) == K.SSL_ERROR_SSL
     err.ERR_clear_error()
+
+
+def test_read_ahead_empties_the_transport_and_keeps_records_for_later() -> None:
+    c, s = pair()
+    E.SSL_set_read_ahead(s.ssl, 1)
+    assert E.SSL_get_read_ahead(s.ssl) == 1
+    E.SSL_write(c.ssl, b"first")
+    E.SSL_write(c.ssl, b"second")
+    move(c, s)
+    assert E.SSL_read(s.ssl, 100) == (5, b"first")
+    assert B.BIO_ctrl_pending(E.SSL_get_rbio(s.ssl)) == 0
+    assert E.SSL_pending(s.ssl) == 0 and E.SSL_has_pending(s.ssl) == 1
+    assert E.SSL_read(s.ssl, 100) == (6, b"second")
+    assert E.SSL_has_pending(s.ssl) == 0

@@ -239,6 +239,7 @@ class SSL:
     def _reset(self) -> None:
         """Connection state back to 'before the handshake' (SSL_new, SSL_clear)."""
         self.conn: TLSConnection | None = None
+        self._established = False  # handshake complete (set once by handshake())
         self.rwstate = K.SSL_NOTHING
         self.shutdown = 0
         self.close_notify = False
@@ -278,7 +279,7 @@ class SSL:
 
     @property
     def init_finished(self) -> bool:
-        return self.conn is not None and self.conn.handshake_complete and not self._cert_wait
+        return self._established
 
     def _config(self) -> TLSConfig | None:
         """The core's configuration from this SSL's settings; None (entry pushed) if nothing can be negotiated."""
@@ -576,6 +577,7 @@ class SSL:
                         return -1
                     continue
                 if conn.handshake_complete:
+                    self._established = True
                     return 1
                 if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
                     # SSL_do_handshake: RETURN VALUES 0 "not successful but was shut down controlled and by the

@@ -178,7 +178,9 @@ class TLSConnection:
         assert callable(action)
         try:
             action()
-            self._apply(self._hs.take_output())
+            out = self._hs.take_output()
+            if out:
+                self._apply(out)
         except TLSAlertError as exc:
             self._fail(exc)
             raise

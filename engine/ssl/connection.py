@@ -49,6 +49,7 @@ NOTES) covers at most one record.
 from __future__ import annotations
 
 import errno as _errno
+import itertools
 from collections import deque
 from typing import Any, cast
 
@@ -105,9 +106,11 @@ __all__ = [
     "SSL_dup",
     "SSL_free",
     "SSL_get_SSL_CTX",
+    "SSL_get_cipher_list",
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_ex_data",
+    "SSL_get_ex_new_index",
     "SSL_get_fd",
     "SSL_get_key_update_type",
     "SSL_get_max_proto_version",
@@ -147,6 +150,7 @@ __all__ = [
     "SSL_set1_host",
     "SSL_set_accept_state",
     "SSL_set_bio",
+    "SSL_set_cipher_list",
     "SSL_set_connect_state",
     "SSL_set_ex_data",
     "SSL_set_fd",
@@ -1052,6 +1056,33 @@ def SSL_set_security_level(s: SSL | None, level: int) -> None:
 def SSL_get_security_level(s: SSL | None) -> int:
     ssl = _live(s, "SSL_get_security_level")
     return 0 if ssl is None else ssl.security_level
+
+
+def SSL_get_cipher_list(s: SSL | None, n: int) -> str | None:
+    """The name of the ``n``-th cipher the SSL would offer, in order; None past the end (SSL_get_ciphers.pod).
+    The engine's list holds only its TLS 1.3 suites."""
+    ssl = _live(s, "SSL_get_cipher_list")
+    if ssl is None or not _int(n) or not 0 <= n < len(ssl.ciphersuites):
+        return None
+    return CIPHER_SUITES[ssl.ciphersuites[n]].name
+
+
+def SSL_set_cipher_list(s: SSL | None, str: bytes | str) -> int:
+    """The TLS 1.2-and-below cipher list: the engine has no such cipher, so nothing can match (libssl 3.0 answers a
+    list without any usable TLS 1.2 cipher with 0 and SSL_R_NO_CIPHER_MATCH)."""
+    ssl = _live(s, "SSL_set_cipher_list")
+    if ssl is not None:
+        raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_set_cipher_list")
+    return 0
+
+
+_ex_indexes = itertools.count(1)  # index 0 is SSL_set_app_data's (ssl.h)
+
+
+def SSL_get_ex_new_index(argl: int = 0, argp: Any = None, new_func: Any = None, dup_func: Any = None,
+                         free_func: Any = None) -> int:  # fmt: skip
+    """A new application-data index for SSL objects (CRYPTO_get_ex_new_index.pod); the callbacks are not called."""
+    return next(_ex_indexes)
 
 
 def SSL_set_ex_data(s: SSL | None, idx: int, data: Any) -> int:

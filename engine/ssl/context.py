@@ -44,6 +44,7 @@ __all__ = [
     "SSL_CTX_load_verify_locations",
     "SSL_CTX_new",
     "SSL_CTX_set1_groups_list",
+    "SSL_CTX_set_cipher_list",
     "SSL_CTX_set_ciphersuites",
     "SSL_CTX_set_client_cert_cb",
     "SSL_CTX_set_client_hello_cb",
@@ -509,6 +510,15 @@ def SSL_CTX_set_ciphersuites(ctx: SSL_CTX | None, str: bytes | str) -> int:
         return 0
     c.ciphersuites = codes
     return 1
+
+
+def SSL_CTX_set_cipher_list(ctx: SSL_CTX | None, str: bytes | str) -> int:
+    """The TLS 1.2-and-below cipher list: the engine has none of those ciphers, so nothing matches (libssl 3.0:
+    0 and SSL_R_NO_CIPHER_MATCH when no TLS 1.2 cipher is selected). TLS 1.3 suites: SSL_CTX_set_ciphersuites."""
+    c = live_ctx(ctx, "SSL_CTX_set_cipher_list")
+    if c is not None:
+        raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_CTX_set_cipher_list")
+    return 0
 
 
 def parse_groups(text: object) -> tuple[int, ...] | None:

@@ -394,3 +394,22 @@ def test_set_bio_wbio_kept_follows_the_page() -> None:
     E.SSL_set_bio(ssl, z, y)
     E.SSL_free(ssl)
     assert not _alive(x) and not _alive(y) and not _alive(z)
+
+
+def test_cipher_list_and_application_data() -> None:
+    ssl = E.SSL_new(_ctx(False))
+    names = []
+    while (name := E.SSL_get_cipher_list(ssl, len(names))) is not None:
+        names.append(name)
+    assert names and all(n.startswith("TLS_") for n in names)
+    err.ERR_clear_error()
+    assert E.SSL_set_cipher_list(ssl, b"ECDHE-ECDSA-AES128-GCM-SHA256") == 0  # no TLS 1.2 cipher here
+    assert err.ERR_GET_REASON(err.ERR_peek_error()) == K.SSL_R_NO_CIPHER_MATCH
+    err.ERR_clear_error()
+    idx = E.SSL_get_ex_new_index(0)
+    assert idx > 0 and E.SSL_get_ex_new_index(0) != idx
+    assert E.SSL_set_ex_data(ssl, idx, 0x5EED) == 1 and E.SSL_get_ex_data(ssl, idx) == 0x5EED
+    copy = E.SSL_dup(ssl)
+    assert E.SSL_get_ex_data(copy, idx) == 0x5EED
+    E.SSL_free(copy)
+    E.SSL_free(ssl)

@@ -1,8 +1,9 @@
 """The SSL layer of the reference engine: SSL_CTX and SSL under their OpenSSL 3.0 names.
 
 Modules: :mod:`.context` (SSL_METHOD, SSL_CTX and its settings), :mod:`.connection` (the SSL object, the handshake,
-read/write/shutdown and the retry rules behind SSL_get_error), :mod:`.errors` (reason codes and texts),
-:mod:`.tcp` (BIO_set_tcp_ndelay); constants in :mod:`.constants`. Calling convention: ``conformance/capi/__init__.py``.
+read/write/shutdown and the retry rules behind SSL_get_error), :mod:`.session` (SSL_SESSION), :mod:`.errors`
+(reason codes and texts), :mod:`.tcp` (BIO_set_tcp_ndelay); constants in :mod:`.constants`.
+Calling convention: ``conformance/capi/__init__.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from engine.ssl.connection import (
     SSL_do_handshake,
     SSL_dup,
     SSL_free,
+    SSL_get1_session,
     SSL_get_cipher_list,
     SSL_get_current_cipher,
     SSL_get_error,
@@ -36,6 +38,7 @@ from engine.ssl.connection import (
     SSL_get_read_ahead,
     SSL_get_rfd,
     SSL_get_security_level,
+    SSL_get_session,
     SSL_get_shutdown,
     SSL_get_SSL_CTX,
     SSL_get_verify_depth,
@@ -77,6 +80,7 @@ from engine.ssl.connection import (
     SSL_set_read_ahead,
     SSL_set_rfd,
     SSL_set_security_level,
+    SSL_set_session,
     SSL_set_shutdown,
     SSL_set_tlsext_host_name,
     SSL_set_verify,
@@ -112,6 +116,7 @@ from engine.ssl.context import (
     SSL_CTX_get_quiet_shutdown,
     SSL_CTX_get_read_ahead,
     SSL_CTX_get_security_level,
+    SSL_CTX_get_timeout,
     SSL_CTX_get_verify_depth,
     SSL_CTX_get_verify_mode,
     SSL_CTX_load_verify_locations,
@@ -129,6 +134,7 @@ from engine.ssl.context import (
     SSL_CTX_set_quiet_shutdown,
     SSL_CTX_set_read_ahead,
     SSL_CTX_set_security_level,
+    SSL_CTX_set_timeout,
     SSL_CTX_set_verify,
     SSL_CTX_set_verify_depth,
     SSL_CTX_up_ref,
@@ -139,6 +145,13 @@ from engine.ssl.context import (
     TLS_method,
     TLS_server_method,
 )
+from engine.ssl.session import (
+    SSL_SESSION,
+    SSL_SESSION_free,
+    SSL_SESSION_get_time,
+    SSL_SESSION_get_timeout,
+    SSL_SESSION_up_ref,
+)
 from engine.ssl.tcp import BIO_set_tcp_ndelay
 
 __all__ = [
@@ -146,6 +159,7 @@ __all__ = [
     "SSL_CIPHER",
     "SSL_CTX",
     "SSL_METHOD",
+    "SSL_SESSION",
     "BIO_set_tcp_ndelay",
     "SSL_CIPHER_get_name",
     "SSL_CTX_clear_mode",
@@ -160,6 +174,7 @@ __all__ = [
     "SSL_CTX_get_quiet_shutdown",
     "SSL_CTX_get_read_ahead",
     "SSL_CTX_get_security_level",
+    "SSL_CTX_get_timeout",
     "SSL_CTX_get_verify_depth",
     "SSL_CTX_get_verify_mode",
     "SSL_CTX_load_verify_locations",
@@ -177,12 +192,17 @@ __all__ = [
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
+    "SSL_CTX_set_timeout",
     "SSL_CTX_set_verify",
     "SSL_CTX_set_verify_depth",
     "SSL_CTX_up_ref",
     "SSL_CTX_use_PrivateKey_file",
     "SSL_CTX_use_certificate_chain_file",
     "SSL_CTX_use_certificate_file",
+    "SSL_SESSION_free",
+    "SSL_SESSION_get_time",
+    "SSL_SESSION_get_timeout",
+    "SSL_SESSION_up_ref",
     "SSL_accept",
     "SSL_clear",
     "SSL_clear_mode",
@@ -192,6 +212,7 @@ __all__ = [
     "SSL_do_handshake",
     "SSL_dup",
     "SSL_free",
+    "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_cipher_list",
     "SSL_get_current_cipher",
@@ -209,6 +230,7 @@ __all__ = [
     "SSL_get_read_ahead",
     "SSL_get_rfd",
     "SSL_get_security_level",
+    "SSL_get_session",
     "SSL_get_shutdown",
     "SSL_get_verify_depth",
     "SSL_get_verify_mode",
@@ -249,6 +271,7 @@ __all__ = [
     "SSL_set_read_ahead",
     "SSL_set_rfd",
     "SSL_set_security_level",
+    "SSL_set_session",
     "SSL_set_shutdown",
     "SSL_set_tlsext_host_name",
     "SSL_set_verify",

@@ -79,6 +79,7 @@ from engine.bio.constants import BIO_NOCLOSE, BIO_RR_ACCEPT, BIO_RR_CONNECT, BIO
 from engine.ssl import constants as K
 from engine.ssl.context import SSL_CTX, live_ctx, valid_version
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
+from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref, live_session
 from engine.tls import (
     ApplicationData,
     CertificateRequested,
@@ -105,6 +106,7 @@ __all__ = [
     "SSL_do_handshake",
     "SSL_dup",
     "SSL_free",
+    "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_cipher_list",
     "SSL_get_current_cipher",
@@ -122,6 +124,7 @@ __all__ = [
     "SSL_get_read_ahead",
     "SSL_get_rfd",
     "SSL_get_security_level",
+    "SSL_get_session",
     "SSL_get_shutdown",
     "SSL_get_verify_depth",
     "SSL_get_verify_mode",
@@ -162,6 +165,7 @@ __all__ = [
     "SSL_set_read_ahead",
     "SSL_set_rfd",
     "SSL_set_security_level",
+    "SSL_set_session",
     "SSL_set_shutdown",
     "SSL_set_tlsext_host_name",
     "SSL_set_verify",
@@ -238,6 +242,7 @@ class SSL:
         self.host: str | None = None
         self.rbio: BIO | None = None
         self.wbio: BIO | None = None
+        self.session: SSL_SESSION | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -539,6 +544,9 @@ class SSL:
                 self.version = K.TLS1_3_VERSION
                 self.cipher = _CIPHERS.get(ev.cipher_suite)
                 self.peer_chain = list(ev.peer_certificates)
+                # a full handshake makes a new session (the engine never resumes the one set before)
+                SSL_SESSION_free(self.session)
+                self.session = SSL_SESSION(K.TLS1_3_VERSION, ev.cipher_suite, self.ctx.session_timeout)
             elif isinstance(ev, CertificateRequested):
                 self._cert_wait = True
             else:
@@ -836,6 +844,9 @@ def SSL_dup(s: SSL | None) -> SSL | None:
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)
+    if ssl.session is not None:
+        SSL_SESSION_up_ref(ssl.session)  # SSL_new: DESCRIPTION SSL_dup copies "any session data"
+        new.session = ssl.session
     return new
 
 
@@ -853,6 +864,8 @@ def SSL_free(ssl: SSL | None) -> None:
     s.rbio = s.wbio = None
     BIO_free_all(wbio)
     BIO_free_all(rbio)
+    SSL_SESSION_free(s.session)  # SSL_free: NOTES the object's reference to its session goes
+    s.session = None
     s.freed = True
     s.conn = None
     from engine.ssl.context import SSL_CTX_free
@@ -865,6 +878,10 @@ def SSL_clear(ssl: SSL | None) -> int:
     s = _live(ssl, "SSL_clear")
     if s is None:
         return 0
+    if s.session is not None and not s.shutdown & K.SSL_SENT_SHUTDOWN and s.init_finished:
+        # SSL_clear: NOTES a session still open is bad and dropped; a cleanly closed one is kept
+        SSL_SESSION_free(s.session)
+        s.session = None
     s._reset()
     return 1
 
@@ -1074,6 +1091,36 @@ def SSL_set_cipher_list(s: SSL | None, str: bytes | str) -> int:
     if ssl is not None:
         raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_set_cipher_list")
     return 0
+
+
+def SSL_get_session(ssl: SSL | None) -> SSL_SESSION | None:
+    # SSL_get_session: the session in use, no reference taken (NULL if there is none)
+    s = _live(ssl, "SSL_get_session")
+    return None if s is None else s.session
+
+
+def SSL_get1_session(ssl: SSL | None) -> SSL_SESSION | None:
+    # SSL_get_session: SSL_get1_session takes a reference the caller frees with SSL_SESSION_free
+    s = _live(ssl, "SSL_get1_session")
+    if s is None or s.session is None:
+        return None
+    SSL_SESSION_up_ref(s.session)
+    return s.session
+
+
+def SSL_set_session(ssl: SSL | None, session: SSL_SESSION | None) -> int:
+    """Store ``session`` on the SSL (a reference is taken). The engine does not resume it: the next handshake is a
+    full one and brings its own session."""
+    s = _live(ssl, "SSL_set_session")
+    if s is None:
+        return 0
+    if session is not None:
+        if live_session(session, "SSL_set_session") is None:
+            return 0
+        SSL_SESSION_up_ref(session)
+    SSL_SESSION_free(s.session)
+    s.session = session
+    return 1
 
 
 _ex_indexes = itertools.count(1)  # index 0 is SSL_set_app_data's (ssl.h)

@@ -39,6 +39,7 @@ __all__ = [
     "SSL_CTX_get_quiet_shutdown",
     "SSL_CTX_get_read_ahead",
     "SSL_CTX_get_security_level",
+    "SSL_CTX_get_timeout",
     "SSL_CTX_get_verify_depth",
     "SSL_CTX_get_verify_mode",
     "SSL_CTX_load_verify_locations",
@@ -56,6 +57,7 @@ __all__ = [
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
+    "SSL_CTX_set_timeout",
     "SSL_CTX_set_verify",
     "SSL_CTX_set_verify_depth",
     "SSL_CTX_up_ref",
@@ -81,6 +83,8 @@ DEFAULT_OPTIONS = K.SSL_OP_NO_COMPRESSION | K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT
 DEFAULT_MODE = K.SSL_MODE_AUTO_RETRY
 # SSL_CTX_set_num_tickets.pod: two TLS 1.3 tickets by default
 DEFAULT_NUM_TICKETS = 2
+# SSL_CTX_set_timeout.pod: the TLS methods' default session timeout, 2 hours
+DEFAULT_SESSION_TIMEOUT = 7200
 
 _SUITE_NAMES = {suite.name: code for code, suite in CIPHER_SUITES.items()}
 _GROUP_NAMES: dict[str, int] = {
@@ -149,6 +153,7 @@ class SSL_CTX:
         self.read_ahead = 0
         self.max_cert_list = K.SSL_MAX_CERT_LIST_DEFAULT
         self.security_level = 1
+        self.session_timeout = DEFAULT_SESSION_TIMEOUT
 
     def __repr__(self) -> str:
         return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
@@ -549,6 +554,20 @@ def SSL_CTX_set1_groups_list(ctx: SSL_CTX | None, list: bytes | str) -> int:
 
 
 # --- shutdown, tickets, callbacks ---------------------------------------------------------------------------------
+def SSL_CTX_set_timeout(ctx: SSL_CTX | None, t: int) -> int:
+    # SSL_CTX_set_timeout: RETURN VALUES "returns the previously set timeout value"
+    c = live_ctx(ctx, "SSL_CTX_set_timeout")
+    if c is None:
+        return 0
+    old, c.session_timeout = c.session_timeout, t
+    return old
+
+
+def SSL_CTX_get_timeout(ctx: SSL_CTX | None) -> int:
+    c = live_ctx(ctx, "SSL_CTX_get_timeout")
+    return 0 if c is None else c.session_timeout
+
+
 def SSL_CTX_set_quiet_shutdown(ctx: SSL_CTX | None, mode: int) -> None:
     c = live_ctx(ctx, "SSL_CTX_set_quiet_shutdown")
     if c is not None:

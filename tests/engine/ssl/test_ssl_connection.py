@@ -413,3 +413,24 @@ def test_cipher_list_and_application_data() -> None:
     assert E.SSL_get_ex_data(copy, idx) == 0x5EED
     E.SSL_free(copy)
     E.SSL_free(ssl)
+
+
+def test_session_after_handshake_and_ssl_clear() -> None:
+    cctx = _ctx(False)
+    assert E.SSL_CTX_set_timeout(cctx, 4321) == 7200
+    c, s = End(False, cctx), End(True)
+    assert E.SSL_get_session(c.ssl) is None
+    handshake(c, s)
+    session = E.SSL_get1_session(c.ssl)
+    assert session is not None and E.SSL_SESSION_get_timeout(session) == 4321
+    other = E.SSL_new(cctx)
+    assert E.SSL_set_session(other, session) == 1
+    copy = E.SSL_dup(other)
+    assert E.SSL_get_session(copy) is session
+    E.SSL_free(copy)
+    E.SSL_free(other)
+    E.SSL_clear(c.ssl)  # never closed: the session is dropped
+    assert E.SSL_get_session(c.ssl) is None
+    E.SSL_free(c.ssl)
+    assert E.SSL_SESSION_get_timeout(session) == 4321, "the caller's reference keeps the session"
+    E.SSL_SESSION_free(session)

@@ -1,0 +1,69 @@
+"""SSL_SESSION (SSL_get_session.pod, SSL_SESSION_free.pod, SSL_CTX_set_timeout.pod): what a connection negotiated.
+
+The engine records a session when a handshake completes (version, cipher suite, timeout taken from the context).
+It does not resume sessions: SSL_set_session stores a session on an SSL (and SSL_dup copies it), but the next
+handshake is a full one, which the protocol allows a server to insist on anyway.
+"""
+
+from __future__ import annotations
+
+import time
+
+from engine import err
+from engine.ssl.errors import raise_ssl
+
+__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_time", "SSL_SESSION_get_timeout",
+           "SSL_SESSION_up_ref", "live_session"]  # fmt: skip
+
+
+class SSL_SESSION:
+    """An opaque session handle."""
+
+    def __init__(self, version: int, cipher: int, timeout: int) -> None:
+        self.version = version
+        self.cipher = cipher
+        self.timeout = timeout
+        self.time = int(time.time())
+        self.references = 1
+        self.freed = False
+
+    def __repr__(self) -> str:
+        return f"<SSL_SESSION {'freed' if self.freed else f'refs={self.references}'}>"
+
+
+def live_session(s: object, func: str) -> SSL_SESSION | None:
+    if s is None:
+        raise_ssl(err.ERR_R_PASSED_NULL_PARAMETER, func)
+        return None
+    if not isinstance(s, SSL_SESSION) or s.freed:
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, func, "not a live SSL_SESSION")
+        return None
+    return s
+
+
+def SSL_SESSION_up_ref(ses: SSL_SESSION | None) -> int:
+    s = live_session(ses, "SSL_SESSION_up_ref")
+    if s is None:
+        return 0
+    s.references += 1
+    return 1
+
+
+def SSL_SESSION_free(session: SSL_SESSION | None) -> None:
+    # SSL_SESSION_free: "If session is NULL nothing is done"
+    if session is None:
+        return
+    s = live_session(session, "SSL_SESSION_free")
+    if s is not None:
+        s.references -= 1
+        s.freed = s.references <= 0
+
+
+def SSL_SESSION_get_timeout(s: SSL_SESSION | None) -> int:
+    ses = live_session(s, "SSL_SESSION_get_timeout")
+    return 0 if ses is None else ses.timeout
+
+
+def SSL_SESSION_get_time(s: SSL_SESSION | None) -> int:
+    ses = live_session(s, "SSL_SESSION_get_time")
+    return 0 if ses is None else ses.time

@@ -133,6 +133,7 @@ _BIO_C_SET_NBIO: Final = 102
 _BIO_C_SET_ACCEPT: Final = 118
 _BIO_C_GET_ACCEPT: Final = 124
 _SSL_CTRL_SET_GROUPS_LIST: Final = 92
+_SSL_CTRL_SET_RETRY_VERIFY: Final = 136
 _WOLFSSL_GROUP_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521", "x25519": "X25519"}
 _CLIENT_CERT_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p)
 _CLIENT_HELLO_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p)
@@ -296,9 +297,8 @@ _SIGNATURES.update({
     "SSL_set_security_level": (None, (_H, c_int)),
     "SSL_get_security_level": (c_int, (_H,)),
     "SSL_set_ex_data": (c_int, (_H, c_int, c_void_p)),
+    "CRYPTO_get_ex_new_index": (c_int, (c_int, c_long, c_void_p, c_void_p, c_void_p, c_void_p)),
     "SSL_get_ex_data": (c_void_p, (_H, c_int)),
-    "SSL_use_psk_identity_hint": (c_int, (_H, c_char_p)),
-    "SSL_get_psk_identity_hint": (c_char_p, (_H,)),
     "SSL_CTX_set_timeout": (c_long, (_H, c_long)),
     "SSL_get_session": (_H, (_H,)),
     "SSL_get1_session": (_H, (_H,)),
@@ -306,9 +306,13 @@ _SIGNATURES.update({
     "SSL_SESSION_free": (None, (_H,)),
     "SSL_SESSION_get_timeout": (c_long, (_H,)),
     "SSL_SESSION_is_resumable": (c_int, (_H,)),
-    "SSL_set_retry_verify": (c_int, (_H,)),
     "SSL_CTX_set_cert_verify_callback": (None, (_H, c_void_p, c_void_p)),
     "SSL_CTX_sess_set_remove_cb": (None, (_H, c_void_p)),
+    "SSL_renegotiate_abbreviated": (c_int, (_H,)),
+    "SSL_session_reused": (c_int, (_H,)),
+    "TLSv1_2_method": (_H, ()),
+    "TLSv1_2_client_method": (_H, ()),
+    "TLSv1_2_server_method": (_H, ()),
     "BIO_meth_new": (_H, (c_int, c_char_p)),
     "BIO_meth_free": (None, (_H,)),
 })
@@ -1437,18 +1441,16 @@ class LibsslApi:
     def SSL_get_security_level(self, s: Handle | None) -> int:
         return int(self._function("SSL_get_security_level")(_address(s, "SSL")))
 
+    def SSL_get_ex_new_index(self, argl: int = 0) -> int:
+        """The ssl.h macro: CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, argl, NULL, NULL, NULL, NULL)."""
+        return int(self._function("CRYPTO_get_ex_new_index")(0, argl, None, None, None, None))
+
     def SSL_set_ex_data(self, s: Handle | None, idx: int, arg: int | None) -> int:
         """``arg`` is the pointer value itself (an int, or None for NULL)."""
         return int(self._function("SSL_set_ex_data")(_address(s, "SSL"), idx, arg))
 
     def SSL_get_ex_data(self, s: Handle | None, idx: int) -> int | None:
         return self._function("SSL_get_ex_data")(_address(s, "SSL"), idx)  # type: ignore[no-any-return]
-
-    def SSL_use_psk_identity_hint(self, s: Handle | None, hint: str | bytes | None) -> int:
-        return int(self._function("SSL_use_psk_identity_hint")(_address(s, "SSL"), _cstr(hint)))
-
-    def SSL_get_psk_identity_hint(self, s: Handle | None) -> str | None:
-        return _text(self._function("SSL_get_psk_identity_hint")(_address(s, "SSL")))
 
     def SSL_CTX_set_timeout(self, ctx: Handle | None, t: int) -> int:
         return int(self._function("SSL_CTX_set_timeout")(_address(ctx, "SSL_CTX"), t))
@@ -1472,7 +1474,8 @@ class LibsslApi:
         return int(self._function("SSL_SESSION_is_resumable")(_address(s, "SSL_SESSION")))
 
     def SSL_set_retry_verify(self, ssl: Handle | None) -> int:
-        return int(self._function("SSL_set_retry_verify")(_address(ssl, "SSL")))
+        """The ssl.h macro: (SSL_ctrl(ssl, SSL_CTRL_SET_RETRY_VERIFY, 0, NULL) > 0)."""
+        return int(self.SSL_ctrl(ssl, _SSL_CTRL_SET_RETRY_VERIFY, 0, None) > 0)
 
     def SSL_CTX_set_cert_verify_callback(self, ctx: Handle | None, callback: Callable[[], int] | None) -> None:
         """``callback()`` returns the C callback's value (1 accept, 0 reject, < 0 with SSL_set_retry_verify: retry);
@@ -1501,6 +1504,21 @@ class LibsslApi:
         c_fn = _REMOVE_SESSION_CB(trampoline)
         self._callbacks.append(c_fn)
         self._function("SSL_CTX_sess_set_remove_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p))
+
+    def SSL_session_reused(self, s: Handle | None) -> int:
+        return int(self._function("SSL_session_reused")(_address(s, "SSL")))
+
+    def SSL_renegotiate_abbreviated(self, s: Handle | None) -> int:
+        return int(self._function("SSL_renegotiate_abbreviated")(_address(s, "SSL")))
+
+    def TLSv1_2_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("TLSv1_2_method")())
+
+    def TLSv1_2_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("TLSv1_2_client_method")())
+
+    def TLSv1_2_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("TLSv1_2_server_method")())
 
     def BIO_meth_new(self, type: int, name: str | bytes) -> Handle | None:
         """A BIO_METHOD with no callbacks at all (no read, write or ctrl)."""

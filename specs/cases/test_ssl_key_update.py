@@ -1,0 +1,320 @@
+"""Cases for SSL_key_update/SSL_get_key_update_type, SSL_renegotiate(_abbreviated)/SSL_renegotiate_pending and
+SSL_pending/SSL_has_pending. Key update and SSL_pending are observed through the normalised endpoint where it
+offers them; scheduling, renegotiation and SSL_has_pending need the C API."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.harness import Harness
+from conformance.outcome import Role, SslError
+from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, session_reused
+
+C_API = ("c_api", "client_role", "server_role")
+WANT_READ = SslError.SSL_ERROR_WANT_READ
+
+
+def _exchange(h: Harness, pair: object, tag: str) -> None:
+    """Data both ways over a normalised pair."""
+    p = pair  # type: ignore[assignment]
+    for writer, reader, text in (("client", "server", f"c2s {tag}"), ("server", "client", f"s2c {tag}")):
+        p.drive(**{writer: lambda e, t=text: e.write(t.encode())})  # type: ignore[attr-defined]
+        out = getattr(p.drive(**{reader: lambda e: e.read(100)}), reader)  # type: ignore[attr-defined]
+        assert out is not None and out.ok and out.data == text.encode(), f"{writer} -> {reader} after {tag}: {out}"
+
+
+# --- key update through the normalised endpoint ---------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/not-requested", "SSL_key_update/RETURN VALUES/1")
+@pytest.mark.needs("key_update", "tls1_3")
+def test_key_update_not_requested(h: Harness) -> None:
+    pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
+    pair.handshake()
+    out = pair.drive(client=lambda e: e.key_update(False)).client
+    assert out is not None and out.ok, f"the key update must succeed: {out}"
+    _exchange(h, pair, "a key update (not requested)")
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/requested", "SSL_key_update/RETURN VALUES/1")
+@pytest.mark.needs("key_update", "tls1_3")
+def test_key_update_requested(h: Harness) -> None:
+    pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
+    pair.handshake()
+    out = pair.drive(client=lambda e: e.key_update(True)).client
+    assert out is not None and out.ok, f"the key update must succeed: {out}"
+    _exchange(h, pair, "a key update (requested)")
+    _exchange(h, pair, "the peer's own key update")
+
+
+# --- key update through the C API -----------------------------------------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_key_update/DESCRIPTION/performed-at-next-io",
+    "SSL_key_update/DESCRIPTION/get-key-update-type",
+    "SSL_key_update/RETURN VALUES/key-update-type",
+    "SSL_key_update/DESCRIPTION/requested",
+)
+@pytest.mark.needs(*C_API, "tls1_3")
+def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
+    """SSL_key_update only schedules: nothing is sent and the type is pending; SSL_do_handshake (or the next
+    write) sends it. A requested update makes the peer send a KeyUpdate of its own without any application data."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)  # take the tickets in
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_REQUESTED
+    assert client.outgoing() == 0, "SSL_key_update itself must send nothing"
+    assert api.SSL_do_handshake(client.ssl) == 1
+    assert client.outgoing() > 0, "SSL_do_handshake must send the KeyUpdate"
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE
+    move(client, server)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
+    assert api.SSL_write(server.ssl, b"x") == 1
+    sent = server.outgoing()
+    h.trace.note(f"the peer sent {sent} bytes for a 1-byte write after the request")
+    assert sent > 5 + 1 + 1 + 16, "the peer must send a KeyUpdate of its own besides its 1-byte record"
+    move(client, server)
+    assert api.SSL_read(client.ssl, 10) == (1, b"x")
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+    assert client.outgoing() == 0
+    assert api.SSL_write(client.ssl, b"after") == 5, "the next write performs the scheduled update"
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE
+    move(client, server)
+    assert api.SSL_read(server.ssl, 10) == (5, b"after")
+
+
+@pytest.mark.clauses(
+    "SSL_key_update/DESCRIPTION/none-is-error",
+    "SSL_key_update/DESCRIPTION/tls13-after-handshake",
+    "SSL_key_update/RETURN VALUES/0",
+)
+@pytest.mark.needs(*C_API, "tls1_2", "tls1_3")
+def test_key_update_refused(h: Harness) -> None:
+    """0 for SSL_KEY_UPDATE_NONE, before the handshake, and on a TLS 1.2 connection."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    api.ERR_clear_error()
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 0, "refused before the handshake"
+    handshake(h, client, server)
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NONE) == 0, "SSL_KEY_UPDATE_NONE must be an error"
+    old = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    peer = Mem(h, Role.SERVER)
+    handshake(h, old, peer)
+    assert api.SSL_key_update(old.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 0, "refused on TLS 1.2"
+    api.ERR_clear_error()
+
+
+# --- renegotiation --------------------------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-tls12-only", "SSL_key_update/RETURN VALUES/0")
+@pytest.mark.needs(*C_API, "tls1_3")
+def test_renegotiate_refused_on_tls13(h: Harness) -> None:
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    api.ERR_clear_error()
+    assert api.SSL_renegotiate(client.ssl) == 0
+    assert api.SSL_renegotiate_abbreviated(client.ssl) == 0
+    assert api.SSL_renegotiate(server.ssl) == 0
+    api.ERR_clear_error()
+
+
+def _tls12(h: Harness, server_options: int = K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION) -> tuple[Mem, Mem]:
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    server = Mem(h, Role.SERVER, before_new=lambda ctx: api.SSL_CTX_set_options(ctx, server_options))
+    handshake(h, client, server)
+    return client, server
+
+
+def _renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None:
+    """The starter runs SSL_do_handshake once (sending its ClientHello or HelloRequest), then both sides only call
+    SSL_read, as an application would, until the renegotiation is no longer pending and nothing moves."""
+    api = h.capi
+    ret = api.SSL_do_handshake(starter.ssl)
+    assert ret == 1 or error(api, starter.ssl, ret) in WANT, (ret, error(api, starter.ssl, ret))
+    for _ in range(rounds):
+        moved = move(starter, other)
+        for s in (other, starter):
+            r, _ = api.SSL_read(s.ssl, 10)
+            assert r > 0 or error(api, s.ssl, r) in WANT, (s.label, r, error(api, s.ssl, r))
+        moved += move(starter, other)
+        if not moved and not api.SSL_renegotiate_pending(starter.ssl):
+            return
+    raise AssertionError("the renegotiation did not complete")
+
+
+@pytest.mark.clauses(
+    "SSL_key_update/DESCRIPTION/client-renegotiate-full",
+    "SSL_key_update/DESCRIPTION/renegotiate-pending",
+    "SSL_key_update/RETURN VALUES/renegotiate-pending-1",
+    "SSL_key_update/RETURN VALUES/renegotiate-pending-0",
+    "SSL_key_update/RETURN VALUES/1",
+)
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+def test_client_renegotiate_is_a_full_handshake(h: Harness) -> None:
+    api = h.capi
+    client, server = _tls12(h)
+    assert api.SSL_renegotiate_pending(client.ssl) == 0
+    assert api.SSL_renegotiate(client.ssl) == 1
+    assert api.SSL_renegotiate_pending(client.ssl) == 1
+    assert client.outgoing() == 0, "SSL_renegotiate only schedules"
+    _renegotiate(h, client, server)
+    assert api.SSL_renegotiate_pending(client.ssl) == 0
+    assert session_reused(api, client.ssl) == 0, "SSL_renegotiate must not resume the session"
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/client-renegotiate-abbreviated")
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+def test_client_renegotiate_abbreviated_resumes(h: Harness) -> None:
+    api = h.capi
+    client, server = _tls12(h)
+    assert api.SSL_renegotiate_abbreviated(client.ssl) == 1
+    _renegotiate(h, client, server)
+    assert session_reused(api, client.ssl) == 1, "SSL_renegotiate_abbreviated must resume the session"
+
+
+@pytest.mark.clauses(
+    "SSL_key_update/DESCRIPTION/server-sends-hello-request",
+    "SSL_key_update/DESCRIPTION/client-handles-request",
+)
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+@pytest.mark.parametrize("function", ["SSL_renegotiate", "SSL_renegotiate_abbreviated"])
+def test_server_renegotiate_requests_a_handshake(h: Harness, function: str) -> None:
+    """Either function on a server schedules a request; the client handles it inside SSL_read and, being a TLS
+    client, resumes its session in the new handshake."""
+    api = h.capi
+    client, server = _tls12(h)
+    assert getattr(api, function)(server.ssl) == 1
+    assert api.SSL_renegotiate_pending(server.ssl) == 1
+    assert server.outgoing() == 0
+    _renegotiate(h, server, client)
+    assert session_reused(api, client.ssl) == 1, "the client must try to resume (and the server lets it)"
+    assert api.SSL_write(client.ssl, b"still fine") == 10
+    move(client, server)
+    assert api.SSL_read(server.ssl, 100) == (10, b"still fine")
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/no-renegotiation-alert-fails")
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+def test_no_renegotiation_alert_fails_the_client(h: Harness) -> None:
+    api = h.capi
+    client, server = _tls12(h, server_options=K.SSL_OP_NO_RENEGOTIATION)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    failed = None
+    for _ in range(20):
+        ret = api.SSL_do_handshake(client.ssl)
+        if ret <= 0 and error(api, client.ssl, ret) not in WANT:
+            failed = error(api, client.ssl, ret)
+            break
+        move(client, server)
+        api.SSL_read(server.ssl, 10)
+        move(client, server)
+    h.trace.note(f"client after the no_renegotiation alert: {failed}")
+    assert failed is SslError.SSL_ERROR_SSL, f"the client must fail the connection: {failed}"
+    api.ERR_clear_error()
+
+
+# --- SSL_pending / SSL_has_pending ----------------------------------------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_pending/DESCRIPTION/whole-records-buffered",
+    "SSL_pending/DESCRIPTION/counts-processed-bytes",
+    "SSL_pending/RETURN VALUES/pending-count",
+)
+@pytest.mark.needs("pending")
+def test_pending_counts_the_rest_of_the_record(h: Harness) -> None:
+    pair = h.pair()
+    pair.handshake()
+    assert pair.server.pending() == 0
+    pair.drive(client=lambda e: e.write(b"0123456789"))
+    first = pair.drive(server=lambda e: e.read(3)).server
+    assert first is not None and first.data == b"012", first
+    assert pair.server.pending() == 7, f"the rest of the decrypted record must be counted: {pair.server.pending()}"
+    pair.link.c2s.closed = True  # the rest must come from the object, not the transport
+    rest = pair.call(pair.server, lambda e: e.read(7))
+    assert rest.ok and rest.data == b"3456789", rest
+    assert pair.server.pending() == 0
+
+
+@pytest.mark.clauses(
+    "SSL_pending/DESCRIPTION/has-pending-any-buffered",
+    "SSL_pending/DESCRIPTION/has-pending-partial-record",
+    "SSL_pending/RETURN VALUES/has-pending-1",
+    "SSL_pending/RETURN VALUES/has-pending-0",
+)
+@pytest.mark.needs(*C_API)
+def test_has_pending(h: Harness) -> None:
+    """Nothing buffered: 0. Half a record buffered (not processable yet): 1 even after the read that wants more.
+    Processed data left: 1. All read: 0."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)
+    api.SSL_read(server.ssl, 10)
+    assert api.SSL_has_pending(server.ssl) == 0
+    assert api.SSL_write(client.ssl, b"abcdef") == 6
+    record = client.take()
+    server.give(record[: len(record) // 2])
+    ret, _ = api.SSL_read(server.ssl, 100)
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
+    assert api.SSL_has_pending(server.ssl) == 1, "half a record is buffered record data"
+    server.give(record[len(record) // 2:])
+    assert api.SSL_read(server.ssl, 2) == (2, b"ab")
+    assert api.SSL_has_pending(server.ssl) == 1 and api.SSL_pending(server.ssl) == 4
+    assert api.SSL_read(server.ssl, 100) == (4, b"cdef")
+    assert api.SSL_has_pending(server.ssl) == 0 and api.SSL_pending(server.ssl) == 0
+
+
+@pytest.mark.clauses("SSL_pending/DESCRIPTION/ignores-unprocessed")
+@pytest.mark.needs(*C_API)
+def test_pending_ignores_read_ahead_records(h: Harness) -> None:
+    """read_ahead on: two records arrive together and both leave the transport at the first read. After the first
+    record is read, SSL_pending is 0 and the transport is empty, yet the second record is readable."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)
+    api.SSL_ctrl(server.ssl, K.SSL_CTRL_SET_READ_AHEAD, 1)
+    if api.SSL_ctrl(server.ssl, K.SSL_CTRL_GET_READ_AHEAD) != 1:
+        h.not_applicable("read_ahead cannot be switched on (SSL_CTRL_SET_READ_AHEAD has no effect)")
+    assert api.SSL_write(client.ssl, b"first") == 5 and api.SSL_write(client.ssl, b"second") == 6
+    move(client, server)
+    assert api.SSL_read(server.ssl, 100) == (5, b"first")
+    assert api.BIO_ctrl_pending(api.SSL_get_rbio(server.ssl)) == 0, "read-ahead must have emptied the transport"
+    assert api.SSL_pending(server.ssl) == 0, "unprocessed records must not be counted"
+    assert api.SSL_has_pending(server.ssl) == 1
+    assert api.SSL_read(server.ssl, 100) == (6, b"second")
+
+
+@pytest.mark.clauses("SSL_pending/DESCRIPTION/has-pending-no-app-data")
+@pytest.mark.needs(*C_API, "tls1_3")
+def test_has_pending_for_a_record_without_application_data(h: Harness) -> None:
+    """read_ahead on: an application record followed by a KeyUpdate. After the data is read SSL_has_pending is 1
+    (the KeyUpdate is buffered), but the next read returns no data."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)
+    api.SSL_ctrl(client.ssl, K.SSL_CTRL_SET_READ_AHEAD, 1)
+    if api.SSL_ctrl(client.ssl, K.SSL_CTRL_GET_READ_AHEAD) != 1:
+        h.not_applicable("read_ahead cannot be switched on (SSL_CTRL_SET_READ_AHEAD has no effect)")
+    assert api.SSL_write(server.ssl, b"data") == 4
+    assert api.SSL_key_update(server.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+    assert api.SSL_do_handshake(server.ssl) == 1
+    move(client, server)
+    assert api.SSL_read(client.ssl, 100) == (4, b"data")
+    assert api.SSL_has_pending(client.ssl) == 1, "the KeyUpdate record is buffered"
+    ret, got = api.SSL_read(client.ssl, 100)
+    assert ret <= 0 and got == b"", f"the buffered record holds no application data: {ret}, {got!r}"

@@ -1,0 +1,737 @@
+"""C-API cases for the life of SSL and SSL_CTX objects: SSL_new/SSL_dup/SSL_up_ref, SSL_free, SSL_CTX_new,
+SSL_CTX_free, SSL_get_SSL_CTX, SSL_set_connect_state/SSL_is_server and SSL_clear.
+
+Reference counts are only ever observed through documented, safe means: the object still works after a matching
+number of frees, and a BIO pair half it owns is released (its partner unpaired) when the object goes away."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.certs import default_pki
+from conformance.harness import Harness
+from conformance.outcome import Role, SslError
+from specs.cases._ssl_objects import (
+    SSL_CTRL_GET_MAX_CERT_LIST,
+    SSL_CTRL_SET_MAX_CERT_LIST,
+    WANT,
+    Mem,
+    error,
+    full_shutdown,
+    handshake,
+    move,
+    paired,
+    sess_number,
+    version,
+)
+
+pytestmark = pytest.mark.needs("c_api", "client_role", "server_role")
+
+
+# --- SSL_new / SSL_get_SSL_CTX / SSL_CTX_new ------------------------------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_new/DESCRIPTION/creates-object",
+    "SSL_new/RETURN VALUES/pointer",
+    "SSL_get_SSL_CTX/DESCRIPTION/returns-creating-context",
+    "SSL_get_SSL_CTX/RETURN VALUES/pointer",
+    "SSL_CTX_new/DESCRIPTION/creates-context",
+    "SSL_CTX_new/RETURN VALUES/pointer",
+)
+def test_ssl_new_object_belongs_to_its_context(h: Harness) -> None:
+    """SSL_CTX_new and SSL_new return objects; SSL_get_SSL_CTX gives back exactly the context used."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    other = api.SSL_CTX_new(api.TLS_method())
+    assert ctx is not None and other is not None
+    try:
+        ssl = api.SSL_new(ctx)
+        ssl2 = api.SSL_new(other)
+        assert ssl is not None and ssl2 is not None and ssl != ssl2
+        assert api.SSL_get_SSL_CTX(ssl) == ctx, "SSL_get_SSL_CTX must return the context SSL_new was given"
+        assert api.SSL_get_SSL_CTX(ssl2) == other
+        api.SSL_free(ssl)
+        api.SSL_free(ssl2)
+    finally:
+        api.SSL_CTX_free(ctx)
+        api.SSL_CTX_free(other)
+
+
+@pytest.mark.clauses("SSL_new/RETURN VALUES/NULL")
+def test_ssl_new_without_context_returns_null(h: Harness) -> None:
+    """SSL_new(NULL) cannot make an object: NULL, with the reason on the error queue."""
+    api = h.capi
+    api.ERR_clear_error()
+    assert api.SSL_new(None) is None
+    code = api.ERR_peek_error()
+    h.trace.note(f"SSL_new(NULL) -> NULL, ERR_peek_error -> {code:#x}")
+    assert code != 0, "a NULL return must leave the reason on the error queue"
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_CTX_new/RETURN VALUES/NULL")
+def test_ssl_ctx_new_without_method_returns_null(h: Harness) -> None:
+    """SSL_CTX_new(NULL): NULL with the reason on the error queue."""
+    api = h.capi
+    api.ERR_clear_error()
+    assert api.SSL_CTX_new(None) is None
+    code = api.ERR_peek_error()
+    h.trace.note(f"SSL_CTX_new(NULL) -> NULL, ERR_peek_error -> {code:#x}")
+    assert code != 0, "a NULL return must leave the reason on the error queue"
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-settings")
+def test_ssl_new_inherits_context_settings(h: Harness) -> None:
+    """An object made after the context was configured has its method, options and verification settings."""
+    api = h.capi
+    for method, server in (("TLS_client_method", 0), ("TLS_server_method", 1)):
+        ctx = api.SSL_CTX_new(getattr(api, method)())
+        try:
+            api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET | K.SSL_OP_CIPHER_SERVER_PREFERENCE)
+            api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_PEER | K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, None)
+            ssl = api.SSL_new(ctx)
+            try:
+                assert api.SSL_is_server(ssl) == server, f"{method}: SSL_is_server -> {api.SSL_is_server(ssl)}"
+                options = api.SSL_get_options(ssl)
+                assert options & K.SSL_OP_NO_TICKET and options & K.SSL_OP_CIPHER_SERVER_PREFERENCE, hex(options)
+                mode = api.SSL_get_verify_mode(ssl)
+                assert mode == K.SSL_VERIFY_PEER | K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, mode
+            finally:
+                api.SSL_free(ssl)
+        finally:
+            api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-timeout")
+@pytest.mark.needs("tls1_2")
+def test_ssl_new_inherits_context_timeout(h: Harness) -> None:
+    """A session timeout set on the context before SSL_new is the timeout of the session the object makes."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT)
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"),
+                 before_new=lambda ctx: api.SSL_CTX_set_timeout(ctx, 1234))
+    handshake(h, client, server)
+    session = api.SSL_get_session(server.ssl)
+    assert session is not None
+    assert api.SSL_SESSION_get_timeout(session) == 1234, api.SSL_SESSION_get_timeout(session)
+
+
+# --- reference counts: SSL_up_ref / SSL_free / SSL_CTX_up_ref / SSL_CTX_free ----------------------------------
+
+@pytest.mark.clauses(
+    "SSL_new/DESCRIPTION/reference-counted",
+    "SSL_new/DESCRIPTION/up-ref-increments",
+    "SSL_new/RETURN VALUES/up-ref-1",
+    "SSL_free/DESCRIPTION/drops-reference",
+)
+def test_ssl_up_ref_needs_a_matching_free(h: Harness) -> None:
+    """After SSL_up_ref the first SSL_free leaves the object (and the BIO it owns) alive; the second releases it."""
+    api = h.capi
+    side = Mem(h, Role.CLIENT)
+    assert api.SSL_up_ref(side.ssl) == 1
+    api.SSL_free(side.ssl)
+    assert api.SSL_get_SSL_CTX(side.ssl) == side.ctx, "the object must still be usable after the first SSL_free"
+    assert paired(api, side.net), "the object's BIO must still exist after the first SSL_free"
+    ret = api.SSL_do_handshake(side.ssl)
+    assert ret == -1 and error(api, side.ssl, ret) is SslError.SSL_ERROR_WANT_READ, "it can still start a handshake"
+    api.SSL_free(side.ssl)
+    side.ssl = None
+    assert not paired(api, side.net), "the last SSL_free must release the object and the BIO it owns"
+
+
+@pytest.mark.clauses(
+    "SSL_free/NOTES/frees-bios",
+    "SSL_free/NOTES/do-not-free-owned-items",
+    "SSL_free/RETURN VALUES/void",
+)
+def test_ssl_free_releases_its_bios(h: Harness) -> None:
+    """SSL_free releases the read and write BIOs handed over to the object (so the caller must not free them)."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        ssl = api.SSL_new(ctx)
+        _, rbio, rpartner = api.BIO_new_bio_pair(0, 0)
+        _, wbio, wpartner = api.BIO_new_bio_pair(0, 0)
+        api.SSL_set_bio(ssl, rbio, wbio)
+        assert paired(api, rpartner) and paired(api, wpartner)
+        assert api.SSL_free(ssl) is None
+        assert not paired(api, rpartner), "SSL_free must release the read BIO"
+        assert not paired(api, wpartner), "SSL_free must release the write BIO"
+        api.BIO_free(rpartner)
+        api.BIO_free(wpartner)
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses(
+    "SSL_free/DESCRIPTION/null-no-op",
+    "SSL_CTX_free/DESCRIPTION/null-no-op",
+    "SSL_CTX_free/RETURN VALUES/void",
+    "SSL_free/RETURN VALUES/void",
+)
+def test_free_functions_accept_null(h: Harness) -> None:
+    api = h.capi
+    api.ERR_clear_error()
+    assert api.SSL_free(None) is None
+    assert api.SSL_CTX_free(None) is None
+    assert api.ERR_peek_error() == 0, "freeing NULL must do nothing, not even queue an error"
+
+
+@pytest.mark.clauses("SSL_free/NOTES/releases-session")
+def test_ssl_free_leaves_a_session_the_caller_holds(h: Harness) -> None:
+    """The object gives back its reference to the session; a reference the caller took keeps the session."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    session = api.SSL_get1_session(client.ssl)
+    assert session is not None
+    timeout = api.SSL_SESSION_get_timeout(session)
+    api.SSL_free(client.ssl)
+    client.ssl = None
+    try:
+        assert api.SSL_SESSION_get_timeout(session) == timeout, "the caller's session must survive SSL_free"
+    finally:
+        api.SSL_SESSION_free(session)
+
+
+@pytest.mark.clauses(
+    "SSL_free/NOTES/unclosed-session-removed",
+    "SSL_clear/NOTES/open-session-removed",
+    "SSL_set_shutdown/NOTES/open-session-bad",
+    "SSL_set_shutdown/NOTES/sent-means-closed",
+    "SSL_shutdown/DESCRIPTION/session-kept-good",
+)
+@pytest.mark.needs("tls1_2")
+@pytest.mark.parametrize("how", ["SSL_free", "SSL_clear", "SSL_shutdown+SSL_free", "SSL_shutdown+SSL_clear",
+                                 "SSL_set_shutdown+SSL_free"])
+def test_unclosed_session_leaves_the_cache(h: Harness, how: str) -> None:
+    """A TLS 1.2 server caches the session by id. Freeing or clearing the object without SSL_SENT_SHUTDOWN removes
+    it from the cache; after SSL_shutdown (or SSL_set_shutdown(SENT)) it stays."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT)
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"),
+                 before_new=lambda ctx: api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET))
+    handshake(h, client, server)
+    if sess_number(api, server.ctx) != 1:
+        h.not_applicable(f"SSL_CTX_sess_number reports {sess_number(api, server.ctx)} sessions after a TLS 1.2 "
+                         "handshake with tickets off: the server cache cannot be watched on this stack")
+    closed = how.startswith("SSL_shutdown") or how.startswith("SSL_set_shutdown")
+    if how.startswith("SSL_shutdown"):
+        assert api.SSL_shutdown(server.ssl) == 0
+    elif how.startswith("SSL_set_shutdown"):
+        api.SSL_set_shutdown(server.ssl, K.SSL_SENT_SHUTDOWN)
+    if how.endswith("SSL_free"):
+        api.SSL_free(server.ssl)
+        server.ssl = None
+    else:
+        assert api.SSL_clear(server.ssl) == 1
+    left = sess_number(api, server.ctx)
+    h.trace.note(f"{how}: sessions in the server cache afterwards: {left}")
+    assert left == (1 if closed else 0), f"after {how} the cache holds {left} session(s)"
+
+
+# --- SSL_dup --------------------------------------------------------------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_new/DESCRIPTION/dup-new-object-same-context",
+    "SSL_new/DESCRIPTION/initial-state-required",
+    "SSL_new/RETURN VALUES/pointer",
+)
+def test_ssl_dup_of_a_fresh_object(h: Harness) -> None:
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        original = api.SSL_new(ctx)
+        copy = api.SSL_dup(original)
+        assert copy is not None and copy != original, "SSL_dup of a fresh object must return a new object"
+        assert api.SSL_get_SSL_CTX(copy) == ctx, "the copy must come from the original's context"
+        api.SSL_free(copy)
+        api.SSL_free(original)
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
+def _cipher_list(api: Any, ssl: Any) -> list[str]:
+    names: list[str] = []
+    while (name := api.SSL_get_cipher_list(ssl, len(names))) is not None:
+        names.append(name)
+    return names
+
+
+_EX_INDEX: dict[int, int] = {}
+
+
+def _ex_index(api: Any) -> int:
+    """One application-data index per api object (SSL_get_ex_new_index), as a C program would allocate it."""
+    if id(api) not in _EX_INDEX:
+        _EX_INDEX[id(api)] = api.SSL_get_ex_new_index(0)
+    return _EX_INDEX[id(api)]
+
+
+def _dup_settings() -> dict[str, tuple[Any, Any]]:
+    """setting -> (apply(api, ssl), read(api, ssl)); the case compares read() on the copy with read() on the
+    original, and checks that apply() changed the value compared with a fresh object."""
+    return {
+        "options": (lambda a, s: a.SSL_set_options(s, K.SSL_OP_NO_TICKET | K.SSL_OP_NO_COMPRESSION),
+                    lambda a, s: a.SSL_get_options(s)),
+        "mode": (lambda a, s: a.SSL_set_mode(s, K.SSL_MODE_ENABLE_PARTIAL_WRITE | K.SSL_MODE_RELEASE_BUFFERS),
+                 lambda a, s: a.SSL_get_mode(s)),
+        "protocol-limits": (lambda a, s: (a.SSL_set_min_proto_version(s, K.TLS1_2_VERSION),
+                                          a.SSL_set_max_proto_version(s, K.TLS1_2_VERSION)),
+                            lambda a, s: (a.SSL_ctrl(s, K.SSL_CTRL_GET_MIN_PROTO_VERSION),
+                                          a.SSL_ctrl(s, K.SSL_CTRL_GET_MAX_PROTO_VERSION))),
+        "verify": (lambda a, s: (a.SSL_set_verify(s, K.SSL_VERIFY_PEER | K.SSL_VERIFY_CLIENT_ONCE, None),
+                                 a.SSL_set_verify_depth(s, 3)),
+                   lambda a, s: (a.SSL_get_verify_mode(s), a.SSL_get_verify_depth(s))),
+        "role": (lambda a, s: a.SSL_set_connect_state(s), lambda a, s: a.SSL_is_server(s)),
+        "read-ahead": (lambda a, s: a.SSL_ctrl(s, K.SSL_CTRL_SET_READ_AHEAD, 1),
+                       lambda a, s: a.SSL_ctrl(s, K.SSL_CTRL_GET_READ_AHEAD)),
+        "max-cert-list": (lambda a, s: a.SSL_ctrl(s, SSL_CTRL_SET_MAX_CERT_LIST, 12345),
+                          lambda a, s: a.SSL_ctrl(s, SSL_CTRL_GET_MAX_CERT_LIST)),
+        "app-data": (lambda a, s: a.SSL_set_ex_data(s, _ex_index(a), 0x5EED),
+                     lambda a, s: a.SSL_get_ex_data(s, _ex_index(a))),
+        "cipher-list": (lambda a, s: a.SSL_set_cipher_list(s, b"ECDHE-ECDSA-AES128-GCM-SHA256"),
+                        lambda a, s: _cipher_list(a, s)),
+        "security-level": (lambda a, s: a.SSL_set_security_level(s, 0), lambda a, s: a.SSL_get_security_level(s)),
+    }
+
+
+@pytest.mark.clauses(
+    "SSL_new/DESCRIPTION/dup-copies-options",
+    "SSL_new/DESCRIPTION/dup-copies-mode",
+    "SSL_new/DESCRIPTION/dup-copies-protocol-limits",
+    "SSL_new/DESCRIPTION/dup-copies-verify",
+    "SSL_new/DESCRIPTION/dup-copies-role",
+    "SSL_new/DESCRIPTION/dup-copies-read-ahead",
+    "SSL_new/DESCRIPTION/dup-copies-max-cert-list",
+    "SSL_new/DESCRIPTION/dup-copies-app-data",
+    "SSL_new/DESCRIPTION/dup-copies-cipher-list",
+    "SSL_new/DESCRIPTION/dup-copies-security-level",
+)
+def test_ssl_dup_copies_settings(h: Harness) -> None:
+    """Each setting of the list is changed on an original (compared with a fresh object, so the change is
+    visible), then SSL_dup(); the copy must read the same. A setting whose change the stack's getter cannot show is
+    reported in the trace and not judged."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    wrong: list[str] = []
+    judged: list[str] = []
+    try:
+        for setting, (apply, read) in sorted(_dup_settings().items()):
+            fresh = api.SSL_new(ctx)
+            original = api.SSL_new(ctx)
+            before = read(api, fresh)
+            apply(api, original)
+            wanted = read(api, original)
+            if wanted == before:
+                h.trace.note(f"{setting}: the change is not visible through the getter ({before!r}); not judged")
+            else:
+                copy = api.SSL_dup(original)
+                assert copy is not None and copy != original, f"{setting}: SSL_dup returned {copy}"
+                got = read(api, copy)
+                h.trace.note(f"{setting}: fresh {before!r}, original {wanted!r}, copy {got!r}")
+                judged.append(setting)
+                if got != wanted:
+                    wrong.append(f"{setting} (original {wanted!r}, copy {got!r})")
+                api.SSL_free(copy)
+            api.SSL_free(original)
+            api.SSL_free(fresh)
+    finally:
+        api.SSL_CTX_free(ctx)
+    if not judged:
+        h.not_applicable("no setting's change is visible through this stack's getters")
+    assert not wrong, "SSL_dup did not copy: " + "; ".join(wrong)
+
+
+@pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-other-settings")
+def test_ssl_dup_copies_the_session(h: Harness) -> None:
+    """A session set on the original is the copy's session too (same timeout, distinctive by construction)."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, before_new=lambda ctx: api.SSL_CTX_set_timeout(ctx, 4321))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)  # process the TLS 1.3 tickets, if any
+    session = api.SSL_get1_session(client.ssl)
+    assert session is not None
+    original = api.SSL_new(client.ctx)
+    try:
+        assert api.SSL_set_session(original, session) == 1
+        copy = api.SSL_dup(original)
+        assert copy is not None and copy != original
+        copied = api.SSL_get_session(copy)
+        assert copied is not None, "the copy has no session"
+        assert api.SSL_SESSION_get_timeout(copied) == api.SSL_SESSION_get_timeout(session) == 4321
+        api.SSL_free(copy)
+    finally:
+        api.SSL_free(original)
+        api.SSL_SESSION_free(session)
+
+
+@pytest.mark.clauses("SSL_new/DESCRIPTION/dup-started-returns-same", "SSL_new/DESCRIPTION/initial-state-required")
+def test_ssl_dup_after_handshake_start_returns_the_same_handle(h: Harness) -> None:
+    """Once the ClientHello is out, SSL_dup returns the original itself with one more reference."""
+    api = h.capi
+    side = Mem(h, Role.CLIENT)
+    ret = api.SSL_do_handshake(side.ssl)
+    assert ret == -1 and error(api, side.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+    copy = api.SSL_dup(side.ssl)
+    assert copy == side.ssl, f"SSL_dup of a started object returned {copy}, not the same handle"
+    api.SSL_free(copy)  # gives back the reference SSL_dup added
+    assert paired(api, side.net) and api.SSL_get_SSL_CTX(side.ssl) == side.ctx, \
+        "after freeing the extra reference the original must still be alive"
+
+
+@pytest.mark.clauses(
+    "SSL_CTX_new/DESCRIPTION/reference-counted",
+    "SSL_CTX_new/RETURN VALUES/up-ref-1",
+    "SSL_CTX_free/DESCRIPTION/drops-reference",
+)
+def test_ssl_ctx_up_ref_needs_a_matching_free(h: Harness) -> None:
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    assert api.SSL_CTX_up_ref(ctx) == 1
+    api.SSL_CTX_free(ctx)
+    ssl = api.SSL_new(ctx)  # the context must still be alive
+    assert ssl is not None and api.SSL_get_SSL_CTX(ssl) == ctx
+    api.SSL_free(ssl)
+    api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_free/WARNINGS/remove-callback-per-session", "SSL_CTX_free/DESCRIPTION/frees-owned-items")
+@pytest.mark.needs("tls1_2")
+def test_ssl_ctx_free_empties_the_session_cache(h: Harness) -> None:
+    """Freeing a context whose cache holds one session calls the remove callback for that session."""
+    api = h.capi
+    removed: list[Any] = []
+    client = Mem(h, Role.CLIENT)
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"),
+                 before_new=lambda ctx: (api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET),
+                                         api.SSL_CTX_sess_set_remove_cb(ctx, removed.append)))
+    handshake(h, client, server)
+    assert api.SSL_shutdown(server.ssl) == 0  # closed cleanly: the session stays cached
+    api.SSL_free(server.ssl)
+    server.ssl = None
+    assert removed == [], f"no session may leave the cache before the context is freed: {removed}"
+    api.SSL_CTX_free(server.ctx)
+    server.ctx = None
+    assert len(removed) == 1, f"freeing the context called the remove callback {len(removed)} times, not once"
+
+
+# --- SSL_CTX_new NOTES ----------------------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/no-verification-by-default")
+def test_fresh_context_does_not_verify_the_peer(h: Harness) -> None:
+    """A client context left at its defaults (no trust anchors, no SSL_CTX_set_verify) completes the handshake
+    with a server whose certificate it cannot verify."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_client_method())
+    client = Mem(h, Role.CLIENT, ctx=ctx)
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    h.trace.note(f"SSL_get_verify_result(client) -> {api.SSL_get_verify_result(client.ssl)} (no trust anchors "
+                 "were loaded, so the certificate could not have been verified)")
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/defaults-initialised")
+def test_fresh_context_has_defaults(h: Harness) -> None:
+    """Two fresh contexts start with the same options and cipher list; a fresh server context has no certificate,
+    so a server made from it cannot complete a handshake."""
+    api = h.capi
+    a = api.SSL_CTX_new(api.TLS_server_method())
+    b = api.SSL_CTX_new(api.TLS_server_method())
+    try:
+        assert api.SSL_CTX_get_options(a) == api.SSL_CTX_get_options(b)
+        sa, sb = api.SSL_new(a), api.SSL_new(b)
+        assert _cipher_list(api, sa) == _cipher_list(api, sb)
+        api.SSL_free(sa)
+        api.SSL_free(sb)
+    finally:
+        api.SSL_CTX_free(b)
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(verify_peer=False))
+    server = Mem(h, Role.SERVER, ctx=a)
+    for _ in range(20):
+        api.SSL_do_handshake(client.ssl)
+        move(client, server)
+        ret = api.SSL_do_handshake(server.ssl)
+        if ret == 1 or error(api, server.ssl, ret) not in WANT:
+            break
+        move(client, server)
+    assert ret != 1, "a server without a certificate completed a handshake"
+
+
+def _with_identity(api: Any, identity: Any) -> Any:
+    def load(ctx: Any) -> None:
+        assert api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path), K.SSL_FILETYPE_PEM) == 1
+        assert api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path), K.SSL_FILETYPE_PEM) == 1
+    return load
+
+
+def _attempt(h: Harness, client: Mem, server: Mem) -> bool:
+    api = h.capi
+    done = {"c": False, "s": False}
+    for _ in range(30):
+        for key, side in (("c", client), ("s", server)):
+            if not done[key]:
+                ret = api.SSL_do_handshake(side.ssl)
+                if ret == 1:
+                    done[key] = True
+                elif error(api, side.ssl, ret) not in WANT:
+                    return False
+        if not move(client, server) and all(done.values()):
+            return True
+    return all(done.values())
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/default-purpose")
+def test_certificate_purpose_is_checked(h: Harness) -> None:
+    """The test PKI's server certificate is for serverAuth only and the client certificate for clientAuth only.
+    A server demanding a client certificate refuses the server certificate; a verifying client refuses a server
+    presenting the client certificate; the right certificates pass."""
+    api = h.capi
+    pki = default_pki()
+    ok = _attempt(h, Mem(h, Role.CLIENT, before_new=_with_identity(api, pki.client)),
+                  Mem(h, Role.SERVER, adjust=lambda c: c.with_(verify_peer=True)))
+    assert ok, "the control handshake with the right client certificate failed"
+    wrong_client = _attempt(h, Mem(h, Role.CLIENT, before_new=_with_identity(api, pki.server)),
+                            Mem(h, Role.SERVER, adjust=lambda c: c.with_(verify_peer=True)))
+    assert not wrong_client, "the server accepted a client certificate made for serverAuth only"
+    wrong_server = _attempt(h, Mem(h, Role.CLIENT),
+                            Mem(h, Role.SERVER, before_new=_with_identity(api, pki.client)))
+    assert not wrong_server, "the client accepted a server certificate made for clientAuth only"
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/version-specific-methods")
+@pytest.mark.needs("tls1_2")
+def test_version_specific_method_speaks_one_version(h: Harness) -> None:
+    """A TLSv1_2_client_method() context gets TLS 1.2 from a server that would speak TLS 1.3."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLSv1_2_client_method())
+    assert ctx is not None
+    client = Mem(h, Role.CLIENT, ctx=ctx)
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert version(api, client.ssl) == "TLSv1.2", version(api, client.ssl)
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/no-holes")
+@pytest.mark.needs("tls1_2", "tls1_3")
+def test_disabled_version_disables_the_higher_ones(h: Harness) -> None:
+    """A client with SSL_OP_NO_TLSv1_2 but TLS 1.0/1.1 still allowed must not speak TLS 1.3 either."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, before_new=lambda ctx: api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TLSv1_2))
+    server = Mem(h, Role.SERVER)
+    ok = _attempt(h, client, server)
+    got = version(api, client.ssl)
+    h.trace.note(f"handshake completed: {ok}, version {got}")
+    assert not (ok and got == "TLSv1.3"), "TLS 1.3 was negotiated although the client switched off TLS 1.2"
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/version-flexible-methods")
+def test_generic_method_serves_both_roles(h: Harness) -> None:
+    """TLS_method() contexts on both sides (roles set on the objects) complete a handshake."""
+    api = h.capi
+    client_ctx = api.SSL_CTX_new(api.TLS_method())
+    server_ctx = api.SSL_CTX_new(api.TLS_method())
+    _with_identity(api, default_pki().server)(server_ctx)
+    client = Mem(h, Role.CLIENT, ctx=client_ctx)
+    generic_server = Mem(h, Role.SERVER, ctx=server_ctx)
+    handshake(h, client, generic_server)
+    assert version(api, client.ssl) in ("TLSv1.3", "TLSv1.2")
+
+
+# --- SSL_set_connect_state / SSL_set_accept_state / SSL_is_server ---------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_set_connect_state/NOTES/is-server-before-role",
+    "SSL_set_connect_state/RETURN VALUES/is-server",
+    "SSL_set_connect_state/RETURN VALUES/set-void",
+)
+def test_is_server_follows_the_method_until_a_role_is_set(h: Harness) -> None:
+    api = h.capi
+    for method, expected in (("TLS_method", 1), ("TLS_server_method", 1), ("TLS_client_method", 0)):
+        ctx = api.SSL_CTX_new(getattr(api, method)())
+        ssl = api.SSL_new(ctx)
+        try:
+            got = api.SSL_is_server(ssl)
+            h.trace.note(f"{method}: SSL_is_server before a role -> {got}")
+            assert got == expected, f"{method}: SSL_is_server -> {got} before any role was set, expected {expected}"
+            assert api.SSL_set_connect_state(ssl) is None and api.SSL_is_server(ssl) == 0
+            assert api.SSL_set_accept_state(ssl) is None and api.SSL_is_server(ssl) == 1
+        finally:
+            api.SSL_free(ssl)
+            api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses(
+    "SSL_set_connect_state/DESCRIPTION/connect-state-client",
+    "SSL_set_connect_state/DESCRIPTION/accept-state-server",
+)
+def test_role_decides_who_speaks_first(h: Harness) -> None:
+    """Objects of a generic method: the one in connect state sends a ClientHello on SSL_do_handshake, the one in
+    accept state waits for it; they then complete the handshake in those roles."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, ctx=api.SSL_CTX_new(api.TLS_method()), set_role=False)
+    server = Mem(h, Role.SERVER, set_role=False)
+    api.SSL_set_connect_state(client.ssl)
+    api.SSL_set_accept_state(server.ssl)
+    ret = api.SSL_do_handshake(server.ssl)
+    assert ret == -1 and error(api, server.ssl, ret) is SslError.SSL_ERROR_WANT_READ and server.outgoing() == 0
+    ret = api.SSL_do_handshake(client.ssl)
+    assert ret == -1 and error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_READ and client.outgoing() > 0
+    handshake(h, client, server)
+    assert api.SSL_is_server(client.ssl) == 0 and api.SSL_is_server(server.ssl) == 1
+
+
+@pytest.mark.clauses("SSL_set_connect_state/NOTES/role-must-be-set")
+def test_handshake_without_a_role_does_not_start(h: Harness) -> None:
+    """A client-method object with no role set: SSL_do_handshake fails and sends nothing."""
+    api = h.capi
+    side = Mem(h, Role.CLIENT, set_role=False)
+    api.ERR_clear_error()
+    ret = api.SSL_do_handshake(side.ssl)
+    code = error(api, side.ssl, ret)
+    h.trace.note(f"SSL_do_handshake without a role -> {ret}, SSL_get_error {code}")
+    assert ret <= 0 and code not in WANT, f"the handshake started or waits without a role: {ret}, {code}"
+    assert side.outgoing() == 0, "nothing may be sent without a role"
+
+
+@pytest.mark.clauses("SSL_set_connect_state/NOTES/connect-accept-set-role")
+def test_connect_and_accept_set_the_role_themselves(h: Harness) -> None:
+    api = h.capi
+    client = Mem(h, Role.CLIENT, ctx=api.SSL_CTX_new(api.TLS_method()), set_role=False)
+    server = Mem(h, Role.SERVER, set_role=False)
+    done = {"c": 0, "s": 0}
+    for _ in range(30):
+        if done["c"] != 1:
+            done["c"] = api.SSL_connect(client.ssl)
+        if done["s"] != 1:
+            done["s"] = api.SSL_accept(server.ssl)
+        if not move(client, server) and done == {"c": 1, "s": 1}:
+            break
+    assert done == {"c": 1, "s": 1}, done
+    assert api.SSL_is_server(client.ssl) == 0 and api.SSL_is_server(server.ssl) == 1
+
+
+@pytest.mark.clauses("SSL_set_connect_state/NOTES/implicit-handshake-needs-role")
+def test_implicit_handshake_needs_the_role(h: Harness) -> None:
+    """With roles set, a client that only writes and a server that only reads complete the handshake inside those
+    calls and the data arrives; a client without a role fails its first write at once."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    wrote = got = None
+    for _ in range(50):
+        if wrote is None or wrote <= 0:
+            wrote = api.SSL_write(client.ssl, b"implicit")
+            assert wrote > 0 or error(api, client.ssl, wrote) in WANT, (wrote, error(api, client.ssl, wrote))
+        ret, data = api.SSL_read(server.ssl, 100)
+        if ret > 0:
+            got = data
+            break
+        assert error(api, server.ssl, ret) in WANT
+        move(client, server)
+    assert got == b"implicit", got
+    roleless = Mem(h, Role.CLIENT, set_role=False)
+    api.ERR_clear_error()
+    ret = api.SSL_write(roleless.ssl, b"x")
+    code = error(api, roleless.ssl, ret)
+    assert ret <= 0 and code not in WANT and roleless.outgoing() == 0, (ret, code)
+
+
+# --- SSL_clear ------------------------------------------------------------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_clear/DESCRIPTION/ready-for-another-connection",
+    "SSL_clear/DESCRIPTION/keeps-settings",
+    "SSL_clear/RETURN VALUES/1",
+    "SSL_clear/WARNINGS/same-peer-only",
+    "SSL_new/DESCRIPTION/prefer-fresh-handle",
+    "SSL_shutdown/DESCRIPTION/reuse-transport-needs-full-shutdown",
+)
+def test_ssl_clear_allows_another_connection(h: Harness) -> None:
+    """Connection, complete shutdown (nothing left in the transport), SSL_clear on both objects: same BIOs, same
+    context, same cipher list, shutdown state 0; a second connection over the same transport works."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.SSL_write(client.ssl, b"first") == 5
+    move(client, server)
+    assert api.SSL_read(server.ssl, 10) == (5, b"first")
+    full_shutdown(h, client, server)
+    assert client.outgoing() == 0 and server.outgoing() == 0, "bytes left in the transport after a full shutdown"
+    before = {s.label: (api.SSL_get_rbio(s.ssl), api.SSL_get_wbio(s.ssl), _cipher_list(api, s.ssl))
+              for s in (client, server)}
+    for side in (client, server):
+        assert api.SSL_clear(side.ssl) == 1, f"SSL_clear({side.label}) failed"
+        assert api.SSL_get_shutdown(side.ssl) == 0
+        assert api.SSL_get_SSL_CTX(side.ssl) == side.ctx
+        after = (api.SSL_get_rbio(side.ssl), api.SSL_get_wbio(side.ssl), _cipher_list(api, side.ssl))
+        assert after == before[side.label], f"{side.label}: SSL_clear changed BIOs or cipher list"
+    handshake(h, client, server)
+    assert api.SSL_write(client.ssl, b"second") == 6
+    move(client, server)
+    assert api.SSL_read(server.ssl, 10) == (6, b"second")
+
+
+@pytest.mark.clauses("SSL_clear/NOTES/closed-session-kept")
+def test_ssl_clear_keeps_a_cleanly_closed_session(h: Harness) -> None:
+    """After a clean two-way close the client's session is still its session after SSL_clear; after a connection
+    left open it is not."""
+    api = h.capi
+    for closed in (True, False):
+        client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+        handshake(h, client, server)
+        move(client, server)
+        api.SSL_read(client.ssl, 10)  # TLS 1.3: take the tickets in
+        if closed:
+            full_shutdown(h, client, server)
+        session = api.SSL_get_session(client.ssl)
+        assert session is not None
+        assert api.SSL_clear(client.ssl) == 1
+        kept = api.SSL_get_session(client.ssl)
+        h.trace.note(f"closed={closed}: session before SSL_clear {session}, after {kept}")
+        if closed:
+            assert kept == session, "SSL_clear dropped a cleanly closed session"
+        else:
+            assert kept != session, "SSL_clear kept a session that was never closed"
+
+
+@pytest.mark.clauses("SSL_clear/NOTES/session-method-kept")
+@pytest.mark.needs("tls1_2", "tls1_3")
+def test_ssl_clear_keeps_the_session_version(h: Harness) -> None:
+    """First connection TLS 1.2 (the server allows no more), clean close, SSL_clear on the client; the next server
+    allows TLS 1.3, yet the page says the client keeps using the TLS 1.2 method of its session."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT)
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    handshake(h, client, server)
+    assert version(api, client.ssl) == "TLSv1.2"
+    full_shutdown(h, client, server)
+    assert api.SSL_clear(client.ssl) == 1
+    newer = Mem(h, Role.SERVER)
+    handshake(h, client, newer)
+    got = version(api, client.ssl)
+    h.trace.note(f"second connection after SSL_clear: {got}")
+    assert got == "TLSv1.2", f"the cleared client negotiated {got}, not the TLS 1.2 of its closed session"
+
+
+@pytest.mark.clauses("SSL_clear/RETURN VALUES/0")
+@pytest.mark.needs("tls1_2", "renegotiation")
+def test_ssl_clear_fails_with_a_renegotiation_scheduled(h: Harness) -> None:
+    """A renegotiation scheduled and not acted on: SSL_clear cannot reset the object and returns 0 with a queue
+    entry."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    api.ERR_clear_error()
+    ret = api.SSL_clear(client.ssl)
+    code = api.ERR_peek_error()
+    h.trace.note(f"SSL_clear with a renegotiation scheduled -> {ret}, ERR_peek_error {code:#x}")
+    assert ret == 0 and code != 0, (ret, code)
+    api.ERR_clear_error()

@@ -82,6 +82,7 @@ from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref, live_session
 from engine.tls import (
     ApplicationData,
+    CertificateReceived,
     CertificateRequested,
     CloseNotifyReceived,
     HandshakeComplete,
@@ -163,6 +164,7 @@ __all__ = [
     "SSL_set_options",
     "SSL_set_quiet_shutdown",
     "SSL_set_read_ahead",
+    "SSL_set_retry_verify",
     "SSL_set_rfd",
     "SSL_set_security_level",
     "SSL_set_session",
@@ -269,6 +271,7 @@ class SSL:
         self._held: bytes | None = None  # a first ClientHello record body held back for the callback
         self._hello_cb_done = False
         self._cert_wait = False
+        self._verify_wait = False
         self._plain: deque[bytes] = deque()
         self._plain_len = 0
         self._wnum = 0
@@ -323,6 +326,7 @@ class SSL:
                 cfg.cipher_suites = (*cfg.cipher_suites, TLS_FALLBACK_SCSV)
             cfg.server_name = self.host or self.sni if verify else self.sni
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
+            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
         return cfg
 
     def _start(self) -> bool:
@@ -399,7 +403,7 @@ class SSL:
     def _fail_alert(self, exc: TLSAlertError) -> int:
         """A fatal error of the core: send its alert if it is ours (best effort) and stay failed."""
         verify = verify_error_for(exc)
-        if verify is not None:
+        if verify is not None and self.verify_result == K.X509_V_OK:
             self.verify_result = verify
         if not exc.sent_by_us:
             self.shutdown |= K.SSL_RECEIVED_SHUTDOWN  # SSL_set_shutdown: NOTES a fatal alert received sets it too
@@ -549,6 +553,8 @@ class SSL:
                 self.session = SSL_SESSION(K.TLS1_3_VERSION, ev.cipher_suite, self.ctx.session_timeout)
             elif isinstance(ev, CertificateRequested):
                 self._cert_wait = True
+            elif isinstance(ev, CertificateReceived):
+                self._verify_wait = True
             else:
                 other = True
         return other
@@ -584,6 +590,10 @@ class SSL:
                 self._pull()
                 if self._flush() < 0:
                     return -1
+                if self._verify_wait:
+                    if self._certificate_check() < 0:
+                        return -1
+                    continue
                 if self._cert_wait:
                     if self._client_certificate() < 0:
                         return -1
@@ -601,6 +611,23 @@ class SSL:
                 self._apply_events()
         except TLSAlertError as exc:
             return self._fail_alert(exc)
+
+    def _certificate_check(self) -> int:
+        # SSL_CTX_set_cert_verify_callback: the application's callback decides instead of the built-in check; 1
+        # with SSL_set_retry_verify() suspends the handshake (libssl 3.0: rwstate SSL_RETRY_VERIFY)
+        conn = self.conn
+        cb = self.ctx.cert_verify_callback
+        assert conn is not None and cb is not None
+        self.rwstate = K.SSL_NOTHING
+        ret = cb()
+        if ret > 0 and self.rwstate == K.SSL_RETRY_VERIFY:
+            return -1
+        self.rwstate = K.SSL_NOTHING
+        self._verify_wait = False
+        accepted = ret > 0 or not self.verify_mode & K.SSL_VERIFY_PEER  # VERIFY_NONE: a failed check is no error
+        self.verify_result = K.X509_V_OK if ret > 0 else K.X509_V_ERR_APPLICATION_VERIFICATION
+        conn.resume_certificate_check(accepted)
+        return 1
 
     def _client_certificate(self) -> int:
         # SSL_CTX_set_client_cert_cb: the callback is consulted when the server asks and no certificate is set;
@@ -1538,6 +1565,15 @@ def SSL_get_error(ssl: SSL | None, ret: int) -> int:
     if s.shutdown & K.SSL_RECEIVED_SHUTDOWN and s.close_notify:
         return K.SSL_ERROR_ZERO_RETURN
     return K.SSL_ERROR_SYSCALL
+
+
+def SSL_set_retry_verify(ssl: SSL | None) -> int:
+    """From inside the certificate verify callback: suspend the handshake (SSL_want: SSL_RETRY_VERIFY)."""
+    s = _live(ssl, "SSL_set_retry_verify")
+    if s is None or not s._verify_wait:
+        return 0
+    s.rwstate = K.SSL_RETRY_VERIFY
+    return 1
 
 
 def SSL_want(ssl: SSL | None) -> int:

@@ -45,6 +45,7 @@ __all__ = [
     "SSL_CTX_load_verify_locations",
     "SSL_CTX_new",
     "SSL_CTX_set1_groups_list",
+    "SSL_CTX_set_cert_verify_callback",
     "SSL_CTX_set_cipher_list",
     "SSL_CTX_set_ciphersuites",
     "SSL_CTX_set_client_cert_cb",
@@ -76,6 +77,7 @@ __all__ = [
 ClientCertCallback = Callable[[Any], int]
 ClientHelloCallback = Callable[[Any], int]
 VerifyCallback = Callable[..., int]
+CertVerifyCallback = Callable[[], int]
 
 # SSL_CTX_new.pod / ssl_lib.c 3.0: options every new context starts with
 DEFAULT_OPTIONS = K.SSL_OP_NO_COMPRESSION | K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT
@@ -154,6 +156,7 @@ class SSL_CTX:
         self.max_cert_list = K.SSL_MAX_CERT_LIST_DEFAULT
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
+        self.cert_verify_callback: CertVerifyCallback | None = None
 
     def __repr__(self) -> str:
         return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
@@ -598,6 +601,15 @@ def SSL_CTX_set_client_cert_cb(ctx: SSL_CTX | None, client_cert_cb: ClientCertCa
     c = live_ctx(ctx, "SSL_CTX_set_client_cert_cb")
     if c is not None:
         c.client_cert_cb = client_cert_cb
+
+
+def SSL_CTX_set_cert_verify_callback(ctx: SSL_CTX | None, cb: CertVerifyCallback | None, arg: Any = None) -> None:
+    """``cb()`` replaces the built-in check of the server's chain (SSL_CTX_set_cert_verify_callback.pod): 1 accepts,
+    0 rejects; 1 after SSL_set_retry_verify() suspends the handshake (SSL_ERROR_WANT_RETRY_VERIFY) until the next
+    call, which asks the callback again. The X509_STORE_CTX and arg are not passed (conformance.capi convention)."""
+    c = live_ctx(ctx, "SSL_CTX_set_cert_verify_callback")
+    if c is not None:
+        c.cert_verify_callback = cb
 
 
 def SSL_CTX_set_client_hello_cb(ctx: SSL_CTX | None, cb: ClientHelloCallback | None, arg: Any = None) -> None:

@@ -6,6 +6,7 @@
     WAIT_SH --HelloRetryRequest / send ClientHello2--> WAIT_SH        (at most once)
     WAIT_CERT_CR --CertificateRequest--> WAIT_CERT --Certificate--> WAIT_CV
     WAIT_CERT_CR --Certificate--> WAIT_CV --CertificateVerify--> WAIT_FINISHED
+    WAIT_CERT(_CR) --Certificate, check deferred--> WAIT_APP_VERIFY --resume_certificate_check--> WAIT_CV
     WAIT_FINISHED --Finished / send [Certificate, CertificateVerify,] Finished--> CONNECTED
     WAIT_FINISHED --Finished, certificate requested, deferred--> WAIT_APP_CERT --send_client_certificate--> CONNECTED
     CONNECTED --NewSessionTicket | KeyUpdate--> CONNECTED
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
-from .events import CertificateRequested, HandshakeComplete, NewSessionTicketReceived
+from .events import CertificateReceived, CertificateRequested, HandshakeComplete, NewSessionTicketReceived
 from .handshake import HandshakeMachine, SendChangeCipherSpec, check_extension_types
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
@@ -103,6 +104,7 @@ class ClientState(Enum):
     WAIT_CERT_CR = auto()
     WAIT_CERT = auto()
     WAIT_CV = auto()
+    WAIT_APP_VERIFY = auto()  # not in RFC 9846: the application is checking the server's chain (deferred)
     WAIT_FINISHED = auto()
     WAIT_APP_CERT = auto()  # not in RFC 9846: the application is choosing a client certificate (deferred)
     CONNECTED = auto()
@@ -285,6 +287,12 @@ class ClientHandshake(HandshakeMachine):
             # RFC 9846 section 4.5.1.3
             raise decode_error("empty server Certificate")
         chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
+        if self.config.defer_certificate_check:
+            self.peer_chain = chain
+            self.transcript.update(raw)
+            self.state = ClientState.WAIT_APP_VERIFY
+            self.out.append(CertificateReceived(list(chain)))
+            return
         if self.config.verify_peer:
             name = self.config.server_name
             if name is None:
@@ -326,6 +334,18 @@ class ClientHandshake(HandshakeMachine):
             self.out.append(CertificateRequested())
             return
         self._send_second_flight(self.config.certificate_chain, self.config.private_key)
+
+    @property
+    def paused(self) -> bool:
+        return self.state is ClientState.WAIT_APP_VERIFY
+
+    def finish_certificate_check(self, accepted: bool) -> None:
+        """The application's verdict on a deferred chain: go on to CertificateVerify, or bad_certificate."""
+        if self.state is not ClientState.WAIT_APP_VERIFY:
+            raise RuntimeError("no certificate check is awaited")
+        if not accepted:
+            raise TLSAlertError(AlertDescription.bad_certificate, "certificate rejected by the application")
+        self.state = ClientState.WAIT_CV
 
     def send_client_certificate(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
         """Resume a deferred handshake with this certificate (an empty chain: no certificate)."""

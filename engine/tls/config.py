@@ -68,6 +68,10 @@ class TLSConfig:
     defer_client_certificate: bool = False
     """On a CertificateRequest, stop after the server's Finished with a :class:`CertificateRequested` event until
     the user calls ``TLSConnection.send_client_certificate`` (the application picks the certificate late)."""
+    defer_certificate_check: bool = False
+    """After the server's Certificate, stop with a :class:`CertificateReceived` event (and process nothing more)
+    until ``TLSConnection.resume_certificate_check`` says whether the application accepts the chain; the built-in
+    verification is then skipped (the application decides)."""
     server_name: str | None = None
     """SNI to send and the name the server certificate must match."""
     key_share_groups: tuple[int, ...] | None = None

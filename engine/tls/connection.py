@@ -164,6 +164,21 @@ class TLSConnection:
             raise RuntimeError("only a client sends a client certificate this way")
         self._guarded(lambda: hs.send_client_certificate(chain, key))
 
+    def resume_certificate_check(self, accepted: bool) -> None:
+        """Client, after a :class:`~engine.tls.events.CertificateReceived` event: accept or reject the chain and go
+        on with the messages that were held back."""
+        self._check()
+        hs = self._hs
+        if not isinstance(hs, ClientHandshake):
+            raise RuntimeError("only a client checks the server's certificate this way")
+
+        def resume() -> None:
+            hs.finish_certificate_check(accepted)
+            self._on_handshake_data(b"")
+            self._process_records()
+
+        self._guarded(resume)
+
     def close(self) -> None:
         """Send close_notify (RFC 9846 section 6.1); further writes are refused."""
         self._check()
@@ -228,7 +243,7 @@ class TLSConnection:
 
     def _process_records(self) -> None:
         record = self._record
-        while not self._peer_closed:
+        while not self._peer_closed and not self._hs.paused:
             rec = record.next_record()
             if rec is None:
                 return
@@ -282,6 +297,8 @@ class TLSConnection:
             del buf[: 4 + length]
             self._hs.handle(raw[0], raw[4:], raw)
             self._apply(self._hs.take_output())
+            if self._hs.paused:
+                return  # the rest waits for the application (resume_certificate_check)
         if self._hs.key_update_owed and not self._we_closed and not buf:
             self._hs.send_key_update(False)
             self._apply(self._hs.take_output())

@@ -75,9 +75,18 @@ class CertificateRequested:
     ``TLSConnection.send_client_certificate``."""
 
 
+@dataclass(frozen=True, slots=True)
+class CertificateReceived:
+    """The server's chain arrived and ``defer_certificate_check`` is set: the handshake waits for
+    ``TLSConnection.resume_certificate_check``."""
+
+    chain: list[x509.Certificate] = field(default_factory=list)
+
+
 Event = (
     HandshakeComplete
     | CertificateRequested
+    | CertificateReceived
     | ApplicationData
     | CloseNotifyReceived
     | KeyUpdateReceived

@@ -85,6 +85,11 @@ class HandshakeMachine:
         raise NotImplementedError
 
     @property
+    def paused(self) -> bool:
+        """Waiting for the application (no further message may be processed until it answers)."""
+        return False
+
+    @property
     def connected(self) -> bool:
         return self.state is self.CONNECTED
 

@@ -434,3 +434,34 @@ def test_session_after_handshake_and_ssl_clear() -> None:
     E.SSL_free(c.ssl)
     assert E.SSL_SESSION_get_timeout(session) == 4321, "the caller's reference keeps the session"
     E.SSL_SESSION_free(session)
+
+
+def test_cert_verify_callback_retry_then_accept_or_reject() -> None:
+    for verdict in (1, 0):
+        cctx = _ctx(False)
+        c, s = End(False, cctx), End(True)
+        calls: list[int] = []
+
+        def check(c: End = c, verdict: int = verdict, calls: list[int] = calls) -> int:
+            calls.append(1)
+            if len(calls) == 1:
+                assert E.SSL_set_retry_verify(c.ssl) == 1
+                return 1
+            return verdict
+
+        E.SSL_CTX_set_cert_verify_callback(cctx, check)
+        codes = []
+        for _ in range(10):
+            ret = E.SSL_do_handshake(c.ssl)
+            codes.append(E.SSL_get_error(c.ssl, ret))
+            if ret == 1 or codes[-1] not in (K.SSL_ERROR_WANT_READ, K.SSL_ERROR_WANT_RETRY_VERIFY):
+                break
+            E.SSL_do_handshake(s.ssl)
+            move(c, s)
+        assert K.SSL_ERROR_WANT_RETRY_VERIFY in codes and len(calls) == 2
+        if verdict:
+            assert codes[-1] == K.SSL_ERROR_NONE
+        else:
+            assert codes[-1] == K.SSL_ERROR_SSL  # the client verifies (SSL_VERIFY_PEER) and the callback said no
+            assert E.SSL_get_verify_result(c.ssl) == K.X509_V_ERR_APPLICATION_VERIFICATION
+        err.ERR_clear_error()

@@ -30,6 +30,13 @@ SSL_CAPABILITIES = frozenset({
 })
 
 
+# Functions left out on purpose, with the reason a not-applicable verdict shows.
+_ABSENT = MappingProxyType({
+    "SSL_SESSION_is_resumable": "the engine does not resume sessions (TLS 1.3 tickets are parsed and kept, never "
+                                "used), so it cannot honestly call a session resumable",
+})
+
+
 class EngineApi:
     """The engine's functions by OpenSSL name; built from each module's ``__all__``."""
 
@@ -64,7 +71,7 @@ class EngineApi:
     def __getattr__(self, name: str) -> Any:  # only reached for names the engine does not define
         if name.startswith("_"):
             raise AttributeError(name)
-        raise MissingSymbol(name, "engine", "the engine does not implement this function yet")
+        raise MissingSymbol(name, "engine", _ABSENT.get(name, "the engine does not implement this function yet"))
 
 
 class EngineStack(StackAdapter):

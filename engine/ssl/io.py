@@ -1,0 +1,442 @@
+"""The SSL I/O functions (SSL_connect.pod, SSL_accept.pod, SSL_do_handshake.pod, SSL_read.pod, SSL_write.pod,
+SSL_shutdown.pod, SSL_get_error.pod, SSL_want.pod, SSL_key_update.pod, SSL_pending.pod): argument checks, then the
+retry logic of :class:`~engine.ssl.connection.SSL` (its module opens with the theory of operation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import err
+from engine.bio import (
+    BIO,
+    BIO_should_io_special,
+    BIO_should_read,
+    BIO_should_write,
+)
+from engine.bio.constants import BIO_RR_ACCEPT, BIO_RR_CONNECT
+from engine.ssl import constants as K
+from engine.ssl.connection import (
+    SSL,
+    SSL_CIPHER,
+    is_int,
+    live_ssl,
+    shutdown_error,
+)
+from engine.ssl.errors import raise_ssl, verify_error_for
+from engine.tls import TLSAlertError
+from engine.tls import certificates as _certs
+
+__all__ = [
+    "SSL_CIPHER_get_name",
+    "SSL_accept",
+    "SSL_connect",
+    "SSL_do_handshake",
+    "SSL_get_current_cipher",
+    "SSL_get_error",
+    "SSL_get_key_update_type",
+    "SSL_get_shutdown",
+    "SSL_get_verify_result",
+    "SSL_get_version",
+    "SSL_has_pending",
+    "SSL_in_before",
+    "SSL_in_init",
+    "SSL_is_init_finished",
+    "SSL_key_update",
+    "SSL_peek",
+    "SSL_peek_ex",
+    "SSL_pending",
+    "SSL_read",
+    "SSL_read_ex",
+    "SSL_renegotiate",
+    "SSL_renegotiate_abbreviated",
+    "SSL_renegotiate_pending",
+    "SSL_sendfile",
+    "SSL_set_retry_verify",
+    "SSL_set_shutdown",
+    "SSL_shutdown",
+    "SSL_version",
+    "SSL_want",
+    "SSL_want_async",
+    "SSL_want_async_job",
+    "SSL_want_client_hello_cb",
+    "SSL_want_nothing",
+    "SSL_want_read",
+    "SSL_want_retry_verify",
+    "SSL_want_write",
+    "SSL_want_x509_lookup",
+    "SSL_write",
+    "SSL_write_ex",
+]
+
+
+# --- handshake (SSL_connect.pod, SSL_accept.pod, SSL_do_handshake.pod) ----------------------------------------------
+def _io_entry(ssl: object, func: str) -> SSL | None:
+    """Common checks of the I/O functions: a live SSL with a role that has not failed."""
+    s = live_ssl(ssl, func)
+    if s is None:
+        return None
+    s.rwstate = K.SSL_NOTHING
+    if not s.role_set:
+        # SSL_set_connect_state: NOTES the role must be set first (libssl 3.0: SSL_R_CONNECTION_TYPE_NOT_SET from
+        # the handshake functions, SSL_R_UNINITIALIZED from read, write and shutdown)
+        handshake = func in ("SSL_do_handshake", "SSL_connect", "SSL_accept")
+        raise_ssl(K.SSL_R_CONNECTION_TYPE_NOT_SET if handshake else K.SSL_R_UNINITIALIZED, func)
+        return None
+    if s._check_failed():
+        return None
+    return s
+
+
+def SSL_do_handshake(ssl: SSL | None) -> int:
+    s = _io_entry(ssl, "SSL_do_handshake")
+    if s is None:
+        return -1
+    if s.init_finished:
+        # SSL_key_update: DESCRIPTION the update is sent by the next SSL_do_handshake or write
+        try:
+            if s.key_update != K.SSL_KEY_UPDATE_NONE:
+                s._send_key_update()
+        except TLSAlertError as exc:
+            return s._fail_alert(exc)
+        return 1 if s._flush() > 0 else -1
+    return s.handshake()
+
+
+def SSL_connect(ssl: SSL | None) -> int:
+    s = live_ssl(ssl, "SSL_connect")
+    if s is None:
+        return -1
+    if s.in_before and not (s.role_set and s.server is False):
+        # SSL_connect: the client role is set implicitly
+        s.server = False
+        s.role_set = True
+    return SSL_do_handshake(s)
+
+
+def SSL_accept(ssl: SSL | None) -> int:
+    s = live_ssl(ssl, "SSL_accept")
+    if s is None:
+        return -1
+    if s.in_before and not (s.role_set and s.server):
+        s.server = True
+        s.role_set = True
+    return SSL_do_handshake(s)
+
+
+def SSL_in_init(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_in_init")
+    return 0 if ssl is None or ssl.init_finished else 1
+
+
+def SSL_in_before(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_in_before")
+    return 1 if ssl is not None and ssl.in_before else 0
+
+
+def SSL_is_init_finished(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_is_init_finished")
+    return 1 if ssl is not None and ssl.init_finished else 0
+
+
+# --- reading (SSL_read.pod, SSL_pending.pod) -------------------------------------------------------------------------
+def _read(ssl: object, num: object, peek: bool, func: str) -> tuple[int, bytes]:
+    s = _io_entry(ssl, func)
+    if s is None:
+        return (-1, b"")
+    if not is_int(num) or num < 0:  # type: ignore[operator]
+        raise_ssl(K.SSL_R_BAD_LENGTH, func)
+        return (-1, b"")
+    assert isinstance(num, int)
+    if num == 0:
+        return (0, b"")
+    return s.read(num, peek, func)
+
+
+def SSL_read(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    """``SSL_read(ssl, num) -> (ret, data)``."""
+    return _read(ssl, num, False, "SSL_read")
+
+
+def SSL_peek(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    return _read(ssl, num, True, "SSL_peek")
+
+
+def SSL_read_ex(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    # SSL_read: RETURN VALUES SSL_read_ex "1 for success, 0 for failure"
+    ret, data = _read(ssl, num, False, "SSL_read_ex")
+    return (1, data) if ret > 0 else (0, b"")
+
+
+def SSL_peek_ex(ssl: SSL | None, num: int) -> tuple[int, bytes]:
+    ret, data = _read(ssl, num, True, "SSL_peek_ex")
+    return (1, data) if ret > 0 else (0, b"")
+
+
+def SSL_pending(ssl: SSL | None) -> int:
+    # SSL_pending: processed application data that can be read without touching the transport
+    s = live_ssl(ssl, "SSL_pending")
+    return 0 if s is None else s._plain_len
+
+
+def SSL_has_pending(s: SSL | None) -> int:
+    # SSL_pending: SSL_has_pending also counts unprocessed bytes of a record already read from the BIO
+    ssl = live_ssl(s, "SSL_has_pending")
+    if ssl is None:
+        return 0
+    buffered = ssl._rbuf or ssl._hdr or ssl._body or ssl._body_left is not None or ssl._held
+    return 1 if ssl._plain_len or buffered else 0
+
+
+# --- writing (SSL_write.pod) ------------------------------------------------------------------------------------------
+def _write(ssl: object, buf: object, num: int | None, moved: bool, func: str) -> int:
+    s = _io_entry(ssl, func)
+    if s is None:
+        return -1
+    if not isinstance(buf, bytes | bytearray | memoryview):
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, func)
+        return -1
+    n = len(buf) if num is None else num
+    if not is_int(n) or n < 0 or n > len(buf):
+        raise_ssl(K.SSL_R_BAD_LENGTH, func)
+        return -1
+    if n == 0:
+        return 0  # SSL_write: WARNINGS num = 0 fails (libssl 3.0: 0, empty queue, SSL_ERROR_SYSCALL)
+    return s.write(bytes(buf) if not isinstance(buf, bytes) else buf, n, moved, func)
+
+
+def SSL_write(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> int:
+    return _write(ssl, buf, num, moved, "SSL_write")
+
+
+def SSL_write_ex(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> tuple[int, int]:
+    """``SSL_write_ex(ssl, buf, num=None) -> (ret, written)``."""
+    n = len(buf) if num is None and isinstance(buf, bytes | bytearray | memoryview) else num
+    if n == 0:
+        # SSL_write: WARNINGS SSL_write_ex with num = 0 is allowed and writes nothing (libssl 3.0: 1, written 0)
+        s = _io_entry(ssl, "SSL_write_ex")
+        return (0, 0) if s is None else (1, 0)
+    ret = _write(ssl, buf, num, moved, "SSL_write_ex")
+    return (1, ret) if ret > 0 else (0, 0)
+
+
+def SSL_sendfile(s: SSL | None, fd: int, offset: int, size: int, flags: int) -> int:
+    # SSL_write: DESCRIPTION SSL_sendfile needs kernel TLS, which the engine never has (libssl 3.0: -1,
+    # SSL_R_UNINITIALIZED)
+    ssl = _io_entry(s, "SSL_sendfile")
+    if ssl is None:
+        return -1
+    if ssl.shutdown & K.SSL_SENT_SHUTDOWN:
+        return shutdown_error(ssl, "SSL_sendfile")
+    raise_ssl(K.SSL_R_UNINITIALIZED, "SSL_sendfile", "kernel TLS is not available")
+    return -1
+
+
+# --- shutdown (SSL_shutdown.pod, SSL_set_shutdown.pod) -------------------------------------------------------------
+def SSL_shutdown(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_shutdown")
+    if ssl is None:
+        return -1
+    ssl.rwstate = K.SSL_NOTHING
+    if not ssl.role_set:
+        raise_ssl(K.SSL_R_UNINITIALIZED, "SSL_shutdown")
+        return -1
+    if ssl._check_failed():
+        return -1
+    if not ssl.in_before and not ssl.init_finished:
+        # SSL_shutdown: libssl 3.0 refuses during the handshake (SSL_R_SHUTDOWN_WHILE_IN_INIT)
+        raise_ssl(K.SSL_R_SHUTDOWN_WHILE_IN_INIT, "SSL_shutdown")
+        return -1
+    return ssl.do_shutdown()
+
+
+def SSL_set_shutdown(ssl: SSL | None, mode: int) -> None:
+    s = live_ssl(ssl, "SSL_set_shutdown")
+    if s is not None:
+        s.shutdown = mode & (K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN)
+
+
+def SSL_get_shutdown(ssl: SSL | None) -> int:
+    s = live_ssl(ssl, "SSL_get_shutdown")
+    return 0 if s is None else s.shutdown
+
+
+# --- SSL_get_error.pod, SSL_want.pod ----------------------------------------------------------------------------------
+def _retry_code(bio: BIO | None, primary: int) -> int | None:
+    if bio is None:
+        return None
+    if primary == K.SSL_ERROR_WANT_READ and BIO_should_read(bio):
+        return K.SSL_ERROR_WANT_READ
+    if BIO_should_write(bio):
+        return K.SSL_ERROR_WANT_WRITE
+    if BIO_should_read(bio):
+        return K.SSL_ERROR_WANT_READ
+    if BIO_should_io_special(bio):
+        reason = bio.retry_reason
+        if reason == BIO_RR_CONNECT:
+            return K.SSL_ERROR_WANT_CONNECT
+        if reason == BIO_RR_ACCEPT:
+            return K.SSL_ERROR_WANT_ACCEPT
+        return K.SSL_ERROR_SYSCALL
+    return None
+
+
+def SSL_get_error(ssl: SSL | None, ret: int) -> int:
+    # SSL_get_error: RETURN VALUES, in libssl's order: ret > 0, the error queue, the retry state, the shutdown state
+    if is_int(ret) and ret > 0:
+        return K.SSL_ERROR_NONE
+    code = err.ERR_peek_error()
+    if code:
+        return K.SSL_ERROR_SYSCALL if err.ERR_GET_LIB(code) == err.ERR_LIB_SYS else K.SSL_ERROR_SSL
+    s = ssl if isinstance(ssl, SSL) and not ssl.freed else None
+    if s is None:
+        return K.SSL_ERROR_SSL
+    if s.rwstate == K.SSL_READING:
+        found = _retry_code(s.rbio, K.SSL_ERROR_WANT_READ)
+        if found is not None:
+            return found
+    if s.rwstate == K.SSL_WRITING:
+        found = _retry_code(s.wbio, K.SSL_ERROR_WANT_WRITE)
+        if found is not None:
+            return found
+    if s.rwstate == K.SSL_X509_LOOKUP:
+        return K.SSL_ERROR_WANT_X509_LOOKUP
+    if s.rwstate == K.SSL_RETRY_VERIFY:
+        return K.SSL_ERROR_WANT_RETRY_VERIFY
+    if s.rwstate == K.SSL_CLIENT_HELLO_CB:
+        return K.SSL_ERROR_WANT_CLIENT_HELLO_CB
+    if s.shutdown & K.SSL_RECEIVED_SHUTDOWN and s.close_notify:
+        return K.SSL_ERROR_ZERO_RETURN
+    return K.SSL_ERROR_SYSCALL
+
+
+def SSL_set_retry_verify(ssl: SSL | None) -> int:
+    """From inside the certificate verify callback: suspend the handshake (SSL_want: SSL_RETRY_VERIFY)."""
+    s = live_ssl(ssl, "SSL_set_retry_verify")
+    if s is None or not s._verify_wait:
+        return 0
+    s.rwstate = K.SSL_RETRY_VERIFY
+    return 1
+
+
+def SSL_want(ssl: SSL | None) -> int:
+    s = live_ssl(ssl, "SSL_want")
+    return K.SSL_NOTHING if s is None else s.rwstate
+
+
+def SSL_want_nothing(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_NOTHING)
+
+
+def SSL_want_read(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_READING)
+
+
+def SSL_want_write(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_WRITING)
+
+
+def SSL_want_x509_lookup(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_X509_LOOKUP)
+
+
+def SSL_want_retry_verify(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_RETRY_VERIFY)
+
+
+def SSL_want_async(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_ASYNC_PAUSED)
+
+
+def SSL_want_async_job(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_ASYNC_NO_JOBS)
+
+
+def SSL_want_client_hello_cb(ssl: SSL | None) -> int:
+    return int(SSL_want(ssl) == K.SSL_CLIENT_HELLO_CB)
+
+
+# --- KeyUpdate, renegotiation (SSL_key_update.pod) --------------------------------------------------------------------
+def SSL_key_update(s: SSL | None, updatetype: int) -> int:
+    ssl = live_ssl(s, "SSL_key_update")
+    if ssl is None:
+        return 0
+    if updatetype not in (K.SSL_KEY_UPDATE_NOT_REQUESTED, K.SSL_KEY_UPDATE_REQUESTED):
+        raise_ssl(K.SSL_R_INVALID_KEY_UPDATE_TYPE, "SSL_key_update")
+        return 0
+    if not ssl.init_finished:
+        raise_ssl(K.SSL_R_STILL_IN_INIT, "SSL_key_update")
+        return 0
+    if ssl._wpend and ssl._flushed < ssl._wpend_end:
+        raise_ssl(K.SSL_R_BAD_WRITE_RETRY, "SSL_key_update")
+        return 0
+    ssl.key_update = updatetype
+    return 1
+
+
+def SSL_get_key_update_type(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_get_key_update_type")
+    return K.SSL_KEY_UPDATE_NONE if ssl is None else ssl.key_update
+
+
+def SSL_renegotiate(s: SSL | None) -> int:
+    # SSL_key_update: DESCRIPTION renegotiation is TLS 1.2 and below; the engine speaks TLS 1.3 only
+    ssl = live_ssl(s, "SSL_renegotiate")
+    if ssl is not None:
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate")
+    return 0
+
+
+def SSL_renegotiate_abbreviated(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_renegotiate_abbreviated")
+    if ssl is not None:
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate_abbreviated")
+    return 0
+
+
+def SSL_renegotiate_pending(s: SSL | None) -> int:
+    live_ssl(s, "SSL_renegotiate_pending")
+    return 0
+
+
+# --- connection information -------------------------------------------------------------------------------------
+def SSL_version(s: SSL | None) -> int:
+    ssl = live_ssl(s, "SSL_version")
+    return 0 if ssl is None else ssl.version
+
+
+def SSL_get_version(ssl: SSL | None) -> str:
+    s = live_ssl(ssl, "SSL_get_version")
+    return "TLSv1.3" if s is not None and s.version == K.TLS1_3_VERSION else "unknown"
+
+
+def SSL_get_current_cipher(ssl: SSL | None) -> SSL_CIPHER | None:
+    s = live_ssl(ssl, "SSL_get_current_cipher")
+    return None if s is None else s.cipher
+
+
+def SSL_CIPHER_get_name(cipher: SSL_CIPHER | None) -> str:
+    # SSL_CIPHER_get_name: "(NONE)" for NULL; TLS 1.3 suites under their IANA names
+    return "(NONE)" if not isinstance(cipher, SSL_CIPHER) else cipher.name
+
+
+def SSL_get_verify_result(ssl: SSL | None) -> int:
+    s = live_ssl(ssl, "SSL_get_verify_result")
+    if s is None:
+        return K.X509_V_ERR_UNSPECIFIED
+    if s.verify_result == K.X509_V_OK and s.peer_chain and not s.verify_mode & K.SSL_VERIFY_PEER:
+        # verification was not enforced during the handshake: check the chain now (libssl always records a result)
+        try:
+            if s.server:
+                _certs.verify_client_chain(s.peer_chain, s.ctx.trusted, _certs_now())
+            else:
+                _certs.verify_server_chain(s.peer_chain, s.ctx.trusted, s.host or s.sni or "", _certs_now())
+        except TLSAlertError as exc:
+            s.verify_result = verify_error_for(exc) or K.X509_V_ERR_UNSPECIFIED
+    return s.verify_result
+
+
+def _certs_now() -> Any:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC)

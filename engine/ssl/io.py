@@ -107,8 +107,9 @@ def SSL_connect(ssl: SSL | None) -> int:
     s = live_ssl(ssl, "SSL_connect")
     if s is None:
         return -1
-    if s.in_before and not (s.role_set and s.server is False):
-        # SSL_connect: the client role is set implicitly
+    if not s.role_set:
+        # SSL_set_connect_state: NOTES SSL_connect sets the client role itself when none is set (as libssl 3.0 does,
+        # a role set before is kept)
         s.server = False
         s.role_set = True
     return SSL_do_handshake(s)
@@ -118,7 +119,7 @@ def SSL_accept(ssl: SSL | None) -> int:
     s = live_ssl(ssl, "SSL_accept")
     if s is None:
         return -1
-    if s.in_before and not (s.role_set and s.server):
+    if not s.role_set:
         s.server = True
         s.role_set = True
     return SSL_do_handshake(s)

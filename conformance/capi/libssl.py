@@ -310,14 +310,30 @@ _SIGNATURES.update({
     "SSL_CTX_sess_set_remove_cb": (None, (_H, c_void_p)),
     "SSL_renegotiate_abbreviated": (c_int, (_H,)),
     "SSL_session_reused": (c_int, (_H,)),
+    "DTLS_method": (_H, ()),
+    "DTLS_client_method": (_H, ()),
+    "DTLS_server_method": (_H, ()),
+    "DTLSv1_2_client_method": (_H, ()),
+    "DTLSv1_2_server_method": (_H, ()),
+    "DTLSv1_client_method": (_H, ()),
+    "DTLSv1_server_method": (_H, ()),
     "TLSv1_2_method": (_H, ()),
     "TLSv1_2_client_method": (_H, ()),
     "TLSv1_2_server_method": (_H, ()),
+    "SSL_CTX_new_ex": (_H, (c_void_p, c_char_p, _H)),
+    "SSL_set_info_callback": (None, (_H, c_void_p)),
+    "SSL_get_info_callback": (c_void_p, (_H,)),
+    "BIO_meth_set_write": (c_int, (_H, c_void_p)),
+    "BIO_meth_set_ctrl": (c_int, (_H, c_void_p)),
+    "BIO_set_init": (None, (_H, c_int)),
     "BIO_meth_new": (_H, (c_int, c_char_p)),
     "BIO_meth_free": (None, (_H,)),
 })
 _CERT_VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
 _REMOVE_SESSION_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
+_INFO_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_int)
+_BIO_WRITE_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int)
+_BIO_CTRL_CB: Final = ctypes.CFUNCTYPE(c_long, c_void_p, c_int, c_long, c_void_p)
 
 
 class MissingSymbol(Exception):
@@ -1478,8 +1494,9 @@ class LibsslApi:
         return int(self.SSL_ctrl(ssl, _SSL_CTRL_SET_RETRY_VERIFY, 0, None) > 0)
 
     def SSL_CTX_set_cert_verify_callback(self, ctx: Handle | None, callback: Callable[[], int] | None) -> None:
-        """``callback()`` returns the C callback's value (1 accept, 0 reject, < 0 with SSL_set_retry_verify: retry);
-        the X509_STORE_CTX and arg are not passed on. The trampoline lives as long as the api object."""
+        """``callback()`` returns the C callback's value (1 accept, 0 reject; OpenSSL 3.0 pauses for a retry when it
+        returns 1 after SSL_set_retry_verify()); the X509_STORE_CTX and arg are not passed on. The trampoline lives
+        as long as the api object."""
         if callback is None:
             self._function("SSL_CTX_set_cert_verify_callback")(_address(ctx, "SSL_CTX"), None, None)
             return
@@ -1511,6 +1528,27 @@ class LibsslApi:
     def SSL_renegotiate_abbreviated(self, s: Handle | None) -> int:
         return int(self._function("SSL_renegotiate_abbreviated")(_address(s, "SSL")))
 
+    def DTLS_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLS_method")())
+
+    def DTLS_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLS_client_method")())
+
+    def DTLS_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLS_server_method")())
+
+    def DTLSv1_2_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLSv1_2_client_method")())
+
+    def DTLSv1_2_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLSv1_2_server_method")())
+
+    def DTLSv1_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLSv1_client_method")())
+
+    def DTLSv1_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("DTLSv1_server_method")())
+
     def TLSv1_2_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLSv1_2_method")())
 
@@ -1519,6 +1557,60 @@ class LibsslApi:
 
     def TLSv1_2_server_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLSv1_2_server_method")())
+
+    def SSL_CTX_new_ex(self, libctx: None, propq: str | bytes | None, method: Handle | None) -> Handle | None:
+        """Only the default library context (``libctx`` None) can be passed: the binding has no OSSL_LIB_CTX."""
+        if libctx is not None:
+            raise TypeError("the ctypes binding passes only the default library context (NULL)")
+        if self.profile is not OPENSSL:
+            raise MissingSymbol("SSL_CTX_new_ex", self.library, "wolfSSL_CTX_new_ex(method, heap) is another "
+                                "function with another prototype; the compatibility headers do not map this name")
+        fn = self._function("SSL_CTX_new_ex")
+        return _wrap("SSL_CTX", fn(None, _cstr(propq), _address(method, "SSL_METHOD")))
+
+    def SSL_set_info_callback(self, ssl: Handle | None, callback: Callable[[int, int], None] | None) -> None:
+        """``callback(where, ret)``; the SSL argument is not passed on."""
+        if callback is None:
+            self._function("SSL_set_info_callback")(_address(ssl, "SSL"), None)
+            return
+
+        def trampoline(s: int | None, where: int, ret: int) -> None:
+            callback(where, ret)
+
+        c_fn = _INFO_CB(trampoline)
+        self._callbacks.append(c_fn)
+        self._function("SSL_set_info_callback")(_address(ssl, "SSL"), ctypes.cast(c_fn, c_void_p))
+
+    def SSL_get_info_callback(self, ssl: Handle | None) -> int | None:
+        """The callback's address (an int) or None: enough to compare two objects' callbacks."""
+        return self._function("SSL_get_info_callback")(_address(ssl, "SSL"))  # type: ignore[no-any-return]
+
+    def BIO_meth_set_write(self, biom: Handle | None, write: Callable[[bytes], int] | None) -> int:
+        """``write(data)`` returns what the C write callback returns (bytes taken, or <= 0)."""
+        if write is None:
+            return int(self._function("BIO_meth_set_write")(_address(biom, "BIO_METHOD"), None))
+
+        def trampoline(bio: int | None, buf: int | None, n: int) -> int:
+            return int(write(ctypes.string_at(buf, n) if buf and n > 0 else b""))
+
+        c_fn = _BIO_WRITE_CB(trampoline)
+        self._callbacks.append(c_fn)
+        return int(self._function("BIO_meth_set_write")(_address(biom, "BIO_METHOD"), ctypes.cast(c_fn, c_void_p)))
+
+    def BIO_meth_set_ctrl(self, biom: Handle | None, ctrl: Callable[[int, int], int] | None) -> int:
+        """``ctrl(cmd, larg)`` returns the C ctrl callback's long; the pointer argument is not passed on."""
+        if ctrl is None:
+            return int(self._function("BIO_meth_set_ctrl")(_address(biom, "BIO_METHOD"), None))
+
+        def trampoline(bio: int | None, cmd: int, larg: int, parg: int | None) -> int:
+            return int(ctrl(cmd, larg))
+
+        c_fn = _BIO_CTRL_CB(trampoline)
+        self._callbacks.append(c_fn)
+        return int(self._function("BIO_meth_set_ctrl")(_address(biom, "BIO_METHOD"), ctypes.cast(c_fn, c_void_p)))
+
+    def BIO_set_init(self, a: Handle | None, init: int) -> None:
+        self._function("BIO_set_init")(_address(a, "BIO"), init)
 
     def BIO_meth_new(self, type: int, name: str | bytes) -> Handle | None:
         """A BIO_METHOD with no callbacks at all (no read, write or ctrl)."""

@@ -243,6 +243,40 @@ def test_custom_bio_without_callbacks_cannot_carry_a_handshake(h: Harness, direc
         api.BIO_meth_free(method)
 
 
+@pytest.mark.clauses("SSL_set_bio/DESCRIPTION/custom-wbio-must-write-and-flush")
+def test_custom_write_bio_needs_a_flush(h: Harness) -> None:
+    """A custom write BIO with a write callback: without a ctrl callback (so BIO_flush fails) the first handshake
+    flight fails; with a ctrl that answers BIO_CTRL_FLUSH with 1 and does nothing else, the ClientHello is written
+    and the handshake waits for the server (WANT_READ)."""
+    api = h.capi
+    outcomes = {}
+    for with_flush in (False, True):
+        written: list[bytes] = []
+        method = _empty_method(api)
+        try:
+            assert api.BIO_meth_set_write(method, lambda data, w=written: w.append(data) or len(data)) == 1
+            if with_flush:
+                assert api.BIO_meth_set_ctrl(method, lambda cmd, larg: 1 if cmd == 11 else 0) == 1  # BIO_CTRL_FLUSH
+            custom = api.BIO_new(method)
+            api.BIO_set_init(custom, 1)
+            client = Mem(h, Role.CLIENT)
+            api.BIO_up_ref(api.SSL_get_rbio(client.ssl))  # the pair half stays the read BIO
+            api.SSL_set_bio(client.ssl, api.SSL_get_rbio(client.ssl), custom)
+            api.ERR_clear_error()
+            ret = api.SSL_do_handshake(client.ssl)
+            outcomes[with_flush] = (ret, error(api, client.ssl, ret), sum(map(len, written)))
+            api.SSL_free(client.ssl)
+            client.ssl = None
+            api.ERR_clear_error()
+        finally:
+            api.BIO_meth_free(method)
+    h.trace.note(f"(ret, SSL_get_error, bytes written) without flush {outcomes[False]}, with flush {outcomes[True]}")
+    ret, code, sent = outcomes[True]
+    assert ret == -1 and code is SslError.SSL_ERROR_WANT_READ and sent > 0, f"with a flush: {outcomes[True]}"
+    ret, code, _ = outcomes[False]
+    assert ret <= 0 and code not in WANT, f"without a flush the handshake must fail: {outcomes[False]}"
+
+
 # --- descriptors ----------------------------------------------------------------------------------------------
 
 @pytest.mark.clauses(

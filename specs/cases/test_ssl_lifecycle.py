@@ -84,6 +84,26 @@ def test_ssl_ctx_new_without_method_returns_null(h: Harness) -> None:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_CTX_new/DESCRIPTION/new-ex-libctx-propq")
+def test_ssl_ctx_new_ex_fetches_with_the_property_query(h: Harness) -> None:
+    """SSL_CTX_new_ex(NULL, NULL, method) and a query the default provider meets give working contexts; a query no
+    provider meets leaves nothing to fetch: NULL with the reason on the queue."""
+    api = h.capi
+    for propq in (None, b"provider=default"):
+        ctx = api.SSL_CTX_new_ex(None, propq, api.TLS_method())
+        assert ctx is not None, f"SSL_CTX_new_ex(NULL, {propq!r}, TLS_method()) failed"
+        ssl = api.SSL_new(ctx)
+        assert ssl is not None
+        api.SSL_free(ssl)
+        api.SSL_CTX_free(ctx)
+    api.ERR_clear_error()
+    assert api.SSL_CTX_new_ex(None, b"provider=nonexistent", api.TLS_method()) is None
+    code = api.ERR_peek_error()
+    h.trace.note(f"SSL_CTX_new_ex(NULL, 'provider=nonexistent', ...) -> NULL, ERR_peek_error {code:#x}")
+    assert code != 0
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-settings")
 def test_ssl_new_inherits_context_settings(h: Harness) -> None:
     """An object made after the context was configured has its method, options and verification settings."""
@@ -372,6 +392,24 @@ def test_ssl_dup_copies_the_session(h: Harness) -> None:
         api.SSL_SESSION_free(session)
 
 
+@pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-callbacks")
+def test_ssl_dup_copies_the_info_callback(h: Harness) -> None:
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        original = api.SSL_new(ctx)
+        api.SSL_set_info_callback(original, lambda where, ret: None)
+        callback = api.SSL_get_info_callback(original)
+        assert callback is not None
+        copy = api.SSL_dup(original)
+        assert copy is not None and copy != original
+        assert api.SSL_get_info_callback(copy) == callback, "SSL_dup did not copy the info callback"
+        api.SSL_free(copy)
+        api.SSL_free(original)
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-started-returns-same", "SSL_new/DESCRIPTION/initial-state-required")
 def test_ssl_dup_after_handshake_start_returns_the_same_handle(h: Harness) -> None:
     """Once the ClientHello is out, SSL_dup returns the original itself with one more reference."""
@@ -516,6 +554,36 @@ def test_version_specific_method_speaks_one_version(h: Harness) -> None:
     server = Mem(h, Role.SERVER)
     handshake(h, client, server)
     assert version(api, client.ssl) == "TLSv1.2", version(api, client.ssl)
+
+
+def _dtls(h: Harness, client_method: str, server_method: str, client_max: int | None = None) -> str | None:
+    """A DTLS handshake between two objects over their own BIO pairs; returns the client's version string."""
+    api = h.capi
+    pki = default_pki()
+    cctx = api.SSL_CTX_new(getattr(api, client_method)())
+    sctx = api.SSL_CTX_new(getattr(api, server_method)())
+    _with_identity(api, pki.server)(sctx)
+    if client_max is not None:
+        for ctx in (cctx, sctx):
+            api.SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_MIN_PROTO_VERSION, 0)
+        api.SSL_CTX_set_max_proto_version(cctx, client_max)
+    client = Mem(h, Role.CLIENT, ctx=cctx)
+    server = Mem(h, Role.SERVER, ctx=sctx)
+    if client_max is not None:
+        api.SSL_set_security_level(client.ssl, 0)
+        api.SSL_set_security_level(server.ssl, 0)
+    handshake(h, client, server)
+    return version(api, client.ssl)
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/dtls-methods")
+def test_dtls_methods(h: Harness) -> None:
+    got = _dtls(h, "DTLS_client_method", "DTLS_server_method")
+    assert got == "DTLSv1.2", f"version-flexible DTLS methods agreed on {got}"
+    got = _dtls(h, "DTLSv1_2_client_method", "DTLS_server_method")
+    assert got == "DTLSv1.2", f"a DTLSv1_2_client_method() client got {got}"
+    got = _dtls(h, "DTLS_client_method", "DTLS_server_method", client_max=0xFEFF)  # DTLS1_VERSION
+    assert got == "DTLSv1", f"a client limited to DTLS 1.0 got {got}"
 
 
 @pytest.mark.clauses("SSL_CTX_new/NOTES/no-holes")

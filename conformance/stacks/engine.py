@@ -4,8 +4,9 @@
 ``engine.ssl``) under their OpenSSL names, following :mod:`conformance.capi`. A name the engine does not offer raises
 :class:`~conformance.capi.libssl.MissingSymbol`, which the harness reports as *not applicable* with the reason.
 
-The SSL layer (``engine.ssl``) is built by a later issue; until its ``SSL_new`` exists, the engine stack has no
-client or server role and every SSL-level case is *not applicable* for it, while the BIO and error-queue cases run.
+With the SSL layer (``engine.ssl``) present, the engine has every SSL capability but TLS 1.2 and renegotiation
+(it speaks TLS 1.3 only). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
+role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run.
 """
 
 from __future__ import annotations

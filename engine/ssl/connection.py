@@ -687,7 +687,8 @@ class SSL:
             view = memoryview(data)
             while tot < num:
                 n = min(MAX_RECORD, num - tot)
-                conn.send_application_data(bytes(view[tot : tot + n]))
+                chunk = data if n == len(data) else bytes(view[tot : tot + n])  # no copy for a one-record write
+                conn.send_application_data(chunk)
                 if self._emit(conn.data_to_send()) < 0:
                     self._wnum, self._wpend, self._wpend_end, self._wbuf = tot, n, self._queued, data
                     return -1

@@ -128,7 +128,35 @@ def TLS_server_method() -> SSL_METHOD:
 
 
 class SSL_CTX:
-    """An opaque context handle. Callers never look inside; connection.py copies the fields into each SSL."""
+    """An opaque context handle. Callers never look inside; connection.py copies the fields into each SSL. Slots
+    keep it small."""
+
+    __slots__ = (
+        "cert_chain",
+        "cert_verify_callback",
+        "ciphersuites",
+        "client_cert_cb",
+        "client_hello_cb",
+        "freed",
+        "groups",
+        "max_cert_list",
+        "max_version",
+        "method",
+        "min_version",
+        "mode",
+        "num_tickets",
+        "options",
+        "private_key",
+        "quiet_shutdown",
+        "read_ahead",
+        "references",
+        "security_level",
+        "session_timeout",
+        "trusted",
+        "verify_callback",
+        "verify_depth",
+        "verify_mode",
+    )
 
     def __init__(self, method: SSL_METHOD) -> None:
         self.method = method

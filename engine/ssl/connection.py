@@ -617,6 +617,8 @@ class SSL:
                     self.rwstate = K.SSL_NOTHING
                 r = self._feed()
                 if r != _FED:
+                    if r == _RETRY:
+                        self._idle()
                     return (self._input_failure(r, func), b"")
                 if not self._apply_events():
                     continue
@@ -635,6 +637,12 @@ class SSL:
                     return (-1, b"")
         except TLSAlertError as exc:
             return (self._fail_alert(exc), b"")
+
+    def _idle(self) -> None:
+        """SSL_CTX_set_mode: with SSL_MODE_RELEASE_BUFFERS an idle connection gives its buffers back. The SSL's own
+        buffers (bytearrays) shrink whenever they empty; the core keeps the last record until more input comes."""
+        if self.mode & K.SSL_MODE_RELEASE_BUFFERS and self.conn is not None and not self._rbuf:
+            self.conn.release_buffers()
 
     def _take(self, num: int, peek: bool) -> tuple[int, bytes]:
         head = self._plain[0]

@@ -131,6 +131,10 @@ class TLSConnection:
         self._events.clear()
         return out
 
+    def release_buffers(self) -> None:
+        """Let go of input already processed (for an idle connection; SSL_MODE_RELEASE_BUFFERS in engine.ssl)."""
+        self._record.release()
+
     def data_to_send(self) -> bytes:
         """Everything queued for the wire (also after a failure, so the fatal alert goes out)."""
         if self._error is None:

@@ -112,6 +112,13 @@ class RecordLayer:
             self._pos = 0
         self._buf += data
 
+    def release(self) -> None:
+        """Give back the memory of records already returned (the rest stays); feed() otherwise keeps it until the
+        next call."""
+        if self._pos:
+            del self._buf[: self._pos]
+            self._pos = 0
+
     @property
     def buffered(self) -> int:
         """Bytes received but not yet returned as records."""

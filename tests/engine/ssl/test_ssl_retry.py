@@ -253,3 +253,13 @@ def test_read_ahead_empties_the_transport_and_keeps_records_for_later() -> None:
     assert E.SSL_pending(s.ssl) == 0 and E.SSL_has_pending(s.ssl) == 1
     assert E.SSL_read(s.ssl, 100) == (6, b"second")
     assert E.SSL_has_pending(s.ssl) == 0
+
+
+def test_release_buffers_keeps_the_connection_working() -> None:
+    c, s = pair()
+    for e in (c, s):
+        E.SSL_set_mode(e.ssl, K.SSL_MODE_RELEASE_BUFFERS)
+    data = bytes(range(256)) * 40  # fits the BIO pair: no WANT_WRITE
+    for _ in range(3):
+        assert E.SSL_write(c.ssl, data) == len(data)
+        assert drain(c, s) == data

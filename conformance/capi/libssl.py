@@ -321,6 +321,9 @@ _SIGNATURES.update({
     "TLSv1_2_client_method": (_H, ()),
     "TLSv1_2_server_method": (_H, ()),
     "SSL_CTX_new_ex": (_H, (c_void_p, c_char_p, _H)),
+    "SSL_use_certificate_file": (c_int, (_H, c_char_p, c_int)),
+    "SSL_use_PrivateKey_file": (c_int, (_H, c_char_p, c_int)),
+    "SSL_get_certificate": (_H, (_H,)),
     "SSL_set_info_callback": (None, (_H, c_void_p)),
     "SSL_get_info_callback": (c_void_p, (_H,)),
     "BIO_meth_set_write": (c_int, (_H, c_void_p)),
@@ -1567,6 +1570,15 @@ class LibsslApi:
                                 "function with another prototype; the compatibility headers do not map this name")
         fn = self._function("SSL_CTX_new_ex")
         return _wrap("SSL_CTX", fn(None, _cstr(propq), _address(method, "SSL_METHOD")))
+
+    def SSL_use_certificate_file(self, ssl: Handle | None, file: str | bytes | None, type: int) -> int:
+        return int(self._function("SSL_use_certificate_file")(_address(ssl, "SSL"), _cstr(file), type))
+
+    def SSL_use_PrivateKey_file(self, ssl: Handle | None, file: str | bytes | None, type: int) -> int:
+        return int(self._function("SSL_use_PrivateKey_file")(_address(ssl, "SSL"), _cstr(file), type))
+
+    def SSL_get_certificate(self, ssl: Handle | None) -> Handle | None:
+        return _wrap("X509", self._function("SSL_get_certificate")(_address(ssl, "SSL")))
 
     def SSL_set_info_callback(self, ssl: Handle | None, callback: Callable[[int, int], None] | None) -> None:
         """``callback(where, ret)``; the SSL argument is not passed on."""

@@ -392,6 +392,34 @@ def test_ssl_dup_copies_the_session(h: Harness) -> None:
         api.SSL_SESSION_free(session)
 
 
+@pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-other-settings")
+def test_ssl_dup_copies_the_certificate(h: Harness) -> None:
+    """A certificate and key given to the original object itself (its context has none) are the copy's too: the
+    copy can complete a server handshake."""
+    api = h.capi
+    identity = default_pki().server
+    ctx = api.SSL_CTX_new(api.TLS_server_method())
+    original = api.SSL_new(ctx)
+    try:
+        assert api.SSL_get_certificate(original) is None
+        assert api.SSL_use_certificate_file(original, str(identity.cert_path), K.SSL_FILETYPE_PEM) == 1
+        assert api.SSL_use_PrivateKey_file(original, str(identity.key_path), K.SSL_FILETYPE_PEM) == 1
+        copy = api.SSL_dup(original)
+        assert copy is not None and copy != original
+        assert api.SSL_get_certificate(copy) is not None, "the copy has no certificate"
+        server = Mem(h, Role.SERVER, ctx=api.SSL_CTX_new(api.TLS_server_method()))
+        inner = api.SSL_get_rbio(server.ssl)
+        api.BIO_up_ref(inner)
+        api.SSL_set_bio(copy, inner, inner)
+        api.SSL_set_accept_state(copy)
+        api.SSL_free(server.ssl)
+        server.ssl = copy  # the Mem now drives (and frees) the copy
+        handshake(h, Mem(h, Role.CLIENT, adjust=lambda c: c.with_(verify_peer=False)), server)
+    finally:
+        api.SSL_free(original)
+        api.SSL_CTX_free(ctx)
+
+
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-callbacks")
 def test_ssl_dup_copies_the_info_callback(h: Harness) -> None:
     api = h.capi

@@ -35,6 +35,9 @@ SSL_CAPABILITIES = frozenset({
 _ABSENT = MappingProxyType({
     "SSL_SESSION_is_resumable": "the engine does not resume sessions (TLS 1.3 tickets are parsed and kept, never "
                                 "used), so it cannot honestly call a session resumable",
+    **{name: "the engine implements TLS over streams only; it has no DTLS" for name in (
+        "DTLS_method", "DTLS_client_method", "DTLS_server_method", "DTLSv1_2_client_method",
+        "DTLSv1_2_server_method", "DTLSv1_client_method", "DTLSv1_server_method")},
 })
 
 

@@ -85,6 +85,11 @@ __all__ = ["MAX_RECORD", "READ_AHEAD_SIZE", "SSL", "SSL_CIPHER", "is_int", "live
 MAX_RECORD = 16384  # SSL_write.pod NOTES: records (and partial writes) of at most 16 kB
 TLS_ANY_VERSION = 0x10000
 TLS_FALLBACK_SCSV = 0x5600
+SSL_CB_EXIT = 0x02  # ssl.h: the info callback's "where" values
+SSL_CB_HANDSHAKE_START = 0x10
+SSL_CB_HANDSHAKE_DONE = 0x20
+SSL_ST_CONNECT = 0x1000
+SSL_ST_ACCEPT = 0x2000
 READ_AHEAD_SIZE = 5 + (1 << 14) + 256  # one whole protected record: what libssl's read buffer holds
 _HTTP_METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"PATC", b"DELE", b"OPTI", b"CONN")
 
@@ -139,6 +144,7 @@ class SSL:
         "freed",
         "groups",
         "host",
+        "info_callback",
         "key_update",
         "max_cert_list",
         "max_version",
@@ -191,6 +197,7 @@ class SSL:
         self.max_cert_list = ctx.max_cert_list
         self.security_level = ctx.security_level
         self.ex_data: dict[int, Any] = {}
+        self.info_callback = ctx.info_callback
         self.sni: str | None = None
         self.host: str | None = None
         self.rbio: BIO | None = None
@@ -532,10 +539,26 @@ class SSL:
         # state machine is entered; the pages are silent, so the engine does the same
         err.ERR_clear_error()
         err.set_errno(0)
+        first = self.conn is None
         if not self._start():
             return -1
         conn = self.conn
         assert conn is not None
+        if first:
+            self._info(SSL_CB_HANDSHAKE_START, 1)
+        ret = self._handshake_steps(conn)
+        if ret == 1:
+            self._info(SSL_CB_HANDSHAKE_DONE, 1)
+        self._info((SSL_ST_ACCEPT if self.server else SSL_ST_CONNECT) | SSL_CB_EXIT, ret)
+        return ret
+
+    def _info(self, where: int, ret: int) -> None:
+        # SSL_CTX_set_info_callback: the callback hears of the handshake's start, end and exits
+        cb = self.info_callback
+        if cb is not None:
+            cb(where, ret)
+
+    def _handshake_steps(self, conn: TLSConnection) -> int:
         try:
             while True:
                 self._pull()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key
 
 from engine import err
@@ -31,6 +32,7 @@ __all__ = [
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
     "SSL_CTX_free",
+    "SSL_CTX_get_info_callback",
     "SSL_CTX_get_max_proto_version",
     "SSL_CTX_get_min_proto_version",
     "SSL_CTX_get_mode",
@@ -44,12 +46,14 @@ __all__ = [
     "SSL_CTX_get_verify_mode",
     "SSL_CTX_load_verify_locations",
     "SSL_CTX_new",
+    "SSL_CTX_new_ex",
     "SSL_CTX_set1_groups_list",
     "SSL_CTX_set_cert_verify_callback",
     "SSL_CTX_set_cipher_list",
     "SSL_CTX_set_ciphersuites",
     "SSL_CTX_set_client_cert_cb",
     "SSL_CTX_set_client_hello_cb",
+    "SSL_CTX_set_info_callback",
     "SSL_CTX_set_max_proto_version",
     "SSL_CTX_set_min_proto_version",
     "SSL_CTX_set_mode",
@@ -69,6 +73,8 @@ __all__ = [
     "TLS_method",
     "TLS_server_method",
     "live_ctx",
+    "load_certificate_file",
+    "load_key_file",
     "parse_ciphersuites",
     "parse_groups",
     "valid_version",
@@ -78,6 +84,7 @@ ClientCertCallback = Callable[[Any], int]
 ClientHelloCallback = Callable[[Any], int]
 VerifyCallback = Callable[..., int]
 CertVerifyCallback = Callable[[], int]
+InfoCallback = Callable[[int, int], None]
 
 # SSL_CTX_new.pod / ssl_lib.c 3.0: options every new context starts with
 DEFAULT_OPTIONS = K.SSL_OP_NO_COMPRESSION | K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT
@@ -139,6 +146,7 @@ class SSL_CTX:
         "client_hello_cb",
         "freed",
         "groups",
+        "info_callback",
         "max_cert_list",
         "max_version",
         "method",
@@ -185,6 +193,7 @@ class SSL_CTX:
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.cert_verify_callback: CertVerifyCallback | None = None
+        self.info_callback: InfoCallback | None = None
 
     def __repr__(self) -> str:
         return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
@@ -215,6 +224,38 @@ def SSL_CTX_new(method: SSL_METHOD | object | None) -> SSL_CTX | None:
         raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, "SSL_CTX_new", "not an SSL_METHOD")
         return None
     return SSL_CTX(method)
+
+
+_DEFAULT_PROPERTIES = frozenset({"provider=default", "fips=no", "-fips"})
+
+
+def SSL_CTX_new_ex(libctx: object, propq: bytes | str | None, method: SSL_METHOD | object | None) -> SSL_CTX | None:
+    """SSL_CTX_new with a library context and property query. The engine has one library context (NULL) and takes
+    all its algorithms from ``cryptography``'s default OpenSSL provider: a query that provider meets (or an empty
+    one) gives a context, any other leaves nothing to fetch (NULL, ERR_R_UNSUPPORTED)."""
+    if libctx is not None:
+        raise_ssl(err.ERR_R_PASSED_INVALID_ARGUMENT, "SSL_CTX_new_ex", "only the default library context exists")
+        return None
+    text = propq.decode("ascii", "replace") if isinstance(propq, bytes) else propq or ""
+    for clause in filter(None, (c.strip() for c in text.split(","))):
+        if clause.startswith("?"):
+            continue  # an optional property never rules a provider out
+        if clause.replace(" ", "").lower() not in _DEFAULT_PROPERTIES:
+            raise_ssl(err.ERR_R_UNSUPPORTED, "SSL_CTX_new_ex", f"no algorithms match the property query {text!r}")
+            return None
+    return SSL_CTX_new(method)
+
+
+def SSL_CTX_set_info_callback(ctx: SSL_CTX | None, cb: InfoCallback | None) -> None:
+    """``cb(where, ret)`` (the SSL is not passed, conformance.capi convention); inherited by SSL_new."""
+    c = live_ctx(ctx, "SSL_CTX_set_info_callback")
+    if c is not None:
+        c.info_callback = cb
+
+
+def SSL_CTX_get_info_callback(ctx: SSL_CTX | None) -> InfoCallback | None:
+    c = live_ctx(ctx, "SSL_CTX_get_info_callback")
+    return None if c is None else c.info_callback
 
 
 def SSL_CTX_up_ref(ctx: SSL_CTX | None) -> int:
@@ -437,16 +478,42 @@ def _filetype_ok(filetype: int, func: str) -> bool:
     return True
 
 
+def load_certificate_file(file: object, type: int, func: str) -> x509.Certificate | None:
+    """The first certificate of a PEM or DER file, or None with libssl's entries on the queue."""
+    if not _filetype_ok(type, func):
+        return None
+    data = _read_file(file, func)
+    certs = None if data is None else _load_certs(data, type, func)
+    return certs[0] if certs else None
+
+
+def load_key_file(file: object, type: int, func: str) -> PrivateKey | None:
+    """A private key from a PEM or DER file, or None with the entries on the queue."""
+    if not _filetype_ok(type, func):
+        return None
+    data = _read_file(file, func)
+    if data is None:
+        return None
+    try:
+        key = load_der_private_key(data, None) if type == K.SSL_FILETYPE_ASN1 else load_pem_private_key(data, None)
+    except (ValueError, TypeError):
+        err.ERR_raise(err.ERR_LIB_PEM, _PEM_R_NO_START_LINE, func=func)
+        raise_ssl(_PEM_LIB, func)
+        return None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+                      | ed448.Ed448PrivateKey):  # fmt: skip
+        raise_ssl(K.SSL_R_BAD_VALUE, func, "unsupported key type")
+        return None
+    return key
+
+
 def SSL_CTX_use_certificate_file(ctx: SSL_CTX | None, file: bytes | str, type: int) -> int:
     # SSL_CTX_use_certificate: RETURN VALUES "1 on success, otherwise ... check the error stack"
     c = live_ctx(ctx, "SSL_CTX_use_certificate_file")
-    if c is None or not _filetype_ok(type, "SSL_CTX_use_certificate_file"):
+    cert = None if c is None else load_certificate_file(file, type, "SSL_CTX_use_certificate_file")
+    if c is None or cert is None:
         return 0
-    data = _read_file(file, "SSL_CTX_use_certificate_file")
-    certs = None if data is None else _load_certs(data, type, "SSL_CTX_use_certificate_file")
-    if not certs:
-        return 0
-    c.cert_chain = [certs[0], *c.cert_chain[1:]]
+    c.cert_chain = [cert, *c.cert_chain[1:]]
     return 1
 
 
@@ -464,22 +531,8 @@ def SSL_CTX_use_certificate_chain_file(ctx: SSL_CTX | None, file: bytes | str) -
 
 def SSL_CTX_use_PrivateKey_file(ctx: SSL_CTX | None, file: bytes | str, type: int) -> int:
     c = live_ctx(ctx, "SSL_CTX_use_PrivateKey_file")
-    if c is None or not _filetype_ok(type, "SSL_CTX_use_PrivateKey_file"):
-        return 0
-    data = _read_file(file, "SSL_CTX_use_PrivateKey_file")
-    if data is None:
-        return 0
-    try:
-        key = load_der_private_key(data, None) if type == K.SSL_FILETYPE_ASN1 else load_pem_private_key(data, None)
-    except (ValueError, TypeError):
-        err.ERR_raise(err.ERR_LIB_PEM, _PEM_R_NO_START_LINE, func="SSL_CTX_use_PrivateKey_file")
-        raise_ssl(_PEM_LIB, "SSL_CTX_use_PrivateKey_file")
-        return 0
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
-                      | ed448.Ed448PrivateKey):  # fmt: skip
-        raise_ssl(K.SSL_R_BAD_VALUE, "SSL_CTX_use_PrivateKey_file", "unsupported key type")
+    key = None if c is None else load_key_file(file, type, "SSL_CTX_use_PrivateKey_file")
+    if c is None or key is None:
         return 0
     c.private_key = key
     return 1

@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from cryptography import x509
+
 from engine import err
 from engine.bio import (
     BIO,
@@ -27,7 +29,7 @@ from engine.ssl.connection import (
     is_int,
     live_ssl,
 )
-from engine.ssl.context import SSL_CTX, live_ctx, valid_version
+from engine.ssl.context import SSL_CTX, live_ctx, load_certificate_file, load_key_file, valid_version
 from engine.ssl.errors import raise_ssl
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref, live_session
 from engine.tls.keyschedule import CIPHER_SUITES
@@ -41,10 +43,12 @@ __all__ = [
     "SSL_free",
     "SSL_get1_session",
     "SSL_get_SSL_CTX",
+    "SSL_get_certificate",
     "SSL_get_cipher_list",
     "SSL_get_ex_data",
     "SSL_get_ex_new_index",
     "SSL_get_fd",
+    "SSL_get_info_callback",
     "SSL_get_max_proto_version",
     "SSL_get_min_proto_version",
     "SSL_get_mode",
@@ -70,6 +74,7 @@ __all__ = [
     "SSL_set_connect_state",
     "SSL_set_ex_data",
     "SSL_set_fd",
+    "SSL_set_info_callback",
     "SSL_set_max_proto_version",
     "SSL_set_min_proto_version",
     "SSL_set_mode",
@@ -84,6 +89,8 @@ __all__ = [
     "SSL_set_verify_depth",
     "SSL_set_wfd",
     "SSL_up_ref",
+    "SSL_use_PrivateKey_file",
+    "SSL_use_certificate_file",
 ]
 
 
@@ -120,7 +127,7 @@ def SSL_dup(s: SSL | None) -> SSL | None:
     assert new is not None
     for name in ("options", "mode", "min_version", "max_version", "verify_mode", "verify_callback", "cert_chain",
                  "private_key", "ciphersuites", "groups", "host", "server", "role_set", "shutdown", "verify_depth",
-                 "read_ahead", "max_cert_list", "security_level"):  # fmt: skip
+                 "read_ahead", "max_cert_list", "security_level", "info_callback"):  # fmt: skip
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)
@@ -323,6 +330,43 @@ def SSL_ctrl(ssl: SSL | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
         old, s.max_cert_list = s.max_cert_list, larg
         return old
     return 0
+
+
+def SSL_use_certificate_file(ssl: SSL | None, file: bytes | str, type: int) -> int:
+    # SSL_CTX_use_certificate: the SSL_ form sets the certificate of this object only
+    s = live_ssl(ssl, "SSL_use_certificate_file")
+    cert = None if s is None else load_certificate_file(file, type, "SSL_use_certificate_file")
+    if s is None or cert is None:
+        return 0
+    s.cert_chain = [cert, *s.cert_chain[1:]]
+    return 1
+
+
+def SSL_use_PrivateKey_file(ssl: SSL | None, file: bytes | str, type: int) -> int:
+    s = live_ssl(ssl, "SSL_use_PrivateKey_file")
+    key = None if s is None else load_key_file(file, type, "SSL_use_PrivateKey_file")
+    if s is None or key is None:
+        return 0
+    s.private_key = key
+    return 1
+
+
+def SSL_get_certificate(ssl: SSL | None) -> x509.Certificate | None:
+    """The object's own certificate (the leaf it would send), NULL when it has none."""
+    s = live_ssl(ssl, "SSL_get_certificate")
+    return s.cert_chain[0] if s is not None and s.cert_chain else None
+
+
+def SSL_set_info_callback(ssl: SSL | None, cb: Any) -> None:
+    """``cb(where, ret)``, called at the handshake's start and end (SSL_CB_HANDSHAKE_START / _DONE) and exits."""
+    s = live_ssl(ssl, "SSL_set_info_callback")
+    if s is not None:
+        s.info_callback = cb
+
+
+def SSL_get_info_callback(ssl: SSL | None) -> Any:
+    s = live_ssl(ssl, "SSL_get_info_callback")
+    return None if s is None else s.info_callback
 
 
 def SSL_set_read_ahead(s: SSL | None, yes: int) -> None:

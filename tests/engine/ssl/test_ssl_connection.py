@@ -465,3 +465,28 @@ def test_cert_verify_callback_retry_then_accept_or_reject() -> None:
             assert codes[-1] == K.SSL_ERROR_SSL  # the client verifies (SSL_VERIFY_PEER) and the callback said no
             assert E.SSL_get_verify_result(c.ssl) == K.X509_V_ERR_APPLICATION_VERIFICATION
         err.ERR_clear_error()
+
+
+def test_info_callback_hears_start_and_done() -> None:
+    heard: list[tuple[int, int]] = []
+    c, s = End(False), End(True)
+    E.SSL_set_info_callback(c.ssl, lambda where, ret: heard.append((where, ret)))
+    assert E.SSL_get_info_callback(c.ssl) is not None
+    handshake(c, s)
+    wheres = [w for w, _ in heard]
+    assert wheres[0] == 0x10 and 0x20 in wheres  # SSL_CB_HANDSHAKE_START, SSL_CB_HANDSHAKE_DONE
+
+
+def test_certificate_on_the_object_itself() -> None:
+    pki = default_pki()
+    ctx = E.SSL_CTX_new(E.TLS_server_method())
+    ssl = E.SSL_new(ctx)
+    assert E.SSL_get_certificate(ssl) is None
+    assert E.SSL_use_certificate_file(ssl, str(pki.server.cert_path), K.SSL_FILETYPE_PEM) == 1
+    assert E.SSL_use_PrivateKey_file(ssl, str(pki.server.key_path), K.SSL_FILETYPE_PEM) == 1
+    assert E.SSL_get_certificate(ssl) is not None
+    copy = E.SSL_dup(ssl)
+    assert E.SSL_get_certificate(copy) is not None
+    E.SSL_free(copy)
+    E.SSL_free(ssl)
+    E.SSL_CTX_free(ctx)

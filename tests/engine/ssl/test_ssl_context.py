@@ -120,3 +120,14 @@ def test_freed_context_is_refused_with_an_entry() -> None:
     assert E.SSL_new(None) is None
     assert _reason() == (err.ERR_LIB_SSL, K.SSL_R_NULL_SSL_CTX)
     err.ERR_clear_error()
+
+
+def test_new_ex_takes_the_default_property_query_only() -> None:
+    for propq in (None, b"", b"provider=default", "?provider=legacy"):
+        ctx = E.SSL_CTX_new_ex(None, propq, E.TLS_method())
+        assert ctx is not None, propq
+        E.SSL_CTX_free(ctx)
+    err.ERR_clear_error()
+    assert E.SSL_CTX_new_ex(None, b"provider=nonexistent", E.TLS_method()) is None
+    assert err.ERR_peek_error() != 0
+    err.ERR_clear_error()

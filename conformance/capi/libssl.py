@@ -564,6 +564,9 @@ class LibsslApi:
         self._functions: dict[str, Callable[..., Any]] = {}
         self._write_buffers: dict[int, tuple[bytes, ctypes.Array[ctypes.c_char]]] = {}
         self._callbacks: list[Any] = []  # C trampolines must outlive the contexts that hold them
+        # An exception raised by a Python callback cannot cross the C frames; it is kept here and raised again when
+        # the C call that ran the callback returns (see _function), so a failed assertion in a callback fails its case.
+        self._callback_errors: list[BaseException] = []
         self._mem_buffers: dict[int, ctypes.Array[ctypes.c_char]] = {}
         if self.profile.init_symbol is not None:
             init = self._raw(self.profile.init_symbol)
@@ -633,8 +636,30 @@ class LibsslApi:
         restype, argtypes = self.profile.signatures.get(name) or _SIGNATURES[name]
         fn.restype = restype
         fn.argtypes = argtypes
-        self._functions[name] = fn
-        return fn  # type: ignore[no-any-return]
+        errors = self._callback_errors
+
+        def call(*args: Any) -> Any:
+            result = fn(*args)
+            if errors:
+                first = errors[0]
+                errors.clear()
+                raise first
+            return result
+
+        self._functions[name] = call
+        return call
+
+    def _guard(self, trampoline: Callable[..., Any]) -> Callable[..., Any]:
+        """``trampoline`` for C: an exception it raises is recorded (and 0 returned to C) instead of being lost."""
+
+        def guarded(*args: Any) -> Any:
+            try:
+                return trampoline(*args)
+            except BaseException as exc:  # re-raised by the C call's wrapper in _function
+                self._callback_errors.append(exc)
+                return 0
+
+        return guarded
 
     def _macro_function(self, name: str) -> Callable[..., Any] | None:
         """The library's own function for the macro ``name``, ``None`` to expand it, or :class:`MissingSymbol`."""
@@ -1390,7 +1415,7 @@ class LibsslApi:
         def trampoline(ssl: int | None, x509: int | None, pkey: int | None) -> int:
             return int(callback(_wrap("SSL", ssl)))
 
-        c_fn = _CLIENT_CERT_CB(trampoline)
+        c_fn = _CLIENT_CERT_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_CTX_set_client_cert_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p))
 
@@ -1404,7 +1429,7 @@ class LibsslApi:
         def trampoline(ssl: int | None, alert: Any, arg: int | None) -> int:
             return int(callback(_wrap("SSL", ssl)))
 
-        c_fn = _CLIENT_HELLO_CB(trampoline)
+        c_fn = _CLIENT_HELLO_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_CTX_set_client_hello_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p), None)
 
@@ -1507,7 +1532,7 @@ class LibsslApi:
         def trampoline(store: int | None, arg: int | None) -> int:
             return int(callback())
 
-        c_fn = _CERT_VERIFY_CB(trampoline)
+        c_fn = _CERT_VERIFY_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_CTX_set_cert_verify_callback")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p), None)
 
@@ -1521,7 +1546,7 @@ class LibsslApi:
         def trampoline(ctx_: int | None, session: int | None) -> None:
             callback(_wrap("SSL_SESSION", session))
 
-        c_fn = _REMOVE_SESSION_CB(trampoline)
+        c_fn = _REMOVE_SESSION_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_CTX_sess_set_remove_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p))
 
@@ -1589,7 +1614,7 @@ class LibsslApi:
         def trampoline(s: int | None, where: int, ret: int) -> None:
             callback(where, ret)
 
-        c_fn = _INFO_CB(trampoline)
+        c_fn = _INFO_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_set_info_callback")(_address(ssl, "SSL"), ctypes.cast(c_fn, c_void_p))
 
@@ -1605,7 +1630,7 @@ class LibsslApi:
         def trampoline(bio: int | None, buf: int | None, n: int) -> int:
             return int(write(ctypes.string_at(buf, n) if buf and n > 0 else b""))
 
-        c_fn = _BIO_WRITE_CB(trampoline)
+        c_fn = _BIO_WRITE_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         return int(self._function("BIO_meth_set_write")(_address(biom, "BIO_METHOD"), ctypes.cast(c_fn, c_void_p)))
 
@@ -1617,7 +1642,7 @@ class LibsslApi:
         def trampoline(bio: int | None, cmd: int, larg: int, parg: int | None) -> int:
             return int(ctrl(cmd, larg))
 
-        c_fn = _BIO_CTRL_CB(trampoline)
+        c_fn = _BIO_CTRL_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         return int(self._function("BIO_meth_set_ctrl")(_address(biom, "BIO_METHOD"), ctypes.cast(c_fn, c_void_p)))
 

@@ -2,7 +2,7 @@
 
 Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, generic I/O and ctrl),
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
-:mod:`.addr` (BIO_ADDR), :mod:`.conn` (BIO_s_connect, BIO_s_accept);
+:mod:`.addr` (BIO_ADDR), :mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
 """
@@ -78,6 +78,15 @@ from engine.bio.core import (
     BIO_write_ex,
 )
 from engine.bio.mem import BIO_get_mem_data, BIO_new_mem_buf, BIO_s_mem, BIO_s_secmem, BIO_set_mem_eof_return
+from engine.bio.meth import (
+    BIO_get_init,
+    BIO_meth_free,
+    BIO_meth_new,
+    BIO_meth_set_ctrl,
+    BIO_meth_set_read,
+    BIO_meth_set_write,
+    BIO_set_init,
+)
 from engine.bio.pair import (
     BIO_ctrl_get_read_request,
     BIO_ctrl_get_write_guarantee,
@@ -143,6 +152,7 @@ __all__ = [
     "BIO_get_close",
     "BIO_get_fd",
     "BIO_get_flags",
+    "BIO_get_init",
     "BIO_get_mem_data",
     "BIO_get_read_request",
     "BIO_get_retry_BIO",
@@ -153,6 +163,11 @@ __all__ = [
     "BIO_int_ctrl",
     "BIO_listen",
     "BIO_make_bio_pair",
+    "BIO_meth_free",
+    "BIO_meth_new",
+    "BIO_meth_set_ctrl",
+    "BIO_meth_set_read",
+    "BIO_meth_set_write",
     "BIO_method_type",
     "BIO_new",
     "BIO_new_accept",
@@ -176,6 +191,7 @@ __all__ = [
     "BIO_set_close",
     "BIO_set_fd",
     "BIO_set_flags",
+    "BIO_set_init",
     "BIO_set_mem_eof_return",
     "BIO_set_nbio",
     "BIO_set_nbio_accept",

@@ -58,6 +58,7 @@ from engine import err
 from engine.bio import (
     BIO,
     BIO_clear_retry_flags,
+    BIO_flush,
     BIO_read,
     BIO_set_retry_read,
     BIO_should_retry,
@@ -129,6 +130,7 @@ class SSL:
         "_plain_len",
         "_queued",
         "_rbuf",
+        "_unflushed",
         "_verify_wait",
         "_wbuf",
         "_wnum",
@@ -221,6 +223,7 @@ class SSL:
         self._out = bytearray()
         self._queued = 0  # bytes ever put into _out
         self._flushed = 0  # bytes ever written to the BIO
+        self._unflushed = False  # written to the BIO since the last BIO_flush
         self._rbuf = bytearray()  # read ahead from the BIO, not yet part of a record
         self._hdr = bytearray()
         self._hdr_fed = False
@@ -320,6 +323,7 @@ class SSL:
             if n > 0:
                 del out[:n]
                 self._flushed += n
+                self._unflushed = True
                 continue
             if BIO_should_retry(wbio):
                 self.rwstate = K.SSL_WRITING
@@ -336,6 +340,8 @@ class SSL:
             self._out += data
             return self._flush()
         n = _bio_write(wbio, memoryview(data))
+        if n > 0:
+            self._unflushed = True
         if n == len(data):
             self._flushed += n
             return 1
@@ -344,6 +350,17 @@ class SSL:
             data = data[n:]
         self._out += data
         return self._flush()
+
+    def _bio_flush(self) -> int:
+        """BIO_flush after a handshake flight went out (SSL_set_bio: a write BIO must implement BIO_flush); a BIO
+        that cannot flush stops the handshake with -1 (libssl 3.0: statem_flush, rwstate SSL_WRITING)."""
+        if not self._unflushed or self.wbio is None:
+            return 1
+        if BIO_flush(self.wbio) <= 0:
+            self.rwstate = K.SSL_WRITING
+            return -1
+        self._unflushed = False
+        return 1
 
     def _fail_transport(self) -> None:
         """The BIO failed without asking for a retry: SSL_ERROR_SYSCALL (or the BIO's own queue entry)."""
@@ -562,7 +579,7 @@ class SSL:
         try:
             while True:
                 self._pull()
-                if self._flush() < 0:
+                if self._flush() < 0 or self._bio_flush() < 0:
                     return -1
                 if self._verify_wait:
                     if self._certificate_check() < 0:

@@ -490,3 +490,26 @@ def test_certificate_on_the_object_itself() -> None:
     E.SSL_free(copy)
     E.SSL_free(ssl)
     E.SSL_CTX_free(ctx)
+
+
+def test_write_bio_must_flush() -> None:
+    # SSL_set_bio: DESCRIPTION a write BIO must implement BIO_flush; without it the first flight fails
+    for with_flush in (False, True):
+        written: list[bytes] = []
+        method = B.BIO_meth_new(0x0400 | 102, b"custom")
+        B.BIO_meth_set_write(method, lambda data, w=written: w.append(data) or len(data))
+        if with_flush:
+            B.BIO_meth_set_ctrl(method, lambda cmd, larg: 1 if cmd == 11 else 0)
+        custom = B.BIO_new(method)
+        B.BIO_set_init(custom, 1)
+        c = End(False)
+        B.BIO_up_ref(E.SSL_get_rbio(c.ssl))
+        E.SSL_set_bio(c.ssl, E.SSL_get_rbio(c.ssl), custom)
+        err.ERR_clear_error()
+        ret = E.SSL_do_handshake(c.ssl)
+        code = E.SSL_get_error(c.ssl, ret)
+        assert ret == -1 and written
+        assert (code == K.SSL_ERROR_WANT_READ) is with_flush, code
+        err.ERR_clear_error()
+        E.SSL_free(c.ssl)
+        B.BIO_meth_free(method)

@@ -178,18 +178,24 @@ def _classify(call: pytest.CallInfo[None]) -> tuple[str, str]:
     return "error", f"{type(exc).__name__}: {exc}\n{tb}"
 
 
-def _deviation(harness: Harness, case: str) -> Deviation | None:
+def _deviation(harness: Harness, case: str, params: dict[str, Any]) -> Deviation | None:
     """The expectations entry covering this run: of the stack under test, or in a case between two stacks, of
-    either stack in the role it played against the other."""
+    either stack in the role it played against the other; entries may be limited to parameter values."""
     roles = [(harness.client_stack, "client", harness.server_stack), (harness.server_stack, "server",
                                                                        harness.client_stack)]
     for stack, role, other in roles:
         path = getattr(stack, "expectations_path", None)
-        found = load_expectations(stack.name, path).get(case)
-        if found and found.applies(role if harness.interop else None,
-                                   other.name if harness.interop else None):
-            return found
+        for entry in load_expectations(stack.name, path).get(case, []):
+            if entry.applies(role if harness.interop else None, other.name if harness.interop else None, params):
+                return entry
     return None
+
+
+def _params(item: pytest.Item) -> dict[str, Any]:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return {}
+    return {k: v for k, v in callspec.params.items() if k != "_conformance_stacks"}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -207,7 +213,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     harness = info.harness
     verdict, reason = _classify(call)
     case = getattr(item, "originalname", item.name)
-    deviation = _deviation(harness, case)
+    params = _params(item)
+    deviation = _deviation(harness, case, params)
     record_extra: dict[str, Any] = {}
     if deviation is not None:
         record_extra["expectation"] = {"stack": deviation.stack, "verdict": deviation.verdict,
@@ -242,6 +249,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "duration": round(time.time() - info.started, 6),
         "seed": harness.seed,
         "phase": report.when,
+        "params": {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for k, v in params.items()},
         **record_extra,
     }
     if harness.interop or harness.peer is not harness.stack:

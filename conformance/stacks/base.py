@@ -79,6 +79,7 @@ class EndpointConfig:
     server_name: str = SERVER_NAME
     partial_write: bool | None = None  # SSL_MODE_ENABLE_PARTIAL_WRITE on/off; None: the library default
     write_buffer: int | None = None  # bound of the outgoing transport buffer in bytes (None: unbounded)
+    read_buffer: int | None = None  # bound of the incoming transport buffer (bytes the library has not read yet)
     ignore_unexpected_eof: bool = False
     pki: TestPKI = field(default_factory=default_pki)
 

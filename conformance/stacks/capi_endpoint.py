@@ -126,7 +126,9 @@ class CApiEndpoint(Endpoint):
         ctx = self.ctx if self.shared_ctx is None else self.shared_ctx
         self.ssl = api.SSL_new(ctx)
         self._check(self.ssl is not None, "SSL_new")
-        ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, 0)
+        # The SSL's half buffers what the SSL writes (write_buffer); the network half buffers what the link
+        # delivers until the SSL reads it (read_buffer). 0 is the library's default size.
+        ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, config.read_buffer or 0)
         self._check(ret == 1, "BIO_new_bio_pair")
         self.network = network
         api.SSL_set_bio(self.ssl, internal, internal)

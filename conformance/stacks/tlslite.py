@@ -57,7 +57,8 @@ class _WouldBlock(OSError):
 class MemorySocket:
     """The socket tlslite-ng sees: ``recv`` from what the link delivered, ``send`` into a bounded buffer."""
 
-    def __init__(self, capacity: int | None) -> None:
+    def __init__(self, capacity: int | None, read_capacity: int | None = None) -> None:
+        self.read_capacity = read_capacity
         self.inbox = bytearray()
         self.pos = 0  # read offset into inbox (compacted now and then, so reads stay O(size))
         self.outbox = bytearray()
@@ -108,7 +109,7 @@ class TlsliteEndpoint(Endpoint):
         self.role = config.role
         self.label = label
         self.config = config
-        self.sock = MemorySocket(config.write_buffer)
+        self.sock = MemorySocket(config.write_buffer, config.read_buffer)
         self.conn = tl.TLSConnection(self.sock)
         settings = tl.HandshakeSettings()
         settings.minVersion = _VERSIONS[config.min_version or "TLSv1.2"]
@@ -248,7 +249,11 @@ class TlsliteEndpoint(Endpoint):
         return len(self.sock.outbox)
 
     def put_incoming(self, data: bytes) -> int:
-        self.sock.inbox += data
+        sock = self.sock
+        if sock.read_capacity is not None:
+            room = sock.read_capacity - (len(sock.inbox) - sock.pos)
+            data = data[:max(0, room)]
+        sock.inbox += data
         return len(data)
 
     def put_eof(self) -> None:

@@ -58,10 +58,11 @@ def test_expectations_name_existing_cases_and_clauses() -> None:
     for name in discover():
         if not builtin_path(name).exists():
             continue
-        for case, deviation in load_expectations(name).items():
+        for case, deviations in load_expectations(name).items():
             assert case in cases, f"{name}.toml lists {case!r}, which is not a case"
-            for cid in deviation.clauses:
-                assert cid in clauses, f"{name}.toml: {case} names unknown clause {cid!r}"
+            for deviation in deviations:
+                for cid in deviation.clauses:
+                    assert cid in clauses, f"{name}.toml: {case} names unknown clause {cid!r}"
 
 
 @pytest.mark.parametrize(

@@ -140,8 +140,9 @@ class RecordLayer:
         end = pos + HEADER_LEN + length
         if len(buf) < end:
             return None
-        header = bytes(buf[pos : pos + HEADER_LEN])
-        fragment = bytes(buf[pos + HEADER_LEN : end])
+        with memoryview(buf) as mv:  # one copy per slice (bytes(buf[a:b]) would copy twice)
+            header = mv[pos : pos + HEADER_LEN].tobytes()
+            fragment = mv[pos + HEADER_LEN : end].tobytes()
         self._pos = end
         if protected:
             return self._open(header, fragment)
@@ -168,11 +169,13 @@ class RecordLayer:
         if len(inner) > MAX_PLAINTEXT + 1:
             raise TLSAlertError(AlertDescription.record_overflow, "inner plaintext too long")
         # RFC 9846 section 5.4: strip zero padding; the last non-zero byte is the real content type
-        stripped = inner.rstrip(b"\x00")
-        if not stripped:
-            raise TLSAlertError(AlertDescription.unexpected_message, "no content type in inner plaintext")
-        ctype = stripped[-1]
-        content = stripped[:-1]
+        if inner and inner[-1]:  # no padding (the usual case): one copy instead of two
+            ctype, content = inner[-1], inner[:-1]
+        else:
+            stripped = inner.rstrip(b"\x00")
+            if not stripped:
+                raise TLSAlertError(AlertDescription.unexpected_message, "no content type in inner plaintext")
+            ctype, content = stripped[-1], stripped[:-1]
         if ctype not in _KNOWN_TYPES or ctype == ContentType.change_cipher_spec:
             raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
         if not content and ctype != ContentType.application_data:

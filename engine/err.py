@@ -91,6 +91,8 @@ __all__ = [
     "ERR_peek_error",
     "ERR_peek_error_all",
     "ERR_peek_error_data",
+    "ERR_peek_error_func",
+    "ERR_peek_error_line",
     "ERR_peek_last_error",
     "ERR_peek_last_error_all",
     "ERR_raise",
@@ -331,6 +333,18 @@ def ERR_peek_error_all() -> tuple[int, str, int, str, str, int]:
     return (e.code, e.file, e.line, e.func, e.data, e.flags)
 
 
+def ERR_peek_error_line() -> tuple[int, str, int]:
+    """``ERR_peek_error_line`` -> (code, file, line) of the earliest entry, left on the queue (ERR_get_error.pod)."""
+    code, file, line, _func, _data, _flags = ERR_peek_error_all()
+    return code, file, line
+
+
+def ERR_peek_error_func() -> tuple[int, str]:
+    """``ERR_peek_error_func`` -> (code, func) of the earliest entry, left on the queue (ERR_get_error.pod)."""
+    code, _file, _line, func, _data, _flags = ERR_peek_error_all()
+    return code, func
+
+
 def ERR_peek_last_error_all() -> tuple[int, str, int, str, str, int]:
     q = _state.queue
     if not q:
@@ -369,7 +383,7 @@ def ERR_error_string(e: int) -> str:
     return f"error:{e & 0xFFFFFFFF:08X}:{lib}::{reason}"
 
 
-def ERR_error_string_n(e: int, len: int) -> str:
+def ERR_error_string_n(e: int, len: int = 256) -> str:
     """The text of :func:`ERR_error_string` cut to fit a buffer of ``len`` bytes (NUL included); void in C."""
     if len <= 0:
         return ""

@@ -57,11 +57,6 @@ class EngineApi:
                 self._names.setdefault(name, getattr(module, name))
         for name, value in self._names.items():
             setattr(self, name, value)
-        if "ERR_error_string_n" in self._names:
-            # The harness calls ERR_error_string_n(code) with the libssl binding's default buffer of 256 bytes;
-            # engine.err's version has no default for len.
-            error_string_n = self._names["ERR_error_string_n"]
-            self.ERR_error_string_n = lambda e, len=256: error_string_n(e, len)
 
     @property
     def version(self) -> str:

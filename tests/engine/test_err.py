@@ -78,3 +78,16 @@ def test_get_error_all_carries_data() -> None:
     assert data == "calling connect()" and flags & err.ERR_TXT_STRING
     assert err.ERR_get_error_all()[0] == code
     assert err.ERR_get_error_all() == (0, "", 0, "", "", 0)
+
+
+def test_peek_error_line_and_func_leave_the_entry() -> None:
+    from engine import err
+
+    err.ERR_clear_error()
+    err.ERR_raise(err.ERR_LIB_BIO, err.BIO_R_BROKEN_PIPE)
+    code, file, line = err.ERR_peek_error_line()
+    code2, func = err.ERR_peek_error_func()
+    assert code == code2 == err.ERR_peek_error() != 0
+    assert isinstance(file, str) and isinstance(line, int) and isinstance(func, str)
+    assert err.ERR_get_error() == code and err.ERR_get_error() == 0
+    assert err.ERR_error_string_n(code)  # the buffer size defaults to 256 bytes

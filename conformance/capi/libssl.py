@@ -18,8 +18,9 @@ How an OpenSSL name becomes a call
   ``(size_t)``); where the other library's compatibility header turns the macro into a function of its own
   (``SymbolProfile.macro_functions``), that function is called instead; where its header does not define the macro
   at all (``SymbolProfile.unavailable``), the call raises :class:`MissingSymbol`.
-* ``ERR_GET_LIB`` / ``ERR_GET_REASON`` are inline functions in 3.0: computed here in Python with the 3.0 packing
-  (``ERR_SYSTEM_FLAG`` first, then ``ERR_LIB_OFFSET`` / ``ERR_REASON_MASK``); for wolfSSL its own exported decoders.
+* ``ERR_GET_LIB`` / ``ERR_GET_REASON`` / ``ERR_FATAL_ERROR`` are inline functions in 3.0: computed here in Python
+  with the 3.0 packing (``ERR_SYSTEM_FLAG`` first, then ``ERR_LIB_OFFSET`` / ``ERR_REASON_MASK`` /
+  ``ERR_RFLAGS_OFFSET``); for wolfSSL its own exported decoders (it has none for ``ERR_FATAL_ERROR``).
 * The one exception a call can raise is :class:`MissingSymbol`: the library does not provide the name. The harness
   turns it into *not applicable* with ``str(exc)`` as the reason. Everything else that goes wrong in C is a return
   value.
@@ -35,6 +36,10 @@ Conventions this module adds to those of :mod:`conformance.capi`
   program retrying "with the same arguments" does (OpenSSL checks the buffer address unless
   ``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` is set). Different bytes get a different buffer.
 * Callbacks cannot be given: ``SSL_CTX_set_verify`` / ``SSL_set_verify`` take the mode and ``None``.
+* ``ERR_get_error_all`` / ``ERR_peek_error_all`` / ``ERR_peek_last_error_all`` return ``(code, file, line, func,
+  data, flags)``, ``ERR_peek_error_line`` ``(code, file, line)``, ``ERR_peek_error_func`` ``(code, func)`` and
+  ``ERR_peek_error_data`` ``(code, data, flags)``, the shapes of ``engine.err``; an output the library did not set
+  (the queue was empty, so the C variable keeps its ``NULL`` / 0) comes back as ``""`` / 0.
 
 wolfSSL (the OpenSSL compatibility layer of ``libwolfssl.so.35``, Debian package libwolfssl35 5.5.4)
 ===================================================================================================
@@ -56,19 +61,24 @@ wolfSSL_BIO_new_bio_pair``, ``ERR_get_error -> wolfSSL_ERR_get_error``). Excepti
 
 Macros that wolfSSL implements as exported functions (``WOLFSSL_MACRO_FUNCTIONS``, called through the rule, with
 wolfSSL's prototypes): ``BIO_make_bio_pair, BIO_set_write_buf_size, BIO_pending, BIO_wpending, BIO_eof, BIO_reset,
-BIO_flush, BIO_set_mem_eof_return, BIO_get_mem_data, BIO_should_retry, BIO_get_fd, BIO_set_fd, ERR_GET_LIB,
-ERR_GET_REASON, SSL_CTX_set_min_proto_version, SSL_CTX_set_max_proto_version, SSL_set_min_proto_version,
-SSL_set_max_proto_version, SSL_CTX_set_mode, SSL_CTX_clear_mode, SSL_CTX_get_mode, SSL_get_mode,
-SSL_set_tlsext_host_name``. ``SSL_set_mode`` expands, as in wolfSSL's header, to ``wolfSSL_ctrl(SSL_CTRL_MODE)``.
+BIO_flush, BIO_set_mem_eof_return, BIO_get_mem_data, BIO_should_retry, BIO_get_fd, BIO_set_fd, BIO_set_close,
+BIO_clear_retry_flags, ERR_GET_LIB, ERR_GET_REASON, SSL_CTX_set_min_proto_version, SSL_CTX_set_max_proto_version,
+SSL_set_min_proto_version, SSL_set_max_proto_version, SSL_CTX_set_mode, SSL_CTX_clear_mode, SSL_CTX_get_mode,
+SSL_get_mode, SSL_set_tlsext_host_name``. ``SSL_set_mode`` expands, as in wolfSSL's header, to
+``wolfSSL_ctrl(SSL_CTRL_MODE)``; ``BIO_set_retry_read`` / ``BIO_set_retry_write`` expand, as in wolfSSL's
+``openssl/bio.h``, to ``wolfSSL_BIO_set_flags`` with wolfSSL's own flag values (``SymbolProfile.bio_flags``).
 
 Not provided by wolfSSL 5.5.4 (calls raise :class:`MissingSymbol`): the macros ``BIO_destroy_bio_pair,
 BIO_shutdown_wr, BIO_get_write_buf_size, BIO_get_write_guarantee, BIO_get_read_request, BIO_should_read,
-BIO_should_write, BIO_should_io_special, BIO_retry_type, SSL_clear_mode, SSL_CTX_get_min_proto_version,
-SSL_CTX_get_max_proto_version`` and the functions ``BIO_ctrl_get_write_guarantee, BIO_ctrl_get_read_request,
-BIO_ctrl_wpending, BIO_read_ex, BIO_write_ex, BIO_test_flags, BIO_get_retry_BIO, BIO_get_retry_reason, BIO_socket,
-BIO_bind, BIO_connect, BIO_listen, BIO_accept_ex, BIO_closesocket, BIO_sock_info, BIO_ADDR_*, BIO_lookup_ex,
-BIO_ADDRINFO_*, SSL_dup, SSL_up_ref, SSL_set0_rbio, SSL_set0_wbio, SSL_get_rfd, SSL_get_wfd, SSL_get_quiet_shutdown,
-SSL_CTX_get_quiet_shutdown, SSL_read_ex, SSL_peek_ex, SSL_write_ex, SSL_key_update, SSL_get_key_update_type``
+BIO_should_write, BIO_should_io_special, BIO_retry_type, BIO_get_close, BIO_get_flags, BIO_set_retry_special,
+ERR_FATAL_ERROR, SSL_clear_mode, SSL_CTX_get_min_proto_version, SSL_CTX_get_max_proto_version`` and the functions
+``BIO_new_ex, BIO_s_secmem, BIO_ctrl_get_write_guarantee, BIO_ctrl_get_read_request, BIO_ctrl_wpending, BIO_read_ex,
+BIO_write_ex, BIO_test_flags, BIO_get_retry_BIO, BIO_get_retry_reason, BIO_set_retry_reason, BIO_socket, BIO_bind,
+BIO_connect, BIO_listen, BIO_accept_ex, BIO_closesocket, BIO_sock_info, BIO_ADDR_*, BIO_lookup_ex, BIO_ADDRINFO_*,
+ERR_get_error_all, ERR_peek_error_all, ERR_peek_last_error_all, ERR_peek_error_line, ERR_peek_error_func,
+ERR_peek_error_data, SSL_dup, SSL_up_ref, SSL_set0_rbio, SSL_set0_wbio, SSL_get_rfd, SSL_get_wfd,
+SSL_get_quiet_shutdown, SSL_CTX_get_quiet_shutdown, SSL_read_ex, SSL_peek_ex, SSL_write_ex, SSL_key_update,
+SSL_get_key_update_type``
 (wolfSSL has ``wolfSSL_update_keys``, with other semantics: it is not mapped).
 
 wolfSSL's compatibility header also gives some constants other values than OpenSSL 3.0 (``SSL_ERROR_SSL`` is 85,
@@ -109,6 +119,8 @@ __all__ = [
 _BIO_CTRL_RESET: Final = 1
 _BIO_CTRL_EOF: Final = 2
 _BIO_CTRL_INFO: Final = 3
+_BIO_CTRL_GET_CLOSE: Final = 8
+_BIO_CTRL_SET_CLOSE: Final = 9
 _BIO_CTRL_PENDING: Final = 10
 _BIO_CTRL_FLUSH: Final = 11
 _BIO_CTRL_WPENDING: Final = 13
@@ -127,6 +139,10 @@ _BIO_FLAGS_WRITE: Final = 0x02
 _BIO_FLAGS_IO_SPECIAL: Final = 0x04
 _BIO_FLAGS_RWS: Final = _BIO_FLAGS_READ | _BIO_FLAGS_WRITE | _BIO_FLAGS_IO_SPECIAL
 _BIO_FLAGS_SHOULD_RETRY: Final = 0x08
+# wolfSSL's enum BIO_FLAGS (wolfssl/ssl.h): the same flags one bit higher; its bio.h expands BIO_set_retry_read/_write
+# with these.
+_WOLFSSL_BIO_FLAGS: Final = {_BIO_FLAGS_READ: 0x02, _BIO_FLAGS_WRITE: 0x04, _BIO_FLAGS_IO_SPECIAL: 0x08,
+                             _BIO_FLAGS_SHOULD_RETRY: 0x10}
 _OPENSSL_VERSION: Final = 0  # OpenSSL_version(OPENSSL_VERSION)
 _BIO_C_DO_STATE_MACHINE: Final = 101
 _BIO_C_SET_NBIO: Final = 102
@@ -332,6 +348,23 @@ _SIGNATURES.update({
     "BIO_meth_new": (_H, (c_int, c_char_p)),
     "BIO_meth_free": (None, (_H,)),
 })
+
+# The rest of the BIO_new, BIO_ctrl, BIO_should_retry, BIO_s_mem, BIO_ADDR and ERR_get_error pages; the 3.0 prototypes.
+_ERR_OUT: Final = (POINTER(c_char_p), POINTER(c_int), POINTER(c_char_p), POINTER(c_char_p), POINTER(c_int))
+_SIGNATURES.update({
+    "BIO_new_ex": (_H, (c_void_p, _H)),
+    "BIO_set_flags": (None, (_H, c_int)),
+    "BIO_clear_flags": (None, (_H, c_int)),
+    "BIO_set_retry_reason": (None, (_H, c_int)),
+    "BIO_s_secmem": (_H, ()),
+    "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
+    "ERR_get_error_all": (c_ulong, _ERR_OUT),
+    "ERR_peek_error_all": (c_ulong, _ERR_OUT),
+    "ERR_peek_last_error_all": (c_ulong, _ERR_OUT),
+    "ERR_peek_error_line": (c_ulong, (POINTER(c_char_p), POINTER(c_int))),
+    "ERR_peek_error_func": (c_ulong, (POINTER(c_char_p),)),
+    "ERR_peek_error_data": (c_ulong, (POINTER(c_char_p), POINTER(c_int))),
+})
 _CERT_VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
 _REMOVE_SESSION_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 _INFO_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_int)
@@ -401,6 +434,14 @@ def _cstr(value: str | bytes | os.PathLike[str] | None) -> bytes | None:
     return os.fsencode(value)
 
 
+def _err_fatal_error(errcode: int) -> int:
+    """err.h 3.0 (inline): ``(ERR_GET_RFLAGS(errcode) & ERR_RFLAG_FATAL) != 0``."""
+    if errcode & K.ERR_SYSTEM_FLAG:
+        return 0  # ERR_GET_RFLAGS: no reason flags in a system error
+    rflags = errcode & (K.ERR_RFLAGS_MASK << K.ERR_RFLAGS_OFFSET)
+    return int((rflags & K.ERR_RFLAG_FATAL) != 0)
+
+
 def _int(value: int) -> int:
     """C's ``(int)`` cast of a ``long``."""
     return c_int(value).value
@@ -421,6 +462,8 @@ class SymbolProfile:
     init_symbol: str | None = None
     error_codes: Mapping[int, int] = field(default_factory=dict)  # library's SSL_get_error value -> 3.0 value
     mode_bits: Mapping[int, int] = field(default_factory=dict)  # 3.0 SSL_MODE_* bit -> library's value
+    # 3.0 BIO_FLAGS_* bit -> library's value, for the BIO macros the library's own header expands with its flags
+    bio_flags: Mapping[int, int] = field(default_factory=dict)
 
     def symbol(self, name: str) -> str:
         """The exported symbol that implements the OpenSSL name ``name`` in this library."""
@@ -457,7 +500,7 @@ WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
         "BIO_flush", "BIO_set_mem_eof_return", "BIO_get_mem_data", "BIO_should_retry", "BIO_get_fd", "BIO_set_fd",
         "ERR_GET_LIB", "ERR_GET_REASON", "SSL_CTX_set_min_proto_version", "SSL_CTX_set_max_proto_version",
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_CTX_set_mode", "SSL_CTX_clear_mode",
-        "SSL_CTX_get_mode", "SSL_get_mode", "SSL_set_tlsext_host_name",
+        "SSL_CTX_get_mode", "SSL_get_mode", "SSL_set_tlsext_host_name", "BIO_set_close", "BIO_clear_retry_flags",
     }
 )  # fmt: skip
 
@@ -467,7 +510,8 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
     for name in (
         "BIO_destroy_bio_pair", "BIO_shutdown_wr", "BIO_get_write_buf_size", "BIO_get_write_guarantee",
         "BIO_get_read_request", "BIO_should_read", "BIO_should_write", "BIO_should_io_special", "BIO_retry_type",
-        "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version",
+        "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version", "BIO_get_close",
+        "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR",
     )
 }  # fmt: skip
 
@@ -512,6 +556,8 @@ WOLFSSL: Final = SymbolProfile(
         "ERR_error_string_n": (None, (c_ulong, c_char_p, c_ulong)),
         "SSL_get_verify_result": (c_long, (_H,)),
         "SSL_CTX_set1_groups_list": (c_int, (_H, c_char_p)),  # a macro in 3.0, a function in wolfSSL
+        "BIO_set_close": (c_int, (_H, c_long)),
+        "BIO_clear_retry_flags": (None, (_H,)),
     },
     version_symbol="wolfSSL_lib_version",
     init_symbol="wolfSSL_Init",
@@ -522,6 +568,7 @@ WOLFSSL: Final = SymbolProfile(
         K.SSL_MODE_AUTO_RETRY: 3,
         K.SSL_MODE_RELEASE_BUFFERS: 0x10,
     },
+    bio_flags=_WOLFSSL_BIO_FLAGS,
 )
 
 _PROFILES: Final = {"openssl": OPENSSL, "wolfssl": WOLFSSL}
@@ -1655,3 +1702,123 @@ class LibsslApi:
 
     def BIO_meth_free(self, biom: Handle | None) -> None:
         self._function("BIO_meth_free")(_address(biom, "BIO_METHOD"))
+
+    # ------------------------------------------------------------------ the rest of the BIO and ERR pages
+
+    def BIO_new_ex(self, libctx: None, type: Handle | None) -> Handle | None:
+        """Only the default library context (``libctx`` None) can be passed: the binding has no OSSL_LIB_CTX."""
+        if libctx is not None:
+            raise TypeError("the ctypes binding passes only the default library context (NULL)")
+        return _wrap("BIO", self._function("BIO_new_ex")(None, _address(type, "BIO_METHOD")))
+
+    def BIO_s_secmem(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_secmem")())
+
+    def BIO_set_close(self, b: Handle | None, c: int) -> int:
+        """bio.h: ``(int)BIO_ctrl(b, BIO_CTRL_SET_CLOSE, (c), NULL)``; wolfSSL: ``wolfSSL_BIO_set_close(b, c)``."""
+        fn = self._macro_function("BIO_set_close")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), c))
+        return _int(self.BIO_ctrl(b, _BIO_CTRL_SET_CLOSE, c, None))
+
+    def BIO_get_close(self, b: Handle | None) -> int:
+        """bio.h: ``(int)BIO_ctrl(b, BIO_CTRL_GET_CLOSE, 0, NULL)``."""
+        return _int(self._bio_macro("BIO_get_close", b, _BIO_CTRL_GET_CLOSE))
+
+    def BIO_set_flags(self, b: Handle | None, flags: int) -> None:
+        self._function("BIO_set_flags")(_address(b, "BIO"), flags)
+
+    def BIO_clear_flags(self, b: Handle | None, flags: int) -> None:
+        self._function("BIO_clear_flags")(_address(b, "BIO"), flags)
+
+    def BIO_get_flags(self, b: Handle | None) -> int:
+        """bio.h: ``BIO_test_flags(b, ~(0x0))``."""
+        return self._flag_macro("BIO_get_flags", b, ~0)
+
+    def _library_flags(self, flags: int) -> int:
+        """3.0 ``BIO_FLAGS_*`` bits as the library's header spells them (for macros that header expands itself)."""
+        out = 0
+        for bit in range(32):
+            if flags & (1 << bit):
+                out |= self.profile.bio_flags.get(1 << bit, 1 << bit)
+        return out
+
+    def _set_flags_macro(self, name: str, b: Handle | None, flags: int) -> None:
+        fn = self._macro_function(name)
+        if fn is not None:
+            fn(_address(b, "BIO"))
+            return
+        self.BIO_set_flags(b, self._library_flags(flags))
+
+    def BIO_set_retry_special(self, b: Handle | None) -> None:
+        """bio.h: ``BIO_set_flags(b, (BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY))``."""
+        self._set_flags_macro("BIO_set_retry_special", b, _BIO_FLAGS_IO_SPECIAL | _BIO_FLAGS_SHOULD_RETRY)
+
+    def BIO_set_retry_read(self, b: Handle | None) -> None:
+        """bio.h: ``BIO_set_flags(b, (BIO_FLAGS_READ | BIO_FLAGS_SHOULD_RETRY))`` (wolfSSL: with its flag values)."""
+        self._set_flags_macro("BIO_set_retry_read", b, _BIO_FLAGS_READ | _BIO_FLAGS_SHOULD_RETRY)
+
+    def BIO_set_retry_write(self, b: Handle | None) -> None:
+        """bio.h: ``BIO_set_flags(b, (BIO_FLAGS_WRITE | BIO_FLAGS_SHOULD_RETRY))`` (wolfSSL: with its flag values)."""
+        self._set_flags_macro("BIO_set_retry_write", b, _BIO_FLAGS_WRITE | _BIO_FLAGS_SHOULD_RETRY)
+
+    def BIO_clear_retry_flags(self, b: Handle | None) -> None:
+        """bio.h: ``BIO_clear_flags(b, (BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY))``; wolfSSL:
+        ``wolfSSL_BIO_clear_retry_flags(b)``."""
+        fn = self._macro_function("BIO_clear_retry_flags")
+        if fn is not None:
+            fn(_address(b, "BIO"))
+            return
+        self.BIO_clear_flags(b, _BIO_FLAGS_RWS | _BIO_FLAGS_SHOULD_RETRY)
+
+    def BIO_set_retry_reason(self, bio: Handle | None, reason: int) -> None:
+        self._function("BIO_set_retry_reason")(_address(bio, "BIO"), reason)
+
+    def BIO_ADDR_path_string(self, ap: Handle | None) -> str | None:
+        return self._owned_string(self._function("BIO_ADDR_path_string")(_address(ap, "BIO_ADDR")))
+
+    def _error_all(self, name: str) -> tuple[int, str, int, str, str, int]:
+        file, func, data = c_char_p(), c_char_p(), c_char_p()
+        line, flags = c_int(0), c_int(0)
+        code = int(self._function(name)(byref(file), byref(line), byref(func), byref(data), byref(flags)))
+        return (code, _text(file.value) or "", line.value, _text(func.value) or "", _text(data.value) or "",
+                flags.value)
+
+    def ERR_get_error_all(self) -> tuple[int, str, int, str, str, int]:
+        """``(code, file, line, func, data, flags)`` of the oldest entry, which is removed."""
+        return self._error_all("ERR_get_error_all")
+
+    def ERR_peek_error_all(self) -> tuple[int, str, int, str, str, int]:
+        return self._error_all("ERR_peek_error_all")
+
+    def ERR_peek_last_error_all(self) -> tuple[int, str, int, str, str, int]:
+        return self._error_all("ERR_peek_last_error_all")
+
+    def ERR_peek_error_line(self) -> tuple[int, str, int]:
+        """``(code, file, line)`` of the oldest entry."""
+        file, line = c_char_p(), c_int(0)
+        code = int(self._function("ERR_peek_error_line")(byref(file), byref(line)))
+        return code, _text(file.value) or "", line.value
+
+    def ERR_peek_error_func(self) -> tuple[int, str]:
+        """``(code, func)`` of the oldest entry."""
+        func = c_char_p()
+        code = int(self._function("ERR_peek_error_func")(byref(func)))
+        return code, _text(func.value) or ""
+
+    def ERR_peek_error_data(self) -> tuple[int, str, int]:
+        """``(code, data, flags)`` of the oldest entry."""
+        data, flags = c_char_p(), c_int(0)
+        code = int(self._function("ERR_peek_error_data")(byref(data), byref(flags)))
+        return code, _text(data.value) or "", flags.value
+
+    @property
+    def ERR_FATAL_ERROR(self) -> Callable[[int], int]:
+        """``api.ERR_FATAL_ERROR(errcode)``: err.h's inline ``(ERR_GET_RFLAGS(errcode) & ERR_RFLAG_FATAL) != 0``
+        (ERR_GET_RFLAGS is 0 for a system error), computed in Python. Resolved when looked up, not when called: on a
+        library whose headers lack it (wolfSSL) the lookup itself raises :class:`MissingSymbol`, so a case that asks
+        for the function before it makes any error entry is not applicable there."""
+        fn = self._macro_function("ERR_FATAL_ERROR")
+        if fn is not None:
+            return lambda errcode: int(fn(errcode))
+        return _err_fatal_error

@@ -108,7 +108,10 @@ def test_queue_belongs_to_the_thread(h: Harness) -> None:
 @pytest.mark.clauses("ERR_get_error/DESCRIPTION/all-variants", "ERR_get_error/DESCRIPTION/unset-values")
 def test_all_variants_return_the_entry_and_its_details(h: Harness) -> None:
     """ERR_peek_error_all / ERR_peek_last_error_all / ERR_get_error_all give the same codes as the plain functions
-    plus file, line, function, data and flags; what was not recorded is "" or 0."""
+    plus file, line, function, data and flags; what was not recorded is "" or 0 — also on a thread whose queue held
+    an entry with data before (staged first, so the outcome does not depend on which cases ran earlier)."""
+    clear(h)
+    call(h, "BIO_socket", 12345, 1, 0, 0)  # a failing socket() call records an entry with data
     clear(h)
     _read_only_write(h)
     _null_mem_buf(h)

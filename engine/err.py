@@ -87,14 +87,21 @@ __all__ = [
     "ERR_error_string_n",
     "ERR_get_error",
     "ERR_get_error_all",
+    "ERR_get_error_line",
+    "ERR_get_error_line_data",
     "ERR_lib_error_string",
     "ERR_peek_error",
     "ERR_peek_error_all",
     "ERR_peek_error_data",
     "ERR_peek_error_func",
     "ERR_peek_error_line",
+    "ERR_peek_error_line_data",
     "ERR_peek_last_error",
     "ERR_peek_last_error_all",
+    "ERR_peek_last_error_data",
+    "ERR_peek_last_error_func",
+    "ERR_peek_last_error_line",
+    "ERR_peek_last_error_line_data",
     "ERR_raise",
     "ERR_raise_data",
     "ERR_reason_error_string",
@@ -343,6 +350,48 @@ def ERR_peek_error_func() -> tuple[int, str]:
     """``ERR_peek_error_func`` -> (code, func) of the earliest entry, left on the queue (ERR_get_error.pod)."""
     code, _file, _line, func, _data, _flags = ERR_peek_error_all()
     return code, func
+
+
+def ERR_peek_last_error_line() -> tuple[int, str, int]:
+    """(code, file, line) of the newest entry, left on the queue."""
+    code, file, line, _func, _data, _flags = ERR_peek_last_error_all()
+    return code, file, line
+
+
+def ERR_peek_last_error_func() -> tuple[int, str]:
+    """(code, func) of the newest entry, left on the queue."""
+    code, _file, _line, func, _data, _flags = ERR_peek_last_error_all()
+    return code, func
+
+
+def ERR_peek_last_error_data() -> tuple[int, str, int]:
+    """(code, data, flags) of the newest entry, left on the queue."""
+    code, _file, _line, _func, data, flags = ERR_peek_last_error_all()
+    return code, data, flags
+
+
+def ERR_get_error_line() -> tuple[int, str, int]:
+    """Deprecated form (ERR_get_error.pod): (code, file, line) of the earliest entry, which is removed."""
+    code, file, line, _func, _data, _flags = ERR_get_error_all()
+    return code, file, line
+
+
+def ERR_get_error_line_data() -> tuple[int, str, int, str, int]:
+    """Deprecated form: (code, file, line, data, flags) of the earliest entry, which is removed."""
+    code, file, line, _func, data, flags = ERR_get_error_all()
+    return code, file, line, data, flags
+
+
+def ERR_peek_error_line_data() -> tuple[int, str, int, str, int]:
+    """Deprecated form: (code, file, line, data, flags) of the earliest entry, left on the queue."""
+    code, file, line, _func, data, flags = ERR_peek_error_all()
+    return code, file, line, data, flags
+
+
+def ERR_peek_last_error_line_data() -> tuple[int, str, int, str, int]:
+    """Deprecated form: (code, file, line, data, flags) of the newest entry, left on the queue."""
+    code, file, line, _func, data, flags = ERR_peek_last_error_all()
+    return code, file, line, data, flags
 
 
 def ERR_peek_last_error_all() -> tuple[int, str, int, str, str, int]:

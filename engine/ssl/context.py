@@ -69,6 +69,9 @@ __all__ = [
     "SSL_CTX_use_PrivateKey_file",
     "SSL_CTX_use_certificate_chain_file",
     "SSL_CTX_use_certificate_file",
+    "SSLv23_client_method",
+    "SSLv23_method",
+    "SSLv23_server_method",
     "TLS_client_method",
     "TLS_method",
     "TLS_server_method",
@@ -131,6 +134,19 @@ def TLS_client_method() -> SSL_METHOD:
 
 
 def TLS_server_method() -> SSL_METHOD:
+    return _TLS_SERVER_METHOD
+
+
+# SSL_CTX_new.pod: the SSLv23_* names are deprecated aliases of the TLS_* methods.
+def SSLv23_method() -> SSL_METHOD:
+    return _TLS_METHOD
+
+
+def SSLv23_client_method() -> SSL_METHOD:
+    return _TLS_CLIENT_METHOD
+
+
+def SSLv23_server_method() -> SSL_METHOD:
     return _TLS_SERVER_METHOD
 
 

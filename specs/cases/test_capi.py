@@ -42,24 +42,6 @@ def get_error(h: Harness, ssl: Any, ret: int) -> SslError | int:
         return int(code)
 
 
-def pump_until(h: Harness, pair: Pair, goal: Any, who: str = "client", rounds: int = 200) -> tuple[int, Any]:
-    """Repeat a raw C call on one side of a pair while it wants to read or write, moving bytes in between."""
-    endpoint = pair.client if who == "client" else pair.server
-    ret: Any = None
-    for _ in range(rounds):
-        ret = goal(endpoint.ssl)
-        value = ret[0] if isinstance(ret, tuple) else ret
-        if value > 0:
-            return value, ret
-        if get_error(h, endpoint.ssl, value) not in (WANT_READ, WANT_WRITE):
-            return value, ret
-        pair.pump.step_link()
-        other = pair.server if who == "client" else pair.client
-        other.do_handshake()
-        pair.pump.step_link()
-    raise AssertionError(f"no result after {rounds} rounds")
-
-
 # --- handshake functions --------------------------------------------------------------------------------------
 
 @pytest.mark.clauses("SSL_connect/DESCRIPTION/bio-must-be-set", "SSL_accept/DESCRIPTION/bio-must-be-set")

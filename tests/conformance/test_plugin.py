@@ -215,7 +215,10 @@ def test_records_are_complete_under_xdist(pytester: pytest.Pytester, tmp_path: P
     assert sum(r["kind"] == "run" for r in records) == 1
     verdicts = [r for r in records if r["kind"] == "verdict"]
     assert len(verdicts) == 10
-    assert len({r["seed"] for r in verdicts}) == 10 or len(verdicts) == 10
+    assert len({r["seed"] for r in verdicts}) == 10, "each case on each stack gets its own seed"
+    assert {r["nodeid"].rsplit("/", 1)[-1] for r in verdicts} == {f"test_inner.py::{c}[{s}]" for c in
+                                              ("test_pass", "test_fail", "test_not_applicable", "test_error",
+                                               "test_hang") for s in ("stdlib", "pyopenssl")}
     assert {r["run"] for r in records} == {records[0]["run"]}
 
 

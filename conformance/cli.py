@@ -167,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", nargs="+", help="results.jsonl files")
     report.add_argument("--report", default="reports", metavar="DIR", help="output directory (default: reports)")
     report.set_defaults(func=cmd_report)
+    from conformance.serve import add_arguments  # serve, connect
+
+    add_arguments(sub)
     return parser
 
 

@@ -300,6 +300,17 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get_current_cipher": (_H, (_H,)),
     "SSL_CIPHER_get_name": (c_char_p, (_H,)),
     "SSL_get_verify_result": (c_long, (_H,)),
+    # what a server or client shows about its connection (conformance serve / connect)
+    "SSL_get_servername": (c_char_p, (_H, c_int)),
+    "SSL_get1_peer_certificate": (_H, (_H,)),
+    "X509_get_subject_name": (_H, (_H,)),
+    "X509_NAME_oneline": (c_char_p, (_H, c_char_p, c_int)),
+    "X509_free": (None, (_H,)),
+    "X509_verify_cert_error_string": (c_char_p, (c_long,)),
+    "SSL_CTX_set_alpn_protos": (c_int, (_H, c_char_p, ctypes.c_uint)),
+    "SSL_set_alpn_protos": (c_int, (_H, c_char_p, ctypes.c_uint)),
+    "SSL_CTX_set_alpn_select_cb": (None, (_H, c_void_p, c_void_p)),
+    "SSL_get0_alpn_selected": (None, (_H, POINTER(c_void_p), POINTER(ctypes.c_uint))),
 }
 
 # Functions used by the cases of the SSL object lifecycle pages (SSL_new/SSL_dup, SSL_clear, SSL_set_bio, SSL_want,
@@ -368,6 +379,9 @@ _SIGNATURES.update({
 _CERT_VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
 _REMOVE_SESSION_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 _INFO_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_int)
+# int (*)(SSL *, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned int inlen, void *)
+_ALPN_SELECT_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_void_p,
+                                          ctypes.c_uint, c_void_p)
 _BIO_WRITE_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int)
 _BIO_CTRL_CB: Final = ctypes.CFUNCTYPE(c_long, c_void_p, c_int, c_long, c_void_p)
 
@@ -1822,3 +1836,81 @@ class LibsslApi:
         if fn is not None:
             return lambda errcode: int(fn(errcode))
         return _err_fatal_error
+
+    # ------------------------------------------------------------------ connection details (serve / connect)
+
+    def SSL_get_servername(self, s: Handle | None, type: int) -> str | None:
+        return _text(self._function("SSL_get_servername")(_address(s, "SSL"), type))
+
+    def SSL_get1_peer_certificate(self, s: Handle | None) -> Handle | None:
+        """The peer's certificate with a reference the caller releases with ``X509_free``."""
+        return _wrap("X509", self._function("SSL_get1_peer_certificate")(_address(s, "SSL")))
+
+    def X509_get_subject_name(self, x: Handle | None) -> Handle | None:
+        return _wrap("X509_NAME", self._function("X509_get_subject_name")(_address(x, "X509")))
+
+    def X509_NAME_oneline(self, a: Handle | None, size: int = 256) -> str | None:
+        """The one-line form written into a buffer of ``size`` bytes (``buf`` is never NULL here)."""
+        buf = ctypes.create_string_buffer(max(size, 1))
+        return _text(self._function("X509_NAME_oneline")(_address(a, "X509_NAME"), buf, size))
+
+    def X509_free(self, a: Handle | None) -> None:
+        self._function("X509_free")(_address(a, "X509"))
+
+    def X509_verify_cert_error_string(self, n: int) -> str | None:
+        return _text(self._function("X509_verify_cert_error_string")(n))
+
+    def SSL_CTX_set_alpn_protos(self, ctx: Handle | None, protos: bytes) -> int:
+        """``protos`` in wire format (length-prefixed names); 0 on success, as the C function returns."""
+        return int(self._function("SSL_CTX_set_alpn_protos")(_address(ctx, "SSL_CTX"), protos, len(protos)))
+
+    def SSL_set_alpn_protos(self, ssl: Handle | None, protos: bytes) -> int:
+        """``protos`` in wire format (length-prefixed names); 0 on success, as the C function returns."""
+        return int(self._function("SSL_set_alpn_protos")(_address(ssl, "SSL"), protos, len(protos)))
+
+    def SSL_get0_alpn_selected(self, ssl: Handle | None) -> bytes:
+        """The selected protocol (``b""`` when none was): the outputs of the void C function."""
+        data, length = c_void_p(), ctypes.c_uint(0)
+        self._function("SSL_get0_alpn_selected")(_address(ssl, "SSL"), byref(data), byref(length))
+        return ctypes.string_at(data.value, length.value) if data.value and length.value else b""
+
+    def SSL_CTX_set_alpn_select_cb(
+        self, ctx: Handle | None, callback: Callable[[Handle | None, bytes], tuple[int, bytes]] | None
+    ) -> None:
+        """``callback(ssl, client_protos)`` gets the client's list in wire format and returns ``(ret, selected)``:
+        SSL_TLSEXT_ERR_OK (0) with one of the client's names, or SSL_TLSEXT_ERR_ALERT_FATAL (2) / _NOACK (3). The
+        ``out`` pointer given to C points into the client's list (the name must be one the client offered, as
+        SSL_select_next_proto's result does); a name the client did not offer is passed from a buffer kept alive."""
+        if callback is None:
+            self._function("SSL_CTX_set_alpn_select_cb")(_address(ctx, "SSL_CTX"), None, None)
+            return
+        kept = self._callbacks
+
+        def trampoline(ssl: int | None, out: Any, outlen: Any, inp: int | None, inlen: int, arg: int | None) -> int:
+            offered = ctypes.string_at(inp, inlen) if inp and inlen else b""
+            ret, selected = callback(_wrap("SSL", ssl), offered)
+            if ret == 0 and selected:
+                at = _wire_offset(offered, selected)
+                if at is not None and inp:
+                    out[0] = inp + at
+                else:
+                    buf = ctypes.create_string_buffer(selected, len(selected))
+                    kept.append(buf)
+                    out[0] = ctypes.addressof(buf)
+                outlen[0] = len(selected)
+            return int(ret)
+
+        c_fn = _ALPN_SELECT_CB(self._guard(trampoline))
+        self._callbacks.append(c_fn)
+        self._function("SSL_CTX_set_alpn_select_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p), None)
+
+
+def _wire_offset(wire: bytes, name: bytes) -> int | None:
+    """Where ``name`` starts inside the length-prefixed list ``wire`` (the offset of its bytes), or None."""
+    at = 0
+    while at < len(wire):
+        size = wire[at]
+        if wire[at + 1 : at + 1 + size] == name:
+            return at + 1
+        at += 1 + size
+    return None

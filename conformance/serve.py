@@ -375,12 +375,13 @@ class Server:
             _configure_versions(api, ctx, stack, o.min_protocol, o.max_protocol)
             certs = o.certs
             if not certs:
-                from conformance.certs import default_pki
+                from conformance.certs import SERVER_NAME, default_pki
 
                 pki = default_pki()
                 certs = [(pki.server.cert_path, pki.server.key_path)]
-                self.note(f"certificate: {pki.server.cert_path} (key {pki.server.key_path}, issued by the test CA "
-                          f"{pki.ca_path}, for the name server.test)")
+                self.note(f"certificate: {pki.server.cert_path} (for the name {SERVER_NAME}; made for this run)")
+                self.note(f"key: {pki.server.key_path}")
+                self.note(f"CA: {pki.ca_path} (clients verify with --verify / -CAfile this file)")
             for cert, key in certs:
                 _check(api, api.SSL_CTX_use_certificate_chain_file(ctx, str(cert).encode()) == 1,
                        f"SSL_CTX_use_certificate_chain_file({cert})")
@@ -438,9 +439,10 @@ class Server:
         if result is None:
             self.served += 1
             d = conn.details
-            summary = (f"{d.protocol} {d.cipher} sni={d.server_name or '-'} alpn={d.alpn or '-'} "
-                       f"peer={d.peer_subject or '-'}") if d else ""
-            self.note(f"[{conn.number}] {conn.peer}: {summary} {conn.first_line!r} answered")
+            summary = " ".join(f"{key}={'n/a' if key in d.missing else value or '-'}" for key, value in (
+                ("sni", d.server_name), ("alpn", d.alpn), ("peer", d.peer_subject))) if d else ""
+            protocol = f"{d.protocol} {d.cipher} " if d else ""
+            self.note(f"[{conn.number}] {conn.peer}: {protocol}{summary} {conn.first_line!r} answered")
         else:
             self.failed += 1
             self.note(f"[{conn.number}] {conn.peer}: failed in {result.call} ({conn.state} stage): {result}")
@@ -566,6 +568,7 @@ class ClientOptions:
     port: int = 4433
     servername: str | None = None  # default: the host when it is a name (not an address)
     verify: Path | None = None  # check the server's certificate (and the name) against this CA file
+    cert: tuple[Path, Path] | None = None  # client certificate chain and key, for a server that asks
     alpn: list[str] = field(default_factory=list)
     min_protocol: str | None = None
     max_protocol: str | None = None
@@ -627,6 +630,12 @@ class _Client:
             api.SSL_CTX_set_verify(self.ctx, K.SSL_VERIFY_PEER, None)
         else:
             api.SSL_CTX_set_verify(self.ctx, K.SSL_VERIFY_NONE, None)
+        if o.cert is not None:
+            cert, key = o.cert
+            _check(api, api.SSL_CTX_use_certificate_chain_file(self.ctx, str(cert).encode()) == 1,
+                   f"SSL_CTX_use_certificate_chain_file({cert})")
+            _check(api, api.SSL_CTX_use_PrivateKey_file(self.ctx, str(key).encode(), K.SSL_FILETYPE_PEM) == 1,
+                   f"SSL_CTX_use_PrivateKey_file({key})")
         self.ssl = api.SSL_new(self.ctx)
         _check(api, self.ssl is not None, "SSL_new")
         name = o.servername if o.servername is not None else (None if _is_address(o.host) else o.host)
@@ -827,6 +836,8 @@ def add_arguments(sub: Any) -> None:
     c.add_argument("--servername", help="SNI name to send (default: HOST when it is a name)")
     c.add_argument("--verify", type=Path, metavar="CAFILE", help="verify the server's certificate and name against "
                    "CAFILE; the handshake fails if they do not verify")
+    c.add_argument("--cert", type=Path, help="client certificate chain (PEM), sent when the server asks")
+    c.add_argument("--key", type=Path, help="private key of --cert")
     c.add_argument("--alpn", default="", help="comma-separated ALPN protocols to offer")
     c.add_argument("--min-protocol", choices=protocols)
     c.add_argument("--max-protocol", choices=protocols)
@@ -859,11 +870,14 @@ def cmd_serve(args: Any) -> int:
 
 def cmd_connect(args: Any) -> int:
     try:
+        if (args.cert is None) != (args.key is None):
+            raise UsageError("give --cert and --key together")
         host, port = parse_address(args.address)
         options = ClientOptions(stack=args.stack, host=host, port=port, servername=args.servername,
-                                verify=args.verify, alpn=_alpn_list(args.alpn), min_protocol=args.min_protocol,
-                                max_protocol=args.max_protocol,
-                                send=decode_send(args.send) if args.send is not None else None, timeout=args.timeout)
+                                verify=args.verify, cert=(args.cert, args.key) if args.cert else None,
+                                alpn=_alpn_list(args.alpn), min_protocol=args.min_protocol,
+                                max_protocol=args.max_protocol, timeout=args.timeout,
+                                send=decode_send(args.send) if args.send is not None else None)
         return connect(options, stdin=None if args.send is not None else sys.stdin.fileno())
     except UsageError as exc:
         return _usage(exc)

@@ -57,6 +57,7 @@ wolfSSL_BIO_new_bio_pair``, ``ERR_get_error -> wolfSSL_ERR_get_error``). Excepti
     SSL_do_handshake         -> wolfSSL_SSL_do_handshake
     SSL_get_mode             -> wolfSSL_SSL_get_mode      (exported, though the header does not map it)
     SSL_CTX_set_ciphersuites -> wolfSSL_CTX_set_cipher_list (so does the header)
+    SSL_get1_peer_certificate -> wolfSSL_get_peer_certificate (a new copy per call, freed by the caller)
     version string           -> wolfSSL_lib_version()     (OpenSSL: OpenSSL_version(OPENSSL_VERSION))
 
 Macros that wolfSSL implements as exported functions (``WOLFSSL_MACRO_FUNCTIONS``, called through the rule, with
@@ -506,6 +507,9 @@ WOLFSSL_RENAMES: Final[dict[str, str]] = {
     "SSL_CTX_set_ciphersuites": "wolfSSL_CTX_set_cipher_list",
     "SSL_renegotiate": "wolfSSL_Rehandshake",
     "SSL_renegotiate_pending": "wolfSSL_SSL_renegotiate_pending",
+    # wolfSSL's function returns a new copy on every call (two calls give two objects), which the caller frees with
+    # X509_free: the ownership of OpenSSL's SSL_get1_peer_certificate.
+    "SSL_get1_peer_certificate": "wolfSSL_get_peer_certificate",
 }
 
 WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(

@@ -66,13 +66,23 @@ class UsageError(Exception):
 
 
 def capi_stack(name: str) -> tuple[str, Any]:
-    """``(name, api)`` of the C-API stack ``name`` (registered name or ``module:Class``)."""
-    from conformance.stacks import StackUnavailable, load_stack
+    """``(name, api)`` of the C-API stack ``name`` (registered name or ``module:Class``). Only that stack's adapter
+    is loaded (``conformance stacks`` loads them all, which costs a second at start-up)."""
+    from importlib.metadata import entry_points
+
+    from conformance.stacks import GROUP, StackAdapter, StackUnavailable, load_stack
 
     try:
-        adapter = load_stack(name)
+        found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+        if found:
+            adapter = found[0].load()()
+            if not isinstance(adapter, StackAdapter):
+                raise StackUnavailable(f"{found[0].value} is not a conformance.stacks.StackAdapter")
+            adapter.check_available()
+        else:
+            adapter = load_stack(name)  # module:Class, or the error that lists the registered names
     except StackUnavailable as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(f"stack {name!r} cannot be used: {exc}") from None
     api = getattr(adapter, "capi", None) if adapter.tier == "c-api" else None
     if api is None:
         raise UsageError(f"stack {adapter.name!r} is a {adapter.tier} stack; serve and connect need a stack of the "
@@ -126,8 +136,11 @@ class Failure:
     error: int
     queue: list[str]
     errno: int = 0
+    reason: str = ""  # set when no call failed: the connection was given up (a timeout)
 
     def __str__(self) -> str:
+        if self.reason:
+            return self.reason
         text = f"{self.call} returned {self.ret}, SSL_get_error {self.error} ({_error_name(self.error)})"
         if self.errno and self.error == SslError.SSL_ERROR_SYSCALL:
             text += f", errno {self.errno} ({os.strerror(self.errno)})"
@@ -445,7 +458,7 @@ class Server:
             self.note(f"[{conn.number}] {conn.peer}: {protocol}{summary} {conn.first_line!r} answered")
         else:
             self.failed += 1
-            self.note(f"[{conn.number}] {conn.peer}: failed in {result.call} ({conn.state} stage): {result}")
+            self.note(f"[{conn.number}] {conn.peer}: failed in {result.call}: {result}")
         conn.close()
 
     def serve(self) -> int:
@@ -481,8 +494,8 @@ class Server:
                     now = time.monotonic()
                     for conn in [c for c in active.values() if c.deadline <= now]:
                         del active[conn.sock]
-                        self._finish(conn, Failure(conn.state, 0, 0, [f"no progress for {o.timeout:g} s, dropped"]),
-                                     sel)
+                        reason = f"no progress for {o.timeout:g} s while {conn.state} waited for the peer; dropped"
+                        self._finish(conn, Failure(conn.state, 0, 0, [], reason=reason), sel)
             finally:
                 for conn in active.values():
                     conn.close()
@@ -666,7 +679,7 @@ class _Client:
             if isinstance(outcome, Failure):
                 return result, outcome
             if not self._wait(outcome, deadline):
-                return result, Failure(name, ret, 0, [f"timed out after {self.options.timeout:g} s"])
+                return result, Failure(name, ret, 0, [], reason=f"{name}: no answer within {self.options.timeout:g} s")
 
     def run(self, stdin: int | None) -> int:
         api, o = self.api, self.options
@@ -878,9 +891,16 @@ def cmd_connect(args: Any) -> int:
                                 alpn=_alpn_list(args.alpn), min_protocol=args.min_protocol,
                                 max_protocol=args.max_protocol, timeout=args.timeout,
                                 send=decode_send(args.send) if args.send is not None else None)
-        return connect(options, stdin=None if args.send is not None else sys.stdin.fileno())
+        return connect(options, stdin=None if args.send is not None else _stdin_fd())
     except UsageError as exc:
         return _usage(exc)
+
+
+def _stdin_fd() -> int | None:
+    try:
+        return sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stdin (io.UnsupportedOperation is an OSError)
+        return None
 
 
 def _usage(exc: UsageError) -> int:

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -323,6 +324,31 @@ def test_want_read_sleeps_until_the_socket_is_readable(stack: str) -> None:
         time.sleep(0.4)
         calls = server.api.calls
     assert 1 <= calls <= 3, f"SSL_accept called {calls} times in 0.4 s of silence\n{log.getvalue()}"
+
+
+@pytest.mark.parametrize("stack", ["engine", "libssl"])
+def test_want_write_waits_for_a_slow_reader_and_the_page_arrives_whole(stack: str) -> None:
+    """A client that reads late, small socket buffers, a page of about 15 KB (it repeats the long request line):
+    SSL_write answers WANT_WRITE, the loop waits for "writable" and repeats the same SSL_write."""
+    path = "/" + "w" * 15000
+    with serving(stack=stack, count=1, timeout=2, wrap=lambda api: CountingApi(api, "SSL_write")) as (server, log):
+        # Accepted sockets inherit the listener's buffer sizes; Linux doubles the value and keeps a minimum.
+        assert server.listener is not None
+        server.listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        context = ssl.create_default_context(cafile=str(default_pki().ca_path))
+        with socket.socket() as raw:
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            raw.settimeout(TIMEOUT)
+            raw.connect(("127.0.0.1", server.port))
+            with context.wrap_socket(raw, server_hostname="server.test") as tls:
+                tls.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+                time.sleep(0.3)  # the server fills both buffers meanwhile
+                page = b""
+                while chunk := tls.recv(65536):
+                    page += chunk
+                calls = server.api.calls
+    assert page_row(page, "request") == f"GET {path} HTTP/1.0", log.getvalue()
+    assert calls >= 2, f"SSL_write never had to wait (called {calls} times): the test did not reach WANT_WRITE"
 
 
 # --- failures are logged and the next connection is served; --count; SIGINT ---------------------------------------

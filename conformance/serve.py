@@ -352,6 +352,25 @@ class _Connection:
         self.sock.close()
 
 
+def _guarded(conn: _Connection, step: Callable[[], int | Failure | None]) -> int | Failure | None:
+    """``step()``; a Python exception escaping the stack's C API ends this connection, logged, not the server."""
+    try:
+        return step()
+    except Exception as exc:
+        return Failure(conn.state, 0, 0, [], reason=f"{conn.state} raised {type(exc).__name__}: {exc} (an exception "
+                                                    "escaping the C API: a bug of the stack)")
+
+
+SERVER_CALLS = ("TLS_server_method", "SSL_CTX_new", "SSL_CTX_free", "SSL_CTX_use_certificate_chain_file",
+                "SSL_CTX_use_PrivateKey_file", "SSL_new", "SSL_free", "SSL_set_fd", "SSL_accept", "SSL_read",
+                "SSL_write", "SSL_shutdown", "SSL_get_error", "SSL_get_version", "SSL_get_current_cipher",
+                "SSL_CIPHER_get_name", "ERR_get_error", "ERR_error_string_n", "ERR_clear_error")
+CLIENT_CALLS = ("TLS_client_method", "SSL_CTX_new", "SSL_CTX_free", "SSL_CTX_set_verify", "SSL_new", "SSL_free",
+                "SSL_set_fd", "SSL_set_tlsext_host_name", "SSL_connect", "SSL_read", "SSL_write", "SSL_shutdown",
+                "SSL_get_error", "SSL_get_version", "SSL_get_current_cipher", "SSL_CIPHER_get_name",
+                "ERR_get_error", "ERR_error_string_n", "ERR_clear_error")
+
+
 class Server:
     """A listening socket and the ``SSL_CTX`` every connection shares. ``serve()`` runs the loop."""
 
@@ -379,6 +398,9 @@ class Server:
 
     def _context(self) -> Any:
         api, o, stack = self.api, self.options, self.stack
+        require(api, stack, "serve", SERVER_CALLS)
+        if o.verify is not None:
+            require(api, stack, "--verify", ["SSL_CTX_load_verify_locations", "SSL_CTX_set_verify"])
         if o.alpn:
             require(api, stack, "--alpn", ["SSL_CTX_set_alpn_select_cb", "SSL_get0_alpn_selected"])
         api.ERR_clear_error()
@@ -490,7 +512,7 @@ class Server:
                         elif key.data == "listen":
                             self._accept(sel, active)
                         elif isinstance(key.data, _Connection):
-                            self._advance(key.data, key.data.step(), sel, active)
+                            self._advance(key.data, _guarded(key.data, key.data.step), sel, active)
                     now = time.monotonic()
                     for conn in [c for c in active.values() if c.deadline <= now]:
                         del active[conn.sock]
@@ -516,7 +538,7 @@ class Server:
         sock.setblocking(False)
         self.started += 1
         conn = _Connection(self, self.started, sock, _join(addr[0], addr[1]))
-        self._advance(conn, conn.start(), sel, active)
+        self._advance(conn, _guarded(conn, conn.start), sel, active)
 
     def _advance(self, conn: _Connection, result: int | Failure | None, sel: selectors.BaseSelector,
                  active: dict[socket.socket, _Connection]) -> None:
@@ -631,6 +653,11 @@ class _Client:
 
     def setup(self) -> None:
         api, o, stack = self.api, self.options, self.stack
+        require(api, stack, "connect", CLIENT_CALLS)
+        if o.verify is not None:
+            require(api, stack, "--verify", ["SSL_CTX_load_verify_locations", "SSL_set1_host", "SSL_get_verify_result"])
+        if o.cert is not None:
+            require(api, stack, "--cert", ["SSL_CTX_use_certificate_chain_file", "SSL_CTX_use_PrivateKey_file"])
         if o.alpn:
             require(api, stack, "--alpn", ["SSL_set_alpn_protos", "SSL_get0_alpn_selected"])
         api.ERR_clear_error()
@@ -801,7 +828,14 @@ def connect(options: ClientOptions, stdin: int | None = None, out: Callable[[byt
     client = _Client(options, write, info if info is not None else sys.stderr)
     try:
         client.setup()
-        return client.run(stdin)
+        try:
+            return client.run(stdin)
+        except UsageError:
+            raise
+        except Exception as exc:  # an exception escaping the stack's C API: report it, do not hide it in a traceback
+            client.say(f"the stack raised {type(exc).__name__}: {exc} (an exception escaping the C API: a bug of "
+                       "the stack)")
+            return 1
     finally:
         client.close()
 

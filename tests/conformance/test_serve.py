@@ -170,6 +170,17 @@ def serving(wrap: Any = None, **options: Any) -> Iterator[tuple[Server, io.Strin
         assert not thread.is_alive(), log.getvalue()
 
 
+def drain(sock: socket.socket) -> bytes:
+    """What the peer sends until it closes (a reset, when it closed with our bytes unread, ends it too)."""
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+    except ConnectionResetError:
+        pass
+    return received
+
+
 def page_row(page: bytes, key: str) -> str:
     found = re.search(rf"<tr><th>{re.escape(key)}</th><td>([^<]*)</td></tr>", page.decode())
     assert found, f"no {key!r} row in the page:\n{page.decode()}"
@@ -359,8 +370,7 @@ def test_garbage_is_logged_and_the_next_connection_is_served() -> None:
     try:
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw:
             raw.sendall(b"this is not TLS\r\n\r\n")
-            while raw.recv(4096):  # the server answers with an alert (or nothing) and closes
-                pass
+            drain(raw)  # the server answers with an alert (or nothing) and closes
         failure = server.wait_for(r"^\[1\] 127\.0\.0\.1:\d+: failed in SSL_accept: .*").group(0)
         assert re.search(r"SSL_accept returned -?\d+, SSL_get_error 1 \(SSL_ERROR_SSL\); error queue: error:", failure)
         done = connect("engine", server.port, verify=Path(server.ca), send=b"GET / HTTP/1.0\r\n\r\n")
@@ -372,13 +382,39 @@ def test_garbage_is_logged_and_the_next_connection_is_served() -> None:
         server.kill()
 
 
+class RaisingOnceApi(CountingApi):
+    """The real api whose first call of one function raises, as a stack with a bug would."""
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._api, name)
+        if name != self._name:
+            return value
+
+        def once(*args: Any) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                raise RuntimeError("injected")
+            return value(*args)
+
+        return once
+
+
+def test_an_exception_escaping_the_stack_ends_one_connection_not_the_server() -> None:
+    with serving(stack="engine", count=2, wrap=lambda api: RaisingOnceApi(api, "SSL_accept")) as (server, log):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as first:
+            first.sendall(b"x")
+            drain(first)
+        done = connect("engine", server.port, send=b"GET /\r\n")
+    assert done.returncode == 0, done.info + log.getvalue()
+    assert re.search(r"^\[1\] .*failed in SSL_accept: SSL_accept raised RuntimeError: injected", log.getvalue(), re.M)
+    assert server.served == 1 and server.failed == 1
+
+
 def test_a_silent_client_is_dropped_after_the_timeout_and_gets_no_page() -> None:
     with serving(stack="engine", count=1, timeout=0.3) as (server, log):
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw:
             raw.sendall(PARTIAL_RECORD)
-            received = b""
-            while chunk := raw.recv(4096):
-                received += chunk
+            received = drain(raw)
         assert b"HTTP/" not in received
     assert re.search(r"^\[1\] .*failed in SSL_accept: no progress for 0\.3 s", log.getvalue(), re.M), log.getvalue()
     assert server.failed == 1 and server.served == 0

@@ -460,6 +460,44 @@ def test_libssl_serves_s_client_and_its_own_client_with_alpn_and_client_certific
         server.kill()
 
 
+def _self_signed_rsa(directory: Path, name: str) -> tuple[Path, Path]:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "rsa.crt", directory / "rsa.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@needs_openssl
+def test_several_certificates_the_client_picks_by_signature_algorithm(tmp_path: Path) -> None:
+    """--cert/--key twice (ECDSA and RSA) on libssl: the certificate follows the client's signature_algorithms."""
+    pki = default_pki()
+    rsa_cert, rsa_key = _self_signed_rsa(tmp_path, "rsa.test")
+    certs = [(pki.server.cert_path, pki.server.key_path), (rsa_cert, rsa_key)]
+    expected = (("ecdsa_secp256r1_sha256", b"CN = server.test"), ("rsa_pss_rsae_sha256", b"CN = rsa.test"))
+    assert OPENSSL is not None
+    with serving(stack="libssl", count=2, certs=certs) as (server, log):
+        for sigalg, subject in expected:
+            done = _run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{server.port}", "-sigalgs", sigalg,
+                         "-ign_eof"], REQUEST)
+            assert done.returncode == 0, done.stderr.decode() + log.getvalue()
+            assert b"subject=" + subject in done.stdout
+            assert page_row(done.stdout, "protocol") == "TLSv1.3"
+
+
 @needs_openssl
 def test_libssl_client_reaches_openssl_s_server(s_server: Process) -> None:
     done = connect("libssl", _s_server_port(s_server), verify=default_pki().ca_path,

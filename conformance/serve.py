@@ -104,7 +104,20 @@ def require(api: Any, stack: str, option: str, names: Sequence[str]) -> None:
     """Refuse ``option`` in one line when the stack lacks any of the functions ``names``."""
     missing = [n for n in names if not _has(api, n)]
     if missing:
-        raise UsageError(f"{option}: stack {stack!r} lacks {', '.join(missing)}")
+        reasons = sorted({_why_missing(api, n) for n in missing} - {""})
+        raise UsageError(f"{option}: stack {stack!r} lacks {', '.join(missing)}"
+                         + (f" ({'; '.join(reasons)})" if reasons else ""))
+
+
+def _why_missing(api: Any, name: str) -> str:
+    """The binding's own reason for a missing name, where looking the name up raises MissingSymbol (the engine)."""
+    try:
+        getattr(api, name)
+    except MissingSymbol as exc:
+        return exc.reason
+    except AttributeError:
+        pass
+    return ""
 
 
 def _text(value: Any) -> str:

@@ -27,7 +27,12 @@ Convention
   arguments does; ``SSL_write(ssl, data, moved=True)`` (and ``SSL_write_ex``) passes the same bytes from a new
   address, to exercise SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.
 * Callbacks are Python callables taking the handle(s) and returning the C callback's int
-  (``SSL_CTX_set_client_cert_cb(ctx, lambda ssl: -1)``).
+  (``SSL_CTX_set_client_cert_cb(ctx, lambda ssl: -1)``). A callback with output parameters returns them after
+  the int, as functions do: ``SSL_CTX_set_alpn_select_cb(ctx, cb)`` with ``cb(ssl, offered) -> (ret, selected)``
+  (``offered``: the client's list; ``ret``: ``SSL_TLSEXT_ERR_OK`` / ``_ALERT_FATAL`` / ``_NOACK``).
+* ALPN lists are ``bytes`` in wire format (length-prefixed names): ``SSL_set_alpn_protos(ssl, b"\x02h2")`` (0 on
+  success, as in C); ``SSL_get0_alpn_selected(ssl) -> bytes`` (``b""``: none). ``X509_NAME_oneline(name, size=256)
+  -> str``; ``SSL_get1_peer_certificate`` hands over a reference the caller releases with ``X509_free``.
 * Socket descriptors are ints (``-1`` is INVALID_SOCKET). ``errno`` after a failing call: ``api.errno()``.
 * Constants come from :mod:`conformance.capi.constants` (values of the OpenSSL 3.0 headers).
 * Misuse that C would allow but that would crash a real library (double free, use after free) is not called on

@@ -30,7 +30,7 @@ Convention
   (``SSL_CTX_set_client_cert_cb(ctx, lambda ssl: -1)``). A callback with output parameters returns them after
   the int, as functions do: ``SSL_CTX_set_alpn_select_cb(ctx, cb)`` with ``cb(ssl, offered) -> (ret, selected)``
   (``offered``: the client's list; ``ret``: ``SSL_TLSEXT_ERR_OK`` / ``_ALERT_FATAL`` / ``_NOACK``).
-* ALPN lists are ``bytes`` in wire format (length-prefixed names): ``SSL_set_alpn_protos(ssl, b"\x02h2")`` (0 on
+* ALPN lists are ``bytes`` in wire format (length-prefixed names): ``SSL_set_alpn_protos(ssl, b"\\x02h2")`` (0 on
   success, as in C); ``SSL_get0_alpn_selected(ssl) -> bytes`` (``b""``: none). ``X509_NAME_oneline(name, size=256)
   -> str``; ``SSL_get1_peer_certificate`` hands over a reference the caller releases with ``X509_free``.
 * Socket descriptors are ints (``-1`` is INVALID_SOCKET). ``errno`` after a failing call: ``api.errno()``.

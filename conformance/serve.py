@@ -395,6 +395,7 @@ class Server:
         self.served = 0
         self.failed = 0
         self.started = 0
+        self.signalled = ""  # the name of the signal that stopped the loop
         self._stop = threading.Event()
         self._wake_r, self._wake_w = socket.socketpair()
         self.ctx: Any = None
@@ -524,7 +525,9 @@ class Server:
                             self._wake_r.recv(64)
                         elif key.data == "listen":
                             self._accept(sel, active)
-                        elif isinstance(key.data, _Connection):
+                        elif isinstance(key.data, _Connection) and active.get(key.data.sock) is key.data:
+                            # (a connection that ended earlier in this batch is skipped: its descriptor may
+                            # already belong to a connection accepted since)
                             self._advance(key.data, _guarded(key.data, key.data.step), sel, active)
                     now = time.monotonic()
                     for conn in [c for c in active.values() if c.deadline <= now]:
@@ -536,6 +539,8 @@ class Server:
                     conn.close()
                 if active:
                     self.note(f"stopped with {len(active)} connection(s) still open; they were closed")
+        if self.signalled:
+            self.note(f"{self.signalled} received, stopping")
         self.note(f"stopped: {self.served} connection(s) served, {self.failed} failed")
         return self.failed
 
@@ -572,8 +577,8 @@ class Server:
             yield
             return
 
-        def handler(signum: int, frame: Any) -> None:
-            self.note(f"{signal.Signals(signum).name} received, stopping")
+        def handler(signum: int, frame: Any) -> None:  # no printing here: it may interrupt a print
+            self.signalled = signal.Signals(signum).name
             self.stop()
 
         previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}

@@ -559,6 +559,23 @@ def test_alpn_on_a_stack_without_it_is_refused_in_one_line(command: str, capsys:
     assert err.count("\n") == 1 and f"--alpn: stack 'engine' lacks {needed}" in err
 
 
+ENGINE_ALPN = ("SSL_CTX_set_alpn_select_cb", "SSL_set_alpn_protos", "SSL_get0_alpn_selected")
+
+
+@needs_openssl
+@pytest.mark.skipif(not all(_ENGINE.capi.has(n) for n in ENGINE_ALPN),
+                    reason="the engine lacks " + ", ".join(n for n in ENGINE_ALPN if not _ENGINE.capi.has(n)))
+def test_engine_alpn_both_ways() -> None:
+    """Runs once the engine has ALPN: its server picks its first preference the client offers, its client shows it."""
+    with serving(stack="engine", count=2, alpn=["h2", "http/1.1"]) as (server, log):
+        done = s_client(server.port, str(default_pki().ca_path), "-alpn", "http/1.1,h2")
+        assert done.returncode == 0, done.stderr.decode() + log.getvalue()
+        assert page_row(done.stdout, "ALPN protocol") == "h2"
+        client = connect("engine", server.port, alpn=["http/1.1"], send=b"GET /\r\n")
+        assert client.returncode == 0, client.info
+        assert "ALPN protocol: http/1.1" in client.info
+
+
 def test_a_binding_stack_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["connect", "--stack", "stdlib", "127.0.0.1:9"]) == 2
     assert "stack 'stdlib' is a binding stack" in capsys.readouterr().err

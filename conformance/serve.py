@@ -54,7 +54,7 @@ __all__ = [
 PROTOCOLS = {"TLSv1.2": K.TLS1_2_VERSION, "TLSv1.3": K.TLS1_3_VERSION}
 SSL_TLSEXT_ERR_OK = 0
 SSL_TLSEXT_ERR_NOACK = 3
-MAX_REQUEST = 16 * 1024  # request bytes read before the server answers anyway
+MAX_REQUEST = 64 * 1024  # request bytes read before the server answers anyway
 _VERIFY_NAMES = {getattr(K, n): n for n in dir(K) if n.startswith("X509_V_")}
 
 

@@ -337,9 +337,9 @@ def test_want_read_sleeps_until_the_socket_is_readable(stack: str) -> None:
             time.sleep(0.01)
         time.sleep(0.1)  # the 5 bytes are seen by now (with the accept or by a second SSL_accept)
         before = server.api.calls
-        time.sleep(0.4)
+        time.sleep(0.2)
         calls = server.api.calls - before
-    assert before >= 1 and calls <= 1, f"SSL_accept called {calls} more times in 0.4 s of silence\n{log.getvalue()}"
+    assert before >= 1 and calls <= 1, f"SSL_accept called {calls} more times in 0.2 s of silence\n{log.getvalue()}"
 
 
 @pytest.mark.parametrize("stack", ["engine", "libssl"])
@@ -358,7 +358,7 @@ def test_want_write_waits_for_a_slow_reader_and_the_page_arrives_whole(stack: st
             raw.connect(("127.0.0.1", server.port))
             with context.wrap_socket(raw, server_hostname="server.test") as tls:
                 tls.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
-                time.sleep(0.3)  # the server fills both buffers meanwhile
+                time.sleep(0.2)  # the server fills both buffers meanwhile
                 page = b""
                 while chunk := tls.recv(65536):
                     page += chunk

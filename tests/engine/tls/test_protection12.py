@@ -301,6 +301,33 @@ def test_every_flipped_byte_is_bad_record_mac(mode: tuple[Suite12, bool], size: 
     assert _open_alert(r, fragment + b"\x00") == AlertDescription.bad_record_mac
 
 
+@settings(max_examples=200, deadline=None)
+@given(mode=st.sampled_from(MODES), junk=st.binary(max_size=400), ctype=st.sampled_from([21, 22, 23]))
+def test_random_fragments_are_bad_record_mac(mode: tuple[Suite12, bool], junk: bytes, ctype: int) -> None:
+    _, r = _pair(*mode)
+    assert _open_alert(r, junk, ctype) == AlertDescription.bad_record_mac
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    mode=st.sampled_from(MODES),
+    payload=st.binary(max_size=100),
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), min_size=1, max_size=4),
+)
+def test_edited_records_are_bad_record_mac(
+    mode: tuple[Suite12, bool], payload: bytes, edits: list[tuple[int, int]]
+) -> None:
+    w, r = _pair(*mode)
+    original = w.seal(APPLICATION_DATA, payload)
+    fragment = bytearray(original)
+    for pos, xor in edits:
+        fragment[pos % len(fragment)] ^= xor
+    if bytes(fragment) == original:  # the edits cancelled out
+        assert r.open(APPLICATION_DATA, original) == payload
+    else:
+        assert _open_alert(r, bytes(fragment)) == AlertDescription.bad_record_mac
+
+
 @pytest.mark.parametrize("etm", [False, True], ids=["mte", "etm"])
 @pytest.mark.parametrize("suite", CBC_SUITES, ids=lambda s: s.openssl_name)
 def test_cbc_padding_rules(suite: Suite12, etm: bool) -> None:

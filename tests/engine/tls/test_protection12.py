@@ -56,6 +56,11 @@ def _mode_id(mode: tuple[Suite12, bool]) -> str:
     return mode[0].openssl_name + ("+etm" if mode[1] else "")
 
 
+def _sized_binary(max_size: int) -> st.SearchStrategy[bytes]:
+    """Bytes whose length is drawn uniformly (st.binary alone stays short: the long-record paths go untested)."""
+    return st.integers(0, max_size).flatmap(lambda n: st.binary(min_size=n, max_size=n))
+
+
 def _keys(suite: Suite12, seed: int = 1) -> KeyBlock:
     return split_key_block(suite, bytes((seed * 7 + i) % 256 for i in range(suite.key_block_len)))
 
@@ -95,7 +100,7 @@ def test_round_trip_at_the_size_limits(mode: tuple[Suite12, bool]) -> None:
 @settings(max_examples=40, deadline=None)
 @given(
     mode=st.sampled_from(MODES),
-    records=st.lists(st.tuples(st.sampled_from([21, 22, 23]), st.binary(max_size=600)), min_size=1, max_size=6),
+    records=st.lists(st.tuples(st.sampled_from([21, 22, 23]), _sized_binary(600)), min_size=1, max_size=6),
     view=st.booleans(),
 )
 def test_round_trip_property(mode: tuple[Suite12, bool], records: list[tuple[int, bytes]], view: bool) -> None:
@@ -302,7 +307,7 @@ def test_every_flipped_byte_is_bad_record_mac(mode: tuple[Suite12, bool], size: 
 
 
 @settings(max_examples=200, deadline=None)
-@given(mode=st.sampled_from(MODES), junk=st.binary(max_size=400), ctype=st.sampled_from([21, 22, 23]))
+@given(mode=st.sampled_from(MODES), junk=_sized_binary(400), ctype=st.sampled_from([21, 22, 23]))
 def test_random_fragments_are_bad_record_mac(mode: tuple[Suite12, bool], junk: bytes, ctype: int) -> None:
     _, r = _pair(*mode)
     assert _open_alert(r, junk, ctype) == AlertDescription.bad_record_mac
@@ -311,7 +316,7 @@ def test_random_fragments_are_bad_record_mac(mode: tuple[Suite12, bool], junk: b
 @settings(max_examples=100, deadline=None)
 @given(
     mode=st.sampled_from(MODES),
-    payload=st.binary(max_size=100),
+    payload=_sized_binary(100),
     edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(1, 255)), min_size=1, max_size=4),
 )
 def test_edited_records_are_bad_record_mac(
@@ -387,6 +392,22 @@ def test_cbc_record_that_is_all_padding_bytes(suite: Suite12, etm: bool, blocks:
         assert r.open(APPLICATION_DATA, record) == b"\xff" * (16 * blocks - 256)
     else:
         assert _open_alert(r, record) == AlertDescription.bad_record_mac
+
+
+@pytest.mark.parametrize("suite", CBC_SUITES[::2], ids=lambda s: s.openssl_name)
+@pytest.mark.parametrize("ct_len", [0, 1, 15, 16, 17, 31, 33])
+def test_etm_record_with_a_valid_mac_but_no_whole_blocks(suite: Suite12, ct_len: int) -> None:
+    """A peer holding the MAC key can still send an IV + ciphertext that is not whole blocks: bad_record_mac."""
+    keys = _keys(suite)
+    body = os.urandom(16 + ct_len)
+    header = bytes(8) + b"\x17\x03\x03" + len(body).to_bytes(2, "big")
+    record = body + hmac.new(keys.client_write_mac_key, header + body, suite.mac_algorithm().name).digest()
+    _, r = _pair(suite, True, keys)
+    if ct_len == 16:  # one whole block is well formed; its random padding may or may not be valid
+        with contextlib.suppress(TLSAlertError):
+            r.open(APPLICATION_DATA, record)
+        return
+    assert _open_alert(r, record) == AlertDescription.bad_record_mac
 
 
 class _CountingHMAC:

@@ -8,6 +8,7 @@
   :func:`derive_keys` splits it for a suite into :class:`KeyBlock`.
 * :func:`finished_verify_data` is Finished.verify_data (RFC 5246 section 7.4.9): 12 bytes over the handshake hash,
   labelled "client finished" or "server finished" by the sender.
+* :func:`export_keying_material` is the TLS 1.2 exporter (RFC 5705 section 4).
 
 The hash is always passed explicitly (``suite.hash_algorithm()``), so nothing here knows about suites except
 :func:`derive_keys`.
@@ -135,3 +136,35 @@ def finished_verify_data(
     """
     label = LABEL_CLIENT_FINISHED if client else LABEL_SERVER_FINISHED
     return prf(hash_algorithm, master, label, handshake_hash, VERIFY_DATA_LEN)
+
+
+RESERVED_EXPORTER_LABELS = frozenset(
+    {LABEL_CLIENT_FINISHED, LABEL_SERVER_FINISHED, LABEL_MASTER_SECRET, LABEL_KEY_EXPANSION}
+    | {LABEL_EXTENDED_MASTER_SECRET}
+)
+"""Labels the handshake itself uses (RFC 5705 section 4; RFC 7627 adds its own): an exporter must not reuse them."""
+
+
+def export_keying_material(
+    hash_algorithm: hashes.HashAlgorithm,
+    master: bytes,
+    client_random: bytes,
+    server_random: bytes,
+    label: bytes,
+    length: int,
+    context: bytes | None = None,
+) -> bytes:
+    """RFC 5705 section 4: ``PRF(master_secret, label, client_random + server_random [+ context_length + context])``.
+
+    ``context=None`` (no context) and ``context=b""`` (an empty one) give different output, as the RFC says.
+    ValueError for a reserved label or a context of 2^16 bytes or more.
+    """
+    _check_randoms(client_random, server_random)
+    if label in RESERVED_EXPORTER_LABELS:
+        raise ValueError(f"exporter label {label!r} is reserved by the handshake")
+    seed = client_random + server_random
+    if context is not None:
+        if len(context) >= 1 << 16:
+            raise ValueError("exporter context of 2^16 bytes or more")
+        seed += len(context).to_bytes(2, "big") + context
+    return prf(hash_algorithm, master, label, seed, length)

@@ -12,18 +12,22 @@ Oracles, none of them this module:
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tls13_testlib import make_ca, make_leaf
 
 from engine.tls.prf12 import (
     MASTER_SECRET_LEN,
     KeyBlock,
     derive_keys,
+    export_keying_material,
     extended_master_secret,
     finished_verify_data,
     key_block,
@@ -239,3 +243,66 @@ def test_bad_inputs_are_clear_errors() -> None:
     keys = split_key_block(suite, bytes(range(suite.key_block_len)))
     assert isinstance(keys, KeyBlock)
     assert "00" not in repr(keys) and "keys" in repr(keys)
+
+
+# -- the exporter (RFC 5705) against OpenSSL's SSL_export_keying_material, through pyOpenSSL ----------------------
+
+
+def _openssl_tls12_pair(suite: Suite12) -> tuple[Any, Any]:
+    """A TLS 1.2 client and server of the system OpenSSL (pyOpenSSL), handshaken over memory BIOs."""
+    SSL = pytest.importorskip("OpenSSL.SSL")
+    ca = make_ca()
+    leaf = make_leaf(ca, key_type="ec256" if suite.auth.value == "ECDSA" else "rsa")
+    server_ctx = SSL.Context(SSL.TLS_METHOD)
+    server_ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+    server_ctx.use_certificate(leaf.cert)
+    server_ctx.use_privatekey(leaf.key)
+    server_ctx.set_cipher_list(suite.openssl_name.encode())
+    client_ctx = SSL.Context(SSL.TLS_METHOD)
+    client_ctx.set_max_proto_version(SSL.TLS1_2_VERSION)
+    client_ctx.set_cipher_list(suite.openssl_name.encode())
+    server, client = SSL.Connection(server_ctx, None), SSL.Connection(client_ctx, None)
+    server.set_accept_state()
+    client.set_connect_state()
+    for _ in range(10):
+        for conn in (client, server):
+            with contextlib.suppress(SSL.WantReadError):
+                conn.do_handshake()
+        for src, dst in ((client, server), (server, client)):
+            with contextlib.suppress(SSL.WantReadError):
+                dst.bio_write(src.bio_read(1 << 16))
+    assert client.get_cipher_name() == suite.openssl_name and client.get_protocol_version_name() == "TLSv1.2"
+    return client, server
+
+
+@pytest.mark.parametrize("code", [0xC02F, 0xC030, 0xCCA9, 0xC009], ids=lambda c: SUITES12[c].openssl_name)
+def test_exporter_matches_openssl(code: int) -> None:
+    suite = SUITES12[code]
+    client, server = _openssl_tls12_pair(suite)
+    master, cr, sr = client.master_key(), client.client_random(), client.server_random()
+    for label, length, context in (
+        (b"EXPERIMENTAL my label", 32, None),
+        (b"EXPERIMENTAL my label", 32, b""),
+        (b"EXPERIMENTAL my label", 100, b"some context"),
+        (b"EXTRACTOR-dtls_srtp", 60, None),
+    ):
+        ours = export_keying_material(suite.hash_algorithm(), master, cr, sr, label, length, context)
+        assert ours == client.export_keying_material(label, length, context)
+        assert ours == server.export_keying_material(label, length, context)
+    # no context and an empty context are different inputs (RFC 5705 section 4)
+    no_context = export_keying_material(suite.hash_algorithm(), master, cr, sr, b"EXPERIMENTAL x", 16)
+    assert no_context != export_keying_material(suite.hash_algorithm(), master, cr, sr, b"EXPERIMENTAL x", 16, b"")
+
+
+@pytest.mark.parametrize(
+    "label", [b"client finished", b"server finished", b"master secret", b"key expansion", b"extended master secret"]
+)
+def test_exporter_refuses_handshake_labels(label: bytes) -> None:
+    with pytest.raises(ValueError, match="reserved"):
+        export_keying_material(hashes.SHA256(), bytes(48), bytes(32), bytes(32), label, 16)
+
+
+def test_exporter_context_length_limit() -> None:
+    with pytest.raises(ValueError, match="context"):
+        export_keying_material(hashes.SHA256(), bytes(48), bytes(32), bytes(32), b"EXPERIMENTAL x", 16, bytes(1 << 16))
+    assert len(export_keying_material(hashes.SHA256(), bytes(48), bytes(32), bytes(32), b"E", 16, bytes(65535))) == 16

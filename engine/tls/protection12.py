@@ -28,12 +28,13 @@ Timing (MAC-then-encrypt only; the AEADs and encrypt-then-MAC authenticate befor
 the padding check reads the same number of bytes (up to 256, the largest padding) whatever the padding byte says and
 accumulates a flag without branching; the MAC is then always computed and compared with
 :func:`hmac.compare_digest`. An invalid padding is treated as no padding (RFC 5246 section 6.2.3.2), and a dummy
-HMAC absorbs the bytes a valid padding would have removed, so the hashing work is nearly the same whatever the
-padding (the Lucky Thirteen countermeasure, to within about one hash block). What is *not* constant-time in Python:
-slicing at a secret offset, the interpreter's int and bool operations, HMAC's per-block cost inside ``cryptography``
-(we only equalise the number of bytes hashed, not the number of compression-function calls), and the single branch
-that raises the alert at the end. This closes the padding oracle as an alert or an early return; it narrows but
-does not close a timing channel measurable on the same machine. Prefer the AEAD suites or encrypt-then-MAC.
+HMAC over whole zero blocks makes up the compression-function calls that a stripped padding saved, so the hash work
+inside ``cryptography`` is the same number of SHA-1/SHA-256 blocks whatever the padding (the Lucky Thirteen
+countermeasure). What is *not* constant-time in Python: slicing and copying at a secret offset, the interpreter's int
+and bool operations (small ints are cached, comparisons short-circuit in C), the per-call overhead of the two HMAC
+computations, and the single branch that raises the alert at the end. This closes the padding oracle as an alert or
+an early return and removes the gross timing difference; it does not close a fine timing channel measurable on the
+same machine. Prefer the AEAD suites or encrypt-then-MAC.
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ TLS12_VERSION = 0x0303
 TAG_LEN = 16
 BLOCK_LEN = 16  # AES
 _SEQ_LIMIT = (1 << 64) - 1
+
+_MAC_PREFIX_LEN = 13  # seq_num(8) + type(1) + version(2) + length(2)
+_HASH_BLOCK = 64  # SHA-1 and SHA-256 block size, the two record MAC hashes
+_ZERO_BLOCKS = memoryview(bytes(_HASH_BLOCK * 8))  # slices are views: no allocation that depends on the padding
+
+
+def _hash_blocks(message_len: int) -> int:
+    """Compression-function calls of the inner HMAC hash over ``message_len`` bytes (after the key block): the
+    message plus the 0x80 byte and the 8-byte length, rounded up to whole 64-byte blocks."""
+    return (message_len + 9 + _HASH_BLOCK - 1) // _HASH_BLOCK
+
 
 RandomSource = Callable[[int], bytes]
 """``n -> n random bytes``; injected so a test can fix the CBC IVs (default :func:`os.urandom`)."""
@@ -280,8 +292,10 @@ class CBCProtection12(RecordProtection12):
         content_len = body_len - mac_len - strip
         received = body[content_len : content_len + mac_len]
         expected = self._mac(self._header(seq, content_type, content_len), body[:content_len])
-        # hash the bytes the padding removed too, so the bytes hashed do not depend on the padding length
-        self._mac(body[content_len + mac_len :])
+        # Lucky Thirteen: a dummy HMAC over whole zero blocks makes up the compression-function calls that the MAC
+        # over a shorter (padding-stripped) record saved, so real + dummy is the same for every padding length.
+        saved = _hash_blocks(_MAC_PREFIX_LEN + body_len - mac_len) - _hash_blocks(_MAC_PREFIX_LEN + content_len)
+        self._mac(_ZERO_BLOCKS[: _HASH_BLOCK * saved])
         mac_ok = _stdhmac.compare_digest(expected, received)
         if not (mac_ok & bool(good)):
             raise _bad_mac("record MAC or padding check failed")

@@ -411,55 +411,67 @@ def test_etm_record_with_a_valid_mac_but_no_whole_blocks(suite: Suite12, ct_len:
 
 
 class _CountingHMAC:
-    """Wraps cryptography's HMAC and adds up the bytes hashed, across copies."""
+    """Wraps cryptography's HMAC and adds up the SHA-1/SHA-256 compression-function calls each MAC costs.
 
-    total = 0
+    HMAC(k, m) hashes the 64-byte inner key block and m, then the 64-byte outer key block and the inner digest; a
+    hash of n bytes takes ceil((n + 9) / 64) blocks (the 0x80 byte and the 8-byte length are appended).
+    """
+
+    calls = 0
 
     def __init__(self, key: bytes, algorithm: hashes.HashAlgorithm, _inner: Any = None) -> None:
         self._inner = _inner or crypto_hmac.HMAC(key, algorithm)
+        self._n = 0
 
     def copy(self) -> _CountingHMAC:
-        return _CountingHMAC(b"", hashes.SHA256(), self._inner.copy())
+        clone = _CountingHMAC(b"", hashes.SHA256(), self._inner.copy())
+        clone._n = self._n
+        return clone
 
-    def update(self, data: bytes) -> None:
-        _CountingHMAC.total += len(data)
+    def update(self, data: bytes | memoryview) -> None:
+        self._n += len(data)
         self._inner.update(data)
 
     def finalize(self) -> bytes:
-        _CountingHMAC.total += 1000  # count finalisations too
-        result: bytes = self._inner.finalize()
-        return result
+        digest: bytes = self._inner.finalize()
+        _CountingHMAC.calls += (64 + self._n + 9 + 63) // 64 + (64 + len(digest) + 9 + 63) // 64
+        return digest
 
 
 @pytest.mark.parametrize("suite", CBC_SUITES[:1] + CBC_SUITES[-1:], ids=lambda s: s.openssl_name)
-def test_mac_then_encrypt_hashes_the_same_whatever_the_padding(suite: Suite12, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The MAC is always computed, over the same number of bytes, whether the padding is valid, long or broken."""
+def test_mac_then_encrypt_hash_work_does_not_depend_on_the_padding(
+    suite: Suite12, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MAC is always computed, and the compression-function calls are the same for every padding length
+    (0 to 255), for a broken padding and for a wrong MAC (the Lucky Thirteen countermeasure)."""
     monkeypatch.setattr(protection12, "_hmac", types.SimpleNamespace(HMAC=_CountingHMAC))
     keys = _keys(suite)
-    content = bytes(40)
-    inner = len(content) + suite.mac_len
-    minimal = 15 - inner % 16
-    records = {
-        "minimal padding": _cbc_record(suite, keys, 0, content, etm=False),
-        "long padding": _cbc_record(
-            suite, keys, 0, content[:-32], etm=False, padding=bytes((minimal + 32,)) * (minimal + 33)
-        ),
-        "bad padding byte": _cbc_record(
-            suite, keys, 0, content, etm=False, padding=bytes((minimal,)) * minimal + b"\xff"
-        ),
-        "bad padding value": _cbc_record(
-            suite, keys, 0, content, etm=False, padding=b"\x00" + bytes((minimal,)) * minimal
-        ),
-        "bad MAC": _cbc_record(suite, keys, 0, content, etm=False, mac_fix=lambda m: bytes(len(m))),
-    }
-    assert len({len(r) for r in records.values()}) == 1
-    work = {}
+    body_len = 320  # every record below decrypts to this many bytes
+    records: dict[str, bytes] = {}
+    for pad in range(256):
+        content_len = body_len - suite.mac_len - pad - 1
+        if content_len >= 0:
+            padding = bytes((pad,)) * (pad + 1)
+            records[f"padding {pad}"] = _cbc_record(suite, keys, 0, bytes(content_len), etm=False, padding=padding)
+    minimal = body_len - suite.mac_len - 16  # content before a 16-byte padding
+    records["bad padding byte"] = _cbc_record(
+        suite, keys, 0, bytes(minimal), etm=False, padding=bytes((15,)) * 15 + b"\xff"
+    )
+    records["bad padding value"] = _cbc_record(
+        suite, keys, 0, bytes(minimal), etm=False, padding=b"\x00" + b"\x0f" * 15
+    )
+    records["bad MAC"] = _cbc_record(suite, keys, 0, bytes(minimal), etm=False, mac_fix=lambda m: bytes(len(m)))
+    assert {len(r) for r in records.values()} == {16 + body_len}
+    work: dict[str, int] = {}
     for name, record in records.items():
         _, r = _pair(suite, False, keys)
-        _CountingHMAC.total = 0
-        with contextlib.suppress(TLSAlertError):
+        _CountingHMAC.calls = 0
+        try:
             r.open(APPLICATION_DATA, record)
-        work[name] = _CountingHMAC.total
+            assert name.startswith("padding")
+        except TLSAlertError:
+            assert not name.startswith("padding")
+        work[name] = _CountingHMAC.calls
     assert len(set(work.values())) == 1, work
 
 

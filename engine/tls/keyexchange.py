@@ -12,7 +12,7 @@ from collections.abc import Callable
 from enum import IntEnum
 from typing import TypeAlias
 
-from cryptography.hazmat.primitives.asymmetric import ec, x25519
+from cryptography.hazmat.primitives.asymmetric import ec, x448, x25519
 from cryptography.hazmat.primitives.asymmetric import mlkem as _mlkem
 
 from .alerts import AlertDescription, TLSAlertError
@@ -47,18 +47,28 @@ class NamedGroup(IntEnum):
 _CURVES: dict[int, ec.EllipticCurve] = {
     NamedGroup.secp256r1: ec.SECP256R1(),
     NamedGroup.secp384r1: ec.SECP384R1(),
+    NamedGroup.secp521r1: ec.SECP521R1(),
 }
-_POINT_LEN: dict[int, int] = {NamedGroup.secp256r1: 65, NamedGroup.secp384r1: 97}
+# RFC 9846 section 4.3.8.2: UncompressedPointRepresentation, 1 + 2 * coordinate length
+_POINT_LEN: dict[int, int] = {NamedGroup.secp256r1: 65, NamedGroup.secp384r1: 97, NamedGroup.secp521r1: 133}
+_X448_LEN = 56  # RFC 7748 section 6.2
 _MLKEM768_EK = 1184
 _MLKEM768_CT = 1088
 
-SUPPORTED_GROUPS: tuple[int, ...] = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1) + (
-    (NamedGroup.X25519MLKEM768,) if HAVE_MLKEM else ()
-)
+SUPPORTED_GROUPS: tuple[int, ...] = (
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.secp384r1,
+    NamedGroup.x448,
+    NamedGroup.secp521r1,
+) + ((NamedGroup.X25519MLKEM768,) if HAVE_MLKEM else ())
 
-# A private key for one group: an X25519 or EC key, or for the hybrid a (ML-KEM, X25519) pair.
+# A private key for one group: an X25519, X448 or EC key, or for the hybrid a (ML-KEM, X25519) pair.
 PrivateKeyShare: TypeAlias = (
-    x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey | tuple[_mlkem.MLKEM768PrivateKey, x25519.X25519PrivateKey]
+    x25519.X25519PrivateKey
+    | x448.X448PrivateKey
+    | ec.EllipticCurvePrivateKey
+    | tuple[_mlkem.MLKEM768PrivateKey, x25519.X25519PrivateKey]
 )
 KeyGenerator = Callable[[int], PrivateKeyShare]
 
@@ -66,6 +76,8 @@ KeyGenerator = Callable[[int], PrivateKeyShare]
 def generate_private_key(group: int) -> PrivateKeyShare:
     if group == NamedGroup.x25519:
         return x25519.X25519PrivateKey.generate()
+    if group == NamedGroup.x448:
+        return x448.X448PrivateKey.generate()
     if group in _CURVES:
         return ec.generate_private_key(_CURVES[group])
     if group == NamedGroup.X25519MLKEM768 and HAVE_MLKEM:
@@ -75,7 +87,7 @@ def generate_private_key(group: int) -> PrivateKeyShare:
 
 def public_share(group: int, key: PrivateKeyShare) -> bytes:
     """KeyShareEntry.key_exchange for our private key (RFC 9846 section 4.3.8.2: uncompressed points)."""
-    if isinstance(key, x25519.X25519PrivateKey):
+    if isinstance(key, x25519.X25519PrivateKey | x448.X448PrivateKey):
         return key.public_key().public_bytes_raw()
     if isinstance(key, ec.EllipticCurvePrivateKey):
         from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -100,6 +112,16 @@ def _x25519(priv: x25519.X25519PrivateKey, peer: bytes) -> bytes:
         raise _bad_share("x25519 exchange failed") from exc
 
 
+def _x448(priv: x448.X448PrivateKey, peer: bytes) -> bytes:
+    if len(peer) != _X448_LEN:
+        raise _bad_share("x448 share length")
+    try:
+        # RFC 9846 section 7.4.2 / RFC 7748 section 6.2: an all-zero result must be rejected; cryptography raises
+        return priv.exchange(x448.X448PublicKey.from_public_bytes(peer))
+    except ValueError as exc:
+        raise _bad_share("x448 exchange failed") from exc
+
+
 def _ecdh(group: int, priv: ec.EllipticCurvePrivateKey, peer: bytes) -> bytes:
     if len(peer) != _POINT_LEN[group] or peer[0] != 4:
         raise _bad_share("EC share must be an uncompressed point")
@@ -113,6 +135,8 @@ def _ecdh(group: int, priv: ec.EllipticCurvePrivateKey, peer: bytes) -> bytes:
 def client_shared_secret(group: int, key: PrivateKeyShare, server_share: bytes) -> bytes:
     if group == NamedGroup.x25519 and isinstance(key, x25519.X25519PrivateKey):
         return _x25519(key, server_share)
+    if group == NamedGroup.x448 and isinstance(key, x448.X448PrivateKey):
+        return _x448(key, server_share)
     if group in _CURVES and isinstance(key, ec.EllipticCurvePrivateKey):
         return _ecdh(group, key, server_share)
     if group == NamedGroup.X25519MLKEM768 and isinstance(key, tuple):
@@ -145,6 +169,8 @@ def server_exchange(group: int, client_share: bytes, generate: KeyGenerator) -> 
     key = generate(group)
     if isinstance(key, x25519.X25519PrivateKey):
         return public_share(group, key), _x25519(key, client_share)
+    if isinstance(key, x448.X448PrivateKey):
+        return public_share(group, key), _x448(key, client_share)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return public_share(group, key), _ecdh(group, key, client_share)
     raise TLSAlertError(AlertDescription.internal_error, "unsupported group")

@@ -1,18 +1,24 @@
 """``conformance``: run the suite, list stacks and clauses, rebuild reports.
 
-Exit status of ``run``: 0 when no verdict is failed, unexpected-pass, error or hang; 1 otherwise; 2 for a usage
-error (unknown stack or page, unusable stack).
+Exit status of ``run`` and ``report``: 0 when every planned verdict was recorded and none is failed,
+unexpected-pass, error, hang or crash; 1 otherwise (also for an incomplete or interrupted run); 2 when nothing was
+run or written: a usage error (each problem one line, from the same checks the pytest plugin makes), or nothing to
+report. A subcommand is a ``cmd_<name>(args) -> int`` function and a parser in :func:`build_parser`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 from conformance.catalogue import CatalogueError, load_catalogue
-from conformance.results import BAD_VERDICTS, ResultsError, read_records
+from conformance.checks import Settings, parse_seed, preflight
+from conformance.results import ReportDir, ResultsError, load_results
 from conformance.stacks import CAPABILITIES, discover
 
 __all__ = ["main"]
@@ -35,50 +41,64 @@ def _covered() -> dict[str, list[str]]:
     return covered
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(stacks=args.stack, pages=args.page, report=Path(args.report), seed=args.seed, workers=args.n,
+                    deadline=args.case_deadline, memory_mib=args.case_memory, case_paths=[_cases_dir()])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
-    stacks = discover()
-    for name in args.stack:
-        if ":" in name:  # module:Class, checked by the plugin
-            continue
-        if name not in stacks:
-            print(f"conformance: no stack named {name!r}; registered: {', '.join(stacks)}", file=sys.stderr)
-            return 2
-        if not stacks[name].installed:
-            print(f"conformance: stack {name!r} is not usable here: {stacks[name].problem}", file=sys.stderr)
-            return 2
-    if args.page:
-        known = load_catalogue().pages
-        unknown = [p for p in args.page if p not in known]
-        if unknown:
-            print(f"conformance: unknown page(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}",
-                  file=sys.stderr)
-            return 2
-    report = Path(args.report)
-    argv = [str(_cases_dir()), "-p", "no:cacheprovider", "--conformance-report", str(report), "-q", "-rfE",
-            "--tb=short"]
+    env_seed, seed_problem = parse_seed(os.environ)
+    settings = _settings(args)
+    _, problems = preflight(settings)  # the plugin's own checks, before pytest starts
+    if seed_problem:
+        problems.insert(0, seed_problem)
+    if problems:
+        for problem in problems:
+            print(f"conformance: {problem}", file=sys.stderr)
+        print(f"conformance: nothing was run; {args.report} left unchanged", file=sys.stderr)
+        return 2
+    seed = args.seed if args.seed is not None else env_seed
+    if seed is None:
+        seed = random.SystemRandom().randrange(1 << 31)
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{seed}-{os.getpid()}"
+    report = ReportDir(Path(args.report))
+    argv = [str(_cases_dir()), "-p", "no:cacheprovider", "--conformance-report", str(report.path), "-q", "-rfE",
+            "--tb=short", "--conformance-seed", str(seed), "--conformance-run-id", run_id,
+            "--case-deadline", str(args.case_deadline or 0), "--case-memory", str(args.case_memory)]
     for name in args.stack:
         argv += ["--stack", name]
     for page in args.page:
         argv += ["--page", page]
-    if args.seed is not None:
-        argv += ["--conformance-seed", str(args.seed)]
     if args.n:
         argv += ["-n", str(args.n)]
     argv += args.pytest_args
     code = pytest.main(argv)
-    results = report / "results.jsonl"
-    if not results.exists():
-        print(f"conformance: pytest exited with {code} and wrote no results", file=sys.stderr)
-        return 2 if code in (3, 4) else 1
-    records = [r for r in read_records([results]) if r.get("kind") != "run"]
-    counts = Counter(r["verdict"] for r in records)
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        print(f"conformance: pytest stopped (exit {int(code)}); see above", file=sys.stderr)
+        return 2
+    stream = report.stream(run_id)
+    if not stream.exists():
+        print(f"conformance: nothing to report: no case was selected or run (pytest exit {int(code)}); "
+              f"{report.path} left unchanged", file=sys.stderr)
+        return 2
+    try:
+        results = load_results([stream])
+    except ResultsError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 1
+    counts = Counter(str(v.verdict) for v in results.verdicts)
     print("\nverdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    print(f"report: {report / 'index.html'}  records: {results}")
-    if code in (2, 3, 4):  # interrupted, internal error, usage error
-        return 2 if code == 4 else 1
-    return 1 if any(counts[v] for v in BAD_VERDICTS) or not records else 0
+    print(results.completeness())
+    for bad in results.bad:
+        first = bad.reason.strip().splitlines()[0] if bad.reason.strip() else ""
+        print(f"  {bad.verdict}: {bad.case} on {bad.stack}" + (f" (peer {bad.peer})" if bad.peer else "")
+              + (f": {first[:160]}" if first else ""))
+    print(f"report: {report.path / 'index.html'}  records: {report.results}")
+    if code == pytest.ExitCode.INTERRUPTED:
+        return 1
+    return 0 if results.ok else 1
 
 
 def cmd_stacks(args: argparse.Namespace) -> int:
@@ -125,16 +145,29 @@ def cmd_clauses(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from conformance.report import write_reports
 
+    directory = ReportDir(Path(args.report))
+    problem = directory.check_writable()
     try:
-        model = write_reports(Path(args.report), [Path(p) for p in args.results])
-    except (ResultsError, OSError) as exc:
+        if problem:
+            raise ResultsError(problem)
+        results = load_results([Path(p) for p in args.results])
+        for note in results.notes:
+            print(f"conformance: {note}", file=sys.stderr)
+        model = write_reports(directory.path, results)
+    except ResultsError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
+        print(f"conformance: nothing written; {directory.path} left unchanged", file=sys.stderr)
         return 2
-    print(f"report: {Path(args.report) / 'index.html'} ({model['total']} verdicts)")
+    except OSError as exc:
+        print(f"conformance: cannot write the report in {directory.path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"report: {directory.path / 'index.html'} ({model['total']} verdicts; {model['completeness']})")
     return 0 if model["ok"] else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from conformance.plugin import DEFAULT_DEADLINE, DEFAULT_MEMORY_MIB
+
     parser = argparse.ArgumentParser(
         prog="conformance",
         description="Conformance and interoperability suite for OpenSSL-style SSL/BIO APIs.",
@@ -144,8 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the cases and write the report",
                          description="Run the conformance cases on the selected stacks and pages. Verdict records "
                                      "stream to REPORT/results.jsonl; REPORT/index.html, summary.json and junit.xml "
-                                     "are written at the end. Exit status 0 when no verdict is failed, "
-                                     "unexpected-pass, error or hang, else 1; 2 for a usage error.")
+                                     "are written at the end. Each case runs in its own process with a deadline "
+                                     "and a memory limit. Exit status 0 when every planned verdict was recorded "
+                                     "and none is failed, unexpected-pass, error, hang or crash; else 1; 2 when "
+                                     "nothing was run (a usage error, or nothing selected).")
     run.add_argument("--stack", action="append", default=[], metavar="NAME",
                      help="stack to run: a registered name (see 'conformance stacks') or module:Class of an "
                           "adapter not yet registered (repeatable; default: every installed stack)")
@@ -153,7 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="only cases checking clauses of this man page, e.g. SSL_read (repeatable)")
     run.add_argument("--report", default="reports", metavar="DIR", help="report directory (default: reports)")
     run.add_argument("-n", type=int, default=0, metavar="N", help="run in N parallel processes (pytest-xdist)")
-    run.add_argument("--seed", type=int, default=None, help="seed of the run (default: random, recorded)")
+    run.add_argument("--seed", type=int, default=None,
+                     help="seed of the run (default: $CONFORMANCE_RUN_SEED, else random; recorded)")
+    run.add_argument("--case-deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                     help=f"a case with no progress for this long is a hang (default {DEFAULT_DEADLINE:g}; 0: none)")
+    run.add_argument("--case-memory", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+                     help=f"address space one case may add, in MiB (default {DEFAULT_MEMORY_MIB}; 0: no limit)")
     run.add_argument("pytest_args", nargs="*", help="extra pytest arguments, after '--'")
     run.set_defaults(func=cmd_run)
     stacks = sub.add_parser("stacks", help="list the registered stacks, their versions and capabilities")
@@ -164,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     clauses.add_argument("--page", action="append", default=[], metavar="PAGE", help="only this page (repeatable)")
     clauses.set_defaults(func=cmd_clauses)
     report = sub.add_parser("report", help="rebuild the reports from results files (e.g. shards of one run)")
-    report.add_argument("results", nargs="+", help="results.jsonl files")
+    report.add_argument("results", nargs="+",
+                        help="results.jsonl files (or runs/<run>.jsonl streams); shards of one run are merged, and "
+                             "a later run's verdict replaces an earlier run's for the same case and stacks")
     report.add_argument("--report", default="reports", metavar="DIR", help="output directory (default: reports)")
     report.set_defaults(func=cmd_report)
     from conformance.serve import add_arguments  # serve, connect

@@ -8,7 +8,7 @@ points at its own with ``StackAdapter.expectations_path``)::
     [[deviation]]
     case = "test_read_after_close_notify"     # the case function's name
     clauses = ["SSL_read/RETURN VALUES/<=0"]   # the clauses the deviation concerns
-    verdict = "failed"                         # what the case yields on this stack: failed | hang | error
+    verdict = "failed"                         # what the case yields on this stack: failed | hang | error | crash
     reason = "why the stack behaves this way"
     evidence = "the call sequence and what it returned"
     role = "client"                            # optional: only when this stack plays that role (client | server)
@@ -20,13 +20,17 @@ A case with an entry that fails as listed is an *expected deviation*; one that p
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-__all__ = ["Deviation", "ExpectationsError", "load_expectations"]
+from conformance.verdicts import Verdict
 
-_VERDICTS = {"failed", "hang", "error"}
+__all__ = ["Deviation", "ExpectationsError", "check_expectations", "expectations_file", "load_expectations"]
+
+_VERDICTS = frozenset({Verdict.FAILED, Verdict.HANG, Verdict.ERROR, Verdict.CRASH})
 
 
 class ExpectationsError(ValueError):
@@ -61,10 +65,16 @@ def builtin_path(stack: str) -> Path:
     return Path(__file__).parent / "expectations" / f"{stack}.toml"
 
 
-def load_expectations(stack: str, path: Path | None = None) -> dict[str, list[Deviation]]:
+def expectations_file(stack: str, path: str | os.PathLike[str] | None = None) -> Path:
+    """The expectations file of a stack: the adapter's ``expectations_path`` (a path or a string) or the built-in
+    one."""
+    return Path(path) if path is not None else builtin_path(stack)
+
+
+def load_expectations(stack: str, path: str | os.PathLike[str] | None = None) -> dict[str, list[Deviation]]:
     """The entries of a stack's file by case name (a case may have several, for different roles, peers or
     parameters)."""
-    path = path or builtin_path(stack)
+    path = expectations_file(stack, path)
     if not path.exists():
         return {}
     try:
@@ -102,3 +112,44 @@ def load_expectations(stack: str, path: Path | None = None) -> dict[str, list[De
                               tuple(sorted(params.items())))
         result.setdefault(raw["case"], []).append(deviation)
     return result
+
+
+# --- checking a file before a run (loading above raises on the first problem; this lists every one) ---------------
+
+_TOP_KEYS = frozenset({"schema", "deviation"})
+
+
+def _entry_keys() -> frozenset[str]:
+    return frozenset(f.name for f in fields(Deviation) if f.name != "stack")
+
+
+def check_expectations(stack: str, path: Path, cases: Mapping[str, Collection[str]] | None,
+                       clause_ids: Collection[str]) -> list[str]:
+    """Problems of a stack's expectations file, one line each: syntax, schema, unknown keys, and entries naming a
+    case (``cases``: case name -> its clause ids; ``None`` skips that check) or a clause that does not exist."""
+    if not path.exists():
+        return []
+    try:
+        entries = load_expectations(stack, path)
+    except ExpectationsError as exc:
+        return [f"{' '.join(str(exc).split())}; fix the expectations file of stack {stack}"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{path}: cannot be read ({exc}); fix the expectations file of stack {stack}"]
+    problems: list[str] = []
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for key in sorted(set(data) - _TOP_KEYS):
+        problems.append(f"{path}: unknown top-level key {key!r} (known: {', '.join(sorted(_TOP_KEYS))})")
+    known_keys = _entry_keys()
+    for index, raw in enumerate(data.get("deviation", []), 1):
+        where = f"{path} deviation #{index} (case {raw.get('case')!r})"
+        for key in sorted(set(raw) - known_keys):
+            problems.append(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(known_keys))}")
+    for case, deviations in entries.items():
+        if cases is not None and case not in cases:
+            problems.append(f"{path}: case {case!r} does not exist; fix its name or remove the entry")
+        for deviation in deviations:
+            for clause in deviation.clauses:
+                if clause not in clause_ids:
+                    problems.append(f"{path}: case {case!r} names clause {clause!r}, which is not in the catalogue; "
+                                    "fix the id or remove it")
+    return problems

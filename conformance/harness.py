@@ -28,7 +28,11 @@ from conformance.pump import DriveResult, Goal, Pump
 from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
 from conformance.trace import Trace
 
-__all__ = ["Harness", "NotApplicable", "Pair"]
+__all__ = ["CloseError", "Harness", "NotApplicable", "Pair"]
+
+
+class CloseError(RuntimeError):
+    """An endpoint's ``close()`` raised; every endpoint was still closed, and the message names each failure."""
 
 
 class NotApplicable(Skipped):
@@ -157,5 +161,13 @@ class Harness:
         return Pair(c, s, link or Link.whole(), self.trace)
 
     def close(self) -> None:
+        """Close every endpoint, even when one raises; then raise :class:`CloseError` naming each that did."""
+        problems = []
         for endpoint in self.endpoints:
-            endpoint.close()
+            try:
+                endpoint.close()
+            except Exception as exc:
+                problems.append(f"{getattr(endpoint, 'label', endpoint)}.close() raised {type(exc).__name__}: {exc}")
+        self.endpoints.clear()
+        if problems:
+            raise CloseError("; ".join(problems))

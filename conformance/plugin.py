@@ -1,12 +1,14 @@
-"""The pytest plugin: parametrises the cases over stacks, turns outcomes into verdicts, streams the records.
+"""The pytest plugin: wires the suite into pytest's hooks, and does nothing else.
 
 Registered through the ``pytest11`` entry point, so it is active in every pytest run of an environment where the
 suite is installed; it only acts on tests that take the ``h`` fixture (the conformance cases).
 
-Verdicts (see ``docs/results-schema.md``): *passed*; *failed* (an assertion about the stack's behaviour did not
-hold); *not-applicable* (a needed capability is missing, with the reason); *expected-deviation* / *unexpected-pass*
-(the stack's expectations file lists the case); *error* (the harness or the stack broke: an exception other than a
-failed assertion); *hang* (the pump proved a deadlock or the round budget ran out).
+Where the work is done:
+
+* :mod:`conformance.checks`: options, report directory, adapters and expectations, checked before collection;
+* :mod:`conformance.isolation`: each case in a forked child with a deadline and a memory limit;
+* :mod:`conformance.recording`: verdicts (:class:`conformance.verdicts.Verdict`) and their records;
+* :mod:`conformance.results` and :mod:`conformance.report`: the run's stream, its plan, the published reports.
 """
 
 from __future__ import annotations
@@ -14,37 +16,56 @@ from __future__ import annotations
 import os
 import random
 import time
-import traceback
-import zlib
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest.outcomes import Skipped
 
-from conformance.catalogue import load_catalogue
-from conformance.expectations import Deviation, load_expectations
-from conformance.harness import Harness, NotApplicable
-from conformance.pump import Deadlock
-from conformance.results import SCHEMA, append_record
-from conformance.stacks import StackAdapter, StackUnavailable, discover, load_stack
-from conformance.stacks.base import Unsupported
+from conformance import isolation, recording
+from conformance.checks import Settings, parse_seed, preflight
+from conformance.harness import Harness
+from conformance.results import ReportDir, ResultsError, append_record, load_results
+from conformance.stacks import StackAdapter, discover, load_stack
+from conformance.verdicts import PlanRecord, RunRecord, Verdict
 
-__all__ = ["CaseInfo"]
+__all__ = ["DEFAULT_DEADLINE", "DEFAULT_MEMORY_MIB", "RunState"]
 
-SEED_ENV = "CONFORMANCE_RUN_SEED"
-RUN_ENV = "CONFORMANCE_RUN_ID"
-RESULTS = "results.jsonl"
-
-_info_key = pytest.StashKey["CaseInfo"]()
+DEFAULT_DEADLINE = 60.0
+DEFAULT_MEMORY_MIB = 1024
 
 
-class CaseInfo:
-    def __init__(self) -> None:
-        self.harness: Harness | None = None
-        self.recorded = False
-        self.started = time.time()
+@dataclass
+class RunState:
+    """What one pytest process knows about the run it belongs to."""
+
+    run_id: str
+    seed: int
+    limits: isolation.Limits
+    isolate: bool
+    report: ReportDir | None
+    stacks: list[StackAdapter] = field(default_factory=list)
+    planned: int = 0
+    message: str = ""  # the completeness line, or why nothing was reported
+
+    @property
+    def stream(self) -> Path | None:
+        return self.report.stream(self.run_id) if self.report else None
+
+
+@dataclass
+class _CaseState:
+    harness: Harness | None = None
+    facts: recording.CaseFacts | None = None
+    verdict: Verdict | None = None
+    reason: str = ""
+    phase: str = "setup"
+    started: float = field(default_factory=time.time)
+
+
+_run_key = pytest.StashKey[RunState]()
+_case_key = pytest.StashKey[_CaseState]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,64 +75,96 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--page", action="append", default=[], metavar="PAGE",
                     help="only the cases that check a clause of this man page, e.g. SSL_read (repeatable)")
     group.addoption("--conformance-report", default=None, metavar="DIR",
-                    help="stream verdict records to DIR/results.jsonl and write DIR/index.html at the end")
+                    help="stream verdict records to DIR/runs/<run>.jsonl; at the end write DIR/results.jsonl, "
+                         "index.html, summary.json and junit.xml")
     group.addoption("--conformance-seed", type=int, default=None, metavar="N",
-                    help="seed of the run (default: random, recorded in every verdict record)")
+                    help="seed of the run (default: $CONFORMANCE_RUN_SEED, else random; recorded)")
+    group.addoption("--conformance-run-id", default=None, metavar="ID", help="run id (default: time, seed, pid)")
+    group.addoption("--case-deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",
+                    help=f"a case with no progress for this long is a hang (default {DEFAULT_DEADLINE:g}; 0: none)")
+    group.addoption("--case-memory", type=int, default=DEFAULT_MEMORY_MIB, metavar="MIB",
+                    help=f"address space a case may add, in MiB (default {DEFAULT_MEMORY_MIB}; 0: no limit)")
+    group.addoption("--case-isolation", choices=("fork", "off"), default="fork",
+                    help="run each case in a forked child (default), or in the pytest process (for a debugger)")
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    report = config.getoption("--conformance-report")
+    return Settings(stacks=config.getoption("--stack"), pages=config.getoption("--page"),
+                    report=Path(report) if report else None, seed=config.getoption("--conformance-seed"),
+                    workers=getattr(config.option, "numprocesses", 0) or 0,
+                    deadline=config.getoption("--case-deadline"), memory_mib=config.getoption("--case-memory"),
+                    case_paths=[Path(str(a).split("::", 1)[0]) for a in config.args])
+
+
+def _wants_suite(config: pytest.Config) -> bool:
+    """Whether this pytest run is a conformance run (then everything is checked before collection)."""
+    if config.getoption("--stack") or config.getoption("--page") or config.getoption("--conformance-report"):
+        return True
+    import specs
+
+    cases = (Path(specs.__file__).parent / "cases").resolve()
+    return any(Path(str(a).split("::", 1)[0]).resolve().is_relative_to(cases) for a in config.args)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clauses(*ids): the catalogue clauses a conformance case checks")
     config.addinivalue_line("markers", "needs(*capabilities): adapter capabilities a conformance case requires")
     config.addinivalue_line("markers", "interop: a case run on every (client stack, server stack) pair")
-    worker = hasattr(config, "workerinput")
-    if config.getoption("--stack"):
-        _selected_stacks(config)  # an unknown or unusable stack is a usage error before anything runs
-    pages: list[str] = config.getoption("--page")
-    if pages:
-        known = load_catalogue().pages
-        unknown = [p for p in pages if p not in known]
-        if unknown:
-            raise pytest.UsageError(
-                f"unknown page(s) {', '.join(unknown)}; known pages: {', '.join(sorted(known)) or 'none'}")
-    seed = config.getoption("--conformance-seed")
-    if seed is None:
-        seed = int(os.environ.get(SEED_ENV) or random.SystemRandom().randrange(1 << 31))
-    os.environ[SEED_ENV] = str(seed)  # inherited by pytest-xdist workers started after this
-    os.environ.setdefault(RUN_ENV, f"{time.strftime('%Y%m%dT%H%M%S')}-{seed}")
-    config.stash[_seed_key] = seed
-    report = config.getoption("--conformance-report")
-    if report and not worker:
-        directory = Path(report)
-        directory.mkdir(parents=True, exist_ok=True)
-        results = directory / RESULTS
-        if results.exists():
-            results.replace(directory / (RESULTS + ".previous"))
-        append_record(results, {
-            "schema": SCHEMA, "kind": "run", "run": os.environ[RUN_ENV], "seed": seed, "started": time.time(),
-            "stacks": {name: {"version": info.adapter.version() if info.adapter else None,
-                              "installed": info.installed, "problem": info.problem}
-                       for name, info in discover().items()},
-            "selected_stacks": config.getoption("--stack"), "pages": config.getoption("--page"),
-        })
+    settings = settings_of(config)
+    workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if workerinput is not None and "conformance_run" in workerinput:
+        seed, run_id = int(workerinput["conformance_seed"]), str(workerinput["conformance_run"])
+    else:
+        env_seed, seed_problem = parse_seed(os.environ)
+        if seed_problem:
+            raise pytest.UsageError(seed_problem)
+        if _wants_suite(config):
+            _, problems = preflight(settings)
+            if problems:
+                raise pytest.UsageError("\n".join(problems))
+        chosen = settings.seed if settings.seed is not None else env_seed
+        seed = chosen if chosen is not None else random.SystemRandom().randrange(1 << 31)
+        run_id = config.getoption("--conformance-run-id") or f"{time.strftime('%Y%m%dT%H%M%S')}-{seed}-{os.getpid()}"
+    isolate = (config.getoption("--case-isolation") == "fork" and isolation.available()
+               and not config.getoption("usepdb", False))
+    state = RunState(run_id=run_id, seed=seed, isolate=isolate,
+                     limits=isolation.Limits(settings.deadline, settings.memory_mib),
+                     report=ReportDir(settings.report) if settings.report else None)
+    config.stash[_run_key] = state
+    if state.report is not None and workerinput is None:
+        stream = state.report.stream(run_id)
+        append_record(stream, RunRecord(
+            run=run_id, seed=seed, started=time.time(), stacks=_stack_table(),
+            selected_stacks=settings.stacks, pages=settings.pages,
+            options={"deadline": settings.deadline, "memory_mib": settings.memory_mib, "isolation": isolate}))
 
 
-_seed_key = pytest.StashKey[int]()
-_stacks_key = pytest.StashKey[list[StackAdapter]]()
+def _stack_table() -> dict[str, dict[str, Any]]:
+    table = {}
+    for name, info in discover().items():
+        version = recording.safe_version(info.adapter) if info.adapter and info.installed else None
+        table[name] = {"version": version, "installed": info.installed, "problem": info.problem}
+    return table
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: every worker belongs to the controller's run (same id, same seed)."""
+    state = node.config.stash[_run_key]
+    node.workerinput["conformance_run"] = state.run_id
+    node.workerinput["conformance_seed"] = state.seed
 
 
 def _selected_stacks(config: pytest.Config) -> list[StackAdapter]:
-    if _stacks_key in config.stash:
-        return config.stash[_stacks_key]
-    names: list[str] = config.getoption("--stack")
-    if names:
-        try:
-            stacks = [load_stack(n) for n in dict.fromkeys(names)]
-        except StackUnavailable as exc:
-            raise pytest.UsageError(str(exc)) from exc
-    else:
-        stacks = [info.adapter for info in discover().values() if info.installed and info.adapter]
-    config.stash[_stacks_key] = stacks
-    return stacks
+    state = config.stash[_run_key]
+    if not state.stacks:
+        names: list[str] = config.getoption("--stack")
+        if names:
+            state.stacks = [load_stack(n) for n in dict.fromkeys(names)]  # checked in pytest_configure
+        else:
+            state.stacks = [info.adapter for info in discover().values() if info.installed and info.adapter]
+    return state.stacks
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -120,10 +173,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     stacks = _selected_stacks(metafunc.config)
     if metafunc.definition.get_closest_marker("interop"):
         pairs = [(c, s) for c in stacks for s in stacks]
-        metafunc.parametrize("_conformance_stacks", pairs, ids=[f"{c.name}->{s.name}" for c, s in pairs],
-                             indirect=False)
+        metafunc.parametrize(recording.STACKS_PARAM, pairs, ids=[f"{c.name}->{s.name}" for c, s in pairs])
     else:
-        metafunc.parametrize("_conformance_stacks", [(s, None) for s in stacks], ids=[s.name for s in stacks])
+        metafunc.parametrize(recording.STACKS_PARAM, [(s, None) for s in stacks], ids=[s.name for s in stacks])
+
+
+def _is_case(item: pytest.Item) -> bool:
+    return "h" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -141,17 +197,64 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The plan: every case this process will run (with pytest-xdist each worker collects all and writes its plan;
+    the union per run is what the run planned)."""
+    state = session.config.stash[_run_key]
+    cases = [item.nodeid for item in session.items if _is_case(item)]
+    state.planned = len(cases)
+    if state.stream is not None and cases:
+        workerinput = getattr(session.config, "workerinput", None)
+        append_record(state.stream, PlanRecord(run=state.run_id, nodeids=cases,
+                                               worker=str(workerinput["workerid"]) if workerinput else "main"))
+    if cases and state.isolate:
+        _warm_up(session.config)
+
+
+def _warm_up(config: pytest.Config) -> None:
+    """Load once, in this process, what every case needs, so each forked child starts with it."""
+    from conformance.certs import default_pki
+    from conformance.expectations import load_expectations
+
+    default_pki()
+    for stack in _selected_stacks(config):
+        recording.safe_version(stack)
+        load_expectations(stack.name, getattr(stack, "expectations_path", None))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    state = item.config.stash[_run_key]
+    if not state.isolate or not _is_case(item) or isolation.in_child():
+        return None
+    return isolation.run_isolated(item, state.limits, _record_lost)
+
+
+def _record_lost(item: pytest.Item, lost: isolation.Lost) -> None:
+    """The record of a case whose child died or hung (written by the parent, unless the child had written it)."""
+    state = item.config.stash[_run_key]
+    facts = recording.CaseFacts.of(item, state.seed)
+    deviation = facts.deviation()
+    verdict, reason = recording.apply_expectations(Verdict(lost.verdict), lost.reason, deviation)
+    if state.stream is not None and not lost.record_written:
+        record = facts.record(verdict, reason, trace=lost.trace, duration=lost.duration, phase="call",
+                              run=state.run_id, expectation=deviation)
+        append_record(state.stream, record)
+
+
 @pytest.fixture
 def h(request: pytest.FixtureRequest, _conformance_stacks: tuple[StackAdapter, StackAdapter | None]
       ) -> Iterator[Harness]:
     """The harness of one conformance case on one stack (or one client/server pair of stacks)."""
     first, second = _conformance_stacks
-    node_seed = zlib.crc32(request.node.nodeid.encode()) ^ request.config.stash[_seed_key]
+    seed = recording.node_seed(request.node.nodeid, request.config.stash[_run_key].seed)
     if second is None:
-        harness = Harness(first, seed=node_seed)
+        harness = Harness(first, seed=seed)
     else:
-        harness = Harness(first, client_stack=first, server_stack=second, seed=node_seed)
-    request.node.stash.setdefault(_info_key, CaseInfo()).harness = harness
+        harness = Harness(first, client_stack=first, server_stack=second, seed=seed)
+    if isolation.in_child():
+        harness.trace.listener = isolation.note_progress
+    request.node.stash.setdefault(_case_key, _CaseState()).harness = harness
     for marker in request.node.iter_markers("needs"):  # module-level and function-level marks add up
         harness.need(*marker.args)
     try:
@@ -160,120 +263,88 @@ def h(request: pytest.FixtureRequest, _conformance_stacks: tuple[StackAdapter, S
         harness.close()
 
 
-def _classify(call: pytest.CallInfo[None]) -> tuple[str, str]:
-    if call.excinfo is None:
-        return "passed", ""
-    exc = call.excinfo.value
-    if isinstance(exc, NotApplicable):
-        return "not-applicable", exc.reason
-    if isinstance(exc, Skipped):
-        return "not-applicable", str(exc.msg)
-    if isinstance(exc, Deadlock):
-        return "hang", str(exc)
-    if type(exc).__name__ == "MissingSymbol" or isinstance(exc, Unsupported):
-        return "not-applicable", str(exc)  # the library lacks the function, or refuses the configuration
-    if isinstance(exc, AssertionError):
-        return "failed", str(exc).strip() or "assertion failed"
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))
-    return "error", f"{type(exc).__name__}: {exc}\n{tb}"
-
-
-def _deviation(harness: Harness, case: str, params: dict[str, Any]) -> Deviation | None:
-    """The expectations entry covering this run: of the stack under test, or in a case between two stacks, of
-    either stack in the role it played against the other; entries may be limited to parameter values."""
-    roles = [(harness.client_stack, "client", harness.server_stack), (harness.server_stack, "server",
-                                                                       harness.client_stack)]
-    for stack, role, other in roles:
-        path = getattr(stack, "expectations_path", None)
-        for entry in load_expectations(stack.name, path).get(case, []):
-            if entry.applies(role if harness.interop else None, other.name if harness.interop else None, params):
-                return entry
-    return None
-
-
-def _params(item: pytest.Item) -> dict[str, Any]:
-    callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return {}
-    return {k: v for k, v in callspec.params.items() if k != "_conformance_stacks"}
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _is_case(item):
+        item.stash[_case_key] = _CaseState()
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
-    info = item.stash.get(_info_key, None)
-    if info is None or info.recorded or info.harness is None:
+    case = item.stash.get(_case_key, None)
+    if case is None:
         return
-    if report.when == "setup" and report.passed:
+    state = item.config.stash[_run_key]
+    phase_verdict = recording.classify(call.excinfo, state.limits.memory_mib)
+    if call.when == "teardown":
+        verdict, reason = case.verdict or Verdict.PASSED, case.reason
+        case.verdict, case.reason = recording.teardown_verdict(verdict, reason, phase_verdict)
+        _write(item, state, case)
         return
-    if report.when == "teardown" and report.passed:
+    if case.verdict is not None:  # setup already decided (not applicable, error)
         return
-    info.recorded = True
-    harness = info.harness
-    verdict, reason = _classify(call)
-    case = getattr(item, "originalname", item.name)
-    params = _params(item)
-    deviation = _deviation(harness, case, params)
-    record_extra: dict[str, Any] = {}
-    if deviation is not None:
-        record_extra["expectation"] = {"stack": deviation.stack, "verdict": deviation.verdict,
-                                       "reason": deviation.reason, "evidence": deviation.evidence}
-        if verdict == deviation.verdict:
-            verdict = "expected-deviation"
-            reason = f"{deviation.stack}: {deviation.reason} (observed: {reason})"
-            report.outcome = "skipped"
-            report.wasxfail = reason
-        elif verdict == "passed":
-            verdict = "unexpected-pass"
-            reason = (f"{deviation.stack} expectations list this case as {deviation.verdict} "
-                      f"({deviation.reason}), but it passed: remove or update the entry")
-            report.outcome = "failed"
-            report.longrepr = reason
-    if verdict == "not-applicable" and report.failed:  # raised during the call (e.g. a missing library symbol)
+    if call.when == "setup" and phase_verdict[0] is Verdict.PASSED:
+        return
+    case.phase = call.when
+    facts = recording.CaseFacts.of(item, state.seed)
+    case.facts = facts
+    deviation = facts.deviation()
+    verdict, reason = recording.apply_expectations(*phase_verdict, deviation)
+    case.verdict, case.reason = verdict, reason
+    if verdict is Verdict.EXPECTED_DEVIATION:
+        report.outcome = "skipped"
+        report.wasxfail = reason
+    elif verdict is Verdict.UNEXPECTED_PASS:
+        report.outcome = "failed"
+        report.longrepr = reason
+    elif verdict is Verdict.NOT_APPLICABLE and report.failed:  # raised during the call (e.g. a missing symbol)
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"not applicable: {reason}")
-    marker = item.get_closest_marker("clauses")
-    record: dict[str, Any] = {
-        "schema": SCHEMA,
-        "kind": "verdict",
-        "run": os.environ.get(RUN_ENV, ""),
-        "stack": harness.stack.name,
-        "version": harness.stack.version(),
-        "case": case,
-        "nodeid": item.nodeid,
-        "clauses": list(marker.args) if marker else [],
-        "verdict": verdict,
-        "reason": reason,
-        "trace": harness.trace.as_list(),
-        "duration": round(time.time() - info.started, 6),
-        "seed": harness.seed,
-        "phase": report.when,
-        "params": {k: v if isinstance(v, (int, float, str, bool)) or v is None else str(v) for k, v in params.items()},
-        **record_extra,
-    }
-    if harness.interop or harness.peer is not harness.stack:
-        record["peer"] = harness.peer.name
-        record["peer_version"] = harness.peer.version()
-    record["client"] = harness.client_stack.name
-    record["interop"] = harness.interop
-    directory = item.config.getoption("--conformance-report")
-    if directory:
-        append_record(Path(directory) / RESULTS, record)
-    item.user_properties.append(("verdict", verdict))
+    item.user_properties.append(("verdict", str(verdict)))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if "h" in getattr(item, "fixturenames", ()):
-        item.stash[_info_key] = CaseInfo()
+def _write(item: pytest.Item, state: RunState, case: _CaseState) -> None:
+    facts = case.facts or recording.CaseFacts.of(item, state.seed)
+    verdict = case.verdict or Verdict.PASSED
+    if state.stream is None:
+        return
+    harness = case.harness
+    record = facts.record(verdict, case.reason, trace=harness.trace.as_list() if harness else [],
+                          duration=time.time() - case.started, phase=case.phase, run=state.run_id,
+                          expectation=facts.deviation())
+    append_record(state.stream, record)
+    isolation.mark_recorded()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    directory = config.getoption("--conformance-report")
-    if not directory or hasattr(config, "workerinput"):
+    state = config.stash.get(_run_key, None)
+    if state is None or state.report is None or hasattr(config, "workerinput"):
         return
     from conformance.report import write_reports
 
-    write_reports(Path(directory), [Path(directory) / RESULTS])
+    directory = state.report
+    stream = directory.stream(state.run_id)
+    try:
+        results = load_results([stream])
+    except ResultsError as exc:
+        state.message = f"conformance: the run's records cannot be read ({exc}); {directory.path} left unchanged"
+        return
+    if not results.verdicts and not results.planned:
+        directory.discard_stream(state.run_id)
+        state.message = (f"conformance: nothing to report: no conformance case was selected or run; "
+                         f"{directory.path} left unchanged")
+        return
+    write_reports(directory.path, results)
+    directory.publish(state.run_id)
+    state.message = f"conformance: {results.completeness()}; report: {directory.path / 'index.html'}"
+    if not results.complete and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    state = terminalreporter.config.stash.get(_run_key, None)
+    if state is not None and state.message:
+        terminalreporter.write_line(state.message)

@@ -17,27 +17,26 @@ from xml.etree import ElementTree as ET
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from conformance.catalogue import load_catalogue
-from conformance.results import BAD_VERDICTS, VERDICTS, read_records
+from conformance.results import Results, ResultsError, load_results, merge_records, write_atomically
+from conformance.verdicts import BAD_VERDICTS, SEVERITY, Verdict
 
-__all__ = ["build_model", "write_reports"]
-
-# Worst first: the verdict a matrix cell shows when several records meet there.
-SEVERITY = ("error", "hang", "failed", "unexpected-pass", "expected-deviation", "passed", "not-applicable")
+__all__ = ["build_model", "worst", "write_reports"]
 
 
 def worst(verdicts: Iterable[str]) -> str:
-    present = set(verdicts)
+    """The worst of ``verdicts`` (:data:`conformance.verdicts.SEVERITY`), or "none"."""
+    present = {str(v) for v in verdicts}
     for verdict in SEVERITY:
         if verdict in present:
-            return verdict
+            return str(verdict)
     return "none"
 
 
-def build_model(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    runs: list[dict[str, Any]] = []
-    verdicts: list[dict[str, Any]] = []
-    for record in records:
-        (runs if record.get("kind") == "run" else verdicts).append(record)
+def build_model(source: Results | Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The report's data: from merged results, or from JSON records (checked and merged here)."""
+    results = source if isinstance(source, Results) else merge_records(source)
+    runs = [r.to_json() for r in results.runs]
+    verdicts = [v.to_json() for v in results.verdicts]
     catalogue = load_catalogue()
     stack_versions: dict[str, str] = {}
     for run in runs:
@@ -89,6 +88,7 @@ def build_model(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for c in interop_stacks
     ]
     problems = [v for v in verdicts if v["verdict"] in BAD_VERDICTS]
+    problems.sort(key=lambda v: (SEVERITY.index(Verdict(v["verdict"])), v["stack"], v["case"]))
     errata = [v for v in verdicts if v["verdict"] == "expected-deviation"]
     totals = Counter(v["verdict"] for v in verdicts)
     return {
@@ -97,10 +97,15 @@ def build_model(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "seeds": sorted({r.get("seed") for r in runs if r.get("seed") is not None}),
         "stacks": [{"name": s, "version": stack_versions.get(s, "?"), "counts": dict(per_stack[s]),
                     "total": sum(per_stack[s].values())} for s in stacks],
-        "verdict_names": list(VERDICTS),
+        "verdict_names": [str(v) for v in Verdict],
         "totals": dict(totals),
         "total": len(verdicts),
-        "ok": not problems,
+        "expected": results.expected,
+        "complete": results.complete,
+        "completeness": results.completeness(),
+        "missing": results.missing,
+        "notes": results.notes,
+        "ok": results.ok,
         "matrix": matrix,
         "interop_stacks": interop_stacks,
         "interop_matrix": interop_matrix,
@@ -113,7 +118,7 @@ def build_model(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def _junit(model: dict[str, Any], verdicts: list[dict[str, Any]]) -> bytes:
     suite = ET.Element("testsuite", name="conformance", tests=str(len(verdicts)),
                        failures=str(sum(v["verdict"] in ("failed", "unexpected-pass") for v in verdicts)),
-                       errors=str(sum(v["verdict"] in ("error", "hang") for v in verdicts)),
+                       errors=str(sum(v["verdict"] in ("error", "hang", "crash") for v in verdicts)),
                        skipped=str(sum(v["verdict"] in ("not-applicable", "expected-deviation") for v in verdicts)))
     for v in verdicts:
         name = v["case"] + (f"[{v['client']}->{v['peer']}]" if "peer" in v else "")
@@ -121,26 +126,45 @@ def _junit(model: dict[str, Any], verdicts: list[dict[str, Any]]) -> bytes:
         text = v["reason"] + "\n" + "\n".join(v["trace"])
         if v["verdict"] in ("failed", "unexpected-pass"):
             ET.SubElement(case, "failure", message=v["verdict"]).text = text
-        elif v["verdict"] in ("error", "hang"):
+        elif v["verdict"] in ("error", "hang", "crash"):
             ET.SubElement(case, "error", message=v["verdict"]).text = text
         elif v["verdict"] in ("not-applicable", "expected-deviation"):
             ET.SubElement(case, "skipped", message=f"{v['verdict']}: {v['reason']}"[:500])
+    for nodeid in model["missing"]:
+        case = ET.SubElement(suite, "testcase", classname="incomplete", name=nodeid, time="0")
+        ET.SubElement(case, "error", message="incomplete").text = (
+            "planned but never recorded: the run was interrupted, or the process running it was lost")
+    suite.set("tests", str(len(verdicts) + len(model["missing"])))
+    suite.set("errors", str(int(suite.get("errors", "0")) + len(model["missing"])))
     data: bytes = ET.tostring(suite, encoding="utf-8", xml_declaration=True)
     return data
 
 
-def write_reports(directory: Path, sources: list[Path]) -> dict[str, Any]:
-    records = list(read_records([s for s in sources if s.exists()]))
-    model = build_model(records)
+def write_reports(directory: Path, sources: list[Path] | Results) -> dict[str, Any]:
+    """Build ``index.html``, ``summary.json`` and ``junit.xml`` in ``directory``.
+
+    Nothing is written unless there is something to report (:class:`ResultsError` says why); each file is written
+    to a temporary name and renamed into place, so a reader never sees half a report and a failure leaves the
+    previous report whole.
+    """
+    results = sources if isinstance(sources, Results) else load_results(sources)
+    if not results.verdicts and not results.planned:
+        what = "these records" if isinstance(sources, Results) else ", ".join(map(str, sources)) or "no files"
+        raise ResultsError(f"nothing to report: {what} hold no verdict and no plan; {directory} left unchanged")
+    model = build_model(results)
     env = Environment(loader=PackageLoader("conformance", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     html = env.get_template("report.html.j2").render(**model)
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "index.html").write_text(html, encoding="utf-8")
-    summary = {k: model[k] for k in ("generated", "seeds", "stacks", "totals", "total", "ok")}
+    summary = {k: model[k] for k in ("generated", "seeds", "stacks", "totals", "total", "expected", "complete",
+                                     "completeness", "notes", "ok")}
+    summary["missing"] = model["missing"]
     summary["problems"] = [{k: p.get(k) for k in ("stack", "peer", "client", "case", "verdict", "reason")}
                            for p in model["problems"]]
-    (directory / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    verdicts = [r for r in records if r.get("kind") != "run"]
-    (directory / "junit.xml").write_bytes(_junit(model, verdicts))
+    verdicts = [v.to_json() for v in results.verdicts]
+    files = {"index.html": html.encode("utf-8"),
+             "summary.json": json.dumps(summary, indent=2, default=str).encode("utf-8"),
+             "junit.xml": _junit(model, verdicts)}
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        write_atomically(directory / name, data)
     return model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from conformance.outcome import Outcome
 
@@ -23,12 +24,17 @@ class Trace:
         self.head: list[str] = []
         self.tail: deque[str] = deque(maxlen=self.MAX_LINES - self.HEAD)
         self.omitted = 0
+        # Called with every line as it is added: the isolated runner uses it to see progress and to keep the last
+        # lines of a case whose process dies (conformance.isolation).
+        self.listener: Callable[[str], None] | None = None
 
     @property
     def lines(self) -> list[str]:
         return [*self.head, *self.tail]
 
     def _add(self, line: str) -> None:
+        if self.listener is not None:
+            self.listener(line)
         if len(self.head) < self.HEAD:
             self.head.append(line)
             return

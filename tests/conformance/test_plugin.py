@@ -136,12 +136,13 @@ def test_every_verdict_kind_is_recorded(pytester: pytest.Pytester, tmp_path: Pat
     result.assert_outcomes(passed=1, failed=3, skipped=1)
     records = _records(report)
     assert records[0]["kind"] == "run" and records[0]["seed"] == 7
-    for record in records[1:]:
+    assert records[1]["kind"] == "plan" and records[1]["planned"] == 5
+    for record in records[2:]:
         for key in ("schema", "stack", "version", "case", "clauses", "verdict", "reason", "trace", "duration",
                     "seed", "client"):
             assert key in record, key
         assert record["stack"] == "stdlib" and "OpenSSL" in record["version"]
-    by_case = {r["case"]: r for r in records[1:]}
+    by_case = {r["case"]: r for r in records[2:]}
     assert by_case["test_pass"]["clauses"] == ["SSL_read/RETURN VALUES/>0"]
     assert any("SSL_do_handshake" in line for line in by_case["test_pass"]["trace"])
     assert "raw_return_values" in by_case["test_not_applicable"]["reason"]
@@ -220,6 +221,7 @@ def test_records_are_complete_under_xdist(pytester: pytest.Pytester, tmp_path: P
                                               ("test_pass", "test_fail", "test_not_applicable", "test_error",
                                                "test_hang") for s in ("stdlib", "pyopenssl")}
     assert {r["run"] for r in records} == {records[0]["run"]}
+    assert sum(r["kind"] == "plan" for r in records) == 2, "each worker writes the plan it collected"
 
 
 def test_unknown_stack_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -25,7 +25,7 @@ def test_append_and_read_back(tmp_path: Path) -> None:
     append_record(path, {"schema": SCHEMA, "kind": "run", "seed": 1})
     append_record(path, _verdict("a", "test_x", "passed", []))
     records = list(read_records([path]))
-    assert [r["kind"] for r in records] == ["run", "verdict"]
+    assert [r.kind for r in records] == ["run", "verdict"]
 
 
 def test_truncated_last_line_is_skipped_but_other_damage_is_an_error(tmp_path: Path) -> None:

@@ -1,0 +1,173 @@
+"""Checks made before the first case runs: options, the report directory, the stack adapters and their
+expectations files.
+
+Each problem is one line that names the option, file or field and says what to do; :func:`preflight` collects them
+all, so a user fixes everything in one go. The pytest plugin turns them into one usage error (nothing is collected,
+no record is written); ``conformance run`` calls the same function and exits with status 2 before starting pytest.
+Nothing here raises for a broken adapter: whatever it raises becomes a problem line.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance.catalogue import CatalogueError, load_catalogue
+from conformance.expectations import check_expectations, expectations_file
+from conformance.results import ReportDir
+from conformance.stacks import CAPABILITIES, StackAdapter, StackUnavailable, discover, load_stack
+
+__all__ = ["SEED_ENV", "Settings", "case_names", "check_adapter", "parse_seed", "preflight"]
+
+SEED_ENV = "CONFORMANCE_RUN_SEED"
+
+
+@dataclass
+class Settings:
+    """What a run was asked to do, from the command line or pytest's options."""
+
+    stacks: list[str] = field(default_factory=list)
+    pages: list[str] = field(default_factory=list)
+    report: Path | None = None
+    seed: int | None = None
+    workers: object = 0  # pytest-xdist's -n: an int, "auto" or "logical"
+    deadline: float = 0.0
+    memory_mib: int = 0
+    case_paths: list[Path] = field(default_factory=list)  # where the cases are (for the expectations check)
+
+
+def parse_seed(environ: Mapping[str, str]) -> tuple[int | None, str | None]:
+    """The seed from ``CONFORMANCE_RUN_SEED`` (None when unset) and a problem line when it is not a number."""
+    raw = environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return None, None
+    try:
+        return int(raw), None
+    except ValueError:
+        return None, f"{SEED_ENV}={raw!r} is not an integer: set it to a number or unset it"
+
+
+def check_adapter(adapter: StackAdapter, label: str) -> list[str]:
+    """Whether an adapter answers what the harness asks before running cases: name, version, capabilities and
+    expectations path."""
+    problems: list[str] = []
+    where = f"stack {label} ({type(adapter).__module__}.{type(adapter).__qualname__})"
+    if not isinstance(getattr(adapter, "name", None), str) or not adapter.name:
+        problems.append(f"{where}: 'name' must be a non-empty string; set the class attribute")
+    try:
+        version = adapter.version()
+    except Exception as exc:
+        problems.append(f"{where}: version() raised {type(exc).__name__}: {_one_line(exc)}; fix the adapter or "
+                        "leave the stack out with --stack")
+    else:
+        if not isinstance(version, str) or not version.strip():
+            problems.append(f"{where}: version() returned {version!r}; it must return the library version as a "
+                            "non-empty string")
+    try:
+        capabilities = set(adapter.capabilities)
+    except Exception as exc:
+        problems.append(f"{where}: 'capabilities' cannot be read ({type(exc).__name__}: {_one_line(exc)})")
+    else:
+        unknown = sorted(str(c) for c in capabilities if c not in CAPABILITIES)
+        if unknown:
+            problems.append(f"{where}: unknown capabilities {', '.join(unknown)}; see 'conformance stacks -v' for "
+                            "the known ones")
+    path = getattr(adapter, "expectations_path", None)
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        problems.append(f"{where}: 'expectations_path' must be a path or None, not {type(path).__name__}")
+    return problems
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] or "(no message)"
+
+
+def _load_stacks(names: list[str]) -> tuple[list[StackAdapter], list[str]]:
+    problems: list[str] = []
+    adapters: list[StackAdapter] = []
+    if names:
+        for name in dict.fromkeys(names):
+            try:
+                adapters.append(load_stack(name))
+            except StackUnavailable as exc:
+                problems.append(f"--stack {name}: {_one_line(exc)}")
+            except Exception as exc:  # a module:Class adapter under development may raise anything
+                problems.append(f"--stack {name}: loading the adapter raised {type(exc).__name__}: "
+                                f"{_one_line(exc)}; fix the adapter")
+    else:
+        adapters = [info.adapter for info in discover().values() if info.installed and info.adapter]
+        if not adapters:
+            problems.append("no stack is installed here: see 'conformance stacks'")
+    return adapters, problems
+
+
+def case_names(paths: Iterable[Path]) -> dict[str, set[str]] | None:
+    """Case function names -> the clause ids their marks name, read from the test files under ``paths`` without
+    importing them; ``None`` when no test file is found (then entries cannot be checked against cases)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("test_*.py") if ".venv" not in p.parts)
+        elif path.suffix == ".py" and path.exists():
+            files.append(path)
+    if not files:
+        return None
+    names: dict[str, set[str]] = {}
+    for file in files:
+        try:
+            tree = ast.parse(file.read_bytes(), filename=str(file))
+        except (SyntaxError, ValueError, OSError):
+            continue  # pytest reports it as a collection error with the details
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                clauses = names.setdefault(node.name, set())
+                for deco in node.decorator_list:
+                    if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "clauses":
+                        clauses.update(a.value for a in deco.args
+                                       if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    return names
+
+
+def _suite_cases() -> Path:
+    import specs
+
+    return Path(specs.__file__).parent / "cases"
+
+
+def preflight(settings: Settings) -> tuple[list[StackAdapter], list[str]]:
+    """The selected adapters and every problem found; cases may run only when the list of problems is empty."""
+    problems: list[str] = []
+    workers = settings.workers
+    if isinstance(workers, int) and workers < 0:
+        problems.append(f"-n {workers}: the number of worker processes must be 0 (none) or more, or 'auto'")
+    if settings.deadline < 0:
+        problems.append(f"--case-deadline {settings.deadline:g}: must be 0 (no deadline) or a number of seconds")
+    if settings.memory_mib < 0:
+        problems.append(f"--case-memory {settings.memory_mib}: must be 0 (no limit) or a number of MiB")
+    if settings.report is not None:
+        why = ReportDir(settings.report).check_writable()
+        if why:
+            problems.append(why)
+    try:
+        catalogue = load_catalogue()
+    except CatalogueError as exc:
+        return [], [*problems, f"catalogue: {_one_line(exc)}"]
+    unknown = [p for p in settings.pages if p not in catalogue.pages]
+    if unknown:
+        problems.append(f"--page {', '.join(unknown)}: unknown page; known pages: {', '.join(sorted(catalogue.pages))}")
+    adapters, stack_problems = _load_stacks(settings.stacks)
+    problems += stack_problems
+    cases = case_names([_suite_cases(), *settings.case_paths])
+    clause_ids = {c.id for page in catalogue.pages.values() for c in page.clauses}
+    for adapter in adapters:
+        adapter_problems = check_adapter(adapter, getattr(adapter, "name", "?") or "?")
+        problems += adapter_problems
+        if adapter_problems:
+            continue
+        path = expectations_file(adapter.name, getattr(adapter, "expectations_path", None))
+        problems += check_expectations(adapter.name, path, cases, clause_ids)
+    return adapters, problems

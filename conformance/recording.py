@@ -1,0 +1,149 @@
+"""From a case's outcome to its verdict record: classification, expectations, the record itself.
+
+The plugin calls these from its hooks; the isolated runner calls :func:`lost_record` for a case whose process died
+or hung. Both build the same :class:`~conformance.verdicts.VerdictRecord`, so a crash reads like any other verdict.
+"""
+
+from __future__ import annotations
+
+import traceback
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from _pytest.outcomes import Skipped
+
+from conformance.expectations import Deviation, load_expectations
+from conformance.harness import CloseError, NotApplicable
+from conformance.pump import Deadlock
+from conformance.stacks import StackAdapter
+from conformance.stacks.base import Unsupported
+from conformance.verdicts import Verdict, VerdictRecord
+
+__all__ = ["CaseFacts", "apply_expectations", "classify", "node_seed", "safe_version", "teardown_verdict"]
+
+STACKS_PARAM = "_conformance_stacks"
+
+
+def node_seed(nodeid: str, run_seed: int) -> int:
+    """The case's own seed: the run seed mixed with the node id, so every case on every stack differs."""
+    return zlib.crc32(nodeid.encode()) ^ run_seed
+
+
+_versions: dict[int, str] = {}
+
+
+def safe_version(stack: StackAdapter) -> str:
+    """The stack's version, asked once per process; an adapter that raises gets a version saying so."""
+    key = id(stack)
+    if key not in _versions:
+        try:
+            _versions[key] = str(stack.version())
+        except Exception as exc:
+            _versions[key] = f"? (version() raised {type(exc).__name__}: {exc})"
+    return _versions[key]
+
+
+@dataclass
+class CaseFacts:
+    """What the record of one case says besides its verdict: which stacks, which case, which parameters."""
+
+    stack: StackAdapter
+    client_stack: StackAdapter
+    server_stack: StackAdapter
+    interop: bool
+    case: str
+    nodeid: str
+    clauses: list[str]
+    params: dict[str, Any]
+    seed: int
+
+    @classmethod
+    def of(cls, item: pytest.Item, run_seed: int) -> CaseFacts:
+        callspec = getattr(item, "callspec", None)
+        params = dict(callspec.params) if callspec is not None else {}
+        first, second = params.pop(STACKS_PARAM)
+        marker = item.get_closest_marker("clauses")
+        return cls(stack=first, client_stack=first, server_stack=second or first, interop=second is not None,
+                   case=getattr(item, "originalname", item.name), nodeid=item.nodeid,
+                   clauses=[str(c) for c in marker.args] if marker else [], params=params,
+                   seed=node_seed(item.nodeid, run_seed))
+
+    @property
+    def peer(self) -> StackAdapter:
+        return self.server_stack if self.client_stack is self.stack else self.client_stack
+
+    def deviation(self) -> Deviation | None:
+        """The expectations entry covering this run: of the stack under test, or in a case between two stacks, of
+        either stack in the role it played against the other; entries may be limited to parameter values."""
+        roles = [(self.client_stack, "client", self.server_stack), (self.server_stack, "server", self.client_stack)]
+        for stack, role, other in roles:
+            path = getattr(stack, "expectations_path", None)
+            for entry in load_expectations(stack.name, path).get(self.case, []):
+                if entry.applies(role if self.interop else None, other.name if self.interop else None, self.params):
+                    return entry
+        return None
+
+    def record(self, verdict: Verdict, reason: str, *, trace: list[str], duration: float, phase: str, run: str,
+               expectation: Deviation | None) -> VerdictRecord:
+        peer = self.peer
+        record = VerdictRecord(
+            stack=self.stack.name, version=safe_version(self.stack), case=self.case, verdict=verdict,
+            reason=reason, clauses=self.clauses, trace=trace, duration=round(duration, 6), seed=self.seed,
+            run=run, nodeid=self.nodeid, phase=phase, params=self.params, client=self.client_stack.name,
+            interop=self.interop)
+        if self.interop or peer is not self.stack:
+            record.peer = peer.name
+            record.peer_version = safe_version(peer)
+        if expectation is not None:
+            record.expectation = {"stack": expectation.stack, "verdict": str(expectation.verdict),
+                                  "reason": expectation.reason, "evidence": expectation.evidence}
+        return record
+
+
+def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, memory_mib: int = 0) -> tuple[Verdict, str]:
+    """The verdict of one phase from what it raised (nothing: passed)."""
+    if excinfo is None:
+        return Verdict.PASSED, ""
+    exc = excinfo.value
+    if isinstance(exc, NotApplicable):
+        return Verdict.NOT_APPLICABLE, exc.reason
+    if isinstance(exc, Skipped):
+        return Verdict.NOT_APPLICABLE, str(exc.msg)
+    if isinstance(exc, Deadlock):
+        return Verdict.HANG, str(exc)
+    if type(exc).__name__ == "MissingSymbol" or isinstance(exc, Unsupported):
+        return Verdict.NOT_APPLICABLE, str(exc)  # the library lacks the function, or refuses the configuration
+    if isinstance(exc, AssertionError):
+        return Verdict.FAILED, str(exc).strip() or "assertion failed"
+    if isinstance(exc, MemoryError) and memory_mib:
+        return Verdict.ERROR, (f"MemoryError: the case exceeded its memory limit of {memory_mib} MiB "
+                               "(--case-memory)")
+    if isinstance(exc, CloseError):
+        return Verdict.ERROR, f"CloseError: {exc}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-6))
+    return Verdict.ERROR, f"{type(exc).__name__}: {exc}\n{tb}"
+
+
+def apply_expectations(verdict: Verdict, reason: str, deviation: Deviation | None) -> tuple[Verdict, str]:
+    """The verdict once the stack's expectations file is taken into account."""
+    if deviation is None:
+        return verdict, reason
+    if verdict == deviation.verdict:
+        return Verdict.EXPECTED_DEVIATION, f"{deviation.stack}: {deviation.reason} (observed: {reason})"
+    if verdict is Verdict.PASSED:
+        return Verdict.UNEXPECTED_PASS, (f"{deviation.stack} expectations list this case as {deviation.verdict} "
+                                         f"({deviation.reason}), but it passed: remove or update the entry")
+    return verdict, reason
+
+
+def teardown_verdict(verdict: Verdict, reason: str, teardown: tuple[Verdict, str]) -> tuple[Verdict, str]:
+    """A failure while tearing the case down (an endpoint's close() raised) is never lost: it turns a good
+    verdict into *error*, and is added to the reason of a bad one."""
+    t_verdict, t_reason = teardown
+    if t_verdict is Verdict.PASSED:
+        return verdict, reason
+    if verdict.bad:
+        return verdict, f"{reason}\n(teardown also went wrong: {t_reason})"
+    return Verdict.ERROR, f"teardown: {t_reason}" + (f"\n(the case itself: {verdict}: {reason})" if reason else "")

@@ -2,9 +2,10 @@
 
 Theory of operation
 -------------------
-The pytest process (or each pytest-xdist worker) forks one child per case. The child runs pytest's own protocol for
-that case (setup, call, teardown, exactly as without isolation), writes the verdict record itself, sends the
-serialised test reports back through a pipe and exits with ``os._exit``. The parent reads the pipe and watches:
+The pytest process (or each pytest-xdist worker) forks a child (a :class:`Sandbox`) when its first case is due, and
+sends it cases by their index in the collected items (the child has the same list: it is a fork). For each case the
+child runs pytest's own protocol (setup, call, teardown, exactly as without isolation), writes the verdict record
+itself and sends the serialised test reports back through a pipe. The parent reads the pipe and watches:
 
 * **progress**: the child's harness trace writes every line into a small shared memory page (a counter and a ring
   of the last lines, no system call per line). When the counter has not moved for ``deadline`` seconds, the case
@@ -17,17 +18,20 @@ serialised test reports back through a pipe and exits with ``os._exit``. The par
   past it fails with ``MemoryError`` (verdict *error*, naming the limit), and a child that dies of it is recorded
   as *error* with the same reason. Killing the child returns every byte a leaking case kept.
 
-Then the next case runs in a fresh child. Nothing is shared back except the reports and the records.
+After a crash or a hang the next case runs in a fresh child; so it does after a case that left the child more than
+a quarter of the memory limit (at least 256 MiB) bigger than it started, so that a leak is charged to the case
+that made it, never to a later one. Nothing is shared back except the reports and the records.
 
 Why a fork per case, not pytest-timeout or pytest-xdist's worker restart alone: pytest-timeout's signal method
 cannot interrupt a call blocked in C (ctypes into libssl, a lock), and its thread method ends the whole process;
 pytest-xdist restarts a crashed worker only with ``-n`` and reports the crashed case as a bare failure, with no
 verdict record. A child per case gives one mechanism with and without ``-n``: SIGKILL ends a child whatever it is
-doing, ``waitpid`` says how it died, and the limit applies to one case only (RLIMIT_AS in the child is a hard bound
-the kernel enforces at the allocation; an RSS check after the case would come too late for a case that takes
-3 GiB at once). The cost is one fork of an already warmed-up process (about 4 ms on the project's machine, against
-some 25 ms for an average case); the parent loads stacks, certificates and expectations before the first fork, so
-children inherit them. ``--case-isolation off`` runs cases in the pytest process (for a debugger).
+doing, and ``waitpid`` says how it died. RLIMIT_AS in the child is a bound the kernel enforces at the allocation;
+an RSS check after the case alone would come too late for a case that takes 3 GiB at once (it is used only to
+decide when to replace a child that grew). One long-lived child per process rather than a fork per case: a fork
+per case cost some 14 ms of system time each (copy-on-write faults of a big pytest process), a third of the run;
+the parent loads stacks, certificates and expectations before the first fork, so every child starts warm.
+``--case-isolation off`` runs cases in the pytest process (for a debugger).
 """
 
 from __future__ import annotations
@@ -46,18 +50,20 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from _pytest.runner import runtestprotocol
 
-__all__ = ["Limits", "Lost", "available", "in_child", "note_progress", "run_isolated"]
+__all__ = ["Limits", "Lost", "Sandbox", "available", "in_child", "mark_recorded", "note_progress"]
 
 _SLOTS = 24
 _SLOT = 400
 _HEADER = struct.Struct("<QB")  # progress counter, "record written" flag
 _EXIT_MEMORY = 71
 _EXIT_BROKEN = 70
+_COMMAND = struct.Struct("<qq")  # index of the case in session.items, index of the next case (-1: none)
+_RETIRE_MIN = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -107,15 +113,16 @@ def mark_recorded() -> None:
         struct.pack_into("<B", _progress, 8, 1)
 
 
-def _last_lines(page: mmap.mmap) -> list[str]:
+def _last_lines(page: mmap.mmap, first: int) -> list[str]:
+    """The case's last trace lines (from counter value ``first`` on) kept in the shared ring."""
     count, _ = _HEADER.unpack_from(page, 0)
     lines = []
-    for index in range(max(0, count - _SLOTS), count):
+    for index in range(max(first, count - _SLOTS), count):
         offset = _HEADER.size + (index % _SLOTS) * _SLOT
         (size,) = struct.unpack_from("<H", page, offset)
         lines.append(bytes(page[offset + 2: offset + 2 + size]).decode("utf-8", "replace"))
-    if count > _SLOTS:
-        lines.insert(0, f"... {count - _SLOTS} earlier trace lines not kept ...")
+    if count - first > _SLOTS:
+        lines.insert(0, f"... {count - first - _SLOTS} earlier trace lines not kept ...")
     return lines
 
 
@@ -130,8 +137,26 @@ def _vm_size() -> int:
     return 0
 
 
-def _child(item: pytest.Item, write_fd: int, dump: Any, limits: Limits) -> None:
-    """Runs in the forked child; never returns."""
+def _read_exact(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return b""
+        data += chunk
+    return data
+
+
+def _rss() -> int:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _serve(items: list[pytest.Item], command_fd: int, result_fd: int, dump: Any, limits: Limits) -> None:
+    """The child's loop: run the case each command names, answer with its reports; never returns."""
     code = _EXIT_BROKEN
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -142,16 +167,28 @@ def _child(item: pytest.Item, write_fd: int, dump: Any, limits: Limits) -> None:
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
             if hard == resource.RLIM_INFINITY or hard > budget:
                 resource.setrlimit(resource.RLIMIT_AS, (budget, hard))
-        # Tear down only what belongs to the case: its module's and the session's fixtures stay (this child ends
-        # after the case; the parent never set them up).
-        reports = runtestprotocol(item, log=False, nextitem=cast(pytest.Item, item.parent))
-        hook = item.config.hook
-        payload = json.dumps([hook.pytest_report_to_serializable(config=item.config, report=r) for r in reports],
-                             default=str).encode("utf-8")
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(write_fd, view):]
-        code = 0
+        baseline = _rss()
+        retire_at = max(_RETIRE_MIN, limits.memory_mib * 1024 * 1024 // 4)
+        while True:
+            command = _read_exact(command_fd, _COMMAND.size)
+            if not command:
+                code = 0
+                break
+            index, next_index = _COMMAND.unpack(command)
+            item = items[index]
+            nextitem = items[next_index] if next_index >= 0 else None
+            reports = runtestprotocol(item, log=False, nextitem=nextitem)
+            hook = item.config.hook
+            # A child that grew (a case kept memory) ends after this case: the next one starts from a clean fork.
+            retire = _rss() - baseline > retire_at
+            payload = json.dumps({"reports": [hook.pytest_report_to_serializable(config=item.config, report=r)
+                                              for r in reports], "retire": retire}, default=str).encode("utf-8")
+            frame = memoryview(struct.pack("<I", len(payload)) + payload)
+            while frame:
+                frame = frame[os.write(result_fd, frame):]
+            if retire:
+                code = 0
+                break
     except MemoryError:
         code = _EXIT_MEMORY
     except BaseException:
@@ -174,109 +211,173 @@ def _describe_status(status: int) -> str:
     return f"the process running the case exited with status {os.WEXITSTATUS(status)} before reporting"
 
 
-def _read_dump(dump: Any, limit: int = 6000) -> str:
+def _read_dump(dump: Any, start: int, limit: int = 6000) -> str:
     with contextlib.suppress(OSError, ValueError):
         dump.flush()
-        dump.seek(0)
+        dump.seek(start)
         text: str = dump.read().decode("utf-8", "replace")
         text = text.strip()
         return text if len(text) <= limit else "...\n" + text[-limit:]
     return ""
 
 
-def run_isolated(item: pytest.Item, limits: Limits, on_lost: Callable[[pytest.Item, Lost], None]) -> bool:
-    """pytest's runtest protocol for ``item`` in a forked child (see the module's theory of operation)."""
-    global _progress
-    ihook = item.ihook
-    ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    page = mmap.mmap(-1, _HEADER.size + _SLOTS * _SLOT)
-    read_fd, write_fd = os.pipe()
-    started = time.monotonic()
-    with tempfile.TemporaryFile(prefix="conformance-case-") as dump:
+class Sandbox:
+    """The child process of one pytest process (or xdist worker), forked on demand and replaced after a crash, a
+    hang, or when it has grown."""
+
+    def __init__(self, session: pytest.Session, limits: Limits) -> None:
+        self.items = session.items
+        self.index = {item.nodeid: i for i, item in enumerate(self.items)}
+        self.limits = limits
+        self.pid = 0
+        self.command_fd = self.result_fd = -1
+        self.page: mmap.mmap | None = None
+        self.dump: Any = None
+
+    def _start(self) -> None:
+        global _progress
+        page = mmap.mmap(-1, _HEADER.size + _SLOTS * _SLOT)
+        dump = tempfile.TemporaryFile(prefix="conformance-case-")  # noqa: SIM115 - closed in _release
+        command_r, command_w = os.pipe()
+        result_r, result_w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            os.close(read_fd)
+            os.close(command_w)
+            os.close(result_r)
             _progress = page
-            _child(item, write_fd, dump, limits)
-        os.close(write_fd)
-        payload = bytearray()
-        lost: Lost | None = None
+            _serve(self.items, command_r, result_w, dump, self.limits)
+        os.close(command_r)
+        os.close(result_w)
+        self.pid, self.command_fd, self.result_fd, self.page, self.dump = pid, command_w, result_r, page, dump
+
+    def stop(self, kill: bool = False) -> None:
+        """End the child (an idle child ends when its command pipe closes; ``kill`` for one that is stuck) and
+        release the pipes, the page and the dump file."""
+        if not self.pid:
+            return
+        self._close_fds()
+        if kill:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self._release()
+
+    def run(self, item: pytest.Item, nextitem: pytest.Item | None,
+            on_lost: Callable[[pytest.Item, Lost], None]) -> bool:
+        """pytest's runtest protocol for ``item`` in the child (see the module's theory of operation)."""
+        ihook = item.ihook
+        ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        if not self.pid:
+            self._start()
+        assert self.page is not None
+        struct.pack_into("<B", self.page, 8, 0)
+        first_line = _HEADER.unpack_from(self.page, 0)[0]
+        dump_start = os.fstat(self.dump.fileno()).st_size
+        next_index = self.index.get(nextitem.nodeid, -1) if nextitem is not None else -1
+        started = time.monotonic()
         try:
-            lost = _watch(pid, read_fd, page, payload, limits, started, dump)
+            os.write(self.command_fd, _COMMAND.pack(self.index[item.nodeid], next_index))
+            outcome = self._watch(started, first_line, dump_start)
+        except BrokenPipeError:
+            outcome = self._lost_after_exit(started, first_line, dump_start)
         except BaseException:  # Ctrl-C: the case is left unrecorded and the run reports itself incomplete
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+            self.stop(kill=True)
             raise
-        finally:
-            os.close(read_fd)
-        if lost is not None:
-            on_lost(item, lost)
-            reports = _lost_reports(item, lost)
+        if isinstance(outcome, Lost):
+            on_lost(item, outcome)
+            reports = _lost_reports(item, outcome)
         else:
-            data = json.loads(payload.decode("utf-8"))
-            reports = [item.config.hook.pytest_report_from_serializable(config=item.config, data=d) for d in data]
-    page.close()
-    for report in reports:
-        ihook.pytest_runtest_logreport(report=report)
-    ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
-    return True
+            reports = [item.config.hook.pytest_report_from_serializable(config=item.config, data=d)
+                       for d in outcome["reports"]]
+            if outcome.get("retire"):
+                self.stop()
+        for report in reports:
+            ihook.pytest_runtest_logreport(report=report)
+        ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
 
+    def _watch(self, started: float, first_line: int, dump_start: int) -> dict[str, Any] | Lost:
+        assert self.page is not None
+        limits = self.limits
+        buffer = bytearray()
+        last_count = -1
+        last_change = time.monotonic()
+        tick = 1.0 if not limits.deadline else max(0.05, min(1.0, limits.deadline / 10))
+        while True:
+            if len(buffer) >= 4:
+                (size,) = struct.unpack_from("<I", buffer, 0)
+                if len(buffer) >= 4 + size:
+                    result: dict[str, Any] = json.loads(bytes(buffer[4: 4 + size]).decode("utf-8"))
+                    return result
+            ready, _, _ = select.select([self.result_fd], [], [], tick)
+            now = time.monotonic()
+            if ready:
+                chunk = os.read(self.result_fd, 1 << 16)
+                if not chunk:
+                    return self._lost_after_exit(started, first_line, dump_start)
+                buffer += chunk
+                last_change = now
+                continue
+            count = _HEADER.unpack_from(self.page, 0)[0]
+            if count != last_count:
+                last_count, last_change = count, now
+            elif limits.deadline and now - last_change >= limits.deadline:
+                os.kill(self.pid, signal.SIGUSR1)  # faulthandler: where every thread of the child is stuck
+                _settle(self.dump, dump_start)
+                where = _read_dump(self.dump, dump_start)
+                lines, recorded = _last_lines(self.page, first_line), _recorded(self.page)
+                self.stop(kill=True)
+                reason = (f"no progress for {limits.deadline:g} s (the case deadline, --case-deadline): no trace "
+                          "line and no result; its process was killed"
+                          + (f"\nwhere it was stuck:\n{where}" if where else ""))
+                return Lost("hang", reason, lines, now - started, recorded)
 
-def _watch(pid: int, read_fd: int, page: mmap.mmap, payload: bytearray, limits: Limits, started: float,
-           dump: Any) -> Lost | None:
-    last_count = -1
-    last_change = time.monotonic()
-    tick = 1.0 if not limits.deadline else max(0.05, min(1.0, limits.deadline / 10))
-    while True:
-        ready, _, _ = select.select([read_fd], [], [], tick)
-        now = time.monotonic()
-        if ready:
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:
-                break
-            payload += chunk
-            last_change = now
-            continue
-        count, _ = _HEADER.unpack_from(page, 0)
-        if count != last_count:
-            last_count, last_change = count, now
-        elif limits.deadline and now - last_change >= limits.deadline:
-            os.kill(pid, signal.SIGUSR1)  # faulthandler: where every thread of the child is stuck
-            _settle(dump)
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            where = _read_dump(dump)
-            reason = (f"no progress for {limits.deadline:g} s (the case deadline, --case-deadline): no trace line "
-                      f"and no result; the process was killed" + (f"\nwhere it was stuck:\n{where}" if where else ""))
-            return Lost("hang", reason, _last_lines(page), now - started, _recorded(page))
-    _, status = os.waitpid(pid, 0)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and payload:
-        return None
-    duration = time.monotonic() - started
-    dumped = _read_dump(dump)
-    if (os.WIFEXITED(status) and os.WEXITSTATUS(status) == _EXIT_MEMORY) or "MemoryError" in dumped:
-        reason = (f"MemoryError: the case exceeded its memory limit of {limits.memory_mib} MiB (--case-memory) "
-                  "and its process could not go on")
-        return Lost("error", reason + (f"\n{dumped}" if dumped else ""), _last_lines(page), duration,
-                    _recorded(page))
-    reason = _describe_status(status) + (f"\n{dumped}" if dumped else "")
-    return Lost("crash", reason, _last_lines(page), duration, _recorded(page))
+    def _lost_after_exit(self, started: float, first_line: int, dump_start: int) -> Lost:
+        assert self.page is not None
+        _, status = os.waitpid(self.pid, 0)
+        lines, recorded = _last_lines(self.page, first_line), _recorded(self.page)
+        dumped = _read_dump(self.dump, dump_start)
+        self._close_fds()
+        self._release()
+        duration = time.monotonic() - started
+        memory = (os.WIFEXITED(status) and os.WEXITSTATUS(status) == _EXIT_MEMORY) or "MemoryError" in dumped
+        if memory:
+            reason = (f"MemoryError: the case exceeded its memory limit of {self.limits.memory_mib} MiB "
+                      "(--case-memory) and its process could not go on")
+            return Lost("error", reason + (f"\n{dumped}" if dumped else ""), lines, duration, recorded)
+        reason = _describe_status(status) + (f"\n{dumped}" if dumped else "")
+        return Lost("crash", reason, lines, duration, recorded)
+
+    def _close_fds(self) -> None:
+        for fd in (self.command_fd, self.result_fd):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.command_fd = self.result_fd = -1
+
+    def _release(self) -> None:
+        if self.page is not None:
+            self.page.close()
+            self.page = None
+        if self.dump is not None:
+            self.dump.close()
+            self.dump = None
+        self.pid = 0
 
 
 def _recorded(page: mmap.mmap) -> bool:
     return bool(_HEADER.unpack_from(page, 0)[1])
 
 
-def _settle(dump: Any, wait: float = 1.0) -> None:
+def _settle(dump: Any, start: int, wait: float = 1.0) -> None:
     """Give the child's faulthandler a moment to write its dump (it is written from the signal handler)."""
     end = time.monotonic() + wait
     size = -1
     while time.monotonic() < end:
         time.sleep(0.05)
         current = os.fstat(dump.fileno()).st_size
-        if current and current == size:
+        if current > start and current == size:
             return
         size = current
 

@@ -48,6 +48,7 @@ class RunState:
     stacks: list[StackAdapter] = field(default_factory=list)
     planned: int = 0
     message: str = ""  # the completeness line, or why nothing was reported
+    sandbox: isolation.Sandbox | None = None
 
     @property
     def stream(self) -> Path | None:
@@ -227,7 +228,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     state = item.config.stash[_run_key]
     if not state.isolate or not _is_case(item) or isolation.in_child():
         return None
-    return isolation.run_isolated(item, state.limits, _record_lost)
+    if state.sandbox is None:
+        state.sandbox = isolation.Sandbox(item.session, state.limits)
+    if nextitem is not None and not _is_case(nextitem):
+        nextitem = None  # the child tears everything down: the next test runs here, not there
+    return state.sandbox.run(item, nextitem, _record_lost)
 
 
 def _record_lost(item: pytest.Item, lost: isolation.Lost) -> None:
@@ -318,9 +323,13 @@ def _write(item: pytest.Item, state: RunState, case: _CaseState) -> None:
     isolation.mark_recorded()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     state = config.stash.get(_run_key, None)
+    if state is not None and state.sandbox is not None:
+        state.sandbox.stop()
+        state.sandbox = None
     if state is None or state.report is None or hasattr(config, "workerinput"):
         return
     from conformance.report import write_reports

@@ -216,7 +216,14 @@ def _read_dump(dump: Any, start: int, limit: int = 6000) -> str:
         dump.flush()
         dump.seek(start)
         text: str = dump.read().decode("utf-8", "replace")
-        text = text.strip()
+        kept: list[str] = []
+        for line in text.strip().splitlines():  # the frames of pytest and pluggy say nothing about the stack
+            if "/_pytest/" in line or "/pluggy/" in line:
+                if kept and kept[-1] != "  ... (pytest's own frames)":
+                    kept.append("  ... (pytest's own frames)")
+                continue
+            kept.append(line)
+        text = "\n".join(kept)
         return text if len(text) <= limit else "...\n" + text[-limit:]
     return ""
 

@@ -1,0 +1,163 @@
+"""A stack that crashes, blocks, spins or leaks costs one verdict, never the run (conformance/isolation.py).
+
+The broken adapters are in ``brokenstacks.py`` beside this file; each misbehaves only in a write of 1000 bytes, which
+``test_write_returns_bytes_written`` below makes, so every other verdict of the same run must still be recorded.
+Deadlines and memory limits are small here so the tests stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).parent
+
+CASES = '''
+import pytest
+
+
+@pytest.mark.clauses("SSL_write/RETURN VALUES/>0")
+def test_write_returns_bytes_written(h):
+    pair = h.pair()
+    pair.handshake()
+    out = pair.drive(client=lambda e: e.write(b"x" * 1000)).client
+    assert out.ok and out.ret == 1000, out
+    got = pair.drive(server=lambda e: e.read(1000)).server
+    assert got.ok and got.data, got
+    pair.call(pair.client, lambda e: e.shutdown())
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/>0")
+def test_handshake_only(h):
+    h.pair().handshake()
+'''
+
+FAST = ["--case-deadline", "1.5", "--case-memory", "256", "-p", "no:cacheprovider"]
+
+
+def _records(report: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+
+
+def _verdicts(report: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(r["stack"], r["case"]): r for r in _records(report) if r["kind"] == "verdict"}
+
+
+def _stacks(*names: str) -> list[str]:
+    args: list[str] = []
+    for name in names:
+        args += ["--stack", name if name == "stdlib" else f"brokenstacks:{name}"]
+    return args
+
+
+def _check_acceptance(report: Path) -> None:
+    verdicts = _verdicts(report)
+    assert len(verdicts) == 8, sorted(verdicts)
+    for stack in ("stdlib", "segv", "block", "leak"):
+        assert verdicts[(stack, "test_handshake_only")]["verdict"] == "passed"
+    assert verdicts[("stdlib", "test_write_returns_bytes_written")]["verdict"] == "passed"
+    crash = verdicts[("segv", "test_write_returns_bytes_written")]
+    assert crash["verdict"] == "crash"
+    assert "signal 11 (SIGSEGV" in crash["reason"] and "string_at" in crash["reason"]
+    assert any("SSL_do_handshake" in line for line in crash["trace"]), "the last trace lines are kept"
+    hang = verdicts[("block", "test_write_returns_bytes_written")]
+    assert hang["verdict"] == "hang" and "no progress for 1.5 s" in hang["reason"]
+    assert "in _block" in hang["reason"], "the dump shows where the case was stuck"
+    leak = verdicts[("leak", "test_write_returns_bytes_written")]
+    assert leak["verdict"] == "error" and "memory limit of 256 MiB" in leak["reason"]
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["ok"] is False and summary["complete"] is True and summary["expected"] == 8
+    assert {p["verdict"] for p in summary["problems"]} == {"crash", "hang", "error"}
+    html = (report / "index.html").read_text()
+    assert "signal 11 (SIGSEGV" in html and "no progress for 1.5 s" in html and "memory limit" in html
+
+
+def test_crash_hang_and_leak_cost_one_verdict_each(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.syspathinsert(HERE)
+    pytester.makepyfile(test_inner=CASES)
+    report = tmp_path / "report"
+    started = time.monotonic()
+    result = pytester.runpytest_inprocess(*_stacks("stdlib", "CrashStack", "BlockStack", "LeakStack"),
+                                          "--conformance-report", str(report), *FAST)
+    assert time.monotonic() - started < 60, "the run ended by itself"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    _check_acceptance(report)
+
+
+def test_the_same_with_xdist_workers(tmp_path: Path) -> None:
+    (tmp_path / "test_inner.py").write_text(CASES)
+    report = tmp_path / "report"
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "test_inner.py", "-n", "2", "-q",
+                           *_stacks("stdlib", "CrashStack", "BlockStack", "LeakStack"),
+                           "--conformance-report", str(report), *FAST],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    _check_acceptance(report)
+    assert "Traceback" not in proc.stderr
+
+
+def test_busy_loop_and_killed_worker(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.syspathinsert(HERE)
+    pytester.makepyfile(test_inner=CASES)
+    report = tmp_path / "report"
+    pytester.runpytest_inprocess(*_stacks("BusyStack", "KillStack"), "--conformance-report", str(report), *FAST)
+    verdicts = _verdicts(report)
+    busy = verdicts[("busy", "test_write_returns_bytes_written")]
+    assert busy["verdict"] == "hang" and "_busy" in busy["reason"]
+    killed = verdicts[("killed", "test_write_returns_bytes_written")]
+    assert killed["verdict"] == "crash" and "signal 9 (SIGKILL" in killed["reason"]
+    assert verdicts[("busy", "test_handshake_only")]["verdict"] == "passed"
+    assert verdicts[("killed", "test_handshake_only")]["verdict"] == "passed"
+
+
+def test_an_exception_in_any_adapter_method_is_an_error_verdict(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.syspathinsert(HERE)
+    from brokenstacks import ENDPOINT_METHODS  # type: ignore[import-not-found]
+
+    pytester.makepyfile(test_inner=CASES)
+    report = tmp_path / "report"
+    stacks = [f"Raise_{m}" for m in ENDPOINT_METHODS]
+    result = pytester.runpytest_inprocess(*_stacks(*stacks), "--conformance-report", str(report), *FAST,
+                                          "-k", "bytes_written")
+    assert "INTERNALERROR" not in result.stdout.str()
+    verdicts = _verdicts(report)
+    assert len(verdicts) == len(ENDPOINT_METHODS)
+    for method in ENDPOINT_METHODS:
+        record = verdicts[(f"raise-{method}", "test_write_returns_bytes_written")]
+        assert record["verdict"] == "error", (method, record["verdict"], record["reason"])
+        assert f"deliberately broken {method}()" in record["reason"]
+    close = verdicts[("raise-close", "test_write_returns_bytes_written")]
+    assert close["phase"] == "call" and "teardown" in close["reason"] and ".close() raised" in close["reason"]
+
+
+def test_interrupted_run_reports_itself_incomplete(tmp_path: Path) -> None:
+    (tmp_path / "test_inner.py").write_text(CASES)
+    report = tmp_path / "report"
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "test_inner.py", "-q", "-p", "no:cacheprovider",
+                             *_stacks("stdlib", "BlockStack"), "--conformance-report", str(report),
+                             "--case-deadline", "120"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # stdlib's write case is in; the blocking one runs next
+        streams = list((report / "runs").glob("*.jsonl")) if (report / "runs").exists() else []
+        if streams and streams[0].read_text().count('"kind": "verdict"') >= 1:
+            break
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out + err
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["ok"] is False and summary["complete"] is False
+    assert summary["completeness"].startswith("incomplete: 1 of 4"), summary["completeness"]
+    assert "test_inner.py::test_write_returns_bytes_written[block]" in summary["missing"]

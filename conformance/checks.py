@@ -10,12 +10,13 @@ Nothing here raises for a broken adapter: whatever it raises becomes a problem l
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.catalogue import CatalogueError, load_catalogue
+from conformance.catalogue import Catalogue, CatalogueError, load_catalogue
 from conformance.expectations import check_expectations, expectations_file
 from conformance.results import ReportDir
 from conformance.stacks import CAPABILITIES, StackAdapter, StackUnavailable, discover, load_stack
@@ -118,17 +119,8 @@ def case_names(paths: Iterable[Path]) -> dict[str, set[str]] | None:
         return None
     names: dict[str, set[str]] = {}
     for file in files:
-        try:
-            tree = ast.parse(file.read_bytes(), filename=str(file))
-        except (SyntaxError, ValueError, OSError):
-            continue  # pytest reports it as a collection error with the details
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-                clauses = names.setdefault(node.name, set())
-                for deco in node.decorator_list:
-                    if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "clauses":
-                        clauses.update(a.value for a in deco.args
-                                       if isinstance(a, ast.Constant) and isinstance(a.value, str))
+        for name, clauses in _file_cases(file).items():
+            names.setdefault(name, set()).update(clauses)
     return names
 
 
@@ -136,6 +128,37 @@ def _suite_cases() -> Path:
     import specs
 
     return Path(specs.__file__).parent / "cases"
+
+
+@functools.cache
+def _catalogue() -> Catalogue:
+    """The catalogue, read once per process (the checks run in the CLI and again in the plugin)."""
+    return load_catalogue()
+
+
+_parsed: dict[tuple[Path, int, int], dict[str, set[str]]] = {}
+
+
+def _file_cases(file: Path) -> dict[str, set[str]]:
+    """The case functions of one file (parsed once per content version: the suite's files are big)."""
+    try:
+        stat = file.stat()
+        key = (file.resolve(), stat.st_mtime_ns, stat.st_size)
+        if key in _parsed:
+            return _parsed[key]
+        tree = ast.parse(file.read_bytes(), filename=str(file))
+    except (SyntaxError, ValueError, OSError):
+        return {}  # pytest reports it as a collection error with the details
+    names: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            clauses = names.setdefault(node.name, set())
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "clauses":
+                    clauses.update(a.value for a in deco.args
+                                   if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    _parsed[key] = names
+    return names
 
 
 def preflight(settings: Settings) -> tuple[list[StackAdapter], list[str]]:
@@ -153,7 +176,7 @@ def preflight(settings: Settings) -> tuple[list[StackAdapter], list[str]]:
         if why:
             problems.append(why)
     try:
-        catalogue = load_catalogue()
+        catalogue = _catalogue()
     except CatalogueError as exc:
         return [], [*problems, f"catalogue: {_one_line(exc)}"]
     unknown = [p for p in settings.pages if p not in catalogue.pages]

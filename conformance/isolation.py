@@ -19,8 +19,9 @@ itself and sends the serialised test reports back through a pipe. The parent rea
   as *error* with the same reason. Killing the child returns every byte a leaking case kept.
 
 After a crash or a hang the next case runs in a fresh child; so it does after a case that left the child more than
-a quarter of the memory limit (at least 256 MiB) bigger than it started, so that a leak is charged to the case
-that made it, never to a later one. Nothing is shared back except the reports and the records.
+a quarter of the memory limit bigger than it started (256 MiB without a limit), so that a leak is charged to the
+case that made it, never to a later one: every case starts with at least three quarters of the limit free.
+Nothing is shared back except the reports and the records.
 
 Why a fork per case, not pytest-timeout or pytest-xdist's worker restart alone: pytest-timeout's signal method
 cannot interrupt a call blocked in C (ctypes into libssl, a lock), and its thread method ends the whole process;
@@ -63,7 +64,7 @@ _HEADER = struct.Struct("<QB")  # progress counter, "record written" flag
 _EXIT_MEMORY = 71
 _EXIT_BROKEN = 70
 _COMMAND = struct.Struct("<qq")  # index of the case in session.items, index of the next case (-1: none)
-_RETIRE_MIN = 256 * 1024 * 1024
+_RETIRE_UNLIMITED = 256 * 1024 * 1024  # growth that retires a child when no memory limit is set
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _serve(items: list[pytest.Item], command_fd: int, result_fd: int, dump: Any,
             if hard == resource.RLIM_INFINITY or hard > budget:
                 resource.setrlimit(resource.RLIMIT_AS, (budget, hard))
         baseline = _rss()
-        retire_at = max(_RETIRE_MIN, limits.memory_mib * 1024 * 1024 // 4)
+        retire_at = limits.memory_mib * 1024 * 1024 // 4 if limits.memory_mib else _RETIRE_UNLIMITED
         while True:
             command = _read_exact(command_fd, _COMMAND.size)
             if not command:

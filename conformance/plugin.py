@@ -202,6 +202,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """The plan: every case this process will run (with pytest-xdist each worker collects all and writes its plan;
     the union per run is what the run planned)."""
     state = session.config.stash[_run_key]
+    if session.config.option.collectonly:
+        return  # nothing will run: no plan, so the report directory is left alone
     cases = [item.nodeid for item in session.items if _is_case(item)]
     state.planned = len(cases)
     if state.stream is not None and cases:

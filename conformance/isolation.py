@@ -56,6 +56,8 @@ from typing import Any
 import pytest
 from _pytest.runner import runtestprotocol
 
+from conformance.verdicts import Verdict
+
 __all__ = ["Limits", "Lost", "Sandbox", "available", "in_child", "mark_recorded", "note_progress"]
 
 _SLOTS = 24
@@ -77,7 +79,7 @@ class Limits:
 class Lost:
     """A case whose child did not report: why, what it was doing, and whether it wrote its record first."""
 
-    verdict: str  # "crash", "hang" or "error" (memory)
+    verdict: Verdict  # crash, hang, or error (the memory limit)
     reason: str
     trace: list[str]
     duration: float
@@ -339,7 +341,7 @@ class Sandbox:
                 reason = (f"no progress for {limits.deadline:g} s (the case deadline, --case-deadline): no trace "
                           "line and no result; its process was killed"
                           + (f"\nwhere it was stuck:\n{where}" if where else ""))
-                return Lost("hang", reason, lines, now - started, recorded)
+                return Lost(Verdict.HANG, reason, lines, now - started, recorded)
 
     def _lost_after_exit(self, started: float, first_line: int, dump_start: int) -> Lost:
         assert self.page is not None
@@ -353,9 +355,9 @@ class Sandbox:
         if memory:
             reason = (f"MemoryError: the case exceeded its memory limit of {self.limits.memory_mib} MiB "
                       "(--case-memory) and its process could not go on")
-            return Lost("error", reason + (f"\n{dumped}" if dumped else ""), lines, duration, recorded)
+            return Lost(Verdict.ERROR, reason + (f"\n{dumped}" if dumped else ""), lines, duration, recorded)
         reason = _describe_status(status) + (f"\n{dumped}" if dumped else "")
-        return Lost("crash", reason, lines, duration, recorded)
+        return Lost(Verdict.CRASH, reason, lines, duration, recorded)
 
     def _close_fds(self) -> None:
         for fd in (self.command_fd, self.result_fd):
@@ -399,6 +401,6 @@ def _lost_reports(item: pytest.Item, lost: Lost) -> list[pytest.TestReport]:
     return [
         pytest.TestReport(outcome="passed", longrepr=None, when="setup", duration=0.0, **common),
         pytest.TestReport(outcome="failed", longrepr=text, when="call", duration=lost.duration,
-                          user_properties=[("verdict", lost.verdict)], **common),
+                          user_properties=[("verdict", str(lost.verdict))], **common),
         pytest.TestReport(outcome="passed", longrepr=None, when="teardown", duration=0.0, **common),
     ]

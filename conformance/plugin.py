@@ -242,7 +242,7 @@ def _record_lost(item: pytest.Item, lost: isolation.Lost) -> None:
     state = item.config.stash[_run_key]
     facts = recording.CaseFacts.of(item, state.seed)
     deviation = facts.deviation()
-    verdict, reason = recording.apply_expectations(Verdict(lost.verdict), lost.reason, deviation)
+    verdict, reason = recording.apply_expectations(lost.verdict, lost.reason, deviation)
     if state.stream is not None and not lost.record_written:
         record = facts.record(verdict, reason, trace=lost.trace, duration=lost.duration, phase="call",
                               run=state.run_id, expectation=deviation)

@@ -89,7 +89,7 @@ def build_model(source: Results | Iterable[dict[str, Any]]) -> dict[str, Any]:
     ]
     problems = [v for v in verdicts if v["verdict"] in BAD_VERDICTS]
     problems.sort(key=lambda v: (SEVERITY.index(Verdict(v["verdict"])), v["stack"], v["case"]))
-    errata = [v for v in verdicts if v["verdict"] == "expected-deviation"]
+    errata = [v for v in verdicts if v["verdict"] == Verdict.EXPECTED_DEVIATION]
     totals = Counter(v["verdict"] for v in verdicts)
     return {
         "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -111,24 +111,29 @@ def build_model(source: Results | Iterable[dict[str, Any]]) -> dict[str, Any]:
         "interop_matrix": interop_matrix,
         "problems": problems,
         "errata": errata,
-        "not_applicable": [v for v in verdicts if v["verdict"] == "not-applicable"],
+        "not_applicable": [v for v in verdicts if v["verdict"] == Verdict.NOT_APPLICABLE],
     }
+
+
+_JUNIT_FAILURE = frozenset({Verdict.FAILED, Verdict.UNEXPECTED_PASS})
+_JUNIT_ERROR = frozenset({Verdict.ERROR, Verdict.HANG, Verdict.CRASH})
+_JUNIT_SKIPPED = frozenset({Verdict.NOT_APPLICABLE, Verdict.EXPECTED_DEVIATION})
 
 
 def _junit(model: dict[str, Any], verdicts: list[dict[str, Any]]) -> bytes:
     suite = ET.Element("testsuite", name="conformance", tests=str(len(verdicts)),
-                       failures=str(sum(v["verdict"] in ("failed", "unexpected-pass") for v in verdicts)),
-                       errors=str(sum(v["verdict"] in ("error", "hang", "crash") for v in verdicts)),
-                       skipped=str(sum(v["verdict"] in ("not-applicable", "expected-deviation") for v in verdicts)))
+                       failures=str(sum(v["verdict"] in _JUNIT_FAILURE for v in verdicts)),
+                       errors=str(sum(v["verdict"] in _JUNIT_ERROR for v in verdicts)),
+                       skipped=str(sum(v["verdict"] in _JUNIT_SKIPPED for v in verdicts)))
     for v in verdicts:
         name = v["case"] + (f"[{v['client']}->{v['peer']}]" if "peer" in v else "")
         case = ET.SubElement(suite, "testcase", classname=v["stack"], name=name, time=str(v["duration"]))
         text = v["reason"] + "\n" + "\n".join(v["trace"])
-        if v["verdict"] in ("failed", "unexpected-pass"):
+        if v["verdict"] in _JUNIT_FAILURE:
             ET.SubElement(case, "failure", message=v["verdict"]).text = text
-        elif v["verdict"] in ("error", "hang", "crash"):
+        elif v["verdict"] in _JUNIT_ERROR:
             ET.SubElement(case, "error", message=v["verdict"]).text = text
-        elif v["verdict"] in ("not-applicable", "expected-deviation"):
+        elif v["verdict"] in _JUNIT_SKIPPED:
             ET.SubElement(case, "skipped", message=f"{v['verdict']}: {v['reason']}"[:500])
     for nodeid in model["missing"]:
         case = ET.SubElement(suite, "testcase", classname="incomplete", name=nodeid, time="0")

@@ -7,6 +7,7 @@ Deadlines and memory limits are small here so the tests stay fast.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -60,9 +61,11 @@ def _stacks(*names: str) -> list[str]:
     return args
 
 
-def _check_acceptance(report: Path) -> None:
+def _check_acceptance(report: Path, extra: int = 0) -> None:
+    """The acceptance check of issue 11: every verdict recorded, the broken cases with crash / hang / error and their
+    reasons, the report saying so (``extra``: further cases per stack in the run)."""
     verdicts = _verdicts(report)
-    assert len(verdicts) == 8, sorted(verdicts)
+    assert len(verdicts) == 4 * (2 + extra), sorted(verdicts)
     for stack in ("stdlib", "segv", "block", "leak"):
         assert verdicts[(stack, "test_handshake_only")]["verdict"] == "passed"
     assert verdicts[("stdlib", "test_write_returns_bytes_written")]["verdict"] == "passed"
@@ -76,8 +79,9 @@ def _check_acceptance(report: Path) -> None:
     leak = verdicts[("leak", "test_write_returns_bytes_written")]
     assert leak["verdict"] == "error" and "memory limit of 256 MiB" in leak["reason"]
     summary = json.loads((report / "summary.json").read_text())
-    assert summary["ok"] is False and summary["complete"] is True and summary["expected"] == 8
-    assert {p["verdict"] for p in summary["problems"]} == {"crash", "hang", "error"}
+    assert summary["ok"] is False and summary["complete"] is True and summary["expected"] == 4 * (2 + extra)
+    assert {(p["stack"], p["verdict"]) for p in summary["problems"] if p["case"] == "test_write_returns_bytes_written"
+            } == {("segv", "crash"), ("block", "hang"), ("leak", "error")}
     html = (report / "index.html").read_text()
     assert "signal 11 (SIGSEGV" in html and "no progress for 3 s" in html and "memory limit" in html
 
@@ -95,7 +99,12 @@ def test_crash_hang_and_leak_cost_one_verdict_each(pytester: pytest.Pytester, tm
 
 
 def test_the_same_with_xdist_workers(tmp_path: Path) -> None:
-    (tmp_path / "test_inner.py").write_text(CASES)
+    """Also: one run record, every verdict of every kind recorded once with its own seed, one plan per worker."""
+    spec = importlib.util.spec_from_file_location("plugin_cases", HERE / "test_plugin.py")
+    assert spec is not None and spec.loader is not None
+    plugin_tests = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plugin_tests)
+    (tmp_path / "test_inner.py").write_text(CASES + plugin_tests.CASES)  # every verdict kind
     report = tmp_path / "report"
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     proc = subprocess.run([sys.executable, "-m", "pytest", "test_inner.py", "-n", "2", "-q",
@@ -103,8 +112,18 @@ def test_the_same_with_xdist_workers(tmp_path: Path) -> None:
                            "--conformance-report", str(report), *FAST],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    _check_acceptance(report)
     assert "Traceback" not in proc.stderr
+    records = _records(report)
+    _check_acceptance(report, extra=5)
+    assert sum(r["kind"] == "run" for r in records) == 1
+    assert sum(r["kind"] == "plan" for r in records) == 2, "each worker writes the plan it collected"
+    assert {r["run"] for r in records} == {records[0]["run"]}
+    verdicts = [r for r in records if r["kind"] == "verdict"]
+    assert len({r["seed"] for r in verdicts}) == len(verdicts) == 28, "each case on each stack: one record, one seed"
+    kinds = {r["case"]: r["verdict"] for r in verdicts if r["stack"] == "stdlib"}
+    assert kinds == {"test_write_returns_bytes_written": "passed", "test_handshake_only": "passed",
+                     "test_pass": "passed", "test_fail": "failed", "test_not_applicable": "not-applicable",
+                     "test_error": "error", "test_hang": "hang"}
 
 
 def test_busy_loop_and_killed_worker(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -207,23 +207,6 @@ def test_wrong_adapter_is_caught_by_the_cases(pytester: pytest.Pytester, tmp_pat
     assert verdicts["test_handshake_wants_read_with_nothing_to_read"] == "failed"
 
 
-def test_records_are_complete_under_xdist(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    pytester.makepyfile(test_inner=CASES)
-    report = tmp_path / "r"
-    pytester.runpytest_subprocess("-n", "2", "--stack", "stdlib", "--stack", "pyopenssl",
-                                  "--conformance-report", str(report), "-p", "no:cacheprovider")
-    records = _records(report)
-    assert sum(r["kind"] == "run" for r in records) == 1
-    verdicts = [r for r in records if r["kind"] == "verdict"]
-    assert len(verdicts) == 10
-    assert len({r["seed"] for r in verdicts}) == 10, "each case on each stack gets its own seed"
-    assert {r["nodeid"].rsplit("/", 1)[-1] for r in verdicts} == {f"test_inner.py::{c}[{s}]" for c in
-                                              ("test_pass", "test_fail", "test_not_applicable", "test_error",
-                                               "test_hang") for s in ("stdlib", "pyopenssl")}
-    assert {r["run"] for r in records} == {records[0]["run"]}
-    assert sum(r["kind"] == "plan" for r in records) == 2, "each worker writes the plan it collected"
-
-
 def test_unknown_stack_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_inner=CASES)
     result = pytester.runpytest_inprocess("--stack", "no-such-stack", "-p", "no:cacheprovider")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from conformance.catalogue import CatalogueError, load_catalogue
 from conformance.checks import Settings, parse_seed, preflight
+from conformance.recording import safe_version
 from conformance.results import ReportDir, ResultsError, load_results
 from conformance.stacks import CAPABILITIES, discover
 
@@ -104,7 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_stacks(args: argparse.Namespace) -> int:
     for name, info in discover().items():
         if info.adapter is not None:
-            version = info.adapter.version() if info.installed else "-"
+            version = safe_version(info.adapter) if info.installed else "-"  # a broken adapter says so, no traceback
             caps = ", ".join(sorted(info.adapter.capabilities))
             print(f"{name}\t{info.adapter.library} ({info.adapter.tier})\t{version}\t"
                   f"{'installed' if info.installed else 'NOT installed: ' + info.problem}")

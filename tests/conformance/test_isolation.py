@@ -182,3 +182,20 @@ def test_interrupted_run_reports_itself_incomplete(tmp_path: Path) -> None:
     assert summary["ok"] is False and summary["complete"] is False
     assert summary["completeness"].startswith("incomplete: 1 of 4"), summary["completeness"]
     assert "test_inner.py::test_write_returns_bytes_written[block]" in summary["missing"]
+
+
+def test_a_leak_is_charged_to_the_case_that_made_it(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """After a case that kept memory, the next case starts in a fresh child with its whole limit free."""
+    pytester.syspathinsert(HERE)
+    pytester.makepyfile(test_inner=CASES + '''
+
+def test_needs_memory_after_the_leak(h):
+    block = bytearray(160 << 20)
+    assert len(block) == 160 << 20
+''')
+    report = tmp_path / "report"
+    pytester.runpytest_inprocess(*_stacks("LeakStack"), "--conformance-report", str(report), *FAST,
+                                 "-k", "bytes_written or needs_memory")
+    verdicts = _verdicts(report)
+    assert verdicts[("leak", "test_write_returns_bytes_written")]["verdict"] == "error"
+    assert verdicts[("leak", "test_needs_memory_after_the_leak")]["verdict"] == "passed"

@@ -278,6 +278,9 @@ class Sandbox:
         """pytest's runtest protocol for ``item`` in the child (see the module's theory of operation)."""
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        if self.pid and os.waitpid(self.pid, os.WNOHANG)[0]:  # died while idle: not this case's doing
+            self._close_fds()
+            self._release()
         if not self.pid:
             self._start()
         assert self.page is not None

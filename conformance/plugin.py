@@ -348,8 +348,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.message = (f"conformance: nothing to report: no conformance case was selected or run; "
                          f"{directory.path} left unchanged")
         return
-    write_reports(directory.path, results)
-    directory.publish(state.run_id)
+    try:
+        write_reports(directory.path, results)
+        directory.publish(state.run_id)
+    except (OSError, ResultsError) as exc:
+        state.message = (f"conformance: the reports could not be written in {directory.path} ({exc}); the run's "
+                         f"records are in {stream}")
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return
     state.message = f"conformance: {results.completeness()}; report: {directory.path / 'index.html'}"
     if not results.complete and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

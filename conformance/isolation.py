@@ -38,6 +38,7 @@ the parent loads stacks, certificates and expectations before the first fork, so
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import faulthandler
 import json
 import mmap
@@ -65,6 +66,7 @@ _SLOT = 400
 _HEADER = struct.Struct("<QB")  # progress counter, "record written" flag
 _EXIT_MEMORY = 71
 _EXIT_BROKEN = 70
+_PR_SET_PDEATHSIG = 1
 _COMMAND = struct.Struct("<qq")  # index of the case in session.items, index of the next case (-1: none)
 _RETIRE_UNLIMITED = 256 * 1024 * 1024  # growth that retires a child when no memory limit is set
 
@@ -158,11 +160,22 @@ def _rss() -> int:
         return 0
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills the child when the parent dies (a run ended by SIGTERM or SIGKILL must not leave a
+    stuck case running); elsewhere the child still ends at its next command, when the pipe is closed."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent died before the line above
+            os._exit(_EXIT_BROKEN)
+
+
 def _serve(items: list[pytest.Item], command_fd: int, result_fd: int, dump: Any, limits: Limits) -> None:
     """The child's loop: run the case each command names, answer with its reports; never returns."""
     code = _EXIT_BROKEN
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        _die_with_parent()
         faulthandler.enable(file=dump, all_threads=True)
         faulthandler.register(signal.SIGUSR1, file=dump, all_threads=True, chain=False)
         if limits.memory_mib:

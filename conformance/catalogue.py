@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["KINDS", "Catalogue", "CatalogueError", "Clause", "Page", "load_catalogue"]
+__all__ = ["KINDS", "RULES", "Catalogue", "CatalogueError", "Clause", "Page", "load_catalogue"]
 
 KINDS = frozenset({"return-value", "behaviour", "caller-obligation"})
+# Which rule the engine follows for a clause where that needs saying: the page states the result ("page"), or the
+# page is silent and OpenSSL 3.0's behaviour is followed ("openssl-3.0 (page silent)").
+RULES = frozenset({"page", "openssl-3.0 (page silent)"})
 SCHEMA_VERSION = 1
 
 
@@ -33,6 +36,7 @@ class Clause:
     inventory: tuple[str, ...] = ()
     unobservable: str = ""
     note: str = ""
+    rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,9 @@ def load_page(path: Path) -> Page:
         kind = _str(raw, "kind", where)
         if kind not in KINDS:
             raise CatalogueError(f"{where}: kind {kind!r} is not one of {', '.join(sorted(KINDS))}")
+        rule = _str(raw, "rule", where, required=False)
+        if rule and rule not in RULES:
+            raise CatalogueError(f"{where}: rule {rule!r} is not one of {', '.join(sorted(RULES))}")
         clauses.append(
             Clause(
                 id=cid,
@@ -137,6 +144,7 @@ def load_page(path: Path) -> Page:
                 inventory=_strs(raw, "inventory", where, required=False),
                 unobservable=" ".join(_str(raw, "unobservable", where, required=False).split()),
                 note=" ".join(_str(raw, "note", where, required=False).split()),
+                rule=rule,
             )
         )
     source = _str(page, "source", f"{path} [page]", required=False)

@@ -46,6 +46,8 @@ CAPABILITIES: Mapping[str, str] = {
     "ignore_unexpected_eof": "SSL_OP_IGNORE_UNEXPECTED_EOF can be set",
     "client_certificates": "can present and request client certificates",
     "peer_verification": "verifies the peer's certificate chain against the configured trust anchors",
+    "host_name_check": "a verifying client can also match the server certificate against a host name "
+                       "(SSL_set1_host), set apart from the SNI it sends",
     "cipher_selection": "the TLS 1.3 cipher suites offered can be chosen",
     "group_selection": "the key-exchange groups offered or accepted can be chosen",
     "key_update": "can send a TLS 1.3 KeyUpdate",
@@ -77,6 +79,10 @@ class EndpointConfig:
     present_certificate: bool | None = None  # client: send a client certificate (default: only if asked)
     trust_other_ca: bool = False  # trust an unrelated CA instead of the one that signed the peer's certificate
     server_name: str = SERVER_NAME
+    send_sni: bool = True  # client: send server_name as SNI (SSL_set_tlsext_host_name)
+    # client with verify_peer: also match the certificate against server_name (SSL_set1_host); False verifies the
+    # chain only. Stacks without 'host_name_check' check the chain only whatever this says.
+    check_host: bool = True
     partial_write: bool | None = None  # SSL_MODE_ENABLE_PARTIAL_WRITE on/off; None: the library default
     write_buffer: int | None = None  # bound of the outgoing transport buffer in bytes (None: unbounded)
     read_buffer: int | None = None  # bound of the incoming transport buffer (bytes the library has not read yet)

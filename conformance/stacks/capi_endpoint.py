@@ -136,9 +136,10 @@ class CApiEndpoint(Endpoint):
             api.SSL_set_accept_state(self.ssl)
         else:
             api.SSL_set_connect_state(self.ssl)
-            self._check(api.SSL_set_tlsext_host_name(self.ssl, config.server_name.encode()) == 1,
-                        "SSL_set_tlsext_host_name")
-            if config.verify_peer:
+            if config.send_sni:
+                self._check(api.SSL_set_tlsext_host_name(self.ssl, config.server_name.encode()) == 1,
+                            "SSL_set_tlsext_host_name")
+            if config.verify_peer and config.check_host:
                 self._check(api.SSL_set1_host(self.ssl, config.server_name.encode()) == 1, "SSL_set1_host")
 
     # --- application side ---------------------------------------------------------------------------------

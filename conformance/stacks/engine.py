@@ -27,7 +27,7 @@ SSL_CAPABILITIES = frozenset({
     "client_role", "server_role", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "group_selection",
-    "key_update", "zero_length_write",
+    "key_update", "zero_length_write", "host_name_check",
 })
 
 

@@ -88,7 +88,8 @@ class PyOpenSSLEndpoint(Endpoint):
         self.conn = SSL.Connection(ctx, None)
         self._out = bytearray()
         if config.role is Role.CLIENT:
-            self.conn.set_tlsext_host_name(config.server_name.encode())
+            if config.send_sni:
+                self.conn.set_tlsext_host_name(config.server_name.encode())
             self.conn.set_connect_state()
         else:
             self.conn.set_accept_state()
@@ -190,6 +191,8 @@ class PyOpenSSLStack(StackAdapter):
         "error_queue": "pyOpenSSL drains the error queue into the exception it raises",
         "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",
         "key_update": "pyOpenSSL does not expose SSL_key_update",
+        "host_name_check": "pyOpenSSL exposes neither SSL_set1_host nor X509_VERIFY_PARAM_set1_host, so a verifying "
+                           "client checks the chain only",
         "group_selection": "the binding offers no way to choose key-exchange groups",
     })
 

@@ -46,8 +46,9 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
     else:
         if config.present_certificate:
             ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
+        if not config.verify_peer or not config.check_host:
+            ctx.check_hostname = False  # CERT_REQUIRED stays: the chain alone is verified
         if not config.verify_peer:
-            ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
     if config.ignore_unexpected_eof:
         ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
@@ -73,8 +74,10 @@ class StdlibEndpoint(Endpoint):
         ctx = ctx or _context(config)
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
+        if not server and config.verify_peer and config.check_host and not config.send_sni:
+            raise ValueError("stdlib cannot check a host name without sending it as SNI (server_hostname is both)")
         self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server,
-                                server_hostname=None if server else config.server_name)
+                                server_hostname=None if server or not config.send_sni else config.server_name)
         self._out = bytearray()
         self._shutdown_called = False
 
@@ -163,6 +166,7 @@ class StdlibStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write",
+        "host_name_check",
     })
     missing_reasons = MappingProxyType({
         "raw_return_values": "ssl raises an exception instead of returning the C value",

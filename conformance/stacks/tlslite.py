@@ -129,7 +129,7 @@ class TlsliteEndpoint(Endpoint):
             if config.present_certificate:
                 chain, key = _identity(pki.client.cert_pem, pki.client.key_pem)
             self._handshake = self.conn.handshakeClientCert(
-                chain, key, settings=settings, serverName=config.server_name, async_=True)
+                chain, key, settings=settings, serverName=config.server_name if config.send_sni else None, async_=True)
         else:
             chain, key = _identity(pki.server.cert_pem, pki.server.key_pem)
             self._handshake = self.conn.handshakeServerAsync(
@@ -277,6 +277,7 @@ class TlsliteStack(StackAdapter):
         "shutdown_return_values": "closeAsync() sends close_notify and finishes without waiting for the peer's",
         "ignore_unexpected_eof": "tlslite-ng's ignoreAbruptClose is not the same option and is not mapped",
         "peer_verification": "tlslite-ng does not validate certificate chains against trust anchors",
+        "host_name_check": "tlslite-ng does not match the server certificate against a host name",
         "renegotiation": "tlslite-ng does not renegotiate",
         "zero_length_write": "not mapped",
     })

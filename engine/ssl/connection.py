@@ -285,7 +285,10 @@ class SSL:
             if self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV:
                 # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
                 cfg.cipher_suites = (*cfg.cipher_suites, TLS_FALLBACK_SCSV)
-            cfg.server_name = self.host or self.sni if verify else self.sni
+            # SNI and the verified name are separate settings (SSL_set_tlsext_host_name / SSL_set1_host); without
+            # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
+            cfg.server_name = self.sni
+            cfg.verify_host = self.host if verify else None
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
         return cfg

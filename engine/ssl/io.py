@@ -431,7 +431,7 @@ def SSL_get_verify_result(ssl: SSL | None) -> int:
             if s.server:
                 _certs.verify_client_chain(s.peer_chain, s.ctx.trusted, _certs_now())
             else:
-                _certs.verify_server_chain(s.peer_chain, s.ctx.trusted, s.host or s.sni or "", _certs_now())
+                _certs.verify_server_chain(s.peer_chain, s.ctx.trusted, s.host, _certs_now())
         except TLSAlertError as exc:
             s.verify_result = verify_error_for(exc) or K.X509_V_ERR_UNSPECIFIED
     return s.verify_result

@@ -70,14 +70,32 @@ def _subject(name: str) -> Subject:
         return x509.DNSName(name)
 
 
+def _own_name(leaf: x509.Certificate) -> Subject:
+    """A name the leaf itself carries: cryptography's server verifier always matches a subject, so a check without
+    a name matches the certificate against one of its own (the chain, validity and purpose checks stay whole)."""
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise TLSAlertError(AlertDescription.bad_certificate, "server certificate has no subjectAltName") from None
+    for ip in san.get_values_for_type(x509.IPAddress):
+        return x509.IPAddress(ip)
+    for dns in san.get_values_for_type(x509.DNSName):
+        if "*" not in dns:
+            return x509.DNSName(dns)
+        return x509.DNSName(dns.replace("*", "x", 1))
+    raise TLSAlertError(AlertDescription.bad_certificate, "server certificate names no DNS name or IP address")
+
+
 def verify_server_chain(
-    chain: list[x509.Certificate], roots: list[x509.Certificate], server_name: str, now: datetime.datetime
+    chain: list[x509.Certificate], roots: list[x509.Certificate], server_name: str | None, now: datetime.datetime
 ) -> None:
-    """Path validation plus hostname check of a server chain (leaf first)."""
+    """Path validation of a server chain (leaf first) for the TLS server purpose, plus the name check when a name
+    is given (None: the chain alone, as OpenSSL does when no host name is set to verify)."""
     _check_times(chain, now)
     _need_roots(roots)
     try:
-        verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(_subject(server_name))
+        subject = _subject(server_name) if server_name is not None else _own_name(chain[0])
+        verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(subject)
         verifier.verify(chain[0], chain[1:])
     except VerificationError as exc:
         raise _alert_for(exc) from None

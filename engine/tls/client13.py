@@ -294,10 +294,7 @@ class ClientHandshake(HandshakeMachine):
             self.out.append(CertificateReceived(list(chain)))
             return
         if self.config.verify_peer:
-            name = self.config.server_name
-            if name is None:
-                raise TLSAlertError(AlertDescription.internal_error, "verify_peer needs server_name")
-            certificates.verify_server_chain(chain, self.config.trusted_roots, name, self.ctx.now())
+            certificates.verify_server_chain(chain, self.config.trusted_roots, self.config.verify_host, self.ctx.now())
         self.peer_chain = chain
         self.transcript.update(raw)
         self.state = ClientState.WAIT_CV

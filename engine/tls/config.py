@@ -73,7 +73,11 @@ class TLSConfig:
     until ``TLSConnection.resume_certificate_check`` says whether the application accepts the chain; the built-in
     verification is then skipped (the application decides)."""
     server_name: str | None = None
-    """SNI to send and the name the server certificate must match."""
+    """SNI to send (None: no server_name extension)."""
+    verify_host: str | None = None
+    """With ``verify_peer``, the name the server certificate must match (a DNS name or an IP address); None checks
+    the chain only. Kept apart from ``server_name``, as OpenSSL keeps SSL_set_tlsext_host_name (SNI) apart from
+    SSL_set1_host (the name to verify)."""
     key_share_groups: tuple[int, ...] | None = None
     """Groups to send key shares for in the first ClientHello (default: the first of ``groups``)."""
     advertised_groups: tuple[int, ...] | None = None

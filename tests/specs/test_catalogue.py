@@ -74,6 +74,8 @@ def test_expectations_name_existing_cases_and_clauses() -> None:
          "section='DESCRIPTION'\nkind='behaviour'\nstatement='s'\nfunctions=['X']", "id must read"),
         ("schema = 1\n[page]\nname='X'\npod='X.pod'\nfunctions=['X']\n[[clause]]\nid='X/NOTES/a'\n"
          "section='NOTES'\nkind='rule'\nstatement='s'\nfunctions=['X']", "kind 'rule'"),
+        ("schema = 1\n[page]\nname='X'\npod='X.pod'\nfunctions=['X']\n[[clause]]\nid='X/NOTES/a'\n"
+         "section='NOTES'\nkind='behaviour'\nstatement='s'\nfunctions=['X']\nrule='libssl'", "rule 'libssl'"),
         ("schema = 1\n[page]\nname='Y'\npod='X.pod'\nfunctions=['X']", "differs from the file name"),
         ("schema = [", "not valid TOML"),
     ],
@@ -92,3 +94,17 @@ def test_duplicate_ids_across_pages_are_rejected(tmp_path: Path) -> None:
     (tmp_path / "A2.toml").write_text(body.format(n="A2").replace("id='A/NOTES/x'", "id='A/NOTES/x'"))
     with pytest.raises(CatalogueError):
         load_catalogue(tmp_path)
+
+
+@pytest.mark.parametrize("rule", ["page", "openssl-3.0 (page silent)"])
+def test_rule_values_are_accepted(tmp_path: Path, rule: str) -> None:
+    path = tmp_path / "X.toml"
+    path.write_text("schema = 1\n[page]\nname='X'\npod='X.pod'\nfunctions=['X']\n[[clause]]\nid='X/NOTES/a'\n"
+                    f"section='NOTES'\nkind='behaviour'\nstatement='s'\nfunctions=['X']\nrule='{rule}'")
+    assert load_page(path).clauses[0].rule == rule
+
+
+def test_rules_in_the_catalogue_come_with_a_note() -> None:
+    """A clause that follows OpenSSL because the page is silent says in its note what OpenSSL does."""
+    silent = [c.id for c in load_catalogue() if c.rule == "openssl-3.0 (page silent)" and not c.note]
+    assert not silent, f"clauses following OpenSSL 3.0 without a note saying what it does: {silent}"

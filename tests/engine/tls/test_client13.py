@@ -115,10 +115,28 @@ def test_unknown_ca(pki: PKI) -> None:
 
 
 def test_wrong_hostname(pki: PKI) -> None:
-    c, s = pair(pki, {"server_name": "other.example"})
+    c, s = pair(pki, {"verify_host": "other.example"})
     with pytest.raises(TLSAlertError) as info:
         pump(c, s)
     assert info.value.alert == A.bad_certificate
+
+
+def test_sni_is_not_the_name_verified(pki: PKI) -> None:
+    """server_name is only the SNI sent; the certificate is matched against verify_host alone."""
+    c, s = pair(pki, {"server_name": "other.example"})
+    pump(c, s)
+    assert c.handshake_complete
+
+
+@pytest.mark.parametrize("server_name", [None, "server.example"])
+def test_verifying_without_a_host_name_checks_the_chain_only(pki: PKI, server_name: str | None) -> None:
+    c, s = pair(pki, {"server_name": server_name, "verify_host": None})
+    pump(c, s)
+    assert c.handshake_complete
+    c, s = pair(pki, {"server_name": server_name, "verify_host": None, "trusted_roots": [pki.other_ca.cert]})
+    with pytest.raises(TLSAlertError) as info:
+        pump(c, s)
+    assert info.value.alert == A.unknown_ca, "without a name the chain must still be verified"
 
 
 def test_expired_certificate(pki: PKI) -> None:

@@ -186,7 +186,7 @@ def server_config(pki: PKI, **kw: object) -> TLSConfig:
 
 
 def client_config(pki: PKI, **kw: object) -> TLSConfig:
-    cfg = TLSConfig(server_name="server.example", trusted_roots=[pki.ca.cert])
+    cfg = TLSConfig(server_name="server.example", verify_host="server.example", trusted_roots=[pki.ca.cert])
     for k, v in kw.items():
         setattr(cfg, k, v)
     return cfg

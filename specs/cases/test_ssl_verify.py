@@ -1,0 +1,74 @@
+"""Cases for SSL_CTX_set_verify.pod, client mode: what SSL_VERIFY_PEER asks of the application (trust anchors, and no
+host name), and how the name to verify (SSL_set1_host) and the SNI sent (SSL_set_tlsext_host_name) differ.
+
+Every case runs through the normalised endpoint, so the bindings take part as far as they can set these things up;
+on the C-API stacks the verification result is read as well."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.harness import Harness, Pair
+from conformance.outcome import SslError
+from conformance.stacks.capi_endpoint import CApiEndpoint
+
+OTHER_NAME = "other.example"  # not among the names of the test PKI's server certificate
+
+
+def _verify_result(h: Harness, pair: Pair) -> None:
+    """On a C-API client: the chain was verified and found good (X509_V_OK)."""
+    client = pair.client
+    if isinstance(client, CApiEndpoint):
+        result = client.api.SSL_get_verify_result(client.ssl)
+        h.trace.note(f"SSL_get_verify_result(client) -> {result}")
+        assert result == K.X509_V_OK, f"the chain was not verified as good: SSL_get_verify_result -> {result}"
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/peer-client-verifies-chain")
+@pytest.mark.needs("peer_verification")
+def test_verifying_client_needs_no_host_name(h: Harness) -> None:
+    """SSL_VERIFY_PEER with the right trust anchor, no SNI and no name to verify: the chain is verified and the
+    handshake completes (the most common client set-up)."""
+    pair = h.pair(client=lambda c: c.with_(send_sni=False, check_host=False))
+    pair.handshake()
+    _verify_result(h, pair)
+    pair.send(b"verified without a name")
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/peer-client-verifies-chain")
+@pytest.mark.needs("peer_verification", "error_codes")
+def test_verifying_client_without_host_name_still_checks_the_chain(h: Harness) -> None:
+    """The same client trusting an unrelated CA: no name to check, but the chain fails, so the handshake does."""
+    pair = h.pair(client=lambda c: c.with_(send_sni=False, check_host=False, trust_other_ca=True))
+    result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
+    assert result.client is not None and result.client.error is SslError.SSL_ERROR_SSL, result.client
+    assert result.server is not None and not result.server.ok, result.server
+
+
+@pytest.mark.clauses(
+    "SSL_CTX_set_verify/NOTES/peer-client-verifies-chain",
+    "SSL_CTX_set_verify/NOTES/peer-client-host-name",
+)
+@pytest.mark.needs("peer_verification")
+def test_sni_is_not_the_name_verified(h: Harness) -> None:
+    """SNI naming another host, no name to verify: the chain is good, so the handshake completes."""
+    pair = h.pair(client=lambda c: c.with_(server_name=OTHER_NAME, check_host=False))
+    pair.handshake()
+    _verify_result(h, pair)
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/peer-client-host-name")
+@pytest.mark.needs("peer_verification", "host_name_check", "error_codes")
+@pytest.mark.parametrize("sni", [True, False], ids=["with-sni", "without-sni"])
+def test_wrong_host_name_fails_the_handshake(h: Harness, sni: bool) -> None:
+    """A name to verify that the certificate does not carry: the client fails the handshake with SSL_ERROR_SSL
+    (the chain itself is good), whether or not the name was also sent as SNI."""
+    if not sni and h.stack.name == "stdlib":
+        h.not_applicable("stdlib's server_hostname is both the SNI and the name to verify; it cannot be one alone")
+    pair = h.pair(client=lambda c: c.with_(server_name=OTHER_NAME, send_sni=sni))
+    result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
+    assert result.client is not None and result.client.error is SslError.SSL_ERROR_SSL, result.client
+    if h.has("raw_return_values"):
+        assert result.client.ret < 0, result.client
+    assert result.server is not None and not result.server.ok, result.server

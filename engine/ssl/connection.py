@@ -778,8 +778,12 @@ class SSL:
                 if self._flush() < 0:
                     return -1
             elif not self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
-                # SSL_shutdown: the second call waits for the peer's close_notify, discarding application data
+                # SSL_shutdown: DESCRIPTION the second call waits for the peer's close_notify; RETURN VALUES < 0 "can
+                # also occur when not all data was read using SSL_read()": application data of the peer that was
+                # not read is never thrown away unreported (as libssl 3.0: SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY)
                 while not self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                    if self._plain_len:
+                        return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
                     r = self._feed()
                     if r != _FED:
                         ret = self._input_failure(r, "ssl3_shutdown")
@@ -787,12 +791,12 @@ class SSL:
                             return -1
                         break
                     self._apply_events()
-                    self._plain.clear()
-                    self._plain_len = 0
                     self._pull()
                     if self._out:
                         self._flush()
                         self.rwstate = K.SSL_NOTHING
+                if self._plain_len:
+                    return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
         except TLSAlertError as exc:
             return self._fail_alert(exc)
         both = K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN

@@ -271,25 +271,31 @@ def test_waiting_shutdown_wants_read(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_shutdown/RETURN VALUES/<0-unread-data")
-@pytest.mark.needs(*C_API)
+@pytest.mark.needs("shutdown_return_values", "error_codes")
 def test_waiting_shutdown_with_unread_data(h: Harness) -> None:
-    """The server sends data and then its close_notify after our close_notify; our waiting SSL_shutdown (no
-    SSL_read) may fail (< 0, with a reason) or complete (1), never report 0 again."""
-    api = h.capi
-    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
-    handshake(h, client, server)
-    assert api.SSL_shutdown(client.ssl) == 0
-    move(client, server)
-    api.SSL_read(server.ssl, 10)
-    assert api.SSL_write(server.ssl, b"unread data") > 0
-    assert api.SSL_shutdown(server.ssl) == 1
-    move(client, server)
-    api.ERR_clear_error()
-    ret = api.SSL_shutdown(client.ssl)
-    code = error(api, client.ssl, ret) if ret < 0 else None
-    h.trace.note(f"waiting SSL_shutdown with unread data -> {ret}, SSL_get_error {code}")
-    assert ret == 1 or (ret < 0 and code is not None), f"SSL_shutdown -> {ret} ({code})"
-    api.ERR_clear_error()
+    """The server sends data and then its close_notify after our close_notify; our waiting SSL_shutdown, called
+    without reading that data first, is not successful: < 0 with SSL_ERROR_SSL and a reason, never 0 again and
+    never 1 (which would mean the data was thrown away unreported)."""
+    pair = h.pair()
+    pair.handshake()
+    first = pair.drive(client=lambda e: e.shutdown()).client
+    assert first is not None and first.ok and first.ret == 0, first
+    seen = pair.drive(server=lambda e: e.read(10)).server
+    assert seen is not None and seen.error is ZERO_RETURN, seen
+    wrote = pair.drive(server=lambda e: e.write(b"unread data")).server
+    assert wrote is not None and wrote.ok, wrote
+    answer = pair.drive(server=lambda e: e.shutdown()).server
+    assert answer is not None and answer.ok and answer.ret == 1, answer
+    pair.settle()
+    out = pair.call(pair.client, lambda e: e.shutdown())
+    h.trace.note(f"waiting SSL_shutdown with unread data -> {out}")
+    assert out.ret != 1, "SSL_shutdown returned 1: the peer's unread application data was discarded unreported"
+    assert out.ret != 0, "SSL_shutdown returned 0 again although the peer's close_notify has arrived"
+    assert out.error is SslError.SSL_ERROR_SSL, f"unread data must be reported as an error: {out}"
+    if h.has("raw_return_values"):
+        assert out.ret < 0, out
+    if h.has("error_queue"):
+        assert out.reason, f"SSL_ERROR_SSL without an error-queue entry: {out}"
 
 
 @pytest.mark.clauses("SSL_shutdown/DESCRIPTION/write-only-client-may-miss-ticket")

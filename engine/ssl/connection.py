@@ -648,8 +648,11 @@ class SSL:
         if idle and not self.init_finished and self.handshake() <= 0:
             return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
         conn = self.conn
-        assert conn is not None
+        if conn is None:
+            return (0, b"")  # SSL_set_shutdown set SSL_RECEIVED_SHUTDOWN before any handshake: nothing to read
         try:
+            if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
+                return (-1, b"")
             while True:
                 if self._plain_len:
                     return self._take(num, peek)
@@ -664,6 +667,7 @@ class SSL:
                         self._idle()
                     return (self._input_failure(r, func), b"")
                 if not self._apply_events():
+                    self._pull()  # a record without events (a KeyUpdate) may have an answer
                     continue
                 self._pull()  # a post-handshake message may have an answer (KeyUpdate)
                 if not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
@@ -705,7 +709,8 @@ class SSL:
 
     def write(self, data: bytes, num: int, moved: bool, func: str) -> int:
         """SSL_write's logic: bytes written (> 0), or <= 0 with the reason where SSL_get_error finds it."""
-        if self.shutdown & K.SSL_SENT_SHUTDOWN:
+        if self.shutdown & K.SSL_SENT_SHUTDOWN or (self.conn is not None and self.conn.closed_for_writing):
+            # (SSL_set_shutdown can clear the flag, but our close_notify stays sent)
             return shutdown_error(self, func)
         if not self.init_finished:
             r = self.handshake()
@@ -754,9 +759,23 @@ class SSL:
 
     def _send_key_update(self) -> None:
         assert self.conn is not None
-        self.conn.send_key_update(self.key_update == K.SSL_KEY_UPDATE_REQUESTED)
-        self.key_update = K.SSL_KEY_UPDATE_NONE
+        kind, self.key_update = self.key_update, K.SSL_KEY_UPDATE_NONE
+        if self.shutdown & K.SSL_SENT_SHUTDOWN or self.conn.closed_for_writing:
+            # RFC 9846 section 6.1: nothing follows our close_notify; the scheduled update has nothing left to
+            # protect, so it is dropped (SSL_key_update then SSL_do_handshake after SSL_shutdown still return 1)
+            return
+        self.conn.send_key_update(kind == K.SSL_KEY_UPDATE_REQUESTED)
         self._pull()
+
+    def _perform_key_update(self) -> int:
+        """SSL_key_update: DESCRIPTION the next I/O operation (a read as well as a write) performs the scheduled
+        update; a full write BIO leaves it queued for later calls, as other output of a read is."""
+        self._send_key_update()
+        if self._out and self._flush() < 0:
+            if self._failed is not None:
+                return -1
+            self.rwstate = K.SSL_NOTHING
+        return 1
 
     # -- shutdown --------------------------------------------------------------------------------------------------
 

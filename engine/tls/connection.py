@@ -95,6 +95,11 @@ class TLSConnection:
     def error(self) -> TLSAlertError | None:
         return self._error
 
+    @property
+    def closed_for_writing(self) -> bool:
+        """Our close_notify is queued: nothing more may be sent (RFC 9846 section 6.1)."""
+        return self._we_closed
+
     def _check(self) -> None:
         if self._error is not None:
             raise self._error

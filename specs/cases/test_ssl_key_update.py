@@ -47,7 +47,89 @@ def test_key_update_requested(h: Harness) -> None:
     _exchange(h, pair, "the peer's own key update")
 
 
+# A protected TLS 1.3 record carrying only a KeyUpdate: 4-byte handshake header, 1-byte request_update, the inner
+# content type and a 16-byte AEAD tag (RFC 9846 sections 4.6.3 and 5.2; none of the stacks pads by default).
+KEY_UPDATE_RECORD = 4 + 1 + 1 + 16
+
+
+def _records(wire: bytes) -> list[int]:
+    """The payload lengths of the whole records in ``wire`` (the record layer's framing is in the clear)."""
+    lengths, at = [], 0
+    while at + 5 <= len(wire):
+        length = int.from_bytes(wire[at + 3 : at + 5], "big")
+        lengths.append(length)
+        at += 5 + length
+    assert at == len(wire), f"the bytes do not end on a record boundary: {at} of {len(wire)}"
+    return lengths
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/requested")
+@pytest.mark.needs("key_update", "tls1_3")
+def test_requested_key_update_is_answered_by_the_peer(h: Harness) -> None:
+    """The bytes on the wire, not only the data flow: the request travels as one KeyUpdate record; the peer, once it
+    has read it, puts its own KeyUpdate on the wire before its next application data (RFC 9846 section 4.6.3)."""
+    pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
+    pair.handshake()
+    _exchange(h, pair, "before the update")  # tickets and everything else of the handshake are taken in
+    pair.settle()
+    out = pair.call(pair.client, lambda e: e.key_update(True))
+    assert out.ok, f"the key update must succeed: {out}"
+    request = pair.client.take_outgoing()
+    h.trace.note(f"the requesting side sent records of {_records(request)} bytes")
+    assert _records(request) == [KEY_UPDATE_RECORD], "the request must be one KeyUpdate record"
+    assert pair.server.put_incoming(request) == len(request)
+    got = pair.call(pair.server, lambda e: e.read(100))
+    assert not got.ok and got.error is WANT_READ, f"no application data was sent: {got}"
+    wrote = pair.call(pair.server, lambda e: e.write(b"x"))
+    assert wrote.ok, wrote
+    answer = pair.server.take_outgoing()
+    records = _records(answer)
+    h.trace.note(f"after reading the request and writing 1 byte the peer sent records of {records} bytes")
+    assert len(records) >= 2 and records[0] == KEY_UPDATE_RECORD, (
+        f"the peer must send its own KeyUpdate before its next application data; it sent records of {records} bytes")
+    assert pair.client.put_incoming(answer) == len(answer)
+    data = pair.call(pair.client, lambda e: e.read(100))
+    assert data.ok and data.data == b"x", f"the requesting side must read the data under the peer's new keys: {data}"
+
+
 # --- key update through the C API -----------------------------------------------------------------------------
+
+@pytest.mark.clauses(
+    "SSL_key_update/DESCRIPTION/performed-at-next-io",
+    "SSL_key_update/DESCRIPTION/get-key-update-type",
+    "SSL_key_update/DESCRIPTION/requested",
+)
+@pytest.mark.needs(*C_API, "tls1_3")
+@pytest.mark.parametrize("reader", ["SSL_read", "SSL_read_ex", "SSL_peek"])
+def test_key_update_is_performed_by_the_next_read(h: Harness, reader: str) -> None:
+    """SSL_key_update, then a read with nothing to read: the read is the next I/O operation, so it sends the
+    KeyUpdate (and then wants to read). A requested update is answered by the peer's own KeyUpdate."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)  # take the tickets in
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
+    assert client.outgoing() == 0, "SSL_key_update itself must send nothing"
+    ret, _ = getattr(api, reader)(client.ssl, 10)
+    assert ret <= 0 and error(api, client.ssl, ret if reader != "SSL_read_ex" else -1) is WANT_READ, ret
+    request = client.take()
+    h.trace.note(f"{reader} after SSL_key_update sent records of {_records(request)} bytes")
+    assert _records(request) == [KEY_UPDATE_RECORD], f"{reader} must send the scheduled KeyUpdate"
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE, "the update was performed"
+    server.give(request)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
+    assert api.SSL_write(server.ssl, b"y") == 1
+    answer = server.take()
+    records = _records(answer)
+    h.trace.note(f"the peer answered the request with records of {records} bytes")
+    assert len(records) >= 2 and records[0] == KEY_UPDATE_RECORD, (
+        f"the peer must send its own KeyUpdate before its next application data: records of {records} bytes")
+    client.give(answer)
+    assert api.SSL_read(client.ssl, 10) == (1, b"y")
+
 
 @pytest.mark.clauses(
     "SSL_key_update/DESCRIPTION/performed-at-next-io",
@@ -87,6 +169,30 @@ def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE
     move(client, server)
     assert api.SSL_read(server.ssl, 10) == (5, b"after")
+
+
+@pytest.mark.clauses("SSL_key_update/RETURN VALUES/after-shutdown")
+@pytest.mark.needs(*C_API, "tls1_3")
+def test_key_update_after_shutdown(h: Harness) -> None:
+    """After SSL_shutdown sent close_notify: SSL_key_update returns 1, SSL_do_handshake returns 1 (the handshake is
+    complete), and nothing follows the close_notify on the wire (RFC 9846 section 6.1)."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)  # take the tickets in
+    assert api.SSL_shutdown(client.ssl) == 0
+    closing = client.take()
+    assert _records(closing) == [2 + 1 + 16], f"the close_notify record: {_records(closing)}"
+    api.ERR_clear_error()
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
+    ret = api.SSL_do_handshake(client.ssl)
+    after = client.take()
+    h.trace.note(f"SSL_do_handshake after SSL_shutdown and SSL_key_update -> {ret}; then {_records(after)} on the wire")
+    assert ret == 1, f"SSL_do_handshake on a completed handshake must return 1: {ret} ({error(api, client.ssl, ret)})"
+    assert after == b"", f"records of {_records(after)} bytes followed the close_notify"
+    api.ERR_clear_error()
 
 
 @pytest.mark.clauses(

@@ -58,6 +58,10 @@ _TEXTS: dict[int, str] = {
     K.SSL_R_STILL_IN_INIT: "still in init",
     K.SSL_R_UNEXPECTED_EOF_WHILE_READING: "unexpected eof while reading",
     K.SSL_R_UNEXPECTED_MESSAGE: "unexpected message",
+    K.SSL_R_UNEXPECTED_CCS_MESSAGE: "unexpected ccs message",
+    K.SSL_R_TOO_MANY_KEY_UPDATES: "too many key updates",
+    K.SSL_R_TOO_MANY_WARN_ALERTS: "too many warn alerts",
+    K.SSL_R_RECORD_TOO_SMALL: "record too small",
     K.SSL_R_UNEXPECTED_RECORD: "unexpected record",
     K.SSL_R_UNINITIALIZED: "uninitialized",
     K.SSL_R_UNKNOWN_CMD_NAME: "unknown command name",
@@ -92,6 +96,12 @@ _SENT: dict[int, int] = {
     A.certificate_required: K.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE,
     A.no_application_protocol: K.SSL_R_NO_APPLICATION_PROTOCOL,
 }
+_FLOODS = {
+    "change_cipher_spec": K.SSL_R_UNEXPECTED_CCS_MESSAGE,
+    "warning alerts": K.SSL_R_TOO_MANY_WARN_ALERTS,
+    "empty records": K.SSL_R_RECORD_TOO_SMALL,
+    "keyupdate": K.SSL_R_TOO_MANY_KEY_UPDATES,
+}
 _CERTIFICATE_ALERTS = frozenset({
     A.bad_certificate, A.unsupported_certificate, A.certificate_revoked, A.certificate_expired,
     A.certificate_unknown, A.unknown_ca,
@@ -112,6 +122,11 @@ def alert_reason(exc: TLSAlertError) -> int:
             return K.SSL_R_NO_SUITABLE_SIGNATURE_ALGORITHM
     if exc.alert == A.decrypt_error and "finished" in text:
         return K.SSL_R_DIGEST_CHECK_FAILED
+    if exc.alert == A.unexpected_message and text.startswith("too many "):
+        # the core's flood limits (engine.tls.connection.FLOOD_LIMITS) -> OpenSSL 3.0's reasons for its own
+        for word, reason in _FLOODS.items():
+            if word in text:
+                return reason
     if exc.alert == A.unexpected_message and "record" in text:
         return K.SSL_R_UNEXPECTED_RECORD
     if exc.alert == A.internal_error:

@@ -28,6 +28,10 @@ Invariants:
   they are the single byte 0x01 (RFC 9846 section 5); anything else is unexpected_message.
 * After close_notify from the peer, further records are ignored (RFC 9846 section 6.1); after our own close, no
   more application data may be sent.
+* Floods are bounded (:class:`_Floods`): records that carry nothing (change_cipher_spec, user_canceled warnings,
+  empty application data) and KeyUpdate messages are counted while they come in a row; one too many is
+  unexpected_message. Any record or message that carries something (application data, another handshake
+  message) starts the counts again.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .client13 import ClientHandshake
 from .config import TLSConfig, TLSContext
 from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceived, Event, _NeedData
 from .handshake import HandshakeMachine, InstallKey, Instruction, SendChangeCipherSpec, SendHandshake
+from .messages import HandshakeType
 from .record import CCS_RECORD, ContentType, RecordLayer
 from .server13 import ServerHandshake
 from .signatures import PrivateKey
@@ -52,6 +57,40 @@ from .signatures import PrivateKey
 class Role(Enum):
     CLIENT = "client"
     SERVER = "server"
+
+
+# How many of each in a row a peer may send before the connection fails with unexpected_message. RFC 9846 sets no
+# bound (a change_cipher_spec may come "at any time" of the handshake); these are OpenSSL 3.0's where it has one
+# (MAX_EMPTY_RECORDS 32 counts change_cipher_spec and empty records, MAX_WARN_ALERT_COUNT 5 fails at the fifth
+# warning) and the same 32 for KeyUpdate messages, which OpenSSL 3.0 does not bound.
+FLOOD_LIMITS: dict[str, int] = {
+    "change_cipher_spec records": 32,
+    "warning alerts": 4,
+    "empty records": 32,
+    "KeyUpdate messages": 32,
+}
+
+
+class _Floods:
+    """Counters of content-free records and KeyUpdates in a row (the only place that knows the limits)."""
+
+    __slots__ = ("counts", "dirty")
+
+    def __init__(self) -> None:
+        self.counts = dict.fromkeys(FLOOD_LIMITS, 0)
+        self.dirty = False
+
+    def count(self, kind: str) -> None:
+        n = self.counts[kind] + 1
+        if n > FLOOD_LIMITS[kind]:
+            raise TLSAlertError(AlertDescription.unexpected_message, f"too many {kind} in a row")
+        self.counts[kind] = n
+        self.dirty = True
+
+    def progress(self) -> None:
+        if self.dirty:
+            self.counts = dict.fromkeys(FLOOD_LIMITS, 0)
+            self.dirty = False
 
 
 class TLSConnection:
@@ -75,6 +114,7 @@ class TLSConnection:
         self._peer_closed = False
         self._we_closed = False
         self._started = False
+        self._floods = _Floods()
 
     # -- state ---------------------------------------------------------------------------------------------------
 
@@ -265,7 +305,10 @@ class TLSConnection:
                 if not self._hs.connected:
                     raise TLSAlertError(AlertDescription.unexpected_message, "application data before handshake end")
                 if payload:
+                    self._floods.progress()
                     self._events.append(ApplicationData(payload))
+                else:
+                    self._floods.count("empty records")
             elif ctype == ContentType.alert:
                 self._on_alert(payload)
             elif ctype == ContentType.change_cipher_spec:
@@ -277,6 +320,7 @@ class TLSConnection:
         after_first_hello = not isinstance(hs, ServerHandshake) or hs.client_hello_received
         if payload != b"\x01" or not after_first_hello or hs.peer_finished:
             raise TLSAlertError(AlertDescription.unexpected_message, "change_cipher_spec not allowed here")
+        self._floods.count("change_cipher_spec records")
 
     def _on_alert(self, payload: bytes) -> None:
         if len(payload) != 2:
@@ -287,6 +331,7 @@ class TLSConnection:
             self._events.append(CloseNotifyReceived())
         elif description == AlertDescription.user_canceled:
             # RFC 9846 section 6.1: user_canceled is followed by close_notify and otherwise ignored
+            self._floods.count("warning alerts")
             self._events.append(AlertReceived(description, level))
         else:
             # RFC 9846 section 6: every other alert ends the connection, whatever its level field says
@@ -304,6 +349,10 @@ class TLSConnection:
                 return
             raw = bytes(buf[: 4 + length])
             del buf[: 4 + length]
+            if raw[0] == HandshakeType.key_update:
+                self._floods.count("KeyUpdate messages")
+            else:
+                self._floods.progress()
             self._hs.handle(raw[0], raw[4:], raw)
             self._apply(self._hs.take_output())
             if self._hs.paused:

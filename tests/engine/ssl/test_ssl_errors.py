@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine import err
 from engine.ssl import constants as K
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
@@ -40,3 +42,18 @@ def test_reason_texts_are_registered() -> None:
     assert "unexpected eof" in err.ERR_error_string(code)
     assert err.ERR_reason_error_string(err.ERR_PACK(err.ERR_LIB_SSL, 0, 1040)) == "alert handshake failure"
     err.ERR_clear_error()
+
+
+@pytest.mark.parametrize(("kind", "reason"), [
+    ("change_cipher_spec records", K.SSL_R_UNEXPECTED_CCS_MESSAGE),
+    ("warning alerts", K.SSL_R_TOO_MANY_WARN_ALERTS),
+    ("empty records", K.SSL_R_RECORD_TOO_SMALL),
+    ("KeyUpdate messages", K.SSL_R_TOO_MANY_KEY_UPDATES),
+])
+def test_flood_limits_map_to_openssl_reasons(kind: str, reason: int) -> None:
+    """Every flood the core bounds (FLOOD_LIMITS) gets OpenSSL 3.0's reason for it on the error queue."""
+    from engine.tls.connection import FLOOD_LIMITS
+
+    assert kind in FLOOD_LIMITS
+    exc = TLSAlertError(AlertDescription.unexpected_message, f"too many {kind} in a row")
+    assert alert_reason(exc) == reason

@@ -327,6 +327,8 @@ _SIGNATURES.update({
     "SSL_set_ex_data": (c_int, (_H, c_int, c_void_p)),
     "CRYPTO_get_ex_new_index": (c_int, (c_int, c_long, c_void_p, c_void_p, c_void_p, c_void_p)),
     "SSL_get_ex_data": (c_void_p, (_H, c_int)),
+    "SSL_CTX_set_ex_data": (c_int, (_H, c_int, c_void_p)),
+    "SSL_CTX_get_ex_data": (c_void_p, (_H, c_int)),
     "SSL_CTX_set_timeout": (c_long, (_H, c_long)),
     "SSL_get_session": (_H, (_H,)),
     "SSL_get1_session": (_H, (_H,)),
@@ -383,6 +385,12 @@ _INFO_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_int)
 # int (*)(SSL *, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned int inlen, void *)
 _ALPN_SELECT_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_void_p,
                                           ctypes.c_uint, c_void_p)
+# CRYPTO_EX_new / CRYPTO_EX_free: (parent, ptr, ad, idx, argl, argp); CRYPTO_EX_dup: (to, from, from_d, idx, ...)
+_EX_NEW_FREE_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_void_p, c_int, c_long, c_void_p)
+_EX_DUP_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_void_p, c_int, c_long, c_void_p)
+ExCallback = Callable[..., Any]
+_CRYPTO_EX_INDEX_SSL: Final = 0
+_CRYPTO_EX_INDEX_SSL_CTX: Final = 1
 _BIO_WRITE_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int)
 _BIO_CTRL_CB: Final = ctypes.CFUNCTYPE(c_long, c_void_p, c_int, c_long, c_void_p)
 
@@ -435,6 +443,20 @@ def _address(handle: Handle | None, *kinds: str) -> int | None:
 
 def _wrap(kind: str, address: int | None) -> Handle | None:
     return Handle(kind, address) if address else None
+
+
+def _ex_trampoline(fn: Callable[..., Any], kind: str) -> Callable[..., None]:
+    def trampoline(parent: int | None, ptr: int | None, ad: int | None, idx: int, argl: int, argp: int | None) -> None:
+        fn(_wrap(kind, parent), ptr, ad, idx, argl, argp)
+
+    return trampoline
+
+
+def _dup_trampoline(fn: Callable[..., Any]) -> Callable[..., int]:
+    def trampoline(*args: Any) -> int:
+        return int(fn(*args) or 0)
+
+    return trampoline
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -1550,9 +1572,49 @@ class LibsslApi:
     def SSL_get_security_level(self, s: Handle | None) -> int:
         return int(self._function("SSL_get_security_level")(_address(s, "SSL")))
 
-    def SSL_get_ex_new_index(self, argl: int = 0) -> int:
-        """The ssl.h macro: CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, argl, NULL, NULL, NULL, NULL)."""
-        return int(self._function("CRYPTO_get_ex_new_index")(0, argl, None, None, None, None))
+    def _ex_new_index(self, class_index: int, kind: str, argl: int, argp: int | None, new_func: ExCallback | None,
+                      dup_func: ExCallback | None, free_func: ExCallback | None) -> int:
+        """CRYPTO_get_ex_new_index with Python callbacks: new_func / free_func get ``(parent, ptr, ad, idx, argl,
+        argp)`` (parent a Handle of ``kind``, the pointers as ints or None), dup_func ``(to, from, from_d, idx,
+        argl, argp)`` as raw addresses and returns an int. The trampolines live as long as the api object."""
+        pointers: list[c_void_p | None] = []
+        for fn, cb_type in ((new_func, _EX_NEW_FREE_CB), (dup_func, _EX_DUP_CB), (free_func, _EX_NEW_FREE_CB)):
+            if fn is None:
+                pointers.append(None)
+                continue
+            c_fn = cb_type(self._guard(_dup_trampoline(fn) if cb_type is _EX_DUP_CB else _ex_trampoline(fn, kind)))
+            self._callbacks.append(c_fn)
+            pointers.append(ctypes.cast(c_fn, c_void_p))
+        return int(self._function("CRYPTO_get_ex_new_index")(class_index, argl, argp, *pointers))
+
+    def SSL_get_ex_new_index(self, argl: int = 0, argp: int | None = None, new_func: ExCallback | None = None,
+                             dup_func: ExCallback | None = None, free_func: ExCallback | None = None) -> int:
+        """The ssl.h macro: CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, argl, argp, new, dup, free)."""
+        return self._ex_new_index(_CRYPTO_EX_INDEX_SSL, "SSL", argl, argp, new_func, dup_func, free_func)
+
+    def SSL_CTX_get_ex_new_index(self, argl: int = 0, argp: int | None = None, new_func: ExCallback | None = None,
+                                 dup_func: ExCallback | None = None, free_func: ExCallback | None = None) -> int:
+        """The ssl.h macro: CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, argl, argp, new, dup, free)."""
+        return self._ex_new_index(_CRYPTO_EX_INDEX_SSL_CTX, "SSL_CTX", argl, argp, new_func, dup_func, free_func)
+
+    def SSL_CTX_set_ex_data(self, ctx: Handle | None, idx: int, arg: int | None) -> int:
+        """``arg`` is the pointer value itself (an int, or None for NULL)."""
+        return int(self._function("SSL_CTX_set_ex_data")(_address(ctx, "SSL_CTX"), idx, arg))
+
+    def SSL_CTX_get_ex_data(self, ctx: Handle | None, idx: int) -> int | None:
+        return self._function("SSL_CTX_get_ex_data")(_address(ctx, "SSL_CTX"), idx)  # type: ignore[no-any-return]
+
+    def SSL_set_max_cert_list(self, ssl: Handle | None, size: int) -> int:
+        return self._ssl_macro("SSL_set_max_cert_list", ssl, K.SSL_CTRL_SET_MAX_CERT_LIST, size)
+
+    def SSL_get_max_cert_list(self, ssl: Handle | None) -> int:
+        return self._ssl_macro("SSL_get_max_cert_list", ssl, K.SSL_CTRL_GET_MAX_CERT_LIST)
+
+    def SSL_CTX_set_max_cert_list(self, ctx: Handle | None, size: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_max_cert_list", ctx, K.SSL_CTRL_SET_MAX_CERT_LIST, size)
+
+    def SSL_CTX_get_max_cert_list(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_max_cert_list", ctx, K.SSL_CTRL_GET_MAX_CERT_LIST)
 
     def SSL_set_ex_data(self, s: Handle | None, idx: int, arg: int | None) -> int:
         """``arg`` is the pointer value itself (an int, or None for NULL)."""

@@ -273,6 +273,7 @@ class SSL:
             trusted_roots=list(self.ctx.trusted),
             verify_peer=verify,
             middlebox_compat=bool(self.options & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT),
+            max_certificate_message=max(0, self.max_cert_list),
         )
         if self.server:
             cfg.request_client_certificate = verify

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key, l
 from engine import err
 from engine.ssl import constants as K
 from engine.ssl.errors import raise_ssl
+from engine.ssl.exdata import SSL_CTX_CLASS
 from engine.tls.keyexchange import SUPPORTED_GROUPS, NamedGroup
 from engine.tls.keyschedule import CIPHER_SUITES
 from engine.tls.signatures import PrivateKey
@@ -32,7 +33,10 @@ __all__ = [
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
     "SSL_CTX_free",
+    "SSL_CTX_get_ex_data",
+    "SSL_CTX_get_ex_new_index",
     "SSL_CTX_get_info_callback",
+    "SSL_CTX_get_max_cert_list",
     "SSL_CTX_get_max_proto_version",
     "SSL_CTX_get_min_proto_version",
     "SSL_CTX_get_mode",
@@ -53,7 +57,9 @@ __all__ = [
     "SSL_CTX_set_ciphersuites",
     "SSL_CTX_set_client_cert_cb",
     "SSL_CTX_set_client_hello_cb",
+    "SSL_CTX_set_ex_data",
     "SSL_CTX_set_info_callback",
+    "SSL_CTX_set_max_cert_list",
     "SSL_CTX_set_max_proto_version",
     "SSL_CTX_set_min_proto_version",
     "SSL_CTX_set_mode",
@@ -160,6 +166,7 @@ class SSL_CTX:
         "ciphersuites",
         "client_cert_cb",
         "client_hello_cb",
+        "ex_data",
         "freed",
         "groups",
         "info_callback",
@@ -210,6 +217,8 @@ class SSL_CTX:
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.cert_verify_callback: CertVerifyCallback | None = None
         self.info_callback: InfoCallback | None = None
+        self.ex_data: dict[int, Any] = {}
+        SSL_CTX_CLASS.on_new(self)
 
     def __repr__(self) -> str:
         return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
@@ -291,6 +300,8 @@ def SSL_CTX_free(ctx: SSL_CTX | None) -> None:
         return
     c.references -= 1
     if c.references <= 0:
+        SSL_CTX_CLASS.on_free(c, c.ex_data)  # CRYPTO_get_ex_new_index: free_func runs when the context is freed
+        c.ex_data = {}
         c.freed = True
         c.cert_chain = []
         c.private_key = None
@@ -399,9 +410,39 @@ def SSL_CTX_ctrl(ctx: SSL_CTX | None, cmd: int, larg: int = 0, parg: Any = None)
     if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
         return c.max_cert_list
     if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
+        if not isinstance(larg, int) or larg < 0:
+            return 0  # as OpenSSL 3.0: a negative size is refused
         old, c.max_cert_list = c.max_cert_list, larg
         return old
     return 0
+
+
+def SSL_CTX_set_max_cert_list(ctx: SSL_CTX | None, size: int) -> int:
+    """ssl.h macro: the largest certificate chain (Certificate message) accepted from a peer; returns the old one."""
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_MAX_CERT_LIST, size, None)
+
+
+def SSL_CTX_get_max_cert_list(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_GET_MAX_CERT_LIST, 0, None)
+
+
+def SSL_CTX_get_ex_new_index(argl: int = 0, argp: Any = None, new_func: Any = None, dup_func: Any = None,
+                             free_func: Any = None) -> int:  # fmt: skip
+    """A new application-data index for contexts (callbacks as in engine.ssl.exdata)."""
+    return SSL_CTX_CLASS.new_index(argl, argp, new_func, dup_func, free_func)
+
+
+def SSL_CTX_set_ex_data(ctx: SSL_CTX | None, idx: int, data: Any) -> int:
+    c = live_ctx(ctx, "SSL_CTX_set_ex_data")
+    if c is None or not _int(idx) or idx < 0:
+        return 0
+    c.ex_data[idx] = data
+    return 1
+
+
+def SSL_CTX_get_ex_data(ctx: SSL_CTX | None, idx: int) -> Any:
+    c = live_ctx(ctx, "SSL_CTX_get_ex_data")
+    return None if c is None else c.ex_data.get(idx)
 
 
 def SSL_CTX_set_read_ahead(ctx: SSL_CTX | None, yes: int) -> int:

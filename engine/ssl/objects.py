@@ -5,7 +5,6 @@ functions that make, configure and free an :class:`~engine.ssl.connection.SSL`; 
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from cryptography import x509
@@ -31,6 +30,7 @@ from engine.ssl.connection import (
 )
 from engine.ssl.context import SSL_CTX, live_ctx, load_certificate_file, load_key_file, valid_version
 from engine.ssl.errors import raise_ssl
+from engine.ssl.exdata import SSL_CLASS
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref, live_session
 from engine.tls.keyschedule import CIPHER_SUITES
 
@@ -49,6 +49,7 @@ __all__ = [
     "SSL_get_ex_new_index",
     "SSL_get_fd",
     "SSL_get_info_callback",
+    "SSL_get_max_cert_list",
     "SSL_get_max_proto_version",
     "SSL_get_min_proto_version",
     "SSL_get_mode",
@@ -75,6 +76,7 @@ __all__ = [
     "SSL_set_ex_data",
     "SSL_set_fd",
     "SSL_set_info_callback",
+    "SSL_set_max_cert_list",
     "SSL_set_max_proto_version",
     "SSL_set_min_proto_version",
     "SSL_set_mode",
@@ -104,7 +106,9 @@ def SSL_new(ctx: SSL_CTX | None) -> SSL | None:
     if c is None:
         return None
     c.references += 1
-    return SSL(c)
+    new = SSL(c)
+    SSL_CLASS.on_new(new)
+    return new
 
 
 def SSL_up_ref(s: SSL | None) -> int:
@@ -131,6 +135,7 @@ def SSL_dup(s: SSL | None) -> SSL | None:
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)
+    SSL_CLASS.on_dup(new, ssl, new.ex_data)
     if ssl.session is not None:
         SSL_SESSION_up_ref(ssl.session)  # SSL_new: DESCRIPTION SSL_dup copies "any session data"
         new.session = ssl.session
@@ -153,6 +158,8 @@ def SSL_free(ssl: SSL | None) -> None:
     BIO_free_all(rbio)
     SSL_SESSION_free(s.session)  # SSL_free: NOTES the object's reference to its session goes
     s.session = None
+    SSL_CLASS.on_free(s, s.ex_data)  # CRYPTO_get_ex_new_index: free_func runs when the object is freed
+    s.ex_data = {}
     s.freed = True
     s.conn = None
     from engine.ssl.context import SSL_CTX_free
@@ -327,6 +334,8 @@ def SSL_ctrl(ssl: SSL | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
     if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
         return s.max_cert_list
     if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
+        if not isinstance(larg, int) or larg < 0:
+            return 0  # as OpenSSL 3.0: a negative size is refused
         old, s.max_cert_list = s.max_cert_list, larg
         return old
     return 0
@@ -447,13 +456,20 @@ def SSL_set_session(ssl: SSL | None, session: SSL_SESSION | None) -> int:
     return 1
 
 
-_ex_indexes = itertools.count(1)  # index 0 is SSL_set_app_data's (ssl.h)
-
-
 def SSL_get_ex_new_index(argl: int = 0, argp: Any = None, new_func: Any = None, dup_func: Any = None,
                          free_func: Any = None) -> int:  # fmt: skip
-    """A new application-data index for SSL objects (CRYPTO_get_ex_new_index.pod); the callbacks are not called."""
-    return next(_ex_indexes)
+    """A new application-data index for SSL objects; its callbacks run as described in engine.ssl.exdata (free_func
+    when reference counting frees an SSL)."""
+    return SSL_CLASS.new_index(argl, argp, new_func, dup_func, free_func)
+
+
+def SSL_set_max_cert_list(s: SSL | None, size: int) -> int:
+    """ssl.h macro: the largest certificate chain accepted from the peer; returns the old value."""
+    return SSL_ctrl(s, K.SSL_CTRL_SET_MAX_CERT_LIST, size, None)
+
+
+def SSL_get_max_cert_list(s: SSL | None) -> int:
+    return SSL_ctrl(s, K.SSL_CTRL_GET_MAX_CERT_LIST, 0, None)
 
 
 def SSL_set_ex_data(s: SSL | None, idx: int, data: Any) -> int:

@@ -60,6 +60,8 @@ class TLSConfig:
     extension_order: tuple[int, ...] = ()
     """Extension types in the order they should appear in the messages we build; others follow."""
     max_handshake_message: int = 1 << 18
+    max_certificate_message: int = 100 * 1024
+    """The largest Certificate message taken from the peer (SSL_set_max_cert_list; OpenSSL's default 100 KiB)."""
 
     # -- client ------------------------------------------------------------------------------------------------
     supported_versions: tuple[int, ...] = (0x0304,)

@@ -340,9 +340,10 @@ class TLSConnection:
     def _on_handshake_data(self, payload: bytes) -> None:
         buf = self._hs_buf
         buf += payload
-        limit = self.config.max_handshake_message
         while len(buf) >= 4:
             length = int.from_bytes(buf[1:4], "big")
+            limit = self.config.max_certificate_message if buf[0] == HandshakeType.certificate \
+                else self.config.max_handshake_message  # fmt: skip
             if length > limit:
                 raise TLSAlertError(AlertDescription.illegal_parameter, "handshake message too large")
             if len(buf) < 4 + length:

@@ -15,8 +15,6 @@ from conformance.certs import default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from specs.cases._ssl_objects import (
-    SSL_CTRL_GET_MAX_CERT_LIST,
-    SSL_CTRL_SET_MAX_CERT_LIST,
     WANT,
     Mem,
     error,
@@ -161,6 +159,90 @@ def test_ssl_up_ref_needs_a_matching_free(h: Harness) -> None:
     api.SSL_free(side.ssl)
     side.ssl = None
     assert not paired(api, side.net), "the last SSL_free must release the object and the BIO it owns"
+
+
+# An index with a free callback stays registered for the rest of the process (as in C), so it is made once per api
+# object; each case marks its own object with a fresh value and looks only for that value.
+_FREE_INDEX: dict[tuple[int, str], int] = {}
+_FREED: list[tuple[str, int, int | None]] = []
+_MARKS = iter(range(0x5EED_0001, 0x5EED_FFFF))
+
+
+def _free_index(api: Any, kind: str) -> int:
+    key = (id(api), kind)
+    if key not in _FREE_INDEX:
+        def on_free(parent: Any, ptr: Any, ad: Any, idx: int, argl: int, argp: Any) -> None:
+            _FREED.append((kind, idx, ptr))
+
+        new_index = api.SSL_get_ex_new_index if kind == "SSL" else api.SSL_CTX_get_ex_new_index
+        _FREE_INDEX[key] = new_index(0, None, None, None, on_free)
+    return _FREE_INDEX[key]
+
+
+def _freed(kind: str, idx: int, mark: int) -> int:
+    return sum(1 for entry in _FREED if entry == (kind, idx, mark))
+
+
+@pytest.mark.clauses("SSL_free/DESCRIPTION/drops-reference", "SSL_free/DESCRIPTION/memory-released")
+def test_ssl_ex_data_is_freed_with_the_last_reference(h: Harness) -> None:
+    """An application-data index with a free callback (SSL_get_ex_new_index): after SSL_up_ref the first SSL_free
+    does not free the object, so the callback has not run for its data; the second does, and the callback runs
+    once, with the data that was set."""
+    api = h.capi
+    idx = _free_index(api, "SSL")
+    mark = next(_MARKS)
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        ssl = api.SSL_new(ctx)
+        assert api.SSL_set_ex_data(ssl, idx, mark) == 1
+        assert api.SSL_up_ref(ssl) == 1
+        api.SSL_free(ssl)
+        assert _freed("SSL", idx, mark) == 0, "the free callback ran although a reference was left"
+        assert api.SSL_get_ex_data(ssl, idx) == mark
+        api.SSL_free(ssl)
+        assert _freed("SSL", idx, mark) == 1, \
+            f"the last SSL_free must run the free callback once for the data: {_freed('SSL', idx, mark)} times"
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_free/DESCRIPTION/drops-reference", "SSL_CTX_free/DESCRIPTION/frees-owned-items")
+def test_ssl_ctx_ex_data_is_freed_with_the_last_reference(h: Harness) -> None:
+    """The same for a context (SSL_CTX_get_ex_new_index): an SSL made from it holds a reference too, so the data
+    is freed only once the context's own references and the SSL are all gone."""
+    api = h.capi
+    idx = _free_index(api, "SSL_CTX")
+    mark = next(_MARKS)
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    assert api.SSL_CTX_set_ex_data(ctx, idx, mark) == 1
+    assert api.SSL_CTX_up_ref(ctx) == 1
+    ssl = api.SSL_new(ctx)
+    api.SSL_CTX_free(ctx)
+    api.SSL_CTX_free(ctx)
+    assert _freed("SSL_CTX", idx, mark) == 0, "the free callback ran while an SSL still used the context"
+    assert api.SSL_CTX_get_ex_data(ctx, idx) == mark
+    api.SSL_free(ssl)
+    assert _freed("SSL_CTX", idx, mark) == 1, \
+        f"freeing the last user must run the free callback once: {_freed('SSL_CTX', idx, mark)} times"
+
+
+@pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-settings")
+def test_ssl_inherits_max_cert_list(h: Harness) -> None:
+    """SSL_CTX_set_max_cert_list returns the old limit (100 KiB by default) and an SSL made afterwards starts with
+    the context's limit; SSL_set_max_cert_list changes the SSL alone."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        assert api.SSL_CTX_get_max_cert_list(ctx) == 100 * 1024, api.SSL_CTX_get_max_cert_list(ctx)
+        assert api.SSL_CTX_set_max_cert_list(ctx, 4321) == 100 * 1024
+        assert api.SSL_CTX_get_max_cert_list(ctx) == 4321
+        ssl = api.SSL_new(ctx)
+        assert api.SSL_get_max_cert_list(ssl) == 4321, "SSL_new must take the context's limit"
+        assert api.SSL_set_max_cert_list(ssl, 777) == 4321
+        assert api.SSL_get_max_cert_list(ssl) == 777 and api.SSL_CTX_get_max_cert_list(ctx) == 4321
+        api.SSL_free(ssl)
+    finally:
+        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses(
@@ -310,8 +392,7 @@ def _dup_settings() -> dict[str, tuple[Any, Any]]:
         "role": (lambda a, s: a.SSL_set_connect_state(s), lambda a, s: a.SSL_is_server(s)),
         "read-ahead": (lambda a, s: a.SSL_ctrl(s, K.SSL_CTRL_SET_READ_AHEAD, 1),
                        lambda a, s: a.SSL_ctrl(s, K.SSL_CTRL_GET_READ_AHEAD)),
-        "max-cert-list": (lambda a, s: a.SSL_ctrl(s, SSL_CTRL_SET_MAX_CERT_LIST, 12345),
-                          lambda a, s: a.SSL_ctrl(s, SSL_CTRL_GET_MAX_CERT_LIST)),
+        "max-cert-list": (lambda a, s: a.SSL_set_max_cert_list(s, 12345), lambda a, s: a.SSL_get_max_cert_list(s)),
         "app-data": (lambda a, s: a.SSL_set_ex_data(s, _ex_index(a), 0x5EED),
                      lambda a, s: a.SSL_get_ex_data(s, _ex_index(a))),
         "cipher-list": (lambda a, s: a.SSL_set_cipher_list(s, b"ECDHE-ECDSA-AES128-GCM-SHA256"),

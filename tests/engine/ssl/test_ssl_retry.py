@@ -263,3 +263,19 @@ def test_release_buffers_keeps_the_connection_working() -> None:
     for _ in range(3):
         assert E.SSL_write(c.ssl, data) == len(data)
         assert drain(c, s) == data
+
+
+def test_max_cert_list_bounds_the_peer_certificate_message() -> None:
+    """SSL_set_max_cert_list: a server Certificate message larger than the client's limit fails the handshake with
+    SSL_ERROR_SSL (illegal_parameter, as OpenSSL's excessive message size); the default limit takes it."""
+    c, s = End(False), End(True)
+    assert E.SSL_set_max_cert_list(c.ssl, 100) == K.SSL_MAX_CERT_LIST_DEFAULT
+    results = [0, 0]
+    for _ in range(20):
+        err.ERR_clear_error()
+        results = [E.SSL_do_handshake(c.ssl), E.SSL_do_handshake(s.ssl)]
+        if E.SSL_get_error(c.ssl, results[0]) == K.SSL_ERROR_SSL:
+            break
+        move(c, s)
+    assert results[0] == -1 and E.SSL_get_error(c.ssl, results[0]) == K.SSL_ERROR_SSL
+    err.ERR_clear_error()

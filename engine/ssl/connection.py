@@ -782,7 +782,7 @@ class SSL:
 
     def do_shutdown(self) -> int:
         """ssl3_shutdown: 0 after sending close_notify, 1 once the peer's has arrived too, -1 retry/failure."""
-        if self.quiet_shutdown or self.in_before:
+        if self.quiet_shutdown:
             self.shutdown = K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN
             return 1
         conn = self.conn

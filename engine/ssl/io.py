@@ -244,8 +244,9 @@ def SSL_shutdown(s: SSL | None) -> int:
         return -1
     if ssl._check_failed():
         return -1
-    if not ssl.in_before and not ssl.init_finished:
-        # SSL_shutdown: libssl 3.0 refuses during the handshake (SSL_R_SHUTDOWN_WHILE_IN_INIT)
+    if not ssl.init_finished:
+        # SSL_shutdown: the page is silent on a handshake that has not finished (or not started); as libssl 3.0,
+        # the call is refused (SSL_R_SHUTDOWN_WHILE_IN_INIT) and nothing is sent
         raise_ssl(K.SSL_R_SHUTDOWN_WHILE_IN_INIT, "SSL_shutdown")
         return -1
     return ssl.do_shutdown()

@@ -270,6 +270,29 @@ def test_waiting_shutdown_wants_read(h: Harness) -> None:
     assert api.SSL_shutdown(client.ssl) == 1
 
 
+@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/not-before-handshake-done", "SSL_shutdown/RETURN VALUES/<0")
+@pytest.mark.needs(*C_API)
+@pytest.mark.parametrize("when", ["before", "during"])
+def test_shutdown_before_the_handshake_is_done(h: Harness, when: str) -> None:
+    """A client whose handshake has not started, or has sent its ClientHello and waits: SSL_shutdown fails with
+    SSL_ERROR_SSL and an error-queue entry, writes nothing and leaves SSL_get_shutdown at 0."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT)
+    if when == "during":
+        ret = api.SSL_do_handshake(client.ssl)
+        assert ret < 0 and error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+        client.take()
+    api.ERR_clear_error()
+    ret = api.SSL_shutdown(client.ssl)
+    code = error(api, client.ssl, ret) if ret < 0 else None
+    h.trace.note(f"SSL_shutdown {when} the handshake -> {ret} ({code}), queue {api.ERR_peek_error():#x}")
+    assert ret < 0 and code is SslError.SSL_ERROR_SSL, f"SSL_shutdown {when} the handshake -> {ret} ({code})"
+    assert api.ERR_peek_error() != 0, "no error-queue entry says why"
+    assert client.outgoing() == 0, "nothing may be sent"
+    assert api.SSL_get_shutdown(client.ssl) == 0
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_shutdown/RETURN VALUES/<0-unread-data")
 @pytest.mark.needs("shutdown_return_values", "error_codes")
 def test_waiting_shutdown_with_unread_data(h: Harness) -> None:

@@ -249,6 +249,9 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_CTX_set_ciphersuites": (c_int, (_H, c_char_p)),
     # SSL
     "SSL_set1_host": (c_int, (_H, c_char_p)),
+    "SSL_get0_param": (_H, (_H,)),
+    "SSL_CTX_get0_param": (_H, (_H,)),
+    "X509_VERIFY_PARAM_set1_host": (c_int, (_H, c_char_p, ctypes.c_size_t)),
     "SSL_new": (_H, (_H,)),
     "SSL_dup": (_H, (_H,)),
     "SSL_up_ref": (c_int, (_H,)),
@@ -1291,6 +1294,16 @@ class LibsslApi:
 
     def SSL_set1_host(self, s: Handle | None, hostname: str | bytes | None) -> int:
         return int(self._function("SSL_set1_host")(_address(s, "SSL"), _cstr(hostname)))
+
+    def SSL_get0_param(self, s: Handle | None) -> Handle | None:
+        return _wrap("X509_VERIFY_PARAM", self._function("SSL_get0_param")(_address(s, "SSL")))
+
+    def SSL_CTX_get0_param(self, ctx: Handle | None) -> Handle | None:
+        return _wrap("X509_VERIFY_PARAM", self._function("SSL_CTX_get0_param")(_address(ctx, "SSL_CTX")))
+
+    def X509_VERIFY_PARAM_set1_host(self, param: Handle | None, name: str | bytes | None, namelen: int = 0) -> int:
+        fn = self._function("X509_VERIFY_PARAM_set1_host")
+        return int(fn(_address(param, "X509_VERIFY_PARAM"), _cstr(name), namelen))
 
     def SSL_set_tlsext_host_name(self, s: Handle | None, name: str | bytes | None) -> int:
         fn = self._macro_function("SSL_set_tlsext_host_name")

@@ -111,12 +111,15 @@ from engine.ssl.io import (
     SSL_write_ex,
 )
 from engine.ssl.objects import (
+    X509_VERIFY_PARAM,
     SSL_clear,
     SSL_clear_mode,
     SSL_clear_options,
     SSL_ctrl,
+    SSL_CTX_get0_param,
     SSL_dup,
     SSL_free,
+    SSL_get0_param,
     SSL_get1_session,
     SSL_get_certificate,
     SSL_get_cipher_list,
@@ -169,6 +172,7 @@ from engine.ssl.objects import (
     SSL_up_ref,
     SSL_use_certificate_file,
     SSL_use_PrivateKey_file,
+    X509_VERIFY_PARAM_set1_host,
 )
 from engine.ssl.session import (
     SSL_SESSION,
@@ -187,12 +191,14 @@ __all__ = [
     "SSL_CTX",
     "SSL_METHOD",
     "SSL_SESSION",
+    "X509_VERIFY_PARAM",
     "BIO_set_tcp_ndelay",
     "SSL_CIPHER_get_name",
     "SSL_CTX_clear_mode",
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
     "SSL_CTX_free",
+    "SSL_CTX_get0_param",
     "SSL_CTX_get_ex_data",
     "SSL_CTX_get_ex_new_index",
     "SSL_CTX_get_info_callback",
@@ -248,6 +254,7 @@ __all__ = [
     "SSL_do_handshake",
     "SSL_dup",
     "SSL_free",
+    "SSL_get0_param",
     "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_certificate",
@@ -341,4 +348,5 @@ __all__ = [
     "TLS_client_method",
     "TLS_method",
     "TLS_server_method",
+    "X509_VERIFY_PARAM_set1_host",
 ]  # fmt: skip

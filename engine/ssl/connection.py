@@ -201,7 +201,7 @@ class SSL:
         self.ex_data: dict[int, Any] = {}
         self.info_callback = ctx.info_callback
         self.sni: str | None = None
-        self.host: str | None = None
+        self.host: str | None = ctx.host  # the name to verify (SSL_set1_host), apart from the SNI
         self.rbio: BIO | None = None
         self.wbio: BIO | None = None
         self.session: SSL_SESSION | None = None

@@ -169,6 +169,7 @@ class SSL_CTX:
         "ex_data",
         "freed",
         "groups",
+        "host",
         "info_callback",
         "max_cert_list",
         "max_version",
@@ -218,6 +219,7 @@ class SSL_CTX:
         self.cert_verify_callback: CertVerifyCallback | None = None
         self.info_callback: InfoCallback | None = None
         self.ex_data: dict[int, Any] = {}
+        self.host: str | None = None  # X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx), ...): inherited by SSL_new
         SSL_CTX_CLASS.on_new(self)
 
     def __repr__(self) -> str:

@@ -35,12 +35,15 @@ from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref
 from engine.tls.keyschedule import CIPHER_SUITES
 
 __all__ = [
+    "X509_VERIFY_PARAM",
+    "SSL_CTX_get0_param",
     "SSL_clear",
     "SSL_clear_mode",
     "SSL_clear_options",
     "SSL_ctrl",
     "SSL_dup",
     "SSL_free",
+    "SSL_get0_param",
     "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_certificate",
@@ -93,6 +96,7 @@ __all__ = [
     "SSL_up_ref",
     "SSL_use_PrivateKey_file",
     "SSL_use_certificate_file",
+    "X509_VERIFY_PARAM_set1_host",
 ]
 
 
@@ -299,10 +303,45 @@ def SSL_set_tlsext_host_name(s: SSL | None, name: bytes | str | None) -> int:
 
 
 def SSL_set1_host(s: SSL | None, hostname: bytes | str | None) -> int:
+    """The name the server certificate must match (kept apart from the SNI); NULL or "" clears it, as in OpenSSL."""
     ssl = live_ssl(s, "SSL_set1_host")
     if ssl is None:
         return 0
-    ssl.host = _name(hostname) if hostname is not None else None
+    ssl.host = _name(hostname) or None
+    return 1
+
+
+class X509_VERIFY_PARAM:
+    """The verification parameters of an SSL or SSL_CTX (SSL_get0_param / SSL_CTX_get0_param): a view that sets the
+    owner's name to verify. Only the host name is modelled."""
+
+    __slots__ = ("owner",)
+
+    def __init__(self, owner: SSL | SSL_CTX) -> None:
+        self.owner = owner
+
+
+def SSL_get0_param(s: SSL | None) -> X509_VERIFY_PARAM | None:
+    ssl = live_ssl(s, "SSL_get0_param")
+    return None if ssl is None else X509_VERIFY_PARAM(ssl)
+
+
+def SSL_CTX_get0_param(ctx: SSL_CTX | None) -> X509_VERIFY_PARAM | None:
+    c = live_ctx(ctx, "SSL_CTX_get0_param")
+    return None if c is None else X509_VERIFY_PARAM(c)
+
+
+def X509_VERIFY_PARAM_set1_host(param: X509_VERIFY_PARAM | None, name: bytes | str | None, namelen: int = 0) -> int:
+    """Replace the names to verify with ``name`` (its first ``namelen`` bytes, or all of it for 0); NULL or "" clears
+    them. A name with an embedded NUL is refused (0), as OpenSSL does."""
+    if not isinstance(param, X509_VERIFY_PARAM) or param.owner.freed:
+        return 0
+    text = _name(name)
+    if text is not None and is_int(namelen) and namelen > 0:
+        text = text[:namelen]
+    if text is not None and "\0" in text:
+        return 0
+    param.owner.host = text or None
     return 1
 
 

@@ -6,12 +6,16 @@ on the C-API stacks the verification result is read as well."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from conformance.capi import constants as K
+from conformance.certs import SERVER_NAME
 from conformance.harness import Harness, Pair
-from conformance.outcome import SslError
+from conformance.outcome import Role, SslError
 from conformance.stacks.capi_endpoint import CApiEndpoint
+from specs.cases._ssl_objects import WANT, Mem, error, move
 
 OTHER_NAME = "other.example"  # not among the names of the test PKI's server certificate
 
@@ -72,3 +76,48 @@ def test_wrong_host_name_fails_the_handshake(h: Harness, sni: bool) -> None:
     if h.has("raw_return_values"):
         assert result.client.ret < 0, result.client
     assert result.server is not None and not result.server.ok, result.server
+
+
+def _attempt(h: Harness, client: Mem, server: Mem) -> SslError | int | None:
+    """Drive both handshakes; None when both complete, else the client's (or server's) failing SSL_get_error."""
+    api = h.capi
+    done = {"client": False, "server": False}
+    for _ in range(30):
+        for name, side in (("client", client), ("server", server)):
+            if not done[name]:
+                ret = api.SSL_do_handshake(side.ssl)
+                if ret == 1:
+                    done[name] = True
+                elif error(api, side.ssl, ret) not in WANT:
+                    return error(api, side.ssl, ret)
+        if not move(client, server) and all(done.values()):
+            return None
+    raise AssertionError(f"the handshake neither completed nor failed: {done}")
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/peer-client-host-name")
+@pytest.mark.needs("c_api", "client_role", "server_role", "error_codes")
+@pytest.mark.parametrize("how", ["SSL_set1_host", "SSL_get0_param", "SSL_CTX_get0_param"])
+def test_name_to_verify_through_the_c_api(h: Harness, how: str) -> None:
+    """The name to verify set the three ways the C API offers (the SNI stays the right name): a name the
+    certificate does not carry fails the handshake with SSL_ERROR_SSL, the right name completes it."""
+    api = h.capi
+    for name, good in ((OTHER_NAME, False), (SERVER_NAME, True)):
+        def on_ctx(ctx: Any, name: str = name) -> None:
+            if how == "SSL_CTX_get0_param":
+                assert api.X509_VERIFY_PARAM_set1_host(api.SSL_CTX_get0_param(ctx), name.encode(), 0) == 1
+
+        client = Mem(h, Role.CLIENT, before_new=on_ctx)
+        if how == "SSL_set1_host":
+            assert api.SSL_set1_host(client.ssl, name.encode()) == 1
+        elif how == "SSL_get0_param":
+            assert api.X509_VERIFY_PARAM_set1_host(api.SSL_get0_param(client.ssl), name.encode(), 0) == 1
+        server = Mem(h, Role.SERVER)
+        api.ERR_clear_error()
+        failure = _attempt(h, client, server)
+        h.trace.note(f"name to verify {name!r} set with {how}: {failure or 'handshake complete'}")
+        if good:
+            assert failure is None, f"the right name must pass: {failure}"
+        else:
+            assert failure is SslError.SSL_ERROR_SSL, f"a name the certificate lacks must fail the handshake: {failure}"
+        api.ERR_clear_error()

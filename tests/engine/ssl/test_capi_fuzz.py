@@ -66,6 +66,7 @@ class Side:
         E.SSL_CTX_free(self.ctx)
 
 
+_SNI = (None, b"server.example", b"x" * 300)
 _MODES = (K.SSL_MODE_ENABLE_PARTIAL_WRITE, K.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, K.SSL_MODE_AUTO_RETRY,
           K.SSL_MODE_RELEASE_BUFFERS)
 
@@ -93,6 +94,13 @@ def _ops(me: Side, peer: Side, arg: int) -> dict[str, Callable[[], object]]:
         "SSL_set_connect_state": lambda: E.SSL_set_connect_state(s),
         "SSL_set_accept_state": lambda: E.SSL_set_accept_state(s),
         "SSL_set_bio": lambda: E.SSL_set_bio(s, None, None),
+        "SSL_peek_ex": lambda: E.SSL_peek_ex(s, arg % 20000),
+        "SSL_write_moved": lambda: E.SSL_write(s, bytearray(b"m" * (arg % 40000)), moved=True),
+        "SSL_set1_host": lambda: E.SSL_set1_host(s, (b"", b"server.example", b"other.example")[arg % 3]),
+        "SSL_set_tlsext_host_name": lambda: E.SSL_set_tlsext_host_name(s, _SNI[arg % 3]),
+        "SSL_set_max_cert_list": lambda: E.SSL_set_max_cert_list(s, (arg % 3 - 1) * 2000),
+        "SSL_set_verify": lambda: E.SSL_set_verify(s, arg % 4, None),
+        "SSL_get_verify_result": lambda: E.SSL_get_verify_result(s),
         "SSL_set_quiet_shutdown": lambda: E.SSL_set_quiet_shutdown(s, arg % 2),
         "SSL_set_options": lambda: E.SSL_set_options(s, K.SSL_OP_IGNORE_UNEXPECTED_EOF),
         "SSL_free": me.free_ssl,  # the program goes on with a freed handle: every call must cope
@@ -116,6 +124,8 @@ OPS = (
     "SSL_key_update", "SSL_clear", "SSL_set_shutdown", "SSL_pending", "SSL_get_error", "SSL_set_mode",
     "SSL_clear_mode", "SSL_set_read_ahead", "SSL_renegotiate", "SSL_dup", "SSL_set_connect_state",
     "SSL_set_accept_state", "SSL_set_bio", "SSL_set_quiet_shutdown", "SSL_set_options", "SSL_free",
+    "SSL_peek_ex", "SSL_write_moved", "SSL_set1_host", "SSL_set_tlsext_host_name", "SSL_set_max_cert_list",
+    "SSL_set_verify", "SSL_get_verify_result",
     "move", "move", "move", "corrupt", "garbage", "eof",
 )
 STEP = st.tuples(st.sampled_from(OPS), st.sampled_from(("client", "server")), st.integers(0, 1 << 16))

@@ -139,7 +139,8 @@ def cmd_clauses(args: argparse.Namespace) -> int:
             else:
                 status = "NO CASE"
                 missing += 1
-            print(f"  {clause.id} [{clause.kind}]\n      {clause.statement}\n      {status}")
+            rule = f" [rule: {clause.rule}]" if clause.rule else ""
+            print(f"  {clause.id} [{clause.kind}]{rule}\n      {clause.statement}\n      {status}")
     return 1 if missing else 0
 
 

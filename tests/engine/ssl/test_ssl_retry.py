@@ -279,3 +279,30 @@ def test_max_cert_list_bounds_the_peer_certificate_message() -> None:
         move(c, s)
     assert results[0] == -1 and E.SSL_get_error(c.ssl, results[0]) == K.SSL_ERROR_SSL
     err.ERR_clear_error()
+
+
+def test_key_update_flood_ends_in_ssl_error_and_an_alert() -> None:
+    """A peer sending KeyUpdates and nothing else: the receiver's SSL_read fails with SSL_ERROR_SSL and
+    SSL_R_TOO_MANY_KEY_UPDATES on its queue, and the sender then reads the unexpected_message alert."""
+    from engine.tls.connection import FLOOD_LIMITS
+
+    c, s = pair()
+    move(c, s)
+    E.SSL_read(c.ssl, 10)  # the tickets
+    for _ in range(FLOOD_LIMITS["KeyUpdate messages"] + 1):
+        assert E.SSL_key_update(c.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+        assert E.SSL_do_handshake(c.ssl) == 1
+    s.give(c.take())
+    err.ERR_clear_error()
+    for _ in range(FLOOD_LIMITS["KeyUpdate messages"] + 1):
+        ret, _ = E.SSL_read(s.ssl, 10)
+        if E.SSL_get_error(s.ssl, ret) != K.SSL_ERROR_WANT_READ:
+            break
+    assert ret == -1 and E.SSL_get_error(s.ssl, ret) == K.SSL_ERROR_SSL
+    assert err.ERR_GET_REASON(err.ERR_peek_error()) == K.SSL_R_TOO_MANY_KEY_UPDATES
+    err.ERR_clear_error()
+    c.give(s.take())
+    ret, _ = E.SSL_read(c.ssl, 10)
+    assert E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_SSL
+    assert err.ERR_GET_REASON(err.ERR_peek_error()) == K.SSL_AD_REASON_OFFSET + 10  # unexpected_message
+    err.ERR_clear_error()

@@ -254,6 +254,14 @@ class SSL:
     def init_finished(self) -> bool:
         return self._established
 
+    @property
+    def verifies_peer(self) -> bool:
+        """Whether a failed verification ends the handshake. SSL_CTX_set_verify: BUGS a client checks for any flag
+        other than SSL_VERIFY_NONE, not for SSL_VERIFY_PEER; a server needs SSL_VERIFY_PEER."""
+        if self.server:
+            return bool(self.verify_mode & K.SSL_VERIFY_PEER)
+        return self.verify_mode != K.SSL_VERIFY_NONE
+
     def _config(self) -> TLSConfig | None:
         """The core's configuration from this SSL's settings; None (entry pushed) if nothing can be negotiated."""
         top = self.max_version or K.TLS1_3_VERSION
@@ -264,7 +272,7 @@ class SSL:
             # the engine implements TLS 1.3 only: a server limited below it has nothing it could negotiate
             raise_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, "ssl_handshake")
             return None
-        verify = bool(self.verify_mode & K.SSL_VERIFY_PEER)
+        verify = self.verifies_peer
         cfg = TLSConfig(
             cipher_suites=self.ciphersuites,
             groups=self.groups,
@@ -619,7 +627,7 @@ class SSL:
             return -1
         self.rwstate = K.SSL_NOTHING
         self._verify_wait = False
-        accepted = ret > 0 or not self.verify_mode & K.SSL_VERIFY_PEER  # VERIFY_NONE: a failed check is no error
+        accepted = ret > 0 or not self.verifies_peer  # VERIFY_NONE: a failed check is no error
         self.verify_result = K.X509_V_OK if ret > 0 else K.X509_V_ERR_APPLICATION_VERIFICATION
         conn.resume_certificate_check(accepted)
         return 1

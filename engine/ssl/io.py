@@ -426,7 +426,7 @@ def SSL_get_verify_result(ssl: SSL | None) -> int:
     s = live_ssl(ssl, "SSL_get_verify_result")
     if s is None:
         return K.X509_V_ERR_UNSPECIFIED
-    if s.verify_result == K.X509_V_OK and s.peer_chain and not s.verify_mode & K.SSL_VERIFY_PEER:
+    if s.verify_result == K.X509_V_OK and s.peer_chain and not s.verifies_peer:
         # verification was not enforced during the handshake: check the chain now (libssl always records a result)
         try:
             if s.server:

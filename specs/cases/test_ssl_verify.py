@@ -121,3 +121,36 @@ def test_name_to_verify_through_the_c_api(h: Harness, how: str) -> None:
         else:
             assert failure is SslError.SSL_ERROR_SSL, f"a name the certificate lacks must fail the handshake: {failure}"
         api.ERR_clear_error()
+
+
+def _client_with_mode(h: Harness, mode: int) -> tuple[Mem, Mem]:
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(trust_other_ca=True, verify_peer=False))
+    api.SSL_set_verify(client.ssl, mode, None)
+    return client, Mem(h, Role.SERVER)
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/none-client-continues")
+@pytest.mark.needs("c_api", "client_role", "server_role")
+def test_verify_none_client_continues_and_records_the_result(h: Harness) -> None:
+    api = h.capi
+    client, server = _client_with_mode(h, K.SSL_VERIFY_NONE)
+    failure = _attempt(h, client, server)
+    result = api.SSL_get_verify_result(client.ssl)
+    h.trace.note(f"SSL_VERIFY_NONE, untrusted server: {failure or 'handshake complete'}; verify result {result}")
+    assert failure is None, f"SSL_VERIFY_NONE must go on whatever the verification says: {failure}"
+    assert result != K.X509_V_OK, "the failed verification must be readable with SSL_get_verify_result"
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/BUGS/client-any-flag-verifies")
+@pytest.mark.needs("c_api", "client_role", "server_role", "error_codes")
+@pytest.mark.parametrize("flag", ["SSL_VERIFY_FAIL_IF_NO_PEER_CERT", "SSL_VERIFY_CLIENT_ONCE",
+                                  "SSL_VERIFY_POST_HANDSHAKE"])
+def test_client_verifies_with_any_flag(h: Harness, flag: str) -> None:
+    api = h.capi
+    client, server = _client_with_mode(h, getattr(K, flag))
+    api.ERR_clear_error()
+    failure = _attempt(h, client, server)
+    h.trace.note(f"client mode {flag} alone, untrusted server: {failure or 'handshake complete'}")
+    assert failure is SslError.SSL_ERROR_SSL, f"{flag} alone must make the client verify (BUGS): {failure}"
+    api.ERR_clear_error()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _hmac
@@ -37,7 +38,12 @@ class CipherSuite:
     aead: type[AESGCM] | type[ChaCha20Poly1305]
 
     def hash_algorithm(self) -> hashes.HashAlgorithm:
-        return hashes.SHA384() if self.hash_len == 48 else hashes.SHA256()
+        return _SHA384 if self.hash_len == 48 else _SHA256
+
+
+# Hash algorithm objects carry no state: one of each serves every call.
+_SHA256 = hashes.SHA256()
+_SHA384 = hashes.SHA384()
 
 
 CIPHER_SUITES: dict[int, CipherSuite] = {
@@ -61,13 +67,24 @@ def hkdf_extract(suite: CipherSuite, salt: bytes, ikm: bytes) -> bytes:
 
 
 def hkdf_expand(suite: CipherSuite, prk: bytes, info: bytes, length: int) -> bytes:
-    """HKDF-Expand (RFC 5869 section 2.3), from cryptography."""
+    """HKDF-Expand (RFC 5869 section 2.3). Every output of the TLS 1.3 schedule fits in one block,
+    T(1) = HMAC(PRK, info | 0x01), which is one HMAC call; longer outputs go through cryptography's HKDFExpand."""
+    if 0 < length <= suite.hash_len:
+        return _hmac_digest(suite, prk, info + b"\x01")[:length]
     return HKDFExpand(suite.hash_algorithm(), length, info).derive(prk)
+
+
+@lru_cache(maxsize=64)
+def _label_prefix(label: bytes, length: int) -> bytes:
+    # The labels are a handful of constants: their encoding is made once.
+    return u16(length) + opaque8(b"tls13 " + label)
 
 
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel structure (RFC 9846 section 7.1)."""
-    return u16(length) + opaque8(b"tls13 " + label) + opaque8(context)
+    if len(context) > 255:
+        return _label_prefix(label, length) + opaque8(context)  # opaque8 reports the bad length
+    return _label_prefix(label, length) + bytes((len(context),)) + context
 
 
 def hkdf_expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
@@ -185,6 +202,7 @@ class KeySchedule:
         return derive_secret(self.suite, self.main_secret, b"res master", transcript_hash)
 
 
+@lru_cache(maxsize=4)
 def _hash_empty(suite: CipherSuite) -> bytes:
     h = hashes.Hash(suite.hash_algorithm())
     return h.finalize()

@@ -445,8 +445,11 @@ def BIO_set_retry_special(b: BIO) -> None:
     b.flags |= BIO_FLAGS_IO_SPECIAL | BIO_FLAGS_SHOULD_RETRY
 
 
+_NOT_RETRY = ~(BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY)
+
+
 def BIO_clear_retry_flags(b: BIO) -> None:
-    b.flags &= ~(BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY)
+    b.flags &= _NOT_RETRY
 
 
 # BIO_should_retry: RETURN VALUES "return either 1 or 0" (libcrypto's macros return the flag bit itself: 8, 1, 2, 4)

@@ -51,6 +51,8 @@ from engine.bio.constants import (
     BIO_CTRL_PENDING,
     BIO_CTRL_RESET,
     BIO_CTRL_WPENDING,
+    BIO_FLAGS_RWS,
+    BIO_FLAGS_SHOULD_RETRY,
     BIO_R_BROKEN_PIPE,
     BIO_R_IN_USE,
     BIO_R_INVALID_ARGUMENT,
@@ -89,6 +91,7 @@ __all__ = [
 
 # The engine refuses buffer sizes above INT_MAX (libcrypto would take any size_t and fail later at allocation).
 MAX_PAIR_BUF_SIZE = INT_MAX
+_NOT_RETRY = ~(BIO_FLAGS_RWS | BIO_FLAGS_SHOULD_RETRY)  # the mask BIO_clear_retry_flags applies
 
 
 class _PairHalf(BioImpl):
@@ -103,26 +106,31 @@ class _PairHalf(BioImpl):
 
     # -- I/O -----------------------------------------------------------------------------------------------------
     def read(self, bio: BIO, n: int) -> tuple[int, bytes]:
-        BIO_clear_retry_flags(bio)
+        bio.flags &= _NOT_RETRY  # BIO_clear_retry_flags, inline: this is the hot path of every SSL read
         peer = self.peer
         if peer is None:  # not reachable through BIO_read (init is checked first); kept as a guard
             return (-1, b"")
-        src = _half(peer)
+        src: _PairHalf = peer.impl  # type: ignore[assignment]  # a half's peer is always a half (_make_pair)
         src.request = 0  # BIO_s_bio: DESCRIPTION read request "After a successful read this call will return zero"
         if n == 0:
             return (0, b"")
-        if not src.buf:
+        buf = src.buf
+        have = len(buf)
+        if not have:
             if src.closed:
                 return (0, b"")  # BIO_s_bio: DESCRIPTION BIO_shutdown_wr "... or EOF"
             # BIO_s_bio: DESCRIPTION "Calls to BIO_read_ex() will ... request a retry if no data is available"
             BIO_set_retry_read(bio)
-            src.request = min(n, src.size)
+            src.request = n if n < src.size else src.size
             return (-1, b"")
-        take = min(n, len(src.buf))
-        with memoryview(src.buf) as mv:
-            data = mv[:take].tobytes()
-        del src.buf[:take]
-        return (take, data)
+        if n >= have:  # everything buffered: one copy, and the buffer is emptied without moving bytes
+            data = bytes(buf)
+            buf.clear()
+            return (have, data)
+        with memoryview(buf) as mv:
+            data = mv[:n].tobytes()
+        del buf[:n]
+        return (n, data)
 
     def write(self, bio: BIO, data: memoryview) -> int:
         BIO_clear_retry_flags(bio)

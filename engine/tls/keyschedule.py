@@ -91,6 +91,20 @@ def hkdf_expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: 
     return hkdf_expand(suite, secret, hkdf_label(label, context, length), length)
 
 
+def _expand_labels(suite: CipherSuite, secret: bytes, *wanted: tuple[bytes, bytes, int]) -> list[bytes]:
+    """Several HKDF-Expand-Label outputs of one secret, each ``(label, context, length)`` at most one hash block
+    long: the HMAC is keyed with the secret once and copied per output."""
+    keyed = _hmac.HMAC(secret, suite.hash_algorithm())
+    out = []
+    for label, context, length in wanted:
+        if not 0 < length <= suite.hash_len:
+            raise ValueError(f"HKDF-Expand-Label output of {length} bytes is not one block")
+        mac = keyed.copy()
+        mac.update(hkdf_label(label, context, length) + b"\x01")
+        out.append(mac.finalize()[:length])
+    return out
+
+
 def derive_secret(suite: CipherSuite, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
     """Derive-Secret with the transcript already hashed (RFC 9846 section 7.1)."""
     return hkdf_expand_label(suite, secret, label, transcript_hash, suite.hash_len)
@@ -98,10 +112,8 @@ def derive_secret(suite: CipherSuite, secret: bytes, label: bytes, transcript_ha
 
 def traffic_keys(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
     """``(key, iv)`` for a traffic secret (RFC 9846 section 7.3)."""
-    return (
-        hkdf_expand_label(suite, secret, b"key", b"", suite.key_len),
-        hkdf_expand_label(suite, secret, b"iv", b"", IV_LEN),
-    )
+    key, iv = _expand_labels(suite, secret, (b"key", b"", suite.key_len), (b"iv", b"", IV_LEN))
+    return key, iv
 
 
 def next_traffic_secret(suite: CipherSuite, secret: bytes) -> bytes:
@@ -183,17 +195,17 @@ class KeySchedule:
 
     def handshake_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` handshake traffic secrets over ClientHello..ServerHello."""
-        return (
-            derive_secret(self.suite, self.handshake_secret, b"c hs traffic", transcript_hash),
-            derive_secret(self.suite, self.handshake_secret, b"s hs traffic", transcript_hash),
-        )
+        n = self.suite.hash_len
+        c, s = _expand_labels(self.suite, self.handshake_secret, (b"c hs traffic", transcript_hash, n),
+                              (b"s hs traffic", transcript_hash, n))
+        return c, s
 
     def application_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` application traffic secrets over ClientHello..server Finished."""
-        return (
-            derive_secret(self.suite, self.main_secret, b"c ap traffic", transcript_hash),
-            derive_secret(self.suite, self.main_secret, b"s ap traffic", transcript_hash),
-        )
+        n = self.suite.hash_len
+        c, s = _expand_labels(self.suite, self.main_secret, (b"c ap traffic", transcript_hash, n),
+                              (b"s ap traffic", transcript_hash, n))
+        return c, s
 
     def exporter_secret(self, transcript_hash: bytes) -> bytes:
         return derive_secret(self.suite, self.main_secret, b"exp master", transcript_hash)

@@ -43,8 +43,12 @@ class Reader:
         return self._data[p]
 
     def uint16(self) -> int:
-        p = self._take(2)
-        return int.from_bytes(self._data[p : p + 2], "big")
+        p = self._pos  # _take inlined: every extension, suite and group is a uint16
+        if p + 2 > self._end:
+            raise decode_error("message truncated")
+        self._pos = p + 2
+        data = self._data
+        return (data[p] << 8) | data[p + 1]
 
     def uint24(self) -> int:
         p = self._take(3)
@@ -90,10 +94,16 @@ class Reader:
             raise decode_error("trailing bytes in vector")
 
     def vector(self, size: int, item: Callable[[Reader], T], minimum: int = 0) -> list[T]:
+        """Items read by ``item`` until a length-prefixed block is used up (:meth:`block` without the context
+        manager, which costs more than the items of a short vector)."""
+        n = self._length(size)
+        if n < minimum:
+            raise decode_error(f"vector length {n} below minimum {minimum}")
+        start = self._take(n)
+        sub = Reader(self._data, start, start + n)
         out: list[T] = []
-        with self.block(size, minimum) as sub:
-            while not sub.eof():
-                out.append(item(sub))
+        while sub._pos < sub._end:
+            out.append(item(sub))
         return out
 
     def done(self) -> None:

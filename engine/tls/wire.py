@@ -76,10 +76,25 @@ class Reader:
 
     def opaque(self, size: int, minimum: int = 0, maximum: int | None = None) -> bytes:
         """``opaque x<minimum..maximum>`` with a ``size``-byte length prefix."""
-        n = self._length(size)
+        if size not in (1, 2, 3):
+            raise ValueError(size)
+        data, p, end = self._data, self._pos, self._end  # _length and raw inlined: the codec's commonest read
+        if p + size > end:
+            raise decode_error("message truncated")
+        if size == 2:
+            n = (data[p] << 8) | data[p + 1]
+        elif size == 1:
+            n = data[p]
+        else:
+            n = int.from_bytes(data[p : p + 3], "big")
+        p += size
+        self._pos = p
         if n < minimum or (maximum is not None and n > maximum):
             raise decode_error(f"vector length {n} out of range")
-        return self.raw(n)
+        if n > end - p:
+            raise decode_error("message truncated")
+        self._pos = p + n
+        return bytes(data[p : p + n])
 
     @contextmanager
     def block(self, size: int, minimum: int = 0) -> Iterator[Reader]:

@@ -193,9 +193,11 @@ def _capi_driver(name: str, version: str) -> Driver:
             ok = ok and api.SSL_CTX_set_ciphersuites(ctx, SUITE13.encode()) == 1
         else:
             ok = ok and api.SSL_CTX_set_cipher_list(ctx, SUITE12.encode()) == 1
-        if ok and api.SSL_CTX_set1_groups_list(ctx, _groups(version).encode()) != 1:
-            raise Skip(f"SSL_CTX_set1_groups_list({_groups(version)!r}) refused: "
-                       f"{api.ERR_error_string_n(api.ERR_peek_error())!r}")
+        if ok:
+            ret = api.SSL_CTX_set1_groups_list(ctx, _groups(version).encode())
+            if ret != 1:
+                raise Skip(f"SSL_CTX_set1_groups_list({_groups(version)!r}) returned {ret}, so the group cannot be "
+                           f"made the same as the other stacks'")
         if server:
             ok = (ok and api.SSL_CTX_use_certificate_file(ctx, str(pki.server.cert_path).encode(),
                                                           SSL_FILETYPE_PEM) == 1

@@ -17,6 +17,7 @@ verdict it planned is *incomplete*.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import fcntl
 import json
@@ -25,7 +26,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from conformance.verdicts import (
     BAD_VERDICTS,
@@ -89,36 +90,67 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _lines(path: Path) -> list[str]:
+def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """``(number, text, is_last)`` for each line of ``path``, read as a stream (never the whole file at once)."""
     try:
-        raw = path.read_bytes()
+        fh = path.open("rb")
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such file; give the results.jsonl of a run") from None
     except IsADirectoryError:
         raise ResultsError(f"{path}: is a directory; give its results.jsonl") from None
     except OSError as exc:
         raise ResultsError(f"{path}: cannot be read: {exc.strerror}") from None
+    with fh:
+        _check_utf8(path, fh)  # the whole file first: a binary file is one message, not a record error
+        fh.seek(0)
+        number = 0
+        try:
+            raw = fh.readline()
+            while raw:
+                following = fh.readline()
+                number += 1
+                yield number, raw.decode("utf-8"), not following
+                raw = following
+        except IsADirectoryError:
+            raise ResultsError(f"{path}: is a directory; give its results.jsonl") from None
+
+
+def _check_utf8(path: Path, fh: BinaryIO) -> None:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
     try:
-        return raw.decode("utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise ResultsError(f"{path}: not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
-                           "is it a results.jsonl written by a run?") from None
+        chunk = fh.read(1 << 20)
+    except IsADirectoryError:
+        raise ResultsError(f"{path}: is a directory; give its results.jsonl") from None
+    while True:
+        pending = len(decoder.getstate()[0])  # bytes of a character split across chunks
+        try:
+            decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            position = offset - pending + exc.start
+            fh.seek(position)
+            byte = fh.read(1)[0]
+            raise ResultsError(f"{path}: not UTF-8 text (byte {byte:#04x} at offset {position}); "
+                               "is it a results.jsonl written by a run?") from None
+        if not chunk:
+            return
+        offset += len(chunk)
+        chunk = fh.read(1 << 20)
 
 
 def read_records(paths: Iterable[Path]) -> Iterator[Record]:
-    """Every record of the given files, checked field by field.
+    """Every record of the given files, checked field by field, read line by line.
 
     A truncated last line (the run was killed mid-write) is skipped; any other malformed line is an error.
     """
     for path in paths:
-        lines = _lines(path)
-        for number, line in enumerate(lines, 1):
+        for number, line, last in _lines(path):
             if not line.strip():
                 continue
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                if number == len(lines):
+                if last:
                     continue
                 raise ResultsError(f"{path}:{number}: not JSON: {exc}") from None
             try:

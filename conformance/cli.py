@@ -152,10 +152,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         if problem:
             raise ResultsError(problem)
-        results = load_results([Path(p) for p in args.results])
-        for note in results.notes:
+        model = write_reports(directory.path, [Path(p) for p in args.results],
+                              baseline=Path(args.baseline) if args.baseline else None)
+        for note in model["notes"]:
             print(f"conformance: {note}", file=sys.stderr)
-        model = write_reports(directory.path, results)
     except ResultsError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         print(f"conformance: nothing written; {directory.path} left unchanged", file=sys.stderr)
@@ -165,6 +165,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 2
     print(f"report: {directory.path / 'index.html'} ({model['total']} verdicts; {model['completeness']})")
     return 0 if model["ok"] else 1
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from conformance.report import compare, load_snapshot
+
+    try:
+        result = compare(load_snapshot(Path(args.old)), load_snapshot(Path(args.new)))
+    except ResultsError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines()))
+    return 1 if result.new_failures else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -210,7 +222,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="results.jsonl files (or runs/<run>.jsonl streams); shards of one run are merged, and "
                              "a later run's verdict replaces an earlier run's for the same case and stacks")
     report.add_argument("--report", default="reports", metavar="DIR", help="output directory (default: reports)")
+    report.add_argument("--baseline", default=None, metavar="OLD",
+                        help="an earlier run's records file or report directory: the report says what changed")
     report.set_defaults(func=cmd_report)
+    compare = sub.add_parser("compare", help="what changed between two runs",
+                             description="New failures, fixed cases, verdicts that moved and stacks whose version "
+                                         "changed between OLD and NEW (each a records file or a report directory). "
+                                         "Exit status 1 when NEW has a new failure, 0 otherwise, 2 on a usage error.")
+    compare.add_argument("old", metavar="OLD", help="the earlier run: results.jsonl or its report directory")
+    compare.add_argument("new", metavar="NEW", help="the later run: results.jsonl or its report directory")
+    compare.set_defaults(func=cmd_compare)
     from conformance.serve import add_arguments  # serve, connect
 
     add_arguments(sub)

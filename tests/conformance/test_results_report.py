@@ -86,14 +86,17 @@ def test_reports_from_shards(tmp_path: Path) -> None:
                                    expectation={"reason": "r", "evidence": "e", "stack": "beta",
                                                 "verdict": "failed"}))
     model = write_reports(tmp_path / "out", [shard1, shard2])
-    assert not model["ok"] and [p["stack"] for p in model["problems"]] == ["beta"]
+    assert not model["ok"] and [p.stack for p in model["problems"]] == ["beta"]
     assert model["interop_matrix"][0]["cells"][1]["verdict"] == "passed"
     html = (tmp_path / "out" / "index.html").read_text()
     parser = _Cells()
     parser.feed(html)
     assert "because &lt;b&gt;" in html  # autoescaped
     assert "because <b>" in "".join(parser.text)
-    assert "v failed" in parser.classes and "v passed" in parser.classes
+    assert "v failed" in parser.classes and "v passed f" in parser.classes  # the failure; the interop cell
+    page = _Cells()
+    page.feed((tmp_path / "out" / "pages" / "page-SSL_read.html").read_text())
+    assert {"v passed f", "v failed f"} <= set(page.classes)
     suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
     assert suite.get("tests") == "4" and suite.get("failures") == "1"
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
@@ -148,7 +151,7 @@ def test_a_run_that_did_not_record_its_plan_is_incomplete_and_not_ok(tmp_path: P
 def test_crash_is_a_bad_verdict_and_the_worst() -> None:
     assert Verdict.CRASH.bad and worst(["hang", "crash", "error"]) == "crash"
     model = build_model([_verdict("s", "t", "crash", [])])
-    assert model["ok"] is False and model["problems"][0]["verdict"] == "crash"
+    assert model["ok"] is False and model["problems"][0].verdict == "crash"
 
 
 def test_duplicates_in_one_run_are_dropped_and_conflicts_refused(tmp_path: Path) -> None:
@@ -230,7 +233,8 @@ def test_report_files_are_replaced_whole(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_reports(out, [path])
     write_reports(out, [path])
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "junit.xml", "summary.json"], "no temp files"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "junit.xml", "pages", "summary.json"], \
+        "no temp files"
 
 
 def test_report_dir_rotation_keeps_the_newest_complete_run(tmp_path: Path) -> None:

@@ -1,0 +1,61 @@
+"""Reports built from the streamed records only.
+
+``index.html`` (the overview) and ``pages/`` (a page per man page, per stack, per case, the list of every case and,
+with a baseline, the changes) are self-contained HTML with inline CSS and JavaScript, filterable without network
+access; ``summary.json``; ``junit.xml``. The data model (:mod:`conformance.report.model`) is separate from rendering
+(:mod:`conformance.report.write` and the autoescaping templates in ``conformance/templates``). ``conformance
+report`` rebuilds the reports from one or more results files (shards of one run); ``conformance compare`` compares
+two runs (:mod:`conformance.report.compare`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from conformance.report.compare import Comparison, Snapshot, compare, load_snapshot, snapshot_from
+from conformance.report.model import Aggregate, scan, scan_results, worst
+from conformance.report.write import write_directory
+from conformance.results import Results, ResultsError
+
+__all__ = ["build_model", "compare", "load_snapshot", "worst", "write_reports"]
+
+
+def build_model(source: Results | Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The report's data from records in memory (merged results, or JSON records checked and merged here)."""
+    first = scan_results(source)
+    aggregate = Aggregate()
+    for record in first.verdicts():
+        aggregate.add(record)
+    return aggregate.model(first)
+
+
+def write_reports(directory: Path, sources: list[Path] | Results, baseline: Path | None = None) -> dict[str, Any]:
+    """Build ``index.html``, ``pages/``, ``summary.json`` and ``junit.xml`` in ``directory``.
+
+    Records files are streamed (never held whole in memory). Nothing is written unless there is something to report
+    (:class:`ResultsError` says why); everything is staged beside the report and moved into place at the end, so a
+    failure leaves the previous report whole. With ``baseline`` (a records file or a report directory), the overview
+    and ``pages/changes.html`` say what changed since it.
+    """
+    if isinstance(sources, Results):
+        if not sources.verdicts and not sources.planned:
+            raise ResultsError(f"nothing to report: these records hold no verdict and no plan; {directory} left "
+                               "unchanged")
+        first = scan_results(sources)
+    else:
+        first = scan(sources)
+        if first.kept == 0 and not first.planned:
+            what = ", ".join(map(str, sources)) or "no files"
+            raise ResultsError(f"nothing to report: {what} hold no verdict and no plan; {directory} left unchanged")
+    comparison: Comparison | None = None
+    if baseline is not None:
+        comparison = compare(load_snapshot(baseline), _snapshot_of(sources))
+    return write_directory(directory, first, comparison)
+
+
+def _snapshot_of(sources: list[Path] | Results) -> Snapshot:
+    if isinstance(sources, Results):
+        return snapshot_from(scan_results(sources), "this run")
+    return snapshot_from(scan(sources), ", ".join(map(str, sources)))

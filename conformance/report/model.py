@@ -1,0 +1,480 @@
+"""The report's data, aggregated from a stream of records without keeping them.
+
+Theory of operation. Records are read twice, as streams (:func:`scan`):
+
+1. the first pass checks every record (:func:`conformance.results.read_records`) and decides which verdict records
+   count, with the rules of :func:`conformance.results.merge_records` (a duplicate in one run is dropped, two
+   different verdicts for one key in one run are refused, a later run's verdict replaces an earlier run's); it keeps
+   only a 12-byte digest of each key and the run's plans, so an error is found before anything is written;
+2. the second pass feeds each kept verdict to :class:`Aggregate` and to the *sinks* (the JUnit writer, the per-case
+   page buckets), which write what they need at once: nothing keeps every record or every trace.
+
+:class:`Aggregate` keeps counters and small per-stack, per-clause and per-case summaries; its memory grows with the
+number of stacks, clauses, cases and distinct reasons, not with the number of records (only the non-passed
+single-stack verdicts are kept, as short tuples, for the "passes on libssl but not here" list).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.catalogue import Catalogue, load_catalogue
+from conformance.results import Results, ResultsError, read_records
+from conformance.verdicts import (
+    BAD_VERDICTS,
+    SEVERITY,
+    PlanRecord,
+    RecordError,
+    RunRecord,
+    Verdict,
+    VerdictRecord,
+)
+
+__all__ = ["OPENSSL_STACKS", "Aggregate", "Scan", "case_file", "record_anchor", "scan", "scan_results", "worst"]
+
+# The stacks that *are* OpenSSL: where one of them differs from an OpenSSL page, the page is wrong (an erratum).
+OPENSSL_STACKS = frozenset({"libssl"})
+REFERENCE_STACK = "libssl"  # "passes on libssl but not on this stack"
+
+_RANK = {str(v): i for i, v in enumerate(SEVERITY)}
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def worst(verdicts: Iterable[str]) -> str:
+    """The worst of ``verdicts`` (:data:`conformance.verdicts.SEVERITY`), or "none"."""
+    best = "none"
+    rank = len(SEVERITY)
+    for verdict in verdicts:
+        r = _RANK.get(str(verdict), rank)
+        if r < rank:
+            best, rank = str(verdict), r
+    return best
+
+
+def _worse(a: str | None, b: str) -> str:
+    return b if a is None or _RANK.get(b, 99) < _RANK.get(a, 99) else a
+
+
+def safe_name(name: str) -> str:
+    """A file name part for ``name``: itself when it is safe, else a cleaned form with a short digest."""
+    cleaned = _SAFE.sub("_", name)[:80]
+    if cleaned == name:
+        return name
+    return f"{cleaned}-{hashlib.blake2b(name.encode(), digest_size=4).hexdigest()}"
+
+
+def case_file(case: str) -> str:
+    return f"case-{safe_name(case)}.html"
+
+
+def _key_digest(record: VerdictRecord) -> bytes:
+    return hashlib.blake2b(repr(record.key).encode("utf-8", "surrogatepass"), digest_size=12).digest()
+
+
+def record_anchor(record: VerdictRecord) -> str:
+    """The id of ``record``'s row on its case page (stable across runs: it comes from the record's key)."""
+    return "r-" + _key_digest(record)[:6].hex()
+
+
+def params_text(params: dict[str, Any] | str) -> str:
+    if isinstance(params, str):
+        params = json.loads(params) if params else {}
+    return ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def server_of(record: VerdictRecord) -> str:
+    """The server's stack of a record (the stack itself for a single-stack case)."""
+    if record.peer is None:
+        return record.stack
+    return record.peer if record.client == record.stack else record.stack
+
+
+@dataclass
+class Scan:
+    """What the first pass learnt, and a way to stream the kept verdicts (the second pass)."""
+
+    runs: list[RunRecord]
+    planned: set[str] | None
+    notes: list[str]
+    kept: int
+    others: list[dict[str, Any]]  # records of other kinds (differential findings), as JSON objects
+    verdicts: Callable[[], Iterator[VerdictRecord]]
+
+
+def scan(paths: list[Path]) -> Scan:
+    """First pass over ``paths`` (see the module docstring); :class:`ResultsError` says what is wrong."""
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ResultsError(f"{path}: given twice (also as {seen[resolved]}); give each results file once")
+        seen[resolved] = path
+    runs: list[RunRecord] = []
+    plans: dict[str, set[str]] = {}
+    others: list[dict[str, Any]] = []
+    by_key: dict[bytes, tuple[int, str, str]] = {}  # digest -> (ordinal of the kept record, run, verdict)
+    duplicates = 0
+    replaced: Counter[tuple[str, str]] = Counter()
+    dropped: set[int] = set()
+    ordinal = 0
+    for record in read_records(paths):
+        if isinstance(record, RunRecord):
+            runs.append(record)
+        elif isinstance(record, PlanRecord):
+            plans.setdefault(record.run, set()).update(record.nodeids)
+        elif isinstance(record, VerdictRecord):
+            digest = _key_digest(record)
+            earlier = by_key.get(digest)
+            verdict = str(record.verdict)
+            if earlier is None:
+                by_key[digest] = (ordinal, record.run, verdict)
+            elif earlier[1] == record.run:
+                if earlier[2] != verdict:
+                    raise ResultsError(
+                        f"run {record.run or '?'} has two different verdicts for {record.case} on {record.stack} "
+                        f"({earlier[2]} and {verdict}): the records are mixed up; give each run's results once")
+                duplicates += 1
+                dropped.add(ordinal)
+            else:
+                dropped.add(earlier[0])
+                by_key[digest] = (ordinal, record.run, verdict)
+                replaced[(earlier[1], record.run)] += 1
+            ordinal += 1
+        else:  # a record kind added later (differential findings): kept whole, they are few
+            to_json = getattr(record, "to_json", None)
+            others.append(to_json() if callable(to_json) else dict(vars(record)))
+    notes: list[str] = []
+    if duplicates:
+        notes.append(f"{duplicates} duplicate verdict record(s) dropped (same run, same case and stack)")
+    for (old, new), count in replaced.items():
+        notes.append(f"{count} verdict(s) of run {old or '?'} replaced by the later run {new or '?'}")
+    planned = set().union(*plans.values()) if plans else None
+    kept = len(by_key)
+    del by_key
+
+    def verdicts() -> Iterator[VerdictRecord]:
+        number = 0
+        for record in read_records(paths):
+            if isinstance(record, VerdictRecord):
+                if number not in dropped:
+                    yield record
+                number += 1
+
+    return Scan(runs=runs, planned=planned, notes=notes, kept=kept, others=others, verdicts=verdicts)
+
+
+def scan_results(source: Results | Iterable[dict[str, Any]]) -> Scan:
+    """A :class:`Scan` of records already in memory (merged :class:`Results`, or JSON objects merged here)."""
+    if not isinstance(source, Results):
+        from conformance.results import merge_records
+
+        items = list(source)
+        others = [i for i in items if isinstance(i, dict) and i.get("kind") not in (None, "run", "plan", "verdict")]
+        try:
+            results = merge_records(i for i in items if not (isinstance(i, dict) and i in others))
+        except RecordError as exc:
+            raise ResultsError(str(exc)) from None
+    else:
+        results, others = source, []
+    kept = list(results.verdicts)
+    return Scan(runs=list(results.runs), planned=results.planned, notes=list(results.notes), kept=len(kept),
+                others=others, verdicts=lambda: iter(kept))
+
+
+@dataclass
+class CaseRow:
+    """A non-passed verdict, short: what the stack pages and the headline lists show."""
+
+    stack: str
+    client: str
+    server: str
+    case: str
+    params: str
+    verdict: str
+    reason: str
+    clauses: tuple[str, ...]
+    anchor: str
+    interop: bool
+
+    @property
+    def link(self) -> str:
+        return f"{case_file(self.case)}#{self.anchor}"
+
+    @property
+    def pair(self) -> str:
+        return f"{self.client} → {self.server}" if self.interop else ""
+
+    @property
+    def params_text(self) -> str:
+        return params_text(self.params)
+
+
+@dataclass
+class Erratum:
+    """Expected deviations of one stack for one case (every parameter and peer), with the expectation's words."""
+
+    stack: str
+    case: str
+    reason: str
+    evidence: str
+    clauses: set[str] = field(default_factory=set)
+    count: int = 0
+    first: CaseRow | None = None
+
+
+@dataclass
+class StackData:
+    name: str
+    version: str = "?"
+    counts: Counter[str] = field(default_factory=Counter)  # every verdict the stack took part in (both sides)
+    own: Counter[str] = field(default_factory=Counter)  # its single-stack verdicts
+    bad: dict[tuple[str, str], list[CaseRow]] = field(default_factory=lambda: defaultdict(list))  # (verdict, reason)
+    na: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # reason -> case -> count
+    deviations: dict[str, Erratum] = field(default_factory=dict)  # case -> erratum
+    not_passed: dict[tuple[str, str], CaseRow] = field(default_factory=dict)  # (case, params) single-stack
+    clauses_applicable: int = 0
+    clauses_passed: int = 0
+
+
+_INTERN: dict[str, str] = {}
+
+
+def _intern(text: str) -> str:
+    if len(_INTERN) > 200_000:
+        _INTERN.clear()
+    return _INTERN.setdefault(text, text)
+
+
+class Aggregate:
+    """Counters and summaries of a stream of kept verdicts (:meth:`add`), turned into the report model."""
+
+    MAX_REASON = 4000  # characters of a reason kept for the lists (the case page shows it whole)
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self.catalogue = catalogue or load_catalogue()
+        self.clause_page = {c.id: p.name for p in self.catalogue.pages.values() for c in p.clauses}
+        self.stacks: dict[str, StackData] = {}
+        self.totals: Counter[str] = Counter()
+        self.total = 0
+        # (clause, stack) -> case -> worst verdict; and the verdict counts of the cell
+        self.cells: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        self.cell_counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.cell_reasons: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (verdict, reason)
+        # (client, server) -> counts; non-passed rows; passed case names
+        self.pairs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.pair_rows: dict[tuple[str, str], list[CaseRow]] = defaultdict(list)
+        self.pair_passed: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # case -> stack -> verdict counts; case -> clauses
+        self.cases: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
+        self.case_clauses: dict[str, set[str]] = defaultdict(set)
+        self.problems: list[CaseRow] = []
+        self.reference_passed: set[tuple[str, str]] = set()
+        self.nodeids: set[str] = set()
+        self.pages_seen: set[str] = set()
+        self.seeds: set[int] = set()
+
+    def stack(self, name: str) -> StackData:
+        data = self.stacks.get(name)
+        if data is None:
+            data = self.stacks[name] = StackData(name)
+        return data
+
+    def add(self, record: VerdictRecord) -> None:
+        verdict = str(record.verdict)
+        case = _intern(record.case)
+        server = server_of(record)
+        interop = bool(record.interop) and server != record.client
+        params = json.dumps(record.params, sort_keys=True) if record.params else ""
+        reason = record.reason if len(record.reason) <= self.MAX_REASON else record.reason[:self.MAX_REASON] + " …"
+        clauses = tuple(_intern(c) for c in record.clauses)
+        self.total += 1
+        self.totals[verdict] += 1
+        if record.nodeid:
+            self.nodeids.add(record.nodeid)
+        me = self.stack(record.stack)
+        me.version = record.version or me.version
+        if record.peer and record.peer_version:
+            self.stack(record.peer).version = record.peer_version
+        for side in {record.client, server, record.stack}:
+            self.stack(side).counts[verdict] += 1
+        self.cases[case][record.stack][verdict] += 1
+        self.case_clauses[case].update(clauses)
+        for clause in clauses:
+            page = self.clause_page.get(clause)
+            if page:
+                self.pages_seen.add(page)
+        row: CaseRow | None = None
+        if verdict != Verdict.PASSED:
+            row = CaseRow(record.stack, record.client, server, case, params, verdict, _intern(reason), clauses,
+                          record_anchor(record), interop)
+        if record.interop:  # every client/server pair, a stack with itself included
+            pair = (record.client, server)
+            self.pairs[pair][verdict] += 1
+            if row is not None:
+                self.pair_rows[pair].append(row)
+            else:
+                self.pair_passed[pair].add(case)
+        if not interop:  # single-stack cases, and interoperability cases of a stack with itself
+            me.own[verdict] += 1
+            for clause in clauses:
+                cell = self.cells[(clause, record.stack)]
+                cell[case] = _worse(cell.get(case), verdict)
+                self.cell_counts[(clause, record.stack)][verdict] += 1
+                if row is not None and verdict != Verdict.NOT_APPLICABLE:
+                    reasons = self.cell_reasons[(clause, record.stack)]
+                    if len(reasons) < 3 and (verdict, row.reason) not in reasons:
+                        reasons.append((verdict, row.reason))
+            if row is None:
+                if record.stack == REFERENCE_STACK:
+                    self.reference_passed.add((case, params))
+            else:
+                me.not_passed[(case, params)] = row
+        if row is None:
+            return
+        if verdict in BAD_VERDICTS:
+            me.bad[(verdict, row.reason)].append(row)
+            self.problems.append(row)
+        elif verdict == Verdict.NOT_APPLICABLE:
+            me.na[row.reason][case] += 1
+        elif verdict == Verdict.EXPECTED_DEVIATION:
+            expectation = record.expectation or {}
+            erratum = me.deviations.get(case)
+            if erratum is None:
+                erratum = me.deviations[case] = Erratum(
+                    record.stack, case, _intern(str(expectation.get("reason") or record.reason)),
+                    _intern(str(expectation.get("evidence", ""))), first=row)
+            erratum.clauses.update(clauses)
+            erratum.count += 1
+
+    # --- the model ------------------------------------------------------------------------------------------------
+
+    def model(self, scan: Scan) -> dict[str, Any]:
+        stacks = sorted(self.stacks)
+        for run in scan.runs:
+            for name, meta in run.stacks.items():
+                if name in self.stacks and self.stacks[name].version == "?" and meta.get("version"):
+                    self.stacks[name].version = str(meta["version"])
+            self.seeds.add(run.seed)
+        pages = []
+        for page in self.catalogue.pages.values():
+            if self.pages_seen and page.name not in self.pages_seen:
+                continue
+            rows = []
+            heat: dict[str, list[int]] = {s: [0, 0, 0] for s in stacks}  # passed, applicable, clauses with cases
+            for clause in page.clauses:
+                cells = []
+                for s in stacks:
+                    cases = self.cells.get((clause.id, s), {})
+                    counts = self.cell_counts.get((clause.id, s), Counter())
+                    if cases:
+                        verdict = worst(cases.values())
+                    else:
+                        verdict = "unobservable" if clause.unobservable else "none"
+                    applicable = [v for v in cases.values() if v != Verdict.NOT_APPLICABLE]
+                    if cases:
+                        heat[s][2] += 1
+                    if applicable:
+                        heat[s][1] += 1
+                        if worst(applicable) == Verdict.PASSED:
+                            heat[s][0] += 1
+                    cells.append({"stack": s, "verdict": verdict, "cases": sorted(cases.items()),
+                                  "counts": dict(counts), "reasons": self.cell_reasons.get((clause.id, s), [])})
+                rows.append({"clause": clause, "cells": cells})
+            for s in stacks:
+                self.stacks[s].clauses_passed += heat[s][0]
+                self.stacks[s].clauses_applicable += heat[s][1]
+            pages.append({"page": page, "rows": rows,
+                          "heat": [{"stack": s, "passed": heat[s][0], "applicable": heat[s][1],
+                                    "checked": heat[s][2]} for s in stacks]})
+        interop_stacks = sorted({p[0] for p in self.pairs} | {p[1] for p in self.pairs})
+        interop_matrix = []
+        for client in interop_stacks:
+            cells = []
+            for server in interop_stacks:
+                counts = self.pairs.get((client, server), Counter())
+                cells.append({"server": server, "verdict": worst(counts), "counts": dict(counts),
+                              "total": sum(counts.values()), "passed": counts.get(Verdict.PASSED, 0)})
+            interop_matrix.append({"client": client, "cells": cells})
+        problems = sorted(self.problems, key=lambda r: (_RANK.get(r.verdict, 99), r.stack, r.case, r.params))
+        errata = [e for s in stacks if s in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
+        deviations = [e for s in stacks if s not in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
+        missing = sorted(scan.planned - self.nodeids) if scan.planned is not None else []
+        complete = not missing
+        finding = any(o.get("kind") == "differential" and o.get("status") == "finding" for o in scan.others)
+        bad = sum(self.totals.get(str(v), 0) for v in BAD_VERDICTS)
+        ok = complete and not bad and self.total > 0 and not finding
+        stack_rows = []
+        for s in stacks:
+            data = self.stacks[s]
+            below_reference = sorted(
+                (row for key, row in data.not_passed.items() if key in self.reference_passed),
+                key=lambda r: (r.case, r.params)) if s != REFERENCE_STACK else []
+            stack_rows.append({
+                "name": s, "version": data.version, "counts": dict(data.counts), "own": dict(data.own),
+                "total": sum(data.counts.values()),
+                "applicable": data.clauses_applicable, "passed_clauses": data.clauses_passed,
+                "share": (data.clauses_passed / data.clauses_applicable) if data.clauses_applicable else None,
+                "bad": [{"verdict": v, "reason": r, "rows": rows} for (v, r), rows in
+                        sorted(data.bad.items(), key=lambda kv: (_RANK.get(kv[0][0], 99), -len(kv[1])))],
+                "na": [{"reason": r, "cases": sorted(c.items()), "count": sum(c.values())} for r, c in
+                       sorted(data.na.items(), key=lambda kv: -sum(kv[1].values()))],
+                "deviations": sorted(data.deviations.values(), key=lambda e: e.case),
+                "below_reference": below_reference,
+                "pairs": [{"client": c, "server": sv, "counts": dict(self.pairs[(c, sv)]),
+                           "verdict": worst(self.pairs[(c, sv)]), "rows": self.pair_rows.get((c, sv), []),
+                           "passed": sorted(self.pair_passed.get((c, sv), set()))}
+                          for (c, sv) in sorted(self.pairs) if s in (c, sv)],
+            })
+        cases = []
+        for name in sorted(self.cases):
+            per_stack = self.cases[name]
+            cases.append({"name": name, "file": case_file(name), "clauses": sorted(self.case_clauses[name]),
+                          "pages": sorted({self.clause_page.get(c, c.split("/", 1)[0])
+                                           for c in self.case_clauses[name]}),
+                          "stacks": {s: {"verdict": worst(per_stack[s]), "counts": dict(per_stack[s])}
+                                     for s in per_stack}})
+        if scan.planned is None:
+            completeness = f"{self.total} verdicts; plan unknown (records without a plan)"
+        elif complete:
+            completeness = f"complete: {len(scan.planned)} of {len(scan.planned)} planned verdicts"
+        else:
+            recorded = len(scan.planned) - len(missing)
+            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            completeness = (f"incomplete: {recorded} of {len(scan.planned)} planned verdicts recorded; "
+                            f"missing: {shown}")
+        return {
+            "runs": [r.to_json() for r in scan.runs],
+            "seeds": sorted(self.seeds),
+            "stacks": stack_rows,
+            "stack_names": stacks,
+            "verdict_names": [str(v) for v in Verdict],
+            "totals": dict(self.totals),
+            "total": self.total,
+            "expected": None if scan.planned is None else len(scan.planned),
+            "complete": complete,
+            "completeness": completeness,
+            "missing": missing,
+            "notes": scan.notes,
+            "ok": ok,
+            "bad": bad,
+            "matrix": pages,
+            "interop_stacks": interop_stacks,
+            "interop_matrix": interop_matrix,
+            "problems": problems,
+            "errata": errata,
+            "deviations": deviations,
+            "not_applicable": self.totals.get(str(Verdict.NOT_APPLICABLE), 0),
+            "differential": [o for o in scan.others if o.get("kind") == "differential"],
+            "differential_findings": [o for o in scan.others
+                                      if o.get("kind") == "differential" and o.get("status") == "finding"],
+            "cases": cases,
+            "pages_seen": sorted(self.pages_seen),
+        }
+

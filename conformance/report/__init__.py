@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from conformance.report.compare import Comparison, Snapshot, compare, load_snapshot, snapshot_from
-from conformance.report.model import Aggregate, scan, scan_results, worst
+from conformance.report.compare import Comparison, compare, load_snapshot, snapshot_from
+from conformance.report.model import Aggregate, Stream, stream_of, worst
 from conformance.report.write import write_directory
 from conformance.results import Results, ResultsError
 
@@ -24,11 +24,15 @@ __all__ = ["build_model", "compare", "load_snapshot", "worst", "write_reports"]
 
 def build_model(source: Results | Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The report's data from records in memory (merged results, or JSON records checked and merged here)."""
-    first = scan_results(source)
+    stream = stream_of(source)
     aggregate = Aggregate()
-    for record in first.verdicts():
-        aggregate.add(record)
-    return aggregate.model(first)
+    for item in stream.verdicts():
+        aggregate.add(item)
+    if stream.retracted:
+        stream, aggregate = stream.again(), Aggregate()
+        for item in stream.verdicts():
+            aggregate.add(item)
+    return aggregate.model(stream)
 
 
 def write_reports(directory: Path, sources: list[Path] | Results, baseline: Path | None = None) -> dict[str, Any]:
@@ -43,19 +47,19 @@ def write_reports(directory: Path, sources: list[Path] | Results, baseline: Path
         if not sources.verdicts and not sources.planned:
             raise ResultsError(f"nothing to report: these records hold no verdict and no plan; {directory} left "
                                "unchanged")
-        first = scan_results(sources)
+        stream = stream_of(sources)
     else:
-        first = scan(sources)
-        if first.kept == 0 and not first.planned:
-            what = ", ".join(map(str, sources)) or "no files"
-            raise ResultsError(f"nothing to report: {what} hold no verdict and no plan; {directory} left unchanged")
+        stream = Stream(sources)
     comparison: Comparison | None = None
     if baseline is not None:
-        comparison = compare(load_snapshot(baseline), _snapshot_of(sources))
-    return write_directory(directory, first, comparison)
-
-
-def _snapshot_of(sources: list[Path] | Results) -> Snapshot:
-    if isinstance(sources, Results):
-        return snapshot_from(scan_results(sources), "this run")
-    return snapshot_from(scan(sources), ", ".join(map(str, sources)))
+        current = stream_of(sources) if isinstance(sources, Results) else Stream(sources)
+        label = "this run" if isinstance(sources, Results) else ", ".join(map(str, sources))
+        comparison = compare(load_snapshot(baseline), snapshot_from(current, label))
+    try:
+        return write_directory(directory, stream, comparison)
+    except ResultsError as exc:
+        if not isinstance(sources, Results) and str(exc).startswith("nothing to report"):
+            what = ", ".join(map(str, sources)) or "no files"
+            raise ResultsError(f"nothing to report: {what} hold no verdict and no plan; {directory} left "
+                               "unchanged") from None
+        raise

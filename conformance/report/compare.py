@@ -6,11 +6,10 @@ Each side is a records file (``results.jsonl``, a ``runs/<run>.jsonl`` stream) o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.report.model import CaseRow, Scan, params_text, record_anchor, scan, server_of
+from conformance.report.model import CaseRow, Stream, params_text, server_of
 from conformance.results import RESULTS, ResultsError
 from conformance.verdicts import BAD_VERDICTS
 
@@ -81,25 +80,26 @@ def records_path(path: Path) -> Path:
 
 def load_snapshot(path: Path) -> Snapshot:
     """The verdicts of a records file or a report directory."""
-    return snapshot_from(scan([records_path(path)]), str(path))
+    return snapshot_from(Stream([records_path(path)]), str(path))
 
 
-def snapshot_from(first: Scan, source: str) -> Snapshot:
+def snapshot_from(stream: Stream, source: str) -> Snapshot:
+    """The verdicts of ``stream`` (one pass: a later run's verdict simply overwrites an earlier one's row)."""
     snap = Snapshot(source)
-    for run in first.runs:
-        for name, meta in run.stacks.items():
-            if meta.get("version") and meta.get("installed", True):
-                snap.versions.setdefault(name, str(meta["version"]))
-    for record in first.verdicts():
-        params = json.dumps(record.params, sort_keys=True) if record.params else ""
+    for item in stream.verdicts():
+        record = item.record
         server = server_of(record)
-        row = CaseRow(record.stack, record.client, server, record.case, params, str(record.verdict),
+        row = CaseRow(record.stack, record.client, server, record.case, item.params, str(record.verdict),
                       record.reason.splitlines()[0][:300] if record.reason else "", tuple(record.clauses),
-                      record_anchor(record), bool(record.interop) and server != record.client)
-        snap.rows[(record.stack, record.client, record.peer or "", record.case, params)] = row
+                      item.anchor, bool(record.interop) and server != record.client)
+        snap.rows[(record.stack, record.client, record.peer or "", record.case, item.params)] = row
         snap.versions[record.stack] = record.version
         if record.peer and record.peer_version:
             snap.versions[record.peer] = record.peer_version
+    for run in stream.runs:
+        for name, meta in run.stacks.items():
+            if meta.get("version") and meta.get("installed", True):
+                snap.versions.setdefault(name, str(meta["version"]))
     return snap
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from markupsafe import escape
 
 from conformance.verdicts import VerdictRecord
 
@@ -19,11 +19,13 @@ _SKIPPED = ("not-applicable", "expected-deviation")
 
 
 def _text(value: str) -> str:
-    return escape(_NOT_XML.sub("\ufffd", value))
+    if _NOT_XML.search(value):
+        value = _NOT_XML.sub("\ufffd", value)
+    return str(escape(value))  # markupsafe: & < > " ' as character references, valid XML
 
 
 def _attr(value: str) -> str:
-    return quoteattr(_NOT_XML.sub("\ufffd", value))
+    return f'"{_text(value)}"'
 
 
 class JunitWriter:
@@ -33,12 +35,15 @@ class JunitWriter:
         self.tests = self.failures = self.errors = self.skipped = 0
 
     def add(self, v: VerdictRecord) -> None:
-        verdict = str(v.verdict)
+        verdict = v.verdict.value
         name = v.case + (f"[{v.client}->{v.peer}]" if v.peer is not None else "")
         if v.params:
             name += "[" + ",".join(f"{k}={p}" for k, p in sorted(v.params.items())) + "]"
         self.tests += 1
         self.body.write(f"<testcase classname={_attr(v.stack)} name={_attr(name)} time=\"{v.duration:.6f}\"")
+        if verdict == "passed":
+            self.body.write(" />\n")
+            return
         text = v.reason + "\n" + "\n".join(v.trace)
         if verdict in _FAILURES:
             self.failures += 1

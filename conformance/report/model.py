@@ -1,13 +1,13 @@
 """The report's data, aggregated from a stream of records without keeping them.
 
-Theory of operation. Records are read twice, as streams (:func:`scan`):
-
-1. the first pass checks every record (:func:`conformance.results.read_records`) and decides which verdict records
-   count, with the rules of :func:`conformance.results.merge_records` (a duplicate in one run is dropped, two
-   different verdicts for one key in one run are refused, a later run's verdict replaces an earlier run's); it keeps
-   only a 12-byte digest of each key and the run's plans, so an error is found before anything is written;
-2. the second pass feeds each kept verdict to :class:`Aggregate` and to the *sinks* (the JUnit writer, the per-case
-   page buckets), which write what they need at once: nothing keeps every record or every trace.
+Theory of operation. Records are read as a stream (:class:`Stream`): each record is checked
+(:func:`conformance.results.read_records`) and merged as it passes, with the rules of
+:func:`conformance.results.merge_records` (a duplicate in one run is dropped, two different verdicts for one key in
+one run are refused, a later run's verdict replaces an earlier run's), keeping only a 12-byte digest of each key.
+Each kept verdict goes at once to :class:`Aggregate` and to the *sinks* (the JUnit writer, the per-case page
+buckets), which write what they need: nothing keeps every record or every trace. Everything is written to a staging
+directory, so an error found late leaves the report as it was. When a later run replaced a verdict that was already
+passed on (several runs' files merged), the staged output is thrown away and a second pass leaves those out.
 
 :class:`Aggregate` keeps counters and small per-stack, per-clause and per-case summaries; its memory grows with the
 number of stacks, clauses, cases and distinct reasons, not with the number of records (only the non-passed
@@ -20,7 +20,7 @@ import hashlib
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,10 @@ from conformance.verdicts import (
     RunRecord,
     Verdict,
     VerdictRecord,
+    parse_record,
 )
 
-__all__ = ["OPENSSL_STACKS", "Aggregate", "Scan", "case_file", "record_anchor", "scan", "scan_results", "worst"]
+__all__ = ["OPENSSL_STACKS", "Aggregate", "Item", "Stream", "case_file", "make_item", "stream_of", "worst"]
 
 # The stacks that *are* OpenSSL: where one of them differs from an OpenSSL page, the page is wrong (an erratum).
 OPENSSL_STACKS = frozenset({"libssl"})
@@ -74,15 +75,6 @@ def case_file(case: str) -> str:
     return f"case-{safe_name(case)}.html"
 
 
-def _key_digest(record: VerdictRecord) -> bytes:
-    return hashlib.blake2b(repr(record.key).encode("utf-8", "surrogatepass"), digest_size=12).digest()
-
-
-def record_anchor(record: VerdictRecord) -> str:
-    """The id of ``record``'s row on its case page (stable across runs: it comes from the record's key)."""
-    return "r-" + _key_digest(record)[:6].hex()
-
-
 def params_text(params: dict[str, Any] | str) -> str:
     if isinstance(params, str):
         params = json.loads(params) if params else {}
@@ -97,95 +89,130 @@ def server_of(record: VerdictRecord) -> str:
 
 
 @dataclass
-class Scan:
-    """What the first pass learnt, and a way to stream the kept verdicts (the second pass)."""
+class Item:
+    """A kept verdict with what every consumer needs, computed once."""
 
-    runs: list[RunRecord]
-    planned: set[str] | None
-    notes: list[str]
-    kept: int
-    others: list[dict[str, Any]]  # records of other kinds (differential findings), as JSON objects
-    verdicts: Callable[[], Iterator[VerdictRecord]]
+    record: VerdictRecord
+    digest: bytes  # of the record's key (:attr:`VerdictRecord.key`)
+    params: str  # the parameters as sorted JSON, "" when there are none
+
+    @property
+    def anchor(self) -> str:
+        """The id of the record's row on its case page (stable across runs: it comes from the key)."""
+        return "r-" + self.digest[:6].hex()
 
 
-def scan(paths: list[Path]) -> Scan:
-    """First pass over ``paths`` (see the module docstring); :class:`ResultsError` says what is wrong."""
-    seen: dict[Path, Path] = {}
-    for path in paths:
-        resolved = path.resolve()
-        if resolved in seen:
-            raise ResultsError(f"{path}: given twice (also as {seen[resolved]}); give each results file once")
-        seen[resolved] = path
-    runs: list[RunRecord] = []
-    plans: dict[str, set[str]] = {}
-    others: list[dict[str, Any]] = []
-    by_key: dict[bytes, tuple[int, str, str]] = {}  # digest -> (ordinal of the kept record, run, verdict)
-    duplicates = 0
-    replaced: Counter[tuple[str, str]] = Counter()
-    dropped: set[int] = set()
-    ordinal = 0
-    for record in read_records(paths):
-        if isinstance(record, RunRecord):
-            runs.append(record)
-        elif isinstance(record, PlanRecord):
-            plans.setdefault(record.run, set()).update(record.nodeids)
-        elif isinstance(record, VerdictRecord):
-            digest = _key_digest(record)
-            earlier = by_key.get(digest)
-            verdict = str(record.verdict)
-            if earlier is None:
-                by_key[digest] = (ordinal, record.run, verdict)
-            elif earlier[1] == record.run:
-                if earlier[2] != verdict:
-                    raise ResultsError(
-                        f"run {record.run or '?'} has two different verdicts for {record.case} on {record.stack} "
-                        f"({earlier[2]} and {verdict}): the records are mixed up; give each run's results once")
-                duplicates += 1
-                dropped.add(ordinal)
-            else:
-                dropped.add(earlier[0])
-                by_key[digest] = (ordinal, record.run, verdict)
-                replaced[(earlier[1], record.run)] += 1
-            ordinal += 1
-        else:  # a record kind added later (differential findings): kept whole, they are few
-            to_json = getattr(record, "to_json", None)
-            others.append(to_json() if callable(to_json) else dict(vars(record)))
-    notes: list[str] = []
-    if duplicates:
-        notes.append(f"{duplicates} duplicate verdict record(s) dropped (same run, same case and stack)")
-    for (old, new), count in replaced.items():
-        notes.append(f"{count} verdict(s) of run {old or '?'} replaced by the later run {new or '?'}")
-    planned = set().union(*plans.values()) if plans else None
-    kept = len(by_key)
-    del by_key
+def make_item(record: VerdictRecord) -> Item:
+    params = json.dumps(record.params, sort_keys=True) if record.params else ""
+    key = f"{record.stack}\0{record.client}\0{record.peer or ''}\0{record.case}\0{params}"
+    return Item(record, hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).digest(), params)
 
-    def verdicts() -> Iterator[VerdictRecord]:
-        number = 0
-        for record in read_records(paths):
+
+class Stream:
+    """The records of some files (or of records in memory), checked and merged while they stream past.
+
+    Merging follows :func:`conformance.results.merge_records`. A duplicate in one run is dropped as it arrives; a
+    record replaced by a later run's was already passed on, so it is *retracted*: the caller then makes a second
+    pass with ``drop`` set to :attr:`dropped` (a run file on its own never needs one). Only a 12-byte digest of
+    each key is kept.
+    """
+
+    def __init__(self, paths: list[Path] | None = None, drop: frozenset[int] = frozenset(),
+                 records: Iterable[RunRecord | PlanRecord | VerdictRecord | dict[str, Any]] | None = None) -> None:
+        self.paths = paths or []
+        self.records = records
+        self.drop = drop
+        seen: dict[Path, Path] = {}
+        for path in self.paths:
+            resolved = path.resolve()
+            if resolved in seen:
+                raise ResultsError(f"{path}: given twice (also as {seen[resolved]}); give each results file once")
+            seen[resolved] = path
+        self.runs: list[RunRecord] = []
+        self.plans: dict[str, set[str]] = {}
+        self.others: list[dict[str, Any]] = []
+        self.notes: list[str] = []
+        self.dropped: set[int] = set()
+        self.retracted: set[int] = set()
+        self.kept = 0
+
+    @property
+    def planned(self) -> set[str] | None:
+        return set().union(*self.plans.values()) if self.plans else None
+
+    def _source(self) -> Iterator[Any]:
+        if self.records is None:
+            yield from read_records(self.paths)
+            return
+        for item in self.records:
+            try:
+                yield parse_record(item) if isinstance(item, dict) else item
+            except RecordError as exc:
+                raise ResultsError(str(exc)) from None
+
+    def verdicts(self) -> Iterator[Item]:
+        by_key: dict[bytes, tuple[int, str, str]] = {}  # digest -> (ordinal of the kept record, run, verdict)
+        duplicates = 0
+        replaced: Counter[tuple[str, str]] = Counter()
+        ordinal = 0
+        for record in self._source():
             if isinstance(record, VerdictRecord):
-                if number not in dropped:
-                    yield record
-                number += 1
+                item = make_item(record)
+                earlier = by_key.get(item.digest)
+                verdict = str(record.verdict)
+                if earlier is None:
+                    by_key[item.digest] = (ordinal, record.run, verdict)
+                elif earlier[1] == record.run:
+                    if earlier[2] != verdict:
+                        raise ResultsError(
+                            f"run {record.run or '?'} has two different verdicts for {record.case} on "
+                            f"{record.stack} ({earlier[2]} and {verdict}): the records are mixed up; give each "
+                            "run's results once")
+                    duplicates += 1
+                    self.dropped.add(ordinal)
+                    ordinal += 1
+                    continue
+                else:
+                    self.dropped.add(earlier[0])
+                    if earlier[0] not in self.drop:
+                        self.retracted.add(earlier[0])
+                    by_key[item.digest] = (ordinal, record.run, verdict)
+                    replaced[(earlier[1], record.run)] += 1
+                if ordinal not in self.drop:
+                    yield item
+                ordinal += 1
+            elif isinstance(record, RunRecord):
+                self.runs.append(record)
+            elif isinstance(record, PlanRecord):
+                self.plans.setdefault(record.run, set()).update(record.nodeids)
+            else:  # a record kind added later (differential findings): kept whole, they are few
+                to_json = getattr(record, "to_json", None)
+                self.others.append(to_json() if callable(to_json) else dict(vars(record)))
+        if duplicates:
+            self.notes.append(f"{duplicates} duplicate verdict record(s) dropped (same run, same case and stack)")
+        for (old, new), count in replaced.items():
+            self.notes.append(f"{count} verdict(s) of run {old or '?'} replaced by the later run {new or '?'}")
+        self.kept = len(by_key)
 
-    return Scan(runs=runs, planned=planned, notes=notes, kept=kept, others=others, verdicts=verdicts)
+    def again(self) -> Stream:
+        """A second pass that leaves out every record this pass found superseded."""
+        return Stream(self.paths or None, frozenset(self.dropped), self.records)
 
 
-def scan_results(source: Results | Iterable[dict[str, Any]]) -> Scan:
-    """A :class:`Scan` of records already in memory (merged :class:`Results`, or JSON objects merged here)."""
-    if not isinstance(source, Results):
-        from conformance.results import merge_records
-
-        items = list(source)
-        others = [i for i in items if isinstance(i, dict) and i.get("kind") not in (None, "run", "plan", "verdict")]
-        try:
-            results = merge_records(i for i in items if not (isinstance(i, dict) and i in others))
-        except RecordError as exc:
-            raise ResultsError(str(exc)) from None
-    else:
-        results, others = source, []
-    kept = list(results.verdicts)
-    return Scan(runs=list(results.runs), planned=results.planned, notes=list(results.notes), kept=len(kept),
-                others=others, verdicts=lambda: iter(kept))
+def stream_of(source: Results | Iterable[dict[str, Any]]) -> Stream:
+    """A :class:`Stream` over records in memory (merged :class:`Results`, or JSON objects merged here)."""
+    if isinstance(source, Results):
+        items: list[Any] = [*source.runs, *source.verdicts]
+        stream = Stream(records=items)
+        if source.planned is not None:
+            stream.plans["*"] = set(source.planned)
+        stream.notes.extend(source.notes)
+        return stream
+    items = list(source)
+    others = [i for i in items if isinstance(i, dict) and i.get("kind") not in (None, "run", "plan", "verdict")]
+    stream = Stream(records=[i for i in items if not (isinstance(i, dict) and i in others)])
+    stream.others.extend(others)
+    return stream
 
 
 @dataclass
@@ -286,13 +313,13 @@ class Aggregate:
             data = self.stacks[name] = StackData(name)
         return data
 
-    def add(self, record: VerdictRecord) -> None:
-        verdict = str(record.verdict)
+    def add(self, item: Item) -> None:
+        record = item.record
+        verdict = record.verdict.value
         case = _intern(record.case)
         server = server_of(record)
         interop = bool(record.interop) and server != record.client
-        params = json.dumps(record.params, sort_keys=True) if record.params else ""
-        reason = record.reason if len(record.reason) <= self.MAX_REASON else record.reason[:self.MAX_REASON] + " …"
+        params = item.params
         clauses = tuple(_intern(c) for c in record.clauses)
         self.total += 1
         self.totals[verdict] += 1
@@ -302,18 +329,25 @@ class Aggregate:
         me.version = record.version or me.version
         if record.peer and record.peer_version:
             self.stack(record.peer).version = record.peer_version
-        for side in {record.client, server, record.stack}:
-            self.stack(side).counts[verdict] += 1
+        me.counts[verdict] += 1
+        if record.client != record.stack:
+            self.stack(record.client).counts[verdict] += 1
+        if server != record.stack and server != record.client:
+            self.stack(server).counts[verdict] += 1
         self.cases[case][record.stack][verdict] += 1
+        if case not in self.case_clauses:
+            self.case_clauses[case] = set()
+            for clause in clauses:
+                page = self.clause_page.get(clause)
+                if page:
+                    self.pages_seen.add(page)
         self.case_clauses[case].update(clauses)
-        for clause in clauses:
-            page = self.clause_page.get(clause)
-            if page:
-                self.pages_seen.add(page)
         row: CaseRow | None = None
-        if verdict != Verdict.PASSED:
+        if verdict != "passed":
+            reason = record.reason if len(record.reason) <= self.MAX_REASON else \
+                record.reason[:self.MAX_REASON] + " …"
             row = CaseRow(record.stack, record.client, server, case, params, verdict, _intern(reason), clauses,
-                          record_anchor(record), interop)
+                          item.anchor, interop)
         if record.interop:  # every client/server pair, a stack with itself included
             pair = (record.client, server)
             self.pairs[pair][verdict] += 1
@@ -355,7 +389,8 @@ class Aggregate:
 
     # --- the model ------------------------------------------------------------------------------------------------
 
-    def model(self, scan: Scan) -> dict[str, Any]:
+    def model(self, scan: Stream) -> dict[str, Any]:
+        planned = scan.planned
         stacks = sorted(self.stacks)
         for run in scan.runs:
             for name, meta in run.stacks.items():
@@ -405,7 +440,7 @@ class Aggregate:
         problems = sorted(self.problems, key=lambda r: (_RANK.get(r.verdict, 99), r.stack, r.case, r.params))
         errata = [e for s in stacks if s in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
         deviations = [e for s in stacks if s not in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
-        missing = sorted(scan.planned - self.nodeids) if scan.planned is not None else []
+        missing = sorted(planned - self.nodeids) if planned is not None else []
         complete = not missing
         finding = any(o.get("kind") == "differential" and o.get("status") == "finding" for o in scan.others)
         bad = sum(self.totals.get(str(v), 0) for v in BAD_VERDICTS)
@@ -440,14 +475,14 @@ class Aggregate:
                                            for c in self.case_clauses[name]}),
                           "stacks": {s: {"verdict": worst(per_stack[s]), "counts": dict(per_stack[s])}
                                      for s in per_stack}})
-        if scan.planned is None:
+        if planned is None:
             completeness = f"{self.total} verdicts; plan unknown (records without a plan)"
         elif complete:
-            completeness = f"complete: {len(scan.planned)} of {len(scan.planned)} planned verdicts"
+            completeness = f"complete: {len(planned)} of {len(planned)} planned verdicts"
         else:
-            recorded = len(scan.planned) - len(missing)
+            recorded = len(planned) - len(missing)
             shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            completeness = (f"incomplete: {recorded} of {len(scan.planned)} planned verdicts recorded; "
+            completeness = (f"incomplete: {recorded} of {len(planned)} planned verdicts recorded; "
                             f"missing: {shown}")
         return {
             "runs": [r.to_json() for r in scan.runs],
@@ -457,7 +492,7 @@ class Aggregate:
             "verdict_names": [str(v) for v in Verdict],
             "totals": dict(self.totals),
             "total": self.total,
-            "expected": None if scan.planned is None else len(scan.planned),
+            "expected": None if planned is None else len(planned),
             "complete": complete,
             "completeness": completeness,
             "missing": missing,

@@ -10,8 +10,8 @@ of the records) is then turned into its case pages.
 from __future__ import annotations
 
 import contextlib
-import html
 import json
+import marshal
 import os
 import shutil
 import tempfile
@@ -23,14 +23,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from conformance.report.chart import benchmark_svg
 from conformance.report.compare import Comparison
 from conformance.report.junit import JunitWriter
-from conformance.report.model import Aggregate, Scan, case_file, params_text, record_anchor, safe_name, server_of
+from conformance.report.model import Aggregate, CaseRow, Item, Stream, case_file, params_text, safe_name, server_of
 from conformance.results import ResultsError
-from conformance.verdicts import VerdictRecord
 
 __all__ = ["PAGES", "write_directory"]
 
@@ -42,7 +41,7 @@ _SEP = "\x1f"
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("conformance", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["page_file"] = lambda name: f"page-{safe_name(name)}.html"
+    env.filters["page_file"] = _page_file
     env.filters["stack_file"] = lambda name: f"stack-{safe_name(name)}.html"
     env.filters["case_file"] = case_file
     env.filters["params"] = params_text
@@ -50,7 +49,8 @@ def _env() -> Environment:
     env.filters["heat"] = _heat_colour
     env.filters["first_line"] = lambda text: (text.splitlines() or [""])[0][:160]
     env.filters["spaced"] = lambda items: " ".join(sorted(set(items)))
-    env.filters["pages_of"] = lambda clauses: " ".join(sorted({c.split("/", 1)[0] for c in clauses}))
+    env.filters["pages_of"] = _pages_of
+    env.globals.update(problem_rows=problem_rows, case_links=case_links, cases_rows=cases_rows)
     return env
 
 
@@ -63,7 +63,18 @@ def _heat_colour(share: float | None) -> str:
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=True).replace("\r", "&#13;").replace("\n", "&#10;")
+    return str(escape(text))  # markupsafe's escape: the same five characters as html.escape, in C
+
+
+_NAMES: dict[str, str] = {}
+
+
+def _name(text: str) -> str:
+    """A stack's name, escaped once."""
+    done = _NAMES.get(text)
+    if done is None:
+        done = _NAMES[text] = _esc(text)
+    return done
 
 
 def _fold(text: str, limit: int = 200) -> str:
@@ -75,13 +86,14 @@ def _fold(text: str, limit: int = 200) -> str:
     return f"<details><summary>{_esc(head)}</summary><pre>{_esc(text)}</pre></details>"
 
 
-def case_row(record: VerdictRecord) -> str:
-    """One record's row on its case page, with its reason and its trace (one line of HTML: newlines are escaped)."""
+def case_row(item: Item) -> str:
+    """One record's row on its case page, with its reason and its trace."""
+    record = item.record
     server = server_of(record)
     interop = bool(record.interop) and server != record.client
-    verdict = str(record.verdict)
+    verdict = record.verdict.value
     sides = " ".join(sorted({record.stack, record.client, server}))
-    who = f"{_esc(record.client)} → {_esc(server)}" if interop or record.peer else ""
+    who = f"{_name(record.client)} → {_name(server)}" if interop or record.peer else ""
     expectation = ""
     if record.expectation:
         exp = record.expectation
@@ -90,11 +102,83 @@ def case_row(record: VerdictRecord) -> str:
                           if exp.get("evidence") else "") + "</div>")
     trace = (f"<details><summary>trace ({len(record.trace)} lines)</summary><pre>{_esc(chr(10).join(record.trace))}"
              "</pre></details>") if record.trace else ""
-    return (f'<tr id="{record_anchor(record)}" class="f" data-stack="{_esc(sides)}" data-verdict="{verdict}">'
-            f"<td>{_esc(record.stack)}</td><td>{who}</td><td>{_esc(params_text(record.params))}</td>"
+    return (f'<tr id="{item.anchor}" class="f" data-stack="{_name(sides)}" data-verdict="{verdict}">'
+            f"<td>{_name(record.stack)}</td><td>{who}</td><td>{_esc(params_text(record.params)) if item.params else ''}</td>"
             f'<td class="v {verdict}">{verdict}</td>'
             f"<td>{_fold(record.reason) if verdict != 'passed' else ''}{expectation}{trace}</td>"
             f"<td class=num>{record.duration:.3f}</td></tr>")
+
+
+def _pages_of(clauses: Iterable[str]) -> str:
+    return " ".join(sorted({c.split("/", 1)[0] for c in clauses}))
+
+
+def _reason_html(text: str) -> str:
+    if "\n" not in text and len(text) <= 200:
+        return _esc(text)
+    first = (text.splitlines() or [""])[0][:160]
+    return f"<details><summary>{_esc(first)} …</summary><pre>{_esc(text)}</pre></details>"
+
+
+def problem_rows(rows: list[CaseRow], root: str, limit: int | None = None) -> Markup:
+    """Table rows for non-passed verdicts (the same markup for the overview and the stack pages), built in Python:
+    a stack page of a large run has thousands."""
+    out = []
+    for p in rows[:limit]:
+        sides = _name(" ".join(sorted({p.stack, p.client, p.server})))
+        pair = f'<br><span class="muted">{_name(p.client)} → {_name(p.server)}</span>' if p.interop else ""
+        params = f'<br><span class="muted mono">{_esc(p.params_text)}</span>' if p.params else ""
+        out.append(f'<tr class="f" data-stack="{sides}" data-verdict="{p.verdict}" data-page="{_esc(_pages_of(p.clauses))}">'
+                   f'<td class="v {p.verdict}">{p.verdict}</td><td>{_name(p.stack)}{pair}</td>'
+                   f'<td><a href="{root}pages/{_esc(p.link)}">{_esc(p.case)}</a>{params}</td>'
+                   f"<td>{_reason_html(p.reason)}</td></tr>")
+    return Markup("\n".join(out))
+
+
+def case_links(names: Iterable[str | tuple[str, int]], stack: str = "") -> Markup:
+    """Links to case pages (``(name, count)`` pairs show the count), comma-separated."""
+    hash_ = f"#stack={_esc(stack)}" if stack else ""
+    out = []
+    for entry in names:
+        name, count = (entry, 1) if isinstance(entry, str) else entry
+        out.append(f'<a href="{_esc(case_file(name))}{hash_}">{_esc(name)}</a>' + (f" ×{count}" if count > 1 else ""))
+    return Markup(", ".join(out))
+
+
+def cases_rows(cases: list[dict[str, Any]], stacks: list[str]) -> Markup:
+    """The rows of ``pages/cases.html``: a case per row, its worst verdict per stack."""
+    out = []
+    for c in cases:
+        verdicts = " ".join(sorted({v for d in c["stacks"].values() for v in d["counts"]}))
+        cells = []
+        for s in stacks:
+            d = c["stacks"].get(s)
+            if d is None:
+                cells.append(f'<td class="v f" data-stack="{_name(s)}"></td>')
+                continue
+            title = "; ".join(f"{k}: {n}" for k, n in d["counts"].items())
+            cells.append(f'<td class="v {d["verdict"]} f" data-stack="{_name(s)}" title="{title}">'
+                         f'<a href="{_esc(c["file"])}#stack={_name(s)}">{d["verdict"]}</a></td>')
+        out.append(f'<tr class="f" data-page="{_esc(" ".join(c["pages"]))}" data-verdict="{verdicts}">'
+                   f'<td><a class="mono" href="{_esc(c["file"])}">{_esc(c["name"])}</a></td>{"".join(cells)}</tr>')
+    return Markup("\n".join(out))
+
+
+def _case_head(case: dict[str, Any] | None) -> str:
+    """A case page's clauses (linked to their pages) and its verdict counts per stack."""
+    if case is None:
+        return ""
+    links = " · ".join(f'<a class="clause-id" href="{_esc(_page_file(c.split("/", 1)[0]))}#{_esc(c)}">{_esc(c)}</a>'
+                       for c in case["clauses"])
+    counts = " ".join(
+        f"<b>{_name(s)}</b> <span class=counts>"
+        + "".join(f'<span class="{v}">{n} {v}</span>' for v, n in sorted(d["counts"].items())) + "</span>"
+        for s, d in sorted(case["stacks"].items()))
+    return (f"<p>Clauses: {links}</p>" if links else "") + f"<p>{counts}</p>"
+
+
+def _page_file(name: str) -> str:
+    return f"page-{safe_name(name)}.html"
 
 
 class CaseBuckets:
@@ -103,14 +187,13 @@ class CaseBuckets:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir()
-        self.files: list[IO[str]] = [open(directory / f"{i:02d}", "w", encoding="utf-8", newline="\n")  # noqa: SIM115
-                                     for i in range(BUCKETS)]
+        self.files: list[IO[bytes]] = [open(directory / f"{i:02d}", "wb") for i in range(BUCKETS)]  # noqa: SIM115
 
-    def add(self, record: VerdictRecord) -> None:
-        case = record.case.replace(_SEP, " ").replace("\n", " ")
-        order = f"{record.stack} {record.client} {record.peer or ''} {json.dumps(record.params, sort_keys=True)}"
-        bucket = self.files[zlib.crc32(case.encode("utf-8", "surrogatepass")) % BUCKETS]
-        bucket.write(f"{case}{_SEP}{order.replace(_SEP, ' ').replace(chr(10), ' ')}{_SEP}{case_row(record)}\n")
+    def add(self, item: Item) -> None:
+        record = item.record
+        order = (record.stack, record.client, record.peer or "", item.params)
+        bucket = self.files[zlib.crc32(record.case.encode("utf-8", "surrogatepass")) % BUCKETS]
+        marshal.dump((record.case, order, case_row(item)), bucket)
 
     def close(self) -> None:
         for fh in self.files:
@@ -119,10 +202,13 @@ class CaseBuckets:
     def groups(self) -> Iterable[tuple[str, list[str]]]:
         """(case, its rows in order) for every case, one bucket in memory at a time."""
         for i in range(BUCKETS):
-            rows: dict[str, list[tuple[str, str]]] = defaultdict(list)
-            with open(self.directory / f"{i:02d}", encoding="utf-8", newline="\n") as fh:
-                for line in fh:
-                    case, order, row = line.rstrip("\n").split(_SEP, 2)
+            rows: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+            with open(self.directory / f"{i:02d}", "rb") as fh:
+                while True:
+                    try:
+                        case, order, row = marshal.load(fh)
+                    except EOFError:
+                        break
                     rows[case].append((order, row))
             for case, items in rows.items():
                 items.sort()
@@ -141,36 +227,53 @@ def _benchmark(directory: Path) -> dict[str, Any] | None:
     return {"svg": Markup(benchmark_svg(stacks)), "stacks": stacks}
 
 
-def write_directory(directory: Path, scan: Scan, comparison: Comparison | None = None) -> dict[str, Any]:
-    """Stream ``scan``'s verdicts into the reports of ``directory``; returns the model."""
-    if scan.kept == 0 and not scan.planned:
-        raise ResultsError(f"nothing to report: the records hold no verdict and no plan; {directory} left unchanged")
+def write_directory(directory: Path, stream: Stream, comparison: Comparison | None = None) -> dict[str, Any]:
+    """Stream ``stream``'s verdicts into the reports of ``directory``; returns the model.
+
+    :class:`ResultsError` when the records are bad or hold nothing to report: ``directory`` is then left as it was
+    (a directory made for the report is removed again).
+    """
+    made = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
     try:
-        model = _write_stage(stage, directory, scan, comparison)
-        _publish(stage, directory)
-    finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(stage)
-    return model
+        for attempt in (1, 2):
+            stage = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
+            try:
+                model = _write_stage(stage, directory, stream, comparison)
+                if stream.retracted and attempt == 1:
+                    stream = stream.again()
+                    continue
+                if stream.kept == 0 and not stream.planned:
+                    raise ResultsError(f"nothing to report: the records hold no verdict and no plan; {directory} "
+                                       "left unchanged")
+                _publish(stage, directory)
+                return model
+            finally:
+                with contextlib.suppress(OSError):
+                    shutil.rmtree(stage)
+        raise AssertionError("unreachable: the second pass drops every retracted record")
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise
 
 
-def _write_stage(stage: Path, directory: Path, scan: Scan, comparison: Comparison | None) -> dict[str, Any]:
+def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Comparison | None) -> dict[str, Any]:
     pages = stage / PAGES
     pages.mkdir()
     aggregate = Aggregate()
     buckets = CaseBuckets(stage / ".buckets")
     junit = JunitWriter(stage / ".junit-body")
     try:
-        for record in scan.verdicts():
-            aggregate.add(record)
-            buckets.add(record)
-            junit.add(record)
+        for item in stream.verdicts():
+            aggregate.add(item)
+            buckets.add(item)
+            junit.add(item.record)
     finally:
         buckets.close()
         junit.close()
-    model = aggregate.model(scan)
+    model = aggregate.model(stream)
     model["generated"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     model["benchmark"] = _benchmark(directory)
     model["comparison"] = comparison
@@ -190,9 +293,12 @@ def _write_stage(stage: Path, directory: Path, scan: Scan, comparison: Compariso
     if comparison is not None:
         render("changes.html.j2", pages / "changes.html", "../", m=model, c=comparison)
     cases = {c["name"]: c for c in model["cases"]}
-    for case, rows in buckets.groups():
-        render("case.html.j2", pages / case_file(case), "../", m=model, case=cases.get(case, {"name": case}),
-               rows=Markup("\n".join(rows)))
+    shell = env.get_template("case.html.j2").render(root="../", **common, name="\x00N\x00",
+                                                     head=Markup("\x00H\x00"), rows=Markup("\x00R\x00"))
+    for case, rows in buckets.groups():  # one template rendering for every case page: they are many
+        page = (shell.replace("\x00N\x00", _esc(case)).replace("\x00H\x00", _case_head(cases.get(case)))
+                .replace("\x00R\x00", "\n".join(rows)))
+        (pages / case_file(case)).write_text(page, encoding="utf-8")
     shutil.rmtree(buckets.directory)
     junit.finish(stage / "junit.xml", model["missing"])
     summary = {k: model[k] for k in ("generated", "seeds", "totals", "total", "expected", "complete",

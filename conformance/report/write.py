@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -28,7 +28,7 @@ from markupsafe import Markup, escape
 from conformance.report.chart import benchmark_svg
 from conformance.report.compare import Comparison
 from conformance.report.junit import JunitWriter
-from conformance.report.model import Aggregate, CaseRow, Item, Stream, case_file, params_text, safe_name, server_of
+from conformance.report.model import OPENSSL_STACKS, Aggregate, CaseRow, Item, Stream, case_file, params_text, safe_name, server_of
 from conformance.results import ResultsError
 
 __all__ = ["PAGES", "write_directory"]
@@ -50,7 +50,9 @@ def _env() -> Environment:
     env.filters["first_line"] = lambda text: (text.splitlines() or [""])[0][:160]
     env.filters["spaced"] = lambda items: " ".join(sorted(set(items)))
     env.filters["pages_of"] = _pages_of
-    env.globals.update(problem_rows=problem_rows, case_links=case_links, cases_rows=cases_rows)
+    env.filters["top"] = lambda items, n: Counter(items).most_common(n)
+    env.globals.update(problem_rows=problem_rows, case_links=case_links, cases_rows=cases_rows,
+                       openssl_stacks=OPENSSL_STACKS)
     return env
 
 

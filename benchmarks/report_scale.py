@@ -4,12 +4,12 @@
     python benchmarks/report_scale.py --records 20000 --keep /tmp/scale
 
 Generates a records file shaped like a real run's, on the real clause catalogue: a run record, a plan, and verdicts
-of about 3,600 cases (for 100,000) on 8 stacks (single-stack cases with parameters, and interoperability cases on every client and
-server pair), mostly passed, with not-applicable reasons naming missing capabilities, expected deviations with
-evidence, failures with multi-line reasons, a few errors, hangs and crashes, and a trace of 5 to 15 call lines on
-every verdict. Then runs ``conformance report`` on it in a child process and reports its wall time and peak resident
-memory (``wait4``'s ``ru_maxrss``). The figures are measured, not asserted: exit status 0 whatever they are, 1 only if
-the report command failed.
+of about 3,600 cases (for 100,000) on 8 stacks (single-stack cases with parameters, and interoperability cases on
+every client and server pair), mostly passed, with not-applicable reasons naming missing capabilities, expected
+deviations with evidence, failures with multi-line reasons, a few errors, hangs and crashes, and a trace of 5 to 15
+call lines on every verdict. Then runs ``conformance report`` on it in a child process and reports its wall time,
+CPU time and peak resident memory (``wait4``'s rusage). The figures are measured, not asserted: exit status 0
+whatever they are, 1 only if the report command failed.
 """
 
 from __future__ import annotations

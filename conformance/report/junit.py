@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+
 from markupsafe import escape
 
 from conformance.verdicts import VerdictRecord

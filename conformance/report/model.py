@@ -404,22 +404,19 @@ class Aggregate:
             rows = []
             heat: dict[str, list[int]] = {s: [0, 0, 0] for s in stacks}  # passed, applicable, clauses with cases
             for clause in page.clauses:
-                cells = []
+                cells: list[dict[str, Any]] = []
                 for s in stacks:
-                    cases = self.cells.get((clause.id, s), {})
+                    in_cell = self.cells.get((clause.id, s), {})
                     counts = self.cell_counts.get((clause.id, s), Counter())
-                    if cases:
-                        verdict = worst(cases.values())
-                    else:
-                        verdict = "unobservable" if clause.unobservable else "none"
-                    applicable = [v for v in cases.values() if v != Verdict.NOT_APPLICABLE]
-                    if cases:
+                    verdict = worst(in_cell.values()) if in_cell else "unobservable" if clause.unobservable else "none"
+                    applicable = [v for v in in_cell.values() if v != Verdict.NOT_APPLICABLE]
+                    if in_cell:
                         heat[s][2] += 1
                     if applicable:
                         heat[s][1] += 1
                         if worst(applicable) == Verdict.PASSED:
                             heat[s][0] += 1
-                    cells.append({"stack": s, "verdict": verdict, "cases": sorted(cases.items()),
+                    cells.append({"stack": s, "verdict": verdict, "in_cell": sorted(in_cell.items()),
                                   "counts": dict(counts), "reasons": self.cell_reasons.get((clause.id, s), [])})
                 rows.append({"clause": clause, "cells": cells})
             for s in stacks:
@@ -431,12 +428,12 @@ class Aggregate:
         interop_stacks = sorted({p[0] for p in self.pairs} | {p[1] for p in self.pairs})
         interop_matrix = []
         for client in interop_stacks:
-            cells = []
+            pair_cells: list[dict[str, Any]] = []
             for server in interop_stacks:
                 counts = self.pairs.get((client, server), Counter())
-                cells.append({"server": server, "verdict": worst(counts), "counts": dict(counts),
+                pair_cells.append({"server": server, "verdict": worst(counts), "counts": dict(counts),
                               "total": sum(counts.values()), "passed": counts.get(Verdict.PASSED, 0)})
-            interop_matrix.append({"client": client, "cells": cells})
+            interop_matrix.append({"client": client, "cells": pair_cells})
         problems = sorted(self.problems, key=lambda r: (_RANK.get(r.verdict, 99), r.stack, r.case, r.params))
         errata = [e for s in stacks if s in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
         deviations = [e for s in stacks if s not in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
@@ -467,7 +464,7 @@ class Aggregate:
                            "passed": sorted(self.pair_passed.get((c, sv), set()))}
                           for (c, sv) in sorted(self.pairs) if s in (c, sv)],
             })
-        cases = []
+        cases: list[dict[str, Any]] = []
         for name in sorted(self.cases):
             per_stack = self.cases[name]
             cases.append({"name": name, "file": case_file(name), "clauses": sorted(self.case_clauses[name]),

@@ -28,7 +28,17 @@ from markupsafe import Markup, escape
 from conformance.report.chart import benchmark_svg
 from conformance.report.compare import Comparison
 from conformance.report.junit import JunitWriter
-from conformance.report.model import OPENSSL_STACKS, Aggregate, CaseRow, Item, Stream, case_file, params_text, safe_name, server_of
+from conformance.report.model import (
+    OPENSSL_STACKS,
+    Aggregate,
+    CaseRow,
+    Item,
+    Stream,
+    case_file,
+    params_text,
+    safe_name,
+    server_of,
+)
 from conformance.results import ResultsError
 
 __all__ = ["PAGES", "write_directory"]
@@ -105,7 +115,8 @@ def case_row(item: Item) -> str:
     trace = (f"<details><summary>trace ({len(record.trace)} lines)</summary><pre>{_esc(chr(10).join(record.trace))}"
              "</pre></details>") if record.trace else ""
     return (f'<tr id="{item.anchor}" class="f" data-stack="{_name(sides)}" data-verdict="{verdict}">'
-            f"<td>{_name(record.stack)}</td><td>{who}</td><td>{_esc(params_text(record.params)) if item.params else ''}</td>"
+            f"<td>{_name(record.stack)}</td><td>{who}</td>"
+            f"<td>{_esc(params_text(record.params)) if item.params else ''}</td>"
             f'<td class="v {verdict}">{verdict}</td>'
             f"<td>{_fold(record.reason) if verdict != 'passed' else ''}{expectation}{trace}</td>"
             f"<td class=num>{record.duration:.3f}</td></tr>")
@@ -130,7 +141,8 @@ def problem_rows(rows: list[CaseRow], root: str, limit: int | None = None) -> Ma
         sides = _name(" ".join(sorted({p.stack, p.client, p.server})))
         pair = f'<br><span class="muted">{_name(p.client)} → {_name(p.server)}</span>' if p.interop else ""
         params = f'<br><span class="muted mono">{_esc(p.params_text)}</span>' if p.params else ""
-        out.append(f'<tr class="f" data-stack="{sides}" data-verdict="{p.verdict}" data-page="{_esc(_pages_of(p.clauses))}">'
+        out.append(f'<tr class="f" data-stack="{sides}" data-verdict="{p.verdict}" '
+                   f'data-page="{_esc(_pages_of(p.clauses))}">'
                    f'<td class="v {p.verdict}">{p.verdict}</td><td>{_name(p.stack)}{pair}</td>'
                    f'<td><a href="{root}pages/{_esc(p.link)}">{_esc(p.case)}</a>{params}</td>'
                    f"<td>{_reason_html(p.reason)}</td></tr>")

@@ -1,0 +1,172 @@
+"""The report package: the model's findings, the drill-down pages, streaming, JUnit, compare and --baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from conformance.cli import main
+from conformance.report import build_model, write_reports
+from conformance.report.chart import benchmark_svg
+from conformance.results import SCHEMA, append_record
+
+READ = "SSL_read/DESCRIPTION/reads-up-to-num"
+MEM = "BIO_s_mem/DESCRIPTION/grows-as-needed"
+
+
+def _v(stack: str, case: str, verdict: str, clauses: list[str] | None = None, run: str = "A",
+       **extra: Any) -> dict[str, Any]:
+    return {"schema": SCHEMA, "kind": "verdict", "run": run, "stack": stack, "version": extra.pop("version", "1.0"),
+            "case": case, "clauses": clauses or [READ], "verdict": verdict, "reason": extra.pop("reason", "r"),
+            "trace": extra.pop("trace", ["client: SSL_read(5) -> -1"]), "duration": 0.01, "seed": 1,
+            "client": stack, **extra}
+
+
+def test_openssl_errata_are_apart_from_other_stacks_deviations() -> None:
+    expectation = {"stack": "x", "verdict": "failed", "reason": "the page says -1", "evidence": "BIO_read -> 0"}
+    model = build_model([_v("libssl", "test_mem", "expected-deviation", [MEM], expectation=expectation),
+                         _v("wolfssl", "test_mem", "expected-deviation", [MEM], expectation=expectation),
+                         _v("wolfssl", "test_other", "expected-deviation", [MEM], params={"n": 1}),
+                         _v("wolfssl", "test_other", "expected-deviation", [MEM], params={"n": 2})])
+    assert [(e.stack, e.case, e.evidence) for e in model["errata"]] == [("libssl", "test_mem", "BIO_read -> 0")]
+    deviations = {(e.stack, e.case): e.count for e in model["deviations"]}
+    assert deviations == {("wolfssl", "test_mem"): 1, ("wolfssl", "test_other"): 2}
+
+
+def test_stack_view_groups_and_the_libssl_comparison() -> None:
+    model = build_model([
+        _v("libssl", "test_a", "passed"), _v("libssl", "test_b", "passed"), _v("libssl", "test_c", "failed"),
+        _v("tls", "test_a", "failed", reason="returned 0"), _v("tls", "test_b", "not-applicable", reason="lacks peek"),
+        _v("tls", "test_c", "failed", reason="returned 0"), _v("tls", "test_d", "not-applicable", reason="lacks peek"),
+        _v("tls", "test_e", "passed"),
+    ])
+    tls = next(s for s in model["stacks"] if s["name"] == "tls")
+    assert [(g["verdict"], g["reason"], [r.case for r in g["rows"]]) for g in tls["bad"]] == [
+        ("failed", "returned 0", ["test_a", "test_c"])]
+    assert tls["na"] == [{"reason": "lacks peek", "cases": [("test_b", 1), ("test_d", 1)], "count": 2}]
+    assert [r.case for r in tls["below_reference"]] == ["test_a", "test_b"], "test_c fails on libssl too"
+    assert tls["applicable"] == 1 and tls["passed_clauses"] == 0, "one clause, and a case failed it"
+
+
+def test_interop_verdicts_count_for_client_and_server() -> None:
+    model = build_model([_v("a", "test_x", "failed", peer="b", interop=True),
+                         _v("b", "test_x", "passed", peer="a", interop=True),
+                         _v("a", "test_x", "passed", peer="a", interop=True)])
+    counts = {s["name"]: s["counts"] for s in model["stacks"]}
+    assert counts == {"a": {"failed": 1, "passed": 2}, "b": {"failed": 1, "passed": 1}}
+    pairs = {(p["client"], p["server"]): p["counts"] for p in model["stacks"][0]["pairs"]}
+    assert pairs == {("a", "a"): {"passed": 1}, ("a", "b"): {"failed": 1}, ("b", "a"): {"passed": 1}}
+
+
+def test_a_later_runs_verdict_is_reported_even_after_it_was_streamed(tmp_path: Path) -> None:
+    first, second = tmp_path / "1.jsonl", tmp_path / "2.jsonl"
+    append_record(first, _v("s", "test_x", "failed", run="A", reason="old failure"))
+    append_record(second, _v("s", "test_x", "passed", run="B"))
+    model = write_reports(tmp_path / "out", [first, second])
+    assert model["ok"] and model["total"] == 1 and model["totals"] == {"passed": 1}
+    assert model["notes"] == ["1 verdict(s) of run A replaced by the later run B"]
+    assert "old failure" not in (tmp_path / "out" / "pages" / "case-test_x.html").read_text()
+    suite = ET.parse(tmp_path / "out" / "junit.xml").getroot()
+    assert suite.get("tests") == "1" and suite.get("failures") == "0"
+
+
+def test_pages_hold_the_traces_and_junit_is_well_formed(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    append_record(records, _v("s", "test_x", "failed", reason="bad \x01 <b>", trace=["a <i>", "TRACE-LINE-42"]))
+    append_record(records, _v("s", "test_y", "passed", trace=["PASSED-TRACE"]))
+    out = tmp_path / "out"
+    write_reports(out, [records])
+    assert "TRACE-LINE-42" not in (out / "index.html").read_text(), "the overview holds no trace"
+    case_page = (out / "pages" / "case-test_x.html").read_text()
+    assert "TRACE-LINE-42" in case_page and "a &lt;i&gt;" in case_page
+    assert "PASSED-TRACE" in (out / "pages" / "case-test_y.html").read_text()
+    assert {p.name for p in (out / "pages").iterdir()} >= {"cases.html", "stack-s.html", "page-SSL_read.html"}
+    suite = ET.parse(out / "junit.xml").getroot()  # the control character was replaced: the XML parses
+    assert [c.get("name") for c in suite] == ["test_x", "test_y"]
+    assert "bad \ufffd <b>" in (suite[0].find("failure").text or "")  # type: ignore[union-attr]
+
+
+def test_benchmark_chart_from_the_report_folder(tmp_path: Path) -> None:
+    svg = benchmark_svg({"a": {"handshakes_per_s": 700.0, "bulk_mib_per_s": 270.5}, "b": {"bulk_mib_per_s": 1}})
+    assert svg.startswith("<svg") and "270.5" in svg and "handshakes/s" in svg
+    ET.fromstring(svg)  # well-formed
+    records = tmp_path / "r.jsonl"
+    append_record(records, _v("a", "test_x", "passed"))
+    out = tmp_path / "out"
+    out.mkdir()
+    write_reports(out, [records])
+    assert "<svg" not in (out / "index.html").read_text()
+    (out / "benchmark.json").write_text(json.dumps({"stacks": {"a": {"handshakes_per_s": 1.5}}}))
+    write_reports(out, [records])
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart"' in (out / "index.html").read_text()
+
+
+def _run(path: Path, verdicts: dict[str, str], version: str = "1.0") -> None:
+    for case, verdict in verdicts.items():
+        append_record(path, _v("s", case, verdict, version=version))
+
+
+def test_compare_two_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    _run(old, {"test_a": "passed", "test_b": "failed", "test_c": "passed", "test_gone": "passed"})
+    _run(new, {"test_a": "failed", "test_b": "passed", "test_c": "not-applicable", "test_new": "crash"},
+         version="2.0")
+    assert main(["compare", str(old), str(new)]) == 1
+    out = capsys.readouterr().out
+    assert "s: 1.0 -> 2.0" in out
+    assert "new failures (2):\n  passed -> failed  test_a on s\n  (none) -> crash  test_new on s" in out
+    assert "fixed (1):\n  failed -> passed  test_b on s" in out
+    assert "verdicts that moved (1):\n  passed -> not-applicable  test_c on s" in out
+    assert "verdicts only in new: 1; only in old: 1" in out
+    report = tmp_path / "rep"  # a report directory of 'conformance run': its records are results.jsonl
+    report.mkdir()
+    (report / "results.jsonl").write_bytes(old.read_bytes())
+    assert main(["compare", str(report), str(old)]) == 0, "a report folder stands for its results.jsonl"
+    assert main(["compare", str(tmp_path / "nope.jsonl"), str(old)]) == 2
+    assert "nope.jsonl: no such file" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path), str(old)]) == 2
+    assert "a directory without results.jsonl" in capsys.readouterr().err
+
+
+def test_report_with_a_baseline(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    _run(old, {"test_a": "passed", "test_b": "failed"})
+    _run(new, {"test_a": "failed", "test_b": "passed"}, version="2.0")
+    out = tmp_path / "out"
+    assert main(["report", str(new), "--report", str(out), "--baseline", str(old)]) == 1
+    overview = (out / "index.html").read_text()
+    assert "Changes since the baseline" in overview and "1 new failures, 1 fixed, 0 moved" in overview
+    changes = (out / "pages" / "changes.html").read_text()
+    assert "test_a on s" in changes and "test_b on s" in changes and "1.0" in changes and "2.0" in changes
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["comparison"]["new_failures"] == 1 and summary["comparison"]["fixed"] == 1
+
+
+def test_any_number_of_stacks(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    stacks = [f"stack{i:02d}" for i in range(12)]
+    for stack in stacks:
+        append_record(records, _v(stack, "test_x", "passed"))
+        append_record(records, _v(stack, "test_i", "passed", peer=stacks[0], interop=True))
+    model = write_reports(tmp_path / "out", [records])
+    assert model["stack_names"] == stacks and len(model["interop_stacks"]) == 12
+    assert all((tmp_path / "out" / "pages" / f"stack-{s}.html").exists() for s in stacks)
+
+
+def test_scale_benchmark_script_runs(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "report_scale", Path(__file__).parents[2] / "benchmarks" / "report_scale.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    records = tmp_path / "r.jsonl"
+    assert module.generate(records, 600) == 600
+    model = write_reports(tmp_path / "out", [records])
+    assert model["total"] == 600 and model["complete"]
+    assert {"passed", "not-applicable"} <= set(model["totals"])

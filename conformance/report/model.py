@@ -44,6 +44,11 @@ __all__ = ["OPENSSL_STACKS", "Aggregate", "Item", "Stream", "case_file", "make_i
 OPENSSL_STACKS = frozenset({"libssl"})
 REFERENCE_STACK = "libssl"  # "passes on libssl but not on this stack"
 
+# DIFFERENTIAL_HOOK: records of this kind (``conformance differential``, docs/results-schema.md) reach the model
+# through :attr:`Stream.others` once :func:`conformance.verdicts.parse_record` returns them (any record type with a
+# ``to_json``); the overview's "Differential findings" section shows them and a ``finding`` makes the report not ok.
+DIFFERENTIAL_KIND = "differential"
+
 _RANK = {str(v): i for i, v in enumerate(SEVERITY)}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -185,7 +190,7 @@ class Stream:
                 self.runs.append(record)
             elif isinstance(record, PlanRecord):
                 self.plans.setdefault(record.run, set()).update(record.nodeids)
-            else:  # a record kind added later (differential findings): kept whole, they are few
+            else:  # DIFFERENTIAL_HOOK: a record kind added later (differential findings), kept whole: they are few
                 to_json = getattr(record, "to_json", None)
                 self.others.append(to_json() if callable(to_json) else dict(vars(record)))
         if duplicates:
@@ -439,7 +444,7 @@ class Aggregate:
         deviations = [e for s in stacks if s not in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
         missing = sorted(planned - self.nodeids) if planned is not None else []
         complete = not missing
-        finding = any(o.get("kind") == "differential" and o.get("status") == "finding" for o in scan.others)
+        finding = any(o.get("kind") == DIFFERENTIAL_KIND and o.get("status") == "finding" for o in scan.others)
         bad = sum(self.totals.get(str(v), 0) for v in BAD_VERDICTS)
         ok = complete and not bad and self.total > 0 and not finding
         stack_rows = []
@@ -503,9 +508,9 @@ class Aggregate:
             "errata": errata,
             "deviations": deviations,
             "not_applicable": self.totals.get(str(Verdict.NOT_APPLICABLE), 0),
-            "differential": [o for o in scan.others if o.get("kind") == "differential"],
+            "differential": [o for o in scan.others if o.get("kind") == DIFFERENTIAL_KIND],
             "differential_findings": [o for o in scan.others
-                                      if o.get("kind") == "differential" and o.get("status") == "finding"],
+                                      if o.get("kind") == DIFFERENTIAL_KIND and o.get("status") == "finding"],
             "cases": cases,
             "pages_seen": sorted(self.pages_seen),
         }

@@ -170,3 +170,11 @@ def test_scale_benchmark_script_runs(tmp_path: Path) -> None:
     model = write_reports(tmp_path / "out", [records])
     assert model["total"] == 600 and model["complete"]
     assert {"passed", "not-applicable"} <= set(model["totals"])
+
+
+def test_differential_records_reach_the_overview_and_a_finding_is_not_ok() -> None:
+    finding = {"schema": SCHEMA, "kind": "differential", "status": "finding", "stacks": ["libssl", "engine"],
+               "seed": 3, "reason": "SSL_read returned 0 on engine, -1 on libssl", "script": "ssl.read(5)"}
+    model = build_model([_v("s", "test_x", "passed"), finding])
+    assert model["differential_findings"] == [finding] and model["ok"] is False
+    assert build_model([_v("s", "test_x", "passed"), {**finding, "status": "summary"}])["ok"] is True

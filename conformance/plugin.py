@@ -26,7 +26,7 @@ import pytest
 from conformance import isolation, recording
 from conformance.checks import Settings, parse_seed, preflight
 from conformance.harness import Harness
-from conformance.results import ReportDir, ResultsError, append_record, load_results
+from conformance.results import ReportDir, ResultsError, append_record
 from conformance.stacks import StackAdapter, discover, load_stack
 from conformance.verdicts import PlanRecord, RunRecord, Verdict
 
@@ -334,30 +334,34 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         state.sandbox = None
     if state is None or state.report is None or hasattr(config, "workerinput"):
         return
-    from conformance.report import write_reports
+    from conformance.report import NothingToReport, write_reports
 
     directory = state.report
     stream = directory.stream(state.run_id)
     try:
-        results = load_results([stream])
-    except ResultsError as exc:
-        state.message = f"conformance: the run's records cannot be read ({exc}); {directory.path} left unchanged"
-        return
-    if not results.verdicts and not results.planned:
+        model = write_reports(directory.path, [stream])  # streamed: the records are never all in memory
+    except NothingToReport:
         directory.discard_stream(state.run_id)
         state.message = (f"conformance: nothing to report: no conformance case was selected or run; "
                          f"{directory.path} left unchanged")
         return
-    try:
-        write_reports(directory.path, results)
-        directory.publish(state.run_id)
-    except (OSError, ResultsError) as exc:
+    except ResultsError as exc:
+        state.message = f"conformance: the run's records cannot be read ({exc}); {directory.path} left unchanged"
+        return
+    except OSError as exc:
         state.message = (f"conformance: the reports could not be written in {directory.path} ({exc}); the run's "
                          f"records are in {stream}")
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         return
-    state.message = f"conformance: {results.completeness()}; report: {directory.path / 'index.html'}"
-    if not results.complete and session.exitstatus == 0:
+    try:
+        directory.publish(state.run_id)
+    except OSError as exc:
+        state.message = (f"conformance: the records could not be published in {directory.path} ({exc}); the "
+                         f"run's records are in {stream}")
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        return
+    state.message = f"conformance: {model['completeness']}; report: {directory.path / 'index.html'}"
+    if not model["complete"] and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report.compare import Comparison, compare, load_snapshot, snapshot_from
-from conformance.report.model import Aggregate, Stream, stream_of, worst
+from conformance.report.model import Aggregate, NothingToReport, Stream, stream_of, worst
 from conformance.report.write import write_directory
-from conformance.results import Results, ResultsError
+from conformance.results import Results
 
-__all__ = ["build_model", "compare", "load_snapshot", "worst", "write_reports"]
+__all__ = ["NothingToReport", "build_model", "compare", "load_snapshot", "worst", "write_reports"]
 
 
 def build_model(source: Results | Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def write_reports(directory: Path, sources: list[Path] | Results, baseline: Path
     """
     if isinstance(sources, Results):
         if not sources.verdicts and not sources.planned:
-            raise ResultsError(f"nothing to report: these records hold no verdict and no plan; {directory} left "
+            raise NothingToReport(f"nothing to report: these records hold no verdict and no plan; {directory} left "
                                "unchanged")
         stream = stream_of(sources)
     else:
@@ -57,9 +57,9 @@ def write_reports(directory: Path, sources: list[Path] | Results, baseline: Path
         comparison = compare(load_snapshot(baseline), snapshot_from(current, label))
     try:
         return write_directory(directory, stream, comparison)
-    except ResultsError as exc:
-        if not isinstance(sources, Results) and str(exc).startswith("nothing to report"):
-            what = ", ".join(map(str, sources)) or "no files"
-            raise ResultsError(f"nothing to report: {what} hold no verdict and no plan; {directory} left "
-                               "unchanged") from None
-        raise
+    except NothingToReport:
+        if isinstance(sources, Results):
+            raise
+        what = ", ".join(map(str, sources)) or "no files"
+        raise NothingToReport(f"nothing to report: {what} hold no verdict and no plan; {directory} left "
+                              "unchanged") from None

@@ -38,7 +38,8 @@ from conformance.verdicts import (
     parse_record,
 )
 
-__all__ = ["OPENSSL_STACKS", "Aggregate", "Item", "Stream", "case_file", "make_item", "stream_of", "worst"]
+__all__ = ["OPENSSL_STACKS", "Aggregate", "Item", "NothingToReport", "Stream", "case_file", "make_item", "stream_of",
+           "worst"]
 
 # The stacks that *are* OpenSSL: where one of them differs from an OpenSSL page, the page is wrong (an erratum).
 OPENSSL_STACKS = frozenset({"libssl"})
@@ -91,6 +92,10 @@ def server_of(record: VerdictRecord) -> str:
     if record.peer is None:
         return record.stack
     return record.peer if record.client == record.stack else record.stack
+
+
+class NothingToReport(ResultsError):
+    """The records hold no verdict and no plan: nothing is written."""
 
 
 @dataclass

@@ -33,13 +33,13 @@ from conformance.report.model import (
     Aggregate,
     CaseRow,
     Item,
+    NothingToReport,
     Stream,
     case_file,
     params_text,
     safe_name,
     server_of,
 )
-from conformance.results import ResultsError
 
 __all__ = ["PAGES", "write_directory"]
 
@@ -258,8 +258,8 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
                     stream = stream.again()
                     continue
                 if stream.kept == 0 and not stream.planned:
-                    raise ResultsError(f"nothing to report: the records hold no verdict and no plan; {directory} "
-                                       "left unchanged")
+                    raise NothingToReport(f"nothing to report: the records hold no verdict and no plan; "
+                                          f"{directory} left unchanged")
                 _publish(stage, directory)
                 return model
             finally:

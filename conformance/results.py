@@ -105,12 +105,14 @@ def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
         fh.seek(0)
         number = 0
         try:
-            raw = fh.readline()
-            while raw:
-                following = fh.readline()
-                number += 1
-                yield number, raw.decode("utf-8"), not following
-                raw = following
+            previous: bytes | None = None
+            for raw in fh:  # one line behind, to know which line is the last
+                if previous is not None:
+                    number += 1
+                    yield number, previous.decode("utf-8"), False
+                previous = raw
+            if previous is not None:
+                yield number + 1, previous.decode("utf-8"), True
         except IsADirectoryError:
             raise ResultsError(f"{path}: is a directory; give its results.jsonl") from None
 

@@ -316,6 +316,7 @@ class Aggregate:
         self.nodeids: set[str] = set()
         self.pages_seen: set[str] = set()
         self.seeds: set[int] = set()
+        self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def stack(self, name: str) -> StackData:
         data = self.stacks.get(name)
@@ -330,7 +331,8 @@ class Aggregate:
         server = server_of(record)
         interop = bool(record.interop) and server != record.client
         params = item.params
-        clauses = tuple(_intern(c) for c in record.clauses)
+        clauses = tuple(record.clauses)
+        clauses = self._tuples.setdefault(clauses, clauses)  # one copy per distinct list
         self.total += 1
         self.totals[verdict] += 1
         if record.nodeid:

@@ -98,14 +98,25 @@ def _fold(text: str, limit: int = 200) -> str:
     return f"<details><summary>{_esc(head)}</summary><pre>{_esc(text)}</pre></details>"
 
 
+_WHO: dict[tuple[str, str, str, bool], tuple[str, str, str]] = {}
+
+
+def _who(stack: str, client: str, server: str, pair: bool) -> tuple[str, str, str]:
+    """(the stacks of a row for the filter, the stack cell, the client → server cell), escaped, made once."""
+    key = (stack, client, server, pair)
+    done = _WHO.get(key)
+    if done is None:
+        done = _WHO[key] = (_esc(" ".join(sorted({stack, client, server}))), _esc(stack),
+                            f"{_esc(client)} → {_esc(server)}" if pair else "")
+    return done
+
+
 def case_row(item: Item) -> str:
     """One record's row on its case page, with its reason and its trace."""
     record = item.record
     server = server_of(record)
-    interop = bool(record.interop) and server != record.client
     verdict = record.verdict.value
-    sides = " ".join(sorted({record.stack, record.client, server}))
-    who = f"{_name(record.client)} → {_name(server)}" if interop or record.peer else ""
+    sides, stack, who = _who(record.stack, record.client, server, record.peer is not None)
     expectation = ""
     if record.expectation:
         exp = record.expectation
@@ -114,8 +125,8 @@ def case_row(item: Item) -> str:
                           if exp.get("evidence") else "") + "</div>")
     trace = (f"<details><summary>trace ({len(record.trace)} lines)</summary><pre>{_esc(chr(10).join(record.trace))}"
              "</pre></details>") if record.trace else ""
-    return (f'<tr id="{item.anchor}" class="f" data-stack="{_name(sides)}" data-verdict="{verdict}">'
-            f"<td>{_name(record.stack)}</td><td>{who}</td>"
+    return (f'<tr id="{item.anchor}" class="f" data-stack="{sides}" data-verdict="{verdict}">'
+            f"<td>{stack}</td><td>{who}</td>"
             f"<td>{_esc(params_text(record.params)) if item.params else ''}</td>"
             f'<td class="v {verdict}">{verdict}</td>'
             f"<td>{_fold(record.reason) if verdict != 'passed' else ''}{expectation}{trace}</td>"

@@ -73,7 +73,8 @@ def records_path(path: Path) -> Path:
     if path.is_dir():
         inner = path / RESULTS
         if not inner.is_file():
-            raise ResultsError(f"{path}: a directory without {RESULTS}; give a report directory or a records file")
+            raise ResultsError(f"{path}: a directory without {RESULTS} (a report directory of 'conformance run' "
+                               "has one); give the records file the report was built from")
         return inner
     return path
 

@@ -7,6 +7,7 @@ or hung. Both build the same :class:`~conformance.verdicts.VerdictRecord`, so a 
 from __future__ import annotations
 
 import traceback
+import weakref
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -31,12 +32,14 @@ def node_seed(nodeid: str, run_seed: int) -> int:
     return zlib.crc32(nodeid.encode()) ^ run_seed
 
 
-_versions: dict[int, str] = {}
+# Keyed by the adapter object itself (held weakly): an id() can be reused by another adapter once the first is freed,
+# which gave one stack another's version when tests made and dropped adapters in one process.
+_versions: weakref.WeakKeyDictionary[StackAdapter, str] = weakref.WeakKeyDictionary()
 
 
 def safe_version(stack: StackAdapter) -> str:
-    """The stack's version, asked once per process; an adapter that raises gets a version saying so."""
-    key = id(stack)
+    """The stack's version, asked once per adapter; an adapter that raises gets a version saying so."""
+    key = stack
     if key not in _versions:
         try:
             _versions[key] = str(stack.version())

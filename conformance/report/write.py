@@ -45,7 +45,6 @@ __all__ = ["PAGES", "write_directory"]
 
 PAGES = "pages"
 BUCKETS = 64
-_SEP = "\x1f"
 
 
 def _env() -> Environment:

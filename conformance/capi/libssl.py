@@ -374,6 +374,11 @@ _SIGNATURES.update({
     "BIO_clear_flags": (None, (_H, c_int)),
     "BIO_set_retry_reason": (None, (_H, c_int)),
     "BIO_s_secmem": (_H, ()),
+    # BIO_push.pod (and BIO_next, from BIO_find_type.pod, to see a chain)
+    "BIO_push": (_H, (_H, _H)),
+    "BIO_pop": (_H, (_H,)),
+    "BIO_next": (_H, (_H,)),
+    "BIO_set_next": (None, (_H, _H)),
     "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
     "ERR_get_error_all": (c_ulong, _ERR_OUT),
     "ERR_peek_error_all": (c_ulong, _ERR_OUT),
@@ -829,6 +834,20 @@ class LibsslApi:
 
     def BIO_new_socket(self, sock: int, close_flag: int) -> Handle | None:
         return _wrap("BIO", self._function("BIO_new_socket")(sock, close_flag))
+
+    # ------------------------------------------------------------------ BIO chains (BIO_push.pod)
+
+    def BIO_push(self, b: Handle | None, next: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_push")(_address(b, "BIO"), _address(next, "BIO")))
+
+    def BIO_pop(self, b: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_pop")(_address(b, "BIO")))
+
+    def BIO_next(self, b: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_next")(_address(b, "BIO")))
+
+    def BIO_set_next(self, b: Handle | None, next: Handle | None) -> None:
+        self._function("BIO_set_next")(_address(b, "BIO"), _address(next, "BIO"))
 
     # ------------------------------------------------------------------ BIO control (functions and macros)
 

@@ -2,7 +2,8 @@
 
 Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, generic I/O and ctrl),
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
-:mod:`.addr` (BIO_ADDR), :mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
+:mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.conn` (BIO_s_connect, BIO_s_accept),
+:mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
 """
@@ -22,6 +23,7 @@ from engine.bio.addr import (
     BIO_ADDR_rawport,
     BIO_ADDR_service_string,
 )
+from engine.bio.chain import BIO_next, BIO_pop, BIO_push, BIO_set_next
 from engine.bio.conn import (
     BIO_do_accept,
     BIO_do_connect,
@@ -176,7 +178,10 @@ __all__ = [
     "BIO_new_ex",
     "BIO_new_mem_buf",
     "BIO_new_socket",
+    "BIO_next",
     "BIO_pending",
+    "BIO_pop",
+    "BIO_push",
     "BIO_puts",
     "BIO_read",
     "BIO_read_ex",
@@ -195,6 +200,7 @@ __all__ = [
     "BIO_set_mem_eof_return",
     "BIO_set_nbio",
     "BIO_set_nbio_accept",
+    "BIO_set_next",
     "BIO_set_retry_read",
     "BIO_set_retry_reason",
     "BIO_set_retry_special",

@@ -128,6 +128,9 @@ _BIO_CTRL_WPENDING: Final = 13
 _BIO_C_SET_FD: Final = 104
 _BIO_C_GET_FD: Final = 105
 _BIO_C_SET_BUF_MEM_EOF_RETURN: Final = 130
+_BIO_C_GET_BUFF_NUM_LINES: Final = 116
+_BIO_C_SET_BUFF_SIZE: Final = 117
+_BIO_C_SET_BUFF_READ_DATA: Final = 122
 _BIO_C_SET_WRITE_BUF_SIZE: Final = 136
 _BIO_C_GET_WRITE_BUF_SIZE: Final = 137
 _BIO_C_MAKE_BIO_PAIR: Final = 138
@@ -379,6 +382,7 @@ _SIGNATURES.update({
     "BIO_pop": (_H, (_H,)),
     "BIO_next": (_H, (_H,)),
     "BIO_set_next": (None, (_H, _H)),
+    "BIO_f_buffer": (_H, ()),
     "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
     "ERR_get_error_all": (c_ulong, _ERR_OUT),
     "ERR_peek_error_all": (c_ulong, _ERR_OUT),
@@ -559,7 +563,8 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
         "BIO_destroy_bio_pair", "BIO_shutdown_wr", "BIO_get_write_buf_size", "BIO_get_write_guarantee",
         "BIO_get_read_request", "BIO_should_read", "BIO_should_write", "BIO_should_io_special", "BIO_retry_type",
         "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version", "BIO_get_close",
-        "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR",
+        "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR", "BIO_get_buffer_num_lines",
+        "BIO_set_read_buffer_size", "BIO_set_buffer_size", "BIO_set_buffer_read_data",
     )
 }  # fmt: skip
 
@@ -568,7 +573,7 @@ WOLFSSL: Final = SymbolProfile(
     prefix="wolfSSL_",
     strip=("SSL_",),
     renames=WOLFSSL_RENAMES,
-    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list"},
+    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
@@ -579,6 +584,7 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_get_options": (c_long, (_H,)),
         "SSL_clear_options": (c_long, (_H, c_long)),
         "BIO_make_bio_pair": (c_int, (_H, _H)),
+        "BIO_set_write_buffer_size": (c_long, (_H, c_long)),
         "BIO_set_write_buf_size": (c_int, (_H, c_long)),
         "BIO_pending": (c_int, (_H,)),
         "BIO_wpending": (c_size_t, (_H,)),
@@ -848,6 +854,33 @@ class LibsslApi:
 
     def BIO_set_next(self, b: Handle | None, next: Handle | None) -> None:
         self._function("BIO_set_next")(_address(b, "BIO"), _address(next, "BIO"))
+
+    # ------------------------------------------------------------------ buffering BIOs (BIO_f_buffer.pod)
+
+    def BIO_f_buffer(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_f_buffer")())
+
+    def BIO_get_buffer_num_lines(self, b: Handle | None) -> int:
+        return self._bio_macro("BIO_get_buffer_num_lines", b, _BIO_C_GET_BUFF_NUM_LINES)
+
+    def BIO_set_read_buffer_size(self, b: Handle | None, size: int) -> int:
+        self._macro_function("BIO_set_read_buffer_size")  # raises MissingSymbol where the headers lack the macro
+        return self.BIO_int_ctrl(b, _BIO_C_SET_BUFF_SIZE, size, 0)
+
+    def BIO_set_write_buffer_size(self, b: Handle | None, size: int) -> int:
+        fn = self._macro_function("BIO_set_write_buffer_size")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), size))
+        return self.BIO_int_ctrl(b, _BIO_C_SET_BUFF_SIZE, size, 1)
+
+    def BIO_set_buffer_size(self, b: Handle | None, size: int) -> int:
+        return self._bio_macro("BIO_set_buffer_size", b, _BIO_C_SET_BUFF_SIZE, size)
+
+    def BIO_set_buffer_read_data(self, b: Handle | None, buf: bytes, num: int) -> int:
+        self._macro_function("BIO_set_buffer_read_data")
+        storage = ctypes.create_string_buffer(buf, max(len(buf), 1))  # the BIO copies the bytes
+        return int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_SET_BUFF_READ_DATA, num,
+                                                 ctypes.addressof(storage)))
 
     # ------------------------------------------------------------------ BIO control (functions and macros)
 

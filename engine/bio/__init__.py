@@ -2,8 +2,8 @@
 
 Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, generic I/O and ctrl),
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
-:mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.conn` (BIO_s_connect, BIO_s_accept),
-:mod:`.meth` (BIO_meth_new);
+:mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.buffer` (BIO_f_buffer),
+:mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
 """
@@ -22,6 +22,14 @@ from engine.bio.addr import (
     BIO_ADDR_rawmake,
     BIO_ADDR_rawport,
     BIO_ADDR_service_string,
+)
+from engine.bio.buffer import (
+    BIO_f_buffer,
+    BIO_get_buffer_num_lines,
+    BIO_set_buffer_read_data,
+    BIO_set_buffer_size,
+    BIO_set_read_buffer_size,
+    BIO_set_write_buffer_size,
 )
 from engine.bio.chain import BIO_next, BIO_pop, BIO_push, BIO_set_next
 from engine.bio.conn import (
@@ -147,10 +155,12 @@ __all__ = [
     "BIO_do_accept",
     "BIO_do_connect",
     "BIO_eof",
+    "BIO_f_buffer",
     "BIO_flush",
     "BIO_free",
     "BIO_free_all",
     "BIO_get_accept_port",
+    "BIO_get_buffer_num_lines",
     "BIO_get_close",
     "BIO_get_fd",
     "BIO_get_flags",
@@ -193,6 +203,8 @@ __all__ = [
     "BIO_s_mem",
     "BIO_s_secmem",
     "BIO_s_socket",
+    "BIO_set_buffer_read_data",
+    "BIO_set_buffer_size",
     "BIO_set_close",
     "BIO_set_fd",
     "BIO_set_flags",
@@ -201,11 +213,13 @@ __all__ = [
     "BIO_set_nbio",
     "BIO_set_nbio_accept",
     "BIO_set_next",
+    "BIO_set_read_buffer_size",
     "BIO_set_retry_read",
     "BIO_set_retry_reason",
     "BIO_set_retry_special",
     "BIO_set_retry_write",
     "BIO_set_write_buf_size",
+    "BIO_set_write_buffer_size",
     "BIO_should_io_special",
     "BIO_should_read",
     "BIO_should_retry",

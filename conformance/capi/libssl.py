@@ -129,6 +129,8 @@ _BIO_C_SET_FD: Final = 104
 _BIO_C_GET_FD: Final = 105
 _BIO_C_SET_BUF_MEM_EOF_RETURN: Final = 130
 _BIO_C_GET_BUFF_NUM_LINES: Final = 116
+_BIO_C_FILE_SEEK: Final = 128
+_BIO_C_FILE_TELL: Final = 133
 _BIO_C_SET_BUFF_SIZE: Final = 117
 _BIO_C_SET_BUFF_READ_DATA: Final = 122
 _BIO_C_SET_WRITE_BUF_SIZE: Final = 136
@@ -383,6 +385,8 @@ _SIGNATURES.update({
     "BIO_next": (_H, (_H,)),
     "BIO_set_next": (None, (_H, _H)),
     "BIO_f_buffer": (_H, ()),
+    "BIO_s_fd": (_H, ()),
+    "BIO_new_fd": (_H, (c_int, c_int)),
     "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
     "ERR_get_error_all": (c_ulong, _ERR_OUT),
     "ERR_peek_error_all": (c_ulong, _ERR_OUT),
@@ -573,7 +577,8 @@ WOLFSSL: Final = SymbolProfile(
     prefix="wolfSSL_",
     strip=("SSL_",),
     renames=WOLFSSL_RENAMES,
-    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size"},
+    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size",
+                                                 "BIO_seek", "BIO_tell"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
@@ -585,6 +590,8 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_clear_options": (c_long, (_H, c_long)),
         "BIO_make_bio_pair": (c_int, (_H, _H)),
         "BIO_set_write_buffer_size": (c_long, (_H, c_long)),
+        "BIO_seek": (c_int, (_H, c_int)),
+        "BIO_tell": (c_int, (_H,)),
         "BIO_set_write_buf_size": (c_int, (_H, c_long)),
         "BIO_pending": (c_int, (_H,)),
         "BIO_wpending": (c_size_t, (_H,)),
@@ -855,6 +862,20 @@ class LibsslApi:
     def BIO_set_next(self, b: Handle | None, next: Handle | None) -> None:
         self._function("BIO_set_next")(_address(b, "BIO"), _address(next, "BIO"))
 
+    # ------------------------------------------------------------------ descriptor BIOs (BIO_s_fd.pod)
+
+    def BIO_s_fd(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_fd")())
+
+    def BIO_new_fd(self, fd: int, close_flag: int) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_fd")(fd, close_flag))
+
+    def BIO_seek(self, b: Handle | None, ofs: int) -> int:
+        return _int(self._bio_macro("BIO_seek", b, _BIO_C_FILE_SEEK, ofs))
+
+    def BIO_tell(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_tell", b, _BIO_C_FILE_TELL))
+
     # ------------------------------------------------------------------ buffering BIOs (BIO_f_buffer.pod)
 
     def BIO_f_buffer(self) -> Handle | None:
@@ -898,7 +919,7 @@ class LibsslApi:
             args: list[Any] = [_address(b, "BIO")]
             if name == "BIO_make_bio_pair":
                 args.append(_address(parg, "BIO"))
-            elif name == "BIO_set_write_buf_size":
+            elif name in ("BIO_set_write_buf_size", "BIO_seek"):
                 args.append(larg)
             return int(fn(*args))
         return self.BIO_ctrl(b, cmd, larg, parg)

@@ -3,6 +3,7 @@
 Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, generic I/O and ctrl),
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
 :mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.buffer` (BIO_f_buffer),
+:mod:`.fd` (BIO_s_fd),
 :mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
@@ -87,6 +88,7 @@ from engine.bio.core import (
     BIO_write,
     BIO_write_ex,
 )
+from engine.bio.fd import BIO_new_fd, BIO_s_fd, BIO_seek, BIO_tell
 from engine.bio.mem import BIO_get_mem_data, BIO_new_mem_buf, BIO_s_mem, BIO_s_secmem, BIO_set_mem_eof_return
 from engine.bio.meth import (
     BIO_get_init,
@@ -186,6 +188,7 @@ __all__ = [
     "BIO_new_bio_pair",
     "BIO_new_connect",
     "BIO_new_ex",
+    "BIO_new_fd",
     "BIO_new_mem_buf",
     "BIO_new_socket",
     "BIO_next",
@@ -200,9 +203,11 @@ __all__ = [
     "BIO_s_accept",
     "BIO_s_bio",
     "BIO_s_connect",
+    "BIO_s_fd",
     "BIO_s_mem",
     "BIO_s_secmem",
     "BIO_s_socket",
+    "BIO_seek",
     "BIO_set_buffer_read_data",
     "BIO_set_buffer_size",
     "BIO_set_close",
@@ -227,6 +232,7 @@ __all__ = [
     "BIO_shutdown_wr",
     "BIO_socket",
     "BIO_socket_nbio",
+    "BIO_tell",
     "BIO_test_flags",
     "BIO_up_ref",
     "BIO_vfree",

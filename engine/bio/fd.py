@@ -5,8 +5,9 @@ socket kind's implementation is reused: both are thin wrappers round read()/writ
 non-blocking descriptor is a retry for that direction, BIO_s_fd: NOTES). What differs is the file position:
 BIO_reset() is lseek(fd, 0, SEEK_SET), BIO_seek() lseek(fd, ofs, SEEK_SET), BIO_tell() lseek(fd, 0, SEEK_CUR), and
 each returns what lseek() gives: the new position (so 0 for a successful reset), or -1 (BIO_ctrl.pod RETURN VALUES:
-seek and tell give the position; BIO_ctrl.pod's "file BIO returns 0" exception for BIO_seek is read as BIO_s_file). The page says BIO_gets() is not supported, so it is not (libcrypto
-3.0 has one: an erratum in conformance/expectations/libssl.toml).
+seek and tell give the position; BIO_ctrl.pod's "file BIO returns 0" exception for BIO_seek is read as
+BIO_s_file). The page says BIO_gets() is not supported, so it is not (libcrypto 3.0 has one: an erratum in
+conformance/expectations/libssl.toml).
 """
 
 from __future__ import annotations

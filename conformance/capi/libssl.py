@@ -386,6 +386,7 @@ _SIGNATURES.update({
     "BIO_set_next": (None, (_H, _H)),
     "BIO_f_buffer": (_H, ()),
     "BIO_s_fd": (_H, ()),
+    "BIO_parse_hostserv": (c_int, (c_char_p, POINTER(c_void_p), POINTER(c_void_p), c_int)),
     "BIO_new_fd": (_H, (c_int, c_int)),
     "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
     "ERR_get_error_all": (c_ulong, _ERR_OUT),
@@ -861,6 +862,28 @@ class LibsslApi:
 
     def BIO_set_next(self, b: Handle | None, next: Handle | None) -> None:
         self._function("BIO_set_next")(_address(b, "BIO"), _address(next, "BIO"))
+
+    # ------------------------------------------------------------------ BIO_parse_hostserv.pod
+
+    def BIO_parse_hostserv(
+        self, hostserv: str | bytes | None, hostserv_prio: int, host: str | None = None, service: str | None = None
+    ) -> tuple[int, str | None, str | None]:
+        """``(ret, host, service)``: ``host`` / ``service`` are what ``*host`` / ``*service`` hold before the call
+        (the caller's own strings, left alone by the library when it does not touch them); strings the library
+        allocated come back as ``str`` and are freed with OPENSSL_free."""
+        keep = [ctypes.create_string_buffer(v.encode()) if v is not None else None for v in (host, service)]
+        before = [ctypes.addressof(k) if k is not None else None for k in keep]
+        out = [c_void_p(b) for b in before]
+        ret = int(self._function("BIO_parse_hostserv")(_cstr(hostserv), byref(out[0]), byref(out[1]), hostserv_prio))
+        results: list[str | None] = []
+        for value, old, pointer in zip((host, service), before, out, strict=True):
+            if pointer.value is None:
+                results.append(None)
+            elif pointer.value == old:
+                results.append(value)  # untouched: still the caller's string
+            else:
+                results.append(self._owned_string(pointer.value))
+        return ret, results[0], results[1]
 
     # ------------------------------------------------------------------ descriptor BIOs (BIO_s_fd.pod)
 

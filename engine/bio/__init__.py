@@ -3,7 +3,7 @@
 Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, generic I/O and ctrl),
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
 :mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.buffer` (BIO_f_buffer),
-:mod:`.fd` (BIO_s_fd),
+:mod:`.fd` (BIO_s_fd), :mod:`.hostserv` (BIO_parse_hostserv),
 :mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
@@ -89,6 +89,7 @@ from engine.bio.core import (
     BIO_write_ex,
 )
 from engine.bio.fd import BIO_new_fd, BIO_s_fd, BIO_seek, BIO_tell
+from engine.bio.hostserv import BIO_PARSE_PRIO_HOST, BIO_PARSE_PRIO_SERV, BIO_parse_hostserv
 from engine.bio.mem import BIO_get_mem_data, BIO_new_mem_buf, BIO_s_mem, BIO_s_secmem, BIO_set_mem_eof_return
 from engine.bio.meth import (
     BIO_get_init,
@@ -131,6 +132,8 @@ __all__ = [
     "BIO",
     "BIO_ADDR",
     "BIO_METHOD",
+    "BIO_PARSE_PRIO_HOST",
+    "BIO_PARSE_PRIO_SERV",
     "BIO_ADDR_clear",
     "BIO_ADDR_family",
     "BIO_ADDR_free",
@@ -192,6 +195,7 @@ __all__ = [
     "BIO_new_mem_buf",
     "BIO_new_socket",
     "BIO_next",
+    "BIO_parse_hostserv",
     "BIO_pending",
     "BIO_pop",
     "BIO_push",

@@ -386,6 +386,7 @@ _SIGNATURES.update({
     "BIO_set_next": (None, (_H, _H)),
     "BIO_f_buffer": (_H, ()),
     "BIO_s_fd": (_H, ()),
+    "BIO_lookup": (c_int, (c_char_p, c_char_p, c_int, c_int, c_int, POINTER(c_void_p))),
     "BIO_parse_hostserv": (c_int, (c_char_p, POINTER(c_void_p), POINTER(c_void_p), c_int)),
     "BIO_new_fd": (_H, (c_int, c_int)),
     "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
@@ -1178,6 +1179,13 @@ class LibsslApi:
         res = c_void_p()
         fn = self._function("BIO_lookup_ex")
         ret = int(fn(_cstr(host), _cstr(service), lookup_type, family, socktype, protocol, byref(res)))
+        return ret, _wrap("BIO_ADDRINFO", res.value)
+
+    def BIO_lookup(
+        self, host: str | bytes | None, service: str | bytes | None, lookup_type: int, family: int, socktype: int
+    ) -> tuple[int, Handle | None]:
+        res = c_void_p()
+        ret = int(self._function("BIO_lookup")(_cstr(host), _cstr(service), lookup_type, family, socktype, byref(res)))
         return ret, _wrap("BIO_ADDRINFO", res.value)
 
     def BIO_ADDRINFO_next(self, bai: Handle | None) -> Handle | None:

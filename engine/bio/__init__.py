@@ -4,6 +4,7 @@ Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, g
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
 :mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.buffer` (BIO_f_buffer),
 :mod:`.fd` (BIO_s_fd), :mod:`.hostserv` (BIO_parse_hostserv),
+:mod:`.addrinfo` (BIO_lookup),
 :mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
@@ -23,6 +24,19 @@ from engine.bio.addr import (
     BIO_ADDR_rawmake,
     BIO_ADDR_rawport,
     BIO_ADDR_service_string,
+)
+from engine.bio.addrinfo import (
+    BIO_ADDRINFO,
+    BIO_LOOKUP_CLIENT,
+    BIO_LOOKUP_SERVER,
+    BIO_ADDRINFO_address,
+    BIO_ADDRINFO_family,
+    BIO_ADDRINFO_free,
+    BIO_ADDRINFO_next,
+    BIO_ADDRINFO_protocol,
+    BIO_ADDRINFO_socktype,
+    BIO_lookup,
+    BIO_lookup_ex,
 )
 from engine.bio.buffer import (
     BIO_f_buffer,
@@ -131,9 +145,18 @@ from engine.bio.sock import (
 __all__ = [
     "BIO",
     "BIO_ADDR",
+    "BIO_ADDRINFO",
+    "BIO_LOOKUP_CLIENT",
+    "BIO_LOOKUP_SERVER",
     "BIO_METHOD",
     "BIO_PARSE_PRIO_HOST",
     "BIO_PARSE_PRIO_SERV",
+    "BIO_ADDRINFO_address",
+    "BIO_ADDRINFO_family",
+    "BIO_ADDRINFO_free",
+    "BIO_ADDRINFO_next",
+    "BIO_ADDRINFO_protocol",
+    "BIO_ADDRINFO_socktype",
     "BIO_ADDR_clear",
     "BIO_ADDR_family",
     "BIO_ADDR_free",
@@ -179,6 +202,8 @@ __all__ = [
     "BIO_gets",
     "BIO_int_ctrl",
     "BIO_listen",
+    "BIO_lookup",
+    "BIO_lookup_ex",
     "BIO_make_bio_pair",
     "BIO_meth_free",
     "BIO_meth_new",

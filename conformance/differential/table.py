@@ -1,0 +1,107 @@
+"""The divergence table: every known difference between the reference stack (the engine) and another C-API stack
+that the differential runner may see, with the clause it concerns and who is wrong.
+
+The data is ``conformance/expectations/divergences.toml``::
+
+    schema = 1
+
+    [[divergence]]
+    id = "libssl-shutdown-..."           # stable name, shown in records and reports
+    stack = "libssl"                     # the stack whose observation differs from the reference's
+    call = "SSL_shutdown"                # optional: only after this step (an SSL function, or move/drop/corrupt/eof)
+    fields = ["ret", "error"]            # the observations that may differ (every differing one must be listed)
+    reference = { ret = 1 }              # optional: the reference stack's values of those fields
+    observed = { ret = -1 }              # optional: the other stack's values
+    clause = "SSL_shutdown/RETURN VALUES/1"
+    blame = "libssl"                     # the stack that contradicts the page ("engine": an engine bug to fix)
+    expectation = "test_..."             # blame is a library: the case whose entry in <blame>.toml records it
+    reason = "what the page says and what each stack does"
+    evidence = "the shrunk program"
+
+A divergence the runner finds is *explained* when one entry matches it: same stack, same call (if the entry names
+one), every differing field listed in ``fields``, and the listed reference / observed values equal. Anything else
+is a finding and fails the run.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_TABLE", "Entry", "TableError", "load_table"]
+
+DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "expectations" / "divergences.toml"
+_REQUIRED = ("id", "stack", "fields", "clause", "blame", "reason", "evidence")
+
+
+class TableError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    stack: str
+    fields: frozenset[str]
+    clause: str
+    blame: str
+    reason: str
+    evidence: str
+    call: str | None = None
+    reference: tuple[tuple[str, Any], ...] = ()
+    observed: tuple[tuple[str, Any], ...] = ()
+    expectation: str | None = None
+
+    def matches(self, stack: str, call: str, diffs: dict[str, tuple[Any, Any]],
+                reference: dict[str, Any], observed: dict[str, Any]) -> bool:
+        if stack != self.stack or (self.call is not None and call != self.call):
+            return False
+        if not set(diffs) <= self.fields:
+            return False
+        return (all(_same(reference.get(k), v) for k, v in self.reference)
+                and all(_same(observed.get(k), v) for k, v in self.observed))
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "stack": self.stack, "clause": self.clause, "blame": self.blame,
+                "expectation": self.expectation, "reason": self.reason}
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    if isinstance(value, tuple):
+        value = list(value)
+    return bool(value == wanted)
+
+
+def load_table(path: Path = DEFAULT_TABLE) -> list[Entry]:
+    if not path.exists():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise TableError(f"{path}: not valid TOML: {exc}") from exc
+    if data.get("schema") != 1:
+        raise TableError(f"{path}: 'schema' must be 1")
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data.get("divergence", []), 1):
+        where = f"{path} divergence #{index}"
+        missing = [k for k in _REQUIRED if not raw.get(k)]
+        if missing:
+            raise TableError(f"{where}: missing {', '.join(missing)}")
+        unknown = set(raw) - {*_REQUIRED, "call", "reference", "observed", "expectation"}
+        if unknown:
+            raise TableError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
+        if raw["id"] in seen:
+            raise TableError(f"{where}: duplicate id {raw['id']!r}")
+        seen.add(raw["id"])
+        if raw["blame"] != "engine" and not raw.get("expectation"):
+            raise TableError(f"{where}: blame {raw['blame']!r} needs the 'expectation' (case) that records it")
+        entries.append(Entry(
+            id=raw["id"], stack=raw["stack"], fields=frozenset(raw["fields"]), clause=raw["clause"],
+            blame=raw["blame"], reason=raw["reason"].strip(), evidence=raw["evidence"].strip(),
+            call=raw.get("call"), reference=tuple(sorted(raw.get("reference", {}).items())),
+            observed=tuple(sorted(raw.get("observed", {}).items())), expectation=raw.get("expectation"),
+        ))
+    return entries

@@ -14,7 +14,6 @@ from conformance.capi.contract import CApi
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.differential.program import (
     SIDES,
-    Clear,
     Corrupt,
     Drop,
     Eof,

@@ -238,25 +238,29 @@ _keeps = st.one_of(st.just(0), st.integers(1, 24), st.integers(25, 300))
 
 
 def _step_strategy(available: frozenset[str], transport: str) -> st.SearchStrategy[Step]:
-    """Steps whose functions every stack of the run provides (``available`` holds OpenSSL names)."""
-    choices: list[st.SearchStrategy[Step]] = [
-        st.builds(Handshake, _sides),
-        st.builds(Read, _sides, st.sampled_from([f for f in READS if f in available]), _read_sizes),
-        st.builds(Write, _sides, _write_sizes, st.booleans() if "SSL_write_ex" in available else st.just(False),
-                  st.booleans()),
+    """Steps whose functions every stack of the run provides (``available`` holds OpenSSL names). Reads, writes
+    and moves are common; steps that end or damage the connection are rare (one branch among many), so most
+    programs get far enough to exchange data."""
+    read = st.builds(Read, _sides, st.sampled_from([f for f in READS if f in available]), _read_sizes)
+    write = st.builds(Write, _sides, _write_sizes, st.booleans() if "SSL_write_ex" in available else st.just(False),
+                      st.booleans())
+    move = st.builds(Move, _sides, _keeps)
+    rare: list[st.SearchStrategy[Step]] = [
         st.builds(Shutdown, _sides),
         st.builds(Clear, _sides),
-        st.builds(Move, _sides, _keeps),
-        st.builds(Move, _sides, _keeps),
-        st.builds(Move, _sides, _keeps),
         st.builds(Drop, _sides, _keeps),
         st.builds(Corrupt, _sides, st.integers(0, 15)),
     ]
-    if "SSL_key_update" in available:
-        choices.append(st.builds(KeyUpdate, _sides, st.booleans()))
     if transport == "mem" or "BIO_shutdown_wr" in available:
-        choices.append(st.builds(Eof, _sides))
-    return st.one_of(*choices)
+        rare.append(st.builds(Eof, _sides))
+    kinds: dict[str, st.SearchStrategy[Step]] = {"read": read, "write": write, "move": move,
+                                                 "handshake": st.builds(Handshake, _sides), "rare": st.one_of(*rare)}
+    weights = {"read": 4, "write": 4, "move": 6, "handshake": 1, "rare": 2}
+    if "SSL_key_update" in available:
+        kinds["key_update"] = st.builds(KeyUpdate, _sides, st.booleans())
+        weights["key_update"] = 1
+    # st.one_of would treat repeated branches as one; a weighted choice of the kind keeps the proportions
+    return st.sampled_from([k for k, n in weights.items() for _ in range(n)]).flatmap(kinds.__getitem__)
 
 
 def _setups(available: frozenset[str]) -> st.SearchStrategy[Setup]:
@@ -265,9 +269,9 @@ def _setups(available: frozenset[str]) -> st.SearchStrategy[Setup]:
         Setup,
         transport=st.sampled_from(transports),
         pair_size=st.sampled_from([17408, 40000]),
-        verify=st.sampled_from(["peer", "none", "wrong-ca"]),
+        verify=st.sampled_from(["peer", "peer", "peer", "none", "wrong-ca"]),
         sni=st.booleans(),
-        host=st.sampled_from(["right", "none", "wrong"]),
+        host=st.sampled_from(["right", "right", "right", "none", "wrong"]),
         partial_write=st.tuples(st.booleans(), st.booleans()),
     )
 
@@ -280,9 +284,9 @@ def _handshake_prefix() -> tuple[Step, ...]:
 @st.composite
 def _program(draw: st.DrawFn, available: frozenset[str], max_steps: int) -> Program:
     setup = draw(_setups(available))
-    # Half the programs start with an ordinary handshake so that most steps exercise a live connection; shrinking
-    # drops the prefix when it is not needed (it is a flag, not steps the shrinker must remove one by one).
-    prefix = _handshake_prefix() if draw(st.booleans()) else ()
+    # Four programs in five start with an ordinary handshake so that most steps exercise a live connection;
+    # shrinking drops the prefix when it is not needed (it is one choice, not steps to remove one by one).
+    prefix = _handshake_prefix() if draw(st.integers(0, 4)) else ()
     steps = draw(st.lists(_step_strategy(available, setup.transport), max_size=max_steps))
     return Program(setup, prefix + tuple(steps))
 

@@ -173,6 +173,34 @@ def execute(program: Program, apis: Mapping[str, Api], table: list[Entry], resul
             world.close()
 
 
+def _same_divergence(program: Program, apis: Mapping[str, Api], table: list[Entry], like: Finding) -> Finding | None:
+    try:
+        execute(program, apis, table)
+    except Divergence as exc:
+        f = exc.finding
+        if f.stack == like.stack and set(f.diffs) == set(like.diffs) \
+                and call_name(f.program.steps[f.step]) == call_name(like.program.steps[like.step]):  # fmt: skip
+            return f
+    return None
+
+
+def minimize(finding: Finding, apis: Mapping[str, Api], table: list[Entry]) -> Finding:
+    """Delete steps one at a time (last first) while the same divergence remains: a final pass after hypothesis's
+    shrinking, which keeps harmless steps it has simplified but could not delete."""
+    best = finding
+    changed = True
+    while changed:
+        changed = False
+        steps = best.program.steps[: best.step + 1]
+        for index in reversed(range(len(steps) - 1)):
+            candidate = Program(best.program.setup, steps[:index] + steps[index + 1:])
+            found = _same_divergence(candidate, apis, table, best)
+            if found is not None:
+                best, changed = found, True
+                break
+    return best
+
+
 def available_functions(apis: Mapping[str, Api]) -> frozenset[str]:
     return frozenset(f for f in FUNCTIONS if all(api.has(f) for api in apis.values()))
 
@@ -197,5 +225,5 @@ def run(apis: Mapping[str, Api], table: list[Entry], *, examples: int = 100, see
     try:
         hypothesis_seed(chosen)(check)()
     except Divergence as exc:
-        result.finding = exc.finding
+        result.finding = minimize(exc.finding, apis, table)
     return result

@@ -165,6 +165,9 @@ class World:
         self.api = api
         self.setup = setup
         self.ends: dict[Side, _End] = {}
+        # Sides that reported a fatal error (SSL_ERROR_SSL / SSL_ERROR_SYSCALL): where in a flight a stack stopped
+        # reading depends on how it packs handshake messages into records, so their BIO counts are not compared.
+        self.failed: set[Side] = set()
         try:
             for side in SIDES:
                 self.ends[side] = self._end(side)
@@ -261,6 +264,8 @@ class World:
         if get_error:
             code = api.SSL_get_error(ssl, ret)
             obs["error"] = _ERROR_NAMES.get(code, code)
+            if code in (K.SSL_ERROR_SSL, K.SSL_ERROR_SYSCALL):
+                self.failed.add(step.side)  # type: ignore[union-attr]
         want = api.SSL_want(ssl)
         obs["want"] = _WANT_NAMES.get(want, want)
         return obs
@@ -293,13 +298,15 @@ class World:
         """The state of both SSLs and their BIOs: SSL_pending, SSL_has_pending, SSL_get_shutdown, whether the SSL's
         output BIO holds bytes the link has not taken (``out``), whether its input BIO holds delivered bytes it
         has not read (``unread``). Byte counts on the wire differ between stacks, so BIO counts are compared as
-        zero / non-zero."""
+        zero / non-zero, and not at all for a side after a fatal error."""
         api = self.api
         obs: Observation = {}
         for side, end in self.ends.items():
             obs[f"{side}.pending"] = api.SSL_pending(end.ssl)
             obs[f"{side}.has_pending"] = api.SSL_has_pending(end.ssl)
             obs[f"{side}.shutdown"] = api.SSL_get_shutdown(end.ssl)
+            if side in self.failed:
+                continue
             obs[f"{side}.out"] = api.BIO_ctrl_pending(end.outgoing) > 0
             obs[f"{side}.unread"] = api.BIO_ctrl_pending(end.unread) > 0
         return obs

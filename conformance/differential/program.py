@@ -268,7 +268,7 @@ def _setups(available: frozenset[str]) -> st.SearchStrategy[Setup]:
     return st.builds(
         Setup,
         transport=st.sampled_from(transports),
-        pair_size=st.sampled_from([17408, 40000]),
+        pair_size=st.sampled_from([17408, 120000]),
         verify=st.sampled_from(["peer", "peer", "peer", "none", "wrong-ca"]),
         sni=st.booleans(),
         host=st.sampled_from(["right", "right", "right", "none", "wrong"]),

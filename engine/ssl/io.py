@@ -202,8 +202,20 @@ def _write(ssl: object, buf: object, num: int | None, moved: bool, func: str) ->
         raise_ssl(K.SSL_R_BAD_LENGTH, func)
         return -1
     if n == 0:
-        return 0  # SSL_write: WARNINGS num = 0 fails (libssl 3.0: 0, empty queue, SSL_ERROR_SYSCALL)
+        # SSL_write: WARNINGS num = 0 fails (libssl 3.0: 0, empty queue, SSL_ERROR_SYSCALL)
+        return _write_nothing(s, func)
     return s.write(bytes(buf) if not isinstance(buf, bytes) else buf, n, moved, func)
+
+
+def _write_nothing(s: SSL, func: str) -> int:
+    """A write of 0 bytes: 0, or -1 when it cannot get that far. SSL_write: NOTES a write carries out the pending
+    handshake first, and a write after SSL_shutdown fails, whatever the length (libssl 3.0 alike; the engine
+    returned at once before the differential runner found the difference)."""
+    if s.shutdown & K.SSL_SENT_SHUTDOWN:
+        return shutdown_error(s, func)
+    if not s.init_finished and s.handshake() <= 0:
+        return -1
+    return 0
 
 
 def SSL_write(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> int:
@@ -216,7 +228,7 @@ def SSL_write_ex(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: 
     if n == 0:
         # SSL_write: WARNINGS SSL_write_ex with num = 0 is allowed and writes nothing (libssl 3.0: 1, written 0)
         s = _io_entry(ssl, "SSL_write_ex")
-        return (0, 0) if s is None else (1, 0)
+        return (0, 0) if s is None or _write_nothing(s, "SSL_write_ex") < 0 else (1, 0)
     ret = _write(ssl, buf, num, moved, "SSL_write_ex")
     return (1, ret) if ret > 0 else (0, 0)
 

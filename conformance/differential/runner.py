@@ -54,8 +54,10 @@ def call_name(step: Step) -> str:
 
 
 def compare(reference: Observation, other: Observation) -> dict[str, tuple[Any, Any]]:
-    """The observations that differ (keys starting with ``~`` are shown, never compared)."""
-    keys = (set(reference) | set(other))
+    """The observations that differ. Keys starting with ``~`` are shown, never compared; per-side state
+    (``client.*`` / ``server.*``) is compared where both stacks observed it (:meth:`World.observe` leaves it out
+    where record sizes, which differ between stacks, would decide it)."""
+    keys = {k for k in set(reference) | set(other) if "." not in k or (k in reference and k in other)}
     return {k: (reference.get(k), other.get(k)) for k in sorted(keys)
             if not k.startswith("~") and reference.get(k) != other.get(k)}
 

@@ -798,6 +798,10 @@ class SSL:
         try:
             if not self.shutdown & K.SSL_SENT_SHUTDOWN:
                 self.shutdown |= K.SSL_SENT_SHUTDOWN
+                if self.key_update != K.SSL_KEY_UPDATE_NONE:
+                    # SSL_key_update: the update happens at the next I/O operation; SSL_shutdown is one, so the
+                    # KeyUpdate goes out before the close_notify (found by the differential runner)
+                    self._send_key_update()
                 conn.close()
                 self._pull()
                 if self._flush() < 0:

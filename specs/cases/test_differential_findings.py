@@ -30,3 +30,46 @@ def test_want_agrees_with_get_error_after_a_call_that_succeeded(h: Harness) -> N
     assert error(api, server.ssl, ret) is SslError.SSL_ERROR_NONE
     want = api.SSL_want(server.ssl)
     assert want == K.SSL_NOTHING, f"SSL_want -> {want} after a call SSL_get_error calls SSL_ERROR_NONE"
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/performed-at-next-io", "SSL_shutdown/DESCRIPTION/first-to-close-returns-0")
+@pytest.mark.needs(*C_API, "key_update")
+def test_shutdown_right_after_key_update_closes(h: Harness) -> None:
+    """SSL_key_update() only schedules the update for the next I/O operation; SSL_shutdown() is one, and as the
+    first to close it returns 0 (close_notify sent). The scheduled update is performed, not an obstacle."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+    api.ERR_clear_error()
+    ret = api.SSL_shutdown(client.ssl)
+    reason = api.ERR_error_string_n(api.ERR_peek_error()) if api.ERR_peek_error() else ""
+    h.trace.note(f"SSL_shutdown(client) -> {ret} {reason}")
+    assert ret == 0, f"SSL_shutdown after SSL_key_update -> {ret} ({reason}), expected 0 (close_notify sent)"
+    assert api.SSL_get_shutdown(client.ssl) & K.SSL_SENT_SHUTDOWN
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE, "the scheduled update was not performed"
+
+
+@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/non-blocking-retry", "SSL_shutdown/DESCRIPTION/bio-pair-move-data")
+@pytest.mark.needs(*C_API, "bounded_write_buffer")
+def test_shutdown_repeated_on_a_full_transport_still_wants_write(h: Harness) -> None:
+    """An SSL_write() left unfinished by a full BIO pair, then SSL_shutdown(): SSL_ERROR_WANT_WRITE. Repeating
+    SSL_shutdown() before anything was moved can only make the same progress: the page asks for the call to be
+    repeated, so it must be retryable again, not a fatal error."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(write_buffer=4096))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    ret = api.SSL_write(client.ssl, b"w" * 20000)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_WRITE
+    outcomes = []
+    for _ in range(2):
+        api.ERR_clear_error()
+        ret = api.SSL_shutdown(client.ssl)
+        code = error(api, client.ssl, ret) if ret < 0 else None
+        reason = api.ERR_error_string_n(api.ERR_peek_error()) if api.ERR_peek_error() else ""
+        h.trace.note(f"SSL_shutdown(client) -> {ret} {code} {reason}")
+        outcomes.append((ret, code, reason))
+    for ret, code, reason in outcomes:
+        assert ret < 0 and code is SslError.SSL_ERROR_WANT_WRITE, \
+            f"SSL_shutdown on a full transport -> {ret}, {code} {reason}; expected -1, SSL_ERROR_WANT_WRITE"

@@ -69,6 +69,7 @@ from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.tls import (
+    AlertDescription,
     ApplicationData,
     CertificateReceived,
     CertificateRequested,
@@ -557,6 +558,16 @@ class SSL:
                 self.shutdown |= K.SSL_RECEIVED_SHUTDOWN
                 self.close_notify = True
                 return 0
+            if self.conn is not None:
+                # RFC 8446 section 6.2: a fatal error SHOULD be answered with a fatal alert; libssl 3.0 sends
+                # decode_error here and the pages are silent (found by the differential runner)
+                self.conn.abort(TLSAlertError(AlertDescription.decode_error, "unexpected EOF while reading"))
+                self._pull()
+                wbio = self.wbio
+                if wbio is not None and self._out:
+                    n = BIO_write(wbio, bytes(self._out))
+                    if n > 0:
+                        del self._out[:n]
             return self._fail_ssl(K.SSL_R_UNEXPECTED_EOF_WHILE_READING, func=func)
         return -1
 

@@ -252,6 +252,7 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get_quiet_shutdown": (c_int, (_H,)),
     "SSL_CTX_set_cipher_list": (c_int, (_H, c_char_p)),
     "SSL_CTX_set_ciphersuites": (c_int, (_H, c_char_p)),
+    "SSL_CTX_set_num_tickets": (c_int, (_H, c_size_t)),
     # SSL
     "SSL_set1_host": (c_int, (_H, c_char_p)),
     "SSL_get0_param": (_H, (_H,)),
@@ -1372,6 +1373,9 @@ class LibsslApi:
 
     def SSL_CTX_set_cipher_list(self, ctx: Handle | None, str: str | bytes | None) -> int:
         return int(self._function("SSL_CTX_set_cipher_list")(_address(ctx, "SSL_CTX"), _cstr(str)))
+
+    def SSL_CTX_set_num_tickets(self, ctx: Handle | None, num_tickets: int) -> int:
+        return int(self._function("SSL_CTX_set_num_tickets")(_address(ctx, "SSL_CTX"), num_tickets))
 
     def SSL_CTX_set_ciphersuites(self, ctx: Handle | None, str: str | bytes | None) -> int:
         return int(self._function("SSL_CTX_set_ciphersuites")(_address(ctx, "SSL_CTX"), _cstr(str)))

@@ -68,6 +68,7 @@ class EngineFunctions:
     SSL_CTX_set_verify = staticmethod(_ssl.SSL_CTX_set_verify)
     SSL_CTX_set_mode = staticmethod(_ssl.SSL_CTX_set_mode)
     SSL_CTX_clear_mode = staticmethod(_ssl.SSL_CTX_clear_mode)
+    SSL_CTX_set_num_tickets = staticmethod(_ssl.SSL_CTX_set_num_tickets)
     SSL_new = staticmethod(_ssl.SSL_new)
     SSL_free = staticmethod(_ssl.SSL_free)
     SSL_clear = staticmethod(_ssl.SSL_clear)

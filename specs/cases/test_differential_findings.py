@@ -73,3 +73,26 @@ def test_shutdown_repeated_on_a_full_transport_still_wants_write(h: Harness) -> 
     for ret, code, reason in outcomes:
         assert ret < 0 and code is SslError.SSL_ERROR_WANT_WRITE, \
             f"SSL_shutdown on a full transport -> {ret}, {code} {reason}; expected -1, SSL_ERROR_WANT_WRITE"
+
+
+@pytest.mark.clauses("RFC9846/5.1/legacy-record-version-ignored")
+@pytest.mark.needs(*C_API)
+def test_plaintext_alert_with_record_version_0301_is_read_as_an_alert(h: Harness) -> None:
+    """A client that fails before it has handshake keys sends its fatal alert in a plaintext record; libssl writes
+    0x0301 as that record's version. RFC 9846 section 5.1: the field MUST be ignored, so the server reads a
+    decode_error alert (reason SSL_AD_REASON_OFFSET + 50) and sets SSL_RECEIVED_SHUTDOWN, whatever the field says."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    api.SSL_do_handshake(client.ssl)
+    server.give(client.take())  # the ClientHello
+    server.give(bytes.fromhex("15030100020232"))  # alert(fatal, decode_error) with legacy_record_version 0x0301
+    api.ERR_clear_error()
+    ret = api.SSL_do_handshake(server.ssl)
+    code = error(api, server.ssl, ret)
+    first = api.ERR_peek_error()
+    reason = api.ERR_GET_REASON(first) if first else 0
+    text = api.ERR_error_string_n(first) if first else ""
+    h.trace.note(f"SSL_do_handshake(server) -> {ret}, {code}, {text}")
+    assert ret < 0 and code is SslError.SSL_ERROR_SSL
+    assert reason == K.SSL_AD_REASON_OFFSET + 50, f"reason {reason} ({text}): the alert was not read as an alert"
+    assert api.SSL_get_shutdown(server.ssl) & K.SSL_RECEIVED_SHUTDOWN

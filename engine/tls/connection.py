@@ -284,6 +284,8 @@ class TLSConnection:
             if isinstance(item, SendHandshake):
                 pending += item.data
                 initial = initial or item.initial_client_hello
+                if self.config.record_per_message:
+                    flush()
             elif isinstance(item, InstallKey):
                 if item.direction == "write":
                     flush()

@@ -32,7 +32,8 @@ def test_want_agrees_with_get_error_after_a_call_that_succeeded(h: Harness) -> N
     assert want == K.SSL_NOTHING, f"SSL_want -> {want} after a call SSL_get_error calls SSL_ERROR_NONE"
 
 
-@pytest.mark.clauses("SSL_key_update/DESCRIPTION/performed-at-next-io", "SSL_shutdown/DESCRIPTION/first-to-close-returns-0")
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/performed-at-next-io",
+                     "SSL_shutdown/DESCRIPTION/first-to-close-returns-0")
 @pytest.mark.needs(*C_API, "key_update")
 def test_shutdown_right_after_key_update_closes(h: Harness) -> None:
     """SSL_key_update() only schedules the update for the next I/O operation; SSL_shutdown() is one, and as the

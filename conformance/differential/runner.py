@@ -157,17 +157,23 @@ def execute(program: Program, apis: Mapping[str, Api], table: list[Entry], resul
                     continue
                 call = call_name(step)
                 found = Finding(program, index, reference, name, diffs, history)
-                entry = next((e for e in table if e.matches(name, call, diffs, history[reference][-1],
-                                                            history[name][-1])), None)
-                if entry is None:
+                remaining = set(diffs)
+                used: list[Entry] = []
+                for entry in table:
+                    covered = entry.covers(name, call, diffs, history[reference][-1], history[name][-1])
+                    if covered & remaining:
+                        remaining -= covered
+                        used.append(entry)
+                if remaining:
                     raise Divergence(found)
-                explained = True
-                if result is not None:
-                    hit = result.hits.setdefault(entry.id, Hit(entry))
-                    hit.count += 1
-                    if hit.shortest is None or index < hit.shortest.step:
-                        hit.shortest = Finding(program, index, reference, name, diffs,
-                                               {k: list(v) for k, v in history.items()})
+                for entry in used:
+                    explained = explained or not entry.continues
+                    if result is not None:
+                        hit = result.hits.setdefault(entry.id, Hit(entry))
+                        hit.count += 1
+                        if hit.shortest is None or index < hit.shortest.step:
+                            hit.shortest = Finding(program, index, reference, name, diffs,
+                                                   {k: list(v) for k, v in history.items()})
             if explained:
                 return
     finally:

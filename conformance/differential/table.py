@@ -12,17 +12,21 @@ The data is ``conformance/expectations/divergences.toml``::
                                          # a list: any of them)
     fields = ["ret", "error"]            # the observations that may differ (every differing one must be listed;
                                          # "*": any)
-    reference = { ret = 1 }              # optional: the reference stack's values of those fields
-    observed = { ret = -1 }              # optional: the other stack's values
+    reference = { ret = 1 }              # optional: the reference stack's values of the fields that differ
+    observed = { ret = -1 }              # optional: the other stack's values ({ any = [a, b] }: one of them)
+    continue = true                      # optional: the difference is only reported, the states did not part, so
+                                         # the program goes on (otherwise it stops at an explained divergence)
     clause = "SSL_shutdown/RETURN VALUES/1"
     blame = "libssl"                     # the stack that contradicts the page ("engine": an engine bug to fix)
     expectation = "test_..."             # blame is a library: the case whose entry in <blame>.toml records it
     reason = "what the page says and what each stack does"
     evidence = "the shrunk program"
 
-A divergence the runner finds is *explained* when one entry matches it: same stack, same call (if the entry names
-one), every differing field listed in ``fields``, and the listed reference / observed values equal. Anything else
-is a finding and fails the run.
+A divergence the runner finds is *explained* when entries cover every differing field: an entry covers the
+differing fields it lists (all of them for ``"*"``) when the stack and the call (if it names one) are the same and
+the listed reference / observed values hold for the fields that differ (see :meth:`Entry.covers`). Several entries
+may explain one step together (e.g. a reporting quirk next to a real difference). Anything else is a finding and
+fails the run.
 """
 
 from __future__ import annotations
@@ -55,15 +59,27 @@ class Entry:
     reference: tuple[tuple[str, Any], ...] = ()
     observed: tuple[tuple[str, Any], ...] = ()
     expectation: str | None = None
+    continues: bool = False
 
-    def matches(self, stack: str, call: str, diffs: dict[str, tuple[Any, Any]],
-                reference: dict[str, Any], observed: dict[str, Any]) -> bool:
+    def covers(self, stack: str, call: str, diffs: dict[str, tuple[Any, Any]],
+               reference: dict[str, Any], observed: dict[str, Any]) -> frozenset[str]:
+        """The differing fields this entry explains here (empty: it does not apply). Value constraints are checked
+        on the fields that differ; a constrained field that does not differ is allowed only when it is one of the
+        entry's own ``fields`` (e.g. the other side's state), never for a ``"*"`` entry."""
         if stack != self.stack or (self.call and call not in self.call):
-            return False
-        if "*" not in self.fields and not set(diffs) <= self.fields:
-            return False
-        return (all(_same(reference.get(k), v) for k, v in self.reference)
-                and all(_same(observed.get(k), v) for k, v in self.observed))
+            return frozenset()
+        wildcard = "*" in self.fields
+        covered = frozenset(diffs) if wildcard else frozenset(diffs) & self.fields
+        if not covered:
+            return frozenset()
+        for values, wanted in ((reference, self.reference), (observed, self.observed)):
+            for key, value in wanted:
+                if key in diffs:
+                    if not _same(values.get(key), value):
+                        return frozenset()
+                elif wildcard or key not in self.fields:
+                    return frozenset()
+        return covered
 
     def record(self) -> dict[str, Any]:
         return {"id": self.id, "stack": self.stack, "clause": self.clause, "blame": self.blame,
@@ -73,6 +89,8 @@ class Entry:
 def _same(value: Any, wanted: Any) -> bool:
     if isinstance(value, tuple):
         value = list(value)
+    if isinstance(wanted, dict) and set(wanted) == {"any"}:
+        return any(_same(value, w) for w in wanted["any"])
     return bool(value == wanted)
 
 
@@ -92,7 +110,7 @@ def load_table(path: Path = DEFAULT_TABLE) -> list[Entry]:
         missing = [k for k in _REQUIRED if not raw.get(k)]
         if missing:
             raise TableError(f"{where}: missing {', '.join(missing)}")
-        unknown = set(raw) - {*_REQUIRED, "call", "reference", "observed", "expectation"}
+        unknown = set(raw) - {*_REQUIRED, "call", "reference", "observed", "expectation", "continue"}
         if unknown:
             raise TableError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
         if raw["id"] in seen:
@@ -106,5 +124,6 @@ def load_table(path: Path = DEFAULT_TABLE) -> list[Entry]:
             call=(raw["call"],) if isinstance(raw.get("call"), str) else tuple(raw.get("call", ())),
             reference=tuple(sorted(raw.get("reference", {}).items())),
             observed=tuple(sorted(raw.get("observed", {}).items())), expectation=raw.get("expectation"),
+            continues=bool(raw.get("continue", False)),
         ))
     return entries

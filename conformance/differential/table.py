@@ -13,7 +13,8 @@ The data is ``conformance/expectations/divergences.toml``::
     fields = ["ret", "error"]            # the observations that may differ (every differing one must be listed;
                                          # "*": any)
     reference = { ret = 1 }              # optional: the reference stack's values of the fields that differ
-    observed = { ret = -1 }              # optional: the other stack's values ({ any = [a, b] }: one of them)
+    observed = { ret = -1 }              # optional: the other stack's values; a pattern instead of a value:
+                                         # { any = [a, b] }, { negative = true }, { lib = n } ([lib, reason])
     continue = true                      # optional: the difference is only reported, the states did not part, so
                                          # the program goes on (otherwise it stops at an explained divergence)
     clause = "SSL_shutdown/RETURN VALUES/1"
@@ -89,8 +90,12 @@ class Entry:
 def _same(value: Any, wanted: Any) -> bool:
     if isinstance(value, tuple):
         value = list(value)
-    if isinstance(wanted, dict) and set(wanted) == {"any"}:
-        return any(_same(value, w) for w in wanted["any"])
+    if isinstance(wanted, dict):  # a pattern: { any = [...] }, { negative = true }, { lib = n } (error entries)
+        if "any" in wanted and not any(_same(value, w) for w in wanted["any"]):
+            return False
+        if wanted.get("negative") and not (isinstance(value, int) and value < 0):
+            return False
+        return not ("lib" in wanted and not (isinstance(value, list) and value and value[0] == wanted["lib"]))
     return bool(value == wanted)
 
 

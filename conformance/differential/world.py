@@ -293,7 +293,8 @@ class World:
         if get_error:
             code = api.SSL_get_error(ssl, ret)
             obs["error"] = _ERROR_NAMES.get(code, code)
-            if code in (K.SSL_ERROR_SSL, K.SSL_ERROR_SYSCALL):
+            if code in (K.SSL_ERROR_SSL, K.SSL_ERROR_SYSCALL) or code not in _ERROR_NAMES:
+                # (a code that is no SSL_ERROR_* value, e.g. wolfSSL's negative internal errors, is a failure too)
                 self.failed.add(side)
                 return obs  # SSL_want.pod: error conditions are not reported by SSL_want, so it is not compared
         want = api.SSL_want(ssl)

@@ -97,3 +97,21 @@ def test_plaintext_alert_with_record_version_0301_is_read_as_an_alert(h: Harness
     assert ret < 0 and code is SslError.SSL_ERROR_SSL
     assert reason == K.SSL_AD_REASON_OFFSET + 50, f"reason {reason} ({text}): the alert was not read as an alert"
     assert api.SSL_get_shutdown(server.ssl) & K.SSL_RECEIVED_SHUTDOWN
+
+
+@pytest.mark.clauses("SSL_clear/DESCRIPTION/ready-for-another-connection")
+@pytest.mark.needs(*C_API)
+def test_clear_drops_buffered_application_data(h: Harness) -> None:
+    """SSL_clear() resets the object for another connection: application data of the old connection that was
+    received but not yet read is gone (SSL_pending 0, SSL_has_pending 0), never served to the next one."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.SSL_write(client.ssl, b"q" * 100) == 100
+    server.give(client.take())
+    ret, data = api.SSL_read(server.ssl, 10)
+    assert ret == 10 and api.SSL_pending(server.ssl) == 90
+    assert api.SSL_clear(server.ssl) == 1
+    pending, has_pending = api.SSL_pending(server.ssl), api.SSL_has_pending(server.ssl)
+    h.trace.note(f"after SSL_clear(server): SSL_pending -> {pending}, SSL_has_pending -> {has_pending}")
+    assert pending == 0 and has_pending == 0, "data of the old connection survived SSL_clear"

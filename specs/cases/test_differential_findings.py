@@ -115,3 +115,15 @@ def test_clear_drops_buffered_application_data(h: Harness) -> None:
     pending, has_pending = api.SSL_pending(server.ssl), api.SSL_has_pending(server.ssl)
     h.trace.note(f"after SSL_clear(server): SSL_pending -> {pending}, SSL_has_pending -> {has_pending}")
     assert pending == 0 and has_pending == 0, "data of the old connection survived SSL_clear"
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/no-verification-by-default")
+@pytest.mark.needs(*C_API)
+def test_host_name_without_verification_does_not_fail_the_handshake(h: Harness) -> None:
+    """A client that asks for no verification (SSL_VERIFY_NONE, the default) but names a host with SSL_set1_host()
+    that the server's certificate does not match: nothing is verified, so the handshake completes."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(verify_peer=False))
+    server = Mem(h, Role.SERVER)
+    assert api.SSL_set1_host(client.ssl, b"other.test") == 1
+    handshake(h, client, server)

@@ -231,7 +231,12 @@ class Program:
 
     def render_c(self) -> str:
         """The same program as C (the link_* helpers move bytes between the network halves of the BIO pairs)."""
-        lines = [f"/* set-up: {self.setup.render_py()} */"]
+        lines = [f"/* set-up: {self.setup.render_py()}",
+                 " * client, server: SSL objects on BIO pairs (or memory BIOs); *_net: the harness's side of each.",
+                 " * link_move(a, b, keep): read everything pending on a, write all but the last `keep` of what is",
+                 " *   undelivered into b; link_drop: discard the undelivered bytes; link_corrupt(a, back): flip",
+                 " *   bit 0 of the undelivered byte `back` positions before the end; link_eof(x): BIO_shutdown_wr(x)",
+                 " *   (memory BIOs: BIO_set_mem_eof_return(rbio, 0)); payload: bytes (i * 7 + num) % 251. */"]
         lines += [step.c() for step in self.steps]
         return "\n".join(lines)
 

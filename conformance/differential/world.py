@@ -185,6 +185,9 @@ class World:
         self.failed: set[Side] = set()
         # Sides whose incoming stream lost bytes: where their records now start depends on record sizes.
         self.truncated: set[Side] = set()
+        # Sides that got part of a stream and have not run a call since the rest arrived: how much of a record
+        # they hold depends on record sizes too.
+        self.partial: set[Side] = set()
         try:
             for side in SIDES:
                 self.ends[side] = self._end(side)
@@ -262,6 +265,7 @@ class World:
             self.link.reset()
             self.failed.clear()
             self.truncated.clear()
+            self.partial.clear()
             return obs
         if side in self.failed:
             # SSL_get_error.pod: after SSL_ERROR_SSL / SSL_ERROR_SYSCALL no further I/O operations should be
@@ -309,6 +313,8 @@ class World:
         try:
             if isinstance(step, Move):
                 self.link.move(step.src, step.keep)
+                if self.link.flight[step.src]:
+                    self.partial.add("server" if step.src == "client" else "client")
             elif isinstance(step, Drop):
                 if self.link.drop(step.src, step.keep):
                     self.truncated.add("server" if step.src == "client" else "client")
@@ -317,6 +323,9 @@ class World:
             elif isinstance(step, Eof):
                 self.link.eof(step.dst)
             else:
+                side: Side = step.side
+                if not self.link.flight["server" if side == "client" else "client"]:
+                    self.partial.discard(side)
                 obs.update(self._call(step))
         except Exception as exc:  # an exception escaping a C-API call: the stack broke its convention
             obs["raised"] = f"{type(exc).__name__}: {exc}"
@@ -334,9 +343,10 @@ class World:
         output BIO holds bytes the link has not taken (``out``), whether its input BIO holds delivered bytes it
         has not read (``unread``). Byte counts on the wire differ between stacks, so BIO counts are compared as
         zero / non-zero. A side after a fatal error shows only its shutdown state (the pages define nothing else
-        of it). ``has_pending`` and ``unread`` are left out while the link holds back bytes towards the side:
-        whether a partial record sits in a buffer then depends on record sizes (tickets, certificates and
-        signatures differ between stacks)."""
+        of it). ``has_pending`` and ``unread`` are left out while the link holds back bytes towards the side, until
+        the side has run a call after the rest arrived, and for good once bytes towards it were dropped: whether a
+        partial record sits in a buffer then depends on record sizes (certificates, signatures and extensions
+        differ between stacks)."""
         api = self.api
         obs: Observation = {}
         for side, end in self.ends.items():
@@ -345,7 +355,8 @@ class World:
                 continue
             obs[f"{side}.pending"] = api.SSL_pending(end.ssl)
             obs[f"{side}.out"] = api.BIO_ctrl_pending(end.outgoing) > 0
-            if side not in self.truncated and not self.link.flight["server" if side == "client" else "client"]:
+            comparable = side not in self.truncated and side not in self.partial
+            if comparable and not self.link.flight["server" if side == "client" else "client"]:
                 obs[f"{side}.has_pending"] = api.SSL_has_pending(end.ssl)
                 obs[f"{side}.unread"] = api.BIO_ctrl_pending(end.unread) > 0
         return obs

@@ -109,7 +109,7 @@ def test_clear_drops_buffered_application_data(h: Harness) -> None:
     handshake(h, client, server)
     assert api.SSL_write(client.ssl, b"q" * 100) == 100
     server.give(client.take())
-    ret, data = api.SSL_read(server.ssl, 10)
+    ret, _ = api.SSL_read(server.ssl, 10)
     assert ret == 10 and api.SSL_pending(server.ssl) == 90
     assert api.SSL_clear(server.ssl) == 1
     pending, has_pending = api.SSL_pending(server.ssl), api.SSL_has_pending(server.ssl)

@@ -27,10 +27,10 @@ from typing import Any
 
 __all__ = [
     "BAD_VERDICTS",
-    "DifferentialRecord",
     "READABLE_SCHEMAS",
     "SCHEMA",
     "SEVERITY",
+    "DifferentialRecord",
     "PlanRecord",
     "RecordError",
     "RunRecord",

@@ -267,8 +267,8 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
                 if stream.retracted and attempt == 1:
                     stream = stream.again()
                     continue
-                if stream.kept == 0 and not stream.planned:
-                    raise NothingToReport(f"nothing to report: the records hold no verdict and no plan; "
+                if stream.kept == 0 and not stream.planned and not stream.others:
+                    raise NothingToReport(f"nothing to report: the records hold no verdict, no plan and no differential run; "
                                           f"{directory} left unchanged")
                 _publish(stage, directory)
                 return model

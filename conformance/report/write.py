@@ -268,8 +268,8 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
                     stream = stream.again()
                     continue
                 if stream.kept == 0 and not stream.planned and not stream.others:
-                    raise NothingToReport(f"nothing to report: the records hold no verdict, no plan and no differential run; "
-                                          f"{directory} left unchanged")
+                    raise NothingToReport("nothing to report: the records hold no verdict, no plan and no differential "
+                                          f"run; {directory} left unchanged")
                 _publish(stage, directory)
                 return model
             finally:

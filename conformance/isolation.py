@@ -287,7 +287,7 @@ class Sandbox:
         self._release()
 
     def run(self, item: pytest.Item, nextitem: pytest.Item | None,
-            on_lost: Callable[[pytest.Item, Lost], None]) -> bool:
+            on_lost: Callable[[pytest.Item, Lost], tuple[Verdict, str]]) -> bool:
         """pytest's runtest protocol for ``item`` in the child (see the module's theory of operation)."""
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
@@ -311,8 +311,7 @@ class Sandbox:
             self.stop(kill=True)
             raise
         if isinstance(outcome, Lost):
-            on_lost(item, outcome)
-            reports = _lost_reports(item, outcome)
+            reports = _lost_reports(item, outcome, *on_lost(item, outcome))
         else:
             reports = [item.config.hook.pytest_report_from_serializable(config=item.config, data=d)
                        for d in outcome["reports"]]
@@ -408,15 +407,24 @@ def _settle(dump: Any, start: int, wait: float = 1.0) -> None:
         size = current
 
 
-def _lost_reports(item: pytest.Item, lost: Lost) -> list[pytest.TestReport]:
+def _lost_reports(item: pytest.Item, lost: Lost, verdict: Verdict, reason: str) -> list[pytest.TestReport]:
+    """pytest's reports of a lost case. ``verdict`` is the recorded one: a crash or hang that the stack's
+    expectations pin is an expected deviation, shown like the other expected deviations (xfailed), not as failed."""
     text = f"{lost.verdict}: {lost.reason}"
     if lost.trace:
         text += "\nlast trace lines:\n" + "\n".join(lost.trace)
     common: dict[str, Any] = {"nodeid": item.nodeid, "location": item.location,
                               "keywords": {k: 1 for k in item.keywords}}
+    if verdict is Verdict.EXPECTED_DEVIATION:
+        call = pytest.TestReport(outcome="skipped", longrepr=(str(item.path), item.location[1] or 0, text),
+                                 when="call", duration=lost.duration, user_properties=[("verdict", str(verdict))],
+                                 **common)
+        call.wasxfail = reason  # how pytest marks an xfailed report
+    else:
+        call = pytest.TestReport(outcome="failed", longrepr=text, when="call", duration=lost.duration,
+                                 user_properties=[("verdict", str(verdict))], **common)
     return [
         pytest.TestReport(outcome="passed", longrepr=None, when="setup", duration=0.0, **common),
-        pytest.TestReport(outcome="failed", longrepr=text, when="call", duration=lost.duration,
-                          user_properties=[("verdict", str(lost.verdict))], **common),
+        call,
         pytest.TestReport(outcome="passed", longrepr=None, when="teardown", duration=0.0, **common),
     ]

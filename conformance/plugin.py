@@ -237,8 +237,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     return state.sandbox.run(item, nextitem, _record_lost)
 
 
-def _record_lost(item: pytest.Item, lost: isolation.Lost) -> None:
-    """The record of a case whose child died or hung (written by the parent, unless the child had written it)."""
+def _record_lost(item: pytest.Item, lost: isolation.Lost) -> tuple[Verdict, str]:
+    """The record of a case whose child died or hung (written by the parent, unless the child had written it);
+    returns the verdict and reason recorded, for pytest's own report of the case."""
     state = item.config.stash[_run_key]
     facts = recording.CaseFacts.of(item, state.seed)
     deviation = facts.deviation()
@@ -247,6 +248,7 @@ def _record_lost(item: pytest.Item, lost: isolation.Lost) -> None:
         record = facts.record(verdict, reason, trace=lost.trace, duration=lost.duration, phase="call",
                               run=state.run_id, expectation=deviation)
         append_record(state.stream, record)
+    return verdict, reason
 
 
 @pytest.fixture

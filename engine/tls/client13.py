@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable
 from enum import Enum, auto
-from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -29,7 +27,7 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested, HandshakeComplete, NewSessionTicketReceived
-from .handshake import HandshakeMachine, SendChangeCipherSpec, check_extension_types
+from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
 from .messages import (
@@ -108,15 +106,15 @@ class ClientState(Enum):
     WAIT_FINISHED = auto()
     WAIT_APP_CERT = auto()  # not in RFC 9846: the application is choosing a client certificate (deferred)
     CONNECTED = auto()
+    HANDED_OFF = auto()  # not in RFC 9846: the server chose TLS 1.2; client12 goes on from its ServerHello
 
 
-class ClientHandshake(HandshakeMachine):
+class Client13Handshake(Handshake13):
     is_server = False
     CONNECTED = ClientState.CONNECTED
 
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
-        super().__init__(config, context)
-        self.state = ClientState.START
+        super().__init__(config, context, ClientState.START)
         self.random = b""
         self.session_id = b""
         self.key_shares: dict[int, PrivateKeyShare] = {}
@@ -145,7 +143,7 @@ class ClientHandshake(HandshakeMachine):
         for group in share_groups:
             self.key_shares[group] = self.ctx.generate_key_share(group)
         self._send_client_hello(cookie=None, initial=True)
-        self.state = ClientState.WAIT_SH
+        self._set_state(ClientState.WAIT_SH)
 
     def _send_client_hello(self, cookie: bytes | None, initial: bool) -> None:
         cfg = self.config
@@ -217,7 +215,7 @@ class ClientHandshake(HandshakeMachine):
         self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
         self._install("read", Epoch.handshake, self.server_hs_secret)
         self.key_shares.clear()
-        self.state = ClientState.WAIT_EE
+        self._set_state(ClientState.WAIT_EE)
 
     def _on_hello_retry_request(self, hrr: ServerHello, raw: bytes) -> None:
         # RFC 9846 section 4.2.4 / 4.1.4
@@ -264,7 +262,7 @@ class ClientHandshake(HandshakeMachine):
         if sni is not None and sni != b"":
             raise decode_error("server_name acknowledgement must be empty")
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_CERT_CR
+        self._set_state(ClientState.WAIT_CERT_CR)
 
     # -- WAIT_CERT_CR / WAIT_CERT --------------------------------------------------------------------------------
 
@@ -277,7 +275,7 @@ class ClientHandshake(HandshakeMachine):
             raise TLSAlertError(AlertDescription.missing_extension, "CertificateRequest without signature_algorithms")
         self.cert_request = cr
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_CERT
+        self._set_state(ClientState.WAIT_CERT)
 
     def _on_certificate(self, body: bytes, raw: bytes) -> None:
         msg = Certificate.parse(body)
@@ -290,14 +288,14 @@ class ClientHandshake(HandshakeMachine):
         if self.config.defer_certificate_check:
             self.peer_chain = chain
             self.transcript.update(raw)
-            self.state = ClientState.WAIT_APP_VERIFY
+            self._set_state(ClientState.WAIT_APP_VERIFY)
             self.out.append(CertificateReceived(list(chain)))
             return
         if self.config.verify_peer:
             certificates.verify_server_chain(chain, self.config.trusted_roots, self.config.verify_host, self.ctx.now())
         self.peer_chain = chain
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_CV
+        self._set_state(ClientState.WAIT_CV)
 
     # -- WAIT_CV -------------------------------------------------------------------------------------------------
 
@@ -308,7 +306,7 @@ class ClientHandshake(HandshakeMachine):
         signatures.verify(key, cv.algorithm, cv.signature, content, self.config.signature_algorithms)
         self.peer_scheme = cv.algorithm
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_FINISHED
+        self._set_state(ClientState.WAIT_FINISHED)
 
     # -- WAIT_FINISHED -------------------------------------------------------------------------------------------
 
@@ -327,7 +325,7 @@ class ClientHandshake(HandshakeMachine):
         self.exporter_secret = self.schedule.exporter_secret(digest)
         self._install("read", Epoch.application, self.server_app_secret)
         if self.cert_request is not None and self.config.defer_client_certificate:
-            self.state = ClientState.WAIT_APP_CERT
+            self._set_state(ClientState.WAIT_APP_CERT)
             self.out.append(CertificateRequested())
             return
         self._send_second_flight(self.config.certificate_chain, self.config.private_key)
@@ -342,7 +340,7 @@ class ClientHandshake(HandshakeMachine):
             raise RuntimeError("no certificate check is awaited")
         if not accepted:
             raise TLSAlertError(AlertDescription.bad_certificate, "certificate rejected by the application")
-        self.state = ClientState.WAIT_CV
+        self._set_state(ClientState.WAIT_CV)
 
     def send_client_certificate(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
         """Resume a deferred handshake with this certificate (an empty chain: no certificate)."""
@@ -363,7 +361,7 @@ class ClientHandshake(HandshakeMachine):
         self._send(Finished(verify_data))
         self._install("write", Epoch.application, self.client_app_secret)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
-        self.state = ClientState.CONNECTED
+        self._set_state(ClientState.CONNECTED)
         self.out.append(
             HandshakeComplete(
                 cipher_suite=self.suite.code,
@@ -373,6 +371,7 @@ class ClientHandshake(HandshakeMachine):
                 server_name=self.config.server_name,
                 hello_retry_request=self.hrr_seen,
                 peer_certificates=list(self.peer_chain),
+                version=self.version,
             )
         )
 
@@ -406,23 +405,23 @@ class ClientHandshake(HandshakeMachine):
         self.tickets.append(event)
         self.out.append(event)
 
-    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
-        fn = TRANSITIONS.get((self.state, msg_type))
-        return None if fn is None else partial(fn, self)
 
-
-# RFC 9846 appendix A: (state, handshake type) -> handler; anything else is unexpected_message.
-TRANSITIONS: dict[tuple[Enum, int], Callable[[ClientHandshake, bytes, bytes], None]] = {
-    (ClientState.WAIT_SH, H.server_hello): ClientHandshake._on_server_hello,
-    (ClientState.WAIT_EE, H.encrypted_extensions): ClientHandshake._on_encrypted_extensions,
-    (ClientState.WAIT_CERT_CR, H.certificate_request): ClientHandshake._on_certificate_request,
-    (ClientState.WAIT_CERT_CR, H.certificate): ClientHandshake._on_certificate,
-    (ClientState.WAIT_CERT, H.certificate): ClientHandshake._on_certificate,
-    (ClientState.WAIT_CV, H.certificate_verify): ClientHandshake._on_certificate_verify,
-    (ClientState.WAIT_FINISHED, H.finished): ClientHandshake._on_finished,
-    (ClientState.CONNECTED, H.new_session_ticket): ClientHandshake._on_new_session_ticket,
-    (ClientState.CONNECTED, H.key_update): ClientHandshake._on_key_update,
+C = Client13Handshake
+S = ClientState
+# RFC 9846 appendix A: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Transition] = {
+    (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_EE, S.WAIT_SH, S.HANDED_OFF),
+    (S.WAIT_EE, H.encrypted_extensions): transition(C._on_encrypted_extensions, S.WAIT_CERT_CR),
+    (S.WAIT_CERT_CR, H.certificate_request): transition(C._on_certificate_request, S.WAIT_CERT),
+    (S.WAIT_CERT_CR, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),
+    (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),
+    (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+    (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED, S.WAIT_APP_CERT),
+    (S.CONNECTED, H.new_session_ticket): transition(C._on_new_session_ticket, S.CONNECTED),
+    (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
 }
+Client13Handshake.TRANSITIONS = TRANSITIONS
+del C, S
 
 
 def parse_alpn_reply(data: bytes) -> bytes:

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 
 A :class:`TLSConnection` owns a :class:`~engine.tls.record.RecordLayer` and one handshake state machine
-(:class:`~engine.tls.client13.ClientHandshake` or :class:`~engine.tls.server13.ServerHandshake`). It never does
+(:class:`~engine.tls.client13.Client13Handshake` or :class:`~engine.tls.server13.Server13Handshake`). It never does
 I/O. The user moves bytes:
 
 * ``receive_bytes(data)`` appends wire bytes and processes every *complete* record at once: records are decrypted
@@ -44,13 +44,13 @@ from typing import Literal
 from cryptography import x509
 
 from .alerts import AlertDescription, AlertLevel, TLSAlertError
-from .client13 import ClientHandshake
+from .client13 import Client13Handshake
 from .config import TLSConfig, TLSContext
 from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceived, Event, _NeedData
 from .handshake import HandshakeMachine, InstallKey, Instruction, SendChangeCipherSpec, SendHandshake
 from .messages import HandshakeType
-from .record import CCS_RECORD, ContentType, RecordLayer
-from .server13 import ServerHandshake
+from .record import ContentType, RecordLayer
+from .server13 import Server13Handshake
 from .signatures import PrivateKey
 
 
@@ -104,8 +104,11 @@ class TLSConnection:
         self.config = config
         self.context = context if context is not None else TLSContext()
         self._record = RecordLayer(self.context.record_padding)
+        # The hello machines: they negotiate the version and hand off to client12/server12 when 1.2 is chosen.
         self._hs: HandshakeMachine = (
-            ClientHandshake(config, self.context) if self.role is Role.CLIENT else ServerHandshake(config, self.context)
+            Client13Handshake(config, self.context)
+            if self.role is Role.CLIENT
+            else Server13Handshake(config, self.context)
         )
         self._events: deque[Event] = deque()
         self._out = bytearray()
@@ -132,6 +135,11 @@ class TLSConnection:
         return self._hs.connected
 
     @property
+    def version(self) -> int | None:
+        """The negotiated protocol version once known (the machine the hello handed off to), else None."""
+        return self._hs.version if self._hs.state.name != "START" and self._hs.successor is None else None
+
+    @property
     def error(self) -> TLSAlertError | None:
         return self._error
 
@@ -152,7 +160,6 @@ class TLSConnection:
         if self._started or self.role is not Role.CLIENT:
             return
         self._started = True
-        assert isinstance(self._hs, ClientHandshake)
         self._guarded(self._hs.start)
 
     def receive_bytes(self, data: bytes) -> None:
@@ -190,7 +197,7 @@ class TLSConnection:
 
     def send_application_data(self, data: bytes) -> None:
         self._check()
-        if not self._hs.connected:
+        if not self._hs.established:
             raise RuntimeError("handshake not complete")
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
@@ -209,8 +216,6 @@ class TLSConnection:
         chain sends none) and finish the handshake."""
         self._check()
         hs = self._hs
-        if not isinstance(hs, ClientHandshake):
-            raise RuntimeError("only a client sends a client certificate this way")
         self._guarded(lambda: hs.send_client_certificate(chain, key))
 
     def resume_certificate_check(self, accepted: bool) -> None:
@@ -218,8 +223,6 @@ class TLSConnection:
         on with the messages that were held back."""
         self._check()
         hs = self._hs
-        if not isinstance(hs, ClientHandshake):
-            raise RuntimeError("only a client checks the server's certificate this way")
 
         def resume() -> None:
             hs.finish_certificate_check(accepted)
@@ -242,12 +245,22 @@ class TLSConnection:
         assert callable(action)
         try:
             action()
-            out = self._hs.take_output()
+            out = self._take_output()
             if out:
                 self._apply(out)
         except TLSAlertError as exc:
             self._fail(exc)
             raise
+
+    def _take_output(self) -> list[Instruction]:
+        """The machine's instructions; after a hand-off also the successor's, which then takes over."""
+        hs = self._hs
+        out = hs.take_output()
+        while hs.successor is not None:
+            hs = hs.successor
+            out += hs.take_output()
+        self._hs = hs
+        return out
 
     def _fail(self, exc: TLSAlertError) -> None:
         self._error = exc
@@ -277,15 +290,15 @@ class TLSConnection:
             elif isinstance(item, InstallKey):
                 if item.direction == "write":
                     flush()
-                    self._record.install_write_key(item.suite, item.secret, item.epoch)
+                    self._record.install_write_key(item.protection, item.epoch)
                 else:
                     if self._hs_buf:
                         # RFC 9846 section 5.1: handshake messages must not span a key change
                         raise TLSAlertError(AlertDescription.unexpected_message, "handshake message spans key change")
-                    self._record.install_read_key(item.suite, item.secret, item.epoch)
+                    self._record.install_read_key(item.protection, item.epoch)
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
-                self._out += CCS_RECORD
+                self._out += self._record.seal(ContentType.change_cipher_spec, b"\x01")
             else:
                 self._events.append(item)
         flush()
@@ -302,7 +315,7 @@ class TLSConnection:
             if ctype == ContentType.handshake:
                 self._on_handshake_data(payload)
             elif ctype == ContentType.application_data:
-                if not self._hs.connected:
+                if not self._hs.established:
                     raise TLSAlertError(AlertDescription.unexpected_message, "application data before handshake end")
                 if payload:
                     self._floods.progress()
@@ -317,8 +330,13 @@ class TLSConnection:
 
     def _on_change_cipher_spec(self, payload: bytes) -> None:
         hs = self._hs
-        after_first_hello = not isinstance(hs, ServerHandshake) or hs.client_hello_received
-        if payload != b"\x01" or not after_first_hello or hs.peer_finished:
+        if payload != b"\x01":
+            # RFC 5246 section 7.1 / RFC 9846 section 5: the single byte 1
+            raise TLSAlertError(AlertDescription.unexpected_message, "malformed change_cipher_spec")
+        if hs.on_change_cipher_spec():
+            self._apply(self._take_output())
+            return
+        if not hs.ccs_may_arrive:
             raise TLSAlertError(AlertDescription.unexpected_message, "change_cipher_spec not allowed here")
         self._floods.count("change_cipher_spec records")
 
@@ -329,8 +347,11 @@ class TLSConnection:
         if description == AlertDescription.close_notify:
             self._peer_closed = True
             self._events.append(CloseNotifyReceived())
-        elif description == AlertDescription.user_canceled:
-            # RFC 9846 section 6.1: user_canceled is followed by close_notify and otherwise ignored
+        elif description == AlertDescription.user_canceled or (
+            self._hs.version < 0x0304 and level == AlertLevel.WARNING
+        ):
+            # RFC 9846 section 6.1: user_canceled is followed by close_notify and otherwise ignored; RFC 5246
+            # section 7.2: in TLS 1.2 a warning alert (no_renegotiation, ...) leaves the connection up
             self._floods.count("warning alerts")
             self._events.append(AlertReceived(description, level))
         else:
@@ -355,9 +376,9 @@ class TLSConnection:
             else:
                 self._floods.progress()
             self._hs.handle(raw[0], raw[4:], raw)
-            self._apply(self._hs.take_output())
+            self._apply(self._take_output())
             if self._hs.paused:
                 return  # the rest waits for the application (resume_certificate_check)
         if self._hs.key_update_owed and not self._we_closed and not buf:
             self._hs.send_key_update(False)
-            self._apply(self._hs.take_output())
+            self._apply(self._take_output())

@@ -35,6 +35,11 @@ class HandshakeComplete:
     server_name: str | None
     hello_retry_request: bool
     peer_certificates: list[x509.Certificate] = field(default_factory=list)
+    version: int = 0x0304
+    """The negotiated protocol version (0x0304 TLS 1.3, 0x0303 TLS 1.2)."""
+    resumed: bool = False
+    renegotiation: bool = False
+    """TLS 1.2: this completion ends a renegotiation (not the first handshake of the connection)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from .alerts import decode_error, illegal_parameter
 from .wire import Reader, opaque8, opaque16, opaque24, u8, u16, u24, u32
@@ -374,7 +374,15 @@ _PARSERS: dict[int, type[Message]] = {
 }
 
 
-def build_handshake(msg: Message) -> bytes:
+class HandshakeBody(Protocol):
+    """Any handshake message codec (also the TLS 1.2 ones of ``messages12``)."""
+
+    handshake_type: ClassVar[int]
+
+    def build_body(self) -> bytes: ...
+
+
+def build_handshake(msg: Message | HandshakeBody) -> bytes:
     """The full handshake message: type, uint24 length, body (RFC 9846 section 4)."""
     body = msg.build_body()
     return u8(msg.handshake_type) + u24(len(body)) + body

@@ -21,9 +21,7 @@ is chosen, and if the client sent no share for it the server asks for one with a
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from enum import Enum, auto
-from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -32,7 +30,7 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
-from .handshake import HandshakeMachine, SendChangeCipherSpec
+from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, Transition, transition
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data
 from .messages import (
     TLS13,
@@ -51,6 +49,7 @@ from .messages import (
     ServerHello,
     build_alpn,
     build_cookie,
+    build_handshake,
     build_key_share_hrr,
     build_key_share_sh,
     build_named_group_list,
@@ -81,15 +80,15 @@ class ServerState(Enum):
     WAIT_CV = auto()
     WAIT_FINISHED = auto()
     CONNECTED = auto()
+    HANDED_OFF = auto()  # not in RFC 9846: the client hello picked TLS 1.2; server12 goes on from it
 
 
-class ServerHandshake(HandshakeMachine):
+class Server13Handshake(Handshake13):
     is_server = True
     CONNECTED = ServerState.CONNECTED
 
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
-        super().__init__(config, context)
-        self.state = ServerState.START
+        super().__init__(config, context, ServerState.START)
         self.client_hello_received = False
         self.hrr_sent = False
         self.hrr_group: int | None = None
@@ -106,12 +105,16 @@ class ServerHandshake(HandshakeMachine):
         self.peer_scheme: int | None = None
         self.cr_schemes: tuple[int, ...] = ()
 
+    @property
+    def ccs_may_arrive(self) -> bool:
+        return self.client_hello_received and not self.peer_finished
+
     # -- START: ClientHello ----------------------------------------------------------------------------------------
 
     def _on_client_hello(self, body: bytes, raw: bytes) -> None:
         ch = ClientHello.parse(body)
         self.client_hello_received = True
-        self.state = ServerState.RECVD_CH
+        self._set_state(ServerState.RECVD_CH)
         cfg = self.config
         versions_ext = find_extension(ch.extensions, X.supported_versions)
         if versions_ext is None or TLS13 not in parse_supported_versions_ch(versions_ext):
@@ -170,7 +173,7 @@ class ServerHandshake(HandshakeMachine):
                 raise illegal_parameter("second ClientHello still lacks the requested key share")
             self._send_hello_retry_request(ch, raw, group)
             return
-        self.state = ServerState.NEGOTIATED
+        self._set_state(ServerState.NEGOTIATED)
         self._negotiate(ch, raw, client_share)
 
     def _check_second_hello(self, ch: ClientHello) -> None:
@@ -211,7 +214,7 @@ class ServerHandshake(HandshakeMachine):
         self.hrr_sent = True
         self.hrr_group = group
         self.first_hello = ch
-        self.state = ServerState.START
+        self._set_state(ServerState.START)
 
     # -- NEGOTIATED: our flight ----------------------------------------------------------------------------------
 
@@ -266,9 +269,9 @@ class ServerHandshake(HandshakeMachine):
         self.client_app_secret, self.server_app_secret = self.schedule.application_traffic_secrets(digest)
         self.exporter_secret = self.schedule.exporter_secret(digest)
         self._install("write", Epoch.application, self.server_app_secret)
-        self.state = ServerState.WAIT_FLIGHT2
+        self._set_state(ServerState.WAIT_FLIGHT2)
         # No 0-RTT: WAIT_FLIGHT2 passes straight on.
-        self.state = ServerState.WAIT_CERT if self.cr_schemes else ServerState.WAIT_FINISHED
+        self._set_state(ServerState.WAIT_CERT if self.cr_schemes else ServerState.WAIT_FINISHED)
 
     # -- WAIT_CERT / WAIT_CV ---------------------------------------------------------------------------------------
 
@@ -281,13 +284,13 @@ class ServerHandshake(HandshakeMachine):
             if self.config.require_client_certificate:
                 # RFC 9846 section 4.5.1.3
                 raise TLSAlertError(AlertDescription.certificate_required, "client sent no certificate")
-            self.state = ServerState.WAIT_FINISHED
+            self._set_state(ServerState.WAIT_FINISHED)
             return
         chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
         if self.config.verify_peer:
             certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
         self.peer_chain = chain
-        self.state = ServerState.WAIT_CV
+        self._set_state(ServerState.WAIT_CV)
 
     def _on_certificate_verify(self, body: bytes, raw: bytes) -> None:
         cv = CertificateVerify.parse(body)
@@ -296,7 +299,7 @@ class ServerHandshake(HandshakeMachine):
         signatures.verify(key, cv.algorithm, cv.signature, content, self.cr_schemes)
         self.peer_scheme = cv.algorithm
         self.transcript.update(raw)
-        self.state = ServerState.WAIT_FINISHED
+        self._set_state(ServerState.WAIT_FINISHED)
 
     # -- WAIT_FINISHED ---------------------------------------------------------------------------------------------
 
@@ -313,7 +316,7 @@ class ServerHandshake(HandshakeMachine):
         self.transcript.update(raw)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
         self._install("read", Epoch.application, self.client_app_secret)
-        self.state = ServerState.CONNECTED
+        self._set_state(ServerState.CONNECTED)
         self.out.append(
             HandshakeComplete(
                 cipher_suite=suite.code,
@@ -323,6 +326,7 @@ class ServerHandshake(HandshakeMachine):
                 server_name=self.server_name,
                 hello_retry_request=self.hrr_sent,
                 peer_certificates=list(self.peer_chain),
+                version=self.version,
             )
         )
         for _ in range(self.config.session_tickets):
@@ -338,27 +342,19 @@ class ServerHandshake(HandshakeMachine):
             nst = NewSessionTicket(
                 7200, int.from_bytes(self.ctx.random(4), "big"), self.ctx.random(8), self.ctx.random(32)
             )
-        raw = build_handshake_untracked(nst)
-        from .handshake import SendHandshake
-
-        self.out.append(SendHandshake(raw))
-
-    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
-        fn = TRANSITIONS.get((self.state, msg_type))
-        return None if fn is None else partial(fn, self)
+        # not part of the transcript (RFC 9846 section 4.4.1: post-handshake messages are not hashed)
+        self.out.append(SendHandshake(build_handshake(nst)))
 
 
-# RFC 9846 appendix A: (state, handshake type) -> handler; anything else is unexpected_message.
-TRANSITIONS: dict[tuple[Enum, int], Callable[[ServerHandshake, bytes, bytes], None]] = {
-    (ServerState.START, H.client_hello): ServerHandshake._on_client_hello,
-    (ServerState.WAIT_CERT, H.certificate): ServerHandshake._on_certificate,
-    (ServerState.WAIT_CV, H.certificate_verify): ServerHandshake._on_certificate_verify,
-    (ServerState.WAIT_FINISHED, H.finished): ServerHandshake._on_finished,
-    (ServerState.CONNECTED, H.key_update): ServerHandshake._on_key_update,
+C = Server13Handshake
+S = ServerState
+# RFC 9846 appendix A: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Transition] = {
+    (S.START, H.client_hello): transition(C._on_client_hello, S.START, S.WAIT_CERT, S.WAIT_FINISHED, S.HANDED_OFF),
+    (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_FINISHED),
+    (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+    (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED),
+    (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
 }
-
-
-def build_handshake_untracked(msg: NewSessionTicket) -> bytes:
-    from .messages import build_handshake
-
-    return build_handshake(msg)
+Server13Handshake.TRANSITIONS = TRANSITIONS
+del C, S

@@ -28,6 +28,7 @@ from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_param
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested, HandshakeComplete, NewSessionTicketReceived
 from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
+from .handshake12 import client_hello_extensions12
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
 from .messages import (
@@ -61,6 +62,7 @@ from .messages import (
     parse_supported_versions_sh,
 )
 from .messages import ExtensionType as X
+from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV
 from .record import Epoch
 from .wire import Reader
 
@@ -119,6 +121,8 @@ class Client13Handshake(Handshake13):
         self.session_id = b""
         self.key_shares: dict[int, PrivateKeyShare] = {}
         self.client_hello: ClientHello | None = None
+        self.client_hello_raw = b""
+        self.offered_schemes: tuple[int, ...] = ()
         self.offered_extensions: set[int] = set()
         self.hrr_seen = False
         self.hrr_suite: int | None = None
@@ -140,6 +144,8 @@ class Client13Handshake(Handshake13):
         self.random = self.ctx.random(32)
         self.session_id = self.ctx.random(32) if cfg.middlebox_compat else b""
         share_groups = cfg.key_share_groups if cfg.key_share_groups is not None else cfg.groups[:1]
+        if TLS13 not in cfg.supported_versions:
+            share_groups = ()  # a TLS 1.2-only hello has no key_share
         for group in share_groups:
             self.key_shares[group] = self.ctx.generate_key_share(group)
         self._send_client_hello(cookie=None, initial=True)
@@ -148,24 +154,38 @@ class Client13Handshake(Handshake13):
     def _send_client_hello(self, cookie: bytes | None, initial: bool) -> None:
         cfg = self.config
         exts: list[Extension] = []
+        tls13 = TLS13 in cfg.supported_versions
+        tls12 = TLS12 in cfg.supported_versions
         if cfg.server_name is not None and not _is_ip(cfg.server_name):
             exts.append((X.server_name, build_server_name(cfg.server_name)))
         groups = cfg.advertised_groups if cfg.advertised_groups is not None else cfg.groups
         exts.append((X.supported_groups, build_named_group_list(groups)))
-        shares = [KeyShareEntry(g, keyexchange.public_share(g, k)) for g, k in self.key_shares.items()]
-        exts.append((X.key_share, build_key_share_ch(shares)))
-        if TLS13 in cfg.supported_versions:
+        if tls13:
+            shares = [KeyShareEntry(g, keyexchange.public_share(g, k)) for g, k in self.key_shares.items()]
+            exts.append((X.key_share, build_key_share_ch(shares)))
             exts.append((X.supported_versions, build_supported_versions_ch(cfg.supported_versions)))
-        exts.append((X.signature_algorithms, build_signature_schemes(cfg.signature_algorithms)))
+        schemes = cfg.signature_algorithms if tls13 else ()
+        if tls12:
+            # one list for both versions: the 1.3 schemes first, then what only 1.2 adds (PKCS#1 v1.5)
+            schemes += tuple(s for s in cfg.signature_algorithms12 if s not in schemes)
+        self.offered_schemes = schemes
+        exts.append((X.signature_algorithms, build_signature_schemes(schemes)))
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, build_alpn(cfg.alpn_protocols)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
-        if cfg.psk_key_exchange_modes:
+        if tls13 and cfg.psk_key_exchange_modes:
             exts.append((X.psk_key_exchange_modes, build_psk_key_exchange_modes(cfg.psk_key_exchange_modes)))
+        suites = list(cfg.cipher_suites) if tls13 else []
+        if tls12:
+            exts += client_hello_extensions12(cfg)
+            # RFC 5746 section 3.3: the SCSV stands for an empty renegotiation_info in an initial hello
+            suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
+        if cfg.send_fallback_scsv:
+            suites.append(TLS_FALLBACK_SCSV)  # RFC 7507 section 4
         exts.extend(cfg.extra_extensions)
         exts = self._order(exts)
-        hello = ClientHello(self.random, self.session_id, list(cfg.cipher_suites), b"\x00", exts)
+        hello = ClientHello(self.random, self.session_id, suites, b"\x00", exts)
         if cfg.pad_client_hello:
             # RFC 7685 usage: hellos of 256..511 bytes upset some middleboxes; pad those to 512.
             length = len(hello.build_body()) + 4
@@ -173,7 +193,9 @@ class Client13Handshake(Handshake13):
                 hello.extensions.append((X.padding, bytes(max(0, 512 - length - 4))))
         self.client_hello = hello
         self.offered_extensions = {t for t, _ in hello.extensions}
-        self._send(hello, initial_client_hello=initial)
+        if tls12:
+            self.offered_extensions.add(X.renegotiation_info)  # offered through the SCSV
+        self.client_hello_raw = self._send(hello, initial_client_hello=initial)
 
     # -- WAIT_SH -------------------------------------------------------------------------------------------------
 
@@ -182,8 +204,18 @@ class Client13Handshake(Handshake13):
         hrr = sh.is_hello_retry_request
         version_ext = find_extension(sh.extensions, X.supported_versions)
         if version_ext is None:
-            # RFC 9846 section 4.2.1: without supported_versions the server picked TLS 1.2 or older, which we lack
-            raise TLSAlertError(AlertDescription.protocol_version, "server did not select TLS 1.3")
+            # RFC 9846 section 4.2.1: without supported_versions the server picked legacy_version (1.2 or older)
+            if sh.legacy_version != TLS12 or TLS12 not in self.config.supported_versions or hrr:
+                raise TLSAlertError(AlertDescription.protocol_version, "server selected a version we did not offer")
+            if self.hrr_seen:
+                raise illegal_parameter("TLS 1.2 ServerHello after a HelloRetryRequest")
+            from .client12 import Client12Handshake
+
+            self._hand_off(Client12Handshake.from_server_hello(self, sh, raw), ClientState.HANDED_OFF)
+            return
+        if TLS13 not in self.config.supported_versions:
+            # RFC 9846 section 4.2.1: supported_versions in a ServerHello to a hello that did not offer it
+            raise TLSAlertError(AlertDescription.unsupported_extension, "supported_versions not offered")
         if parse_supported_versions_sh(version_ext) != TLS13 or sh.legacy_version != TLS12:
             raise illegal_parameter("server selected a version we did not offer")
         if sh.legacy_session_id_echo != self.session_id:

@@ -47,7 +47,7 @@ from .alerts import AlertDescription, AlertLevel, TLSAlertError
 from .client13 import Client13Handshake
 from .config import TLSConfig, TLSContext
 from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceived, Event, _NeedData
-from .handshake import HandshakeMachine, InstallKey, Instruction, SendChangeCipherSpec, SendHandshake
+from .handshake import HandshakeMachine, InstallKey, Instruction, SendAlert, SendChangeCipherSpec, SendHandshake
 from .messages import HandshakeType
 from .record import ContentType, RecordLayer
 from .server13 import Server13Handshake
@@ -137,7 +137,7 @@ class TLSConnection:
     @property
     def version(self) -> int | None:
         """The negotiated protocol version once known (the machine the hello handed off to), else None."""
-        return self._hs.version if self._hs.state.name != "START" and self._hs.successor is None else None
+        return self._hs.version if self._hs.established else None
 
     @property
     def error(self) -> TLSAlertError | None:
@@ -210,6 +210,19 @@ class TLSConnection:
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
         self._guarded(lambda: self._hs.send_key_update(request))
+
+    def renegotiate(self) -> None:
+        """TLS 1.2: start a renegotiation (client: ClientHello; server: HelloRequest). RuntimeError if the version or
+        the state does not allow it."""
+        self._check()
+        if self._we_closed:
+            raise RuntimeError("connection closed for writing")
+        self._guarded(self._hs.renegotiate)
+
+    @property
+    def renegotiating(self) -> bool:
+        """A renegotiation was started (by either side) and has not completed yet."""
+        return self._hs.renegotiating
 
     def send_client_certificate(self, chain: list[x509.Certificate], key: PrivateKey | None) -> None:
         """Client, after a :class:`~engine.tls.events.CertificateRequested` event: send this certificate (an empty
@@ -296,6 +309,9 @@ class TLSConnection:
                         # RFC 9846 section 5.1: handshake messages must not span a key change
                         raise TLSAlertError(AlertDescription.unexpected_message, "handshake message spans key change")
                     self._record.install_read_key(item.protection, item.epoch)
+            elif isinstance(item, SendAlert):
+                flush()
+                self._out += self._record.seal(ContentType.alert, bytes((item.level, item.description)))
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
                 self._out += self._record.seal(ContentType.change_cipher_spec, b"\x01")

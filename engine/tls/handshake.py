@@ -46,6 +46,14 @@ class SendChangeCipherSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SendAlert:
+    """A non-fatal alert the handshake sends itself (TLS 1.2 no_renegotiation warning, RFC 5246 section 7.2.2)."""
+
+    level: int
+    description: int
+
+
+@dataclass(frozen=True, slots=True)
 class InstallKey:
     direction: Literal["read", "write"]
     epoch: Epoch
@@ -74,7 +82,7 @@ def diagram(table: TransitionTable) -> list[str]:
     lines = []
     for (state, msg_type), row in table.items():
         try:
-            name = HandshakeType(msg_type).name
+            name = "ChangeCipherSpec" if msg_type == CHANGE_CIPHER_SPEC else HandshakeType(msg_type).name
         except ValueError:
             name = str(msg_type)
         targets = " | ".join(sorted(t.name for t in row.targets))
@@ -84,7 +92,11 @@ def diagram(table: TransitionTable) -> list[str]:
 
 _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
-Instruction = SendHandshake | SendChangeCipherSpec | InstallKey | Event
+Instruction = SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | Event
+
+CHANGE_CIPHER_SPEC = 0x100 + 20
+"""Pseudo message type of a TLS 1.2 change_cipher_spec record in the transition tables (outside the u8 range of
+handshake types, so it never collides with one)."""
 
 
 class HandshakeMachine:
@@ -162,6 +174,14 @@ class HandshakeMachine:
 
     def send_key_update(self, request: bool) -> None:
         raise TLSAlertError(AlertDescription.internal_error, "KeyUpdate needs TLS 1.3")
+
+    def renegotiate(self) -> None:
+        """Start a renegotiation (TLS 1.2 only): a client sends a ClientHello, a server a HelloRequest."""
+        raise RuntimeError("renegotiation needs TLS 1.2")
+
+    @property
+    def renegotiating(self) -> bool:
+        return False
 
     def take_output(self) -> list[Instruction]:
         out, self.out = self.out, []

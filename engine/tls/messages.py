@@ -23,14 +23,18 @@ HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e
 
 
 class HandshakeType(IntEnum):
+    hello_request = 0  # TLS 1.2 (RFC 5246 section 7.4)
     client_hello = 1
     server_hello = 2
     new_session_ticket = 4
     end_of_early_data = 5
     encrypted_extensions = 8
     certificate = 11
+    server_key_exchange = 12  # TLS 1.2
     certificate_request = 13
+    server_hello_done = 14  # TLS 1.2
     certificate_verify = 15
+    client_key_exchange = 16  # TLS 1.2
     finished = 20
     key_update = 24
     message_hash = 254

@@ -33,6 +33,7 @@ from .events import HandshakeComplete
 from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, Transition, transition
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data
 from .messages import (
+    TLS12,
     TLS13,
     Certificate,
     CertificateEntry,
@@ -65,6 +66,7 @@ from .messages import (
     parse_supported_versions_ch,
 )
 from .messages import ExtensionType as X
+from .messages12 import TLS_FALLBACK_SCSV
 from .record import Epoch
 
 H = HandshakeType
@@ -116,10 +118,14 @@ class Server13Handshake(Handshake13):
         self.client_hello_received = True
         self._set_state(ServerState.RECVD_CH)
         cfg = self.config
-        versions_ext = find_extension(ch.extensions, X.supported_versions)
-        if versions_ext is None or TLS13 not in parse_supported_versions_ch(versions_ext):
-            # RFC 9846 section 4.3.1 / E.2: only TLS 1.3 is implemented
-            raise TLSAlertError(AlertDescription.protocol_version, "client does not offer TLS 1.3")
+        version = self._choose_version(ch)
+        if version == TLS12:
+            from .server12 import Server12Handshake
+
+            successor = Server12Handshake(cfg, self.ctx)
+            self._hand_off(successor, ServerState.HANDED_OFF)
+            successor.handle(H.client_hello, body, raw)
+            return
         if ch.legacy_compression_methods != b"\x00":
             raise illegal_parameter("legacy_compression_methods must be the single null method")
         if self.hrr_sent:
@@ -175,6 +181,25 @@ class Server13Handshake(Handshake13):
             return
         self._set_state(ServerState.NEGOTIATED)
         self._negotiate(ch, raw, client_share)
+
+    def _choose_version(self, ch: ClientHello) -> int:
+        """RFC 9846 section 4.2.1 and appendix E: the highest version both sides have; supported_versions if the
+        client sent it, else legacy_version. TLS_FALLBACK_SCSV from a client below our best is a downgrade
+        (RFC 7507 section 3)."""
+        ours = self.config.supported_versions
+        versions_ext = find_extension(ch.extensions, X.supported_versions)
+        if versions_ext is not None:
+            offered = parse_supported_versions_ch(versions_ext)
+        else:
+            offered = [TLS12] if ch.legacy_version >= TLS12 else []
+        if self.hrr_sent:
+            offered = [v for v in offered if v == TLS13]  # the second hello must stay with TLS 1.3
+        common = [v for v in (TLS13, TLS12) if v in offered and v in ours]
+        if not common:
+            raise TLSAlertError(AlertDescription.protocol_version, "no protocol version in common")
+        if TLS_FALLBACK_SCSV in ch.cipher_suites and max(offered) < max(v for v in ours if v in (TLS13, TLS12)):
+            raise TLSAlertError(AlertDescription.inappropriate_fallback, "TLS_FALLBACK_SCSV below our best version")
+        return common[0]
 
     def _check_second_hello(self, ch: ClientHello) -> None:
         # RFC 9846 section 4.1.4: the second ClientHello answers the HelloRetryRequest exactly

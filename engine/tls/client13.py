@@ -62,7 +62,7 @@ from .messages import (
     parse_supported_versions_sh,
 )
 from .messages import ExtensionType as X
-from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV
+from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV, HelloRequest
 from .record import Epoch
 from .wire import Reader
 
@@ -279,6 +279,13 @@ class Client13Handshake(Handshake13):
             self.ccs_sent = True
         self._send_client_hello(cookie=cookie, initial=False)
 
+    def _on_hello_request(self, body: bytes, raw: bytes) -> None:
+        """A TLS 1.2 server may send HelloRequest at any time; before its ServerHello it is ignored (RFC 5246
+        section 7.4.1.1). A client that offers TLS 1.3 only has no such message (RFC 9846 section 4)."""
+        if TLS12 not in self.config.supported_versions:
+            raise TLSAlertError(AlertDescription.unexpected_message, "HelloRequest to a TLS 1.3-only client")
+        HelloRequest.parse(body)
+
     # -- WAIT_EE -------------------------------------------------------------------------------------------------
 
     def _on_encrypted_extensions(self, body: bytes, raw: bytes) -> None:
@@ -443,6 +450,7 @@ S = ClientState
 # RFC 9846 appendix A: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
 TRANSITIONS: dict[tuple[Enum, int], Transition] = {
     (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_EE, S.WAIT_SH, S.HANDED_OFF),
+    (S.WAIT_SH, H.hello_request): transition(C._on_hello_request, S.WAIT_SH),
     (S.WAIT_EE, H.encrypted_extensions): transition(C._on_encrypted_extensions, S.WAIT_CERT_CR),
     (S.WAIT_CERT_CR, H.certificate_request): transition(C._on_certificate_request, S.WAIT_CERT),
     (S.WAIT_CERT_CR, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),

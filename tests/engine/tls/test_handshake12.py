@@ -21,7 +21,6 @@ from engine.tls import (
 from engine.tls.client12 import TRANSITIONS as CLIENT12
 from engine.tls.client12 import Client12Handshake, Client12State
 from engine.tls.handshake import HandshakeMachine, diagram
-
 from engine.tls.server12 import TRANSITIONS as SERVER12
 from engine.tls.server12 import Server12Handshake, Server12State
 from engine.tls.suites12 import SUITES12

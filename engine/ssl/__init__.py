@@ -68,6 +68,9 @@ from engine.ssl.context import (
     TLS_client_method,
     TLS_method,
     TLS_server_method,
+    TLSv1_2_client_method,
+    TLSv1_2_method,
+    TLSv1_2_server_method,
 )
 from engine.ssl.io import (
     SSL_accept,
@@ -177,6 +180,7 @@ from engine.ssl.objects import (
 from engine.ssl.session import (
     SSL_SESSION,
     SSL_SESSION_free,
+    SSL_SESSION_get_protocol_version,
     SSL_SESSION_get_time,
     SSL_SESSION_get_timeout,
     SSL_SESSION_up_ref,
@@ -242,6 +246,7 @@ __all__ = [
     "SSL_CTX_use_certificate_chain_file",
     "SSL_CTX_use_certificate_file",
     "SSL_SESSION_free",
+    "SSL_SESSION_get_protocol_version",
     "SSL_SESSION_get_time",
     "SSL_SESSION_get_timeout",
     "SSL_SESSION_up_ref",
@@ -349,4 +354,7 @@ __all__ = [
     "TLS_method",
     "TLS_server_method",
     "X509_VERIFY_PARAM_set1_host",
+    "TLSv1_2_client_method",
+    "TLSv1_2_method",
+    "TLSv1_2_server_method",
 ]  # fmt: skip

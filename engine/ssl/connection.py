@@ -80,12 +80,12 @@ from engine.tls import (
 )
 from engine.tls.keyschedule import CIPHER_SUITES
 from engine.tls.signatures import PrivateKey
+from engine.tls.suites12 import SUITES12
 
 __all__ = ["MAX_RECORD", "READ_AHEAD_SIZE", "SSL", "SSL_CIPHER", "is_int", "live_ssl", "shutdown_error"]
 
 MAX_RECORD = 16384  # SSL_write.pod NOTES: records (and partial writes) of at most 16 kB
 TLS_ANY_VERSION = 0x10000
-TLS_FALLBACK_SCSV = 0x5600
 SSL_CB_EXIT = 0x02  # ssl.h: the info callback's "where" values
 SSL_CB_HANDSHAKE_START = 0x10
 SSL_CB_HANDSHAKE_DONE = 0x20
@@ -108,7 +108,10 @@ class SSL_CIPHER:
         self.name = name
 
 
-_CIPHERS = {code: SSL_CIPHER(code, suite.name) for code, suite in CIPHER_SUITES.items()}
+# SSL_CIPHER_get_name: TLS 1.3 suites under their IANA names, TLS 1.2 ones under OpenSSL's
+_CIPHERS = {code: SSL_CIPHER(code, suite.name) for code, suite in CIPHER_SUITES.items()} | {
+    code: SSL_CIPHER(code, suite.openssl_name) for code, suite in SUITES12.items()
+}
 
 
 class SSL:
@@ -138,6 +141,7 @@ class SSL:
         "_wpend_end",
         "cert_chain",
         "cipher",
+        "cipher_list",
         "ciphersuites",
         "close_notify",
         "conn",
@@ -192,6 +196,7 @@ class SSL:
         self.cert_chain: list[x509.Certificate] = list(ctx.cert_chain)
         self.private_key: PrivateKey | None = ctx.private_key
         self.ciphersuites = ctx.ciphersuites
+        self.cipher_list = ctx.cipher_list
         self.groups = ctx.groups
         self.quiet_shutdown = ctx.quiet_shutdown
         self.verify_depth = ctx.verify_depth
@@ -265,15 +270,27 @@ class SSL:
     def _config(self) -> TLSConfig | None:
         """The core's configuration from this SSL's settings; None (entry pushed) if nothing can be negotiated."""
         top = self.max_version or K.TLS1_3_VERSION
-        if self.options & K.SSL_OP_NO_TLSv1_3:
-            top = min(top, K.TLS1_2_VERSION)
         bottom = self.min_version or K.TLS1_VERSION
-        if bottom > top or (self.server and top < K.TLS1_3_VERSION):
-            # the engine implements TLS 1.3 only: a server limited below it has nothing it could negotiate
+        # SSL_CTX_set_min_proto_version / SSL_CTX_set_options (SSL_OP_NO_TLSv1_x): the versions left in range that
+        # the engine implements (TLS 1.3 and 1.2), best first
+        disabled = {K.TLS1_3_VERSION: K.SSL_OP_NO_TLSv1_3, K.TLS1_2_VERSION: K.SSL_OP_NO_TLSv1_2}
+        versions = tuple(v for v, op in disabled.items() if bottom <= v <= top and not self.options & op)
+        if self.ctx.method.version:
+            versions = tuple(v for v in versions if v == self.ctx.method.version)
+        if not versions:
             raise_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, "ssl_handshake")
             return None
         verify = self.verifies_peer
+        no_reneg = bool(self.options & K.SSL_OP_NO_RENEGOTIATION)
         cfg = TLSConfig(
+            supported_versions=versions,
+            cipher_suites12=self.cipher_list,
+            extended_master_secret=not self.options & K.SSL_OP_NO_EXTENDED_MASTER_SECRET,
+            encrypt_then_mac=not self.options & K.SSL_OP_NO_ENCRYPT_THEN_MAC,
+            # SSL_CTX_set_options: client-initiated renegotiation is refused unless ALLOW_CLIENT_RENEGOTIATION;
+            # SSL_OP_NO_RENEGOTIATION refuses all of it (a no_renegotiation warning, as libssl 3.0 sends)
+            allow_renegotiation=not no_reneg
+            and (not self.server or bool(self.options & K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)),
             cipher_suites=self.ciphersuites,
             groups=self.groups,
             certificate_chain=list(self.cert_chain),
@@ -288,12 +305,8 @@ class SSL:
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
         else:
-            # A client limited to TLS 1.2 says so in its ClientHello (no supported_versions); the core cannot go on
-            # with a TLS 1.2 server, so that handshake fails with protocol_version instead of pretending.
-            cfg.supported_versions = (0x0304,) if top >= K.TLS1_3_VERSION else (0x0303,)
-            if self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV:
-                # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
-                cfg.cipher_suites = (*cfg.cipher_suites, TLS_FALLBACK_SCSV)
+            # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
+            cfg.send_fallback_scsv = bool(self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV)
             # SNI and the verified name are separate settings (SSL_set_tlsext_host_name / SSL_set1_host); without
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni
@@ -532,12 +545,13 @@ class SSL:
                 self.shutdown |= K.SSL_RECEIVED_SHUTDOWN
                 self.close_notify = True
             elif isinstance(ev, HandshakeComplete):
-                self.version = K.TLS1_3_VERSION
+                # the version comes from the handshake that completed (SSL_version, SSL_get_version)
+                self.version = ev.version
                 self.cipher = _CIPHERS.get(ev.cipher_suite)
                 self.peer_chain = list(ev.peer_certificates)
                 # a full handshake makes a new session (the engine never resumes the one set before)
                 SSL_SESSION_free(self.session)
-                self.session = SSL_SESSION(K.TLS1_3_VERSION, ev.cipher_suite, self.ctx.session_timeout)
+                self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout)
             elif isinstance(ev, CertificateRequested):
                 self._cert_wait = True
             elif isinstance(ev, CertificateReceived):

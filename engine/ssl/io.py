@@ -409,7 +409,8 @@ def SSL_version(s: SSL | None) -> int:
 
 def SSL_get_version(ssl: SSL | None) -> str:
     s = live_ssl(ssl, "SSL_get_version")
-    return "TLSv1.3" if s is not None and s.version == K.TLS1_3_VERSION else "unknown"
+    names = {K.TLS1_3_VERSION: "TLSv1.3", K.TLS1_2_VERSION: "TLSv1.2"}
+    return "unknown" if s is None else names.get(s.version, "unknown")
 
 
 def SSL_get_current_cipher(ssl: SSL | None) -> SSL_CIPHER | None:

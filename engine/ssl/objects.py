@@ -28,11 +28,19 @@ from engine.ssl.connection import (
     is_int,
     live_ssl,
 )
-from engine.ssl.context import SSL_CTX, live_ctx, load_certificate_file, load_key_file, valid_version
+from engine.ssl.context import (
+    SSL_CTX,
+    live_ctx,
+    load_certificate_file,
+    load_key_file,
+    parse_cipher_list,
+    valid_version,
+)
 from engine.ssl.errors import raise_ssl
 from engine.ssl.exdata import SSL_CLASS
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref, live_session
 from engine.tls.keyschedule import CIPHER_SUITES
+from engine.tls.suites12 import SUITES12
 
 __all__ = [
     "X509_VERIFY_PARAM",
@@ -134,8 +142,8 @@ def SSL_dup(s: SSL | None) -> SSL | None:
     new = SSL_new(ssl.ctx)
     assert new is not None
     for name in ("options", "mode", "min_version", "max_version", "verify_mode", "verify_callback", "cert_chain",
-                 "private_key", "ciphersuites", "groups", "host", "server", "role_set", "shutdown", "verify_depth",
-                 "read_ahead", "max_cert_list", "security_level", "info_callback"):  # fmt: skip
+                 "private_key", "ciphersuites", "cipher_list", "groups", "host", "server", "role_set", "shutdown",
+                 "verify_depth", "read_ahead", "max_cert_list", "security_level", "info_callback"):  # fmt: skip
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)
@@ -448,21 +456,26 @@ def SSL_get_security_level(s: SSL | None) -> int:
 
 
 def SSL_get_cipher_list(s: SSL | None, n: int) -> str | None:
-    """The name of the ``n``-th cipher the SSL would offer, in order; None past the end (SSL_get_ciphers.pod).
-    The engine's list holds only its TLS 1.3 suites."""
+    """The name of the ``n``-th cipher the SSL would offer, in order: the TLS 1.3 suites, then the TLS 1.2 ones
+    (as libssl 3.0 lists them); None past the end (SSL_get_ciphers.pod)."""
     ssl = live_ssl(s, "SSL_get_cipher_list")
-    if ssl is None or not is_int(n) or not 0 <= n < len(ssl.ciphersuites):
+    if ssl is None or not is_int(n):
         return None
-    return CIPHER_SUITES[ssl.ciphersuites[n]].name
+    names = [CIPHER_SUITES[c].name for c in ssl.ciphersuites] + [SUITES12[c].openssl_name for c in ssl.cipher_list]
+    return names[n] if 0 <= n < len(names) else None
 
 
 def SSL_set_cipher_list(s: SSL | None, str: bytes | str) -> int:
-    """The TLS 1.2-and-below cipher list: the engine has no such cipher, so nothing can match (libssl 3.0 answers a
-    list without any usable TLS 1.2 cipher with 0 and SSL_R_NO_CIPHER_MATCH)."""
+    """The TLS 1.2 cipher list of this SSL (SSL_CTX_set_cipher_list's format and failure)."""
     ssl = live_ssl(s, "SSL_set_cipher_list")
-    if ssl is not None:
+    if ssl is None:
+        return 0
+    codes = parse_cipher_list(str)
+    if codes is None:
         raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_set_cipher_list")
-    return 0
+        return 0
+    ssl.cipher_list = codes
+    return 1
 
 
 def SSL_get_session(ssl: SSL | None) -> SSL_SESSION | None:

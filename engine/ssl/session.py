@@ -12,8 +12,8 @@ import time
 from engine import err
 from engine.ssl.errors import raise_ssl
 
-__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_time", "SSL_SESSION_get_timeout",
-           "SSL_SESSION_up_ref", "live_session"]  # fmt: skip
+__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_protocol_version", "SSL_SESSION_get_time",
+           "SSL_SESSION_get_timeout", "SSL_SESSION_up_ref", "live_session"]  # fmt: skip
 
 
 class SSL_SESSION:
@@ -67,3 +67,9 @@ def SSL_SESSION_get_timeout(s: SSL_SESSION | None) -> int:
 def SSL_SESSION_get_time(s: SSL_SESSION | None) -> int:
     ses = live_session(s, "SSL_SESSION_get_time")
     return 0 if ses is None else ses.time
+
+
+def SSL_SESSION_get_protocol_version(s: SSL_SESSION | None) -> int:
+    # SSL_SESSION_get_protocol_version: the version the session was negotiated with (TLS1_2_VERSION, ...)
+    ses = live_session(s, "SSL_SESSION_get_protocol_version")
+    return 0 if ses is None else ses.version

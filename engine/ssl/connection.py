@@ -168,6 +168,7 @@ class SSL:
         "security_level",
         "server",
         "session",
+        "session_method",
         "shutdown",
         "sni",
         "verify_callback",
@@ -210,6 +211,7 @@ class SSL:
         self.rbio: BIO | None = None
         self.wbio: BIO | None = None
         self.session: SSL_SESSION | None = None
+        self.session_method = 0  # SSL_clear: NOTES the version of a cleanly closed session, kept for the next one
         self._reset()
 
     def _reset(self) -> None:
@@ -275,8 +277,24 @@ class SSL:
         # the engine implements (TLS 1.3 and 1.2), best first
         disabled = {K.TLS1_3_VERSION: K.SSL_OP_NO_TLSv1_3, K.TLS1_2_VERSION: K.SSL_OP_NO_TLSv1_2}
         versions = tuple(v for v, op in disabled.items() if bottom <= v <= top and not self.options & op)
-        if self.ctx.method.version:
-            versions = tuple(v for v in versions if v == self.ctx.method.version)
+        if not self.server:
+            # SSL_CTX_new: NOTES in a client, a version switched off above an enabled lower one also switches off
+            # every higher version (no holes)
+            lower = (K.TLS1_VERSION, K.TLS1_1_VERSION, K.TLS1_2_VERSION)
+            holes = {K.TLS1_VERSION: K.SSL_OP_NO_TLSv1, K.TLS1_1_VERSION: K.SSL_OP_NO_TLSv1_1, **disabled}
+            enabled = [v for v in (*lower, K.TLS1_3_VERSION) if bottom <= v <= top and not self.options & holes[v]]
+            if enabled:
+                last = enabled[0]
+                for v in enabled[1:]:
+                    if v != last + 1:
+                        break
+                    last = v
+                versions = tuple(v for v in versions if v <= last)
+        fixed = self.ctx.method.version or self.session_method
+        if fixed:
+            # TLSv1_2_method(), or SSL_clear after a cleanly closed session (SSL_clear: NOTES the method used
+            # during the session is kept for the next handshake)
+            versions = tuple(v for v in versions if v == fixed)
         if not versions:
             raise_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, "ssl_handshake")
             return None

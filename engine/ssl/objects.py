@@ -188,6 +188,8 @@ def SSL_clear(ssl: SSL | None) -> int:
         # SSL_clear: NOTES a session still open is bad and dropped; a cleanly closed one is kept
         SSL_SESSION_free(s.session)
         s.session = None
+    # SSL_clear: NOTES a cleanly closed session keeps its method: a TLS 1.2 session makes the next handshake TLS 1.2
+    s.session_method = s.session.version if s.session is not None else 0
     s._reset()
     return 1
 

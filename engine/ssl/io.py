@@ -369,6 +369,10 @@ def SSL_key_update(s: SSL | None, updatetype: int) -> int:
     if not ssl.init_finished:
         raise_ssl(K.SSL_R_STILL_IN_INIT, "SSL_key_update")
         return 0
+    if ssl.version != K.TLS1_3_VERSION:
+        # SSL_key_update: DESCRIPTION only after TLSv1.3 has been negotiated (libssl 3.0: SSL_R_WRONG_SSL_VERSION)
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_key_update")
+        return 0
     if ssl._wpend and ssl._flushed < ssl._wpend_end:
         raise_ssl(K.SSL_R_BAD_WRITE_RETRY, "SSL_key_update")
         return 0

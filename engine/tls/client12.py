@@ -5,16 +5,18 @@ picks TLS 1.2 it hands off here (:meth:`Client12Handshake.from_server_hello`). S
 handshake flow::
 
     WAIT_SH --ServerHello--> WAIT_CERT                             (a renegotiation's ServerHello)
+    WAIT_SH --ServerHello echoing our session id--> WAIT_CCS      (abbreviated: resumption, RFC 5246 7.3)
     WAIT_CERT --Certificate--> WAIT_SKE                            (WAIT_APP_VERIFY while the application checks)
     WAIT_SKE --ServerKeyExchange--> WAIT_CR_DONE
     WAIT_CR_DONE --CertificateRequest--> WAIT_DONE
     WAIT_CR_DONE | WAIT_DONE --ServerHelloDone / send [Certificate], ClientKeyExchange, [CertificateVerify],
                                ChangeCipherSpec, Finished--> WAIT_CCS (WAIT_APP_CERT while the application picks)
-    WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED --Finished--> CONNECTED
+    WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED --Finished [/ send ChangeCipherSpec, Finished]--> CONNECTED
     CONNECTED --HelloRequest / send ClientHello--> WAIT_SH        (renegotiation; refused: no_renegotiation)
     any other state --HelloRequest--> same state                   (ignored while negotiating, section 7.4.1.1)
 
-Session resumption is not implemented: every handshake is a full one.
+Session-ID resumption: the first ClientHello offers ``config.resume_session12``; a renegotiation offers the current
+session when asked to (SSL_renegotiate_abbreviated, or a server's HelloRequest).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from .messages12 import (
     parse_empty,
     parse_renegotiation_info,
 )
+from .session12 import Session12
 from .suites12 import SUITES12, Authentication
 
 if TYPE_CHECKING:
@@ -116,6 +119,7 @@ class Client12Handshake(Handshake12):
         self.offered_tls13 = False
         self.ske: ServerKeyExchangeECDHE | None = None
         self.cert_request: CertificateRequest12 | None = None
+        self.offered_session: Session12 | None = None
 
     @classmethod
     def from_server_hello(cls, hello: Client13Handshake, sh: ServerHello, raw: bytes) -> Client12Handshake:
@@ -129,23 +133,28 @@ class Client12Handshake(Handshake12):
         machine.offered_suites = list(ch.cipher_suites)
         machine.offered_schemes = hello.offered_schemes
         machine.offered_tls13 = TLS13 in hello.config.supported_versions
+        offered = hello.config.resume_session12
+        if offered is not None and ch.legacy_session_id == offered.session_id:
+            machine.offered_session = offered
         machine._accept_server_hello(sh, raw)
         return machine
 
     # -- ClientHello of a renegotiation ------------------------------------------------------------------------
 
-    def renegotiate(self) -> None:
+    def renegotiate(self, resume: bool = False) -> None:
         if self.state is not S.CONNECTED:
             raise RuntimeError("a handshake is already in progress")
         if not self.secure_renegotiation:
             raise RuntimeError("the server does not support secure renegotiation (RFC 5746)")
-        self._send_client_hello()
+        self._send_client_hello(resume)
 
-    def _send_client_hello(self) -> None:
+    def _send_client_hello(self, resume: bool) -> None:
         """A TLS 1.2 ClientHello for a renegotiation: renegotiation_info carries our last verify_data and the
         SCSV is not sent (RFC 5746 section 3.5)."""
         cfg = self.config
+        offered = self.session if resume else None
         self._new_handshake()
+        self.offered_session = offered
         self.in_renegotiation = True
         self.client_random = self.ctx.random(32)
         exts: list[Extension] = []
@@ -159,7 +168,8 @@ class Client12Handshake(Handshake12):
         exts.append((X.renegotiation_info, build_renegotiation_info(self.client_verify_data)))
         exts += client_hello_extensions12(cfg)
         suites = [s for s in cfg.cipher_suites12 if s in SUITES12]
-        hello = ClientHello(self.client_random, b"", suites, b"\x00", self._order(exts))
+        session_id = offered.session_id if offered is not None else b""
+        hello = ClientHello(self.client_random, session_id, suites, b"\x00", self._order(exts))
         self.offered_extensions = {t for t, _ in hello.extensions}
         self.offered_suites = suites
         self.offered_schemes = cfg.signature_algorithms12
@@ -174,7 +184,8 @@ class Client12Handshake(Handshake12):
             # RFC 5746 section 4.2 / RFC 5246 section 7.2.2: decline with a warning and carry on
             self.out.append(SendAlert(AlertLevel.WARNING, AlertDescription.no_renegotiation))
             return
-        self._send_client_hello()
+        # SSL_key_update: DESCRIPTION a TLS client asked to renegotiate tries to resume the current session
+        self._send_client_hello(resume=True)
 
     # -- WAIT_SH -------------------------------------------------------------------------------------------------
 
@@ -235,6 +246,17 @@ class Client12Handshake(Handshake12):
         self.session_id = sh.legacy_session_id_echo
         self.server_name = cfg.server_name
         self.messages.append(raw)
+        offered = self.offered_session
+        if offered is not None and sh.legacy_session_id_echo == offered.session_id:
+            # RFC 5246 section 7.4.1.3: the server resumes; same suite, and RFC 7627 section 5.3: same EMS state
+            if sh.cipher_suite != offered.cipher_suite:
+                raise illegal_parameter("resumed session with another cipher suite")
+            if self.ems != offered.extended_master_secret:
+                raise TLSAlertError(AlertDescription.handshake_failure, "extended_master_secret differs on resumption")
+            self._resume(offered)
+            self.session = offered
+            self._set_state(S.WAIT_CCS)
+            return
         self._set_state(S.WAIT_CERT)
 
     # -- WAIT_CERT -----------------------------------------------------------------------------------------------
@@ -342,6 +364,9 @@ class Client12Handshake(Handshake12):
 
     def _on_finished(self, body: bytes, raw: bytes) -> None:
         self.server_verify_data = self._check_finished(body, raw)
+        if self.resumed:
+            # abbreviated handshake: the server's Finished came first, ours follows (RFC 5246 section 7.3)
+            self.client_verify_data = self._send_ccs_and_finished()
         self._set_state(S.CONNECTED)
         self._complete()
 
@@ -355,7 +380,7 @@ def _is_ip(name: str) -> bool:
 C = Client12Handshake
 # RFC 5246 section 7.3: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
 TRANSITIONS: dict[tuple[Enum, int], Transition] = {
-    (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_CERT),
+    (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_CERT, S.WAIT_CCS),
     (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_SKE, S.WAIT_APP_VERIFY),
     (S.WAIT_SKE, H.server_key_exchange): transition(C._on_server_key_exchange, S.WAIT_CR_DONE),
     (S.WAIT_CR_DONE, H.certificate_request): transition(C._on_certificate_request, S.WAIT_DONE),

@@ -143,6 +143,9 @@ class Client13Handshake(Handshake13):
         cfg = self.config
         self.random = self.ctx.random(32)
         self.session_id = self.ctx.random(32) if cfg.middlebox_compat else b""
+        resume = cfg.resume_session12
+        if resume is not None and TLS12 in cfg.supported_versions:
+            self.session_id = resume.session_id  # RFC 5246 section 7.4.1.2: the session to resume
         share_groups = cfg.key_share_groups if cfg.key_share_groups is not None else cfg.groups[:1]
         if TLS13 not in cfg.supported_versions:
             share_groups = ()  # a TLS 1.2-only hello has no key_share

@@ -18,6 +18,7 @@ from .keyexchange import KeyGenerator, NamedGroup, generate_private_key
 from .keyschedule import CipherSuite
 from .messages import Extension, NewSessionTicket
 from .record import PaddingPolicy
+from .session12 import Session12, SessionCache12
 from .signatures import SUPPORTED_SIGNATURE_SCHEMES, TLS12_SIGNATURE_SCHEMES, PrivateKey, Signer, sign, sign12
 from .suites12 import SUITES12
 
@@ -81,6 +82,10 @@ class TLSConfig:
     allow_renegotiation: bool = True
     """Client: answer a HelloRequest with a new handshake (else a no_renegotiation warning). Server: accept a
     renegotiating ClientHello (else a no_renegotiation warning). Always only with secure renegotiation (RFC 5746)."""
+    session_cache12: SessionCache12 | None = None
+    """Server: where full TLS 1.2 handshakes store their session and resumption looks it up (None: no cache)."""
+    resume_session12: Session12 | None = None
+    """Client: a TLS 1.2 session to offer for resumption in the first ClientHello."""
     send_fallback_scsv: bool = False
     """Client: put TLS_FALLBACK_SCSV in the ClientHello (RFC 7507), for a retry with a lower version."""
 

@@ -211,13 +211,13 @@ class TLSConnection:
             raise RuntimeError("connection closed for writing")
         self._guarded(lambda: self._hs.send_key_update(request))
 
-    def renegotiate(self) -> None:
-        """TLS 1.2: start a renegotiation (client: ClientHello; server: HelloRequest). RuntimeError if the version or
-        the state does not allow it."""
+    def renegotiate(self, resume: bool = False) -> None:
+        """TLS 1.2: start a renegotiation (client: ClientHello, offering the current session when ``resume``;
+        server: HelloRequest). RuntimeError if the version or the state does not allow it."""
         self._check()
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
-        self._guarded(self._hs.renegotiate)
+        self._guarded(lambda: self._hs.renegotiate(resume))
 
     @property
     def renegotiating(self) -> bool:

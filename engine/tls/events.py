@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from .messages import NewSessionTicket
+from .session12 import Session12
 
 
 class _NeedData:
@@ -40,6 +41,8 @@ class HandshakeComplete:
     resumed: bool = False
     renegotiation: bool = False
     """TLS 1.2: this completion ends a renegotiation (not the first handshake of the connection)."""
+    session12: Session12 | None = None
+    """TLS 1.2: the session of this handshake (new, or the one resumed)."""
 
 
 @dataclass(frozen=True, slots=True)

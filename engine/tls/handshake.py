@@ -175,8 +175,9 @@ class HandshakeMachine:
     def send_key_update(self, request: bool) -> None:
         raise TLSAlertError(AlertDescription.internal_error, "KeyUpdate needs TLS 1.3")
 
-    def renegotiate(self) -> None:
-        """Start a renegotiation (TLS 1.2 only): a client sends a ClientHello, a server a HelloRequest."""
+    def renegotiate(self, resume: bool = False) -> None:
+        """Start a renegotiation (TLS 1.2 only): a client sends a ClientHello (offering the current session when
+        ``resume``), a server a HelloRequest."""
         raise RuntimeError("renegotiation needs TLS 1.2")
 
     @property

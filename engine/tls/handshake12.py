@@ -32,6 +32,7 @@ from .messages import ExtensionType as X
 from .messages12 import build_ec_point_formats
 from .protection12 import Direction, RecordProtection12, protection_for
 from .record import MAX_CIPHERTEXT12, Epoch
+from .session12 import Session12
 from .suites12 import SUITES12, Suite12
 
 TLS12 = 0x0303
@@ -101,6 +102,8 @@ class Handshake12(HandshakeMachine):
         self.secure_renegotiation = False
         self.handshakes_done = 0
         self.in_renegotiation = False
+        self.session: Session12 | None = None  # of the last completed handshake
+        self.resumed = False
 
     # -- transcript ----------------------------------------------------------------------------------------------
 
@@ -126,6 +129,7 @@ class Handshake12(HandshakeMachine):
         self.ems = self.etm = False
         self.peer_chain = []
         self.peer_scheme = None
+        self.resumed = False
 
     # -- state -----------------------------------------------------------------------------------------------------
 
@@ -163,6 +167,16 @@ class Handshake12(HandshakeMachine):
         else:
             self.master_secret = prf12.master_secret(h, pre_master, self.client_random, self.server_random)
         self.keys = prf12.derive_keys(suite, self.master_secret, self.client_random, self.server_random)
+
+    def _resume(self, session: Session12) -> None:
+        """An abbreviated handshake: the session's master secret with this handshake's randoms."""
+        self.resumed = True
+        self.suite12 = SUITES12[session.cipher_suite]
+        self.ems = session.extended_master_secret
+        self.master_secret = session.master_secret
+        self.peer_chain = list(session.peer_chain)
+        self.alpn = session.alpn if self.alpn is None else self.alpn
+        self.keys = prf12.derive_keys(self.suite12, self.master_secret, self.client_random, self.server_random)
 
     def _protection(self, *, peer: bool) -> Protection12:
         assert self.suite12 is not None and self.keys is not None
@@ -203,6 +217,11 @@ class Handshake12(HandshakeMachine):
         renegotiation = self.handshakes_done > 0
         self.handshakes_done += 1
         self.in_renegotiation = False
+        if not self.resumed:
+            self.session = Session12(
+                self.session_id, self.master_secret, self.suite12.id, self.ems, tuple(self.peer_chain),
+                self.server_name, self.alpn,
+            )  # fmt: skip
         self.out.append(
             HandshakeComplete(
                 cipher_suite=self.suite12.id,
@@ -213,7 +232,9 @@ class Handshake12(HandshakeMachine):
                 hello_retry_request=False,
                 peer_certificates=list(self.peer_chain),
                 version=TLS12,
+                resumed=self.resumed,
                 renegotiation=renegotiation,
+                session12=self.session,
             )
         )
 

@@ -10,11 +10,13 @@ The hello machine (``server13``) reads the first ClientHello; when it picks TLS 
     WAIT_CV --CertificateVerify--> WAIT_CCS
     WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED
     WAIT_FINISHED --Finished / send ChangeCipherSpec, Finished--> CONNECTED
+    START --ClientHello with a cached session id / send ServerHello, ChangeCipherSpec, Finished--> WAIT_CCS
+    WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED --Finished--> CONNECTED    (abbreviated handshake, RFC 5246 7.3)
     CONNECTED --ClientHello--> as from START                          (renegotiation)
     CONNECTED --ClientHello, renegotiation refused--> CONNECTED      (no_renegotiation warning)
 
-``renegotiate()`` sends a HelloRequest and stays CONNECTED until the client's ClientHello. Session resumption is
-not implemented: the session id sent is fresh and never looked up.
+``renegotiate()`` sends a HelloRequest and stays CONNECTED until the client's ClientHello. Full handshakes put
+their session into ``config.session_cache12`` (if any), where a later ClientHello's session id finds it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from .messages12 import (
     parse_empty,
     parse_renegotiation_info,
 )
+from .session12 import Session12
 from .signatures import TLS12_DEFAULT_PEER_SCHEMES
 from .suites12 import SUITES12, Authentication, Suite12
 
@@ -93,10 +96,11 @@ class Server12Handshake(Handshake12):
         self.cert_requested = False
         self.cr_schemes: tuple[int, ...] = ()
         self.hello_request_sent = False
+        self.etm_offered = False
 
     # -- renegotiation -------------------------------------------------------------------------------------------
 
-    def renegotiate(self) -> None:
+    def renegotiate(self, resume: bool = False) -> None:
         """Send a HelloRequest (RFC 5246 section 7.4.1.1); the client answers with a ClientHello, or declines."""
         if self.state is not S.CONNECTED:
             raise RuntimeError("a handshake is already in progress")
@@ -163,11 +167,68 @@ class Server12Handshake(Handshake12):
             parse_empty(etm, "encrypt_then_mac")
         self.ems = ems is not None and cfg.extended_master_secret
         # RFC 7366 section 3: only for a block cipher suite
-        self.etm = etm is not None and cfg.encrypt_then_mac and not suite.is_aead
+        self.etm_offered = etm is not None and cfg.encrypt_then_mac
+        self.etm = self.etm_offered and not suite.is_aead
 
         self.client_random = ch.random
         self.messages.append(raw)
+        cached = self._cached_session(ch, ems is not None)
+        if cached is not None:
+            self._send_abbreviated_flight(cached, points is not None)
+            return
         self._send_first_flight(ch, points is not None)
+
+    def _cached_session(self, ch: ClientHello, client_ems: bool) -> Session12 | None:
+        """The session the client asks to resume, if the cache has it and it fits this hello (RFC 5246 7.4.1.2)."""
+        cache = self.config.session_cache12
+        if cache is None or not ch.legacy_session_id:
+            return None
+        cached = cache.get(ch.legacy_session_id)
+        if cached is None or cached.cipher_suite not in ch.cipher_suites:
+            return None
+        if cached.cipher_suite not in self.config.cipher_suites12:
+            return None
+        if cached.extended_master_secret and not client_ems:
+            # RFC 7627 section 5.3: a session with an extended master secret resumes only with one
+            raise TLSAlertError(AlertDescription.handshake_failure, "resumption without extended_master_secret")
+        if not cached.extended_master_secret and client_ems:
+            return None  # RFC 7627 section 5.3: a full handshake instead
+        return cached
+
+    def _send_abbreviated_flight(self, session: Session12, echo_points: bool) -> None:
+        """ServerHello with the client's session id, ChangeCipherSpec, Finished (RFC 5246 section 7.3)."""
+        self.session_id = session.session_id
+        self.server_random = self._server_random()
+        self.etm = self.etm_offered and not SUITES12[session.cipher_suite].is_aead
+        self._resume(session)
+        self.session = session
+        exts = self._server_hello_extensions(echo_points)
+        self._send(ServerHello(self.server_random, session.session_id, session.cipher_suite, 0, exts))
+        self.server_verify_data = self._send_ccs_and_finished()
+        self._set_state(S.WAIT_CCS)
+
+    def _server_random(self) -> bytes:
+        random = self.ctx.random(32)
+        if TLS13 in self.config.supported_versions:
+            random = random[:24] + DOWNGRADE_TLS12  # RFC 9846 section 4.1.3
+        return random
+
+    def _server_hello_extensions(self, echo_points: bool) -> list[Extension]:
+        exts: list[Extension] = []
+        if self.secure_renegotiation:
+            value = self.client_verify_data + self.server_verify_data
+            exts.append((X.renegotiation_info, build_renegotiation_info(value)))
+        if self.ems:
+            exts.append((X.extended_main_secret, b""))
+        if self.etm:
+            exts.append((X.encrypt_then_mac, b""))
+        if echo_points:
+            exts.append((X.ec_point_formats, build_ec_point_formats()))
+        if self.alpn is not None:
+            exts.append((X.application_layer_protocol_negotiation, build_alpn([self.alpn])))
+        if self.server_name is not None and self.handshakes_done == 0 and not self.resumed:
+            exts.append((X.server_name, b""))
+        return self._order(exts)
 
     def _check_renegotiation_info(self, ch: ClientHello, renegotiation: bool) -> None:
         """RFC 5746 sections 3.6 and 3.7."""
@@ -215,28 +276,10 @@ class Server12Handshake(Handshake12):
         suite = self.suite12
         key = cfg.private_key
         assert suite is not None and self.own_scheme is not None and key is not None
-        random = self.ctx.random(32)
-        if TLS13 in cfg.supported_versions:
-            random = random[:24] + DOWNGRADE_TLS12  # RFC 9846 section 4.1.3
-        self.server_random = random
+        self.server_random = self._server_random()
         self.session_id = self.ctx.random(32)
-        exts: list[Extension] = []
-        if self.secure_renegotiation:
-            exts.append(
-                (X.renegotiation_info, build_renegotiation_info(self.client_verify_data + self.server_verify_data))
-            )
-        if self.ems:
-            exts.append((X.extended_main_secret, b""))
-        if self.etm:
-            exts.append((X.encrypt_then_mac, b""))
-        if echo_points:
-            exts.append((X.ec_point_formats, build_ec_point_formats()))
-        if self.alpn is not None:
-            exts.append((X.application_layer_protocol_negotiation, build_alpn([self.alpn])))
-        if self.server_name is not None and self.handshakes_done == 0:
-            exts.append((X.server_name, b""))
-        sh = ServerHello(random, self.session_id, suite.id, 0, self._order(exts), legacy_version=TLS12)
-        self._send(sh)
+        exts = self._server_hello_extensions(echo_points)
+        self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
         self._send(Certificate12([c.public_bytes(Encoding.DER) for c in cfg.certificate_chain]))
         self.ecdhe_key = self.ctx.generate_key_share(self.group)
         public = keyexchange.public_share(self.group, self.ecdhe_key)
@@ -287,21 +330,27 @@ class Server12Handshake(Handshake12):
 
     def _on_finished(self, body: bytes, raw: bytes) -> None:
         self.client_verify_data = self._check_finished(body, raw)
-        self.server_verify_data = self._send_ccs_and_finished()
+        if not self.resumed:
+            self.server_verify_data = self._send_ccs_and_finished()
         self._set_state(S.CONNECTED)
         self._complete()
+        cache = self.config.session_cache12
+        if cache is not None and self.session is not None and not self.resumed:
+            cache[self.session.session_id] = self.session
 
 
 C = Server12Handshake
 # RFC 5246 section 7.3: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
 TRANSITIONS: dict[tuple[Enum, int], Transition] = {
-    (S.START, H.client_hello): transition(C._on_client_hello, S.WAIT_CERT, S.WAIT_CKE),
+    (S.START, H.client_hello): transition(C._on_client_hello, S.WAIT_CERT, S.WAIT_CKE, S.WAIT_CCS),
     (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CKE),
     (S.WAIT_CKE, H.client_key_exchange): transition(C._on_client_key_exchange, S.WAIT_CV, S.WAIT_CCS),
     (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_CCS),
     (S.WAIT_CCS, CHANGE_CIPHER_SPEC): transition(C._on_change_cipher_spec, S.WAIT_FINISHED),
     (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED),
-    (S.CONNECTED, H.client_hello): transition(C._on_renegotiating_hello, S.WAIT_CERT, S.WAIT_CKE, S.CONNECTED),
+    (S.CONNECTED, H.client_hello): transition(
+        C._on_renegotiating_hello, S.WAIT_CERT, S.WAIT_CKE, S.WAIT_CCS, S.CONNECTED
+    ),
 }
 Server12Handshake.TRANSITIONS = TRANSITIONS
 del C

@@ -337,3 +337,76 @@ def test_tls12_tables_land_in_their_own_states(pki: PKI, monkeypatch: pytest.Mon
             seen.add((before, msg_type))
     assert len(seen) >= 14
     assert "WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED" in diagram(SERVER12)
+
+
+# -- session-ID resumption (RFC 5246 section 7.3, RFC 7627 section 5.3) --------------------------------------------
+
+
+def _first_session(pki: PKI, cache: dict[bytes, object]) -> HandshakeComplete:
+    c, s = pair(pki, V12, {**V12, "session_cache12": cache})
+    pump(c, s)
+    [done] = _done(c)
+    assert not done.resumed and done.session12 is not None and done.session12.session_id in cache
+    return done
+
+
+def test_resumption_with_a_cached_session(pki: PKI) -> None:
+    cache: dict[bytes, object] = {}
+    first = _first_session(pki, cache)
+    c, s = pair(pki, {**V12, "resume_session12": first.session12}, {**V12, "session_cache12": cache})
+    pump(c, s)
+    [cd], [sd] = _done(c), _done(s)
+    assert cd.resumed and sd.resumed and cd.session12 == first.session12
+    assert cd.peer_certificates == first.peer_certificates  # the session remembers the server's chain
+    c.send_application_data(b"resumed")
+    pump(c, s)
+    assert ApplicationData(b"resumed") in s.events()
+
+
+def test_unknown_session_id_gets_a_full_handshake(pki: PKI) -> None:
+    first = _first_session(pki, {})
+    c, s = pair(pki, {**V12, "resume_session12": first.session12}, {**V12, "session_cache12": {}})
+    pump(c, s)
+    [cd] = _done(c)
+    assert not cd.resumed and cd.session12 != first.session12
+
+
+def test_resuming_an_extended_master_secret_session_without_it_is_handshake_failure(pki: PKI) -> None:
+    cache: dict[bytes, object] = {}
+    first = _first_session(pki, cache)
+    ckw = {**V12, "resume_session12": first.session12, "extended_master_secret": False}
+    c, s = pair(pki, ckw, {**V12, "session_cache12": cache})
+    _fails(c, s, A.handshake_failure, "server")
+
+
+def test_wrong_finished_in_an_abbreviated_handshake_is_decrypt_error(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: dict[bytes, object] = {}
+    first = _first_session(pki, cache)
+    original = Server12Handshake._verify_data
+    monkeypatch.setattr(
+        Server12Handshake,
+        "_verify_data",
+        lambda self, *, client: bytes(12) if not client else original(self, client=client),
+    )
+    c, s = pair(pki, {**V12, "resume_session12": first.session12}, {**V12, "session_cache12": cache})
+    _fails(c, s, A.decrypt_error, "client")
+
+
+@pytest.mark.parametrize("starter", ["client", "server"])
+def test_abbreviated_renegotiation(pki: PKI, starter: str) -> None:
+    c, s = _connected(pki, skw={"session_cache12": {}})
+    if starter == "client":
+        c.renegotiate(resume=True)
+    else:
+        s.renegotiate()  # the client answers a HelloRequest by offering its session
+    pump(c, s)
+    [cd], [sd] = _done(c), _done(s)
+    assert cd.renegotiation and cd.resumed and sd.resumed
+
+
+def test_full_renegotiation_does_not_resume(pki: PKI) -> None:
+    c, s = _connected(pki, skw={"session_cache12": {}})
+    c.renegotiate()
+    pump(c, s)
+    [cd] = _done(c)
+    assert cd.renegotiation and not cd.resumed

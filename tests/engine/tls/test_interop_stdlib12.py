@@ -149,3 +149,41 @@ def test_close_notify_both_ways(pki: PKI, tmp_path: Path) -> None:
     ours.close()
     pump(ours, peer)
     assert peer.closed
+
+
+def test_openssl_client_resumes_with_our_server(pki: PKI) -> None:
+    cache: dict[bytes, object] = {}
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_verify_locations(cadata=_ca_pem(pki))
+    first = Peer(ctx, server_side=False, hostname="server.example")
+    pump(TLSConnection(server_config(pki, supported_versions=V12, session_cache12=cache), "server"), first)
+    session = first.obj.session
+    assert session is not None and not first.obj.session_reused
+    again = Peer.__new__(Peer)
+    again.incoming, again.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    again.obj = ctx.wrap_bio(again.incoming, again.outgoing, server_hostname="server.example", session=session)
+    again.received, again.closed, again.done = bytearray(), False, False
+    ours = TLSConnection(server_config(pki, supported_versions=V12, session_cache12=cache), "server")
+    done = _done(pump(ours, again))
+    assert done.resumed and again.obj.session_reused
+
+
+def test_our_client_resumes_with_openssl(pki: PKI, tmp_path: Path) -> None:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(*_pem_files(tmp_path, pki.server, "server"))
+    ctx.options |= ssl.OP_NO_TICKET  # session ids, not RFC 5077 tickets
+    ours = TLSConnection(client_config(pki, supported_versions=V12), "client")
+    # kept alive: OpenSSL drops the session of an SSL freed without a shutdown from its cache
+    first_peer = Peer(ctx, server_side=True)
+    first = _done(pump(ours, first_peer))
+    assert not first.resumed and first.session12 is not None
+    # offering TLS 1.3 too: the hello carries the 1.2 session id, the 1.2-only server resumes it
+    ours = TLSConnection(client_config(pki, supported_versions=BOTH, resume_session12=first.session12), "client")
+    peer = Peer(ctx, server_side=True)
+    again = _done(pump(ours, peer))
+    assert again.resumed and peer.obj.session_reused
+    ours.send_application_data(b"after resumption")
+    pump(ours, peer)
+    assert bytes(peer.received) == b"after resumption"

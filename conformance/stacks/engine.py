@@ -4,8 +4,8 @@
 ``engine.ssl``) under their OpenSSL names, following :mod:`conformance.capi`. A name the engine does not offer raises
 :class:`~conformance.capi.libssl.MissingSymbol`, which the harness reports as *not applicable* with the reason.
 
-With the SSL layer (``engine.ssl``) present, the engine has every SSL capability but renegotiation (it speaks
-TLS 1.3 and TLS 1.2). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
+With the SSL layer (``engine.ssl``) present, the engine has every SSL capability (it speaks TLS 1.3 and TLS 1.2,
+with renegotiation). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
 role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run.
 """
 
@@ -27,7 +27,7 @@ SSL_CAPABILITIES = frozenset({
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "group_selection",
-    "key_update", "zero_length_write", "host_name_check",
+    "key_update", "zero_length_write", "host_name_check", "renegotiation",
 })
 
 
@@ -85,7 +85,6 @@ class EngineStack(StackAdapter):
         reason = "" if has_ssl else "the engine's SSL layer (engine.ssl) does not exist yet"
         self.missing_reasons = MappingProxyType({
             **{cap: reason for cap in SSL_CAPABILITIES if not has_ssl},
-            "renegotiation": "the engine does not renegotiate through its SSL API yet",
         })
 
     @property

@@ -69,6 +69,8 @@ from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.tls import (
+    AlertDescription,
+    AlertReceived,
     ApplicationData,
     CertificateReceived,
     CertificateRequested,
@@ -163,6 +165,8 @@ class SSL:
         "rbio",
         "read_ahead",
         "references",
+        "reneg_scheduled",
+        "reused",
         "role_set",
         "rwstate",
         "security_level",
@@ -223,6 +227,8 @@ class SSL:
         self.close_notify = False
         self.version = TLS_ANY_VERSION
         self.cipher: SSL_CIPHER | None = None
+        self.reneg_scheduled: str | None = None  # SSL_renegotiate ("full") / _abbreviated ("abbreviated")
+        self.reused = False
         self.peer_chain: list[x509.Certificate] = []
         self.verify_result = K.X509_V_OK
         self.key_update = K.SSL_KEY_UPDATE_NONE
@@ -319,6 +325,7 @@ class SSL:
             max_certificate_message=max(0, self.max_cert_list),
         )
         if self.server:
+            cfg.session_cache12 = self.ctx.sessions
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
@@ -329,6 +336,8 @@ class SSL:
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni
             cfg.verify_host = self.host if verify else None
+            if self.session is not None and self.session.state is not None:
+                cfg.resume_session12 = self.session.state  # SSL_set_session: offered for resumption
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
         return cfg
@@ -567,9 +576,15 @@ class SSL:
                 self.version = ev.version
                 self.cipher = _CIPHERS.get(ev.cipher_suite)
                 self.peer_chain = list(ev.peer_certificates)
-                # a full handshake makes a new session (the engine never resumes the one set before)
-                SSL_SESSION_free(self.session)
-                self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout)
+                self.reused = ev.resumed
+                if ev.renegotiation:
+                    self.reneg_scheduled = None
+                if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
+                    # a full handshake makes a new session; a resumed one keeps the session it resumed
+                    SSL_SESSION_free(self.session)
+                    self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout, ev.session12)
+            elif isinstance(ev, AlertReceived) and ev.description == AlertDescription.no_renegotiation:
+                self._refused_renegotiation(conn)
             elif isinstance(ev, CertificateRequested):
                 self._cert_wait = True
             elif isinstance(ev, CertificateReceived):
@@ -577,6 +592,32 @@ class SSL:
             else:
                 other = True
         return other
+
+    def _refused_renegotiation(self, conn: TLSConnection) -> None:
+        # SSL_key_update: DESCRIPTION an OpenSSL client answered with no_renegotiation fails the connection at once;
+        # for a server the page is silent and libssl 3.0 does the same (a fatal handshake_failure)
+        raise conn.abort(AlertDescription.handshake_failure, "peer sent no_renegotiation")
+
+    def start_renegotiation(self) -> None:
+        """Act on a scheduled SSL_renegotiate(_abbreviated): a client sends its ClientHello (offering the current
+        session for the abbreviated form), a server its HelloRequest."""
+        conn = self.conn
+        kind = self.reneg_scheduled
+        if conn is None or kind not in ("full", "abbreviated") or conn.renegotiating:
+            return
+        conn.renegotiate(resume=kind == "abbreviated")
+        self.reneg_scheduled = "started"
+        self._pull()
+
+    @property
+    def renegotiation_pending(self) -> bool:
+        """SSL_renegotiate_pending: scheduled, or started and not yet completed."""
+        conn = self.conn
+        return self.reneg_scheduled is not None or (self._established and conn is not None and conn.renegotiating)
+
+    def _in_renegotiation_handshake(self) -> bool:
+        conn = self.conn
+        return self._established and conn is not None and conn.renegotiating and not conn.handshake_complete
 
     def _input_failure(self, r: int, func: str) -> int:
         """Turn a non-_FED input result into the return value (-1, or 0 for a controlled end)."""
@@ -607,6 +648,11 @@ class SSL:
         assert conn is not None
         if first:
             self._info(SSL_CB_HANDSHAKE_START, 1)
+        if self._established and self.reneg_scheduled is not None:
+            try:
+                self.start_renegotiation()
+            except TLSAlertError as exc:
+                return self._fail_alert(exc)
         ret = self._handshake_steps(conn)
         if ret == 1:
             self._info(SSL_CB_HANDSHAKE_DONE, 1)
@@ -694,23 +740,26 @@ class SSL:
         try:
             if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
                 return (-1, b"")
+            self.start_renegotiation()
             while True:
                 if self._plain_len:
                     return self._take(num, peek)
                 if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
                     return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
                 if self._out:  # e.g. our answer to a KeyUpdate; a full BIO does not stop the read
-                    self._flush()
+                    if self._flush() < 0 and self._in_renegotiation_handshake() and self._failed is None:
+                        # SSL_read: WARNINGS a renegotiation may make SSL_read write (SSL_ERROR_WANT_WRITE)
+                        return (-1, b"")
                     self.rwstate = K.SSL_NOTHING
                 r = self._feed()
                 if r != _FED:
                     if r == _RETRY:
                         self._idle()
                     return (self._input_failure(r, func), b"")
-                if not self._apply_events():
-                    self._pull()  # a record without events (a KeyUpdate) may have an answer
+                other = self._apply_events() or self._in_renegotiation_handshake()
+                self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
+                if not other:
                     continue
-                self._pull()  # a post-handshake message may have an answer (KeyUpdate)
                 if not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
                         and not self._rbuf and not self._hdr and self._body_left is None:  # fmt: skip
                     # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
@@ -770,6 +819,11 @@ class SSL:
             if not same and not self.mode & K.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER:
                 return self._fail_ssl(K.SSL_R_BAD_WRITE_RETRY, func=func)
         try:
+            self.start_renegotiation()
+            # SSL_write: NOTES a renegotiation is carried out inside SSL_write, which may then want to read
+            # (SSL_ERROR_WANT_READ) until the new handshake is done
+            if self._in_renegotiation_handshake() and self._handshake_steps(conn) <= 0:
+                return -1
             if self.key_update != K.SSL_KEY_UPDATE_NONE:
                 self._send_key_update()
             if self._flush() < 0:

@@ -24,6 +24,7 @@ from engine.ssl.errors import raise_ssl
 from engine.ssl.exdata import SSL_CTX_CLASS
 from engine.tls.keyexchange import SUPPORTED_GROUPS, NamedGroup
 from engine.tls.keyschedule import CIPHER_SUITES
+from engine.tls.session12 import Session12
 from engine.tls.signatures import PrivateKey
 from engine.tls.suites12 import SUITES12, Authentication, BulkCipher, MACAlgorithm, Suite12, suite_by_name
 
@@ -210,6 +211,7 @@ class SSL_CTX:
         "references",
         "security_level",
         "session_timeout",
+        "sessions",
         "trusted",
         "verify_callback",
         "verify_depth",
@@ -243,6 +245,7 @@ class SSL_CTX:
         self.max_cert_list = K.SSL_MAX_CERT_LIST_DEFAULT
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
+        self.sessions: dict[bytes, Session12] = {}  # the server session cache (TLS 1.2 session ids)
         self.cert_verify_callback: CertVerifyCallback | None = None
         self.info_callback: InfoCallback | None = None
         self.ex_data: dict[int, Any] = {}

@@ -35,6 +35,7 @@ __all__ = [
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_key_update_type",
+    "SSL_get_secure_renegotiation_support",
     "SSL_get_shutdown",
     "SSL_get_verify_result",
     "SSL_get_version",
@@ -52,6 +53,7 @@ __all__ = [
     "SSL_renegotiate_abbreviated",
     "SSL_renegotiate_pending",
     "SSL_sendfile",
+    "SSL_session_reused",
     "SSL_set_retry_verify",
     "SSL_set_shutdown",
     "SSL_shutdown",
@@ -99,6 +101,9 @@ def SSL_do_handshake(ssl: SSL | None) -> int:
                 s._send_key_update()
         except TLSAlertError as exc:
             return s._fail_alert(exc)
+        if s.reneg_scheduled is not None or s._in_renegotiation_handshake():
+            # SSL_key_update: DESCRIPTION a scheduled renegotiation starts at the next I/O call, this one included
+            return s.handshake()
         return 1 if s._flush() > 0 else -1
     return s.handshake()
 
@@ -385,24 +390,55 @@ def SSL_get_key_update_type(s: SSL | None) -> int:
     return K.SSL_KEY_UPDATE_NONE if ssl is None else ssl.key_update
 
 
+def _schedule_renegotiation(s: SSL | None, func: str, kind: str) -> int:
+    ssl = live_ssl(s, func)
+    if ssl is None:
+        return 0
+    conn = ssl.conn
+    if ssl.version != K.TLS1_2_VERSION or conn is None or not ssl.init_finished:
+        # SSL_key_update: DESCRIPTION only for connections that negotiated TLSv1.2 or less
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, func)
+        return 0
+    if ssl.options & K.SSL_OP_NO_RENEGOTIATION:
+        # SSL_CTX_set_options: SSL_OP_NO_RENEGOTIATION disables all renegotiation (no HelloRequest either)
+        raise_ssl(K.SSL_R_NO_RENEGOTIATION, func)
+        return 0
+    if not conn.secure_renegotiation:
+        # RFC 5746: never with a peer that lacks secure renegotiation (libssl: unsafe legacy renegotiation)
+        raise_ssl(K.SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED, func)
+        return 0
+    if ssl.reneg_scheduled is None:
+        # SSL_key_update: DESCRIPTION on a server both functions send the same request
+        ssl.reneg_scheduled = "full" if ssl.server else kind
+    return 1
+
+
 def SSL_renegotiate(s: SSL | None) -> int:
-    # SSL_key_update: DESCRIPTION renegotiation is TLS 1.2 and below; the engine speaks TLS 1.3 only
-    ssl = live_ssl(s, "SSL_renegotiate")
-    if ssl is not None:
-        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate")
-    return 0
+    # SSL_key_update: DESCRIPTION schedules a new full handshake, started at the next I/O call (1, or 0 on error)
+    return _schedule_renegotiation(s, "SSL_renegotiate", "full")
 
 
 def SSL_renegotiate_abbreviated(s: SSL | None) -> int:
-    ssl = live_ssl(s, "SSL_renegotiate_abbreviated")
-    if ssl is not None:
-        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate_abbreviated")
-    return 0
+    # SSL_key_update: DESCRIPTION like SSL_renegotiate, but a client tries to resume its session
+    return _schedule_renegotiation(s, "SSL_renegotiate_abbreviated", "abbreviated")
 
 
 def SSL_renegotiate_pending(s: SSL | None) -> int:
-    live_ssl(s, "SSL_renegotiate_pending")
-    return 0
+    # SSL_key_update: RETURN VALUES 1 while a renegotiation (request) is scheduled and not yet carried out
+    ssl = live_ssl(s, "SSL_renegotiate_pending")
+    return 1 if ssl is not None and ssl.renegotiation_pending else 0
+
+
+def SSL_get_secure_renegotiation_support(s: SSL | None) -> int:
+    # SSL_CTX_set_options: "Secure Renegotiation" the peer supports RFC 5746 (the SSL_CTRL_GET_RI_SUPPORT macro)
+    ssl = live_ssl(s, "SSL_get_secure_renegotiation_support")
+    return 1 if ssl is not None and ssl.conn is not None and ssl.conn.secure_renegotiation else 0
+
+
+def SSL_session_reused(s: SSL | None) -> int:
+    # SSL_session_reused: 1 if the last handshake resumed a session, else 0
+    ssl = live_ssl(s, "SSL_session_reused")
+    return 1 if ssl is not None and ssl.reused else 0
 
 
 # --- connection information -------------------------------------------------------------------------------------

@@ -184,6 +184,10 @@ def SSL_clear(ssl: SSL | None) -> int:
     s = live_ssl(ssl, "SSL_clear")
     if s is None:
         return 0
+    if s.renegotiation_pending:
+        # SSL_clear: RETURN VALUES 0 when the object cannot be reset (libssl 3.0: a renegotiation is scheduled)
+        raise_ssl(err.ERR_R_INTERNAL_ERROR, "SSL_clear")
+        return 0
     if s.session is not None and not s.shutdown & K.SSL_SENT_SHUTDOWN and s.init_finished:
         # SSL_clear: NOTES a session still open is bad and dropped; a cleanly closed one is kept
         SSL_SESSION_free(s.session)
@@ -380,6 +384,8 @@ def SSL_ctrl(ssl: SSL | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
         # SSL_CTX_set_read_ahead: a hint only; the engine reads one record at a time regardless
         old, s.read_ahead = s.read_ahead, larg
         return old
+    if cmd == K.SSL_CTRL_GET_RI_SUPPORT:
+        return 1 if s.conn is not None and s.conn.secure_renegotiation else 0
     if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
         return s.max_cert_list
     if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:

@@ -220,6 +220,19 @@ class TLSConnection:
         self._guarded(lambda: self._hs.renegotiate(resume))
 
     @property
+    def secure_renegotiation(self) -> bool:
+        """TLS 1.2: the peer supports secure renegotiation (RFC 5746 renegotiation_info or SCSV)."""
+        return bool(getattr(self._hs, "secure_renegotiation", False))
+
+    def abort(self, alert: int, message: str) -> TLSAlertError:
+        """End the connection with our fatal ``alert`` (queued for ``data_to_send``); returns the error, which every
+        later entry point raises again."""
+        self._check()
+        exc = TLSAlertError(alert, message)
+        self._fail(exc)
+        return exc
+
+    @property
     def renegotiating(self) -> bool:
         """A renegotiation was started (by either side) and has not completed yet."""
         return self._hs.renegotiating

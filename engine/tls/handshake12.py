@@ -139,7 +139,7 @@ class Handshake12(HandshakeMachine):
 
     @property
     def renegotiating(self) -> bool:
-        return self.in_renegotiation
+        return self.in_renegotiation or not self.connected
 
     @property
     def ccs_may_arrive(self) -> bool:

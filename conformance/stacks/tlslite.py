@@ -116,6 +116,8 @@ class TlsliteEndpoint(Endpoint):
         settings.maxVersion = _VERSIONS[config.max_version or "TLSv1.3"]
         if config.ciphersuites is not None:
             settings.cipherNames = [_SUITES[s] for s in config.ciphersuites]
+        if config.cipher_list is not None:
+            raise ValueError("tlslite cannot take an OpenSSL cipher list (capability cipher_list)")
         if config.groups is not None:
             settings.eccCurves = list(config.groups)
             settings.keyShares = [config.groups[0]]
@@ -131,7 +133,8 @@ class TlsliteEndpoint(Endpoint):
             self._handshake = self.conn.handshakeClientCert(
                 chain, key, settings=settings, serverName=config.server_name if config.send_sni else None, async_=True)
         else:
-            chain, key = _identity(pki.server.cert_pem, pki.server.key_pem)
+            identity = pki.server_identity(config.server_key)
+            chain, key = _identity(identity.cert_pem, identity.key_pem)
             self._handshake = self.conn.handshakeServerAsync(
                 certChain=chain, privateKey=key, reqCert=config.verify_peer, settings=settings)
         self._out = bytearray()
@@ -280,6 +283,7 @@ class TlsliteStack(StackAdapter):
         "host_name_check": "tlslite-ng does not match the server certificate against a host name",
         "renegotiation": "tlslite-ng does not renegotiate",
         "zero_length_write": "not mapped",
+        "cipher_list": "an OpenSSL cipher list is not mapped to tlslite-ng's cipher, MAC and key exchange names",
     })
 
     def version(self) -> str:

@@ -593,6 +593,15 @@ class SSL:
                 other = True
         return other
 
+    def drop_unclosed_session(self) -> None:
+        """SSL_free / SSL_clear: NOTES (SSL_set_shutdown: NOTES) a session whose connection was not closed with
+        SSL_SENT_SHUTDOWN set is bad: it leaves the context's session cache."""
+        session = self.session
+        if session is None or session.state is None or self.shutdown & K.SSL_SENT_SHUTDOWN or not self._established:
+            return
+        if self.ctx.sessions.get(session.state.session_id) == session.state:
+            self.ctx.remove_session(session.state)
+
     def _refused_renegotiation(self, conn: TLSConnection) -> None:
         # SSL_key_update: DESCRIPTION an OpenSSL client answered with no_renegotiation fails the connection at once;
         # for a server the page is silent and libssl 3.0 does the same (a fatal handshake_failure)

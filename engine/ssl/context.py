@@ -53,6 +53,7 @@ __all__ = [
     "SSL_CTX_load_verify_locations",
     "SSL_CTX_new",
     "SSL_CTX_new_ex",
+    "SSL_CTX_sess_set_remove_cb",
     "SSL_CTX_set1_groups_list",
     "SSL_CTX_set_cert_verify_callback",
     "SSL_CTX_set_cipher_list",
@@ -209,6 +210,7 @@ class SSL_CTX:
         "quiet_shutdown",
         "read_ahead",
         "references",
+        "remove_session_cb",
         "security_level",
         "session_timeout",
         "sessions",
@@ -246,11 +248,22 @@ class SSL_CTX:
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.sessions: dict[bytes, Session12] = {}  # the server session cache (TLS 1.2 session ids)
+        self.remove_session_cb: Callable[[Any], None] | None = None
         self.cert_verify_callback: CertVerifyCallback | None = None
         self.info_callback: InfoCallback | None = None
         self.ex_data: dict[int, Any] = {}
         self.host: str | None = None  # X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx), ...): inherited by SSL_new
         SSL_CTX_CLASS.on_new(self)
+
+    def remove_session(self, state: Session12) -> None:
+        """Take one session out of the cache and tell the remove callback (SSL_CTX_sess_set_remove_cb)."""
+        if self.sessions.pop(state.session_id, None) is None:
+            return
+        cb = self.remove_session_cb
+        if cb is not None:
+            from engine.ssl.session import SSL_SESSION
+
+            cb(SSL_SESSION(K.TLS1_2_VERSION, state.cipher_suite, self.session_timeout, state))
 
     def __repr__(self) -> str:
         return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
@@ -335,6 +348,9 @@ def SSL_CTX_free(ctx: SSL_CTX | None) -> None:
         SSL_CTX_CLASS.on_free(c, c.ex_data)  # CRYPTO_get_ex_new_index: free_func runs when the context is freed
         c.ex_data = {}
         c.freed = True
+        # SSL_CTX_free: the cached sessions go with the context, each through the remove callback (WARNINGS)
+        for state in list(c.sessions.values()):
+            c.remove_session(state)
         c.cert_chain = []
         c.private_key = None
         c.trusted = []
@@ -446,6 +462,8 @@ def SSL_CTX_ctrl(ctx: SSL_CTX | None, cmd: int, larg: int = 0, parg: Any = None)
             return 0  # as OpenSSL 3.0: a negative size is refused
         old, c.max_cert_list = c.max_cert_list, larg
         return old
+    if cmd == _SSL_CTRL_SESS_NUMBER:
+        return len(c.sessions)  # SSL_CTX_sess_number: sessions in the server cache (TLS 1.2 session ids)
     return 0
 
 
@@ -475,6 +493,16 @@ def SSL_CTX_set_ex_data(ctx: SSL_CTX | None, idx: int, data: Any) -> int:
 def SSL_CTX_get_ex_data(ctx: SSL_CTX | None, idx: int) -> Any:
     c = live_ctx(ctx, "SSL_CTX_get_ex_data")
     return None if c is None else c.ex_data.get(idx)
+
+
+_SSL_CTRL_SESS_NUMBER = 20  # ssl.h
+
+
+def SSL_CTX_sess_set_remove_cb(ctx: SSL_CTX | None, remove_session_cb: Callable[[Any], None] | None) -> None:
+    """``remove_session_cb(session)`` for each session that leaves the context's cache (SSL_CTX_free: WARNINGS)."""
+    c = live_ctx(ctx, "SSL_CTX_sess_set_remove_cb")
+    if c is not None:
+        c.remove_session_cb = remove_session_cb
 
 
 def SSL_CTX_set_read_ahead(ctx: SSL_CTX | None, yes: int) -> int:

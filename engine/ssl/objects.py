@@ -168,6 +168,7 @@ def SSL_free(ssl: SSL | None) -> None:
     s.rbio = s.wbio = None
     BIO_free_all(wbio)
     BIO_free_all(rbio)
+    s.drop_unclosed_session()  # SSL_free: NOTES a session not closed by SSL_shutdown leaves the cache
     SSL_SESSION_free(s.session)  # SSL_free: NOTES the object's reference to its session goes
     s.session = None
     SSL_CLASS.on_free(s, s.ex_data)  # CRYPTO_get_ex_new_index: free_func runs when the object is freed
@@ -189,7 +190,8 @@ def SSL_clear(ssl: SSL | None) -> int:
         raise_ssl(err.ERR_R_INTERNAL_ERROR, "SSL_clear")
         return 0
     if s.session is not None and not s.shutdown & K.SSL_SENT_SHUTDOWN and s.init_finished:
-        # SSL_clear: NOTES a session still open is bad and dropped; a cleanly closed one is kept
+        # SSL_clear: NOTES a session still open is bad and dropped (also from the cache); a closed one is kept
+        s.drop_unclosed_session()
         SSL_SESSION_free(s.session)
         s.session = None
     # SSL_clear: NOTES a cleanly closed session keeps its method: a TLS 1.2 session makes the next handshake TLS 1.2

@@ -37,8 +37,10 @@ from .suites12 import SUITES12, Suite12
 
 TLS12 = 0x0303
 TLS13 = 0x0304
-GROUPS12 = frozenset({NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1})
-"""ECDHE groups of the TLS 1.2 suites here (RFC 8422 and RFC 7748 curves)."""
+GROUPS12 = frozenset(
+    {NamedGroup.x25519, NamedGroup.x448, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.secp521r1}
+)
+"""ECDHE groups of the TLS 1.2 suites here (RFC 8422 curves and RFC 7748 X25519/X448); no FFDHE, no hybrids."""
 
 
 class Protection12:

@@ -18,7 +18,7 @@ from engine.tls.suites12 import SUITES12, Authentication
 
 V12 = (0x0303,)
 BOTH = (0x0304, 0x0303)
-GROUPS = {0x1D: "X25519", 0x17: "prime256v1", 0x18: "secp384r1"}
+GROUPS = {0x1D: "X25519", 0x17: "prime256v1", 0x18: "secp384r1", 0x19: "secp521r1"}
 # every suite with encrypt-then-MAC offered; the CBC suites also without it (MAC-then-encrypt)
 CASES = [(s, True) for s in SUITES12] + [(s, False) for s in SUITES12 if not SUITES12[s].is_aead]
 CASE_IDS = [f"{SUITES12[s].openssl_name}{'' if etm else '-mte'}" for s, etm in CASES]
@@ -98,6 +98,17 @@ def test_our_server_each_suite(pki: PKI, rsa_server: Identity, suite: int, etm: 
     events = pump(ours, peer)
     assert b"".join(e.data for e in events if isinstance(e, ApplicationData)) == b"x" * 40000
     assert bytes(peer.received) == b"pong"
+
+
+def test_x448_both_roles(pki: PKI, rsa_server: Identity, tmp_path: Path) -> None:
+    # the ssl module cannot limit a context to X448 (set_ecdh_curve takes EC curves only); OpenSSL's default group
+    # lists include it, so limiting our side is enough
+    peer = openssl_server12(rsa_server, tmp_path)
+    ours = TLSConnection(client_config(pki, supported_versions=V12, groups=(0x1E,)), "client")
+    assert _done(pump(ours, peer)).group == 0x1E
+    cfg = server_config(pki, supported_versions=V12, groups=(0x1E,))
+    cfg.certificate_chain, cfg.private_key = [rsa_server.cert], rsa_server.key
+    assert _done(pump(TLSConnection(cfg, "server"), openssl_client12(pki))).group == 0x1E
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))

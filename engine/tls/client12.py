@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
+from .client13 import _is_ip, parse_alpn_reply
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
@@ -234,8 +235,6 @@ class Client12Handshake(Handshake12):
             raise illegal_parameter("server does not accept uncompressed points")
         alpn = find_extension(sh.extensions, X.application_layer_protocol_negotiation)
         if alpn is not None:
-            from .client13 import parse_alpn_reply
-
             protocol = parse_alpn_reply(alpn)
             if protocol not in cfg.alpn_protocols:
                 raise illegal_parameter("server selected an ALPN protocol we did not offer")
@@ -369,12 +368,6 @@ class Client12Handshake(Handshake12):
             self.client_verify_data = self._send_ccs_and_finished()
         self._set_state(S.CONNECTED)
         self._complete()
-
-
-def _is_ip(name: str) -> bool:
-    from .client13 import _is_ip as is_ip
-
-    return is_ip(name)
 
 
 C = Client12Handshake

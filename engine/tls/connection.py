@@ -3,8 +3,11 @@
 Theory of operation
 -------------------
 
-A :class:`TLSConnection` owns a :class:`~engine.tls.record.RecordLayer` and one handshake state machine
-(:class:`~engine.tls.client13.Client13Handshake` or :class:`~engine.tls.server13.Server13Handshake`). It never does
+A :class:`TLSConnection` owns a :class:`~engine.tls.record.RecordLayer` and one handshake state machine. It starts
+with the hello machine of its role (:class:`~engine.tls.client13.Client13Handshake` or
+:class:`~engine.tls.server13.Server13Handshake`), which negotiates the version; when TLS 1.2 is chosen that machine
+hands off to :class:`~engine.tls.client12.Client12Handshake` / :class:`~engine.tls.server12.Server12Handshake` and
+the connection feeds the successor from then on. The negotiated version is the completion event's. It never does
 I/O. The user moves bytes:
 
 * ``receive_bytes(data)`` appends wire bytes and processes every *complete* record at once: records are decrypted
@@ -24,8 +27,13 @@ Invariants:
 
 * Handshake messages never span a key change and are never interleaved with other record types
   (RFC 9846 section 5.1): violations are unexpected_message.
-* change_cipher_spec records are dropped only between the first ClientHello and the peer's Finished, and only if
-  they are the single byte 0x01 (RFC 9846 section 5); anything else is unexpected_message.
+* change_cipher_spec records must be the single byte 0x01. Under TLS 1.3 they are dropped only between the first
+  ClientHello and the peer's Finished (RFC 9846 section 5); under TLS 1.2 each one is a step of the state machine
+  (RFC 5246 section 7.1), dispatched through its table. Anything else is unexpected_message.
+* Under TLS 1.2 a warning alert (no_renegotiation, ...) is reported as an event and the connection stays up
+  (RFC 5246 section 7.2); under TLS 1.3 every alert but close_notify and user_canceled ends it.
+* Application data may flow while a TLS 1.2 renegotiation runs (``established``), under whichever keys are
+  current.
 * After close_notify from the peer, further records are ignored (RFC 9846 section 6.1); after our own close, no
   more application data may be sent.
 * Floods are bounded (:class:`_Floods`): records that carry nothing (change_cipher_spec, user_canceled warnings,

@@ -62,7 +62,8 @@ class KeyUpdateReceived:
 
 @dataclass(frozen=True, slots=True)
 class AlertReceived:
-    """A non-fatal alert other than close_notify (in TLS 1.3 only user_canceled, which is otherwise ignored)."""
+    """A non-fatal alert other than close_notify: in TLS 1.3 only user_canceled (otherwise ignored), in TLS 1.2 any
+    warning alert, such as no_renegotiation."""
 
     description: int
     level: int

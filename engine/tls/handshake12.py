@@ -25,7 +25,7 @@ from . import certificates, prf12
 from .alerts import AlertDescription, TLSAlertError, decode_error
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
-from .handshake import CHANGE_CIPHER_SPEC, HandshakeMachine, SendChangeCipherSpec
+from .handshake import CHANGE_CIPHER_SPEC, HandshakeMachine, SendChangeCipherSpec, SendHandshake
 from .keyexchange import NamedGroup
 from .messages import Extension, Finished, HandshakeBody, Message, build_handshake
 from .messages import ExtensionType as X
@@ -242,8 +242,6 @@ class Handshake12(HandshakeMachine):
 
     def _untracked(self, msg: HandshakeBody) -> None:
         """A handshake message outside the transcript (HelloRequest)."""
-        from .handshake import SendHandshake
-
         self.out.append(SendHandshake(build_handshake(msg)))
 
     def _peer_certificate_check(self, chain: list[x509.Certificate], role: Literal["server", "client"]) -> None:

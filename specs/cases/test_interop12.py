@@ -150,3 +150,16 @@ def test_tls12_close_notify(h: Harness, closer: str) -> None:
     other = "server" if closer == "client" else "client"
     out = getattr(pair.drive(**{other: lambda e: e.read(100)}), other)
     assert out is not None and out.error is SslError.SSL_ERROR_ZERO_RETURN, out
+
+
+@pytest.mark.clauses("RFC5246/7.4.6/client-certificate")
+def test_tls12_client_certificate(h: Harness) -> None:
+    h.need("tls1_2", "client_certificates")
+    pair = h.pair(
+        client=lambda c: c.with_(max_version="TLSv1.2", present_certificate=True),
+        server=lambda c: c.with_(verify_peer=True),
+    )
+    pair.handshake()
+    _is_tls12(pair)
+    _exchange(pair, b"authenticated over TLS 1.2")
+    _exchange(pair, b"welcome", to_server=False)

@@ -406,3 +406,42 @@ def test_renegotiation_refused_by_options() -> None:
     assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_SSL
     assert err.ERR_GET_REASON(err.ERR_peek_error()) == K.SSL_R_NO_RENEGOTIATION
     err.ERR_clear_error()
+
+
+# -- session-ID resumption through SSL_get1_session / SSL_set_session ----------------------------------------------
+
+
+@pytest.mark.parametrize("engine_role", ["client", "server"])
+def test_session_resumption_with_libssl(libssl: LibsslApi, engine_role: str) -> None:
+    """A client keeps the session of a first TLS 1.2 connection (SSL_get1_session) and offers it on a second one
+    (SSL_set_session); the server finds it in its context's cache and both report SSL_session_reused 1."""
+    engine_is_client = engine_role == "client"
+    client_api: Any = E if engine_is_client else libssl
+    server_api: Any = libssl if engine_is_client else E
+    server_ctx = _ctx(server_api, True)
+    ends = []
+    session = None
+    reused = []
+    for _ in range(2):
+        a, b = socket.socketpair()
+        c = End(client_api, False, a)
+        s = End(server_api, True, b)
+        server_api.SSL_free(s.ssl)  # both server connections come from one context (one session cache)
+        s.ssl = server_api.SSL_new(server_ctx)
+        server_api.SSL_set_fd(s.ssl, b.fileno())
+        server_api.SSL_set_accept_state(s.ssl)
+        if session is not None:
+            assert client_api.SSL_set_session(c.ssl, session) == 1
+        _handshake(c, s)
+        _send(c, s, b"data")
+        reused.append((client_api.SSL_session_reused(c.ssl), server_api.SSL_session_reused(s.ssl)))
+        if session is None:
+            session = client_api.SSL_get1_session(c.ssl)
+            assert session is not None
+        ends.append((c, s))
+    assert reused == [(0, 0), (1, 1)], reused
+    client_api.SSL_SESSION_free(session)
+    for c, s in ends:
+        c.close()
+        s.close()
+    server_api.SSL_CTX_free(server_ctx)

@@ -359,8 +359,8 @@ __all__ = [
     "TLS_client_method",
     "TLS_method",
     "TLS_server_method",
-    "X509_VERIFY_PARAM_set1_host",
     "TLSv1_2_client_method",
     "TLSv1_2_method",
     "TLSv1_2_server_method",
+    "X509_VERIFY_PARAM_set1_host",
 ]  # fmt: skip

@@ -249,9 +249,7 @@ class Handshake12(HandshakeMachine):
         if not cfg.verify_peer:
             return
         if role == "server":
-            name = cfg.server_name
-            if name is None:
-                raise TLSAlertError(AlertDescription.internal_error, "verify_peer needs server_name")
-            certificates.verify_server_chain(chain, cfg.trusted_roots, name, self.ctx.now())
+            # the name to match is verify_host (None: the chain alone), kept apart from the SNI as in client13
+            certificates.verify_server_chain(chain, cfg.trusted_roots, cfg.verify_host, self.ctx.now())
         else:
             certificates.verify_client_chain(chain, cfg.trusted_roots, self.ctx.now())

@@ -410,3 +410,11 @@ def test_full_renegotiation_does_not_resume(pki: PKI) -> None:
     pump(c, s)
     [cd] = _done(c)
     assert cd.renegotiation and not cd.resumed
+
+
+def test_wrong_host_name_is_refused_and_no_name_checks_the_chain_only(pki: PKI) -> None:
+    c, s = pair(pki, {**V12, "verify_host": "other.example"}, V12)
+    _fails(c, s, A.bad_certificate, "client")
+    c, s = pair(pki, {**V12, "verify_host": None}, V12)  # SSL_set1_host never called: the chain alone
+    pump(c, s)
+    assert c.handshake_complete

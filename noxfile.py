@@ -1,4 +1,4 @@
-"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck, benchmark, fuzz."""
+"""nox sessions, the same as tox.ini's environments: tests, conformance, lint, typecheck, benchmark, fuzz, differential."""
 
 from __future__ import annotations
 
@@ -52,3 +52,14 @@ def fuzz(session: nox.Session) -> None:
     examples = session.env.get("ENGINE_FUZZ_EXAMPLES", "20000")
     session.run("python", "-m", "pytest", "tests/engine/tls/test_fuzz.py", "-p", "no:cacheprovider",
                 env={"ENGINE_FUZZ_EXAMPLES": examples})
+
+
+@nox.session
+def differential(session: nox.Session) -> None:
+    """The long differential run: 2000 random C-API programs, engine against libssl and against wolfSSL
+    (DIFFERENTIAL_EXAMPLES overrides the count); records and report in reports/."""
+    _install(session)
+    examples = session.env.get("DIFFERENTIAL_EXAMPLES", "2000")
+    for other in ("libssl", "wolfssl"):
+        session.run("conformance", "differential", "--stack", "engine", "--stack", other, "--examples", examples,
+                    "--report", "reports", *session.posargs)

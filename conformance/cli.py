@@ -18,6 +18,7 @@ from pathlib import Path
 
 from conformance.catalogue import CatalogueError, load_catalogue
 from conformance.checks import Settings, parse_seed, preflight
+from conformance.differential.command import add_parser as add_differential
 from conformance.recording import safe_version
 from conformance.results import ReportDir, ResultsError, load_results
 from conformance.stacks import CAPABILITIES, discover
@@ -235,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     from conformance.serve import add_arguments  # serve, connect
 
     add_arguments(sub)
+    add_differential(sub)
     return parser
 
 

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO
 from conformance.verdicts import (
     BAD_VERDICTS,
     SCHEMA,
+    DifferentialRecord,
     PlanRecord,
     RecordError,
     RunRecord,
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 RESULTS = "results.jsonl"
-Record = RunRecord | PlanRecord | VerdictRecord
+Record = RunRecord | PlanRecord | VerdictRecord | DifferentialRecord
 
 
 class ResultsError(ValueError):
@@ -170,6 +171,7 @@ class Results:
     planned: set[str] | None = None  # node ids of the planned verdicts; None: no plan recorded (schema 1)
     missing: list[str] = field(default_factory=list)  # planned node ids without a verdict
     notes: list[str] = field(default_factory=list)  # what merging did (duplicates dropped, verdicts replaced)
+    differential: list[DifferentialRecord] = field(default_factory=list)  # conformance differential's records
 
     @property
     def expected(self) -> int | None:
@@ -224,6 +226,8 @@ def merge_records(records: Iterable[Record | dict[str, Any]]) -> Results:
             raise ResultsError(str(exc)) from None
         if isinstance(record, RunRecord):
             results.runs.append(record)
+        elif isinstance(record, DifferentialRecord):
+            results.differential.append(record)
         elif isinstance(record, PlanRecord):
             plans.setdefault(record.run, set()).update(record.nodeids)
         else:

@@ -30,6 +30,7 @@ __all__ = [
     "READABLE_SCHEMAS",
     "SCHEMA",
     "SEVERITY",
+    "DifferentialRecord",
     "PlanRecord",
     "RecordError",
     "RunRecord",
@@ -91,6 +92,24 @@ class RunRecord:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass
+class DifferentialRecord:
+    """A record of ``conformance differential`` (docs/results-schema.md, "Differential records"): the run's
+    summary, a divergence-table entry it met, or its finding. ``data`` is the JSON object as written."""
+
+    data: dict[str, Any]
+    kind: str = "differential"
+
+    STATUSES = ("summary", "explained", "finding")
+
+    @property
+    def status(self) -> str:
+        return str(self.data["status"])
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.data)
 
 
 @dataclass
@@ -200,7 +219,7 @@ _REQUIRED: dict[int, frozenset[str]] = {}  # id of a fields table (the module's 
 _STRING_LISTS = frozenset({"clauses", "trace", "nodeids"})
 
 
-def parse_record(data: object) -> RunRecord | PlanRecord | VerdictRecord:
+def parse_record(data: object) -> RunRecord | PlanRecord | VerdictRecord | DifferentialRecord:
     """A record read back from a file, checked field by field; :class:`RecordError` names the first bad field."""
     if not isinstance(data, dict):
         raise RecordError("not a JSON object")
@@ -218,8 +237,15 @@ def parse_record(data: object) -> RunRecord | PlanRecord | VerdictRecord:
         _check_fields(data, _PLAN_FIELDS)
         return PlanRecord(run=data["run"], nodeids=list(data["nodeids"]), worker=data.get("worker", "main"),
                           schema=schema)
+    if kind == "differential":
+        for name, kinds in (("run", str), ("stacks", list), ("seed", int), ("status", str)):
+            if not isinstance(data.get(name), kinds):
+                raise RecordError(f"differential record: field {name!r} missing or not a {kinds.__name__}")
+        if data["status"] not in DifferentialRecord.STATUSES:
+            raise RecordError(f"differential record: unknown status {data['status']!r}")
+        return DifferentialRecord(dict(data))
     if kind != "verdict":
-        raise RecordError(f"unknown kind {kind!r} (run, plan or verdict)")
+        raise RecordError(f"unknown kind {kind!r} (run, plan, verdict or differential)")
     _check_fields(data, _VERDICT_FIELDS)
     try:
         verdict = Verdict(data["verdict"])

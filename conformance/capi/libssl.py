@@ -128,6 +128,11 @@ _BIO_CTRL_WPENDING: Final = 13
 _BIO_C_SET_FD: Final = 104
 _BIO_C_GET_FD: Final = 105
 _BIO_C_SET_BUF_MEM_EOF_RETURN: Final = 130
+_BIO_C_GET_BUFF_NUM_LINES: Final = 116
+_BIO_C_FILE_SEEK: Final = 128
+_BIO_C_FILE_TELL: Final = 133
+_BIO_C_SET_BUFF_SIZE: Final = 117
+_BIO_C_SET_BUFF_READ_DATA: Final = 122
 _BIO_C_SET_WRITE_BUF_SIZE: Final = 136
 _BIO_C_GET_WRITE_BUF_SIZE: Final = 137
 _BIO_C_MAKE_BIO_PAIR: Final = 138
@@ -247,6 +252,7 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get_quiet_shutdown": (c_int, (_H,)),
     "SSL_CTX_set_cipher_list": (c_int, (_H, c_char_p)),
     "SSL_CTX_set_ciphersuites": (c_int, (_H, c_char_p)),
+    "SSL_CTX_set_num_tickets": (c_int, (_H, c_size_t)),
     # SSL
     "SSL_set1_host": (c_int, (_H, c_char_p)),
     "SSL_get0_param": (_H, (_H,)),
@@ -374,6 +380,16 @@ _SIGNATURES.update({
     "BIO_clear_flags": (None, (_H, c_int)),
     "BIO_set_retry_reason": (None, (_H, c_int)),
     "BIO_s_secmem": (_H, ()),
+    # BIO_push.pod (and BIO_next, from BIO_find_type.pod, to see a chain)
+    "BIO_push": (_H, (_H, _H)),
+    "BIO_pop": (_H, (_H,)),
+    "BIO_next": (_H, (_H,)),
+    "BIO_set_next": (None, (_H, _H)),
+    "BIO_f_buffer": (_H, ()),
+    "BIO_s_fd": (_H, ()),
+    "BIO_lookup": (c_int, (c_char_p, c_char_p, c_int, c_int, c_int, POINTER(c_void_p))),
+    "BIO_parse_hostserv": (c_int, (c_char_p, POINTER(c_void_p), POINTER(c_void_p), c_int)),
+    "BIO_new_fd": (_H, (c_int, c_int)),
     "BIO_ADDR_path_string": (c_void_p, (_H,)),  # char *, to be freed with OPENSSL_free
     "ERR_get_error_all": (c_ulong, _ERR_OUT),
     "ERR_peek_error_all": (c_ulong, _ERR_OUT),
@@ -554,7 +570,8 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
         "BIO_destroy_bio_pair", "BIO_shutdown_wr", "BIO_get_write_buf_size", "BIO_get_write_guarantee",
         "BIO_get_read_request", "BIO_should_read", "BIO_should_write", "BIO_should_io_special", "BIO_retry_type",
         "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version", "BIO_get_close",
-        "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR",
+        "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR", "BIO_get_buffer_num_lines",
+        "BIO_set_read_buffer_size", "BIO_set_buffer_size", "BIO_set_buffer_read_data",
     )
 }  # fmt: skip
 
@@ -563,7 +580,8 @@ WOLFSSL: Final = SymbolProfile(
     prefix="wolfSSL_",
     strip=("SSL_",),
     renames=WOLFSSL_RENAMES,
-    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list"},
+    macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size",
+                                                 "BIO_seek", "BIO_tell"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
@@ -574,6 +592,9 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_get_options": (c_long, (_H,)),
         "SSL_clear_options": (c_long, (_H, c_long)),
         "BIO_make_bio_pair": (c_int, (_H, _H)),
+        "BIO_set_write_buffer_size": (c_long, (_H, c_long)),
+        "BIO_seek": (c_int, (_H, c_int)),
+        "BIO_tell": (c_int, (_H,)),
         "BIO_set_write_buf_size": (c_int, (_H, c_long)),
         "BIO_pending": (c_int, (_H,)),
         "BIO_wpending": (c_size_t, (_H,)),
@@ -830,6 +851,83 @@ class LibsslApi:
     def BIO_new_socket(self, sock: int, close_flag: int) -> Handle | None:
         return _wrap("BIO", self._function("BIO_new_socket")(sock, close_flag))
 
+    # ------------------------------------------------------------------ BIO chains (BIO_push.pod)
+
+    def BIO_push(self, b: Handle | None, next: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_push")(_address(b, "BIO"), _address(next, "BIO")))
+
+    def BIO_pop(self, b: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_pop")(_address(b, "BIO")))
+
+    def BIO_next(self, b: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_next")(_address(b, "BIO")))
+
+    def BIO_set_next(self, b: Handle | None, next: Handle | None) -> None:
+        self._function("BIO_set_next")(_address(b, "BIO"), _address(next, "BIO"))
+
+    # ------------------------------------------------------------------ BIO_parse_hostserv.pod
+
+    def BIO_parse_hostserv(
+        self, hostserv: str | bytes | None, hostserv_prio: int, host: str | None = None, service: str | None = None
+    ) -> tuple[int, str | None, str | None]:
+        """``(ret, host, service)``: ``host`` / ``service`` are what ``*host`` / ``*service`` hold before the call
+        (the caller's own strings, left alone by the library when it does not touch them); strings the library
+        allocated come back as ``str`` and are freed with OPENSSL_free."""
+        keep = [ctypes.create_string_buffer(v.encode()) if v is not None else None for v in (host, service)]
+        before = [ctypes.addressof(k) if k is not None else None for k in keep]
+        out = [c_void_p(b) for b in before]
+        ret = int(self._function("BIO_parse_hostserv")(_cstr(hostserv), byref(out[0]), byref(out[1]), hostserv_prio))
+        results: list[str | None] = []
+        for value, old, pointer in zip((host, service), before, out, strict=True):
+            if pointer.value is None:
+                results.append(None)
+            elif pointer.value == old:
+                results.append(value)  # untouched: still the caller's string
+            else:
+                results.append(self._owned_string(pointer.value))
+        return ret, results[0], results[1]
+
+    # ------------------------------------------------------------------ descriptor BIOs (BIO_s_fd.pod)
+
+    def BIO_s_fd(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_fd")())
+
+    def BIO_new_fd(self, fd: int, close_flag: int) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_fd")(fd, close_flag))
+
+    def BIO_seek(self, b: Handle | None, ofs: int) -> int:
+        return _int(self._bio_macro("BIO_seek", b, _BIO_C_FILE_SEEK, ofs))
+
+    def BIO_tell(self, b: Handle | None) -> int:
+        return _int(self._bio_macro("BIO_tell", b, _BIO_C_FILE_TELL))
+
+    # ------------------------------------------------------------------ buffering BIOs (BIO_f_buffer.pod)
+
+    def BIO_f_buffer(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_f_buffer")())
+
+    def BIO_get_buffer_num_lines(self, b: Handle | None) -> int:
+        return self._bio_macro("BIO_get_buffer_num_lines", b, _BIO_C_GET_BUFF_NUM_LINES)
+
+    def BIO_set_read_buffer_size(self, b: Handle | None, size: int) -> int:
+        self._macro_function("BIO_set_read_buffer_size")  # raises MissingSymbol where the headers lack the macro
+        return self.BIO_int_ctrl(b, _BIO_C_SET_BUFF_SIZE, size, 0)
+
+    def BIO_set_write_buffer_size(self, b: Handle | None, size: int) -> int:
+        fn = self._macro_function("BIO_set_write_buffer_size")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), size))
+        return self.BIO_int_ctrl(b, _BIO_C_SET_BUFF_SIZE, size, 1)
+
+    def BIO_set_buffer_size(self, b: Handle | None, size: int) -> int:
+        return self._bio_macro("BIO_set_buffer_size", b, _BIO_C_SET_BUFF_SIZE, size)
+
+    def BIO_set_buffer_read_data(self, b: Handle | None, buf: bytes, num: int) -> int:
+        self._macro_function("BIO_set_buffer_read_data")
+        storage = ctypes.create_string_buffer(buf, max(len(buf), 1))  # the BIO copies the bytes
+        return int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_SET_BUFF_READ_DATA, num,
+                                                 ctypes.addressof(storage)))
+
     # ------------------------------------------------------------------ BIO control (functions and macros)
 
     def BIO_ctrl(self, bp: Handle | None, cmd: int, larg: int = 0, parg: Handle | int | None = None) -> int:
@@ -846,7 +944,7 @@ class LibsslApi:
             args: list[Any] = [_address(b, "BIO")]
             if name == "BIO_make_bio_pair":
                 args.append(_address(parg, "BIO"))
-            elif name == "BIO_set_write_buf_size":
+            elif name in ("BIO_set_write_buf_size", "BIO_seek"):
                 args.append(larg)
             return int(fn(*args))
         return self.BIO_ctrl(b, cmd, larg, parg)
@@ -1084,6 +1182,13 @@ class LibsslApi:
         ret = int(fn(_cstr(host), _cstr(service), lookup_type, family, socktype, protocol, byref(res)))
         return ret, _wrap("BIO_ADDRINFO", res.value)
 
+    def BIO_lookup(
+        self, host: str | bytes | None, service: str | bytes | None, lookup_type: int, family: int, socktype: int
+    ) -> tuple[int, Handle | None]:
+        res = c_void_p()
+        ret = int(self._function("BIO_lookup")(_cstr(host), _cstr(service), lookup_type, family, socktype, byref(res)))
+        return ret, _wrap("BIO_ADDRINFO", res.value)
+
     def BIO_ADDRINFO_next(self, bai: Handle | None) -> Handle | None:
         return _wrap("BIO_ADDRINFO", self._function("BIO_ADDRINFO_next")(_address(bai, "BIO_ADDRINFO")))
 
@@ -1268,6 +1373,9 @@ class LibsslApi:
 
     def SSL_CTX_set_cipher_list(self, ctx: Handle | None, str: str | bytes | None) -> int:
         return int(self._function("SSL_CTX_set_cipher_list")(_address(ctx, "SSL_CTX"), _cstr(str)))
+
+    def SSL_CTX_set_num_tickets(self, ctx: Handle | None, num_tickets: int) -> int:
+        return int(self._function("SSL_CTX_set_num_tickets")(_address(ctx, "SSL_CTX"), num_tickets))
 
     def SSL_CTX_set_ciphersuites(self, ctx: Handle | None, str: str | bytes | None) -> int:
         return int(self._function("SSL_CTX_set_ciphersuites")(_address(ctx, "SSL_CTX"), _cstr(str)))

@@ -44,7 +44,7 @@ def write_reports(directory: Path, sources: list[Path] | Results, baseline: Path
     and ``pages/changes.html`` say what changed since it.
     """
     if isinstance(sources, Results):
-        if not sources.verdicts and not sources.planned:
+        if not sources.verdicts and not sources.planned and not sources.differential:
             raise NothingToReport(f"nothing to report: these records hold no verdict and no plan; {directory} left "
                                "unchanged")
         stream = stream_of(sources)

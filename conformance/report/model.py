@@ -217,6 +217,7 @@ def stream_of(source: Results | Iterable[dict[str, Any]]) -> Stream:
         if source.planned is not None:
             stream.plans["*"] = set(source.planned)
         stream.notes.extend(source.notes)
+        stream.others.extend(d.to_json() for d in source.differential)
         return stream
     items = list(source)
     others = [i for i in items if isinstance(i, dict) and i.get("kind") not in (None, "run", "plan", "verdict")]
@@ -453,7 +454,7 @@ class Aggregate:
         complete = not missing
         finding = any(o.get("kind") == DIFFERENTIAL_KIND and o.get("status") == "finding" for o in scan.others)
         bad = sum(self.totals.get(str(v), 0) for v in BAD_VERDICTS)
-        ok = complete and not bad and self.total > 0 and not finding
+        ok = complete and not bad and (self.total > 0 or bool(scan.others)) and not finding
         stack_rows = []
         for s in stacks:
             data = self.stacks[s]

@@ -267,9 +267,9 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
                 if stream.retracted and attempt == 1:
                     stream = stream.again()
                     continue
-                if stream.kept == 0 and not stream.planned:
-                    raise NothingToReport(f"nothing to report: the records hold no verdict and no plan; "
-                                          f"{directory} left unchanged")
+                if stream.kept == 0 and not stream.planned and not stream.others:
+                    raise NothingToReport("nothing to report: the records hold no verdict, no plan and no differential "
+                                          f"run; {directory} left unchanged")
                 _publish(stage, directory)
                 return model
             finally:

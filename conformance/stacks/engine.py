@@ -16,11 +16,14 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
+import engine.bio as _bio
+import engine.err as _err
+import engine.ssl as _ssl
 from conformance.capi.libssl import MissingSymbol
 from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
 from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
-__all__ = ["EngineApi", "EngineStack"]
+__all__ = ["EngineApi", "EngineFunctions", "EngineStack"]
 
 _MODULES = ("engine.bio", "engine.err", "engine.ssl")
 SSL_CAPABILITIES = frozenset({
@@ -41,10 +44,77 @@ _ABSENT = MappingProxyType({
 })
 
 
-class EngineApi:
-    """The engine's functions by OpenSSL name; built from each module's ``__all__``."""
+class EngineFunctions:
+    """The engine's functions of the typed contract (:class:`conformance.capi.contract.CApi`), bound as typed
+    attributes so mypy checks them against the protocol; :class:`EngineApi` adds every other function by name."""
 
     library = "engine"
+    errno = staticmethod(_err.errno)
+    ERR_clear_error = staticmethod(_err.ERR_clear_error)
+    ERR_get_error = staticmethod(_err.ERR_get_error)
+    ERR_peek_error = staticmethod(_err.ERR_peek_error)
+    ERR_GET_LIB = staticmethod(_err.ERR_GET_LIB)
+    ERR_GET_REASON = staticmethod(_err.ERR_GET_REASON)
+    ERR_error_string_n = staticmethod(_err.ERR_error_string_n)
+    TLS_client_method = staticmethod(_ssl.TLS_client_method)
+    TLS_server_method = staticmethod(_ssl.TLS_server_method)
+    SSL_CTX_new = staticmethod(_ssl.SSL_CTX_new)
+    SSL_CTX_free = staticmethod(_ssl.SSL_CTX_free)
+    SSL_CTX_set_min_proto_version = staticmethod(_ssl.SSL_CTX_set_min_proto_version)
+    SSL_CTX_set_max_proto_version = staticmethod(_ssl.SSL_CTX_set_max_proto_version)
+    SSL_CTX_use_certificate_file = staticmethod(_ssl.SSL_CTX_use_certificate_file)
+    SSL_CTX_use_PrivateKey_file = staticmethod(_ssl.SSL_CTX_use_PrivateKey_file)
+    SSL_CTX_load_verify_locations = staticmethod(_ssl.SSL_CTX_load_verify_locations)
+    SSL_CTX_set_verify = staticmethod(_ssl.SSL_CTX_set_verify)
+    SSL_CTX_set_mode = staticmethod(_ssl.SSL_CTX_set_mode)
+    SSL_CTX_clear_mode = staticmethod(_ssl.SSL_CTX_clear_mode)
+    SSL_CTX_set_num_tickets = staticmethod(_ssl.SSL_CTX_set_num_tickets)
+    SSL_new = staticmethod(_ssl.SSL_new)
+    SSL_free = staticmethod(_ssl.SSL_free)
+    SSL_clear = staticmethod(_ssl.SSL_clear)
+    SSL_set_bio = staticmethod(_ssl.SSL_set_bio)
+    SSL_set_connect_state = staticmethod(_ssl.SSL_set_connect_state)
+    SSL_set_accept_state = staticmethod(_ssl.SSL_set_accept_state)
+    SSL_set_tlsext_host_name = staticmethod(_ssl.SSL_set_tlsext_host_name)
+    SSL_set1_host = staticmethod(_ssl.SSL_set1_host)
+    SSL_get_verify_result = staticmethod(_ssl.SSL_get_verify_result)
+    SSL_do_handshake = staticmethod(_ssl.SSL_do_handshake)
+    SSL_read = staticmethod(_ssl.SSL_read)
+    SSL_peek = staticmethod(_ssl.SSL_peek)
+    SSL_read_ex = staticmethod(_ssl.SSL_read_ex)
+    SSL_peek_ex = staticmethod(_ssl.SSL_peek_ex)
+    SSL_write = staticmethod(_ssl.SSL_write)
+    SSL_write_ex = staticmethod(_ssl.SSL_write_ex)
+    SSL_pending = staticmethod(_ssl.SSL_pending)
+    SSL_has_pending = staticmethod(_ssl.SSL_has_pending)
+    SSL_shutdown = staticmethod(_ssl.SSL_shutdown)
+    SSL_get_shutdown = staticmethod(_ssl.SSL_get_shutdown)
+    SSL_key_update = staticmethod(_ssl.SSL_key_update)
+    SSL_get_error = staticmethod(_ssl.SSL_get_error)
+    SSL_want = staticmethod(_ssl.SSL_want)
+    BIO_s_mem = staticmethod(_bio.BIO_s_mem)
+    BIO_new = staticmethod(_bio.BIO_new)
+    BIO_free = staticmethod(_bio.BIO_free)
+    BIO_new_bio_pair = staticmethod(_bio.BIO_new_bio_pair)
+    BIO_read = staticmethod(_bio.BIO_read)
+    BIO_write = staticmethod(_bio.BIO_write)
+    BIO_ctrl_pending = staticmethod(_bio.BIO_ctrl_pending)
+    BIO_ctrl_get_write_guarantee = staticmethod(_bio.BIO_ctrl_get_write_guarantee)
+    BIO_shutdown_wr = staticmethod(_bio.BIO_shutdown_wr)
+    BIO_set_mem_eof_return = staticmethod(_bio.BIO_set_mem_eof_return)
+
+    @property
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"engine {version('ssl-bio-conformance')}"
+
+    def has(self, name: str, /) -> bool:
+        return callable(getattr(type(self), name, None))
+
+
+class EngineApi(EngineFunctions):
+    """The engine's functions by OpenSSL name; built from each module's ``__all__``."""
 
     def __init__(self) -> None:
         self._names: dict[str, Any] = {}
@@ -58,13 +128,7 @@ class EngineApi:
         for name, value in self._names.items():
             setattr(self, name, value)
 
-    @property
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return f"engine {version('ssl-bio-conformance')}"
-
-    def has(self, name: str) -> bool:
+    def has(self, name: str, /) -> bool:
         return name in self._names
 
     def __getattr__(self, name: str) -> Any:  # only reached for names the engine does not define

@@ -2,7 +2,10 @@
 
 Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, generic I/O and ctrl),
 :mod:`.pair` (BIO_s_bio), :mod:`.mem` (BIO_s_mem), :mod:`.sock` (BIO_s_socket and the socket functions),
-:mod:`.addr` (BIO_ADDR), :mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
+:mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.buffer` (BIO_f_buffer),
+:mod:`.fd` (BIO_s_fd), :mod:`.hostserv` (BIO_parse_hostserv),
+:mod:`.addrinfo` (BIO_lookup),
+:mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
 """
@@ -22,6 +25,28 @@ from engine.bio.addr import (
     BIO_ADDR_rawport,
     BIO_ADDR_service_string,
 )
+from engine.bio.addrinfo import (
+    BIO_ADDRINFO,
+    BIO_LOOKUP_CLIENT,
+    BIO_LOOKUP_SERVER,
+    BIO_ADDRINFO_address,
+    BIO_ADDRINFO_family,
+    BIO_ADDRINFO_free,
+    BIO_ADDRINFO_next,
+    BIO_ADDRINFO_protocol,
+    BIO_ADDRINFO_socktype,
+    BIO_lookup,
+    BIO_lookup_ex,
+)
+from engine.bio.buffer import (
+    BIO_f_buffer,
+    BIO_get_buffer_num_lines,
+    BIO_set_buffer_read_data,
+    BIO_set_buffer_size,
+    BIO_set_read_buffer_size,
+    BIO_set_write_buffer_size,
+)
+from engine.bio.chain import BIO_next, BIO_pop, BIO_push, BIO_set_next
 from engine.bio.conn import (
     BIO_do_accept,
     BIO_do_connect,
@@ -77,6 +102,8 @@ from engine.bio.core import (
     BIO_write,
     BIO_write_ex,
 )
+from engine.bio.fd import BIO_new_fd, BIO_s_fd, BIO_seek, BIO_tell
+from engine.bio.hostserv import BIO_PARSE_PRIO_HOST, BIO_PARSE_PRIO_SERV, BIO_parse_hostserv
 from engine.bio.mem import BIO_get_mem_data, BIO_new_mem_buf, BIO_s_mem, BIO_s_secmem, BIO_set_mem_eof_return
 from engine.bio.meth import (
     BIO_get_init,
@@ -118,7 +145,18 @@ from engine.bio.sock import (
 __all__ = [
     "BIO",
     "BIO_ADDR",
+    "BIO_ADDRINFO",
+    "BIO_LOOKUP_CLIENT",
+    "BIO_LOOKUP_SERVER",
     "BIO_METHOD",
+    "BIO_PARSE_PRIO_HOST",
+    "BIO_PARSE_PRIO_SERV",
+    "BIO_ADDRINFO_address",
+    "BIO_ADDRINFO_family",
+    "BIO_ADDRINFO_free",
+    "BIO_ADDRINFO_next",
+    "BIO_ADDRINFO_protocol",
+    "BIO_ADDRINFO_socktype",
     "BIO_ADDR_clear",
     "BIO_ADDR_family",
     "BIO_ADDR_free",
@@ -145,10 +183,12 @@ __all__ = [
     "BIO_do_accept",
     "BIO_do_connect",
     "BIO_eof",
+    "BIO_f_buffer",
     "BIO_flush",
     "BIO_free",
     "BIO_free_all",
     "BIO_get_accept_port",
+    "BIO_get_buffer_num_lines",
     "BIO_get_close",
     "BIO_get_fd",
     "BIO_get_flags",
@@ -162,6 +202,8 @@ __all__ = [
     "BIO_gets",
     "BIO_int_ctrl",
     "BIO_listen",
+    "BIO_lookup",
+    "BIO_lookup_ex",
     "BIO_make_bio_pair",
     "BIO_meth_free",
     "BIO_meth_new",
@@ -174,9 +216,14 @@ __all__ = [
     "BIO_new_bio_pair",
     "BIO_new_connect",
     "BIO_new_ex",
+    "BIO_new_fd",
     "BIO_new_mem_buf",
     "BIO_new_socket",
+    "BIO_next",
+    "BIO_parse_hostserv",
     "BIO_pending",
+    "BIO_pop",
+    "BIO_push",
     "BIO_puts",
     "BIO_read",
     "BIO_read_ex",
@@ -185,9 +232,13 @@ __all__ = [
     "BIO_s_accept",
     "BIO_s_bio",
     "BIO_s_connect",
+    "BIO_s_fd",
     "BIO_s_mem",
     "BIO_s_secmem",
     "BIO_s_socket",
+    "BIO_seek",
+    "BIO_set_buffer_read_data",
+    "BIO_set_buffer_size",
     "BIO_set_close",
     "BIO_set_fd",
     "BIO_set_flags",
@@ -195,11 +246,14 @@ __all__ = [
     "BIO_set_mem_eof_return",
     "BIO_set_nbio",
     "BIO_set_nbio_accept",
+    "BIO_set_next",
+    "BIO_set_read_buffer_size",
     "BIO_set_retry_read",
     "BIO_set_retry_reason",
     "BIO_set_retry_special",
     "BIO_set_retry_write",
     "BIO_set_write_buf_size",
+    "BIO_set_write_buffer_size",
     "BIO_should_io_special",
     "BIO_should_read",
     "BIO_should_retry",
@@ -207,6 +261,7 @@ __all__ = [
     "BIO_shutdown_wr",
     "BIO_socket",
     "BIO_socket_nbio",
+    "BIO_tell",
     "BIO_test_flags",
     "BIO_up_ref",
     "BIO_vfree",

@@ -137,7 +137,8 @@ class BIO_METHOD:
 class BIO:
     """An opaque BIO handle. Callers never look inside; the fields are for the engine's BIO kinds."""
 
-    __slots__ = ("flags", "freed", "impl", "init", "method", "num", "references", "retry_reason", "shutdown")
+    __slots__ = ("flags", "freed", "impl", "init", "method", "next_bio", "num", "prev_bio", "references",
+                 "retry_reason", "shutdown")
 
     def __init__(self, method: BIO_METHOD, impl: BioImpl, init: bool) -> None:
         self.method = method
@@ -149,6 +150,8 @@ class BIO:
         self.init = init
         self.shutdown = BIO_CLOSE
         self.num = 0
+        self.next_bio: BIO | None = None  # the chain (BIO_push.pod): engine/bio/chain.py links and unlinks
+        self.prev_bio: BIO | None = None
 
     def __repr__(self) -> str:
         state = "freed" if self.freed else f"refs={self.references}"
@@ -228,8 +231,15 @@ def BIO_vfree(a: BIO | None) -> None:
 
 
 def BIO_free_all(a: BIO | None) -> None:
-    # BIO_new: NOTES "BIO_free_all() on a single BIO has the same effect as BIO_free()"; the engine has no chains
-    BIO_free(a)
+    # BIO_new: DESCRIPTION frees the whole chain; as in libcrypto 3.0 the walk stops after a BIO that still had
+    # other references (freeing it only dropped one), so a chain shared with someone else stays alive behind it
+    bio = live_bio(a, "BIO_free_all", null_reason=None)
+    while bio is not None and not bio.freed:
+        refs, nxt = bio.references, bio.next_bio
+        BIO_free(bio)
+        if refs > 1:
+            break
+        bio = nxt
 
 
 def BIO_method_type(b: BIO | None) -> int:
@@ -475,11 +485,17 @@ def BIO_retry_type(b: BIO | None) -> int:
 
 
 def BIO_get_retry_BIO(bio: BIO | None) -> tuple[BIO | None, int]:
-    """``BIO_get_retry_BIO(bio) -> (retry_bio, reason)``; without chains the BIO itself is the cause."""
+    """``BIO_get_retry_BIO(bio) -> (retry_bio, reason)``: down the chain, the last BIO that still has the retry flag
+    (BIO_should_retry.pod: the source/sink that caused the condition)."""
     b = live_bio(bio, "BIO_get_retry_BIO")
     if b is None:
         return (None, 0)
-    return (b, b.retry_reason)
+    last = b
+    while last.flags & BIO_FLAGS_SHOULD_RETRY and last.next_bio is not None and not last.next_bio.freed:
+        if not last.next_bio.flags & BIO_FLAGS_SHOULD_RETRY:
+            break
+        last = last.next_bio
+    return (last, last.retry_reason)
 
 
 def BIO_get_retry_reason(bio: BIO | None) -> int:

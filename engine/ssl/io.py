@@ -95,10 +95,14 @@ def SSL_do_handshake(ssl: SSL | None) -> int:
     if s is None:
         return -1
     if s.init_finished:
+        if s.key_update == K.SSL_KEY_UPDATE_NONE:
+            # SSL_do_handshake: RETURN VALUES 1, the handshake is complete; output of an unfinished SSL_write waits
+            # for that write to be repeated (libssl 3.0 alike; the engine used to flush it here and answer
+            # SSL_ERROR_WANT_WRITE when the BIO was full: found by the differential runner)
+            return 1
         # SSL_key_update: DESCRIPTION the update is sent by the next SSL_do_handshake or write
         try:
-            if s.key_update != K.SSL_KEY_UPDATE_NONE:
-                s._send_key_update()
+            s._send_key_update()
         except TLSAlertError as exc:
             return s._fail_alert(exc)
         if s.reneg_scheduled is not None or s._in_renegotiation_handshake():
@@ -154,8 +158,8 @@ def _read(ssl: object, num: object, peek: bool, func: str) -> tuple[int, bytes]:
         raise_ssl(K.SSL_R_BAD_LENGTH, func)
         return (-1, b"")
     assert isinstance(num, int)
-    if num == 0:
-        return (0, b"")
+    # num == 0: SSL_read.pod is silent; libssl 3.0 still carries out a pending handshake and reads a record into
+    # its buffer before returning 0 (found by the differential runner), and so does the engine.
     return s.read(num, peek, func)
 
 
@@ -207,8 +211,20 @@ def _write(ssl: object, buf: object, num: int | None, moved: bool, func: str) ->
         raise_ssl(K.SSL_R_BAD_LENGTH, func)
         return -1
     if n == 0:
-        return 0  # SSL_write: WARNINGS num = 0 fails (libssl 3.0: 0, empty queue, SSL_ERROR_SYSCALL)
+        # SSL_write: WARNINGS num = 0 fails (libssl 3.0: 0, empty queue, SSL_ERROR_SYSCALL)
+        return _write_nothing(s, func)
     return s.write(bytes(buf) if not isinstance(buf, bytes) else buf, n, moved, func)
+
+
+def _write_nothing(s: SSL, func: str) -> int:
+    """A write of 0 bytes: 0, or -1 when it cannot get that far. SSL_write: NOTES a write carries out the pending
+    handshake first, and a write after SSL_shutdown fails, whatever the length (libssl 3.0 alike; the engine
+    returned at once before the differential runner found the difference)."""
+    if s.shutdown & K.SSL_SENT_SHUTDOWN:
+        return shutdown_error(s, func)
+    if not s.init_finished and s.handshake() <= 0:
+        return -1
+    return 0
 
 
 def SSL_write(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> int:
@@ -221,7 +237,7 @@ def SSL_write_ex(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: 
     if n == 0:
         # SSL_write: WARNINGS SSL_write_ex with num = 0 is allowed and writes nothing (libssl 3.0: 1, written 0)
         s = _io_entry(ssl, "SSL_write_ex")
-        return (0, 0) if s is None else (1, 0)
+        return (0, 0) if s is None or _write_nothing(s, "SSL_write_ex") < 0 else (1, 0)
     ret = _write(ssl, buf, num, moved, "SSL_write_ex")
     return (1, ret) if ret > 0 else (0, 0)
 
@@ -368,10 +384,17 @@ def SSL_key_update(s: SSL | None, updatetype: int) -> int:
     ssl = live_ssl(s, "SSL_key_update")
     if ssl is None:
         return 0
+    if ssl.version != K.TLS1_3_VERSION:
+        # SSL_key_update.pod: TLS 1.3 only; the page gives no reason code, libssl 3.0 checks the version first, so
+        # before a version is negotiated the reason is SSL_R_WRONG_SSL_VERSION (found by the differential runner)
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_key_update")
+        return 0
     if updatetype not in (K.SSL_KEY_UPDATE_NOT_REQUESTED, K.SSL_KEY_UPDATE_REQUESTED):
         raise_ssl(K.SSL_R_INVALID_KEY_UPDATE_TYPE, "SSL_key_update")
         return 0
-    if not ssl.init_finished:
+    if not ssl.init_finished or ssl.key_update != K.SSL_KEY_UPDATE_NONE:
+        # page silent; libssl 3.0: an update not yet sent keeps the SSL "in init", so a second call before the next
+        # I/O operation fails with SSL_R_STILL_IN_INIT (found by the differential runner)
         raise_ssl(K.SSL_R_STILL_IN_INIT, "SSL_key_update")
         return 0
     if ssl.version != K.TLS1_3_VERSION:

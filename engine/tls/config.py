@@ -65,6 +65,9 @@ class TLSConfig:
     alpn_protocols: tuple[bytes, ...] = ()
     middlebox_compat: bool = True
     """RFC 9846 appendix E.4: non-empty legacy_session_id and dummy change_cipher_spec records."""
+    record_per_message: bool = False
+    """Seal every handshake message in a record of its own (as libssl does) instead of packing a flight's messages
+    of one epoch into as few records as they fit (as the RFC 8448 traces do). RFC 9846 section 5.1 allows both."""
     extension_order: tuple[int, ...] = ()
     """Extension types in the order they should appear in the messages we build; others follow."""
     max_handshake_message: int = 1 << 18

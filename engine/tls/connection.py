@@ -273,6 +273,16 @@ class TLSConnection:
         self._we_closed = True
         self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.WARNING, AlertDescription.close_notify)))
 
+    def abort_from_outside(self, exc: TLSAlertError) -> None:
+        """Fail the connection for a reason found outside the core (the transport ended without close_notify):
+        the alert goes out like one the core raised itself, unless close_notify was sent already."""
+        if self._error is not None:
+            return
+        if self._we_closed:
+            self._error = exc
+            return
+        self._fail(exc)
+
     # -- internals -----------------------------------------------------------------------------------------------
 
     def _guarded(self, action: object) -> None:
@@ -321,6 +331,8 @@ class TLSConnection:
             if isinstance(item, SendHandshake):
                 pending += item.data
                 initial = initial or item.initial_client_hello
+                if self.config.record_per_message:
+                    flush()
             elif isinstance(item, InstallKey):
                 if item.direction == "write":
                     flush()

@@ -14,8 +14,6 @@ ABSENT = {
     "BIO_get_line": "not implemented yet",
     "BIO_get_mem_ptr": "no BUF_MEM type",
     "BIO_set_mem_buf": "no BUF_MEM type",
-    "BIO_seek": "file and fd BIOs are not implemented",
-    "BIO_tell": "file and fd BIOs are not implemented",
     "DTLS_method": "the engine implements TLS over streams only",
     "DTLS_client_method": "the engine implements TLS over streams only",
     "DTLS_server_method": "the engine implements TLS over streams only",

@@ -1,0 +1,307 @@
+"""Programs of the differential runner: a set-up and a list of steps, their hypothesis strategies, and their
+rendering as Python and C a person can replay.
+
+A step is either a C-API call on one side (client or server) or a move of bytes on the link between the two. Every
+quantity a step names is one both stacks interpret alike, because the bytes on the wire differ between stacks
+(handshake flights, signatures and tickets have stack-specific sizes):
+
+* buffer sizes of SSL_read / SSL_write are absolute (plaintext is the same on every stack);
+* the link never moves "the first n bytes": it moves, drops or corrupts relative to the *end* of what the sender
+  has produced and the link has not yet delivered (``keep`` bytes held back, the byte ``back`` positions before the
+  end). The tail of a stream is the latest records, and records the application can observe (application data,
+  alerts, KeyUpdate, Finished) have the same size on every stack for the same suite and plaintext.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hypothesis import strategies as st
+
+__all__ = [
+    "Clear", "Corrupt", "Drop", "Eof", "Handshake", "KeyUpdate", "Move", "Program", "Read", "Setup", "Shutdown",
+    "Side", "Step", "Write", "payload", "programs",
+]
+
+Side = Literal["client", "server"]
+SIDES: tuple[Side, Side] = ("client", "server")
+READS = ("SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex")
+
+
+def payload(num: int) -> bytes:
+    """The bytes an ``SSL_write`` of ``num`` bytes sends: a function of ``num`` only, so a retry with the same
+    length passes the same bytes (and, in the ctypes binding, the same buffer)."""
+    return bytes((i * 7 + num) % 251 for i in range(num))
+
+
+def _other(side: Side) -> Side:
+    return "server" if side == "client" else "client"
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How the two SSL objects are made. ``verify``: the client's SSL_VERIFY_PEER with the right CA ("peer"), with a
+    CA that signed nothing here ("wrong-ca"), or SSL_VERIFY_NONE ("none"). ``sni``: SSL_set_tlsext_host_name on the
+    client. ``host``: SSL_set1_host with the server's name ("right"), another name ("wrong"), or not called.
+    ``transport``: a BIO pair per SSL (``pair_size`` bytes each way) or two memory BIOs per SSL."""
+
+    transport: Literal["pair", "mem"] = "pair"
+    pair_size: int = 17408
+    verify: Literal["none", "peer", "wrong-ca"] = "peer"
+    sni: bool = True
+    host: Literal["right", "wrong", "none"] = "right"
+    partial_write: tuple[bool, bool] = (False, False)  # SSL_MODE_ENABLE_PARTIAL_WRITE on (client, server)
+
+    def render_py(self) -> str:
+        return (f"Setup(transport={self.transport!r}, pair_size={self.pair_size}, verify={self.verify!r}, "
+                f"sni={self.sni}, host={self.host!r}, partial_write={self.partial_write})")
+
+
+@dataclass(frozen=True)
+class Handshake:
+    side: Side
+
+    def py(self) -> str:
+        return f"api.SSL_do_handshake({self.side})"
+
+    def c(self) -> str:
+        return f"SSL_do_handshake({self.side});"
+
+
+@dataclass(frozen=True)
+class Read:
+    side: Side
+    func: str  # one of READS
+    num: int
+
+    def py(self) -> str:
+        return f"api.{self.func}({self.side}, {self.num})"
+
+    def c(self) -> str:
+        if self.func.endswith("_ex"):
+            return f"{self.func}({self.side}, buf, {self.num}, &readbytes);"
+        return f"{self.func}({self.side}, buf, {self.num});"
+
+
+@dataclass(frozen=True)
+class Write:
+    side: Side
+    num: int
+    ex: bool = False
+    moved: bool = False  # the same bytes from another address (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER matters)
+
+    @property
+    def func(self) -> str:
+        return "SSL_write_ex" if self.ex else "SSL_write"
+
+    def py(self) -> str:
+        moved = ", moved=True" if self.moved else ""
+        return f"api.{self.func}({self.side}, payload({self.num}){moved})"
+
+    def c(self) -> str:
+        buf = "copy_of(payload)" if self.moved else "payload"
+        if self.ex:
+            return f"SSL_write_ex({self.side}, {buf}, {self.num}, &written);"
+        return f"SSL_write({self.side}, {buf}, {self.num});"
+
+
+@dataclass(frozen=True)
+class Shutdown:
+    side: Side
+
+    def py(self) -> str:
+        return f"api.SSL_shutdown({self.side})"
+
+    def c(self) -> str:
+        return f"SSL_shutdown({self.side});"
+
+
+@dataclass(frozen=True)
+class KeyUpdate:
+    side: Side
+    requested: bool
+
+    @property
+    def updatetype(self) -> int:
+        return 1 if self.requested else 0
+
+    def py(self) -> str:
+        return f"api.SSL_key_update({self.side}, {self.updatetype})"
+
+    def c(self) -> str:
+        kind = "SSL_KEY_UPDATE_REQUESTED" if self.requested else "SSL_KEY_UPDATE_NOT_REQUESTED"
+        return f"SSL_key_update({self.side}, {kind});"
+
+
+@dataclass(frozen=True)
+class Clear:
+    """SSL_clear on both objects and stale bytes thrown away: the objects are reused for a new connection with
+    the same peer, the one use SSL_clear.pod describes (clearing one side of a live connection only feeds the
+    other side's records to a new handshake, which no page defines). ``side`` is cleared first."""
+
+    side: Side
+
+    def py(self) -> str:
+        return f"(api.SSL_clear({self.side}), api.SSL_clear({_other(self.side)}), link.reset())"
+
+    def c(self) -> str:
+        return f"SSL_clear({self.side}); SSL_clear({_other(self.side)}); link_reset();"
+
+
+@dataclass(frozen=True)
+class Move:
+    """Deliver what ``src`` has written and the link has not delivered, except the last ``keep`` bytes."""
+
+    src: Side
+    keep: int = 0
+
+    def py(self) -> str:
+        return f"link.move({self.src!r}, keep={self.keep})"
+
+    def c(self) -> str:
+        return f"link_move({self.src}_net, {_other(self.src)}_net, /* keep */ {self.keep});"
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Throw away what ``src`` has written and the link has not delivered, except the last ``keep`` bytes. The
+    strategies use ``keep=0`` only (after ``Move(src, keep=k)`` that truncates the stream by its last k bytes):
+    keeping a tail would make the receiver start parsing in the middle of a record whose bytes differ between
+    stacks."""
+
+    src: Side
+    keep: int = 0
+
+    def py(self) -> str:
+        return f"link.drop({self.src!r}, keep={self.keep})"
+
+    def c(self) -> str:
+        return f"link_drop({self.src}_net, /* keep */ {self.keep});"
+
+
+@dataclass(frozen=True)
+class Corrupt:
+    """Flip (xor 0x01) the undelivered byte ``back`` positions before the end of ``src``'s output."""
+
+    src: Side
+    back: int = 0
+
+    def py(self) -> str:
+        return f"link.corrupt({self.src!r}, back={self.back})"
+
+    def c(self) -> str:
+        return f"link_corrupt({self.src}_net, /* back */ {self.back});"
+
+
+@dataclass(frozen=True)
+class Eof:
+    """The transport towards ``dst`` reports end of file (BIO_shutdown_wr / BIO_set_mem_eof_return(rbio, 0))."""
+
+    dst: Side
+
+    def py(self) -> str:
+        return f"link.eof({self.dst!r})"
+
+    def c(self) -> str:
+        return f"link_eof({self.dst}_net);"
+
+
+Step = Handshake | Read | Write | Shutdown | KeyUpdate | Clear | Move | Drop | Corrupt | Eof
+
+
+@dataclass(frozen=True)
+class Program:
+    setup: Setup
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    def render_py(self, stack: str, notes: dict[int, str] | None = None) -> str:
+        """A Python script that replays the program on ``stack`` and prints what every step returned."""
+        notes = notes or {}
+        lines = [
+            "from conformance.differential.world import World, payload",
+            "from conformance.differential.program import Setup",
+            f"w = World.on({stack!r}, {self.setup.render_py()})",
+            "api, client, server, link = w.api, w.client, w.server, w.link",
+        ]
+        for index, step in enumerate(self.steps):
+            note = f"  # {notes[index]}" if index in notes else ""
+            lines.append(f"print({step.py()}, w.observe()){note}")
+        return "\n".join(lines)
+
+    def render_c(self) -> str:
+        """The same program as C (the link_* helpers move bytes between the network halves of the BIO pairs)."""
+        lines = [f"/* set-up: {self.setup.render_py()}",
+                 " * client, server: SSL objects on BIO pairs (or memory BIOs); *_net: the harness's side of each.",
+                 " * link_move(a, b, keep): read everything pending on a, write all but the last `keep` of what is",
+                 " *   undelivered into b; link_drop: discard the undelivered bytes; link_corrupt(a, back): flip",
+                 " *   bit 0 of the undelivered byte `back` positions before the end; link_eof(x): BIO_shutdown_wr(x)",
+                 " *   (memory BIOs: BIO_set_mem_eof_return(rbio, 0)); payload: bytes (i * 7 + num) % 251. */"]
+        lines += [step.c() for step in self.steps]
+        return "\n".join(lines)
+
+
+# --- strategies -------------------------------------------------------------------------------------------------
+
+_sides = st.sampled_from(SIDES)
+_read_sizes = st.one_of(st.integers(1, 16), st.integers(0, 300), st.sampled_from([16384, 20000]))
+_write_sizes = st.one_of(st.integers(1, 16), st.integers(0, 2000), st.integers(16000, 40000))
+_keeps = st.one_of(st.just(0), st.integers(1, 24), st.integers(25, 300))
+
+
+def _step_strategy(available: frozenset[str], transport: str) -> st.SearchStrategy[Step]:
+    """Steps whose functions every stack of the run provides (``available`` holds OpenSSL names). Reads, writes
+    and moves are common; steps that end or damage the connection are rare (one branch among many), so most
+    programs get far enough to exchange data."""
+    read = st.builds(Read, _sides, st.sampled_from([f for f in READS if f in available]), _read_sizes)
+    write = st.builds(Write, _sides, _write_sizes, st.booleans() if "SSL_write_ex" in available else st.just(False),
+                      st.booleans())
+    move = st.builds(Move, _sides, _keeps)
+    rare: list[st.SearchStrategy[Step]] = [
+        st.builds(Shutdown, _sides),
+        st.builds(Clear, _sides),
+        st.builds(Drop, _sides, st.just(0)),
+        st.builds(Corrupt, _sides, st.integers(0, 15)),
+    ]
+    if transport == "mem" or "BIO_shutdown_wr" in available:
+        rare.append(st.builds(Eof, _sides))
+    kinds: dict[str, st.SearchStrategy[Step]] = {"read": read, "write": write, "move": move,
+                                                 "handshake": st.builds(Handshake, _sides), "rare": st.one_of(*rare)}
+    weights = {"read": 4, "write": 4, "move": 6, "handshake": 1, "rare": 2}
+    if "SSL_key_update" in available:
+        kinds["key_update"] = st.builds(KeyUpdate, _sides, st.booleans())
+        weights["key_update"] = 1
+    # st.one_of would treat repeated branches as one; a weighted choice of the kind keeps the proportions
+    return st.sampled_from([k for k, n in weights.items() for _ in range(n)]).flatmap(kinds.__getitem__)
+
+
+def _setups(available: frozenset[str]) -> st.SearchStrategy[Setup]:
+    transports = ["pair", "mem"]
+    return st.builds(
+        Setup,
+        transport=st.sampled_from(transports),
+        pair_size=st.sampled_from([17408, 120000]),
+        verify=st.sampled_from(["peer", "peer", "peer", "none", "wrong-ca"]),
+        sni=st.booleans(),
+        host=st.sampled_from(["right", "right", "right", "none", "wrong"]),
+        partial_write=st.tuples(st.booleans(), st.booleans()),
+    )
+
+
+def _handshake_prefix() -> tuple[Step, ...]:
+    return (Handshake("client"), Move("client"), Handshake("server"), Move("server"), Handshake("client"),
+            Move("client"), Handshake("server"))
+
+
+@st.composite
+def _program(draw: st.DrawFn, available: frozenset[str], max_steps: int) -> Program:
+    setup = draw(_setups(available))
+    # Four programs in five start with an ordinary handshake so that most steps exercise a live connection;
+    # shrinking drops the prefix when it is not needed (it is one choice, not steps to remove one by one).
+    prefix = _handshake_prefix() if draw(st.integers(0, 4)) else ()
+    steps = draw(st.lists(_step_strategy(available, setup.transport), max_size=max_steps))
+    return Program(setup, prefix + tuple(steps))
+
+
+def programs(available: frozenset[str], max_steps: int = 30) -> st.SearchStrategy[Program]:
+    return _program(available, max_steps)

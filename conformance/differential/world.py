@@ -1,0 +1,362 @@
+"""One stack's side of a differential program: a client and a server SSL over BIOs, the link between them, and what
+a program can observe after each step.
+
+:class:`World` is also the replay helper: the script printed for a shrunk program builds a ``World`` with
+:meth:`World.on` and calls the C API on ``w.client`` / ``w.server`` directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.capi.contract import CApi
+from conformance.certs import SERVER_NAME, default_pki
+from conformance.differential.program import (
+    SIDES,
+    Clear,
+    Corrupt,
+    Drop,
+    Eof,
+    Handshake,
+    KeyUpdate,
+    Move,
+    Read,
+    Setup,
+    Shutdown,
+    Side,
+    Step,
+    Write,
+    payload,
+)
+from engine.ssl import constants as K
+
+__all__ = ["Observation", "World", "api_of", "payload"]
+
+Api = CApi[Any, Any, Any, Any]
+Observation = dict[str, Any]
+_ERROR_NAMES = {int(e): e.name for e in K.SslError}
+_WANT_NAMES = {K.SSL_NOTHING: "SSL_NOTHING", K.SSL_READING: "SSL_READING", K.SSL_WRITING: "SSL_WRITING",
+               K.SSL_X509_LOOKUP: "SSL_X509_LOOKUP"}
+# SSL_CTX objects are configuration only: one per (library, role, set-up) for the whole process.
+_CONTEXTS: dict[tuple[int, str, str, bool], Any] = {}
+
+
+def api_of(stack: str) -> Api:
+    """The C API of a registered C-API stack (``engine``, ``libssl``, ``wolfssl``, ...)."""
+    from conformance.stacks import discover
+
+    info = discover().get(stack)
+    if info is None or info.adapter is None:
+        raise LookupError(f"no stack named {stack!r}")
+    if not info.installed:
+        raise LookupError(f"stack {stack!r} is not usable here: {info.problem}")
+    if info.adapter.tier != "c-api":
+        raise LookupError(f"stack {stack!r} is a {info.adapter.tier} stack; the differential runner needs the C API")
+    api: Api = info.adapter.capi  # type: ignore[attr-defined]
+    return api
+
+
+def _context(api: Api, role: Side, setup: Setup) -> Any:
+    server = role == "server"
+    verify = "-" if server else setup.verify
+    partial = setup.partial_write[1 if server else 0]
+    key = (id(api), role, verify, partial)
+    ctx = _CONTEXTS.get(key)
+    if ctx is not None:
+        return ctx
+    pki = default_pki()
+    api.ERR_clear_error()
+    ctx = api.SSL_CTX_new(api.TLS_server_method() if server else api.TLS_client_method())
+    problems: list[str] = []
+
+    def check(ok: bool, call: str) -> None:
+        if not ok:
+            problems.append(f"{call}: {api.ERR_error_string_n(api.ERR_peek_error())}")
+
+    check(ctx is not None, "SSL_CTX_new")
+    check(api.SSL_CTX_set_min_proto_version(ctx, K.TLS1_3_VERSION) == 1, "SSL_CTX_set_min_proto_version")
+    if server:
+        check(api.SSL_CTX_use_certificate_file(ctx, str(pki.server.cert_path).encode(), K.SSL_FILETYPE_PEM) == 1,
+              "SSL_CTX_use_certificate_file")
+        check(api.SSL_CTX_use_PrivateKey_file(ctx, str(pki.server.key_path).encode(), K.SSL_FILETYPE_PEM) == 1,
+              "SSL_CTX_use_PrivateKey_file")
+        api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_NONE, None)
+        # No session tickets: their sizes are each stack's own, and a ticket partly delivered would decide what
+        # SSL_has_pending says (resumption is not exercised here anyway).
+        if api.has("SSL_CTX_set_num_tickets"):
+            check(api.SSL_CTX_set_num_tickets(ctx, 0) == 1, "SSL_CTX_set_num_tickets")
+    else:
+        ca = pki.other_ca_path if verify == "wrong-ca" else pki.ca_path
+        check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "SSL_CTX_load_verify_locations")
+        api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_NONE if verify == "none" else K.SSL_VERIFY_PEER, None)
+    if partial:
+        api.SSL_CTX_set_mode(ctx, K.SSL_MODE_ENABLE_PARTIAL_WRITE)
+    else:
+        api.SSL_CTX_clear_mode(ctx, K.SSL_MODE_ENABLE_PARTIAL_WRITE)
+    if problems:
+        raise RuntimeError(f"{api.library}: setting up the {role} context failed: {'; '.join(problems)}")
+    _CONTEXTS[key] = ctx
+    return ctx
+
+
+@dataclass
+class _End:
+    """One SSL and the BIOs the harness uses: ``incoming`` is written by the link and read by the SSL; ``outgoing``
+    is written by the SSL and read by the link; ``unread`` is the BIO whose pending count says how many delivered
+    bytes the SSL has not read yet."""
+
+    ssl: Any
+    incoming: Any
+    outgoing: Any
+    unread: Any
+    owned: list[Any] = field(default_factory=list)  # BIOs the harness frees (the SSL frees the others)
+
+
+class Link:
+    """The bytes between the two SSLs: what each side wrote and the link has not delivered yet (``flight``)."""
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self.flight: dict[Side, bytearray] = {"client": bytearray(), "server": bytearray()}
+
+    def _pull(self, src: Side) -> bytearray:
+        api, end = self._world.api, self._world.ends[src]
+        pending = api.BIO_ctrl_pending(end.outgoing)
+        if pending > 0:
+            ret, data = api.BIO_read(end.outgoing, pending)
+            if ret > 0:
+                self.flight[src] += data
+        return self.flight[src]
+
+    def move(self, src: Side, keep: int = 0) -> int:
+        """Deliver all but the last ``keep`` undelivered bytes of ``src``; returns how many the receiver took."""
+        api = self._world.api
+        flight = self._pull(src)
+        count = len(flight) - keep
+        if count <= 0:
+            return 0
+        dst = self._world.ends["server" if src == "client" else "client"]
+        taken = api.BIO_write(dst.incoming, bytes(flight[:count]))
+        taken = max(taken, 0)
+        del flight[:taken]
+        return taken
+
+    def drop(self, src: Side, keep: int = 0) -> int:
+        flight = self._pull(src)
+        count = max(len(flight) - keep, 0)
+        del flight[:count]
+        return count
+
+    def corrupt(self, src: Side, back: int = 0) -> int:
+        flight = self._pull(src)
+        if len(flight) <= back:
+            return 0
+        flight[len(flight) - 1 - back] ^= 0x01
+        return 1
+
+    def reset(self) -> None:
+        """Throw away every byte between the two SSLs: undelivered, delivered but unread, written but untaken."""
+        world = self._world
+        for side, end in world.ends.items():
+            self.flight[side].clear()
+            for bio in (end.unread, end.outgoing):
+                pending = world.api.BIO_ctrl_pending(bio)
+                if pending > 0:
+                    world.api.BIO_read(bio, pending)
+
+    def eof(self, dst: Side) -> int:
+        world = self._world
+        end = world.ends[dst]
+        if world.setup.transport == "mem":
+            return world.api.BIO_set_mem_eof_return(end.incoming, 0)
+        return world.api.BIO_shutdown_wr(end.incoming)
+
+
+class World:
+    """A client and a server SSL of one stack, set up as ``setup`` says, with the link between them."""
+
+    def __init__(self, api: Api, setup: Setup) -> None:
+        self.api = api
+        self.setup = setup
+        self.ends: dict[Side, _End] = {}
+        # Sides that reported a fatal error (SSL_ERROR_SSL / SSL_ERROR_SYSCALL): where in a flight a stack stopped
+        # reading depends on how it packs handshake messages into records, so their BIO counts are not compared.
+        self.failed: set[Side] = set()
+        # Sides whose incoming stream lost bytes: where their records now start depends on record sizes.
+        self.truncated: set[Side] = set()
+        # Sides that got part of a stream and have not run a call since the rest arrived: how much of a record
+        # they hold depends on record sizes too.
+        self.partial: set[Side] = set()
+        try:
+            for side in SIDES:
+                self.ends[side] = self._end(side)
+        except BaseException:
+            self.close()
+            raise
+        self.link = Link(self)
+
+    @classmethod
+    def on(cls, stack: str, setup: Setup) -> World:
+        return cls(api_of(stack), setup)
+
+    @property
+    def client(self) -> Any:
+        return self.ends["client"].ssl
+
+    @property
+    def server(self) -> Any:
+        return self.ends["server"].ssl
+
+    def _end(self, side: Side) -> _End:
+        api, setup = self.api, self.setup
+        ssl = api.SSL_new(_context(api, side, setup))
+        if ssl is None:
+            raise RuntimeError(f"{api.library}: SSL_new failed")
+        if setup.transport == "pair":
+            ret, internal, network = api.BIO_new_bio_pair(setup.pair_size, setup.pair_size)
+            if ret != 1:
+                api.SSL_free(ssl)
+                raise RuntimeError(f"{api.library}: BIO_new_bio_pair failed")
+            api.SSL_set_bio(ssl, internal, internal)
+            end = _End(ssl, network, network, internal, [network])
+        else:
+            rbio, wbio = api.BIO_new(api.BIO_s_mem()), api.BIO_new(api.BIO_s_mem())
+            api.SSL_set_bio(ssl, rbio, wbio)
+            end = _End(ssl, rbio, wbio, rbio)
+        if side == "server":
+            api.SSL_set_accept_state(ssl)
+        else:
+            api.SSL_set_connect_state(ssl)
+            if setup.sni:
+                api.SSL_set_tlsext_host_name(ssl, SERVER_NAME.encode())
+            if setup.host != "none":
+                api.SSL_set1_host(ssl, (SERVER_NAME if setup.host == "right" else "other.test").encode())
+        return end
+
+    def close(self) -> None:
+        for end in self.ends.values():
+            self.api.SSL_free(end.ssl)
+            for bio in end.owned:
+                self.api.BIO_free(bio)
+        self.ends = {}
+
+    # --- steps and observations ---------------------------------------------------------------------------------
+
+    def _errors(self) -> list[tuple[int, int, str]]:
+        api = self.api
+        found: list[tuple[int, int, str]] = []
+        while len(found) < 32:
+            code = api.ERR_get_error()
+            if not code:
+                break
+            found.append((api.ERR_GET_LIB(code), api.ERR_GET_REASON(code), api.ERR_error_string_n(code)))
+        return found
+
+    def _call(self, step: Step) -> Observation:
+        """Run an SSL call; the return value, output, SSL_get_error and SSL_want of the side it ran on."""
+        api = self.api
+        side: Side = step.side  # type: ignore[union-attr]
+        ssl = self.ends[side].ssl
+        obs: Observation = {}
+        if isinstance(step, Clear):
+            other: Side = "server" if side == "client" else "client"
+            obs["ret"] = [api.SSL_clear(ssl), api.SSL_clear(self.ends[other].ssl)]
+            self.link.reset()
+            self.failed.clear()
+            self.truncated.clear()
+            self.partial.clear()
+            return obs
+        if side in self.failed:
+            # SSL_get_error.pod: after SSL_ERROR_SSL / SSL_ERROR_SYSCALL no further I/O operations should be
+            # performed on the connection and SSL_shutdown() must not be called; a program does not, nor does the
+            # runner (what a library does then is nowhere documented)
+            obs["skipped"] = "after a fatal error on this side"
+            return obs
+        get_error = True
+        if isinstance(step, Handshake):
+            ret = api.SSL_do_handshake(ssl)
+        elif isinstance(step, Read):
+            ret, data = getattr(api, step.func)(ssl, step.num)
+            obs["data"] = bytes(data).hex()
+        elif isinstance(step, Write):
+            data = payload(step.num)
+            if step.ex:
+                ret, written = api.SSL_write_ex(ssl, data, moved=step.moved)
+                obs["written"] = written
+            else:
+                ret = api.SSL_write(ssl, data, moved=step.moved)
+        elif isinstance(step, Shutdown):
+            ret = api.SSL_shutdown(ssl)
+            get_error = ret < 0  # SSL_shutdown.pod: SSL_get_error only for a negative return
+        else:
+            assert isinstance(step, KeyUpdate)
+            ret = api.SSL_key_update(ssl, step.updatetype)
+            get_error = False
+        obs["ret"] = ret
+        if get_error:
+            code = api.SSL_get_error(ssl, ret)
+            obs["error"] = _ERROR_NAMES.get(code, code)
+            if code in (K.SSL_ERROR_SSL, K.SSL_ERROR_SYSCALL) or code not in _ERROR_NAMES:
+                # (a code that is no SSL_ERROR_* value, e.g. wolfSSL's negative internal errors, is a failure too)
+                self.failed.add(side)
+                return obs  # SSL_want.pod: error conditions are not reported by SSL_want, so it is not compared
+        want = api.SSL_want(ssl)
+        obs["want"] = _WANT_NAMES.get(want, want)
+        return obs
+
+    def run(self, step: Step) -> Observation:
+        """Run one step and observe everything a program can see afterwards."""
+        api = self.api
+        api.ERR_clear_error()
+        obs: Observation = {}
+        try:
+            if isinstance(step, Move):
+                self.link.move(step.src, step.keep)
+                if self.link.flight[step.src]:
+                    self.partial.add("server" if step.src == "client" else "client")
+            elif isinstance(step, Drop):
+                if self.link.drop(step.src, step.keep):
+                    self.truncated.add("server" if step.src == "client" else "client")
+            elif isinstance(step, Corrupt):
+                self.link.corrupt(step.src, step.back)
+            elif isinstance(step, Eof):
+                self.link.eof(step.dst)
+            else:
+                side: Side = step.side
+                if not self.link.flight["server" if side == "client" else "client"]:
+                    self.partial.discard(side)
+                obs.update(self._call(step))
+        except Exception as exc:  # an exception escaping a C-API call: the stack broke its convention
+            obs["raised"] = f"{type(exc).__name__}: {exc}"
+        errors = self._errors()
+        # A link step's own BIO_write may fail (a pair half after BIO_shutdown_wr): whether it wrote at all depends
+        # on how many bytes the stack produced, so that entry is shown, not compared.
+        link_step = isinstance(step, Move | Drop | Corrupt)
+        obs["~link_err" if link_step else "err"] = [errors[0][0], errors[0][1]] if errors else None
+        obs["~err_text"] = errors[0][2] if errors else ""
+        obs.update(self.observe())
+        return obs
+
+    def observe(self) -> Observation:
+        """The state of both SSLs and their BIOs: SSL_pending, SSL_has_pending, SSL_get_shutdown, whether the SSL's
+        output BIO holds bytes the link has not taken (``out``), whether its input BIO holds delivered bytes it
+        has not read (``unread``). Byte counts on the wire differ between stacks, so BIO counts are compared as
+        zero / non-zero. A side after a fatal error shows only its shutdown state (the pages define nothing else
+        of it). ``has_pending`` and ``unread`` are left out while the link holds back bytes towards the side, until
+        the side has run a call after the rest arrived, and for good once bytes towards it were dropped: whether a
+        partial record sits in a buffer then depends on record sizes (certificates, signatures and extensions
+        differ between stacks)."""
+        api = self.api
+        obs: Observation = {}
+        for side, end in self.ends.items():
+            obs[f"{side}.shutdown"] = api.SSL_get_shutdown(end.ssl)
+            if side in self.failed:
+                continue
+            obs[f"{side}.pending"] = api.SSL_pending(end.ssl)
+            obs[f"{side}.out"] = api.BIO_ctrl_pending(end.outgoing) > 0
+            comparable = side not in self.truncated and side not in self.partial
+            if comparable and not self.link.flight["server" if side == "client" else "client"]:
+                obs[f"{side}.has_pending"] = api.SSL_has_pending(end.ssl)
+                obs[f"{side}.unread"] = api.BIO_ctrl_pending(end.unread) > 0
+        return obs

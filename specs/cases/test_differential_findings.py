@@ -1,0 +1,129 @@
+"""Cases distilled from programs the differential runner (``conformance differential``) shrank: each replays the
+few calls where two C-API stacks parted and asserts what the page says."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.harness import Harness
+from conformance.outcome import Role, SslError
+from specs.cases._ssl_objects import Mem, error, handshake
+
+C_API = ("c_api", "client_role", "server_role")
+
+
+@pytest.mark.clauses("SSL_want/NOTES/consistent-with-get-error", "SSL_want/RETURN VALUES/SSL_NOTHING")
+@pytest.mark.needs(*C_API)
+def test_want_agrees_with_get_error_after_a_call_that_succeeded(h: Harness) -> None:
+    """SSL_read on a connected server waits (SSL_READING); then SSL_do_handshake returns 1 (the handshake is
+    done). SSL_get_error says SSL_ERROR_NONE for it, so SSL_want must say SSL_NOTHING, not the stale wait."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert error(api, server.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+    assert api.SSL_want(server.ssl) == K.SSL_READING
+    ret = api.SSL_do_handshake(server.ssl)
+    h.trace.note(f"SSL_do_handshake(server) -> {ret}")
+    assert ret == 1
+    assert error(api, server.ssl, ret) is SslError.SSL_ERROR_NONE
+    want = api.SSL_want(server.ssl)
+    assert want == K.SSL_NOTHING, f"SSL_want -> {want} after a call SSL_get_error calls SSL_ERROR_NONE"
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/performed-at-next-io",
+                     "SSL_shutdown/DESCRIPTION/first-to-close-returns-0")
+@pytest.mark.needs(*C_API, "key_update")
+def test_shutdown_right_after_key_update_closes(h: Harness) -> None:
+    """SSL_key_update() only schedules the update for the next I/O operation; SSL_shutdown() is one, and as the
+    first to close it returns 0 (close_notify sent). The scheduled update is performed, not an obstacle."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+    api.ERR_clear_error()
+    ret = api.SSL_shutdown(client.ssl)
+    reason = api.ERR_error_string_n(api.ERR_peek_error()) if api.ERR_peek_error() else ""
+    h.trace.note(f"SSL_shutdown(client) -> {ret} {reason}")
+    assert ret == 0, f"SSL_shutdown after SSL_key_update -> {ret} ({reason}), expected 0 (close_notify sent)"
+    assert api.SSL_get_shutdown(client.ssl) & K.SSL_SENT_SHUTDOWN
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE, "the scheduled update was not performed"
+
+
+@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/non-blocking-retry", "SSL_shutdown/DESCRIPTION/bio-pair-move-data")
+@pytest.mark.needs(*C_API, "bounded_write_buffer")
+def test_shutdown_repeated_on_a_full_transport_still_wants_write(h: Harness) -> None:
+    """An SSL_write() left unfinished by a full BIO pair, then SSL_shutdown(): SSL_ERROR_WANT_WRITE. Repeating
+    SSL_shutdown() before anything was moved can only make the same progress: the page asks for the call to be
+    repeated, so it must be retryable again, not a fatal error."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(write_buffer=4096))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    ret = api.SSL_write(client.ssl, b"w" * 20000)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_WRITE
+    outcomes = []
+    for _ in range(2):
+        api.ERR_clear_error()
+        ret = api.SSL_shutdown(client.ssl)
+        code = error(api, client.ssl, ret) if ret < 0 else None
+        reason = api.ERR_error_string_n(api.ERR_peek_error()) if api.ERR_peek_error() else ""
+        h.trace.note(f"SSL_shutdown(client) -> {ret} {code} {reason}")
+        outcomes.append((ret, code, reason))
+    for ret, code, reason in outcomes:
+        assert ret < 0 and code is SslError.SSL_ERROR_WANT_WRITE, \
+            f"SSL_shutdown on a full transport -> {ret}, {code} {reason}; expected -1, SSL_ERROR_WANT_WRITE"
+
+
+@pytest.mark.clauses("RFC9846/5.1/legacy-record-version-ignored")
+@pytest.mark.needs(*C_API)
+def test_plaintext_alert_with_record_version_0301_is_read_as_an_alert(h: Harness) -> None:
+    """A client that fails before it has handshake keys sends its fatal alert in a plaintext record; libssl writes
+    0x0301 as that record's version. RFC 9846 section 5.1: the field MUST be ignored, so the server reads a
+    decode_error alert (reason SSL_AD_REASON_OFFSET + 50) and sets SSL_RECEIVED_SHUTDOWN, whatever the field says."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    api.SSL_do_handshake(client.ssl)
+    server.give(client.take())  # the ClientHello
+    server.give(bytes.fromhex("15030100020232"))  # alert(fatal, decode_error) with legacy_record_version 0x0301
+    api.ERR_clear_error()
+    ret = api.SSL_do_handshake(server.ssl)
+    code = error(api, server.ssl, ret)
+    first = api.ERR_peek_error()
+    reason = api.ERR_GET_REASON(first) if first else 0
+    text = api.ERR_error_string_n(first) if first else ""
+    h.trace.note(f"SSL_do_handshake(server) -> {ret}, {code}, {text}")
+    assert ret < 0 and code is SslError.SSL_ERROR_SSL
+    assert reason == K.SSL_AD_REASON_OFFSET + 50, f"reason {reason} ({text}): the alert was not read as an alert"
+    assert api.SSL_get_shutdown(server.ssl) & K.SSL_RECEIVED_SHUTDOWN
+
+
+@pytest.mark.clauses("SSL_clear/DESCRIPTION/ready-for-another-connection")
+@pytest.mark.needs(*C_API)
+def test_clear_drops_buffered_application_data(h: Harness) -> None:
+    """SSL_clear() resets the object for another connection: application data of the old connection that was
+    received but not yet read is gone (SSL_pending 0, SSL_has_pending 0), never served to the next one."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.SSL_write(client.ssl, b"q" * 100) == 100
+    server.give(client.take())
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret == 10 and api.SSL_pending(server.ssl) == 90
+    assert api.SSL_clear(server.ssl) == 1
+    pending, has_pending = api.SSL_pending(server.ssl), api.SSL_has_pending(server.ssl)
+    h.trace.note(f"after SSL_clear(server): SSL_pending -> {pending}, SSL_has_pending -> {has_pending}")
+    assert pending == 0 and has_pending == 0, "data of the old connection survived SSL_clear"
+
+
+@pytest.mark.clauses("SSL_CTX_new/NOTES/no-verification-by-default")
+@pytest.mark.needs(*C_API)
+def test_host_name_without_verification_does_not_fail_the_handshake(h: Harness) -> None:
+    """A client that asks for no verification (SSL_VERIFY_NONE, the default) but names a host with SSL_set1_host()
+    that the server's certificate does not match: nothing is verified, so the handshake completes."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(verify_peer=False))
+    server = Mem(h, Role.SERVER)
+    assert api.SSL_set1_host(client.ssl, b"other.test") == 1
+    handshake(h, client, server)

@@ -1,0 +1,113 @@
+"""The differential runner: a small budget on the real stacks, its table, its records, and proof that it fails (with
+a shrunk, replayable program) when the engine is broken on purpose."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import load_catalogue
+from conformance.cli import main
+from conformance.differential.program import Handshake, Move, Program, Read, Setup, Write
+from conformance.differential.runner import Divergence, execute, run
+from conformance.differential.table import load_table
+from conformance.differential.world import World, api_of
+from conformance.expectations import load_expectations
+from conformance.stacks import discover
+
+
+def _installed(name: str) -> bool:
+    info = discover().get(name)
+    return info is not None and info.installed
+
+
+needs_libssl = pytest.mark.skipif(not _installed("libssl"), reason="libssl.so.3 is not installed here")
+
+
+def test_table_entries_name_clauses_and_expectations() -> None:
+    clauses = load_catalogue().clauses
+    for entry in load_table():
+        assert entry.clause in clauses, f"{entry.id}: unknown clause {entry.clause!r}"
+        if entry.blame not in ("engine", "unspecified"):
+            assert entry.blame == entry.stack, f"{entry.id}: blames {entry.blame}, observed on {entry.stack}"
+            cases = load_expectations(entry.blame)
+            assert entry.expectation in cases, f"{entry.id}: {entry.blame}.toml has no entry {entry.expectation!r}"
+
+
+HANDSHAKE = (Handshake("client"), Move("client"), Handshake("server"), Move("server"), Handshake("client"),
+             Move("client"), Handshake("server"))
+
+
+@needs_libssl
+def test_engine_and_libssl_agree_on_an_ordinary_exchange() -> None:
+    apis = {"engine": api_of("engine"), "libssl": api_of("libssl")}
+    program = Program(Setup(), (*HANDSHAKE, Write("client", 5), Move("client"), Read("server", "SSL_read", 2),
+                                Read("server", "SSL_peek", 10), Read("server", "SSL_read", 10)))
+    execute(program, apis, [])
+
+
+def test_a_broken_engine_is_reported_with_a_shrunk_replayable_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Break the engine on purpose (SSL_pending one too high while data is buffered) and compare it with an intact
+    engine (so no real divergence can come first): the runner must fail and shrink the program to the few steps
+    that show it."""
+    broken = api_of("engine")
+    real = broken.SSL_pending
+    monkeypatch.setattr(broken, "SSL_pending", lambda ssl, /: real(ssl) + 1 if real(ssl) else 0)
+    result = run({"engine": api_of("engine"), "broken": broken}, [], examples=1000, seed=7, shrink=False)
+    finding = result.finding
+    assert finding is not None, "the runner did not notice a wrong SSL_pending"
+    assert any(k.endswith(".pending") for k in finding.diffs), finding.describe()
+    steps = finding.program.steps
+    assert len(steps) <= 12, f"not shrunk: {len(steps)} steps"
+    script = finding.script()
+    assert "DIVERGES" in script and ("SSL_read" in script or "SSL_peek" in script)
+    # the script replays as printed (on the intact engine here: 'broken' is no registered stack)
+    script = script.replace("World.on('broken'", "World.on('engine'")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(script, "<shrunk program>", "exec"), {})
+    assert out.getvalue().count("\n") == len(steps)
+    assert finding.program.render_c().count(";") >= len(steps)
+
+
+@needs_libssl
+def test_command_small_budget_engine_vs_libssl(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["differential", "--stack", "engine", "--stack", "libssl", "--examples", "40", "--seed", "1",
+                 "--report", str(tmp_path)])
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in (tmp_path / "differential.jsonl").read_text().splitlines()]
+    summary = [r for r in records if r["status"] == "summary"]
+    findings = [r for r in records if r["status"] == "finding"]
+    assert len(summary) == 1 and summary[0]["examples"] >= 40
+    # exit status, summary and finding records agree; a finding comes with its replayable program
+    assert code == (1 if findings else 0) and summary[0]["ok"] is (not findings), out
+    for f in findings:
+        assert "DIVERGES" in f["script"] and f["c"] and f["diffs"]
+    assert all(r["kind"] == "differential" and r["stacks"] == ["engine", "libssl"] for r in records)
+    assert 'id="differential"' in (tmp_path / "index.html").read_text()
+
+
+def test_command_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["differential", "--stack", "engine", "--report", str(tmp_path)]) == 2
+    assert main(["differential", "--stack", "engine", "--stack", "nosuch", "--report", str(tmp_path)]) == 2
+    assert main(["differential", "--stack", "engine", "--stack", "stdlib", "--report", str(tmp_path)]) == 2
+    assert "C API" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not _installed("wolfssl"), reason="libwolfssl.so.35 is not installed here")
+def test_world_runs_on_wolfssl_over_memory_bios() -> None:
+    world = World(api_of("wolfssl"), Setup(transport="mem"))
+    try:
+        seen: list[dict[str, Any]] = [world.run(step) for step in HANDSHAKE]
+    finally:
+        world.close()
+    assert seen[-1]["ret"] == 1 and seen[-3]["ret"] == 1, seen
+
+
+def test_records_and_divergence_type() -> None:
+    assert issubclass(Divergence, AssertionError)

@@ -95,17 +95,19 @@ def SSL_do_handshake(ssl: SSL | None) -> int:
     if s is None:
         return -1
     if s.init_finished:
-        if s.key_update == K.SSL_KEY_UPDATE_NONE:
+        renegotiation = s.reneg_scheduled is not None or s._in_renegotiation_handshake()
+        if s.key_update == K.SSL_KEY_UPDATE_NONE and not renegotiation:
             # SSL_do_handshake: RETURN VALUES 1, the handshake is complete; output of an unfinished SSL_write waits
             # for that write to be repeated (libssl 3.0 alike; the engine used to flush it here and answer
             # SSL_ERROR_WANT_WRITE when the BIO was full: found by the differential runner)
             return 1
         # SSL_key_update: DESCRIPTION the update is sent by the next SSL_do_handshake or write
         try:
-            s._send_key_update()
+            if s.key_update != K.SSL_KEY_UPDATE_NONE:
+                s._send_key_update()
         except TLSAlertError as exc:
             return s._fail_alert(exc)
-        if s.reneg_scheduled is not None or s._in_renegotiation_handshake():
+        if renegotiation:
             # SSL_key_update: DESCRIPTION a scheduled renegotiation starts at the next I/O call, this one included
             return s.handshake()
         return 1 if s._flush() > 0 else -1

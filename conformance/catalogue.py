@@ -46,7 +46,7 @@ class Page:
     seed: str
     functions: tuple[str, ...]
     clauses: tuple[Clause, ...]
-    source: str = ""  # for pages that are not man pages: a path under ../shared, e.g. rfcs/rfc9846.txt
+    source: str = ""  # for pages that are not man pages: a path under ../shared (rfcs/rfc9846.txt) or an https URL
 
     @property
     def document(self) -> str:

@@ -1,6 +1,7 @@
 """A throwaway PKI for the cases: one root CA, a server certificate and a client certificate.
 
-Keys are ECDSA P-256 (fast to make, understood by every stack). The files are written once per process into a
+Keys are ECDSA P-256 (fast to make, understood by every stack); a second server certificate with an RSA-2048 key
+serves the TLS 1.2 ECDHE-RSA cipher suites. The files are written once per process into a
 temporary directory, so adapters that only load from files (pyOpenSSL, stdlib ssl, libssl) can use them.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = ["SERVER_NAME", "TestPKI", "default_pki"]
@@ -41,13 +42,18 @@ class TestPKI:
     server: Identity
     client: Identity
     other_ca_path: Path  # a CA that signed nothing here: verifying against it must fail
+    server_rsa: Identity  # the same name as ``server``, with an RSA key (TLS 1.2 ECDHE-RSA suites)
+
+    def server_identity(self, key: str) -> Identity:
+        """The server certificate with an ``"ecdsa"`` (P-256) or ``"rsa"`` key."""
+        return self.server_rsa if key == "rsa" else self.server
 
 
 def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+def _key_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -75,9 +81,9 @@ def _ca(common_name: str, now: datetime.datetime) -> tuple[ec.EllipticCurvePriva
 
 def _leaf(
     ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, name: str, usage: x509.ObjectIdentifier,
-    now: datetime.datetime,
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
+    now: datetime.datetime, *, rsa_key: bool = False,
+) -> tuple[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, x509.Certificate]:
+    key = rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(name))
@@ -89,7 +95,7 @@ def _leaf(
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True
+            x509.KeyUsage(True, False, rsa_key, False, False, False, False, False, False), critical=True
         )
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
@@ -101,7 +107,9 @@ def _leaf(
     return key, cert
 
 
-def _write(directory: Path, stem: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> Identity:
+def _write(
+    directory: Path, stem: str, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, cert: x509.Certificate
+) -> Identity:
     cert_pem = cert.public_bytes(serialization.Encoding.PEM)
     key_pem = _key_pem(key)
     cert_path = directory / f"{stem}.crt"
@@ -121,9 +129,11 @@ def default_pki() -> TestPKI:
     _, other_ca = _ca("Unrelated Root", now)
     server = _write(directory, "server", *_leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now))
     client = _write(directory, "client", *_leaf(ca_key, ca_cert, "client.test", ExtendedKeyUsageOID.CLIENT_AUTH, now))
+    rsa_leaf = _leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now, rsa_key=True)
+    server_rsa = _write(directory, "server-rsa", *rsa_leaf)
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     ca_path = directory / "ca.crt"
     ca_path.write_bytes(ca_pem)
     other_path = directory / "other-ca.crt"
     other_path.write_bytes(other_ca.public_bytes(serialization.Encoding.PEM))
-    return TestPKI(ca_pem, ca_path, server, client, other_path)
+    return TestPKI(ca_pem, ca_path, server, client, other_path, server_rsa)

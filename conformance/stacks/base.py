@@ -49,6 +49,7 @@ CAPABILITIES: Mapping[str, str] = {
     "host_name_check": "a verifying client can also match the server certificate against a host name "
                        "(SSL_set1_host), set apart from the SNI it sends",
     "cipher_selection": "the TLS 1.3 cipher suites offered can be chosen",
+    "cipher_list": "the TLS 1.2 cipher suites offered can be chosen (an OpenSSL cipher list)",
     "group_selection": "the key-exchange groups offered or accepted can be chosen",
     "key_update": "can send a TLS 1.3 KeyUpdate",
     "renegotiation": "can renegotiate a TLS 1.2 connection",
@@ -74,6 +75,9 @@ class EndpointConfig:
     min_version: str | None = None  # "TLSv1.2" | "TLSv1.3"
     max_version: str | None = None
     ciphersuites: tuple[str, ...] | None = None  # TLS 1.3 suites by IANA name, e.g. "TLS_AES_128_GCM_SHA256"
+    cipher_list: tuple[str, ...] | None = None  # TLS 1.2 suites by OpenSSL name, e.g. "ECDHE-RSA-AES128-SHA"
+    server_key: str = "ecdsa"  # server: the key of its certificate, "ecdsa" (P-256) or "rsa" (RSA-2048)
+    allow_client_renegotiation: bool = False  # server: SSL_OP_ALLOW_CLIENT_RENEGOTIATION (TLS 1.2)
     groups: tuple[str, ...] | None = None  # key-exchange groups, e.g. ("x25519", "secp256r1"); first = key share
     verify_peer: bool = True  # client: verify the server; server: request and require a client certificate
     present_certificate: bool | None = None  # client: send a client certificate (default: only if asked)

@@ -18,6 +18,7 @@ __all__ = ["CApiEndpoint", "SetupError", "new_context"]
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
 SSL_FILETYPE_PEM = 1
+SSL_OP_ALLOW_CLIENT_RENEGOTIATION = 1 << 8  # ssl.h (3.0)
 SSL_VERIFY_NONE = 0x00
 SSL_VERIFY_PEER = 0x01
 SSL_VERIFY_FAIL_IF_NO_PEER_CERT = 0x02
@@ -68,6 +69,10 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
     if config.ciphersuites is not None:
         check(api.SSL_CTX_set_ciphersuites(ctx, ":".join(config.ciphersuites).encode()) == 1,
               "SSL_CTX_set_ciphersuites")
+    if config.cipher_list is not None:
+        check(api.SSL_CTX_set_cipher_list(ctx, ":".join(config.cipher_list).encode()) == 1, "SSL_CTX_set_cipher_list")
+    if config.allow_client_renegotiation:
+        api.SSL_CTX_set_options(ctx, SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
     if config.groups is not None:
         groups = ":".join(config.groups)
         if api.SSL_CTX_set1_groups_list(ctx, groups.encode()) != 1:
@@ -77,7 +82,8 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
     pki = config.pki
     ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
     check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "SSL_CTX_load_verify_locations")
-    identity = pki.server if server else (pki.client if config.present_certificate else None)
+    client_identity = pki.client if config.present_certificate else None
+    identity = pki.server_identity(config.server_key) if server else client_identity
     if identity is not None:
         check(api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), SSL_FILETYPE_PEM) == 1,
               "SSL_CTX_use_certificate_file")

@@ -4,8 +4,8 @@
 ``engine.ssl``) under their OpenSSL names, following :mod:`conformance.capi`. A name the engine does not offer raises
 :class:`~conformance.capi.libssl.MissingSymbol`, which the harness reports as *not applicable* with the reason.
 
-With the SSL layer (``engine.ssl``) present, the engine has every SSL capability but TLS 1.2 and renegotiation
-(it speaks TLS 1.3 only). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
+With the SSL layer (``engine.ssl``) present, the engine has every SSL capability (it speaks TLS 1.3 and TLS 1.2,
+with renegotiation). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
 role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run.
 """
 
@@ -27,17 +27,17 @@ __all__ = ["EngineApi", "EngineFunctions", "EngineStack"]
 
 _MODULES = ("engine.bio", "engine.err", "engine.ssl")
 SSL_CAPABILITIES = frozenset({
-    "client_role", "server_role", "tls1_3", "raw_return_values", "error_codes", "error_queue",
+    "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
-    "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "group_selection",
-    "key_update", "zero_length_write", "host_name_check",
+    "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
+    "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation",
 })
 
 
 # Functions left out on purpose, with the reason a not-applicable verdict shows.
 _ABSENT = MappingProxyType({
-    "SSL_SESSION_is_resumable": "the engine does not resume sessions (TLS 1.3 tickets are parsed and kept, never "
-                                "used), so it cannot honestly call a session resumable",
+    "SSL_SESSION_is_resumable": "the engine resumes TLS 1.2 sessions by id but not TLS 1.3 ones (tickets are parsed "
+                                "and kept, never used), so it cannot honestly call a TLS 1.3 session resumable",
     **{name: "the engine implements TLS over streams only; it has no DTLS" for name in (
         "DTLS_method", "DTLS_client_method", "DTLS_server_method", "DTLSv1_2_client_method",
         "DTLSv1_2_server_method", "DTLSv1_client_method", "DTLSv1_server_method")},
@@ -149,8 +149,6 @@ class EngineStack(StackAdapter):
         reason = "" if has_ssl else "the engine's SSL layer (engine.ssl) does not exist yet"
         self.missing_reasons = MappingProxyType({
             **{cap: reason for cap in SSL_CAPABILITIES if not has_ssl},
-            "tls1_2": "the engine speaks TLS 1.3 only so far",
-            "renegotiation": "renegotiation is a TLS 1.2 feature and the engine speaks TLS 1.3 only so far",
         })
 
     @property

@@ -19,8 +19,8 @@ __all__ = ["LibsslStack", "WolfsslStack"]
 C_API_CAPABILITIES = frozenset({
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
-    "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "group_selection",
-    "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
+    "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
+    "group_selection", "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
 })
 
 

@@ -20,6 +20,7 @@ from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, Stac
 __all__ = ["PyOpenSSLStack"]
 
 _MODE_ENABLE_PARTIAL_WRITE = 0x1
+_OP_ALLOW_CLIENT_RENEGOTIATION = 1 << 8  # ssl.h (3.0); pyOpenSSL has no name for it
 
 try:  # the import is checked in check_available()
     from OpenSSL import SSL
@@ -48,6 +49,10 @@ def _context(config: EndpointConfig) -> Any:
         ctx.set_max_proto_version(_proto(config.max_version))
     if config.ciphersuites is not None:
         ctx.set_tls13_ciphersuites(":".join(config.ciphersuites).encode())
+    if config.cipher_list is not None:
+        ctx.set_cipher_list(":".join(config.cipher_list).encode())
+    if config.allow_client_renegotiation:
+        ctx.set_options(_OP_ALLOW_CLIENT_RENEGOTIATION)
     pki = config.pki
     ctx.load_verify_locations(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
     mode = SSL.VERIFY_NONE
@@ -58,8 +63,9 @@ def _context(config: EndpointConfig) -> Any:
             ctx.use_certificate_file(str(pki.client.cert_path))
             ctx.use_privatekey_file(str(pki.client.key_path))
     else:
-        ctx.use_certificate_file(str(pki.server.cert_path))
-        ctx.use_privatekey_file(str(pki.server.key_path))
+        identity = pki.server_identity(config.server_key)
+        ctx.use_certificate_file(str(identity.cert_path))
+        ctx.use_privatekey_file(str(identity.key_path))
         if config.verify_peer:
             mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
     ctx.set_verify(mode, None)
@@ -184,7 +190,7 @@ class PyOpenSSLStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "partial_write", "peek", "pending",
         "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates",
         "peer_verification",
-        "cipher_selection", "zero_length_write", "renegotiation",
+        "cipher_selection", "cipher_list", "zero_length_write", "renegotiation",
     })
     missing_reasons = MappingProxyType({
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",

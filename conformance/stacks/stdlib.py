@@ -22,6 +22,8 @@ from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
 
 __all__ = ["StdlibStack"]
 
+_OP_ALLOW_CLIENT_RENEGOTIATION = 1 << 8  # ssl.h (3.0); the ssl module has no name for it
+
 _VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
 
 
@@ -38,10 +40,15 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
         ctx.minimum_version = _VERSIONS[config.min_version]
     if config.max_version:
         ctx.maximum_version = _VERSIONS[config.max_version]
+    if config.cipher_list is not None:
+        ctx.set_ciphers(":".join(config.cipher_list))
     pki = config.pki
     ctx.load_verify_locations(cafile=str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
     if server:
-        ctx.load_cert_chain(str(pki.server.cert_path), str(pki.server.key_path))
+        identity = pki.server_identity(config.server_key)
+        ctx.load_cert_chain(str(identity.cert_path), str(identity.key_path))
+        if config.allow_client_renegotiation:
+            ctx.options |= _OP_ALLOW_CLIENT_RENEGOTIATION
         ctx.verify_mode = ssl.CERT_REQUIRED if config.verify_peer else ssl.CERT_NONE
     else:
         if config.present_certificate:
@@ -165,7 +172,7 @@ class StdlibStack(StackAdapter):
     capabilities = frozenset({
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "shutdown_return_values",
-        "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write",
+        "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
         "host_name_check",
     })
     missing_reasons = MappingProxyType({

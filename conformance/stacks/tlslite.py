@@ -35,6 +35,15 @@ except ImportError:  # pragma: no cover - reported by check_available
     tlerrors = None
 
 _VERSIONS = {"TLSv1.2": (3, 3), "TLSv1.3": (3, 4)}
+# IANA suite id -> the name the cases use (TLS 1.3: IANA; TLS 1.2: OpenSSL's)
+_SUITE_NAMES = {
+    0x1301: "TLS_AES_128_GCM_SHA256", 0x1302: "TLS_AES_256_GCM_SHA384", 0x1303: "TLS_CHACHA20_POLY1305_SHA256",
+    0xC02B: "ECDHE-ECDSA-AES128-GCM-SHA256", 0xC02F: "ECDHE-RSA-AES128-GCM-SHA256",
+    0xC02C: "ECDHE-ECDSA-AES256-GCM-SHA384", 0xC030: "ECDHE-RSA-AES256-GCM-SHA384",
+    0xCCA9: "ECDHE-ECDSA-CHACHA20-POLY1305", 0xCCA8: "ECDHE-RSA-CHACHA20-POLY1305",
+    0xC009: "ECDHE-ECDSA-AES128-SHA", 0xC013: "ECDHE-RSA-AES128-SHA", 0xC00A: "ECDHE-ECDSA-AES256-SHA",
+    0xC014: "ECDHE-RSA-AES256-SHA", 0xC023: "ECDHE-ECDSA-AES128-SHA256", 0xC027: "ECDHE-RSA-AES128-SHA256",
+}  # fmt: skip
 _SUITES = {
     "TLS_AES_128_GCM_SHA256": "aes128gcm",
     "TLS_AES_256_GCM_SHA384": "aes256gcm",
@@ -116,6 +125,8 @@ class TlsliteEndpoint(Endpoint):
         settings.maxVersion = _VERSIONS[config.max_version or "TLSv1.3"]
         if config.ciphersuites is not None:
             settings.cipherNames = [_SUITES[s] for s in config.ciphersuites]
+        if config.cipher_list is not None:
+            raise ValueError("tlslite cannot take an OpenSSL cipher list (capability cipher_list)")
         if config.groups is not None:
             settings.eccCurves = list(config.groups)
             settings.keyShares = [config.groups[0]]
@@ -131,7 +142,8 @@ class TlsliteEndpoint(Endpoint):
             self._handshake = self.conn.handshakeClientCert(
                 chain, key, settings=settings, serverName=config.server_name if config.send_sni else None, async_=True)
         else:
-            chain, key = _identity(pki.server.cert_pem, pki.server.key_pem)
+            identity = pki.server_identity(config.server_key)
+            chain, key = _identity(identity.cert_pem, identity.key_pem)
             self._handshake = self.conn.handshakeServerAsync(
                 certChain=chain, privateKey=key, reqCert=config.verify_peer, settings=settings)
         self._out = bytearray()
@@ -236,10 +248,15 @@ class TlsliteEndpoint(Endpoint):
         return {(3, 3): "TLSv1.2", (3, 4): "TLSv1.3"}.get(version) if version else None
 
     def negotiated_cipher(self) -> str | None:
-        name = self.conn.getCipherName() if self.conn.session else None
-        if not name:
+        session = self.conn.session
+        if not session:
             return None
-        return {v: k for k, v in _SUITES.items()}.get(str(name), str(name))
+        # by suite id: getCipherName() names only the bulk cipher ("aes128gcm"), the same for TLS 1.3 and 1.2
+        by_id = _SUITE_NAMES.get(int(getattr(session, "cipherSuite", 0) or 0))
+        if by_id is not None:
+            return by_id
+        name = self.conn.getCipherName()
+        return {v: k for k, v in _SUITES.items()}.get(str(name), str(name)) if name else None
 
     # --- network side -------------------------------------------------------------------------------------
     def take_outgoing(self, limit: int | None = None) -> bytes:
@@ -280,6 +297,7 @@ class TlsliteStack(StackAdapter):
         "host_name_check": "tlslite-ng does not match the server certificate against a host name",
         "renegotiation": "tlslite-ng does not renegotiate",
         "zero_length_write": "not mapped",
+        "cipher_list": "an OpenSSL cipher list is not mapped to tlslite-ng's cipher, MAC and key exchange names",
     })
 
     def version(self) -> str:

@@ -70,6 +70,7 @@ from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.tls import (
     AlertDescription,
+    AlertReceived,
     ApplicationData,
     CertificateReceived,
     CertificateRequested,
@@ -81,12 +82,12 @@ from engine.tls import (
 )
 from engine.tls.keyschedule import CIPHER_SUITES
 from engine.tls.signatures import PrivateKey
+from engine.tls.suites12 import SUITES12
 
 __all__ = ["MAX_RECORD", "READ_AHEAD_SIZE", "SSL", "SSL_CIPHER", "is_int", "live_ssl", "shutdown_error"]
 
 MAX_RECORD = 16384  # SSL_write.pod NOTES: records (and partial writes) of at most 16 kB
 TLS_ANY_VERSION = 0x10000
-TLS_FALLBACK_SCSV = 0x5600
 SSL_CB_EXIT = 0x02  # ssl.h: the info callback's "where" values
 SSL_CB_HANDSHAKE_START = 0x10
 SSL_CB_HANDSHAKE_DONE = 0x20
@@ -109,7 +110,10 @@ class SSL_CIPHER:
         self.name = name
 
 
-_CIPHERS = {code: SSL_CIPHER(code, suite.name) for code, suite in CIPHER_SUITES.items()}
+# SSL_CIPHER_get_name: TLS 1.3 suites under their IANA names, TLS 1.2 ones under OpenSSL's
+_CIPHERS = {code: SSL_CIPHER(code, suite.name) for code, suite in CIPHER_SUITES.items()} | {
+    code: SSL_CIPHER(code, suite.openssl_name) for code, suite in SUITES12.items()
+}
 
 
 class SSL:
@@ -139,6 +143,7 @@ class SSL:
         "_wpend_end",
         "cert_chain",
         "cipher",
+        "cipher_list",
         "ciphersuites",
         "close_notify",
         "conn",
@@ -160,11 +165,14 @@ class SSL:
         "rbio",
         "read_ahead",
         "references",
+        "reneg_scheduled",
+        "reused",
         "role_set",
         "rwstate",
         "security_level",
         "server",
         "session",
+        "session_method",
         "shutdown",
         "sni",
         "verify_callback",
@@ -193,6 +201,7 @@ class SSL:
         self.cert_chain: list[x509.Certificate] = list(ctx.cert_chain)
         self.private_key: PrivateKey | None = ctx.private_key
         self.ciphersuites = ctx.ciphersuites
+        self.cipher_list = ctx.cipher_list
         self.groups = ctx.groups
         self.quiet_shutdown = ctx.quiet_shutdown
         self.verify_depth = ctx.verify_depth
@@ -206,6 +215,7 @@ class SSL:
         self.rbio: BIO | None = None
         self.wbio: BIO | None = None
         self.session: SSL_SESSION | None = None
+        self.session_method = 0  # SSL_clear: NOTES the version of a cleanly closed session, kept for the next one
         self._reset()
 
     def _reset(self) -> None:
@@ -217,6 +227,8 @@ class SSL:
         self.close_notify = False
         self.version = TLS_ANY_VERSION
         self.cipher: SSL_CIPHER | None = None
+        self.reneg_scheduled: str | None = None  # SSL_renegotiate ("full") / _abbreviated ("abbreviated")
+        self.reused = False
         self.peer_chain: list[x509.Certificate] = []
         self.verify_result = K.X509_V_OK
         self.key_update = K.SSL_KEY_UPDATE_NONE
@@ -266,15 +278,43 @@ class SSL:
     def _config(self) -> TLSConfig | None:
         """The core's configuration from this SSL's settings; None (entry pushed) if nothing can be negotiated."""
         top = self.max_version or K.TLS1_3_VERSION
-        if self.options & K.SSL_OP_NO_TLSv1_3:
-            top = min(top, K.TLS1_2_VERSION)
         bottom = self.min_version or K.TLS1_VERSION
-        if bottom > top or (self.server and top < K.TLS1_3_VERSION):
-            # the engine implements TLS 1.3 only: a server limited below it has nothing it could negotiate
+        # SSL_CTX_set_min_proto_version / SSL_CTX_set_options (SSL_OP_NO_TLSv1_x): the versions left in range that
+        # the engine implements (TLS 1.3 and 1.2), best first
+        disabled = {K.TLS1_3_VERSION: K.SSL_OP_NO_TLSv1_3, K.TLS1_2_VERSION: K.SSL_OP_NO_TLSv1_2}
+        versions = tuple(v for v, op in disabled.items() if bottom <= v <= top and not self.options & op)
+        if not self.server:
+            # SSL_CTX_new: NOTES in a client, a version switched off above an enabled lower one also switches off
+            # every higher version (no holes)
+            lower = (K.TLS1_VERSION, K.TLS1_1_VERSION, K.TLS1_2_VERSION)
+            holes = {K.TLS1_VERSION: K.SSL_OP_NO_TLSv1, K.TLS1_1_VERSION: K.SSL_OP_NO_TLSv1_1, **disabled}
+            enabled = [v for v in (*lower, K.TLS1_3_VERSION) if bottom <= v <= top and not self.options & holes[v]]
+            if enabled:
+                last = enabled[0]
+                for v in enabled[1:]:
+                    if v != last + 1:
+                        break
+                    last = v
+                versions = tuple(v for v in versions if v <= last)
+        fixed = self.ctx.method.version or self.session_method
+        if fixed:
+            # TLSv1_2_method(), or SSL_clear after a cleanly closed session (SSL_clear: NOTES the method used
+            # during the session is kept for the next handshake)
+            versions = tuple(v for v in versions if v == fixed)
+        if not versions:
             raise_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, "ssl_handshake")
             return None
         verify = self.verifies_peer
+        no_reneg = bool(self.options & K.SSL_OP_NO_RENEGOTIATION)
         cfg = TLSConfig(
+            supported_versions=versions,
+            cipher_suites12=self.cipher_list,
+            extended_master_secret=not self.options & K.SSL_OP_NO_EXTENDED_MASTER_SECRET,
+            encrypt_then_mac=not self.options & K.SSL_OP_NO_ENCRYPT_THEN_MAC,
+            # SSL_CTX_set_options: client-initiated renegotiation is refused unless ALLOW_CLIENT_RENEGOTIATION;
+            # SSL_OP_NO_RENEGOTIATION refuses all of it (a no_renegotiation warning, as libssl 3.0 sends)
+            allow_renegotiation=not no_reneg
+            and (not self.server or bool(self.options & K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)),
             cipher_suites=self.ciphersuites,
             groups=self.groups,
             certificate_chain=list(self.cert_chain),
@@ -289,20 +329,19 @@ class SSL:
             record_per_message=True,
         )
         if self.server:
+            cfg.session_cache12 = self.ctx.sessions
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
         else:
-            # A client limited to TLS 1.2 says so in its ClientHello (no supported_versions); the core cannot go on
-            # with a TLS 1.2 server, so that handshake fails with protocol_version instead of pretending.
-            cfg.supported_versions = (0x0304,) if top >= K.TLS1_3_VERSION else (0x0303,)
-            if self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV:
-                # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
-                cfg.cipher_suites = (*cfg.cipher_suites, TLS_FALLBACK_SCSV)
+            # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
+            cfg.send_fallback_scsv = bool(self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV)
             # SNI and the verified name are separate settings (SSL_set_tlsext_host_name / SSL_set1_host); without
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni
             cfg.verify_host = self.host if verify else None
+            if self.session is not None and self.session.state is not None:
+                cfg.resume_session12 = self.session.state  # SSL_set_session: offered for resumption
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
         return cfg
@@ -537,12 +576,19 @@ class SSL:
                 self.shutdown |= K.SSL_RECEIVED_SHUTDOWN
                 self.close_notify = True
             elif isinstance(ev, HandshakeComplete):
-                self.version = K.TLS1_3_VERSION
+                # the version comes from the handshake that completed (SSL_version, SSL_get_version)
+                self.version = ev.version
                 self.cipher = _CIPHERS.get(ev.cipher_suite)
                 self.peer_chain = list(ev.peer_certificates)
-                # a full handshake makes a new session (the engine never resumes the one set before)
-                SSL_SESSION_free(self.session)
-                self.session = SSL_SESSION(K.TLS1_3_VERSION, ev.cipher_suite, self.ctx.session_timeout)
+                self.reused = ev.resumed
+                if ev.renegotiation:
+                    self.reneg_scheduled = None
+                if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
+                    # a full handshake makes a new session; a resumed one keeps the session it resumed
+                    SSL_SESSION_free(self.session)
+                    self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout, ev.session12)
+            elif isinstance(ev, AlertReceived) and ev.description == AlertDescription.no_renegotiation:
+                self._refused_renegotiation(conn)
             elif isinstance(ev, CertificateRequested):
                 self._cert_wait = True
             elif isinstance(ev, CertificateReceived):
@@ -550,6 +596,41 @@ class SSL:
             else:
                 other = True
         return other
+
+    def drop_unclosed_session(self) -> None:
+        """SSL_free / SSL_clear: NOTES (SSL_set_shutdown: NOTES) a session whose connection was not closed with
+        SSL_SENT_SHUTDOWN set is bad: it leaves the context's session cache."""
+        session = self.session
+        if session is None or session.state is None or self.shutdown & K.SSL_SENT_SHUTDOWN or not self._established:
+            return
+        if self.ctx.sessions.get(session.state.session_id) == session.state:
+            self.ctx.remove_session(session.state)
+
+    def _refused_renegotiation(self, conn: TLSConnection) -> None:
+        # SSL_key_update: DESCRIPTION an OpenSSL client answered with no_renegotiation fails the connection at once;
+        # for a server the page is silent and libssl 3.0 does the same (a fatal handshake_failure)
+        raise conn.abort(AlertDescription.handshake_failure, "peer sent no_renegotiation")
+
+    def start_renegotiation(self) -> None:
+        """Act on a scheduled SSL_renegotiate(_abbreviated): a client sends its ClientHello (offering the current
+        session for the abbreviated form), a server its HelloRequest."""
+        conn = self.conn
+        kind = self.reneg_scheduled
+        if conn is None or kind not in ("full", "abbreviated") or conn.renegotiating:
+            return
+        conn.renegotiate(resume=kind == "abbreviated")
+        self.reneg_scheduled = "started"
+        self._pull()
+
+    @property
+    def renegotiation_pending(self) -> bool:
+        """SSL_renegotiate_pending: scheduled, or started and not yet completed."""
+        conn = self.conn
+        return self.reneg_scheduled is not None or (self._established and conn is not None and conn.renegotiating)
+
+    def _in_renegotiation_handshake(self) -> bool:
+        conn = self.conn
+        return self._established and conn is not None and conn.renegotiating and not conn.handshake_complete
 
     def _input_failure(self, r: int, func: str) -> int:
         """Turn a non-_FED input result into the return value (-1, or 0 for a controlled end)."""
@@ -565,7 +646,8 @@ class SSL:
             if self.conn is not None:
                 # RFC 8446 section 6.2: a fatal error SHOULD be answered with a fatal alert; libssl 3.0 sends
                 # decode_error here and the pages are silent (found by the differential runner)
-                self.conn.abort(TLSAlertError(AlertDescription.decode_error, "unexpected EOF while reading"))
+                eof = TLSAlertError(AlertDescription.decode_error, "unexpected EOF while reading")
+                self.conn.abort_from_outside(eof)
                 self._pull()
                 wbio = self.wbio
                 if wbio is not None and self._out:
@@ -590,6 +672,11 @@ class SSL:
         assert conn is not None
         if first:
             self._info(SSL_CB_HANDSHAKE_START, 1)
+        if self._established and self.reneg_scheduled is not None:
+            try:
+                self.start_renegotiation()
+            except TLSAlertError as exc:
+                return self._fail_alert(exc)
         ret = self._handshake_steps(conn)
         if ret == 1:
             self._info(SSL_CB_HANDSHAKE_DONE, 1)
@@ -677,23 +764,26 @@ class SSL:
         try:
             if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
                 return (-1, b"")
+            self.start_renegotiation()
             while True:
                 if self._plain_len:
                     return self._take(num, peek)
                 if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
                     return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
                 if self._out:  # e.g. our answer to a KeyUpdate; a full BIO does not stop the read
-                    self._flush()
+                    if self._flush() < 0 and self._in_renegotiation_handshake() and self._failed is None:
+                        # SSL_read: WARNINGS a renegotiation may make SSL_read write (SSL_ERROR_WANT_WRITE)
+                        return (-1, b"")
                     self.rwstate = K.SSL_NOTHING
                 r = self._feed()
                 if r != _FED:
                     if r == _RETRY:
                         self._idle()
                     return (self._input_failure(r, func), b"")
-                if not self._apply_events():
-                    self._pull()  # a record without events (a KeyUpdate) may have an answer
+                other = self._apply_events() or self._in_renegotiation_handshake()
+                self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
+                if not other:
                     continue
-                self._pull()  # a post-handshake message may have an answer (KeyUpdate)
                 if not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
                         and not self._rbuf and not self._hdr and self._body_left is None:  # fmt: skip
                     # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
@@ -753,6 +843,11 @@ class SSL:
             if not same and not self.mode & K.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER:
                 return self._fail_ssl(K.SSL_R_BAD_WRITE_RETRY, func=func)
         try:
+            self.start_renegotiation()
+            # SSL_write: NOTES a renegotiation is carried out inside SSL_write, which may then want to read
+            # (SSL_ERROR_WANT_READ) until the new handshake is done
+            if self._in_renegotiation_handshake() and self._handshake_steps(conn) <= 0:
+                return -1
             if self.key_update != K.SSL_KEY_UPDATE_NONE:
                 self._send_key_update()
             if self._flush() < 0:

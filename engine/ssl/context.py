@@ -4,7 +4,7 @@ SSL_CTX_set_quiet_shutdown.pod, SSL_CTX_set_client_cert_cb.pod, SSL_CTX_free.pod
 An ``SSL_CTX`` is a bag of settings plus a reference count; every ``SSL`` made from it copies what SSL_new.pod
 lists (method, options, mode, verification settings, certificate and key, ...) and holds one reference to it.
 Certificates and keys are parsed with ``cryptography`` (PEM, or DER for SSL_FILETYPE_ASN1). The engine implements
-TLS 1.3 only: the version limits are stored as asked and enforced when a handshake starts (connection.py).
+TLS 1.3 and TLS 1.2: the version limits are stored as asked and enforced when a handshake starts (connection.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from engine.ssl.errors import raise_ssl
 from engine.ssl.exdata import SSL_CTX_CLASS
 from engine.tls.keyexchange import SUPPORTED_GROUPS, NamedGroup
 from engine.tls.keyschedule import CIPHER_SUITES
+from engine.tls.session12 import Session12
 from engine.tls.signatures import PrivateKey
+from engine.tls.suites12 import SUITES12, Authentication, BulkCipher, MACAlgorithm, Suite12, suite_by_name
 
 __all__ = [
     "SSL_CTX",
@@ -51,6 +53,7 @@ __all__ = [
     "SSL_CTX_load_verify_locations",
     "SSL_CTX_new",
     "SSL_CTX_new_ex",
+    "SSL_CTX_sess_set_remove_cb",
     "SSL_CTX_set1_groups_list",
     "SSL_CTX_set_cert_verify_callback",
     "SSL_CTX_set_cipher_list",
@@ -81,9 +84,13 @@ __all__ = [
     "TLS_client_method",
     "TLS_method",
     "TLS_server_method",
+    "TLSv1_2_client_method",
+    "TLSv1_2_method",
+    "TLSv1_2_server_method",
     "live_ctx",
     "load_certificate_file",
     "load_key_file",
+    "parse_cipher_list",
     "parse_ciphersuites",
     "parse_groups",
     "valid_version",
@@ -114,13 +121,15 @@ _VERSIONS = frozenset({0, K.SSL3_VERSION, K.TLS1_VERSION, K.TLS1_1_VERSION, K.TL
 
 
 class SSL_METHOD:
-    """An opaque method handle: which role an SSL made from it starts in (None: set later)."""
+    """An opaque method handle: which role an SSL made from it starts in (None: set later), and for a
+    version-specific method (TLSv1_2_method) the one version it speaks (0: version-flexible)."""
 
-    __slots__ = ("name", "server")
+    __slots__ = ("name", "server", "version")
 
-    def __init__(self, name: str, server: bool | None) -> None:
+    def __init__(self, name: str, server: bool | None, version: int = 0) -> None:
         self.name = name
         self.server = server
+        self.version = version
 
     def __repr__(self) -> str:
         return f"<SSL_METHOD {self.name}>"
@@ -131,8 +140,26 @@ _TLS_CLIENT_METHOD = SSL_METHOD("TLS_client_method", False)
 _TLS_SERVER_METHOD = SSL_METHOD("TLS_server_method", True)
 
 
+_TLS12_METHOD = SSL_METHOD("TLSv1_2_method", None, K.TLS1_2_VERSION)
+_TLS12_CLIENT_METHOD = SSL_METHOD("TLSv1_2_client_method", False, K.TLS1_2_VERSION)
+_TLS12_SERVER_METHOD = SSL_METHOD("TLSv1_2_server_method", True, K.TLS1_2_VERSION)
+
+
 def TLS_method() -> SSL_METHOD:
     return _TLS_METHOD
+
+
+# SSL_CTX_new.pod: TLSv1_2_method() and its client/server forms speak TLS 1.2 only (deprecated in 3.0)
+def TLSv1_2_method() -> SSL_METHOD:
+    return _TLS12_METHOD
+
+
+def TLSv1_2_client_method() -> SSL_METHOD:
+    return _TLS12_CLIENT_METHOD
+
+
+def TLSv1_2_server_method() -> SSL_METHOD:
+    return _TLS12_SERVER_METHOD
 
 
 def TLS_client_method() -> SSL_METHOD:
@@ -163,6 +190,7 @@ class SSL_CTX:
     __slots__ = (
         "cert_chain",
         "cert_verify_callback",
+        "cipher_list",
         "ciphersuites",
         "client_cert_cb",
         "client_hello_cb",
@@ -182,8 +210,10 @@ class SSL_CTX:
         "quiet_shutdown",
         "read_ahead",
         "references",
+        "remove_session_cb",
         "security_level",
         "session_timeout",
+        "sessions",
         "trusted",
         "verify_callback",
         "verify_depth",
@@ -204,6 +234,7 @@ class SSL_CTX:
         self.private_key: PrivateKey | None = None
         self.trusted: list[x509.Certificate] = []
         self.ciphersuites: tuple[int, ...] = (0x1302, 0x1303, 0x1301)  # OpenSSL 3.0's default TLS 1.3 order
+        self.cipher_list: tuple[int, ...] = DEFAULT_CIPHER_LIST
         self.groups: tuple[int, ...] = tuple(
             g for g in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1) if g in SUPPORTED_GROUPS
         )
@@ -216,11 +247,23 @@ class SSL_CTX:
         self.max_cert_list = K.SSL_MAX_CERT_LIST_DEFAULT
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
+        self.sessions: dict[bytes, Session12] = {}  # the server session cache (TLS 1.2 session ids)
+        self.remove_session_cb: Callable[[Any], None] | None = None
         self.cert_verify_callback: CertVerifyCallback | None = None
         self.info_callback: InfoCallback | None = None
         self.ex_data: dict[int, Any] = {}
         self.host: str | None = None  # X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx), ...): inherited by SSL_new
         SSL_CTX_CLASS.on_new(self)
+
+    def remove_session(self, state: Session12) -> None:
+        """Take one session out of the cache and tell the remove callback (SSL_CTX_sess_set_remove_cb)."""
+        if self.sessions.pop(state.session_id, None) is None:
+            return
+        cb = self.remove_session_cb
+        if cb is not None:
+            from engine.ssl.session import SSL_SESSION
+
+            cb(SSL_SESSION(K.TLS1_2_VERSION, state.cipher_suite, self.session_timeout, state))
 
     def __repr__(self) -> str:
         return f"<SSL_CTX {self.method.name} {'freed' if self.freed else f'refs={self.references}'}>"
@@ -305,6 +348,9 @@ def SSL_CTX_free(ctx: SSL_CTX | None) -> None:
         SSL_CTX_CLASS.on_free(c, c.ex_data)  # CRYPTO_get_ex_new_index: free_func runs when the context is freed
         c.ex_data = {}
         c.freed = True
+        # SSL_CTX_free: the cached sessions go with the context, each through the remove callback (WARNINGS)
+        for state in list(c.sessions.values()):
+            c.remove_session(state)
         c.cert_chain = []
         c.private_key = None
         c.trusted = []
@@ -416,6 +462,8 @@ def SSL_CTX_ctrl(ctx: SSL_CTX | None, cmd: int, larg: int = 0, parg: Any = None)
             return 0  # as OpenSSL 3.0: a negative size is refused
         old, c.max_cert_list = c.max_cert_list, larg
         return old
+    if cmd == _SSL_CTRL_SESS_NUMBER:
+        return len(c.sessions)  # SSL_CTX_sess_number: sessions in the server cache (TLS 1.2 session ids)
     return 0
 
 
@@ -445,6 +493,16 @@ def SSL_CTX_set_ex_data(ctx: SSL_CTX | None, idx: int, data: Any) -> int:
 def SSL_CTX_get_ex_data(ctx: SSL_CTX | None, idx: int) -> Any:
     c = live_ctx(ctx, "SSL_CTX_get_ex_data")
     return None if c is None else c.ex_data.get(idx)
+
+
+_SSL_CTRL_SESS_NUMBER = 20  # ssl.h
+
+
+def SSL_CTX_sess_set_remove_cb(ctx: SSL_CTX | None, remove_session_cb: Callable[[Any], None] | None) -> None:
+    """``remove_session_cb(session)`` for each session that leaves the context's cache (SSL_CTX_free: WARNINGS)."""
+    c = live_ctx(ctx, "SSL_CTX_sess_set_remove_cb")
+    if c is not None:
+        c.remove_session_cb = remove_session_cb
 
 
 def SSL_CTX_set_read_ahead(ctx: SSL_CTX | None, yes: int) -> int:
@@ -660,13 +718,119 @@ def SSL_CTX_set_ciphersuites(ctx: SSL_CTX | None, str: bytes | str) -> int:
     return 1
 
 
+# OpenSSL 3.0's DEFAULT order of the TLS 1.2 suites the engine has (``openssl ciphers -tls1_2 -s DEFAULT``)
+DEFAULT_CIPHER_LIST: tuple[int, ...] = tuple(
+    suite_by_name(n).id
+    for n in (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "ECDHE-ECDSA-AES128-SHA256",
+        "ECDHE-RSA-AES128-SHA256",
+        "ECDHE-ECDSA-AES256-SHA",
+        "ECDHE-RSA-AES256-SHA",
+        "ECDHE-ECDSA-AES128-SHA",
+        "ECDHE-RSA-AES128-SHA",
+    )
+)
+
+
+def _cipher_alias(word: str) -> frozenset[int] | None:
+    """The suites one word of a cipher string stands for: an OpenSSL suite name or one of the aliases of
+    openssl-ciphers(1) that can select among the engine's suites; None for a word the engine does not know."""
+    suites = SUITES12.values()
+    try:
+        return frozenset({suite_by_name(word).id})
+    except KeyError:
+        pass
+    tests: dict[str, Callable[[Suite12], bool]] = {
+        "ALL": lambda s: True,
+        "DEFAULT": lambda s: True,
+        "HIGH": lambda s: True,
+        "TLSv1.2": lambda s: True,
+        "ECDHE": lambda s: True,
+        "EECDH": lambda s: True,
+        "kECDHE": lambda s: True,
+        "kEECDH": lambda s: True,
+        "ECDSA": lambda s: s.auth is Authentication.ECDSA,
+        "aECDSA": lambda s: s.auth is Authentication.ECDSA,
+        "aRSA": lambda s: s.auth is Authentication.RSA,
+        "RSA": lambda s: False,  # RSA key exchange: none of the engine's suites
+        "AESGCM": lambda s: s.cipher in (BulkCipher.AES_128_GCM, BulkCipher.AES_256_GCM),
+        "AES": lambda s: s.cipher is not BulkCipher.CHACHA20_POLY1305,
+        "AES128": lambda s: s.cipher in (BulkCipher.AES_128_GCM, BulkCipher.AES_128_CBC),
+        "AES256": lambda s: s.cipher in (BulkCipher.AES_256_GCM, BulkCipher.AES_256_CBC),
+        "CHACHA20": lambda s: s.cipher is BulkCipher.CHACHA20_POLY1305,
+        "SHA1": lambda s: s.mac is MACAlgorithm.SHA1,
+        "SHA": lambda s: s.mac is MACAlgorithm.SHA1,
+        "SHA256": lambda s: s.prf_hash == "sha256" and s.mac is not MACAlgorithm.SHA1,
+        "SHA384": lambda s: s.prf_hash == "sha384",
+        "COMPLEMENTOFDEFAULT": lambda s: False,
+        "eNULL": lambda s: False,
+        "aNULL": lambda s: False,
+    }
+    test = tests.get(word)
+    return None if test is None else frozenset(s.id for s in suites if test(s))
+
+
+def parse_cipher_list(text: object) -> tuple[int, ...] | None:
+    """A cipher string (openssl-ciphers(1) CIPHER LIST FORMAT) -> the engine's TLS 1.2 suites it selects, in
+    order; None when it selects none (SSL_CTX_set_cipher_list: SSL_R_NO_CIPHER_MATCH).
+
+    Words are suite names and aliases, joined with ``+`` for an intersection; ``!`` removes for good, ``-``
+    removes, ``+`` moves to the end; ``@STRENGTH`` sorts by key length; ``@SECLEVEL=n`` is accepted. Words the
+    engine does not know select nothing, as libssl ignores unknown names in a list.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("ascii", "replace")
+    if not isinstance(text, str):
+        return None
+    chosen: list[int] = []
+    banned: set[int] = set()
+    for word in text.replace(",", ":").replace(" ", ":").split(":"):
+        if not word:
+            continue
+        if word == "@STRENGTH":
+            chosen.sort(key=lambda c: -SUITES12[c].enc_key_len)
+            continue
+        if word.startswith("@"):
+            continue
+        op = word[0] if word[0] in "!-+" else ""
+        selected: frozenset[int] | None = None
+        for part in (word[1:] if op else word).split("+"):
+            alias = _cipher_alias(part)
+            if alias is None:
+                selected = frozenset()
+                break
+            selected = alias if selected is None else selected & alias
+        picked = [c for c in DEFAULT_CIPHER_LIST if c in (selected or frozenset())]
+        if op == "!":
+            banned.update(picked)
+        elif op == "-":
+            chosen = [c for c in chosen if c not in picked]
+        elif op == "+":
+            chosen = [c for c in chosen if c not in picked] + [c for c in chosen if c in picked]
+        else:
+            chosen += [c for c in picked if c not in chosen and c not in banned]
+    result = tuple(c for c in chosen if c not in banned)
+    return result or None
+
+
 def SSL_CTX_set_cipher_list(ctx: SSL_CTX | None, str: bytes | str) -> int:
-    """The TLS 1.2-and-below cipher list: the engine has none of those ciphers, so nothing matches (libssl 3.0:
-    0 and SSL_R_NO_CIPHER_MATCH when no TLS 1.2 cipher is selected). TLS 1.3 suites: SSL_CTX_set_ciphersuites."""
+    """The TLS 1.2 cipher list (``ciphers`` format); 0 and SSL_R_NO_CIPHER_MATCH when it selects none of the
+    engine's TLS 1.2 suites (libssl 3.0 likewise). TLS 1.3 suites: SSL_CTX_set_ciphersuites."""
     c = live_ctx(ctx, "SSL_CTX_set_cipher_list")
-    if c is not None:
+    if c is None:
+        return 0
+    codes = parse_cipher_list(str)
+    if codes is None:
         raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_CTX_set_cipher_list")
-    return 0
+        return 0
+    c.cipher_list = codes
+    return 1
 
 
 def parse_groups(text: object) -> tuple[int, ...] | None:

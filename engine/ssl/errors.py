@@ -114,6 +114,8 @@ def alert_reason(exc: TLSAlertError) -> int:
         return K.SSL_AD_REASON_OFFSET + int(exc.alert)
     text = exc.message.lower()
     if exc.alert == A.handshake_failure:
+        if "no_renegotiation" in text:
+            return K.SSL_R_NO_RENEGOTIATION
         if "cipher" in text:
             return K.SSL_R_NO_SHARED_CIPHER
         if "group" in text:

@@ -35,6 +35,7 @@ __all__ = [
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_key_update_type",
+    "SSL_get_secure_renegotiation_support",
     "SSL_get_shutdown",
     "SSL_get_verify_result",
     "SSL_get_version",
@@ -52,6 +53,7 @@ __all__ = [
     "SSL_renegotiate_abbreviated",
     "SSL_renegotiate_pending",
     "SSL_sendfile",
+    "SSL_session_reused",
     "SSL_set_retry_verify",
     "SSL_set_shutdown",
     "SSL_shutdown",
@@ -93,16 +95,21 @@ def SSL_do_handshake(ssl: SSL | None) -> int:
     if s is None:
         return -1
     if s.init_finished:
-        if s.key_update == K.SSL_KEY_UPDATE_NONE:
+        renegotiation = s.reneg_scheduled is not None or s._in_renegotiation_handshake()
+        if s.key_update == K.SSL_KEY_UPDATE_NONE and not renegotiation:
             # SSL_do_handshake: RETURN VALUES 1, the handshake is complete; output of an unfinished SSL_write waits
             # for that write to be repeated (libssl 3.0 alike; the engine used to flush it here and answer
             # SSL_ERROR_WANT_WRITE when the BIO was full: found by the differential runner)
             return 1
         # SSL_key_update: DESCRIPTION the update is sent by the next SSL_do_handshake or write
         try:
-            s._send_key_update()
+            if s.key_update != K.SSL_KEY_UPDATE_NONE:
+                s._send_key_update()
         except TLSAlertError as exc:
             return s._fail_alert(exc)
+        if renegotiation:
+            # SSL_key_update: DESCRIPTION a scheduled renegotiation starts at the next I/O call, this one included
+            return s.handshake()
         return 1 if s._flush() > 0 else -1
     return s.handshake()
 
@@ -392,6 +399,10 @@ def SSL_key_update(s: SSL | None, updatetype: int) -> int:
         # I/O operation fails with SSL_R_STILL_IN_INIT (found by the differential runner)
         raise_ssl(K.SSL_R_STILL_IN_INIT, "SSL_key_update")
         return 0
+    if ssl.version != K.TLS1_3_VERSION:
+        # SSL_key_update: DESCRIPTION only after TLSv1.3 has been negotiated (libssl 3.0: SSL_R_WRONG_SSL_VERSION)
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_key_update")
+        return 0
     if ssl._wpend and ssl._flushed < ssl._wpend_end:
         raise_ssl(K.SSL_R_BAD_WRITE_RETRY, "SSL_key_update")
         return 0
@@ -404,24 +415,55 @@ def SSL_get_key_update_type(s: SSL | None) -> int:
     return K.SSL_KEY_UPDATE_NONE if ssl is None else ssl.key_update
 
 
+def _schedule_renegotiation(s: SSL | None, func: str, kind: str) -> int:
+    ssl = live_ssl(s, func)
+    if ssl is None:
+        return 0
+    conn = ssl.conn
+    if ssl.version != K.TLS1_2_VERSION or conn is None or not ssl.init_finished:
+        # SSL_key_update: DESCRIPTION only for connections that negotiated TLSv1.2 or less
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, func)
+        return 0
+    if ssl.options & K.SSL_OP_NO_RENEGOTIATION:
+        # SSL_CTX_set_options: SSL_OP_NO_RENEGOTIATION disables all renegotiation (no HelloRequest either)
+        raise_ssl(K.SSL_R_NO_RENEGOTIATION, func)
+        return 0
+    if not conn.secure_renegotiation:
+        # RFC 5746: never with a peer that lacks secure renegotiation (libssl: unsafe legacy renegotiation)
+        raise_ssl(K.SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED, func)
+        return 0
+    if ssl.reneg_scheduled is None:
+        # SSL_key_update: DESCRIPTION on a server both functions send the same request
+        ssl.reneg_scheduled = "full" if ssl.server else kind
+    return 1
+
+
 def SSL_renegotiate(s: SSL | None) -> int:
-    # SSL_key_update: DESCRIPTION renegotiation is TLS 1.2 and below; the engine speaks TLS 1.3 only
-    ssl = live_ssl(s, "SSL_renegotiate")
-    if ssl is not None:
-        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate")
-    return 0
+    # SSL_key_update: DESCRIPTION schedules a new full handshake, started at the next I/O call (1, or 0 on error)
+    return _schedule_renegotiation(s, "SSL_renegotiate", "full")
 
 
 def SSL_renegotiate_abbreviated(s: SSL | None) -> int:
-    ssl = live_ssl(s, "SSL_renegotiate_abbreviated")
-    if ssl is not None:
-        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_renegotiate_abbreviated")
-    return 0
+    # SSL_key_update: DESCRIPTION like SSL_renegotiate, but a client tries to resume its session
+    return _schedule_renegotiation(s, "SSL_renegotiate_abbreviated", "abbreviated")
 
 
 def SSL_renegotiate_pending(s: SSL | None) -> int:
-    live_ssl(s, "SSL_renegotiate_pending")
-    return 0
+    # SSL_key_update: RETURN VALUES 1 while a renegotiation (request) is scheduled and not yet carried out
+    ssl = live_ssl(s, "SSL_renegotiate_pending")
+    return 1 if ssl is not None and ssl.renegotiation_pending else 0
+
+
+def SSL_get_secure_renegotiation_support(s: SSL | None) -> int:
+    # SSL_CTX_set_options: "Secure Renegotiation" the peer supports RFC 5746 (the SSL_CTRL_GET_RI_SUPPORT macro)
+    ssl = live_ssl(s, "SSL_get_secure_renegotiation_support")
+    return 1 if ssl is not None and ssl.conn is not None and ssl.conn.secure_renegotiation else 0
+
+
+def SSL_session_reused(s: SSL | None) -> int:
+    # SSL_session_reused: 1 if the last handshake resumed a session, else 0
+    ssl = live_ssl(s, "SSL_session_reused")
+    return 1 if ssl is not None and ssl.reused else 0
 
 
 # --- connection information -------------------------------------------------------------------------------------
@@ -432,7 +474,8 @@ def SSL_version(s: SSL | None) -> int:
 
 def SSL_get_version(ssl: SSL | None) -> str:
     s = live_ssl(ssl, "SSL_get_version")
-    return "TLSv1.3" if s is not None and s.version == K.TLS1_3_VERSION else "unknown"
+    names = {K.TLS1_3_VERSION: "TLSv1.3", K.TLS1_2_VERSION: "TLSv1.2"}
+    return "unknown" if s is None else names.get(s.version, "unknown")
 
 
 def SSL_get_current_cipher(ssl: SSL | None) -> SSL_CIPHER | None:

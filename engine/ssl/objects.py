@@ -28,11 +28,19 @@ from engine.ssl.connection import (
     is_int,
     live_ssl,
 )
-from engine.ssl.context import SSL_CTX, live_ctx, load_certificate_file, load_key_file, valid_version
+from engine.ssl.context import (
+    SSL_CTX,
+    live_ctx,
+    load_certificate_file,
+    load_key_file,
+    parse_cipher_list,
+    valid_version,
+)
 from engine.ssl.errors import raise_ssl
 from engine.ssl.exdata import SSL_CLASS
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free, SSL_SESSION_up_ref, live_session
 from engine.tls.keyschedule import CIPHER_SUITES
+from engine.tls.suites12 import SUITES12
 
 __all__ = [
     "X509_VERIFY_PARAM",
@@ -134,8 +142,8 @@ def SSL_dup(s: SSL | None) -> SSL | None:
     new = SSL_new(ssl.ctx)
     assert new is not None
     for name in ("options", "mode", "min_version", "max_version", "verify_mode", "verify_callback", "cert_chain",
-                 "private_key", "ciphersuites", "groups", "host", "server", "role_set", "shutdown", "verify_depth",
-                 "read_ahead", "max_cert_list", "security_level", "info_callback"):  # fmt: skip
+                 "private_key", "ciphersuites", "cipher_list", "groups", "host", "server", "role_set", "shutdown",
+                 "verify_depth", "read_ahead", "max_cert_list", "security_level", "info_callback"):  # fmt: skip
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)
@@ -160,6 +168,7 @@ def SSL_free(ssl: SSL | None) -> None:
     s.rbio = s.wbio = None
     BIO_free_all(wbio)
     BIO_free_all(rbio)
+    s.drop_unclosed_session()  # SSL_free: NOTES a session not closed by SSL_shutdown leaves the cache
     SSL_SESSION_free(s.session)  # SSL_free: NOTES the object's reference to its session goes
     s.session = None
     SSL_CLASS.on_free(s, s.ex_data)  # CRYPTO_get_ex_new_index: free_func runs when the object is freed
@@ -176,10 +185,17 @@ def SSL_clear(ssl: SSL | None) -> int:
     s = live_ssl(ssl, "SSL_clear")
     if s is None:
         return 0
+    if s.renegotiation_pending:
+        # SSL_clear: RETURN VALUES 0 when the object cannot be reset (libssl 3.0: a renegotiation is scheduled)
+        raise_ssl(err.ERR_R_INTERNAL_ERROR, "SSL_clear")
+        return 0
     if s.session is not None and not s.shutdown & K.SSL_SENT_SHUTDOWN and s.init_finished:
-        # SSL_clear: NOTES a session still open is bad and dropped; a cleanly closed one is kept
+        # SSL_clear: NOTES a session still open is bad and dropped (also from the cache); a closed one is kept
+        s.drop_unclosed_session()
         SSL_SESSION_free(s.session)
         s.session = None
+    # SSL_clear: NOTES a cleanly closed session keeps its method: a TLS 1.2 session makes the next handshake TLS 1.2
+    s.session_method = s.session.version if s.session is not None else 0
     s._reset()
     return 1
 
@@ -370,6 +386,8 @@ def SSL_ctrl(ssl: SSL | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
         # SSL_CTX_set_read_ahead: a hint only; the engine reads one record at a time regardless
         old, s.read_ahead = s.read_ahead, larg
         return old
+    if cmd == K.SSL_CTRL_GET_RI_SUPPORT:
+        return 1 if s.conn is not None and s.conn.secure_renegotiation else 0
     if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
         return s.max_cert_list
     if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
@@ -448,21 +466,26 @@ def SSL_get_security_level(s: SSL | None) -> int:
 
 
 def SSL_get_cipher_list(s: SSL | None, n: int) -> str | None:
-    """The name of the ``n``-th cipher the SSL would offer, in order; None past the end (SSL_get_ciphers.pod).
-    The engine's list holds only its TLS 1.3 suites."""
+    """The name of the ``n``-th cipher the SSL would offer, in order: the TLS 1.3 suites, then the TLS 1.2 ones
+    (as libssl 3.0 lists them); None past the end (SSL_get_ciphers.pod)."""
     ssl = live_ssl(s, "SSL_get_cipher_list")
-    if ssl is None or not is_int(n) or not 0 <= n < len(ssl.ciphersuites):
+    if ssl is None or not is_int(n):
         return None
-    return CIPHER_SUITES[ssl.ciphersuites[n]].name
+    names = [CIPHER_SUITES[c].name for c in ssl.ciphersuites] + [SUITES12[c].openssl_name for c in ssl.cipher_list]
+    return names[n] if 0 <= n < len(names) else None
 
 
 def SSL_set_cipher_list(s: SSL | None, str: bytes | str) -> int:
-    """The TLS 1.2-and-below cipher list: the engine has no such cipher, so nothing can match (libssl 3.0 answers a
-    list without any usable TLS 1.2 cipher with 0 and SSL_R_NO_CIPHER_MATCH)."""
+    """The TLS 1.2 cipher list of this SSL (SSL_CTX_set_cipher_list's format and failure)."""
     ssl = live_ssl(s, "SSL_set_cipher_list")
-    if ssl is not None:
+    if ssl is None:
+        return 0
+    codes = parse_cipher_list(str)
+    if codes is None:
         raise_ssl(K.SSL_R_NO_CIPHER_MATCH, "SSL_set_cipher_list")
-    return 0
+        return 0
+    ssl.cipher_list = codes
+    return 1
 
 
 def SSL_get_session(ssl: SSL | None) -> SSL_SESSION | None:

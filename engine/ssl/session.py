@@ -1,8 +1,8 @@
 """SSL_SESSION (SSL_get_session.pod, SSL_SESSION_free.pod, SSL_CTX_set_timeout.pod): what a connection negotiated.
 
 The engine records a session when a handshake completes (version, cipher suite, timeout taken from the context).
-It does not resume sessions: SSL_set_session stores a session on an SSL (and SSL_dup copies it), but the next
-handshake is a full one, which the protocol allows a server to insist on anyway.
+TLS 1.2 sessions resume by session id: a server keeps its full handshakes' sessions in its SSL_CTX's cache, a client
+offers the session set with SSL_set_session. TLS 1.3 sessions are not resumed (tickets are parsed and kept only).
 """
 
 from __future__ import annotations
@@ -11,16 +11,18 @@ import time
 
 from engine import err
 from engine.ssl.errors import raise_ssl
+from engine.tls.session12 import Session12
 
-__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_time", "SSL_SESSION_get_timeout",
-           "SSL_SESSION_up_ref", "live_session"]  # fmt: skip
+__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_protocol_version", "SSL_SESSION_get_time",
+           "SSL_SESSION_get_timeout", "SSL_SESSION_up_ref", "live_session"]  # fmt: skip
 
 
 class SSL_SESSION:
     """An opaque session handle."""
 
-    def __init__(self, version: int, cipher: int, timeout: int) -> None:
+    def __init__(self, version: int, cipher: int, timeout: int, state: Session12 | None = None) -> None:
         self.version = version
+        self.state = state  # what a TLS 1.2 resumption needs (engine.tls.session12), None for TLS 1.3 sessions
         self.cipher = cipher
         self.timeout = timeout
         self.time = int(time.time())
@@ -67,3 +69,9 @@ def SSL_SESSION_get_timeout(s: SSL_SESSION | None) -> int:
 def SSL_SESSION_get_time(s: SSL_SESSION | None) -> int:
     ses = live_session(s, "SSL_SESSION_get_time")
     return 0 if ses is None else ses.time
+
+
+def SSL_SESSION_get_protocol_version(s: SSL_SESSION | None) -> int:
+    # SSL_SESSION_get_protocol_version: the version the session was negotiated with (TLS1_2_VERSION, ...)
+    ses = live_session(s, "SSL_SESSION_get_protocol_version")
+    return 0 if ses is None else ses.version

@@ -38,6 +38,7 @@ class AlertDescription(IntEnum):
     internal_error = 80
     inappropriate_fallback = 86
     user_canceled = 90
+    no_renegotiation = 100  # TLS 1.2 (RFC 5246 section 7.2.2), always a warning
     missing_extension = 109
     unsupported_extension = 110
     unrecognized_name = 112

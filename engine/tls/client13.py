@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from collections.abc import Callable
 from enum import Enum, auto
-from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -29,7 +27,8 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested, HandshakeComplete, NewSessionTicketReceived
-from .handshake import HandshakeMachine, SendChangeCipherSpec, check_extension_types
+from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
+from .handshake12 import client_hello_extensions12
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
 from .messages import (
@@ -63,6 +62,7 @@ from .messages import (
     parse_supported_versions_sh,
 )
 from .messages import ExtensionType as X
+from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV, HelloRequest
 from .record import Epoch
 from .wire import Reader
 
@@ -108,19 +108,21 @@ class ClientState(Enum):
     WAIT_FINISHED = auto()
     WAIT_APP_CERT = auto()  # not in RFC 9846: the application is choosing a client certificate (deferred)
     CONNECTED = auto()
+    HANDED_OFF = auto()  # not in RFC 9846: the server chose TLS 1.2; client12 goes on from its ServerHello
 
 
-class ClientHandshake(HandshakeMachine):
+class Client13Handshake(Handshake13):
     is_server = False
     CONNECTED = ClientState.CONNECTED
 
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
-        super().__init__(config, context)
-        self.state = ClientState.START
+        super().__init__(config, context, ClientState.START)
         self.random = b""
         self.session_id = b""
         self.key_shares: dict[int, PrivateKeyShare] = {}
         self.client_hello: ClientHello | None = None
+        self.client_hello_raw = b""
+        self.offered_schemes: tuple[int, ...] = ()
         self.offered_extensions: set[int] = set()
         self.hrr_seen = False
         self.hrr_suite: int | None = None
@@ -141,33 +143,52 @@ class ClientHandshake(HandshakeMachine):
         cfg = self.config
         self.random = self.ctx.random(32)
         self.session_id = self.ctx.random(32) if cfg.middlebox_compat else b""
+        resume = cfg.resume_session12
+        if resume is not None and TLS12 in cfg.supported_versions:
+            self.session_id = resume.session_id  # RFC 5246 section 7.4.1.2: the session to resume
         share_groups = cfg.key_share_groups if cfg.key_share_groups is not None else cfg.groups[:1]
+        if TLS13 not in cfg.supported_versions:
+            share_groups = ()  # a TLS 1.2-only hello has no key_share
         for group in share_groups:
             self.key_shares[group] = self.ctx.generate_key_share(group)
         self._send_client_hello(cookie=None, initial=True)
-        self.state = ClientState.WAIT_SH
+        self._set_state(ClientState.WAIT_SH)
 
     def _send_client_hello(self, cookie: bytes | None, initial: bool) -> None:
         cfg = self.config
         exts: list[Extension] = []
+        tls13 = TLS13 in cfg.supported_versions
+        tls12 = TLS12 in cfg.supported_versions
         if cfg.server_name is not None and not _is_ip(cfg.server_name):
             exts.append((X.server_name, build_server_name(cfg.server_name)))
         groups = cfg.advertised_groups if cfg.advertised_groups is not None else cfg.groups
         exts.append((X.supported_groups, build_named_group_list(groups)))
-        shares = [KeyShareEntry(g, keyexchange.public_share(g, k)) for g, k in self.key_shares.items()]
-        exts.append((X.key_share, build_key_share_ch(shares)))
-        if TLS13 in cfg.supported_versions:
+        if tls13:
+            shares = [KeyShareEntry(g, keyexchange.public_share(g, k)) for g, k in self.key_shares.items()]
+            exts.append((X.key_share, build_key_share_ch(shares)))
             exts.append((X.supported_versions, build_supported_versions_ch(cfg.supported_versions)))
-        exts.append((X.signature_algorithms, build_signature_schemes(cfg.signature_algorithms)))
+        schemes = cfg.signature_algorithms if tls13 else ()
+        if tls12:
+            # one list for both versions: the 1.3 schemes first, then what only 1.2 adds (PKCS#1 v1.5)
+            schemes += tuple(s for s in cfg.signature_algorithms12 if s not in schemes)
+        self.offered_schemes = schemes
+        exts.append((X.signature_algorithms, build_signature_schemes(schemes)))
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, build_alpn(cfg.alpn_protocols)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
-        if cfg.psk_key_exchange_modes:
+        if tls13 and cfg.psk_key_exchange_modes:
             exts.append((X.psk_key_exchange_modes, build_psk_key_exchange_modes(cfg.psk_key_exchange_modes)))
+        suites = list(cfg.cipher_suites) if tls13 else []
+        if tls12:
+            exts += client_hello_extensions12(cfg)
+            # RFC 5746 section 3.3: the SCSV stands for an empty renegotiation_info in an initial hello
+            suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
+        if cfg.send_fallback_scsv:
+            suites.append(TLS_FALLBACK_SCSV)  # RFC 7507 section 4
         exts.extend(cfg.extra_extensions)
         exts = self._order(exts)
-        hello = ClientHello(self.random, self.session_id, list(cfg.cipher_suites), b"\x00", exts)
+        hello = ClientHello(self.random, self.session_id, suites, b"\x00", exts)
         if cfg.pad_client_hello:
             # RFC 7685 usage: hellos of 256..511 bytes upset some middleboxes; pad those to 512.
             length = len(hello.build_body()) + 4
@@ -175,7 +196,9 @@ class ClientHandshake(HandshakeMachine):
                 hello.extensions.append((X.padding, bytes(max(0, 512 - length - 4))))
         self.client_hello = hello
         self.offered_extensions = {t for t, _ in hello.extensions}
-        self._send(hello, initial_client_hello=initial)
+        if tls12:
+            self.offered_extensions.add(X.renegotiation_info)  # offered through the SCSV
+        self.client_hello_raw = self._send(hello, initial_client_hello=initial)
 
     # -- WAIT_SH -------------------------------------------------------------------------------------------------
 
@@ -184,8 +207,18 @@ class ClientHandshake(HandshakeMachine):
         hrr = sh.is_hello_retry_request
         version_ext = find_extension(sh.extensions, X.supported_versions)
         if version_ext is None:
-            # RFC 9846 section 4.2.1: without supported_versions the server picked TLS 1.2 or older, which we lack
-            raise TLSAlertError(AlertDescription.protocol_version, "server did not select TLS 1.3")
+            # RFC 9846 section 4.2.1: without supported_versions the server picked legacy_version (1.2 or older)
+            if sh.legacy_version != TLS12 or TLS12 not in self.config.supported_versions or hrr:
+                raise TLSAlertError(AlertDescription.protocol_version, "server selected a version we did not offer")
+            if self.hrr_seen:
+                raise illegal_parameter("TLS 1.2 ServerHello after a HelloRetryRequest")
+            from .client12 import Client12Handshake
+
+            self._hand_off(Client12Handshake.from_server_hello(self, sh, raw), ClientState.HANDED_OFF)
+            return
+        if TLS13 not in self.config.supported_versions:
+            # RFC 9846 section 4.2.1: supported_versions in a ServerHello to a hello that did not offer it
+            raise TLSAlertError(AlertDescription.unsupported_extension, "supported_versions not offered")
         if parse_supported_versions_sh(version_ext) != TLS13 or sh.legacy_version != TLS12:
             raise illegal_parameter("server selected a version we did not offer")
         if sh.legacy_session_id_echo != self.session_id:
@@ -217,7 +250,7 @@ class ClientHandshake(HandshakeMachine):
         self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
         self._install("read", Epoch.handshake, self.server_hs_secret)
         self.key_shares.clear()
-        self.state = ClientState.WAIT_EE
+        self._set_state(ClientState.WAIT_EE)
 
     def _on_hello_retry_request(self, hrr: ServerHello, raw: bytes) -> None:
         # RFC 9846 section 4.2.4 / 4.1.4
@@ -249,6 +282,13 @@ class ClientHandshake(HandshakeMachine):
             self.ccs_sent = True
         self._send_client_hello(cookie=cookie, initial=False)
 
+    def _on_hello_request(self, body: bytes, raw: bytes) -> None:
+        """A TLS 1.2 server may send HelloRequest at any time; before its ServerHello it is ignored (RFC 5246
+        section 7.4.1.1). A client that offers TLS 1.3 only has no such message (RFC 9846 section 4)."""
+        if TLS12 not in self.config.supported_versions:
+            raise TLSAlertError(AlertDescription.unexpected_message, "HelloRequest to a TLS 1.3-only client")
+        HelloRequest.parse(body)
+
     # -- WAIT_EE -------------------------------------------------------------------------------------------------
 
     def _on_encrypted_extensions(self, body: bytes, raw: bytes) -> None:
@@ -264,7 +304,7 @@ class ClientHandshake(HandshakeMachine):
         if sni is not None and sni != b"":
             raise decode_error("server_name acknowledgement must be empty")
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_CERT_CR
+        self._set_state(ClientState.WAIT_CERT_CR)
 
     # -- WAIT_CERT_CR / WAIT_CERT --------------------------------------------------------------------------------
 
@@ -277,7 +317,7 @@ class ClientHandshake(HandshakeMachine):
             raise TLSAlertError(AlertDescription.missing_extension, "CertificateRequest without signature_algorithms")
         self.cert_request = cr
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_CERT
+        self._set_state(ClientState.WAIT_CERT)
 
     def _on_certificate(self, body: bytes, raw: bytes) -> None:
         msg = Certificate.parse(body)
@@ -290,14 +330,14 @@ class ClientHandshake(HandshakeMachine):
         if self.config.defer_certificate_check:
             self.peer_chain = chain
             self.transcript.update(raw)
-            self.state = ClientState.WAIT_APP_VERIFY
+            self._set_state(ClientState.WAIT_APP_VERIFY)
             self.out.append(CertificateReceived(list(chain)))
             return
         if self.config.verify_peer:
             certificates.verify_server_chain(chain, self.config.trusted_roots, self.config.verify_host, self.ctx.now())
         self.peer_chain = chain
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_CV
+        self._set_state(ClientState.WAIT_CV)
 
     # -- WAIT_CV -------------------------------------------------------------------------------------------------
 
@@ -308,7 +348,7 @@ class ClientHandshake(HandshakeMachine):
         signatures.verify(key, cv.algorithm, cv.signature, content, self.config.signature_algorithms)
         self.peer_scheme = cv.algorithm
         self.transcript.update(raw)
-        self.state = ClientState.WAIT_FINISHED
+        self._set_state(ClientState.WAIT_FINISHED)
 
     # -- WAIT_FINISHED -------------------------------------------------------------------------------------------
 
@@ -327,7 +367,7 @@ class ClientHandshake(HandshakeMachine):
         self.exporter_secret = self.schedule.exporter_secret(digest)
         self._install("read", Epoch.application, self.server_app_secret)
         if self.cert_request is not None and self.config.defer_client_certificate:
-            self.state = ClientState.WAIT_APP_CERT
+            self._set_state(ClientState.WAIT_APP_CERT)
             self.out.append(CertificateRequested())
             return
         self._send_second_flight(self.config.certificate_chain, self.config.private_key)
@@ -342,7 +382,7 @@ class ClientHandshake(HandshakeMachine):
             raise RuntimeError("no certificate check is awaited")
         if not accepted:
             raise TLSAlertError(AlertDescription.bad_certificate, "certificate rejected by the application")
-        self.state = ClientState.WAIT_CV
+        self._set_state(ClientState.WAIT_CV)
 
     def send_client_certificate(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
         """Resume a deferred handshake with this certificate (an empty chain: no certificate)."""
@@ -363,7 +403,7 @@ class ClientHandshake(HandshakeMachine):
         self._send(Finished(verify_data))
         self._install("write", Epoch.application, self.client_app_secret)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
-        self.state = ClientState.CONNECTED
+        self._set_state(ClientState.CONNECTED)
         self.out.append(
             HandshakeComplete(
                 cipher_suite=self.suite.code,
@@ -373,6 +413,7 @@ class ClientHandshake(HandshakeMachine):
                 server_name=self.config.server_name,
                 hello_retry_request=self.hrr_seen,
                 peer_certificates=list(self.peer_chain),
+                version=self.version,
             )
         )
 
@@ -406,23 +447,24 @@ class ClientHandshake(HandshakeMachine):
         self.tickets.append(event)
         self.out.append(event)
 
-    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
-        fn = TRANSITIONS.get((self.state, msg_type))
-        return None if fn is None else partial(fn, self)
 
-
-# RFC 9846 appendix A: (state, handshake type) -> handler; anything else is unexpected_message.
-TRANSITIONS: dict[tuple[Enum, int], Callable[[ClientHandshake, bytes, bytes], None]] = {
-    (ClientState.WAIT_SH, H.server_hello): ClientHandshake._on_server_hello,
-    (ClientState.WAIT_EE, H.encrypted_extensions): ClientHandshake._on_encrypted_extensions,
-    (ClientState.WAIT_CERT_CR, H.certificate_request): ClientHandshake._on_certificate_request,
-    (ClientState.WAIT_CERT_CR, H.certificate): ClientHandshake._on_certificate,
-    (ClientState.WAIT_CERT, H.certificate): ClientHandshake._on_certificate,
-    (ClientState.WAIT_CV, H.certificate_verify): ClientHandshake._on_certificate_verify,
-    (ClientState.WAIT_FINISHED, H.finished): ClientHandshake._on_finished,
-    (ClientState.CONNECTED, H.new_session_ticket): ClientHandshake._on_new_session_ticket,
-    (ClientState.CONNECTED, H.key_update): ClientHandshake._on_key_update,
+C = Client13Handshake
+S = ClientState
+# RFC 9846 appendix A: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Transition] = {
+    (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_EE, S.WAIT_SH, S.HANDED_OFF),
+    (S.WAIT_SH, H.hello_request): transition(C._on_hello_request, S.WAIT_SH),
+    (S.WAIT_EE, H.encrypted_extensions): transition(C._on_encrypted_extensions, S.WAIT_CERT_CR),
+    (S.WAIT_CERT_CR, H.certificate_request): transition(C._on_certificate_request, S.WAIT_CERT),
+    (S.WAIT_CERT_CR, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),
+    (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),
+    (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+    (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED, S.WAIT_APP_CERT),
+    (S.CONNECTED, H.new_session_ticket): transition(C._on_new_session_ticket, S.CONNECTED),
+    (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
 }
+Client13Handshake.TRANSITIONS = TRANSITIONS
+del C, S
 
 
 def parse_alpn_reply(data: bytes) -> bytes:

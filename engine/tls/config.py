@@ -18,7 +18,9 @@ from .keyexchange import KeyGenerator, NamedGroup, generate_private_key
 from .keyschedule import CipherSuite
 from .messages import Extension, NewSessionTicket
 from .record import PaddingPolicy
-from .signatures import SUPPORTED_SIGNATURE_SCHEMES, PrivateKey, Signer, sign
+from .session12 import Session12, SessionCache12
+from .signatures import SUPPORTED_SIGNATURE_SCHEMES, TLS12_SIGNATURE_SCHEMES, PrivateKey, Signer, sign, sign12
+from .suites12 import SUITES12
 
 
 def _utcnow() -> datetime.datetime:
@@ -31,6 +33,8 @@ class TLSContext:
     now: Callable[[], datetime.datetime] = _utcnow
     generate_key_share: KeyGenerator = generate_private_key
     sign: Signer = sign
+    sign12: Signer = sign12
+    """TLS 1.2 signatures (ServerKeyExchange, CertificateVerify)."""
     record_padding: PaddingPolicy | None = None
 
 
@@ -45,10 +49,14 @@ CookieMaker = Callable[[bytes], bytes]
 class TLSConfig:
     # -- both roles --------------------------------------------------------------------------------------------
     cipher_suites: tuple[int, ...] = (0x1301, 0x1302, 0x1303)
-    """Cipher suites in preference order (the server's order decides)."""
+    """TLS 1.3 cipher suites in preference order (the server's order decides)."""
+    cipher_suites12: tuple[int, ...] = tuple(SUITES12)
+    """TLS 1.2 cipher suites in preference order (``engine.tls.suites12``); also sent by a client offering 1.2."""
     groups: tuple[int, ...] = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1)
     """Key exchange groups in preference order (the server's order decides, see server13)."""
     signature_algorithms: tuple[int, ...] = SUPPORTED_SIGNATURE_SCHEMES
+    signature_algorithms12: tuple[int, ...] = TLS12_SIGNATURE_SCHEMES
+    """What we sign and accept in TLS 1.2 (a client offering both versions sends the union)."""
     certificate_chain: list[x509.Certificate] = field(default_factory=list)
     private_key: PrivateKey | None = None
     trusted_roots: list[x509.Certificate] = field(default_factory=list)
@@ -65,11 +73,26 @@ class TLSConfig:
     max_handshake_message: int = 1 << 18
     max_certificate_message: int = 100 * 1024
     """The largest Certificate message taken from the peer (SSL_set_max_cert_list; OpenSSL's default 100 KiB)."""
+    supported_versions: tuple[int, ...] = (0x0304,)
+    """Versions we offer (client, in ClientHello) or accept (server), in preference order: 0x0304 TLS 1.3,
+    0x0303 TLS 1.2. A client without TLS 1.3 sends no supported_versions extension (RFC 9846 section 4.3.1)."""
+
+    # -- TLS 1.2 -----------------------------------------------------------------------------------------------
+    extended_master_secret: bool = True
+    """Offer (client) / accept (server) the extended master secret (RFC 7627)."""
+    encrypt_then_mac: bool = True
+    """Offer / accept encrypt-then-MAC for CBC suites (RFC 7366)."""
+    allow_renegotiation: bool = True
+    """Client: answer a HelloRequest with a new handshake (else a no_renegotiation warning). Server: accept a
+    renegotiating ClientHello (else a no_renegotiation warning). Always only with secure renegotiation (RFC 5746)."""
+    session_cache12: SessionCache12 | None = None
+    """Server: where full TLS 1.2 handshakes store their session and resumption looks it up (None: no cache)."""
+    resume_session12: Session12 | None = None
+    """Client: a TLS 1.2 session to offer for resumption in the first ClientHello."""
+    send_fallback_scsv: bool = False
+    """Client: put TLS_FALLBACK_SCSV in the ClientHello (RFC 7507), for a retry with a lower version."""
 
     # -- client ------------------------------------------------------------------------------------------------
-    supported_versions: tuple[int, ...] = (0x0304,)
-    """Versions offered in ClientHello. Without TLS 1.3 (0x0304) the hello carries no supported_versions, i.e. it
-    offers TLS 1.2 only, which this core cannot complete: the handshake then fails with protocol_version."""
     defer_client_certificate: bool = False
     """On a CertificateRequest, stop after the server's Finished with a :class:`CertificateRequested` event until
     the user calls ``TLSConnection.send_client_certificate`` (the application picks the certificate late)."""

@@ -3,8 +3,11 @@
 Theory of operation
 -------------------
 
-A :class:`TLSConnection` owns a :class:`~engine.tls.record.RecordLayer` and one handshake state machine
-(:class:`~engine.tls.client13.ClientHandshake` or :class:`~engine.tls.server13.ServerHandshake`). It never does
+A :class:`TLSConnection` owns a :class:`~engine.tls.record.RecordLayer` and one handshake state machine. It starts
+with the hello machine of its role (:class:`~engine.tls.client13.Client13Handshake` or
+:class:`~engine.tls.server13.Server13Handshake`), which negotiates the version; when TLS 1.2 is chosen that machine
+hands off to :class:`~engine.tls.client12.Client12Handshake` / :class:`~engine.tls.server12.Server12Handshake` and
+the connection feeds the successor from then on. The negotiated version is the completion event's. It never does
 I/O. The user moves bytes:
 
 * ``receive_bytes(data)`` appends wire bytes and processes every *complete* record at once: records are decrypted
@@ -24,8 +27,13 @@ Invariants:
 
 * Handshake messages never span a key change and are never interleaved with other record types
   (RFC 9846 section 5.1): violations are unexpected_message.
-* change_cipher_spec records are dropped only between the first ClientHello and the peer's Finished, and only if
-  they are the single byte 0x01 (RFC 9846 section 5); anything else is unexpected_message.
+* change_cipher_spec records must be the single byte 0x01. Under TLS 1.3 they are dropped only between the first
+  ClientHello and the peer's Finished (RFC 9846 section 5); under TLS 1.2 each one is a step of the state machine
+  (RFC 5246 section 7.1), dispatched through its table. Anything else is unexpected_message.
+* Under TLS 1.2 a warning alert (no_renegotiation, ...) is reported as an event and the connection stays up
+  (RFC 5246 section 7.2); under TLS 1.3 every alert but close_notify and user_canceled ends it.
+* Application data may flow while a TLS 1.2 renegotiation runs (``established``), under whichever keys are
+  current.
 * After close_notify from the peer, further records are ignored (RFC 9846 section 6.1); after our own close, no
   more application data may be sent.
 * Floods are bounded (:class:`_Floods`): records that carry nothing (change_cipher_spec, user_canceled warnings,
@@ -44,13 +52,13 @@ from typing import Literal
 from cryptography import x509
 
 from .alerts import AlertDescription, AlertLevel, TLSAlertError
-from .client13 import ClientHandshake
+from .client13 import Client13Handshake
 from .config import TLSConfig, TLSContext
 from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceived, Event, _NeedData
-from .handshake import HandshakeMachine, InstallKey, Instruction, SendChangeCipherSpec, SendHandshake
+from .handshake import HandshakeMachine, InstallKey, Instruction, SendAlert, SendChangeCipherSpec, SendHandshake
 from .messages import HandshakeType
-from .record import CCS_RECORD, ContentType, RecordLayer
-from .server13 import ServerHandshake
+from .record import ContentType, RecordLayer
+from .server13 import Server13Handshake
 from .signatures import PrivateKey
 
 
@@ -104,8 +112,11 @@ class TLSConnection:
         self.config = config
         self.context = context if context is not None else TLSContext()
         self._record = RecordLayer(self.context.record_padding)
+        # The hello machines: they negotiate the version and hand off to client12/server12 when 1.2 is chosen.
         self._hs: HandshakeMachine = (
-            ClientHandshake(config, self.context) if self.role is Role.CLIENT else ServerHandshake(config, self.context)
+            Client13Handshake(config, self.context)
+            if self.role is Role.CLIENT
+            else Server13Handshake(config, self.context)
         )
         self._events: deque[Event] = deque()
         self._out = bytearray()
@@ -132,6 +143,11 @@ class TLSConnection:
         return self._hs.connected
 
     @property
+    def version(self) -> int | None:
+        """The negotiated protocol version once known (the machine the hello handed off to), else None."""
+        return self._hs.version if self._hs.established else None
+
+    @property
     def error(self) -> TLSAlertError | None:
         return self._error
 
@@ -152,7 +168,6 @@ class TLSConnection:
         if self._started or self.role is not Role.CLIENT:
             return
         self._started = True
-        assert isinstance(self._hs, ClientHandshake)
         self._guarded(self._hs.start)
 
     def receive_bytes(self, data: bytes) -> None:
@@ -190,7 +205,7 @@ class TLSConnection:
 
     def send_application_data(self, data: bytes) -> None:
         self._check()
-        if not self._hs.connected:
+        if not self._hs.established:
             raise RuntimeError("handshake not complete")
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
@@ -204,13 +219,37 @@ class TLSConnection:
             raise RuntimeError("connection closed for writing")
         self._guarded(lambda: self._hs.send_key_update(request))
 
+    def renegotiate(self, resume: bool = False) -> None:
+        """TLS 1.2: start a renegotiation (client: ClientHello, offering the current session when ``resume``;
+        server: HelloRequest). RuntimeError if the version or the state does not allow it."""
+        self._check()
+        if self._we_closed:
+            raise RuntimeError("connection closed for writing")
+        self._guarded(lambda: self._hs.renegotiate(resume))
+
+    @property
+    def secure_renegotiation(self) -> bool:
+        """TLS 1.2: the peer supports secure renegotiation (RFC 5746 renegotiation_info or SCSV)."""
+        return bool(getattr(self._hs, "secure_renegotiation", False))
+
+    def abort(self, alert: int, message: str) -> TLSAlertError:
+        """End the connection with our fatal ``alert`` (queued for ``data_to_send``); returns the error, which every
+        later entry point raises again."""
+        self._check()
+        exc = TLSAlertError(alert, message)
+        self._fail(exc)
+        return exc
+
+    @property
+    def renegotiating(self) -> bool:
+        """A renegotiation was started (by either side) and has not completed yet."""
+        return self._hs.renegotiating
+
     def send_client_certificate(self, chain: list[x509.Certificate], key: PrivateKey | None) -> None:
         """Client, after a :class:`~engine.tls.events.CertificateRequested` event: send this certificate (an empty
         chain sends none) and finish the handshake."""
         self._check()
         hs = self._hs
-        if not isinstance(hs, ClientHandshake):
-            raise RuntimeError("only a client sends a client certificate this way")
         self._guarded(lambda: hs.send_client_certificate(chain, key))
 
     def resume_certificate_check(self, accepted: bool) -> None:
@@ -218,8 +257,6 @@ class TLSConnection:
         on with the messages that were held back."""
         self._check()
         hs = self._hs
-        if not isinstance(hs, ClientHandshake):
-            raise RuntimeError("only a client checks the server's certificate this way")
 
         def resume() -> None:
             hs.finish_certificate_check(accepted)
@@ -236,7 +273,7 @@ class TLSConnection:
         self._we_closed = True
         self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.WARNING, AlertDescription.close_notify)))
 
-    def abort(self, exc: TLSAlertError) -> None:
+    def abort_from_outside(self, exc: TLSAlertError) -> None:
         """Fail the connection for a reason found outside the core (the transport ended without close_notify):
         the alert goes out like one the core raised itself, unless close_notify was sent already."""
         if self._error is not None:
@@ -252,12 +289,22 @@ class TLSConnection:
         assert callable(action)
         try:
             action()
-            out = self._hs.take_output()
+            out = self._take_output()
             if out:
                 self._apply(out)
         except TLSAlertError as exc:
             self._fail(exc)
             raise
+
+    def _take_output(self) -> list[Instruction]:
+        """The machine's instructions; after a hand-off also the successor's, which then takes over."""
+        hs = self._hs
+        out = hs.take_output()
+        while hs.successor is not None:
+            hs = hs.successor
+            out += hs.take_output()
+        self._hs = hs
+        return out
 
     def _fail(self, exc: TLSAlertError) -> None:
         self._error = exc
@@ -289,15 +336,18 @@ class TLSConnection:
             elif isinstance(item, InstallKey):
                 if item.direction == "write":
                     flush()
-                    self._record.install_write_key(item.suite, item.secret, item.epoch)
+                    self._record.install_write_key(item.protection, item.epoch)
                 else:
                     if self._hs_buf:
                         # RFC 9846 section 5.1: handshake messages must not span a key change
                         raise TLSAlertError(AlertDescription.unexpected_message, "handshake message spans key change")
-                    self._record.install_read_key(item.suite, item.secret, item.epoch)
+                    self._record.install_read_key(item.protection, item.epoch)
+            elif isinstance(item, SendAlert):
+                flush()
+                self._out += self._record.seal(ContentType.alert, bytes((item.level, item.description)))
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
-                self._out += CCS_RECORD
+                self._out += self._record.seal(ContentType.change_cipher_spec, b"\x01")
             else:
                 self._events.append(item)
         flush()
@@ -314,7 +364,7 @@ class TLSConnection:
             if ctype == ContentType.handshake:
                 self._on_handshake_data(payload)
             elif ctype == ContentType.application_data:
-                if not self._hs.connected:
+                if not self._hs.established:
                     raise TLSAlertError(AlertDescription.unexpected_message, "application data before handshake end")
                 if payload:
                     self._floods.progress()
@@ -329,8 +379,13 @@ class TLSConnection:
 
     def _on_change_cipher_spec(self, payload: bytes) -> None:
         hs = self._hs
-        after_first_hello = not isinstance(hs, ServerHandshake) or hs.client_hello_received
-        if payload != b"\x01" or not after_first_hello or hs.peer_finished:
+        if payload != b"\x01":
+            # RFC 5246 section 7.1 / RFC 9846 section 5: the single byte 1
+            raise TLSAlertError(AlertDescription.unexpected_message, "malformed change_cipher_spec")
+        if hs.on_change_cipher_spec():
+            self._apply(self._take_output())
+            return
+        if not hs.ccs_may_arrive:
             raise TLSAlertError(AlertDescription.unexpected_message, "change_cipher_spec not allowed here")
         self._floods.count("change_cipher_spec records")
 
@@ -341,8 +396,11 @@ class TLSConnection:
         if description == AlertDescription.close_notify:
             self._peer_closed = True
             self._events.append(CloseNotifyReceived())
-        elif description == AlertDescription.user_canceled:
-            # RFC 9846 section 6.1: user_canceled is followed by close_notify and otherwise ignored
+        elif description == AlertDescription.user_canceled or (
+            self._hs.version < 0x0304 and level == AlertLevel.WARNING
+        ):
+            # RFC 9846 section 6.1: user_canceled is followed by close_notify and otherwise ignored; RFC 5246
+            # section 7.2: in TLS 1.2 a warning alert (no_renegotiation, ...) leaves the connection up
             self._floods.count("warning alerts")
             self._events.append(AlertReceived(description, level))
         else:
@@ -367,9 +425,9 @@ class TLSConnection:
             else:
                 self._floods.progress()
             self._hs.handle(raw[0], raw[4:], raw)
-            self._apply(self._hs.take_output())
+            self._apply(self._take_output())
             if self._hs.paused:
                 return  # the rest waits for the application (resume_certificate_check)
         if self._hs.key_update_owed and not self._we_closed and not buf:
             self._hs.send_key_update(False)
-            self._apply(self._hs.take_output())
+            self._apply(self._take_output())

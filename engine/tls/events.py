@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from .messages import NewSessionTicket
+from .session12 import Session12
 
 
 class _NeedData:
@@ -35,6 +36,13 @@ class HandshakeComplete:
     server_name: str | None
     hello_retry_request: bool
     peer_certificates: list[x509.Certificate] = field(default_factory=list)
+    version: int = 0x0304
+    """The negotiated protocol version (0x0304 TLS 1.3, 0x0303 TLS 1.2)."""
+    resumed: bool = False
+    renegotiation: bool = False
+    """TLS 1.2: this completion ends a renegotiation (not the first handshake of the connection)."""
+    session12: Session12 | None = None
+    """TLS 1.2: the session of this handshake (new, or the one resumed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +62,8 @@ class KeyUpdateReceived:
 
 @dataclass(frozen=True, slots=True)
 class AlertReceived:
-    """A non-fatal alert other than close_notify (in TLS 1.3 only user_canceled, which is otherwise ignored)."""
+    """A non-fatal alert other than close_notify: in TLS 1.3 only user_canceled (otherwise ignored), in TLS 1.2 any
+    warning alert, such as no_renegotiation."""
 
     description: int
     level: int

@@ -1,27 +1,37 @@
-"""What the client and server state machines share: the output instructions, dispatch, KeyUpdate.
+"""What every handshake state machine shares, whatever the protocol version: instructions, dispatch, hand-off.
 
 A state machine never touches the record layer. Handling a message appends *instructions* to ``out`` in wire order:
 :class:`SendHandshake` (bytes of one handshake message), :class:`SendChangeCipherSpec`, :class:`InstallKey` (a new
-traffic secret for one direction and epoch), or a user-facing event. The connection applies them in that order, so
-"ServerHello in the clear, then switch keys, then EncryptedExtensions" falls out of the list order.
+record protection for one direction and epoch), or a user-facing event. The connection applies them in that order,
+so "ServerHello in the clear, then switch keys, then EncryptedExtensions" falls out of the list order.
 
-Dispatch is one table lookup, ``TRANSITIONS[(state, handshake type)]``; a pair that is not in the table is the
-single place where unexpected_message is raised (RFC 9846 section 4 and appendix A).
+Dispatch is one table lookup, ``TRANSITIONS[(state, handshake type)]`` -> :class:`Transition` (handler and the states
+it may leave the machine in); a pair that is not in the table is the single place where unexpected_message is
+raised (RFC 9846 section 4 and appendix A, RFC 5246 section 7.4). :meth:`HandshakeMachine._set_state` is the only
+writer of ``state``; after each handler the landing state is checked against the table, so the tables are also the
+state diagrams (:func:`diagram`).
+
+Version negotiation is a hand-off: the machine that saw the hello decides the version, builds the machine of that
+version (``successor``) and stops (state ``HANDED_OFF``); the connection then feeds the successor. The version-
+specific parts live in ``client13``/``server13`` (with :class:`KeyUpdate13`) and ``client12``/``server12``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
+
+from cryptography import x509
 
 from .alerts import AlertDescription, TLSAlertError
 from .config import TLSConfig, TLSContext
 from .events import Event, KeyUpdateReceived
 from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret
-from .messages import Extension, ExtensionType, KeyUpdate, Message, build_handshake
-from .record import Epoch
+from .messages import Extension, ExtensionType, HandshakeBody, KeyUpdate, Message, build_handshake
+from .record import AEAD13, Epoch, RecordProtection
+from .signatures import PrivateKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,53 +46,97 @@ class SendChangeCipherSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SendAlert:
+    """A non-fatal alert the handshake sends itself (TLS 1.2 no_renegotiation warning, RFC 5246 section 7.2.2)."""
+
+    level: int
+    description: int
+
+
+@dataclass(frozen=True, slots=True)
 class InstallKey:
     direction: Literal["read", "write"]
     epoch: Epoch
-    suite: CipherSuite
-    secret: bytes
+    protection: RecordProtection
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One row of a transition table: the handler and every state it may leave the machine in."""
+
+    handler: Callable[[Any, bytes, bytes], None]
+    targets: frozenset[Enum]
+
+
+def transition(handler: Callable[[Any, bytes, bytes], None], *targets: Enum) -> Transition:
+    return Transition(handler, frozenset(targets))
+
+
+TransitionTable = Mapping[tuple[Enum, int], Transition]
+
+
+def diagram(table: TransitionTable) -> list[str]:
+    """The state diagram of a table, one ``STATE --message--> TARGET | TARGET`` line per row."""
+    from .messages import HandshakeType
+
+    lines = []
+    for (state, msg_type), row in table.items():
+        try:
+            name = "ChangeCipherSpec" if msg_type == CHANGE_CIPHER_SPEC else HandshakeType(msg_type).name
+        except ValueError:
+            name = str(msg_type)
+        targets = " | ".join(sorted(t.name for t in row.targets))
+        lines.append(f"{state.name} --{name}--> {targets}")
+    return lines
 
 
 _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
-Instruction = SendHandshake | SendChangeCipherSpec | InstallKey | Event
+Instruction = SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | Event
+
+CHANGE_CIPHER_SPEC = 0x100 + 20
+"""Pseudo message type of a TLS 1.2 change_cipher_spec record in the transition tables (outside the u8 range of
+handshake types, so it never collides with one)."""
 
 
 class HandshakeMachine:
-    """Common part of :class:`~engine.tls.client13.ClientHandshake` and ``ServerHandshake``."""
+    """The version-neutral part of every client and server state machine."""
 
     is_server: ClassVar[bool]
+    version: ClassVar[int]
     CONNECTED: ClassVar[Enum]
+    TRANSITIONS: ClassVar[TransitionTable]
 
-    def __init__(self, config: TLSConfig, context: TLSContext) -> None:
+    def __init__(self, config: TLSConfig, context: TLSContext, initial: Enum) -> None:
         self.config = config
         self.ctx = context
         self.out: list[Instruction] = []
+        self.state: Enum = initial
+        self.successor: HandshakeMachine | None = None
         self.transcript = Transcript()
-        self.suite: CipherSuite | None = None
-        self.schedule: KeySchedule | None = None
-        self.client_app_secret = b""
-        self.server_app_secret = b""
-        self.exporter_secret = b""
-        self.resumption_secret = b""
         self.peer_finished = False
         self.key_update_owed = False
-        self.key_update_requested_pending = False
-        self.state: Enum
 
     # -- dispatch ------------------------------------------------------------------------------------------------
 
     def handle(self, msg_type: int, body: bytes, raw: bytes) -> None:
-        handler = self._handler(msg_type)
-        if handler is None:
+        row = self.TRANSITIONS.get((self.state, msg_type))
+        if row is None:
             raise TLSAlertError(
                 AlertDescription.unexpected_message, f"handshake type {msg_type} in state {self.state.name}"
             )
-        handler(body, raw)
+        row.handler(self, body, raw)
+        if self.state not in row.targets:
+            raise TLSAlertError(AlertDescription.internal_error, f"handler left the machine in {self.state.name}")
 
-    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
-        """The bound handler for ``(self.state, msg_type)`` from the role's transition table, if any."""
-        raise NotImplementedError
+    def _set_state(self, state: Enum) -> None:
+        """The only writer of ``state``."""
+        self.state = state
+
+    def _hand_off(self, successor: HandshakeMachine, handed_off: Enum) -> None:
+        """The hello picked another version: ``successor`` takes over from here (see the module docstring)."""
+        self.successor = successor
+        self._set_state(handed_off)
 
     @property
     def paused(self) -> bool:
@@ -93,21 +147,57 @@ class HandshakeMachine:
     def connected(self) -> bool:
         return self.state is self.CONNECTED
 
+    @property
+    def established(self) -> bool:
+        """A handshake has completed on this connection (application data may flow, also during a renegotiation)."""
+        return self.connected
+
+    def start(self) -> None:
+        """Client: send the first ClientHello. A server starts by receiving one."""
+
+    @property
+    def ccs_may_arrive(self) -> bool:
+        """RFC 9846 section 5: a compatibility change_cipher_spec may arrive (after the first ClientHello, before
+        the peer's Finished)."""
+        return not self.peer_finished
+
+    def send_client_certificate(self, chain: list[x509.Certificate], key: PrivateKey | None) -> None:
+        raise RuntimeError("no client certificate is awaited")
+
+    def finish_certificate_check(self, accepted: bool) -> None:
+        raise RuntimeError("no certificate check is awaited")
+
+    def on_change_cipher_spec(self) -> bool:
+        """A change_cipher_spec record arrived; True if this version's machine consumed it (TLS 1.2), False if it
+        is for the connection's TLS 1.3 compatibility rule."""
+        return False
+
+    def send_key_update(self, request: bool) -> None:
+        raise TLSAlertError(AlertDescription.internal_error, "KeyUpdate needs TLS 1.3")
+
+    def renegotiate(self, resume: bool = False) -> None:
+        """Start a renegotiation (TLS 1.2 only): a client sends a ClientHello (offering the current session when
+        ``resume``), a server a HelloRequest."""
+        raise RuntimeError("renegotiation needs TLS 1.2")
+
+    @property
+    def renegotiating(self) -> bool:
+        return False
+
     def take_output(self) -> list[Instruction]:
         out, self.out = self.out, []
         return out
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def _send(self, msg: Message, *, initial_client_hello: bool = False) -> bytes:
+    def _send(self, msg: Message | HandshakeBody, *, initial_client_hello: bool = False) -> bytes:
         raw = build_handshake(msg)
         self.transcript.update(raw)
         self.out.append(SendHandshake(raw, initial_client_hello))
         return raw
 
-    def _install(self, direction: Literal["read", "write"], epoch: Epoch, secret: bytes) -> None:
-        assert self.suite is not None
-        self.out.append(InstallKey(direction, epoch, self.suite, secret))
+    def _install_protection(self, direction: Literal["read", "write"], epoch: Epoch, prot: RecordProtection) -> None:
+        self.out.append(InstallKey(direction, epoch, prot))
 
     def _order(self, exts: list[Extension]) -> list[Extension]:
         order = self.config.extension_order
@@ -115,6 +205,26 @@ class HandshakeMachine:
             return exts
         rank = {t: i for i, t in enumerate(order)}
         return sorted(exts, key=lambda e: rank.get(e[0], len(order)))
+
+
+class Handshake13(HandshakeMachine):
+    """What the TLS 1.3 client and server share: the key schedule state and KeyUpdate (RFC 9846 section 4.7.3)."""
+
+    version = 0x0304
+
+    def __init__(self, config: TLSConfig, context: TLSContext, initial: Enum) -> None:
+        super().__init__(config, context, initial)
+        self.suite: CipherSuite | None = None
+        self.schedule: KeySchedule | None = None
+        self.client_app_secret = b""
+        self.server_app_secret = b""
+        self.exporter_secret = b""
+        self.resumption_secret = b""
+        self.key_update_requested_pending = False
+
+    def _install(self, direction: Literal["read", "write"], epoch: Epoch, secret: bytes) -> None:
+        assert self.suite is not None
+        self._install_protection(direction, epoch, AEAD13(self.suite, secret))
 
     @property
     def _own_app_secret(self) -> bytes:

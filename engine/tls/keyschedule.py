@@ -148,9 +148,13 @@ class Transcript:
         self._hash_algorithm: hashes.HashAlgorithm | None = None
 
     def start(self, suite: CipherSuite) -> None:
+        self.start_hash(suite.hash_algorithm())
+
+    def start_hash(self, algorithm: hashes.HashAlgorithm) -> None:
+        """Pick the hash (TLS 1.2: the PRF hash of the suite) and hash what was buffered."""
         if self._hash is not None:
             return
-        self._hash_algorithm = suite.hash_algorithm()
+        self._hash_algorithm = algorithm
         self._hash = hashes.Hash(self._hash_algorithm)
         for data in self._buffer:
             self._hash.update(data)

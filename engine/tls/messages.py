@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from .alerts import decode_error, illegal_parameter
 from .wire import Reader, opaque8, opaque16, opaque24, u8, u16, u24, u32
@@ -23,14 +23,18 @@ HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e
 
 
 class HandshakeType(IntEnum):
+    hello_request = 0  # TLS 1.2 (RFC 5246 section 7.4)
     client_hello = 1
     server_hello = 2
     new_session_ticket = 4
     end_of_early_data = 5
     encrypted_extensions = 8
     certificate = 11
+    server_key_exchange = 12  # TLS 1.2
     certificate_request = 13
+    server_hello_done = 14  # TLS 1.2
     certificate_verify = 15
+    client_key_exchange = 16  # TLS 1.2
     finished = 20
     key_update = 24
     message_hash = 254
@@ -374,7 +378,15 @@ _PARSERS: dict[int, type[Message]] = {
 }
 
 
-def build_handshake(msg: Message) -> bytes:
+class HandshakeBody(Protocol):
+    """Any handshake message codec (also the TLS 1.2 ones of ``messages12``)."""
+
+    handshake_type: ClassVar[int]
+
+    def build_body(self) -> bytes: ...
+
+
+def build_handshake(msg: Message | HandshakeBody) -> bytes:
     """The full handshake message: type, uint24 length, body (RFC 9846 section 4)."""
     body = msg.build_body()
     return u8(msg.handshake_type) + u24(len(body)) + body

@@ -1,25 +1,32 @@
-"""TLS 1.3 record layer (RFC 9846 section 5).
+"""Record layer for TLS 1.3 (RFC 9846 section 5) and TLS 1.2 (RFC 5246 section 6.2).
 
 Sans-IO: :meth:`RecordLayer.feed` takes bytes from the wire, :meth:`RecordLayer.next_record` returns one decoded
 ``(content_type, payload)`` or ``None`` when more bytes are needed, and :meth:`RecordLayer.seal` turns content into
-wire bytes. Keys arrive per direction and epoch through :meth:`install_read_key` / :meth:`install_write_key`
-(called by the connection when the handshake emits a key-change instruction); the layer derives key and IV from the
-traffic secret itself and restarts the sequence number at zero (RFC 9846 section 5.3).
+wire bytes. Protection arrives per direction and epoch through :meth:`install_read_key` / :meth:`install_write_key`
+(called by the connection when the handshake emits a key-change instruction) as a *protection strategy*, one object
+per direction that owns its keys and sequence number:
+
+* TLS 1.3 (:class:`AEAD13`, ``conceals_type``): every protected record is application_data on the wire; the real
+  content type and the padding live in the inner plaintext, which this layer builds and strips (section 5.2, 5.4).
+* TLS 1.2 (``engine.tls.protection12``): every record after ChangeCipherSpec is protected under its own content type;
+  the strategy builds the fragment (explicit nonce or IV, MAC, padding) and this layer only frames it.
 
 Invariants:
 
-* With no read key, records are TLSPlaintext (length <= 2^14). With a read key, only application_data records
-  (TLSCiphertext, length <= 2^14 + 256) are decrypted; change_cipher_spec is passed up in the clear for the
-  compatibility rule of RFC 9846 section 5, and a plaintext alert is accepted only while the read epoch is the
-  handshake epoch (a peer that failed before it had keys can only send one in the clear).
-* A failed AEAD open is bad_record_mac; an inner plaintext over 2^14 + 1 bytes is record_overflow; an all-zero inner
-  plaintext (no content type) is unexpected_message.
+* With no read protection, records are TLSPlaintext (length <= 2^14). Under TLS 1.3 protection only application_data
+  records (length <= 2^14 + 256) are decrypted; change_cipher_spec is passed up in the clear for the compatibility
+  rule of RFC 9846 section 5, and a plaintext alert is accepted only while the read epoch is the handshake epoch (a
+  peer that failed before it had keys can only send one in the clear). Under TLS 1.2 protection every record is
+  opened (length <= 2^14 + 2048, RFC 5246 section 6.2.3).
+* A failed open is bad_record_mac; a plaintext over 2^14 bytes (2^14 + 1 for a 1.3 inner plaintext) is
+  record_overflow; an all-zero 1.3 inner plaintext (no content type) is unexpected_message.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from enum import IntEnum
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
@@ -29,6 +36,7 @@ from .keyschedule import CipherSuite, traffic_keys
 
 MAX_PLAINTEXT = 1 << 14
 MAX_CIPHERTEXT = (1 << 14) + 256
+MAX_CIPHERTEXT12 = (1 << 14) + 2048
 TAG_LEN = 16
 HEADER_LEN = 5
 
@@ -57,14 +65,36 @@ PaddingPolicy = Callable[[int, int], int]
 """``(content_type, length) -> number of zero bytes to add`` to a protected record (RFC 9846 section 5.4)."""
 
 
-class _Protection:
-    """One direction's AEAD state: key, static IV and the 64-bit record sequence number."""
+class RecordProtection(Protocol):
+    """One direction's record protection for one epoch: keys and the 64-bit sequence number it owns.
 
-    __slots__ = ("aead", "iv_int", "seq", "suite")
+    ``conceals_type`` (TLS 1.3): the outer type is application_data and ``seal``/``open`` take and give the inner
+    plaintext. Otherwise (TLS 1.2) the record keeps its content type and ``seal``/``open`` take and give the content.
+    ``max_fragment`` is the largest protected fragment a peer may send.
+    """
+
+    @property
+    def conceals_type(self) -> bool: ...
+
+    @property
+    def max_fragment(self) -> int: ...
+
+    def seal(self, content_type: int, plaintext: bytes) -> bytes: ...
+
+    def open(self, content_type: int, fragment: bytes) -> bytes: ...
+
+
+class AEAD13:
+    """TLS 1.3 protection of one direction: key and static IV from the traffic secret, per-record nonce."""
+
+    __slots__ = ("aead", "iv_int", "secret", "seq", "suite")
+    conceals_type = True
+    max_fragment = MAX_CIPHERTEXT
 
     def __init__(self, suite: CipherSuite, secret: bytes) -> None:
         key, iv = traffic_keys(suite, secret)
         self.suite = suite
+        self.secret = secret
         self.aead: AESGCM | ChaCha20Poly1305 = suite.aead(key)
         self.iv_int = int.from_bytes(iv, "big")
         self.seq = 0
@@ -77,13 +107,26 @@ class _Protection:
         self.seq = seq + 1
         return (self.iv_int ^ seq).to_bytes(12, "big")
 
+    def seal(self, content_type: int, plaintext: bytes) -> bytes:
+        header = b"\x17\x03\x03" + (len(plaintext) + TAG_LEN).to_bytes(2, "big")
+        return self.aead.encrypt(self.nonce(), plaintext, header)
+
+    def open(self, content_type: int, fragment: bytes) -> bytes:
+        if len(fragment) < TAG_LEN + 1:
+            raise TLSAlertError(AlertDescription.bad_record_mac, "record too short")
+        header = bytes((content_type,)) + b"\x03\x03" + len(fragment).to_bytes(2, "big")
+        try:
+            return self.aead.decrypt(self.nonce(), fragment, header)
+        except InvalidTag:
+            raise TLSAlertError(AlertDescription.bad_record_mac, "record authentication failed") from None
+
 
 class RecordLayer:
     def __init__(self, padding: PaddingPolicy | None = None) -> None:
         self._buf = bytearray()
         self._pos = 0
-        self._read: _Protection | None = None
-        self._write: _Protection | None = None
+        self._read: RecordProtection | None = None
+        self._write: RecordProtection | None = None
         self.read_epoch = Epoch.initial
         self.write_epoch = Epoch.initial
         self._padding = padding
@@ -92,12 +135,12 @@ class RecordLayer:
 
     # -- keys ----------------------------------------------------------------------------------------------------
 
-    def install_read_key(self, suite: CipherSuite, secret: bytes, epoch: Epoch) -> None:
-        self._read = _Protection(suite, secret)
+    def install_read_key(self, protection: RecordProtection, epoch: Epoch) -> None:
+        self._read = protection
         self.read_epoch = epoch
 
-    def install_write_key(self, suite: CipherSuite, secret: bytes, epoch: Epoch) -> None:
-        self._write = _Protection(suite, secret)
+    def install_write_key(self, protection: RecordProtection, epoch: Epoch) -> None:
+        self._write = protection
         self.write_epoch = epoch
 
     @property
@@ -134,8 +177,10 @@ class RecordLayer:
         length = (buf[pos + 3] << 8) | buf[pos + 4]
         if ctype not in _KNOWN_TYPES:
             raise TLSAlertError(AlertDescription.unexpected_message, f"unknown record type {ctype}")
-        protected = self._read is not None and ctype == ContentType.application_data
-        if length > (MAX_CIPHERTEXT if protected else MAX_PLAINTEXT):
+        prot = self._read
+        conceals = prot is not None and prot.conceals_type
+        protected = prot is not None and (ctype == ContentType.application_data or not conceals)
+        if length > (prot.max_fragment if prot is not None and protected else MAX_PLAINTEXT):
             raise TLSAlertError(AlertDescription.record_overflow, f"record length {length}")
         end = pos + HEADER_LEN + length
         if len(buf) < end:
@@ -145,7 +190,15 @@ class RecordLayer:
             fragment = mv[pos + HEADER_LEN : end].tobytes()
         self._pos = end
         if protected:
-            return self._open(header, fragment)
+            assert prot is not None
+            if not conceals:
+                content = prot.open(ctype, fragment)
+                if len(content) > MAX_PLAINTEXT:
+                    raise TLSAlertError(AlertDescription.record_overflow, "plaintext too long")
+                if not content and ctype != ContentType.application_data:
+                    raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
+                return ctype, content
+            return self._open(header[0], fragment)
         if length == 0 and ctype != ContentType.application_data:
             # RFC 9846 section 5.1: zero-length handshake/alert fragments are forbidden
             raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
@@ -157,15 +210,10 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, "application data before keys")
         return ctype, fragment
 
-    def _open(self, header: bytes, fragment: bytes) -> tuple[int, bytes]:
+    def _open(self, outer_type: int, fragment: bytes) -> tuple[int, bytes]:
         prot = self._read
         assert prot is not None
-        if len(fragment) < TAG_LEN + 1:
-            raise TLSAlertError(AlertDescription.bad_record_mac, "record too short")
-        try:
-            inner = prot.aead.decrypt(prot.nonce(), fragment, header)
-        except InvalidTag:
-            raise TLSAlertError(AlertDescription.bad_record_mac, "record authentication failed") from None
+        inner = prot.open(outer_type, fragment)
         if len(inner) > MAX_PLAINTEXT + 1:
             raise TLSAlertError(AlertDescription.record_overflow, "inner plaintext too long")
         # RFC 9846 section 5.4: strip zero padding; the last non-zero byte is the real content type
@@ -198,10 +246,14 @@ class RecordLayer:
 
     def _seal_one(self, content_type: int, fragment: bytes) -> bytes:
         prot = self._write
-        if prot is None:
+        if prot is None or (prot.conceals_type and content_type == ContentType.change_cipher_spec):
+            # RFC 9846 section 5: the compatibility change_cipher_spec always goes in the clear
             return bytes((content_type,)) + self.plaintext_version + len(fragment).to_bytes(2, "big") + fragment
+        if not prot.conceals_type:
+            sealed = prot.seal(content_type, fragment)
+            return bytes((content_type,)) + b"\x03\x03" + len(sealed).to_bytes(2, "big") + sealed
         pad = self._padding(content_type, len(fragment)) if self._padding else 0
         pad = max(0, min(pad, MAX_PLAINTEXT - len(fragment)))
         inner = fragment + bytes((content_type,)) + bytes(pad)
         header = b"\x17\x03\x03" + (len(inner) + TAG_LEN).to_bytes(2, "big")
-        return header + prot.aead.encrypt(prot.nonce(), inner, header)
+        return header + prot.seal(ContentType.application_data, inner)

@@ -21,9 +21,7 @@ is chosen, and if the client sent no share for it the server asks for one with a
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from enum import Enum, auto
-from functools import partial
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -32,9 +30,10 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
-from .handshake import HandshakeMachine, SendChangeCipherSpec
+from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, Transition, transition
 from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data
 from .messages import (
+    TLS12,
     TLS13,
     Certificate,
     CertificateEntry,
@@ -51,6 +50,7 @@ from .messages import (
     ServerHello,
     build_alpn,
     build_cookie,
+    build_handshake,
     build_key_share_hrr,
     build_key_share_sh,
     build_named_group_list,
@@ -66,6 +66,7 @@ from .messages import (
     parse_supported_versions_ch,
 )
 from .messages import ExtensionType as X
+from .messages12 import TLS_FALLBACK_SCSV
 from .record import Epoch
 
 H = HandshakeType
@@ -81,15 +82,15 @@ class ServerState(Enum):
     WAIT_CV = auto()
     WAIT_FINISHED = auto()
     CONNECTED = auto()
+    HANDED_OFF = auto()  # not in RFC 9846: the client hello picked TLS 1.2; server12 goes on from it
 
 
-class ServerHandshake(HandshakeMachine):
+class Server13Handshake(Handshake13):
     is_server = True
     CONNECTED = ServerState.CONNECTED
 
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
-        super().__init__(config, context)
-        self.state = ServerState.START
+        super().__init__(config, context, ServerState.START)
         self.client_hello_received = False
         self.hrr_sent = False
         self.hrr_group: int | None = None
@@ -106,17 +107,25 @@ class ServerHandshake(HandshakeMachine):
         self.peer_scheme: int | None = None
         self.cr_schemes: tuple[int, ...] = ()
 
+    @property
+    def ccs_may_arrive(self) -> bool:
+        return self.client_hello_received and not self.peer_finished
+
     # -- START: ClientHello ----------------------------------------------------------------------------------------
 
     def _on_client_hello(self, body: bytes, raw: bytes) -> None:
         ch = ClientHello.parse(body)
         self.client_hello_received = True
-        self.state = ServerState.RECVD_CH
+        self._set_state(ServerState.RECVD_CH)
         cfg = self.config
-        versions_ext = find_extension(ch.extensions, X.supported_versions)
-        if versions_ext is None or TLS13 not in parse_supported_versions_ch(versions_ext):
-            # RFC 9846 section 4.3.1 / E.2: only TLS 1.3 is implemented
-            raise TLSAlertError(AlertDescription.protocol_version, "client does not offer TLS 1.3")
+        version = self._choose_version(ch)
+        if version == TLS12:
+            from .server12 import Server12Handshake
+
+            successor = Server12Handshake(cfg, self.ctx)
+            self._hand_off(successor, ServerState.HANDED_OFF)
+            successor.handle(H.client_hello, body, raw)
+            return
         if ch.legacy_compression_methods != b"\x00":
             raise illegal_parameter("legacy_compression_methods must be the single null method")
         if self.hrr_sent:
@@ -170,8 +179,27 @@ class ServerHandshake(HandshakeMachine):
                 raise illegal_parameter("second ClientHello still lacks the requested key share")
             self._send_hello_retry_request(ch, raw, group)
             return
-        self.state = ServerState.NEGOTIATED
+        self._set_state(ServerState.NEGOTIATED)
         self._negotiate(ch, raw, client_share)
+
+    def _choose_version(self, ch: ClientHello) -> int:
+        """RFC 9846 section 4.2.1 and appendix E: the highest version both sides have; supported_versions if the
+        client sent it, else legacy_version. TLS_FALLBACK_SCSV from a client below our best is a downgrade
+        (RFC 7507 section 3)."""
+        ours = self.config.supported_versions
+        versions_ext = find_extension(ch.extensions, X.supported_versions)
+        if versions_ext is not None:
+            offered = parse_supported_versions_ch(versions_ext)
+        else:
+            offered = [TLS12] if ch.legacy_version >= TLS12 else []
+        if self.hrr_sent:
+            offered = [v for v in offered if v == TLS13]  # the second hello must stay with TLS 1.3
+        common = [v for v in (TLS13, TLS12) if v in offered and v in ours]
+        if not common:
+            raise TLSAlertError(AlertDescription.protocol_version, "no protocol version in common")
+        if TLS_FALLBACK_SCSV in ch.cipher_suites and max(offered) < max(v for v in ours if v in (TLS13, TLS12)):
+            raise TLSAlertError(AlertDescription.inappropriate_fallback, "TLS_FALLBACK_SCSV below our best version")
+        return common[0]
 
     def _check_second_hello(self, ch: ClientHello) -> None:
         # RFC 9846 section 4.1.4: the second ClientHello answers the HelloRetryRequest exactly
@@ -211,7 +239,7 @@ class ServerHandshake(HandshakeMachine):
         self.hrr_sent = True
         self.hrr_group = group
         self.first_hello = ch
-        self.state = ServerState.START
+        self._set_state(ServerState.START)
 
     # -- NEGOTIATED: our flight ----------------------------------------------------------------------------------
 
@@ -266,9 +294,9 @@ class ServerHandshake(HandshakeMachine):
         self.client_app_secret, self.server_app_secret = self.schedule.application_traffic_secrets(digest)
         self.exporter_secret = self.schedule.exporter_secret(digest)
         self._install("write", Epoch.application, self.server_app_secret)
-        self.state = ServerState.WAIT_FLIGHT2
+        self._set_state(ServerState.WAIT_FLIGHT2)
         # No 0-RTT: WAIT_FLIGHT2 passes straight on.
-        self.state = ServerState.WAIT_CERT if self.cr_schemes else ServerState.WAIT_FINISHED
+        self._set_state(ServerState.WAIT_CERT if self.cr_schemes else ServerState.WAIT_FINISHED)
 
     # -- WAIT_CERT / WAIT_CV ---------------------------------------------------------------------------------------
 
@@ -281,13 +309,13 @@ class ServerHandshake(HandshakeMachine):
             if self.config.require_client_certificate:
                 # RFC 9846 section 4.5.1.3
                 raise TLSAlertError(AlertDescription.certificate_required, "client sent no certificate")
-            self.state = ServerState.WAIT_FINISHED
+            self._set_state(ServerState.WAIT_FINISHED)
             return
         chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
         if self.config.verify_peer:
             certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
         self.peer_chain = chain
-        self.state = ServerState.WAIT_CV
+        self._set_state(ServerState.WAIT_CV)
 
     def _on_certificate_verify(self, body: bytes, raw: bytes) -> None:
         cv = CertificateVerify.parse(body)
@@ -296,7 +324,7 @@ class ServerHandshake(HandshakeMachine):
         signatures.verify(key, cv.algorithm, cv.signature, content, self.cr_schemes)
         self.peer_scheme = cv.algorithm
         self.transcript.update(raw)
-        self.state = ServerState.WAIT_FINISHED
+        self._set_state(ServerState.WAIT_FINISHED)
 
     # -- WAIT_FINISHED ---------------------------------------------------------------------------------------------
 
@@ -313,7 +341,7 @@ class ServerHandshake(HandshakeMachine):
         self.transcript.update(raw)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
         self._install("read", Epoch.application, self.client_app_secret)
-        self.state = ServerState.CONNECTED
+        self._set_state(ServerState.CONNECTED)
         self.out.append(
             HandshakeComplete(
                 cipher_suite=suite.code,
@@ -323,6 +351,7 @@ class ServerHandshake(HandshakeMachine):
                 server_name=self.server_name,
                 hello_retry_request=self.hrr_sent,
                 peer_certificates=list(self.peer_chain),
+                version=self.version,
             )
         )
         for _ in range(self.config.session_tickets):
@@ -338,27 +367,19 @@ class ServerHandshake(HandshakeMachine):
             nst = NewSessionTicket(
                 7200, int.from_bytes(self.ctx.random(4), "big"), self.ctx.random(8), self.ctx.random(32)
             )
-        raw = build_handshake_untracked(nst)
-        from .handshake import SendHandshake
-
-        self.out.append(SendHandshake(raw))
-
-    def _handler(self, msg_type: int) -> Callable[[bytes, bytes], None] | None:
-        fn = TRANSITIONS.get((self.state, msg_type))
-        return None if fn is None else partial(fn, self)
+        # not part of the transcript (RFC 9846 section 4.4.1: post-handshake messages are not hashed)
+        self.out.append(SendHandshake(build_handshake(nst)))
 
 
-# RFC 9846 appendix A: (state, handshake type) -> handler; anything else is unexpected_message.
-TRANSITIONS: dict[tuple[Enum, int], Callable[[ServerHandshake, bytes, bytes], None]] = {
-    (ServerState.START, H.client_hello): ServerHandshake._on_client_hello,
-    (ServerState.WAIT_CERT, H.certificate): ServerHandshake._on_certificate,
-    (ServerState.WAIT_CV, H.certificate_verify): ServerHandshake._on_certificate_verify,
-    (ServerState.WAIT_FINISHED, H.finished): ServerHandshake._on_finished,
-    (ServerState.CONNECTED, H.key_update): ServerHandshake._on_key_update,
+C = Server13Handshake
+S = ServerState
+# RFC 9846 appendix A: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Transition] = {
+    (S.START, H.client_hello): transition(C._on_client_hello, S.START, S.WAIT_CERT, S.WAIT_FINISHED, S.HANDED_OFF),
+    (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_FINISHED),
+    (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+    (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED),
+    (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
 }
-
-
-def build_handshake_untracked(msg: NewSessionTicket) -> bytes:
-    from .messages import build_handshake
-
-    return build_handshake(msg)
+Server13Handshake.TRANSITIONS = TRANSITIONS
+del C, S

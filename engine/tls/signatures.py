@@ -131,3 +131,83 @@ def verify(key: PublicKey, scheme: int, signature: bytes, data: bytes, offered: 
             key.verify(signature, data, _pss(h), h)
     except InvalidSignature:
         raise TLSAlertError(AlertDescription.decrypt_error, "CertificateVerify signature invalid") from None
+
+
+# -- TLS 1.2 (RFC 5246 section 7.4.1.4.1, RFC 8422 section 5.10) -------------------------------------------------
+#
+# In TLS 1.2 the SignatureAndHashAlgorithm code names a hash and a key type only: ecdsa_secp256r1_sha256 (0x0403) is
+# "ECDSA with SHA-256" on any curve, and PKCS#1 v1.5 RSA signatures are allowed. Without a signature_algorithms
+# extension the peer is taken to accept SHA-1 (RFC 5246 section 7.4.1.4.1).
+
+TLS12_SIGNATURE_SCHEMES: tuple[int, ...] = (
+    SignatureScheme.ecdsa_secp256r1_sha256,
+    SignatureScheme.ecdsa_secp384r1_sha384,
+    SignatureScheme.ecdsa_secp521r1_sha512,
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+    SignatureScheme.rsa_pkcs1_sha256,
+    SignatureScheme.rsa_pkcs1_sha384,
+    SignatureScheme.rsa_pkcs1_sha512,
+)
+TLS12_DEFAULT_PEER_SCHEMES: tuple[int, ...] = (SignatureScheme.rsa_pkcs1_sha1, SignatureScheme.ecdsa_sha1)
+
+_HASHES12: dict[int, type[hashes.HashAlgorithm]] = {
+    **_HASHES,
+    SignatureScheme.rsa_pkcs1_sha256: hashes.SHA256,
+    SignatureScheme.rsa_pkcs1_sha384: hashes.SHA384,
+    SignatureScheme.rsa_pkcs1_sha512: hashes.SHA512,
+    SignatureScheme.rsa_pkcs1_sha1: hashes.SHA1,
+    SignatureScheme.ecdsa_sha1: hashes.SHA1,
+}
+_PKCS1 = frozenset(
+    {
+        SignatureScheme.rsa_pkcs1_sha256,
+        SignatureScheme.rsa_pkcs1_sha384,
+        SignatureScheme.rsa_pkcs1_sha512,
+        SignatureScheme.rsa_pkcs1_sha1,
+    }
+)
+_ECDSA12 = frozenset(_ECDSA_CURVE) | {SignatureScheme.ecdsa_sha1}
+
+
+def key_matches_scheme12(key: PrivateKey | PublicKey, scheme: int) -> bool:
+    if scheme in _ECDSA12:
+        return isinstance(key, ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey)
+    if scheme in _PKCS1 or scheme in _PSS_RSAE:
+        return isinstance(key, rsa.RSAPrivateKey | rsa.RSAPublicKey)
+    return False
+
+
+def choose_scheme12(key: PrivateKey, ours: tuple[int, ...], peers: list[int] | tuple[int, ...]) -> int | None:
+    """First scheme of ours (then the peer's SHA-1 defaults, if that is all it accepts) the key can make."""
+    for scheme in (*ours, *TLS12_DEFAULT_PEER_SCHEMES):
+        if scheme in peers and scheme in _HASHES12 and key_matches_scheme12(key, scheme):
+            return scheme
+    return None
+
+
+def sign12(key: PrivateKey, scheme: int, data: bytes) -> bytes:
+    if not key_matches_scheme12(key, scheme) or scheme not in _HASHES12:
+        raise TLSAlertError(AlertDescription.internal_error, "signing key does not match scheme")
+    h = _HASHES12[scheme]()
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return key.sign(data, ec.ECDSA(h))
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key.sign(data, padding.PKCS1v15() if scheme in _PKCS1 else _pss(h), h)
+
+
+def verify12(key: PublicKey, scheme: int, signature: bytes, data: bytes, offered: tuple[int, ...]) -> None:
+    """Check a TLS 1.2 ServerKeyExchange or CertificateVerify signature (RFC 5246 sections 7.4.3, 7.4.8)."""
+    if scheme not in offered or scheme not in _HASHES12:
+        raise TLSAlertError(AlertDescription.illegal_parameter, f"signature scheme {scheme:#06x} not offered")
+    if not key_matches_scheme12(key, scheme):
+        raise TLSAlertError(AlertDescription.illegal_parameter, "signature scheme does not match certificate key")
+    h = _HASHES12[scheme]()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(h))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15() if scheme in _PKCS1 else _pss(h), h)
+    except InvalidSignature:
+        raise TLSAlertError(AlertDescription.decrypt_error, "signature invalid") from None

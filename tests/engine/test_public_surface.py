@@ -24,11 +24,8 @@ ABSENT = {
     "SSLv3_method": "SSL 3.0 is not implemented",
     "SSLv3_client_method": "SSL 3.0 is not implemented",
     "SSLv3_server_method": "SSL 3.0 is not implemented",
-    "TLSv1_method": "the engine speaks TLS 1.3 only",
-    "TLSv1_1_method": "the engine speaks TLS 1.3 only",
-    "TLSv1_2_method": "the engine speaks TLS 1.3 only",
-    "TLSv1_2_client_method": "the engine speaks TLS 1.3 only",
-    "TLSv1_2_server_method": "the engine speaks TLS 1.3 only",
+    "TLSv1_method": "TLS 1.0 is not implemented (the engine speaks TLS 1.3 and 1.2)",
+    "TLSv1_1_method": "TLS 1.1 is not implemented (the engine speaks TLS 1.3 and 1.2)",
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 import engine.bio as B
 import engine.ssl as E
 from conformance.certs import default_pki
@@ -24,6 +26,8 @@ def _ctx(server: bool, **opts: Any) -> Any:
         E.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_PEER, None)
     if opts.get("max_version"):
         E.SSL_CTX_set_max_proto_version(ctx, opts["max_version"])
+    if opts.get("min_version"):
+        E.SSL_CTX_set_min_proto_version(ctx, opts["min_version"])
     return ctx
 
 
@@ -240,9 +244,24 @@ def test_renegotiate_and_sendfile_fail() -> None:
     err.ERR_clear_error()
 
 
+@pytest.mark.parametrize("limited", ["client", "server"])
+def test_tls12_through_the_ssl_api(limited: str) -> None:
+    # SSL_CTX_set_max_proto_version on either side: the handshake settles on TLS 1.2 and says so
+    c = End(False, _ctx(False, max_version=K.TLS1_2_VERSION) if limited == "client" else None)
+    s = End(True, _ctx(True, max_version=K.TLS1_2_VERSION) if limited == "server" else None)
+    handshake(c, s)
+    for e in (c, s):
+        assert E.SSL_get_version(e.ssl) == "TLSv1.2" and E.SSL_version(e.ssl) == K.TLS1_2_VERSION
+        assert E.SSL_CIPHER_get_name(E.SSL_get_current_cipher(e.ssl)) == "ECDHE-ECDSA-AES256-GCM-SHA384"
+        assert E.SSL_SESSION_get_protocol_version(E.SSL_get_session(e.ssl)) == K.TLS1_2_VERSION
+    assert E.SSL_write(c.ssl, b"hello") == 5
+    move(c, s)
+    assert E.SSL_read(s.ssl, 100) == (5, b"hello")
+
+
 def test_client_limited_to_tls12_fails_with_protocol_version() -> None:
     c = End(False, _ctx(False, max_version=K.TLS1_2_VERSION))
-    s = End(True)
+    s = End(True, _ctx(True, min_version=K.TLS1_3_VERSION))
     assert E.SSL_do_handshake(c.ssl) == -1
     move(c, s)
     err.ERR_clear_error()
@@ -258,8 +277,8 @@ def test_client_limited_to_tls12_fails_with_protocol_version() -> None:
     err.ERR_clear_error()
 
 
-def test_server_limited_below_tls13_has_no_protocol() -> None:
-    s = End(True, _ctx(True, max_version=K.TLS1_2_VERSION))
+def test_server_limited_below_tls12_has_no_protocol() -> None:
+    s = End(True, _ctx(True, max_version=K.TLS1_1_VERSION))
     err.ERR_clear_error()
     ret = E.SSL_do_handshake(s.ssl)
     assert ret == -1 and err.ERR_GET_REASON(err.ERR_peek_error()) == K.SSL_R_NO_PROTOCOLS_AVAILABLE
@@ -401,9 +420,14 @@ def test_cipher_list_and_application_data() -> None:
     names = []
     while (name := E.SSL_get_cipher_list(ssl, len(names))) is not None:
         names.append(name)
-    assert names and all(n.startswith("TLS_") for n in names)
+    # the TLS 1.3 suites first, then the TLS 1.2 ones in OpenSSL 3.0's DEFAULT order
+    assert names[:3] == ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256"]
+    assert names[3] == "ECDHE-ECDSA-AES256-GCM-SHA384" and names[-1] == "ECDHE-RSA-AES128-SHA" and len(names) == 15
     err.ERR_clear_error()
-    assert E.SSL_set_cipher_list(ssl, b"ECDHE-ECDSA-AES128-GCM-SHA256") == 0  # no TLS 1.2 cipher here
+    assert E.SSL_set_cipher_list(ssl, b"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE+CHACHA20:!aRSA") == 1
+    assert E.SSL_get_cipher_list(ssl, 3) == "ECDHE-ECDSA-AES128-GCM-SHA256"
+    assert E.SSL_get_cipher_list(ssl, 4) == "ECDHE-ECDSA-CHACHA20-POLY1305" and E.SSL_get_cipher_list(ssl, 5) is None
+    assert E.SSL_set_cipher_list(ssl, b"NO-SUCH-CIPHER:aNULL") == 0  # selects nothing
     assert err.ERR_GET_REASON(err.ERR_peek_error()) == K.SSL_R_NO_CIPHER_MATCH
     err.ERR_clear_error()
     idx = E.SSL_get_ex_new_index(0)

@@ -154,3 +154,108 @@ def test_unmutated_flights_complete() -> None:
     for chunk in _flights()["server"][:-1]:
         s.receive_bytes(chunk)
     assert s.handshake_complete
+
+
+# -- TLS 1.2 flights, both roles (with a renegotiation after the first handshake) ----------------------------------
+
+
+@cache
+def _pki12() -> PKI:
+    # RSA PKCS#1 v1.5 signatures are deterministic, so a recorded TLS 1.2 flight replays against a fresh connection.
+    pki = make_pki()
+    pki.server = make_leaf(pki.ca, key_type="rsa")
+    return pki
+
+
+def _conn12(role: str) -> TLSConnection:
+    pki = _pki12()
+    common = {"supported_versions": (0x0303,), "signature_algorithms12": (0x0401,)}
+    cfg: TLSConfig = (
+        client_config(pki, **common)
+        if role == "client"
+        else server_config(pki, request_client_certificate=True, allow_renegotiation=True, **common)
+    )
+    return TLSConnection(cfg, role, _fixed_context(3 if role == "client" else 4))  # type: ignore[arg-type]
+
+
+@cache
+def _flights12() -> dict[str, list[bytes]]:
+    c, s = _conn12("client"), _conn12("server")
+    to_server: list[bytes] = []
+    to_client: list[bytes] = []
+
+    def exchange() -> None:
+        for _ in range(6):
+            data = c.data_to_send()
+            if data:
+                to_server.append(data)
+                s.receive_bytes(data)
+            data = s.data_to_send()
+            if data:
+                to_client.append(data)
+                c.receive_bytes(data)
+
+    exchange()
+    c.send_application_data(b"hello")
+    c.renegotiate()
+    exchange()
+    c.close()
+    to_server.append(c.data_to_send())
+    assert c.handshake_complete and s.handshake_complete
+    return {"server": to_server, "client": to_client}
+
+
+@st.composite
+def _mutated12(draw: st.DrawFn, role: str) -> list[bytes]:
+    flights = list(_flights12()[role])
+    index = draw(st.integers(0, len(flights) - 1))
+    data = bytearray(flights[index])
+    pos = draw(st.integers(0, len(data) - 1))
+    kind = draw(st.sampled_from(["flip", "truncate", "insert", "zero"]))
+    if kind == "flip":
+        data[pos] ^= draw(st.integers(1, 255))
+    elif kind == "truncate":
+        del data[pos:]
+    elif kind == "insert":
+        data[pos:pos] = draw(st.binary(min_size=1, max_size=16))
+    else:
+        data[pos : pos + 4] = b"\x00" * 4
+    flights[index] = bytes(data)
+    joined = b"".join(flights[: index + 1])
+    step = draw(st.sampled_from([1, 7, 100, len(joined) or 1]))
+    return [joined[i : i + step] for i in range(0, len(joined), step)]
+
+
+@FUZZ
+@given(st.binary(max_size=400).map(lambda b: b"\x16\x03\x03" + len(b).to_bytes(2, "big") + b))
+def test_arbitrary_handshake_record_to_tls12_server(record: bytes) -> None:
+    _feed(_conn12("server"), [record])
+
+
+@FUZZ
+@given(_mutated12("server"))
+def test_mutated_tls12_client_flights_to_server(chunks: list[bytes]) -> None:
+    _feed(_conn12("server"), chunks)
+
+
+@FUZZ
+@given(_mutated12("client"))
+def test_mutated_tls12_server_flights_to_client(chunks: list[bytes]) -> None:
+    conn = _conn12("client")
+    conn.data_to_send()
+    _feed(conn, chunks)
+
+
+def test_unmutated_tls12_flights_complete() -> None:
+    """Sanity: the recorded TLS 1.2 flights (handshake, data, renegotiation) replay on fresh connections."""
+    s = _conn12("server")
+    for chunk in _flights12()["server"][:-1]:
+        s.receive_bytes(chunk)
+    events = s.events()
+    assert s.handshake_complete and sum(type(e).__name__ == "HandshakeComplete" for e in events) == 2
+    c = _conn12("client")
+    c.data_to_send()
+    c.receive_bytes(_flights12()["client"][0])  # the server's first flight
+    c.data_to_send()
+    c.receive_bytes(_flights12()["client"][1])  # its ChangeCipherSpec and Finished
+    assert c.handshake_complete

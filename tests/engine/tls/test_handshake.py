@@ -15,18 +15,20 @@ from tls13_testlib import PKI, client_config, server_config
 
 from engine.tls import AlertDescription, KeyUpdateReceived, TLSAlertError, TLSContext
 from engine.tls.client13 import TRANSITIONS as CLIENT_TRANSITIONS
-from engine.tls.client13 import ClientHandshake, ClientState
+from engine.tls.client13 import Client13Handshake, ClientState
 from engine.tls.handshake import (
     HandshakeMachine,
     InstallKey,
     Instruction,
     SendHandshake,
     check_extension_types,
+    diagram,
+    transition,
 )
 from engine.tls.messages import HandshakeType, KeyUpdate, build_handshake, parse_handshake
-from engine.tls.record import Epoch
+from engine.tls.record import AEAD13, Epoch
 from engine.tls.server13 import TRANSITIONS as SERVER_TRANSITIONS
-from engine.tls.server13 import ServerHandshake, ServerState
+from engine.tls.server13 import Server13Handshake, ServerState
 
 A = AlertDescription
 H = HandshakeType
@@ -48,7 +50,7 @@ def _messages(out: list[Instruction]) -> list[bytes]:
 
 
 def _table(machine: HandshakeMachine) -> dict[tuple[Enum, int], object]:
-    return dict(CLIENT_TRANSITIONS if isinstance(machine, ClientHandshake) else SERVER_TRANSITIONS)
+    return dict(CLIENT_TRANSITIONS if isinstance(machine, Client13Handshake) else SERVER_TRANSITIONS)
 
 
 def _rejects_everything_unexpected(machine: HandshakeMachine, raw: bytes) -> None:
@@ -79,11 +81,11 @@ def _deliver(machine: HandshakeMachine, msgs: list[bytes], seen: set[Enum]) -> l
 
 def _connect(
     pki: PKI, *, client_cert: bool = False, seen: set[Enum] | None = None
-) -> tuple[ClientHandshake, ServerHandshake]:
+) -> tuple[Client13Handshake, Server13Handshake]:
     seen = set() if seen is None else seen
     ckw: dict[str, object] = {"certificate_chain": [pki.client.cert], "private_key": pki.client.key}
-    client = ClientHandshake(client_config(pki, **(ckw if client_cert else {})), TLSContext())
-    server = ServerHandshake(server_config(pki, request_client_certificate=client_cert), TLSContext())
+    client = Client13Handshake(client_config(pki, **(ckw if client_cert else {})), TLSContext())
+    server = Server13Handshake(server_config(pki, request_client_certificate=client_cert), TLSContext())
     client.start()
     flight1 = _messages(client.take_output())
     flight2 = _messages(_deliver(server, flight1, seen))
@@ -120,7 +122,7 @@ def test_a_server_does_not_accept_a_new_session_ticket(pki: PKI) -> None:
 
 
 def test_client_before_start_accepts_nothing(pki: PKI) -> None:
-    client = ClientHandshake(client_config(pki), TLSContext())
+    client = Client13Handshake(client_config(pki), TLSContext())
     assert client.state is ClientState.START
     _rejects_everything_unexpected(client, b"\x02\x00\x00\x00")
 
@@ -138,7 +140,7 @@ def test_tables_name_rfc_states() -> None:
 
 
 def test_first_client_hello_is_marked_and_alone(pki: PKI) -> None:
-    client = ClientHandshake(client_config(pki), TLSContext())
+    client = Client13Handshake(client_config(pki), TLSContext())
     client.start()
     out = client.take_output()
     assert len(out) == 1 and isinstance(out[0], SendHandshake) and out[0].initial_client_hello
@@ -147,8 +149,8 @@ def test_first_client_hello_is_marked_and_alone(pki: PKI) -> None:
 
 
 def test_server_hello_in_the_clear_then_keys_then_encrypted_extensions(pki: PKI) -> None:
-    client = ClientHandshake(client_config(pki), TLSContext())
-    server = ServerHandshake(server_config(pki), TLSContext())
+    client = Client13Handshake(client_config(pki), TLSContext())
+    server = Server13Handshake(server_config(pki), TLSContext())
     client.start()
     [ch] = _messages(client.take_output())
     server.handle(ch[0], ch[4:], ch)
@@ -178,7 +180,8 @@ def test_install_key_carries_epoch_suite_and_secret(pki: PKI) -> None:
     install = [i for i in client.take_output() if isinstance(i, InstallKey)]
     assert len(install) == 1
     assert install[0].direction == "write" and install[0].epoch is Epoch.application
-    assert install[0].suite.code == 0x1301 and len(install[0].secret) == 32
+    assert isinstance(install[0].protection, AEAD13)
+    assert install[0].protection.suite.code == 0x1301 and len(install[0].protection.secret) == 32
 
 
 # -- KeyUpdate (RFC 9846 section 4.7.3) --------------------------------------------------------------------------
@@ -223,7 +226,11 @@ def test_successive_key_updates_give_new_secrets(pki: PKI) -> None:
     secrets = []
     for _ in range(3):
         client.send_key_update(False)
-        secrets += [i.secret for i in client.take_output() if isinstance(i, InstallKey)]
+        secrets += [
+            i.protection.secret
+            for i in client.take_output()
+            if isinstance(i, InstallKey) and isinstance(i.protection, AEAD13)
+        ]
     assert len(set(secrets)) == 3
 
 
@@ -268,3 +275,51 @@ def test_unknown_offered_extension_is_not_judged_by_placement() -> None:
 def test_one_extension_may_be_allowed_unsolicited() -> None:
     # e.g. a server's supported_groups in EncryptedExtensions
     check_extension_types([(10, b"")], set(), frozenset({10}), "EncryptedExtensions", may_be_unsolicited=10)
+
+
+# -- the tables are the state diagrams: every handler lands where its row says -----------------------------------
+
+
+def test_transition_targets_are_states_of_the_same_machine() -> None:
+    for table in (CLIENT_TRANSITIONS, SERVER_TRANSITIONS):
+        for (state, _), row in table.items():
+            assert row.targets, state
+            assert all(type(t) is type(state) for t in row.targets), (state, row.targets)
+
+
+def test_every_handler_lands_in_a_legal_state(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    landed: list[tuple[Enum, int, Enum]] = []
+    original = HandshakeMachine.handle
+
+    def watching(self: HandshakeMachine, msg_type: int, body: bytes, raw: bytes) -> None:
+        before = self.state
+        original(self, msg_type, body, raw)
+        landed.append((before, msg_type, self.state))
+
+    monkeypatch.setattr(HandshakeMachine, "handle", watching)
+    _connect(pki)
+    _connect(pki, client_cert=True)
+    assert landed
+    for before, msg_type, after in landed:
+        table = CLIENT_TRANSITIONS if isinstance(before, ClientState) else SERVER_TRANSITIONS
+        assert after in table[(before, msg_type)].targets
+
+
+def test_a_handler_that_lands_outside_its_row_is_an_internal_error(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
+    row = SERVER_TRANSITIONS[(ServerState.START, H.client_hello)]
+    monkeypatch.setitem(
+        SERVER_TRANSITIONS, (ServerState.START, H.client_hello), transition(row.handler, ServerState.START)
+    )
+    client = Client13Handshake(client_config(pki), TLSContext())
+    server = Server13Handshake(server_config(pki), TLSContext())
+    client.start()
+    [ch] = _messages(client.take_output())
+    with pytest.raises(TLSAlertError) as info:
+        server.handle(ch[0], ch[4:], ch)
+    assert info.value.alert == A.internal_error
+
+
+def test_diagram_comes_from_the_table() -> None:
+    lines = diagram(CLIENT_TRANSITIONS)
+    assert "WAIT_SH --server_hello--> HANDED_OFF | WAIT_EE | WAIT_SH" in lines
+    assert len(lines) == len(CLIENT_TRANSITIONS)

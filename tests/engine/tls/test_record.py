@@ -8,7 +8,7 @@ from tls13_testlib import Step, Trace
 
 from engine.tls.alerts import AlertDescription, TLSAlertError
 from engine.tls.keyschedule import CIPHER_SUITES, traffic_keys
-from engine.tls.record import MAX_PLAINTEXT, ContentType, Epoch, RecordLayer
+from engine.tls.record import AEAD13, MAX_PLAINTEXT, ContentType, Epoch, RecordLayer
 
 SECRET = bytes(range(32))
 
@@ -17,8 +17,8 @@ def _pair(code: int = 0x1301, padding: int = 0) -> tuple[RecordLayer, RecordLaye
     suite = CIPHER_SUITES[code]
     w = RecordLayer((lambda t, n: padding) if padding else None)
     r = RecordLayer()
-    w.install_write_key(suite, SECRET, Epoch.application)
-    r.install_read_key(suite, SECRET, Epoch.application)
+    w.install_write_key(AEAD13(suite, SECRET), Epoch.application)
+    r.install_read_key(AEAD13(suite, SECRET), Epoch.application)
     return w, r
 
 
@@ -35,9 +35,8 @@ def test_protected_round_trip_each_suite(code: int) -> None:
 def test_decrypts_rfc8448_server_flight(rfc8448: dict[str, list[Step]]) -> None:
     t = Trace(rfc8448["Simple 1-RTT Handshake"])
     r = RecordLayer()
-    r.install_read_key(
-        CIPHER_SUITES[0x1301], t.get("server", 'derive secret "tls13 s hs traffic"', "expanded"), Epoch.handshake
-    )
+    secret = t.get("server", 'derive secret "tls13 s hs traffic"', "expanded")
+    r.install_read_key(AEAD13(CIPHER_SUITES[0x1301], secret), Epoch.handshake)
     records = [s.fields for s in t.steps if s.role == "server" and "complete record" in s.fields]
     r.feed(records[1]["complete record"])
     assert r.next_record() == (ContentType.handshake, records[1]["payload"])

@@ -1,0 +1,356 @@
+"""TLS 1.2 server state machine (RFC 5246 section 7.3, ECDHE of RFC 8422), with secure renegotiation (RFC 5746).
+
+The hello machine (``server13``) reads the first ClientHello; when it picks TLS 1.2 it hands that hello to a new
+:class:`Server12Handshake`. States after RFC 5246's full handshake flow::
+
+    START --ClientHello / send ServerHello, Certificate, ServerKeyExchange, [CertificateRequest],
+            ServerHelloDone--> WAIT_CERT (certificate requested) | WAIT_CKE
+    WAIT_CERT --Certificate--> WAIT_CKE
+    WAIT_CKE --ClientKeyExchange--> WAIT_CV (client sent a certificate) | WAIT_CCS
+    WAIT_CV --CertificateVerify--> WAIT_CCS
+    WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED
+    WAIT_FINISHED --Finished / send ChangeCipherSpec, Finished--> CONNECTED
+    START --ClientHello with a cached session id / send ServerHello, ChangeCipherSpec, Finished--> WAIT_CCS
+    WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED --Finished--> CONNECTED    (abbreviated handshake, RFC 5246 7.3)
+    CONNECTED --ClientHello--> as from START                          (renegotiation)
+    CONNECTED --ClientHello, renegotiation refused--> CONNECTED      (no_renegotiation warning)
+
+``renegotiate()`` sends a HelloRequest and stays CONNECTED until the client's ClientHello. Full handshakes put
+their session into ``config.session_cache12`` (if any), where a later ClientHello's session id finds it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, auto
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from . import certificates, keyexchange, signatures
+from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
+from .config import TLSConfig, TLSContext
+from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
+from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12
+from .messages import (
+    CertificateVerify,
+    ClientHello,
+    Extension,
+    HandshakeType,
+    ServerHello,
+    build_alpn,
+    find_extension,
+    parse_alpn,
+    parse_named_group_list,
+    parse_server_name,
+    parse_signature_schemes,
+)
+from .messages import ExtensionType as X
+from .messages12 import (
+    DOWNGRADE_TLS12,
+    ECDSA_SIGN,
+    RSA_SIGN,
+    TLS_EMPTY_RENEGOTIATION_INFO_SCSV,
+    UNCOMPRESSED,
+    Certificate12,
+    CertificateRequest12,
+    ClientKeyExchangeECDHE,
+    HelloRequest,
+    ServerHelloDone,
+    ServerKeyExchangeECDHE,
+    build_ec_point_formats,
+    build_renegotiation_info,
+    parse_ec_point_formats,
+    parse_empty,
+    parse_renegotiation_info,
+)
+from .session12 import Session12
+from .signatures import TLS12_DEFAULT_PEER_SCHEMES
+from .suites12 import SUITES12, Authentication, Suite12
+
+H = HandshakeType
+_CURVE_GROUPS = {"secp256r1": 0x0017, "secp384r1": 0x0018, "secp521r1": 0x0019}
+
+
+class Server12State(Enum):
+    START = auto()
+    WAIT_CERT = auto()
+    WAIT_CKE = auto()
+    WAIT_CV = auto()
+    WAIT_CCS = auto()
+    WAIT_FINISHED = auto()
+    CONNECTED = auto()
+
+
+S = Server12State
+
+
+class Server12Handshake(Handshake12):
+    is_server = True
+    CONNECTED = S.CONNECTED
+    WAIT_CCS = S.WAIT_CCS
+    WAIT_FINISHED = S.WAIT_FINISHED
+
+    def __init__(self, config: TLSConfig, context: TLSContext) -> None:
+        super().__init__(config, context, S.START)
+        self.ecdhe_key: keyexchange.PrivateKeyShare | None = None
+        self.cert_requested = False
+        self.cr_schemes: tuple[int, ...] = ()
+        self.hello_request_sent = False
+        self.etm_offered = False
+
+    # -- renegotiation -------------------------------------------------------------------------------------------
+
+    def renegotiate(self, resume: bool = False) -> None:
+        """Send a HelloRequest (RFC 5246 section 7.4.1.1); the client answers with a ClientHello, or declines."""
+        if self.state is not S.CONNECTED:
+            raise RuntimeError("a handshake is already in progress")
+        if not self.secure_renegotiation:
+            raise RuntimeError("the client does not support secure renegotiation (RFC 5746)")
+        self._untracked(HelloRequest())
+        self.hello_request_sent = True
+        self.in_renegotiation = True
+
+    def _on_renegotiating_hello(self, body: bytes, raw: bytes) -> None:
+        if not self.secure_renegotiation or not (self.config.allow_renegotiation or self.hello_request_sent):
+            # RFC 5746 section 4.4 / RFC 5246 section 7.2.2: decline with a warning, the connection stays up
+            ClientHello.parse(body)
+            self.in_renegotiation = False
+            self.out.append(SendAlert(AlertLevel.WARNING, AlertDescription.no_renegotiation))
+            return
+        self._on_client_hello(body, raw)
+
+    # -- START: ClientHello ----------------------------------------------------------------------------------------
+
+    def _on_client_hello(self, body: bytes, raw: bytes) -> None:
+        cfg = self.config
+        ch = ClientHello.parse(body)
+        renegotiation = self.handshakes_done > 0
+        self.hello_request_sent = False
+        if renegotiation:
+            self._new_handshake()
+            self.in_renegotiation = True
+            if ch.legacy_version < TLS12:
+                raise TLSAlertError(AlertDescription.protocol_version, "renegotiation below TLS 1.2")
+        if 0 not in ch.legacy_compression_methods:
+            # RFC 5246 section 7.4.1.2: the null method must be offered
+            raise illegal_parameter("no null compression method")
+        self._check_renegotiation_info(ch, renegotiation)
+
+        suite, scheme = self._choose_suite(ch)
+        self.suite12 = suite
+        self.own_scheme = scheme
+        groups_ext = find_extension(ch.extensions, X.supported_groups)
+        client_groups = parse_named_group_list(groups_ext) if groups_ext is not None else list(GROUPS12)
+        group = next((g for g in cfg.groups if g in client_groups and g in GROUPS12), None)
+        if group is None:
+            raise TLSAlertError(AlertDescription.handshake_failure, "no common group")
+        points = find_extension(ch.extensions, X.ec_point_formats)
+        if points is not None and UNCOMPRESSED not in parse_ec_point_formats(points):
+            # RFC 8422 section 5.1.2: uncompressed points are mandatory
+            raise illegal_parameter("client does not accept uncompressed points")
+        self.group = group
+
+        sni = find_extension(ch.extensions, X.server_name)
+        self.server_name = parse_server_name(sni) if sni is not None else None
+        alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
+        self.alpn = None
+        if alpn_ext is not None and cfg.alpn_protocols:
+            offered = parse_alpn(alpn_ext)
+            self.alpn = next((p for p in cfg.alpn_protocols if p in offered), None)
+            if self.alpn is None:
+                raise TLSAlertError(AlertDescription.no_application_protocol, "no common ALPN protocol")
+        ems = find_extension(ch.extensions, X.extended_main_secret)
+        if ems is not None:
+            parse_empty(ems, "extended_master_secret")
+        etm = find_extension(ch.extensions, X.encrypt_then_mac)
+        if etm is not None:
+            parse_empty(etm, "encrypt_then_mac")
+        self.ems = ems is not None and cfg.extended_master_secret
+        # RFC 7366 section 3: only for a block cipher suite
+        self.etm_offered = etm is not None and cfg.encrypt_then_mac
+        self.etm = self.etm_offered and not suite.is_aead
+
+        self.client_random = ch.random
+        self.messages.append(raw)
+        cached = self._cached_session(ch, ems is not None)
+        if cached is not None:
+            self._send_abbreviated_flight(cached, points is not None)
+            return
+        self._send_first_flight(ch, points is not None)
+
+    def _cached_session(self, ch: ClientHello, client_ems: bool) -> Session12 | None:
+        """The session the client asks to resume, if the cache has it and it fits this hello (RFC 5246 7.4.1.2)."""
+        cache = self.config.session_cache12
+        if cache is None or not ch.legacy_session_id:
+            return None
+        cached = cache.get(ch.legacy_session_id)
+        if cached is None or cached.cipher_suite not in ch.cipher_suites:
+            return None
+        if cached.cipher_suite not in self.config.cipher_suites12:
+            return None
+        if cached.extended_master_secret and not client_ems:
+            # RFC 7627 section 5.3: a session with an extended master secret resumes only with one
+            raise TLSAlertError(AlertDescription.handshake_failure, "resumption without extended_master_secret")
+        if not cached.extended_master_secret and client_ems:
+            return None  # RFC 7627 section 5.3: a full handshake instead
+        return cached
+
+    def _send_abbreviated_flight(self, session: Session12, echo_points: bool) -> None:
+        """ServerHello with the client's session id, ChangeCipherSpec, Finished (RFC 5246 section 7.3)."""
+        self.session_id = session.session_id
+        self.server_random = self._server_random()
+        self.etm = self.etm_offered and not SUITES12[session.cipher_suite].is_aead
+        self._resume(session)
+        self.session = session
+        exts = self._server_hello_extensions(echo_points)
+        self._send(ServerHello(self.server_random, session.session_id, session.cipher_suite, 0, exts))
+        self.server_verify_data = self._send_ccs_and_finished()
+        self._set_state(S.WAIT_CCS)
+
+    def _server_random(self) -> bytes:
+        random = self.ctx.random(32)
+        if TLS13 in self.config.supported_versions:
+            random = random[:24] + DOWNGRADE_TLS12  # RFC 9846 section 4.1.3
+        return random
+
+    def _server_hello_extensions(self, echo_points: bool) -> list[Extension]:
+        exts: list[Extension] = []
+        if self.secure_renegotiation:
+            value = self.client_verify_data + self.server_verify_data
+            exts.append((X.renegotiation_info, build_renegotiation_info(value)))
+        if self.ems:
+            exts.append((X.extended_main_secret, b""))
+        if self.etm:
+            exts.append((X.encrypt_then_mac, b""))
+        if echo_points:
+            exts.append((X.ec_point_formats, build_ec_point_formats()))
+        if self.alpn is not None:
+            exts.append((X.application_layer_protocol_negotiation, build_alpn([self.alpn])))
+        if self.server_name is not None and self.handshakes_done == 0 and not self.resumed:
+            exts.append((X.server_name, b""))
+        return self._order(exts)
+
+    def _check_renegotiation_info(self, ch: ClientHello, renegotiation: bool) -> None:
+        """RFC 5746 sections 3.6 and 3.7."""
+        ext = find_extension(ch.extensions, X.renegotiation_info)
+        scsv = TLS_EMPTY_RENEGOTIATION_INFO_SCSV in ch.cipher_suites
+        if not renegotiation:
+            if ext is not None and parse_renegotiation_info(ext) != b"":
+                raise TLSAlertError(AlertDescription.handshake_failure, "renegotiation_info not empty")
+            self.secure_renegotiation = scsv or ext is not None
+            return
+        if scsv:
+            raise TLSAlertError(AlertDescription.handshake_failure, "SCSV in a renegotiation")
+        if ext is None or parse_renegotiation_info(ext) != self.client_verify_data:
+            raise TLSAlertError(AlertDescription.handshake_failure, "renegotiation_info does not match")
+
+    def _choose_suite(self, ch: ClientHello) -> tuple[Suite12, int]:
+        """The first of our suites the client offers that our certificate can sign for (RFC 5246 7.4.1.3,
+        7.4.1.4.1: the signature scheme from the client's signature_algorithms, SHA-1 if it sent none)."""
+        cfg = self.config
+        key = cfg.private_key
+        if key is None or not cfg.certificate_chain:
+            raise TLSAlertError(AlertDescription.internal_error, "server has no certificate")
+        sig_ext = find_extension(ch.extensions, X.signature_algorithms)
+        peer_schemes = parse_signature_schemes(sig_ext) if sig_ext is not None else list(TLS12_DEFAULT_PEER_SCHEMES)
+        auth = Authentication.ECDSA if isinstance(key, ec.EllipticCurvePrivateKey) else Authentication.RSA
+        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+            raise TLSAlertError(AlertDescription.handshake_failure, "certificate key cannot sign TLS 1.2 suites")
+        scheme = signatures.choose_scheme12(key, cfg.signature_algorithms12, peer_schemes)
+        groups_ext = find_extension(ch.extensions, X.supported_groups)
+        if isinstance(key, ec.EllipticCurvePrivateKey) and groups_ext is not None:
+            # RFC 8422 section 5.1: the client's curves also bound the curve of an ECDSA certificate
+            curve = _CURVE_GROUPS.get(key.curve.name)
+            if curve not in parse_named_group_list(groups_ext):
+                raise TLSAlertError(AlertDescription.handshake_failure, "certificate curve not among the client's")
+        for code in cfg.cipher_suites12:
+            suite = SUITES12.get(code)
+            if suite is not None and code in ch.cipher_suites and suite.auth is auth:
+                if scheme is None:
+                    raise TLSAlertError(AlertDescription.handshake_failure, "no common signature scheme")
+                return suite, scheme
+        raise TLSAlertError(AlertDescription.handshake_failure, "no common cipher suite")
+
+    def _send_first_flight(self, ch: ClientHello, echo_points: bool) -> None:
+        cfg = self.config
+        suite = self.suite12
+        key = cfg.private_key
+        assert suite is not None and self.own_scheme is not None and key is not None
+        self.server_random = self._server_random()
+        self.session_id = self.ctx.random(32)
+        exts = self._server_hello_extensions(echo_points)
+        self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
+        self._send(Certificate12([c.public_bytes(Encoding.DER) for c in cfg.certificate_chain]))
+        self.ecdhe_key = self.ctx.generate_key_share(self.group)
+        public = keyexchange.public_share(self.group, self.ecdhe_key)
+        params = ServerKeyExchangeECDHE(self.group, public, self.own_scheme, b"").params
+        signature = self.ctx.sign12(key, self.own_scheme, self.client_random + self.server_random + params)
+        self._send(ServerKeyExchangeECDHE(self.group, public, self.own_scheme, signature))
+        self.cert_requested = cfg.request_client_certificate or cfg.require_client_certificate
+        if self.cert_requested:
+            self.cr_schemes = cfg.signature_algorithms12
+            self._send(CertificateRequest12(bytes((RSA_SIGN, ECDSA_SIGN)), list(self.cr_schemes)))
+        self._send(ServerHelloDone())
+        self._set_state(S.WAIT_CERT if self.cert_requested else S.WAIT_CKE)
+
+    # -- WAIT_CERT / WAIT_CKE / WAIT_CV --------------------------------------------------------------------------
+
+    def _on_certificate(self, body: bytes, raw: bytes) -> None:
+        msg = Certificate12.parse(body)
+        self.messages.append(raw)
+        if not msg.certificate_list:
+            if self.config.require_client_certificate:
+                # RFC 5246 section 7.4.6: a server that requires one may answer with handshake_failure
+                raise TLSAlertError(AlertDescription.handshake_failure, "client sent no certificate")
+            self._set_state(S.WAIT_CKE)
+            return
+        chain = certificates.load_chain(msg.certificate_list)
+        self._peer_certificate_check(chain, "client")
+        self.peer_chain = chain
+        self._set_state(S.WAIT_CKE)
+
+    def _on_client_key_exchange(self, body: bytes, raw: bytes) -> None:
+        cke = ClientKeyExchangeECDHE.parse(body)
+        assert self.ecdhe_key is not None
+        pre_master = keyexchange.client_shared_secret(self.group, self.ecdhe_key, cke.public)
+        self.ecdhe_key = None
+        self.messages.append(raw)
+        self._derive(pre_master)
+        self._set_state(S.WAIT_CV if self.peer_chain else S.WAIT_CCS)
+
+    def _on_certificate_verify(self, body: bytes, raw: bytes) -> None:
+        cv = CertificateVerify.parse(body)
+        key = certificates.leaf_public_key(self.peer_chain[0])
+        signatures.verify12(key, cv.algorithm, cv.signature, b"".join(self.messages), self.cr_schemes)
+        self.peer_scheme = cv.algorithm
+        self.messages.append(raw)
+        self._set_state(S.WAIT_CCS)
+
+    # -- WAIT_FINISHED -------------------------------------------------------------------------------------------
+
+    def _on_finished(self, body: bytes, raw: bytes) -> None:
+        self.client_verify_data = self._check_finished(body, raw)
+        if not self.resumed:
+            self.server_verify_data = self._send_ccs_and_finished()
+        self._set_state(S.CONNECTED)
+        self._complete()
+        cache = self.config.session_cache12
+        if cache is not None and self.session is not None and not self.resumed:
+            cache[self.session.session_id] = self.session
+
+
+C = Server12Handshake
+# RFC 5246 section 7.3: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
+TRANSITIONS: dict[tuple[Enum, int], Transition] = {
+    (S.START, H.client_hello): transition(C._on_client_hello, S.WAIT_CERT, S.WAIT_CKE, S.WAIT_CCS),
+    (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CKE),
+    (S.WAIT_CKE, H.client_key_exchange): transition(C._on_client_key_exchange, S.WAIT_CV, S.WAIT_CCS),
+    (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_CCS),
+    (S.WAIT_CCS, CHANGE_CIPHER_SPEC): transition(C._on_change_cipher_spec, S.WAIT_FINISHED),
+    (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED),
+    (S.CONNECTED, H.client_hello): transition(
+        C._on_renegotiating_hello, S.WAIT_CERT, S.WAIT_CKE, S.WAIT_CCS, S.CONNECTED
+    ),
+}
+Server12Handshake.TRANSITIONS = TRANSITIONS
+del C

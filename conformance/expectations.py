@@ -9,13 +9,19 @@ points at its own with ``StackAdapter.expectations_path``)::
     case = "test_read_after_close_notify"     # the case function's name
     clauses = ["SSL_read/RETURN VALUES/<=0"]   # the clauses the deviation concerns
     verdict = "failed"                         # what the case yields on this stack: failed | hang | error | crash
+    observed = "SSL_read(10) -> 0"             # text of the failure a real run reported (or a list: all of them)
     reason = "why the stack behaves this way"
     evidence = "the call sequence and what it returned"
     role = "client"                            # optional: only when this stack plays that role (client | server)
     not_peers = ["tlslite"]                    # optional: not against these peer stacks (or peers = [...]: only)
     params = { size = 7 }                      # optional: only the parametrized runs with these parameter values
 
-A case with an entry that fails as listed is an *expected deviation*; one that passes is an *unexpected pass*.
+An entry is pinned to what was observed: ``observed`` is text of the failure the case reported when the entry was
+written (the failed assertion with the values it saw, the deadlock, the exception), compared with the reason of each
+new run after collapsing white space. A case with an entry that fails with that verdict *and* a reason containing
+``observed`` is an *expected deviation*; one that fails in any other way stays *failed* (or *error* / *hang*), and its
+reason says that the pinned failure was not the one seen, so a new fault and a case that now gets past the pinned
+assertion are both reported; one that passes is an *unexpected pass*.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from pathlib import Path
 
 from conformance.verdicts import Verdict
 
-__all__ = ["Deviation", "ExpectationsError", "check_expectations", "expectations_file", "load_expectations"]
+__all__ = ["Deviation", "ExpectationsError", "check_expectations", "expectations_file", "judge", "load_expectations"]
 
 _VERDICTS = frozenset({Verdict.FAILED, Verdict.HANG, Verdict.ERROR, Verdict.CRASH})
 
@@ -49,6 +55,12 @@ class Deviation:
     peers: tuple[str, ...] | None = None
     not_peers: tuple[str, ...] = ()
     params: tuple[tuple[str, object], ...] = ()
+    observed: tuple[str, ...] = ()
+
+    def matches(self, verdict: str, reason: str) -> bool:
+        """Whether a run that ended with ``verdict`` and ``reason`` is the failure this entry pins."""
+        text = _squeeze(reason)
+        return verdict == self.verdict and bool(self.observed) and all(_squeeze(o) in text for o in self.observed)
 
     def applies(self, role: str | None, peer: str | None, params: dict[str, object] | None = None) -> bool:
         """Whether the entry covers a run where the stack played ``role`` against ``peer`` with ``params``."""
@@ -59,6 +71,25 @@ class Deviation:
         if peer is not None and self.peers is not None and peer not in self.peers:
             return False
         return not (peer is not None and peer in self.not_peers)
+
+
+def _squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+def judge(deviation: Deviation, verdict: Verdict, reason: str) -> tuple[Verdict, str]:
+    """The verdict of a run that an expectations entry covers: *expected-deviation* only for the pinned failure;
+    *unexpected-pass* when it passed; otherwise the run's own verdict, its reason prefixed with what was pinned."""
+    if deviation.matches(verdict, reason):
+        return Verdict.EXPECTED_DEVIATION, f"{deviation.stack}: {deviation.reason} (observed: {reason})"
+    if verdict is Verdict.PASSED:
+        return Verdict.UNEXPECTED_PASS, (f"{deviation.stack} expectations list this case as {deviation.verdict} "
+                                         f"({deviation.reason}), but it passed: remove or update the entry")
+    if verdict not in _VERDICTS:  # not-applicable: the entry is not judged
+        return verdict, reason
+    pinned = " and ".join(repr(o) for o in deviation.observed)
+    return verdict, (f"not the failure pinned in the {deviation.stack} expectations ({deviation.verdict} with "
+                     f"{pinned}); this run: {reason}")
 
 
 def builtin_path(stack: str) -> Path:
@@ -86,6 +117,13 @@ def load_expectations(stack: str, path: str | os.PathLike[str] | None = None) ->
     result: dict[str, list[Deviation]] = {}
     for index, raw in enumerate(data.get("deviation", []), 1):
         where = f"{path} deviation #{index}"
+        observed = raw.get("observed")
+        if isinstance(observed, str):
+            observed = [observed]
+        if not isinstance(observed, list) or not observed or not all(isinstance(o, str) and o.strip()
+                                                                     for o in observed):
+            raise ExpectationsError(f"{where}: 'observed' is required: text of the failure a run reported (a "
+                                    "non-empty string or list of strings), so a different failure is not absorbed")
         for key in ("case", "reason", "evidence"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise ExpectationsError(f"{where}: '{key}' is required (a non-empty string)")
@@ -109,7 +147,7 @@ def load_expectations(stack: str, path: str | os.PathLike[str] | None = None) ->
             raise ExpectationsError(f"{where}: 'params' must be a table of parameter values")
         deviation = Deviation(stack, raw["case"], tuple(clauses), verdict, " ".join(raw["reason"].split()),
                               raw["evidence"].strip(), role, peer_lists["peers"], peer_lists["not_peers"] or (),
-                              tuple(sorted(params.items())))
+                              tuple(sorted(params.items())), tuple(o.strip() for o in observed))
         result.setdefault(raw["case"], []).append(deviation)
     return result
 

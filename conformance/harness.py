@@ -26,7 +26,7 @@ from conformance.link import Link
 from conformance.outcome import Outcome, Role
 from conformance.pump import DriveResult, Goal, Pump
 from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
-from conformance.trace import Trace
+from conformance.trace import Trace, TracedApi
 
 __all__ = ["CloseError", "Harness", "NotApplicable", "Pair"]
 
@@ -108,12 +108,15 @@ class Harness:
         self.rng = random.Random(seed)
         self.trace = Trace()
         self.endpoints: list[Endpoint] = []
+        self._capi: Any = None
 
     @property
     def capi(self) -> Any:
         """The C API of the stack under test (capability ``c_api``), else the case is not applicable."""
         self.need("c_api", stacks=(self.stack,))
-        return getattr(self.stack, "capi")  # noqa: B009 - only C-API stacks have it
+        if self._capi is None:  # every function a case calls is noted in the trace (see TracedApi)
+            self._capi = TracedApi(getattr(self.stack, "capi"), self.trace.functions)  # noqa: B009 - only C-API stacks
+        return self._capi
 
     @property
     def peer(self) -> StackAdapter:
@@ -156,6 +159,10 @@ class Harness:
         c = self.client_stack.endpoint(configs[0], f"client({self.client_stack.name})")
         s = self.server_stack.endpoint(configs[1], f"server({self.server_stack.name})")
         self.endpoints += [c, s]
+        for endpoint in (c, s):  # C-API endpoints report every library function they call to the trace
+            attach = getattr(endpoint, "attach_trace", None)
+            if attach is not None:
+                attach(self.trace)
         self.trace.note(f"pair: client {self.client_stack.name}, server {self.server_stack.name}, link "
                         f"{(link or Link.whole()).describe()}")
         return Pair(c, s, link or Link.whole(), self.trace)

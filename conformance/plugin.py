@@ -61,6 +61,7 @@ class _CaseState:
     facts: recording.CaseFacts | None = None
     verdict: Verdict | None = None
     reason: str = ""
+    observed: str | None = None  # the case's own reason, when an expectations entry then judged it
     phase: str = "setup"
     started: float = field(default_factory=time.time)
 
@@ -302,12 +303,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     deviation = facts.deviation()
     verdict, reason = recording.apply_expectations(*phase_verdict, deviation)
     case.verdict, case.reason = verdict, reason
+    if deviation is not None:
+        case.observed = phase_verdict[1]
     if verdict is Verdict.EXPECTED_DEVIATION:
         report.outcome = "skipped"
         report.wasxfail = reason
     elif verdict is Verdict.UNEXPECTED_PASS:
         report.outcome = "failed"
         report.longrepr = reason
+    elif deviation is not None and report.failed:  # a failure other than the pinned one: say so first
+        report.longrepr = f"{reason}\n\n{report.longrepr}"
     elif verdict is Verdict.NOT_APPLICABLE and report.failed:  # raised during the call (e.g. a missing symbol)
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"not applicable: {reason}")
@@ -323,6 +328,8 @@ def _write(item: pytest.Item, state: RunState, case: _CaseState) -> None:
     record = facts.record(verdict, case.reason, trace=harness.trace.as_list() if harness else [],
                           duration=time.time() - case.started, phase=case.phase, run=state.run_id,
                           expectation=facts.deviation())
+    record.observed = case.observed
+    record.functions = sorted(harness.trace.functions) if harness else []
     append_record(state.stream, record)
     isolation.mark_recorded()
 

@@ -6,16 +6,18 @@ or hung. Both build the same :class:`~conformance.verdicts.VerdictRecord`, so a 
 
 from __future__ import annotations
 
+import struct
 import traceback
 import weakref
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from _pytest.outcomes import Skipped
 
-from conformance.expectations import Deviation, load_expectations
+from conformance.expectations import Deviation, judge, load_expectations
 from conformance.harness import CloseError, NotApplicable
 from conformance.pump import Deadlock
 from conformance.stacks import StackAdapter
@@ -101,8 +103,23 @@ class CaseFacts:
             record.peer_version = safe_version(peer)
         if expectation is not None:
             record.expectation = {"stack": expectation.stack, "verdict": str(expectation.verdict),
-                                  "reason": expectation.reason, "evidence": expectation.evidence}
+                                  "reason": expectation.reason, "evidence": expectation.evidence,
+                                  "observed": list(expectation.observed)}
         return record
+
+
+_ODD_OUTPUT = (IndexError, KeyError, ValueError, struct.error, EOFError)
+
+
+def _raised_in_a_case(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame if it is a conformance case's own code (specs/cases), else ``""``."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return ""
+    path = Path(tb.tb_frame.f_code.co_filename)
+    return f"{path.name}:{tb.tb_lineno}" if path.parent.name == "cases" and path.parent.parent.name == "specs" else ""
 
 
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, memory_mib: int = 0) -> tuple[Verdict, str]:
@@ -120,6 +137,11 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, memory_mib: in
         return Verdict.NOT_APPLICABLE, str(exc)  # the library lacks the function, or refuses the configuration
     if isinstance(exc, AssertionError):
         return Verdict.FAILED, str(exc).strip() or "assertion failed"
+    where = _raised_in_a_case(exc)
+    if isinstance(exc, _ODD_OUTPUT) and where:
+        # The case met output it could not read (e.g. indexed a ClientHello that never came): the stack's failure.
+        return Verdict.FAILED, (f"the case could not read what the stack produced: {type(exc).__name__}: {exc} "
+                                f"(at {where})")
     if isinstance(exc, MemoryError) and memory_mib:
         return Verdict.ERROR, (f"MemoryError: the case exceeded its memory limit of {memory_mib} MiB "
                                "(--case-memory)")
@@ -130,15 +152,11 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, memory_mib: in
 
 
 def apply_expectations(verdict: Verdict, reason: str, deviation: Deviation | None) -> tuple[Verdict, str]:
-    """The verdict once the stack's expectations file is taken into account."""
+    """The verdict once the stack's expectations file is taken into account: an entry absorbs only the failure it
+    pins (:func:`conformance.expectations.judge`)."""
     if deviation is None:
         return verdict, reason
-    if verdict == deviation.verdict:
-        return Verdict.EXPECTED_DEVIATION, f"{deviation.stack}: {deviation.reason} (observed: {reason})"
-    if verdict is Verdict.PASSED:
-        return Verdict.UNEXPECTED_PASS, (f"{deviation.stack} expectations list this case as {deviation.verdict} "
-                                         f"({deviation.reason}), but it passed: remove or update the entry")
-    return verdict, reason
+    return judge(deviation, verdict, reason)
 
 
 def teardown_verdict(verdict: Verdict, reason: str, teardown: tuple[Verdict, str]) -> tuple[Verdict, str]:

@@ -150,6 +150,8 @@ class VerdictRecord:
     peer: str | None = None
     peer_version: str | None = None
     expectation: dict[str, Any] | None = None
+    observed: str | None = None  # with an expectation: the run's own reason, before the entry judged it
+    functions: list[str] = field(default_factory=list)  # the library functions the case called, sorted
     schema: int = SCHEMA
     kind: str = "verdict"
 
@@ -167,7 +169,7 @@ class VerdictRecord:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["verdict"] = str(self.verdict)
-        for optional in ("peer", "peer_version", "expectation"):
+        for optional in ("peer", "peer_version", "expectation", "observed"):
             if data[optional] is None:
                 del data[optional]
         return data
@@ -180,6 +182,7 @@ _VERDICT_FIELDS: Mapping[str, tuple[tuple[type, ...], bool]] = {
     "duration": ((int, float), True), "seed": ((int,), True), "run": ((str,), False), "nodeid": ((str,), False),
     "phase": ((str,), False), "params": ((dict,), False), "client": ((str,), False), "interop": ((bool,), False),
     "peer": ((str,), False), "peer_version": ((str,), False), "expectation": ((dict,), False),
+    "observed": ((str,), False), "functions": ((list,), False),
 }
 _RUN_FIELDS: Mapping[str, tuple[tuple[type, ...], bool]] = {
     "run": ((str,), False), "seed": ((int,), False), "started": ((int, float), False), "stacks": ((dict,), False),
@@ -216,7 +219,7 @@ def _check_fields(data: Mapping[str, Any], fields: Mapping[str, tuple[tuple[type
 
 _ABSENT = object()
 _REQUIRED: dict[int, frozenset[str]] = {}  # id of a fields table (the module's three) -> its required names
-_STRING_LISTS = frozenset({"clauses", "trace", "nodeids"})
+_STRING_LISTS = frozenset({"clauses", "trace", "nodeids", "functions"})
 
 
 def parse_record(data: object) -> RunRecord | PlanRecord | VerdictRecord | DifferentialRecord:

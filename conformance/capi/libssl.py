@@ -365,6 +365,7 @@ _SIGNATURES.update({
     "SSL_get_certificate": (_H, (_H,)),
     "SSL_set_info_callback": (None, (_H, c_void_p)),
     "SSL_get_info_callback": (c_void_p, (_H,)),
+    "SSL_get_verify_callback": (c_void_p, (_H,)),
     "BIO_meth_set_write": (c_int, (_H, c_void_p)),
     "BIO_meth_set_ctrl": (c_int, (_H, c_void_p)),
     "BIO_set_init": (None, (_H, c_int)),
@@ -401,6 +402,7 @@ _SIGNATURES.update({
 _CERT_VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p)
 _REMOVE_SESSION_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 _INFO_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_int)
+_VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_int, c_void_p)  # (preverify_ok, X509_STORE_CTX *)
 # int (*)(SSL *, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned int inlen, void *)
 _ALPN_SELECT_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_void_p,
                                           ctypes.c_uint, c_void_p)
@@ -1334,15 +1336,28 @@ class LibsslApi:
     def SSL_clear_options(self, ssl: Handle | None, op: int) -> int:
         return int(self._function("SSL_clear_options")(_address(ssl, "SSL"), op))
 
-    def SSL_CTX_set_verify(self, ctx: Handle | None, mode: int, callback: None = None) -> None:
-        if callback is not None:
-            raise TypeError("the ctypes binding cannot pass verify callbacks (mode only)")
-        self._function("SSL_CTX_set_verify")(_address(ctx, "SSL_CTX"), mode, None)
+    def _verify_callback(self, callback: Callable[[int, Any], int] | None) -> Any:
+        """``callback(preverify_ok, store_ctx)`` -> the int OpenSSL's verify callback returns (None: no callback)."""
+        if callback is None:
+            return None
 
-    def SSL_set_verify(self, ssl: Handle | None, mode: int, callback: None = None) -> None:
-        if callback is not None:
-            raise TypeError("the ctypes binding cannot pass verify callbacks (mode only)")
-        self._function("SSL_set_verify")(_address(ssl, "SSL"), mode, None)
+        def trampoline(preverify_ok: int, store_ctx: int | None) -> int:
+            return int(callback(preverify_ok, store_ctx))
+
+        c_fn = _VERIFY_CB(self._guard(trampoline))
+        self._callbacks.append(c_fn)
+        return ctypes.cast(c_fn, c_void_p)
+
+    def SSL_CTX_set_verify(self, ctx: Handle | None, mode: int,
+                           callback: Callable[[int, Any], int] | None = None) -> None:
+        self._function("SSL_CTX_set_verify")(_address(ctx, "SSL_CTX"), mode, self._verify_callback(callback))
+
+    def SSL_set_verify(self, ssl: Handle | None, mode: int, callback: Callable[[int, Any], int] | None = None) -> None:
+        self._function("SSL_set_verify")(_address(ssl, "SSL"), mode, self._verify_callback(callback))
+
+    def SSL_get_verify_callback(self, ssl: Handle | None) -> int | None:
+        """The callback's address (an int) or None: enough to compare two objects' callbacks."""
+        return self._function("SSL_get_verify_callback")(_address(ssl, "SSL"))  # type: ignore[no-any-return]
 
     def SSL_CTX_use_certificate_file(self, ctx: Handle | None, file: str | bytes | None, type: int) -> int:
         return int(self._function("SSL_CTX_use_certificate_file")(_address(ctx, "SSL_CTX"), _cstr(file), type))

@@ -12,8 +12,9 @@ from typing import Any
 
 from conformance.outcome import Outcome, Role, SslError, error_code
 from conformance.stacks.base import Endpoint, EndpointConfig, Unsupported
+from conformance.trace import Trace, TracedApi
 
-__all__ = ["CApiEndpoint", "SetupError", "new_context"]
+__all__ = ["HANDSHAKE_FUNCTIONS", "CApiEndpoint", "SetupError", "as_capi_endpoint", "new_context"]
 
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
@@ -26,6 +27,9 @@ SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1
 SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7
 SSL_KEY_UPDATE_NOT_REQUESTED = 0
 SSL_KEY_UPDATE_REQUESTED = 1
+# The functions that drive a handshake; SSL_connect.pod and SSL_accept.pod describe the first two as
+# SSL_do_handshake with the role set.
+HANDSHAKE_FUNCTIONS = ("SSL_do_handshake", "SSL_connect", "SSL_accept")
 _VERSIONS = {"TLSv1.2": TLS1_2_VERSION, "TLSv1.3": TLS1_3_VERSION}
 # wolfSSL names the TLS 1.3 suites its own way; reported under the IANA names OpenSSL uses.
 _IANA_TLS13 = {
@@ -104,9 +108,13 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
 
 
 class CApiEndpoint(Endpoint):
+    # What do_handshake calls; a case checking an SSL_connect or SSL_accept clause sets it (see as_capi_endpoint).
+    handshake_function = "SSL_do_handshake"
+
     def __init__(self, api: Any, config: EndpointConfig, label: str, shared_ctx: Any = None) -> None:
         """``shared_ctx``: an SSL_CTX made by :func:`new_context` for ``config`` and owned by the caller."""
-        self.api = api
+        # Every library function the endpoint calls is noted (see attach_trace), setup calls included.
+        self.api = TracedApi(api, set())
         self.role = config.role
         self.label = label
         self.config = config
@@ -119,6 +127,11 @@ class CApiEndpoint(Endpoint):
         except Exception:
             self.close()
             raise
+
+    def attach_trace(self, trace: Trace) -> None:
+        """From now on note the functions this endpoint calls in ``trace`` (with those it called so far)."""
+        trace.functions.update(self.api.sink)
+        self.api.sink = trace.functions
 
     def _check(self, ok: bool, call: str) -> None:
         if not ok:
@@ -162,8 +175,16 @@ class CApiEndpoint(Endpoint):
         return Outcome(op, ret, error, data if ret > 0 else b"", reason, args)
 
     def do_handshake(self) -> Outcome:
+        """One step of the handshake with the function :attr:`handshake_function` names (SSL_do_handshake unless
+        a case chose SSL_connect or SSL_accept)."""
+        return self.handshake_with(self.handshake_function)
+
+    def handshake_with(self, function: str) -> Outcome:
+        """One call of ``function`` (SSL_do_handshake, SSL_connect or SSL_accept) on the SSL object."""
+        if function not in HANDSHAKE_FUNCTIONS:
+            raise ValueError(f"{function!r} is not one of {', '.join(HANDSHAKE_FUNCTIONS)}")
         self.api.ERR_clear_error()
-        return self._outcome("SSL_do_handshake", "", self.api.SSL_do_handshake(self.ssl))
+        return self._outcome(function, "", getattr(self.api, function)(self.ssl))
 
     def read(self, size: int) -> Outcome:
         self.api.ERR_clear_error()
@@ -203,7 +224,7 @@ class CApiEndpoint(Endpoint):
         self.api.ERR_clear_error()
         if self.api.SSL_renegotiate(self.ssl) != 1:
             return Outcome("SSL_renegotiate", 0, SslError.SSL_ERROR_SSL, reason=self._reason())
-        return self.do_handshake()
+        return self.handshake_with("SSL_do_handshake")
 
     def renegotiation_pending(self) -> bool:
         return bool(self.api.SSL_renegotiate_pending(self.ssl))
@@ -253,3 +274,11 @@ class CApiEndpoint(Endpoint):
         if self.ctx is not None:
             api.SSL_CTX_free(self.ctx)
             self.ctx = None
+
+
+def as_capi_endpoint(endpoint: Endpoint) -> CApiEndpoint:
+    """``endpoint`` as a C-API endpoint (for cases with capability ``c_api`` that call SSL_connect / SSL_accept or
+    reach the SSL object); a binding's endpoint is a harness error."""
+    if not isinstance(endpoint, CApiEndpoint):
+        raise TypeError(f"{endpoint.label} is not a C-API endpoint; the case must need capability 'c_api'")
+    return endpoint

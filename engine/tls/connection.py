@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 from collections import deque
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cryptography import x509
 
@@ -60,6 +60,9 @@ from .messages import HandshakeType
 from .record import ContentType, RecordLayer
 from .server13 import Server13Handshake
 from .signatures import PrivateKey
+
+if TYPE_CHECKING:
+    from .misbehave import Misbehaviour
 
 
 class Role(Enum):
@@ -107,7 +110,9 @@ class TLSConnection:
         config: TLSConfig,
         role: Role | Literal["client", "server"],
         context: TLSContext | None = None,
+        misbehaviour: Misbehaviour | None = None,
     ) -> None:
+        """``misbehaviour``: test-only (engine.tls.misbehave), never passed by engine.ssl."""
         self.role = Role(role)
         self.config = config
         self.context = context if context is not None else TLSContext()
@@ -126,6 +131,9 @@ class TLSConnection:
         self._we_closed = False
         self._started = False
         self._floods = _Floods()
+        self._misbehaviour = misbehaviour
+        if misbehaviour is not None:
+            misbehaviour.attach(self._record)
 
     # -- state ---------------------------------------------------------------------------------------------------
 
@@ -314,6 +322,8 @@ class TLSConnection:
                 self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.FATAL, int(exc.alert))))
 
     def _apply(self, instructions: list[Instruction]) -> None:
+        if self._misbehaviour is not None:
+            instructions = self._misbehaviour.rewrite(self._hs, instructions)
         pending = bytearray()
         initial = False
 

@@ -417,11 +417,17 @@ def test_ssl_handshake_waiting_before_flushing_deadlocks(h: Harness) -> None:
     naive = h.pair(link=wait_before_flushing_link())
     ended: object = None
     try:
-        with pytest.raises(Deadlock):
+        with pytest.raises(Deadlock) as stuck:
             ended = naive.pump.handshake(budget=200)
     except pytest.fail.Exception:
         raise AssertionError(f"the wait-before-flushing handshake did not deadlock; it ended with {ended}") from None
+    assert "client" in str(stuck.value) and "SSL_ERROR_WANT_READ" in str(stuck.value), (
+        f"the client must be stuck on WANT_READ: {stuck.value}")
     assert naive.client.outgoing_pending() > 0, "the ClientHello should still be pending at the deadlock"
+    again = naive.call(naive.client, lambda e: e.do_handshake())
+    assert again.error is SslError.SSL_ERROR_WANT_READ, (
+        f"the waiting client must report WANT_READ while its ClientHello is pending, not {again}")
+    assert naive.client.outgoing_pending() > 0, "the ClientHello must still be pending after the repeated call"
     good = h.pair()
     good.handshake()
     good.send(b"hello over an application-controlled transport")

@@ -44,10 +44,19 @@ def get_error(h: Harness, ssl: Any, ret: int) -> SslError | int:
 
 # --- handshake functions --------------------------------------------------------------------------------------
 
-@pytest.mark.clauses("SSL_connect/DESCRIPTION/bio-must-be-set", "SSL_accept/DESCRIPTION/bio-must-be-set")
-@pytest.mark.parametrize("role", [Role.CLIENT, Role.SERVER])
-def test_handshake_without_a_bio_fails(h: Harness, role: Role) -> None:
-    """SSL_connect / SSL_accept on an SSL with no BIO attached fail with a negative value and a fatal code."""
+@pytest.mark.clauses("SSL_connect/DESCRIPTION/bio-must-be-set")
+def test_connect_without_a_bio_fails(h: Harness) -> None:
+    """SSL_connect on an SSL with no BIO attached fails with a negative value and a fatal code."""
+    _handshake_without_a_bio(h, Role.CLIENT)
+
+
+@pytest.mark.clauses("SSL_accept/DESCRIPTION/bio-must-be-set")
+def test_accept_without_a_bio_fails(h: Harness) -> None:
+    """SSL_accept on an SSL with no BIO attached fails with a negative value and a fatal code."""
+    _handshake_without_a_bio(h, Role.SERVER)
+
+
+def _handshake_without_a_bio(h: Harness, role: Role) -> None:
     api = h.capi
     s = side(api, role)
     try:
@@ -59,11 +68,20 @@ def test_handshake_without_a_bio_fails(h: Harness, role: Role) -> None:
         s.close()
 
 
-@pytest.mark.clauses("SSL_connect/RETURN VALUES/0", "SSL_do_handshake/RETURN VALUES/0")
-@pytest.mark.parametrize("function", ["SSL_connect", "SSL_do_handshake"])
-def test_client_handshake_ended_by_close_notify_returns_zero(h: Harness, function: str) -> None:
-    """The server answers the ClientHello with a close_notify: the handshake did not succeed but was shut down in
+@pytest.mark.clauses("SSL_connect/RETURN VALUES/0")
+def test_connect_ended_by_close_notify_returns_zero(h: Harness) -> None:
+    """The server answers the ClientHello with a close_notify: SSL_connect did not succeed but was shut down in
     the protocol's own way, which the page documents as return value 0."""
+    _client_handshake_ended_by_close_notify(h, "SSL_connect")
+
+
+@pytest.mark.clauses("SSL_do_handshake/RETURN VALUES/0")
+def test_do_handshake_ended_by_close_notify_returns_zero(h: Harness) -> None:
+    """As above, with SSL_do_handshake on the client."""
+    _client_handshake_ended_by_close_notify(h, "SSL_do_handshake")
+
+
+def _client_handshake_ended_by_close_notify(h: Harness, function: str) -> None:
     pair = h.pair()
     first = call(h, function, pair.client.ssl)
     assert first < 0 and get_error(h, pair.client.ssl, first) is WANT_READ
@@ -89,14 +107,22 @@ def test_server_handshake_ended_by_close_notify_returns_zero(h: Harness) -> None
 @pytest.mark.clauses(
     "SSL_connect/NOTES/blocking-returns-when-done",
     "SSL_accept/NOTES/blocking-returns-when-done",
-    "SSL_do_handshake/NOTES/blocking-returns-when-done",
     "SSL_read/NOTES/blocking-returns-when-done",
     "SSL_write/NOTES/blocking-returns-when-done",
 )
-@pytest.mark.parametrize("function", ["SSL_connect", "SSL_do_handshake"])
-def test_blocking_socket_calls_return_only_when_done(h: Harness, function: str) -> None:
-    """On blocking sockets the handshake calls return 1 without ever asking to retry, a 200 000-byte SSL_write
-    returns only when every byte is written, and SSL_read returns data."""
+def test_blocking_socket_calls_return_only_when_done(h: Harness) -> None:
+    """On blocking sockets SSL_connect and SSL_accept return 1 without ever asking to retry, a 200 000-byte
+    SSL_write returns only when every byte is written, and SSL_read returns data."""
+    _blocking_socket_calls(h, "SSL_connect")
+
+
+@pytest.mark.clauses("SSL_do_handshake/NOTES/blocking-returns-when-done")
+def test_blocking_socket_do_handshake_returns_only_when_done(h: Harness) -> None:
+    """As above, with SSL_do_handshake on both sides."""
+    _blocking_socket_calls(h, "SSL_do_handshake")
+
+
+def _blocking_socket_calls(h: Harness, function: str) -> None:
     api = h.capi
     csock, ssock = tcp_pair()
     client = side(api, Role.CLIENT, sock=csock)
@@ -157,7 +183,6 @@ def _select_loop(h: Harness, steps: dict[str, Any], rounds: int = 2000) -> dict[
 @pytest.mark.clauses(
     "SSL_connect/NOTES/socket-select",
     "SSL_accept/NOTES/socket-select",
-    "SSL_do_handshake/NOTES/socket-select",
     "SSL_read/NOTES/socket-select",
     "SSL_write/NOTES/socket-select",
     "SSL_get_error/RETURN VALUES/socket-select-retry",
@@ -165,8 +190,18 @@ def _select_loop(h: Harness, steps: dict[str, Any], rounds: int = 2000) -> dict[
 )
 def test_nonblocking_sockets_with_select(h: Harness) -> None:
     """Non-blocking sockets: every WANT_READ/WANT_WRITE is answered by waiting in select() on the descriptor and
-    calling again; handshake, a 1 MiB write and the reads all complete, and WANT_CONNECT/WANT_ACCEPT never occur
-    on socket BIOs."""
+    calling again; SSL_connect / SSL_accept, a 1 MiB write and the reads all complete, and WANT_CONNECT/WANT_ACCEPT
+    never occur on socket BIOs."""
+    _nonblocking_sockets_with_select(h, "SSL_connect", "SSL_accept")
+
+
+@pytest.mark.clauses("SSL_do_handshake/NOTES/socket-select")
+def test_nonblocking_sockets_with_select_do_handshake(h: Harness) -> None:
+    """As above, with SSL_do_handshake driving both sides of the handshake."""
+    _nonblocking_sockets_with_select(h, "SSL_do_handshake", "SSL_do_handshake")
+
+
+def _nonblocking_sockets_with_select(h: Harness, connect: str, accept: str) -> None:
     api = h.capi
     csock, ssock = tcp_pair()
     for s in (csock, ssock):
@@ -174,8 +209,8 @@ def test_nonblocking_sockets_with_select(h: Harness) -> None:
     client = side(api, Role.CLIENT, sock=csock)
     server = side(api, Role.SERVER, sock=ssock)
     try:
-        _select_loop(h, {"SSL_connect": (client, lambda: api.SSL_connect(client.ssl)),
-                         "SSL_accept": (server, lambda: api.SSL_accept(server.ssl))})
+        _select_loop(h, {f"client {connect}": (client, lambda: getattr(api, connect)(client.ssl)),
+                         f"server {accept}": (server, lambda: getattr(api, accept)(server.ssl))})
         data = h.rng.randbytes(1 << 20)
         sent = 0
         got = bytearray()
@@ -584,3 +619,33 @@ def test_sendfile_without_kernel_tls_fails(h: Harness, tmp_path: Any) -> None:
         ret = call(h, "SSL_sendfile", pair.client.ssl, fh.fileno(), 0, 1000, 0)
     assert ret < 0, f"SSL_sendfile without kernel TLS returned {ret}"
     assert get_error(h, pair.client.ssl, ret) in (SSL_ERR, SYSCALL)
+
+
+@pytest.mark.clauses("SSL_write/RETURN VALUES/1", "SSL_write/NOTES/partial-write-mode",
+                     "SSL_write/NOTES/partial-write-one-record")
+@pytest.mark.needs("partial_write")
+def test_write_ex_in_partial_write_mode_reports_what_it_wrote(h: Harness) -> None:
+    """With SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write_ex of 100 000 bytes returns 1 with ``written`` between 1 and one
+    record (16 KiB) and short of the whole; the peer then reads exactly the first ``written`` bytes, and further
+    calls with the rest deliver everything, each reporting the count that really arrived."""
+    pair = h.pair(client=lambda c: c.with_(partial_write=True))
+    pair.handshake()
+    data = h.rng.randbytes(100_000)
+    sent = calls = 0
+    while sent < len(data):
+        ret, written = call(h, "SSL_write_ex", pair.client.ssl, data[sent:])
+        assert ret == 1 and 0 < written <= min(16384, len(data) - sent), (
+            f"SSL_write_ex of {len(data) - sent} bytes in partial-write mode -> ({ret}, written {written})")
+        pair.settle()
+        got = bytearray()
+        while len(got) < written:
+            n, chunk = call(h, "SSL_read_ex", pair.server.ssl, written - len(got))
+            assert n == 1, f"the peer read {len(got)} of the {written} bytes SSL_write_ex reported, then {n}"
+            got += chunk
+        assert bytes(got) == data[sent:sent + written], "the peer received other bytes than SSL_write_ex reported"
+        n, extra = call(h, "SSL_read_ex", pair.server.ssl, 1)
+        assert n == 0 and get_error(h, pair.server.ssl, n) is WANT_READ, (
+            f"more arrived than the {written} bytes SSL_write_ex reported: {extra!r}")
+        sent += written
+        calls += 1
+    assert calls > 1, f"partial-write mode wrote all {len(data)} bytes in one call"

@@ -7,6 +7,7 @@ import pytest
 from conformance.harness import Harness, Pair
 from conformance.link import Link
 from conformance.outcome import SslError
+from specs.cases._wire import assert_fatal, words
 
 pytestmark = pytest.mark.interop
 
@@ -143,6 +144,43 @@ def test_client_certificate(h: Harness) -> None:
     pair.handshake()
     _exchange(pair, b"authenticated")
     _exchange(pair, b"welcome", to_server=False)
+
+
+CERTIFICATE_ALERTS = ("bad certificate", "unsupported certificate", "certificate unknown", "unknown ca")
+
+
+def _refused_client(h: Harness, pair: Pair, alerts: tuple[str, ...]) -> None:
+    """The server's handshake fails fatally; the client's handshake, or its first read after it, fails with one
+    of ``alerts`` as its reason; and nothing the client writes reaches the server's application."""
+    result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
+    assert_fatal(result.server, h.server_stack, "the server must refuse the client")
+    client = result.client
+    assert client is not None and (client.ok or client.error is SslError.SSL_ERROR_SSL), client
+    if client.ok:  # TLS 1.3: the client finished first; the server's alert comes after
+        client = pair.drive(client=lambda e: e.read(100)).client
+        assert client is not None and client.error is SslError.SSL_ERROR_SSL, (
+            f"the client must learn that the server refused it: {client}")
+    assert any(alert in words(client.reason) for alert in alerts), (
+        f"the client must be told by a {' / '.join(alerts)} alert: {client}")
+
+
+@pytest.mark.clauses("RFC9846/4.5.1.3/certificate-required", "RFC9846/4.4.2/client-certificate")
+def test_required_client_certificate_missing(h: Harness) -> None:
+    """A server that requires a client certificate, and a client that has none: the server asks (the client's
+    stack answers with an empty Certificate) and refuses the client with certificate_required."""
+    h.need("client_certificates")
+    pair = h.pair(client=lambda c: c.with_(present_certificate=False), server=lambda c: c.with_(verify_peer=True))
+    _refused_client(h, pair, ("certificate required",))
+
+
+@pytest.mark.clauses("RFC9846/4.5.1.3/untrusted-client-certificate")
+def test_required_client_certificate_untrusted(h: Harness) -> None:
+    """A server that requires a client certificate and trusts only an unrelated CA: the client's certificate does
+    not chain to the server's anchors, and the server refuses it with a certificate-related alert."""
+    h.need("client_certificates", "peer_verification")
+    pair = h.pair(client=lambda c: c.with_(present_certificate=True),
+                  server=lambda c: c.with_(verify_peer=True, trust_other_ca=True))
+    _refused_client(h, pair, CERTIFICATE_ALERTS)
 
 
 @pytest.mark.clauses("RFC9846/4.3.1/version-negotiation")

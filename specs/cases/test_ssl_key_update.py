@@ -10,6 +10,7 @@ from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, session_reused
+from specs.cases._wire import KEY_UPDATE_CIPHERTEXT, records
 
 C_API = ("c_api", "client_role", "server_role")
 WANT_READ = SslError.SSL_ERROR_WANT_READ
@@ -39,10 +40,26 @@ def test_key_update_not_requested(h: Harness) -> None:
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/requested", "SSL_key_update/RETURN VALUES/1")
 @pytest.mark.needs("key_update", "tls1_3")
 def test_key_update_requested(h: Harness) -> None:
+    """After a requested update the peer sends a KeyUpdate of its own: besides the record of its next 1-byte write,
+    it sends a protected record of exactly a KeyUpdate's size (RFC 9846 section 4.7.3); data flows both ways
+    under the new keys."""
     pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
     pair.handshake()
     out = pair.drive(client=lambda e: e.key_update(True)).client
     assert out is not None and out.ok, f"the key update must succeed: {out}"
+    assert pair.server.outgoing_pending() == 0, "the server has not read the KeyUpdate yet and has nothing to send"
+    read = pair.call(pair.server, lambda e: e.read(100))
+    assert read.retry, f"the server reads only the KeyUpdate: it must wait for data, not {read}"
+    wrote = pair.call(pair.server, lambda e: e.write(b"x"))
+    assert wrote.ret == 1, f"the server's 1-byte write: {wrote}"
+    sent = pair.server.take_outgoing()
+    seen = [(r.type, r.length) for r in records(sent)]
+    h.trace.note(f"server records after the requested update and a 1-byte write: {seen}")
+    assert (23, KEY_UPDATE_CIPHERTEXT) in seen, f"no KeyUpdate-sized record from the peer, only {seen}"
+    assert (23, 1 + 1 + 16) in seen, f"no 1-byte application-data record from the peer in {seen}"
+    assert pair.client.put_incoming(sent) == len(sent)
+    got = pair.drive(client=lambda e: e.read(100)).client
+    assert got is not None and got.data == b"x", f"the client must read the byte sent under the new keys: {got}"
     _exchange(h, pair, "a key update (requested)")
     _exchange(h, pair, "the peer's own key update")
 
@@ -158,10 +175,11 @@ def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     ret, _ = api.SSL_read(server.ssl, 10)
     assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
     assert api.SSL_write(server.ssl, b"x") == 1
-    sent = server.outgoing()
-    h.trace.note(f"the peer sent {sent} bytes for a 1-byte write after the request")
-    assert sent > 5 + 1 + 1 + 16, "the peer must send a KeyUpdate of its own besides its 1-byte record"
-    move(client, server)
+    sent = server.take()
+    seen = [(r.type, r.length) for r in records(sent)]
+    h.trace.note(f"the peer's records for a 1-byte write after the request: {seen}")
+    assert (23, KEY_UPDATE_CIPHERTEXT) in seen, f"the peer must send a KeyUpdate of its own, not only {seen}"
+    client.give(sent)
     assert api.SSL_read(client.ssl, 10) == (1, b"x")
     assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
     assert client.outgoing() == 0
@@ -195,20 +213,43 @@ def test_key_update_after_shutdown(h: Harness) -> None:
     api.ERR_clear_error()
 
 
-@pytest.mark.clauses(
-    "SSL_key_update/DESCRIPTION/none-is-error",
-    "SSL_key_update/DESCRIPTION/tls13-after-handshake",
-    "SSL_key_update/RETURN VALUES/0",
-)
-@pytest.mark.needs(*C_API, "tls1_2", "tls1_3")
-def test_key_update_refused(h: Harness) -> None:
-    """0 for SSL_KEY_UPDATE_NONE, before the handshake, and on a TLS 1.2 connection."""
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/tls13-after-handshake", "SSL_key_update/RETURN VALUES/0")
+@pytest.mark.needs("key_update")
+@pytest.mark.parametrize("request_peer", [False, True])
+def test_key_update_refused_before_the_handshake(h: Harness, request_peer: bool) -> None:
+    """Before the handshake a key update is refused (0 where the C return value is observed) and nothing is sent;
+    the handshake afterwards is unaffected."""
+    pair = h.pair()
+    before = pair.client.outgoing_pending()
+    out = pair.call(pair.client, lambda e: e.key_update(request_peer))
+    assert not out.ok and not out.retry and out.op == "SSL_key_update", (
+        f"a key update before the handshake must be refused (not started, not waiting): {out}")
+    if h.has("raw_return_values"):
+        assert out.ret == 0, f"SSL_key_update before the handshake returned {out.ret}, not 0"
+    assert pair.client.outgoing_pending() == before, "a refused key update must not put anything on the wire"
+    pair.handshake()
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/none-is-error", "SSL_key_update/RETURN VALUES/0")
+@pytest.mark.needs(*C_API, "tls1_3")
+def test_key_update_none_refused(h: Harness) -> None:
+    """0 for SSL_KEY_UPDATE_NONE on an established TLS 1.3 connection, before and after a valid update."""
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
-    api.ERR_clear_error()
-    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 0, "refused before the handshake"
     handshake(h, client, server)
+    api.ERR_clear_error()
     assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NONE) == 0, "SSL_KEY_UPDATE_NONE must be an error"
+    assert api.SSL_get_key_update_type(client.ssl) == K.SSL_KEY_UPDATE_NONE, "a refused update must not be scheduled"
+    assert client.outgoing() == 0
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/tls13-after-handshake", "SSL_key_update/RETURN VALUES/0")
+@pytest.mark.needs(*C_API, "tls1_2")
+def test_key_update_refused_on_tls12(h: Harness) -> None:
+    """0 on a TLS 1.2 connection."""
+    api = h.capi
+    api.ERR_clear_error()
     old = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
     peer = Mem(h, Role.SERVER)
     handshake(h, old, peer)

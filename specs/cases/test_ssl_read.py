@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import SslError
+from specs.cases._wire import ALERT_CIPHERTEXT, records, words
 
 
 @pytest.mark.clauses(
@@ -140,7 +142,9 @@ def test_read_after_close_notify_is_zero_return(h: Harness) -> None:
 )
 @pytest.mark.needs("error_codes")
 def test_read_unexpected_eof_is_ssl_error(h: Harness) -> None:
-    """The transport ends without close_notify: OpenSSL 3.0 reports SSL_ERROR_SSL (unexpected EOF)."""
+    """The transport ends without close_notify: SSL_ERROR_SSL with an entry on the error queue that names the
+    unexpected EOF (SSL_get_error.pod: SSL_R_UNEXPECTED_EOF_WHILE_READING of the SSL library). On the C API the
+    entry's library and reason codes are checked; a binding must at least hand the entry's text on."""
     pair = h.pair()
     pair.handshake()
     pair.send(b"data")
@@ -148,7 +152,16 @@ def test_read_unexpected_eof_is_ssl_error(h: Harness) -> None:
     pair.settle()
     out = pair.call(pair.server, lambda e: e.read(10))
     assert out.error is SslError.SSL_ERROR_SSL, out
-    assert "eof" in out.reason.lower() or not out.reason, f"the reason should name the unexpected EOF: {out}"
+    assert out.reason, f"SSL_ERROR_SSL for an unexpected EOF must come with an error-queue entry: {out}"
+    assert "eof" in out.reason.lower(), f"the error-queue entry should name the unexpected EOF: {out}"
+    if h.stack.lacks("c_api") is None:
+        api = h.capi
+        code = api.ERR_peek_error()
+        lib, reason = api.ERR_GET_LIB(code), api.ERR_GET_REASON(code)
+        assert (lib, reason) == (K.ERR_LIB_SSL, K.SSL_R_UNEXPECTED_EOF_WHILE_READING), (
+            f"the first error-queue entry is library {lib}, reason {reason} ({out.reason}); the page names "
+            f"SSL_R_UNEXPECTED_EOF_WHILE_READING ({K.SSL_R_UNEXPECTED_EOF_WHILE_READING}) of ERR_LIB_SSL "
+            f"({K.ERR_LIB_SSL})")
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/zero-return-on-ignored-eof")
@@ -171,16 +184,35 @@ def test_read_unexpected_eof_ignored_is_zero_return(h: Harness) -> None:
 )
 @pytest.mark.needs("error_codes")
 def test_read_corrupted_record_is_ssl_error(h: Harness) -> None:
-    """One flipped bit in an application-data record: SSL_ERROR_SSL and not a byte of it delivered."""
+    """One flipped bit in an application-data record: SSL_ERROR_SSL with a reason naming the failed deprotection,
+    not a byte of it delivered, the connection failed for good, and one fatal alert sent: bad_record_mac (RFC 9846
+    section 5.2), which the peer's next read reports as its reason."""
     pair = h.pair()
     pair.handshake()
     pair.link.c2s.corrupt_at = pair.link.c2s.offset + 10
-    pair.drive(client=lambda e: e.write(b"secret payload"))
-    out = pair.drive(server=lambda e: e.read(100)).server
-    assert out is not None and out.error is SslError.SSL_ERROR_SSL, out
+    pair.drive(client=lambda e: e.write(b"secret payload"))  # the corrupted record now waits at the server
+    out = pair.call(pair.server, lambda e: e.read(100))
+    assert out.error is SslError.SSL_ERROR_SSL, out
     assert out.data == b"", "no data may be delivered from a record that failed its integrity check"
+    assert "bad record mac" in words(out.reason) or "decrypt" in words(out.reason), (
+        f"the reason should name the failed record deprotection: {out}")
     again = pair.call(pair.server, lambda e: e.read(100))
     assert not again.ok and again.data == b"", f"the connection must stay failed: {again}"
+    sent = pair.server.take_outgoing()
+    seen = [(r.type, r.length) for r in records(sent)]
+    assert seen == [(23, ALERT_CIPHERTEXT)], f"the server must answer with one protected alert record, not {seen}"
+    pair.client.put_incoming(sent)
+    peer = pair.call(pair.client, lambda e: e.read(100))
+    assert peer.error is SslError.SSL_ERROR_SSL and "bad record mac" in words(peer.reason), (
+        f"the alert the server sent must be bad_record_mac: the client's read gave {peer}")
+    # After SSL_ERROR_SSL no further I/O: a write and SSL_shutdown fail too, and nothing more goes on the wire.
+    wrote = pair.call(pair.server, lambda e: e.write(b"after the failure"))
+    assert wrote.fatal, f"a write on the failed connection must fail: {wrote}"
+    closed = pair.call(pair.server, lambda e: e.shutdown())
+    assert not closed.ok, f"SSL_shutdown on the failed connection must not report success: {closed}"
+    if h.has("raw_return_values"):
+        assert closed.ret < 0, f"SSL_shutdown on the failed connection returned {closed.ret}, not < 0"
+    assert pair.server.outgoing_pending() == 0, "the failed connection must not write anything more"
 
 
 @pytest.mark.clauses(

@@ -15,6 +15,7 @@ from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from specs.cases._capi import Background, side, tcp_pair
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
+from specs.cases._wire import assert_fatal
 
 ZERO_RETURN = SslError.SSL_ERROR_ZERO_RETURN
 SENT, RECEIVED = K.SSL_SENT_SHUTDOWN, K.SSL_RECEIVED_SHUTDOWN
@@ -494,4 +495,4 @@ def test_quiet_shutdown_peer_sees_unexpected_eof(h: Harness) -> None:
     pair.link.c2s.closed = True
     pair.settle()
     out = pair.call(pair.server, lambda e: e.read(10))
-    assert out.error is SslError.SSL_ERROR_SSL, f"the peer must see an unexpected EOF: {out}"
+    assert_fatal(out, h.stack, "the peer must see an unexpected EOF")

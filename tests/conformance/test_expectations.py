@@ -1,12 +1,14 @@
-"""Expectations files: schema errors are clear; entries can be limited to a role, peers and parameter values."""
+"""Expectations files: schema errors are clear; entries can be limited to a role, peers and parameter values; each
+entry is pinned to the failure observed, so a different failure of a listed case is *failed*."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from conformance.expectations import ExpectationsError, load_expectations
+from conformance.expectations import Deviation, ExpectationsError, judge, load_expectations
 
 
 def _write(tmp_path: Path, body: str) -> Path:
@@ -19,12 +21,14 @@ def test_entries_by_case_with_limits(tmp_path: Path) -> None:
     path = _write(tmp_path, '''
 [[deviation]]
 case = "test_a"
+observed = "x"
 reason = "r1"
 evidence = "e1"
 params = { size = 7 }
 
 [[deviation]]
 case = "test_a"
+observed = ["y", "z"]
 reason = "r2"
 evidence = "e2"
 verdict = "hang"
@@ -39,13 +43,18 @@ not_peers = ["tlslite"]
     assert interop.applies("client", "libssl", {}) and not interop.applies("server", "libssl", {})
     assert not interop.applies("client", "tlslite", {})
     assert interop.verdict == "hang"
+    assert sized.observed == ("x",) and interop.observed == ("y", "z")
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ('[[deviation]]\ncase = "t"\nevidence = "e"\n', "'reason' is required"),
-    ('[[deviation]]\ncase = "t"\nreason = "r"\nevidence = "e"\nverdict = "passed"\n', "verdict 'passed'"),
-    ('[[deviation]]\ncase = "t"\nreason = "r"\nevidence = "e"\nrole = "peer"\n', "role must be"),
-    ('[[deviation]]\ncase = "t"\nreason = "r"\nevidence = "e"\nparams = 3\n', "'params' must be a table"),
+    ('[[deviation]]\ncase = "t"\nobserved = "o"\nevidence = "e"\n', "'reason' is required"),
+    ('[[deviation]]\ncase = "t"\nobserved = "o"\nreason = "r"\nevidence = "e"\nverdict = "passed"\n',
+     "verdict 'passed'"),
+    ('[[deviation]]\ncase = "t"\nobserved = "o"\nreason = "r"\nevidence = "e"\nrole = "peer"\n', "role must be"),
+    ('[[deviation]]\ncase = "t"\nobserved = "o"\nreason = "r"\nevidence = "e"\nparams = 3\n',
+     "'params' must be a table"),
+    ('[[deviation]]\ncase = "t"\nreason = "r"\nevidence = "e"\n', "'observed' is required"),
+    ('[[deviation]]\ncase = "t"\nobserved = []\nreason = "r"\nevidence = "e"\n', "'observed' is required"),
 ])
 def test_schema_errors_name_the_entry(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ExpectationsError, match=message):
@@ -54,3 +63,84 @@ def test_schema_errors_name_the_entry(tmp_path: Path, body: str, message: str) -
 
 def test_missing_file_means_no_deviation(tmp_path: Path) -> None:
     assert load_expectations("x", tmp_path / "absent.toml") == {}
+
+
+def _entry(tmp_path: Path, observed: str) -> Deviation:
+    body = f'[[deviation]]\ncase = "t"\nobserved = {observed}\nreason = "r"\nevidence = "e"\n'
+    return load_expectations("x", _write(tmp_path, body))["t"][0]
+
+
+def test_only_the_pinned_failure_is_an_expected_deviation(tmp_path: Path) -> None:
+    entry = _entry(tmp_path, "'''SSL_read(10) -> -1,\nSSL_get_error -> SSL_ERROR_SYSCALL'''")
+    seen = "the read must be 0: SSL_read(10) -> -1, SSL_get_error ->   SSL_ERROR_SYSCALL [errno 0]\nassert ..."
+    assert judge(entry, "failed", seen).verdict == "expected-deviation"
+    other = judge(entry, "failed", "the read must be 0: SSL_read(10) -> -1, SSL_get_error -> SSL_ERROR_SSL")
+    assert other.verdict == "failed"
+    assert "not the failure pinned" in other.reason and "SSL_ERROR_SYSCALL" in other.reason
+    assert judge(entry, "hang", seen).verdict == "hang"
+    assert judge(entry, "error", "TypeError: x").verdict == "error"
+    assert judge(entry, "passed", "").verdict == "unexpected-pass"
+    assert judge(entry, "not-applicable", "no peek").verdict == "not-applicable"
+
+
+def test_every_piece_of_a_list_must_be_seen(tmp_path: Path) -> None:
+    entry = _entry(tmp_path, '["SSL_ERROR_SSL", "unexpected message"]')
+    assert judge(entry, "failed", "x SSL_ERROR_SSL [unexpected message]").verdict == "expected-deviation"
+    assert judge(entry, "failed", "x SSL_ERROR_SSL [bad record mac]").verdict == "failed"
+
+
+PINNED_STACK = '''
+from pathlib import Path
+
+from conformance.stacks.stdlib import StdlibStack
+
+
+class Pinned(StdlibStack):
+    """stdlib with an expectations file of the test's choosing."""
+    name = "stdlib-pinned"
+    expectations_path = Path(__file__).parent / "pinned.toml"
+'''
+
+LISTED_CASE = '''
+import pytest
+
+from conformance.outcome import SslError
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/<=0")
+def test_listed(h):
+    pair = h.pair()
+    pair.handshake()
+    out = pair.call(pair.server, lambda e: e.read(10))
+    assert out.error is SslError.SSL_ERROR_ZERO_RETURN, f"deliberately wrong expectation: {out}"
+'''
+
+ENTRY = '''schema = 1
+[[deviation]]
+case = "test_listed"
+observed = "{observed}"
+reason = "r"
+evidence = "e"
+'''
+
+
+@pytest.mark.parametrize(("observed", "verdict"), [
+    ("SSL_get_error -> SSL_ERROR_SYSCALL", "failed"),
+    ("SSL_read_ex(10) -> -1, SSL_get_error -> SSL_ERROR_WANT_READ", "expected-deviation"),
+])
+def test_a_different_failure_of_a_listed_case_is_failed(pytester: pytest.Pytester, tmp_path: Path, observed: str,
+                                                         verdict: str) -> None:
+    """An entry pinned to 'SSL_ERROR_SYSCALL' does not absorb the case's real failure (WANT_READ): *failed*, with
+    both named in the reason. Pinned to what the case really reports, it is an expected deviation."""
+    pytester.syspathinsert()
+    pytester.makepyfile(pinnedstack=PINNED_STACK, test_inner=LISTED_CASE)
+    pytester.makefile(".toml", pinned=ENTRY.format(observed=observed))
+    report = tmp_path / "r"
+    pytester.runpytest_inprocess("--stack", "pinnedstack:Pinned", "--conformance-report", str(report),
+                                 "-p", "no:cacheprovider")
+    records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    (record,) = [r for r in records if r.get("kind") == "verdict"]
+    assert record["verdict"] == verdict, record["reason"]
+    assert "SSL_ERROR_WANT_READ" in record["observed"]
+    if verdict == "failed":
+        assert "not the failure pinned" in record["reason"] and "SSL_ERROR_SYSCALL" in record["reason"]

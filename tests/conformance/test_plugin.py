@@ -177,11 +177,13 @@ schema = 1
 
 [[deviation]]
 case = "test_fail"
+observed = "deliberate failure"
 reason = "it always fails"
 evidence = "see the deliberate assertion"
 
 [[deviation]]
 case = "test_pass"
+observed = "handshake did not complete"
 reason = "was broken once"
 evidence = "now fixed"
 ''')
@@ -226,3 +228,28 @@ def test_plain_tests_are_left_alone(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_x():\n    assert True\n")
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_case_that_cannot_read_odd_output_reports_failed(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """A case that indexes bytes the stack never produced (an IndexError in the case's own code) is *failed*, with
+    what was seen; the same error inside the harness or an adapter stays *error*."""
+    cases_dir = pytester.mkdir("specs").joinpath("cases")
+    cases_dir.mkdir()
+    cases_dir.joinpath("test_odd.py").write_text('''
+import pytest
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/>0")
+def test_reads_a_hello_that_never_came(h):
+    pair = h.pair()
+    hello = pair.client.take_outgoing()
+    assert hello[5] == 1
+''')
+    report = tmp_path / "r"
+    pytester.runpytest_inprocess(str(cases_dir / "test_odd.py"), "--stack", "stdlib", "--conformance-report",
+                                 str(report), "-p", "no:cacheprovider")
+    records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    (record,) = [r for r in records if r.get("kind") == "verdict"]
+    assert record["verdict"] == "failed", record["reason"]
+    assert "could not read what the stack produced: IndexError" in record["reason"]
+    assert "test_odd.py:" in record["reason"]

@@ -1,0 +1,148 @@
+"""Negative RFC 9846 cases: every stack, in both roles, against the misbehaving reference peer (the engine's TLS core
+sending exactly one wrong thing, see engine.tls.misbehave).
+
+The stack must refuse: the call that meets the fault (SSL_connect / SSL_accept on the C API, the binding's handshake
+call, or the first SSL_read after a handshake the fault did not reach) returns < 0 with SSL_ERROR_SSL, with an
+error-queue entry where the stack has a queue, and the stack sends the alert the RFC names, which the peer reads
+with its own keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conformance.harness import Harness, Pair
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks.base import Endpoint, EndpointConfig
+from engine.tls.alerts import AlertDescription as A
+from engine.tls.misbehave import (
+    BadInnerType,
+    BadKeyUpdate,
+    Misbehaviour,
+    OversizedRecord,
+    PlaintextAlert,
+    RepeatedMessage,
+    UnexpectedMessage,
+    WrongCertificateVerify,
+    WrongFinished,
+)
+from specs.cases._misbehaving import MisbehavingPeer, alert_name, pair_with_misbehaving_peer
+
+pytestmark = pytest.mark.needs("tls1_3", "error_codes")
+
+ROLES = [Role.CLIENT, Role.SERVER]
+
+
+def _refuses(h: Harness, stack: Endpoint, out: Outcome | None, peer: MisbehavingPeer, alert: A) -> None:
+    assert out is not None and out.error is SslError.SSL_ERROR_SSL, (
+        f"{stack.label} must refuse the peer's {type(peer.fault).__name__} with SSL_ERROR_SSL: {out}")
+    if h.has("raw_return_values"):
+        assert out.ret < 0, f"{stack.label}: {out.op} returned {out.ret}, not < 0"
+    if h.has("error_queue"):
+        assert out.reason, f"{stack.label}: SSL_ERROR_SSL without an error-queue entry: {out}"
+    assert peer.fault.done, "the misbehaving peer never sent its fault"
+    assert peer.received_alert == alert, (
+        f"{stack.label} must answer with {alert.name} (RFC 9846), the peer received {alert_name(peer.received_alert)}")
+
+
+def _handshake_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A,
+                     config: Callable[[EndpointConfig], EndpointConfig] | None = None,
+                     client_certificate: bool = False) -> None:
+    """Drive both handshakes; the stack fails its handshake call, or (when the fault came after the stack's last
+    handshake message) its first read."""
+    base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
+    pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config(base) if config else base,
+                                                   client_certificate=client_certificate)
+    result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
+    out = result.client if role is Role.CLIENT else result.server
+    if out is not None and out.ok:
+        out = _read(pair, role)
+    _take_alert(pair, peer)
+    _refuses(h, stack, out, peer, alert)
+
+
+def _take_alert(pair: Pair, peer: MisbehavingPeer) -> None:
+    """Move what the stack sent and let the peer read it once (no waiting: a stack may have sent nothing)."""
+    pair.settle()
+    pair.call(peer, lambda e: e.read(100))
+
+
+def _read(pair: Pair, role: Role) -> Outcome | None:
+    result = pair.drive(**{role.value: lambda e: e.read(100)})
+    return result.client if role is Role.CLIENT else result.server
+
+
+def _record_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A) -> None:
+    """A correct handshake, then the peer's wrong record: the stack's next read refuses it."""
+    pair, stack, peer = pair_with_misbehaving_peer(h, role, fault)
+    pair.handshake()
+    peer.send_wrong_record()
+    out = _read(pair, role)
+    _take_alert(pair, peer)
+    _refuses(h, stack, out, peer, alert)
+
+
+@pytest.mark.clauses("RFC9846/4.4.4/finished-verify-data")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_wrong_finished_is_refused(h: Harness, role: Role) -> None:
+    """The peer's Finished has one bit of verify_data flipped: decrypt_error."""
+    _handshake_fault(h, role, WrongFinished(), A.decrypt_error)
+
+
+@pytest.mark.clauses("RFC9846/4.4.3/certificate-verify-signature")
+def test_server_certificate_verify_over_the_wrong_transcript_is_refused(h: Harness) -> None:
+    """The server's CertificateVerify is a good signature over the wrong transcript hash: decrypt_error."""
+    _handshake_fault(h, Role.CLIENT, WrongCertificateVerify(), A.decrypt_error)
+
+
+@pytest.mark.clauses("RFC9846/4.4.3/certificate-verify-signature")
+@pytest.mark.needs("client_certificates")
+def test_client_certificate_verify_over_the_wrong_transcript_is_refused(h: Harness) -> None:
+    """A server requiring a client certificate gets one whose CertificateVerify signs the wrong transcript hash:
+    decrypt_error."""
+    _handshake_fault(h, Role.SERVER, WrongCertificateVerify(), A.decrypt_error,
+                     config=lambda c: c.with_(verify_peer=True), client_certificate=True)
+
+
+@pytest.mark.clauses("RFC9846/4/unexpected-message")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_unexpected_handshake_message_is_refused(h: Harness, role: Role) -> None:
+    """An EndOfEarlyData although no early data was offered, just before the peer's Finished: unexpected_message."""
+    _handshake_fault(h, role, UnexpectedMessage(), A.unexpected_message)
+
+
+@pytest.mark.clauses("RFC9846/4/unexpected-message")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_repeated_finished_is_refused(h: Harness, role: Role) -> None:
+    """The peer sends its Finished twice; the second arrives after the handshake: unexpected_message."""
+    _handshake_fault(h, role, RepeatedMessage(), A.unexpected_message)
+
+
+@pytest.mark.clauses("RFC9846/5/unknown-inner-content-type")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_unknown_inner_content_type_is_refused(h: Harness, role: Role) -> None:
+    """A record that decrypts correctly with inner content type 99: unexpected_message."""
+    _record_fault(h, role, BadInnerType(), A.unexpected_message)
+
+
+@pytest.mark.clauses("RFC9846/5.2/record-overflow")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_oversized_record_is_refused(h: Harness, role: Role) -> None:
+    """A protected record with 2^14 + 1 bytes of plaintext: record_overflow."""
+    _record_fault(h, role, OversizedRecord(), A.record_overflow)
+
+
+@pytest.mark.clauses("RFC9846/4.7.3/key-update-bad-value")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_key_update_with_a_bad_value_is_refused(h: Harness, role: Role) -> None:
+    """A KeyUpdate with request_update = 2: illegal_parameter."""
+    _record_fault(h, role, BadKeyUpdate(), A.illegal_parameter)
+
+
+@pytest.mark.clauses("RFC9846/5/unprotected-record-after-keys")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_plaintext_alert_after_the_handshake_is_refused(h: Harness, role: Role) -> None:
+    """A fatal alert in the clear after the handshake: an unexpected record, answered with unexpected_message (not
+    taken as the peer's alert)."""
+    _record_fault(h, role, PlaintextAlert(), A.unexpected_message)

@@ -1,0 +1,102 @@
+"""engine.tls.misbehave: each fault makes a correct engine peer fail with the alert RFC 9846 names, and the hook is
+unreachable from the C-API layer (engine.ssl never mentions it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+import engine.ssl
+from conformance.certs import SERVER_NAME, default_pki
+from engine.tls.alerts import AlertDescription as A
+from engine.tls.alerts import TLSAlertError
+from engine.tls.config import TLSConfig
+from engine.tls.connection import TLSConnection
+from engine.tls.misbehave import (
+    BadInnerType,
+    BadKeyUpdate,
+    Misbehaviour,
+    OversizedRecord,
+    PlaintextAlert,
+    RepeatedMessage,
+    UnexpectedMessage,
+    WrongCertificateVerify,
+    WrongFinished,
+)
+
+
+def _config(server: bool, certificate: bool = False) -> TLSConfig:
+    pki = default_pki()
+    identity = pki.server if server else (pki.client if certificate else None)
+    key = load_pem_private_key(identity.key_pem, None) if identity else None
+    assert key is None or isinstance(key, ec.EllipticCurvePrivateKey)
+    return TLSConfig(certificate_chain=[x509.load_pem_x509_certificate(identity.cert_pem)] if identity else [],
+                     private_key=key, trusted_roots=[x509.load_pem_x509_certificate(pki.ca_pem)],
+                     server_name=None if server else SERVER_NAME, request_client_certificate=certificate,
+                     require_client_certificate=certificate)
+
+
+def _run(fault: Misbehaviour, faulty: str, *, certificate: bool = False, after_handshake: bool = False) -> A | None:
+    """A client and a server, one of them with ``fault``; returns the alert the correct side raised."""
+    client = TLSConnection(_config(False, certificate), "client", misbehaviour=fault if faulty == "client" else None)
+    server = TLSConnection(_config(True, certificate), "server", misbehaviour=fault if faulty == "server" else None)
+    honest = server if faulty == "client" else client
+    try:
+        for _ in range(10):
+            client_out = client.data_to_send()
+            if client_out:
+                server.receive_bytes(client_out)
+            server_out = server.data_to_send()
+            if server_out:
+                client.receive_bytes(server_out)
+            if not client_out and not server_out:
+                break
+        if after_handshake:
+            assert client.handshake_complete and server.handshake_complete
+            (server if faulty == "client" else client).receive_bytes(fault.wrong_record())
+    except TLSAlertError as exc:
+        assert exc.sent_by_us and honest.error is exc, f"the wrong side failed: {exc!r}"
+        return A(exc.alert)
+    return None
+
+
+@pytest.mark.parametrize("faulty", ["client", "server"])
+@pytest.mark.parametrize(("fault", "alert"), [
+    (WrongFinished, A.decrypt_error),
+    (UnexpectedMessage, A.unexpected_message),
+    (RepeatedMessage, A.unexpected_message),
+])
+def test_handshake_faults(fault: type[Misbehaviour], alert: A, faulty: str) -> None:
+    instance = fault()
+    assert _run(instance, faulty) is alert
+    assert instance.done
+
+
+@pytest.mark.parametrize("faulty", ["client", "server"])
+def test_certificate_verify_over_the_wrong_transcript(faulty: str) -> None:
+    assert _run(WrongCertificateVerify(), faulty, certificate=True) is A.decrypt_error
+
+
+@pytest.mark.parametrize("faulty", ["client", "server"])
+@pytest.mark.parametrize(("fault", "alert"), [
+    (BadInnerType, A.unexpected_message),
+    (OversizedRecord, A.record_overflow),
+    (BadKeyUpdate, A.illegal_parameter),
+    (PlaintextAlert, A.unexpected_message),
+])
+def test_record_faults(fault: type[Misbehaviour], alert: A, faulty: str) -> None:
+    assert _run(fault(), faulty, after_handshake=True) is alert
+
+
+def test_a_well_behaved_misbehaviour_changes_nothing() -> None:
+    assert _run(Misbehaviour(), "server") is None
+
+
+def test_the_c_api_layer_never_reaches_the_hook() -> None:
+    package = Path(engine.ssl.__file__).parent
+    users = [p.name for p in package.rglob("*.py") if "misbehav" in p.read_text(encoding="utf-8")]
+    assert not users, f"engine.ssl must not reach engine.tls.misbehave: {users}"

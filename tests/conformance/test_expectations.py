@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.expectations import Deviation, ExpectationsError, judge, load_expectations
+from conformance.verdicts import Verdict
 
 
 def _write(tmp_path: Path, body: str) -> Path:
@@ -73,20 +74,21 @@ def _entry(tmp_path: Path, observed: str) -> Deviation:
 def test_only_the_pinned_failure_is_an_expected_deviation(tmp_path: Path) -> None:
     entry = _entry(tmp_path, "'''SSL_read(10) -> -1,\nSSL_get_error -> SSL_ERROR_SYSCALL'''")
     seen = "the read must be 0: SSL_read(10) -> -1, SSL_get_error ->   SSL_ERROR_SYSCALL [errno 0]\nassert ..."
-    assert judge(entry, "failed", seen).verdict == "expected-deviation"
-    other = judge(entry, "failed", "the read must be 0: SSL_read(10) -> -1, SSL_get_error -> SSL_ERROR_SSL")
-    assert other.verdict == "failed"
-    assert "not the failure pinned" in other.reason and "SSL_ERROR_SYSCALL" in other.reason
-    assert judge(entry, "hang", seen).verdict == "hang"
-    assert judge(entry, "error", "TypeError: x").verdict == "error"
-    assert judge(entry, "passed", "").verdict == "unexpected-pass"
-    assert judge(entry, "not-applicable", "no peek").verdict == "not-applicable"
+    assert judge(entry, Verdict.FAILED, seen)[0] is Verdict.EXPECTED_DEVIATION
+    other = "the read must be 0: SSL_read(10) -> -1, SSL_get_error -> SSL_ERROR_SSL"
+    verdict, reason = judge(entry, Verdict.FAILED, other)
+    assert verdict is Verdict.FAILED
+    assert "not the failure pinned" in reason and "SSL_ERROR_SYSCALL" in reason
+    assert judge(entry, Verdict.HANG, seen)[0] is Verdict.HANG
+    assert judge(entry, Verdict.ERROR, "TypeError: x")[0] is Verdict.ERROR
+    assert judge(entry, Verdict.PASSED, "")[0] is Verdict.UNEXPECTED_PASS
+    assert judge(entry, Verdict.NOT_APPLICABLE, "no peek")[0] is Verdict.NOT_APPLICABLE
 
 
 def test_every_piece_of_a_list_must_be_seen(tmp_path: Path) -> None:
     entry = _entry(tmp_path, '["SSL_ERROR_SSL", "unexpected message"]')
-    assert judge(entry, "failed", "x SSL_ERROR_SSL [unexpected message]").verdict == "expected-deviation"
-    assert judge(entry, "failed", "x SSL_ERROR_SSL [bad record mac]").verdict == "failed"
+    assert judge(entry, Verdict.FAILED, "x SSL_ERROR_SSL [unexpected message]")[0] is Verdict.EXPECTED_DEVIATION
+    assert judge(entry, Verdict.FAILED, "x SSL_ERROR_SSL [bad record mac]")[0] is Verdict.FAILED
 
 
 PINNED_STACK = '''

@@ -248,6 +248,7 @@ def _record_lost(item: pytest.Item, lost: isolation.Lost) -> tuple[Verdict, str]
     if state.stream is not None and not lost.record_written:
         record = facts.record(verdict, reason, trace=lost.trace, duration=lost.duration, phase="call",
                               run=state.run_id, expectation=deviation)
+        record.observed = lost.reason if deviation is not None else None
         append_record(state.stream, record)
     return verdict, reason
 

@@ -178,3 +178,10 @@ def _with_expectations(name: str) -> type[StdlibStack]:
 
 for _name in ("syntax", "schema", "unknown_case", "unknown_clause", "unknown_key"):
     globals()[f"Expect_{_name}"] = _with_expectations(_name)
+
+
+class PinnedCrashStack(CrashStack):
+    """The segfaulting stack with an expectations file that pins its crash (an expected deviation)."""
+
+    name = "pinned-segv"
+    expectations_path = HERE / "expectations" / "pinned_crash.toml"

@@ -14,19 +14,25 @@ from importlib.metadata import entry_points
 
 from conformance.stacks.base import (
     CAPABILITIES,
+    Capability,
     Endpoint,
     EndpointConfig,
     StackAdapter,
     StackUnavailable,
+    Unsupported,
+    check_adapter,
 )
 
 __all__ = [
     "CAPABILITIES",
+    "Capability",
     "Endpoint",
     "EndpointConfig",
     "StackAdapter",
     "StackInfo",
     "StackUnavailable",
+    "Unsupported",
+    "check_adapter",
     "discover",
     "load_stack",
 ]
@@ -53,6 +59,9 @@ def _instantiate(name: str, target: str) -> StackInfo:
         adapter = cls()
         if not isinstance(adapter, StackAdapter):
             return StackInfo(name, target, None, f"{target} is not a conformance.stacks.StackAdapter")
+        problems = check_adapter(adapter, registered_as=name)
+        if problems:  # a broken contract is reported before anything runs, not discovered by a failing case
+            return StackInfo(name, target, None, f"{target} breaks the adapter contract: {'; '.join(problems)}")
         adapter.check_available()
     except StackUnavailable as exc:
         return StackInfo(name, target, None, str(exc))
@@ -81,6 +90,9 @@ def _from_import_path(target: str) -> StackAdapter:
     adapter = cls()
     if not isinstance(adapter, StackAdapter):
         raise StackUnavailable(f"{target} is not a conformance.stacks.StackAdapter subclass")
+    problems = check_adapter(adapter)
+    if problems:
+        raise StackUnavailable(f"{target} breaks the adapter contract: {'; '.join(problems)}")
     adapter.check_available()
     return adapter
 

@@ -6,56 +6,116 @@ endpoints. An *endpoint* is one side of a connection, reached through a normalis
 :class:`~conformance.outcome.Outcome`; and the *network side* (the other half of its BIO pair or memory BIO):
 ``take_outgoing`` / ``put_incoming`` / ``put_eof``, which only the link calls.
 
-Capabilities are plain strings from :data:`CAPABILITIES`. A case names the ones it needs; a stack without one gets the
-verdict *not applicable* with the stack's own explanation from :meth:`StackAdapter.lacks`.
+Capabilities are the members of :class:`Capability` (a :class:`enum.StrEnum`, so a case may still write
+``@pytest.mark.needs("peek")``: the string and the member are equal). A case names the ones it needs; a stack without
+one gets the verdict *not applicable* with the stack's own explanation from :meth:`StackAdapter.lacks`. A name that
+is not a member is an error, both in a case and in an adapter's declaration (:func:`check_adapter`), so a typo can
+never turn into a silently missing capability.
+
+The contract an adapter must keep (checked by :func:`check_adapter` when the adapter is loaded and by
+``conformance check-adapter MODULE:CLASS``):
+
+* ``name`` equals the name the adapter is registered under in the ``conformance.stacks`` entry-point group;
+* ``capabilities`` and the keys of ``missing_reasons`` are :class:`Capability` members (or their exact strings);
+* ``expectations_path``, when set, is a readable expectations file (schema in :mod:`conformance.expectations`);
+* a configuration the library cannot honour is refused by raising :class:`Unsupported` from ``endpoint()``
+  (verdict *not applicable*), never ``ValueError`` (which is a harness *error*).
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Mapping
+import enum
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import MappingProxyType
+from typing import ClassVar
 
 from conformance.certs import SERVER_NAME, TestPKI, default_pki
 from conformance.outcome import Outcome, Role
 
 __all__ = [
     "CAPABILITIES",
+    "Capability",
     "Endpoint",
     "EndpointConfig",
     "StackAdapter",
     "StackUnavailable",
     "Unsupported",
+    "capability_set",
+    "check_adapter",
 ]
 
-CAPABILITIES: Mapping[str, str] = {
-    "client_role": "can play the TLS client",
-    "server_role": "can play the TLS server",
-    "tls1_2": "speaks TLS 1.2",
-    "tls1_3": "speaks TLS 1.3",
-    "raw_return_values": "the C return value of every call is observed, not synthesised from an exception",
-    "error_codes": "the SSL_get_error code of a failed call is observed (maybe through the binding's exception type)",
-    "error_queue": "the thread's error queue is observable",
-    "bounded_write_buffer": "the outgoing transport buffer can be bounded, so SSL_ERROR_WANT_WRITE can occur",
-    "partial_write": "SSL_MODE_ENABLE_PARTIAL_WRITE can be set",
-    "peek": "SSL_peek is available",
-    "pending": "SSL_pending is available",
-    "implicit_handshake": "read and write start the handshake on an endpoint whose role is set",
-    "shutdown_return_values": "SSL_shutdown's 0 (close_notify sent) and 1 (both sent) are observable",
-    "ignore_unexpected_eof": "SSL_OP_IGNORE_UNEXPECTED_EOF can be set",
-    "client_certificates": "can present and request client certificates",
-    "peer_verification": "verifies the peer's certificate chain against the configured trust anchors",
-    "host_name_check": "a verifying client can also match the server certificate against a host name "
-                       "(SSL_set1_host), set apart from the SNI it sends",
-    "cipher_selection": "the TLS 1.3 cipher suites offered can be chosen",
-    "cipher_list": "the TLS 1.2 cipher suites offered can be chosen (an OpenSSL cipher list)",
-    "group_selection": "the key-exchange groups offered or accepted can be chosen",
-    "key_update": "can send a TLS 1.3 KeyUpdate",
-    "renegotiation": "can renegotiate a TLS 1.2 connection",
-    "zero_length_write": "a write of zero bytes reaches the library's write function",
-    "c_api": "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
-}
+class Capability(enum.StrEnum):
+    """What a stack can do or let the harness observe. Equal to (and hashed as) its string value."""
+
+    CLIENT_ROLE = "client_role"
+    SERVER_ROLE = "server_role"
+    TLS1_2 = "tls1_2"
+    TLS1_3 = "tls1_3"
+    RAW_RETURN_VALUES = "raw_return_values"
+    ERROR_CODES = "error_codes"
+    ERROR_QUEUE = "error_queue"
+    BOUNDED_WRITE_BUFFER = "bounded_write_buffer"
+    PARTIAL_WRITE = "partial_write"
+    PEEK = "peek"
+    PENDING = "pending"
+    IMPLICIT_HANDSHAKE = "implicit_handshake"
+    SHUTDOWN_RETURN_VALUES = "shutdown_return_values"
+    IGNORE_UNEXPECTED_EOF = "ignore_unexpected_eof"
+    CLIENT_CERTIFICATES = "client_certificates"
+    PEER_VERIFICATION = "peer_verification"
+    HOST_NAME_CHECK = "host_name_check"
+    CIPHER_SELECTION = "cipher_selection"
+    CIPHER_LIST = "cipher_list"
+    GROUP_SELECTION = "group_selection"
+    KEY_UPDATE = "key_update"
+    RENEGOTIATION = "renegotiation"
+    ZERO_LENGTH_WRITE = "zero_length_write"
+    C_API = "c_api"
+
+
+CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
+    Capability.CLIENT_ROLE: "can play the TLS client",
+    Capability.SERVER_ROLE: "can play the TLS server",
+    Capability.TLS1_2: "speaks TLS 1.2",
+    Capability.TLS1_3: "speaks TLS 1.3",
+    Capability.RAW_RETURN_VALUES: "the C return value of every call is observed, not synthesised from an exception",
+    Capability.ERROR_CODES: "the SSL_get_error code of a failed call is observed (maybe through the binding's "
+                            "exception type)",
+    Capability.ERROR_QUEUE: "the thread's error queue is observable",
+    Capability.BOUNDED_WRITE_BUFFER: "the outgoing transport buffer can be bounded, so SSL_ERROR_WANT_WRITE can occur",
+    Capability.PARTIAL_WRITE: "SSL_MODE_ENABLE_PARTIAL_WRITE can be set",
+    Capability.PEEK: "SSL_peek is available",
+    Capability.PENDING: "SSL_pending is available",
+    Capability.IMPLICIT_HANDSHAKE: "read and write start the handshake on an endpoint whose role is set",
+    Capability.SHUTDOWN_RETURN_VALUES: "SSL_shutdown's 0 (close_notify sent) and 1 (both sent) are observable",
+    Capability.IGNORE_UNEXPECTED_EOF: "SSL_OP_IGNORE_UNEXPECTED_EOF can be set",
+    Capability.CLIENT_CERTIFICATES: "can present and request client certificates",
+    Capability.PEER_VERIFICATION: "verifies the peer's certificate chain against the configured trust anchors",
+    Capability.HOST_NAME_CHECK: "a verifying client can also match the server certificate against a host name "
+                                "(SSL_set1_host), set apart from the SNI it sends",
+    Capability.CIPHER_SELECTION: "the TLS 1.3 cipher suites offered can be chosen",
+    Capability.CIPHER_LIST: "the TLS 1.2 cipher suites offered can be chosen (an OpenSSL cipher list)",
+    Capability.GROUP_SELECTION: "the key-exchange groups offered or accepted can be chosen",
+    Capability.KEY_UPDATE: "can send a TLS 1.3 KeyUpdate",
+    Capability.RENEGOTIATION: "can renegotiate a TLS 1.2 connection",
+    Capability.ZERO_LENGTH_WRITE: "a write of zero bytes reaches the library's write function",
+    Capability.C_API: "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
+})
+
+
+def capability_set(*names: str) -> frozenset[Capability]:
+    """The capabilities named (each a :class:`Capability` or its exact string); an unknown name raises
+    ``ValueError`` naming the known ones."""
+    out = set()
+    for name in names:
+        try:
+            out.add(Capability(name))
+        except ValueError:
+            raise ValueError(f"unknown capability {name!r}; known: {', '.join(sorted(CAPABILITIES))}") from None
+    return frozenset(out)
 
 
 class Unsupported(Exception):
@@ -163,14 +223,17 @@ class Endpoint(abc.ABC):
 
 class StackAdapter(abc.ABC):
     """A TLS stack under test. Third parties subclass this and register it in the ``conformance.stacks``
-    entry-point group."""
+    entry-point group under the adapter's ``name``."""
 
     name: str = ""
     library: str = ""
     tier: str = "binding"  # "c-api" | "binding" | "wire"
-    capabilities: frozenset[str] = frozenset()
+    capabilities: frozenset[Capability] = frozenset()  # see capability_set()
     # Why a capability is absent, in the stack's own terms (shown with a not-applicable verdict).
-    missing_reasons: Mapping[str, str] = MappingProxyType({})
+    missing_reasons: Mapping[str, str] = MappingProxyType({})  # keyed by Capability (or its exact string)
+    # The stack's expected deviations (schema in conformance.expectations); None: the built-in file
+    # conformance/expectations/<name>.toml, if there is one.
+    expectations_path: ClassVar[Path | None] = None
 
     @abc.abstractmethod
     def version(self) -> str:
@@ -181,12 +244,14 @@ class StackAdapter(abc.ABC):
 
     def lacks(self, capability: str) -> str | None:
         """``None`` if the stack has the capability, else the reason it does not."""
-        if capability not in CAPABILITIES:
-            raise KeyError(f"unknown capability {capability!r}; known: {', '.join(sorted(CAPABILITIES))}")
-        if capability in self.capabilities:
+        try:
+            cap = Capability(capability)
+        except ValueError:
+            raise KeyError(f"unknown capability {capability!r}; known: {', '.join(sorted(CAPABILITIES))}") from None
+        if cap in self.capabilities:
             return None
-        why = self.missing_reasons.get(capability, "")
-        return f"{self.name} lacks '{capability}' ({CAPABILITIES[capability]})" + (f": {why}" if why else "")
+        why = self.missing_reasons.get(cap, "")
+        return f"{self.name} lacks '{cap}' ({CAPABILITIES[cap]})" + (f": {why}" if why else "")
 
     @abc.abstractmethod
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
@@ -197,3 +262,50 @@ class StackAdapter(abc.ABC):
         this). The default makes each endpoint from scratch; adapters override it when the library has a
         context to share."""
         return lambda label: self.endpoint(config, label)
+
+
+def _unknown(names: Iterable[str]) -> list[str]:
+    return sorted(str(n) for n in names if str(n) not in CAPABILITIES)
+
+
+def check_adapter(adapter: StackAdapter, registered_as: str | None = None) -> list[str]:
+    """Everything about ``adapter`` that breaks the contract, as sentences (empty: it keeps the contract).
+
+    Checked without running a case: the name (against the entry-point name it was registered under, when given),
+    tier, capability names, the keys of ``missing_reasons``, that the abstract methods are implemented, and that
+    the expectations file parses.
+    """
+    from conformance.expectations import ExpectationsError, load_expectations
+
+    problems: list[str] = []
+    cls = type(adapter)
+    if not adapter.name:
+        problems.append(f"{cls.__name__}.name is empty")
+    if registered_as is not None and registered_as != adapter.name:
+        problems.append(f"registered as {registered_as!r} in the conformance.stacks entry points, but the adapter "
+                        f"calls itself {adapter.name!r}: the two names must be equal")
+    if adapter.tier not in ("c-api", "binding", "wire"):
+        problems.append(f"tier {adapter.tier!r} is not one of c-api, binding, wire")
+    unknown = _unknown(adapter.capabilities)
+    if unknown:
+        problems.append(f"unknown capabilities {', '.join(unknown)} (known: {', '.join(sorted(CAPABILITIES))})")
+    unknown = _unknown(adapter.missing_reasons)
+    if unknown:
+        problems.append(f"missing_reasons names unknown capabilities {', '.join(unknown)}")
+    explained_but_present = sorted(str(c) for c in adapter.missing_reasons if str(c) in
+                                   {str(x) for x in adapter.capabilities})
+    if explained_but_present:
+        problems.append(f"missing_reasons explains capabilities the adapter declares: "
+                        f"{', '.join(explained_but_present)}")
+    abstract = sorted(getattr(cls, "__abstractmethods__", ()))
+    if abstract:
+        problems.append(f"abstract methods not implemented: {', '.join(abstract)}")
+    path = adapter.expectations_path
+    if path is not None and not Path(path).is_file():
+        problems.append(f"expectations_path {path} does not exist")
+    else:
+        try:
+            load_expectations(adapter.name, path)
+        except (ExpectationsError, OSError) as exc:
+            problems.append(f"expectations file: {exc}")
+    return problems

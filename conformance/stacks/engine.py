@@ -20,18 +20,18 @@ import engine.bio as _bio
 import engine.err as _err
 import engine.ssl as _ssl
 from conformance.capi.libssl import MissingSymbol
-from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
+from conformance.stacks.base import Capability, Endpoint, EndpointConfig, StackAdapter, capability_set
 from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
 __all__ = ["EngineApi", "EngineFunctions", "EngineStack"]
 
 _MODULES = ("engine.bio", "engine.err", "engine.ssl")
-SSL_CAPABILITIES = frozenset({
+SSL_CAPABILITIES = capability_set(
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation",
-})
+)
 
 
 # Functions left out on purpose, with the reason a not-applicable verdict shows.
@@ -145,7 +145,7 @@ class EngineStack(StackAdapter):
     def __init__(self) -> None:
         self._api = EngineApi()
         has_ssl = self._api.has("SSL_new")
-        self.capabilities = frozenset({"c_api"} | (SSL_CAPABILITIES if has_ssl else set()))
+        self.capabilities = frozenset({Capability.C_API} | (SSL_CAPABILITIES if has_ssl else set()))
         reason = "" if has_ssl else "the engine's SSL layer (engine.ssl) does not exist yet"
         self.missing_reasons = MappingProxyType({
             **{cap: reason for cap in SSL_CAPABILITIES if not has_ssl},

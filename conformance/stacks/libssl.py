@@ -11,17 +11,24 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
 
-from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, StackUnavailable
+from conformance.stacks.base import (
+    Capability,
+    Endpoint,
+    EndpointConfig,
+    StackAdapter,
+    StackUnavailable,
+    capability_set,
+)
 from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
 __all__ = ["LibsslStack", "WolfsslStack"]
 
-C_API_CAPABILITIES = frozenset({
+C_API_CAPABILITIES = capability_set(
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
-})
+)
 
 
 class _CApiStack(StackAdapter):
@@ -75,7 +82,7 @@ class LibsslStack(_CApiStack):
 class WolfsslStack(_CApiStack):
     name = "wolfssl"
     library = "wolfSSL libwolfssl.so.35, OpenSSL compatibility layer (ctypes)"
-    capabilities = C_API_CAPABILITIES - {"renegotiation"}
+    capabilities = C_API_CAPABILITIES - {Capability.RENEGOTIATION}
     missing_reasons = MappingProxyType({
         "renegotiation": "SSL_renegotiate (wolfSSL_Rehandshake) returns 0 on a TLS 1.2 connection in Debian's "
                          "libwolfssl35 build (secure renegotiation is not enabled there)",

@@ -15,7 +15,14 @@ from typing import Any
 
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
-from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, StackUnavailable
+from conformance.stacks.base import (
+    Endpoint,
+    EndpointConfig,
+    StackAdapter,
+    StackUnavailable,
+    Unsupported,
+    capability_set,
+)
 
 __all__ = ["PyOpenSSLStack"]
 
@@ -77,9 +84,9 @@ def _context(config: EndpointConfig) -> Any:
     if config.ignore_unexpected_eof:
         ctx.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF)
     if config.groups is not None:
-        raise ValueError("pyopenssl cannot choose key-exchange groups (capability group_selection)")
+        raise Unsupported("pyopenssl cannot choose key-exchange groups (capability group_selection)")
     if config.write_buffer is not None:
-        raise ValueError("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
+        raise Unsupported("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
     return ctx
 
 
@@ -186,12 +193,12 @@ class PyOpenSSLStack(StackAdapter):
     name = "pyopenssl"
     library = "pyOpenSSL"
     tier = "binding"
-    capabilities = frozenset({
+    capabilities = capability_set(
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "partial_write", "peek", "pending",
         "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates",
         "peer_verification",
         "cipher_selection", "cipher_list", "zero_length_write", "renegotiation",
-    })
+    )
     missing_reasons = MappingProxyType({
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
         "error_queue": "pyOpenSSL drains the error queue into the exception it raises",

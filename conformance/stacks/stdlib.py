@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
-from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
+from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, Unsupported, capability_set
 
 __all__ = ["StdlibStack"]
 
@@ -68,13 +68,13 @@ class StdlibEndpoint(Endpoint):
 
     def __init__(self, config: EndpointConfig, label: str, ctx: ssl.SSLContext | None = None) -> None:
         if config.write_buffer is not None:
-            raise ValueError("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
+            raise Unsupported("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
         if config.partial_write is True:
-            raise ValueError("stdlib cannot enable SSL_MODE_ENABLE_PARTIAL_WRITE (capability partial_write)")
+            raise Unsupported("stdlib cannot enable SSL_MODE_ENABLE_PARTIAL_WRITE (capability partial_write)")
         if config.groups is not None:
-            raise ValueError("stdlib cannot choose key-exchange groups (capability group_selection)")
+            raise Unsupported("stdlib cannot choose key-exchange groups (capability group_selection)")
         if config.ciphersuites is not None:
-            raise ValueError("stdlib cannot choose TLS 1.3 cipher suites (capability cipher_selection)")
+            raise Unsupported("stdlib cannot choose TLS 1.3 cipher suites (capability cipher_selection)")
         self.role = config.role
         self.label = label
         server = config.role is Role.SERVER
@@ -169,12 +169,12 @@ class StdlibStack(StackAdapter):
     name = "stdlib"
     library = "Python ssl"
     tier = "binding"
-    capabilities = frozenset({
+    capabilities = capability_set(
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
         "host_name_check",
-    })
+    )
     missing_reasons = MappingProxyType({
         "raw_return_values": "ssl raises an exception instead of returning the C value",
         "error_queue": "ssl drains the error queue into the exception it raises",

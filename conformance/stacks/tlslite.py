@@ -23,7 +23,14 @@ from typing import Any
 
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
-from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, StackUnavailable
+from conformance.stacks.base import (
+    Endpoint,
+    EndpointConfig,
+    StackAdapter,
+    StackUnavailable,
+    Unsupported,
+    capability_set,
+)
 
 __all__ = ["TlsliteStack"]
 
@@ -114,7 +121,7 @@ class TlsliteEndpoint(Endpoint):
     def __init__(self, config: EndpointConfig, label: str) -> None:
         assert tl is not None
         if config.partial_write is True:
-            raise ValueError("tlslite has no partial-write mode (capability partial_write)")
+            raise Unsupported("tlslite has no partial-write mode (capability partial_write)")
         self.role = config.role
         self.label = label
         self.config = config
@@ -281,10 +288,10 @@ class TlsliteStack(StackAdapter):
     name = "tlslite"
     library = "tlslite-ng"
     tier = "binding"
-    capabilities = frozenset({
+    capabilities = capability_set(
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
         "implicit_handshake", "cipher_selection", "group_selection", "key_update", "client_certificates",
-    })
+    )
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",
         "error_queue": "tlslite-ng has no error queue",

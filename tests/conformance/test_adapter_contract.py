@@ -1,0 +1,60 @@
+"""The adapter contract: capability names, the entry-point name, expectations files, refusing configurations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from conformance.outcome import Role
+from conformance.stacks import CAPABILITIES, Capability, EndpointConfig, Unsupported, check_adapter, discover
+from conformance.stacks.base import capability_set
+from conformance.stacks.stdlib import StdlibStack
+
+
+def test_capability_members_equal_their_strings() -> None:
+    assert Capability.PEEK == "peek"
+    assert "peek" in frozenset({Capability.PEEK})
+    assert set(CAPABILITIES) == set(Capability)
+
+
+def test_a_misspelt_capability_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown capability 'peak'"):
+        capability_set("client_role", "peak")
+    with pytest.raises(KeyError, match="unknown capability"):
+        StdlibStack().lacks("peak")
+
+
+class _Typo(StdlibStack):
+    name = "typo"
+    capabilities = frozenset({"client_role", "sever_role"})  # type: ignore[assignment]
+    missing_reasons = MappingProxyType({"rengotiation": "spelt wrong", "client_role": "declared and explained"})
+
+
+def test_check_adapter_names_every_broken_rule(tmp_path: Path) -> None:
+    problems = " | ".join(check_adapter(_Typo(), registered_as="typo2"))
+    assert "registered as 'typo2'" in problems
+    assert "unknown capabilities sever_role" in problems
+    assert "unknown capabilities rengotiation" in problems
+    assert "explains capabilities the adapter declares: client_role" in problems
+
+    class BadFile(StdlibStack):
+        name = "badfile"
+        expectations_path = tmp_path / "bad.toml"
+
+    (tmp_path / "bad.toml").write_text("schema = 2\n")
+    assert any("'schema' must be 1" in p for p in check_adapter(BadFile()))
+
+
+def test_every_registered_stack_keeps_the_contract() -> None:
+    for name, info in discover().items():
+        assert "breaks the adapter contract" not in info.problem, f"{name}: {info.problem}"
+        if info.adapter is not None:
+            assert check_adapter(info.adapter, registered_as=name) == [], name
+
+
+def test_a_refused_configuration_is_unsupported() -> None:
+    config = EndpointConfig(role=Role.CLIENT, write_buffer=100)
+    with pytest.raises(Unsupported, match="bounded_write_buffer"):
+        StdlibStack().endpoint(config, "client")

@@ -522,6 +522,14 @@ class SymbolProfile:
     mode_bits: Mapping[int, int] = field(default_factory=dict)  # 3.0 SSL_MODE_* bit -> library's value
     # 3.0 BIO_FLAGS_* bit -> library's value, for the BIO macros the library's own header expands with its flags
     bio_flags: Mapping[int, int] = field(default_factory=dict)
+    # How the library's header unpacks an error code when it computes ERR_GET_LIB / ERR_GET_REASON inline:
+    # (library offset, library mask, reason mask); None: the 3.0 layout with its system-error flag.
+    err_layout: tuple[int, int, int] | None = None
+    # The library's own spelling of key-exchange group names in its groups-list function (3.0 name -> library's).
+    group_names: Mapping[str, str] = field(default_factory=dict)
+    want_codes: Mapping[int, int] = field(default_factory=dict)  # library's SSL_want value -> 3.0 value
+    # Why a name the library does not export is missing, for names the profile knows about (else a generic reason).
+    missing_reason: str = ""
 
     def symbol(self, name: str) -> str:
         """The exported symbol that implements the OpenSSL name ``name`` in this library."""
@@ -635,6 +643,7 @@ WOLFSSL: Final = SymbolProfile(
         K.SSL_MODE_RELEASE_BUFFERS: 0x10,
     },
     bio_flags=_WOLFSSL_BIO_FLAGS,
+    group_names=_WOLFSSL_GROUP_NAMES,
 )
 
 _PROFILES: Final = {"openssl": OPENSSL, "wolfssl": WOLFSSL}
@@ -745,7 +754,10 @@ class LibsslApi:
         symbol = self.profile.symbol(name)
         fn = self._raw(symbol)
         if fn is None:
-            raise MissingSymbol(name, self.library, f"the library does not export {symbol}")
+            why = f"the library does not export {symbol}"
+            if self.profile.missing_reason:
+                why += f" ({self.profile.missing_reason})"
+            raise MissingSymbol(name, self.library, why)
         restype, argtypes = self.profile.signatures.get(name) or _SIGNATURES[name]
         fn.restype = restype
         fn.argtypes = argtypes
@@ -784,6 +796,10 @@ class LibsslApi:
 
     def _library_version(self) -> str:
         if self.profile.version_symbol == "OpenSSL_version":
+            old = self._raw("SSLeay_version") if self._raw("OpenSSL_version") is None else None
+            if old is not None:  # OpenSSL 1.0.x and old LibreSSL name it SSLeay_version(SSLEAY_VERSION)
+                old.restype, old.argtypes = c_char_p, (c_int,)
+                return _text(old(_OPENSSL_VERSION)) or ""
             return _text(self._function("OpenSSL_version")(_OPENSSL_VERSION)) or ""
         fn = self._raw(self.profile.version_symbol)
         if fn is None:
@@ -805,6 +821,16 @@ class LibsslApi:
     def errno(self) -> int:
         """``errno`` as the last call through this binding left it."""
         return ctypes.get_errno()
+
+    def version_number(self) -> int:
+        """``OpenSSL_version_num()`` (``SSLeay()`` before 1.1.0): the release number the library says it is or
+        imitates; 0 if it has neither."""
+        for symbol in ("OpenSSL_version_num", "SSLeay"):
+            fn = self._raw(symbol)
+            if fn is not None:
+                fn.restype, fn.argtypes = c_ulong, ()
+                return int(fn())
+        return 0
 
     def OpenSSL_version(self, t: int = _OPENSSL_VERSION) -> str | None:
         return _text(self._function("OpenSSL_version")(t))
@@ -1232,6 +1258,9 @@ class LibsslApi:
         fn = self._macro_function("ERR_GET_LIB")
         if fn is not None:
             return int(fn(errcode))
+        if self.profile.err_layout is not None:
+            offset, mask, _ = self.profile.err_layout
+            return (errcode >> offset) & mask
         if errcode & K.ERR_SYSTEM_FLAG:
             return K.ERR_LIB_SYS
         return (errcode >> K.ERR_LIB_OFFSET) & K.ERR_LIB_MASK
@@ -1240,6 +1269,8 @@ class LibsslApi:
         fn = self._macro_function("ERR_GET_REASON")
         if fn is not None:
             return int(fn(errcode))
+        if self.profile.err_layout is not None:
+            return errcode & self.profile.err_layout[2]
         if errcode & K.ERR_SYSTEM_FLAG:
             return errcode & K.ERR_SYSTEM_MASK
         return errcode & K.ERR_REASON_MASK
@@ -1557,31 +1588,40 @@ class LibsslApi:
         return code
 
     def SSL_want(self, ssl: Handle | None) -> int:
-        return int(self._function("SSL_want")(_address(ssl, "SSL")))
+        state = int(self._function("SSL_want")(_address(ssl, "SSL")))
+        if self.translate_constants:
+            return self.profile.want_codes.get(state, state)
+        return state
+
+    def _want_is(self, name: str, ssl: Handle | None, state: int) -> int:
+        """The ``SSL_want_*`` macros: ``SSL_want(ssl) == state`` where the library's header defines the macro."""
+        if name in self.profile.unavailable:
+            raise MissingSymbol(name, self.library, self.profile.unavailable[name])
+        return int(self.SSL_want(ssl) == state)
 
     def SSL_want_nothing(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_NOTHING)
+        return self._want_is("SSL_want_nothing", ssl, K.SSL_NOTHING)
 
     def SSL_want_read(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_READING)
+        return self._want_is("SSL_want_read", ssl, K.SSL_READING)
 
     def SSL_want_write(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_WRITING)
+        return self._want_is("SSL_want_write", ssl, K.SSL_WRITING)
 
     def SSL_want_x509_lookup(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_X509_LOOKUP)
+        return self._want_is("SSL_want_x509_lookup", ssl, K.SSL_X509_LOOKUP)
 
     def SSL_want_retry_verify(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_RETRY_VERIFY)
+        return self._want_is("SSL_want_retry_verify", ssl, K.SSL_RETRY_VERIFY)
 
     def SSL_want_async(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_ASYNC_PAUSED)
+        return self._want_is("SSL_want_async", ssl, K.SSL_ASYNC_PAUSED)
 
     def SSL_want_async_job(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_ASYNC_NO_JOBS)
+        return self._want_is("SSL_want_async_job", ssl, K.SSL_ASYNC_NO_JOBS)
 
     def SSL_want_client_hello_cb(self, ssl: Handle | None) -> int:
-        return int(self.SSL_want(ssl) == K.SSL_CLIENT_HELLO_CB)
+        return self._want_is("SSL_want_client_hello_cb", ssl, K.SSL_CLIENT_HELLO_CB)
 
     def SSL_key_update(self, s: Handle | None, updatetype: int) -> int:
         return int(self._function("SSL_key_update")(_address(s, "SSL"), updatetype))
@@ -1610,12 +1650,12 @@ class LibsslApi:
 
     def SSL_CTX_set1_groups_list(self, ctx: Handle | None, groups: str | bytes) -> int:
         """A macro in 3.0 (``SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, list)``); a function in wolfSSL."""
-        if self.profile is OPENSSL:
+        if "SSL_CTX_set1_groups_list" not in self.profile.macro_functions:
             fn = self._function("SSL_CTX_ctrl")
             return int(fn(_address(ctx, "SSL_CTX"), _SSL_CTRL_SET_GROUPS_LIST, 0, ctypes.c_char_p(_cstr(groups))))
         # wolfSSL's group list takes its own curve names (P-256, P-384, X25519).
         names = (groups.decode() if isinstance(groups, bytes) else groups).split(":")
-        spelled = ":".join(_WOLFSSL_GROUP_NAMES.get(n, n) for n in names)
+        spelled = ":".join(self.profile.group_names.get(n, n) for n in names)
         macro = self._macro_function("SSL_CTX_set1_groups_list")
         if macro is None:
             raise MissingSymbol("SSL_CTX_set1_groups_list", self.library, "no groups-list function")
@@ -1853,7 +1893,7 @@ class LibsslApi:
         """Only the default library context (``libctx`` None) can be passed: the binding has no OSSL_LIB_CTX."""
         if libctx is not None:
             raise TypeError("the ctypes binding passes only the default library context (NULL)")
-        if self.profile is not OPENSSL:
+        if self.profile is WOLFSSL:
             raise MissingSymbol("SSL_CTX_new_ex", self.library, "wolfSSL_CTX_new_ex(method, heap) is another "
                                 "function with another prototype; the compatibility headers do not map this name")
         fn = self._function("SSL_CTX_new_ex")

@@ -99,7 +99,14 @@ def _from_import_path(target: str) -> StackAdapter:
 
 def load_stack(name: str) -> StackAdapter:
     """The adapter registered under ``name``, or imported from ``module:Class`` (an adapter under development,
-    not yet registered); a clear error if it is unknown or not usable here."""
+    not yet registered), or an OpenSSL-ABI library given as ``libssl:PATH/TO/libssl.so[,PATH/TO/libcrypto.so]``;
+    a clear error if it is unknown or not usable here."""
+    if name.startswith("libssl:"):  # an OpenSSL-ABI library by path
+        from conformance.stacks.libssl import OpenSSLAbiStack
+
+        adapter = OpenSSLAbiStack(name)
+        adapter.check_available()
+        return adapter
     if ":" in name:
         return _from_import_path(name)
     stacks = discover()

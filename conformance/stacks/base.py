@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import ClassVar
 
 from conformance.certs import SERVER_NAME, TestPKI, default_pki
 from conformance.outcome import Outcome, Role
@@ -233,7 +232,7 @@ class StackAdapter(abc.ABC):
     missing_reasons: Mapping[str, str] = MappingProxyType({})  # keyed by Capability (or its exact string)
     # The stack's expected deviations (schema in conformance.expectations); None: the built-in file
     # conformance/expectations/<name>.toml, if there is one.
-    expectations_path: ClassVar[Path | None] = None
+    expectations_path: Path | None = None
 
     @abc.abstractmethod
     def version(self) -> str:

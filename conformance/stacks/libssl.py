@@ -7,6 +7,7 @@ value raw. The ``capi`` attribute gives C-API cases the library's functions unde
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -21,7 +22,7 @@ from conformance.stacks.base import (
 )
 from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
-__all__ = ["LibsslStack", "WolfsslStack"]
+__all__ = ["BoringsslStack", "LibsslStack", "OpenSSLAbiStack", "WolfsslStack"]
 
 C_API_CAPABILITIES = capability_set(
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
@@ -92,3 +93,86 @@ class WolfsslStack(_CApiStack):
         from conformance.capi.libssl import LibsslApi
 
         return LibsslApi.wolfssl()
+
+
+class BoringsslStack(_CApiStack):
+    """BoringSSL as Android ships it (Debian's android-libboringssl), with its own spelling of the API
+    (:data:`conformance.capi.profiles.BORINGSSL`)."""
+
+    name = "boringssl"
+    library = "BoringSSL libssl.so.0 + libcrypto.so.0 of Android 13 (ctypes)"
+    capabilities = C_API_CAPABILITIES - {Capability.RENEGOTIATION, Capability.CIPHER_SELECTION,
+                                         Capability.IGNORE_UNEXPECTED_EOF}
+    missing_reasons = MappingProxyType({
+        "renegotiation": "BoringSSL never starts a renegotiation: SSL_renegotiate only completes one the server "
+                         "asked for (ssl.h), and a BoringSSL server never asks",
+        "cipher_selection": "BoringSSL has no SSL_CTX_set_ciphersuites; its TLS 1.3 cipher suites are fixed",
+        "ignore_unexpected_eof": "BoringSSL's ssl.h has no SSL_OP_IGNORE_UNEXPECTED_EOF",
+    })
+
+    def check_available(self) -> None:
+        from conformance.capi.profiles import BORINGSSL_LIBRARIES
+
+        missing = [p for p in BORINGSSL_LIBRARIES if not os.path.exists(p)]
+        if missing:
+            raise StackUnavailable(f"{', '.join(missing)} not found: install Debian's android-libboringssl "
+                                   "(scripts/bootstrap does when run as root)")
+        super().check_available()
+
+    def _load(self) -> Any:
+        from conformance.capi.libssl import LibsslApi
+        from conformance.capi.profiles import BORINGSSL, BORINGSSL_LIBRARIES
+
+        return LibsslApi(*BORINGSSL_LIBRARIES, profile=BORINGSSL)
+
+    def version(self) -> str:
+        # BoringSSL's OpenSSL_version says only "BoringSSL"; OpenSSL_version_num is the OpenSSL release it imitates.
+        api = self.capi
+        return f"{api.version} (OPENSSL_VERSION_NUMBER {api.version_number():#x})"
+
+
+class OpenSSLAbiStack(_CApiStack):
+    """Any OpenSSL-ABI library given by path (``--stack libssl:PATH[,PATH]``): OpenSSL, LibreSSL, AWS-LC,
+    BoringSSL or a fork, without an adapter of its own. Its name and version are read from the library
+    (``OpenSSL_version``); the spelling profile is OpenSSL 3.0's, or BoringSSL's for a library that calls itself
+    BoringSSL or AWS-LC. Every capability of the C-API tier is claimed: what the library lacks shows as missing
+    symbols (not applicable), what it does differently as failed cases, to be read in the report."""
+
+    PREFIX = "libssl:"
+
+    def __init__(self, spec: str) -> None:
+        super().__init__()
+        paths = [p for p in spec.removeprefix(self.PREFIX).split(",") if p]
+        if not paths or len(paths) > 2:
+            raise StackUnavailable(f"{spec!r}: expected libssl:PATH/TO/libssl.so[,PATH/TO/libcrypto.so]")
+        for path in paths:
+            if not os.path.exists(path):
+                raise StackUnavailable(f"{spec!r}: {path} does not exist")
+        self._paths = (paths[0], paths[1] if len(paths) > 1 else None)
+        self.spec = spec
+        self.library = f"OpenSSL-ABI library {', '.join(paths)} (ctypes)"
+        self.name = self._library_name()
+        # The deviations already recorded for the same library apply: BoringSSL's, or libssl's for OpenSSL 3.0.
+        from conformance.capi.profiles import BORINGSSL
+        from conformance.expectations import builtin_path
+
+        if self.capi.profile is BORINGSSL:
+            self.expectations_path = builtin_path("boringssl")
+        elif str(self.capi.version).startswith("OpenSSL 3.0."):
+            self.expectations_path = builtin_path("libssl")
+
+    def _load(self) -> Any:
+        from conformance.capi.libssl import LibsslApi
+        from conformance.capi.profiles import profile_for_version
+
+        probe = LibsslApi(*self._paths)
+        profile = profile_for_version(probe.version)
+        return probe if profile is probe.profile else LibsslApi(*self._paths, profile=profile)
+
+    def _library_name(self) -> str:
+        """``openssl-3.0.13``, ``libressl-3.8.2``, ``boringssl``: the first two words of OpenSSL_version."""
+        words = str(self.capi.version).split()
+        name = words[0].lower() if words else "unknown"
+        if len(words) > 1 and words[1][:1].isdigit():
+            name += "-" + words[1]
+        return name

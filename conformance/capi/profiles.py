@@ -29,13 +29,13 @@ once a call is made is not the profile's business: that is a finding, recorded i
 
 from __future__ import annotations
 
-from ctypes import c_char_p, c_int, c_long, c_size_t, c_uint16, c_uint32, c_void_p
+from ctypes import c_char_p, c_int, c_long, c_size_t, c_uint16, c_uint32, c_ulong, c_void_p
 from typing import Final
 
 from conformance.capi.libssl import OPENSSL, WOLFSSL, SymbolProfile
 from engine.ssl import constants as K
 
-__all__ = ["BORINGSSL", "BORINGSSL_LIBRARIES", "PROFILES", "profile_for_version"]
+__all__ = ["BORINGSSL", "BORINGSSL_LIBRARIES", "GNUTLS", "GNUTLS_LIBRARIES", "PROFILES", "profile_for_version"]
 
 _H = c_void_p
 
@@ -131,7 +131,27 @@ BORINGSSL: Final = SymbolProfile(
     missing_reason="not part of BoringSSL's API",
 )
 
-PROFILES: Final = {"openssl": OPENSSL, "wolfssl": WOLFSSL, "boringssl": BORINGSSL}
+# GnuTLS's OpenSSL compatibility layer (Debian's libgnutls-openssl27, GnuTLS 3.7.9): about forty SSL_ functions over
+# file descriptors, declared in gnutls/openssl.h and implemented in extra/gnutls_openssl.c. Everything else of the
+# pages is absent: no BIO pairs or memory BIOs, no error-queue functions but ERR_get_error, no TLS_*_method (only the
+# old SSLv23_/TLSv1_ methods), no SSL_do_handshake.
+GNUTLS_LIBRARIES: Final = ("/usr/lib/x86_64-linux-gnu/libgnutls-openssl.so.27", "libgnutls.so.30")
+
+GNUTLS: Final = SymbolProfile(
+    name="gnutls",
+    unavailable={
+        "BIO_get_fd": "gnutls/openssl.h declares BIO_get_fd(gnutls_session_t, int *): it takes a GnuTLS session, "
+                      "not a BIO, and returns nothing",
+    },
+    signatures={
+        "SSL_CTX_set_options": (c_ulong, (_H, c_ulong)),
+        "SSL_CTX_set_mode": (c_long, (_H, c_long)),
+    },
+    version_symbol="",  # gnutls_check_version(NULL) of libgnutls.so.30 (the stack reads it)
+    missing_reason="GnuTLS's OpenSSL compatibility layer (gnutls/openssl.h) does not have it",
+)
+
+PROFILES: Final = {"openssl": OPENSSL, "wolfssl": WOLFSSL, "boringssl": BORINGSSL, "gnutls": GNUTLS}
 
 
 def profile_for_version(version: str) -> SymbolProfile:

@@ -22,7 +22,7 @@ from conformance.stacks.base import (
 )
 from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
-__all__ = ["BoringsslStack", "LibsslStack", "OpenSSLAbiStack", "WolfsslStack"]
+__all__ = ["BoringsslStack", "GnutlsStack", "LibsslStack", "OpenSSLAbiStack", "WolfsslStack"]
 
 C_API_CAPABILITIES = capability_set(
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
@@ -129,6 +129,49 @@ class BoringsslStack(_CApiStack):
         # BoringSSL's OpenSSL_version says only "BoringSSL"; OpenSSL_version_num is the OpenSSL release it imitates.
         api = self.capi
         return f"{api.version} (OPENSSL_VERSION_NUMBER {api.version_number():#x})"
+
+
+_GNUTLS_NO_ENDPOINT = (
+    "the layer has no BIO pair or memory BIO (only SSL_set_fd / BIO_new_socket on a descriptor), no "
+    "SSL_do_handshake, and its SSL_get_error() returns SSL_ERROR_ZERO_RETURN for every return value <= 0 "
+    "(extra/gnutls_openssl.c), so a retry on a non-blocking transport cannot be told from the end of the "
+    "connection: the harness cannot drive one of its endpoints"
+)
+
+
+class GnutlsStack(_CApiStack):
+    """GnuTLS's OpenSSL compatibility layer (Debian's libgnutls-openssl27): the C-API cases that use only the
+    functions it has run on it; an SSL of this layer cannot be driven by the harness's link (see
+    ``missing_reasons``), so it plays no role in the cases between two endpoints. GnuTLS's TLS itself is reached on
+    the wire through ``gnutls-serv`` / ``gnutls-cli`` (the ``gnutls-programs`` stack)."""
+
+    name = "gnutls"
+    library = "GnuTLS OpenSSL compatibility layer libgnutls-openssl.so.27 (ctypes)"
+    capabilities = capability_set("c_api")
+    missing_reasons = MappingProxyType({
+        cap: _GNUTLS_NO_ENDPOINT for cap in C_API_CAPABILITIES if cap != Capability.C_API
+    })
+
+    def check_available(self) -> None:
+        from conformance.capi.profiles import GNUTLS_LIBRARIES
+
+        if not os.path.exists(GNUTLS_LIBRARIES[0]):
+            raise StackUnavailable(f"{GNUTLS_LIBRARIES[0]} not found: install Debian's libgnutls-openssl27 "
+                                   "(scripts/bootstrap does when run as root)")
+        super().check_available()
+
+    def _load(self) -> Any:
+        from conformance.capi.libssl import LibsslApi
+        from conformance.capi.profiles import GNUTLS, GNUTLS_LIBRARIES
+
+        return LibsslApi(*GNUTLS_LIBRARIES, profile=GNUTLS)
+
+    def version(self) -> str:
+        import ctypes
+
+        check = self.capi._raw("gnutls_check_version")
+        check.restype, check.argtypes = ctypes.c_char_p, (ctypes.c_char_p,)
+        return f"GnuTLS {check(None).decode()} OpenSSL compatibility layer"
 
 
 class OpenSSLAbiStack(_CApiStack):

@@ -66,3 +66,16 @@ def test_boringssl_spelling() -> None:
     assert api.ERR_GET_LIB(0x1100006F) == 17 and api.ERR_GET_REASON(0x1100006F) == 111
     api.SSL_free(ssl)
     api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/lib/x86_64-linux-gnu/libgnutls-openssl.so.27"),
+                    reason="libgnutls-openssl27 is not installed (scripts/bootstrap as root)")
+def test_gnutls_layer_version_and_what_it_lacks() -> None:
+    stack = load_stack("gnutls")
+    assert stack.version().startswith("GnuTLS 3.")
+    api = stack.capi  # type: ignore[attr-defined]
+    with pytest.raises(MissingSymbol, match="does not export BIO_new_bio_pair"):
+        api.BIO_new_bio_pair(0, 0)
+    with pytest.raises(MissingSymbol, match="takes a GnuTLS session"):
+        api.BIO_get_fd(None)
+    assert stack.lacks("client_role") is not None and "SSL_ERROR_ZERO_RETURN" in str(stack.lacks("client_role"))

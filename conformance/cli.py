@@ -178,6 +178,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(result.lines()))
     return 1 if result.new_failures else 0
+def cmd_check_adapter(args: argparse.Namespace) -> int:
+    from conformance.stacks.check import check_adapter_target
+
+    return check_adapter_target(args.target)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(sub)
     add_differential(sub)
+    check = sub.add_parser("check-adapter", help="check a stack adapter against the contract before running it")
+    check.add_argument("target", metavar="MODULE:CLASS", help="the adapter class (or a registered stack name)")
+    check.set_defaults(func=cmd_check_adapter)
     return parser
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from conformance import isolation, recording
 from conformance.checks import Settings, parse_seed, preflight
-from conformance.harness import Harness
+from conformance.harness import Harness, NotApplicable
 from conformance.results import ReportDir, ResultsError, append_record
 from conformance.stacks import StackAdapter, discover, load_stack
 from conformance.verdicts import PlanRecord, RunRecord, Verdict
@@ -266,6 +266,9 @@ def h(request: pytest.FixtureRequest, _conformance_stacks: tuple[StackAdapter, S
     if isolation.in_child():
         harness.trace.listener = isolation.note_progress
     request.node.stash.setdefault(_case_key, _CaseState()).harness = harness
+    if second is None and first.tier == "wire":  # a program is reached only on the wire
+        raise NotApplicable(f"{first.name} is a wire-tier stack (a program on loopback): only interoperability "
+                            "cases apply to it")
     for marker in request.node.iter_markers("needs"):  # module-level and function-level marks add up
         harness.need(*marker.args)
     try:

@@ -1,0 +1,438 @@
+"""The wire tier: TLS stacks that are programs, run on loopback as a peer of the other stacks.
+
+An endpoint of this tier starts one program (``openssl s_server`` / ``s_client``, ``gnutls-cli``) connected to a
+TCP socket on 127.0.0.1 that the endpoint holds. The socket is the endpoint's *network side*: what the program
+sends is what the link takes, what the link delivers is written to the program. The *application side* is the
+program's standard streams: ``write`` feeds its standard input (which the program sends as application data),
+``read`` returns what it printed on standard output (the application data it received), and the handshake state
+comes from its protocol message log (``-msg``): the handshake is complete once the program has both sent and
+received a Finished message. Only interoperability cases apply to such a stack (the harness gives every other case
+*not applicable*): a program exposes no return values, no SSL_get_error codes and no error queue.
+
+Determinism. The pump proves a deadlock when a round moves nothing; a program works concurrently, so before the
+endpoint says "nothing there" it waits until the program is *quiescent*: every byte sent to it has been
+acknowledged by its TCP stack (so it sits in its receive queue, and its wake-up has happened), the process is asleep
+again, its standard input is empty, and what it wrote has been collected. That makes each observation a function of
+the input, as for the in-process stacks. Bytes that leave a TLS record unfinished cannot make a TLS program act, so
+they need no wait.
+
+Evidence: each endpoint notes its command line in the trace; a failure's reason carries the tail of the program's
+log.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import shutil
+import socket
+import subprocess
+import termios
+import time
+from collections.abc import Sequence
+from types import MappingProxyType
+
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks.base import (
+    Endpoint,
+    EndpointConfig,
+    StackAdapter,
+    StackUnavailable,
+    Unsupported,
+    capability_set,
+)
+
+__all__ = ["OpensslProgramsStack", "ProgramEndpoint"]
+
+_SENT_FINISHED = re.compile(rb"^>>> [^\n]*Handshake[^\n]*, Finished", re.M)
+_RECEIVED_FINISHED = re.compile(rb"^<<< [^\n]*Handshake[^\n]*, Finished", re.M)
+_RECEIVED_CLOSE_NOTIFY = re.compile(rb"^<<< [^\n]*Alert[^\n]*close_notify", re.M)
+_FATAL_ALERT = re.compile(rb"^(>>>|<<<) [^\n]*Alert[^\n]*fatal[^\n]*", re.M)
+_QUIESCENCE_LIMIT = 10.0  # seconds a program may stay busy before the endpoint reports what it has
+_START_LIMIT = 10.0
+
+
+def _fionread(fd: int) -> int:
+    buf = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.FIONREAD, buf)
+    except OSError:
+        return 0
+    return int(buf[0])
+
+
+class _RecordFraming:
+    """Where the byte stream sent to the program stands in TLS record framing (5-byte header with a 2-byte
+    length): a TLS implementation acts only on whole records, so bytes that leave a record unfinished cannot make the
+    program do anything, and the endpoint need not wait for it (this keeps byte-at-a-time links fast)."""
+
+    def __init__(self) -> None:
+        self.header = bytearray()
+        self.body_left = 0
+
+    def feed(self, data: bytes) -> bool:
+        """Account for ``data``; ``True`` if it completed at least one record."""
+        completed = False
+        view = memoryview(data)
+        while view:
+            if self.body_left:
+                take = min(self.body_left, len(view))
+                self.body_left -= take
+                view = view[take:]
+                completed = completed or self.body_left == 0
+                continue
+            take = min(5 - len(self.header), len(view))
+            self.header += view[:take]
+            view = view[take:]
+            if len(self.header) == 5:
+                self.body_left = int.from_bytes(self.header[3:5], "big")
+                self.header.clear()
+                completed = completed or self.body_left == 0
+        return completed
+
+
+def _unacknowledged(fd: int) -> int:
+    """Bytes sent on the socket and not yet acknowledged (TIOCOUTQ), i.e. not yet in the peer's receive queue."""
+    buf = array.array("i", [0])
+    try:
+        fcntl.ioctl(fd, termios.TIOCOUTQ, buf)
+    except OSError:
+        return 0
+    return int(buf[0])
+
+
+def _process_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"  # gone
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ProgramEndpoint(Endpoint):
+    """One program as one side of a connection (see the module docstring)."""
+
+    def __init__(self, argv: Sequence[str], config: EndpointConfig, label: str, *, listen: socket.socket | None,
+                 port: int, close_by_stdin: bool) -> None:
+        self.role = config.role
+        self.label = label
+        self.argv = list(argv)
+        self.command = " ".join(self.argv)
+        self._close_by_stdin = close_by_stdin
+        self._stdout = bytearray()
+        self._log = bytearray()
+        self._net = bytearray()
+        self._stdout_eof = False
+        self._net_eof = False
+        self._stdin_closed = False
+        self._dirty = True  # input given since the program was last seen quiescent
+        self._framing = _RecordFraming()
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, start_new_session=True)
+        assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            os.set_blocking(stream.fileno(), False)
+        try:
+            self.sock = self._connect(listen, port)
+        except Exception:
+            self.close()
+            raise
+        self.sock.setblocking(False)
+        self._local_port = int(self.sock.getsockname()[1])
+        self._remote_port = int(self.sock.getpeername()[1])
+
+    def _connect(self, listen: socket.socket | None, port: int) -> socket.socket:
+        deadline = time.monotonic() + _START_LIMIT
+        if listen is not None:  # the program is the client: it connects to us
+            listen.settimeout(_START_LIMIT)
+            try:
+                conn, _ = listen.accept()
+            except TimeoutError:
+                raise Unsupported(f"{self.command}: did not connect within {_START_LIMIT} s: "
+                                  f"{self._tail()}") from None
+            finally:
+                listen.close()
+            return conn
+        while True:  # the program is the server: connect once it listens
+            try:
+                return socket.create_connection(("127.0.0.1", port), timeout=1.0)
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise Unsupported(f"{self.command}: not listening on 127.0.0.1:{port} "
+                                      f"(exit {self.proc.poll()}): {self._tail()}") from None
+                time.sleep(0.01)
+
+    # --- collecting what the program wrote -----------------------------------------------------------------
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        for stream, sink in ((self.proc.stdout, self._stdout), (self.proc.stderr, self._log)):
+            if stream.closed:
+                continue
+            while True:
+                try:
+                    chunk = os.read(stream.fileno(), 65536)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    if stream is self.proc.stdout:
+                        self._stdout_eof = True
+                    stream.close()
+                    break
+                sink += chunk
+        while not self._net_eof:
+            try:
+                chunk = self.sock.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                self._net_eof = True
+                break
+            if not chunk:
+                self._net_eof = True
+                break
+            self._net += chunk
+
+    def _quiescent(self) -> bool:
+        if _unacknowledged(self.sock.fileno()):
+            return False  # bytes we sent have not reached the program's receive queue yet
+        if self.proc.poll() is not None:
+            return True
+        if _process_state(self.proc.pid) not in ("S", "Z", "X", "I"):
+            return False
+        stdin = self.proc.stdin
+        return stdin is None or stdin.closed or _fionread(stdin.fileno()) == 0
+
+    def _settle(self) -> None:
+        """Wait until the program has done everything it can with the input it has, and collect its output."""
+        if not self._dirty:
+            self._drain()
+            return
+        deadline = time.monotonic() + _QUIESCENCE_LIMIT
+        pause = 0.0
+        while not self._quiescent() and time.monotonic() < deadline:
+            self._drain()
+            time.sleep(pause)
+            pause = min(0.002, pause + 0.0002)
+        # Asleep with nothing left to read: whatever it wrote before it slept is in our buffers (loopback and pipes
+        # deliver within the writing call).
+        self._drain()
+        self._dirty = False
+
+    def _tail(self, size: int = 600) -> str:
+        self._drain() if hasattr(self, "sock") else None
+        text = bytes(self._log[-size:]).decode("utf-8", "replace").strip()
+        return f"[{self.command}] log: {text}" if text else f"[{self.command}] (nothing logged)"
+
+    def _handshake_done(self) -> bool:
+        """The program logged a Finished message it sent and one it received (``-msg``: ``>>>`` / ``<<<``)."""
+        log = bytes(self._log)
+        return _SENT_FINISHED.search(log) is not None and _RECEIVED_FINISHED.search(log) is not None
+
+    def _closed_by_peer(self) -> bool:
+        return _RECEIVED_CLOSE_NOTIFY.search(bytes(self._log)) is not None
+
+    # --- application side ---------------------------------------------------------------------------------
+    def _failure(self, op: str, args: str = "") -> Outcome | None:
+        alert = _FATAL_ALERT.search(bytes(self._log))
+        if alert is not None:  # the connection is over: the program sent or received a fatal alert
+            what = alert.group(0).decode("utf-8", "replace")
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{what}: {self._tail()}", args=args)
+        if self.proc.poll() is not None and not self._handshake_done():
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"exited with {self.proc.returncode}: "
+                                                                  f"{self._tail()}", args=args)
+        return None
+
+    def do_handshake(self) -> Outcome:
+        self._settle()
+        if self._handshake_done():
+            return Outcome("handshake", 1, SslError.SSL_ERROR_NONE, args="program")
+        return self._failure("handshake", "program") or Outcome("handshake", -1, SslError.SSL_ERROR_WANT_READ,
+                                                               args="program")
+
+    def read(self, size: int) -> Outcome:
+        self._settle()
+        if self._stdout:
+            data = bytes(self._stdout[:size])
+            del self._stdout[:size]
+            return Outcome("read", len(data), SslError.SSL_ERROR_NONE, data, args=str(size))
+        if self._closed_by_peer():  # everything before the close_notify has been printed and collected
+            return Outcome("read", 0, SslError.SSL_ERROR_ZERO_RETURN, args=str(size))
+        if self._stdout_eof or self.proc.poll() is not None:
+            return Outcome("read", 0, SslError.SSL_ERROR_SYSCALL, reason=f"the program ended: {self._tail()}",
+                           args=str(size))
+        return self._failure("read", str(size)) or Outcome("read", -1, SslError.SSL_ERROR_WANT_READ, args=str(size))
+
+    def write(self, data: bytes) -> Outcome:
+        stdin = self.proc.stdin
+        if stdin is None or stdin.closed or self.proc.poll() is not None:
+            return Outcome("write", -1, SslError.SSL_ERROR_SYSCALL, reason=f"the program ended: {self._tail()}",
+                           args=str(len(data)))
+        if not data:
+            return Outcome("write", 0, SslError.SSL_ERROR_NONE, args="0")
+        try:
+            written = os.write(stdin.fileno(), data)
+        except BlockingIOError:
+            written = 0
+        except BrokenPipeError:
+            return Outcome("write", -1, SslError.SSL_ERROR_SYSCALL, reason=f"the program ended: {self._tail()}",
+                           args=str(len(data)))
+        self._dirty = True
+        if written == 0:  # its input pipe is full until it can send what it has
+            return Outcome("write", -1, SslError.SSL_ERROR_WANT_WRITE, args=str(len(data)))
+        return Outcome("write", written, SslError.SSL_ERROR_NONE, args=str(len(data)))
+
+    def shutdown(self) -> Outcome:
+        if not self._close_by_stdin:
+            raise Unsupported(f"{self.label}: the program has no way to be told to send close_notify while its "
+                              f"standard input carries raw application data ({self.command})")
+        stdin = self.proc.stdin
+        if stdin is not None and not stdin.closed:
+            stdin.close()  # end of input: the program sends close_notify and ends
+            self._stdin_closed = True
+        self._dirty = True
+        self._settle()
+        return Outcome("shutdown", 0, SslError.SSL_ERROR_NONE, args="end of standard input")
+
+    # --- network side -------------------------------------------------------------------------------------
+    def take_outgoing(self, limit: int | None = None) -> bytes:
+        self._settle()
+        n = len(self._net) if limit is None else min(limit, len(self._net))
+        data = bytes(self._net[:n])
+        del self._net[:n]
+        return data
+
+    def outgoing_pending(self) -> int:
+        self._settle()
+        return len(self._net)
+
+    def put_incoming(self, data: bytes) -> int:
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            if exc.errno in (errno.EPIPE, errno.ECONNRESET):
+                return 0
+            raise
+        if self._framing.feed(data[:sent]):
+            self._dirty = True
+        return sent
+
+    def put_eof(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+        self._dirty = True
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if stream is not None and not stream.closed:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            sock.close()
+
+
+_OPENSSL_GROUPS = MappingProxyType({"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521",
+                                    "x25519": "X25519"})
+
+
+class OpensslProgramsStack(StackAdapter):
+    """``openssl s_server`` / ``openssl s_client`` of the system's OpenSSL, as programs on loopback."""
+
+    name = "openssl-programs"
+    library = "openssl s_server / s_client (programs on 127.0.0.1)"
+    tier = "wire"
+    capabilities = capability_set("client_role", "server_role", "tls1_2", "tls1_3", "implicit_handshake",
+                                  "client_certificates", "peer_verification", "cipher_selection",
+                                  "group_selection")
+    missing_reasons = MappingProxyType({
+        "raw_return_values": "a program shows no return values",
+        "error_codes": "a program shows no SSL_get_error codes",
+        "error_queue": "a program's error queue is only its printed log",
+        "bounded_write_buffer": "the program's socket buffers are the kernel's",
+        "partial_write": "not an option of s_client / s_server",
+        "peek": "a program has no peek",
+        "pending": "a program has no pending count",
+        "shutdown_return_values": "s_client sends close_notify when its input ends; no return value is shown",
+        "ignore_unexpected_eof": "not mapped to the programs' options",
+        "key_update": "s_client / s_server send a KeyUpdate only on a command letter, which the raw data on their "
+                      "standard input turns off",
+        "renegotiation": "only on a command letter, which the raw data on the standard input turns off",
+        "zero_length_write": "an empty write to a program's standard input sends nothing",
+        "c_api": "a program has no C API",
+    })
+
+    def __init__(self) -> None:
+        self._program = shutil.which("openssl")
+
+    def check_available(self) -> None:
+        if self._program is None:
+            raise StackUnavailable("the openssl program is not on PATH: install Debian's openssl "
+                                   "(scripts/bootstrap does when run as root)")
+
+    def version(self) -> str:
+        if self._program is None:
+            return "-"
+        out = subprocess.run([self._program, "version"], capture_output=True, text=True, timeout=10, check=False)
+        return out.stdout.strip() or out.stderr.strip()
+
+    def _argv(self, config: EndpointConfig, port: int) -> list[str]:
+        assert self._program is not None
+        pki = config.pki
+        ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
+        server = config.role is Role.SERVER
+        if server:
+            argv = [self._program, "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "1", "-quiet",
+                    "-cert", str(pki.server.cert_path), "-key", str(pki.server.key_path), "-CAfile", str(ca)]
+            if config.verify_peer:
+                argv += ["-Verify", "1", "-verify_return_error"]
+        else:
+            argv = [self._program, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", config.server_name,
+                    "-quiet", "-no_ign_eof", "-nocommands", "-CAfile", str(ca)]
+            if config.verify_peer:
+                argv += ["-verify_return_error", "-verify_hostname", config.server_name]
+            if config.present_certificate:
+                argv += ["-cert", str(pki.client.cert_path), "-key", str(pki.client.key_path)]
+        if config.min_version:
+            argv += ["-min_protocol", config.min_version]
+        if config.max_version:
+            argv += ["-max_protocol", config.max_version]
+        if config.ciphersuites is not None:
+            argv += ["-ciphersuites", ":".join(config.ciphersuites)]
+        if config.groups is not None:
+            argv += ["-groups", ":".join(_OPENSSL_GROUPS.get(g, g) for g in config.groups)]
+        return [*argv, "-msg", "-msgfile", "/dev/stderr"]
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        self.check_available()
+        for name in ("write_buffer", "read_buffer", "partial_write"):
+            if getattr(config, name) is not None:
+                raise Unsupported(f"{self.name}: {name} cannot be set on a program")
+        listen: socket.socket | None = None
+        if config.role is Role.SERVER:
+            port = _free_port()
+        else:
+            listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listen.bind(("127.0.0.1", 0))
+            listen.listen(1)
+            port = int(listen.getsockname()[1])
+        return ProgramEndpoint(self._argv(config, port), config, label, listen=listen, port=port,
+                               close_by_stdin=config.role is Role.CLIENT)

@@ -1,0 +1,42 @@
+"""The wire tier: programs on loopback as peers of the in-process stacks."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conformance.harness import Harness
+from conformance.stacks import load_stack
+from conformance.stacks.check import check_adapter_target
+from conformance.stacks.programs import _RecordFraming
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl program is not installed")
+
+
+def test_record_framing_knows_when_a_record_is_complete() -> None:
+    framing = _RecordFraming()
+    record = b"\x17\x03\x03\x00\x03abc"
+    assert [framing.feed(record[i:i + 1]) for i in range(len(record))] == [False] * 7 + [True]
+    assert framing.feed(record + record[:4]) is True
+    assert framing.feed(record[4:]) is True
+
+
+@pytest.mark.parametrize("program_is", ["client", "server"])
+def test_a_program_exchanges_data_with_libssl(program_is: str) -> None:
+    programs, libssl = load_stack("openssl-programs"), load_stack("libssl")
+    client, server = (programs, libssl) if program_is == "client" else (libssl, programs)
+    h = Harness(client, client_stack=client, server_stack=server)
+    try:
+        pair = h.pair()
+        pair.handshake()
+        pair.send(b"to the server")
+        assert pair.drive(server=lambda e: e.write(b"to the client")).server.ok  # type: ignore[union-attr]
+        got = pair.drive(client=lambda e: e.read(100)).client
+        assert got is not None and got.data == b"to the client", got
+    finally:
+        h.close()
+
+
+def test_the_adapter_keeps_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check_adapter_target("openssl-programs") == 0, capsys.readouterr().out

@@ -34,6 +34,7 @@ import subprocess
 import termios
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from conformance.outcome import Outcome, Role, SslError
@@ -46,12 +47,26 @@ from conformance.stacks.base import (
     capability_set,
 )
 
-__all__ = ["OpensslProgramsStack", "ProgramEndpoint"]
+__all__ = ["OPENSSL_MSG", "LogSyntax", "OpensslProgramsStack", "ProgramEndpoint"]
 
-_SENT_FINISHED = re.compile(rb"^>>> [^\n]*Handshake[^\n]*, Finished", re.M)
-_RECEIVED_FINISHED = re.compile(rb"^<<< [^\n]*Handshake[^\n]*, Finished", re.M)
-_RECEIVED_CLOSE_NOTIFY = re.compile(rb"^<<< [^\n]*Alert[^\n]*close_notify", re.M)
-_FATAL_ALERT = re.compile(rb"^(>>>|<<<) [^\n]*Alert[^\n]*fatal[^\n]*", re.M)
+@dataclass(frozen=True)
+class LogSyntax:
+    """How a program's log says what its SSL did: every pattern of ``handshake_done`` matches once the handshake is
+    complete; ``close_notify`` once it received the peer's close_notify; ``fatal`` (its first match is quoted) once
+    the connection failed."""
+
+    handshake_done: tuple[re.Pattern[bytes], ...]
+    close_notify: re.Pattern[bytes]
+    fatal: re.Pattern[bytes]
+
+
+# openssl s_client / s_server -msg: ">>>" for a message sent, "<<<" for one received.
+OPENSSL_MSG = LogSyntax(
+    handshake_done=(re.compile(rb"^>>> [^\n]*Handshake[^\n]*, Finished", re.M),
+                    re.compile(rb"^<<< [^\n]*Handshake[^\n]*, Finished", re.M)),
+    close_notify=re.compile(rb"^<<< [^\n]*Alert[^\n]*close_notify", re.M),
+    fatal=re.compile(rb"^(>>>|<<<) [^\n]*Alert[^\n]*fatal[^\n]*", re.M),
+)
 _QUIESCENCE_LIMIT = 10.0  # seconds a program may stay busy before the endpoint reports what it has
 _START_LIMIT = 10.0
 
@@ -105,12 +120,20 @@ def _unacknowledged(fd: int) -> int:
     return int(buf[0])
 
 
-def _process_state(pid: int) -> str:
+def _process_states(pid: int) -> set[str]:
+    """The scheduler states of every thread of the process (``{"X"}`` once it is gone)."""
+    states = set()
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0]
+        tasks = os.listdir(f"/proc/{pid}/task")
     except OSError:
-        return "X"  # gone
+        return {"X"}
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", encoding="ascii") as stat:
+                states.add(stat.read().rsplit(")", 1)[1].split()[0])
+        except OSError:
+            continue
+    return states or {"X"}
 
 
 def _free_port() -> int:
@@ -123,12 +146,13 @@ class ProgramEndpoint(Endpoint):
     """One program as one side of a connection (see the module docstring)."""
 
     def __init__(self, argv: Sequence[str], config: EndpointConfig, label: str, *, listen: socket.socket | None,
-                 port: int, close_by_stdin: bool) -> None:
+                 port: int, close_by_stdin: bool, syntax: LogSyntax) -> None:
         self.role = config.role
         self.label = label
         self.argv = list(argv)
         self.command = " ".join(self.argv)
         self._close_by_stdin = close_by_stdin
+        self._syntax = syntax
         self._stdout = bytearray()
         self._log = bytearray()
         self._net = bytearray()
@@ -207,7 +231,7 @@ class ProgramEndpoint(Endpoint):
             return False  # bytes we sent have not reached the program's receive queue yet
         if self.proc.poll() is not None:
             return True
-        if _process_state(self.proc.pid) not in ("S", "Z", "X", "I"):
+        if not _process_states(self.proc.pid) <= {"S", "Z", "X", "I"}:
             return False
         stdin = self.proc.stdin
         return stdin is None or stdin.closed or _fionread(stdin.fileno()) == 0
@@ -236,14 +260,14 @@ class ProgramEndpoint(Endpoint):
     def _handshake_done(self) -> bool:
         """The program logged a Finished message it sent and one it received (``-msg``: ``>>>`` / ``<<<``)."""
         log = bytes(self._log)
-        return _SENT_FINISHED.search(log) is not None and _RECEIVED_FINISHED.search(log) is not None
+        return all(p.search(log) is not None for p in self._syntax.handshake_done)
 
     def _closed_by_peer(self) -> bool:
-        return _RECEIVED_CLOSE_NOTIFY.search(bytes(self._log)) is not None
+        return self._syntax.close_notify.search(bytes(self._log)) is not None
 
     # --- application side ---------------------------------------------------------------------------------
     def _failure(self, op: str, args: str = "") -> Outcome | None:
-        alert = _FATAL_ALERT.search(bytes(self._log))
+        alert = self._syntax.fatal.search(bytes(self._log))
         if alert is not None:  # the connection is over: the program sent or received a fatal alert
             what = alert.group(0).decode("utf-8", "replace")
             return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{what}: {self._tail()}", args=args)
@@ -435,4 +459,5 @@ class OpensslProgramsStack(StackAdapter):
             listen.listen(1)
             port = int(listen.getsockname()[1])
         return ProgramEndpoint(self._argv(config, port), config, label, listen=listen, port=port,
-                               close_by_stdin=config.role is Role.CLIENT)
+                               close_by_stdin=config.role is Role.CLIENT, syntax=OPENSSL_MSG)
+

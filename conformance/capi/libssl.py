@@ -1766,6 +1766,12 @@ class LibsslApi:
     def SSL_get_ex_new_index(self, argl: int = 0, argp: int | None = None, new_func: ExCallback | None = None,
                              dup_func: ExCallback | None = None, free_func: ExCallback | None = None) -> int:
         """The ssl.h macro: CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, argl, argp, new, dup, free)."""
+        fn = self._macro_function("SSL_get_ex_new_index")
+        if fn is not None:  # a library exporting it as a function (BoringSSL: argl, argp, unused, dup, free)
+            if new_func is not None or dup_func is not None or free_func is not None:
+                raise MissingSymbol("SSL_get_ex_new_index", self.library, "the binding passes callbacks only "
+                                    "through OpenSSL 3.0's CRYPTO_get_ex_new_index")
+            return int(fn(argl, argp, None, None, None))
         return self._ex_new_index(_CRYPTO_EX_INDEX_SSL, "SSL", argl, argp, new_func, dup_func, free_func)
 
     def SSL_CTX_get_ex_new_index(self, argl: int = 0, argp: int | None = None, new_func: ExCallback | None = None,

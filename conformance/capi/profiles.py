@@ -59,16 +59,22 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_get_mode", "SSL_set_mode", "SSL_clear_mode", "SSL_get_mode", "SSL_CTX_set_min_proto_version",
         "SSL_CTX_set_max_proto_version", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version",
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_set_tlsext_host_name",
-        "SSL_CTX_set1_groups_list",
+        "SSL_CTX_set1_groups_list", "SSL_get_ex_new_index",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
     renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},
-    unavailable={name: _NOT_IN_BORINGSSL for name in (
-        "BIO_make_bio_pair", "BIO_destroy_bio_pair", "BIO_set_write_buf_size", "BIO_get_write_buf_size",
-        "BIO_get_write_guarantee", "BIO_get_read_request", "BIO_get_close", "BIO_get_flags", "BIO_retry_type",
-        "ERR_FATAL_ERROR", "SSL_want_nothing", "SSL_want_x509_lookup", "SSL_want_retry_verify", "SSL_want_async",
-        "SSL_want_async_job", "SSL_want_client_hello_cb",
-    )},
+    unavailable={
+        **{name: _NOT_IN_BORINGSSL for name in (
+            "BIO_make_bio_pair", "BIO_destroy_bio_pair", "BIO_set_write_buf_size", "BIO_get_write_buf_size",
+            "BIO_get_write_guarantee", "BIO_get_read_request", "BIO_get_close", "BIO_get_flags", "BIO_retry_type",
+            "ERR_FATAL_ERROR", "SSL_want_nothing", "SSL_want_x509_lookup", "SSL_want_retry_verify",
+            "SSL_want_async", "SSL_want_async_job", "SSL_want_client_hello_cb",
+        )},
+        # BoringSSL's CRYPTO_get_ex_new_index(class, out_index, argl, argp, free_func) is another function than
+        # 3.0's; called with 3.0's arguments it writes through a NULL pointer (seen: a segmentation fault).
+        "CRYPTO_get_ex_new_index": "BoringSSL's CRYPTO_get_ex_new_index has another prototype (class, out_index, "
+                                   "argl, argp, free_func) than OpenSSL 3.0's",
+    },
     signatures={
         # BoringSSL's own prototypes where they differ from 3.0 (a uint32_t result read as uint64_t would carry
         # whatever the upper half of the register held).
@@ -111,6 +117,7 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_set_max_proto_version": (c_int, (_H, c_uint16)),
         "SSL_set_tlsext_host_name": (c_int, (_H, c_char_p)),
         "SSL_CTX_set1_groups_list": (c_int, (_H, c_char_p)),
+        "SSL_get_ex_new_index": (c_int, (c_long, c_void_p, c_void_p, c_void_p, c_void_p)),
         "ERR_get_error": (c_uint32, ()),
         "ERR_peek_error": (c_uint32, ()),
         "ERR_peek_last_error": (c_uint32, ()),

@@ -1,0 +1,223 @@
+"""Mbed TLS through python-mbedtls: ``ClientContext`` / ``ServerContext`` over a ``TLSWrappedBuffer`` (sans I/O).
+
+What the binding lets us observe: ``do_handshake`` / ``read`` / ``write`` / ``shutdown`` raise ``WantReadError`` /
+``WantWriteError`` for the two retry codes and ``TLSError`` (with Mbed TLS's own error number) for everything else;
+the adapter maps them to ``SSL_ERROR_WANT_READ`` / ``_WANT_WRITE`` / ``SSL_ERROR_SSL``, and a received close_notify
+(``MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY``) to ``SSL_ERROR_ZERO_RETURN``. The network side is the wrapped buffer's
+``receive_from_network`` and ``peek_outgoing`` / ``consume_outgoing``; the buffer grows without bound. Mbed TLS 2.28
+(the library python-mbedtls 2.10 is built with) speaks TLS 1.2 at most; TLS 1.3 cipher suites and groups cannot be
+asked for. Return values are synthesised from the exceptions (no ``raw_return_values``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import MappingProxyType
+from typing import Any
+
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks._memory import bounded_take
+from conformance.stacks.base import (
+    Endpoint,
+    EndpointConfig,
+    StackAdapter,
+    StackUnavailable,
+    Unsupported,
+    capability_set,
+)
+
+# python-mbedtls's own type stubs disagree with its runtime in places (readinto, cipher, the ring buffers), so the
+# modules are handled as Any.
+mbedtls: Any
+mtls: Any
+mx509: Any
+ECC: Any
+TLSError: Any
+try:
+    mbedtls = importlib.import_module("mbedtls")
+    mtls = importlib.import_module("mbedtls.tls")
+    mx509 = importlib.import_module("mbedtls.x509")
+    ECC = importlib.import_module("mbedtls.pk").ECC
+    TLSError = importlib.import_module("mbedtls.exceptions").TLSError
+    _IMPORT_ERROR = ""
+except ImportError as exc:  # reported by check_available
+    mbedtls = mtls = mx509 = ECC = None
+    TLSError = Exception
+    _IMPORT_ERROR = str(exc)
+
+__all__ = ["MbedtlsStack"]
+
+_PEER_CLOSE_NOTIFY = 0x7880  # MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY (negated in C)
+
+
+def _version(name: str | None) -> Any:
+    if name == "TLSv1.3":
+        raise Unsupported("mbedtls: Mbed TLS 2.28 has no TLS 1.3 (capability tls1_3)")
+    return mtls.TLSVersion.TLSv1_2
+
+
+def _configuration(config: EndpointConfig) -> Any:
+    if config.ciphersuites is not None:
+        raise Unsupported("mbedtls: TLS 1.3 cipher suites cannot be chosen on Mbed TLS 2.28 (no TLS 1.3)")
+    if config.groups is not None:
+        raise Unsupported("mbedtls: python-mbedtls offers no way to choose key-exchange groups")
+    for name in ("write_buffer", "read_buffer", "partial_write"):
+        if getattr(config, name) is not None:
+            raise Unsupported(f"mbedtls: {name} cannot be set (the wrapped buffer grows without bound)")
+    if config.ignore_unexpected_eof:
+        raise Unsupported("mbedtls: no option to ignore an unexpected EOF")
+    pki = config.pki
+    trust = mtls.TrustStore.from_pem_file(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
+    identity = pki.server if config.role is Role.SERVER else (pki.client if config.present_certificate else None)
+    chain = None
+    if identity is not None:
+        cert = mx509.CRT.from_file(str(identity.cert_path))
+        key = ECC.from_buffer(identity.key_path.read_bytes())
+        chain = ((cert,), key)
+    return mtls.TLSConfiguration(
+        validate_certificates=config.verify_peer,
+        certificate_chain=chain,
+        trust_store=trust,
+        lowest_supported_version=_version(config.min_version),
+        highest_supported_version=_version(config.max_version),
+    )
+
+
+class MbedtlsEndpoint(Endpoint):
+    def __init__(self, config: EndpointConfig, label: str) -> None:
+        self.role = config.role
+        self.label = label
+        conf = _configuration(config)
+        if config.role is Role.SERVER:
+            self.buffer = mtls.ServerContext(conf).wrap_buffers()
+        else:
+            self.buffer = mtls.ClientContext(conf).wrap_buffers(config.server_name)
+        self._out = bytearray()
+        self._shutdown_sent = False
+        self._eof = False
+
+    def _run(self, op: str, args: str, fn: Any) -> Outcome:
+        try:
+            ret, data = fn()
+        except mtls.WantReadError:
+            if self._eof and not len(self.buffer._input_buffer):
+                return Outcome(op, -1, SslError.SSL_ERROR_SYSCALL, reason="the transport ended without close_notify",
+                               args=args)
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_READ, args=args)
+        except mtls.WantWriteError:
+            return Outcome(op, -1, SslError.SSL_ERROR_WANT_WRITE, args=args)
+        except TLSError as exc:
+            if getattr(exc, "err", None) == _PEER_CLOSE_NOTIFY:
+                return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN, args=args, reason=str(exc))
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{exc} (Mbed TLS error -0x{exc.err:04x})"
+                           if getattr(exc, "err", None) else str(exc), args=args)
+        return Outcome(op, ret, SslError.SSL_ERROR_NONE, data=data, args=args)
+
+    def do_handshake(self) -> Outcome:
+        def go() -> tuple[int, bytes]:
+            # do_handshake() runs one step of the state machine (mbedtls_ssl_handshake_step); repeated until the
+            # handshake is over or a step needs I/O (WantReadError / WantWriteError), as mbedtls_ssl_handshake does.
+            while self.buffer._handshake_state is not mtls.HandshakeStep.HANDSHAKE_OVER:
+                self.buffer.do_handshake()
+            return 1, b""
+
+        return self._run("mbedtls_ssl_handshake", "", go)
+
+    def read(self, size: int) -> Outcome:
+        # readinto() is one mbedtls_ssl_read call (read() skips the call when no new bytes arrived, hiding what the
+        # library still holds of an earlier record).
+        def go() -> tuple[int, bytes]:
+            buf = bytearray(max(size, 1))
+            n = self.buffer.readinto(memoryview(buf), size)
+            return n, bytes(buf[:n])
+
+        try:
+            return self._run("mbedtls_ssl_read", str(size), go)
+        except mtls.RaggedEOF:  # mbedtls_ssl_read returned 0: the transport ended without close_notify
+            return Outcome("mbedtls_ssl_read", 0, SslError.SSL_ERROR_SYSCALL, args=str(size),
+                           reason="the transport ended without close_notify (python-mbedtls RaggedEOF)")
+
+    def write(self, data: bytes) -> Outcome:
+        # write() loops mbedtls_ssl_write until the whole buffer is taken (and returns the size of its output
+        # buffer); a retry with the same bytes continues where it stopped, as with mbedtls_ssl_write.
+        def go() -> tuple[int, bytes]:
+            self.buffer.write(data)
+            return len(data), b""
+
+        return self._run("mbedtls_ssl_write", str(len(data)), go)
+
+    def shutdown(self) -> Outcome:
+        def go() -> tuple[int, bytes]:
+            self.buffer.shutdown()
+            return 0, b""  # close_notify sent; python-mbedtls does not wait for the peer's
+
+        return self._run("mbedtls_ssl_close_notify", "", go)
+
+    def negotiated_version(self) -> str | None:
+        version = self.buffer.negotiated_tls_version()
+        return {mtls.TLSVersion.TLSv1_2: "TLSv1.2", mtls.TLSVersion.TLSv1_3: "TLSv1.3"}.get(version)
+
+    def negotiated_cipher(self) -> str | None:
+        cipher = self.buffer.cipher()
+        if not cipher:
+            return None
+        return cipher if isinstance(cipher, str) else str(cipher[0])
+
+    def take_outgoing(self, limit: int | None = None) -> bytes:
+        pending = self.buffer.peek_outgoing(1 << 20)
+        if pending:
+            self.buffer.consume_outgoing(len(pending))
+            self._out += pending
+        return bounded_take(self._out, limit)
+
+    def outgoing_pending(self) -> int:
+        return len(self._out) + len(self.buffer.peek_outgoing(1 << 20))
+
+    def put_incoming(self, data: bytes) -> int:
+        ring = self.buffer._input_buffer  # a ring of TLS_BUFFER_CAPACITY (32 KiB): take what fits
+        room = int(ring.maxlen) - len(ring)
+        take = data[:max(0, room)]
+        if take:
+            self.buffer.receive_from_network(take)
+        return len(take)
+
+    def put_eof(self) -> None:
+        self._eof = True
+
+
+class MbedtlsStack(StackAdapter):
+    name = "mbedtls"
+    library = "Mbed TLS through python-mbedtls (TLSWrappedBuffer)"
+    tier = "binding"
+    capabilities = capability_set("client_role", "server_role", "tls1_2", "error_codes", "implicit_handshake",
+                                  "client_certificates", "peer_verification")
+    missing_reasons = MappingProxyType({
+        "tls1_3": "Mbed TLS 2.28, which python-mbedtls 2.10 is built with, has no TLS 1.3",
+        "raw_return_values": "python-mbedtls raises exceptions instead of returning the C value",
+        "error_queue": "Mbed TLS has no error queue",
+        "bounded_write_buffer": "the wrapped buffer grows without bound",
+        "partial_write": "not offered",
+        "peek": "not offered by TLSWrappedBuffer",
+        "pending": "not offered by TLSWrappedBuffer",
+        "shutdown_return_values": "shutdown() sends close_notify and returns nothing",
+        "ignore_unexpected_eof": "not offered",
+        "cipher_selection": "TLS 1.3 cipher suites do not exist in Mbed TLS 2.28",
+        "group_selection": "python-mbedtls offers no way to choose key-exchange groups",
+        "key_update": "a TLS 1.3 feature",
+        "renegotiation": "python-mbedtls does not expose renegotiation",
+        "zero_length_write": "not mapped",
+        "c_api": "a binding",
+    })
+
+    def check_available(self) -> None:
+        if mbedtls is None:
+            raise StackUnavailable(f"python-mbedtls is not importable ({_IMPORT_ERROR}): pip install python-mbedtls")
+
+    def version(self) -> str:
+        if mbedtls is None:
+            return "-"
+        return f"python-mbedtls {mbedtls.__version__} ({mbedtls.version.version})"
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        self.check_available()
+        return MbedtlsEndpoint(config, label)

@@ -156,6 +156,11 @@ class Harness:
         for role, spec in ((Role.CLIENT, client), (Role.SERVER, server)):
             base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
             configs.append(spec(base) if callable(spec) else spec or base)
+        for cfg in configs:  # a version one side insists on must be spoken by both stacks (tls1_2 / tls1_3)
+            if cfg.min_version == "TLSv1.3":
+                self.need("tls1_3")
+            if cfg.max_version == "TLSv1.2":
+                self.need("tls1_2")
         c = self.client_stack.endpoint(configs[0], f"client({self.client_stack.name})")
         s = self.server_stack.endpoint(configs[1], f"server({self.server_stack.name})")
         self.endpoints += [c, s]

@@ -47,6 +47,7 @@ except ImportError as exc:  # reported by check_available
 
 __all__ = ["MbedtlsStack"]
 
+_RECORD = 16384  # the largest plaintext of one TLS record
 _PEER_CLOSE_NOTIFY = 0x7880  # MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY (negated in C)
 
 
@@ -138,11 +139,15 @@ class MbedtlsEndpoint(Endpoint):
                            reason="the transport ended without close_notify (python-mbedtls RaggedEOF)")
 
     def write(self, data: bytes) -> Outcome:
-        # write() loops mbedtls_ssl_write until the whole buffer is taken (and returns the size of its output
-        # buffer); a retry with the same bytes continues where it stopped, as with mbedtls_ssl_write.
+        # write() loops mbedtls_ssl_write over the whole buffer but restarts at its first byte after a WantReadError
+        # (its 32 KiB output ring was full), so a write larger than the ring never completes and resends its start
+        # (seen: a livelock). The adapter therefore hands it at most one record (16 KiB) per call and reports that
+        # count: writes are partial, as with SSL_MODE_ENABLE_PARTIAL_WRITE.
+        chunk = data[:_RECORD]
+
         def go() -> tuple[int, bytes]:
-            self.buffer.write(data)
-            return len(data), b""
+            self.buffer.write(chunk)
+            return len(chunk), b""
 
         return self._run("mbedtls_ssl_write", str(len(data)), go)
 

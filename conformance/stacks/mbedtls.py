@@ -7,6 +7,11 @@ the adapter maps them to ``SSL_ERROR_WANT_READ`` / ``_WANT_WRITE`` / ``SSL_ERROR
 ``receive_from_network`` and ``peek_outgoing`` / ``consume_outgoing``; the buffer grows without bound. Mbed TLS 2.28
 (the library python-mbedtls 2.10 is built with) speaks TLS 1.2 at most; TLS 1.3 cipher suites and groups cannot be
 asked for. Return values are synthesised from the exceptions (no ``raw_return_values``).
+
+Not registered in the ``conformance.stacks`` entry points yet (run it with ``--stack
+conformance.stacks.mbedtls:MbedtlsStack``): the TLS 1.2 interop cases merged last (test_tls12_each_cipher_suite,
+test_tls12_each_group) fail with an Mbed TLS server for some suites and groups (handshake_failure alert) and their
+cause has not been read yet; its expectations file holds the deviations of every other case, each observed.
 """
 
 from __future__ import annotations
@@ -163,10 +168,9 @@ class MbedtlsEndpoint(Endpoint):
         return {mtls.TLSVersion.TLSv1_2: "TLSv1.2", mtls.TLSVersion.TLSv1_3: "TLSv1.3"}.get(version)
 
     def negotiated_cipher(self) -> str | None:
-        cipher = self.buffer.cipher()
-        if not cipher:
-            return None
-        return cipher if isinstance(cipher, str) else str(cipher[0])
+        # Mbed TLS names suites its own way (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256); no mapping to OpenSSL's names
+        # is kept yet, so the name is not reported (None: "not observable").
+        return None
 
     def take_outgoing(self, limit: int | None = None) -> bytes:
         pending = self.buffer.peek_outgoing(1 << 20)

@@ -424,8 +424,9 @@ class OpensslProgramsStack(StackAdapter):
         ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
         server = config.role is Role.SERVER
         if server:
+            identity = pki.server_identity(config.server_key)
             argv = [self._program, "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "1", "-quiet",
-                    "-cert", str(pki.server.cert_path), "-key", str(pki.server.key_path), "-CAfile", str(ca)]
+                    "-cert", str(identity.cert_path), "-key", str(identity.key_path), "-CAfile", str(ca)]
             if config.verify_peer:
                 argv += ["-Verify", "1", "-verify_return_error"]
         else:
@@ -441,6 +442,8 @@ class OpensslProgramsStack(StackAdapter):
             argv += ["-max_protocol", config.max_version]
         if config.ciphersuites is not None:
             argv += ["-ciphersuites", ":".join(config.ciphersuites)]
+        if config.cipher_list is not None:
+            argv += ["-cipher", ":".join(config.cipher_list)]
         if config.groups is not None:
             argv += ["-groups", ":".join(_OPENSSL_GROUPS.get(g, g) for g in config.groups)]
         return [*argv, "-msg", "-msgfile", "/dev/stderr"]
@@ -450,6 +453,9 @@ class OpensslProgramsStack(StackAdapter):
         for name in ("write_buffer", "read_buffer", "partial_write"):
             if getattr(config, name) is not None:
                 raise Unsupported(f"{self.name}: {name} cannot be set on a program")
+        if config.allow_client_renegotiation or not config.send_sni or not config.check_host:
+            raise Unsupported(f"{self.name}: client renegotiation, leaving out SNI and skipping the host-name check "
+                              "are not mapped to the programs' options")
         listen: socket.socket | None = None
         if config.role is Role.SERVER:
             port = _free_port()

@@ -309,17 +309,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     case.verdict, case.reason = verdict, reason
     if deviation is not None:
         case.observed = phase_verdict[1]
+    # pytest's outcome follows the recorded verdict, so its closing line never contradicts the records
     if verdict is Verdict.EXPECTED_DEVIATION:
         report.outcome = "skipped"
         report.wasxfail = reason
+    elif verdict is Verdict.NOT_APPLICABLE:  # also when raised during the call (e.g. a missing symbol)
+        if report.failed:
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"not applicable: {reason}")
     elif verdict is Verdict.UNEXPECTED_PASS:
         report.outcome = "failed"
         report.longrepr = reason
     elif deviation is not None and report.failed:  # a failure other than the pinned one: say so first
         report.longrepr = f"{reason}\n\n{report.longrepr}"
-    elif verdict is Verdict.NOT_APPLICABLE and report.failed:  # raised during the call (e.g. a missing symbol)
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.reportinfo()[1] or 0, f"not applicable: {reason}")
     item.user_properties.append(("verdict", str(verdict)))
 
 

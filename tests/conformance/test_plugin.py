@@ -253,3 +253,40 @@ def test_reads_a_hello_that_never_came(h):
     assert record["verdict"] == "failed", record["reason"]
     assert "could not read what the stack produced: IndexError" in record["reason"]
     assert "test_odd.py:" in record["reason"]
+
+
+def test_a_case_not_applicable_during_its_call_is_skipped_even_when_its_stack_lists_it(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    # An expectations entry names the case (for other parameters, say); the parameter that finds a missing function
+    # only during the call is not applicable; pytest must not count it as failed (a green run once ended "1 failed").
+    pytester.syspathinsert()
+    pytester.makepyfile(fakestacks=FAKE_STACKS)
+    pytester.makefile(".toml", expect='''
+schema = 1
+
+[[deviation]]
+case = "test_missing_in_call"
+observed = "deliberate failure"
+reason = "fails for the other parameter"
+evidence = "see the deliberate assertion"
+''')
+    pytester.makepyfile(test_inner='''
+import pytest
+
+from conformance.stacks.base import Unsupported
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/>0")
+@pytest.mark.parametrize("which", ["present", "absent"])
+def test_missing_in_call(h, which):
+    if which == "absent":  # as a missing symbol or a refused configuration is found: an exception, not a skip
+        raise Unsupported("the library does not export SSL_read_ex")
+    assert 1 == 2, "deliberate failure"
+''')
+    report = tmp_path / "r"
+    result = pytester.runpytest_inprocess("--stack", "fakestacks:WithExpectations", "--conformance-report",
+                                          str(report), "-p", "no:cacheprovider")
+    verdicts = [r["verdict"] for r in _records(report) if r["kind"] == "verdict"]
+    assert sorted(verdicts) == ["expected-deviation", "not-applicable"], verdicts
+    result.assert_outcomes(xfailed=1, skipped=1)
+    assert result.ret == pytest.ExitCode.OK

@@ -1,19 +1,31 @@
 """Two runs compared: new failures, fixed cases, verdicts that moved, stacks whose version changed.
 
-Each side is a records file (``results.jsonl``, a ``runs/<run>.jsonl`` stream) or a report directory (its
-``results.jsonl``); records are streamed and only a short row per verdict is kept.
+Each side is a records file (``results.jsonl``, a ``runs/<run>.jsonl`` stream) or a report directory: its
+``results.jsonl`` when it has one (``conformance run`` writes it), else the ``verdicts.jsonl`` digest that every report
+holds (``conformance report`` writes no records file). Records are streamed and only a short row per verdict is kept.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
-from conformance.report.model import CaseRow, Stream, params_text, server_of
+from conformance.report.model import CaseRow, Item, Stream, params_text, server_of
 from conformance.results import RESULTS, ResultsError
 from conformance.verdicts import BAD_VERDICTS
 
-__all__ = ["Change", "Comparison", "Snapshot", "compare", "load_snapshot", "records_path", "snapshot_from"]
+__all__ = ["DIGEST", "Change", "Comparison", "DigestWriter", "Snapshot", "compare", "load_snapshot", "records_path",
+           "snapshot_from"]
+
+DIGEST = "verdicts.jsonl"  # in every report directory: one short row per verdict, enough to compare two reports
+_DIGEST_SCHEMA = 1
+# A row is a JSON list in this order (a list, not an object: a third cheaper to write, and a large run has 100,000
+# rows). It keeps what a comparison reads of a baseline: which verdict each case had where, and the versions; not the
+# reasons or clauses, which only the newer side's rows show.
+_DIGEST_FIELDS = ("stack", "client", "server", "case", "params", "verdict", "anchor", "interop", "peer", "version",
+                  "peer_version")
 
 _BAD = {str(v) for v in BAD_VERDICTS}
 
@@ -73,15 +85,80 @@ def records_path(path: Path) -> Path:
     if path.is_dir():
         inner = path / RESULTS
         if not inner.is_file():
-            raise ResultsError(f"{path}: a directory without {RESULTS} (a report directory of 'conformance run' "
-                               "has one); give the records file the report was built from")
+            raise ResultsError(f"{path}: a directory without {RESULTS} or {DIGEST} (every report directory has "
+                               "one of them); give a report directory or a records file")
         return inner
     return path
 
 
 def load_snapshot(path: Path) -> Snapshot:
-    """The verdicts of a records file or a report directory."""
+    """The verdicts of a records file or a report directory (its records, else its digest)."""
+    if path.is_dir() and not (path / RESULTS).is_file() and (path / DIGEST).is_file():
+        return _load_digest(path / DIGEST, str(path))
     return snapshot_from(Stream([records_path(path)]), str(path))
+
+
+def _row(item: Item) -> CaseRow:
+    record = item.record
+    server = server_of(record)
+    return CaseRow(record.stack, record.client, server, record.case, item.params, str(record.verdict),
+                   record.reason.splitlines()[0][:300] if record.reason else "", tuple(record.clauses),
+                   item.anchor, bool(record.interop) and server != record.client)
+
+
+class DigestWriter:
+    """Writes a report's ``verdicts.jsonl`` as the verdicts stream past: a header line, then one row per verdict."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.file.write(json.dumps({"kind": "digest", "schema": _DIGEST_SCHEMA, "fields": _DIGEST_FIELDS}) + "\n")
+
+    def add(self, item: Item) -> None:
+        record = item.record
+        server = server_of(record)
+        row = [record.stack, record.client, server, record.case, item.params, str(record.verdict), item.anchor,
+               bool(record.interop) and server != record.client, record.peer or "", record.version,
+               record.peer_version or ""]  # the order of _DIGEST_FIELDS; interop as in _row
+        self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def versions(self, stream: Stream) -> None:
+        """The installed stacks' versions from the run records (a stack may have no verdict of its own)."""
+        for run in stream.runs:
+            for name, meta in run.stacks.items():
+                if meta.get("version") and meta.get("installed", True):
+                    self.file.write(json.dumps({"kind": "version", "stack": name,
+                                                "version": str(meta["version"])}) + "\n")
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _load_digest(path: Path, source: str) -> Snapshot:
+    snap = Snapshot(source)
+    fields = set(CaseRow.__dataclass_fields__)
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                data = json.loads(line)
+                if number == 1:
+                    if data.get("kind") != "digest" or data.get("schema") != _DIGEST_SCHEMA:
+                        raise ValueError(f"not a verdict digest of schema {_DIGEST_SCHEMA}")
+                    continue
+                if isinstance(data, dict):  # {"kind": "version", ...}: a stack's version from the run records
+                    snap.versions.setdefault(data["stack"], data["version"])
+                    continue
+                values = dict(zip(_DIGEST_FIELDS, data, strict=True))
+                row = CaseRow(reason="", clauses=(), **{k: v for k, v in values.items() if k in fields})
+                peer = values["peer"]
+                snap.rows[(row.stack, row.client, peer, row.case, row.params)] = row
+                snap.versions[row.stack] = values["version"]
+                if peer and values["peer_version"]:
+                    snap.versions[peer] = values["peer_version"]
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise ResultsError(f"{path}:{number}: not a line of a verdict digest ({exc}); make the report again "
+                                   "with 'conformance report'") from None
+    return snap
 
 
 def snapshot_from(stream: Stream, source: str) -> Snapshot:
@@ -89,11 +166,7 @@ def snapshot_from(stream: Stream, source: str) -> Snapshot:
     snap = Snapshot(source)
     for item in stream.verdicts():
         record = item.record
-        server = server_of(record)
-        row = CaseRow(record.stack, record.client, server, record.case, item.params, str(record.verdict),
-                      record.reason.splitlines()[0][:300] if record.reason else "", tuple(record.clauses),
-                      item.anchor, bool(record.interop) and server != record.client)
-        snap.rows[(record.stack, record.client, record.peer or "", record.case, item.params)] = row
+        snap.rows[(record.stack, record.client, record.peer or "", record.case, item.params)] = _row(item)
         snap.versions[record.stack] = record.version
         if record.peer and record.peer_version:
             snap.versions[record.peer] = record.peer_version

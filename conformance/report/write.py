@@ -10,10 +10,12 @@ of the records) is then turned into its case pages.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import marshal
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zlib
@@ -26,7 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from conformance.report.chart import benchmark_svg
-from conformance.report.compare import Comparison
+from conformance.report.compare import DIGEST, Comparison, DigestWriter
 from conformance.report.junit import JunitWriter
 from conformance.report.model import (
     OPENSSL_STACKS,
@@ -289,14 +291,18 @@ def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Compa
     aggregate = Aggregate()
     buckets = CaseBuckets(stage / ".buckets")
     junit = JunitWriter(stage / ".junit-body")
+    digest = DigestWriter(stage / DIGEST)
     try:
         for item in stream.verdicts():
             aggregate.add(item)
             buckets.add(item)
             junit.add(item.record)
+            digest.add(item)
+        digest.versions(stream)
     finally:
         buckets.close()
         junit.close()
+        digest.close()
     model = aggregate.model(stream)
     model["generated"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     model["benchmark"] = _benchmark(directory)
@@ -341,19 +347,41 @@ def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Compa
     return model
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories in one step (Linux renameat2 with RENAME_EXCHANGE); False where that is not offered."""
+    if sys.platform != "linux":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (22, 38, 95):  # EINVAL, ENOSYS, EOPNOTSUPP: this file system or kernel cannot; fall back
+        return False
+    raise OSError(errno, os.strerror(errno), str(a))
+
+
 def _publish(stage: Path, directory: Path) -> None:
-    """Move the staged report into ``directory``: the ``pages`` folder swapped by two renames, each file by one."""
+    """Move the staged report into ``directory``. The ``pages`` folder first, swapped with the old one in one step
+    where the system offers it (so there is never a moment without it), else by two renames; then each top-level file
+    by one rename, ``index.html`` last, so the new overview only ever links to new pages."""
     target = directory / PAGES
-    old = directory / f".{PAGES}-old-{stage.name}"
-    if target.exists():
-        os.rename(target, old)
-    try:
-        os.rename(stage / PAGES, target)
-    except OSError:
-        if old.exists():
-            os.rename(old, target)
-        raise
-    for name in ("summary.json", "junit.xml", "index.html"):
+    if target.is_dir() and _exchange(stage / PAGES, target):
+        old = stage / PAGES  # now holds the previous pages; removed with the stage
+    else:
+        old = directory / f".{PAGES}-old-{stage.name}"
+        if target.exists():
+            os.rename(target, old)
+        try:
+            os.rename(stage / PAGES, target)
+        except OSError:
+            if old.exists():
+                os.rename(old, target)
+            raise
+    for name in ("summary.json", "junit.xml", DIGEST, "index.html"):
         os.chmod(stage / name, 0o644)
         os.replace(stage / name, directory / name)
     with contextlib.suppress(OSError):

@@ -129,7 +129,53 @@ def test_compare_two_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["compare", str(tmp_path / "nope.jsonl"), str(old)]) == 2
     assert "nope.jsonl: no such file" in capsys.readouterr().err
     assert main(["compare", str(tmp_path), str(old)]) == 2
-    assert "a directory without results.jsonl" in capsys.readouterr().err
+    assert "a directory without results.jsonl or verdicts.jsonl" in capsys.readouterr().err
+
+
+def test_compare_two_report_folders_made_by_conformance_report(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    # 'conformance report' keeps no records file: its folder is compared through the verdict digest it writes
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    _run(old, {"test_a": "passed", "test_b": "failed", "test_gone": "passed"})
+    _run(new, {"test_a": "failed", "test_b": "passed", "test_new": "passed"}, version="2.0")
+    for records, folder in ((old, "rold"), (new, "rnew")):
+        main(["report", str(records), "--report", str(tmp_path / folder)])
+        assert not (tmp_path / folder / "results.jsonl").exists()
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "rold"), str(tmp_path / "rnew")]) == 1
+    from_folders = capsys.readouterr().out
+    assert main(["compare", str(old), str(new)]) == 1
+    from_records = capsys.readouterr().out
+    assert from_folders.splitlines()[2:] == from_records.splitlines()[2:], "the same changes either way"
+    assert "new failures (1):\n  passed -> failed  test_a on s" in from_folders and "s: 1.0 -> 2.0" in from_folders
+    (tmp_path / "rold" / "verdicts.jsonl").write_text("{}\n")
+    assert main(["compare", str(tmp_path / "rold"), str(tmp_path / "rnew")]) == 2
+    assert "verdicts.jsonl:1: not a line of a verdict digest" in capsys.readouterr().err
+
+
+def test_a_new_report_replaces_every_page_of_the_old(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    _run(old, {"test_only_old": "failed"})
+    _run(new, {"test_only_new": "failed"})
+    out = tmp_path / "out"
+    main(["report", str(old), "--report", str(out)])
+    assert (out / "pages" / "case-test_only_old.html").exists()
+    main(["report", str(new), "--report", str(out)])
+    pages = sorted(p.name for p in (out / "pages").iterdir())
+    assert "case-test_only_new.html" in pages and "case-test_only_old.html" not in pages
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "junit.xml", "pages", "summary.json",
+                                                     "verdicts.jsonl"], "nothing staged or old is left behind"
+
+
+def test_the_pages_folder_is_swapped_in_one_step_where_linux_offers_it(tmp_path: Path) -> None:
+    from conformance.report.write import _exchange
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "x").write_text("from a")
+    if not _exchange(a, b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) is not offered here; the report falls back to two renames")
+    assert (b / "x").read_text() == "from a" and not (a / "x").exists()
 
 
 def test_report_with_a_baseline(tmp_path: Path) -> None:

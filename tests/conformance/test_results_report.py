@@ -233,8 +233,8 @@ def test_report_files_are_replaced_whole(tmp_path: Path) -> None:
     out = tmp_path / "out"
     write_reports(out, [path])
     write_reports(out, [path])
-    assert sorted(p.name for p in out.iterdir()) == ["index.html", "junit.xml", "pages", "summary.json"], \
-        "no temp files"
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "junit.xml", "pages", "summary.json",
+                                                     "verdicts.jsonl"], "no temp files"
 
 
 def test_report_dir_rotation_keeps_the_newest_complete_run(tmp_path: Path) -> None:

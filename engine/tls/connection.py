@@ -116,6 +116,8 @@ class TLSConnection:
         self.role = Role(role)
         self.config = config
         self.context = context if context is not None else TLSContext()
+        if misbehaviour is not None:
+            self.context = misbehaviour.context(self.context)
         self._record = RecordLayer(self.context.record_padding)
         # The hello machines: they negotiate the version and hand off to client12/server12 when 1.2 is chosen.
         self._hs: HandshakeMachine = (

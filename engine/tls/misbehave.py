@@ -7,28 +7,40 @@ the engine's C API. The connection calls :meth:`Misbehaviour.attach` once (handi
 else about the connection stays correct, so the peer under test meets one fault and its answer (return value, error
 code, error queue, alert on the wire) can be judged against the RFC.
 
-Two kinds of fault:
+Three kinds of fault:
 
-* handshake faults rewrite the instruction list (:class:`WrongFinished`, :class:`WrongCertificateVerify`,
+* handshake faults rewrite the instruction list (:class:`WrongFinished`,
   :class:`UnexpectedMessage`, :class:`RepeatedMessage`): the bytes sent change, our own transcript and keys do not;
 * record faults are sent on demand after the handshake with :meth:`Misbehaviour.wrong_record`
   (:class:`BadInnerType`, :class:`OversizedRecord`, :class:`BadKeyUpdate`), sealed with the connection's own write
   keys, so they decrypt correctly and are wrong only in the way named; or :class:`PlaintextAlert`, an alert in the
-  clear where only protected records may come.
+  clear where only protected records may come; or :class:`CorruptedRecord`, a sealed record with one ciphertext
+  byte flipped.
+
+Signature faults (:class:`WrongCertificateVerify`, :class:`WrongSignature12`) change the signer of the connection's
+context (:meth:`Misbehaviour.context`), and :class:`DowngradeSentinel` changes our own random with the message, so
+our transcript and keys cover what was sent and the only wrong thing is the one named: a peer that skipped the check
+in question would complete the handshake, instead of failing later at the Finished for another reason.
+:class:`WrongFinished` and :class:`CorruptedRecord` serve both versions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
+from .config import TLSContext
 from .handshake import HandshakeMachine, Instruction, SendHandshake
-from .messages import CertificateVerify
-from .record import ContentType, RecordLayer
-from .signatures import certificate_verify_input
+from .handshake12 import Handshake12
+from .messages12 import DOWNGRADE_TLS12
+from .record import HEADER_LEN, ContentType, RecordLayer
+from .signatures import PrivateKey, Signer
 
 __all__ = [
     "BadInnerType",
     "BadKeyUpdate",
+    "CorruptedRecord",
+    "DowngradeSentinel",
     "Misbehaviour",
     "OversizedRecord",
     "PlaintextAlert",
@@ -36,8 +48,11 @@ __all__ = [
     "UnexpectedMessage",
     "WrongCertificateVerify",
     "WrongFinished",
+    "WrongSignature12",
 ]
 
+SERVER_HELLO = 2
+SERVER_KEY_EXCHANGE = 12
 FINISHED = 20
 CERTIFICATE_VERIFY = 15
 END_OF_EARLY_DATA = 5
@@ -61,6 +76,10 @@ class Misbehaviour:
         """The wrong record(s) of a record fault, sealed under the current write keys (empty for other faults)."""
         return b""
 
+    def context(self, context: TLSContext) -> TLSContext:
+        """The context the connection is to use (signature faults change its signer); called once, first."""
+        return context
+
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _replace_first(self, instructions: list[Instruction], msg_type: int, new: list[bytes]) -> list[Instruction]:
@@ -76,6 +95,16 @@ class Misbehaviour:
             else:
                 out.append(item)
         return out
+
+    def _wrong(self, signer: Signer) -> Signer:
+        """``signer``, signing the wrong bytes: the content with a zero byte appended (the first time only)."""
+        def wrong(key: PrivateKey, scheme: int, data: bytes) -> bytes:
+            if self.done:
+                return signer(key, scheme, data)
+            self.done = True
+            return signer(key, scheme, data + b"\x00")
+
+        return wrong
 
     def _seal(self, content_type: int, data: bytes, max_fragment: int = 1 << 14) -> bytes:
         if self.record_layer is None:
@@ -98,20 +127,12 @@ class WrongFinished(Misbehaviour):
 
 @dataclass
 class WrongCertificateVerify(Misbehaviour):
-    """Our CertificateVerify is a valid signature with our key, but over the wrong transcript hash (the one that
-    already includes the CertificateVerify and anything after it): RFC 9846 section 4.4.3, decrypt_error."""
+    """Our TLS 1.3 CertificateVerify is a valid signature with our key over the wrong bytes (the signed content with
+    one zero byte appended): RFC 9846 section 4.4.3, decrypt_error. Our state machine makes the message as usual, so
+    our transcript and Finished cover it: a peer that skipped the check would complete the handshake."""
 
-    def rewrite(self, machine: HandshakeMachine, instructions: list[Instruction]) -> list[Instruction]:
-        found = next((i.data for i in instructions if isinstance(i, SendHandshake)
-                      and i.data[:1] == bytes((CERTIFICATE_VERIFY,))), None)
-        key = machine.config.private_key
-        if found is None or key is None:
-            return instructions
-        original = CertificateVerify.parse(found[4:])
-        content = certificate_verify_input(machine.is_server, machine.transcript.digest())
-        body = CertificateVerify(original.algorithm, machine.ctx.sign(key, original.algorithm, content)).build_body()
-        raw = bytes((CERTIFICATE_VERIFY,)) + len(body).to_bytes(3, "big") + body
-        return self._replace_first(instructions, CERTIFICATE_VERIFY, [raw])
+    def context(self, context: TLSContext) -> TLSContext:
+        return dataclasses.replace(context, sign=self._wrong(context.sign))
 
 
 @dataclass
@@ -171,3 +192,60 @@ class PlaintextAlert(Misbehaviour):
     def wrong_record(self) -> bytes:
         self.done = True
         return bytes((ContentType.alert, 3, 3, 0, 2, 2, 40))
+
+
+@dataclass
+class CorruptedRecord(Misbehaviour):
+    """A protected application-data record sealed under our write keys, then one byte of its ciphertext flipped (in
+    the first block after a CBC record's explicit IV; inside the ciphertext of an AEAD record, before the tag): the
+    MAC, tag or padding check must refuse it with bad_record_mac (RFC 5246 section 6.2.3, RFC 7366 section 3,
+    RFC 9846 section 5.2), whatever the suite."""
+
+    def wrong_record(self) -> bytes:
+        record = bytearray(self._seal(ContentType.application_data, bytes(64)))
+        record[HEADER_LEN + 16 + 2] ^= 0x01
+        return bytes(record)
+
+
+def _handshake_message(msg_type: int, body: bytes) -> bytes:
+    return bytes((msg_type,)) + len(body).to_bytes(3, "big") + body
+
+
+def _first(instructions: list[Instruction], msg_type: int) -> bytes | None:
+    return next((i.data for i in instructions if isinstance(i, SendHandshake) and i.data[:1] == bytes((msg_type,))),
+                None)
+
+
+def _swap(instructions: list[Instruction], old: bytes, new: bytes) -> list[Instruction]:
+    return [SendHandshake(new, i.initial_client_hello) if isinstance(i, SendHandshake) and i.data == old else i
+            for i in instructions]
+
+
+@dataclass
+class DowngradeSentinel(Misbehaviour):
+    """A server that negotiates TLS 1.2 with a client that offered TLS 1.3, and ends its ServerHello.random with the
+    TLS 1.2 downgrade sentinel, as a 1.3-capable server does when an attacker took TLS 1.3 out of the ClientHello:
+    a client that offered TLS 1.3 must refuse with illegal_parameter (RFC 9846 section 4.1.3). Our own random changes
+    with the message, so keys and transcript stay consistent."""
+
+    def rewrite(self, machine: HandshakeMachine, instructions: list[Instruction]) -> list[Instruction]:
+        found = _first(instructions, SERVER_HELLO)
+        if self.done or found is None or not isinstance(machine, Handshake12):
+            return instructions
+        random = found[6:30] + DOWNGRADE_TLS12  # after type, length and legacy_version
+        raw = found[:6] + random + found[38:]
+        machine.server_random = random
+        machine.messages[machine.messages.index(found)] = raw
+        self.done = True
+        return _swap(instructions, found, raw)
+
+
+@dataclass
+class WrongSignature12(Misbehaviour):
+    """TLS 1.2: our signature is a valid one with our key over the wrong bytes (the signed content with one zero byte
+    appended): the server's ServerKeyExchange (RFC 5246 section 7.4.3, RFC 8422 section 5.4) or the client's
+    CertificateVerify (section 7.4.8), decrypt_error. Our state machine makes the message as usual, so our transcript
+    and Finished cover it."""
+
+    def context(self, context: TLSContext) -> TLSContext:
+        return dataclasses.replace(context, sign12=self._wrong(context.sign12))

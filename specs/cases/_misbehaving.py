@@ -1,8 +1,12 @@
-"""The misbehaving reference peer as a harness endpoint: the engine's sans-IO TLS 1.3 core
-(:class:`engine.tls.TLSConnection`) with one :mod:`engine.tls.misbehave` fault, joined to the stack under test by
-the harness's link. It records the alert the stack sent it, which it can read because it holds the keys."""
+"""The misbehaving reference peer as a harness endpoint: the engine's sans-IO TLS core
+(:class:`engine.tls.TLSConnection`, TLS 1.3 or, with ``tls`` settings, TLS 1.2) with one :mod:`engine.tls.misbehave`
+fault, joined to the stack under test by the harness's link. It records the alert the stack sent it, which it can
+read because it holds the keys."""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -23,24 +27,27 @@ from engine.tls.signatures import PrivateKey
 WANT_READ = SslError.SSL_ERROR_WANT_READ
 
 
-def _config(role: Role, *, client_certificate: bool) -> TLSConfig:
+def _config(role: Role, *, client_certificate: bool, tls: dict[str, Any] | None = None) -> TLSConfig:
+    """The peer's configuration; ``tls``: TLSConfig fields to change (e.g. ``supported_versions=(0x0303,)``)."""
     pki = default_pki()
     identity = pki.server if role is Role.SERVER else (pki.client if client_certificate else None)
     chain = [x509.load_pem_x509_certificate(identity.cert_pem)] if identity else []
     key = load_pem_private_key(identity.key_pem, None) if identity else None
-    return TLSConfig(certificate_chain=chain, private_key=key if isinstance(key, PrivateKey) else None,
-                     trusted_roots=[x509.load_pem_x509_certificate(pki.ca_pem)],
-                     server_name=SERVER_NAME if role is Role.CLIENT else None)
+    config = TLSConfig(certificate_chain=chain, private_key=key if isinstance(key, PrivateKey) else None,
+                       trusted_roots=[x509.load_pem_x509_certificate(pki.ca_pem)],
+                       server_name=SERVER_NAME if role is Role.CLIENT else None)
+    return dataclasses.replace(config, **(tls or {}))
 
 
 class MisbehavingPeer(Endpoint):
     """One side of a connection played by the engine's TLS core with ``fault``."""
 
-    def __init__(self, role: Role, fault: Misbehaviour, label: str, *, client_certificate: bool = False) -> None:
+    def __init__(self, role: Role, fault: Misbehaviour, label: str, *, client_certificate: bool = False,
+                 tls: dict[str, Any] | None = None) -> None:
         self.role = role
         self.label = label
         self.fault = fault
-        self.conn = TLSConnection(_config(role, client_certificate=client_certificate), role.value,
+        self.conn = TLSConnection(_config(role, client_certificate=client_certificate, tls=tls), role.value,
                                   misbehaviour=fault)
         self.inbox = bytearray()
         self.outbox = bytearray()
@@ -119,10 +126,10 @@ class MisbehavingPeer(Endpoint):
 
 
 def pair_with_misbehaving_peer(h: Harness, stack_role: Role, fault: Misbehaviour,
-                               config: EndpointConfig | None = None, *,
-                               client_certificate: bool = False) -> tuple[Pair, Endpoint, MisbehavingPeer]:
+                               config: EndpointConfig | None = None, *, client_certificate: bool = False,
+                               tls: dict[str, Any] | None = None) -> tuple[Pair, Endpoint, MisbehavingPeer]:
     """The stack under test in ``stack_role`` against the misbehaving peer in the other role, over a whole link.
-    A C-API stack drives its handshake with SSL_connect / SSL_accept."""
+    A C-API stack drives its handshake with SSL_connect / SSL_accept. ``tls``: the peer's TLSConfig changes."""
     h.need("client_role" if stack_role is Role.CLIENT else "server_role", stacks=(h.stack,))
     label = f"{stack_role.value}({h.stack.name})"
     stack = h.stack.endpoint(config or EndpointConfig(role=stack_role, verify_peer=stack_role is Role.CLIENT),
@@ -132,7 +139,7 @@ def pair_with_misbehaving_peer(h: Harness, stack_role: Role, fault: Misbehaviour
         stack.attach_trace(h.trace)
         stack.handshake_function = "SSL_connect" if stack_role is Role.CLIENT else "SSL_accept"
     peer = MisbehavingPeer(stack_role.other, fault, f"{stack_role.other.value}(misbehaving engine core: "
-                           f"{type(fault).__name__})", client_certificate=client_certificate)
+                           f"{type(fault).__name__})", client_certificate=client_certificate, tls=tls)
     h.trace.note(f"pair: {h.stack.name} as {stack_role.value} against the misbehaving peer ({type(fault).__name__})")
     client, server = (stack, peer) if stack_role is Role.CLIENT else (peer, stack)
     return Pair(client, server, Link.whole(), h.trace), stack, peer

@@ -92,15 +92,16 @@ def test_wrong_finished_is_refused(h: Harness, role: Role) -> None:
 
 @pytest.mark.clauses("RFC9846/4.4.3/certificate-verify-signature")
 def test_server_certificate_verify_over_the_wrong_transcript_is_refused(h: Harness) -> None:
-    """The server's CertificateVerify is a good signature over the wrong transcript hash: decrypt_error."""
+    """The server's CertificateVerify is a good signature over the wrong bytes (the peer's transcript and Finished
+    cover it, so skipping the check would let the handshake complete): decrypt_error."""
     _handshake_fault(h, Role.CLIENT, WrongCertificateVerify(), A.decrypt_error)
 
 
 @pytest.mark.clauses("RFC9846/4.4.3/certificate-verify-signature")
 @pytest.mark.needs("client_certificates")
 def test_client_certificate_verify_over_the_wrong_transcript_is_refused(h: Harness) -> None:
-    """A server requiring a client certificate gets one whose CertificateVerify signs the wrong transcript hash:
-    decrypt_error."""
+    """A server requiring a client certificate gets one whose CertificateVerify is a good signature over the wrong
+    bytes: decrypt_error."""
     _handshake_fault(h, Role.SERVER, WrongCertificateVerify(), A.decrypt_error,
                      config=lambda c: c.with_(verify_peer=True), client_certificate=True)
 

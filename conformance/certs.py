@@ -43,6 +43,7 @@ class TestPKI:
     client: Identity
     other_ca_path: Path  # a CA that signed nothing here: verifying against it must fail
     server_rsa: Identity  # the same name as ``server``, with an RSA key (TLS 1.2 ECDHE-RSA suites)
+    server_expired: Identity  # the same name and CA as ``server``, valid until yesterday
 
     def server_identity(self, key: str) -> Identity:
         """The server certificate with an ``"ecdsa"`` (P-256) or ``"rsa"`` key."""
@@ -81,8 +82,10 @@ def _ca(common_name: str, now: datetime.datetime) -> tuple[ec.EllipticCurvePriva
 
 def _leaf(
     ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, name: str, usage: x509.ObjectIdentifier,
-    now: datetime.datetime, *, rsa_key: bool = False,
+    now: datetime.datetime, *, rsa_key: bool = False, expired: bool = False,
 ) -> tuple[ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, x509.Certificate]:
+    not_before, not_after = (now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)) if expired else (
+        now - datetime.timedelta(days=1), now + datetime.timedelta(days=365))
     key = rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
@@ -90,8 +93,8 @@ def _leaf(
         .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=365))
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
@@ -131,9 +134,11 @@ def default_pki() -> TestPKI:
     client = _write(directory, "client", *_leaf(ca_key, ca_cert, "client.test", ExtendedKeyUsageOID.CLIENT_AUTH, now))
     rsa_leaf = _leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now, rsa_key=True)
     server_rsa = _write(directory, "server-rsa", *rsa_leaf)
+    expired = _leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now, expired=True)
+    server_expired = _write(directory, "server-expired", *expired)
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     ca_path = directory / "ca.crt"
     ca_path.write_bytes(ca_pem)
     other_path = directory / "other-ca.crt"
     other_path.write_bytes(other_ca.public_bytes(serialization.Encoding.PEM))
-    return TestPKI(ca_pem, ca_path, server, client, other_path, server_rsa)
+    return TestPKI(ca_pem, ca_path, server, client, other_path, server_rsa, server_expired)

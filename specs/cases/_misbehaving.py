@@ -70,7 +70,8 @@ class MisbehavingPeer(Endpoint):
 
     def _failed(self, op: str, args: str = "") -> Outcome:
         assert self.error is not None
-        return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{self.error.alert.name}: {self.error}", args=args)
+        reason = f"{alert_name(self.error.alert)}: {self.error}"
+        return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=reason, args=args)
 
     def do_handshake(self) -> Outcome:
         if self._pump() is not None:

@@ -669,9 +669,12 @@ def test_ssl_ctx_free_empties_the_session_cache(h: Harness) -> None:
     api = h.capi
     removed: list[Any] = []
     client = Mem(h, Role.CLIENT)
-    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"),
-                 before_new=lambda ctx: (api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET),
-                                         api.SSL_CTX_sess_set_remove_cb(ctx, removed.append)))
+
+    def no_tickets_note_removals(ctx: Any) -> None:
+        api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET)
+        api.SSL_CTX_sess_set_remove_cb(ctx, removed.append)
+
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"), before_new=no_tickets_note_removals)
     handshake(h, client, server)
     assert api.SSL_shutdown(server.ssl) == 0  # closed cleanly: the session stays cached
     api.SSL_free(server.ssl)

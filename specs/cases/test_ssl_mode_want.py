@@ -12,6 +12,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.pump import writes
 from specs.cases._capi import Background, side, tcp_pair
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
 
@@ -69,7 +70,7 @@ def test_partial_write_mode_succeeds_after_one_record(h: Harness) -> None:
     assert first.ret <= 16384, f"one record carries at most 16384 bytes: {first}"
     sent = first.ret
     while sent < len(data):
-        out = pair.drive(client=lambda e, rest=data[sent:]: e.write(rest)).client
+        out = pair.drive(client=writes(data[sent:])).client
         assert out is not None and out.ok and out.ret > 0, out
         sent += out.ret
     pair.settle()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import select
 import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.stacks.base import EndpointConfig
 from specs.cases._capi import Background, side, tcp_pair
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
 from specs.cases._wire import assert_fatal
@@ -111,7 +113,7 @@ def test_waiting_for_a_close_notify_that_never_comes(h: Harness) -> None:
     gets an error. With SSL_OP_IGNORE_UNEXPECTED_EOF (where the stack can set it) it gets ZERO_RETURN instead."""
     variants = [False] + ([True] if h.has("ignore_unexpected_eof") else [])
     for ignore in variants:
-        pair = h.pair(server=lambda c, ignore=ignore: c.with_(ignore_unexpected_eof=ignore))
+        pair = h.pair(server=partial(EndpointConfig.with_, ignore_unexpected_eof=ignore))
         pair.handshake()
         pair.drive(server=lambda e: e.shutdown())
         pair.link.c2s.closed = True
@@ -488,7 +490,7 @@ def test_quiet_shutdown_sends_nothing(h: Harness) -> None:
 def test_quiet_shutdown_peer_sees_unexpected_eof(h: Harness) -> None:
     """After a quiet shutdown the client closes the transport; the server waiting for close_notify reports an
     unexpected EOF (SSL_ERROR_SSL in OpenSSL 3.0)."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     h.capi.SSL_set_quiet_shutdown(pair.client.ssl, 1)
     assert h.capi.SSL_shutdown(pair.client.ssl) == 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from conformance.outcome import Outcome, Role, SslError, error_code
 from conformance.stacks.base import Endpoint, EndpointConfig, Unsupported
@@ -116,7 +116,8 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
 class SslObjects:
     """What one C-API SSL object holds: the ``SSL``, the ``SSL_CTX`` it owns (None when the context is shared and
     someone else frees it), the network half of its BIO pair and its socket. :meth:`close` releases each once, in
-    that order (SSL_free also frees the BIOs SSL_set_bio handed over), and may be called again."""
+    that order (SSL_free also frees the BIOs SSL_set_bio handed over), and may be called again; a ``with`` block
+    calls it at its end."""
 
     def __init__(self, api: Any) -> None:
         self.api = api
@@ -139,6 +140,12 @@ class SslObjects:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class CApiEndpoint(SslObjects, Endpoint):

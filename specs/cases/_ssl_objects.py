@@ -109,22 +109,44 @@ def error(api: Any, ssl: Any, ret: int) -> SslError | int:
     return error_code(api.SSL_get_error(ssl, ret))
 
 
-def handshake(h: Harness, client: CApiEndpoint, server: CApiEndpoint, rounds: int | None = None) -> None:
-    """SSL_do_handshake on both until both return 1, the link moving bytes in between (the harness's pump: every
-    call and link move traced; no progress is a *hang*). A side whose SSL_do_handshake fails (neither 1 nor a
-    retry) ends the handshake at once with an AssertionError naming the call and SSL_get_error's code."""
+class _HandshakeFailed(Exception):
+    def __init__(self, side: str, outcome: Outcome) -> None:
+        super().__init__(side, outcome)
+        self.side = side
+        self.outcome = outcome
+
+
+def attempt_handshake(h: Harness, client: CApiEndpoint, server: CApiEndpoint, rounds: int | None = None
+                      ) -> tuple[str, Outcome] | None:
+    """SSL_do_handshake on both (error queue cleared before each call) until both return 1, the harness's pump
+    moving bytes in between (traced; no progress is a *hang*). None when both completed, else ``(side, outcome)``
+    of the first call that failed (neither 1 nor a retry); the handshake stops there."""
 
     def goal(name: str) -> Goal:
         def step(e: Endpoint) -> Outcome:
             out = as_capi_endpoint(e).handshake_with("SSL_do_handshake")
             if out.ret != 1 and not out.retry:
                 h.trace.call(e.label, out)
-                raise AssertionError(f"{name} SSL_do_handshake -> {out.ret}, SSL_get_error {out.error}")
+                raise _HandshakeFailed(name, out)
             return out
 
         return step
 
-    _pump_for(h.trace, client, server).drive(goal("client"), goal("server"), budget=rounds)
+    try:
+        _pump_for(h.trace, client, server).drive(goal("client"), goal("server"), budget=rounds)
+    except _HandshakeFailed as failed:
+        note(h, f"{failed.side} handshake failed: {failed.outcome}")
+        return failed.side, failed.outcome
+    return None
+
+
+def handshake(h: Harness, client: CApiEndpoint, server: CApiEndpoint, rounds: int | None = None) -> None:
+    """:func:`attempt_handshake` that must complete: a side whose SSL_do_handshake fails is an AssertionError
+    naming the call and SSL_get_error's code."""
+    failed = attempt_handshake(h, client, server, rounds)
+    if failed is not None:
+        side, out = failed
+        raise AssertionError(f"{side} SSL_do_handshake -> {out.ret}, SSL_get_error {out.error}")
     note(h, "handshake complete")
 
 
@@ -286,6 +308,7 @@ __all__ = [
     "WANT",
     "K",
     "Mem",
+    "attempt_handshake",
     "bio",
     "corrupt_record",
     "error",

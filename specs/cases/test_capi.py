@@ -59,14 +59,11 @@ def test_accept_without_a_bio_fails(h: Harness) -> None:
 
 def _handshake_without_a_bio(h: Harness, role: Role) -> None:
     api = h.capi
-    s = side(api, role)
-    try:
+    with side(api, role) as s:
         call(h, "ERR_clear_error")
         ret = call(h, "SSL_connect" if role is Role.CLIENT else "SSL_accept", s.ssl)
         assert ret < 0, f"a handshake without a BIO returned {ret}"
         assert get_error(h, s.ssl, ret) in (SSL_ERR, SYSCALL)
-    finally:
-        s.close()
 
 
 @pytest.mark.clauses("SSL_connect/RETURN VALUES/0")
@@ -126,10 +123,8 @@ def test_blocking_socket_do_handshake_returns_only_when_done(h: Harness) -> None
 def _blocking_socket_calls(h: Harness, function: str) -> None:
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
     data = h.rng.randbytes(200_000)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         def serve() -> bytes:
             ret = api.SSL_accept(server.ssl) if function == "SSL_connect" else api.SSL_do_handshake(server.ssl)
             assert ret == 1, f"server handshake returned {ret} (SSL_get_error {api.SSL_get_error(server.ssl, ret)})"
@@ -146,9 +141,6 @@ def _blocking_socket_calls(h: Harness, function: str) -> None:
         written = call(h, "SSL_write", client.ssl, data)
         assert written == len(data), f"a blocking SSL_write returned {written}, not the whole {len(data)} bytes"
         assert background.join() == data
-    finally:
-        client.close()
-        server.close()
 
 
 def _select_loop(h: Harness, steps: dict[str, Any], rounds: int = 2000) -> dict[str, int]:
@@ -207,9 +199,7 @@ def _nonblocking_sockets_with_select(h: Harness, connect: str, accept: str) -> N
     csock, ssock = tcp_pair()
     for s in (csock, ssock):
         s.setblocking(False)
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         _select_loop(h, {f"client {connect}": (client, lambda: getattr(api, connect)(client.ssl)),
                          f"server {accept}": (server, lambda: getattr(api, accept)(server.ssl))})
         data = h.rng.randbytes(1 << 20)
@@ -233,9 +223,6 @@ def _nonblocking_sockets_with_select(h: Harness, connect: str, accept: str) -> N
             done = _select_loop(h, steps)
             sent += done.get("SSL_write", 0)
         assert bytes(got) == data
-    finally:
-        client.close()
-        server.close()
 
 
 @pytest.mark.clauses("SSL_connect/NOTES/tcp-nodelay-helper")
@@ -342,9 +329,7 @@ def test_connection_reset_is_syscall(h: Harness) -> None:
     """The peer resets the TCP connection (RST): the next read fails with SSL_ERROR_SYSCALL and errno set."""
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         background = Background(lambda: api.SSL_accept(server.ssl))
         assert call(h, "SSL_connect", client.ssl) == 1
         assert background.join() == 1
@@ -356,9 +341,6 @@ def test_connection_reset_is_syscall(h: Harness) -> None:
         code = get_error(h, client.ssl, ret)
         assert code is SYSCALL, f"a reset connection gave SSL_get_error {code} (ret {ret})"
         assert call(h, "errno") in (errno.ECONNRESET, errno.EPIPE), "errno should say what the system reported"
-    finally:
-        client.close()
-        server.close()
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_X509_LOOKUP")
@@ -586,9 +568,10 @@ def test_blocking_read_and_non_application_records(h: Harness) -> None:
     api = h.capi
     for auto_retry in (False, True):
         csock, ssock = tcp_pair()
-        client = side(api, Role.CLIENT, sock=csock, adjust=lambda c: c.with_(min_version="TLSv1.3"))
-        server = side(api, Role.SERVER, sock=ssock)
-        try:
+        with (
+            side(api, Role.CLIENT, sock=csock, adjust=lambda c: c.with_(min_version="TLSv1.3")) as client,
+            side(api, Role.SERVER, sock=ssock) as server,
+        ):
             (api.SSL_set_mode if auto_retry else api.SSL_clear_mode)(client.ssl, K.SSL_MODE_AUTO_RETRY)
             background = Background(partial(api.SSL_accept, server.ssl))
             assert call(h, "SSL_connect", client.ssl) == 1
@@ -603,9 +586,6 @@ def test_blocking_read_and_non_application_records(h: Harness) -> None:
                 assert call(h, "SSL_write", server.ssl, b"wake up") == 7
                 ret, data = reader.join()
                 assert ret == 7 and data == b"wake up"
-        finally:
-            client.close()
-            server.close()
 
 
 @pytest.mark.clauses("SSL_write/DESCRIPTION/sendfile-needs-ktls", "SSL_write/RETURN VALUES/<0")

@@ -14,6 +14,7 @@ from conformance.capi import constants as K
 from conformance.certs import default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.stacks.capi_endpoint import as_capi_endpoint
 from specs.cases._ssl_objects import (
     WANT,
     Mem,
@@ -24,6 +25,7 @@ from specs.cases._ssl_objects import (
     move,
     null_with_error,
     paired,
+    pump,
     sess_number,
     ssl_ctx,
     ssl_obj,
@@ -817,15 +819,10 @@ def test_connect_and_accept_set_the_role_themselves(h: Harness) -> None:
     api = h.capi
     client = Mem(h, Role.CLIENT, ctx=api.SSL_CTX_new(api.TLS_method()), set_role=False)
     server = Mem(h, Role.SERVER, set_role=False)
-    done = {"c": 0, "s": 0}
-    for _ in range(30):
-        if done["c"] != 1:
-            done["c"] = api.SSL_connect(client.ssl)
-        if done["s"] != 1:
-            done["s"] = api.SSL_accept(server.ssl)
-        if not move(client, server) and done == {"c": 1, "s": 1}:
-            break
-    assert done == {"c": 1, "s": 1}, done
+    result = pump(h, client, server).drive(lambda e: as_capi_endpoint(e).handshake_with("SSL_connect"),
+                                           lambda e: as_capi_endpoint(e).handshake_with("SSL_accept"))
+    done = {"c": result.client.ret if result.client else 0, "s": result.server.ret if result.server else 0}
+    assert done == {"c": 1, "s": 1}, (result.client, result.server)
     assert api.SSL_is_server(client.ssl) == 0 and api.SSL_is_server(server.ssl) == 1
 
 

@@ -36,8 +36,6 @@ SSL_CAPABILITIES = capability_set(
 
 # Functions left out on purpose, with the reason a not-applicable verdict shows.
 _ABSENT = MappingProxyType({
-    "SSL_SESSION_is_resumable": "the engine resumes TLS 1.2 sessions by id but not TLS 1.3 ones (tickets are parsed "
-                                "and kept, never used), so it cannot honestly call a TLS 1.3 session resumable",
     **{name: "the engine implements TLS over streams only; it has no DTLS" for name in (
         "DTLS_method", "DTLS_client_method", "DTLS_server_method", "DTLSv1_2_client_method",
         "DTLSv1_2_server_method", "DTLSv1_client_method", "DTLSv1_server_method")},

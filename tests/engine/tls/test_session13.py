@@ -50,7 +50,7 @@ def sealer() -> TicketSealer:
 
 
 def test_full_handshake_issues_the_configured_number_of_tickets(pki: PKI, sealer: TicketSealer) -> None:
-    c, s, cev, sev = _run(pki, sealer, Clock())
+    _, _, cev, sev = _run(pki, sealer, Clock())
     assert not _complete(cev).resumed and not _complete(sev).resumed
     tickets = _tickets(cev)
     assert len(tickets) == 2

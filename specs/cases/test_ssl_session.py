@@ -121,7 +121,8 @@ def test_session_set_on_the_client_is_resumed(h: Harness, version: str) -> None:
     assert _reused(h, client, server) == (1, 1)
 
 
-@pytest.mark.clauses("SSL_set_session/DESCRIPTION/not-reused-full-handshake")
+@pytest.mark.clauses("SSL_set_session/DESCRIPTION/not-reused-full-handshake",
+                     "SSL_CTX_set_session_cache_mode/NOTES/per-context")
 @BOTH
 def test_session_unknown_to_the_server_gives_a_full_handshake(h: Harness, version: str) -> None:
     """A session the server cannot resume (made with another server context) still connects, with a full
@@ -130,7 +131,7 @@ def test_session_unknown_to_the_server_gives_a_full_handshake(h: Harness, versio
     first_client, _ = _connect(h, version)
     session = held_session(h, first_client)
     client, server = _connect(h, version, client_ctx=first_client.ctx, session=session)
-    assert _reused(h, client, server) == (0, 0)
+    assert _reused(h, client, server) == (0, 0), "a session made with another server context was resumed"
 
 
 @pytest.mark.clauses("SSL_set_session/DESCRIPTION/replaces-and-null")
@@ -157,7 +158,7 @@ def test_replacing_an_open_session_makes_it_bad(h: Harness, version: str) -> Non
     api = h.capi
     first_client, first_server = _connect(h, version)
     session = held_session(h, first_client)
-    assert api.SSL_set_session(first_client.ssl, None) == 1
+    assert api.SSL_set_session(first_client.ssl, None) == 1, "SSL_set_session(ssl, NULL) on an open connection failed"
     note(h, f"SSL_SESSION_is_resumable of the replaced open session: {api.SSL_SESSION_is_resumable(session)}")
     client, server = _connect(h, version, client_ctx=first_client.ctx, server_ctx=first_server.ctx, session=session)
     assert _reused(h, client, server) == (0, 0), "a session replaced while its connection was open was resumed"
@@ -170,8 +171,8 @@ def test_no_session_before_a_handshake(h: Harness) -> None:
     """A new client object has no session: SSL_get_session and SSL_get1_session return NULL."""
     api = h.capi
     client = Mem(h, Role.CLIENT)
-    assert api.SSL_get_session(client.ssl) is None
-    assert api.SSL_get1_session(client.ssl) is None
+    assert api.SSL_get_session(client.ssl) is None, "SSL_get_session of a new client object is not NULL"
+    assert api.SSL_get1_session(client.ssl) is None, "SSL_get1_session of a new client object is not NULL"
 
 
 @pytest.mark.clauses("SSL_get_session/RETURN VALUES/pointer", "SSL_get_session/DESCRIPTION/get1-reference")
@@ -343,10 +344,14 @@ def test_expired_tls13_session_is_not_offered(h: Harness) -> None:
 def test_cache_mode_default_and_returns(h: Harness) -> None:
     api = h.capi
     ctx = Mem(h, Role.SERVER).ctx
-    assert api.SSL_CTX_get_session_cache_mode(ctx) == K.SSL_SESS_CACHE_SERVER
-    assert api.SSL_CTX_set_session_cache_mode(ctx, K.SSL_SESS_CACHE_BOTH) == K.SSL_SESS_CACHE_SERVER
-    assert api.SSL_CTX_get_session_cache_mode(ctx) == K.SSL_SESS_CACHE_BOTH
-    assert api.SSL_CTX_set_session_cache_mode(ctx, K.SSL_SESS_CACHE_OFF) == K.SSL_SESS_CACHE_BOTH
+    got = api.SSL_CTX_get_session_cache_mode(ctx)
+    assert got == K.SSL_SESS_CACHE_SERVER, f"default mode {got:#x}, not SSL_SESS_CACHE_SERVER"
+    got = api.SSL_CTX_set_session_cache_mode(ctx, K.SSL_SESS_CACHE_BOTH)
+    assert got == K.SSL_SESS_CACHE_SERVER, f"setting the mode returned {got:#x}, not the previous mode 0x2"
+    got = api.SSL_CTX_get_session_cache_mode(ctx)
+    assert got == K.SSL_SESS_CACHE_BOTH, f"the mode read back is {got:#x}, not 0x3"
+    got = api.SSL_CTX_set_session_cache_mode(ctx, K.SSL_SESS_CACHE_OFF)
+    assert got == K.SSL_SESS_CACHE_BOTH, f"setting the mode returned {got:#x}, not the previous mode 0x3"
 
 
 @pytest.mark.clauses("SSL_CTX_set_session_cache_mode/NOTES/off",
@@ -366,7 +371,7 @@ def test_cache_mode_stops_session_id_resumption(h: Harness, mode: str) -> None:
     stored = api.SSL_CTX_sess_number(server.ctx)
     note(h, f"mode {mode}: {stored} session(s) in the server cache")
     assert _reused(h, client, server) == (0, 0), f"resumed with cache mode {mode}"
-    assert stored == (2 if mode == "NO_INTERNAL_LOOKUP" else 0)
+    assert stored == (2 if mode == "NO_INTERNAL_LOOKUP" else 0), f"SSL_CTX_sess_number {stored} with mode {mode}"
 
 
 # --- SSL_CTX_sess_number and the counters ---------------------------------------------------------------------
@@ -387,8 +392,9 @@ def test_counters_after_a_full_and_a_resumed_handshake(h: Harness) -> None:
     seen["hits(server)"] = api.SSL_CTX_sess_hits(server.ctx)
     seen["hits(client)"] = api.SSL_CTX_sess_hits(client.ctx)
     note(h, f"counters: {seen}")
-    assert seen == {"connect": 2, "connect_good": 2, "accept": 2, "accept_good": 2, "number": 1,
-                    "hits(server)": 1, "hits(client)": 1}
+    want = {"connect": 2, "connect_good": 2, "accept": 2, "accept_good": 2, "number": 1, "hits(server)": 1,
+            "hits(client)": 1}
+    assert seen == want, f"counters {seen}"
 
 
 @pytest.mark.clauses("SSL_CTX_sess_number/DESCRIPTION/misses")
@@ -400,8 +406,8 @@ def test_unknown_session_id_is_a_miss(h: Harness) -> None:
     first_client, _ = _connect(h, V12, server_options=K.SSL_OP_NO_TICKET)
     session = held_session(h, first_client)
     _, server = _connect(h, V12, client_ctx=first_client.ctx, session=session, server_options=K.SSL_OP_NO_TICKET)
-    assert api.SSL_CTX_sess_misses(server.ctx) == 1
-    assert api.SSL_CTX_sess_hits(server.ctx) == 0
+    misses, hits = api.SSL_CTX_sess_misses(server.ctx), api.SSL_CTX_sess_hits(server.ctx)
+    assert (misses, hits) == (1, 0), f"SSL_CTX_sess_misses {misses}, SSL_CTX_sess_hits {hits}"
 
 
 @pytest.mark.clauses("SSL_CTX_sess_number/DESCRIPTION/cache-full")
@@ -413,5 +419,5 @@ def test_full_cache_counts_removals(h: Harness) -> None:
     _, server = _connect(h, V12, server_options=K.SSL_OP_NO_TICKET,
                          server_setup=lambda ctx: api.SSL_CTX_sess_set_cache_size(ctx, 1))
     _connect(h, V12, server_ctx=server.ctx)
-    assert api.SSL_CTX_sess_number(server.ctx) == 1
-    assert api.SSL_CTX_sess_cache_full(server.ctx) == 1
+    number, full = api.SSL_CTX_sess_number(server.ctx), api.SSL_CTX_sess_cache_full(server.ctx)
+    assert (number, full) == (1, 1), f"SSL_CTX_sess_number {number}, SSL_CTX_sess_cache_full {full}"

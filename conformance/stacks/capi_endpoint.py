@@ -122,6 +122,7 @@ class CApiEndpoint(Endpoint):
         self.ctx: Any = None
         self.ssl: Any = None
         self.network: Any = None
+        self.held_sessions: list[Any] = []  # references taken by session(), given back by close()
         try:
             self._setup(config)
         except Exception:
@@ -160,6 +161,8 @@ class CApiEndpoint(Endpoint):
                             "SSL_set_tlsext_host_name")
             if config.verify_peer and config.check_host:
                 self._check(api.SSL_set1_host(self.ssl, config.server_name.encode()) == 1, "SSL_set1_host")
+            if config.resume is not None:
+                self._check(api.SSL_set_session(self.ssl, config.resume) == 1, "SSL_set_session")
 
     # --- application side ---------------------------------------------------------------------------------
     def _reason(self) -> str:
@@ -229,6 +232,15 @@ class CApiEndpoint(Endpoint):
     def renegotiation_pending(self) -> bool:
         return bool(self.api.SSL_renegotiate_pending(self.ssl))
 
+    def session(self) -> object | None:
+        session: object | None = self.api.SSL_get1_session(self.ssl)
+        if session is not None:
+            self.held_sessions.append(session)
+        return session
+
+    def session_reused(self) -> bool:
+        return bool(self.api.SSL_session_reused(self.ssl))
+
     def negotiated_version(self) -> str | None:
         version = self.api.SSL_get_version(self.ssl)
         text = version.decode() if isinstance(version, bytes) else version
@@ -265,6 +277,8 @@ class CApiEndpoint(Endpoint):
 
     def close(self) -> None:
         api = self.api
+        while self.held_sessions:
+            api.SSL_SESSION_free(self.held_sessions.pop())
         if self.ssl is not None:
             api.SSL_free(self.ssl)  # frees the internal half of the pair (SSL_set_bio gave it away)
             self.ssl = None

@@ -195,7 +195,8 @@ class Client13Handshake(Handshake13):
             suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
         if cfg.send_fallback_scsv:
             suites.append(TLS_FALLBACK_SCSV)  # RFC 7507 section 4
-        exts.extend(cfg.extra_extensions)
+        # RFC 9846 section 4.1.2: a second ClientHello drops early_data
+        exts.extend(e for e in cfg.extra_extensions if initial or e[0] != X.early_data)
         exts = self._order(exts)
         hello = ClientHello(self.random, self.session_id, suites, b"\x00", exts)
         if cfg.pad_client_hello:

@@ -132,4 +132,7 @@ class TLSConfig:
     """Issue resumable tickets sealed with this key, and accept them back (RFC 9846 section 4.3.11); None: the
     tickets sent cannot be resumed and every pre_shared_key offer is ignored."""
     ticket_lifetime: int = 7200
+    max_early_data_skip: int = 16384
+    """RFC 9846 section 4.3.10: how much of a client's early data (which this server never accepts) it skips; as
+    OpenSSL 3.0's default recv_max_early_data (SSL3_RT_MAX_PLAIN_LENGTH)."""
     """ticket_lifetime of the tickets issued, in seconds (the engine passes SSL_CTX_get_timeout)."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 from enum import Enum, auto
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -30,7 +31,7 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
-from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, Transition, transition
+from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, SkipEarlyData, Transition, transition
 from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, finished_verify_data, resumption_psk
 from .messages import (
     TLS12,
@@ -253,6 +254,13 @@ class Server13Handshake(Handshake13):
         self.hrr_group = group
         self.first_hello = ch
         self._set_state(ServerState.START)
+        self._skip_early_data(ch, "application_data")
+
+    def _skip_early_data(self, ch: ClientHello, kind: Literal["undecryptable", "application_data"]) -> None:
+        """RFC 9846 section 4.3.10: this server takes no early data; if the client sends some, skip it (records it
+        cannot decrypt, or after a HelloRetryRequest application_data records) up to the configured limit."""
+        if find_extension(ch.extensions, X.early_data) is not None:
+            self.out.append(SkipEarlyData(kind, self.config.max_early_data_skip))
 
     # -- NEGOTIATED: our flight ----------------------------------------------------------------------------------
 
@@ -283,6 +291,7 @@ class Server13Handshake(Handshake13):
         self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
         self._install("write", Epoch.handshake, self.server_hs_secret)
         self._install("read", Epoch.handshake, self.client_hs_secret)
+        self._skip_early_data(ch, "undecryptable")
 
         ee_exts: list[Extension] = []
         if self.alpn is not None:

@@ -182,3 +182,82 @@ def test_client_offering_no_psk_dhe_ke_offers_no_ticket(pki: PKI, sealer: Ticket
     c.start_handshake()
     pump(c, s)
     assert not _complete(c.events()).resumed
+
+
+# -- RFC 9846 section 4.3.10: a server that takes no early data skips it -------------------------------------------
+
+EARLY = ((ExtensionType.early_data, b""),)
+
+
+def _fake_early_records(sizes: list[int]) -> bytes:
+    return b"".join(b"\x17\x03\x03" + n.to_bytes(2, "big") + os.urandom(n) for n in sizes)
+
+
+def _early_pair(pki: PKI, hrr: bool = False, limit: int = 16384) -> tuple[TLSConnection, TLSConnection]:
+    ckw: dict[str, object] = {"extra_extensions": EARLY}
+    skw: dict[str, object] = {"max_early_data_skip": limit}
+    if hrr:
+        ckw["key_share_groups"] = (0x001D,)
+        skw["groups"] = (0x0017, 0x001D)
+    c = TLSConnection(client_config(pki, **ckw), "client", TLSContext())
+    s = TLSConnection(server_config(pki, **skw), "server", TLSContext())
+    return c, s
+
+
+@pytest.mark.parametrize("hrr", [False, True])
+def test_server_skips_early_data_it_cannot_use(pki: PKI, hrr: bool) -> None:
+    """Early data after the ClientHello (records that do not decrypt; after a HelloRetryRequest, application_data
+    records) is dropped, and the handshake completes."""
+    c, s = _early_pair(pki, hrr)
+    c.start_handshake()
+    s.receive_bytes(c.data_to_send() + _fake_early_records([1000, 3000, 17]))
+    pump(c, s)
+    assert _complete(c.events()) and _complete(s.events()).hello_retry_request == hrr
+
+
+@pytest.mark.parametrize("hrr", [False, True])
+def test_early_data_past_the_limit_fails(pki: PKI, hrr: bool) -> None:
+    c, s = _early_pair(pki, hrr, limit=2000)
+    c.start_handshake()
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(c.data_to_send() + _fake_early_records([1500, 1500]))
+    # past the limit the record is judged as usual: it does not decrypt, or it is application data before keys
+    want = AlertDescription.unexpected_message if hrr else AlertDescription.bad_record_mac
+    assert info.value.alert == want
+
+
+def test_undecryptable_records_without_early_data_offer_are_bad_record_mac(pki: PKI) -> None:
+    c = TLSConnection(client_config(pki), "client", TLSContext())
+    s = TLSConnection(server_config(pki), "server", TLSContext())
+    c.start_handshake()
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(c.data_to_send())
+        s.receive_bytes(_fake_early_records([100]))
+    assert info.value.alert in (AlertDescription.bad_record_mac, AlertDescription.unexpected_message)
+
+
+def test_skipping_ends_with_the_first_record_that_decrypts(pki: PKI) -> None:
+    """Once a record of the client's second flight has decrypted, a record that does not is bad_record_mac again
+    (here between the client's Certificate and CertificateVerify, each in a record of its own)."""
+    c = TLSConnection(client_config(pki, extra_extensions=EARLY, record_per_message=True, middlebox_compat=False,
+                                    certificate_chain=[pki.client.cert], private_key=pki.client.key),
+                      "client", TLSContext())  # fmt: skip
+    s = TLSConnection(server_config(pki, request_client_certificate=True), "server", TLSContext())
+    c.start_handshake()
+    s.receive_bytes(c.data_to_send() + _fake_early_records([200]))
+    c.receive_bytes(s.data_to_send())
+    flight = _split_records(c.data_to_send())
+    assert len(flight) >= 3, flight
+    s.receive_bytes(flight[0])
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(_fake_early_records([200]))
+    assert info.value.alert == AlertDescription.bad_record_mac
+
+
+def _split_records(data: bytes) -> list[bytes]:
+    out = []
+    while data:
+        n = 5 + int.from_bytes(data[3:5], "big")
+        out.append(data[:n])
+        data = data[n:]
+    return out

@@ -201,6 +201,39 @@ class Harness:
         pair = self.pair(client=client, server=server, link=link)
         return CApiPair(as_capi_endpoint(pair.client), as_capi_endpoint(pair.server), pair.link, pair.trace)
 
+    def pair_factory(
+        self,
+        *,
+        client: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+        server: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+    ) -> Callable[..., Pair]:
+        """``make(resume=None, link=None)``: pairs like :meth:`pair` whose servers all come from one server context
+        (``StackAdapter.endpoint_factory``), so a session one server made can be resumed with the next; the client
+        of each pair offers ``resume`` (a session from an earlier client's ``Endpoint.session()``). Needs
+        'session_resumption' of both stacks."""
+        self.need("session_resumption")
+        self.need("client_role", stacks=(self.client_stack,))
+        self.need("server_role", stacks=(self.server_stack,))
+        base_client = EndpointConfig(role=Role.CLIENT, verify_peer=True)
+        client_cfg = client(base_client) if callable(client) else client or base_client
+        base_server = EndpointConfig(role=Role.SERVER, verify_peer=False)
+        server_cfg = server(base_server) if callable(server) else server or base_server
+        servers = self.server_stack.endpoint_factory(server_cfg)
+
+        def make(resume: object | None = None, link: Link | None = None) -> Pair:
+            c = self.client_stack.endpoint(client_cfg.with_(resume=resume), f"client({self.client_stack.name})")
+            s = servers(f"server({self.server_stack.name})")
+            self.endpoints += [c, s]
+            for endpoint in (c, s):
+                attach = getattr(endpoint, "attach_trace", None)
+                if attach is not None:
+                    attach(self.trace)
+            self.trace.note(f"pair: client {self.client_stack.name} ({'offering a session' if resume else 'new'}), "
+                            f"server {self.server_stack.name} (shared context)")
+            return Pair(c, s, link or Link.whole(), self.trace)
+
+        return make
+
     def close(self) -> None:
         """Close every endpoint, even when one raises; then raise :class:`CloseError` naming each that did."""
         problems = []

@@ -345,6 +345,9 @@ _SIGNATURES.update({
     "SSL_SESSION_free": (None, (_H,)),
     "SSL_SESSION_get_timeout": (c_long, (_H,)),
     "SSL_SESSION_is_resumable": (c_int, (_H,)),
+    "SSL_CTX_get_timeout": (c_long, (_H,)),
+    "SSL_SESSION_get_time": (c_long, (_H,)),
+    "SSL_SESSION_set_time": (c_long, (_H, c_long)),
     "SSL_CTX_set_cert_verify_callback": (None, (_H, c_void_p, c_void_p)),
     "SSL_CTX_sess_set_remove_cb": (None, (_H, c_void_p)),
     "SSL_renegotiate_abbreviated": (c_int, (_H,)),
@@ -561,6 +564,7 @@ WOLFSSL_RENAMES: Final[dict[str, str]] = {
     # wolfSSL's function returns a new copy on every call (two calls give two objects), which the caller frees with
     # X509_free: the ownership of OpenSSL's SSL_get1_peer_certificate.
     "SSL_get1_peer_certificate": "wolfSSL_get_peer_certificate",
+    "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
 }
 
 WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
@@ -570,6 +574,12 @@ WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
         "ERR_GET_LIB", "ERR_GET_REASON", "SSL_CTX_set_min_proto_version", "SSL_CTX_set_max_proto_version",
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_CTX_set_mode", "SSL_CTX_clear_mode",
         "SSL_CTX_get_mode", "SSL_get_mode", "SSL_set_tlsext_host_name", "BIO_set_close", "BIO_clear_retry_flags",
+        # wolfssl/ssl.h declares the session cache macros of 3.0 as functions
+        "SSL_CTX_set_session_cache_mode", "SSL_CTX_get_session_cache_mode", "SSL_CTX_sess_set_cache_size",
+        "SSL_CTX_sess_get_cache_size", "SSL_CTX_sess_number", "SSL_CTX_sess_connect", "SSL_CTX_sess_connect_good",
+        "SSL_CTX_sess_connect_renegotiate", "SSL_CTX_sess_accept", "SSL_CTX_sess_accept_good",
+        "SSL_CTX_sess_accept_renegotiate", "SSL_CTX_sess_hits", "SSL_CTX_sess_cb_hits", "SSL_CTX_sess_misses",
+        "SSL_CTX_sess_timeouts", "SSL_CTX_sess_cache_full",
     }
 )  # fmt: skip
 
@@ -595,6 +605,23 @@ WOLFSSL: Final = SymbolProfile(
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
+        # the session cache macros of 3.0, which wolfssl/ssl.h declares as functions
+        "SSL_CTX_sess_number": (c_long, (_H,)),
+        "SSL_CTX_sess_connect": (c_long, (_H,)),
+        "SSL_CTX_sess_connect_good": (c_long, (_H,)),
+        "SSL_CTX_sess_connect_renegotiate": (c_long, (_H,)),
+        "SSL_CTX_sess_accept": (c_long, (_H,)),
+        "SSL_CTX_sess_accept_good": (c_long, (_H,)),
+        "SSL_CTX_sess_accept_renegotiate": (c_long, (_H,)),
+        "SSL_CTX_sess_hits": (c_long, (_H,)),
+        "SSL_CTX_sess_cb_hits": (c_long, (_H,)),
+        "SSL_CTX_sess_misses": (c_long, (_H,)),
+        "SSL_CTX_sess_timeouts": (c_long, (_H,)),
+        "SSL_CTX_sess_cache_full": (c_long, (_H,)),
+        "SSL_CTX_set_session_cache_mode": (c_long, (_H, c_long)),
+        "SSL_CTX_get_session_cache_mode": (c_long, (_H,)),
+        "SSL_CTX_sess_set_cache_size": (c_long, (_H, c_long)),
+        "SSL_CTX_sess_get_cache_size": (c_long, (_H,)),
         "SSL_CTX_set_options": (c_long, (_H, c_long)),
         "SSL_CTX_get_options": (c_long, (_H,)),
         "SSL_CTX_clear_options": (c_long, (_H, c_long)),
@@ -1825,6 +1852,63 @@ class LibsslApi:
 
     def SSL_SESSION_is_resumable(self, s: Handle | None) -> int:
         return int(self._function("SSL_SESSION_is_resumable")(_address(s, "SSL_SESSION")))
+
+    def SSL_CTX_get_timeout(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_timeout")(_address(ctx, "SSL_CTX")))
+
+    def SSL_SESSION_get_time(self, s: Handle | None) -> int:
+        return int(self._function("SSL_SESSION_get_time")(_address(s, "SSL_SESSION")))
+
+    def SSL_SESSION_set_time(self, s: Handle | None, t: int) -> int:
+        return int(self._function("SSL_SESSION_set_time")(_address(s, "SSL_SESSION"), t))
+
+    def SSL_CTX_set_session_cache_mode(self, ctx: Handle | None, mode: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_session_cache_mode", ctx, K.SSL_CTRL_SET_SESS_CACHE_MODE, mode)
+
+    def SSL_CTX_get_session_cache_mode(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_session_cache_mode", ctx, K.SSL_CTRL_GET_SESS_CACHE_MODE)
+
+    def SSL_CTX_sess_set_cache_size(self, ctx: Handle | None, t: int) -> int:
+        return self._ctx_macro("SSL_CTX_sess_set_cache_size", ctx, K.SSL_CTRL_SET_SESS_CACHE_SIZE, t)
+
+    def SSL_CTX_sess_get_cache_size(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_get_cache_size", ctx, K.SSL_CTRL_GET_SESS_CACHE_SIZE)
+
+    def SSL_CTX_sess_number(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_number", ctx, K.SSL_CTRL_SESS_NUMBER)
+
+    def SSL_CTX_sess_connect(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_connect", ctx, K.SSL_CTRL_SESS_CONNECT)
+
+    def SSL_CTX_sess_connect_good(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_connect_good", ctx, K.SSL_CTRL_SESS_CONNECT_GOOD)
+
+    def SSL_CTX_sess_connect_renegotiate(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_connect_renegotiate", ctx, K.SSL_CTRL_SESS_CONNECT_RENEGOTIATE)
+
+    def SSL_CTX_sess_accept(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_accept", ctx, K.SSL_CTRL_SESS_ACCEPT)
+
+    def SSL_CTX_sess_accept_good(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_accept_good", ctx, K.SSL_CTRL_SESS_ACCEPT_GOOD)
+
+    def SSL_CTX_sess_accept_renegotiate(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_accept_renegotiate", ctx, K.SSL_CTRL_SESS_ACCEPT_RENEGOTIATE)
+
+    def SSL_CTX_sess_hits(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_hits", ctx, K.SSL_CTRL_SESS_HIT)
+
+    def SSL_CTX_sess_cb_hits(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_cb_hits", ctx, K.SSL_CTRL_SESS_CB_HIT)
+
+    def SSL_CTX_sess_misses(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_misses", ctx, K.SSL_CTRL_SESS_MISSES)
+
+    def SSL_CTX_sess_timeouts(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_timeouts", ctx, K.SSL_CTRL_SESS_TIMEOUTS)
+
+    def SSL_CTX_sess_cache_full(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_cache_full", ctx, K.SSL_CTRL_SESS_CACHE_FULL)
 
     def SSL_set_retry_verify(self, ssl: Handle | None) -> int:
         """The ssl.h macro: (SSL_ctrl(ssl, SSL_CTRL_SET_RETRY_VERIFY, 0, NULL) > 0)."""

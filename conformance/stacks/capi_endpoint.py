@@ -175,6 +175,7 @@ class CApiEndpoint(SslObjects, Endpoint):
         self.ctx = ctx
         self.sock = sock
         self.trace: Trace | None = None
+        self.held_sessions: list[Any] = []  # references taken by session(), given back by close()
         try:
             self._setup(config, before_new, set_role, host_check, bio)
         except Exception:
@@ -224,6 +225,8 @@ class CApiEndpoint(SslObjects, Endpoint):
                 host_check = config.verify_peer and config.check_host
             if host_check:
                 self._check(api.SSL_set1_host(self.ssl, config.server_name.encode()) == 1, "SSL_set1_host")
+            if config.resume is not None:
+                self._check(api.SSL_set_session(self.ssl, config.resume) == 1, "SSL_set_session")
 
     # --- application side ---------------------------------------------------------------------------------
     def _reason(self) -> str:
@@ -293,6 +296,15 @@ class CApiEndpoint(SslObjects, Endpoint):
     def renegotiation_pending(self) -> bool:
         return bool(self.api.SSL_renegotiate_pending(self.ssl))
 
+    def session(self) -> object | None:
+        session: object | None = self.api.SSL_get1_session(self.ssl)
+        if session is not None:
+            self.held_sessions.append(session)
+        return session
+
+    def session_reused(self) -> bool:
+        return bool(self.api.SSL_session_reused(self.ssl))
+
     def negotiated_version(self) -> str | None:
         version = self.api.SSL_get_version(self.ssl)
         text = version.decode() if isinstance(version, bytes) else version
@@ -354,6 +366,11 @@ class CApiEndpoint(SslObjects, Endpoint):
         """Deliver ``data`` to the SSL; all of it must fit into the BIO pair."""
         if data:
             assert self.api.BIO_write(self._network(), data) == len(data), "the BIO pair did not take all bytes"
+
+    def close(self) -> None:
+        while self.held_sessions:
+            self.api.SSL_SESSION_free(self.held_sessions.pop())
+        super().close()
 
 
 def as_capi_endpoint(endpoint: Endpoint) -> CApiEndpoint:

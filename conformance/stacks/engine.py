@@ -30,15 +30,13 @@ SSL_CAPABILITIES = capability_set(
     "client_role", "server_role", "tls1_2", "tls1_3", "raw_return_values", "error_codes", "error_queue",
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
-    "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation",
+    "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation", "session_resumption",
 )
 
 
 # The one list of functions the engine leaves out on purpose, with the reason a not-applicable verdict shows
 # (tests/engine/test_public_surface.py checks it against the catalogue and the engine).
 ABSENT = MappingProxyType({
-    "SSL_SESSION_is_resumable": "the engine resumes TLS 1.2 sessions by id but not TLS 1.3 ones (tickets are parsed "
-                                "and kept, never used), so it cannot honestly call a TLS 1.3 session resumable",
     **{name: "the engine implements TLS over streams only; it has no DTLS" for name in (
         "DTLS_method", "DTLS_client_method", "DTLS_server_method", "DTLSv1_method", "DTLSv1_2_method",
         "DTLSv1_2_client_method", "DTLSv1_2_server_method", "DTLSv1_client_method", "DTLSv1_server_method")},

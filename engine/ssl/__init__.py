@@ -364,3 +364,46 @@ __all__ = [
     "TLSv1_2_server_method",
     "X509_VERIFY_PARAM_set1_host",
 ]  # fmt: skip
+
+# sessions and their cache (SSL_CTX_set_session_cache_mode.pod, SSL_CTX_sess_number.pod, SSL_SESSION_is_resumable.pod)
+from engine.ssl.context import (
+    SSL_CTX_get_session_cache_mode,
+    SSL_CTX_sess_accept,
+    SSL_CTX_sess_accept_good,
+    SSL_CTX_sess_accept_renegotiate,
+    SSL_CTX_sess_cache_full,
+    SSL_CTX_sess_cb_hits,
+    SSL_CTX_sess_connect,
+    SSL_CTX_sess_connect_good,
+    SSL_CTX_sess_connect_renegotiate,
+    SSL_CTX_sess_get_cache_size,
+    SSL_CTX_sess_hits,
+    SSL_CTX_sess_misses,
+    SSL_CTX_sess_number,
+    SSL_CTX_sess_set_cache_size,
+    SSL_CTX_sess_timeouts,
+    SSL_CTX_set_session_cache_mode,
+)
+from engine.ssl.session import SSL_SESSION_is_resumable, SSL_SESSION_set_time, SSL_SESSION_set_timeout
+
+__all__ += [
+    "SSL_CTX_get_session_cache_mode",
+    "SSL_CTX_sess_accept",
+    "SSL_CTX_sess_accept_good",
+    "SSL_CTX_sess_accept_renegotiate",
+    "SSL_CTX_sess_cache_full",
+    "SSL_CTX_sess_cb_hits",
+    "SSL_CTX_sess_connect",
+    "SSL_CTX_sess_connect_good",
+    "SSL_CTX_sess_connect_renegotiate",
+    "SSL_CTX_sess_get_cache_size",
+    "SSL_CTX_sess_hits",
+    "SSL_CTX_sess_misses",
+    "SSL_CTX_sess_number",
+    "SSL_CTX_sess_set_cache_size",
+    "SSL_CTX_sess_timeouts",
+    "SSL_CTX_set_session_cache_mode",
+    "SSL_SESSION_is_resumable",
+    "SSL_SESSION_set_time",
+    "SSL_SESSION_set_timeout",
+]

@@ -292,13 +292,14 @@ def session_reused(api: Any, ssl: Any) -> int:
 def full_shutdown(h: Harness, first: CApiEndpoint, second: CApiEndpoint) -> None:
     """A complete two-way shutdown: ``first`` closes, ``second`` reads the close_notify and answers."""
     api = h.capi
-    assert api.SSL_shutdown(first.ssl) == 0
+    assert api.SSL_shutdown(first.ssl) == 0, f"{first.label}: the first SSL_shutdown must return 0"
     move(first, second)
     ret, _ = api.SSL_read(second.ssl, 10)
-    assert error(api, second.ssl, ret) is SslError.SSL_ERROR_ZERO_RETURN
-    assert api.SSL_shutdown(second.ssl) == 1
+    assert error(api, second.ssl, ret) is SslError.SSL_ERROR_ZERO_RETURN, f"{second.label}: no ZERO_RETURN"
+    assert api.SSL_shutdown(second.ssl) == 1, f"{second.label}: SSL_shutdown after the close_notify must return 1"
     move(first, second)
-    assert api.SSL_shutdown(first.ssl) == 1
+    assert api.SSL_shutdown(first.ssl) == 1, (
+        f"{first.label}: the second SSL_shutdown, once the peer's close_notify arrived, must return 1")
 
 
 __all__ = [

@@ -5,7 +5,8 @@ Module per BIO kind: :mod:`.core` (BIO objects, reference counts, retry flags, g
 :mod:`.addr` (BIO_ADDR), :mod:`.chain` (BIO_push and chains), :mod:`.buffer` (BIO_f_buffer),
 :mod:`.fd` (BIO_s_fd), :mod:`.hostserv` (BIO_parse_hostserv),
 :mod:`.addrinfo` (BIO_lookup),
-:mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new);
+:mod:`.conn` (BIO_s_connect, BIO_s_accept), :mod:`.meth` (BIO_meth_new); :mod:`.ssl_filter` (BIO_f_ssl) is
+exported by :mod:`engine.ssl`, the layer it builds on;
 constants in :mod:`.constants`, the error queue in :mod:`engine.err`.
 Calling convention: ``conformance/capi/__init__.py``.
 """

@@ -12,12 +12,25 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["KINDS", "RULES", "Catalogue", "CatalogueError", "Clause", "Page", "load_catalogue"]
+__all__ = ["KINDS", "RULES", "STATES", "Catalogue", "CatalogueError", "Clause", "Page", "load_catalogue"]
 
 KINDS = frozenset({"return-value", "behaviour", "caller-obligation"})
 # Which rule the engine follows for a clause where that needs saying: the page states the result ("page"), or the
 # page is silent and OpenSSL 3.0's behaviour is followed ("openssl-3.0 (page silent)").
 RULES = frozenset({"page", "openssl-3.0 (page silent)"})
+# The connection states a clause's text can name (see specs/README.md, "States"): a clause lists those it names in
+# ``states``; a case declares the state it puts the object in with ``@pytest.mark.states(...)``, and every state a
+# clause names needs a case claiming the clause in that state.
+STATES = frozenset({
+    "before-handshake",       # role and transport set, no handshake step taken yet
+    "mid-handshake",          # the handshake started and stopped at a WANT_READ / WANT_WRITE point
+    "established",            # the handshake completed, no close_notify in either direction
+    "close-notify-sent",      # our SSL_shutdown sent close_notify (SSL_SENT_SHUTDOWN), the peer's not received
+    "close-notify-received",  # the peer's close_notify was read (SSL_RECEIVED_SHUTDOWN, SSL_ERROR_ZERO_RETURN)
+    "fatal-alert",            # a fatal error ended the connection (a fatal alert sent or received, SSL_ERROR_SSL)
+    "after-clear",            # a used object reset with SSL_clear()
+    "null-handle",            # the function is given a NULL object
+})
 SCHEMA_VERSION = 1
 
 
@@ -37,6 +50,7 @@ class Clause:
     unobservable: str = ""
     note: str = ""
     rule: str = ""
+    states: tuple[str, ...] = ()  # the states of STATES the clause's text names
 
 
 @dataclass(frozen=True)
@@ -133,6 +147,11 @@ def load_page(path: Path) -> Page:
         rule = _str(raw, "rule", where, required=False)
         if rule and rule not in RULES:
             raise CatalogueError(f"{where}: rule {rule!r} is not one of {', '.join(sorted(RULES))}")
+        states = _strs(raw, "states", where, required=False)
+        unknown = [state for state in states if state not in STATES]
+        if unknown:
+            raise CatalogueError(f"{where}: state(s) {', '.join(map(repr, unknown))} not one of "
+                                 f"{', '.join(sorted(STATES))}")
         clauses.append(
             Clause(
                 id=cid,
@@ -145,6 +164,7 @@ def load_page(path: Path) -> Page:
                 unobservable=" ".join(_str(raw, "unobservable", where, required=False).split()),
                 note=" ".join(_str(raw, "note", where, required=False).split()),
                 rule=rule,
+                states=states,
             )
         )
     source = _str(page, "source", f"{path} [page]", required=False)

@@ -16,6 +16,7 @@ class CaseRef:
     name: str
     clauses: tuple[str, ...]
     needs: tuple[str, ...]
+    states: tuple[str, ...] = ()  # the connection states the case declares (``@pytest.mark.states``)
 
 
 def _module_marks(module: object) -> list[Any]:
@@ -24,7 +25,8 @@ def _module_marks(module: object) -> list[Any]:
 
 
 def case_clauses(package: str = "specs.cases") -> list[CaseRef]:
-    """Every case function (``test_*``) of the package's modules with the clause ids and capabilities it names."""
+    """Every case function (``test_*``) of the package's modules with the clause ids, capabilities and states it
+    names."""
     pkg = importlib.import_module(package)
     refs: list[CaseRef] = []
     for info in pkgutil.iter_modules(pkg.__path__, prefix=f"{package}."):
@@ -34,10 +36,13 @@ def case_clauses(package: str = "specs.cases") -> list[CaseRef]:
                 continue
             clauses: list[str] = []
             needs: list[str] = []
+            states: list[str] = []
             for mark in [*getattr(obj, "pytestmark", []), *_module_marks(module)]:
                 if mark.name == "clauses":
                     clauses += [str(a) for a in mark.args]
                 elif mark.name == "needs":
                     needs += [str(a) for a in mark.args]
-            refs.append(CaseRef(info.name, name, tuple(clauses), tuple(needs)))
+                elif mark.name == "states":
+                    states += [str(a) for a in mark.args]
+            refs.append(CaseRef(info.name, name, tuple(clauses), tuple(needs), tuple(dict.fromkeys(states))))
     return refs

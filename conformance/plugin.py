@@ -113,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "clauses(*ids): the catalogue clauses a conformance case checks")
     config.addinivalue_line("markers", "needs(*capabilities): adapter capabilities a conformance case requires")
     config.addinivalue_line("markers", "interop: a case run on every (client stack, server stack) pair")
+    config.addinivalue_line("markers", "states(*names): the connection states (catalogue STATES) a case exercises")
     settings = settings_of(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and "conformance_run" in workerinput:

@@ -13,7 +13,7 @@ import traceback
 import types
 import weakref
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,7 @@ class CaseFacts:
     clauses: list[str]
     params: dict[str, Any]
     seed: int
+    states: list[str] = field(default_factory=list)  # the connection states the case declares (marker ``states``)
 
     @classmethod
     def of(cls, item: pytest.Item, run_seed: int) -> CaseFacts:
@@ -76,7 +77,8 @@ class CaseFacts:
         return cls(stack=first, client_stack=first, server_stack=second or first, interop=second is not None,
                    case=getattr(item, "originalname", item.name), nodeid=item.nodeid,
                    clauses=[str(c) for c in marker.args] if marker else [], params=params,
-                   seed=node_seed(item.nodeid, run_seed))
+                   seed=node_seed(item.nodeid, run_seed),
+                   states=[str(s) for m in item.iter_markers("states") for s in m.args])
 
     @property
     def peer(self) -> StackAdapter:
@@ -100,7 +102,7 @@ class CaseFacts:
             stack=self.stack.name, version=safe_version(self.stack), case=self.case, verdict=verdict,
             reason=reason, clauses=self.clauses, trace=trace, duration=round(duration, 6), seed=self.seed,
             run=run, nodeid=self.nodeid, phase=phase, params=self.params, client=self.client_stack.name,
-            interop=self.interop)
+            interop=self.interop, states=self.states)
         if self.interop or peer is not self.stack:
             record.peer = peer.name
             record.peer_version = safe_version(peer)

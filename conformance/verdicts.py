@@ -152,6 +152,7 @@ class VerdictRecord:
     expectation: dict[str, Any] | None = None
     observed: str | None = None  # with an expectation: the run's own reason, before the entry judged it
     functions: list[str] = field(default_factory=list)  # the library functions the case called, sorted
+    states: list[str] = field(default_factory=list)  # the connection states the case declares (catalogue STATES)
     schema: int = SCHEMA
     kind: str = "verdict"
 
@@ -182,7 +183,7 @@ _VERDICT_FIELDS: Mapping[str, tuple[tuple[type, ...], bool]] = {
     "duration": ((int, float), True), "seed": ((int,), True), "run": ((str,), False), "nodeid": ((str,), False),
     "phase": ((str,), False), "params": ((dict,), False), "client": ((str,), False), "interop": ((bool,), False),
     "peer": ((str,), False), "peer_version": ((str,), False), "expectation": ((dict,), False),
-    "observed": ((str,), False), "functions": ((list,), False),
+    "observed": ((str,), False), "functions": ((list,), False), "states": ((list,), False),
 }
 _RUN_FIELDS: Mapping[str, tuple[tuple[type, ...], bool]] = {
     "run": ((str,), False), "seed": ((int,), False), "started": ((int, float), False), "stacks": ((dict,), False),
@@ -219,7 +220,7 @@ def _check_fields(data: Mapping[str, Any], fields: Mapping[str, tuple[tuple[type
 
 _ABSENT = object()
 _REQUIRED: dict[int, frozenset[str]] = {}  # id of a fields table (the module's three) -> its required names
-_STRING_LISTS = frozenset({"clauses", "trace", "nodeids", "functions"})
+_STRING_LISTS = frozenset({"clauses", "trace", "nodeids", "functions", "states"})
 
 
 def parse_record(data: object) -> RunRecord | PlanRecord | VerdictRecord | DifferentialRecord:

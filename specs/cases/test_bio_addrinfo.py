@@ -122,6 +122,7 @@ def test_failed_lookup(h: Harness, host: str, service: str, family: int) -> None
 
 
 @pytest.mark.clauses("BIO_ADDRINFO/DESCRIPTION/free")
+@pytest.mark.states("null-handle")
 def test_free_null(h: Harness) -> None:
     """BIO_ADDRINFO_free(NULL) does nothing (returns no value)."""
     assert call(h, "BIO_ADDRINFO_free", None) is None

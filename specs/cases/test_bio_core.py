@@ -46,6 +46,7 @@ def test_up_ref_needs_one_more_free(h: Harness) -> None:
 
 @pytest.mark.clauses("BIO_new/DESCRIPTION/free", "BIO_new/DESCRIPTION/free-all", "BIO_new/RETURN VALUES/void",
                      "BIO_new/RETURN VALUES/up-ref-free")
+@pytest.mark.states("null-handle")
 def test_free_functions_ignore_null(h: Harness) -> None:
     """BIO_free(NULL) does nothing and so does not succeed (0); BIO_vfree(NULL) and BIO_free_all(NULL) do nothing
     and return nothing; none of them records an error."""

@@ -274,6 +274,7 @@ def test_get_mem_data_shows_without_consuming(h: Harness) -> None:
 
 
 @pytest.mark.clauses("BIO_read/RETURN VALUES/write-count")
+@pytest.mark.states("null-handle")
 def test_write_of_nothing_returns_zero(h: Harness) -> None:
     """BIO_write with length 0, or a negative length, writes nothing and returns 0; so does BIO_write on NULL."""
     with owned(h) as o:
@@ -304,6 +305,7 @@ def test_write_ex_and_read_ex_on_memory(h: Harness) -> None:
 
 
 @pytest.mark.clauses("BIO_s_mem/RETURN VALUES/get-mem-data")
+@pytest.mark.states("null-handle")
 def test_get_mem_data_of_null_returns_zero(h: Harness) -> None:
     """BIO_get_mem_data with a NULL BIO returns 0, the value the page gives for that case."""
     clear(h)

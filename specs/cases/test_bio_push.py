@@ -54,6 +54,7 @@ def recording_bio(h: Harness) -> Iterator[tuple[Any, list[tuple[int, int]]]]:
 
 
 @pytest.mark.clauses("BIO_push/DESCRIPTION/push-null-b", "BIO_push/RETURN VALUES/push")
+@pytest.mark.states("null-handle")
 def test_push_null_returns_next(h: Harness) -> None:
     """BIO_push(NULL, next) returns next and leaves next's chain as it was."""
     with owned(h) as o:
@@ -95,6 +96,7 @@ def test_push_onto_null_changes_nothing(h: Harness) -> None:
 
 
 @pytest.mark.clauses("BIO_push/DESCRIPTION/pop-null", "BIO_push/RETURN VALUES/pop")
+@pytest.mark.states("null-handle")
 def test_pop_null_and_single(h: Harness) -> None:
     """BIO_pop(NULL) is NULL; popping a BIO that is alone gives NULL and leaves it usable."""
     with owned(h) as o:

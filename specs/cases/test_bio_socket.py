@@ -366,6 +366,7 @@ def test_zero_when_nothing_to_give(h: Harness) -> None:
 
 
 @pytest.mark.clauses("BIO_ADDR/DESCRIPTION/free")
+@pytest.mark.states("null-handle")
 def test_addr_free_of_null_does_nothing(h: Harness) -> None:
     """BIO_ADDR_free(NULL) is harmless; a BIO_ADDR from BIO_ADDR_new is freed without complaint."""
     clear(h)

@@ -243,6 +243,7 @@ def test_ssl_free_releases_its_bios(h: Harness) -> None:
     "SSL_CTX_free/RETURN VALUES/void",
     "SSL_free/RETURN VALUES/void",
 )
+@pytest.mark.states("null-handle")
 def test_free_functions_accept_null(h: Harness) -> None:
     api = h.capi
     api.ERR_clear_error()

@@ -625,11 +625,13 @@ def test_get_error_pending_and_want_in_every_state(h: Harness, state: State) -> 
 @pytest.mark.states("before-handshake", "mid-handshake", "established", "close-notify-sent")
 @pytest.mark.parametrize("state", [State.BEFORE_HANDSHAKE, State.MID_HANDSHAKE, State.ESTABLISHED,
                                    State.CLOSE_NOTIFY_SENT])
+@pytest.mark.parametrize("role", [Role.CLIENT, Role.SERVER])
 @pytest.mark.needs("key_update", "tls1_3")
-def test_key_update_in_each_state(h: Harness, state: State) -> None:
-    """SSL_key_update(NOT_REQUESTED) is refused (0) before the handshake has completed, accepted (1) once
-    established and after our close_notify (the update is then never sent: nothing follows the close_notify)."""
-    staged = reach(h, state)
+def test_key_update_in_each_state(h: Harness, state: State, role: Role) -> None:
+    """SSL_key_update(NOT_REQUESTED) is refused (0) before the handshake has completed (also by a server that has
+    already chosen TLS 1.3 and sent its flight), accepted (1) once established and after our close_notify (the
+    update is then never sent: nothing follows the close_notify)."""
+    staged = reach(h, state, role)
     api = staged.api
     staged.subject.take()
     ret = int(api.SSL_key_update(staged.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED))

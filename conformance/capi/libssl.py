@@ -197,6 +197,7 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "BIO_read_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
     "BIO_write_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
     "BIO_gets": (c_int, (_H, c_void_p, c_int)),
+    "BIO_get_line": (c_int, (_H, c_void_p, c_int)),  # added in OpenSSL 3.0
     "BIO_puts": (c_int, (_H, c_char_p)),
     "BIO_test_flags": (c_int, (_H, c_int)),
     "BIO_get_retry_BIO": (_H, (_H, POINTER(c_int))),
@@ -1154,6 +1155,12 @@ class LibsslApi:
     def BIO_gets(self, b: Handle | None, size: int) -> tuple[int, bytes]:
         buf = ctypes.create_string_buffer(max(size, 0) + 1)
         ret = int(self._function("BIO_gets")(_address(b, "BIO"), buf, size))
+        return ret, (buf.raw[:ret] if ret > 0 else b"")
+
+    def BIO_get_line(self, b: Handle | None, size: int) -> tuple[int, bytes]:
+        """``(ret, line)``: the line is the ``ret`` bytes the library reports (NULs included), b"" when ret <= 0."""
+        buf = ctypes.create_string_buffer(max(size, 0) + 1)
+        ret = int(self._function("BIO_get_line")(_address(b, "BIO"), buf, size))
         return ret, (buf.raw[:ret] if ret > 0 else b"")
 
     def BIO_puts(self, b: Handle | None, buf: bytes) -> int:

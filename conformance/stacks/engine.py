@@ -44,7 +44,6 @@ ABSENT = MappingProxyType({
     "BIO_ptr_ctrl": "no ctrl of the engine's BIOs returns a pointer",
     "BIO_get_ktls_recv": "the engine has no kernel TLS",
     "BIO_get_ktls_send": "the engine has no kernel TLS",
-    "BIO_get_line": "the engine does not implement BIO_get_line yet",
     "BIO_get_mem_ptr": "the engine has no BUF_MEM type",
     "BIO_set_mem_buf": "the engine has no BUF_MEM type",
     "SSL_get_all_async_fds": "the engine has no async engine support (SSL_MODE_ASYNC)",

@@ -107,6 +107,11 @@ class BioImpl:
         """None = no "puts" operation."""
         return None
 
+    def lacks(self, operation: str) -> bool:
+        """Whether the kind has no ``operation`` ("read", "write", "gets", "puts") at all: such a call fails with -2
+        before anything else is looked at, also on an uninitialised BIO (libcrypto 3.0 tests the method first)."""
+        return False
+
     def ctrl(self, bio: BIO, cmd: int, larg: int, parg: Any) -> int:
         # BIO_ctrl.pod: BIO_get_close / BIO_set_close are common to all kinds here
         if cmd == BIO_CTRL_GET_CLOSE:
@@ -258,6 +263,10 @@ def BIO_read(b: BIO | None, dlen: int) -> tuple[int, bytes]:
         return (-1, b"")
     if dlen < 0:
         return (0, b"")  # libcrypto 3.0: a negative length reads nothing, no error entry
+    if bio.impl.lacks("read"):
+        # BIO_read: RETURN VALUES -2 when the operation is not implemented by the BIO type
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNSUPPORTED_METHOD, func="BIO_read")
+        return (-2, b"")
     if not bio.init:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNINITIALIZED, func="BIO_read")
         return (-1, b"")
@@ -274,6 +283,10 @@ def BIO_read_ex(b: BIO | None, dlen: int) -> tuple[int, bytes]:
     if not _is_int(dlen) or dlen < 0:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_INVALID_ARGUMENT, func="BIO_read_ex")
         return (0, b"")
+    if bio.impl.lacks("read"):
+        # BIO_read: RETURN VALUES -2 when the operation is not implemented by the BIO type
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNSUPPORTED_METHOD, func="BIO_read_ex")
+        return (0, b"")
     if not bio.init:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNINITIALIZED, func="BIO_read_ex")
         return (0, b"")
@@ -289,6 +302,10 @@ def _write(bio: BIO, data: object, dlen: int | None, func: str) -> int | None:
         return None
     if dlen is not None:
         mv = mv[: max(dlen, 0)]
+    if bio.impl.lacks("write"):
+        # BIO_read: RETURN VALUES -2 when the operation is not implemented by the BIO type
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNSUPPORTED_METHOD, func=func)
+        return -2
     if not bio.init:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNINITIALIZED, func=func)
         return None
@@ -333,6 +350,10 @@ def BIO_gets(b: BIO | None, size: int) -> tuple[int, bytes]:
     if not _is_int(size) or size < 0:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_INVALID_ARGUMENT, func="BIO_gets")
         return (-1, b"")
+    if bio.impl.lacks("gets"):
+        # BIO_read: RETURN VALUES -2 when the operation is not implemented by the BIO type
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNSUPPORTED_METHOD, func="BIO_gets")
+        return (-2, b"")
     if not bio.init:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNINITIALIZED, func="BIO_gets")
         return (-1, b"")
@@ -344,6 +365,34 @@ def BIO_gets(b: BIO | None, size: int) -> tuple[int, bytes]:
     return res if res[0] > 0 else (res[0], b"")
 
 
+def BIO_get_line(b: BIO | None, size: int) -> tuple[int, bytes]:
+    """``BIO_get_line(b, size) -> (ret, line)``: up to and including the next '\n', at most size-1 bytes, read one
+    byte at a time with BIO_read (so nothing past the line is taken from b); ret is the exact length, NULs
+    included. A read that fails before the line is complete ends it: the bytes read so far when the BIO is at its
+    end, else the failed read's value (libcrypto 3.0)."""
+    bio = live_bio(b, "BIO_get_line")
+    if bio is None:
+        return (-1, b"")
+    if not _is_int(size) or size <= 0:
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_INVALID_ARGUMENT, func="BIO_get_line")
+        return (-1, b"")
+    if not bio.init:
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNINITIALIZED, func="BIO_get_line")
+        return (-1, b"")
+    line = bytearray()
+    ret = 0
+    while len(line) < min(size, INT_MAX) - 1:
+        ret, byte = BIO_read(bio, 1)
+        if ret <= 0:
+            break
+        line += byte
+        if byte == b"\n":
+            break
+    if ret > 0 or BIO_eof(bio):
+        return (len(line), bytes(line))
+    return (ret, b"")
+
+
 def BIO_puts(b: BIO | None, buf: bytes | object) -> int:
     """``BIO_puts(b, buf)``: writes buf up to its first NUL (a C string)."""
     bio = live_bio(b, "BIO_puts")
@@ -352,6 +401,10 @@ def BIO_puts(b: BIO | None, buf: bytes | object) -> int:
     if not isinstance(buf, bytes | bytearray):
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_INVALID_ARGUMENT, func="BIO_puts")
         return -1
+    if bio.impl.lacks("puts"):
+        # BIO_read: RETURN VALUES -2 when the operation is not implemented by the BIO type
+        err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNSUPPORTED_METHOD, func="BIO_puts")
+        return -2
     if not bio.init:
         err.ERR_raise(err.ERR_LIB_BIO, BIO_R_UNINITIALIZED, func="BIO_puts")
         return -1

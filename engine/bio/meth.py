@@ -1,8 +1,10 @@
 """Application-defined BIO methods (BIO_meth_new.pod): a BIO_METHOD whose read, write and ctrl are Python callables.
 
 A callback absent from the method makes the matching call fail as in libcrypto 3.0: BIO_read / BIO_write answer
--2 with ``BIO_R_UNSUPPORTED_METHOD`` on the queue, and BIO_ctrl answers -2 as well (so BIO_flush fails). A BIO of
-such a method starts uninitialised (no create callback), so I/O fails until BIO_set_init(b, 1).
+-2 with ``BIO_R_UNSUPPORTED_METHOD`` on the queue, and BIO_ctrl answers -2 as well (so BIO_flush fails); BIO_gets
+and BIO_puts, which this API cannot set, always answer -2. A missing operation gives -2 even before BIO_set_init
+(libcrypto 3.0 looks at the method first). A BIO of such a method starts uninitialised (no create callback), so the
+operations it has fail (-1, BIO_R_UNINITIALIZED) until BIO_set_init(b, 1).
 
 Callbacks follow the conformance.capi convention: ``write(data) -> int``, ``read(size) -> bytes`` (b"" is 0),
 ``ctrl(cmd, larg) -> int``; the BIO handle is not passed.
@@ -49,6 +51,14 @@ class _AppMethod(BIO_METHOD):
 class _AppBio(BioImpl):
     def __init__(self, callbacks: _Callbacks) -> None:
         self.cb = callbacks
+
+    def lacks(self, operation: str) -> bool:
+        # BIO_meth_new: a method has only the callbacks set on it; gets and puts cannot be set through this API
+        if operation == "read":
+            return self.cb.read is None
+        if operation == "write":
+            return self.cb.write is None
+        return operation in ("gets", "puts")
 
     def read(self, bio: BIO, n: int) -> tuple[int, bytes]:
         if self.cb.read is None:

@@ -1,0 +1,92 @@
+"""Clauses once marked unobservable that a real stack can show (issue 10, item 5): BIO_get_line (OpenSSL 3.0 and the
+engine), and the -2 "not implemented" results of a BIO type made with BIO_meth_new() without callbacks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.harness import Harness
+from specs.cases._bio import call
+
+pytestmark = pytest.mark.needs("c_api")
+
+BIO_TYPE_SOURCE_SINK = 0x0400
+
+
+def _entry(api: Any) -> tuple[int, int]:
+    code = int(api.ERR_peek_error())
+    return (int(api.ERR_GET_LIB(code)), int(api.ERR_GET_REASON(code))) if code else (0, 0)
+
+
+@pytest.mark.clauses("BIO_read/DESCRIPTION/get-line", "BIO_read/RETURN VALUES/positive-count")
+def test_get_line_reads_one_line_byte_by_byte(h: Harness) -> None:
+    """A memory BIO holding "ab\\0cd\\nrest\\n": BIO_get_line returns the first line with its '\\n' and its NUL, and
+    the exact length 6 although a NUL comes first; it took nothing past the '\\n' (5 bytes still pending); with size
+    3 it returns 2 bytes (size-1); then the rest of the line."""
+    api = h.capi
+    b = api.BIO_new(api.BIO_s_mem())
+    assert b is not None
+    try:
+        assert api.BIO_write(b, b"ab\0cd\nrest\n") == 11
+        assert call(h, "BIO_get_line", b, 100) == (6, b"ab\0cd\n")
+        assert api.BIO_ctrl_pending(b) == 5, "BIO_get_line read past the end of the line"
+        assert call(h, "BIO_get_line", b, 3) == (2, b"re"), "size 3 must give at most 2 bytes"
+        assert call(h, "BIO_get_line", b, 100) == (3, b"st\n")
+    finally:
+        api.BIO_free(b)
+
+
+@pytest.mark.clauses("BIO_read/DESCRIPTION/get-line")
+def test_get_line_works_where_gets_does_not(h: Harness) -> None:
+    """A BIO pair half has no "gets" operation (BIO_gets -2), yet BIO_get_line reads its lines one by one,
+    leaving the next line in the pair."""
+    api = h.capi
+    ret, x, y = api.BIO_new_bio_pair(0, 0)
+    assert ret == 1
+    try:
+        assert api.BIO_write(x, b"one\ntwo\n") == 8
+        api.ERR_clear_error()
+        gets = call(h, "BIO_gets", y, 100)
+        h.trace.note(f"BIO_gets on a pair half -> {gets}")
+        assert call(h, "BIO_get_line", y, 100) == (4, b"one\n")
+        assert api.BIO_ctrl_pending(y) == 4, "BIO_get_line took more than its line"
+        assert call(h, "BIO_get_line", y, 100) == (4, b"two\n")
+        api.ERR_clear_error()
+    finally:
+        api.BIO_free(x)
+        api.BIO_free(y)
+
+
+@pytest.mark.clauses("BIO_read/RETURN VALUES/not-implemented", "BIO_read/RETURN VALUES/write-not-implemented")
+@pytest.mark.parametrize("init", [False, True], ids=["uninitialised", "initialised"])
+def test_a_type_without_operations_answers_minus_two(h: Harness, init: bool) -> None:
+    """A BIO of a method made with BIO_meth_new() and no callbacks: BIO_read, BIO_write, BIO_puts and BIO_gets
+    return -2 ("not implemented"), each with a BIO-library entry on the queue (BIO_R_UNSUPPORTED_METHOD in OpenSSL
+    3.0), whether or not the BIO was marked initialised."""
+    api = h.capi
+    method = call(h, "BIO_meth_new", BIO_TYPE_SOURCE_SINK | 101, b"nothing implemented")
+    assert method is not None
+    b = api.BIO_new(method)
+    try:
+        assert b is not None
+        if init:
+            call(h, "BIO_set_init", b, 1)
+        results: dict[str, int] = {}
+        entries: dict[str, tuple[int, int]] = {}
+        for name, fn in (("BIO_read", lambda: api.BIO_read(b, 10)[0]), ("BIO_write", lambda: api.BIO_write(b, b"x")),
+                         ("BIO_puts", lambda: api.BIO_puts(b, b"x")), ("BIO_gets", lambda: api.BIO_gets(b, 10)[0])):
+            api.ERR_clear_error()
+            results[name] = int(fn())
+            entries[name] = _entry(api)
+        h.trace.note(f"results {results}, queue entries {entries}")
+        assert results == dict.fromkeys(results, -2), f"not-implemented operations must give -2: {results}"
+        wanted = (K.ERR_LIB_BIO, K.BIO_R_UNSUPPORTED_METHOD)
+        assert all(e == wanted for e in entries.values()), f"queue entries {entries}, expected {wanted} each"
+    finally:
+        api.ERR_clear_error()
+        if b is not None:
+            api.BIO_free(b)
+        api.BIO_meth_free(method)

@@ -164,6 +164,21 @@ _BIO_C_GET_SSL_NUM_RENEGOTIATES: Final = 126
 _BIO_C_SET_SSL_RENEGOTIATE_TIMEOUT: Final = 127
 _BIO_C_SET_BIND_MODE: Final = 131
 _BIO_C_GET_BIND_MODE: Final = 132
+
+_BIO_C_SET_BUF_MEM: Final = 114  # bio.h: BIO_set_mem_buf(b, bm, c) is BIO_ctrl(b, BIO_C_SET_BUF_MEM, c, (char *)bm)
+_BIO_C_GET_BUF_MEM_PTR: Final = 115  # bio.h: BIO_get_mem_ptr(b, pp) is BIO_ctrl(b, BIO_C_GET_BUF_MEM_PTR, 0, (char *)pp)
+
+
+class _BufMem(ctypes.Structure):
+    """buffer.h (OpenSSL 3.0; BoringSSL has the same first three fields): the fields of BUF_MEM a case reads."""
+
+    _fields_ = [("length", c_size_t), ("data", c_void_p), ("max", c_size_t)]
+
+
+class _WolfBufMem(ctypes.Structure):
+    """wolfssl/ssl.h 5.5.4: WOLFSSL_BUF_MEM, the data pointer first."""
+
+    _fields_ = [("data", c_void_p), ("length", c_size_t), ("max", c_size_t)]
 _SSL_CTRL_SET_GROUPS_LIST: Final = 92
 _SSL_CTRL_SET_RETRY_VERIFY: Final = 136
 _WOLFSSL_GROUP_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521", "x25519": "X25519"}
@@ -198,6 +213,9 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "BIO_write_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
     "BIO_gets": (c_int, (_H, c_void_p, c_int)),
     "BIO_get_line": (c_int, (_H, c_void_p, c_int)),  # added in OpenSSL 3.0
+    # macros in OpenSSL 3.0 (expanded below); exported functions in BoringSSL and wolfSSL, called when present
+    "BIO_get_mem_ptr": (c_int, (_H, c_void_p)),
+    "BIO_set_mem_buf": (c_int, (_H, c_void_p, c_int)),
     "BIO_puts": (c_int, (_H, c_char_p)),
     "BIO_test_flags": (c_int, (_H, c_int)),
     "BIO_get_retry_BIO": (_H, (_H, POINTER(c_int))),
@@ -1096,6 +1114,37 @@ class LibsslApi:
             ret = int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_CTRL_INFO, 0, byref(pointer)))
         data = ctypes.string_at(pointer.value, ret) if (pointer.value and ret > 0) else b""
         return ret, data
+
+    def _exported(self, name: str) -> bool:
+        return name not in self.profile.unavailable and self._raw(self.profile.symbol(name)) is not None
+
+    def BIO_get_mem_ptr(self, b: Handle | None) -> tuple[int, Handle | None]:
+        """``(ret, BUF_MEM)``: the macro's value and the pointer it stored (None when it stored none)."""
+        out = c_void_p()
+        if self._exported("BIO_get_mem_ptr"):
+            ret = int(self._function("BIO_get_mem_ptr")(_address(b, "BIO"), byref(out)))
+        else:
+            ret = int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_GET_BUF_MEM_PTR, 0, byref(out)))
+        return ret, _wrap("BUF_MEM", out.value)
+
+    def BIO_set_mem_buf(self, b: Handle | None, bm: Handle | None, c: int) -> int:
+        if self._exported("BIO_set_mem_buf"):
+            return int(self._function("BIO_set_mem_buf")(_address(b, "BIO"), _address(bm, "BUF_MEM"), c))
+        if self.profile.name != "openssl":
+            raise MissingSymbol("BIO_set_mem_buf", self.library, "the library exports no BIO_set_mem_buf and its "
+                                "headers define no such macro")
+        return int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_SET_BUF_MEM, c, _address(bm, "BUF_MEM")))
+
+    def BUF_MEM_fields(self, bm: Handle | None) -> tuple[int, bytes, int]:
+        """Not a function of the pages: C's field access ``(bm->length, bm->data[0..length), bm->max)`` on a
+        BUF_MEM the library handed out, with the library's own struct layout."""
+        address = _address(bm, "BUF_MEM")
+        if address is None:
+            raise TypeError("BUF_MEM_fields needs a BUF_MEM, not NULL")
+        layout = _WolfBufMem if self.profile.name == "wolfssl" else _BufMem
+        fields = layout.from_address(address)
+        data = ctypes.string_at(fields.data, fields.length) if fields.data and fields.length else b""
+        return int(fields.length), data, int(fields.max)
 
     def BIO_get_fd(self, b: Handle | None) -> tuple[int, int]:
         """``(ret, fd)``; ``fd`` is -1 when the call did not store one."""

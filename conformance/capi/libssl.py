@@ -213,9 +213,6 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "BIO_write_ex": (c_int, (_H, c_void_p, c_size_t, POINTER(c_size_t))),
     "BIO_gets": (c_int, (_H, c_void_p, c_int)),
     "BIO_get_line": (c_int, (_H, c_void_p, c_int)),  # added in OpenSSL 3.0
-    # macros in OpenSSL 3.0 (expanded below); exported functions in BoringSSL and wolfSSL, called when present
-    "BIO_get_mem_ptr": (c_int, (_H, c_void_p)),
-    "BIO_set_mem_buf": (c_int, (_H, c_void_p, c_int)),
     "BIO_puts": (c_int, (_H, c_char_p)),
     "BIO_test_flags": (c_int, (_H, c_int)),
     "BIO_get_retry_BIO": (_H, (_H, POINTER(c_int))),
@@ -632,7 +629,7 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
         "BIO_get_read_request", "BIO_should_read", "BIO_should_write", "BIO_should_io_special", "BIO_retry_type",
         "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version", "BIO_get_close",
         "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR", "BIO_get_buffer_num_lines",
-        "BIO_set_read_buffer_size", "BIO_set_buffer_size", "BIO_set_buffer_read_data",
+        "BIO_set_read_buffer_size", "BIO_set_buffer_size", "BIO_set_buffer_read_data", "BIO_set_mem_buf",
         # the connect, accept and SSL BIO macros its headers do not define (checked against libwolfssl-dev 5.5.4)
         "BIO_set_ssl_mode", "BIO_set_ssl_renegotiate_bytes", "BIO_set_ssl_renegotiate_timeout",
         "BIO_get_num_renegotiates", "BIO_set_conn_address", "BIO_set_conn_ip_family", "BIO_get_conn_hostname",
@@ -651,7 +648,7 @@ WOLFSSL: Final = SymbolProfile(
     macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size",
                                                  "BIO_seek", "BIO_tell", "BIO_set_ssl", "BIO_get_ssl",
                                                  "BIO_do_handshake", "BIO_do_connect", "BIO_do_accept",
-                                                 "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio"},
+                                                 "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio", "BIO_get_mem_ptr"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
@@ -679,6 +676,7 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_get_options": (c_long, (_H,)),
         "SSL_clear_options": (c_long, (_H, c_long)),
         "BIO_make_bio_pair": (c_int, (_H, _H)),
+        "BIO_get_mem_ptr": (c_int, (_H, c_void_p)),  # wolfSSL_BIO_get_mem_ptr(bio, WOLFSSL_BUF_MEM **)
         "BIO_set_write_buffer_size": (c_long, (_H, c_long)),
         "BIO_seek": (c_int, (_H, c_int)),
         "BIO_tell": (c_int, (_H,)),
@@ -1115,24 +1113,20 @@ class LibsslApi:
         data = ctypes.string_at(pointer.value, ret) if (pointer.value and ret > 0) else b""
         return ret, data
 
-    def _exported(self, name: str) -> bool:
-        return name not in self.profile.unavailable and self._raw(self.profile.symbol(name)) is not None
-
     def BIO_get_mem_ptr(self, b: Handle | None) -> tuple[int, Handle | None]:
         """``(ret, BUF_MEM)``: the macro's value and the pointer it stored (None when it stored none)."""
         out = c_void_p()
-        if self._exported("BIO_get_mem_ptr"):
-            ret = int(self._function("BIO_get_mem_ptr")(_address(b, "BIO"), byref(out)))
+        fn = self._macro_function("BIO_get_mem_ptr")
+        if fn is not None:
+            ret = int(fn(_address(b, "BIO"), byref(out)))
         else:
             ret = int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_GET_BUF_MEM_PTR, 0, byref(out)))
         return ret, _wrap("BUF_MEM", out.value)
 
     def BIO_set_mem_buf(self, b: Handle | None, bm: Handle | None, c: int) -> int:
-        if self._exported("BIO_set_mem_buf"):
-            return int(self._function("BIO_set_mem_buf")(_address(b, "BIO"), _address(bm, "BUF_MEM"), c))
-        if self.profile.name != "openssl":
-            raise MissingSymbol("BIO_set_mem_buf", self.library, "the library exports no BIO_set_mem_buf and its "
-                                "headers define no such macro")
+        fn = self._macro_function("BIO_set_mem_buf")
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), _address(bm, "BUF_MEM"), c))
         return int(self._function("BIO_ctrl")(_address(b, "BIO"), _BIO_C_SET_BUF_MEM, c, _address(bm, "BUF_MEM")))
 
     def BUF_MEM_fields(self, bm: Handle | None) -> tuple[int, bytes, int]:

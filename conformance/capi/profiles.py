@@ -60,7 +60,7 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_set_max_proto_version", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version",
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_set_tlsext_host_name",
         "SSL_CTX_set1_groups_list", "SSL_get_ex_new_index", "BIO_set_ssl", "BIO_set_conn_hostname",
-        "BIO_set_conn_port", "BIO_set_nbio", "BIO_do_connect",
+        "BIO_set_conn_port", "BIO_set_nbio", "BIO_do_connect", "BIO_get_mem_ptr", "BIO_set_mem_buf",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
     renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},
@@ -86,6 +86,9 @@ BORINGSSL: Final = SymbolProfile(
                                    "argl, argp, free_func) than OpenSSL 3.0's",
     },
     signatures={
+        # bio.h: functions where 3.0 has BIO_ctrl macros
+        "BIO_get_mem_ptr": (c_int, (_H, c_void_p)),
+        "BIO_set_mem_buf": (c_int, (_H, c_void_p, c_int)),
         # BoringSSL's own prototypes where they differ from 3.0 (a uint32_t result read as uint64_t would carry
         # whatever the upper half of the register held).
         "BIO_pending": (c_size_t, (_H,)),

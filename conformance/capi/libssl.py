@@ -166,7 +166,7 @@ _BIO_C_SET_BIND_MODE: Final = 131
 _BIO_C_GET_BIND_MODE: Final = 132
 
 _BIO_C_SET_BUF_MEM: Final = 114  # bio.h: BIO_set_mem_buf(b, bm, c) is BIO_ctrl(b, BIO_C_SET_BUF_MEM, c, (char *)bm)
-_BIO_C_GET_BUF_MEM_PTR: Final = 115  # bio.h: BIO_get_mem_ptr(b, pp) is BIO_ctrl(b, BIO_C_GET_BUF_MEM_PTR, 0, (char *)pp)
+_BIO_C_GET_BUF_MEM_PTR: Final = 115  # bio.h: BIO_get_mem_ptr(b, pp) is BIO_ctrl(b, BIO_C_GET_BUF_MEM_PTR, 0, pp)
 
 
 class _BufMem(ctypes.Structure):

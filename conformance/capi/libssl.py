@@ -340,6 +340,7 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "BIO_new_buffer_ssl_connect": (_H, (_H,)),
     "BIO_ssl_copy_session_id": (c_int, (_H, _H)),
     "BIO_ssl_shutdown": (None, (_H,)),
+    "BIO_callback_ctrl": (c_long, (_H, c_int, c_void_p)),
     "SSL_get_key_update_type": (c_int, (_H,)),
     "SSL_version": (c_int, (_H,)),
     "SSL_get_version": (c_char_p, (_H,)),
@@ -452,6 +453,7 @@ ExCallback = Callable[..., Any]
 _CRYPTO_EX_INDEX_SSL: Final = 0
 _CRYPTO_EX_INDEX_SSL_CTX: Final = 1
 _BIO_WRITE_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_int)
+_BIO_INFO_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_int)  # bio.h: BIO_info_cb (BIO *, int state, int res)
 _BIO_CTRL_CB: Final = ctypes.CFUNCTYPE(c_long, c_void_p, c_int, c_long, c_void_p)
 
 
@@ -1927,6 +1929,26 @@ class LibsslApi:
 
     def BIO_get_accept_name(self, b: Handle | None) -> str | None:
         return self._bio_str_macro("BIO_get_accept_name", b, _BIO_C_GET_ACCEPT, 0)
+
+    def BIO_ptr_ctrl(self, bp: Handle | None, cmd: int, larg: int) -> str | None:
+        """The pointer ``BIO_ptr_ctrl`` returns, read as the C string every ``BIO_ptr_ctrl`` macro of the pages
+        returns (host name, port, accepted address); None for NULL."""
+        result = self._function("BIO_ptr_ctrl")(_address(bp, "BIO"), cmd, larg)
+        return _text(ctypes.string_at(result)) if result else None
+
+    def BIO_callback_ctrl(self, b: Handle | None, cmd: int, fp: Callable[[Handle | None, int, int], int] | None
+                          ) -> int:
+        """``fp(bio, state, res) -> int`` is passed as a ``BIO_info_cb``; it is kept alive with the binding."""
+        if fp is None:
+            return int(self._function("BIO_callback_ctrl")(_address(b, "BIO"), cmd, None))
+        callback = fp
+
+        def trampoline(bio: int | None, state: int, res: int) -> int:
+            return int(callback(_wrap("BIO", bio), state, res))
+
+        c_fn = _BIO_INFO_CB(self._guard(trampoline))
+        self._callbacks.append(c_fn)
+        return int(self._function("BIO_callback_ctrl")(_address(b, "BIO"), cmd, ctypes.cast(c_fn, c_void_p)))
 
     def BIO_get_accept_port(self, b: Handle | None) -> str | None:
         return self._bio_str_macro("BIO_get_accept_port", b, _BIO_C_GET_ACCEPT, 1)

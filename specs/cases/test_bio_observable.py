@@ -3,6 +3,7 @@ engine), and the -2 "not implemented" results of a BIO type made with BIO_meth_n
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -10,12 +11,13 @@ import pytest
 
 from conformance.capi import constants as K
 from conformance.harness import Harness
-from engine.bio.constants import BIO_R_UNSUPPORTED_METHOD
+from engine.bio.constants import BIO_CTRL_SET_CALLBACK, BIO_R_UNSUPPORTED_METHOD
 from specs.cases._bio import call
 
 pytestmark = pytest.mark.needs("c_api")
 
 BIO_TYPE_SOURCE_SINK = 0x0400
+BIO_C_GET_CONNECT = 123  # bio.h: BIO_get_conn_hostname(b) is BIO_ptr_ctrl(b, BIO_C_GET_CONNECT, 0)
 
 
 def _entry(api: Any) -> tuple[int, int]:
@@ -94,3 +96,35 @@ def test_a_type_without_operations_answers_minus_two(h: Harness, init: bool) -> 
         if b is not None:
             api.BIO_free(b)
         api.BIO_meth_free(method)
+
+
+@pytest.mark.clauses("BIO_ctrl/DESCRIPTION/callback-and-ptr-ctrl")
+def test_ptr_ctrl_returns_and_callback_ctrl_passes_through_the_ctrl(h: Harness) -> None:
+    """A connect BIO for 127.0.0.1:<port of a listening socket>: BIO_ptr_ctrl(b, BIO_C_GET_CONNECT, 0) returns the
+    host name it holds (a pointer through the control mechanism); BIO_callback_ctrl(b, BIO_CTRL_SET_CALLBACK, cb)
+    installs cb, which BIO_do_connect then calls with the connection's state changes."""
+    api = h.capi
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    b: Any = None
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        b = call(h, "BIO_new_connect", f"127.0.0.1:{port}".encode())
+        assert b is not None
+        host = call(h, "BIO_ptr_ctrl", b, BIO_C_GET_CONNECT, 0)
+        assert host == "127.0.0.1", f"BIO_ptr_ctrl(BIO_C_GET_CONNECT, 0) -> {host!r}"
+        states: list[tuple[int, int]] = []
+
+        def info(bio: Any, state: int, res: int) -> int:
+            states.append((state, res))
+            return 1
+
+        call(h, "BIO_callback_ctrl", b, BIO_CTRL_SET_CALLBACK, info)
+        assert call(h, "BIO_do_connect", b) == 1, "BIO_do_connect to a listening socket failed"
+        h.trace.note(f"info callback states {states}")
+        assert states, "the callback passed with BIO_callback_ctrl was never called"
+    finally:
+        if b is not None:
+            api.BIO_free(b)
+        listener.close()

@@ -645,3 +645,28 @@ def test_key_update_in_each_state(h: Harness, state: State, role: Role) -> None:
     if state is State.CLOSE_NOTIFY_SENT:
         assert api.SSL_do_handshake(staged.ssl) == 1
         assert staged.subject.outgoing() == 0, "a record followed our close_notify"
+
+
+@pytest.mark.clauses("SSL_want/NOTES/consistent-with-get-error", "SSL_want/RETURN VALUES/SSL_READING",
+                     "SSL_want/RETURN VALUES/SSL_NOTHING")
+@pytest.mark.states("mid-handshake", "established", "close-notify-received", "fatal-alert")
+@pytest.mark.parametrize("state", [State.MID_HANDSHAKE, State.ESTABLISHED, State.CLOSE_NOTIFY_RECEIVED,
+                                   State.FATAL_ALERT])
+def test_want_agrees_with_get_error_in_each_state(h: Harness, state: State) -> None:
+    """After an SSL_read in each state, SSL_want agrees with SSL_get_error on that read: SSL_READING for
+    WANT_READ (a handshake under way, nothing sent yet), SSL_NOTHING for results that are not retries
+    (ZERO_RETURN after the peer's close_notify, the failure after a fatal alert)."""
+    staged = reach(h, state)
+    api = staged.api
+    ret, _ = read_call(api, "SSL_read", staged.ssl)
+    code, want = staged.error(ret), int(api.SSL_want(staged.ssl))
+    h.trace.note(f"SSL_read {state} -> {ret} ({code}), SSL_want {want}")
+    if code is SslError.SSL_ERROR_WANT_READ:
+        assert want == K.SSL_READING, f"{state}: SSL_get_error WANT_READ but SSL_want {want}"
+    elif code is SslError.SSL_ERROR_WANT_WRITE:
+        assert want == K.SSL_WRITING, f"{state}: SSL_get_error WANT_WRITE but SSL_want {want}"
+    else:
+        assert want == K.SSL_NOTHING, f"{state}: SSL_get_error {code} but SSL_want {want}"
+    expected = SslError.SSL_ERROR_WANT_READ if state in (State.MID_HANDSHAKE, State.ESTABLISHED) else None
+    if expected is not None:
+        assert code is expected, f"SSL_read {state}: {ret} ({code})"

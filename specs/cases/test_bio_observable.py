@@ -11,12 +11,15 @@ import pytest
 
 from conformance.capi import constants as K
 from conformance.harness import Harness
+from conformance.outcome import Role
 from engine.bio.constants import BIO_CTRL_SET_CALLBACK, BIO_R_UNSUPPORTED_METHOD
 from specs.cases._bio import call
+from specs.cases._capi import Background, side, tcp_pair
 
 pytestmark = pytest.mark.needs("c_api")
 
 BIO_TYPE_SOURCE_SINK = 0x0400
+BIO_NOCLOSE = 0
 BIO_C_GET_CONNECT = 123  # bio.h: BIO_get_conn_hostname(b) is BIO_ptr_ctrl(b, BIO_C_GET_CONNECT, 0)
 
 
@@ -128,3 +131,51 @@ def test_ptr_ctrl_returns_and_callback_ctrl_passes_through_the_ctrl(h: Harness) 
         if b is not None:
             api.BIO_free(b)
         listener.close()
+
+
+def _ssl_bio_first_reads(h: Harness, auto_retry: bool) -> list[tuple[int, bytes, int]]:
+    """A TLS 1.3 client on a blocking loopback socket, its handshake done with SSL_connect, wrapped in an SSL BIO;
+    the server's tickets and then b"payload" are on the way. Returns (BIO_read result, data, BIO_should_retry)
+    for each BIO_read until the payload arrives (at most 5)."""
+    api = h.capi
+    client_sock, server_sock = tcp_pair()
+    mode = (lambda ctx: None) if auto_retry else (lambda ctx: api.SSL_CTX_clear_mode(ctx, K.SSL_MODE_AUTO_RETRY))
+    client = side(api, Role.CLIENT, sock=client_sock, before_new=mode)
+    server = side(api, Role.SERVER, sock=server_sock)
+    sbio: Any = None
+    try:
+        accepting = Background(lambda: api.SSL_accept(server.ssl))
+        assert api.SSL_connect(client.ssl) == 1, "the handshake failed"
+        assert accepting.join() == 1
+        assert api.SSL_write(server.ssl, b"payload") == 7
+        sbio = call(h, "BIO_new", call(h, "BIO_f_ssl"))
+        assert sbio is not None
+        assert call(h, "BIO_set_ssl", sbio, client.ssl, BIO_NOCLOSE) == 1
+        reads: list[tuple[int, bytes, int]] = []
+        for _ in range(5):
+            ret, data = call(h, "BIO_read", sbio, 100)
+            reads.append((int(ret), bytes(data), int(bool(call(h, "BIO_should_retry", sbio)))))
+            if ret > 0:
+                break
+        return reads
+    finally:
+        api.ERR_clear_error()
+        if sbio is not None:
+            api.BIO_free(sbio)
+        client.close()
+        server.close()
+
+
+@pytest.mark.clauses("BIO_should_retry/NOTES/ssl-bio-exception")
+@pytest.mark.needs("client_role", "server_role", "tls1_3")
+def test_ssl_bio_asks_for_a_retry_over_a_blocking_socket(h: Harness) -> None:
+    """An SSL BIO over a blocking socket, SSL_MODE_AUTO_RETRY cleared: the BIO_read that processes the server's
+    post-handshake messages (its session tickets) returns -1 with BIO_should_retry set, although the socket blocks;
+    the payload follows on a later read. With AUTO_RETRY set the first BIO_read returns the payload."""
+    without = _ssl_bio_first_reads(h, auto_retry=False)
+    with_retry = _ssl_bio_first_reads(h, auto_retry=True)
+    h.trace.note(f"reads without AUTO_RETRY {without}; with it {with_retry}")
+    assert without[0][0] <= 0 and without[0][2] == 1, f"without AUTO_RETRY the first BIO_read (ret, data, should " \
+        f"retry): {without[0]}"
+    assert without[-1][:2] == (7, b"payload"), f"the payload never came: {without}"
+    assert with_retry[0][:2] == (7, b"payload"), f"with AUTO_RETRY the first BIO_read must give the data: {with_retry}"

@@ -53,6 +53,13 @@ def safe_version(stack: StackAdapter) -> str:
     return _versions[key]
 
 
+def _run_states(item: pytest.Item, params: dict[str, Any]) -> list[str]:
+    """The states a case declares (marker ``states``); for a case parametrised by ``state``, the one of this run."""
+    declared = [str(s) for marker in item.iter_markers("states") for s in marker.args]
+    state = params.get("state")
+    return [str(state)] if state is not None and str(state) in declared else declared
+
+
 @dataclass
 class CaseFacts:
     """What the record of one case says besides its verdict: which stacks, which case, which parameters."""
@@ -77,8 +84,7 @@ class CaseFacts:
         return cls(stack=first, client_stack=first, server_stack=second or first, interop=second is not None,
                    case=getattr(item, "originalname", item.name), nodeid=item.nodeid,
                    clauses=[str(c) for c in marker.args] if marker else [], params=params,
-                   seed=node_seed(item.nodeid, run_seed),
-                   states=[str(s) for m in item.iter_markers("states") for s in m.args])
+                   seed=node_seed(item.nodeid, run_seed), states=_run_states(item, params))
 
     @property
     def peer(self) -> StackAdapter:

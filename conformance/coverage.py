@@ -44,5 +44,13 @@ def case_clauses(package: str = "specs.cases") -> list[CaseRef]:
                     needs += [str(a) for a in mark.args]
                 elif mark.name == "states":
                     states += [str(a) for a in mark.args]
-            refs.append(CaseRef(info.name, name, tuple(clauses), tuple(needs), tuple(dict.fromkeys(states))))
+                elif mark.name == "parametrize" and len(mark.args) > 1:  # marks of single parameters count too
+                    for value in mark.args[1]:
+                        for inner in getattr(value, "marks", ()):
+                            if inner.name == "clauses":
+                                clauses += [str(a) for a in inner.args]
+                            elif inner.name == "states":
+                                states += [str(a) for a in inner.args]
+            refs.append(CaseRef(info.name, name, tuple(dict.fromkeys(clauses)), tuple(needs),
+                                tuple(dict.fromkeys(states))))
     return refs

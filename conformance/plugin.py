@@ -192,8 +192,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
-        marker = item.get_closest_marker("clauses")
-        ids = marker.args if marker else ()
+        ids = [i for marker in item.iter_markers("clauses") for i in marker.args]
         (keep if any(str(i).split("/", 1)[0] in pages for i in ids) else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

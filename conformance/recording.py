@@ -80,10 +80,11 @@ class CaseFacts:
         callspec = getattr(item, "callspec", None)
         params = dict(callspec.params) if callspec is not None else {}
         first, second = params.pop(STACKS_PARAM)
-        marker = item.get_closest_marker("clauses")
+        # the case's clauses, and those a parameter adds (pytest.param(..., marks=pytest.mark.clauses(...)))
+        clauses = list(dict.fromkeys(str(c) for marker in item.iter_markers("clauses") for c in marker.args))
         return cls(stack=first, client_stack=first, server_stack=second or first, interop=second is not None,
                    case=getattr(item, "originalname", item.name), nodeid=item.nodeid,
-                   clauses=[str(c) for c in marker.args] if marker else [], params=params,
+                   clauses=clauses, params=params,
                    seed=node_seed(item.nodeid, run_seed), states=_run_states(item, params))
 
     @property

@@ -26,9 +26,21 @@ pytestmark = pytest.mark.needs(*C_API)
 
 READS = ("SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex")
 WRITES = ("SSL_write", "SSL_write_ex")
+
+
+def with_failure_clause(names: tuple[str, ...], page: str) -> list[Any]:
+    """The functions as parameters, each claiming the failure return clause of its own kind: ``RETURN VALUES/0``
+    for the _ex functions, ``RETURN VALUES/<=0`` for the others (a clause is claimed only where it is called)."""
+    return [pytest.param(fn, marks=pytest.mark.clauses(f"{page}/RETURN VALUES/{'0' if fn.endswith('_ex') else '<=0'}"))
+            for fn in names]
 SENT, RECEIVED = K.SSL_SENT_SHUTDOWN, K.SSL_RECEIVED_SHUTDOWN
 HANDSHAKE_RECORD = 0x16
 NONE, ZERO_RETURN, SSL = SslError.SSL_ERROR_NONE, SslError.SSL_ERROR_ZERO_RETURN, SslError.SSL_ERROR_SSL
+
+
+# a fresh object, or one reset with SSL_clear (whose clause only that parameter claims)
+FRESH_STATES = [State.BEFORE_HANDSHAKE, pytest.param(
+    State.AFTER_CLEAR, marks=pytest.mark.clauses("SSL_clear/DESCRIPTION/ready-for-another-connection"))]
 
 
 # --- the calls, each returning (C return value, bytes delivered) ---------------------------------------------
@@ -96,13 +108,9 @@ def assert_handshake_flight(staged: Staged, what: str) -> None:
 
 # --- reads --------------------------------------------------------------------------------------------------
 
-@pytest.mark.clauses(
-    "SSL_read/NOTES/implicit-handshake",
-    "SSL_get_error/RETURN VALUES/io-handles-pending-handshake",
-    "SSL_clear/DESCRIPTION/ready-for-another-connection",
-)
+@pytest.mark.clauses("SSL_read/NOTES/implicit-handshake", "SSL_get_error/RETURN VALUES/io-handles-pending-handshake")
 @pytest.mark.states("before-handshake", "after-clear")
-@pytest.mark.parametrize("state", [State.BEFORE_HANDSHAKE, State.AFTER_CLEAR])
+@pytest.mark.parametrize("state", FRESH_STATES)
 @pytest.mark.parametrize("fn", READS)
 def test_read_runs_the_handshake_first(h: Harness, fn: str, state: State) -> None:
     """A client that has not run a handshake (a fresh object, or one reset with SSL_clear after a clean close):
@@ -136,14 +144,9 @@ def test_read_continues_a_handshake_under_way(h: Harness, fn: str, role: Role) -
     assert ret > 0 and data == b"done", f"{fn} {role}: {ret} {data!r} ({staged.error(ret)})"
 
 
-@pytest.mark.clauses(
-    "SSL_read/NOTES/non-blocking-retry",
-    "SSL_read/RETURN VALUES/0",
-    "SSL_read/RETURN VALUES/<=0",
-    "SSL_want/NOTES/consistent-with-get-error",
-)
+@pytest.mark.clauses("SSL_read/NOTES/non-blocking-retry", "SSL_want/NOTES/consistent-with-get-error")
 @pytest.mark.states("established")
-@pytest.mark.parametrize("fn", READS)
+@pytest.mark.parametrize("fn", with_failure_clause(READS, "SSL_read"))
 def test_read_with_nothing_waiting_on_an_established_connection(h: Harness, fn: str) -> None:
     """Established, nothing sent by the peer: the failure return of the function (0 for the _ex variants, <= 0
     for the others), WANT_READ, SSL_want says SSL_READING, no error-queue entry, nothing written."""
@@ -187,11 +190,9 @@ def test_read_after_our_close_notify_still_delivers(h: Harness, fn: str) -> None
     "SSL_get_error/RETURN VALUES/SSL_ERROR_ZERO_RETURN",
     "SSL_shutdown/DESCRIPTION/received-flag-after-peer-alert",
     "SSL_set_shutdown/NOTES/received-close-notify",
-    "SSL_read/RETURN VALUES/0",
-    "SSL_read/RETURN VALUES/<=0",
 )
 @pytest.mark.states("close-notify-received")
-@pytest.mark.parametrize("fn", READS)
+@pytest.mark.parametrize("fn", with_failure_clause(READS, "SSL_read"))
 def test_read_after_the_peers_close_notify(h: Harness, fn: str) -> None:
     """The peer's close_notify has been read: every further read fails with ZERO_RETURN again (nothing more can
     be read), leaves no error-queue entry, writes nothing, and SSL_get_shutdown shows SSL_RECEIVED_SHUTDOWN."""
@@ -255,14 +256,10 @@ def test_receiving_a_fatal_alert_queues_an_ssl_error(h: Harness) -> None:
 
 # --- writes -------------------------------------------------------------------------------------------------
 
-@pytest.mark.clauses(
-    "SSL_write/NOTES/implicit-handshake",
-    "SSL_write/NOTES/write-may-read",
-    "SSL_get_error/RETURN VALUES/io-handles-pending-handshake",
-    "SSL_clear/DESCRIPTION/ready-for-another-connection",
-)
+@pytest.mark.clauses("SSL_write/NOTES/implicit-handshake", "SSL_write/NOTES/write-may-read",
+                     "SSL_get_error/RETURN VALUES/io-handles-pending-handshake")
 @pytest.mark.states("before-handshake", "after-clear")
-@pytest.mark.parametrize("state", [State.BEFORE_HANDSHAKE, State.AFTER_CLEAR])
+@pytest.mark.parametrize("state", FRESH_STATES)
 @pytest.mark.parametrize("fn", WRITES)
 def test_write_runs_the_handshake_first(h: Harness, fn: str, state: State) -> None:
     """A client without a handshake: the write function sends a ClientHello and wants to read; repeated with the
@@ -298,13 +295,9 @@ def test_write_continues_a_handshake_under_way(h: Harness, fn: str, role: Role) 
     assert data == b"midway", data
 
 
-@pytest.mark.clauses(
-    "SSL_shutdown/DESCRIPTION/closes-write-direction",
-    "SSL_write/RETURN VALUES/0",
-    "SSL_write/RETURN VALUES/<=0",
-)
+@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/closes-write-direction")
 @pytest.mark.states("close-notify-sent")
-@pytest.mark.parametrize("fn", WRITES)
+@pytest.mark.parametrize("fn", with_failure_clause(WRITES, "SSL_write"))
 def test_write_after_our_close_notify_fails(h: Harness, fn: str) -> None:
     """Our close_notify is out: the write function fails (SSL_ERROR_SSL, an SSL-library entry on the queue:
     SSL_R_PROTOCOL_IS_SHUTDOWN in OpenSSL 3.0), reports nothing written and puts nothing on the wire."""
@@ -338,10 +331,10 @@ def test_write_after_the_peers_close_notify_still_sends(h: Harness, fn: str) -> 
     assert data == b"a last word", data
 
 
-@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes", "SSL_write/RETURN VALUES/0", "SSL_write/RETURN VALUES/<=0")
+@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes")
 @pytest.mark.states("fatal-alert")
 @pytest.mark.parametrize("sent", [False, True], ids=["alert-received", "alert-sent"])
-@pytest.mark.parametrize("fn", WRITES)
+@pytest.mark.parametrize("fn", with_failure_clause(WRITES, "SSL_write"))
 def test_write_after_a_fatal_alert_sends_nothing(h: Harness, fn: str, sent: bool) -> None:
     """After a fatal alert (received from the peer, or sent by us on a corrupted record) the write function
     fails, is not a retry, reports nothing written and puts nothing on the wire."""
@@ -359,25 +352,24 @@ def test_write_after_a_fatal_alert_sends_nothing(h: Harness, fn: str, sent: bool
 
 HANDSHAKES = [("SSL_do_handshake", Role.CLIENT), ("SSL_connect", Role.CLIENT), ("SSL_do_handshake", Role.SERVER),
               ("SSL_accept", Role.SERVER)]
-HS_IDS = [f"{fn}-{role.value}" for fn, role in HANDSHAKES]
+
+
+def handshakes(*tags: str, extra: dict[tuple[str, Role], tuple[str, ...]] | None = None) -> list[Any]:
+    """(function, role) parameters; each claims ``<its page>/<tag>`` for every tag (its own page only), and the
+    clauses ``extra`` lists for it."""
+    return [pytest.param(fn, role, id=f"{fn}-{role.value}", marks=pytest.mark.clauses(
+        *(f"{fn}/{tag}" for tag in tags), *(extra or {}).get((fn, role), ()))) for fn, role in HANDSHAKES]
 
 
 def hs(api: Any, fn: str, ssl: Any) -> tuple[int, None]:
     return int(getattr(api, fn)(ssl)), None
 
 
-@pytest.mark.clauses(
-    "SSL_do_handshake/DESCRIPTION/client-starts",
-    "SSL_accept/DESCRIPTION/waits-for-client",
-    "SSL_connect/RETURN VALUES/<0",
-    "SSL_accept/RETURN VALUES/<0",
-    "SSL_do_handshake/RETURN VALUES/<0",
-    "SSL_connect/RETURN VALUES/1",
-    "SSL_accept/RETURN VALUES/1",
-    "SSL_do_handshake/RETURN VALUES/1",
-)
 @pytest.mark.states("before-handshake")
-@pytest.mark.parametrize(("fn", "role"), HANDSHAKES, ids=HS_IDS)
+@pytest.mark.parametrize(("fn", "role"), handshakes("RETURN VALUES/<0", "RETURN VALUES/1", extra={
+    ("SSL_do_handshake", Role.CLIENT): ("SSL_do_handshake/DESCRIPTION/client-starts",),
+    ("SSL_do_handshake", Role.SERVER): ("SSL_do_handshake/DESCRIPTION/client-starts",),
+    ("SSL_accept", Role.SERVER): ("SSL_accept/DESCRIPTION/waits-for-client",)}))
 def test_handshake_function_before_the_handshake(h: Harness, fn: str, role: Role) -> None:
     """Nothing done yet: a client's first call writes a ClientHello and wants to read (< 0, WANT_READ); a
     server's first call writes nothing and wants to read. Repeated while the peer plays its part, it returns 1."""
@@ -393,16 +385,8 @@ def test_handshake_function_before_the_handshake(h: Harness, fn: str, role: Role
     assert ret == 1, f"{fn} {role}: {ret} ({staged.error(ret)})"
 
 
-@pytest.mark.clauses(
-    "SSL_do_handshake/NOTES/repeat-call",
-    "SSL_connect/NOTES/repeat-call",
-    "SSL_accept/NOTES/repeat-call",
-    "SSL_do_handshake/NOTES/non-blocking-retry",
-    "SSL_connect/NOTES/non-blocking-retry",
-    "SSL_accept/NOTES/non-blocking-retry",
-)
 @pytest.mark.states("mid-handshake")
-@pytest.mark.parametrize(("fn", "role"), HANDSHAKES, ids=HS_IDS)
+@pytest.mark.parametrize(("fn", "role"), handshakes("NOTES/repeat-call", "NOTES/non-blocking-retry"))
 def test_handshake_function_in_the_middle(h: Harness, fn: str, role: Role) -> None:
     """Stopped at WANT_READ with the peer not yet answered: the repeated call wants to read again (-1) and
     writes nothing new; once the peer's bytes arrive the repeated call completes with 1."""
@@ -417,10 +401,9 @@ def test_handshake_function_in_the_middle(h: Harness, fn: str, role: Role) -> No
     assert ret == 1, f"{fn} {role}: {ret} ({staged.error(ret)})"
 
 
-@pytest.mark.clauses("SSL_do_handshake/RETURN VALUES/1", "SSL_connect/RETURN VALUES/1", "SSL_accept/RETURN VALUES/1")
 @pytest.mark.states("established", "close-notify-sent")
 @pytest.mark.parametrize("state", [State.ESTABLISHED, State.CLOSE_NOTIFY_SENT])
-@pytest.mark.parametrize(("fn", "role"), HANDSHAKES, ids=HS_IDS)
+@pytest.mark.parametrize(("fn", "role"), handshakes("RETURN VALUES/1"))
 def test_handshake_function_once_established(h: Harness, fn: str, role: Role, state: State) -> None:
     """The handshake has completed (and, in the second state, our close_notify is out): the call reports the
     completed handshake, 1, and writes nothing."""
@@ -432,12 +415,9 @@ def test_handshake_function_once_established(h: Harness, fn: str, role: Role, st
     assert staged.subject.outgoing() == 0, f"{fn} on a finished handshake wrote something"
 
 
-@pytest.mark.clauses(
-    "SSL_do_handshake/RETURN VALUES/<0", "SSL_connect/RETURN VALUES/<0", "SSL_accept/RETURN VALUES/<0",
-    "SSL_clear/DESCRIPTION/ready-for-another-connection", "SSL_set_shutdown/NOTES/zero-nothing-yet",
-)
+@pytest.mark.clauses("SSL_clear/DESCRIPTION/ready-for-another-connection", "SSL_set_shutdown/NOTES/zero-nothing-yet")
 @pytest.mark.states("after-clear")
-@pytest.mark.parametrize(("fn", "role"), HANDSHAKES, ids=HS_IDS)
+@pytest.mark.parametrize(("fn", "role"), handshakes("RETURN VALUES/<0", "RETURN VALUES/1"))
 def test_handshake_function_after_clear(h: Harness, fn: str, role: Role) -> None:
     """After a clean two-way close and SSL_clear, the object starts over: shutdown state 0, a client's call
     writes a new ClientHello, a server's waits; with a new peer the handshake completes."""
@@ -454,12 +434,9 @@ def test_handshake_function_after_clear(h: Harness, fn: str, role: Role) -> None
     assert ret == 1, f"{fn} {role} after SSL_clear: {ret} ({staged.error(ret)})"
 
 
-@pytest.mark.clauses(
-    "SSL_do_handshake/RETURN VALUES/<0", "SSL_connect/RETURN VALUES/<0", "SSL_accept/RETURN VALUES/<0",
-    "RFC9846/6.2/fatal-alert-closes",
-)
+@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes")
 @pytest.mark.states("fatal-alert")
-@pytest.mark.parametrize(("fn", "role"), HANDSHAKES, ids=HS_IDS)
+@pytest.mark.parametrize(("fn", "role"), handshakes("RETURN VALUES/<0"))
 def test_handshake_function_after_a_failed_handshake(h: Harness, fn: str, role: Role) -> None:
     """The handshake failed fatally (the peer's first flight arrived as garbage, the object sent a fatal alert):
     calling the function again fails again (< 0, not a retry) and writes nothing more. (The code and the queue
@@ -596,18 +573,20 @@ LIVE_STATES = [State.BEFORE_HANDSHAKE, State.MID_HANDSHAKE, State.ESTABLISHED, S
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_NONE", "SSL_pending/RETURN VALUES/pending-count",
-                     "SSL_want/RETURN VALUES/SSL_NOTHING")
+                     "SSL_want/RETURN VALUES/SSL_NOTHING", "SSL_want/NOTES/consistent-with-get-error")
 @pytest.mark.states(*LIVE_STATES)
 @pytest.mark.parametrize("state", LIVE_STATES)
 def test_get_error_pending_and_want_in_every_state(h: Harness, state: State) -> None:
     """In every state: SSL_get_error with a positive return value is SSL_ERROR_NONE (even with an entry on the
-    error queue), SSL_pending is 0 with no application data buffered, and SSL_want says SSL_NOTHING before the
-    first I/O call and after SSL_clear."""
+    error queue), SSL_pending is 0 with no application data buffered, and SSL_want agrees with the last call that
+    reached the state: SSL_READING after the handshake's WANT_READ, SSL_NOTHING otherwise (before any call, after
+    SSL_clear, after calls that completed or failed for good)."""
     staged = reach(h, state)
     api = staged.api
     assert api.SSL_pending(staged.ssl) == 0, f"SSL_pending {api.SSL_pending(staged.ssl)} with nothing buffered"
-    if state in (State.BEFORE_HANDSHAKE, State.AFTER_CLEAR):
-        assert api.SSL_want(staged.ssl) == K.SSL_NOTHING, f"SSL_want {api.SSL_want(staged.ssl)}"
+    # the last call that reached the state wanted to read only in mid-handshake (SSL_do_handshake: WANT_READ)
+    want = K.SSL_READING if state is State.MID_HANDSHAKE else K.SSL_NOTHING
+    assert api.SSL_want(staged.ssl) == want, f"SSL_want {api.SSL_want(staged.ssl)} {state}, expected {want}"
     for ret in (1, 5):
         assert staged.error(ret) is NONE, f"SSL_get_error(ssl, {ret}) {state}: {staged.error(ret)}"
     if state is State.FATAL_ALERT:  # with the failure's entry still on the queue

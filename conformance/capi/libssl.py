@@ -650,7 +650,8 @@ WOLFSSL: Final = SymbolProfile(
     macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size",
                                                  "BIO_seek", "BIO_tell", "BIO_set_ssl", "BIO_get_ssl",
                                                  "BIO_do_handshake", "BIO_do_connect", "BIO_do_accept",
-                                                 "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio", "BIO_get_mem_ptr"},
+                                                 "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio",
+                                                 "BIO_get_mem_ptr"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)

@@ -354,6 +354,9 @@ _SIGNATURES.update({
     "X509_STORE_CTX_get_ex_data": (c_void_p, (_H, c_int)),
     "SSL_get_ex_data_X509_STORE_CTX_idx": (c_int, ()),
     "SSL_CTX_get_verify_callback": (c_void_p, (_H,)),
+    "SSL_CTX_get_verify_mode": (c_int, (_H,)),
+    "SSL_CTX_get_verify_depth": (c_int, (_H,)),
+    "SSL_CTX_set_verify_depth": (None, (_H, c_int)),
     "SSL_CTX_get_client_cert_cb": (c_void_p, (_H,)),
     "SSL_set_read_ahead": (None, (_H, c_int)),
     "SSL_get_read_ahead": (c_int, (_H,)),
@@ -642,6 +645,11 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
     )
 }  # fmt: skip
 
+_NO_WOLFSSL_FRAGMENT_CTRL = (
+    "libwolfssl 5.5.4 exports no function for this macro, and its wolfSSL_CTX_ctrl / wolfSSL_ctrl do not implement "
+    "the 3.0 command (SSL_CTRL_SET_MAX_SEND_FRAGMENT 52, _SPLIT_SEND_FRAGMENT 125, _MAX_PIPELINES 126): expanded "
+    "to them, every value from 0 to 16385 gave 0 or an unrelated number (observed)")
+
 WOLFSSL: Final = SymbolProfile(
     name="wolfssl",
     prefix="wolfSSL_",
@@ -653,8 +661,14 @@ WOLFSSL: Final = SymbolProfile(
                                                  "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio",
                                                  "SSL_CTX_set_read_ahead", "SSL_CTX_get_read_ahead",
                                                  "SSL_CTX_set_default_read_ahead"},
-    unavailable=WOLFSSL_UNAVAILABLE,
+    unavailable={**WOLFSSL_UNAVAILABLE, **{name: _NO_WOLFSSL_FRAGMENT_CTRL for name in (
+        "SSL_CTX_set_max_send_fragment", "SSL_set_max_send_fragment", "SSL_CTX_set_split_send_fragment",
+        "SSL_set_split_send_fragment", "SSL_CTX_set_max_pipelines", "SSL_set_max_pipelines")}},
     signatures={
+        # the read-ahead macros are wolfSSL functions (wolfssl/ssl.h)
+        "SSL_CTX_set_read_ahead": (c_int, (_H, c_int)),
+        "SSL_CTX_get_read_ahead": (c_int, (_H,)),
+        "SSL_CTX_set_default_read_ahead": (c_int, (_H, c_int)),
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
         # the session cache macros of 3.0, which wolfssl/ssl.h declares as functions
         "SSL_CTX_sess_number": (c_long, (_H,)),
@@ -1479,6 +1493,15 @@ class LibsslApi:
     def SSL_CTX_get_verify_callback(self, ctx: Handle | None) -> int | None:
         """The callback's address (an int) or None."""
         return self._function("SSL_CTX_get_verify_callback")(_address(ctx, "SSL_CTX"))  # type: ignore[no-any-return]
+
+    def SSL_CTX_get_verify_mode(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_verify_mode")(_address(ctx, "SSL_CTX")))
+
+    def SSL_CTX_get_verify_depth(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_verify_depth")(_address(ctx, "SSL_CTX")))
+
+    def SSL_CTX_set_verify_depth(self, ctx: Handle | None, depth: int) -> None:
+        self._function("SSL_CTX_set_verify_depth")(_address(ctx, "SSL_CTX"), depth)
 
     def X509_STORE_CTX_get_error(self, ctx: Handle | None) -> int:
         return int(self._function("X509_STORE_CTX_get_error")(_address(ctx, "X509_STORE_CTX")))

@@ -10,7 +10,8 @@ OpenSSL surface the page describes on top of it:
 1. **Errors per level.** The chain the peer sent is laid out by depth (0 = the peer's certificate, then each
    issuer, the trust anchor last when one was found). Every failure the engine can detect becomes an
    ``X509_V_ERR_*`` code at a depth: a chain that reaches no trust anchor (UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-   SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT at the top of what was sent), a certificate outside its
+   SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT at the top of what was sent; a lone certificate also
+   UNABLE_TO_VERIFY_LEAF_SIGNATURE after it, as OpenSSL 3.0 reports), a certificate outside its
    validity period (CERT_HAS_EXPIRED, CERT_NOT_YET_VALID at its own depth), a peer certificate that does not carry
    the name to verify (HOSTNAME_MISMATCH at depth 0), a chain longer than the verify depth allows
    (CERT_CHAIN_TOO_LONG), anything else cryptography rejects (CERT_REJECTED at depth 0).
@@ -152,16 +153,13 @@ _SHORT_NAMES = {NameOID.COMMON_NAME: "CN", NameOID.ORGANIZATION_NAME: "O", NameO
                 NameOID.ORGANIZATIONAL_UNIT_NAME: "OU"}  # fmt: skip
 
 
-def X509_NAME_oneline(a: X509_NAME | None, buf: object = None, size: int = 0) -> str | None:
-    """The one-line form ``/CN=server.test`` (OpenSSL's X509_NAME_oneline), attributes in certificate order."""
+def X509_NAME_oneline(a: X509_NAME | None, size: int = 256) -> str | None:
+    """The one-line form ``/CN=server.test`` (OpenSSL's X509_NAME_oneline into a buffer of ``size`` bytes, the
+    conformance.capi convention), attributes in certificate order."""
     if not isinstance(a, X509_NAME):
         return None
-    parts = []
-    for attr in a.name:
-        short = _SHORT_NAMES.get(attr.oid, attr.oid.dotted_string)
-        parts.append(f"/{short}={attr.value!s}")
-    text = "".join(parts)
-    return text[: size - 1] if buf is not None and size > 0 else text
+    text = "".join(f"/{_SHORT_NAMES.get(attr.oid, attr.oid.dotted_string)}={attr.value!s}" for attr in a.name)
+    return text[: max(size - 1, 0)]
 
 
 # --- the procedure --------------------------------------------------------------------------------------------------
@@ -222,6 +220,10 @@ def _diagnose(
         depth = len(levels) - 1
         if top.issuer != top.subject:
             errors.append((depth, K.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY))
+            if depth == 0:
+                # a lone certificate whose issuer is unknown: once that error is let through, its signature cannot
+                # be checked either (OpenSSL 3.0 reports UNABLE_TO_VERIFY_LEAF_SIGNATURE next; the page is silent)
+                errors.append((depth, K.X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE))
         elif depth == 0:
             errors.append((depth, K.X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT))
         else:
@@ -269,7 +271,11 @@ def verify_chain(
 
 
 def _first_code(errors: list[tuple[int, int]]) -> int | None:
-    return max(errors)[1] if errors else None
+    """The error the walk meets first (the deepest level's first), the one the built-in check's alert is about."""
+    if not errors:
+        return None
+    deepest = max(d for d, _ in errors)
+    return next(code for d, code in errors if d == deepest)
 
 
 def _call(callback: VerifyCallback | None, preverify_ok: int, store: X509_STORE_CTX) -> bool:

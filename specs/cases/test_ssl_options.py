@@ -92,6 +92,7 @@ def test_middlebox_compat_sends_dummy_change_cipher_spec(h: Harness, compat: boo
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     api.SSL_set_max_proto_version(client.ssl, K.TLS1_3_VERSION)
     api.SSL_set_min_proto_version(client.ssl, K.TLS1_3_VERSION)
+    assert api.SSL_CTX_get_options(client.ctx) & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT, "the option is not on by default"
     if not compat:
         api.SSL_clear_options(client.ssl, K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT)
     sent = bytearray()

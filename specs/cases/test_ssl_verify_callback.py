@@ -142,6 +142,38 @@ def test_callback_returning_zero_fails_a_good_chain(h: Harness) -> None:
     assert len(rec.calls) == 1, f"verification must stop at the first 0: {rec.calls}"
 
 
+@pytest.mark.clauses("SSL_CTX_set_verify/EXAMPLES/callback-sets-error")
+@pytest.mark.needs("c_api", "client_role", "server_role")
+@pytest.mark.parametrize("what", ["clear-every-error", "set-chain-too-long"])
+def test_callback_sets_the_error(h: Harness, what: str) -> None:
+    """The error the callback leaves in the store context is the verify result: clearing every error of an
+    untrusted chain (X509_V_OK, return 1) gives X509_V_OK; setting X509_V_ERR_CERT_CHAIN_TOO_LONG at depth 0 of a
+    good chain (return 1) gives that code. Both handshakes complete."""
+    api = h.capi
+    seen: list[tuple[int, int]] = []
+
+    def callback(preverify_ok: int, store_ctx: Any) -> int:
+        depth = api.X509_STORE_CTX_get_error_depth(store_ctx)
+        seen.append((preverify_ok, api.X509_STORE_CTX_get_error(store_ctx)))
+        if what == "clear-every-error":
+            api.X509_STORE_CTX_set_error(store_ctx, K.X509_V_OK)
+        elif depth == 0:
+            api.X509_STORE_CTX_set_error(store_ctx, K.X509_V_ERR_CERT_CHAIN_TOO_LONG)
+        return 1
+
+    ca = default_pki().other_ca_path if what == "clear-every-error" else None
+    client, server = _verifying_client(h, None, ca=ca)
+    api.SSL_set_verify(client.ssl, K.SSL_VERIFY_PEER, callback)
+    failure = drive(h, client, server)
+    result = api.SSL_get_verify_result(client.ssl)
+    h.trace.note(f"{what}: calls {seen}; handshake {failure or 'complete'}; verify result {result}")
+    assert failure is None, f"a callback returning 1 must let the handshake complete: {failure}"
+    wanted = K.X509_V_OK if what == "clear-every-error" else K.X509_V_ERR_CERT_CHAIN_TOO_LONG
+    assert result == wanted, f"the verify result {result} is not the error the callback left ({wanted})"
+    if what == "clear-every-error":
+        assert any(ok == 0 for ok, _ in seen), f"the untrusted chain showed the callback no error: {seen}"
+
+
 # ---- depth -------------------------------------------------------------------------------------------------------
 
 @pytest.mark.clauses("SSL_CTX_set_verify/DESCRIPTION/depth-limits-chain")

@@ -320,12 +320,23 @@ def test_verifying_server_checks_the_client_certificate(h: Harness, trusted: boo
 @pytest.mark.needs("c_api", "client_role", "server_role")
 @pytest.mark.parametrize("insist", [True, False], ids=["FAIL_IF_NO_PEER_CERT", "PEER-only"])
 def test_server_that_insists_on_a_certificate(h: Harness, insist: bool) -> None:
-    """A client whose client-certificate callback answers 0 (no certificate): a server with SSL_VERIFY_PEER |
-    SSL_VERIFY_FAIL_IF_NO_PEER_CERT fails the handshake on both sides; with SSL_VERIFY_PEER alone it completes."""
+    """A client whose client-certificate callback installs the test client certificate on the SSL but answers 0
+    (send none): a server with SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT fails the handshake, so no
+    certificate was sent; with SSL_VERIFY_PEER alone it completes."""
+    api = h.capi
+    pki = default_pki()
+    calls: list[int] = []
+
+    def cert_cb(ssl: Any) -> int:
+        calls.append(api.SSL_use_certificate_file(ssl, str(pki.client.cert_path).encode(), K.SSL_FILETYPE_PEM)
+                     + api.SSL_use_PrivateKey_file(ssl, str(pki.client.key_path).encode(), K.SSL_FILETYPE_PEM))
+        return 0
+
     mode = K.SSL_VERIFY_PEER | (K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT if insist else 0)
-    client, server = _server_pair(h, mode, client_cert=False, cert_cb=lambda ssl: 0)
+    client, server = _server_pair(h, mode, client_cert=False, cert_cb=cert_cb)
     failure = drive(h, client, server)
-    h.trace.note(f"server mode {mode:#x}, client without certificate: {failure or 'complete'}")
+    h.trace.note(f"server mode {mode:#x}, callback answering 0: {failure or 'complete'}; callback calls {calls}")
+    assert calls, "the server asked for a certificate but the callback was not called"
     if insist:
         assert failure is not None, "a server insisting on a client certificate let a client without one in"
     else:

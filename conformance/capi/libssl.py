@@ -35,7 +35,8 @@ Conventions this module adds to those of :mod:`conformance.capi`
 * ``SSL_write`` / ``SSL_write_ex`` retried with the *same bytes* on the same ``SSL`` reuse the same C buffer, as a C
   program retrying "with the same arguments" does (OpenSSL checks the buffer address unless
   ``SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER`` is set). Different bytes get a different buffer.
-* Callbacks cannot be given: ``SSL_CTX_set_verify`` / ``SSL_set_verify`` take the mode and ``None``.
+* The verify callback of ``SSL_CTX_set_verify`` / ``SSL_set_verify`` is ``callback(preverify_ok, store_ctx) -> int``
+  with ``store_ctx`` an ``X509_STORE_CTX`` handle for the ``X509_STORE_CTX_*`` functions.
 * ``ERR_get_error_all`` / ``ERR_peek_error_all`` / ``ERR_peek_last_error_all`` return ``(code, file, line, func,
   data, flags)``, ``ERR_peek_error_line`` ``(code, file, line)``, ``ERR_peek_error_func`` ``(code, func)`` and
   ``ERR_peek_error_data`` ``(code, data, flags)``, the shapes of ``engine.err``; an output the library did not set
@@ -360,6 +361,26 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get0_alpn_selected": (None, (_H, POINTER(c_void_p), POINTER(ctypes.c_uint))),
 }
 
+# The verification machinery, read ahead and record sizes (SSL_CTX_set_verify.pod, SSL_CTX_set_read_ahead.pod,
+# SSL_CTX_set_split_send_fragment.pod, SSL_CTX_set_client_cert_cb.pod); the 3.0 prototypes.
+_SIGNATURES.update({
+    "X509_STORE_CTX_get_error": (c_int, (_H,)),
+    "X509_STORE_CTX_set_error": (None, (_H, c_int)),
+    "X509_STORE_CTX_get_error_depth": (c_int, (_H,)),
+    "X509_STORE_CTX_get_current_cert": (_H, (_H,)),
+    "X509_STORE_CTX_get_ex_data": (c_void_p, (_H, c_int)),
+    "SSL_get_ex_data_X509_STORE_CTX_idx": (c_int, ()),
+    "SSL_CTX_get_verify_callback": (c_void_p, (_H,)),
+    "SSL_CTX_get_verify_mode": (c_int, (_H,)),
+    "SSL_CTX_get_verify_depth": (c_int, (_H,)),
+    "SSL_CTX_set_verify_depth": (None, (_H, c_int)),
+    "SSL_CTX_get_client_cert_cb": (c_void_p, (_H,)),
+    "SSL_set_read_ahead": (None, (_H, c_int)),
+    "SSL_get_read_ahead": (c_int, (_H,)),
+    "SSL_CTX_set_default_read_buffer_len": (None, (_H, c_size_t)),
+    "SSL_set_default_read_buffer_len": (None, (_H, c_size_t)),
+})
+
 # Functions used by the cases of the SSL object lifecycle pages (SSL_new/SSL_dup, SSL_clear, SSL_set_bio, SSL_want,
 # SSL_shutdown); the 3.0 prototypes.
 _SIGNATURES.update({
@@ -642,6 +663,11 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
     )
 }  # fmt: skip
 
+_NO_WOLFSSL_FRAGMENT_CTRL = (
+    "libwolfssl 5.5.4 exports no function for this macro, and its wolfSSL_CTX_ctrl / wolfSSL_ctrl do not implement "
+    "the 3.0 command (SSL_CTRL_SET_MAX_SEND_FRAGMENT 52, _SPLIT_SEND_FRAGMENT 125, _MAX_PIPELINES 126): expanded "
+    "to them, every value from 0 to 16385 gave 0 or an unrelated number (observed)")
+
 WOLFSSL: Final = SymbolProfile(
     name="wolfssl",
     prefix="wolfSSL_",
@@ -651,9 +677,17 @@ WOLFSSL: Final = SymbolProfile(
                                                  "BIO_seek", "BIO_tell", "BIO_set_ssl", "BIO_get_ssl",
                                                  "BIO_do_handshake", "BIO_do_connect", "BIO_do_accept",
                                                  "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio",
-                                                 "BIO_get_mem_ptr"},
-    unavailable=WOLFSSL_UNAVAILABLE,
+                                                 "BIO_get_mem_ptr",
+                                                 "SSL_CTX_set_read_ahead", "SSL_CTX_get_read_ahead",
+                                                 "SSL_CTX_set_default_read_ahead"},
+    unavailable={**WOLFSSL_UNAVAILABLE, **{name: _NO_WOLFSSL_FRAGMENT_CTRL for name in (
+        "SSL_CTX_set_max_send_fragment", "SSL_set_max_send_fragment", "SSL_CTX_set_split_send_fragment",
+        "SSL_set_split_send_fragment", "SSL_CTX_set_max_pipelines", "SSL_set_max_pipelines")}},
     signatures={
+        # the read-ahead macros are wolfSSL functions (wolfssl/ssl.h)
+        "SSL_CTX_set_read_ahead": (c_int, (_H, c_int)),
+        "SSL_CTX_get_read_ahead": (c_int, (_H,)),
+        "SSL_CTX_set_default_read_ahead": (c_int, (_H, c_int)),
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
         # the session cache macros of 3.0, which wolfssl/ssl.h declares as functions
         "SSL_CTX_sess_number": (c_long, (_H,)),
@@ -1492,7 +1526,7 @@ class LibsslApi:
             return None
 
         def trampoline(preverify_ok: int, store_ctx: int | None) -> int:
-            return int(callback(preverify_ok, store_ctx))
+            return int(callback(preverify_ok, _wrap("X509_STORE_CTX", store_ctx)))
 
         c_fn = _VERIFY_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
@@ -1508,6 +1542,85 @@ class LibsslApi:
     def SSL_get_verify_callback(self, ssl: Handle | None) -> int | None:
         """The callback's address (an int) or None: enough to compare two objects' callbacks."""
         return self._function("SSL_get_verify_callback")(_address(ssl, "SSL"))  # type: ignore[no-any-return]
+
+    def SSL_CTX_get_verify_callback(self, ctx: Handle | None) -> int | None:
+        """The callback's address (an int) or None."""
+        return self._function("SSL_CTX_get_verify_callback")(_address(ctx, "SSL_CTX"))  # type: ignore[no-any-return]
+
+    def SSL_CTX_get_verify_mode(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_verify_mode")(_address(ctx, "SSL_CTX")))
+
+    def SSL_CTX_get_verify_depth(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_verify_depth")(_address(ctx, "SSL_CTX")))
+
+    def SSL_CTX_set_verify_depth(self, ctx: Handle | None, depth: int) -> None:
+        self._function("SSL_CTX_set_verify_depth")(_address(ctx, "SSL_CTX"), depth)
+
+    def X509_STORE_CTX_get_error(self, ctx: Handle | None) -> int:
+        return int(self._function("X509_STORE_CTX_get_error")(_address(ctx, "X509_STORE_CTX")))
+
+    def X509_STORE_CTX_set_error(self, ctx: Handle | None, s: int) -> None:
+        self._function("X509_STORE_CTX_set_error")(_address(ctx, "X509_STORE_CTX"), s)
+
+    def X509_STORE_CTX_get_error_depth(self, ctx: Handle | None) -> int:
+        return int(self._function("X509_STORE_CTX_get_error_depth")(_address(ctx, "X509_STORE_CTX")))
+
+    def X509_STORE_CTX_get_current_cert(self, ctx: Handle | None) -> Handle | None:
+        return _wrap("X509", self._function("X509_STORE_CTX_get_current_cert")(_address(ctx, "X509_STORE_CTX")))
+
+    def X509_STORE_CTX_get_ex_data(self, ctx: Handle | None, idx: int) -> Handle | None:
+        """The pointer stored at ``idx``, as an SSL handle: the store contexts of a TLS handshake carry the verifying
+        SSL at ``SSL_get_ex_data_X509_STORE_CTX_idx()`` (the only index the cases read)."""
+        return _wrap("SSL", self._function("X509_STORE_CTX_get_ex_data")(_address(ctx, "X509_STORE_CTX"), idx))
+
+    def SSL_get_ex_data_X509_STORE_CTX_idx(self) -> int:
+        return int(self._function("SSL_get_ex_data_X509_STORE_CTX_idx")())
+
+    def SSL_CTX_get_client_cert_cb(self, ctx: Handle | None) -> int | None:
+        """The callback's address (an int) or None."""
+        return self._function("SSL_CTX_get_client_cert_cb")(_address(ctx, "SSL_CTX"))  # type: ignore[no-any-return]
+
+    def SSL_CTX_set_read_ahead(self, ctx: Handle | None, yes: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_read_ahead", ctx, K.SSL_CTRL_SET_READ_AHEAD, yes)
+
+    def SSL_CTX_get_read_ahead(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_read_ahead", ctx, K.SSL_CTRL_GET_READ_AHEAD)
+
+    def SSL_CTX_set_default_read_ahead(self, ctx: Handle | None, yes: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_default_read_ahead", ctx, K.SSL_CTRL_SET_READ_AHEAD, yes)
+
+    def SSL_CTX_get_default_read_ahead(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_default_read_ahead", ctx, K.SSL_CTRL_GET_READ_AHEAD)
+
+    def SSL_set_read_ahead(self, ssl: Handle | None, yes: int) -> None:
+        self._function("SSL_set_read_ahead")(_address(ssl, "SSL"), yes)
+
+    def SSL_get_read_ahead(self, ssl: Handle | None) -> int:
+        return int(self._function("SSL_get_read_ahead")(_address(ssl, "SSL")))
+
+    def SSL_CTX_set_max_send_fragment(self, ctx: Handle | None, m: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_max_send_fragment", ctx, K.SSL_CTRL_SET_MAX_SEND_FRAGMENT, m)
+
+    def SSL_set_max_send_fragment(self, ssl: Handle | None, m: int) -> int:
+        return self._ssl_macro("SSL_set_max_send_fragment", ssl, K.SSL_CTRL_SET_MAX_SEND_FRAGMENT, m)
+
+    def SSL_CTX_set_split_send_fragment(self, ctx: Handle | None, m: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_split_send_fragment", ctx, K.SSL_CTRL_SET_SPLIT_SEND_FRAGMENT, m)
+
+    def SSL_set_split_send_fragment(self, ssl: Handle | None, m: int) -> int:
+        return self._ssl_macro("SSL_set_split_send_fragment", ssl, K.SSL_CTRL_SET_SPLIT_SEND_FRAGMENT, m)
+
+    def SSL_CTX_set_max_pipelines(self, ctx: Handle | None, m: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_max_pipelines", ctx, K.SSL_CTRL_SET_MAX_PIPELINES, m)
+
+    def SSL_set_max_pipelines(self, ssl: Handle | None, m: int) -> int:
+        return self._ssl_macro("SSL_set_max_pipelines", ssl, K.SSL_CTRL_SET_MAX_PIPELINES, m)
+
+    def SSL_CTX_set_default_read_buffer_len(self, ctx: Handle | None, len: int) -> None:
+        self._function("SSL_CTX_set_default_read_buffer_len")(_address(ctx, "SSL_CTX"), len)
+
+    def SSL_set_default_read_buffer_len(self, ssl: Handle | None, len: int) -> None:
+        self._function("SSL_set_default_read_buffer_len")(_address(ssl, "SSL"), len)
 
     def SSL_CTX_use_certificate_file(self, ctx: Handle | None, file: str | bytes | None, type: int) -> int:
         return int(self._function("SSL_CTX_use_certificate_file")(_address(ctx, "SSL_CTX"), _cstr(file), type))

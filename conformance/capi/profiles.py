@@ -61,6 +61,8 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_set_tlsext_host_name",
         "SSL_CTX_set1_groups_list", "SSL_get_ex_new_index", "BIO_set_ssl", "BIO_set_conn_hostname",
         "BIO_set_conn_port", "BIO_set_nbio", "BIO_do_connect", "BIO_get_mem_ptr", "BIO_set_mem_buf",
+        "SSL_CTX_set_read_ahead", "SSL_CTX_get_read_ahead", "SSL_CTX_set_max_send_fragment",
+        "SSL_set_max_send_fragment",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
     renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},
@@ -79,6 +81,8 @@ BORINGSSL: Final = SymbolProfile(
             "BIO_set_accept_port", "BIO_set_accept_bios", "BIO_set_accept_ip_family", "BIO_get_accept_name",
             "BIO_get_accept_port", "BIO_get_accept_ip_family", "BIO_get_peer_name", "BIO_get_peer_port",
             "BIO_set_bind_mode", "BIO_get_bind_mode",
+            "SSL_CTX_set_split_send_fragment", "SSL_set_split_send_fragment", "SSL_CTX_set_max_pipelines",
+            "SSL_set_max_pipelines", "SSL_CTX_set_default_read_ahead", "SSL_CTX_get_default_read_ahead",
         )},
         # BoringSSL's CRYPTO_get_ex_new_index(class, out_index, argl, argp, free_func) is another function than
         # 3.0's; called with 3.0's arguments it writes through a NULL pointer (seen: a segmentation fault).
@@ -110,6 +114,10 @@ BORINGSSL: Final = SymbolProfile(
         "BIO_set_retry_write": (None, (_H,)),
         "BIO_set_retry_special": (None, (_H,)),
         "BIO_clear_retry_flags": (None, (_H,)),
+        "SSL_CTX_set_read_ahead": (c_int, (_H, c_int)),
+        "SSL_CTX_get_read_ahead": (c_int, (_H,)),
+        "SSL_CTX_set_max_send_fragment": (c_int, (_H, c_size_t)),
+        "SSL_set_max_send_fragment": (c_int, (_H, c_size_t)),
         "SSL_CTX_set_options": (c_uint32, (_H, c_uint32)),
         "SSL_CTX_get_options": (c_uint32, (_H,)),
         "SSL_CTX_clear_options": (c_uint32, (_H, c_uint32)),

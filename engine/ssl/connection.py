@@ -70,6 +70,7 @@ from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
+from engine.ssl.verify import verify_chain
 from engine.tls import (
     AlertDescription,
     AlertReceived,
@@ -152,6 +153,7 @@ class SSL:
         "close_notify",
         "conn",
         "ctx",
+        "default_read_buffer_len",
         "ex_data",
         "freed",
         "groups",
@@ -159,6 +161,8 @@ class SSL:
         "info_callback",
         "key_update",
         "max_cert_list",
+        "max_pipelines",
+        "max_send_fragment",
         "max_version",
         "min_version",
         "mode",
@@ -179,6 +183,7 @@ class SSL:
         "session_method",
         "shutdown",
         "sni",
+        "split_send_fragment",
         "verify_callback",
         "verify_depth",
         "verify_mode",
@@ -211,6 +216,10 @@ class SSL:
         self.verify_depth = ctx.verify_depth
         self.read_ahead = ctx.read_ahead
         self.max_cert_list = ctx.max_cert_list
+        self.max_send_fragment = ctx.max_send_fragment
+        self.split_send_fragment = ctx.split_send_fragment
+        self.max_pipelines = ctx.max_pipelines
+        self.default_read_buffer_len = ctx.default_read_buffer_len
         self.security_level = ctx.security_level
         self.ex_data: dict[int, Any] = {}
         self.info_callback = ctx.info_callback
@@ -331,6 +340,7 @@ class SSL:
             # difference is observable: a client that rejects the server's Certificate fails as soon as that record
             # has arrived (found by the differential runner)
             record_per_message=True,
+            check_chain=self._check_chain,
         )
         if self.server:
             # SSL_CTX_set_session_cache_mode, SSL_CTX_sess_number: the cache under its mode, with its counters
@@ -354,6 +364,19 @@ class SSL:
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
         return cfg
+
+    def _check_chain(self, chain: list[x509.Certificate]) -> None:
+        """The core's check of the peer's chain: the built-in procedure of SSL_CTX_set_verify.pod with its callback
+        and depth (engine/ssl/verify.py); the result is recorded, and a failure ends the handshake only when this SSL
+        verifies its peer."""
+        result, alert = verify_chain(
+            self, chain, roots=list(self.ctx.trusted), host=None if self.server else self.host,
+            server_cert=not self.server, depth_limit=self.verify_depth, callback=self.verify_callback,
+            now=datetime.datetime.now(datetime.UTC),
+        )  # fmt: skip
+        self.verify_result = result
+        if alert is not None and self.verifies_peer:
+            raise alert
 
     def _start(self) -> bool:
         if self.conn is not None:
@@ -783,15 +806,18 @@ class SSL:
         # a negative value suspends the handshake (SSL_ERROR_WANT_X509_LOOKUP)
         conn = self.conn
         assert conn is not None
-        chain, key = self.cert_chain, self.private_key
         cb = self.ctx.client_cert_cb
-        if not chain and cb is not None:
+        send = True
+        if not self.cert_chain and cb is not None:
             ret = cb(self)
             if ret < 0:
                 self.rwstate = K.SSL_X509_LOOKUP
                 return -1
-            # 0: no certificate; 1: whatever the callback put on the SSL (nothing here, the callback has no out
-            # parameters in this convention), so both send an empty Certificate
+            # SSL_CTX_set_client_cert_cb: DESCRIPTION 1 sends what the callback installed on the SSL (this
+            # convention has no out parameters: it calls SSL_use_certificate_file / SSL_use_PrivateKey_file, and
+            # the pair stays installed, NOTES); 0 sends no certificate
+            send = ret == 1
+        chain, key = (self.cert_chain, self.private_key) if send else ([], None)
         self._cert_wait = False
         conn.send_client_certificate(chain, key)
         return 1
@@ -905,7 +931,8 @@ class SSL:
                     return tot
             view = memoryview(data)
             while tot < num:
-                n = min(MAX_RECORD, num - tot)
+                # SSL_CTX_set_split_send_fragment: DESCRIPTION no record carries more than max_send_fragment bytes
+                n = min(self.max_send_fragment, num - tot)
                 chunk = data if n == len(data) else bytes(view[tot : tot + n])  # no copy for a one-record write
                 conn.send_application_data(chunk)
                 if self._emit(conn.data_to_send()) < 0:

@@ -13,7 +13,7 @@ import errno as _errno
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -38,6 +38,8 @@ __all__ = [
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
     "SSL_CTX_free",
+    "SSL_CTX_get_client_cert_cb",
+    "SSL_CTX_get_default_read_ahead",
     "SSL_CTX_get_ex_data",
     "SSL_CTX_get_ex_new_index",
     "SSL_CTX_get_info_callback",
@@ -52,6 +54,7 @@ __all__ = [
     "SSL_CTX_get_security_level",
     "SSL_CTX_get_session_cache_mode",
     "SSL_CTX_get_timeout",
+    "SSL_CTX_get_verify_callback",
     "SSL_CTX_get_verify_depth",
     "SSL_CTX_get_verify_mode",
     "SSL_CTX_load_verify_locations",
@@ -78,10 +81,14 @@ __all__ = [
     "SSL_CTX_set_ciphersuites",
     "SSL_CTX_set_client_cert_cb",
     "SSL_CTX_set_client_hello_cb",
+    "SSL_CTX_set_default_read_ahead",
+    "SSL_CTX_set_default_read_buffer_len",
     "SSL_CTX_set_ex_data",
     "SSL_CTX_set_info_callback",
     "SSL_CTX_set_max_cert_list",
+    "SSL_CTX_set_max_pipelines",
     "SSL_CTX_set_max_proto_version",
+    "SSL_CTX_set_max_send_fragment",
     "SSL_CTX_set_min_proto_version",
     "SSL_CTX_set_mode",
     "SSL_CTX_set_num_tickets",
@@ -90,6 +97,7 @@ __all__ = [
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
     "SSL_CTX_set_session_cache_mode",
+    "SSL_CTX_set_split_send_fragment",
     "SSL_CTX_set_timeout",
     "SSL_CTX_set_verify",
     "SSL_CTX_set_verify_depth",
@@ -100,18 +108,22 @@ __all__ = [
     "SSLv23_client_method",
     "SSLv23_method",
     "SSLv23_server_method",
+    "Settings",
     "TLS_client_method",
     "TLS_method",
     "TLS_server_method",
     "TLSv1_2_client_method",
     "TLSv1_2_method",
     "TLSv1_2_server_method",
+    "get_ex_data",
     "live_ctx",
     "load_certificate_file",
     "load_key_file",
     "parse_cipher_list",
     "parse_ciphersuites",
     "parse_groups",
+    "set_ex_data",
+    "settings_ctrl",
     "valid_version",
 ]  # fmt: skip
 
@@ -136,6 +148,10 @@ _GROUP_NAMES: dict[str, int] = {
     "prime256v1": NamedGroup.secp256r1, "secp384r1": NamedGroup.secp384r1, "p-384": NamedGroup.secp384r1,
     "x25519mlkem768": NamedGroup.X25519MLKEM768,
 }  # fmt: skip
+# SSL_CTX_set_split_send_fragment: DESCRIPTION the accepted range of max_send_fragment and of max_pipelines
+MIN_SEND_FRAGMENT = 512
+MAX_SEND_FRAGMENT = 16384  # SSL3_RT_MAX_PLAIN_LENGTH
+SSL_MAX_PIPELINES = 32
 _VERSIONS = frozenset({0, K.SSL3_VERSION, K.TLS1_VERSION, K.TLS1_1_VERSION, K.TLS1_2_VERSION, K.TLS1_3_VERSION})
 
 
@@ -214,12 +230,15 @@ class SSL_CTX:
         "client_cert_cb",
         "client_hello_cb",
         "clock",
+        "default_read_buffer_len",
         "ex_data",
         "freed",
         "groups",
         "host",
         "info_callback",
         "max_cert_list",
+        "max_pipelines",
+        "max_send_fragment",
         "max_version",
         "method",
         "min_version",
@@ -237,6 +256,7 @@ class SSL_CTX:
         "session_timeout",
         "session_times",
         "sessions",
+        "split_send_fragment",
         "stats",
         "ticket_sealer",
         "trusted",
@@ -270,6 +290,12 @@ class SSL_CTX:
         self.verify_depth = -1
         self.read_ahead = 0
         self.max_cert_list = K.SSL_MAX_CERT_LIST_DEFAULT
+        # SSL_CTX_set_split_send_fragment: DESCRIPTION the defaults (records of up to 16384 bytes, one pipeline,
+        # split equal to the maximum, no read buffer length asked for)
+        self.max_send_fragment = MAX_SEND_FRAGMENT
+        self.split_send_fragment = MAX_SEND_FRAGMENT
+        self.max_pipelines = 1
+        self.default_read_buffer_len = 0
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.sessions: dict[bytes, Session12] = {}  # the server session cache (TLS 1.2 session ids)
@@ -317,6 +343,69 @@ def live_ctx(ctx: object, func: str) -> SSL_CTX | None:
 
 def _int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
+
+
+# --- settings an SSL_CTX and an SSL hold alike (one implementation for the CTX and the SSL functions) ---------------
+class Settings(Protocol):
+    """What SSL_CTX and SSL both carry: the settings their ctrl commands and ex_data functions read and write."""
+
+    read_ahead: int
+    max_cert_list: int
+    max_send_fragment: int
+    split_send_fragment: int
+    max_pipelines: int
+    ex_data: dict[int, Any]
+
+
+def settings_ctrl(obj: Settings, cmd: int, larg: int) -> int | None:
+    """The ctrl commands that mean the same on an SSL_CTX and on an SSL; None for any other command."""
+    if cmd == K.SSL_CTRL_GET_READ_AHEAD:
+        return obj.read_ahead
+    if cmd == K.SSL_CTRL_SET_READ_AHEAD:
+        # SSL_CTX_set_read_ahead: DESCRIPTION 0 turns reading ahead off, any other value on; the old value comes back
+        old, obj.read_ahead = obj.read_ahead, larg
+        return old
+    if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
+        return obj.max_cert_list
+    if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
+        if not _int(larg) or larg < 0:
+            return 0  # as OpenSSL 3.0: a negative size is refused
+        old, obj.max_cert_list = obj.max_cert_list, larg
+        return old
+    if cmd == K.SSL_CTRL_SET_MAX_SEND_FRAGMENT:
+        # SSL_CTX_set_split_send_fragment: DESCRIPTION only 512..16384; RETURN VALUES 1 / 0. A split fragment above
+        # the new maximum comes down with it (OpenSSL 3.0; the page only says it may not exceed the maximum)
+        if not _int(larg) or not MIN_SEND_FRAGMENT <= larg <= MAX_SEND_FRAGMENT:
+            return 0
+        obj.max_send_fragment = larg
+        obj.split_send_fragment = min(obj.split_send_fragment, larg)
+        return 1
+    if cmd == K.SSL_CTRL_SET_SPLIT_SEND_FRAGMENT:
+        # SSL_CTX_set_split_send_fragment: DESCRIPTION never above max_send_fragment (and not 0)
+        if not _int(larg) or not 0 < larg <= obj.max_send_fragment:
+            return 0
+        obj.split_send_fragment = larg
+        return 1
+    if cmd == K.SSL_CTRL_SET_MAX_PIPELINES:
+        # SSL_CTX_set_split_send_fragment: DESCRIPTION 1..SSL_MAX_PIPELINES; more than one also turns read_ahead on
+        if not _int(larg) or not 1 <= larg <= SSL_MAX_PIPELINES:
+            return 0
+        obj.max_pipelines = larg
+        if larg > 1:
+            obj.read_ahead = 1
+        return 1
+    return None
+
+
+def set_ex_data(obj: Settings | None, idx: int, data: Any) -> int:
+    if obj is None or not _int(idx) or idx < 0:
+        return 0
+    obj.ex_data[idx] = data
+    return 1
+
+
+def get_ex_data(obj: Settings | None, idx: int) -> Any:
+    return None if obj is None else obj.ex_data.get(idx)
 
 
 # --- life cycle (SSL_CTX_new.pod, SSL_CTX_free.pod) ---------------------------------------------------------------
@@ -484,19 +573,9 @@ def SSL_CTX_ctrl(ctx: SSL_CTX | None, cmd: int, larg: int = 0, parg: Any = None)
         return c.min_version
     if cmd == K.SSL_CTRL_GET_MAX_PROTO_VERSION:
         return c.max_version
-    if cmd == K.SSL_CTRL_GET_READ_AHEAD:
-        return c.read_ahead
-    if cmd == K.SSL_CTRL_SET_READ_AHEAD:
-        # SSL_CTX_set_read_ahead: a hint; the engine reads one record at a time regardless
-        old, c.read_ahead = c.read_ahead, larg
-        return old
-    if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
-        return c.max_cert_list
-    if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
-        if not isinstance(larg, int) or larg < 0:
-            return 0  # as OpenSSL 3.0: a negative size is refused
-        old, c.max_cert_list = c.max_cert_list, larg
-        return old
+    shared = settings_ctrl(c, cmd, larg)
+    if shared is not None:
+        return shared
     if cmd == K.SSL_CTRL_SESS_NUMBER:
         return len(c.sessions)  # SSL_CTX_sess_number: sessions in the server cache (TLS 1.2 session ids)
     stat = _STATS.get(cmd)
@@ -543,16 +622,11 @@ def SSL_CTX_get_ex_new_index(argl: int = 0, argp: Any = None, new_func: Any = No
 
 
 def SSL_CTX_set_ex_data(ctx: SSL_CTX | None, idx: int, data: Any) -> int:
-    c = live_ctx(ctx, "SSL_CTX_set_ex_data")
-    if c is None or not _int(idx) or idx < 0:
-        return 0
-    c.ex_data[idx] = data
-    return 1
+    return set_ex_data(live_ctx(ctx, "SSL_CTX_set_ex_data"), idx, data)
 
 
 def SSL_CTX_get_ex_data(ctx: SSL_CTX | None, idx: int) -> Any:
-    c = live_ctx(ctx, "SSL_CTX_get_ex_data")
-    return None if c is None else c.ex_data.get(idx)
+    return get_ex_data(live_ctx(ctx, "SSL_CTX_get_ex_data"), idx)
 
 
 
@@ -570,6 +644,34 @@ def SSL_CTX_set_read_ahead(ctx: SSL_CTX | None, yes: int) -> int:
 
 def SSL_CTX_get_read_ahead(ctx: SSL_CTX | None) -> int:
     return SSL_CTX_ctrl(ctx, K.SSL_CTRL_GET_READ_AHEAD, 0, None)
+
+
+# SSL_CTX_set_read_ahead: DESCRIPTION the _default_ names are the same macros under older names
+SSL_CTX_set_default_read_ahead = SSL_CTX_set_read_ahead
+SSL_CTX_get_default_read_ahead = SSL_CTX_get_read_ahead
+
+
+# --- record sizes and pipelines (SSL_CTX_set_split_send_fragment.pod) ----------------------------------------------
+def SSL_CTX_set_max_send_fragment(ctx: SSL_CTX | None, m: int) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_MAX_SEND_FRAGMENT, m, None)
+
+
+def SSL_CTX_set_split_send_fragment(ctx: SSL_CTX | None, m: int) -> int:
+    """Stored and checked against max_send_fragment; with no pipeline-capable cipher the engine writes one
+    record of at most max_send_fragment bytes at a time (what the page says a split equal to the maximum does)."""
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_SPLIT_SEND_FRAGMENT, m, None)
+
+
+def SSL_CTX_set_max_pipelines(ctx: SSL_CTX | None, m: int) -> int:
+    """Stored (and turns read_ahead on above 1); the engine has no pipeline-capable cipher, so one pipeline is used."""
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_MAX_PIPELINES, m, None)
+
+
+def SSL_CTX_set_default_read_buffer_len(ctx: SSL_CTX | None, len: int) -> None:
+    """Stored only: the engine's read buffer grows as needed (the page: used only when above the default)."""
+    c = live_ctx(ctx, "SSL_CTX_set_default_read_buffer_len")
+    if c is not None and _int(len):
+        c.default_read_buffer_len = len
 
 
 def SSL_CTX_set_verify_depth(ctx: SSL_CTX | None, depth: int) -> None:
@@ -596,11 +698,17 @@ def SSL_CTX_get_security_level(ctx: SSL_CTX | None) -> int:
 
 # --- verification, certificates, keys -----------------------------------------------------------------------------
 def SSL_CTX_set_verify(ctx: SSL_CTX | None, mode: int, verify_callback: VerifyCallback | None) -> None:
-    """The callback is stored but not called: the engine exposes no X509_STORE_CTX to hand it."""
+    """``verify_callback(preverify_ok, store_ctx)``, called per chain level by the built-in verification
+    (engine/ssl/verify.py); NULL: the default callback, which returns preverify_ok."""
     c = live_ctx(ctx, "SSL_CTX_set_verify")
     if c is not None:
         c.verify_mode = mode
         c.verify_callback = verify_callback
+
+
+def SSL_CTX_get_verify_callback(ctx: SSL_CTX | None) -> VerifyCallback | None:
+    c = live_ctx(ctx, "SSL_CTX_get_verify_callback")
+    return None if c is None else c.verify_callback
 
 
 def SSL_CTX_get_verify_mode(ctx: SSL_CTX | None) -> int:
@@ -959,11 +1067,19 @@ def SSL_CTX_get_num_tickets(ctx: SSL_CTX | None) -> int:
 
 
 def SSL_CTX_set_client_cert_cb(ctx: SSL_CTX | None, client_cert_cb: ClientCertCallback | None) -> None:
-    """``client_cert_cb(ssl)``: 1 = use the certificate already set on the SSL, 0 = none, < 0 = call me again
-    (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the server asks and the SSL has no certificate."""
+    """``client_cert_cb(ssl)``: 1 = send the certificate and key the callback installed on the SSL (the convention
+    has no x509/pkey out parameters: the callback calls SSL_use_certificate_file / SSL_use_PrivateKey_file on
+    ``ssl``), 0 = none, < 0 = call me again (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the
+    server asks and the SSL has no certificate."""
     c = live_ctx(ctx, "SSL_CTX_set_client_cert_cb")
     if c is not None:
         c.client_cert_cb = client_cert_cb
+
+
+def SSL_CTX_get_client_cert_cb(ctx: SSL_CTX | None) -> ClientCertCallback | None:
+    # SSL_CTX_set_client_cert_cb: RETURN VALUES the callback set, NULL when none
+    c = live_ctx(ctx, "SSL_CTX_get_client_cert_cb")
+    return None if c is None else c.client_cert_cb
 
 
 def SSL_CTX_set_cert_verify_callback(ctx: SSL_CTX | None, cb: CertVerifyCallback | None, arg: Any = None) -> None:

@@ -5,8 +5,6 @@ retry logic of :class:`~engine.ssl.connection.SSL` (its module opens with the th
 
 from __future__ import annotations
 
-from typing import Any
-
 from engine import err
 from engine.bio import (
     BIO,
@@ -23,9 +21,8 @@ from engine.ssl.connection import (
     live_ssl,
     shutdown_error,
 )
-from engine.ssl.errors import raise_ssl, verify_error_for
+from engine.ssl.errors import raise_ssl
 from engine.tls import TLSAlertError
-from engine.tls import certificates as _certs
 
 __all__ = [
     "SSL_CIPHER_get_name",
@@ -492,19 +489,6 @@ def SSL_get_verify_result(ssl: SSL | None) -> int:
     s = live_ssl(ssl, "SSL_get_verify_result")
     if s is None:
         return K.X509_V_ERR_UNSPECIFIED
-    if s.verify_result == K.X509_V_OK and s.peer_chain and not s.verifies_peer:
-        # verification was not enforced during the handshake: check the chain now (libssl always records a result)
-        try:
-            if s.server:
-                _certs.verify_client_chain(s.peer_chain, s.ctx.trusted, _certs_now())
-            else:
-                _certs.verify_server_chain(s.peer_chain, s.ctx.trusted, s.host, _certs_now())
-        except TLSAlertError as exc:
-            s.verify_result = verify_error_for(exc) or K.X509_V_ERR_UNSPECIFIED
+    # SSL_CTX_set_verify: NOTES every chain the peer sent went through the verification procedure
+    # (engine/ssl/verify.py), also when its failure did not end the handshake, so the result is always recorded
     return s.verify_result
-
-
-def _certs_now() -> Any:
-    import datetime
-
-    return datetime.datetime.now(datetime.UTC)

@@ -30,10 +30,13 @@ from engine.ssl.connection import (
 )
 from engine.ssl.context import (
     SSL_CTX,
+    get_ex_data,
     live_ctx,
     load_certificate_file,
     load_key_file,
     parse_cipher_list,
+    set_ex_data,
+    settings_ctrl,
     valid_version,
 )
 from engine.ssl.errors import raise_ssl
@@ -71,6 +74,7 @@ __all__ = [
     "SSL_get_rfd",
     "SSL_get_security_level",
     "SSL_get_session",
+    "SSL_get_verify_callback",
     "SSL_get_verify_depth",
     "SSL_get_verify_mode",
     "SSL_get_wbio",
@@ -84,11 +88,14 @@ __all__ = [
     "SSL_set_bio",
     "SSL_set_cipher_list",
     "SSL_set_connect_state",
+    "SSL_set_default_read_buffer_len",
     "SSL_set_ex_data",
     "SSL_set_fd",
     "SSL_set_info_callback",
     "SSL_set_max_cert_list",
+    "SSL_set_max_pipelines",
     "SSL_set_max_proto_version",
+    "SSL_set_max_send_fragment",
     "SSL_set_min_proto_version",
     "SSL_set_mode",
     "SSL_set_options",
@@ -97,6 +104,7 @@ __all__ = [
     "SSL_set_rfd",
     "SSL_set_security_level",
     "SSL_set_session",
+    "SSL_set_split_send_fragment",
     "SSL_set_tlsext_host_name",
     "SSL_set_verify",
     "SSL_set_verify_depth",
@@ -143,7 +151,8 @@ def SSL_dup(s: SSL | None) -> SSL | None:
     assert new is not None
     for name in ("options", "mode", "min_version", "max_version", "verify_mode", "verify_callback", "cert_chain",
                  "private_key", "ciphersuites", "cipher_list", "groups", "host", "server", "role_set", "shutdown",
-                 "verify_depth", "read_ahead", "max_cert_list", "security_level", "info_callback"):  # fmt: skip
+                 "verify_depth", "read_ahead", "max_cert_list", "security_level", "info_callback",
+                 "max_send_fragment", "split_send_fragment", "max_pipelines", "default_read_buffer_len"):  # fmt: skip
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)
@@ -275,10 +284,18 @@ def SSL_get_max_proto_version(ssl: SSL | None) -> int:
 
 
 def SSL_set_verify(ssl: SSL | None, mode: int, verify_callback: Any = None) -> None:
+    # SSL_CTX_set_verify: DESCRIPTION a NULL callback keeps the one this SSL has (its own, or the context's from
+    # SSL_new time)
     s = live_ssl(ssl, "SSL_set_verify")
     if s is not None:
         s.verify_mode = mode
-        s.verify_callback = verify_callback
+        if verify_callback is not None:
+            s.verify_callback = verify_callback
+
+
+def SSL_get_verify_callback(ssl: SSL | None) -> Any:
+    s = live_ssl(ssl, "SSL_get_verify_callback")
+    return None if s is None else s.verify_callback
 
 
 def SSL_get_verify_mode(ssl: SSL | None) -> int:
@@ -380,22 +397,10 @@ def SSL_ctrl(ssl: SSL | None, cmd: int, larg: int = 0, parg: Any = None) -> int:
         return s.max_version
     if cmd == K.SSL_CTRL_SET_TLSEXT_HOSTNAME and larg == K.TLSEXT_NAMETYPE_host_name:
         return SSL_set_tlsext_host_name(s, parg)
-    if cmd == K.SSL_CTRL_GET_READ_AHEAD:
-        return s.read_ahead
-    if cmd == K.SSL_CTRL_SET_READ_AHEAD:
-        # SSL_CTX_set_read_ahead: a hint only; the engine reads one record at a time regardless
-        old, s.read_ahead = s.read_ahead, larg
-        return old
     if cmd == K.SSL_CTRL_GET_RI_SUPPORT:
         return 1 if s.conn is not None and s.conn.secure_renegotiation else 0
-    if cmd == K.SSL_CTRL_GET_MAX_CERT_LIST:
-        return s.max_cert_list
-    if cmd == K.SSL_CTRL_SET_MAX_CERT_LIST:
-        if not isinstance(larg, int) or larg < 0:
-            return 0  # as OpenSSL 3.0: a negative size is refused
-        old, s.max_cert_list = s.max_cert_list, larg
-        return old
-    return 0
+    shared = settings_ctrl(s, cmd, larg)
+    return 0 if shared is None else shared
 
 
 def SSL_use_certificate_file(ssl: SSL | None, file: bytes | str, type: int) -> int:
@@ -441,6 +446,25 @@ def SSL_set_read_ahead(s: SSL | None, yes: int) -> None:
 
 def SSL_get_read_ahead(s: SSL | None) -> int:
     return SSL_ctrl(s, K.SSL_CTRL_GET_READ_AHEAD, 0, None)
+
+
+def SSL_set_max_send_fragment(s: SSL | None, m: int) -> int:
+    return SSL_ctrl(s, K.SSL_CTRL_SET_MAX_SEND_FRAGMENT, m, None)
+
+
+def SSL_set_split_send_fragment(s: SSL | None, m: int) -> int:
+    return SSL_ctrl(s, K.SSL_CTRL_SET_SPLIT_SEND_FRAGMENT, m, None)
+
+
+def SSL_set_max_pipelines(s: SSL | None, m: int) -> int:
+    return SSL_ctrl(s, K.SSL_CTRL_SET_MAX_PIPELINES, m, None)
+
+
+def SSL_set_default_read_buffer_len(s: SSL | None, len: int) -> None:
+    """Stored only (as SSL_CTX_set_default_read_buffer_len)."""
+    ssl = live_ssl(s, "SSL_set_default_read_buffer_len")
+    if ssl is not None and is_int(len):
+        ssl.default_read_buffer_len = len
 
 
 def SSL_set_verify_depth(s: SSL | None, depth: int) -> None:
@@ -536,16 +560,11 @@ def SSL_get_max_cert_list(s: SSL | None) -> int:
 
 
 def SSL_set_ex_data(s: SSL | None, idx: int, data: Any) -> int:
-    ssl = live_ssl(s, "SSL_set_ex_data")
-    if ssl is None or not is_int(idx) or idx < 0:
-        return 0
-    ssl.ex_data[idx] = data
-    return 1
+    return set_ex_data(live_ssl(s, "SSL_set_ex_data"), idx, data)
 
 
 def SSL_get_ex_data(s: SSL | None, idx: int) -> Any:
-    ssl = live_ssl(s, "SSL_get_ex_data")
-    return None if ssl is None else ssl.ex_data.get(idx)
+    return get_ex_data(live_ssl(s, "SSL_get_ex_data"), idx)
 
 
 # --- role (SSL_set_connect_state.pod) ---------------------------------------------------------------------------------

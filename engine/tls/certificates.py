@@ -88,27 +88,30 @@ def _own_name(leaf: x509.Certificate) -> Subject:
 
 def verify_server_chain(
     chain: list[x509.Certificate], roots: list[x509.Certificate], server_name: str | None, now: datetime.datetime
-) -> None:
+) -> list[x509.Certificate]:
     """Path validation of a server chain (leaf first) for the TLS server purpose, plus the name check when a name
-    is given (None: the chain alone, as OpenSSL does when no host name is set to verify)."""
+    is given (None: the chain alone, as OpenSSL does when no host name is set to verify). Returns the chain that
+    was built, leaf first and ending with the trust anchor."""
     _check_times(chain, now)
     _need_roots(roots)
     try:
         subject = _subject(server_name) if server_name is not None else _own_name(chain[0])
         verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(subject)
-        verifier.verify(chain[0], chain[1:])
+        return verifier.verify(chain[0], chain[1:])
     except VerificationError as exc:
         raise _alert_for(exc) from None
     except ValueError as exc:
         raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None
 
 
-def verify_client_chain(chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime.datetime) -> None:
+def verify_client_chain(chain: list[x509.Certificate], roots: list[x509.Certificate], now: datetime.datetime
+                        ) -> list[x509.Certificate]:  # fmt: skip
+    """As :func:`verify_server_chain`, for the TLS client purpose and without a name."""
     _check_times(chain, now)
     _need_roots(roots)
     try:
         verifier = PolicyBuilder().store(Store(roots)).time(now).build_client_verifier()
-        verifier.verify(chain[0], chain[1:])
+        return verifier.verify(chain[0], chain[1:]).chain
     except VerificationError as exc:
         raise _alert_for(exc) from None
     except ValueError as exc:

@@ -387,7 +387,9 @@ class Client13Handshake(Handshake13):
             self._set_state(ClientState.WAIT_APP_VERIFY)
             self.out.append(CertificateReceived(list(chain)))
             return
-        if self.config.verify_peer:
+        if self.config.check_chain is not None:
+            self.config.check_chain(chain)
+        elif self.config.verify_peer:
             certificates.verify_server_chain(chain, self.config.trusted_roots, self.config.verify_host, self.ctx.now())
         self.peer_chain = chain
         self.transcript.update(raw)

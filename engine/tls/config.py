@@ -63,6 +63,10 @@ class TLSConfig:
     trusted_roots: list[x509.Certificate] = field(default_factory=list)
     verify_peer: bool = True
     """Client: verify the server chain and name. Server: verify a client chain if one is sent."""
+    check_chain: Callable[[list[x509.Certificate]], None] | None = None
+    """When set, it replaces the built-in check of the peer's chain (leaf first) and is called for every chain the
+    peer sends, whatever ``verify_peer`` says: it raises :class:`~engine.tls.alerts.TLSAlertError` to reject the
+    chain and returns to accept it (the layer above runs its own verification procedure and callbacks)."""
     alpn_protocols: tuple[bytes, ...] = ()
     middlebox_compat: bool = True
     """RFC 9846 appendix E.4: non-empty legacy_session_id and dummy change_cipher_spec records."""

@@ -266,6 +266,9 @@ class Handshake12(HandshakeMachine):
 
     def _peer_certificate_check(self, chain: list[x509.Certificate], role: Literal["server", "client"]) -> None:
         cfg = self.config
+        if cfg.check_chain is not None:
+            cfg.check_chain(chain)
+            return
         if not cfg.verify_peer:
             return
         if role == "server":

@@ -344,7 +344,9 @@ class Server13Handshake(Handshake13):
             self._set_state(ServerState.WAIT_FINISHED)
             return
         chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
-        if self.config.verify_peer:
+        if self.config.check_chain is not None:
+            self.config.check_chain(chain)
+        elif self.config.verify_peer:
             certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
         self.peer_chain = chain
         self._set_state(ServerState.WAIT_CV)

@@ -343,7 +343,8 @@ def test_connection_reset_is_syscall(h: Harness) -> None:
         assert call(h, "errno") in (errno.ECONNRESET, errno.EPIPE), "errno should say what the system reported"
 
 
-@pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_X509_LOOKUP")
+@pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_X509_LOOKUP",
+                     "SSL_CTX_set_client_cert_cb/DESCRIPTION/negative-suspends")
 def test_client_cert_callback_asks_to_be_called_again(h: Harness) -> None:
     """A client-certificate callback returning -1 suspends the handshake with WANT_X509_LOOKUP; once it returns 0
     (no certificate), calling SSL_connect again continues the handshake."""

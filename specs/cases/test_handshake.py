@@ -135,6 +135,7 @@ def test_handshake_fatal_on_cipher_mismatch(h: Harness) -> None:
 
 @pytest.mark.clauses(
     "SSL_get_error/RETURN VALUES/SSL_ERROR_SSL",
+    "SSL_CTX_set_verify/NOTES/default-callback",
 )
 @pytest.mark.needs("error_codes", "peer_verification")
 def test_handshake_fatal_on_untrusted_certificate(h: Harness) -> None:

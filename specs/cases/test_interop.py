@@ -164,7 +164,8 @@ def _refused_client(h: Harness, pair: Pair, alerts: tuple[str, ...]) -> None:
         f"the client must be told by a {' / '.join(alerts)} alert: {client}")
 
 
-@pytest.mark.clauses("RFC9846/4.5.1.3/certificate-required", "RFC9846/4.4.2/client-certificate")
+@pytest.mark.clauses("RFC9846/4.5.1.3/certificate-required", "RFC9846/4.4.2/client-certificate",
+                     "SSL_CTX_set_verify/NOTES/fail-if-no-peer-cert")
 def test_required_client_certificate_missing(h: Harness) -> None:
     """A server that requires a client certificate, and a client that has none: the server asks (the client's
     stack answers with an empty Certificate) and refuses the client with certificate_required."""
@@ -173,7 +174,8 @@ def test_required_client_certificate_missing(h: Harness) -> None:
     _refused_client(h, pair, ("certificate required",))
 
 
-@pytest.mark.clauses("RFC9846/4.5.1.3/untrusted-client-certificate")
+@pytest.mark.clauses("RFC9846/4.5.1.3/untrusted-client-certificate",
+                     "SSL_CTX_set_verify/NOTES/peer-server-requests-and-checks")
 def test_required_client_certificate_untrusted(h: Harness) -> None:
     """A server that requires a client certificate and trusts only an unrelated CA: the client's certificate does
     not chain to the server's anchors, and the server refuses it with a certificate-related alert."""

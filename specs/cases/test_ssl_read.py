@@ -165,7 +165,8 @@ def test_read_unexpected_eof_is_ssl_error(h: Harness) -> None:
             f"({K.ERR_LIB_SSL})")
 
 
-@pytest.mark.clauses("SSL_get_error/RETURN VALUES/zero-return-on-ignored-eof")
+@pytest.mark.clauses("SSL_get_error/RETURN VALUES/zero-return-on-ignored-eof",
+                     "SSL_CTX_set_options/NOTES/ignore-unexpected-eof")
 @pytest.mark.needs("error_codes", "ignore_unexpected_eof")
 def test_read_unexpected_eof_ignored_is_zero_return(h: Harness) -> None:
     """With SSL_OP_IGNORE_UNEXPECTED_EOF a bare EOF reads like a close_notify: ZERO_RETURN."""

@@ -1,0 +1,302 @@
+"""Cases for SSL_CTX_set_options.pod, SSL_CTX_set_read_ahead.pod, SSL_CTX_set_split_send_fragment.pod and the
+ssl(7) overview, at the C-API tier (objects on BIO pairs, the bytes between them read as TLS records)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.harness import Harness
+from conformance.outcome import Role, SslError
+from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
+from specs.cases._wire import records
+
+pytestmark = pytest.mark.needs("c_api")
+
+CHANGE_CIPHER_SPEC = 20
+APPLICATION_DATA = 23
+SOME_OPTIONS = K.SSL_OP_NO_TICKET | K.SSL_OP_CIPHER_SERVER_PREFERENCE
+
+
+# ---- SSL_CTX_set_options.pod -------------------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_CTX_set_options/RETURN VALUES/set-returns-new-mask",
+                     "SSL_CTX_set_options/RETURN VALUES/clear-returns-new-mask",
+                     "SSL_CTX_set_options/RETURN VALUES/get-returns-mask")
+@pytest.mark.parametrize("on", ["SSL_CTX", "SSL"])
+def test_option_bit_arithmetic(h: Harness, on: str) -> None:
+    """Set adds bits and keeps the others, returning the new mask; clear removes exactly the given bits, returning
+    the new mask; get returns the mask."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    ssl = api.SSL_new(ctx)
+    prefix = "SSL_CTX" if on == "SSL_CTX" else "SSL"
+    obj = ctx if on == "SSL_CTX" else ssl
+    try:
+        set_, clear, get = (getattr(api, f"{prefix}_{n}_options") for n in ("set", "clear", "get"))
+        base = get(obj)
+        assert set_(obj, K.SSL_OP_NO_TICKET) == base | K.SSL_OP_NO_TICKET
+        assert set_(obj, K.SSL_OP_CIPHER_SERVER_PREFERENCE) == base | SOME_OPTIONS, "setting cleared a bit"
+        assert get(obj) == base | SOME_OPTIONS
+        assert clear(obj, K.SSL_OP_NO_TICKET) == (base | SOME_OPTIONS) & ~K.SSL_OP_NO_TICKET
+        assert get(obj) == (base | K.SSL_OP_CIPHER_SERVER_PREFERENCE) & ~K.SSL_OP_NO_TICKET
+    finally:
+        api.SSL_free(ssl)
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/ssl-new-copies", "SSL_CTX_set_options/NOTES/clear-keeps-options")
+def test_options_copied_at_ssl_new_and_kept_by_ssl_clear(h: Harness) -> None:
+    """SSL_new copies the context's options of that moment; a later change of the context does not reach the
+    object; SSL_clear leaves the object's options alone."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET)
+        ssl = api.SSL_new(ctx)
+        assert api.SSL_get_options(ssl) & K.SSL_OP_NO_TICKET, "SSL_new did not copy the context's options"
+        api.SSL_CTX_set_options(ctx, K.SSL_OP_CIPHER_SERVER_PREFERENCE)
+        assert not api.SSL_get_options(ssl) & K.SSL_OP_CIPHER_SERVER_PREFERENCE, "a later context change leaked"
+        api.SSL_set_options(ssl, K.SSL_OP_CIPHER_SERVER_PREFERENCE)
+        before = api.SSL_get_options(ssl)
+        assert api.SSL_clear(ssl) == 1
+        assert api.SSL_get_options(ssl) == before, f"SSL_clear changed the options: {before:#x} -> " \
+                                                    f"{api.SSL_get_options(ssl):#x}"
+        api.SSL_free(ssl)
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-compression-default",
+                     "SSL_CTX_set_options/NOTES/middlebox-compat-default")
+def test_options_of_a_new_context(h: Harness) -> None:
+    """A new context has SSL_OP_NO_COMPRESSION and SSL_OP_ENABLE_MIDDLEBOX_COMPAT on."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        options = api.SSL_CTX_get_options(ctx)
+        h.trace.note(f"options of a new context: {options:#x}")
+        assert options & K.SSL_OP_NO_COMPRESSION, "SSL_OP_NO_COMPRESSION is not set by default"
+        assert options & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT, "SSL_OP_ENABLE_MIDDLEBOX_COMPAT is not set by default"
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/middlebox-compat-default")
+@pytest.mark.needs("client_role", "server_role", "tls1_3")
+@pytest.mark.parametrize("compat", [True, False], ids=["default", "cleared"])
+def test_middlebox_compat_sends_dummy_change_cipher_spec(h: Harness, compat: bool) -> None:
+    """A TLS 1.3 client with the default options sends a change_cipher_spec record; with
+    SSL_OP_ENABLE_MIDDLEBOX_COMPAT cleared it sends none."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    api.SSL_set_max_proto_version(client.ssl, K.TLS1_3_VERSION)
+    api.SSL_set_min_proto_version(client.ssl, K.TLS1_3_VERSION)
+    assert api.SSL_CTX_get_options(client.ctx) & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT, "the option is not on by default"
+    if not compat:
+        api.SSL_clear_options(client.ssl, K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT)
+    sent = bytearray()
+    done = {Role.CLIENT: False, Role.SERVER: False}
+    for _ in range(50):
+        for side in (client, server):
+            if not done[side.role]:
+                ret = api.SSL_do_handshake(side.ssl)
+                done[side.role] = ret == 1
+                assert ret == 1 or error(api, side.ssl, ret) in WANT, f"{side.label}: {ret}"
+        out = client.take()
+        sent += out
+        server.give(out)
+        back = server.take()
+        client.give(back)
+        if all(done.values()) and not out and not back:
+            break
+    types = [r.type for r in records(bytes(sent))]
+    h.trace.note(f"client record types: {types}")
+    assert all(done.values()), "the handshake did not complete"
+    if compat:
+        assert CHANGE_CIPHER_SPEC in types, "no dummy change_cipher_spec with SSL_OP_ENABLE_MIDDLEBOX_COMPAT"
+    else:
+        assert CHANGE_CIPHER_SPEC not in types, "a change_cipher_spec record although the option was cleared"
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-version-options",
+                     "SSL_CTX_set_options/NOTES/handshake-uses-object-options")
+@pytest.mark.needs("client_role", "server_role", "tls1_2", "tls1_3")
+@pytest.mark.parametrize("on", ["SSL_CTX_set_options", "SSL_set_options"])
+def test_no_tls13_option_gives_tls12(h: Harness, on: str) -> None:
+    """SSL_OP_NO_TLSv1_3 on the client's context, or on the client object alone: the connection is TLS 1.2."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, before_new=(lambda ctx: api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TLSv1_3))
+                 if on == "SSL_CTX_set_options" else None)
+    if on == "SSL_set_options":
+        api.SSL_set_options(client.ssl, K.SSL_OP_NO_TLSv1_3)
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    version = api.SSL_version(client.ssl)
+    h.trace.note(f"SSL_OP_NO_TLSv1_3 via {on}: version {version:#x}")
+    assert version == K.TLS1_2_VERSION, f"the connection is {version:#x}, not TLS 1.2"
+
+
+# ---- SSL_CTX_set_read_ahead.pod ----------------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/RETURN VALUES/get-reports-setting")
+def test_read_ahead_getters(h: Harness) -> None:
+    """Off (0) by default; any non-zero value turns it on (the getters then return non-zero), 0 turns it off."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    ssl = api.SSL_new(ctx)
+    try:
+        assert api.SSL_CTX_get_read_ahead(ctx) == 0 and api.SSL_get_read_ahead(ssl) == 0, "read-ahead on by default"
+        api.SSL_CTX_set_read_ahead(ctx, 5)
+        assert api.SSL_CTX_get_read_ahead(ctx) != 0
+        api.SSL_CTX_set_read_ahead(ctx, 0)
+        assert api.SSL_CTX_get_read_ahead(ctx) == 0
+        api.SSL_set_read_ahead(ssl, 1)
+        assert api.SSL_get_read_ahead(ssl) != 0
+        api.SSL_set_read_ahead(ssl, 0)
+        assert api.SSL_get_read_ahead(ssl) == 0
+    finally:
+        api.SSL_free(ssl)
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/DESCRIPTION/default-names")
+def test_default_read_ahead_names(h: Harness) -> None:
+    """The _default_ names set and read the same setting as SSL_CTX_set_read_ahead / SSL_CTX_get_read_ahead."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    try:
+        api.SSL_CTX_set_default_read_ahead(ctx, 1)
+        assert api.SSL_CTX_get_read_ahead(ctx) != 0, "SSL_CTX_set_default_read_ahead did not turn read-ahead on"
+        assert api.SSL_CTX_get_default_read_ahead(ctx) == api.SSL_CTX_get_read_ahead(ctx)
+        api.SSL_CTX_set_read_ahead(ctx, 0)
+        assert api.SSL_CTX_get_default_read_ahead(ctx) == 0
+    finally:
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/DESCRIPTION/reads-what-is-available")
+@pytest.mark.needs("client_role", "server_role")
+@pytest.mark.parametrize("ahead", [False, True], ids=["off", "on"])
+def test_read_ahead_takes_the_next_record_from_the_bio(h: Harness, ahead: bool) -> None:
+    """Two records wait in the client's read BIO; one SSL_read returns the first. With reading ahead off the
+    second record is still in the BIO; with it on the BIO is empty."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    api.SSL_set_read_ahead(client.ssl, 1 if ahead else 0)
+    for text in (b"first record", b"second record"):
+        assert api.SSL_write(server.ssl, text) == len(text)
+    move(client, server)
+    ret, data = api.SSL_read(client.ssl, 100)
+    left = api.BIO_ctrl_pending(api.SSL_get_rbio(client.ssl))
+    h.trace.note(f"read-ahead {'on' if ahead else 'off'}: SSL_read -> {ret} {bytes(data or b'')!r}; "
+                 f"{left} bytes left in the read BIO")
+    assert ret > 0 and bytes(data) == b"first record", f"SSL_read -> {ret}, {data!r}"
+    if ahead:
+        assert left == 0, f"with read-ahead on, {left} bytes were left in the BIO"
+    else:
+        assert left > 0, "with read-ahead off, the next record must stay in the BIO"
+
+
+# ---- SSL_CTX_set_split_send_fragment.pod -------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/max-send-fragment-range",
+                     "SSL_CTX_set_split_send_fragment/DESCRIPTION/split-not-above-max")
+@pytest.mark.parametrize("on", ["SSL_CTX", "SSL"])
+def test_fragment_sizes_accepted_and_refused(h: Harness, on: str) -> None:
+    """max_send_fragment takes 512..16384 and refuses 511 and 16385; split_send_fragment takes up to
+    max_send_fragment and refuses more."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    ssl = api.SSL_new(ctx)
+    obj = ctx if on == "SSL_CTX" else ssl
+    set_max = getattr(api, f"{on}_set_max_send_fragment")
+    set_split = getattr(api, f"{on}_set_split_send_fragment")
+    try:
+        got = {m: set_max(obj, m) for m in (511, 16385, 16384, 512)}
+        h.trace.note(f"{on}_set_max_send_fragment: {got}")
+        assert got == {511: 0, 16385: 0, 16384: 1, 512: 1}, got
+        split = {m: set_split(obj, m) for m in (513, 512, 256)}
+        h.trace.note(f"{on}_set_split_send_fragment with max 512: {split}")
+        assert split == {513: 0, 512: 1, 256: 1}, split
+    finally:
+        api.SSL_free(ssl)
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/max-pipelines-range")
+@pytest.mark.parametrize("on", ["SSL_CTX", "SSL"])
+def test_max_pipelines_range_and_read_ahead(h: Harness, on: str) -> None:
+    """max_pipelines takes 1..32 and refuses 0 and 33; a value above 1 turns reading ahead on."""
+    api = h.capi
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    ssl = api.SSL_new(ctx)
+    obj = ctx if on == "SSL_CTX" else ssl
+    set_pipes = getattr(api, f"{on}_set_max_pipelines")
+    get_ahead = api.SSL_CTX_get_read_ahead if on == "SSL_CTX" else api.SSL_get_read_ahead
+    try:
+        got = {m: set_pipes(obj, m) for m in (0, 33, 1, 32)}
+        h.trace.note(f"{on}_set_max_pipelines: {got}")
+        assert got == {0: 0, 33: 0, 1: 1, 32: 1}, got
+        assert get_ahead(obj) != 0, "max_pipelines above 1 must turn read-ahead on"
+    finally:
+        api.SSL_free(ssl)
+        api.SSL_CTX_free(ctx)
+
+
+@pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/records-no-larger")
+@pytest.mark.needs("client_role", "server_role", "tls1_3")
+@pytest.mark.parametrize("on", ["SSL_CTX", "SSL"])
+def test_records_no_larger_than_max_send_fragment(h: Harness, on: str) -> None:
+    """max_send_fragment 512 and a 4000-byte write: at least eight application records on the wire, none
+    carrying more than 512 bytes of plaintext (plus the 256 bytes of expansion TLS 1.3 allows)."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, before_new=(lambda ctx: api.SSL_CTX_set_max_send_fragment(ctx, 512))
+                 if on == "SSL_CTX" else None)
+    if on == "SSL":
+        assert api.SSL_set_max_send_fragment(client.ssl, 512) == 1
+    api.SSL_set_min_proto_version(client.ssl, K.TLS1_3_VERSION)
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    payload = bytes(range(250)) * 16
+    assert api.SSL_write(client.ssl, payload) == len(payload)
+    wire = records(client.take())
+    app = [r.length for r in wire if r.type == APPLICATION_DATA]
+    h.trace.note(f"application records for a {len(payload)}-byte write: {app}")
+    assert len(app) >= -(-len(payload) // 512), f"{len(app)} records cannot carry {len(payload)} bytes in 512s"
+    assert max(app) <= 512 + 256, f"a record of {max(app)} bytes carries more than 512 bytes of plaintext"
+
+
+# ---- ssl(7) --------------------------------------------------------------------------------------------------------
+
+@pytest.mark.clauses("ssl/DESCRIPTION/ctx-then-ssl-on-transport", "ssl/DESCRIPTION/handshake-data-shutdown")
+@pytest.mark.needs("client_role", "server_role")
+def test_overview_sequence(h: Harness) -> None:
+    """The sequence of the overview: contexts, objects tied to BIOs (SSL_set_bio), SSL_connect / SSL_accept,
+    SSL_write / SSL_read both ways, SSL_shutdown on both sides."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)  # SSL_CTX_new, SSL_new, SSL_set_bio on a BIO pair
+    done = {"c": 0, "s": 0}
+    for _ in range(50):
+        if done["c"] != 1:
+            done["c"] = api.SSL_connect(client.ssl)
+        if done["s"] != 1:
+            done["s"] = api.SSL_accept(server.ssl)
+        for side, key in ((client, "c"), (server, "s")):
+            assert done[key] == 1 or error(api, side.ssl, done[key]) in WANT, f"{side.label}: {done[key]}"
+        if not move(client, server) and done == {"c": 1, "s": 1}:
+            break
+    assert done == {"c": 1, "s": 1}, f"SSL_connect / SSL_accept did not complete: {done}"
+    for writer, reader, text in ((client, server, b"hello server"), (server, client, b"hello client")):
+        assert api.SSL_write(writer.ssl, text) == len(text)
+        move(client, server)
+        ret, data = api.SSL_read(reader.ssl, 100)
+        assert ret == len(text) and bytes(data) == text, f"SSL_read -> {ret}, {data!r}"
+    assert api.SSL_shutdown(client.ssl) == 0, "the client's first SSL_shutdown sends close_notify and returns 0"
+    move(client, server)
+    ret, _ = api.SSL_read(server.ssl, 100)
+    assert ret == 0 and error(api, server.ssl, ret) is SslError.SSL_ERROR_ZERO_RETURN, "close_notify not seen"
+    assert api.SSL_shutdown(server.ssl) == 1, "the server, having received close_notify, must complete its shutdown"
+    move(client, server)
+    assert api.SSL_shutdown(client.ssl) == 1, "the client's second SSL_shutdown must see the server's close_notify"

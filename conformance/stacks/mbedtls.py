@@ -19,6 +19,7 @@ import importlib
 from types import MappingProxyType
 from typing import Any
 
+from conformance.certs import Identity
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
 from conformance.stacks.base import (
@@ -75,6 +76,7 @@ def _configuration(config: EndpointConfig) -> Any:
         raise Unsupported("mbedtls: no option to ignore an unexpected EOF")
     pki = config.pki
     trust = mtls.TrustStore.from_pem_file(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
+    identity: Identity | None
     if config.role is Role.SERVER:
         identity = pki.server_identity(config.server_key)
     else:

@@ -140,7 +140,8 @@ def test_close_notify(h: Harness, closer: str) -> None:
 
 @pytest.mark.clauses("RFC9846/4.4.2/client-certificate")
 def test_client_certificate(h: Harness) -> None:
-    h.need("client_certificates")
+    h.need("present_client_certificate", stacks=(h.client_stack,))
+    h.need("request_client_certificate", stacks=(h.server_stack,))
     pair = h.pair(client=lambda c: c.with_(present_certificate=True), server=lambda c: c.with_(verify_peer=True))
     pair.handshake()
     _exchange(pair, b"authenticated")
@@ -169,7 +170,8 @@ def _refused_client(h: Harness, pair: Pair, alerts: tuple[str, ...]) -> None:
 def test_required_client_certificate_missing(h: Harness) -> None:
     """A server that requires a client certificate, and a client that has none: the server asks (the client's
     stack answers with an empty Certificate) and refuses the client with certificate_required."""
-    h.need("client_certificates")
+    h.need("present_client_certificate", stacks=(h.client_stack,))
+    h.need("request_client_certificate", stacks=(h.server_stack,))
     pair = h.pair(client=lambda c: c.with_(present_certificate=False), server=lambda c: c.with_(verify_peer=True))
     _refused_client(h, pair, ("certificate required",))
 
@@ -178,7 +180,9 @@ def test_required_client_certificate_missing(h: Harness) -> None:
 def test_required_client_certificate_untrusted(h: Harness) -> None:
     """A server that requires a client certificate and trusts only an unrelated CA: the client's certificate does
     not chain to the server's anchors, and the server refuses it with a certificate-related alert."""
-    h.need("client_certificates", "peer_verification")
+    h.need("present_client_certificate", stacks=(h.client_stack,))
+    h.need("request_client_certificate", stacks=(h.server_stack,))
+    h.need("peer_verification")
     pair = h.pair(client=lambda c: c.with_(present_certificate=True),
                   server=lambda c: c.with_(verify_peer=True, trust_other_ca=True))
     _refused_client(h, pair, CERTIFICATE_ALERTS)

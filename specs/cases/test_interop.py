@@ -172,6 +172,7 @@ def test_required_client_certificate_missing(h: Harness) -> None:
     stack answers with an empty Certificate) and refuses the client with certificate_required."""
     h.need("present_client_certificate", stacks=(h.client_stack,))
     h.need("request_client_certificate", stacks=(h.server_stack,))
+    h.need("tls1_3")  # the certificate_required alert exists only in TLS 1.3
     pair = h.pair(client=lambda c: c.with_(present_certificate=False), server=lambda c: c.with_(verify_peer=True))
     _refused_client(h, pair, ("certificate required",))
 

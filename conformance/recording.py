@@ -107,7 +107,7 @@ class CaseFacts:
         if expectation is not None:
             record.expectation = {"stack": expectation.stack, "verdict": str(expectation.verdict),
                                   "reason": expectation.reason, "evidence": expectation.evidence,
-                                  "observed": list(expectation.observed)}
+                                  "observed": list(expectation.observed), "cause": expectation.cause}
         return record
 
 

@@ -47,7 +47,8 @@ def _exchange(pair: Pair, data: bytes, *, to_server: bool = True) -> None:
 def test_handshake_and_data_both_ways(h: Harness) -> None:
     pair = h.pair()
     pair.handshake()
-    assert pair.client.negotiated_version() in (None, "TLSv1.3")
+    if h.has("tls1_3"):  # TLS 1.3 when both stacks speak it; a pair with a TLS 1.2-only stack speaks TLS 1.2
+        assert pair.client.negotiated_version() in (None, "TLSv1.3")
     _exchange(pair, b"hello from the client")
     _exchange(pair, b"hello from the server", to_server=False)
 

@@ -30,8 +30,11 @@ capabilities. Knobs a subclass may set: ``read_function`` / ``write_function`` (
 ``unwrap_repeats_shutdown`` (``unwrap()`` calls ``SSL_shutdown`` again after a 0, as ``_ssl.c`` does, so a first
 unwrap that wants to read means close_notify was sent; False: unwrap only sends close_notify).
 
-The standard library's own adapter (:mod:`conformance.stacks.stdlib`) predates this one and is kept as it is; its
-endpoint is this one with ``module_name = "ssl"``, the ``_ex`` function names and ``unwrap_repeats_shutdown``.
+The standard library's own adapter (:mod:`conformance.stacks.stdlib`) predates this one and is left as it is (its
+verdicts and expectations are pinned to it); it could be this one with ``module_name = "ssl"``, the ``_ex`` function
+names and ``unwrap_repeats_shutdown = True`` (tests/conformance/test_binding_stacks.py drives ``ssl`` through this
+adapter). The differences: this one refuses a host-name check without SNI and a cipher list the library rejects with
+``Unsupported``, where the stdlib adapter raises.
 """
 
 from __future__ import annotations

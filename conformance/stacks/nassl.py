@@ -155,6 +155,7 @@ class NasslEndpoint(Endpoint):
         return self._run("SSL_write", str(len(data)), lambda: (int(self.ssl.write(data)), b""))
 
     def shutdown(self) -> Outcome:
+        # nassl's SSL.shutdown() returns SSL_shutdown's own 0 or 1 (an error is raised)
         return self._run("SSL_shutdown", "", lambda: (int(self.ssl.shutdown()), b""))
 
     def pending(self) -> int:
@@ -233,7 +234,8 @@ _COMMON_MISSING = {
     "ignore_unexpected_eof": "SSL_OP_IGNORE_UNEXPECTED_EOF is an OpenSSL 3.0 option",
     "request_client_certificate": "a server feature; nassl has no server",
     "key_update": "nassl has no SSL_key_update",
-    "zero_length_write": "not mapped",
+    "renegotiation": "nassl's SSL has renegotiate() but no SSL_renegotiate_pending, so a renegotiation's end cannot be "
+                     "told",
     "c_api": "a binding",
 }
 
@@ -245,13 +247,9 @@ class NasslStack(_NasslBase):
     capabilities = capability_set(
         "client_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "present_client_certificate", "peer_verification", "cipher_list", "cipher_selection", "group_selection",
-        "partial_write",
+        "partial_write", "shutdown_return_values", "zero_length_write",
     )
-    missing_reasons = MappingProxyType({
-        **_COMMON_MISSING,
-        "shutdown_return_values": "not mapped",
-        "renegotiation": "not mapped",
-    })
+    missing_reasons = MappingProxyType(_COMMON_MISSING)
 
 
 class NasslLegacyStack(_NasslBase):
@@ -261,13 +259,11 @@ class NasslLegacyStack(_NasslBase):
     modern = False
     capabilities = capability_set(
         "client_role", "tls1_2", "error_codes", "pending", "implicit_handshake", "present_client_certificate",
-        "peer_verification", "cipher_list", "partial_write",
+        "peer_verification", "cipher_list", "partial_write", "shutdown_return_values", "zero_length_write",
     )
     missing_reasons = MappingProxyType({
         **_COMMON_MISSING,
         "tls1_3": "OpenSSL 1.0.2 predates TLS 1.3",
         "cipher_selection": "OpenSSL 1.0.2 has no TLS 1.3 cipher suites",
         "group_selection": "the legacy module has no set1_groups",
-        "shutdown_return_values": "not mapped",
-        "renegotiation": "not mapped",
     })

@@ -85,8 +85,8 @@ def test_nassl_versions_are_read_from_the_modules() -> None:
 
 def test_an_ssl_like_stack_refuses_what_it_does_not_declare() -> None:
     """The reusable adapter refuses a configuration whose capability the stack lacks (stdlib's ssl as the module)."""
-    from conformance.stacks.base import EndpointConfig, Unsupported, capability_set
     from conformance.outcome import Role
+    from conformance.stacks.base import EndpointConfig, Unsupported, capability_set
     from conformance.stacks.ssl_like import SslLikeStack
 
     class Plain(SslLikeStack):

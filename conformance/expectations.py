@@ -15,6 +15,7 @@ points at its own with ``StackAdapter.expectations_path``)::
     role = "client"                            # optional: only when this stack plays that role (client | server)
     not_peers = ["tlslite"]                    # optional: not against these peer stacks (or peers = [...]: only)
     params = { size = 7 }                      # optional: only the parametrized runs with these parameter values
+    cause = "peer"                             # optional: the other stack of the interop case causes it ("self")
 
 An entry is pinned to what was observed: ``observed`` is text of the failure the case reported when the entry was
 written (the failed assertion with the values it saw, the deadlock, the exception), compared with the reason of each
@@ -56,6 +57,9 @@ class Deviation:
     not_peers: tuple[str, ...] = ()
     params: tuple[tuple[str, object], ...] = ()
     observed: tuple[str, ...] = ()
+    # "self" (default) or "peer": the deviation is the other stack's of an interop case, recorded by the stack that
+    # observes it (its file, limited with peers = [...]) so that the peer's own file need not be edited
+    cause: str = "self"
 
     def matches(self, verdict: str, reason: str) -> bool:
         """Whether a run that ended with ``verdict`` and ``reason`` is the failure this entry pins."""
@@ -81,7 +85,8 @@ def judge(deviation: Deviation, verdict: Verdict, reason: str) -> tuple[Verdict,
     """The verdict of a run that an expectations entry covers: *expected-deviation* only for the pinned failure;
     *unexpected-pass* when it passed; otherwise the run's own verdict, its reason prefixed with what was pinned."""
     if deviation.matches(verdict, reason):
-        return Verdict.EXPECTED_DEVIATION, f"{deviation.stack}: {deviation.reason} (observed: {reason})"
+        whose = f"{deviation.stack} (caused by its peer)" if deviation.cause == "peer" else deviation.stack
+        return Verdict.EXPECTED_DEVIATION, f"{whose}: {deviation.reason} (observed: {reason})"
     if verdict is Verdict.PASSED:
         return Verdict.UNEXPECTED_PASS, (f"{deviation.stack} expectations list this case as {deviation.verdict} "
                                          f"({deviation.reason}), but it passed: remove or update the entry")
@@ -145,9 +150,14 @@ def load_expectations(stack: str, path: str | os.PathLike[str] | None = None) ->
         params = raw.get("params", {})
         if not isinstance(params, dict):
             raise ExpectationsError(f"{where}: 'params' must be a table of parameter values")
+        cause = raw.get("cause", "self")
+        if cause not in ("self", "peer"):
+            raise ExpectationsError(f"{where}: cause must be 'self' or 'peer', not {cause!r}")
+        if cause == "peer" and peer_lists["peers"] is None:
+            raise ExpectationsError(f"{where}: cause = 'peer' needs peers = [...] naming the stacks that cause it")
         deviation = Deviation(stack, raw["case"], tuple(clauses), verdict, " ".join(raw["reason"].split()),
                               raw["evidence"].strip(), role, peer_lists["peers"], peer_lists["not_peers"] or (),
-                              tuple(sorted(params.items())), tuple(o.strip() for o in observed))
+                              tuple(sorted(params.items())), tuple(o.strip() for o in observed), cause)
         result.setdefault(raw["case"], []).append(deviation)
     return result
 

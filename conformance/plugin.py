@@ -243,7 +243,7 @@ def _record_lost(item: pytest.Item, lost: isolation.Lost) -> tuple[Verdict, str]
     returns the verdict and reason recorded, for pytest's own report of the case."""
     state = item.config.stash[_run_key]
     facts = recording.CaseFacts.of(item, state.seed)
-    deviation = facts.deviation()
+    deviation = facts.deviation(lost.verdict, lost.reason)
     verdict, reason = recording.apply_expectations(lost.verdict, lost.reason, deviation)
     if state.stream is not None and not lost.record_written:
         record = facts.record(verdict, reason, trace=lost.trace, duration=lost.duration, phase="call",
@@ -304,7 +304,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     case.phase = call.when
     facts = recording.CaseFacts.of(item, state.seed)
     case.facts = facts
-    deviation = facts.deviation()
+    deviation = facts.deviation(*phase_verdict)
     verdict, reason = recording.apply_expectations(*phase_verdict, deviation)
     case.verdict, case.reason = verdict, reason
     if deviation is not None:

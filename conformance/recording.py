@@ -74,6 +74,7 @@ class CaseFacts:
     params: dict[str, Any]
     seed: int
     states: list[str] = field(default_factory=list)  # the connection states the case declares (marker ``states``)
+    _chosen: list[Deviation | None] = field(default_factory=list, init=False, repr=False)  # see deviation()
 
     @classmethod
     def of(cls, item: pytest.Item, run_seed: int) -> CaseFacts:
@@ -91,16 +92,26 @@ class CaseFacts:
     def peer(self) -> StackAdapter:
         return self.server_stack if self.client_stack is self.stack else self.client_stack
 
-    def deviation(self) -> Deviation | None:
+    def deviation(self, verdict: Verdict | None = None, reason: str = "") -> Deviation | None:
         """The expectations entry covering this run: of the stack under test, or in a case between two stacks, of
-        either stack in the role it played against the other; entries may be limited to parameter values."""
+        either stack in the role it played against the other; entries may be limited to parameter values. Given the
+        run's verdict and reason, an applicable entry that pins that very failure wins over the first applicable one
+        (both stacks of a pair may have an entry for the case, e.g. the observer's with cause = "peer"); the choice
+        is kept, so a later call without them returns the same entry."""
+        if verdict is None and self._chosen:
+            return self._chosen[0]
+        applicable = []
         roles = [(self.client_stack, "client", self.server_stack), (self.server_stack, "server", self.client_stack)]
         for stack, role, other in roles:
             path = getattr(stack, "expectations_path", None)
             for entry in load_expectations(stack.name, path).get(self.case, []):
                 if entry.applies(role if self.interop else None, other.name if self.interop else None, self.params):
-                    return entry
-        return None
+                    applicable.append(entry)
+        chosen = next((e for e in applicable if verdict is not None and e.matches(verdict, reason)),
+                      applicable[0] if applicable else None)
+        if verdict is not None:
+            self._chosen[:] = [chosen]
+        return chosen
 
     def record(self, verdict: Verdict, reason: str, *, trace: list[str], duration: float, phase: str, run: str,
                expectation: Deviation | None) -> VerdictRecord:
@@ -116,7 +127,7 @@ class CaseFacts:
         if expectation is not None:
             record.expectation = {"stack": expectation.stack, "verdict": str(expectation.verdict),
                                   "reason": expectation.reason, "evidence": expectation.evidence,
-                                  "observed": list(expectation.observed)}
+                                  "observed": list(expectation.observed), "cause": expectation.cause}
         return record
 
 

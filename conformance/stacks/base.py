@@ -36,6 +36,7 @@ from conformance.outcome import Outcome, Role
 
 __all__ = [
     "CAPABILITIES",
+    "UMBRELLAS",
     "Capability",
     "Endpoint",
     "EndpointConfig",
@@ -74,6 +75,12 @@ class Capability(enum.StrEnum):
     ZERO_LENGTH_WRITE = "zero_length_write"
     C_API = "c_api"
     SESSION_RESUMPTION = "session_resumption"
+    # finer parts of two capabilities above: declaring the umbrella declares both parts; the umbrella is had when
+    # both parts are (see UMBRELLAS)
+    IMPLICIT_HANDSHAKE_ON_READ = "implicit_handshake_on_read"
+    IMPLICIT_HANDSHAKE_ON_WRITE = "implicit_handshake_on_write"
+    PRESENT_CLIENT_CERTIFICATE = "present_client_certificate"
+    REQUEST_CLIENT_CERTIFICATE = "request_client_certificate"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -106,7 +113,26 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.SESSION_RESUMPTION: "a client hands its session to a later client (Endpoint.session, "
                                    "EndpointConfig.resume), servers of one endpoint_factory share a session cache "
                                    "or ticket key, and whether a handshake resumed is observable",
+    Capability.IMPLICIT_HANDSHAKE_ON_READ: "read starts the handshake on an endpoint whose role is set",
+    Capability.IMPLICIT_HANDSHAKE_ON_WRITE: "write starts the handshake on an endpoint whose role is set",
+    Capability.PRESENT_CLIENT_CERTIFICATE: "as a client, presents a certificate when the server asks for one",
+    Capability.REQUEST_CLIENT_CERTIFICATE: "as a server, can be set to request and require a client certificate",
 })
+
+# A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
+UMBRELLAS: Mapping[Capability, tuple[Capability, ...]] = MappingProxyType({
+    Capability.IMPLICIT_HANDSHAKE: (Capability.IMPLICIT_HANDSHAKE_ON_READ, Capability.IMPLICIT_HANDSHAKE_ON_WRITE),
+    Capability.CLIENT_CERTIFICATES: (Capability.PRESENT_CLIENT_CERTIFICATE, Capability.REQUEST_CLIENT_CERTIFICATE),
+})
+
+
+def _has(declared: frozenset[Capability], cap: Capability) -> bool:
+    if cap in declared:
+        return True
+    parts = UMBRELLAS.get(cap)
+    if parts is not None:
+        return all(p in declared for p in parts)
+    return any(cap in parts and umbrella in declared for umbrella, parts in UMBRELLAS.items())
 
 
 def capability_set(*names: str) -> frozenset[Capability]:
@@ -263,9 +289,12 @@ class StackAdapter(abc.ABC):
             cap = Capability(capability)
         except ValueError:
             raise KeyError(f"unknown capability {capability!r}; known: {', '.join(sorted(CAPABILITIES))}") from None
-        if cap in self.capabilities:
+        if _has(self.capabilities, cap):
             return None
         why = self.missing_reasons.get(cap, "")
+        if not why and cap in UMBRELLAS:  # the umbrella is missing because a part is: say which, and why
+            why = "; ".join(f"{p}: {self.missing_reasons.get(p, 'not declared')}" for p in UMBRELLAS[cap]
+                            if not _has(self.capabilities, p))
         return f"{self.name} lacks '{cap}' ({CAPABILITIES[cap]})" + (f": {why}" if why else "")
 
     @abc.abstractmethod

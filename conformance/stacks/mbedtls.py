@@ -8,10 +8,9 @@ the adapter maps them to ``SSL_ERROR_WANT_READ`` / ``_WANT_WRITE`` / ``SSL_ERROR
 (the library python-mbedtls 2.10 is built with) speaks TLS 1.2 at most; TLS 1.3 cipher suites and groups cannot be
 asked for. Return values are synthesised from the exceptions (no ``raw_return_values``).
 
-Not registered in the ``conformance.stacks`` entry points yet (run it with ``--stack
-conformance.stacks.mbedtls:MbedtlsStack``): the TLS 1.2 interop cases merged last (test_tls12_each_cipher_suite,
-test_tls12_each_group) fail with an Mbed TLS server for some suites and groups (handshake_failure alert) and their
-cause has not been read yet; its expectations file holds the deviations of every other case, each observed.
+The server's certificate follows ``EndpointConfig.server_key`` (an RSA key is loaded with ``mbedtls.pk.RSA``, an
+ECDSA one with ``mbedtls.pk.ECC``): an adapter that always presented the ECDSA certificate made every ECDHE-RSA suite
+fail with a handshake_failure alert, which was the adapter's fault, not Mbed TLS's.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import importlib
 from types import MappingProxyType
 from typing import Any
 
+from conformance.certs import Identity
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
 from conformance.stacks.base import (
@@ -37,16 +37,18 @@ mbedtls: Any
 mtls: Any
 mx509: Any
 ECC: Any
+RSA: Any
 TLSError: Any
 try:
     mbedtls = importlib.import_module("mbedtls")
     mtls = importlib.import_module("mbedtls.tls")
     mx509 = importlib.import_module("mbedtls.x509")
     ECC = importlib.import_module("mbedtls.pk").ECC
+    RSA = importlib.import_module("mbedtls.pk").RSA
     TLSError = importlib.import_module("mbedtls.exceptions").TLSError
     _IMPORT_ERROR = ""
 except ImportError as exc:  # reported by check_available
-    mbedtls = mtls = mx509 = ECC = None
+    mbedtls = mtls = mx509 = ECC = RSA = None
     TLSError = Exception
     _IMPORT_ERROR = str(exc)
 
@@ -74,11 +76,17 @@ def _configuration(config: EndpointConfig) -> Any:
         raise Unsupported("mbedtls: no option to ignore an unexpected EOF")
     pki = config.pki
     trust = mtls.TrustStore.from_pem_file(str(pki.other_ca_path if config.trust_other_ca else pki.ca_path))
-    identity = pki.server if config.role is Role.SERVER else (pki.client if config.present_certificate else None)
+    identity: Identity | None
+    if config.role is Role.SERVER:
+        identity = pki.server_identity(config.server_key)
+    else:
+        identity = pki.client if config.present_certificate else None
     chain = None
     if identity is not None:
         cert = mx509.CRT.from_file(str(identity.cert_path))
-        key = ECC.from_buffer(identity.key_path.read_bytes())
+        # the key type follows the certificate: an RSA server certificate needs mbedtls.pk.RSA, not ECC
+        key_class = RSA if config.role is Role.SERVER and config.server_key == "rsa" else ECC
+        key = key_class.from_buffer(identity.key_path.read_bytes())
         chain = ((cert,), key)
     return mtls.TLSConfiguration(
         validate_certificates=config.verify_peer,

@@ -33,7 +33,7 @@ import socket
 import subprocess
 import termios
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -46,8 +46,9 @@ from conformance.stacks.base import (
     Unsupported,
     capability_set,
 )
+from engine.tls.alerts import AlertDescription
 
-__all__ = ["OPENSSL_MSG", "LogSyntax", "OpensslProgramsStack", "ProgramEndpoint"]
+__all__ = ["GNUTLS_DEBUG", "OPENSSL_MSG", "GnutlsProgramsStack", "LogSyntax", "OpensslProgramsStack", "ProgramEndpoint"]
 
 @dataclass(frozen=True)
 class LogSyntax:
@@ -58,6 +59,10 @@ class LogSyntax:
     handshake_done: tuple[re.Pattern[bytes], ...]
     close_notify: re.Pattern[bytes]
     fatal: re.Pattern[bytes]
+    # the log shows work begun and not finished (e.g. a message queued and not yet sent): not quiescent yet
+    busy: Callable[[bytes], bool] | None = None
+    # one match per record the program says it sent: until that many records have arrived on the socket, it is busy
+    sent_record: re.Pattern[bytes] | None = None
 
 
 # openssl s_client / s_server -msg: ">>>" for a message sent, "<<<" for one received.
@@ -88,6 +93,7 @@ class _RecordFraming:
     def __init__(self) -> None:
         self.header = bytearray()
         self.body_left = 0
+        self.records = 0  # records completed so far
 
     def feed(self, data: bytes) -> bool:
         """Account for ``data``; ``True`` if it completed at least one record."""
@@ -98,7 +104,9 @@ class _RecordFraming:
                 take = min(self.body_left, len(view))
                 self.body_left -= take
                 view = view[take:]
-                completed = completed or self.body_left == 0
+                if self.body_left == 0:
+                    completed = True
+                    self.records += 1
                 continue
             take = min(5 - len(self.header), len(view))
             self.header += view[:take]
@@ -106,7 +114,9 @@ class _RecordFraming:
             if len(self.header) == 5:
                 self.body_left = int.from_bytes(self.header[3:5], "big")
                 self.header.clear()
-                completed = completed or self.body_left == 0
+                if self.body_left == 0:
+                    completed = True
+                    self.records += 1
         return completed
 
 
@@ -161,6 +171,7 @@ class ProgramEndpoint(Endpoint):
         self._stdin_closed = False
         self._dirty = True  # input given since the program was last seen quiescent
         self._framing = _RecordFraming()
+        self._received = _RecordFraming()  # records the program sent that arrived on our socket
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, start_new_session=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
@@ -225,12 +236,21 @@ class ProgramEndpoint(Endpoint):
                 self._net_eof = True
                 break
             self._net += chunk
+            self._received.feed(chunk)
 
     def _quiescent(self) -> bool:
         if _unacknowledged(self.sock.fileno()):
             return False  # bytes we sent have not reached the program's receive queue yet
         if self.proc.poll() is not None:
             return True
+        if self._syntax.busy is not None and self._syntax.busy(bytes(self._log[-4096:])):
+            return False
+        if self._syntax.sent_record is not None and not self._net_eof and \
+                len(self._syntax.sent_record.findall(bytes(self._log))) > self._received.records:
+            return False  # its log says it sent a record that has not arrived yet
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None and not stream.closed and _fionread(stream.fileno()):
+                return False  # unread output: the program may be asleep only because its pipe is full
         if not _process_states(self.proc.pid) <= {"S", "Z", "X", "I"}:
             return False
         stdin = self.proc.stdin
@@ -243,8 +263,18 @@ class ProgramEndpoint(Endpoint):
             return
         deadline = time.monotonic() + _QUIESCENCE_LIMIT
         pause = 0.0
-        while not self._quiescent() and time.monotonic() < deadline:
+        calm = 0  # consecutive checks that found the program asleep with nothing new written
+        while time.monotonic() < deadline:
+            before = (len(self._log), len(self._stdout), len(self._net))
             self._drain()
+            if self._quiescent() and before == (len(self._log), len(self._stdout), len(self._net)):
+                calm += 1
+                # twice, a pause apart: a program woken by the pipe we just drained (a chatty debug log fills it)
+                # may still look asleep at the first look
+                if calm >= 2:
+                    break
+            else:
+                calm = 0
             time.sleep(pause)
             pause = min(0.002, pause + 0.0002)
         # Asleep with nothing left to read: whatever it wrote before it slept is in our buffers (loopback and pipes
@@ -270,6 +300,10 @@ class ProgramEndpoint(Endpoint):
         alert = self._syntax.fatal.search(bytes(self._log))
         if alert is not None:  # the connection is over: the program sent or received a fatal alert
             what = alert.group(0).decode("utf-8", "replace")
+            number = re.search(r"Alert\[2\|(\d+)\]", what)  # GnuTLS logs the alert's number: add its RFC name
+            if number is not None:
+                with contextlib.suppress(ValueError):
+                    what += f" (alert {number.group(1)}: {AlertDescription(int(number.group(1))).name})"
             return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{what}: {self._tail()}", args=args)
         if self.proc.poll() is not None and not self._handshake_done():
             return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"exited with {self.proc.returncode}: "
@@ -291,6 +325,9 @@ class ProgramEndpoint(Endpoint):
             return Outcome("read", len(data), SslError.SSL_ERROR_NONE, data, args=str(size))
         if self._closed_by_peer():  # everything before the close_notify has been printed and collected
             return Outcome("read", 0, SslError.SSL_ERROR_ZERO_RETURN, args=str(size))
+        failure = self._failure("read", str(size))  # a fatal alert explains an ended program best
+        if failure is not None:
+            return failure
         if self._stdout_eof or self.proc.poll() is not None:
             return Outcome("read", 0, SslError.SSL_ERROR_SYSCALL, reason=f"the program ended: {self._tail()}",
                            args=str(size))
@@ -467,3 +504,127 @@ class OpensslProgramsStack(StackAdapter):
         return ProgramEndpoint(self._argv(config, port), config, label, listen=listen, port=port,
                                close_by_stdin=config.role is Role.CLIENT, syntax=OPENSSL_MSG)
 
+
+
+# gnutls-cli -d 5 on standard error: "HSK[..]: FINISHED was queued" / "FINISHED (20) was received" for the Finished
+# messages, "Alert[1|0] - Close notify - was received", "Sending Alert[2|n] - ..." / "Alert[2|n] - ... - was
+# received" for fatal alerts, and "*** ..." lines when the program gives up (e.g. a certificate it does not trust).
+GNUTLS_DEBUG = LogSyntax(
+    handshake_done=(re.compile(rb"HSK\[[^\]]*\]: FINISHED was queued[^\n]*\n(?:[^\n]*\n)*?[^\n]*: Sent Packet\["),
+                    re.compile(rb"HSK\[[^\]]*\]: FINISHED \(20\) was received")),
+    close_notify=re.compile(rb"Alert\[1\|0\] - Close notify - was received"),
+    fatal=re.compile(rb"Alert\[2\|\d+\] - [^\n]*|^\*\*\* [^\n]*(?:failed|[Ff]atal)[^\n]*", re.M),
+    busy=lambda log: log.rfind(b" was queued") > log.rfind(b": Sent Packet["),
+    sent_record=re.compile(rb": Sent Packet\["),
+)
+
+_GNUTLS_GROUPS = MappingProxyType({"secp256r1": "GROUP-SECP256R1", "secp384r1": "GROUP-SECP384R1",
+                                   "secp521r1": "GROUP-SECP521R1", "x25519": "GROUP-X25519", "x448": "GROUP-X448"})
+_GNUTLS_TLS13_CIPHERS = MappingProxyType({"TLS_AES_128_GCM_SHA256": "AES-128-GCM",
+                                          "TLS_AES_256_GCM_SHA384": "AES-256-GCM",
+                                          "TLS_CHACHA20_POLY1305_SHA256": "CHACHA20-POLY1305",
+                                          "TLS_AES_128_CCM_SHA256": "AES-128-CCM"})
+
+
+class GnutlsProgramsStack(StackAdapter):
+    """``gnutls-cli`` of Debian's gnutls-bin as a client on loopback. Its handshake state and the alerts come from its
+    debug log (``-d 5`` on standard error), which it writes as things happen; the data it receives is its standard
+    output (informational messages go to ``--logfile``), and the end of its standard input makes it send close_notify.
+
+    ``gnutls-serv`` cannot be a server here: it never reads its standard input, so the application data a server
+    sends cannot be chosen; it only echoes what it receives (``--echo``) or answers an HTTP GET (``--http``), and the
+    cases' servers send their own data."""
+
+    name = "gnutls-programs"
+    library = "gnutls-cli (a program on 127.0.0.1)"
+    tier = "wire"
+    capabilities = capability_set("client_role", "tls1_2", "tls1_3", "implicit_handshake",
+                                  "present_client_certificate", "peer_verification", "cipher_selection",
+                                  "group_selection")
+    missing_reasons = MappingProxyType({
+        "server_role": "gnutls-serv never reads its standard input: it can only echo what it receives (--echo) or "
+                       "answer an HTTP GET (--http), so a server's own application data cannot be sent",
+        "request_client_certificate": "a server feature (gnutls-serv cannot play the server, see server_role)",
+        "raw_return_values": "a program shows no return values",
+        "error_codes": "a program shows no SSL_get_error codes",
+        "error_queue": "a program's error queue is only its printed log",
+        "bounded_write_buffer": "the program's socket buffers are the kernel's",
+        "partial_write": "not an option of gnutls-cli",
+        "peek": "a program has no peek",
+        "pending": "a program has no pending count",
+        "shutdown_return_values": "gnutls-cli sends close_notify when its input ends; no return value is shown",
+        "ignore_unexpected_eof": "not an option of gnutls-cli",
+        "host_name_check": "gnutls-cli always checks the server's name (--verify-hostname) when it verifies",
+        "cipher_list": "OpenSSL cipher-list names are not mapped to GnuTLS priority strings",
+        "key_update": "gnutls-cli sends a KeyUpdate only on an inline command (^rekey^), which would turn the raw "
+                      "data on its standard input into commands",
+        "renegotiation": "only with --rehandshake at connection time, not on request",
+        "zero_length_write": "an empty write to a program's standard input sends nothing",
+        "c_api": "a program has no C API",
+    })
+
+    def __init__(self) -> None:
+        self._program = shutil.which("gnutls-cli")
+
+    def check_available(self) -> None:
+        if self._program is None:
+            raise StackUnavailable("gnutls-cli is not on PATH: install Debian's gnutls-bin "
+                                   "(scripts/bootstrap does when run as root)")
+
+    def version(self) -> str:
+        if self._program is None:
+            return "-"
+        out = subprocess.run([self._program, "--version"], capture_output=True, text=True, timeout=10, check=False)
+        return (out.stdout.strip() or out.stderr.strip()).splitlines()[0]
+
+    def _priority(self, config: EndpointConfig) -> str:
+        parts = ["NORMAL"]
+        if config.max_version == "TLSv1.2":
+            parts.append("-VERS-TLS1.3")
+        if config.min_version == "TLSv1.3":
+            parts += ["-VERS-TLS1.2", "-VERS-TLS1.1", "-VERS-TLS1.0"]
+        if config.ciphersuites is not None:
+            unknown = [c for c in config.ciphersuites if c not in _GNUTLS_TLS13_CIPHERS]
+            if unknown:
+                raise Unsupported(f"{self.name}: no GnuTLS cipher for {', '.join(unknown)}")
+            parts += ["-CIPHER-ALL", *(f"+{_GNUTLS_TLS13_CIPHERS[c]}" for c in config.ciphersuites)]
+        if config.groups is not None:
+            unknown = [g for g in config.groups if g not in _GNUTLS_GROUPS]
+            if unknown:
+                raise Unsupported(f"{self.name}: no GnuTLS group for {', '.join(unknown)}")
+            parts += ["-GROUP-ALL", *(f"+{_GNUTLS_GROUPS[g]}" for g in config.groups)]
+        return ":".join(parts)
+
+    def _argv(self, config: EndpointConfig, port: int) -> list[str]:
+        assert self._program is not None
+        pki = config.pki
+        ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
+        argv = [self._program, "-p", str(port), "127.0.0.1", "-d", "5", "--logfile=/dev/null",
+                f"--sni-hostname={config.server_name}", f"--x509cafile={ca}", f"--priority={self._priority(config)}"]
+        if config.verify_peer:
+            argv.append(f"--verify-hostname={config.server_name}")
+        else:
+            argv.append("--insecure")
+        if config.present_certificate:
+            argv += [f"--x509certfile={pki.client.cert_path}", f"--x509keyfile={pki.client.key_path}"]
+        return argv
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        self.check_available()
+        if config.role is not Role.CLIENT:
+            raise Unsupported(f"{self.name}: gnutls-serv cannot send a server's own application data "
+                              "(capability server_role)")
+        for name in ("write_buffer", "read_buffer", "partial_write"):
+            if getattr(config, name) is not None:
+                raise Unsupported(f"{self.name}: {name} cannot be set on a program")
+        if config.cipher_list is not None:
+            raise Unsupported(f"{self.name}: OpenSSL cipher lists are not mapped (capability cipher_list)")
+        if not config.send_sni or not config.check_host:
+            raise Unsupported(f"{self.name}: leaving out SNI and skipping the host-name check are not mapped to "
+                              "gnutls-cli's options")
+        listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listen.bind(("127.0.0.1", 0))
+        listen.listen(1)
+        port = int(listen.getsockname()[1])
+        return ProgramEndpoint(self._argv(config, port), config, label, listen=listen, port=port,
+                               close_by_stdin=True, syntax=GNUTLS_DEBUG)

@@ -72,7 +72,7 @@ def _after_client_hello(h: Harness) -> tuple[Pair, TLSConnection]:
 
 
 @pytest.mark.clauses("RFC9846/5/ccs-flood-bounded")
-@pytest.mark.needs("server_role", "error_codes")
+@pytest.mark.needs("server_role", "error_codes", "tls1_3")  # the flooding core offers TLS 1.3 only
 def test_change_cipher_spec_flood_after_client_hello(h: Harness) -> None:
     pair, peer = _after_client_hello(h)
     _, out = _flood(h, pair, lambda: CCS_RECORD, lambda e: e.do_handshake(), "change_cipher_spec")
@@ -80,7 +80,7 @@ def test_change_cipher_spec_flood_after_client_hello(h: Harness) -> None:
 
 
 @pytest.mark.clauses("RFC9846/6/warning-alert-flood-bounded")
-@pytest.mark.needs("server_role", "error_codes")
+@pytest.mark.needs("server_role", "error_codes", "tls1_3")  # the flooding core offers TLS 1.3 only
 def test_warning_alert_flood_after_client_hello(h: Harness) -> None:
     pair, peer = _after_client_hello(h)
     _, out = _flood(h, pair, lambda: USER_CANCELED_WARNING, lambda e: e.do_handshake(), "user_canceled warning")

@@ -153,7 +153,9 @@ def test_tls12_close_notify(h: Harness, closer: str) -> None:
 
 @pytest.mark.clauses("RFC5246/7.4.6/client-certificate")
 def test_tls12_client_certificate(h: Harness) -> None:
-    h.need("tls1_2", "client_certificates")
+    h.need("tls1_2")
+    h.need("present_client_certificate", stacks=(h.client_stack,))
+    h.need("request_client_certificate", stacks=(h.server_stack,))
     pair = h.pair(
         client=lambda c: c.with_(max_version="TLSv1.2", present_certificate=True),
         server=lambda c: c.with_(verify_peer=True),

@@ -98,7 +98,7 @@ def test_server_certificate_verify_over_the_wrong_transcript_is_refused(h: Harne
 
 
 @pytest.mark.clauses("RFC9846/4.4.3/certificate-verify-signature")
-@pytest.mark.needs("client_certificates")
+@pytest.mark.needs("request_client_certificate")  # the stack is the server that requires one
 def test_client_certificate_verify_over_the_wrong_transcript_is_refused(h: Harness) -> None:
     """A server requiring a client certificate gets one whose CertificateVerify is a good signature over the wrong
     bytes: decrypt_error."""

@@ -95,7 +95,7 @@ def test_read_while_a_write_waits(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/any-call-either-want", "SSL_write/NOTES/write-may-read")
-@pytest.mark.needs("error_codes", "implicit_handshake")
+@pytest.mark.needs("error_codes", "implicit_handshake_on_write")
 def test_write_can_want_read(h: Harness) -> None:
     """A client's first SSL_write starts the handshake and then has to wait for the server: WANT_READ."""
     pair = h.pair()
@@ -104,7 +104,7 @@ def test_write_can_want_read(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/any-call-either-want")
-@pytest.mark.needs("error_codes", "implicit_handshake", "bounded_write_buffer")
+@pytest.mark.needs("error_codes", "implicit_handshake_on_read", "bounded_write_buffer")
 def test_read_can_want_write(h: Harness) -> None:
     """A server whose first call is SSL_read answers the ClientHello inside it; with a transport buffer too small
     for its flight the read reports WANT_WRITE."""

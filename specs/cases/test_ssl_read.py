@@ -222,7 +222,7 @@ def test_read_corrupted_record_is_ssl_error(h: Harness) -> None:
     "SSL_read/NOTES/set-role-first",
     "SSL_get_error/RETURN VALUES/io-handles-pending-handshake",
 )
-@pytest.mark.needs("implicit_handshake")
+@pytest.mark.needs("implicit_handshake_on_read")
 def test_read_performs_implicit_handshake(h: Harness) -> None:
     """A server that only ever calls SSL_read still completes the handshake inside those reads."""
     pair = h.pair()
@@ -254,7 +254,7 @@ def test_peek_leaves_data_for_read(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_read/NOTES/read-may-write")
-@pytest.mark.needs("implicit_handshake")
+@pytest.mark.needs("implicit_handshake_on_read")
 def test_read_can_write(h: Harness) -> None:
     """A server's first SSL_read, given the ClientHello, answers it: the read puts bytes on the transport."""
     pair = h.pair()

@@ -131,7 +131,7 @@ def test_zero_length_write_ex_sends_nothing(h: Harness) -> None:
     "SSL_write/NOTES/set-role-first",
     "SSL_get_error/RETURN VALUES/io-handles-pending-handshake",
 )
-@pytest.mark.needs("implicit_handshake")
+@pytest.mark.needs("implicit_handshake_on_write")
 def test_write_performs_implicit_handshake(h: Harness) -> None:
     """A client that calls SSL_write without SSL_connect performs the handshake inside the write."""
     pair = h.pair()

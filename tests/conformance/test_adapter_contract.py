@@ -58,3 +58,26 @@ def test_a_refused_configuration_is_unsupported() -> None:
     config = EndpointConfig(role=Role.CLIENT, write_buffer=100)
     with pytest.raises(Unsupported, match="bounded_write_buffer"):
         StdlibStack().endpoint(config, "client")
+
+
+def test_umbrella_capabilities_and_their_parts() -> None:
+    """A stack that declares an umbrella has both parts; one with one part lacks the umbrella and says which part."""
+    from conformance.stacks.base import StackAdapter as _Base
+
+    class Half(_Base):
+        name = "half"
+        capabilities = capability_set("implicit_handshake_on_read", "client_certificates")
+        missing_reasons = MappingProxyType({"implicit_handshake_on_write": "write refuses before the handshake"})
+
+        def version(self) -> str:
+            return "0"
+
+        def endpoint(self, config, label):  # type: ignore[no-untyped-def]
+            raise NotImplementedError
+
+    half = Half()
+    assert half.lacks("implicit_handshake_on_read") is None
+    assert half.lacks("present_client_certificate") is None and half.lacks("request_client_certificate") is None
+    why = half.lacks("implicit_handshake")
+    assert why is not None and "write refuses before the handshake" in why
+    assert half.lacks("implicit_handshake_on_write") is not None

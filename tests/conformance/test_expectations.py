@@ -56,10 +56,28 @@ not_peers = ["tlslite"]
      "'params' must be a table"),
     ('[[deviation]]\ncase = "t"\nreason = "r"\nevidence = "e"\n', "'observed' is required"),
     ('[[deviation]]\ncase = "t"\nobserved = []\nreason = "r"\nevidence = "e"\n', "'observed' is required"),
+    ('[[deviation]]\ncase = "t"\nobserved = "o"\nreason = "r"\nevidence = "e"\ncause = "them"\n', "cause must be"),
+    ('[[deviation]]\ncase = "t"\nobserved = "o"\nreason = "r"\nevidence = "e"\ncause = "peer"\n', "needs peers"),
 ])
 def test_schema_errors_name_the_entry(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ExpectationsError, match=message):
         load_expectations("x", _write(tmp_path, body))
+
+
+def test_a_peer_caused_deviation_is_recorded_by_the_observer(tmp_path: Path) -> None:
+    """The observing stack's file holds a deviation its peer causes, limited to that peer; the verdict says whose."""
+    entry = load_expectations("observer", _write(tmp_path, '''
+[[deviation]]
+case = "t"
+observed = "x"
+reason = "the peer never answers"
+evidence = "e"
+peers = ["culprit"]
+cause = "peer"
+'''))["t"][0]
+    assert entry.applies("client", "culprit", {}) and not entry.applies("client", "libssl", {})
+    verdict, reason = judge(entry, Verdict.FAILED, "x")
+    assert verdict is Verdict.EXPECTED_DEVIATION and reason.startswith("observer (caused by its peer):")
 
 
 def test_missing_file_means_no_deviation(tmp_path: Path) -> None:

@@ -40,3 +40,27 @@ def test_a_program_exchanges_data_with_libssl(program_is: str) -> None:
 
 def test_the_adapter_keeps_the_contract(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_adapter_target("openssl-programs") == 0, capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("gnutls-cli") is None, reason="gnutls-cli is not installed")
+def test_gnutls_cli_exchanges_data_with_libssl() -> None:
+    """gnutls-cli logs 'Sent Packet' before its Finished reaches the socket: the endpoint waits for the record."""
+    programs, libssl = load_stack("gnutls-programs"), load_stack("libssl")
+    h = Harness(programs, client_stack=programs, server_stack=libssl)
+    try:
+        pair = h.pair()
+        pair.handshake()
+        pair.send(b"to the server")
+        assert pair.drive(server=lambda e: e.write(b"to the client")).server.ok  # type: ignore[union-attr]
+        got = pair.drive(client=lambda e: e.read(100)).client
+        assert got is not None and got.data == b"to the client", got
+    finally:
+        h.close()
+
+
+def test_record_framing_counts_records() -> None:
+    framing = _RecordFraming()
+    framing.feed(b"\x14\x03\x03\x00\x01\x01" + b"\x17\x03\x03\x00\x02ab"[:5])
+    assert framing.records == 1
+    framing.feed(b"ab")
+    assert framing.records == 2

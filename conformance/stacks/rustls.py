@@ -1,0 +1,42 @@
+"""rustls through rtls, a module that imitates Python's ``ssl`` (``SSLContext.wrap_bio`` over ``MemoryBIO``).
+
+The whole adapter is the declaration below: :class:`~conformance.stacks.ssl_like.SslLikeStack` drives any module with
+the ``ssl`` surface, and this class only says what rtls honours. What rtls does is read from its own Python layer
+(``rtls/_object.py``, ``rtls/_context.py``) over the Rust state machine (``rtls/_rustls``).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from conformance.stacks.base import capability_set
+from conformance.stacks.ssl_like import SslLikeStack
+
+__all__ = ["RustlsStack"]
+
+
+class RustlsStack(SslLikeStack):
+    name = "rustls"
+    library = "rustls through rtls (ssl-like SSLContext.wrap_bio over MemoryBIO)"
+    module_name = "rtls"
+    capabilities = capability_set(
+        "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "present_client_certificate",
+        "request_client_certificate", "implicit_handshake_on_read",
+        "peer_verification", "cipher_list", "ignore_unexpected_eof", "zero_length_write", "host_name_check",
+    )
+    missing_reasons = MappingProxyType({
+        "raw_return_values": "rtls raises the ssl exception classes; there is no C return value",
+        "error_queue": "rustls has no error queue",
+        "bounded_write_buffer": "rtls's MemoryBIO grows without bound",
+        "partial_write": "rustls has no partial-write mode to set",
+        "peek": "TLSObject has no peek",
+        "implicit_handshake_on_write": "TLSObject.write() before the handshake raises SSLError('handshake not done "
+                                       "yet') instead of starting it (rtls/_object.py)",
+        "shutdown_return_values": "TLSObject.unwrap() sends close_notify and returns None without waiting for the "
+                                  "peer's, so SSL_shutdown's 0 / 1 cannot be told apart",
+        "cipher_selection": "SSLContext.set_ciphers() is the only cipher setting; TLS 1.3 suites cannot be chosen",
+        "group_selection": "the ssl surface has no way to choose key-exchange groups",
+        "key_update": "the ssl surface has no KeyUpdate call",
+        "renegotiation": "rustls does not implement renegotiation",
+        "c_api": "a binding",
+    })

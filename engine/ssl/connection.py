@@ -779,7 +779,11 @@ class SSL:
                 if r != _FED:
                     if r == _RETRY:
                         self._idle()
-                    return (self._input_failure(r, func), b"")
+                    ret = self._input_failure(r, func)
+                    # SSL_read: RETURN VALUES only "<= 0" for a failure; libssl 3.0 passes on the 0 of the BIO_read
+                    # that met the end of the transport, also for an unexpected EOF (SSL_ERROR_SSL), and so does
+                    # the engine (found by the differential runner)
+                    return (0 if r == _EOF else ret, b"")
                 other = self._apply_events() or self._in_renegotiation_handshake()
                 self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
                 if not other:

@@ -127,3 +127,25 @@ def test_host_name_without_verification_does_not_fail_the_handshake(h: Harness) 
     server = Mem(h, Role.SERVER)
     assert api.SSL_set1_host(client.ssl, b"other.test") == 1
     handshake(h, client, server)
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/unexpected-eof-zero", "SSL_read/RETURN VALUES/<=0",
+                     "SSL_get_error/NOTES/unexpected-eof-is-ssl-error")
+@pytest.mark.needs(*C_API)
+@pytest.mark.parametrize("reader", ["SSL_read", "SSL_peek"])
+def test_unexpected_eof_after_the_handshake_returns_zero(h: Harness, reader: str) -> None:
+    """The transport towards the client ends (BIO_shutdown_wr on the harness's half) without a close_notify: the
+    read returns 0, SSL_get_error says SSL_ERROR_SSL and the queue holds SSL_R_UNEXPECTED_EOF_WHILE_READING."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    assert api.BIO_shutdown_wr(client.net) == 1
+    api.ERR_clear_error()
+    ret, data = getattr(api, reader)(client.ssl, 6)
+    code = api.ERR_peek_error()
+    h.trace.note(f"{reader}(client, 6) after the end of the transport -> {ret}, queue: "
+                 f"{api.ERR_error_string_n(code) if code else 'empty'}")
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_SSL, f"{reader} -> {ret}, {error(api, client.ssl, ret)}"
+    assert api.ERR_GET_REASON(code) == K.SSL_R_UNEXPECTED_EOF_WHILE_READING, api.ERR_error_string_n(code)
+    assert ret == 0, f"{reader} at an unexpected EOF -> {ret}, expected 0 (the end of file BIO_read reported)"
+    api.ERR_clear_error()

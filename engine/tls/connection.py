@@ -158,6 +158,12 @@ class TLSConnection:
         return self._hs.version if self._hs.established else None
 
     @property
+    def negotiated_version(self) -> int | None:
+        """The protocol version the hellos picked, as soon as the hello that picks it has been processed (before the
+        handshake completes, unlike ``version``), else None."""
+        return self._hs.version if self._hs.version_known else None
+
+    @property
     def error(self) -> TLSAlertError | None:
         return self._error
 

@@ -149,3 +149,52 @@ def test_unexpected_eof_after_the_handshake_returns_zero(h: Harness, reader: str
     assert api.ERR_GET_REASON(code) == K.SSL_R_UNEXPECTED_EOF_WHILE_READING, api.ERR_error_string_n(code)
     assert ret == 0, f"{reader} at an unexpected EOF -> {ret}, expected 0 (the end of file BIO_read reported)"
     api.ERR_clear_error()
+
+
+def _first_record(data: bytes) -> bytes:
+    """The first whole TLS record of ``data`` (its 5-byte header says how long it is)."""
+    assert len(data) >= 5, data
+    return data[: 5 + int.from_bytes(data[3:5], "big")]
+
+
+def _key_update_refusal(h: Harness, ssl: object) -> int:
+    api = h.capi
+    api.ERR_clear_error()
+    ret = api.SSL_key_update(ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED)
+    code = api.ERR_peek_error()
+    assert ret == 0, f"SSL_key_update during the handshake -> {ret}, expected 0"
+    assert code, "a refused SSL_key_update left nothing on the error queue"
+    api.ERR_clear_error()
+    return int(api.ERR_GET_REASON(code))
+
+
+@pytest.mark.clauses("SSL_key_update/RETURN VALUES/0-reason-during-handshake", "SSL_key_update/RETURN VALUES/0",
+                     "SSL_key_update/DESCRIPTION/tls13-after-handshake")
+@pytest.mark.needs(*C_API, "key_update", "tls1_3")
+def test_key_update_refusal_reason_follows_the_handshake(h: Harness) -> None:
+    """SSL_key_update at each step of a TLS 1.3 handshake: before any hello settled the version the reason is
+    SSL_R_WRONG_SSL_VERSION; a server that has read the ClientHello and a client that has read only the ServerHello
+    know it is TLS 1.3, so the reason is SSL_R_STILL_IN_INIT."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    seen: dict[str, int] = {}
+    seen["client before anything"] = _key_update_refusal(h, client.ssl)
+    ret = api.SSL_do_handshake(client.ssl)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+    seen["client after its ClientHello"] = _key_update_refusal(h, client.ssl)
+    seen["server before the ClientHello"] = _key_update_refusal(h, server.ssl)
+    server.give(client.take())
+    ret = api.SSL_do_handshake(server.ssl)
+    assert error(api, server.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+    seen["server after the ClientHello"] = _key_update_refusal(h, server.ssl)
+    flight = server.take()
+    client.give(_first_record(flight))  # the ServerHello alone
+    ret = api.SSL_do_handshake(client.ssl)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+    seen["client after the ServerHello"] = _key_update_refusal(h, client.ssl)
+    h.trace.note(f"reasons: {seen}")
+    wrong, init = K.SSL_R_WRONG_SSL_VERSION, K.SSL_R_STILL_IN_INIT
+    assert seen == {"client before anything": wrong, "client after its ClientHello": wrong,
+                    "server before the ClientHello": wrong, "server after the ClientHello": init,
+                    "client after the ServerHello": init}, f"reasons (wrong version {wrong}, still in init {init}): {seen}"

@@ -415,7 +415,13 @@ def SSL_key_update(s: SSL | None, updatetype: int) -> int:
 
 def SSL_get_key_update_type(s: SSL | None) -> int:
     ssl = live_ssl(s, "SSL_get_key_update_type")
-    return K.SSL_KEY_UPDATE_NONE if ssl is None else ssl.key_update
+    if ssl is None:
+        return K.SSL_KEY_UPDATE_NONE
+    if ssl.key_update == K.SSL_KEY_UPDATE_NONE and ssl.conn is not None and ssl.conn.key_update_owed:
+        # SSL_key_update: DESCRIPTION the type of an update scheduled but not yet performed; the answer to the
+        # peer's request is one, sent with the next write (libssl 3.0 alike)
+        return K.SSL_KEY_UPDATE_NOT_REQUESTED
+    return ssl.key_update
 
 
 def _schedule_renegotiation(s: SSL | None, func: str, kind: str) -> int:

@@ -141,7 +141,7 @@ def test_unexpected_eof_after_the_handshake_returns_zero(h: Harness, reader: str
     handshake(h, client, server)
     assert api.BIO_shutdown_wr(client.net) == 1
     api.ERR_clear_error()
-    ret, data = getattr(api, reader)(client.ssl, 6)
+    ret, _ = getattr(api, reader)(client.ssl, 6)
     code = api.ERR_peek_error()
     h.trace.note(f"{reader}(client, 6) after the end of the transport -> {ret}, queue: "
                  f"{api.ERR_error_string_n(code) if code else 'empty'}")
@@ -197,4 +197,5 @@ def test_key_update_refusal_reason_follows_the_handshake(h: Harness) -> None:
     wrong, init = K.SSL_R_WRONG_SSL_VERSION, K.SSL_R_STILL_IN_INIT
     assert seen == {"client before anything": wrong, "client after its ClientHello": wrong,
                     "server before the ClientHello": wrong, "server after the ClientHello": init,
-                    "client after the ServerHello": init}, f"reasons (wrong version {wrong}, still in init {init}): {seen}"
+                    "client after the ServerHello": init}, (
+        f"reasons (wrong version {wrong}, still in init {init}): {seen}")

@@ -297,6 +297,27 @@ def test_key_update_refused_on_tls12(h: Harness) -> None:
 
 # --- renegotiation --------------------------------------------------------------------------------------------
 
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-tls12-only", "SSL_key_update/RETURN VALUES/0",
+                     "SSL_key_update/RETURN VALUES/renegotiate-pending-0")
+@pytest.mark.needs(*C_API)
+@pytest.mark.parametrize("function", ["SSL_renegotiate", "SSL_renegotiate_abbreviated"])
+def test_renegotiate_refused_before_the_handshake(h: Harness, function: str) -> None:
+    """Before any handshake no connection has negotiated TLS 1.2 or lower: the page makes the call an error (0),
+    so nothing is scheduled (SSL_renegotiate_pending 0), and the handshake afterwards is an ordinary one.
+    (Found by the differential runner.)"""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    results = {}
+    for name, side in (("client", client), ("server", server)):
+        api.ERR_clear_error()
+        results[name] = (getattr(api, function)(side.ssl), api.SSL_renegotiate_pending(side.ssl))
+    api.ERR_clear_error()
+    h.trace.note(f"{function} before the handshake -> (return value, SSL_renegotiate_pending): {results}")
+    assert results == {"client": (0, 0), "server": (0, 0)}, (
+        f"{function} before the handshake must fail and schedule nothing: (ret, pending) {results}")
+    handshake(h, client, server)
+
+
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-tls12-only", "SSL_key_update/RETURN VALUES/0")
 @pytest.mark.needs(*C_API, "tls1_3")
 def test_renegotiate_refused_on_tls13(h: Harness) -> None:

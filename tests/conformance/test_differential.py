@@ -58,7 +58,7 @@ def test_a_broken_engine_is_reported_with_a_shrunk_replayable_program(monkeypatc
     broken = api_of("engine")
     real = broken.SSL_pending
     monkeypatch.setattr(broken, "SSL_pending", lambda ssl, /: real(ssl) + 1 if real(ssl) else 0)
-    result = run({"engine": api_of("engine"), "broken": broken}, [], examples=1000, seed=7, shrink=False)
+    result = run({"engine": api_of("engine"), "broken": broken}, [], examples=300, seed=7, shrink=False)
     finding = result.finding
     assert finding is not None, "the runner did not notice a wrong SSL_pending"
     assert any(k.endswith(".pending") for k in finding.diffs), finding.describe()

@@ -114,6 +114,8 @@ def alert_reason(exc: TLSAlertError) -> int:
         return K.SSL_AD_REASON_OFFSET + int(exc.alert)
     text = exc.message.lower()
     if exc.alert == A.handshake_failure:
+        if "sent no certificate" in text:
+            return K.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE  # a TLS 1.2 server requiring one (as TLS 1.3's alert)
         if "no_renegotiation" in text:
             return K.SSL_R_NO_RENEGOTIATION
         if "cipher" in text:

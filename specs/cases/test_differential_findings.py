@@ -8,7 +8,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
-from specs.cases._ssl_objects import Mem, error, handshake
+from specs.cases._ssl_objects import Mem, error, handshake, move
 
 C_API = ("c_api", "client_role", "server_role")
 
@@ -199,3 +199,40 @@ def test_key_update_refusal_reason_follows_the_handshake(h: Harness) -> None:
                     "server before the ClientHello": wrong, "server after the ClientHello": init,
                     "client after the ServerHello": init}, (
         f"reasons (wrong version {wrong}, still in init {init}): {seen}")
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/DESCRIPTION/fail-if-no-peer-cert-server")
+@pytest.mark.needs(*C_API, "client_certificates")
+@pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
+def test_server_requiring_a_certificate_says_the_peer_returned_none(h: Harness, version: str) -> None:
+    """A server requiring a client certificate, a client without one: the server's SSL_do_handshake fails with
+    SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE; on TLS 1.2 the client reads the handshake_failure alert."""
+    if not h.has("tls1_2" if version == "TLSv1.2" else "tls1_3"):
+        h.not_applicable(f"the stack does not speak {version}")
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version=version, max_version=version,
+                                                            present_certificate=False))
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(verify_peer=True))
+    failed: dict[str, tuple[int, int]] = {}
+    for _ in range(10):
+        for name, side in (("client", client), ("server", server)):
+            if name in failed:
+                continue
+            api.ERR_clear_error()
+            ret = api.SSL_do_handshake(side.ssl)
+            if ret != 1 and error(api, side.ssl, ret) not in (SslError.SSL_ERROR_WANT_READ,
+                                                               SslError.SSL_ERROR_WANT_WRITE):
+                code = api.ERR_peek_error()
+                failed[name] = (int(error(api, side.ssl, ret)), api.ERR_GET_REASON(code) if code else 0)
+            api.ERR_clear_error()
+        if "server" in failed and not move(client, server):
+            break
+        move(client, server)
+    h.trace.note(f"{version}, no client certificate: (SSL_get_error, reason) {failed}")
+    assert failed.get("server") == (SslError.SSL_ERROR_SSL, K.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE), (
+        f"the server must fail with 'peer did not return a certificate' ({K.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE}):"
+        f" {failed}")
+    if version == "TLSv1.2":
+        alert = K.SSL_AD_REASON_OFFSET + 40  # handshake_failure
+        assert failed.get("client") == (SslError.SSL_ERROR_SSL, alert), (
+            f"the client must read handshake_failure: {failed}")

@@ -446,7 +446,8 @@ class SSL:
                     n = BIO_write(wbio, cast(bytes, mv))  # BIO_write takes any buffer; no copy
                 if n > 0:
                     del self._out[:n]
-        return self._fail_ssl(alert_reason(exc), func="ssl3_read_bytes" if not exc.sent_by_us else "tls_process")
+        known = self.conn is not None and self.conn.negotiated_version is not None
+        return self._fail_ssl(alert_reason(exc, known), func="ssl3_read_bytes" if not exc.sent_by_us else "tls_process")
 
     def _check_failed(self) -> bool:
         """The guard of every I/O entry point: a failed SSL fails again with the same reason."""

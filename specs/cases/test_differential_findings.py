@@ -236,3 +236,39 @@ def test_server_requiring_a_certificate_says_the_peer_returned_none(h: Harness, 
         alert = K.SSL_AD_REASON_OFFSET + 40  # handshake_failure
         assert failed.get("client") == (SslError.SSL_ERROR_SSL, alert), (
             f"the client must read handshake_failure: {failed}")
+
+
+PLAINTEXT_APPLICATION_DATA = bytes.fromhex("1703030001") + b"A"  # type 23, version 0x0303, one byte, no protection
+
+
+@pytest.mark.clauses("RFC5246/6.2.1/application-data-before-keys")
+@pytest.mark.needs(*C_API, "tls1_2")
+def test_application_data_in_the_tls12_handshake_is_an_unexpected_record(h: Harness) -> None:
+    """A TLS 1.2 client that has sent only its ClientHello, and a server that has read it, each get an application
+    data record in the clear: both fail with SSL_ERROR_SSL; the client's reason is SSL_R_UNEXPECTED_MESSAGE (the
+    first record of the connection), the server's SSL_R_UNEXPECTED_RECORD (the version is settled)."""
+    api = h.capi
+    reasons: dict[str, tuple[object, int]] = {}
+    for name in ("client", "server"):
+        client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+        server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+        ret = api.SSL_do_handshake(client.ssl)
+        assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+        side = client
+        if name == "server":
+            server.give(client.take())
+            ret = api.SSL_do_handshake(server.ssl)
+            assert error(api, server.ssl, ret) is SslError.SSL_ERROR_WANT_READ
+            server.take()
+            side = server
+        side.give(PLAINTEXT_APPLICATION_DATA)
+        api.ERR_clear_error()
+        ret = api.SSL_do_handshake(side.ssl)
+        code = api.ERR_peek_error()
+        reasons[name] = (error(api, side.ssl, ret), api.ERR_GET_REASON(code) if code else 0)
+        api.ERR_clear_error()
+    h.trace.note(f"(SSL_get_error, reason) after a plaintext application-data record: {reasons}")
+    assert reasons == {"client": (SslError.SSL_ERROR_SSL, K.SSL_R_UNEXPECTED_MESSAGE),
+                       "server": (SslError.SSL_ERROR_SSL, K.SSL_R_UNEXPECTED_RECORD)}, (
+        f"expected unexpected message ({K.SSL_R_UNEXPECTED_MESSAGE}) on the client, unexpected record "
+        f"({K.SSL_R_UNEXPECTED_RECORD}) on the server: {reasons}")

@@ -224,6 +224,11 @@ def _write_nothing(s: SSL, func: str) -> int:
     returned at once before the differential runner found the difference)."""
     if s.shutdown & K.SSL_SENT_SHUTDOWN:
         return shutdown_error(s, func)
+    if s._wnum or (s._wpend and s._flushed < s._wpend_end):
+        # SSL_write: WARNINGS a write that asked for a retry must be repeated with the same arguments; a repeat of
+        # 0 bytes is shorter, and fails as any shorter repeat does (libssl 3.0: SSL_R_BAD_LENGTH, fatal; found by
+        # the differential runner)
+        return s._fail_ssl(K.SSL_R_BAD_LENGTH, func=func)
     if not s.init_finished and s.handshake() <= 0:
         return -1
     return 0

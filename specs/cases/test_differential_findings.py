@@ -272,3 +272,31 @@ def test_application_data_in_the_tls12_handshake_is_an_unexpected_record(h: Harn
                        "server": (SslError.SSL_ERROR_SSL, K.SSL_R_UNEXPECTED_RECORD)}, (
         f"expected unexpected message ({K.SSL_R_UNEXPECTED_MESSAGE}) on the client, unexpected record "
         f"({K.SSL_R_UNEXPECTED_RECORD}) on the server: {reasons}")
+
+
+@pytest.mark.clauses("SSL_write/WARNINGS/shorter-retry-fails", "SSL_write/WARNINGS/retry-same-arguments")
+@pytest.mark.needs(*C_API, "bounded_write_buffer")
+@pytest.mark.parametrize("function", ["SSL_write", "SSL_write_ex"])
+def test_write_repeated_with_zero_bytes_is_a_bad_length(h: Harness, function: str) -> None:
+    """An SSL_write that wants to write (full transport), repeated with 0 bytes: a shorter repeat, so SSL_ERROR_SSL
+    with SSL_R_BAD_LENGTH, not the answer to a first zero-length write."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(write_buffer=4096))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    ret = api.SSL_write(client.ssl, b"w" * 20000)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_WRITE
+    api.ERR_clear_error()
+    if function == "SSL_write":
+        ret = api.SSL_write(client.ssl, b"")
+        failed = -1
+    else:
+        ret, _ = api.SSL_write_ex(client.ssl, b"")
+        failed = 0
+    code = api.ERR_peek_error()
+    got = error(api, client.ssl, -1 if ret == failed == 0 else ret)
+    h.trace.note(f"{function}(client, 0 bytes) after WANT_WRITE -> {ret}, {got}, "
+                 f"queue: {api.ERR_error_string_n(code) if code else 'empty'}")
+    assert ret == failed and got is SslError.SSL_ERROR_SSL, f"{function} with 0 bytes -> {ret}, {got}"
+    assert api.ERR_GET_REASON(code) == K.SSL_R_BAD_LENGTH, api.ERR_error_string_n(code) if code else "empty queue"
+    api.ERR_clear_error()

@@ -300,3 +300,33 @@ def test_write_repeated_with_zero_bytes_is_a_bad_length(h: Harness, function: st
     assert ret == failed and got is SslError.SSL_ERROR_SSL, f"{function} with 0 bytes -> {ret}, {got}"
     assert api.ERR_GET_REASON(code) == K.SSL_R_BAD_LENGTH, api.ERR_error_string_n(code) if code else "empty queue"
     api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_read/NOTES/unfinished-write-waits", "SSL_write/WARNINGS/retry-same-arguments")
+@pytest.mark.needs(*C_API, "bounded_write_buffer")
+@pytest.mark.parametrize("reader", ["SSL_read", "SSL_peek"])
+def test_read_leaves_an_unfinished_write_for_its_repeat(h: Harness, reader: str) -> None:
+    """SSL_write on a full BIO pair wants to write; the pair is drained; a read with nothing to read waits and
+    writes nothing: the rest of the write goes out when SSL_write is repeated, which then completes."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(write_buffer=4096))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    data = b"w" * 20000
+    ret = api.SSL_write(client.ssl, data)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_WRITE
+    server.give(client.take())
+    ret, _ = getattr(api, reader)(client.ssl, 1)
+    assert error(api, client.ssl, ret) is SslError.SSL_ERROR_WANT_READ, ret
+    written = client.outgoing()
+    h.trace.note(f"{reader} after an unfinished SSL_write, on a drained pair: {written} bytes written")
+    assert written == 0, f"{reader} wrote {written} bytes of the unfinished write; they wait for its repeat"
+    total = 0
+    for _ in range(40):
+        ret = api.SSL_write(client.ssl, data)
+        server.give(client.take())
+        got, _ = api.SSL_read(server.ssl, 65536)
+        total += max(got, 0)
+        if ret > 0:
+            break
+    assert ret == len(data), f"the repeated SSL_write must complete: {ret}"

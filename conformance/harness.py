@@ -16,7 +16,7 @@ The harness records every call in the trace, which goes into the verdict record.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +26,10 @@ from conformance.link import Link
 from conformance.outcome import Outcome, Role
 from conformance.pump import DriveResult, Goal, Pump
 from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter
+from conformance.stacks.capi_endpoint import CApiEndpoint, as_capi_endpoint
 from conformance.trace import Trace, TracedApi
 
-__all__ = ["CloseError", "Harness", "NotApplicable", "Pair"]
+__all__ = ["CApiPair", "CloseError", "Harness", "NotApplicable", "Pair"]
 
 
 class CloseError(RuntimeError):
@@ -62,6 +63,14 @@ class Pair:
               until: str = "all") -> DriveResult:
         return self.pump.drive(client, server, budget=budget, until=until)
 
+    def drive_sides(self, goals: Mapping[str, Goal], *, budget: int | None = None) -> DriveResult:
+        """:meth:`drive` with the goals by side name (``{"client": goal}``), for cases that pick the side at run
+        time."""
+        unknown = set(goals) - {"client", "server"}
+        if unknown:
+            raise ValueError(f"goals are for 'client' and 'server', not {', '.join(sorted(unknown))}")
+        return self.pump.drive(goals.get("client"), goals.get("server"), budget=budget)
+
     def handshake(self) -> DriveResult:
         result = self.pump.handshake()
         assert result.client is not None and result.client.ok, f"client handshake did not complete: {result.client}"
@@ -80,6 +89,14 @@ class Pair:
             assert res.server is not None and res.server.ok, f"server read failed: {res.server}"
             received += res.server.data
         assert bytes(received) == data, "the server received other bytes than the client sent"
+
+
+@dataclass
+class CApiPair(Pair):
+    """A :class:`Pair` of C-API endpoints (capability ``c_api`` on both sides): the case reaches each SSL object."""
+
+    client: CApiEndpoint
+    server: CApiEndpoint
 
 
 def _reader(size: int) -> Goal:
@@ -171,6 +188,51 @@ class Harness:
         self.trace.note(f"pair: client {self.client_stack.name}, server {self.server_stack.name}, link "
                         f"{(link or Link.whole()).describe()}")
         return Pair(c, s, link or Link.whole(), self.trace)
+
+    def capi_pair(
+        self,
+        *,
+        client: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+        server: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+        link: Link | None = None,
+    ) -> CApiPair:
+        """:meth:`pair` for a case that calls the C API on the SSL objects: both stacks need ``c_api``."""
+        self.need("c_api")
+        pair = self.pair(client=client, server=server, link=link)
+        return CApiPair(as_capi_endpoint(pair.client), as_capi_endpoint(pair.server), pair.link, pair.trace)
+
+    def pair_factory(
+        self,
+        *,
+        client: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+        server: Callable[[EndpointConfig], EndpointConfig] | EndpointConfig | None = None,
+    ) -> Callable[..., Pair]:
+        """``make(resume=None, link=None)``: pairs like :meth:`pair` whose servers all come from one server context
+        (``StackAdapter.endpoint_factory``), so a session one server made can be resumed with the next; the client
+        of each pair offers ``resume`` (a session from an earlier client's ``Endpoint.session()``). Needs
+        'session_resumption' of both stacks."""
+        self.need("session_resumption")
+        self.need("client_role", stacks=(self.client_stack,))
+        self.need("server_role", stacks=(self.server_stack,))
+        base_client = EndpointConfig(role=Role.CLIENT, verify_peer=True)
+        client_cfg = client(base_client) if callable(client) else client or base_client
+        base_server = EndpointConfig(role=Role.SERVER, verify_peer=False)
+        server_cfg = server(base_server) if callable(server) else server or base_server
+        servers = self.server_stack.endpoint_factory(server_cfg)
+
+        def make(resume: object | None = None, link: Link | None = None) -> Pair:
+            c = self.client_stack.endpoint(client_cfg.with_(resume=resume), f"client({self.client_stack.name})")
+            s = servers(f"server({self.server_stack.name})")
+            self.endpoints += [c, s]
+            for endpoint in (c, s):
+                attach = getattr(endpoint, "attach_trace", None)
+                if attach is not None:
+                    attach(self.trace)
+            self.trace.note(f"pair: client {self.client_stack.name} ({'offering a session' if resume else 'new'}), "
+                            f"server {self.server_stack.name} (shared context)")
+            return Pair(c, s, link or Link.whole(), self.trace)
+
+        return make
 
     def close(self) -> None:
         """Close every endpoint, even when one raises; then raise :class:`CloseError` naming each that did."""

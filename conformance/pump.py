@@ -25,9 +25,27 @@ from conformance.outcome import Outcome, SslError
 from conformance.stacks.base import Endpoint
 from conformance.trace import Trace
 
-__all__ = ["Deadlock", "DriveResult", "Goal", "Pump"]
+__all__ = ["Deadlock", "DriveResult", "Goal", "Pump", "reads", "writes"]
 
 Goal = Callable[[Endpoint], Outcome]
+
+
+def writes(data: bytes) -> Goal:
+    """The goal ``endpoint.write(data)``, with ``data`` fixed now (for goals made in a loop)."""
+
+    def goal(endpoint: Endpoint) -> Outcome:
+        return endpoint.write(data)
+
+    return goal
+
+
+def reads(size: int) -> Goal:
+    """The goal ``endpoint.read(size)``, with ``size`` fixed now (for goals made in a loop)."""
+
+    def goal(endpoint: Endpoint) -> Outcome:
+        return endpoint.read(size)
+
+    return goal
 
 
 class Deadlock(Exception):

@@ -6,8 +6,11 @@ or hung. Both build the same :class:`~conformance.verdicts.VerdictRecord`, so a 
 
 from __future__ import annotations
 
+import linecache
+import re
 import struct
 import traceback
+import types
 import weakref
 import zlib
 from dataclasses import dataclass
@@ -109,17 +112,40 @@ class CaseFacts:
 
 
 _ODD_OUTPUT = (IndexError, KeyError, ValueError, struct.error, EOFError)
+_SEEN_REPR = 80  # characters of each value shown
+
+
+def _odd_output(exc: BaseException) -> bool:
+    """Whether ``exc`` is what reading output that is not there raises: an index, key or value the output lacks,
+    or a NULL (None) the case went on to read as a value."""
+    if isinstance(exc, _ODD_OUTPUT):
+        return True
+    return isinstance(exc, (TypeError, AttributeError)) and "'NoneType' object" in str(exc)
 
 
 def _raised_in_a_case(exc: BaseException) -> str:
-    """``file:line`` of the innermost frame if it is a conformance case's own code (specs/cases), else ``""``."""
+    """Where the innermost frame is, if it is a conformance case's own code (specs/cases), else ``""``:
+    ``file:line``, the statement, and the values of the names it reads (what the case saw)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
     if tb is None:
         return ""
     path = Path(tb.tb_frame.f_code.co_filename)
-    return f"{path.name}:{tb.tb_lineno}" if path.parent.name == "cases" and path.parent.parent.name == "specs" else ""
+    if not (path.parent.name == "cases" and path.parent.parent.name == "specs"):
+        return ""
+    where = f"{path.name}:{tb.tb_lineno}"
+    line = linecache.getline(str(path), tb.tb_lineno).strip()
+    if not line:
+        return where
+    names = dict.fromkeys(re.findall(r"(?<![.\w])[A-Za-z_]\w*", line))
+    seen = []
+    for name in names:
+        if name in tb.tb_frame.f_locals and not callable(value := tb.tb_frame.f_locals[name]) \
+                and not isinstance(value, types.ModuleType):
+            shown = repr(value)
+            seen.append(f"{name}={shown[:_SEEN_REPR]}{'...' if len(shown) > _SEEN_REPR else ''}")
+    return f"{where}: {line}" + (f"; seen: {', '.join(seen)}" if seen else "")
 
 
 def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, memory_mib: int = 0) -> tuple[Verdict, str]:
@@ -138,7 +164,7 @@ def classify(excinfo: pytest.ExceptionInfo[BaseException] | None, memory_mib: in
     if isinstance(exc, AssertionError):
         return Verdict.FAILED, str(exc).strip() or "assertion failed"
     where = _raised_in_a_case(exc)
-    if isinstance(exc, _ODD_OUTPUT) and where:
+    if where and _odd_output(exc):
         # The case met output it could not read (e.g. indexed a ClientHello that never came): the stack's failure.
         return Verdict.FAILED, (f"the case could not read what the stack produced: {type(exc).__name__}: {exc} "
                                 f"(at {where})")

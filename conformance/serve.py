@@ -38,6 +38,7 @@ from typing import Any, TextIO
 
 from conformance.capi.libssl import MissingSymbol
 from conformance.outcome import SslError, error_code
+from conformance.stacks.capi_endpoint import SslObjects
 from engine.ssl import constants as K
 
 __all__ = [
@@ -656,15 +657,16 @@ def _is_address(host: str) -> bool:
     return True
 
 
-class _Client:
+class _Client(SslObjects):
+    """The client's SSL, its SSL_CTX and its socket (freed by SslObjects.close, as every C-API SSL holder is)."""
+
     def __init__(self, options: ClientOptions, out: Callable[[bytes], None], info: TextIO) -> None:
+        stack, api = capi_stack(options.stack)
+        super().__init__(api)
         self.options = options
         self.out = out
         self.info = info
-        self.stack, self.api = capi_stack(options.stack)
-        self.ctx: Any = None
-        self.ssl: Any = None
-        self.sock: socket.socket | None = None
+        self.stack = stack
 
     def say(self, text: str) -> None:
         print(text, file=self.info, flush=True)
@@ -827,16 +829,6 @@ class _Client:
             if source is not None and source in sel.get_map():
                 sel.unregister(source)
 
-    def close(self) -> None:
-        if self.ssl is not None:
-            self.api.SSL_free(self.ssl)
-            self.ssl = None
-        if self.ctx is not None:
-            self.api.SSL_CTX_free(self.ctx)
-            self.ctx = None
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
 
 
 def connect(options: ClientOptions, stdin: int | None = None, out: Callable[[bytes], None] | None = None,

@@ -154,6 +154,16 @@ _BIO_C_DO_STATE_MACHINE: Final = 101
 _BIO_C_SET_NBIO: Final = 102
 _BIO_C_SET_ACCEPT: Final = 118
 _BIO_C_GET_ACCEPT: Final = 124
+_BIO_C_SET_CONNECT: Final = 100
+_BIO_C_GET_CONNECT: Final = 123
+_BIO_C_SET_SSL: Final = 109
+_BIO_C_GET_SSL: Final = 110
+_BIO_C_SSL_MODE: Final = 119
+_BIO_C_SET_SSL_RENEGOTIATE_BYTES: Final = 125
+_BIO_C_GET_SSL_NUM_RENEGOTIATES: Final = 126
+_BIO_C_SET_SSL_RENEGOTIATE_TIMEOUT: Final = 127
+_BIO_C_SET_BIND_MODE: Final = 131
+_BIO_C_GET_BIND_MODE: Final = 132
 _SSL_CTRL_SET_GROUPS_LIST: Final = 92
 _SSL_CTRL_SET_RETRY_VERIFY: Final = 136
 _WOLFSSL_GROUP_NAMES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521", "x25519": "X25519"}
@@ -303,7 +313,17 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "BIO_set_tcp_ndelay": (c_int, (c_int, c_int)),
     "BIO_new_connect": (_H, (c_char_p,)),
     "BIO_new_accept": (_H, (c_char_p,)),
-    "BIO_ptr_ctrl": (c_char_p, (_H, c_int, c_long)),
+    "BIO_ptr_ctrl": (c_void_p, (_H, c_int, c_long)),  # char *, or a BIO_ADDR * (BIO_get_conn_address)
+    # connect, accept and SSL BIOs (BIO_s_connect.pod, BIO_s_accept.pod, BIO_f_ssl.pod)
+    "BIO_s_connect": (_H, ()),
+    "BIO_s_accept": (_H, ()),
+    "BIO_method_type": (c_int, (_H,)),
+    "BIO_f_ssl": (_H, ()),
+    "BIO_new_ssl": (_H, (_H, c_int)),
+    "BIO_new_ssl_connect": (_H, (_H,)),
+    "BIO_new_buffer_ssl_connect": (_H, (_H,)),
+    "BIO_ssl_copy_session_id": (c_int, (_H, _H)),
+    "BIO_ssl_shutdown": (None, (_H,)),
     "SSL_get_key_update_type": (c_int, (_H,)),
     "SSL_version": (c_int, (_H,)),
     "SSL_get_version": (c_char_p, (_H,)),
@@ -345,6 +365,9 @@ _SIGNATURES.update({
     "SSL_SESSION_free": (None, (_H,)),
     "SSL_SESSION_get_timeout": (c_long, (_H,)),
     "SSL_SESSION_is_resumable": (c_int, (_H,)),
+    "SSL_CTX_get_timeout": (c_long, (_H,)),
+    "SSL_SESSION_get_time": (c_long, (_H,)),
+    "SSL_SESSION_set_time": (c_long, (_H, c_long)),
     "SSL_CTX_set_cert_verify_callback": (None, (_H, c_void_p, c_void_p)),
     "SSL_CTX_sess_set_remove_cb": (None, (_H, c_void_p)),
     "SSL_renegotiate_abbreviated": (c_int, (_H,)),
@@ -561,6 +584,9 @@ WOLFSSL_RENAMES: Final[dict[str, str]] = {
     # wolfSSL's function returns a new copy on every call (two calls give two objects), which the caller frees with
     # X509_free: the ownership of OpenSSL's SSL_get1_peer_certificate.
     "SSL_get1_peer_certificate": "wolfSSL_get_peer_certificate",
+    "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
+    # wolfssl/openssl/bio.h: #define BIO_s_accept wolfSSL_BIO_s_socket (it has no accept BIO method of its own)
+    "BIO_s_accept": "wolfSSL_BIO_s_socket",
 }
 
 WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
@@ -570,6 +596,12 @@ WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
         "ERR_GET_LIB", "ERR_GET_REASON", "SSL_CTX_set_min_proto_version", "SSL_CTX_set_max_proto_version",
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_CTX_set_mode", "SSL_CTX_clear_mode",
         "SSL_CTX_get_mode", "SSL_get_mode", "SSL_set_tlsext_host_name", "BIO_set_close", "BIO_clear_retry_flags",
+        # wolfssl/ssl.h declares the session cache macros of 3.0 as functions
+        "SSL_CTX_set_session_cache_mode", "SSL_CTX_get_session_cache_mode", "SSL_CTX_sess_set_cache_size",
+        "SSL_CTX_sess_get_cache_size", "SSL_CTX_sess_number", "SSL_CTX_sess_connect", "SSL_CTX_sess_connect_good",
+        "SSL_CTX_sess_connect_renegotiate", "SSL_CTX_sess_accept", "SSL_CTX_sess_accept_good",
+        "SSL_CTX_sess_accept_renegotiate", "SSL_CTX_sess_hits", "SSL_CTX_sess_cb_hits", "SSL_CTX_sess_misses",
+        "SSL_CTX_sess_timeouts", "SSL_CTX_sess_cache_full",
     }
 )  # fmt: skip
 
@@ -582,6 +614,13 @@ WOLFSSL_UNAVAILABLE: Final[dict[str, str]] = {
         "SSL_clear_mode", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version", "BIO_get_close",
         "BIO_get_flags", "BIO_set_retry_special", "ERR_FATAL_ERROR", "BIO_get_buffer_num_lines",
         "BIO_set_read_buffer_size", "BIO_set_buffer_size", "BIO_set_buffer_read_data",
+        # the connect, accept and SSL BIO macros its headers do not define (checked against libwolfssl-dev 5.5.4)
+        "BIO_set_ssl_mode", "BIO_set_ssl_renegotiate_bytes", "BIO_set_ssl_renegotiate_timeout",
+        "BIO_get_num_renegotiates", "BIO_set_conn_address", "BIO_set_conn_ip_family", "BIO_get_conn_hostname",
+        "BIO_get_conn_port", "BIO_get_conn_address", "BIO_get_conn_ip_family", "BIO_set_accept_name",
+        "BIO_set_accept_port", "BIO_set_accept_bios", "BIO_set_accept_ip_family", "BIO_get_accept_name",
+        "BIO_get_accept_port", "BIO_get_accept_ip_family", "BIO_get_peer_name", "BIO_get_peer_port",
+        "BIO_set_bind_mode", "BIO_get_bind_mode", "BIO_set_nbio_accept",
     )
 }  # fmt: skip
 
@@ -591,10 +630,29 @@ WOLFSSL: Final = SymbolProfile(
     strip=("SSL_",),
     renames=WOLFSSL_RENAMES,
     macro_functions=WOLFSSL_MACRO_FUNCTIONS | {"SSL_CTX_set1_groups_list", "BIO_set_write_buffer_size",
-                                                 "BIO_seek", "BIO_tell"},
+                                                 "BIO_seek", "BIO_tell", "BIO_set_ssl", "BIO_get_ssl",
+                                                 "BIO_do_handshake", "BIO_do_connect", "BIO_do_accept",
+                                                 "BIO_set_conn_hostname", "BIO_set_conn_port", "BIO_set_nbio"},
     unavailable=WOLFSSL_UNAVAILABLE,
     signatures={
         # wolfSSL's own prototypes where they differ from 3.0 (wolfssl/ssl.h)
+        # the session cache macros of 3.0, which wolfssl/ssl.h declares as functions
+        "SSL_CTX_sess_number": (c_long, (_H,)),
+        "SSL_CTX_sess_connect": (c_long, (_H,)),
+        "SSL_CTX_sess_connect_good": (c_long, (_H,)),
+        "SSL_CTX_sess_connect_renegotiate": (c_long, (_H,)),
+        "SSL_CTX_sess_accept": (c_long, (_H,)),
+        "SSL_CTX_sess_accept_good": (c_long, (_H,)),
+        "SSL_CTX_sess_accept_renegotiate": (c_long, (_H,)),
+        "SSL_CTX_sess_hits": (c_long, (_H,)),
+        "SSL_CTX_sess_cb_hits": (c_long, (_H,)),
+        "SSL_CTX_sess_misses": (c_long, (_H,)),
+        "SSL_CTX_sess_timeouts": (c_long, (_H,)),
+        "SSL_CTX_sess_cache_full": (c_long, (_H,)),
+        "SSL_CTX_set_session_cache_mode": (c_long, (_H, c_long)),
+        "SSL_CTX_get_session_cache_mode": (c_long, (_H,)),
+        "SSL_CTX_sess_set_cache_size": (c_long, (_H, c_long)),
+        "SSL_CTX_sess_get_cache_size": (c_long, (_H,)),
         "SSL_CTX_set_options": (c_long, (_H, c_long)),
         "SSL_CTX_get_options": (c_long, (_H,)),
         "SSL_CTX_clear_options": (c_long, (_H, c_long)),
@@ -632,6 +690,14 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_CTX_set1_groups_list": (c_int, (_H, c_char_p)),  # a macro in 3.0, a function in wolfSSL
         "BIO_set_close": (c_int, (_H, c_long)),
         "BIO_clear_retry_flags": (None, (_H,)),
+        "BIO_set_ssl": (c_long, (_H, _H, c_int)),
+        "BIO_get_ssl": (c_long, (_H, POINTER(c_void_p))),
+        "BIO_do_handshake": (c_long, (_H,)),
+        "BIO_do_connect": (c_long, (_H,)),
+        "BIO_do_accept": (c_int, (_H,)),
+        "BIO_set_conn_hostname": (c_long, (_H, c_char_p)),
+        "BIO_set_conn_port": (c_long, (_H, c_char_p)),
+        "BIO_set_nbio": (c_long, (_H, c_long)),
     },
     version_symbol="wolfSSL_lib_version",
     init_symbol="wolfSSL_Init",
@@ -1708,22 +1774,160 @@ class LibsslApi:
     def BIO_new_accept(self, host_port: str | bytes) -> Handle | None:
         return _wrap("BIO", self._function("BIO_new_accept")(_cstr(host_port)))
 
+    # ------------------------------------------------------------------ connect, accept and SSL BIOs
+    # (BIO_s_connect.pod, BIO_s_accept.pod, BIO_f_ssl.pod). Each macro is expanded as 3.0's bio.h expands it, or
+    # is the library's own function where its header maps the macro to one (SymbolProfile.macro_functions).
+
+    def _bio_ctrl_macro(self, name: str, b: Handle | None, cmd: int, larg: int, parg: Any,
+                        *args: Any) -> int:  # fmt: skip
+        """``name`` through the library's own function (called with ``b, *args``) or as ``BIO_ctrl``."""
+        fn = self._macro_function(name)
+        if fn is not None:
+            return int(fn(_address(b, "BIO"), *args))
+        return int(self._function("BIO_ctrl")(_address(b, "BIO"), cmd, larg, parg))
+
+    def _bio_ptr_macro(self, name: str, b: Handle | None, cmd: int, larg: int) -> int | None:
+        """A ``BIO_ptr_ctrl(b, cmd, larg)`` macro: the pointer it returns (None for NULL)."""
+        self._macro_function(name)  # raises MissingSymbol where the library's headers lack the macro
+        fn = self._function("BIO_ptr_ctrl")
+        result = fn(_address(b, "BIO"), cmd, larg)
+        return int(result) if result else None
+
+    def _bio_str_macro(self, name: str, b: Handle | None, cmd: int, larg: int) -> str | None:
+        pointer = self._bio_ptr_macro(name, b, cmd, larg)
+        return None if pointer is None else _text(ctypes.string_at(pointer))
+
+    def BIO_s_connect(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_connect")())
+
+    def BIO_s_accept(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_s_accept")())
+
+    def BIO_method_type(self, b: Handle | None) -> int:
+        return int(self._function("BIO_method_type")(_address(b, "BIO")))
+
     def BIO_set_nbio(self, b: Handle | None, n: int) -> int:
-        return self.BIO_ctrl(b, _BIO_C_SET_NBIO, n, None)
+        return self._bio_ctrl_macro("BIO_set_nbio", b, _BIO_C_SET_NBIO, n, None, n)
+
+    def BIO_do_handshake(self, b: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_do_handshake", b, _BIO_C_DO_STATE_MACHINE, 0, None)
 
     def BIO_do_connect(self, b: Handle | None) -> int:
-        return self.BIO_ctrl(b, _BIO_C_DO_STATE_MACHINE, 0, None)
+        return self._bio_ctrl_macro("BIO_do_connect", b, _BIO_C_DO_STATE_MACHINE, 0, None)
 
     def BIO_do_accept(self, b: Handle | None) -> int:
-        return self.BIO_ctrl(b, _BIO_C_DO_STATE_MACHINE, 0, None)
+        return self._bio_ctrl_macro("BIO_do_accept", b, _BIO_C_DO_STATE_MACHINE, 0, None)
 
     def BIO_set_nbio_accept(self, b: Handle | None, n: int) -> int:
-        fn = self._function("BIO_ctrl")
         # bio.h: BIO_ctrl(b, BIO_C_SET_ACCEPT, 2, (n) ? (void *)"a" : NULL)
-        return int(fn(_address(b, "BIO"), _BIO_C_SET_ACCEPT, 2, ctypes.c_char_p(b"a" if n else None)))
+        return self._bio_ctrl_macro("BIO_set_nbio_accept", b, _BIO_C_SET_ACCEPT, 2,
+                                    ctypes.c_char_p(b"a" if n else None), n)  # fmt: skip
+
+    def BIO_set_conn_hostname(self, b: Handle | None, name: str | bytes) -> int:
+        return self._bio_ctrl_macro("BIO_set_conn_hostname", b, _BIO_C_SET_CONNECT, 0, ctypes.c_char_p(_cstr(name)),
+                                    _cstr(name))  # fmt: skip
+
+    def BIO_set_conn_port(self, b: Handle | None, port: str | bytes) -> int:
+        return self._bio_ctrl_macro("BIO_set_conn_port", b, _BIO_C_SET_CONNECT, 1, ctypes.c_char_p(_cstr(port)),
+                                    _cstr(port))  # fmt: skip
+
+    def BIO_set_conn_address(self, b: Handle | None, addr: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_set_conn_address", b, _BIO_C_SET_CONNECT, 2, _address(addr, "BIO_ADDR"))
+
+    def BIO_set_conn_ip_family(self, b: Handle | None, family: int) -> int:
+        self._macro_function("BIO_set_conn_ip_family")
+        return self.BIO_int_ctrl(b, _BIO_C_SET_CONNECT, 3, family)
+
+    def BIO_get_conn_hostname(self, b: Handle | None) -> str | None:
+        return self._bio_str_macro("BIO_get_conn_hostname", b, _BIO_C_GET_CONNECT, 0)
+
+    def BIO_get_conn_port(self, b: Handle | None) -> str | None:
+        return self._bio_str_macro("BIO_get_conn_port", b, _BIO_C_GET_CONNECT, 1)
+
+    def BIO_get_conn_address(self, b: Handle | None) -> Handle | None:
+        """The BIO's own BIO_ADDR (an internal pointer: never freed by the caller)."""
+        return _wrap("BIO_ADDR", self._bio_ptr_macro("BIO_get_conn_address", b, _BIO_C_GET_CONNECT, 2))
+
+    def BIO_get_conn_ip_family(self, b: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_get_conn_ip_family", b, _BIO_C_GET_CONNECT, 3, None)
+
+    def BIO_set_accept_name(self, b: Handle | None, name: str | bytes) -> int:
+        return self._bio_ctrl_macro("BIO_set_accept_name", b, _BIO_C_SET_ACCEPT, 0, ctypes.c_char_p(_cstr(name)),
+                                    _cstr(name))  # fmt: skip
+
+    def BIO_set_accept_port(self, b: Handle | None, port: str | bytes) -> int:
+        return self._bio_ctrl_macro("BIO_set_accept_port", b, _BIO_C_SET_ACCEPT, 1, ctypes.c_char_p(_cstr(port)),
+                                    _cstr(port))  # fmt: skip
+
+    def BIO_set_accept_bios(self, b: Handle | None, bio: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_set_accept_bios", b, _BIO_C_SET_ACCEPT, 3, _address(bio, "BIO"))
+
+    def BIO_set_accept_ip_family(self, b: Handle | None, family: int) -> int:
+        self._macro_function("BIO_set_accept_ip_family")
+        return self.BIO_int_ctrl(b, _BIO_C_SET_ACCEPT, 4, family)
+
+    def BIO_get_accept_ip_family(self, b: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_get_accept_ip_family", b, _BIO_C_GET_ACCEPT, 4, None)
+
+    def BIO_set_bind_mode(self, b: Handle | None, mode: int) -> int:
+        return self._bio_ctrl_macro("BIO_set_bind_mode", b, _BIO_C_SET_BIND_MODE, mode, None, mode)
+
+    def BIO_get_bind_mode(self, b: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_get_bind_mode", b, _BIO_C_GET_BIND_MODE, 0, None)
+
+    def BIO_get_accept_name(self, b: Handle | None) -> str | None:
+        return self._bio_str_macro("BIO_get_accept_name", b, _BIO_C_GET_ACCEPT, 0)
 
     def BIO_get_accept_port(self, b: Handle | None) -> str | None:
-        return _text(self._function("BIO_ptr_ctrl")(_address(b, "BIO"), _BIO_C_GET_ACCEPT, 1))
+        return self._bio_str_macro("BIO_get_accept_port", b, _BIO_C_GET_ACCEPT, 1)
+
+    def BIO_get_peer_name(self, b: Handle | None) -> str | None:
+        return self._bio_str_macro("BIO_get_peer_name", b, _BIO_C_GET_ACCEPT, 2)
+
+    def BIO_get_peer_port(self, b: Handle | None) -> str | None:
+        return self._bio_str_macro("BIO_get_peer_port", b, _BIO_C_GET_ACCEPT, 3)
+
+    def BIO_f_ssl(self) -> Handle | None:
+        return _wrap("BIO_METHOD", self._function("BIO_f_ssl")())
+
+    def BIO_set_ssl(self, b: Handle | None, ssl: Handle | None, c: int) -> int:
+        return self._bio_ctrl_macro("BIO_set_ssl", b, _BIO_C_SET_SSL, c, _address(ssl, "SSL"),
+                                    _address(ssl, "SSL"), c)  # fmt: skip
+
+    def BIO_get_ssl(self, b: Handle | None) -> tuple[int, Handle | None]:
+        """``(ret, ssl)``: the SSL pointer the call stored (None if it stored none)."""
+        out = c_void_p(None)
+        ret = self._bio_ctrl_macro("BIO_get_ssl", b, _BIO_C_GET_SSL, 0, ctypes.addressof(out), byref(out))
+        return ret, _wrap("SSL", out.value)
+
+    def BIO_set_ssl_mode(self, b: Handle | None, client: int) -> int:
+        return self._bio_ctrl_macro("BIO_set_ssl_mode", b, _BIO_C_SSL_MODE, client, None, client)
+
+    def BIO_set_ssl_renegotiate_bytes(self, b: Handle | None, num: int) -> int:
+        return self._bio_ctrl_macro("BIO_set_ssl_renegotiate_bytes", b, _BIO_C_SET_SSL_RENEGOTIATE_BYTES, num, None,
+                                    num)  # fmt: skip
+
+    def BIO_set_ssl_renegotiate_timeout(self, b: Handle | None, seconds: int) -> int:
+        return self._bio_ctrl_macro("BIO_set_ssl_renegotiate_timeout", b, _BIO_C_SET_SSL_RENEGOTIATE_TIMEOUT, seconds,
+                                    None, seconds)  # fmt: skip
+
+    def BIO_get_num_renegotiates(self, b: Handle | None) -> int:
+        return self._bio_ctrl_macro("BIO_get_num_renegotiates", b, _BIO_C_GET_SSL_NUM_RENEGOTIATES, 0, None)
+
+    def BIO_new_ssl(self, ctx: Handle | None, client: int) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_ssl")(_address(ctx, "SSL_CTX"), client))
+
+    def BIO_new_ssl_connect(self, ctx: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_ssl_connect")(_address(ctx, "SSL_CTX")))
+
+    def BIO_new_buffer_ssl_connect(self, ctx: Handle | None) -> Handle | None:
+        return _wrap("BIO", self._function("BIO_new_buffer_ssl_connect")(_address(ctx, "SSL_CTX")))
+
+    def BIO_ssl_copy_session_id(self, to: Handle | None, from_: Handle | None) -> int:
+        return int(self._function("BIO_ssl_copy_session_id")(_address(to, "BIO"), _address(from_, "BIO")))
+
+    def BIO_ssl_shutdown(self, bio: Handle | None) -> None:
+        self._function("BIO_ssl_shutdown")(_address(bio, "BIO"))
 
     # ------------------------------------------------------------------ lifecycle pages' cases
 
@@ -1825,6 +2029,63 @@ class LibsslApi:
 
     def SSL_SESSION_is_resumable(self, s: Handle | None) -> int:
         return int(self._function("SSL_SESSION_is_resumable")(_address(s, "SSL_SESSION")))
+
+    def SSL_CTX_get_timeout(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_timeout")(_address(ctx, "SSL_CTX")))
+
+    def SSL_SESSION_get_time(self, s: Handle | None) -> int:
+        return int(self._function("SSL_SESSION_get_time")(_address(s, "SSL_SESSION")))
+
+    def SSL_SESSION_set_time(self, s: Handle | None, t: int) -> int:
+        return int(self._function("SSL_SESSION_set_time")(_address(s, "SSL_SESSION"), t))
+
+    def SSL_CTX_set_session_cache_mode(self, ctx: Handle | None, mode: int) -> int:
+        return self._ctx_macro("SSL_CTX_set_session_cache_mode", ctx, K.SSL_CTRL_SET_SESS_CACHE_MODE, mode)
+
+    def SSL_CTX_get_session_cache_mode(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_get_session_cache_mode", ctx, K.SSL_CTRL_GET_SESS_CACHE_MODE)
+
+    def SSL_CTX_sess_set_cache_size(self, ctx: Handle | None, t: int) -> int:
+        return self._ctx_macro("SSL_CTX_sess_set_cache_size", ctx, K.SSL_CTRL_SET_SESS_CACHE_SIZE, t)
+
+    def SSL_CTX_sess_get_cache_size(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_get_cache_size", ctx, K.SSL_CTRL_GET_SESS_CACHE_SIZE)
+
+    def SSL_CTX_sess_number(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_number", ctx, K.SSL_CTRL_SESS_NUMBER)
+
+    def SSL_CTX_sess_connect(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_connect", ctx, K.SSL_CTRL_SESS_CONNECT)
+
+    def SSL_CTX_sess_connect_good(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_connect_good", ctx, K.SSL_CTRL_SESS_CONNECT_GOOD)
+
+    def SSL_CTX_sess_connect_renegotiate(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_connect_renegotiate", ctx, K.SSL_CTRL_SESS_CONNECT_RENEGOTIATE)
+
+    def SSL_CTX_sess_accept(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_accept", ctx, K.SSL_CTRL_SESS_ACCEPT)
+
+    def SSL_CTX_sess_accept_good(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_accept_good", ctx, K.SSL_CTRL_SESS_ACCEPT_GOOD)
+
+    def SSL_CTX_sess_accept_renegotiate(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_accept_renegotiate", ctx, K.SSL_CTRL_SESS_ACCEPT_RENEGOTIATE)
+
+    def SSL_CTX_sess_hits(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_hits", ctx, K.SSL_CTRL_SESS_HIT)
+
+    def SSL_CTX_sess_cb_hits(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_cb_hits", ctx, K.SSL_CTRL_SESS_CB_HIT)
+
+    def SSL_CTX_sess_misses(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_misses", ctx, K.SSL_CTRL_SESS_MISSES)
+
+    def SSL_CTX_sess_timeouts(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_timeouts", ctx, K.SSL_CTRL_SESS_TIMEOUTS)
+
+    def SSL_CTX_sess_cache_full(self, ctx: Handle | None) -> int:
+        return self._ctx_macro("SSL_CTX_sess_cache_full", ctx, K.SSL_CTRL_SESS_CACHE_FULL)
 
     def SSL_set_retry_verify(self, ssl: Handle | None) -> int:
         """The ssl.h macro: (SSL_ctrl(ssl, SSL_CTRL_SET_RETRY_VERIFY, 0, NULL) > 0)."""

@@ -59,7 +59,8 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_get_mode", "SSL_set_mode", "SSL_clear_mode", "SSL_get_mode", "SSL_CTX_set_min_proto_version",
         "SSL_CTX_set_max_proto_version", "SSL_CTX_get_min_proto_version", "SSL_CTX_get_max_proto_version",
         "SSL_set_min_proto_version", "SSL_set_max_proto_version", "SSL_set_tlsext_host_name",
-        "SSL_CTX_set1_groups_list", "SSL_get_ex_new_index",
+        "SSL_CTX_set1_groups_list", "SSL_get_ex_new_index", "BIO_set_ssl", "BIO_set_conn_hostname",
+        "BIO_set_conn_port", "BIO_set_nbio", "BIO_do_connect",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
     renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},
@@ -69,6 +70,15 @@ BORINGSSL: Final = SymbolProfile(
             "BIO_get_write_guarantee", "BIO_get_read_request", "BIO_get_close", "BIO_get_flags", "BIO_retry_type",
             "ERR_FATAL_ERROR", "SSL_want_nothing", "SSL_want_x509_lookup", "SSL_want_retry_verify",
             "SSL_want_async", "SSL_want_async_job", "SSL_want_client_hello_cb",
+            # the macros of BIO_f_ssl.pod, BIO_s_connect.pod and BIO_s_accept.pod it has neither as macro nor as
+            # function (it has no accept BIO at all)
+            "BIO_get_ssl", "BIO_do_handshake", "BIO_set_ssl_mode", "BIO_set_ssl_renegotiate_bytes",
+            "BIO_set_ssl_renegotiate_timeout", "BIO_get_num_renegotiates", "BIO_set_conn_address",
+            "BIO_set_conn_ip_family", "BIO_get_conn_hostname", "BIO_get_conn_port", "BIO_get_conn_address",
+            "BIO_get_conn_ip_family", "BIO_do_accept", "BIO_set_nbio_accept", "BIO_set_accept_name",
+            "BIO_set_accept_port", "BIO_set_accept_bios", "BIO_set_accept_ip_family", "BIO_get_accept_name",
+            "BIO_get_accept_port", "BIO_get_accept_ip_family", "BIO_get_peer_name", "BIO_get_peer_port",
+            "BIO_set_bind_mode", "BIO_get_bind_mode",
         )},
         # BoringSSL's CRYPTO_get_ex_new_index(class, out_index, argl, argp, free_func) is another function than
         # 3.0's; called with 3.0's arguments it writes through a NULL pointer (seen: a segmentation fault).
@@ -124,6 +134,11 @@ BORINGSSL: Final = SymbolProfile(
         "ERR_error_string_n": (None, (c_uint32, c_char_p, c_size_t)),
         "SSL_pending": (c_int, (_H,)),
         "SSL_shutdown": (c_int, (_H,)),
+        "BIO_set_ssl": (c_long, (_H, _H, c_int)),
+        "BIO_set_conn_hostname": (c_int, (_H, c_char_p)),
+        "BIO_set_conn_port": (c_int, (_H, c_char_p)),
+        "BIO_set_nbio": (c_int, (_H, c_int)),
+        "BIO_do_connect": (c_int, (_H,)),
     },
     # ssl.h: SSL_MODE_AUTO_RETRY and SSL_MODE_RELEASE_BUFFERS are defined as 0 (no-ops kept for source compatibility).
     # SSL_MODE_SEND_FALLBACK_SCSV is 0x400 (0x80, 3.0's value, is SSL_MODE_ENABLE_FALSE_START there).

@@ -73,6 +73,7 @@ class Capability(enum.StrEnum):
     RENEGOTIATION = "renegotiation"
     ZERO_LENGTH_WRITE = "zero_length_write"
     C_API = "c_api"
+    SESSION_RESUMPTION = "session_resumption"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -102,6 +103,9 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.RENEGOTIATION: "can renegotiate a TLS 1.2 connection",
     Capability.ZERO_LENGTH_WRITE: "a write of zero bytes reaches the library's write function",
     Capability.C_API: "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
+    Capability.SESSION_RESUMPTION: "a client hands its session to a later client (Endpoint.session, "
+                                   "EndpointConfig.resume), servers of one endpoint_factory share a session cache "
+                                   "or ticket key, and whether a handshake resumed is observable",
 })
 
 
@@ -150,6 +154,9 @@ class EndpointConfig:
     write_buffer: int | None = None  # bound of the outgoing transport buffer in bytes (None: unbounded)
     read_buffer: int | None = None  # bound of the incoming transport buffer (bytes the library has not read yet)
     ignore_unexpected_eof: bool = False
+    # client: a session taken with Endpoint.session() from an earlier client of the same stack, offered for
+    # resumption (SSL_set_session); capability 'session_resumption'
+    resume: object | None = None
     pki: TestPKI = field(default_factory=default_pki)
 
     def with_(self, **changes: object) -> EndpointConfig:
@@ -195,6 +202,15 @@ class Endpoint(abc.ABC):
 
     def negotiated_version(self) -> str | None:
         return None
+
+    def session(self) -> object | None:
+        """The session a later client may resume (SSL_get1_session): an opaque object for ``EndpointConfig.resume``
+        of the same stack; None if there is none yet (TLS 1.3: no ticket read so far)."""
+        raise NotImplementedError(f"{self.label}: sessions are not offered (capability 'session_resumption')")
+
+    def session_reused(self) -> bool:
+        """Whether the completed handshake resumed a session (SSL_session_reused)."""
+        raise NotImplementedError(f"{self.label}: sessions are not offered (capability 'session_resumption')")
 
     def negotiated_cipher(self) -> str | None:
         return None

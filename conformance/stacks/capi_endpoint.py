@@ -2,19 +2,25 @@
 wolfSSL compatibility layer, and the reference ``engine``.
 
 The SSL object sits on one half of a BIO pair (``BIO_new_bio_pair``); the link reads and writes the other half, the
-*network BIO*. Every outcome carries the raw return value and ``SSL_get_error``'s code, and, for an error, the
+*network BIO*. A case may instead put the SSL on a socket (``SSL_set_fd``; the kernel is then the link), hand over
+an ``SSL_CTX`` it configured itself, or leave the role unset: :class:`CApiEndpoint` is the one holder of a C-API
+SSL object, for the stacks' endpoints and for the C-API cases alike, and :class:`SslObjects` is what it frees.
+
+Every outcome carries the raw return value and ``SSL_get_error``'s code, and, for an error, the
 reason string of the first error-queue entry. The queue is cleared before each call, as SSL_get_error.pod asks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import socket
+from collections.abc import Callable
+from typing import Any, Self
 
 from conformance.outcome import Outcome, Role, SslError, error_code
 from conformance.stacks.base import Endpoint, EndpointConfig, Unsupported
 from conformance.trace import Trace, TracedApi
 
-__all__ = ["HANDSHAKE_FUNCTIONS", "CApiEndpoint", "SetupError", "as_capi_endpoint", "new_context"]
+__all__ = ["HANDSHAKE_FUNCTIONS", "CApiEndpoint", "SetupError", "SslObjects", "as_capi_endpoint", "new_context"]
 
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
@@ -107,23 +113,71 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
     return ctx
 
 
-class CApiEndpoint(Endpoint):
+class SslObjects:
+    """What one C-API SSL object holds: the ``SSL``, the ``SSL_CTX`` it owns (None when the context is shared and
+    someone else frees it), the network half of its BIO pair and its socket. :meth:`close` releases each once, in
+    that order (SSL_free also frees the BIOs SSL_set_bio handed over), and may be called again; a ``with`` block
+    calls it at its end."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self.ssl: Any = None
+        self.ctx: Any = None
+        self.network: Any = None
+        self.sock: socket.socket | None = None
+
+    def close(self) -> None:
+        api = self.api
+        if self.ssl is not None:
+            api.SSL_free(self.ssl)
+            self.ssl = None
+        if self.network is not None:
+            api.BIO_free(self.network)
+            self.network = None
+        if self.ctx is not None:
+            api.SSL_CTX_free(self.ctx)
+            self.ctx = None
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CApiEndpoint(SslObjects, Endpoint):
+    """One SSL object of a C-API stack, driven by the harness's pump (or called directly by a C-API case).
+
+    The SSL sits on a BIO pair whose network half the link reads and writes, or, with ``sock``, on that socket
+    (SSL_set_fd; the endpoint then has no network half and the pump cannot drive it)."""
+
     # What do_handshake calls; a case checking an SSL_connect or SSL_accept clause sets it (see as_capi_endpoint).
     handshake_function = "SSL_do_handshake"
 
-    def __init__(self, api: Any, config: EndpointConfig, label: str, shared_ctx: Any = None) -> None:
-        """``shared_ctx``: an SSL_CTX made by :func:`new_context` for ``config`` and owned by the caller."""
+    def __init__(self, api: Any, config: EndpointConfig, label: str, shared_ctx: Any = None, *, ctx: Any = None,
+                 before_new: Callable[[Any], None] | None = None, set_role: bool = True,
+                 host_check: bool | None = None, sock: socket.socket | None = None, bio: bool = True) -> None:
+        """``shared_ctx``: an SSL_CTX made by :func:`new_context` for ``config`` and owned by the caller.
+        ``ctx``: an SSL_CTX the caller made and hands over (the endpoint frees it); with neither, the endpoint
+        makes its own from ``config``. ``before_new(ctx)`` runs before SSL_new. ``set_role=False`` leaves the SSL
+        in neither connect nor accept state. ``host_check``: whether a client calls SSL_set1_host (default: when
+        ``config`` verifies the peer and checks the host). ``sock``: put the SSL on this socket (SSL_set_fd)
+        instead of a BIO pair; the endpoint closes it. ``bio=False`` (without ``sock``): give the SSL no BIO."""
         # Every library function the endpoint calls is noted (see attach_trace), setup calls included.
-        self.api = TracedApi(api, set())
+        super().__init__(TracedApi(api, set()))
         self.role = config.role
         self.label = label
         self.config = config
         self.shared_ctx = shared_ctx
-        self.ctx: Any = None
-        self.ssl: Any = None
-        self.network: Any = None
+        self.ctx = ctx
+        self.sock = sock
+        self.trace: Trace | None = None
+        self.held_sessions: list[Any] = []  # references taken by session(), given back by close()
         try:
-            self._setup(config)
+            self._setup(config, before_new, set_role, host_check, bio)
         except Exception:
             self.close()
             raise
@@ -132,34 +186,47 @@ class CApiEndpoint(Endpoint):
         """From now on note the functions this endpoint calls in ``trace`` (with those it called so far)."""
         trace.functions.update(self.api.sink)
         self.api.sink = trace.functions
+        self.trace = trace
 
     def _check(self, ok: bool, call: str) -> None:
         if not ok:
             raise SetupError(f"{self.label}: {call} failed: {self._reason() or 'no error queue entry'}")
 
-    def _setup(self, config: EndpointConfig) -> None:
+    def _setup(self, config: EndpointConfig, before_new: Callable[[Any], None] | None, set_role: bool,
+               host_check: bool | None, bio: bool) -> None:
         api = self.api
         server = config.role is Role.SERVER
-        if self.shared_ctx is None:
+        if self.shared_ctx is None and self.ctx is None:
             self.ctx = new_context(api, config)
         ctx = self.ctx if self.shared_ctx is None else self.shared_ctx
+        if before_new is not None:
+            before_new(ctx)
         self.ssl = api.SSL_new(ctx)
         self._check(self.ssl is not None, "SSL_new")
-        # The SSL's half buffers what the SSL writes (write_buffer); the network half buffers what the link
-        # delivers until the SSL reads it (read_buffer). 0 is the library's default size.
-        ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, config.read_buffer or 0)
-        self._check(ret == 1, "BIO_new_bio_pair")
-        self.network = network
-        api.SSL_set_bio(self.ssl, internal, internal)
-        if server:
-            api.SSL_set_accept_state(self.ssl)
-        else:
-            api.SSL_set_connect_state(self.ssl)
+        if self.sock is not None:
+            self._check(api.SSL_set_fd(self.ssl, self.sock.fileno()) == 1, "SSL_set_fd")
+        elif bio:
+            # The SSL's half buffers what the SSL writes (write_buffer); the network half buffers what the link
+            # delivers until the SSL reads it (read_buffer). 0 is the library's default size.
+            ret, internal, network = api.BIO_new_bio_pair(config.write_buffer or 0, config.read_buffer or 0)
+            self._check(ret == 1, "BIO_new_bio_pair")
+            self.network = network
+            api.SSL_set_bio(self.ssl, internal, internal)
+        if set_role:
+            if server:
+                api.SSL_set_accept_state(self.ssl)
+            else:
+                api.SSL_set_connect_state(self.ssl)
+        if not server:
             if config.send_sni:
                 self._check(api.SSL_set_tlsext_host_name(self.ssl, config.server_name.encode()) == 1,
                             "SSL_set_tlsext_host_name")
-            if config.verify_peer and config.check_host:
+            if host_check is None:
+                host_check = config.verify_peer and config.check_host
+            if host_check:
                 self._check(api.SSL_set1_host(self.ssl, config.server_name.encode()) == 1, "SSL_set1_host")
+            if config.resume is not None:
+                self._check(api.SSL_set_session(self.ssl, config.resume) == 1, "SSL_set_session")
 
     # --- application side ---------------------------------------------------------------------------------
     def _reason(self) -> str:
@@ -229,6 +296,15 @@ class CApiEndpoint(Endpoint):
     def renegotiation_pending(self) -> bool:
         return bool(self.api.SSL_renegotiate_pending(self.ssl))
 
+    def session(self) -> object | None:
+        session: object | None = self.api.SSL_get1_session(self.ssl)
+        if session is not None:
+            self.held_sessions.append(session)
+        return session
+
+    def session_reused(self) -> bool:
+        return bool(self.api.SSL_session_reused(self.ssl))
+
     def negotiated_version(self) -> str | None:
         version = self.api.SSL_get_version(self.ssl)
         text = version.decode() if isinstance(version, bytes) else version
@@ -243,37 +319,58 @@ class CApiEndpoint(Endpoint):
         return _IANA_TLS13.get(text, text)
 
     # --- network side -------------------------------------------------------------------------------------
+    def _network(self) -> Any:
+        if self.network is None:
+            raise TypeError(f"{self.label} is on a socket (or closed): it has no network BIO for the link to move")
+        return self.network
+
     def take_outgoing(self, limit: int | None = None) -> bytes:
-        pending = int(self.api.BIO_ctrl_pending(self.network))
+        pending = self.outgoing_pending()
         if pending <= 0:
             return b""
-        ret, data = self.api.BIO_read(self.network, pending if limit is None else min(limit, pending))
+        ret, data = self.api.BIO_read(self._network(), pending if limit is None else min(limit, pending))
         return bytes(data) if ret > 0 else b""
 
     def outgoing_pending(self) -> int:
-        return int(self.api.BIO_ctrl_pending(self.network))
+        return int(self.api.BIO_ctrl_pending(self._network()))
 
     def put_incoming(self, data: bytes) -> int:
         if not data:
             return 0
         # BIO_s_bio: a write into a pair takes what fits and reports the count; a full pair reports a retry (-1).
-        ret = self.api.BIO_write(self.network, data)
+        ret = self.api.BIO_write(self._network(), data)
         return max(0, int(ret))
 
     def put_eof(self) -> None:
-        self.api.BIO_shutdown_wr(self.network)
+        self.api.BIO_shutdown_wr(self._network())
+
+    # --- bytes by hand (C-API cases that inspect or alter what goes over the wire) -----------------------------
+    @property
+    def net(self) -> Any:
+        """The network half of the BIO pair (what a case reads the SSL's output from and writes its input to)."""
+        return self.network
+
+    @net.setter
+    def net(self, bio: Any) -> None:  # None: the case freed the network half itself
+        self.network = bio
+
+    def outgoing(self) -> int:
+        """Bytes the SSL has written and nobody has taken yet."""
+        return self.outgoing_pending()
+
+    def take(self) -> bytes:
+        """Everything the SSL has written so far."""
+        return self.take_outgoing()
+
+    def give(self, data: bytes) -> None:
+        """Deliver ``data`` to the SSL; all of it must fit into the BIO pair."""
+        if data:
+            assert self.api.BIO_write(self._network(), data) == len(data), "the BIO pair did not take all bytes"
 
     def close(self) -> None:
-        api = self.api
-        if self.ssl is not None:
-            api.SSL_free(self.ssl)  # frees the internal half of the pair (SSL_set_bio gave it away)
-            self.ssl = None
-        if self.network is not None:
-            api.BIO_free(self.network)
-            self.network = None
-        if self.ctx is not None:
-            api.SSL_CTX_free(self.ctx)
-            self.ctx = None
+        while self.held_sessions:
+            self.api.SSL_SESSION_free(self.held_sessions.pop())
+        super().close()
 
 
 def as_capi_endpoint(endpoint: Endpoint) -> CApiEndpoint:

@@ -200,6 +200,9 @@ class PyOpenSSLStack(StackAdapter):
         "cipher_selection", "cipher_list", "zero_length_write", "renegotiation",
     )
     missing_reasons = MappingProxyType({
+        "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "
+                              "set_session) but not SSL_session_reused, so whether a handshake resumed cannot be "
+                              "observed",
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
         "error_queue": "pyOpenSSL drains the error queue into the exception it raises",
         "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",

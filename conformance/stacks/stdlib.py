@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from conformance.outcome import Outcome, Role, SslError
@@ -62,6 +63,14 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
     return ctx
 
 
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """What StdlibEndpoint.session() hands out: the session and the SSLContext it belongs to."""
+
+    context: ssl.SSLContext
+    session: ssl.SSLSession
+
+
 class StdlibEndpoint(Endpoint):
     read_function = "SSL_read_ex"  # _ssl.c calls the _ex forms
     write_function = "SSL_write_ex"
@@ -78,13 +87,16 @@ class StdlibEndpoint(Endpoint):
         self.role = config.role
         self.label = label
         server = config.role is Role.SERVER
-        ctx = ctx or _context(config)
+        resume = config.resume if isinstance(config.resume, _Session) and not server else None
+        # ssl refuses a session made under another SSLContext, so a resuming client reuses the one it came from
+        ctx = resume.context if resume is not None else ctx or _context(config)
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         if not server and config.verify_peer and config.check_host and not config.send_sni:
             raise ValueError("stdlib cannot check a host name without sending it as SNI (server_hostname is both)")
         self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server,
-                                server_hostname=None if server or not config.send_sni else config.server_name)
+                                server_hostname=None if server or not config.send_sni else config.server_name,
+                                session=resume.session if resume is not None else None)
         self._out = bytearray()
         self._shutdown_called = False
 
@@ -146,6 +158,13 @@ class StdlibEndpoint(Endpoint):
     def negotiated_version(self) -> str | None:
         return self.obj.version()
 
+    def session(self) -> object | None:
+        session = self.obj.session  # SSLObject.session: SSL_get1_session
+        return None if session is None else _Session(self.obj.context, session)
+
+    def session_reused(self) -> bool:
+        return self.obj.session_reused  # SSL_session_reused
+
     def negotiated_cipher(self) -> str | None:
         cipher = self.obj.cipher()
         return cipher[0] if cipher else None
@@ -173,7 +192,7 @@ class StdlibStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
-        "host_name_check",
+        "host_name_check", "session_resumption",
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "ssl raises an exception instead of returning the C value",

@@ -3,12 +3,27 @@
 Modules: :mod:`.context` (SSL_METHOD, SSL_CTX and its settings), :mod:`.connection` (the SSL object: handshake,
 read/write/shutdown and the retry rules behind SSL_get_error, with their theory of operation), :mod:`.objects` and
 :mod:`.io` (the SSL functions of the pages), :mod:`.session` (SSL_SESSION), :mod:`.errors` (reason codes and
-texts), :mod:`.tcp` (BIO_set_tcp_ndelay); constants in :mod:`.constants`.
+texts), :mod:`.tcp` (BIO_set_tcp_ndelay), :mod:`engine.bio.ssl_filter` (BIO_f_ssl); constants in :mod:`.constants`.
 Calling convention: ``conformance/capi/__init__.py``.
 """
 
 from __future__ import annotations
 
+# BIO_f_ssl.pod: the SSL filter BIO lives with the BIO kinds but, as in OpenSSL, belongs to the SSL layer
+from engine.bio.ssl_filter import (
+    BIO_f_ssl,
+    BIO_get_num_renegotiates,
+    BIO_get_ssl,
+    BIO_new_buffer_ssl_connect,
+    BIO_new_ssl,
+    BIO_new_ssl_connect,
+    BIO_set_ssl,
+    BIO_set_ssl_mode,
+    BIO_set_ssl_renegotiate_bytes,
+    BIO_set_ssl_renegotiate_timeout,
+    BIO_ssl_copy_session_id,
+    BIO_ssl_shutdown,
+)
 from engine.ssl.connection import (
     SSL,
     SSL_CIPHER,
@@ -199,7 +214,19 @@ __all__ = [
     "SSL_METHOD",
     "SSL_SESSION",
     "X509_VERIFY_PARAM",
+    "BIO_f_ssl",
+    "BIO_get_num_renegotiates",
+    "BIO_get_ssl",
+    "BIO_new_buffer_ssl_connect",
+    "BIO_new_ssl",
+    "BIO_new_ssl_connect",
+    "BIO_set_ssl",
+    "BIO_set_ssl_mode",
+    "BIO_set_ssl_renegotiate_bytes",
+    "BIO_set_ssl_renegotiate_timeout",
     "BIO_set_tcp_ndelay",
+    "BIO_ssl_copy_session_id",
+    "BIO_ssl_shutdown",
     "SSL_CIPHER_get_name",
     "SSL_CTX_clear_mode",
     "SSL_CTX_clear_options",
@@ -364,3 +391,46 @@ __all__ = [
     "TLSv1_2_server_method",
     "X509_VERIFY_PARAM_set1_host",
 ]  # fmt: skip
+
+# sessions and their cache (SSL_CTX_set_session_cache_mode.pod, SSL_CTX_sess_number.pod, SSL_SESSION_is_resumable.pod)
+from engine.ssl.context import (
+    SSL_CTX_get_session_cache_mode,
+    SSL_CTX_sess_accept,
+    SSL_CTX_sess_accept_good,
+    SSL_CTX_sess_accept_renegotiate,
+    SSL_CTX_sess_cache_full,
+    SSL_CTX_sess_cb_hits,
+    SSL_CTX_sess_connect,
+    SSL_CTX_sess_connect_good,
+    SSL_CTX_sess_connect_renegotiate,
+    SSL_CTX_sess_get_cache_size,
+    SSL_CTX_sess_hits,
+    SSL_CTX_sess_misses,
+    SSL_CTX_sess_number,
+    SSL_CTX_sess_set_cache_size,
+    SSL_CTX_sess_timeouts,
+    SSL_CTX_set_session_cache_mode,
+)
+from engine.ssl.session import SSL_SESSION_is_resumable, SSL_SESSION_set_time, SSL_SESSION_set_timeout
+
+__all__ += [
+    "SSL_CTX_get_session_cache_mode",
+    "SSL_CTX_sess_accept",
+    "SSL_CTX_sess_accept_good",
+    "SSL_CTX_sess_accept_renegotiate",
+    "SSL_CTX_sess_cache_full",
+    "SSL_CTX_sess_cb_hits",
+    "SSL_CTX_sess_connect",
+    "SSL_CTX_sess_connect_good",
+    "SSL_CTX_sess_connect_renegotiate",
+    "SSL_CTX_sess_get_cache_size",
+    "SSL_CTX_sess_hits",
+    "SSL_CTX_sess_misses",
+    "SSL_CTX_sess_number",
+    "SSL_CTX_sess_set_cache_size",
+    "SSL_CTX_sess_timeouts",
+    "SSL_CTX_set_session_cache_mode",
+    "SSL_SESSION_is_resumable",
+    "SSL_SESSION_set_time",
+    "SSL_SESSION_set_timeout",
+]

@@ -48,6 +48,7 @@ NOTES) covers at most one record.
 
 from __future__ import annotations
 
+import datetime
 import errno as _errno
 from collections import deque
 from typing import Any, cast
@@ -65,6 +66,7 @@ from engine.bio import (
     BIO_write,
 )
 from engine.ssl import constants as K
+from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
@@ -76,9 +78,11 @@ from engine.tls import (
     CertificateRequested,
     CloseNotifyReceived,
     HandshakeComplete,
+    NewSessionTicketReceived,
     TLSAlertError,
     TLSConfig,
     TLSConnection,
+    TLSContext,
 )
 from engine.tls.keyschedule import CIPHER_SUITES
 from engine.tls.signatures import PrivateKey
@@ -329,7 +333,10 @@ class SSL:
             record_per_message=True,
         )
         if self.server:
-            cfg.session_cache12 = self.ctx.sessions
+            # SSL_CTX_set_session_cache_mode, SSL_CTX_sess_number: the cache under its mode, with its counters
+            cfg.session_cache12 = ServerCacheView(self.ctx)
+            cfg.ticket_sealer = self.ctx.ticket_sealer
+            cfg.ticket_lifetime = self.ctx.session_timeout  # SSL_CTX_set_timeout: NOTES the ticket lifetime hint
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
@@ -340,8 +347,10 @@ class SSL:
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni
             cfg.verify_host = self.host if verify else None
-            if self.session is not None and self.session.state is not None:
+            if self.session is not None and self.session.state is not None and not self.session.bad:
                 cfg.resume_session12 = self.session.state  # SSL_set_session: offered for resumption
+            if self.session is not None:
+                cfg.resume_ticket13 = self.session.ticket_to_offer()  # a TLS 1.3 session holding a ticket
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
         return cfg
@@ -353,7 +362,14 @@ class SSL:
         if cfg is None:
             self._fail_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, push=False)
             return False
-        self.conn = TLSConnection(cfg, "server" if self.server else "client")
+        ctx = self.ctx
+        clock = TLSContext(now=lambda: datetime.datetime.fromtimestamp(ctx.clock(), datetime.UTC))
+        self.conn = TLSConnection(cfg, "server" if self.server else "client", clock)
+        # SSL_CTX_sess_number: SSL_CTX_sess_accept / SSL_CTX_sess_connect count the handshakes started
+        if self.server:
+            ctx.stats.accept += 1
+        else:
+            ctx.stats.connect += 1
         return True
 
     def _pull(self) -> None:
@@ -584,10 +600,22 @@ class SSL:
                 self.reused = ev.resumed
                 if ev.renegotiation:
                     self.reneg_scheduled = None
+                self._count_handshake(ev)
                 if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
                     # a full handshake makes a new session; a resumed one keeps the session it resumed
                     SSL_SESSION_free(self.session)
-                    self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout, ev.session12)
+                    self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout, ev.session12,
+                                               now=self.ctx.clock())  # fmt: skip
+                    if ev.session12 is not None and ev.session12.session_id in self.ctx.session_times:
+                        # the cached session's time and timeout are this SSL_SESSION's (SSL_SESSION_set_time)
+                        self.ctx.session_times[ev.session12.session_id] = self.session
+            elif isinstance(ev, NewSessionTicketReceived) and ev.session13 is not None:
+                # SSL_get_session: NOTES in TLS 1.3 each ticket makes a new session; the last one received is the
+                # connection's session
+                SSL_SESSION_free(self.session)
+                self.session = SSL_SESSION(self.version, ev.cipher_suite, self.ctx.session_timeout,
+                                           ticket=ev.session13, now=self.ctx.clock())  # fmt: skip
+                other = True
             elif isinstance(ev, AlertReceived) and ev.description == AlertDescription.no_renegotiation:
                 self._refused_renegotiation(conn)
             elif isinstance(ev, CertificateRequested):
@@ -598,11 +626,27 @@ class SSL:
                 other = True
         return other
 
+    def _count_handshake(self, ev: HandshakeComplete) -> None:
+        # SSL_CTX_sess_number: connect_good / accept_good count completed handshakes, hits the resumed ones
+        stats = self.ctx.stats
+        if ev.renegotiation:
+            return
+        if self.server:
+            stats.accept_good += 1
+        else:
+            stats.connect_good += 1
+        if ev.resumed:
+            stats.hits += 1
+
     def drop_unclosed_session(self) -> None:
         """SSL_free / SSL_clear: NOTES (SSL_set_shutdown: NOTES) a session whose connection was not closed with
         SSL_SENT_SHUTDOWN set is bad: it leaves the context's session cache."""
         session = self.session
-        if session is None or session.state is None or self.shutdown & K.SSL_SENT_SHUTDOWN or not self._established:
+        if session is None or self.shutdown & K.SSL_SENT_SHUTDOWN or not self._established:
+            return
+        # the pages say only "bad"; as OpenSSL 3.0 does, a bad session no longer resumes (SSL_SESSION_is_resumable)
+        session.bad = True
+        if session.state is None:
             return
         if self.ctx.sessions.get(session.state.session_id) == session.state:
             self.ctx.remove_session(session.state)

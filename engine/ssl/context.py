@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,11 +21,13 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key, l
 
 from engine import err
 from engine.ssl import constants as K
+from engine.ssl.cache import SessionStats
 from engine.ssl.errors import raise_ssl
 from engine.ssl.exdata import SSL_CTX_CLASS
 from engine.tls.keyexchange import SUPPORTED_GROUPS, NamedGroup
 from engine.tls.keyschedule import CIPHER_SUITES
 from engine.tls.session12 import Session12
+from engine.tls.session13 import TicketSealer
 from engine.tls.signatures import PrivateKey
 from engine.tls.suites12 import SUITES12, Authentication, BulkCipher, MACAlgorithm, Suite12, suite_by_name
 
@@ -47,13 +50,28 @@ __all__ = [
     "SSL_CTX_get_quiet_shutdown",
     "SSL_CTX_get_read_ahead",
     "SSL_CTX_get_security_level",
+    "SSL_CTX_get_session_cache_mode",
     "SSL_CTX_get_timeout",
     "SSL_CTX_get_verify_depth",
     "SSL_CTX_get_verify_mode",
     "SSL_CTX_load_verify_locations",
     "SSL_CTX_new",
     "SSL_CTX_new_ex",
+    "SSL_CTX_sess_accept",
+    "SSL_CTX_sess_accept_good",
+    "SSL_CTX_sess_accept_renegotiate",
+    "SSL_CTX_sess_cache_full",
+    "SSL_CTX_sess_cb_hits",
+    "SSL_CTX_sess_connect",
+    "SSL_CTX_sess_connect_good",
+    "SSL_CTX_sess_connect_renegotiate",
+    "SSL_CTX_sess_get_cache_size",
+    "SSL_CTX_sess_hits",
+    "SSL_CTX_sess_misses",
+    "SSL_CTX_sess_number",
+    "SSL_CTX_sess_set_cache_size",
     "SSL_CTX_sess_set_remove_cb",
+    "SSL_CTX_sess_timeouts",
     "SSL_CTX_set1_groups_list",
     "SSL_CTX_set_cert_verify_callback",
     "SSL_CTX_set_cipher_list",
@@ -71,6 +89,7 @@ __all__ = [
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
+    "SSL_CTX_set_session_cache_mode",
     "SSL_CTX_set_timeout",
     "SSL_CTX_set_verify",
     "SSL_CTX_set_verify_depth",
@@ -194,6 +213,7 @@ class SSL_CTX:
         "ciphersuites",
         "client_cert_cb",
         "client_hello_cb",
+        "clock",
         "ex_data",
         "freed",
         "groups",
@@ -212,8 +232,13 @@ class SSL_CTX:
         "references",
         "remove_session_cb",
         "security_level",
+        "session_cache_mode",
+        "session_cache_size",
         "session_timeout",
+        "session_times",
         "sessions",
+        "stats",
+        "ticket_sealer",
         "trusted",
         "verify_callback",
         "verify_depth",
@@ -248,6 +273,15 @@ class SSL_CTX:
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.sessions: dict[bytes, Session12] = {}  # the server session cache (TLS 1.2 session ids)
+        self.session_times: dict[bytes, Any] = {}  # id -> its time and timeout (engine.ssl.cache.Lifetime)
+        # SSL_CTX_set_session_cache_mode: NOTES the default mode is SSL_SESS_CACHE_SERVER
+        self.session_cache_mode = K.SSL_SESS_CACHE_SERVER
+        self.session_cache_size = K.SSL_SESSION_CACHE_MAX_SIZE_DEFAULT
+        self.stats = SessionStats()
+        # the key that seals this context's TLS 1.3 tickets (engine.tls.session13)
+        self.ticket_sealer = TicketSealer(os.urandom(32), os.urandom)
+        # seconds since the epoch, for session times and expiry; not part of the C API (tests replace it)
+        self.clock: Callable[[], float] = time.time
         self.remove_session_cb: Callable[[Any], None] | None = None
         self.cert_verify_callback: CertVerifyCallback | None = None
         self.info_callback: InfoCallback | None = None
@@ -259,6 +293,7 @@ class SSL_CTX:
         """Take one session out of the cache and tell the remove callback (SSL_CTX_sess_set_remove_cb)."""
         if self.sessions.pop(state.session_id, None) is None:
             return
+        self.session_times.pop(state.session_id, None)
         cb = self.remove_session_cb
         if cb is not None:
             from engine.ssl.session import SSL_SESSION
@@ -462,9 +497,34 @@ def SSL_CTX_ctrl(ctx: SSL_CTX | None, cmd: int, larg: int = 0, parg: Any = None)
             return 0  # as OpenSSL 3.0: a negative size is refused
         old, c.max_cert_list = c.max_cert_list, larg
         return old
-    if cmd == _SSL_CTRL_SESS_NUMBER:
+    if cmd == K.SSL_CTRL_SESS_NUMBER:
         return len(c.sessions)  # SSL_CTX_sess_number: sessions in the server cache (TLS 1.2 session ids)
+    stat = _STATS.get(cmd)
+    if stat is not None:
+        return int(getattr(c.stats, stat))  # SSL_CTX_sess_number.pod: the counters
+    if cmd == K.SSL_CTRL_SET_SESS_CACHE_MODE:
+        # SSL_CTX_set_session_cache_mode: RETURN VALUES the previous mode
+        old, c.session_cache_mode = c.session_cache_mode, larg
+        return old
+    if cmd == K.SSL_CTRL_GET_SESS_CACHE_MODE:
+        return c.session_cache_mode
+    if cmd == K.SSL_CTRL_SET_SESS_CACHE_SIZE:
+        if not isinstance(larg, int) or larg < 0:
+            return 0  # as OpenSSL 3.0: a negative size is refused
+        old, c.session_cache_size = c.session_cache_size, larg
+        return old
+    if cmd == K.SSL_CTRL_GET_SESS_CACHE_SIZE:
+        return c.session_cache_size
     return 0
+
+
+_STATS = {
+    K.SSL_CTRL_SESS_CONNECT: "connect", K.SSL_CTRL_SESS_CONNECT_GOOD: "connect_good",
+    K.SSL_CTRL_SESS_CONNECT_RENEGOTIATE: "connect_renegotiate", K.SSL_CTRL_SESS_ACCEPT: "accept",
+    K.SSL_CTRL_SESS_ACCEPT_GOOD: "accept_good", K.SSL_CTRL_SESS_ACCEPT_RENEGOTIATE: "accept_renegotiate",
+    K.SSL_CTRL_SESS_HIT: "hits", K.SSL_CTRL_SESS_CB_HIT: "cb_hits", K.SSL_CTRL_SESS_MISSES: "misses",
+    K.SSL_CTRL_SESS_TIMEOUTS: "timeouts", K.SSL_CTRL_SESS_CACHE_FULL: "cache_full",
+}  # fmt: skip
 
 
 def SSL_CTX_set_max_cert_list(ctx: SSL_CTX | None, size: int) -> int:
@@ -495,7 +555,6 @@ def SSL_CTX_get_ex_data(ctx: SSL_CTX | None, idx: int) -> Any:
     return None if c is None else c.ex_data.get(idx)
 
 
-_SSL_CTRL_SESS_NUMBER = 20  # ssl.h
 
 
 def SSL_CTX_sess_set_remove_cb(ctx: SSL_CTX | None, remove_session_cb: Callable[[Any], None] | None) -> None:
@@ -921,3 +980,68 @@ def SSL_CTX_set_client_hello_cb(ctx: SSL_CTX | None, cb: ClientHelloCallback | N
     c = live_ctx(ctx, "SSL_CTX_set_client_hello_cb")
     if c is not None:
         c.client_hello_cb = cb
+
+
+# --- session cache (SSL_CTX_set_session_cache_mode.pod, SSL_CTX_sess_number.pod) -----------------------------------
+def SSL_CTX_set_session_cache_mode(ctx: SSL_CTX | None, mode: int) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_SESS_CACHE_MODE, mode, None)
+
+
+def SSL_CTX_get_session_cache_mode(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_GET_SESS_CACHE_MODE, 0, None)
+
+
+def SSL_CTX_sess_set_cache_size(ctx: SSL_CTX | None, t: int) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_SESS_CACHE_SIZE, t, None)
+
+
+def SSL_CTX_sess_get_cache_size(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_GET_SESS_CACHE_SIZE, 0, None)
+
+
+def SSL_CTX_sess_number(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_NUMBER, 0, None)
+
+
+def SSL_CTX_sess_connect(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_CONNECT, 0, None)
+
+
+def SSL_CTX_sess_connect_good(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_CONNECT_GOOD, 0, None)
+
+
+def SSL_CTX_sess_connect_renegotiate(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_CONNECT_RENEGOTIATE, 0, None)
+
+
+def SSL_CTX_sess_accept(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_ACCEPT, 0, None)
+
+
+def SSL_CTX_sess_accept_good(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_ACCEPT_GOOD, 0, None)
+
+
+def SSL_CTX_sess_accept_renegotiate(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_ACCEPT_RENEGOTIATE, 0, None)
+
+
+def SSL_CTX_sess_hits(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_HIT, 0, None)
+
+
+def SSL_CTX_sess_cb_hits(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_CB_HIT, 0, None)
+
+
+def SSL_CTX_sess_misses(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_MISSES, 0, None)
+
+
+def SSL_CTX_sess_timeouts(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_TIMEOUTS, 0, None)
+
+
+def SSL_CTX_sess_cache_full(ctx: SSL_CTX | None) -> int:
+    return SSL_CTX_ctrl(ctx, K.SSL_CTRL_SESS_CACHE_FULL, 0, None)

@@ -504,8 +504,8 @@ def SSL_get1_session(ssl: SSL | None) -> SSL_SESSION | None:
 
 
 def SSL_set_session(ssl: SSL | None, session: SSL_SESSION | None) -> int:
-    """Store ``session`` on the SSL (a reference is taken). The engine does not resume it: the next handshake is a
-    full one and brings its own session."""
+    """Store ``session`` on the SSL (a reference is taken): a client offers it in its next handshake (a TLS 1.2
+    session id, or the TLS 1.3 ticket it holds) and keeps it if the server resumes it (SSL_set_session.pod)."""
     s = live_ssl(ssl, "SSL_set_session")
     if s is None:
         return 0
@@ -513,6 +513,7 @@ def SSL_set_session(ssl: SSL | None, session: SSL_SESSION | None) -> int:
         if live_session(session, "SSL_set_session") is None:
             return 0
         SSL_SESSION_up_ref(session)
+    s.drop_unclosed_session()  # SSL_set_session: DESCRIPTION the old session, still open, is bad
     SSL_SESSION_free(s.session)
     s.session = session
     return 1

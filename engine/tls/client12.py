@@ -359,16 +359,6 @@ class Client12Handshake(Handshake12):
             return None
         return signatures.choose_scheme12(key, self.config.signature_algorithms12, cr.signature_algorithms)
 
-    # -- WAIT_FINISHED -------------------------------------------------------------------------------------------
-
-    def _on_finished(self, body: bytes, raw: bytes) -> None:
-        self.server_verify_data = self._check_finished(body, raw)
-        if self.resumed:
-            # abbreviated handshake: the server's Finished came first, ours follows (RFC 5246 section 7.3)
-            self.client_verify_data = self._send_ccs_and_finished()
-        self._set_state(S.CONNECTED)
-        self._complete()
-
 
 C = Client12Handshake
 # RFC 5246 section 7.3: (state, handshake type) -> handler and landing states; anything else is unexpected_message.

@@ -11,7 +11,10 @@
     WAIT_FINISHED --Finished, certificate requested, deferred--> WAIT_APP_CERT --send_client_certificate--> CONNECTED
     CONNECTED --NewSessionTicket | KeyUpdate--> CONNECTED
 
-PSK/0-RTT states (and the PSK branch that skips certificates) are out of scope.
+    WAIT_EE --EncryptedExtensions, PSK accepted--> WAIT_FINISHED         (resumption, RFC 9846 section 2.2)
+
+0-RTT is out of scope. A ticket (``config.resume_ticket13``) is offered in pre_shared_key with psk_dhe_ke; see
+:mod:`.session13`.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from .messages import (
     ServerHello,
     build_alpn,
     build_cookie,
+    build_handshake,
     build_key_share_ch,
     build_named_group_list,
     build_psk_key_exchange_modes,
@@ -56,6 +60,7 @@ from .messages import (
     build_supported_versions_ch,
     find_extension,
     parse_cookie,
+    parse_early_data_nst,
     parse_key_share_hrr,
     parse_key_share_sh,
     parse_signature_schemes,
@@ -64,6 +69,7 @@ from .messages import (
 from .messages import ExtensionType as X
 from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV, HelloRequest
 from .record import Epoch
+from .session13 import OfferedPsks, Ticket13, binder, binder_hash_input, parse_selected_identity
 from .wire import Reader
 
 H = HandshakeType
@@ -140,6 +146,8 @@ class Client13Handshake(Handshake13):
         self.client_hs_secret = b""
         self.server_hs_secret = b""
         self.tickets: list[NewSessionTicketReceived] = []
+        self.offered_ticket: Ticket13 | None = None  # the ticket in our pre_shared_key
+        self.resumed = False
 
     # -- START ---------------------------------------------------------------------------------------------------
 
@@ -156,6 +164,7 @@ class Client13Handshake(Handshake13):
             share_groups = ()  # a TLS 1.2-only hello has no key_share
         for group in share_groups:
             self.key_shares[group] = self.ctx.generate_key_share(group)
+        self.offered_ticket = self._ticket_to_offer()
         self._send_client_hello(cookie=None, initial=True)
         self._set_state(ClientState.WAIT_SH)
 
@@ -191,7 +200,8 @@ class Client13Handshake(Handshake13):
             suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
         if cfg.send_fallback_scsv:
             suites.append(TLS_FALLBACK_SCSV)  # RFC 7507 section 4
-        exts.extend(cfg.extra_extensions)
+        # RFC 9846 section 4.1.2: a second ClientHello drops early_data
+        exts.extend(e for e in cfg.extra_extensions if initial or e[0] != X.early_data)
         exts = self._order(exts)
         hello = ClientHello(self.random, self.session_id, suites, b"\x00", exts)
         if cfg.pad_client_hello:
@@ -199,11 +209,52 @@ class Client13Handshake(Handshake13):
             length = len(hello.build_body()) + 4
             if 256 <= length < 512:
                 hello.extensions.append((X.padding, bytes(max(0, 512 - length - 4))))
+        if tls13 and self.offered_ticket is not None:
+            self._add_pre_shared_key(hello, self.offered_ticket)
         self.client_hello = hello
         self.offered_extensions = {t for t, _ in hello.extensions}
         if tls12:
             self.offered_extensions.add(X.renegotiation_info)  # offered through the SCSV
         self.client_hello_raw = self._send(hello, initial_client_hello=initial)
+
+    def _ticket_to_offer(self) -> Ticket13 | None:
+        """The configured ticket, if TLS 1.3 is offered, it is in its lifetime (RFC 9846 section 4.3.11.1), we offer
+        psk_dhe_ke and a suite with its hash."""
+        cfg = self.config
+        ticket = cfg.resume_ticket13
+        if ticket is None or TLS13 not in cfg.supported_versions or 1 not in cfg.psk_key_exchange_modes:
+            return None
+        if not ticket.usable(self.ctx.now()):
+            return None
+        if not any(CIPHER_SUITES[s].hash_len == ticket.hash_len for s in cfg.cipher_suites if s in CIPHER_SUITES):
+            return None
+        return ticket
+
+    def _add_pre_shared_key(self, hello: ClientHello, ticket: Ticket13) -> None:
+        """Append pre_shared_key, the last extension (RFC 9846 section 4.3.11), with its binder computed over the
+        truncated ClientHello (section 4.3.11.2) under the hash of the ticket's suite."""
+        suite = CIPHER_SUITES[ticket.cipher_suite]
+        offered = OfferedPsks([ticket.identity(self.ctx.now())], [bytes(suite.hash_len)])
+        hello.extensions.append((X.pre_shared_key, offered.build()))
+        truncated = binder_hash_input(build_handshake(hello), offered)
+        transcript_hash = self.transcript.digest_with(truncated, suite.hash_algorithm())
+        offered = OfferedPsks(offered.identities, [binder(suite, KeySchedule(suite, ticket.psk).binder_key(),
+                                                          transcript_hash)])  # fmt: skip
+        hello.extensions[-1] = (X.pre_shared_key, offered.build())
+
+    def _psk_accepted(self, sh: ServerHello) -> bytes | None:
+        """The PSK the ServerHello accepts (RFC 9846 section 4.3.11: selected_identity in range, the ticket's hash);
+        None: a full handshake."""
+        ext = find_extension(sh.extensions, X.pre_shared_key)
+        if ext is None:
+            return None
+        ticket = self.offered_ticket
+        assert self.suite is not None
+        if ticket is None or parse_selected_identity(ext) != 0 or self.suite.hash_len != ticket.hash_len:
+            raise illegal_parameter("server selected a PSK we did not offer")
+        self.resumed = True
+        self.peer_chain = list(ticket.peer_chain)
+        return ticket.psk
 
     # -- WAIT_SH -------------------------------------------------------------------------------------------------
 
@@ -250,7 +301,7 @@ class Client13Handshake(Handshake13):
         self.group = share.group
         self.transcript.start(self.suite)
         self.transcript.update(raw)
-        self.schedule = KeySchedule(self.suite)
+        self.schedule = KeySchedule(self.suite, self._psk_accepted(sh))
         self.schedule.set_shared_secret(shared)
         self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
         self._install("read", Epoch.handshake, self.server_hs_secret)
@@ -280,6 +331,8 @@ class Client13Handshake(Handshake13):
                 raise illegal_parameter("HelloRetryRequest selected a group we cannot use")
             self.key_shares = {group: self.ctx.generate_key_share(group)}
         cookie = parse_cookie(cookie_ext) if cookie_ext is not None else None
+        if self.offered_ticket is not None and self.offered_ticket.hash_len != self.suite.hash_len:
+            self.offered_ticket = None  # RFC 9846 section 4.1.4: drop a PSK the selected suite cannot use
         self.transcript.replace_with_message_hash(self.suite)
         self.transcript.update(raw)
         if self.config.middlebox_compat and not self.ccs_sent:
@@ -309,7 +362,8 @@ class Client13Handshake(Handshake13):
         if sni is not None and sni != b"":
             raise decode_error("server_name acknowledgement must be empty")
         self.transcript.update(raw)
-        self._set_state(ClientState.WAIT_CERT_CR)
+        # RFC 9846 section 2.2: a server authenticated by the PSK sends no certificate
+        self._set_state(ClientState.WAIT_FINISHED if self.resumed else ClientState.WAIT_CERT_CR)
 
     # -- WAIT_CERT_CR / WAIT_CERT --------------------------------------------------------------------------------
 
@@ -419,6 +473,7 @@ class Client13Handshake(Handshake13):
                 hello_retry_request=self.hrr_seen,
                 peer_certificates=list(self.peer_chain),
                 version=self.version,
+                resumed=self.resumed,
             )
         )
 
@@ -444,11 +499,17 @@ class Client13Handshake(Handshake13):
     # -- CONNECTED -----------------------------------------------------------------------------------------------
 
     def _on_new_session_ticket(self, body: bytes, raw: bytes) -> None:
-        # RFC 9846 section 4.7.1: parse and keep; resumption itself is not implemented
+        # RFC 9846 section 4.7.1: kept with what a resumption needs (see session13)
         assert self.suite is not None
         nst = NewSessionTicket.parse(body)
         psk = resumption_psk(self.suite, self.resumption_secret, nst.ticket_nonce)
-        event = NewSessionTicketReceived(nst, psk, self.suite.code)
+        early = find_extension(nst.extensions, X.early_data)
+        session = Ticket13(
+            nst.ticket, psk, self.suite.code, self.suite.hash_len, nst.ticket_age_add, nst.ticket_lifetime,
+            self.ctx.now(), self.alpn, self.config.server_name, tuple(self.peer_chain),
+            parse_early_data_nst(early) if early is not None else 0,
+        )  # fmt: skip
+        event = NewSessionTicketReceived(nst, psk, self.suite.code, session)
         self.tickets.append(event)
         self.out.append(event)
 
@@ -459,7 +520,7 @@ S = ClientState
 TRANSITIONS: dict[tuple[Enum, int], Transition] = {
     (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_EE, S.WAIT_SH, S.HANDED_OFF),
     (S.WAIT_SH, H.hello_request): transition(C._on_hello_request, S.WAIT_SH),
-    (S.WAIT_EE, H.encrypted_extensions): transition(C._on_encrypted_extensions, S.WAIT_CERT_CR),
+    (S.WAIT_EE, H.encrypted_extensions): transition(C._on_encrypted_extensions, S.WAIT_CERT_CR, S.WAIT_FINISHED),
     (S.WAIT_CERT_CR, H.certificate_request): transition(C._on_certificate_request, S.WAIT_CERT),
     (S.WAIT_CERT_CR, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),
     (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_APP_VERIFY),

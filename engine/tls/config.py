@@ -19,6 +19,7 @@ from .keyschedule import CipherSuite
 from .messages import Extension, NewSessionTicket
 from .record import PaddingPolicy
 from .session12 import Session12, SessionCache12
+from .session13 import Ticket13, TicketSealer
 from .signatures import SUPPORTED_SIGNATURE_SCHEMES, TLS12_SIGNATURE_SCHEMES, PrivateKey, Signer, sign, sign12
 from .suites12 import SUITES12
 
@@ -111,6 +112,8 @@ class TLSConfig:
     advertised_groups: tuple[int, ...] | None = None
     """supported_groups as sent (default ``groups``); may list groups we cannot use, as RFC 8448 clients do."""
     psk_key_exchange_modes: tuple[int, ...] = (1,)
+    resume_ticket13: Ticket13 | None = None
+    """A TLS 1.3 ticket to offer in pre_shared_key (psk_dhe_ke), if it is still within its lifetime."""
     extra_extensions: tuple[Extension, ...] = ()
     """Extra opaque extensions for ClientHello (client) or EncryptedExtensions (server)."""
     pad_client_hello: bool = False
@@ -125,3 +128,11 @@ class TLSConfig:
     session_tickets: int = 0
     """NewSessionTickets to send after the handshake."""
     ticket_issuer: TicketIssuer | None = None
+    ticket_sealer: TicketSealer | None = None
+    """Issue resumable tickets sealed with this key, and accept them back (RFC 9846 section 4.3.11); None: the
+    tickets sent cannot be resumed and every pre_shared_key offer is ignored."""
+    ticket_lifetime: int = 7200
+    max_early_data_skip: int = 16384
+    """RFC 9846 section 4.3.10: how much of a client's early data (which this server never accepts) it skips; as
+    OpenSSL 3.0's default recv_max_early_data (SSL3_RT_MAX_PLAIN_LENGTH)."""
+    """ticket_lifetime of the tickets issued, in seconds (the engine passes SSL_CTX_get_timeout)."""

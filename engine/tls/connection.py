@@ -55,7 +55,15 @@ from .alerts import AlertDescription, AlertLevel, TLSAlertError
 from .client13 import Client13Handshake
 from .config import TLSConfig, TLSContext
 from .events import NEED_DATA, AlertReceived, ApplicationData, CloseNotifyReceived, Event, _NeedData
-from .handshake import HandshakeMachine, InstallKey, Instruction, SendAlert, SendChangeCipherSpec, SendHandshake
+from .handshake import (
+    HandshakeMachine,
+    InstallKey,
+    Instruction,
+    SendAlert,
+    SendChangeCipherSpec,
+    SendHandshake,
+    SkipEarlyData,
+)
 from .messages import HandshakeType
 from .record import ContentType, RecordLayer
 from .server13 import Server13Handshake
@@ -376,6 +384,8 @@ class TLSConnection:
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
                 self._out += self._record.seal(ContentType.change_cipher_spec, b"\x01")
+            elif isinstance(item, SkipEarlyData):
+                self._record.skip_early_data(item.kind, item.limit)
             else:
                 self._events.append(item)
         flush()

@@ -8,6 +8,7 @@ from cryptography import x509
 
 from .messages import NewSessionTicket
 from .session12 import Session12
+from .session13 import Ticket13
 
 
 class _NeedData:
@@ -71,11 +72,12 @@ class AlertReceived:
 
 @dataclass(frozen=True, slots=True)
 class NewSessionTicketReceived:
-    """A ticket was parsed and stored (resumption itself is not implemented); ``psk`` is the derived PSK."""
+    """A ticket was parsed and stored; ``psk`` is the derived PSK, ``session13`` what a later ClientHello offers."""
 
     ticket: NewSessionTicket
     psk: bytes
     cipher_suite: int
+    session13: Ticket13 | None = None
 
 
 @dataclass(frozen=True, slots=True)

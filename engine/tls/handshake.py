@@ -61,6 +61,16 @@ class InstallKey:
 
 
 @dataclass(frozen=True, slots=True)
+class SkipEarlyData:
+    """RFC 9846 section 4.3.10, a server that does not take the client's early data: from now on drop up to
+    ``limit`` bytes of it: records that do not decrypt under the new read key (``undecryptable``), or, after a
+    HelloRetryRequest, application_data records (``application_data``)."""
+
+    kind: Literal["undecryptable", "application_data"]
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """One row of a transition table: the handler and every state it may leave the machine in."""
 
@@ -92,7 +102,7 @@ def diagram(table: TransitionTable) -> list[str]:
 
 _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
-Instruction = SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | Event
+Instruction = SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | Event
 
 CHANGE_CIPHER_SPEC = 0x100 + 20
 """Pseudo message type of a TLS 1.2 change_cipher_spec record in the transition tables (outside the u8 range of

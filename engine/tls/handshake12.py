@@ -214,6 +214,26 @@ class Handshake12(HandshakeMachine):
         self.messages.append(raw)
         return fin.verify_data
 
+    def _on_finished(self, body: bytes, raw: bytes) -> None:
+        """The peer's Finished (RFC 5246 section 7.3). The side whose Finished goes second answers with its own: the
+        server in a full handshake, the client in an abbreviated one. A server then caches the new session."""
+        peer = self._check_finished(body, raw)
+        if self.is_server:
+            self.client_verify_data = peer
+        else:
+            self.server_verify_data = peer
+        if self.is_server != self.resumed:
+            ours = self._send_ccs_and_finished()
+            if self.is_server:
+                self.server_verify_data = ours
+            else:
+                self.client_verify_data = ours
+        self._set_state(self.CONNECTED)
+        self._complete()
+        cache = self.config.session_cache12
+        if self.is_server and cache is not None and self.session is not None and not self.resumed:
+            cache[self.session.session_id] = self.session
+
     def _complete(self) -> None:
         assert self.suite12 is not None
         renegotiation = self.handshakes_done > 0

@@ -171,6 +171,16 @@ class Transcript:
             raise RuntimeError("transcript hash not started")
         return self._hash.copy().finalize()
 
+    def digest_with(self, data: bytes, algorithm: hashes.HashAlgorithm) -> bytes:
+        """The hash of the transcript so far followed by ``data``, without adding ``data`` (PSK binders, RFC 9846
+        section 4.3.11.2); ``algorithm`` is used when the hash is not started yet."""
+        h = self._hash.copy() if self._hash is not None else hashes.Hash(algorithm)
+        if self._hash is None:
+            for part in self._buffer:
+                h.update(part)
+        h.update(data)
+        return h.finalize()
+
     def replace_with_message_hash(self, suite: CipherSuite) -> None:
         """Transcript-Hash(ClientHello1, HRR, ...) rule of RFC 9846 section 4.4.1 / 4.1."""
         self.start(suite)
@@ -180,7 +190,7 @@ class Transcript:
 
 
 class KeySchedule:
-    """The secrets of one handshake (RFC 9846 section 7.1, figure 5), without PSK (0-RTT is out of scope)."""
+    """The secrets of one handshake (RFC 9846 section 7.1, figure 5); ``psk`` for a resumption (no 0-RTT)."""
 
     def __init__(self, suite: CipherSuite, psk: bytes | None = None) -> None:
         self.suite = suite
@@ -189,6 +199,10 @@ class KeySchedule:
         self.early_secret = hkdf_extract(suite, zeros, psk or zeros)
         self.handshake_secret = b""
         self.main_secret = b""
+
+    def binder_key(self) -> bytes:
+        """The resumption binder key (RFC 9846 section 7.1: "res binder" over the empty transcript)."""
+        return derive_secret(self.suite, self.early_secret, b"res binder", self._empty_hash)
 
     def _derived(self, secret: bytes) -> bytes:
         return derive_secret(self.suite, secret, b"derived", self._empty_hash)

@@ -118,7 +118,13 @@ class AEAD13:
         try:
             return self.aead.decrypt(self.nonce(), fragment, header)
         except InvalidTag:
+            # a record that does not open does not use up a sequence number: a server skipping early data it
+            # cannot decrypt (RFC 9846 section 4.3.10) goes on with the next record under the same number
+            self.seq -= 1
             raise TLSAlertError(AlertDescription.bad_record_mac, "record authentication failed") from None
+
+
+_SKIPPED = object()  # a record dropped as early data (RecordLayer.skip_early_data)
 
 
 class RecordLayer:
@@ -132,12 +138,32 @@ class RecordLayer:
         self._padding = padding
         # RFC 9846 section 5.1: legacy_record_version 0x0301 is allowed for an initial ClientHello only
         self.plaintext_version = b"\x03\x03"
+        # RFC 9846 section 4.3.10: early data a server skips (see skip_early_data)
+        self._skip_kind = ""
+        self._skip_left = 0
 
     # -- keys ----------------------------------------------------------------------------------------------------
 
     def install_read_key(self, protection: RecordProtection, epoch: Epoch) -> None:
         self._read = protection
         self.read_epoch = epoch
+        self._skip_kind = ""  # a new key ends skipping application_data records (section 4.3.10)
+
+    def skip_early_data(self, kind: str, limit: int) -> None:
+        """RFC 9846 section 4.3.10: drop the client's early data, up to ``limit`` bytes of it: ``undecryptable``
+        records that fail to open under the (handshake) read key, until one opens; or ``application_data``
+        records that arrive before the next read key (after a HelloRetryRequest). Past the limit the record is an
+        error as usual (bad_record_mac, unexpected_message)."""
+        self._skip_kind = kind
+        self._skip_left = limit
+
+    def _skippable(self, ctype: int, length: int) -> bool:
+        # as OpenSSL counts: the record's length less the AEAD tag and the inner content type
+        size = max(1, length - 17)
+        if ctype != ContentType.application_data or size > self._skip_left:
+            return False
+        self._skip_left -= size
+        return True
 
     def install_write_key(self, protection: RecordProtection, epoch: Epoch) -> None:
         self._write = protection
@@ -169,6 +195,12 @@ class RecordLayer:
 
     def next_record(self) -> tuple[int, bytes] | None:
         """One record's ``(content_type, plaintext)``, or None if a full record has not arrived yet."""
+        while True:
+            rec = self._next_record()
+            if rec is not _SKIPPED:
+                return rec  # type: ignore[return-value]
+
+    def _next_record(self) -> tuple[int, bytes] | object | None:
         buf = self._buf
         pos = self._pos
         if len(buf) - pos < HEADER_LEN:
@@ -189,6 +221,8 @@ class RecordLayer:
             header = mv[pos : pos + HEADER_LEN].tobytes()
             fragment = mv[pos + HEADER_LEN : end].tobytes()
         self._pos = end
+        if self._skip_kind == "application_data" and self._skippable(ctype, length):
+            return _SKIPPED  # RFC 9846 section 4.3.10: early data after a HelloRetryRequest
         if protected:
             assert prot is not None
             if not conceals:
@@ -198,6 +232,15 @@ class RecordLayer:
                 if not content and ctype != ContentType.application_data:
                     raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
                 return ctype, content
+            if self._skip_kind == "undecryptable":
+                try:
+                    opened = self._open(header[0], fragment)
+                except TLSAlertError as exc:
+                    if exc.alert != AlertDescription.bad_record_mac or not self._skippable(ctype, length):
+                        raise
+                    return _SKIPPED  # RFC 9846 section 4.3.10: early data we cannot decrypt
+                self._skip_kind = ""  # the first record that opens starts the client's second flight
+                return opened
             return self._open(header[0], fragment)
         if length == 0 and ctype != ContentType.application_data:
             # RFC 9846 section 5.1: zero-length handshake/alert fragments are forbidden

@@ -326,18 +326,6 @@ class Server12Handshake(Handshake12):
         self.messages.append(raw)
         self._set_state(S.WAIT_CCS)
 
-    # -- WAIT_FINISHED -------------------------------------------------------------------------------------------
-
-    def _on_finished(self, body: bytes, raw: bytes) -> None:
-        self.client_verify_data = self._check_finished(body, raw)
-        if not self.resumed:
-            self.server_verify_data = self._send_ccs_and_finished()
-        self._set_state(S.CONNECTED)
-        self._complete()
-        cache = self.config.session_cache12
-        if cache is not None and self.session is not None and not self.resumed:
-            cache[self.session.session_id] = self.session
-
 
 C = Server12Handshake
 # RFC 5246 section 7.3: (state, handshake type) -> handler and landing states; anything else is unexpected_message.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 from enum import Enum, auto
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -30,8 +31,8 @@ from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
-from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, Transition, transition
-from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data
+from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, SkipEarlyData, Transition, transition
+from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, finished_verify_data, resumption_psk
 from .messages import (
     TLS12,
     TLS13,
@@ -61,6 +62,7 @@ from .messages import (
     parse_cookie,
     parse_key_share_ch,
     parse_named_group_list,
+    parse_psk_key_exchange_modes,
     parse_server_name,
     parse_signature_schemes,
     parse_supported_versions_ch,
@@ -68,6 +70,15 @@ from .messages import (
 from .messages import ExtensionType as X
 from .messages12 import TLS_FALLBACK_SCSV
 from .record import Epoch
+from .session13 import (
+    PSK_DHE_KE,
+    OfferedPsks,
+    TicketState13,
+    binder_hash_input,
+    binder_matches,
+    build_selected_identity,
+    epoch_ms,
+)
 
 H = HandshakeType
 
@@ -111,6 +122,8 @@ class Server13Handshake(Handshake13):
         self.peer_chain: list[x509.Certificate] = []
         self.peer_scheme: int | None = None
         self.cr_schemes: tuple[int, ...] = ()
+        self.resumed: TicketState13 | None = None  # the ticket this handshake resumes (PSK accepted)
+        self.tickets_sent = 0
 
     @property
     def ccs_may_arrive(self) -> bool:
@@ -133,6 +146,7 @@ class Server13Handshake(Handshake13):
             return
         if ch.legacy_compression_methods != b"\x00":
             raise illegal_parameter("legacy_compression_methods must be the single null method")
+        _check_psk_extension_place(ch)
         if self.hrr_sent:
             self._check_second_hello(ch)
 
@@ -245,6 +259,13 @@ class Server13Handshake(Handshake13):
         self.hrr_group = group
         self.first_hello = ch
         self._set_state(ServerState.START)
+        self._skip_early_data(ch, "application_data")
+
+    def _skip_early_data(self, ch: ClientHello, kind: Literal["undecryptable", "application_data"]) -> None:
+        """RFC 9846 section 4.3.10: this server takes no early data; if the client sends some, skip it (records it
+        cannot decrypt, or after a HelloRetryRequest application_data records) up to the configured limit."""
+        if find_extension(ch.extensions, X.early_data) is not None:
+            self.out.append(SkipEarlyData(kind, self.config.max_early_data_skip))
 
     # -- NEGOTIATED: our flight ----------------------------------------------------------------------------------
 
@@ -253,6 +274,7 @@ class Server13Handshake(Handshake13):
         suite = self.suite
         assert suite is not None and self.scheme is not None and cfg.private_key is not None
         self.transcript.start(suite)
+        psk_index = self._accept_psk(ch, raw)  # before ClientHello is hashed: the binder covers a truncated one
         self.transcript.update(raw)
         server_share, shared = keyexchange.server_exchange(
             client_share.group, client_share.key_exchange, self.ctx.generate_key_share
@@ -262,16 +284,19 @@ class Server13Handshake(Handshake13):
             (X.key_share, build_key_share_sh(KeyShareEntry(client_share.group, server_share))),
             (X.supported_versions, build_supported_versions_sh(TLS13)),
         ]
+        if psk_index is not None:
+            sh_exts.append((X.pre_shared_key, build_selected_identity(psk_index)))
         sh = ServerHello(self.ctx.random(32), ch.legacy_session_id, suite.code, 0, self._order(sh_exts))
         self._send(sh)
         if ch.legacy_session_id and not self.ccs_sent:
             self.out.append(SendChangeCipherSpec())
             self.ccs_sent = True
-        self.schedule = KeySchedule(suite)
+        self.schedule = KeySchedule(suite, self.resumed.psk if self.resumed is not None else None)
         self.schedule.set_shared_secret(shared)
         self.client_hs_secret, self.server_hs_secret = self.schedule.handshake_traffic_secrets(self.transcript.digest())
         self._install("write", Epoch.handshake, self.server_hs_secret)
         self._install("read", Epoch.handshake, self.client_hs_secret)
+        self._skip_early_data(ch, "undecryptable")
 
         ee_exts: list[Extension] = []
         if self.alpn is not None:
@@ -284,6 +309,9 @@ class Server13Handshake(Handshake13):
             ee_exts.append((X.server_name, b""))
         self._send(EncryptedExtensions(self._order(ee_exts)))
 
+        if self.resumed is not None:
+            self._finish_flight(suite)  # RFC 9846 section 2.2: a PSK handshake sends no certificate
+            return
         if cfg.request_client_certificate or cfg.require_client_certificate:
             self.cr_schemes = cfg.signature_algorithms
             cr_exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
@@ -293,6 +321,10 @@ class Server13Handshake(Handshake13):
         self._send(Certificate(b"", entries))
         content = signatures.certificate_verify_input(True, self.transcript.digest())
         self._send(CertificateVerify(self.scheme, self.ctx.sign(cfg.private_key, self.scheme, content)))
+        self._finish_flight(suite)
+
+    def _finish_flight(self, suite: CipherSuite) -> None:
+        assert self.schedule is not None
         self._send(Finished(finished_verify_data(suite, self.server_hs_secret, self.transcript.digest())))
 
         digest = self.transcript.digest()
@@ -357,23 +389,74 @@ class Server13Handshake(Handshake13):
                 hello_retry_request=self.hrr_sent,
                 peer_certificates=list(self.peer_chain),
                 version=self.version,
+                resumed=self.resumed is not None,
             )
         )
         for _ in range(self.config.session_tickets):
             self._send_ticket()
 
+    def _accept_psk(self, ch: ClientHello, raw: bytes) -> int | None:
+        """RFC 9846 section 4.3.11: pick the first offered ticket we sealed that is in its lifetime and made for the
+        negotiated hash, and check its binder (and only its binder); None: a full handshake."""
+        cfg = self.config
+        ext = find_extension(ch.extensions, X.pre_shared_key)
+        if ext is None:
+            return None
+        offered = OfferedPsks.parse(ext)
+        modes_ext = find_extension(ch.extensions, X.psk_key_exchange_modes)
+        if modes_ext is None:
+            # RFC 9846 section 4.3.9: pre_shared_key without psk_key_exchange_modes
+            raise TLSAlertError(AlertDescription.missing_extension, "pre_shared_key without psk_key_exchange_modes")
+        if PSK_DHE_KE not in parse_psk_key_exchange_modes(modes_ext) or cfg.ticket_sealer is None:
+            return None  # psk_ke only is not offered by this server: full handshake
+        suite = self.suite
+        assert suite is not None
+        now = epoch_ms(self.ctx.now())
+        for index, identity in enumerate(offered.identities):
+            state = cfg.ticket_sealer.open(identity.identity)
+            if state is None or state.expired(now) or state.cipher_suite not in CIPHER_SUITES:
+                continue
+            if CIPHER_SUITES[state.cipher_suite].hash_name != suite.hash_name:
+                continue
+            schedule = KeySchedule(suite, state.psk)
+            truncated = binder_hash_input(raw, offered)
+            transcript_hash = self.transcript.digest_with(truncated, suite.hash_algorithm())
+            if not binder_matches(suite, schedule.binder_key(), transcript_hash, offered.binders[index]):
+                raise TLSAlertError(AlertDescription.decrypt_error, "PSK binder does not verify")
+            self.resumed = state
+            return index
+        return None
+
     def _send_ticket(self) -> None:
-        # RFC 9846 section 4.7.1; the ticket is opaque to the client and this server never resumes
+        # RFC 9846 section 4.7.1
         assert self.suite is not None
         issuer = self.config.ticket_issuer
+        sealer = self.config.ticket_sealer
+        self.tickets_sent += 1
         if issuer is not None:
             nst = issuer(self.suite, self.resumption_secret)
+        elif sealer is not None:
+            nonce = self.tickets_sent.to_bytes(8, "big")
+            lifetime = min(self.config.ticket_lifetime, 604800)  # at most seven days (section 4.7.1)
+            age_add = int.from_bytes(self.ctx.random(4), "big")
+            state = TicketState13(
+                resumption_psk(self.suite, self.resumption_secret, nonce), self.suite.code,
+                epoch_ms(self.ctx.now()), age_add, lifetime, self.alpn, self.server_name,
+            )  # fmt: skip
+            nst = NewSessionTicket(lifetime, age_add, nonce, sealer.seal(state))
         else:
             nst = NewSessionTicket(
                 7200, int.from_bytes(self.ctx.random(4), "big"), self.ctx.random(8), self.ctx.random(32)
             )
         # not part of the transcript (RFC 9846 section 4.4.1: post-handshake messages are not hashed)
         self.out.append(SendHandshake(build_handshake(nst)))
+
+
+def _check_psk_extension_place(ch: ClientHello) -> None:
+    # RFC 9846 section 4.3.11: pre_shared_key must be the last extension of the ClientHello
+    types = [t for t, _ in ch.extensions]
+    if X.pre_shared_key in types and types[-1] != X.pre_shared_key:
+        raise illegal_parameter("pre_shared_key is not the last extension")
 
 
 C = Server13Handshake

@@ -6,12 +6,11 @@ import socket
 import struct
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.outcome import Role
 from conformance.stacks.base import EndpointConfig
-from conformance.stacks.capi_endpoint import new_context
+from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
 
 SOCKET_TIMEOUT = 5.0  # seconds a blocking socket call may wait before the kernel gives up (SO_RCVTIMEO/SNDTIMEO)
 
@@ -33,48 +32,20 @@ def tcp_pair(timeout: float = SOCKET_TIMEOUT) -> tuple[socket.socket, socket.soc
     return client, server
 
 
-@dataclass
-class Side:
-    """One SSL object with its context and (optionally) its socket; ``close`` frees everything."""
-
-    api: Any
-    role: Role
-    ctx: Any
-    ssl: Any
-    sock: socket.socket | None = None
-    extra: list[Any] = field(default_factory=list)
-
-    def close(self) -> None:
-        if self.ssl is not None:
-            self.api.SSL_free(self.ssl)
-            self.ssl = None
-        if self.ctx is not None:
-            self.api.SSL_CTX_free(self.ctx)
-            self.ctx = None
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+# The old name of the holder of a socket SSL: the one C-API SSL object of the harness.
+Side = CApiEndpoint
 
 
 def side(api: Any, role: Role, *, sock: socket.socket | None = None,
          adjust: Callable[[EndpointConfig], EndpointConfig] | None = None,
-         before_new: Callable[[Any], None] | None = None) -> Side:
-    """An SSL in ``role`` on ``sock`` (via SSL_set_fd), or with no BIO at all when ``sock`` is None."""
+         before_new: Callable[[Any], None] | None = None) -> CApiEndpoint:
+    """An SSL in ``role`` on ``sock`` (via SSL_set_fd; closed with the SSL), or with no BIO at all when ``sock`` is
+    None; ``close()`` frees it. The kernel moves the bytes, so the pump does not drive it."""
     config = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
     if adjust is not None:
         config = adjust(config)
-    ctx = new_context(api, config)
-    if before_new is not None:
-        before_new(ctx)
-    ssl = api.SSL_new(ctx)
-    if sock is not None:
-        assert api.SSL_set_fd(ssl, sock.fileno()) == 1
-    if role is Role.CLIENT:
-        api.SSL_set_tlsext_host_name(ssl, config.server_name.encode())
-        api.SSL_set_connect_state(ssl)
-    else:
-        api.SSL_set_accept_state(ssl)
-    return Side(api, role, ctx, ssl, sock)
+    return CApiEndpoint(api, config, f"{role.value}(socket)", ctx=new_context(api, config), before_new=before_new,
+                        host_check=False, sock=sock, bio=False)
 
 
 class Background:

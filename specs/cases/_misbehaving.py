@@ -20,8 +20,9 @@ from conformance.stacks.capi_endpoint import CApiEndpoint
 from engine.tls.alerts import AlertDescription, TLSAlertError
 from engine.tls.config import TLSConfig
 from engine.tls.connection import TLSConnection
-from engine.tls.events import ApplicationData, CloseNotifyReceived
+from engine.tls.events import ApplicationData, CloseNotifyReceived, NewSessionTicketReceived
 from engine.tls.misbehave import Misbehaviour
+from engine.tls.session13 import Ticket13
 from engine.tls.signatures import PrivateKey
 
 WANT_READ = SslError.SSL_ERROR_WANT_READ
@@ -53,6 +54,7 @@ class MisbehavingPeer(Endpoint):
         self.outbox = bytearray()
         self.received_alert: int | None = None  # what the stack under test told us
         self.error: TLSAlertError | None = None
+        self.tickets: list[Ticket13] = []  # TLS 1.3 tickets the stack sent (read() keeps them)
 
     def _pump(self) -> TLSAlertError | None:
         try:
@@ -70,7 +72,8 @@ class MisbehavingPeer(Endpoint):
 
     def _failed(self, op: str, args: str = "") -> Outcome:
         assert self.error is not None
-        return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=f"{self.error.alert.name}: {self.error}", args=args)
+        reason = f"{alert_name(self.error.alert)}: {self.error}"
+        return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=reason, args=args)
 
     def do_handshake(self) -> Outcome:
         if self._pump() is not None:
@@ -86,6 +89,8 @@ class MisbehavingPeer(Endpoint):
         for event in self.conn.events():
             if isinstance(event, ApplicationData):
                 data += event.data
+            elif isinstance(event, NewSessionTicketReceived) and event.session13 is not None:
+                self.tickets.append(event.session13)
             elif isinstance(event, CloseNotifyReceived):
                 return Outcome("SSL_read", 0, SslError.SSL_ERROR_ZERO_RETURN)
         if data:
@@ -127,13 +132,23 @@ class MisbehavingPeer(Endpoint):
 
 def pair_with_misbehaving_peer(h: Harness, stack_role: Role, fault: Misbehaviour,
                                config: EndpointConfig | None = None, *, client_certificate: bool = False,
-                               tls: dict[str, Any] | None = None) -> tuple[Pair, Endpoint, MisbehavingPeer]:
+                               tls: dict[str, Any] | None = None,
+                               shared_server: bool = False) -> tuple[Pair, Endpoint, MisbehavingPeer]:
     """The stack under test in ``stack_role`` against the misbehaving peer in the other role, over a whole link.
-    A C-API stack drives its handshake with SSL_connect / SSL_accept. ``tls``: the peer's TLSConfig changes."""
+    A C-API stack drives its handshake with SSL_connect / SSL_accept. ``tls``: the peer's TLSConfig changes.
+    ``shared_server``: the stack's server comes from one context per case (``StackAdapter.endpoint_factory``), so a
+    later connection can resume a session."""
     h.need("client_role" if stack_role is Role.CLIENT else "server_role", stacks=(h.stack,))
     label = f"{stack_role.value}({h.stack.name})"
-    stack = h.stack.endpoint(config or EndpointConfig(role=stack_role, verify_peer=stack_role is Role.CLIENT),
-                             label)
+    config = config or EndpointConfig(role=stack_role, verify_peer=stack_role is Role.CLIENT)
+    if shared_server:
+        factory = getattr(h, "_shared_server_factory", None)
+        if factory is None:
+            factory = h.stack.endpoint_factory(config)
+            h._shared_server_factory = factory  # type: ignore[attr-defined]
+        stack = factory(label)
+    else:
+        stack = h.stack.endpoint(config, label)
     h.endpoints.append(stack)
     if isinstance(stack, CApiEndpoint):
         stack.attach_trace(h.trace)

@@ -26,7 +26,7 @@ def lookup(h: Harness, *args: Any, ex: bool = True) -> Iterator[list[tuple[int, 
     ret, res = call(h, "BIO_lookup_ex" if ex else "BIO_lookup", *args)
     assert ret == 1 and res is not None, f"lookup {args} returned {ret}"
     try:
-        entries = []
+        entries: list[Any] = []
         entry = res
         while entry is not None and len(entries) < 64:
             entries.append((call(h, "BIO_ADDRINFO_family", entry), call(h, "BIO_ADDRINFO_socktype", entry),

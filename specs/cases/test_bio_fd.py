@@ -33,7 +33,7 @@ def temp_file(o: Any, data: bytes) -> int:
         fd = o.fd(os.dup(f.fileno()))
     os.write(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
-    return fd
+    return int(fd)
 
 
 def fd_bio(h: Harness, o: Any, fd: int, close_flag: int = BIO_NOCLOSE) -> Any:

@@ -35,8 +35,13 @@ def recording_bio(h: Harness) -> Iterator[tuple[Any, list[tuple[int, int]]]]:
     seen: list[tuple[int, int]] = []
     method = call(h, "BIO_meth_new", 0x0200 | 101, b"recording filter")  # BIO_TYPE_FILTER | an unused index
     assert method is not None, "BIO_meth_new returned NULL"
+
+    def ctrl(cmd: int, larg: int) -> int:
+        seen.append((cmd, larg))
+        return 0
+
     try:
-        assert call(h, "BIO_meth_set_ctrl", method, lambda cmd, larg: seen.append((cmd, larg)) or 0) == 1
+        assert call(h, "BIO_meth_set_ctrl", method, ctrl) == 1
         b = call(h, "BIO_new", method)
         assert b is not None, "BIO_new(application method) returned NULL"
         try:

@@ -7,12 +7,13 @@ import errno
 import select
 import socket
 import struct
+from functools import partial
 from typing import Any
 
 import pytest
 
 from conformance.capi import constants as K
-from conformance.harness import Harness, Pair
+from conformance.harness import CApiPair, Harness
 from conformance.outcome import Role, SslError
 from specs.cases._capi import Background, side, tcp_pair
 
@@ -58,14 +59,11 @@ def test_accept_without_a_bio_fails(h: Harness) -> None:
 
 def _handshake_without_a_bio(h: Harness, role: Role) -> None:
     api = h.capi
-    s = side(api, role)
-    try:
+    with side(api, role) as s:
         call(h, "ERR_clear_error")
         ret = call(h, "SSL_connect" if role is Role.CLIENT else "SSL_accept", s.ssl)
         assert ret < 0, f"a handshake without a BIO returned {ret}"
         assert get_error(h, s.ssl, ret) in (SSL_ERR, SYSCALL)
-    finally:
-        s.close()
 
 
 @pytest.mark.clauses("SSL_connect/RETURN VALUES/0")
@@ -82,7 +80,7 @@ def test_do_handshake_ended_by_close_notify_returns_zero(h: Harness) -> None:
 
 
 def _client_handshake_ended_by_close_notify(h: Harness, function: str) -> None:
-    pair = h.pair()
+    pair = h.capi_pair()
     first = call(h, function, pair.client.ssl)
     assert first < 0 and get_error(h, pair.client.ssl, first) is WANT_READ
     pair.client.take_outgoing()  # the ClientHello goes nowhere
@@ -96,7 +94,7 @@ def _client_handshake_ended_by_close_notify(h: Harness, function: str) -> None:
 @pytest.mark.clauses("SSL_accept/RETURN VALUES/0")
 def test_server_handshake_ended_by_close_notify_returns_zero(h: Harness) -> None:
     """The client sends a close_notify instead of a ClientHello: documented as return value 0 of SSL_accept."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.server.put_incoming(CLOSE_NOTIFY_RECORD)
     call(h, "ERR_clear_error")
     ret = call(h, "SSL_accept", pair.server.ssl)
@@ -125,10 +123,8 @@ def test_blocking_socket_do_handshake_returns_only_when_done(h: Harness) -> None
 def _blocking_socket_calls(h: Harness, function: str) -> None:
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
     data = h.rng.randbytes(200_000)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         def serve() -> bytes:
             ret = api.SSL_accept(server.ssl) if function == "SSL_connect" else api.SSL_do_handshake(server.ssl)
             assert ret == 1, f"server handshake returned {ret} (SSL_get_error {api.SSL_get_error(server.ssl, ret)})"
@@ -145,9 +141,6 @@ def _blocking_socket_calls(h: Harness, function: str) -> None:
         written = call(h, "SSL_write", client.ssl, data)
         assert written == len(data), f"a blocking SSL_write returned {written}, not the whole {len(data)} bytes"
         assert background.join() == data
-    finally:
-        client.close()
-        server.close()
 
 
 def _select_loop(h: Harness, steps: dict[str, Any], rounds: int = 2000) -> dict[str, int]:
@@ -206,9 +199,7 @@ def _nonblocking_sockets_with_select(h: Harness, connect: str, accept: str) -> N
     csock, ssock = tcp_pair()
     for s in (csock, ssock):
         s.setblocking(False)
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         _select_loop(h, {f"client {connect}": (client, lambda: getattr(api, connect)(client.ssl)),
                          f"server {accept}": (server, lambda: getattr(api, accept)(server.ssl))})
         data = h.rng.randbytes(1 << 20)
@@ -232,9 +223,6 @@ def _nonblocking_sockets_with_select(h: Harness, connect: str, accept: str) -> N
             done = _select_loop(h, steps)
             sent += done.get("SSL_write", 0)
         assert bytes(got) == data
-    finally:
-        client.close()
-        server.close()
 
 
 @pytest.mark.clauses("SSL_connect/NOTES/tcp-nodelay-helper")
@@ -253,9 +241,9 @@ def test_bio_set_tcp_ndelay_switches_nagle(h: Harness) -> None:
 
 # --- SSL_get_error and the error queue ------------------------------------------------------------------------
 
-def _failed_handshake(h: Harness) -> tuple[Pair, int]:
+def _failed_handshake(h: Harness) -> tuple[CApiPair, int]:
     """A pair whose server fails the handshake fatally (the client allows only TLS 1.2, the server only 1.3)."""
-    pair = h.pair(client=lambda c: c.with_(max_version="TLSv1.2"), server=lambda c: c.with_(min_version="TLSv1.3"))
+    pair = h.capi_pair(client=lambda c: c.with_(max_version="TLSv1.2"), server=lambda c: c.with_(min_version="TLSv1.3"))
     call(h, "SSL_do_handshake", pair.client.ssl)
     pair.pump.step_link()
     call(h, "ERR_clear_error")
@@ -290,7 +278,7 @@ def test_stale_error_queue_misleads_get_error(h: Harness) -> None:
     """An error left on the queue before an SSL_read that merely has to wait makes SSL_get_error report a fatal
     code (SSL_ERROR_SSL, or SSL_ERROR_SYSCALL for a system error entry); with the queue emptied first, the same read
     reports WANT_READ."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     call(h, "ERR_clear_error")
     stale_ctx = call(h, "SSL_CTX_new", call(h, "TLS_method"))
@@ -312,7 +300,7 @@ def test_stale_error_queue_misleads_get_error(h: Harness) -> None:
 def test_get_error_depends_on_the_return_value_passed(h: Harness) -> None:
     """SSL_get_error classifies the value it is given: the -1 of a read that must wait is WANT_READ, while any
     value > 0 is SSL_ERROR_NONE."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     ret, _ = call(h, "SSL_read", pair.server.ssl, 10)
     assert ret <= 0
@@ -324,7 +312,7 @@ def test_get_error_depends_on_the_return_value_passed(h: Harness) -> None:
 def test_unexpected_eof_reason_on_the_queue(h: Harness) -> None:
     """After an EOF without close_notify the queue's first entry is ERR_LIB_SSL /
     SSL_R_UNEXPECTED_EOF_WHILE_READING, which an application may test for."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     pair.link.c2s.closed = True
     pair.settle()
@@ -341,9 +329,7 @@ def test_connection_reset_is_syscall(h: Harness) -> None:
     """The peer resets the TCP connection (RST): the next read fails with SSL_ERROR_SYSCALL and errno set."""
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         background = Background(lambda: api.SSL_accept(server.ssl))
         assert call(h, "SSL_connect", client.ssl) == 1
         assert background.join() == 1
@@ -355,9 +341,6 @@ def test_connection_reset_is_syscall(h: Harness) -> None:
         code = get_error(h, client.ssl, ret)
         assert code is SYSCALL, f"a reset connection gave SSL_get_error {code} (ret {ret})"
         assert call(h, "errno") in (errno.ECONNRESET, errno.EPIPE), "errno should say what the system reported"
-    finally:
-        client.close()
-        server.close()
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_WANT_X509_LOOKUP")
@@ -369,7 +352,7 @@ def test_client_cert_callback_asks_to_be_called_again(h: Harness) -> None:
     def callback(ssl: Any) -> int:
         return answers[0]
 
-    pair = h.pair(server=lambda c: c.with_(verify_peer=False))
+    pair = h.capi_pair(server=lambda c: c.with_(verify_peer=False))
     # A server that asks for a certificate but does not insist on one.
     call(h, "SSL_set_verify", pair.server.ssl, K.SSL_VERIFY_PEER, None)
     call(h, "SSL_CTX_set_client_cert_cb", pair.client.ctx, callback)
@@ -396,7 +379,7 @@ def test_client_hello_callback_asks_to_be_called_again(h: Harness) -> None:
     """A ClientHello callback returning SSL_CLIENT_HELLO_RETRY (-1) suspends SSL_accept with
     WANT_CLIENT_HELLO_CB; when it then returns success (1) the handshake completes."""
     answers = [-1]
-    pair = h.pair()
+    pair = h.capi_pair()
     call(h, "SSL_CTX_set_client_hello_cb", pair.server.ctx, lambda ssl: answers[0])
     pair.call(pair.client, lambda e: e.do_handshake())
     pair.pump.step_link()
@@ -429,8 +412,8 @@ def test_accept_bio_without_a_client_wants_accept(h: Harness) -> None:
         csock = socket.create_connection(("127.0.0.1", port))
         csock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 5, 0))
         client = side(api, Role.CLIENT, sock=csock)
-        connecting = Background(lambda c=client: api.SSL_connect(c.ssl))
-        codes = []
+        connecting = Background(partial(api.SSL_connect, client.ssl))
+        codes: list[SslError | int] = []
         for _ in range(200):
             ret = call(h, "SSL_accept", s.ssl)
             if ret == 1:
@@ -475,7 +458,7 @@ def test_connect_bio_in_progress_wants_connect(h: Harness) -> None:
             h.not_applicable(f"the kernel completed the TCP connect at once (SSL_get_error {first}); "
                              "WANT_CONNECT cannot be provoked here")
         assert first is SslError.SSL_ERROR_WANT_CONNECT, f"a connect in progress gave {ret}, SSL_get_error {first}"
-        codes = [first]
+        codes: list[SslError | int] = [first]
         listener.setblocking(False)
         for _ in range(300):
             try:
@@ -501,7 +484,7 @@ def test_connect_bio_in_progress_wants_connect(h: Harness) -> None:
 @pytest.mark.clauses("SSL_read/RETURN VALUES/1", "SSL_read/RETURN VALUES/0")
 def test_read_ex_returns_one_or_zero(h: Harness) -> None:
     """SSL_read_ex returns 1 with the bytes read, and 0 (nothing read) when it has to wait."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     ret, data = call(h, "SSL_read_ex", pair.server.ssl, 10)
     assert ret == 0 and data == b"" and get_error(h, pair.server.ssl, ret) is WANT_READ
@@ -514,7 +497,7 @@ def test_read_ex_returns_one_or_zero(h: Harness) -> None:
 def test_write_ex_and_write_return_values(h: Harness) -> None:
     """SSL_write_ex returns 1 and the count when everything was written, 0 when it has to wait; SSL_write
     returns a value <= 0 in the same situation."""
-    pair = h.pair(client=lambda c: c.with_(write_buffer=512))
+    pair = h.capi_pair(client=lambda c: c.with_(write_buffer=512))
     pair.handshake()
     ret, written = call(h, "SSL_write_ex", pair.client.ssl, b"small")
     assert ret == 1 and written == 5
@@ -522,7 +505,7 @@ def test_write_ex_and_write_return_values(h: Harness) -> None:
     big = h.rng.randbytes(20_000)
     ret, written = call(h, "SSL_write_ex", pair.client.ssl, big)
     assert ret == 0 and get_error(h, pair.client.ssl, ret) is WANT_WRITE, (ret, written)
-    other = h.pair(client=lambda c: c.with_(write_buffer=512))
+    other = h.capi_pair(client=lambda c: c.with_(write_buffer=512))
     other.handshake()
     ret = call(h, "SSL_write", other.client.ssl, big)
     assert ret <= 0 and get_error(h, other.client.ssl, ret) is WANT_WRITE
@@ -532,7 +515,7 @@ def test_write_ex_and_write_return_values(h: Harness) -> None:
 def test_retry_from_a_moved_buffer_with_the_mode(h: Harness) -> None:
     """With SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER a write that must be retried may be retried with the same bytes at
     another address, and it completes. (What happens without the mode is not documented and not asserted.)"""
-    pair = h.pair(client=lambda c: c.with_(write_buffer=512))
+    pair = h.capi_pair(client=lambda c: c.with_(write_buffer=512))
     pair.handshake()
     call(h, "SSL_set_mode", pair.client.ssl, K.SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
     data = h.rng.randbytes(20_000)
@@ -548,8 +531,8 @@ def test_retry_from_a_moved_buffer_with_the_mode(h: Harness) -> None:
     assert ret == len(data), f"the retried write from a moved buffer ended with {ret}"
 
 
-def _with_ticket_then_data(h: Harness, auto_retry: bool) -> tuple[Pair, list[Any]]:
-    pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
+def _with_ticket_then_data(h: Harness, auto_retry: bool) -> tuple[CApiPair, list[Any]]:
+    pair = h.capi_pair(client=lambda c: c.with_(min_version="TLSv1.3"))
     name = "SSL_set_mode" if auto_retry else "SSL_clear_mode"
     call(h, name, pair.client.ssl, K.SSL_MODE_AUTO_RETRY)
     pair.handshake()  # the server's session tickets are now in the client's BIO
@@ -585,14 +568,15 @@ def test_blocking_read_and_non_application_records(h: Harness) -> None:
     api = h.capi
     for auto_retry in (False, True):
         csock, ssock = tcp_pair()
-        client = side(api, Role.CLIENT, sock=csock, adjust=lambda c: c.with_(min_version="TLSv1.3"))
-        server = side(api, Role.SERVER, sock=ssock)
-        try:
+        with (
+            side(api, Role.CLIENT, sock=csock, adjust=lambda c: c.with_(min_version="TLSv1.3")) as client,
+            side(api, Role.SERVER, sock=ssock) as server,
+        ):
             (api.SSL_set_mode if auto_retry else api.SSL_clear_mode)(client.ssl, K.SSL_MODE_AUTO_RETRY)
-            background = Background(lambda s=server: api.SSL_accept(s.ssl))
+            background = Background(partial(api.SSL_accept, server.ssl))
             assert call(h, "SSL_connect", client.ssl) == 1
             assert background.join() == 1  # the server has sent its tickets
-            reader = Background(lambda c=client: api.SSL_read(c.ssl, 100))
+            reader = Background(partial(api.SSL_read, client.ssl, 100))
             reader.thread.join(0.5)
             if not auto_retry:
                 ret, _ = reader.join()
@@ -602,15 +586,12 @@ def test_blocking_read_and_non_application_records(h: Harness) -> None:
                 assert call(h, "SSL_write", server.ssl, b"wake up") == 7
                 ret, data = reader.join()
                 assert ret == 7 and data == b"wake up"
-        finally:
-            client.close()
-            server.close()
 
 
 @pytest.mark.clauses("SSL_write/DESCRIPTION/sendfile-needs-ktls", "SSL_write/RETURN VALUES/<0")
 def test_sendfile_without_kernel_tls_fails(h: Harness, tmp_path: Any) -> None:
     """SSL_sendfile needs kernel TLS for sending; on a connection without it the call fails (< 0)."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     path = tmp_path / "payload"
     path.write_bytes(b"x" * 1000)
@@ -628,7 +609,7 @@ def test_write_ex_in_partial_write_mode_reports_what_it_wrote(h: Harness) -> Non
     """With SSL_MODE_ENABLE_PARTIAL_WRITE, SSL_write_ex of 100 000 bytes returns 1 with ``written`` between 1 and one
     record (16 KiB) and short of the whole; the peer then reads exactly the first ``written`` bytes, and further
     calls with the rest deliver everything, each reporting the count that really arrived."""
-    pair = h.pair(client=lambda c: c.with_(partial_write=True))
+    pair = h.capi_pair(client=lambda c: c.with_(partial_write=True))
     pair.handshake()
     data = h.rng.randbytes(100_000)
     sent = calls = 0

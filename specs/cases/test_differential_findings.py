@@ -8,7 +8,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
-from specs.cases._ssl_objects import Mem, error, handshake, move
+from specs.cases._ssl_objects import Mem, error, handshake, handshake_until, move
 
 C_API = ("c_api", "client_role", "server_role")
 
@@ -84,8 +84,7 @@ def test_plaintext_alert_with_record_version_0301_is_read_as_an_alert(h: Harness
     decode_error alert (reason SSL_AD_REASON_OFFSET + 50) and sets SSL_RECEIVED_SHUTDOWN, whatever the field says."""
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
-    api.SSL_do_handshake(client.ssl)
-    server.give(client.take())  # the ClientHello
+    handshake_until(h, client, server, "client-hello-received")
     server.give(bytes.fromhex("15030100020232"))  # alert(fatal, decode_error) with legacy_record_version 0x0301
     api.ERR_clear_error()
     ret = api.SSL_do_handshake(server.ssl)

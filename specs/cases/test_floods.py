@@ -18,6 +18,7 @@ from conformance.outcome import Outcome, SslError
 from conformance.stacks.base import Endpoint
 from engine.tls import TLSAlertError, TLSConfig, TLSConnection
 from engine.tls.alerts import AlertDescription
+from specs.cases._misbehaving import alert_name
 
 MAX_FLOOD = 1000  # records a receiver may take before it must have stopped (OpenSSL 3.0 stops within 33)
 CCS_RECORD = bytes.fromhex("140303000101")
@@ -54,7 +55,7 @@ def _check_stop(h: Harness, pair: Pair, peer: TLSConnection, out: Outcome) -> No
         peer.receive_bytes(answer)
     except TLSAlertError as exc:
         assert not exc.sent_by_us, f"the peer itself objected to what the server sent: {exc}"
-        h.trace.note(f"alert from the server: {exc.alert.name}")
+        h.trace.note(f"alert from the server: {alert_name(exc.alert)}")
         assert exc.alert is AlertDescription.unexpected_message, f"the alert must be unexpected_message: {exc.alert}"
         return
     raise AssertionError(f"the server sent no fatal alert ({len(answer)} bytes after the flood)")

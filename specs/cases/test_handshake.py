@@ -115,6 +115,7 @@ def test_handshake_fatal_on_version_mismatch(h: Harness) -> None:
     result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
     assert_fatal(result.server, h.server_stack, "the server must refuse a TLS 1.2-only client")
     assert_fatal(result.client, h.client_stack, "the client must fail against a TLS 1.3-only server")
+    assert result.server is not None and result.client is not None
     if h.has("raw_return_values"):
         assert result.server.ret < 0 and result.client.ret < 0
 

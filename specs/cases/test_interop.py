@@ -7,6 +7,7 @@ import pytest
 from conformance.harness import Harness, Pair
 from conformance.link import Link
 from conformance.outcome import SslError
+from conformance.pump import Goal, writes
 from specs.cases._wire import assert_fatal, words
 
 pytestmark = pytest.mark.interop
@@ -23,11 +24,10 @@ def _exchange(pair: Pair, data: bytes, *, to_server: bool = True) -> None:
     sent = 0
     received = bytearray()
     while sent < len(data) or len(received) < len(data):
-        goals = {}
+        goals: dict[str, Goal] = {}
         if sent < len(data):
-            chunk = data[sent:sent + 65536]
-            goals[writer] = lambda e, c=chunk: e.write(c)
-        result = pair.drive(**goals) if goals else None
+            goals[writer] = writes(data[sent:sent + 65536])
+        result = pair.drive_sides(goals) if goals else None
         if result is not None:
             out = getattr(result, writer)
             assert out is not None and out.ok, f"{writer} write failed: {out}"
@@ -116,7 +116,7 @@ def test_key_update(h: Harness, sender: str) -> None:
     pair.handshake()
     _exchange(pair, b"before")
     endpoint = pair.client if sender == "client" else pair.server
-    out = pair.drive(**{sender: lambda e: e.key_update(True)})
+    out = pair.drive_sides({sender: lambda e: e.key_update(True)})
     assert getattr(out, sender).ok, getattr(out, sender)
     _exchange(pair, b"after one" * 100, to_server=sender == "client")
     _exchange(pair, b"after two" * 100, to_server=sender != "client")
@@ -131,9 +131,9 @@ def test_close_notify(h: Harness, closer: str) -> None:
     pair.handshake()
     to_server = closer == "client"
     _exchange(pair, b"last words", to_server=to_server)
-    pair.drive(**{closer: lambda e: e.shutdown()})
+    pair.drive_sides({closer: lambda e: e.shutdown()})
     other = "server" if closer == "client" else "client"
-    out = getattr(pair.drive(**{other: lambda e: e.read(100)}), other)
+    out = getattr(pair.drive_sides({other: lambda e: e.read(100)}), other)
     assert out is not None and out.error is SslError.SSL_ERROR_ZERO_RETURN, out
 
 

@@ -145,9 +145,9 @@ def test_tls12_close_notify(h: Harness, closer: str) -> None:
     pair = _pair12(h)
     pair.handshake()
     _exchange(pair, b"last words", to_server=closer == "client")
-    pair.drive(**{closer: lambda e: e.shutdown()})
+    pair.drive_sides({closer: lambda e: e.shutdown()})
     other = "server" if closer == "client" else "client"
-    out = getattr(pair.drive(**{other: lambda e: e.read(100)}), other)
+    out = getattr(pair.drive_sides({other: lambda e: e.read(100)}), other)
     assert out is not None and out.error is SslError.SSL_ERROR_ZERO_RETURN, out
 
 

@@ -69,7 +69,7 @@ def _take_alert(pair: Pair, peer: MisbehavingPeer) -> None:
 
 
 def _read(pair: Pair, role: Role) -> Outcome | None:
-    result = pair.drive(**{role.value: lambda e: e.read(100)})
+    result = pair.drive_sides({role.value: lambda e: e.read(100)})
     return result.client if role is Role.CLIENT else result.server
 
 

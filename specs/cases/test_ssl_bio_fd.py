@@ -17,7 +17,7 @@ import pytest
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from specs.cases._capi import Background, side, tcp_pair
-from specs.cases._ssl_objects import WANT, Mem, error, paired
+from specs.cases._ssl_objects import WANT, Mem, error, paired, ssl_ctx, ssl_obj
 
 pytestmark = pytest.mark.needs("c_api", "client_role", "server_role")
 
@@ -59,9 +59,8 @@ class Bios:
 def _set_bio_rule(h: Harness, steps: list[tuple[str, str, str]]) -> None:
     """``steps``: (rbio, wbio, references the page says this call consumes)."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
     bios = Bios(api, "XYZW")
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx:
         ssl = api.SSL_new(ctx)
         for rbio, wbio, consumed in steps:
             bios.give(consumed)
@@ -71,8 +70,6 @@ def _set_bio_rule(h: Harness, steps: list[tuple[str, str, str]]) -> None:
         api.SSL_free(ssl)
         wrong = bios.settle()
         assert not wrong, "; ".join(wrong)
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_set_bio/DESCRIPTION/rule-unchanged", "SSL_set_bio/RETURN VALUES/cannot-fail")
@@ -121,9 +118,8 @@ def test_set0_functions_take_one_reference_per_call(h: Harness) -> None:
     """set0_rbio(X), set0_rbio(Y) (X released), set0_rbio(Y) again (needs a fresh reference), set0_wbio(Z),
     set0_wbio(Y) (the same BIO both ways: one reference per call); SSL_free releases what the object held."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
     bios = Bios(api, "XYZ")
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx:
         ssl = api.SSL_new(ctx)
         for function, name in (("SSL_set0_rbio", "X"), ("SSL_set0_rbio", "Y"), ("SSL_set0_rbio", "Y"),
                                ("SSL_set0_wbio", "Z"), ("SSL_set0_wbio", "Y")):
@@ -135,8 +131,6 @@ def test_set0_functions_take_one_reference_per_call(h: Harness) -> None:
         api.SSL_free(ssl)
         wrong = bios.settle()
         assert not wrong, "; ".join(wrong)
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses(
@@ -185,13 +179,8 @@ def test_separate_read_and_write_bios(h: Harness) -> None:
 @pytest.mark.clauses("SSL_get_rbio/RETURN VALUES/NULL")
 def test_get_rbio_without_a_bio_is_null(h: Harness) -> None:
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    ssl = api.SSL_new(ctx)
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx, ssl_obj(h, ctx) as ssl:
         assert api.SSL_get_rbio(ssl) is None and api.SSL_get_wbio(ssl) is None
-    finally:
-        api.SSL_free(ssl)
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_get_rbio/DESCRIPTION/no-reference-taken")
@@ -289,9 +278,8 @@ def test_custom_write_bio_needs_a_flush(h: Harness) -> None:
 def test_set_fd_runs_the_connection_over_the_socket(h: Harness) -> None:
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock)  # SSL_set_fd(ssl, fd) == 1 is asserted there
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    # SSL_set_fd(ssl, fd) == 1 is checked in side()
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         assert api.SSL_get_fd(client.ssl) == csock.fileno()
         rbio = api.SSL_get_rbio(client.ssl)
         assert rbio is not None and api.SSL_get_wbio(client.ssl) == rbio
@@ -306,9 +294,6 @@ def test_set_fd_runs_the_connection_over_the_socket(h: Harness) -> None:
         assert api.SSL_connect(client.ssl) == 1
         assert api.SSL_write(client.ssl, b"over the socket") == 15
         assert background.join() == b"over the socket"
-    finally:
-        client.close()
-        server.close()
 
 
 @pytest.mark.clauses("SSL_set_fd/DESCRIPTION/inherits-fd-blocking")

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conformance.capi import constants as K
-from conformance.harness import Harness
+from conformance.harness import Harness, Pair
 from conformance.outcome import Role, SslError
+from conformance.pump import writes
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, session_reused
 from specs.cases._wire import KEY_UPDATE_CIPHERTEXT, records
 
@@ -16,12 +17,11 @@ C_API = ("c_api", "client_role", "server_role")
 WANT_READ = SslError.SSL_ERROR_WANT_READ
 
 
-def _exchange(h: Harness, pair: object, tag: str) -> None:
+def _exchange(h: Harness, pair: Pair, tag: str) -> None:
     """Data both ways over a normalised pair."""
-    p = pair  # type: ignore[assignment]
     for writer, reader, text in (("client", "server", f"c2s {tag}"), ("server", "client", f"s2c {tag}")):
-        p.drive(**{writer: lambda e, t=text: e.write(t.encode())})  # type: ignore[attr-defined]
-        out = getattr(p.drive(**{reader: lambda e: e.read(100)}), reader)  # type: ignore[attr-defined]
+        pair.drive_sides({writer: writes(text.encode())})
+        out = getattr(pair.drive_sides({reader: lambda e: e.read(100)}), reader)
         assert out is not None and out.ok and out.data == text.encode(), f"{writer} -> {reader} after {tag}: {out}"
 
 

@@ -14,15 +14,21 @@ from conformance.capi import constants as K
 from conformance.certs import default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.stacks.capi_endpoint import as_capi_endpoint
 from specs.cases._ssl_objects import (
     WANT,
     Mem,
+    attempt_handshake,
     error,
     full_shutdown,
     handshake,
     move,
+    null_with_error,
     paired,
+    pump,
     sess_number,
+    ssl_ctx,
+    ssl_obj,
     version,
 )
 
@@ -42,31 +48,17 @@ pytestmark = pytest.mark.needs("c_api", "client_role", "server_role")
 def test_ssl_new_object_belongs_to_its_context(h: Harness) -> None:
     """SSL_CTX_new and SSL_new return objects; SSL_get_SSL_CTX gives back exactly the context used."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    other = api.SSL_CTX_new(api.TLS_method())
-    assert ctx is not None and other is not None
-    try:
-        ssl = api.SSL_new(ctx)
-        ssl2 = api.SSL_new(other)
-        assert ssl is not None and ssl2 is not None and ssl != ssl2
+    with ssl_ctx(h) as ctx, ssl_ctx(h) as other, ssl_obj(h, ctx) as ssl, ssl_obj(h, other) as ssl2:
+        assert ssl != ssl2
         assert api.SSL_get_SSL_CTX(ssl) == ctx, "SSL_get_SSL_CTX must return the context SSL_new was given"
         assert api.SSL_get_SSL_CTX(ssl2) == other
-        api.SSL_free(ssl)
-        api.SSL_free(ssl2)
-    finally:
-        api.SSL_CTX_free(ctx)
-        api.SSL_CTX_free(other)
 
 
 @pytest.mark.clauses("SSL_new/RETURN VALUES/NULL")
 def test_ssl_new_without_context_returns_null(h: Harness) -> None:
     """SSL_new(NULL) cannot make an object: NULL, with the reason on the error queue."""
     api = h.capi
-    api.ERR_clear_error()
-    assert api.SSL_new(None) is None
-    code = api.ERR_peek_error()
-    h.trace.note(f"SSL_new(NULL) -> NULL, ERR_peek_error -> {code:#x}")
-    assert code != 0, "a NULL return must leave the reason on the error queue"
+    null_with_error(h, "SSL_new", None)
     api.ERR_clear_error()
 
 
@@ -74,11 +66,7 @@ def test_ssl_new_without_context_returns_null(h: Harness) -> None:
 def test_ssl_ctx_new_without_method_returns_null(h: Harness) -> None:
     """SSL_CTX_new(NULL): NULL with the reason on the error queue."""
     api = h.capi
-    api.ERR_clear_error()
-    assert api.SSL_CTX_new(None) is None
-    code = api.ERR_peek_error()
-    h.trace.note(f"SSL_CTX_new(NULL) -> NULL, ERR_peek_error -> {code:#x}")
-    assert code != 0, "a NULL return must leave the reason on the error queue"
+    null_with_error(h, "SSL_CTX_new", None)
     api.ERR_clear_error()
 
 
@@ -94,11 +82,7 @@ def test_ssl_ctx_new_ex_fetches_with_the_property_query(h: Harness) -> None:
         assert ssl is not None
         api.SSL_free(ssl)
         api.SSL_CTX_free(ctx)
-    api.ERR_clear_error()
-    assert api.SSL_CTX_new_ex(None, b"provider=nonexistent", api.TLS_method()) is None
-    code = api.ERR_peek_error()
-    h.trace.note(f"SSL_CTX_new_ex(NULL, 'provider=nonexistent', ...) -> NULL, ERR_peek_error {code:#x}")
-    assert code != 0
+    null_with_error(h, "SSL_CTX_new_ex", None, b"provider=nonexistent", api.TLS_method())
     api.ERR_clear_error()
 
 
@@ -107,21 +91,15 @@ def test_ssl_new_inherits_context_settings(h: Harness) -> None:
     """An object made after the context was configured has its method, options and verification settings."""
     api = h.capi
     for method, server in (("TLS_client_method", 0), ("TLS_server_method", 1)):
-        ctx = api.SSL_CTX_new(getattr(api, method)())
-        try:
+        with ssl_ctx(h, getattr(api, method)()) as ctx:
             api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET | K.SSL_OP_CIPHER_SERVER_PREFERENCE)
             api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_PEER | K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, None)
-            ssl = api.SSL_new(ctx)
-            try:
+            with ssl_obj(h, ctx) as ssl:
                 assert api.SSL_is_server(ssl) == server, f"{method}: SSL_is_server -> {api.SSL_is_server(ssl)}"
                 options = api.SSL_get_options(ssl)
                 assert options & K.SSL_OP_NO_TICKET and options & K.SSL_OP_CIPHER_SERVER_PREFERENCE, hex(options)
                 mode = api.SSL_get_verify_mode(ssl)
                 assert mode == K.SSL_VERIFY_PEER | K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, mode
-            finally:
-                api.SSL_free(ssl)
-        finally:
-            api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-timeout")
@@ -191,9 +169,8 @@ def test_ssl_ex_data_is_freed_with_the_last_reference(h: Harness) -> None:
     api = h.capi
     idx = _free_index(api, "SSL")
     mark = next(_MARKS)
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    try:
-        ssl = api.SSL_new(ctx)
+    with ssl_ctx(h) as ctx:
+        ssl = api.SSL_new(ctx)  # freed twice below: the case is about those frees
         assert api.SSL_set_ex_data(ssl, idx, mark) == 1
         assert api.SSL_up_ref(ssl) == 1
         api.SSL_free(ssl)
@@ -202,8 +179,6 @@ def test_ssl_ex_data_is_freed_with_the_last_reference(h: Harness) -> None:
         api.SSL_free(ssl)
         assert _freed("SSL", idx, mark) == 1, \
             f"the last SSL_free must run the free callback once for the data: {_freed('SSL', idx, mark)} times"
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_CTX_free/DESCRIPTION/drops-reference", "SSL_CTX_free/DESCRIPTION/frees-owned-items")
@@ -231,18 +206,14 @@ def test_ssl_inherits_max_cert_list(h: Harness) -> None:
     """SSL_CTX_set_max_cert_list returns the old limit (100 KiB by default) and an SSL made afterwards starts with
     the context's limit; SSL_set_max_cert_list changes the SSL alone."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    try:
+    with ssl_ctx(h) as ctx:
         assert api.SSL_CTX_get_max_cert_list(ctx) == 100 * 1024, api.SSL_CTX_get_max_cert_list(ctx)
         assert api.SSL_CTX_set_max_cert_list(ctx, 4321) == 100 * 1024
         assert api.SSL_CTX_get_max_cert_list(ctx) == 4321
-        ssl = api.SSL_new(ctx)
-        assert api.SSL_get_max_cert_list(ssl) == 4321, "SSL_new must take the context's limit"
-        assert api.SSL_set_max_cert_list(ssl, 777) == 4321
-        assert api.SSL_get_max_cert_list(ssl) == 777 and api.SSL_CTX_get_max_cert_list(ctx) == 4321
-        api.SSL_free(ssl)
-    finally:
-        api.SSL_CTX_free(ctx)
+        with ssl_obj(h, ctx) as ssl:
+            assert api.SSL_get_max_cert_list(ssl) == 4321, "SSL_new must take the context's limit"
+            assert api.SSL_set_max_cert_list(ssl, 777) == 4321
+            assert api.SSL_get_max_cert_list(ssl) == 777 and api.SSL_CTX_get_max_cert_list(ctx) == 4321
 
 
 @pytest.mark.clauses(
@@ -253,9 +224,8 @@ def test_ssl_inherits_max_cert_list(h: Harness) -> None:
 def test_ssl_free_releases_its_bios(h: Harness) -> None:
     """SSL_free releases the read and write BIOs handed over to the object (so the caller must not free them)."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    try:
-        ssl = api.SSL_new(ctx)
+    with ssl_ctx(h) as ctx:
+        ssl = api.SSL_new(ctx)  # the case frees it: SSL_free is what it checks
         _, rbio, rpartner = api.BIO_new_bio_pair(0, 0)
         _, wbio, wpartner = api.BIO_new_bio_pair(0, 0)
         api.SSL_set_bio(ssl, rbio, wbio)
@@ -265,8 +235,6 @@ def test_ssl_free_releases_its_bios(h: Harness) -> None:
         assert not paired(api, wpartner), "SSL_free must release the write BIO"
         api.BIO_free(rpartner)
         api.BIO_free(wpartner)
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses(
@@ -362,16 +330,11 @@ def _session_cache_after(h: Harness, how: str) -> None:
 )
 def test_ssl_dup_of_a_fresh_object(h: Harness) -> None:
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    try:
-        original = api.SSL_new(ctx)
+    with ssl_ctx(h) as ctx, ssl_obj(h, ctx) as original:
         copy = api.SSL_dup(original)
         assert copy is not None and copy != original, "SSL_dup of a fresh object must return a new object"
         assert api.SSL_get_SSL_CTX(copy) == ctx, "the copy must come from the original's context"
         api.SSL_free(copy)
-        api.SSL_free(original)
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 def _cipher_list(api: Any, ssl: Any) -> list[str]:
@@ -436,9 +399,8 @@ def test_ssl_dup_copies_settings(h: Harness) -> None:
     value with its documented 0, as a TLS 1.3-only stack does for a TLS 1.2 cipher list, is noted in the trace),
     then SSL_dup(); the copy must read the same."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
     wrong: list[str] = []
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx:
         for setting, (apply, read) in sorted(_dup_settings().items()):
             fresh = api.SSL_new(ctx)
             original = api.SSL_new(ctx)
@@ -461,8 +423,6 @@ def test_ssl_dup_copies_settings(h: Harness) -> None:
                 api.SSL_free(copy)
             api.SSL_free(original)
             api.SSL_free(fresh)
-    finally:
-        api.SSL_CTX_free(ctx)
     assert not wrong, "SSL_dup did not copy: " + "; ".join(wrong)
 
 
@@ -474,8 +434,7 @@ def test_ssl_dup_copies_the_verification_parameters(h: Harness, host: str) -> No
     whose trusted certificate names server.test, completes only when ``host`` is that name. No SNI is set on the
     copy, so only the copied parameter can name the host."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_client_method())
-    try:
+    with ssl_ctx(h, api.TLS_client_method()) as ctx:
         assert api.SSL_CTX_load_verify_locations(ctx, str(default_pki().ca_path).encode(), None) == 1
         original = api.SSL_new(ctx)
         api.SSL_set_verify(original, K.SSL_VERIFY_PEER, None)
@@ -498,8 +457,6 @@ def test_ssl_dup_copies_the_verification_parameters(h: Harness, host: str) -> No
         else:
             assert outcome.startswith("client failed"), (
                 f"the copy did not keep the expected host {host!r} (SSL_set1_host): its handshake {outcome}")
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-verify")
@@ -514,8 +471,7 @@ def test_ssl_dup_copies_the_verify_callback(h: Harness) -> None:
         seen.append(preverify_ok)
         return 1
 
-    ctx = api.SSL_CTX_new(api.TLS_client_method())
-    try:
+    with ssl_ctx(h, api.TLS_client_method()) as ctx:
         assert api.SSL_CTX_load_verify_locations(ctx, str(default_pki().other_ca_path).encode(), None) == 1
         original = api.SSL_new(ctx)
         api.SSL_set_verify(original, K.SSL_VERIFY_PEER, accept_anyway)
@@ -536,29 +492,15 @@ def test_ssl_dup_copies_the_verify_callback(h: Harness) -> None:
         h.trace.note(f"copy with the accepting callback against an untrusted server: {outcome}; callback saw {seen}")
         assert outcome == "completed", f"the copied callback was not in effect: the handshake {outcome}"
         assert 0 in seen, f"the callback was never asked about the untrusted chain: {seen}"
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 def _handshake_outcome(h: Harness, client: Mem, server: Mem) -> str:
     """'completed', or which side failed first and how."""
-    api = h.capi
-    done = {"client": False, "server": False}
-    for _ in range(100):
-        for name, side in (("client", client), ("server", server)):
-            if done[name]:
-                continue
-            api.ERR_clear_error()
-            ret = api.SSL_do_handshake(side.ssl)
-            if ret == 1:
-                done[name] = True
-                continue
-            code = error(api, side.ssl, ret)
-            if code not in WANT:
-                return f"{name} failed: {ret}, SSL_get_error {code}"
-        if not move(client, server) and all(done.values()):
-            return "completed"
-    return f"unfinished: {done}"
+    failed = attempt_handshake(h, client, server)
+    if failed is None:
+        return "completed"
+    side, out = failed
+    return f"{side} failed: {out.ret}, SSL_get_error {out.error}"
 
 
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-other-settings")
@@ -572,17 +514,16 @@ def test_ssl_dup_copies_the_session(h: Harness) -> None:
     api.SSL_read(client.ssl, 10)  # process the TLS 1.3 tickets, if any
     session = api.SSL_get1_session(client.ssl)
     assert session is not None
-    original = api.SSL_new(client.ctx)
     try:
-        assert api.SSL_set_session(original, session) == 1
-        copy = api.SSL_dup(original)
-        assert copy is not None and copy != original
-        copied = api.SSL_get_session(copy)
-        assert copied is not None, "the copy has no session"
-        assert api.SSL_SESSION_get_timeout(copied) == api.SSL_SESSION_get_timeout(session) == 4321
-        api.SSL_free(copy)
+        with ssl_obj(h, client.ctx) as original:
+            assert api.SSL_set_session(original, session) == 1
+            copy = api.SSL_dup(original)
+            assert copy is not None and copy != original
+            copied = api.SSL_get_session(copy)
+            assert copied is not None, "the copy has no session"
+            assert api.SSL_SESSION_get_timeout(copied) == api.SSL_SESSION_get_timeout(session) == 4321
+            api.SSL_free(copy)
     finally:
-        api.SSL_free(original)
         api.SSL_SESSION_free(session)
 
 
@@ -592,9 +533,7 @@ def test_ssl_dup_copies_the_certificate(h: Harness) -> None:
     copy can complete a server handshake."""
     api = h.capi
     identity = default_pki().server
-    ctx = api.SSL_CTX_new(api.TLS_server_method())
-    original = api.SSL_new(ctx)
-    try:
+    with ssl_ctx(h, api.TLS_server_method()) as ctx, ssl_obj(h, ctx) as original:
         assert api.SSL_get_certificate(original) is None
         assert api.SSL_use_certificate_file(original, str(identity.cert_path), K.SSL_FILETYPE_PEM) == 1
         assert api.SSL_use_PrivateKey_file(original, str(identity.key_path), K.SSL_FILETYPE_PEM) == 1
@@ -609,16 +548,12 @@ def test_ssl_dup_copies_the_certificate(h: Harness) -> None:
         api.SSL_free(server.ssl)
         server.ssl = copy  # the Mem now drives (and frees) the copy
         handshake(h, Mem(h, Role.CLIENT, adjust=lambda c: c.with_(verify_peer=False)), server)
-    finally:
-        api.SSL_free(original)
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-callbacks")
 def test_ssl_dup_copies_the_info_callback(h: Harness) -> None:
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx:
         original = api.SSL_new(ctx)
         api.SSL_set_info_callback(original, lambda where, ret: None)
         callback = api.SSL_get_info_callback(original)
@@ -628,8 +563,6 @@ def test_ssl_dup_copies_the_info_callback(h: Harness) -> None:
         assert api.SSL_get_info_callback(copy) == callback, "SSL_dup did not copy the info callback"
         api.SSL_free(copy)
         api.SSL_free(original)
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-started-returns-same", "SSL_new/DESCRIPTION/initial-state-required")
@@ -669,9 +602,12 @@ def test_ssl_ctx_free_empties_the_session_cache(h: Harness) -> None:
     api = h.capi
     removed: list[Any] = []
     client = Mem(h, Role.CLIENT)
-    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"),
-                 before_new=lambda ctx: (api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET),
-                                         api.SSL_CTX_sess_set_remove_cb(ctx, removed.append)))
+
+    def no_tickets_note_removals(ctx: Any) -> None:
+        api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET)
+        api.SSL_CTX_sess_set_remove_cb(ctx, removed.append)
+
+    server = Mem(h, Role.SERVER, adjust=lambda c: c.with_(max_version="TLSv1.2"), before_new=no_tickets_note_removals)
     handshake(h, client, server)
     assert api.SSL_shutdown(server.ssl) == 0  # closed cleanly: the session stays cached
     api.SSL_free(server.ssl)
@@ -703,15 +639,12 @@ def test_fresh_context_has_defaults(h: Harness) -> None:
     so a server made from it cannot complete a handshake."""
     api = h.capi
     a = api.SSL_CTX_new(api.TLS_server_method())
-    b = api.SSL_CTX_new(api.TLS_server_method())
-    try:
+    with ssl_ctx(h, api.TLS_server_method()) as b:
         assert api.SSL_CTX_get_options(a) == api.SSL_CTX_get_options(b)
         sa, sb = api.SSL_new(a), api.SSL_new(b)
         assert _cipher_list(api, sa) == _cipher_list(api, sb)
         api.SSL_free(sa)
         api.SSL_free(sb)
-    finally:
-        api.SSL_CTX_free(b)
     client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(verify_peer=False))
     server = Mem(h, Role.SERVER, ctx=a)
     for _ in range(20):
@@ -732,19 +665,7 @@ def _with_identity(api: Any, identity: Any) -> Any:
 
 
 def _attempt(h: Harness, client: Mem, server: Mem) -> bool:
-    api = h.capi
-    done = {"c": False, "s": False}
-    for _ in range(30):
-        for key, side in (("c", client), ("s", server)):
-            if not done[key]:
-                ret = api.SSL_do_handshake(side.ssl)
-                if ret == 1:
-                    done[key] = True
-                elif error(api, side.ssl, ret) not in WANT:
-                    return False
-        if not move(client, server) and all(done.values()):
-            return True
-    return all(done.values())
+    return attempt_handshake(h, client, server) is None
 
 
 @pytest.mark.clauses("SSL_CTX_new/NOTES/default-purpose")
@@ -844,17 +765,12 @@ def test_generic_method_serves_both_roles(h: Harness) -> None:
 def test_is_server_follows_the_method_until_a_role_is_set(h: Harness) -> None:
     api = h.capi
     for method, expected in (("TLS_method", 1), ("TLS_server_method", 1), ("TLS_client_method", 0)):
-        ctx = api.SSL_CTX_new(getattr(api, method)())
-        ssl = api.SSL_new(ctx)
-        try:
+        with ssl_ctx(h, getattr(api, method)()) as ctx, ssl_obj(h, ctx) as ssl:
             got = api.SSL_is_server(ssl)
             h.trace.note(f"{method}: SSL_is_server before a role -> {got}")
             assert got == expected, f"{method}: SSL_is_server -> {got} before any role was set, expected {expected}"
             assert api.SSL_set_connect_state(ssl) is None and api.SSL_is_server(ssl) == 0
             assert api.SSL_set_accept_state(ssl) is None and api.SSL_is_server(ssl) == 1
-        finally:
-            api.SSL_free(ssl)
-            api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses(
@@ -903,15 +819,10 @@ def test_connect_and_accept_set_the_role_themselves(h: Harness) -> None:
     api = h.capi
     client = Mem(h, Role.CLIENT, ctx=api.SSL_CTX_new(api.TLS_method()), set_role=False)
     server = Mem(h, Role.SERVER, set_role=False)
-    done = {"c": 0, "s": 0}
-    for _ in range(30):
-        if done["c"] != 1:
-            done["c"] = api.SSL_connect(client.ssl)
-        if done["s"] != 1:
-            done["s"] = api.SSL_accept(server.ssl)
-        if not move(client, server) and done == {"c": 1, "s": 1}:
-            break
-    assert done == {"c": 1, "s": 1}, done
+    result = pump(h, client, server).drive(lambda e: as_capi_endpoint(e).handshake_with("SSL_connect"),
+                                           lambda e: as_capi_endpoint(e).handshake_with("SSL_accept"))
+    done = {"c": result.client.ret if result.client else 0, "s": result.server.ret if result.server else 0}
+    assert done == {"c": 1, "s": 1}, (result.client, result.server)
     assert api.SSL_is_server(client.ssl) == 0 and api.SSL_is_server(server.ssl) == 1
 
 

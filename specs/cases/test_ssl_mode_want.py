@@ -12,8 +12,19 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.pump import writes
 from specs.cases._capi import Background, side, tcp_pair
-from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
+from specs.cases._ssl_objects import (
+    WANT,
+    Mem,
+    corrupt_record,
+    error,
+    handshake,
+    handshake_until,
+    move,
+    ssl_ctx,
+    ssl_obj,
+)
 
 C_API = ("c_api", "client_role", "server_role")
 AUTO_RETRY = K.SSL_MODE_AUTO_RETRY
@@ -38,9 +49,7 @@ def test_mode_bits(h: Harness) -> None:
     """Defaults (AUTO_RETRY only), set adds and returns the new mask, clear removes only the bits given, get
     reports; on the context and on an object alike."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    ssl = api.SSL_new(ctx)
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx, ssl_obj(h, ctx) as ssl:
         for name, obj, set_, clear, get in (
             ("SSL_CTX", ctx, api.SSL_CTX_set_mode, api.SSL_CTX_clear_mode, api.SSL_CTX_get_mode),
             ("SSL", ssl, api.SSL_set_mode, api.SSL_clear_mode, api.SSL_get_mode),
@@ -51,9 +60,6 @@ def test_mode_bits(h: Harness) -> None:
             assert get(obj) == AUTO_RETRY | PARTIAL | MOVING
             clear(obj, PARTIAL | AUTO_RETRY)
             assert get(obj) == MOVING, f"{name}: after clearing PARTIAL|AUTO_RETRY the mode is {get(obj):#x}"
-    finally:
-        api.SSL_free(ssl)
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses("SSL_CTX_set_mode/NOTES/partial-write")
@@ -69,7 +75,7 @@ def test_partial_write_mode_succeeds_after_one_record(h: Harness) -> None:
     assert first.ret <= 16384, f"one record carries at most 16384 bytes: {first}"
     sent = first.ret
     while sent < len(data):
-        out = pair.drive(client=lambda e, rest=data[sent:]: e.write(rest)).client
+        out = pair.drive(client=writes(data[sent:])).client
         assert out is not None and out.ok and out.ret > 0, out
         sent += out.ret
     pair.settle()
@@ -174,9 +180,10 @@ def test_auto_retry_on_a_blocking_socket_returns_with_data(h: Harness) -> None:
     client's single SSL_read returns that data, not a retry."""
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock, adjust=lambda c: c.with_(min_version="TLSv1.3"))
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with (
+        side(api, Role.CLIENT, sock=csock, adjust=lambda c: c.with_(min_version="TLSv1.3")) as client,
+        side(api, Role.SERVER, sock=ssock) as server,
+    ):
         def serve() -> int:
             assert api.SSL_accept(server.ssl) == 1
             time.sleep(0.3)
@@ -187,9 +194,6 @@ def test_auto_retry_on_a_blocking_socket_returns_with_data(h: Harness) -> None:
         ret, got = api.SSL_read(client.ssl, 100)
         assert background.join() == 4
         assert ret == 4 and got == b"late", f"SSL_read -> {ret} ({error(api, client.ssl, ret) if ret <= 0 else ''})"
-    finally:
-        client.close()
-        server.close()
 
 
 @pytest.mark.clauses("SSL_CTX_set_mode/NOTES/no-auto-retry-with-select")
@@ -374,8 +378,7 @@ def test_want_client_hello_cb(h: Harness) -> None:
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     api.SSL_CTX_set_client_hello_cb(server.ctx, lambda ssl: -1)
-    api.SSL_do_handshake(client.ssl)
-    move(client, server)
+    handshake_until(h, client, server, "client-hello-received")
     ret = api.SSL_do_handshake(server.ssl)
     _expect_want(h, server.ssl, K.SSL_CLIENT_HELLO_CB, SslError.SSL_ERROR_WANT_CLIENT_HELLO_CB, ret)
 
@@ -418,10 +421,7 @@ def test_want_does_not_report_errors(h: Harness) -> None:
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     handshake(h, client, server)
-    assert api.SSL_write(client.ssl, b"to be corrupted") > 0
-    record = bytearray(client.take())
-    record[-3] ^= 0x01
-    server.give(bytes(record))
+    corrupt_record(h, client, server)
     api.ERR_clear_error()
     ret, _ = api.SSL_read(server.ssl, 100)
     code = error(api, server.ssl, ret)

@@ -7,6 +7,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import SslError
+from conformance.pump import writes
 from specs.cases._wire import ALERT_CIPHERTEXT, records, words
 
 
@@ -272,7 +273,7 @@ def test_reads_return_at_most_one_record_of_16k(h: Harness) -> None:
     data = h.rng.randbytes(100_000)
     sent = 0
     while sent < len(data):
-        out = pair.drive(client=lambda e, rest=data[sent:]: e.write(rest)).client
+        out = pair.drive(client=writes(data[sent:])).client
         assert out is not None and out.ok, out
         sent += out.ret
     received = bytearray()
@@ -297,8 +298,8 @@ def test_renegotiation_inside_read_and_write(h: Harness) -> None:
     assert started is not None and started.ok, started
     assert pair.server.renegotiation_pending()
     for i in range(3):
-        got = pair.drive(server=lambda e, n=i: e.write(b"to client %d" % n), client=lambda e: e.read(100))
+        got = pair.drive(server=writes(b"to client %d" % i), client=lambda e: e.read(100))
         assert got.client is not None and got.client.data == b"to client %d" % i, got.client
-        back = pair.drive(client=lambda e, n=i: e.write(b"to server %d" % n), server=lambda e: e.read(100))
+        back = pair.drive(client=writes(b"to server %d" % i), server=lambda e: e.read(100))
         assert back.server is not None and back.server.data == b"to server %d" % i, back.server
     assert not pair.server.renegotiation_pending(), "the renegotiation never completed"

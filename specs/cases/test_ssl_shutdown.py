@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import select
 import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.stacks.base import EndpointConfig
 from specs.cases._capi import Background, side, tcp_pair
-from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
+from specs.cases._ssl_objects import WANT, Mem, corrupt_record, error, handshake, move, ssl_ctx
 from specs.cases._wire import assert_fatal
 
 ZERO_RETURN = SslError.SSL_ERROR_ZERO_RETURN
@@ -111,7 +113,7 @@ def test_waiting_for_a_close_notify_that_never_comes(h: Harness) -> None:
     gets an error. With SSL_OP_IGNORE_UNEXPECTED_EOF (where the stack can set it) it gets ZERO_RETURN instead."""
     variants = [False] + ([True] if h.has("ignore_unexpected_eof") else [])
     for ignore in variants:
-        pair = h.pair(server=lambda c, ignore=ignore: c.with_(ignore_unexpected_eof=ignore))
+        pair = h.pair(server=partial(EndpointConfig.with_, ignore_unexpected_eof=ignore))
         pair.handshake()
         pair.drive(server=lambda e: e.shutdown())
         pair.link.c2s.closed = True
@@ -188,10 +190,7 @@ def test_fatal_alert_sets_received_and_ends_clean_closing(h: Harness) -> None:
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     handshake(h, client, server)
-    assert api.SSL_write(client.ssl, b"to be corrupted") > 0
-    record = bytearray(client.take())
-    record[-3] ^= 0x01
-    server.give(bytes(record))
+    corrupt_record(h, client, server)
     api.ERR_clear_error()
     ret, _ = api.SSL_read(server.ssl, 100)
     assert ret <= 0 and error(api, server.ssl, ret) not in WANT, "the corrupted record must fail the server"
@@ -358,9 +357,7 @@ def test_shutdown_on_blocking_sockets(h: Harness) -> None:
     close_notify (sent 0.2 s later) arrives and then returns 1."""
     api = h.capi
     csock, ssock = tcp_pair()
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         def serve() -> tuple[int, int, int]:
             assert api.SSL_accept(server.ssl) == 1
             ret, _ = api.SSL_read(server.ssl, 10)
@@ -379,9 +376,6 @@ def test_shutdown_on_blocking_sockets(h: Harness) -> None:
         assert code == ZERO_RETURN and answer == 1
         assert second == 1, f"the blocking second SSL_shutdown returned {second}"
         assert waited >= 0.15, f"it returned after {waited:.2f} s, before the peer's close_notify was sent"
-    finally:
-        client.close()
-        server.close()
 
 
 def _until(h: Harness, sides: dict[str, tuple[Any, Any]], rounds: int = 500) -> dict[str, int]:
@@ -415,9 +409,7 @@ def test_shutdown_on_non_blocking_sockets_with_select(h: Harness) -> None:
     csock, ssock = tcp_pair()
     for s in (csock, ssock):
         s.setblocking(False)
-    client = side(api, Role.CLIENT, sock=csock)
-    server = side(api, Role.SERVER, sock=ssock)
-    try:
+    with side(api, Role.CLIENT, sock=csock) as client, side(api, Role.SERVER, sock=ssock) as server:
         _until(h, {"connect": (client, lambda: api.SSL_connect(client.ssl)),
                    "accept": (server, lambda: api.SSL_accept(server.ssl))})
         assert api.SSL_shutdown(client.ssl) == 0
@@ -426,9 +418,6 @@ def test_shutdown_on_non_blocking_sockets_with_select(h: Harness) -> None:
         assert api.SSL_shutdown(server.ssl) == 1
         done = _until(h, {"shutdown": (client, lambda: api.SSL_shutdown(client.ssl))})
         assert done["shutdown"] == 1, done
-    finally:
-        client.close()
-        server.close()
 
 
 # --- quiet shutdown -------------------------------------------------------------------------------------------
@@ -446,8 +435,7 @@ def test_shutdown_on_non_blocking_sockets_with_select(h: Harness) -> None:
 @pytest.mark.needs(*C_API)
 def test_quiet_shutdown_flag(h: Harness) -> None:
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLS_method())
-    try:
+    with ssl_ctx(h, api.TLS_method()) as ctx:
         assert api.SSL_CTX_get_quiet_shutdown(ctx) == 0, "the default must be normal shutdown (0)"
         old = api.SSL_new(ctx)
         assert api.SSL_get_quiet_shutdown(old) == 0
@@ -463,8 +451,6 @@ def test_quiet_shutdown_flag(h: Harness) -> None:
         assert api.SSL_get_quiet_shutdown(old) == 0
         api.SSL_free(old)
         api.SSL_free(new)
-    finally:
-        api.SSL_CTX_free(ctx)
 
 
 @pytest.mark.clauses(
@@ -488,7 +474,7 @@ def test_quiet_shutdown_sends_nothing(h: Harness) -> None:
 def test_quiet_shutdown_peer_sees_unexpected_eof(h: Harness) -> None:
     """After a quiet shutdown the client closes the transport; the server waiting for close_notify reports an
     unexpected EOF (SSL_ERROR_SSL in OpenSSL 3.0)."""
-    pair = h.pair()
+    pair = h.capi_pair()
     pair.handshake()
     h.capi.SSL_set_quiet_shutdown(pair.client.ssl, 1)
     assert h.capi.SSL_shutdown(pair.client.ssl) == 1

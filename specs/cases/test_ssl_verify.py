@@ -15,7 +15,7 @@ from conformance.certs import SERVER_NAME
 from conformance.harness import Harness, Pair
 from conformance.outcome import Role, SslError
 from conformance.stacks.capi_endpoint import CApiEndpoint
-from specs.cases._ssl_objects import WANT, Mem, error, move
+from specs.cases._ssl_objects import Mem, attempt_handshake
 
 OTHER_NAME = "other.example"  # not among the names of the test PKI's server certificate
 
@@ -80,19 +80,8 @@ def test_wrong_host_name_fails_the_handshake(h: Harness, sni: bool) -> None:
 
 def _attempt(h: Harness, client: Mem, server: Mem) -> SslError | int | None:
     """Drive both handshakes; None when both complete, else the client's (or server's) failing SSL_get_error."""
-    api = h.capi
-    done = {"client": False, "server": False}
-    for _ in range(30):
-        for name, side in (("client", client), ("server", server)):
-            if not done[name]:
-                ret = api.SSL_do_handshake(side.ssl)
-                if ret == 1:
-                    done[name] = True
-                elif error(api, side.ssl, ret) not in WANT:
-                    return error(api, side.ssl, ret)
-        if not move(client, server) and all(done.values()):
-            return None
-    raise AssertionError(f"the handshake neither completed nor failed: {done}")
+    failed = attempt_handshake(h, client, server)
+    return None if failed is None else failed[1].error
 
 
 @pytest.mark.clauses("SSL_CTX_set_verify/NOTES/peer-client-host-name")

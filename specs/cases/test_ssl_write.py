@@ -6,6 +6,7 @@ import pytest
 
 from conformance.harness import Harness
 from conformance.outcome import SslError
+from conformance.pump import reads, writes
 
 
 def _read_all(pair: object, size: int) -> bytes:
@@ -15,7 +16,7 @@ def _read_all(pair: object, size: int) -> bytes:
     received = bytearray()
     while len(received) < size:
         missing = size - len(received)
-        out = pair.drive(server=lambda e, n=missing: e.read(n)).server
+        out = pair.drive(server=reads(missing)).server
         assert out is not None and out.ok, f"server read failed after {len(received)} bytes: {out}"
         received += out.data
     return bytes(received)
@@ -61,7 +62,7 @@ def test_partial_write_returns_after_one_record(h: Harness) -> None:
     sent = 0
     sizes = []
     while sent < len(data):
-        out = pair.drive(client=lambda e, rest=data[sent:]: e.write(rest)).client
+        out = pair.drive(client=writes(data[sent:])).client
         assert out is not None and out.ok and 0 < out.ret <= len(data) - sent, out
         sizes.append(out.ret)
         sent += out.ret

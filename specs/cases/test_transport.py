@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.harness import Harness, Pair
+from conformance.pump import writes
 
 SIZES = [(1, 1500), (7, 4000), (512, 40_000), (4096, 100_000)]
 
@@ -18,7 +19,7 @@ def _transfer(pair: Pair, data: bytes, *, to_server: bool, max_rounds: int = 2_0
     for _ in range(max_rounds):
         progress = False
         if sent < len(data):
-            out = pair.call(writer, lambda e, rest=data[sent:sent + 16384]: e.write(rest))
+            out = pair.call(writer, writes(data[sent:sent + 16384]))
             if out.ok:
                 sent += out.ret
                 progress = True

@@ -230,12 +230,19 @@ def test_plain_tests_are_left_alone(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
-def test_a_case_that_cannot_read_odd_output_reports_failed(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    """A case that indexes bytes the stack never produced (an IndexError in the case's own code) is *failed*, with
-    what was seen; the same error inside the harness or an adapter stays *error*."""
+@pytest.mark.parametrize(("statement", "raised", "seen"), [
+    ("assert hello[5] == 1", "IndexError", "hello=b''"),
+    ("assert certificate[0] == 0x30", "TypeError", "certificate=None"),
+    ("assert certificate.decode()", "AttributeError", "certificate=None"),
+])
+def test_a_case_that_cannot_read_odd_output_reports_failed(pytester: pytest.Pytester, tmp_path: Path,
+                                                           statement: str, raised: str, seen: str) -> None:
+    """A case that reads output the stack never produced (indexes a ClientHello that never came, reads a NULL as a
+    value) in its own code is *failed*, with the statement and the values it saw; the same error inside the
+    harness or an adapter stays *error*."""
     cases_dir = pytester.mkdir("specs").joinpath("cases")
     cases_dir.mkdir()
-    cases_dir.joinpath("test_odd.py").write_text('''
+    cases_dir.joinpath("test_odd.py").write_text(f'''
 import pytest
 
 
@@ -243,7 +250,8 @@ import pytest
 def test_reads_a_hello_that_never_came(h):
     pair = h.pair()
     hello = pair.client.take_outgoing()
-    assert hello[5] == 1
+    certificate = None
+    {statement}
 ''')
     report = tmp_path / "r"
     pytester.runpytest_inprocess(str(cases_dir / "test_odd.py"), "--stack", "stdlib", "--conformance-report",
@@ -251,8 +259,9 @@ def test_reads_a_hello_that_never_came(h):
     records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     (record,) = [r for r in records if r.get("kind") == "verdict"]
     assert record["verdict"] == "failed", record["reason"]
-    assert "could not read what the stack produced: IndexError" in record["reason"]
-    assert "test_odd.py:" in record["reason"]
+    assert f"could not read what the stack produced: {raised}" in record["reason"]
+    assert f"test_odd.py:10: {statement}" in record["reason"], record["reason"]
+    assert seen in record["reason"], record["reason"]
 
 
 def test_a_case_not_applicable_during_its_call_is_skipped_even_when_its_stack_lists_it(
@@ -290,3 +299,23 @@ def test_missing_in_call(h, which):
     assert sorted(verdicts) == ["expected-deviation", "not-applicable"], verdicts
     result.assert_outcomes(xfailed=1, skipped=1)
     assert result.ret == pytest.ExitCode.OK
+
+
+def test_a_case_bug_that_is_no_odd_output_stays_error(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """A TypeError that is no NULL read as a value (a bug of the case itself) is the harness's *error*."""
+    cases_dir = pytester.mkdir("specs").joinpath("cases")
+    cases_dir.mkdir()
+    cases_dir.joinpath("test_bug.py").write_text('''
+import pytest
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/>0")
+def test_miscounts(h):
+    assert len(5) == 1
+''')
+    report = tmp_path / "r"
+    pytester.runpytest_inprocess(str(cases_dir / "test_bug.py"), "--stack", "stdlib", "--conformance-report",
+                                 str(report), "-p", "no:cacheprovider")
+    records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
+    (record,) = [r for r in records if r.get("kind") == "verdict"]
+    assert record["verdict"] == "error", record["reason"]

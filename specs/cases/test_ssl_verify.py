@@ -15,7 +15,7 @@ from conformance.certs import SERVER_NAME
 from conformance.harness import Harness, Pair
 from conformance.outcome import Role, SslError
 from conformance.stacks.capi_endpoint import CApiEndpoint
-from specs.cases._ssl_objects import Mem, attempt_handshake
+from specs.cases._ssl_objects import Mem, attempt_handshake, error, move
 
 OTHER_NAME = "other.example"  # not among the names of the test PKI's server certificate
 

@@ -20,8 +20,8 @@ from typing import Literal
 from hypothesis import strategies as st
 
 __all__ = [
-    "Clear", "Corrupt", "Drop", "Eof", "Handshake", "KeyUpdate", "Move", "Program", "Read", "Setup", "Shutdown",
-    "Side", "Step", "Write", "payload", "programs",
+    "Clear", "Corrupt", "Drop", "Dup", "Eof", "Handshake", "KeyUpdate", "Move", "Program", "Read", "Rebio",
+    "Renegotiate", "Setup", "Shutdown", "Side", "Step", "Write", "payload", "programs",
 ]
 
 Side = Literal["client", "server"]
@@ -44,7 +44,11 @@ class Setup:
     """How the two SSL objects are made. ``verify``: the client's SSL_VERIFY_PEER with the right CA ("peer"), with a
     CA that signed nothing here ("wrong-ca"), or SSL_VERIFY_NONE ("none"). ``sni``: SSL_set_tlsext_host_name on the
     client. ``host``: SSL_set1_host with the server's name ("right"), another name ("wrong"), or not called.
-    ``transport``: a BIO pair per SSL (``pair_size`` bytes each way) or two memory BIOs per SSL."""
+    ``transport``: a BIO pair per SSL (``pair_size`` bytes each way) or two memory BIOs per SSL. ``version``: TLS 1.3
+    only, or TLS 1.2 only (one suite, ECDHE-ECDSA-AES128-GCM-SHA256, so that record sizes are the same on every
+    stack; no session tickets). ``client_auth``: the server asks for no client certificate, asks for one
+    (SSL_VERIFY_PEER) or requires one (| SSL_VERIFY_FAIL_IF_NO_PEER_CERT); ``client_cert``: the client has one
+    (signed by the CA the server trusts). ``client_reneg``: the server sets SSL_OP_ALLOW_CLIENT_RENEGOTIATION."""
 
     transport: Literal["pair", "mem"] = "pair"
     pair_size: int = 17408
@@ -52,10 +56,16 @@ class Setup:
     sni: bool = True
     host: Literal["right", "wrong", "none"] = "right"
     partial_write: tuple[bool, bool] = (False, False)  # SSL_MODE_ENABLE_PARTIAL_WRITE on (client, server)
+    version: Literal["1.3", "1.2"] = "1.3"
+    client_auth: Literal["none", "optional", "required"] = "none"
+    client_cert: bool = False
+    client_reneg: bool = False
 
     def render_py(self) -> str:
         return (f"Setup(transport={self.transport!r}, pair_size={self.pair_size}, verify={self.verify!r}, "
-                f"sni={self.sni}, host={self.host!r}, partial_write={self.partial_write})")
+                f"sni={self.sni}, host={self.host!r}, partial_write={self.partial_write}, version={self.version!r}, "
+                f"client_auth={self.client_auth!r}, client_cert={self.client_cert}, "
+                f"client_reneg={self.client_reneg})")
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,54 @@ class Clear:
 
 
 @dataclass(frozen=True)
+class Renegotiate:
+    """SSL_renegotiate (or SSL_renegotiate_abbreviated): schedules a new handshake on a TLS 1.2 connection."""
+
+    side: Side
+    abbreviated: bool = False
+
+    @property
+    def func(self) -> str:
+        return "SSL_renegotiate_abbreviated" if self.abbreviated else "SSL_renegotiate"
+
+    def py(self) -> str:
+        return f"api.{self.func}({self.side})"
+
+    def c(self) -> str:
+        return f"{self.func}({self.side});"
+
+
+@dataclass(frozen=True)
+class Dup:
+    """``d = SSL_dup(side)``. The same handle back (a connection that has started): SSL_free(d) drops the extra
+    reference. A new SSL (one that had not started): it takes over from the original on new BIOs holding the bytes
+    the original had not read, and the original is freed (SSL_new.pod: SSL_dup copies the settings)."""
+
+    side: Side
+
+    def py(self) -> str:
+        return f"w.dup({self.side!r})"
+
+    def c(self) -> str:
+        return (f"d = SSL_dup({self.side}); if (d == {self.side}) SSL_free(d); "
+                f"else {{ move_bios({self.side}, d); SSL_free({self.side}); {self.side} = d; }}")
+
+
+@dataclass(frozen=True)
+class Rebio:
+    """SSL_set_bio with new BIOs of the same kind: the bytes the SSL had not read yet move to the new read BIO, what
+    it had written is taken by the link first; the SSL frees the old ones (SSL_set_bio.pod: new rbio and wbio)."""
+
+    side: Side
+
+    def py(self) -> str:
+        return f"w.rebio({self.side!r})"
+
+    def c(self) -> str:
+        return f"move_bios({self.side}, {self.side}); /* new BIOs, unread bytes carried over, SSL_set_bio */"
+
+
+@dataclass(frozen=True)
 class Move:
     """Deliver what ``src`` has written and the link has not delivered, except the last ``keep`` bytes."""
 
@@ -207,7 +265,8 @@ class Eof:
         return f"link_eof({self.dst}_net);"
 
 
-Step = Handshake | Read | Write | Shutdown | KeyUpdate | Clear | Move | Drop | Corrupt | Eof
+Step = (Handshake | Read | Write | Shutdown | KeyUpdate | Renegotiate | Dup | Rebio | Clear | Move | Drop | Corrupt
+        | Eof)
 
 
 @dataclass(frozen=True)
@@ -265,12 +324,18 @@ def _step_strategy(available: frozenset[str], transport: str) -> st.SearchStrate
     ]
     if transport == "mem" or "BIO_shutdown_wr" in available:
         rare.append(st.builds(Eof, _sides))
+    rare.append(st.builds(Rebio, _sides))
+    if "SSL_dup" in available:
+        rare.append(st.builds(Dup, _sides))
     kinds: dict[str, st.SearchStrategy[Step]] = {"read": read, "write": write, "move": move,
                                                  "handshake": st.builds(Handshake, _sides), "rare": st.one_of(*rare)}
     weights = {"read": 4, "write": 4, "move": 6, "handshake": 1, "rare": 2}
     if "SSL_key_update" in available:
         kinds["key_update"] = st.builds(KeyUpdate, _sides, st.booleans())
         weights["key_update"] = 1
+    if {"SSL_renegotiate", "SSL_renegotiate_abbreviated"} <= available:
+        kinds["renegotiate"] = st.builds(Renegotiate, _sides, st.booleans())
+        weights["renegotiate"] = 1
     # st.one_of would treat repeated branches as one; a weighted choice of the kind keeps the proportions
     return st.sampled_from([k for k, n in weights.items() for _ in range(n)]).flatmap(kinds.__getitem__)
 
@@ -285,6 +350,10 @@ def _setups(available: frozenset[str]) -> st.SearchStrategy[Setup]:
         sni=st.booleans(),
         host=st.sampled_from(["right", "right", "right", "none", "wrong"]),
         partial_write=st.tuples(st.booleans(), st.booleans()),
+        version=st.sampled_from(["1.3", "1.3", "1.2"]),
+        client_auth=st.sampled_from(["none", "none", "optional", "required"]),
+        client_cert=st.booleans(),
+        client_reneg=st.booleans(),
     )
 
 

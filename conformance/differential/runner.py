@@ -22,12 +22,15 @@ from conformance.differential.program import (
     Clear,
     Corrupt,
     Drop,
+    Dup,
     Eof,
     Handshake,
     KeyUpdate,
     Move,
     Program,
     Read,
+    Rebio,
+    Renegotiate,
     Shutdown,
     Step,
     Write,
@@ -40,16 +43,17 @@ __all__ = ["Divergence", "Finding", "RunResult", "call_name", "compare", "execut
 
 # The functions a program may call; a run uses those every one of its stacks provides.
 FUNCTIONS = ("SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex", "SSL_write", "SSL_write_ex", "SSL_key_update",
-             "BIO_shutdown_wr")
+             "BIO_shutdown_wr", "SSL_dup", "SSL_renegotiate", "SSL_renegotiate_abbreviated", "SSL_renegotiate_pending")
 
 
 def call_name(step: Step) -> str:
     if isinstance(step, Read):
         return step.func
-    if isinstance(step, Write):
+    if isinstance(step, Write | Renegotiate):
         return step.func
     names: dict[type, str] = {Handshake: "SSL_do_handshake", Shutdown: "SSL_shutdown", KeyUpdate: "SSL_key_update",
-                              Clear: "SSL_clear", Move: "move", Drop: "drop", Corrupt: "corrupt", Eof: "eof"}
+                              Clear: "SSL_clear", Move: "move", Drop: "drop", Corrupt: "corrupt", Eof: "eof",
+                              Dup: "SSL_dup", Rebio: "SSL_set_bio"}
     return names[type(step)]
 
 
@@ -143,8 +147,9 @@ def execute(program: Program, apis: Mapping[str, Api], table: list[Entry], resul
     worlds: dict[str, World] = {}
     history: dict[str, list[Observation]] = {name: [] for name in names}
     try:
+        renegotiation = "SSL_renegotiate_pending" in available_functions(apis)
         for name in names:
-            worlds[name] = World(apis[name], program.setup)
+            worlds[name] = World(apis[name], program.setup, renegotiation=renegotiation)
         for index, step in enumerate(program.steps):
             if result is not None:
                 result.steps += 1

@@ -14,7 +14,8 @@ The data is ``conformance/expectations/divergences.toml``::
                                          # "*": any)
     reference = { ret = 1 }              # optional: the reference stack's values of the fields that differ
     observed = { ret = -1 }              # optional: the other stack's values; a pattern instead of a value:
-                                         # { any = [a, b] }, { negative = true }, { lib = n } ([lib, reason])
+                                         # { any = [a, b] }, { negative = true }, { lib = n } ([lib, reason]),
+                                         # { each_lib = n } (a list of [lib, reason]: every entry's library)
     continue = true                      # optional: the difference is only reported, the states did not part, so
                                          # the program goes on (otherwise it stops at an explained divergence)
     clause = "SSL_shutdown/RETURN VALUES/1"
@@ -92,10 +93,13 @@ class Entry:
 def _same(value: Any, wanted: Any) -> bool:
     if isinstance(value, tuple):
         value = list(value)
-    if isinstance(wanted, dict):  # a pattern: { any = [...] }, { negative = true }, { lib = n } (error entries)
+    if isinstance(wanted, dict):  # a pattern: { any = [...] }, { negative = true }, { lib = n }, { each_lib = n }
         if "any" in wanted and not any(_same(value, w) for w in wanted["any"]):
             return False
         if wanted.get("negative") and not (isinstance(value, int) and value < 0):
+            return False
+        if "each_lib" in wanted and not (isinstance(value, list) and value and all(
+                isinstance(e, list | tuple) and e and e[0] == wanted["each_lib"] for e in value)):
             return False
         return not ("lib" in wanted and not (isinstance(value, list) and value and value[0] == wanted["lib"]))
     return bool(value == wanted)

@@ -8,7 +8,7 @@ a program can observe after each step.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
 from conformance.capi.contract import CApi
 from conformance.certs import SERVER_NAME, default_pki
@@ -17,11 +17,14 @@ from conformance.differential.program import (
     Clear,
     Corrupt,
     Drop,
+    Dup,
     Eof,
     Handshake,
     KeyUpdate,
     Move,
     Read,
+    Rebio,
+    Renegotiate,
     Setup,
     Shutdown,
     Side,
@@ -33,13 +36,27 @@ from engine.ssl import constants as K
 
 __all__ = ["Observation", "World", "api_of", "payload"]
 
-Api = CApi[Any, Any, Any, Any]
+
+
+class Api(CApi[Any, Any, Any, Any], Protocol):
+    """The C-API contract plus the few functions only the differential runner calls (each stack's C API has them
+    under these names; a run offers a step only when every stack has its function, see ``runner.FUNCTIONS``)."""
+
+    def SSL_dup(self, ssl: Any, /) -> Any: ...
+    def SSL_renegotiate(self, ssl: Any, /) -> int: ...
+    def SSL_renegotiate_abbreviated(self, ssl: Any, /) -> int: ...
+    def SSL_renegotiate_pending(self, ssl: Any, /) -> int: ...
+    def SSL_CTX_set_cipher_list(self, ctx: Any, str: bytes, /) -> int: ...
+    def SSL_CTX_set_options(self, ctx: Any, op: int, /) -> int: ...
+
+
 Observation = dict[str, Any]
 _ERROR_NAMES = {int(e): e.name for e in K.SslError}
 _WANT_NAMES = {K.SSL_NOTHING: "SSL_NOTHING", K.SSL_READING: "SSL_READING", K.SSL_WRITING: "SSL_WRITING",
                K.SSL_X509_LOOKUP: "SSL_X509_LOOKUP"}
 # SSL_CTX objects are configuration only: one per (library, role, set-up) for the whole process.
-_CONTEXTS: dict[tuple[int, str, str, bool], Any] = {}
+_CONTEXTS: dict[tuple[Any, ...], Any] = {}
+TLS12_SUITE = b"ECDHE-ECDSA-AES128-GCM-SHA256"  # the test PKI's server key is ECDSA
 
 
 def api_of(stack: str) -> Api:
@@ -53,15 +70,15 @@ def api_of(stack: str) -> Api:
         raise LookupError(f"stack {stack!r} is not usable here: {info.problem}")
     if info.adapter.tier != "c-api":
         raise LookupError(f"stack {stack!r} is a {info.adapter.tier} stack; the differential runner needs the C API")
-    api: Api = info.adapter.capi  # type: ignore[attr-defined]
-    return api
+    return cast(Api, info.adapter.capi)  # type: ignore[attr-defined]
 
 
 def _context(api: Api, role: Side, setup: Setup) -> Any:
     server = role == "server"
     verify = "-" if server else setup.verify
     partial = setup.partial_write[1 if server else 0]
-    key = (id(api), role, verify, partial)
+    auth = (setup.client_auth, setup.client_reneg) if server else setup.client_cert
+    key = (id(api), role, verify, partial, setup.version, auth)
     ctx = _CONTEXTS.get(key)
     if ctx is not None:
         return ctx
@@ -75,13 +92,27 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
             problems.append(f"{call}: {api.ERR_error_string_n(api.ERR_peek_error())}")
 
     check(ctx is not None, "SSL_CTX_new")
-    check(api.SSL_CTX_set_min_proto_version(ctx, K.TLS1_3_VERSION) == 1, "SSL_CTX_set_min_proto_version")
+    if setup.version == "1.2":
+        check(api.SSL_CTX_set_min_proto_version(ctx, K.TLS1_2_VERSION) == 1, "SSL_CTX_set_min_proto_version")
+        check(api.SSL_CTX_set_max_proto_version(ctx, K.TLS1_2_VERSION) == 1, "SSL_CTX_set_max_proto_version")
+        check(api.SSL_CTX_set_cipher_list(ctx, TLS12_SUITE) == 1, "SSL_CTX_set_cipher_list")
+        api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET)  # no RFC 5077 tickets (not every stack has them)
+    else:
+        check(api.SSL_CTX_set_min_proto_version(ctx, K.TLS1_3_VERSION) == 1, "SSL_CTX_set_min_proto_version")
+    if server and setup.client_reneg:
+        api.SSL_CTX_set_options(ctx, K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
     if server:
         check(api.SSL_CTX_use_certificate_file(ctx, str(pki.server.cert_path).encode(), K.SSL_FILETYPE_PEM) == 1,
               "SSL_CTX_use_certificate_file")
         check(api.SSL_CTX_use_PrivateKey_file(ctx, str(pki.server.key_path).encode(), K.SSL_FILETYPE_PEM) == 1,
               "SSL_CTX_use_PrivateKey_file")
-        api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_NONE, None)
+        if setup.client_auth == "none":
+            api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_NONE, None)
+        else:
+            check(api.SSL_CTX_load_verify_locations(ctx, str(pki.ca_path).encode(), None) == 1,
+                  "SSL_CTX_load_verify_locations")
+            required = K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT if setup.client_auth == "required" else 0
+            api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_PEER | required, None)
         # No session tickets: their sizes are each stack's own, and a ticket partly delivered would decide what
         # SSL_has_pending says (resumption is not exercised here anyway).
         if api.has("SSL_CTX_set_num_tickets"):
@@ -90,6 +121,11 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
         ca = pki.other_ca_path if verify == "wrong-ca" else pki.ca_path
         check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "SSL_CTX_load_verify_locations")
         api.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_NONE if verify == "none" else K.SSL_VERIFY_PEER, None)
+        if setup.client_cert:
+            check(api.SSL_CTX_use_certificate_file(ctx, str(pki.client.cert_path).encode(), K.SSL_FILETYPE_PEM)
+                  == 1, "SSL_CTX_use_certificate_file")
+            check(api.SSL_CTX_use_PrivateKey_file(ctx, str(pki.client.key_path).encode(), K.SSL_FILETYPE_PEM)
+                  == 1, "SSL_CTX_use_PrivateKey_file")
     if partial:
         api.SSL_CTX_set_mode(ctx, K.SSL_MODE_ENABLE_PARTIAL_WRITE)
     else:
@@ -119,6 +155,10 @@ class Link:
     def __init__(self, world: World) -> None:
         self._world = world
         self.flight: dict[Side, bytearray] = {"client": bytearray(), "server": bytearray()}
+
+    def pull(self, src: Side) -> bytearray:
+        """Take what ``src`` has written out of its BIO into the link (undelivered)."""
+        return self._pull(src)
 
     def _pull(self, src: Side) -> bytearray:
         api, end = self._world.api, self._world.ends[src]
@@ -168,6 +208,7 @@ class Link:
     def eof(self, dst: Side) -> int:
         world = self._world
         end = world.ends[dst]
+        world.eof.add(dst)
         if world.setup.transport == "mem":
             return world.api.BIO_set_mem_eof_return(end.incoming, 0)
         return world.api.BIO_shutdown_wr(end.incoming)
@@ -176,10 +217,13 @@ class Link:
 class World:
     """A client and a server SSL of one stack, set up as ``setup`` says, with the link between them."""
 
-    def __init__(self, api: Api, setup: Setup) -> None:
+    def __init__(self, api: Api, setup: Setup, *, renegotiation: bool = False) -> None:
         self.api = api
         self.setup = setup
+        self.renegotiation = renegotiation  # observe SSL_renegotiate_pending too
         self.ends: dict[Side, _End] = {}
+        # Sides whose transport reported end of file (Eof): new BIOs (Rebio, Dup) report it too.
+        self.eof: set[Side] = set()
         # Sides that reported a fatal error (SSL_ERROR_SSL / SSL_ERROR_SYSCALL): where in a flight a stack stopped
         # reading depends on how it packs handshake messages into records, so their BIO counts are not compared.
         self.failed: set[Side] = set()
@@ -208,22 +252,29 @@ class World:
     def server(self) -> Any:
         return self.ends["server"].ssl
 
+    def _attach(self, ssl: Any) -> _End:
+        """New BIOs of the set-up's kind, given to ``ssl`` with SSL_set_bio."""
+        api, setup = self.api, self.setup
+        if setup.transport == "pair":
+            ret, internal, network = api.BIO_new_bio_pair(setup.pair_size, setup.pair_size)
+            if ret != 1:
+                raise RuntimeError(f"{api.library}: BIO_new_bio_pair failed")
+            api.SSL_set_bio(ssl, internal, internal)
+            return _End(ssl, network, network, internal, [network])
+        rbio, wbio = api.BIO_new(api.BIO_s_mem()), api.BIO_new(api.BIO_s_mem())
+        api.SSL_set_bio(ssl, rbio, wbio)
+        return _End(ssl, rbio, wbio, rbio)
+
     def _end(self, side: Side) -> _End:
         api, setup = self.api, self.setup
         ssl = api.SSL_new(_context(api, side, setup))
         if ssl is None:
             raise RuntimeError(f"{api.library}: SSL_new failed")
-        if setup.transport == "pair":
-            ret, internal, network = api.BIO_new_bio_pair(setup.pair_size, setup.pair_size)
-            if ret != 1:
-                api.SSL_free(ssl)
-                raise RuntimeError(f"{api.library}: BIO_new_bio_pair failed")
-            api.SSL_set_bio(ssl, internal, internal)
-            end = _End(ssl, network, network, internal, [network])
-        else:
-            rbio, wbio = api.BIO_new(api.BIO_s_mem()), api.BIO_new(api.BIO_s_mem())
-            api.SSL_set_bio(ssl, rbio, wbio)
-            end = _End(ssl, rbio, wbio, rbio)
+        try:
+            end = self._attach(ssl)
+        except RuntimeError:
+            api.SSL_free(ssl)
+            raise
         if side == "server":
             api.SSL_set_accept_state(ssl)
         else:
@@ -240,6 +291,49 @@ class World:
             for bio in end.owned:
                 self.api.BIO_free(bio)
         self.ends = {}
+
+    def _move_bios(self, side: Side, ssl: Any) -> None:
+        """Give ``ssl`` new BIOs in place of ``side``'s: what the old SSL wrote goes to the link first, the bytes
+        delivered and not yet read move to the new read BIO, an end of file is reported again. The old BIOs go with
+        SSL_set_bio (same SSL) or with the old SSL (SSL_free, done by the caller); the harness frees its halves."""
+        api, old = self.api, self.ends[side]
+        self.link.pull(side)
+        unread = b""
+        pending = api.BIO_ctrl_pending(old.unread)
+        if pending > 0:
+            ret, data = api.BIO_read(old.unread, pending)
+            unread = bytes(data) if ret > 0 else b""
+        end = self._attach(ssl)
+        for bio in old.owned:
+            api.BIO_free(bio)
+        old.owned = []
+        if unread:
+            api.BIO_write(end.incoming, unread)
+        self.ends[side] = end
+        if side in self.eof:
+            if self.setup.transport == "mem":
+                api.BIO_set_mem_eof_return(end.incoming, 0)
+            else:
+                api.BIO_shutdown_wr(end.incoming)
+
+    def rebio(self, side: Side) -> None:
+        """SSL_set_bio with new BIOs (the program's Rebio step)."""
+        self._move_bios(side, self.ends[side].ssl)
+
+    def dup(self, side: Side) -> str:
+        """SSL_dup (the program's Dup step): "same" (the handle came back, its extra reference is dropped), "new" (a
+        copy, which takes over from the original), or "null"."""
+        api = self.api
+        old = self.ends[side].ssl
+        copy = api.SSL_dup(old)
+        if copy is None:
+            return "null"
+        if copy is old or copy == old:
+            api.SSL_free(copy)
+            return "same"
+        self._move_bios(side, copy)
+        api.SSL_free(old)
+        return "new"
 
     # --- steps and observations ---------------------------------------------------------------------------------
 
@@ -274,6 +368,15 @@ class World:
             obs["skipped"] = "after a fatal error on this side"
             return obs
         get_error = True
+        if isinstance(step, Dup):
+            obs["ret"] = self.dup(side)
+            return obs
+        if isinstance(step, Rebio):
+            self.rebio(side)
+            return obs
+        if isinstance(step, Renegotiate):
+            obs["ret"] = getattr(api, step.func)(ssl)
+            return obs  # SSL_key_update.pod: 1 or 0, no SSL_get_error
         if isinstance(step, Handshake):
             ret = api.SSL_do_handshake(ssl)
         elif isinstance(step, Read):
@@ -334,7 +437,10 @@ class World:
         # on how many bytes the stack produced, so that entry is shown, not compared.
         link_step = isinstance(step, Move | Drop | Corrupt)
         obs["~link_err" if link_step else "err"] = [errors[0][0], errors[0][1]] if errors else None
-        obs["~err_text"] = errors[0][2] if errors else ""
+        if not link_step:
+            # the rest of the queue, library and reason of every entry after the first (most failures push one)
+            obs["err_rest"] = [[lib, reason] for lib, reason, _ in errors[1:]]
+        obs["~err_text"] = "; ".join(text for _, _, text in errors)
         obs.update(self.observe())
         return obs
 
@@ -354,6 +460,8 @@ class World:
             if side in self.failed:
                 continue
             obs[f"{side}.pending"] = api.SSL_pending(end.ssl)
+            if self.renegotiation:
+                obs[f"{side}.reneg_pending"] = api.SSL_renegotiate_pending(end.ssl)
             obs[f"{side}.out"] = api.BIO_ctrl_pending(end.outgoing) > 0
             comparable = side not in self.truncated and side not in self.partial
             if comparable and not self.link.flight["server" if side == "client" else "client"]:

@@ -485,7 +485,8 @@ class SSL:
                     n = BIO_write(wbio, cast(bytes, mv))  # BIO_write takes any buffer; no copy
                 if n > 0:
                     del self._out[:n]
-        return self._fail_ssl(alert_reason(exc), func="ssl3_read_bytes" if not exc.sent_by_us else "tls_process")
+        known = self.conn is not None and self.conn.negotiated_version is not None
+        return self._fail_ssl(alert_reason(exc, known), func="ssl3_read_bytes" if not exc.sent_by_us else "tls_process")
 
     def _check_failed(self) -> bool:
         """The guard of every I/O entry point: a failed SSL fails again with the same reason."""
@@ -840,8 +841,12 @@ class SSL:
                     return self._take(num, peek)
                 if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
                     return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
-                if self._out:  # e.g. our answer to a KeyUpdate; a full BIO does not stop the read
-                    if self._flush() < 0 and self._in_renegotiation_handshake() and self._failed is None:
+                renegotiating = self._in_renegotiation_handshake()
+                if self._out and (renegotiating or not (self._wpend and self._flushed < self._wpend_end)):
+                    # protocol output (an alert, a renegotiation flight); a full BIO does not stop the read. The
+                    # rest of a record an unfinished SSL_write left waits for that write to be repeated (page
+                    # silent; libssl 3.0 alike, found by the differential runner)
+                    if self._flush() < 0 and renegotiating and self._failed is None:
                         # SSL_read: WARNINGS a renegotiation may make SSL_read write (SSL_ERROR_WANT_WRITE)
                         return (-1, b"")
                     self.rwstate = K.SSL_NOTHING
@@ -849,7 +854,11 @@ class SSL:
                 if r != _FED:
                     if r == _RETRY:
                         self._idle()
-                    return (self._input_failure(r, func), b"")
+                    ret = self._input_failure(r, func)
+                    # SSL_read: RETURN VALUES only "<= 0" for a failure; libssl 3.0 passes on the 0 of the BIO_read
+                    # that met the end of the transport, also for an unexpected EOF (SSL_ERROR_SSL), and so does
+                    # the engine (found by the differential runner)
+                    return (0 if r == _EOF else ret, b"")
                 other = self._apply_events() or self._in_renegotiation_handshake()
                 self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
                 if not other:

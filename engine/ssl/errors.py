@@ -108,12 +108,19 @@ _CERTIFICATE_ALERTS = frozenset({
 })  # fmt: skip
 
 
-def alert_reason(exc: TLSAlertError) -> int:
-    """The SSL reason code (``ERR_LIB_SSL``) for a fatal error of the TLS core."""
+def alert_reason(exc: TLSAlertError, version_known: bool = False) -> int:
+    """The SSL reason code (``ERR_LIB_SSL``) for a fatal error of the TLS core. ``version_known``: the hello that
+    picks the protocol version had been processed when the error came."""
     if not exc.sent_by_us:
         return K.SSL_AD_REASON_OFFSET + int(exc.alert)
     text = exc.message.lower()
+    if exc.alert == A.unexpected_message and text == "application data before keys" and version_known:
+        # libssl 3.0: a record of application data in the handshake is SSL_R_UNEXPECTED_RECORD, except as the very
+        # first record, before any hello (SSL_R_UNEXPECTED_MESSAGE); the pages give no reason codes
+        return K.SSL_R_UNEXPECTED_RECORD
     if exc.alert == A.handshake_failure:
+        if "sent no certificate" in text:
+            return K.SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE  # a TLS 1.2 server requiring one (as TLS 1.3's alert)
         if "no_renegotiation" in text:
             return K.SSL_R_NO_RENEGOTIATION
         if "cipher" in text:

@@ -221,6 +221,11 @@ def _write_nothing(s: SSL, func: str) -> int:
     returned at once before the differential runner found the difference)."""
     if s.shutdown & K.SSL_SENT_SHUTDOWN:
         return shutdown_error(s, func)
+    if s._wnum or (s._wpend and s._flushed < s._wpend_end):
+        # SSL_write: WARNINGS a write that asked for a retry must be repeated with the same arguments; a repeat of
+        # 0 bytes is shorter, and fails as any shorter repeat does (libssl 3.0: SSL_R_BAD_LENGTH, fatal; found by
+        # the differential runner)
+        return s._fail_ssl(K.SSL_R_BAD_LENGTH, func=func)
     if not s.init_finished and s.handshake() <= 0:
         return -1
     return 0
@@ -383,9 +388,12 @@ def SSL_key_update(s: SSL | None, updatetype: int) -> int:
     ssl = live_ssl(s, "SSL_key_update")
     if ssl is None:
         return 0
-    if ssl.version != K.TLS1_3_VERSION:
+    conn = ssl.conn
+    known = ssl.version if ssl.init_finished or conn is None else conn.negotiated_version
+    if known != K.TLS1_3_VERSION:
         # SSL_key_update.pod: TLS 1.3 only; the page gives no reason code, libssl 3.0 checks the version first, so
-        # before a version is negotiated the reason is SSL_R_WRONG_SSL_VERSION (found by the differential runner)
+        # before the hello that picks the version is processed the reason is SSL_R_WRONG_SSL_VERSION, after it
+        # (TLS 1.3 chosen, handshake unfinished) SSL_R_STILL_IN_INIT (both found by the differential runner)
         raise_ssl(K.SSL_R_WRONG_SSL_VERSION, "SSL_key_update")
         return 0
     if updatetype not in (K.SSL_KEY_UPDATE_NOT_REQUESTED, K.SSL_KEY_UPDATE_REQUESTED):
@@ -409,7 +417,13 @@ def SSL_key_update(s: SSL | None, updatetype: int) -> int:
 
 def SSL_get_key_update_type(s: SSL | None) -> int:
     ssl = live_ssl(s, "SSL_get_key_update_type")
-    return K.SSL_KEY_UPDATE_NONE if ssl is None else ssl.key_update
+    if ssl is None:
+        return K.SSL_KEY_UPDATE_NONE
+    if ssl.key_update == K.SSL_KEY_UPDATE_NONE and ssl.conn is not None and ssl.conn.key_update_owed:
+        # SSL_key_update: DESCRIPTION the type of an update scheduled but not yet performed; the answer to the
+        # peer's request is one, sent with the next write (libssl 3.0 alike)
+        return K.SSL_KEY_UPDATE_NOT_REQUESTED
+    return ssl.key_update
 
 
 def _schedule_renegotiation(s: SSL | None, func: str, kind: str) -> int:

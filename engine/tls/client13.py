@@ -121,6 +121,11 @@ class Client13Handshake(Handshake13):
     is_server = False
     CONNECTED = ClientState.CONNECTED
 
+    @property
+    def version_known(self) -> bool:
+        # a HelloRetryRequest keeps WAIT_SH: only the ServerHello itself settles the version
+        return self.state not in (ClientState.START, ClientState.WAIT_SH)
+
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
         super().__init__(config, context, ClientState.START)
         self.random = b""

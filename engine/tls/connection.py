@@ -166,6 +166,18 @@ class TLSConnection:
         return self._hs.version if self._hs.established else None
 
     @property
+    def key_update_owed(self) -> bool:
+        """The peer asked for a KeyUpdate (update_requested) and ours has not been sent yet: it goes out with the
+        next application data (``send_application_data``) or any ``send_key_update``."""
+        return self._hs.key_update_owed
+
+    @property
+    def negotiated_version(self) -> int | None:
+        """The protocol version the hellos picked, as soon as the hello that picks it has been processed (before the
+        handshake completes, unlike ``version``), else None."""
+        return self._hs.version if self._hs.version_known else None
+
+    @property
     def error(self) -> TLSAlertError | None:
         return self._error
 
@@ -227,6 +239,10 @@ class TLSConnection:
             raise RuntimeError("handshake not complete")
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
+        if self._hs.key_update_owed:
+            # RFC 9846 section 4.7.3: the answer to the peer's update_requested goes out before our next
+            # application data record; not earlier, as in OpenSSL 3.0, which answers at the next write
+            self._guarded(lambda: self._hs.send_key_update(False))
         self._out += self._record.seal(ContentType.application_data, data)
 
     def send_key_update(self, request: bool = False) -> None:
@@ -450,6 +466,3 @@ class TLSConnection:
             self._apply(self._take_output())
             if self._hs.paused:
                 return  # the rest waits for the application (resume_certificate_check)
-        if self._hs.key_update_owed and not self._we_closed and not buf:
-            self._hs.send_key_update(False)
-            self._apply(self._take_output())

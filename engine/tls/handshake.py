@@ -162,6 +162,12 @@ class HandshakeMachine:
         """A handshake has completed on this connection (application data may flow, also during a renegotiation)."""
         return self.connected
 
+    @property
+    def version_known(self) -> bool:
+        """The hello that picks the protocol version has been processed (a server: the ClientHello; a client: the
+        ServerHello), so ``version`` is this connection's. A machine made by a hand-off knows it from the start."""
+        return True
+
     def start(self) -> None:
         """Client: send the first ClientHello. A server starts by receiving one."""
 

@@ -100,6 +100,11 @@ class Server13Handshake(Handshake13):
     is_server = True
     CONNECTED = ServerState.CONNECTED
 
+    @property
+    def version_known(self) -> bool:
+        # after a HelloRetryRequest the machine waits in START again, but TLS 1.3 was chosen with the first hello
+        return self.state is not ServerState.START or self.hrr_sent
+
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
         super().__init__(config, context, ServerState.START)
         self.client_hello_received = False

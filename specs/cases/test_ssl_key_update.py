@@ -189,6 +189,44 @@ def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     assert api.SSL_read(server.ssl, 10) == (5, b"after")
 
 
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/request-answered-at-next-write",
+                     "SSL_key_update/DESCRIPTION/get-key-update-type", "SSL_key_update/RETURN VALUES/key-update-type")
+@pytest.mark.needs(*C_API, "tls1_3")
+@pytest.mark.parametrize("reader", ["SSL_read", "SSL_peek_ex"])
+def test_requested_key_update_is_answered_by_the_next_write(h: Harness, reader: str) -> None:
+    """The peer's update_requested arrives: the read that takes it in writes nothing, the answer is scheduled
+    (SSL_get_key_update_type: SSL_KEY_UPDATE_NOT_REQUESTED), SSL_do_handshake sends nothing either, and the next
+    SSL_write sends the KeyUpdate, then its data."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)  # take the tickets in
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
+    assert api.SSL_do_handshake(client.ssl) == 1
+    server.give(client.take())
+    ret, _ = getattr(api, reader)(server.ssl, 10)
+    assert ret <= 0 and error(api, server.ssl, ret if reader == "SSL_read" else -1) is WANT_READ, ret
+    after_read = server.outgoing()
+    scheduled = api.SSL_get_key_update_type(server.ssl)
+    assert api.SSL_do_handshake(server.ssl) == 1
+    after_handshake = server.outgoing()
+    h.trace.note(f"after {reader} took the request in: {after_read} bytes out, SSL_get_key_update_type -> "
+                 f"{scheduled}; after SSL_do_handshake: {after_handshake} bytes out")
+    assert after_read == 0, f"{reader} sent {after_read} bytes: the answer must wait for the next write"
+    assert scheduled == K.SSL_KEY_UPDATE_NOT_REQUESTED, f"the answer is scheduled, its type: {scheduled}"
+    assert after_handshake == 0, f"SSL_do_handshake sent {after_handshake} bytes; the answer waits for a write"
+    assert api.SSL_write(server.ssl, b"y") == 1
+    answer = server.take()
+    records = _records(answer)
+    h.trace.note(f"the next SSL_write sent records of {records} bytes")
+    assert records == [KEY_UPDATE_RECORD, 1 + 1 + 16], f"expected the KeyUpdate, then 1 byte of data: {records}"
+    assert api.SSL_get_key_update_type(server.ssl) == K.SSL_KEY_UPDATE_NONE, "the answer was sent"
+    client.give(answer)
+    assert api.SSL_read(client.ssl, 10) == (1, b"y")
+
+
 @pytest.mark.clauses("SSL_key_update/RETURN VALUES/after-shutdown")
 @pytest.mark.needs(*C_API, "tls1_3")
 def test_key_update_after_shutdown(h: Harness) -> None:
@@ -258,6 +296,27 @@ def test_key_update_refused_on_tls12(h: Harness) -> None:
 
 
 # --- renegotiation --------------------------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-tls12-only", "SSL_key_update/RETURN VALUES/0",
+                     "SSL_key_update/RETURN VALUES/renegotiate-pending-0")
+@pytest.mark.needs(*C_API)
+@pytest.mark.parametrize("function", ["SSL_renegotiate", "SSL_renegotiate_abbreviated"])
+def test_renegotiate_refused_before_the_handshake(h: Harness, function: str) -> None:
+    """Before any handshake no connection has negotiated TLS 1.2 or lower: the page makes the call an error (0),
+    so nothing is scheduled (SSL_renegotiate_pending 0), and the handshake afterwards is an ordinary one.
+    (Found by the differential runner.)"""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    results = {}
+    for name, side in (("client", client), ("server", server)):
+        api.ERR_clear_error()
+        results[name] = (getattr(api, function)(side.ssl), api.SSL_renegotiate_pending(side.ssl))
+    api.ERR_clear_error()
+    h.trace.note(f"{function} before the handshake -> (return value, SSL_renegotiate_pending): {results}")
+    assert results == {"client": (0, 0), "server": (0, 0)}, (
+        f"{function} before the handshake must fail and schedule nothing: (ret, pending) {results}")
+    handshake(h, client, server)
+
 
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-tls12-only", "SSL_key_update/RETURN VALUES/0")
 @pytest.mark.needs(*C_API, "tls1_3")

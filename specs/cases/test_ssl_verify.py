@@ -15,7 +15,7 @@ from conformance.certs import SERVER_NAME
 from conformance.harness import Harness, Pair
 from conformance.outcome import Role, SslError
 from conformance.stacks.capi_endpoint import CApiEndpoint
-from specs.cases._ssl_objects import Mem, attempt_handshake
+from specs.cases._ssl_objects import Mem, attempt_handshake, error, move
 
 OTHER_NAME = "other.example"  # not among the names of the test PKI's server certificate
 
@@ -142,4 +142,34 @@ def test_client_verifies_with_any_flag(h: Harness, flag: str) -> None:
     failure = _attempt(h, client, server)
     h.trace.note(f"client mode {flag} alone, untrusted server: {failure or 'handshake complete'}")
     assert failure is SslError.SSL_ERROR_SSL, f"{flag} alone must make the client verify (BUGS): {failure}"
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("RFC9846/6.2/unknown-ca", "SSL_CTX_set_verify/NOTES/peer-client-verifies-chain")
+@pytest.mark.needs("c_api", "client_role", "server_role", "error_codes")
+@pytest.mark.parametrize("name", [SERVER_NAME, OTHER_NAME], ids=["right-name", "wrong-name"])
+def test_missing_issuer_is_unknown_ca_whatever_the_name(h: Harness, name: str) -> None:
+    """A client trusting an unrelated CA, with the right or a wrong name to verify: the chain leads to no known
+    CA, so the client's verification result says so and the server reads the alert unknown_ca (the name check
+    does not decide the alert)."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(trust_other_ca=True, server_name=name), host_check=True)
+    server = Mem(h, Role.SERVER)
+    api.ERR_clear_error()
+    failure = _attempt(h, client, server)
+    result = api.SSL_get_verify_result(client.ssl)
+    h.trace.note(f"name {name!r}, untrusted chain: client {failure}, SSL_get_verify_result -> {result}")
+    assert failure is SslError.SSL_ERROR_SSL, f"the client must fail the handshake: {failure}"
+    # 20 (issuer not found locally) for a server that sends its certificate alone, 19 (self-signed certificate in
+    # the chain) for one that also sends the untrusted root: both say the chain has no known CA, not the name
+    assert result in (K.X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, K.X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN), (
+        f"verify result {result}: the missing CA must decide, not the name")
+    api.ERR_clear_error()
+    move(client, server)
+    ret = api.SSL_do_handshake(server.ssl)
+    code = api.ERR_peek_error()
+    h.trace.note(f"server SSL_do_handshake -> {ret}, queue: {api.ERR_error_string_n(code) if code else 'empty'}")
+    assert ret < 0 and error(api, server.ssl, ret) is SslError.SSL_ERROR_SSL, ret
+    assert api.ERR_GET_REASON(code) == K.SSL_R_TLSV1_ALERT_UNKNOWN_CA, (
+        f"the server must read unknown_ca, its queue says {api.ERR_error_string_n(code) if code else 'nothing'}")
     api.ERR_clear_error()

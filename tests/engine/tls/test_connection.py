@@ -358,3 +358,17 @@ def test_user_canceled_is_reported_not_fatal(pki: PKI) -> None:
     c.receive_bytes(_plain_alert(1, A.close_notify))
     assert c.events() == [CloseNotifyReceived()]
     assert c.error is None
+
+
+def test_negotiated_version_is_known_once_the_deciding_hello_is_processed(pki: PKI) -> None:
+    """``negotiated_version``: None until the hello that picks the version is processed (the server's ClientHello,
+    the client's ServerHello), 0x0304 from then on, before the handshake completes (``version`` waits for that)."""
+    c, s = pair(pki)
+    hello = c.data_to_send()
+    assert c.negotiated_version is None and s.negotiated_version is None
+    s.receive_bytes(hello)
+    flight = s.data_to_send()
+    assert s.negotiated_version == 0x0304 and s.version is None
+    assert c.negotiated_version is None
+    c.receive_bytes(_records(flight)[0])  # the ServerHello alone
+    assert c.negotiated_version == 0x0304 and c.version is None

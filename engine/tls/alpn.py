@@ -16,7 +16,7 @@ offered, or a fatal no_application_protocol alert when there is none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from .alerts import AlertDescription, TLSAlertError, decode_error
 from .wire import Reader, opaque8, opaque16
@@ -103,3 +103,29 @@ def negotiate(server_preference: Sequence[bytes], client_offer: Sequence[bytes])
     if chosen is None:
         raise TLSAlertError(AlertDescription.no_application_protocol, "no ALPN protocol in common")
     return chosen
+
+
+AlpnSelector = Callable[[list[bytes]], "bytes | None"]
+"""The application's choice (a server's select callback): the client's offer in its order -> the protocol to
+answer, or None to answer without ALPN; it raises :class:`TLSAlertError` to end the handshake (RFC 7301 section 3.2:
+no_application_protocol)."""
+
+
+def server_choice(
+    body: bytes | None, preference: Sequence[bytes], selector: AlpnSelector | None = None
+) -> bytes | None:
+    """What a server answers to a ClientHello's ALPN extension ``body`` (None: the client sent none).
+
+    With ``selector`` the application decides; else :func:`negotiate` over ``preference`` (no preference: no
+    answer, the server ignores the extension, RFC 7301 section 3.2)."""
+    if body is None:
+        return None
+    offered = decode_client_extension(body)
+    if selector is not None:
+        chosen = selector(offered)
+        if chosen is not None and not 1 <= len(chosen) <= MAX_NAME_LEN:
+            raise TLSAlertError(AlertDescription.internal_error, "ALPN callback chose an invalid protocol name")
+        return chosen
+    if not preference:
+        return None
+    return negotiate(preference, offered)

@@ -30,7 +30,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
-from .client13 import _is_ip, parse_alpn_reply
+from .alpn import decode_server_extension, encode_extension
+from .client13 import _is_ip
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
@@ -41,7 +42,6 @@ from .messages import (
     Extension,
     HandshakeType,
     ServerHello,
-    build_alpn,
     build_named_group_list,
     build_server_name,
     build_signature_schemes,
@@ -165,7 +165,7 @@ class Client12Handshake(Handshake12):
         exts.append((X.supported_groups, build_named_group_list(groups)))
         exts.append((X.signature_algorithms, build_signature_schemes(cfg.signature_algorithms12)))
         if cfg.alpn_protocols:
-            exts.append((X.application_layer_protocol_negotiation, build_alpn(cfg.alpn_protocols)))
+            exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
         exts.append((X.renegotiation_info, build_renegotiation_info(self.client_verify_data)))
         exts += client_hello_extensions12(cfg)
         suites = [s for s in cfg.cipher_suites12 if s in SUITES12]
@@ -235,10 +235,7 @@ class Client12Handshake(Handshake12):
             raise illegal_parameter("server does not accept uncompressed points")
         alpn = find_extension(sh.extensions, X.application_layer_protocol_negotiation)
         if alpn is not None:
-            protocol = parse_alpn_reply(alpn)
-            if protocol not in cfg.alpn_protocols:
-                raise illegal_parameter("server selected an ALPN protocol we did not offer")
-            self.alpn = protocol
+            self.alpn = decode_server_extension(alpn, cfg.alpn_protocols)  # RFC 7301 section 3.1
         self.ems = ems is not None
         self.etm = etm is not None
         self.server_random = sh.random

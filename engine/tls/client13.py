@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
+from .alpn import decode_server_extension, encode_extension
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested, HandshakeComplete, NewSessionTicketReceived
 from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
@@ -49,7 +50,6 @@ from .messages import (
     KeyShareEntry,
     NewSessionTicket,
     ServerHello,
-    build_alpn,
     build_cookie,
     build_handshake,
     build_key_share_ch,
@@ -70,7 +70,6 @@ from .messages import ExtensionType as X
 from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV, HelloRequest
 from .record import Epoch
 from .session13 import OfferedPsks, Ticket13, binder, binder_hash_input, parse_selected_identity
-from .wire import Reader
 
 H = HandshakeType
 
@@ -188,7 +187,7 @@ class Client13Handshake(Handshake13):
         self.offered_schemes = schemes
         exts.append((X.signature_algorithms, build_signature_schemes(schemes)))
         if cfg.alpn_protocols:
-            exts.append((X.application_layer_protocol_negotiation, build_alpn(cfg.alpn_protocols)))
+            exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
         if tls13 and cfg.psk_key_exchange_modes:
@@ -354,10 +353,8 @@ class Client13Handshake(Handshake13):
         check_extension_types(ee.extensions, self.offered_extensions, _EE_ALLOWED, "EncryptedExtensions")
         alpn = find_extension(ee.extensions, X.application_layer_protocol_negotiation)
         if alpn is not None:
-            protocols = parse_alpn_reply(alpn)
-            if protocols not in self.config.alpn_protocols:
-                raise illegal_parameter("server selected an ALPN protocol we did not offer")
-            self.alpn = protocols
+            # RFC 7301 section 3.1: exactly one protocol, one we offered
+            self.alpn = decode_server_extension(alpn, self.config.alpn_protocols)
         sni = find_extension(ee.extensions, X.server_name)
         if sni is not None and sni != b"":
             raise decode_error("server_name acknowledgement must be empty")
@@ -533,21 +530,6 @@ TRANSITIONS: dict[tuple[Enum, int], Transition] = {
 }
 Client13Handshake.TRANSITIONS = TRANSITIONS
 del C, S
-
-
-def parse_alpn_reply(data: bytes) -> bytes:
-    """The server's ALPN answer holds exactly one protocol (RFC 7301 section 3.1)."""
-    protocols = parse_alpn_list_loose(data)
-    if len(protocols) != 1:
-        raise illegal_parameter("ALPN reply must name one protocol")
-    return protocols[0]
-
-
-def parse_alpn_list_loose(data: bytes) -> list[bytes]:
-    r = Reader(data)
-    out = r.vector(2, lambda s: s.opaque(1, 1), minimum=1)
-    r.done()
-    return out
 
 
 def _is_ip(name: str) -> bool:

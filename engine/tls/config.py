@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
+from .alpn import AlpnSelector
 from .keyexchange import KeyGenerator, NamedGroup, generate_private_key
 from .keyschedule import CipherSuite
 from .messages import Extension, NewSessionTicket
@@ -41,6 +42,11 @@ class TLSContext:
 
 TicketIssuer = Callable[[CipherSuite, bytes], NewSessionTicket]
 """``(suite, resumption_secret) -> NewSessionTicket`` for a server that issues tickets."""
+
+ServerNameCallback = Callable[["str | None"], bool]
+"""Server: ``(host name the client sent, or None) -> acknowledge it`` (the application's SNI callback); it raises
+:class:`TLSAlertError` to end the handshake. It runs once per ClientHello, before ALPN and the certificate choice,
+and may change ``TLSConfig.certificates`` (the application switching certificates by name)."""
 
 CookieMaker = Callable[[bytes], bytes]
 """``(hash of ClientHello1) -> cookie`` for a server that puts a cookie in its HelloRetryRequest."""
@@ -140,3 +146,9 @@ class TLSConfig:
     """RFC 9846 section 4.3.10: how much of a client's early data (which this server never accepts) it skips; as
     OpenSSL 3.0's default recv_max_early_data (SSL3_RT_MAX_PLAIN_LENGTH)."""
     """ticket_lifetime of the tickets issued, in seconds (the engine passes SSL_CTX_get_timeout)."""
+    alpn_select: AlpnSelector | None = None
+    """The application's ALPN choice (``engine.tls.alpn.server_choice``); None: ``alpn_protocols`` decides."""
+    server_name_callback: ServerNameCallback | None = None
+    certificates: list[tuple[list[x509.Certificate], PrivateKey]] = field(default_factory=list)
+    """Further certificate chains with their keys besides ``certificate_chain`` / ``private_key``; the server
+    picks one from the client's signature_algorithms (``engine.tls.certselect``)."""

@@ -26,8 +26,9 @@ from enum import Enum, auto
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, signatures
+from . import alpn, certificates, keyexchange, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
+from .certselect import server_name_answer
 from .config import TLSConfig, TLSContext
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
 from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12
@@ -37,11 +38,8 @@ from .messages import (
     Extension,
     HandshakeType,
     ServerHello,
-    build_alpn,
     find_extension,
-    parse_alpn,
     parse_named_group_list,
-    parse_server_name,
     parse_signature_schemes,
 )
 from .messages import ExtensionType as X
@@ -97,6 +95,7 @@ class Server12Handshake(Handshake12):
         self.cr_schemes: tuple[int, ...] = ()
         self.hello_request_sent = False
         self.etm_offered = False
+        self.sni_ack = False
 
     # -- renegotiation -------------------------------------------------------------------------------------------
 
@@ -150,15 +149,9 @@ class Server12Handshake(Handshake12):
             raise illegal_parameter("client does not accept uncompressed points")
         self.group = group
 
-        sni = find_extension(ch.extensions, X.server_name)
-        self.server_name = parse_server_name(sni) if sni is not None else None
+        self.server_name, self.sni_ack = server_name_answer(cfg, find_extension(ch.extensions, X.server_name))
         alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
-        self.alpn = None
-        if alpn_ext is not None and cfg.alpn_protocols:
-            offered = parse_alpn(alpn_ext)
-            self.alpn = next((p for p in cfg.alpn_protocols if p in offered), None)
-            if self.alpn is None:
-                raise TLSAlertError(AlertDescription.no_application_protocol, "no common ALPN protocol")
+        self.alpn = alpn.server_choice(alpn_ext, cfg.alpn_protocols, cfg.alpn_select)  # RFC 7301 section 3.2
         ems = find_extension(ch.extensions, X.extended_main_secret)
         if ems is not None:
             parse_empty(ems, "extended_master_secret")
@@ -225,8 +218,8 @@ class Server12Handshake(Handshake12):
         if echo_points:
             exts.append((X.ec_point_formats, build_ec_point_formats()))
         if self.alpn is not None:
-            exts.append((X.application_layer_protocol_negotiation, build_alpn([self.alpn])))
-        if self.server_name is not None and self.handshakes_done == 0 and not self.resumed:
+            exts.append((X.application_layer_protocol_negotiation, alpn.encode_extension([self.alpn])))
+        if self.server_name is not None and self.sni_ack and self.handshakes_done == 0 and not self.resumed:
             exts.append((X.server_name, b""))
         return self._order(exts)
 

@@ -27,8 +27,9 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, signatures
+from . import alpn, certificates, keyexchange, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
+from .certselect import choose_certificate13, server_name_answer
 from .config import TLSConfig, TLSContext
 from .events import HandshakeComplete
 from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, SkipEarlyData, Transition, transition
@@ -49,7 +50,6 @@ from .messages import (
     KeyShareEntry,
     NewSessionTicket,
     ServerHello,
-    build_alpn,
     build_cookie,
     build_handshake,
     build_key_share_hrr,
@@ -58,12 +58,10 @@ from .messages import (
     build_signature_schemes,
     build_supported_versions_sh,
     find_extension,
-    parse_alpn,
     parse_cookie,
     parse_key_share_ch,
     parse_named_group_list,
     parse_psk_key_exchange_modes,
-    parse_server_name,
     parse_signature_schemes,
     parse_supported_versions_ch,
 )
@@ -79,6 +77,7 @@ from .session13 import (
     build_selected_identity,
     epoch_ms,
 )
+from .signatures import PrivateKey
 
 H = HandshakeType
 
@@ -116,6 +115,9 @@ class Server13Handshake(Handshake13):
         self.group = 0
         self.alpn: bytes | None = None
         self.server_name: str | None = None
+        self.sni_ack = False
+        self.chain: list[x509.Certificate] = []
+        self.key: PrivateKey | None = None
         self.scheme: int | None = None
         self.client_hs_secret = b""
         self.server_hs_secret = b""
@@ -172,21 +174,11 @@ class Server13Handshake(Handshake13):
                 raise illegal_parameter("key_share entry duplicated or not in supported_groups")
             seen.add(entry.group)
 
-        sni_ext = find_extension(ch.extensions, X.server_name)
-        self.server_name = parse_server_name(sni_ext) if sni_ext is not None else None
+        self.server_name, self.sni_ack = server_name_answer(cfg, find_extension(ch.extensions, X.server_name))
         alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
-        if alpn_ext is not None and cfg.alpn_protocols:
-            offered = parse_alpn(alpn_ext)
-            self.alpn = next((p for p in cfg.alpn_protocols if p in offered), None)
-            if self.alpn is None:
-                # RFC 7301 section 3.2
-                raise TLSAlertError(AlertDescription.no_application_protocol, "no common ALPN protocol")
+        self.alpn = alpn.server_choice(alpn_ext, cfg.alpn_protocols, cfg.alpn_select)  # RFC 7301 section 3.2
 
-        if cfg.private_key is None or not cfg.certificate_chain:
-            raise TLSAlertError(AlertDescription.internal_error, "server has no certificate")
-        self.scheme = signatures.choose_scheme(cfg.private_key, cfg.signature_algorithms, client_schemes)
-        if self.scheme is None:
-            raise TLSAlertError(AlertDescription.handshake_failure, "no common signature scheme")
+        self.chain, self.key, self.scheme = choose_certificate13(cfg, client_schemes)
 
         group = next((g for g in cfg.groups if g in client_groups and g in keyexchange.SUPPORTED_GROUPS), None)
         if group is None:
@@ -272,7 +264,7 @@ class Server13Handshake(Handshake13):
     def _negotiate(self, ch: ClientHello, raw: bytes, client_share: KeyShareEntry) -> None:
         cfg = self.config
         suite = self.suite
-        assert suite is not None and self.scheme is not None and cfg.private_key is not None
+        assert suite is not None and self.scheme is not None and self.key is not None
         self.transcript.start(suite)
         psk_index = self._accept_psk(ch, raw)  # before ClientHello is hashed: the binder covers a truncated one
         self.transcript.update(raw)
@@ -300,12 +292,12 @@ class Server13Handshake(Handshake13):
 
         ee_exts: list[Extension] = []
         if self.alpn is not None:
-            ee_exts.append((X.application_layer_protocol_negotiation, build_alpn([self.alpn])))
+            ee_exts.append((X.application_layer_protocol_negotiation, alpn.encode_extension([self.alpn])))
         if cfg.advertise_groups:
             ee_exts.append((X.supported_groups, build_named_group_list(cfg.advertise_groups)))
         offered = {t for t, _ in ch.extensions}
         ee_exts.extend(e for e in cfg.extra_extensions if e[0] in offered)
-        if self.server_name is not None:
+        if self.server_name is not None and self.sni_ack:
             ee_exts.append((X.server_name, b""))
         self._send(EncryptedExtensions(self._order(ee_exts)))
 
@@ -317,10 +309,10 @@ class Server13Handshake(Handshake13):
             cr_exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
             self._send(CertificateRequest(b"", cr_exts))
 
-        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in cfg.certificate_chain]
+        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in self.chain]
         self._send(Certificate(b"", entries))
         content = signatures.certificate_verify_input(True, self.transcript.digest())
-        self._send(CertificateVerify(self.scheme, self.ctx.sign(cfg.private_key, self.scheme, content)))
+        self._send(CertificateVerify(self.scheme, self.ctx.sign(self.key, self.scheme, content)))
         self._finish_flight(suite)
 
     def _finish_flight(self, suite: CipherSuite) -> None:

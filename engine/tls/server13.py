@@ -197,6 +197,10 @@ class Server13Handshake(Handshake13):
         """RFC 9846 section 4.2.1 and appendix E: the highest version both sides have; supported_versions if the
         client sent it, else legacy_version. TLS_FALLBACK_SCSV from a client below our best is a downgrade
         (RFC 7507 section 3)."""
+        if ch.legacy_version < TLS12:
+            # RFC 9846 section 4.1.2 (a legacy_version other than 0x0303 is refused) and appendix E.2 (nothing
+            # below TLS 1.2 is negotiated): only hellos below 1.2 are refused, TLS 1.2 hellos are served
+            raise TLSAlertError(AlertDescription.protocol_version, "ClientHello legacy_version below TLS 1.2")
         ours = self.config.supported_versions
         versions_ext = find_extension(ch.extensions, X.supported_versions)
         if versions_ext is not None:

@@ -173,3 +173,69 @@ def test_openssl_offer_and_choice_decode(pki: PKI, tmp_path: Path) -> None:
     chosen = decode_server_extension(_extensions(server_flight[5:], server=True)[ALPN], offered=offer)
     # OpenSSL's server picks by its own preference too
     assert chosen == b"http/1.1" == select([b"http/1.1", b"h2"], offer)
+
+
+# -- wired into both roles of TLS 1.3 and TLS 1.2 (engine/tls/{client,server}1{2,3}.py) ---------------------------
+
+from tls13_testlib import pair, pump  # noqa: E402
+
+from engine.tls import HandshakeComplete, TLSConnection  # noqa: E402
+
+VERSIONS = pytest.mark.parametrize("versions", [(0x0304,), (0x0303,)], ids=["tls13", "tls12"])
+
+
+def _completions(*conns: TLSConnection) -> list[HandshakeComplete]:
+    return [e for c in conns for e in c.events() if isinstance(e, HandshakeComplete)]
+
+
+@VERSIONS
+def test_server_preference_decides_on_the_wire(pki: PKI, versions: tuple[int, ...]) -> None:
+    c, s = pair(pki, {"alpn_protocols": (b"http/1.1", b"h2"), "supported_versions": versions},
+                {"alpn_protocols": (b"h2", b"http/1.1"), "supported_versions": versions})
+    pump(c, s)
+    done = _completions(c, s)
+    assert [d.alpn_protocol for d in done] == [b"h2", b"h2"] and {d.version for d in done} == {versions[0]}
+
+
+@VERSIONS
+def test_selector_sees_the_offer_and_may_decline(pki: PKI, versions: tuple[int, ...]) -> None:
+    seen: list[list[bytes]] = []
+
+    def decline(offer: list[bytes]) -> bytes | None:
+        seen.append(offer)
+        return None
+
+    c, s = pair(pki, {"alpn_protocols": (b"a", b"bb"), "supported_versions": versions},
+                {"alpn_select": decline, "alpn_protocols": (b"a",), "supported_versions": versions})
+    pump(c, s)
+    assert seen == [[b"a", b"bb"]]
+    assert [d.alpn_protocol for d in _completions(c, s)] == [None, None]
+
+
+@VERSIONS
+def test_selector_choice_and_fatal_refusal(pki: PKI, versions: tuple[int, ...]) -> None:
+    c, s = pair(pki, {"alpn_protocols": (b"a", b"bb"), "supported_versions": versions},
+                {"alpn_select": lambda offer: offer[-1], "supported_versions": versions})
+    pump(c, s)
+    assert [d.alpn_protocol for d in _completions(c, s)] == [b"bb", b"bb"]
+
+    def refuse(offer: list[bytes]) -> bytes | None:
+        raise TLSAlertError(AlertDescription.no_application_protocol, "none of these")
+
+    c, s = pair(pki, {"alpn_protocols": (b"a",), "supported_versions": versions},
+                {"alpn_select": refuse, "supported_versions": versions})
+    with pytest.raises(TLSAlertError):
+        pump(c, s)
+    assert s.error is not None and s.error.alert == AlertDescription.no_application_protocol and s.error.sent_by_us
+    with pytest.raises(TLSAlertError) as seen:
+        c.receive_bytes(s.data_to_send())
+    assert seen.value.alert == AlertDescription.no_application_protocol and not seen.value.sent_by_us
+
+
+@VERSIONS
+def test_client_refuses_a_protocol_it_did_not_offer(pki: PKI, versions: tuple[int, ...]) -> None:
+    c, s = pair(pki, {"alpn_protocols": (b"a",), "supported_versions": versions},
+                {"alpn_select": lambda offer: b"zz", "supported_versions": versions})
+    with pytest.raises(TLSAlertError):
+        pump(c, s)
+    assert c.error is not None and c.error.alert == AlertDescription.illegal_parameter and c.error.sent_by_us

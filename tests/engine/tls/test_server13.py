@@ -141,3 +141,42 @@ def test_close_notify_both_ways(pki: PKI) -> None:
     assert CloseNotifyReceived() in c.events()
     with pytest.raises(RuntimeError):
         c.send_application_data(b"late")
+
+
+# -- hellos from before TLS 1.2 (RFC 9846 section 4.1.2, appendices E.2 and E.5) ----------------------------------
+
+
+def _with_legacy_version(hello: bytes, version: int) -> bytes:
+    # record header (5) + handshake header (4), then ClientHello.legacy_version
+    return hello[:9] + version.to_bytes(2, "big") + hello[11:]
+
+
+@pytest.mark.parametrize("version", [0x0300, 0x0301, 0x0302, 0x0002])
+@pytest.mark.parametrize("both", [False, True], ids=["tls13-only", "tls12-too"])
+def test_legacy_version_below_tls12_is_refused(pki: PKI, version: int, both: bool) -> None:
+    versions = {"supported_versions": (0x0304, 0x0303)} if both else {}
+    _fails(pki, _with_legacy_version(_ch(), version), A.protocol_version, **versions)
+    _fails(pki, _with_legacy_version(_ch(e43=None), version), A.protocol_version, **versions)
+
+
+def test_legacy_version_tls12_is_served(pki: PKI) -> None:
+    s = TLSConnection(server_config(pki, supported_versions=(0x0304, 0x0303)), "server")
+    s.receive_bytes(_with_legacy_version(_ch(), 0x0303))
+    assert s.data_to_send()[:1] == b"\x16"
+
+
+SSL2_HELLO = bytes.fromhex(
+    "802e"  # SSL 2.0 record header: high bit set, 46 bytes follow
+    "01" "0303" "0015" "0000" "0010"  # CLIENT-HELLO, version, cipher specs / session id / challenge lengths
+    "00c02f00c03000009c00009d00002f000035000033"  # seven 3-byte cipher specs
+    "000102030405060708090a0b0c0d0e0f"  # challenge
+)
+
+
+@pytest.mark.parametrize("cut", [len(SSL2_HELLO), 5])
+def test_ssl2_client_hello_gets_a_prompt_alert(pki: PKI, cut: int) -> None:
+    """RFC 9846 appendix E.5: not accepted; answered with an alert as soon as its first bytes show what it is."""
+    s = TLSConnection(server_config(pki, supported_versions=(0x0304, 0x0303)), "server")
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(SSL2_HELLO[:cut])
+    assert info.value.sent_by_us and s.data_to_send()[:1] == b"\x15"

@@ -66,6 +66,7 @@ from engine.bio import (
     BIO_write,
 )
 from engine.ssl import constants as K
+from engine.ssl import hooks
 from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
@@ -146,6 +147,8 @@ class SSL:
         "_wnum",
         "_wpend",
         "_wpend_end",
+        "alpn_protos",
+        "alpn_selected",
         "cert_chain",
         "cipher",
         "cipher_list",
@@ -167,7 +170,9 @@ class SSL:
         "min_version",
         "mode",
         "options",
+        "other_certs",
         "peer_chain",
+        "peer_servername",
         "private_key",
         "quiet_shutdown",
         "rbio",
@@ -209,6 +214,8 @@ class SSL:
         self.verify_callback = ctx.verify_callback
         self.cert_chain: list[x509.Certificate] = list(ctx.cert_chain)
         self.private_key: PrivateKey | None = ctx.private_key
+        self.other_certs = list(ctx.other_certs)  # certificates of other key types (engine/ssl/hooks.py)
+        self.alpn_protos = ctx.alpn_protos  # SSL_CTX_set_alpn_protos: the client's offer, wire format
         self.ciphersuites = ctx.ciphersuites
         self.cipher_list = ctx.cipher_list
         self.groups = ctx.groups
@@ -243,6 +250,8 @@ class SSL:
         self.reneg_scheduled: str | None = None  # SSL_renegotiate ("full") / _abbreviated ("abbreviated")
         self.reused = False
         self.peer_chain: list[x509.Certificate] = []
+        self.alpn_selected = b""  # SSL_get0_alpn_selected
+        self.peer_servername: str | None = None  # server: the name the client sent (SSL_get_servername)
         self.verify_result = K.X509_V_OK
         self.key_update = K.SSL_KEY_UPDATE_NONE
         self._failed: tuple[str, int] | None = None
@@ -363,6 +372,7 @@ class SSL:
                 cfg.resume_ticket13 = self.session.ticket_to_offer()  # a TLS 1.3 session holding a ticket
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
+        hooks.configure(self, cfg)  # ALPN, SNI callback, certificates of other key types
         return cfg
 
     def _check_chain(self, chain: list[x509.Certificate]) -> None:
@@ -620,6 +630,9 @@ class SSL:
                 self.version = ev.version
                 self.cipher = _CIPHERS.get(ev.cipher_suite)
                 self.peer_chain = list(ev.peer_certificates)
+                self.alpn_selected = ev.alpn_protocol or b""
+                if self.server:
+                    self.peer_servername = ev.server_name
                 self.reused = ev.resumed
                 if ev.renegotiation:
                     self.reneg_scheduled = None

@@ -223,6 +223,8 @@ class SSL_CTX:
     keep it small."""
 
     __slots__ = (
+        "alpn_protos",
+        "alpn_select_cb",
         "cert_chain",
         "cert_verify_callback",
         "cipher_list",
@@ -245,12 +247,15 @@ class SSL_CTX:
         "mode",
         "num_tickets",
         "options",
+        "other_certs",
         "private_key",
         "quiet_shutdown",
         "read_ahead",
         "references",
         "remove_session_cb",
         "security_level",
+        "servername_arg",
+        "servername_cb",
         "session_cache_mode",
         "session_cache_size",
         "session_timeout",
@@ -313,6 +318,13 @@ class SSL_CTX:
         self.info_callback: InfoCallback | None = None
         self.ex_data: dict[int, Any] = {}
         self.host: str | None = None  # X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx), ...): inherited by SSL_new
+        # engine/ssl/extensions.py: ALPN offer (client, wire format) and select callback, SNI callback and its arg,
+        # and the certificates of other key types than cert_chain's (one per key type, as OpenSSL keeps them)
+        self.alpn_protos = b""
+        self.alpn_select_cb: Callable[..., Any] | None = None
+        self.servername_cb: Callable[..., Any] | None = None
+        self.servername_arg: Any = None
+        self.other_certs: list[tuple[list[x509.Certificate], PrivateKey]] = []
         SSL_CTX_CLASS.on_new(self)
 
     def remove_session(self, state: Session12) -> None:
@@ -797,7 +809,7 @@ def SSL_CTX_use_certificate_file(ctx: SSL_CTX | None, file: bytes | str, type: i
     cert = None if c is None else load_certificate_file(file, type, "SSL_CTX_use_certificate_file")
     if c is None or cert is None:
         return 0
-    c.cert_chain = [cert, *c.cert_chain[1:]]
+    use_certificate(c, [cert], keep_chain=True)
     return 1
 
 
@@ -809,7 +821,7 @@ def SSL_CTX_use_certificate_chain_file(ctx: SSL_CTX | None, file: bytes | str) -
     certs = None if data is None else _load_certs(data, K.SSL_FILETYPE_PEM, "SSL_CTX_use_certificate_chain_file")
     if not certs:
         return 0
-    c.cert_chain = list(certs)
+    use_certificate(c, list(certs))
     return 1
 
 
@@ -818,8 +830,47 @@ def SSL_CTX_use_PrivateKey_file(ctx: SSL_CTX | None, file: bytes | str, type: in
     key = None if c is None else load_key_file(file, type, "SSL_CTX_use_PrivateKey_file")
     if c is None or key is None:
         return 0
-    c.private_key = key
+    use_private_key(c, key)
     return 1
+
+
+def _key_kind(key: object) -> str:
+    """The slot a key fills: OpenSSL keeps one certificate per key type (SSL_PKEY_RSA, SSL_PKEY_ECC, ...)."""
+    for kind in (rsa.RSAPublicKey, rsa.RSAPrivateKey):
+        if isinstance(key, kind):
+            return "rsa"
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return "ec"
+    return type(key).__name__.replace("Public", "").replace("Private", "")
+
+
+def use_certificate(holder: Any, chain: list[x509.Certificate], keep_chain: bool = False) -> None:
+    """Install ``chain`` on an SSL_CTX or SSL (both have ``cert_chain``, ``private_key``, ``other_certs``).
+
+    A certificate of the same key type as the current one replaces it (``keep_chain``: only the leaf, as
+    SSL_CTX_use_certificate does). One of another key type, while the current certificate has its key, moves
+    the current pair aside to ``other_certs`` and starts a new one: that is how an RSA and an ECDSA certificate are
+    loaded on one SSL_CTX, each followed by its key (the server then picks by the client's signature_algorithms)."""
+    current = holder.cert_chain
+    kind = _key_kind(chain[0].public_key())
+    if current and holder.private_key is not None and _key_kind(current[0].public_key()) != kind:
+        aside = [p for p in holder.other_certs if _key_kind(p[1]) not in (kind, _key_kind(holder.private_key))]
+        holder.other_certs = [*aside, (current, holder.private_key)]
+        holder.cert_chain, holder.private_key = list(chain), None
+        return
+    holder.other_certs = [p for p in holder.other_certs if _key_kind(p[1]) != kind]
+    holder.cert_chain = [chain[0], *current[1:]] if keep_chain else list(chain)
+
+
+def use_private_key(holder: Any, key: PrivateKey) -> None:
+    """The key of the current certificate; a key matching a certificate set aside completes that one instead."""
+    for i, (chain, _) in enumerate(holder.other_certs):
+        if not (holder.cert_chain and _key_kind(holder.cert_chain[0].public_key()) == _key_kind(key)) and (
+            _key_kind(chain[0].public_key()) == _key_kind(key)
+        ):
+            holder.other_certs[i] = (chain, key)
+            return
+    holder.private_key = key
 
 
 def SSL_CTX_load_verify_locations(ctx: SSL_CTX | None, CAfile: bytes | str | None, CApath: bytes | str | None

@@ -37,6 +37,8 @@ from engine.ssl.context import (
     parse_cipher_list,
     set_ex_data,
     settings_ctrl,
+    use_certificate,
+    use_private_key,
     valid_version,
 )
 from engine.ssl.errors import raise_ssl
@@ -409,7 +411,7 @@ def SSL_use_certificate_file(ssl: SSL | None, file: bytes | str, type: int) -> i
     cert = None if s is None else load_certificate_file(file, type, "SSL_use_certificate_file")
     if s is None or cert is None:
         return 0
-    s.cert_chain = [cert, *s.cert_chain[1:]]
+    use_certificate(s, [cert], keep_chain=True)
     return 1
 
 
@@ -418,7 +420,7 @@ def SSL_use_PrivateKey_file(ssl: SSL | None, file: bytes | str, type: int) -> in
     key = None if s is None else load_key_file(file, type, "SSL_use_PrivateKey_file")
     if s is None or key is None:
         return 0
-    s.private_key = key
+    use_private_key(s, key)
     return 1
 
 

@@ -15,20 +15,24 @@ from __future__ import annotations
 from cryptography import x509
 
 from .alerts import AlertDescription, TLSAlertError
-from .config import TLSConfig
+from .config import DeclineWithWarning, TLSConfig
 from .messages import parse_server_name
 from .signatures import PrivateKey, choose_scheme, key_matches_scheme
 
 Candidate = tuple[list[x509.Certificate], PrivateKey]
 
 
-def server_name_answer(config: TLSConfig, body: bytes | None) -> tuple[str | None, bool]:
-    """``(host name or None, acknowledge)`` for a ClientHello's server_name extension ``body`` (None: absent)."""
+def server_name_answer(config: TLSConfig, body: bytes | None) -> tuple[str | None, bool, int | None]:
+    """``(host name or None, acknowledge, warning alert)`` for a ClientHello's server_name extension ``body``
+    (None: absent). The callback's :class:`DeclineWithWarning` declines the name with a warning alert, which only
+    a TLS 1.2 server sends (TLS 1.3 has no warning alerts)."""
     name = parse_server_name(body) if body is not None else None
-    ack = True
+    answer: bool | DeclineWithWarning = True
     if config.server_name_callback is not None:
-        ack = config.server_name_callback(name)
-    return name, ack and name is not None
+        answer = config.server_name_callback(name)
+    if isinstance(answer, DeclineWithWarning):
+        return name, False, answer.alert
+    return name, answer and name is not None, None
 
 
 def candidates(config: TLSConfig) -> list[Candidate]:

@@ -43,7 +43,14 @@ class TLSContext:
 TicketIssuer = Callable[[CipherSuite, bytes], NewSessionTicket]
 """``(suite, resumption_secret) -> NewSessionTicket`` for a server that issues tickets."""
 
-ServerNameCallback = Callable[["str | None"], bool]
+@dataclass(frozen=True, slots=True)
+class DeclineWithWarning:
+    """A server name callback's answer: the name is not acknowledged and, in TLS 1.2, a warning alert says so."""
+
+    alert: int
+
+
+ServerNameCallback = Callable[["str | None"], "bool | DeclineWithWarning"]
 """Server: ``(host name the client sent, or None) -> acknowledge it`` (the application's SNI callback); it raises
 :class:`TLSAlertError` to end the handshake. It runs once per ClientHello, before ALPN and the certificate choice,
 and may change ``TLSConfig.certificates`` (the application switching certificates by name)."""

@@ -96,6 +96,7 @@ class Server12Handshake(Handshake12):
         self.hello_request_sent = False
         self.etm_offered = False
         self.sni_ack = False
+        self.sni_warning: int | None = None
 
     # -- renegotiation -------------------------------------------------------------------------------------------
 
@@ -149,7 +150,9 @@ class Server12Handshake(Handshake12):
             raise illegal_parameter("client does not accept uncompressed points")
         self.group = group
 
-        self.server_name, self.sni_ack = server_name_answer(cfg, find_extension(ch.extensions, X.server_name))
+        self.server_name, self.sni_ack, self.sni_warning = server_name_answer(
+            cfg, find_extension(ch.extensions, X.server_name)
+        )
         alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
         self.alpn = alpn.server_choice(alpn_ext, cfg.alpn_protocols, cfg.alpn_select)  # RFC 7301 section 3.2
         ems = find_extension(ch.extensions, X.extended_main_secret)
@@ -197,6 +200,7 @@ class Server12Handshake(Handshake12):
         self.session = session
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, session.session_id, session.cipher_suite, 0, exts))
+        self._send_sni_warning()
         self.server_verify_data = self._send_ccs_and_finished()
         self._set_state(S.WAIT_CCS)
 
@@ -205,6 +209,12 @@ class Server12Handshake(Handshake12):
         if TLS13 in self.config.supported_versions:
             random = random[:24] + DOWNGRADE_TLS12  # RFC 9846 section 4.1.3
         return random
+
+    def _send_sni_warning(self) -> None:
+        """The server name callback declined the name with a warning: sent right after the ServerHello, where a
+        client already knows it speaks TLS 1.2 (a warning before it would meet a client still open to TLS 1.3)."""
+        if self.sni_warning is not None:
+            self.out.append(SendAlert(AlertLevel.WARNING, self.sni_warning))
 
     def _server_hello_extensions(self, echo_points: bool) -> list[Extension]:
         exts: list[Extension] = []
@@ -273,6 +283,7 @@ class Server12Handshake(Handshake12):
         self.session_id = self.ctx.random(32)
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
+        self._send_sni_warning()
         self._send(Certificate12([c.public_bytes(Encoding.DER) for c in cfg.certificate_chain]))
         self.ecdhe_key = self.ctx.generate_key_share(self.group)
         public = keyexchange.public_share(self.group, self.ecdhe_key)

@@ -174,7 +174,7 @@ class Server13Handshake(Handshake13):
                 raise illegal_parameter("key_share entry duplicated or not in supported_groups")
             seen.add(entry.group)
 
-        self.server_name, self.sni_ack = server_name_answer(cfg, find_extension(ch.extensions, X.server_name))
+        self.server_name, self.sni_ack, _ = server_name_answer(cfg, find_extension(ch.extensions, X.server_name))
         alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
         self.alpn = alpn.server_choice(alpn_ext, cfg.alpn_protocols, cfg.alpn_select)  # RFC 7301 section 3.2
 

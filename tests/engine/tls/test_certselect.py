@@ -6,7 +6,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from tls13_testlib import PKI, make_leaf, pair, pump
 
-from engine.tls import AlertDescription, HandshakeComplete, TLSAlertError, TLSConnection
+from engine.tls import AlertDescription, AlertReceived, HandshakeComplete, TLSAlertError, TLSConnection
+from engine.tls.config import DeclineWithWarning
 from engine.tls.messages import ExtensionType, ServerHello, find_extension
 from engine.tls.signatures import SignatureScheme as S
 
@@ -101,3 +102,17 @@ def test_tls13_no_certificate_for_the_client_schemes(pki: PKI) -> None:
     with pytest.raises(TLSAlertError):
         pump(c, s)
     assert s.error is not None and s.error.alert == AlertDescription.handshake_failure
+
+
+@VERSIONS
+def test_decline_with_a_warning(pki: PKI, versions: tuple[int, ...]) -> None:
+    """A TLS 1.2 server warns (unrecognized_name) and goes on; TLS 1.3 has no warning alerts: the name is just not
+    acknowledged."""
+    c, s = pair(pki, {"supported_versions": versions},
+                {"server_name_callback": lambda name: DeclineWithWarning(AlertDescription.unrecognized_name),
+                 "supported_versions": versions})
+    pump(c, s)
+    events = c.events()
+    assert any(isinstance(e, HandshakeComplete) for e in events)
+    warnings = [e for e in events if isinstance(e, AlertReceived)]
+    assert warnings == ([AlertReceived(AlertDescription.unrecognized_name, 1)] if versions == (0x0303,) else [])

@@ -29,7 +29,10 @@ Convention
 * Callbacks are Python callables taking the handle(s) and returning the C callback's int
   (``SSL_CTX_set_client_cert_cb(ctx, lambda ssl: -1)``). A callback with output parameters returns them after
   the int, as functions do: ``SSL_CTX_set_alpn_select_cb(ctx, cb)`` with ``cb(ssl, offered) -> (ret, selected)``
-  (``offered``: the client's list; ``ret``: ``SSL_TLSEXT_ERR_OK`` / ``_ALERT_FATAL`` / ``_NOACK``).
+  (``offered``: the client's list; ``ret``: ``SSL_TLSEXT_ERR_OK`` / ``_ALERT_FATAL`` / ``_NOACK``). An in/out
+  parameter comes in as an argument and goes out after the int: the servername callback is
+  ``cb(ssl, al, arg) -> ret`` or ``-> (ret, al)`` (``al`` arrives as ``SSL_AD_UNRECOGNIZED_NAME``; ``arg`` is the
+  object given to ``SSL_CTX_set_tlsext_servername_arg``). ``SSL_select_next_proto(server, client) -> (ret, out)``.
 * ALPN lists are ``bytes`` in wire format (length-prefixed names): ``SSL_set_alpn_protos(ssl, b"\\x02h2")`` (0 on
   success, as in C); ``SSL_get0_alpn_selected(ssl) -> bytes`` (``b""``: none). ``X509_NAME_oneline(name, size=256)
   -> str``; ``SSL_get1_peer_certificate`` hands over a reference the caller releases with ``X509_free``.

@@ -359,6 +359,13 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_set_alpn_protos": (c_int, (_H, c_char_p, ctypes.c_uint)),
     "SSL_CTX_set_alpn_select_cb": (None, (_H, c_void_p, c_void_p)),
     "SSL_get0_alpn_selected": (None, (_H, POINTER(c_void_p), POINTER(ctypes.c_uint))),
+    "SSL_get_servername_type": (c_int, (_H,)),
+    "SSL_select_next_proto": (c_int, (POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_char_p, ctypes.c_uint,
+                                      c_char_p, ctypes.c_uint)),
+    "SSL_CTX_callback_ctrl": (c_long, (_H, c_int, c_void_p)),
+    # the macros' own functions where a library's header makes them functions (BoringSSL, wolfSSL)
+    "SSL_CTX_set_tlsext_servername_callback": (c_int, (_H, c_void_p)),
+    "SSL_CTX_set_tlsext_servername_arg": (c_int, (_H, c_void_p)),
 }
 
 # The verification machinery, read ahead and record sizes (SSL_CTX_set_verify.pod, SSL_CTX_set_read_ahead.pod,
@@ -465,6 +472,7 @@ _REMOVE_SESSION_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_void_p)
 _INFO_CB: Final = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_int)
 _VERIFY_CB: Final = ctypes.CFUNCTYPE(c_int, c_int, c_void_p)  # (preverify_ok, X509_STORE_CTX *)
 # int (*)(SSL *, const unsigned char **out, unsigned char *outlen, const unsigned char *in, unsigned int inlen, void *)
+_SERVERNAME_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(c_int), c_void_p)  # (SSL *, int *al, void *arg)
 _ALPN_SELECT_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_void_p,
                                           ctypes.c_uint, c_void_p)
 # CRYPTO_EX_new / CRYPTO_EX_free: (parent, ptr, ad, idx, argl, argp); CRYPTO_EX_dup: (to, from, from_d, idx, ...)
@@ -626,6 +634,8 @@ WOLFSSL_RENAMES: Final[dict[str, str]] = {
     "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
     # wolfssl/openssl/bio.h: #define BIO_s_accept wolfSSL_BIO_s_socket (it has no accept BIO method of its own)
     "BIO_s_accept": "wolfSSL_BIO_s_socket",
+    # wolfssl/openssl/ssl.h: #define SSL_CTX_set_tlsext_servername_arg wolfSSL_CTX_set_servername_arg
+    "SSL_CTX_set_tlsext_servername_arg": "wolfSSL_CTX_set_servername_arg",
 }
 
 WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
@@ -641,6 +651,7 @@ WOLFSSL_MACRO_FUNCTIONS: Final = frozenset(
         "SSL_CTX_sess_connect_renegotiate", "SSL_CTX_sess_accept", "SSL_CTX_sess_accept_good",
         "SSL_CTX_sess_accept_renegotiate", "SSL_CTX_sess_hits", "SSL_CTX_sess_cb_hits", "SSL_CTX_sess_misses",
         "SSL_CTX_sess_timeouts", "SSL_CTX_sess_cache_full",
+        "SSL_CTX_set_tlsext_servername_callback", "SSL_CTX_set_tlsext_servername_arg",
     }
 )  # fmt: skip
 
@@ -806,6 +817,7 @@ class LibsslApi:
         self._functions: dict[str, Callable[..., Any]] = {}
         self._write_buffers: dict[int, tuple[bytes, ctypes.Array[ctypes.c_char]]] = {}
         self._callbacks: list[Any] = []  # C trampolines must outlive the contexts that hold them
+        self._servername_args: dict[int | None, Any] = {}  # SSL_CTX_set_tlsext_servername_arg, by SSL_CTX address
         # An exception raised by a Python callback cannot cross the C frames; it is kept here and raised again when
         # the C call that ran the callback returns (see _function), so a failed assertion in a callback fails its case.
         self._callback_errors: list[BaseException] = []
@@ -2598,6 +2610,51 @@ class LibsslApi:
         c_fn = _ALPN_SELECT_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_CTX_set_alpn_select_cb")(_address(ctx, "SSL_CTX"), ctypes.cast(c_fn, c_void_p), None)
+
+
+    def SSL_get_servername_type(self, s: Handle | None) -> int:
+        return int(self._function("SSL_get_servername_type")(_address(s, "SSL")))
+
+    def SSL_select_next_proto(self, server: bytes, client: bytes) -> tuple[int, bytes]:
+        """``(ret, out)``: the protocol ``out`` / ``outlen`` point at after the call."""
+        out, outlen = c_void_p(), ctypes.c_ubyte(0)
+        ret = self._function("SSL_select_next_proto")(byref(out), byref(outlen), server, len(server), client,
+                                                       len(client))
+        return int(ret), ctypes.string_at(out.value, outlen.value) if out.value and outlen.value else b""
+
+    def SSL_CTX_set_tlsext_servername_callback(
+        self, ctx: Handle | None, callback: Callable[[Handle | None, int, Any], int | tuple[int, int]] | None
+    ) -> int:
+        """``callback(ssl, al, arg) -> ret`` or ``(ret, al)``: ``al`` is the alert libssl put in ``*al`` (the one
+        an ALERT_FATAL / ALERT_WARNING answer sends), ``arg`` the object of SSL_CTX_set_tlsext_servername_arg
+        (kept on this side: C gets NULL). A macro over SSL_CTX_callback_ctrl in 3.0, a function elsewhere."""
+        address = _address(ctx, "SSL_CTX")
+        pointer: Any = None
+        if callback is not None:
+            args = self._servername_args
+
+            def trampoline(ssl: int | None, al: Any, arg: int | None) -> int:
+                result = callback(_wrap("SSL", ssl), int(al[0]), args.get(address))
+                ret, alert = result if isinstance(result, tuple) else (result, None)
+                if alert is not None:
+                    al[0] = int(alert)
+                return int(ret)
+
+            c_fn = _SERVERNAME_CB(self._guard(trampoline))
+            self._callbacks.append(c_fn)
+            pointer = ctypes.cast(c_fn, c_void_p)
+        fn = self._macro_function("SSL_CTX_set_tlsext_servername_callback")
+        if fn is not None:
+            return int(fn(address, pointer))
+        return int(self._function("SSL_CTX_callback_ctrl")(address, K.SSL_CTRL_SET_TLSEXT_SERVERNAME_CB, pointer))
+
+    def SSL_CTX_set_tlsext_servername_arg(self, ctx: Handle | None, arg: Any) -> int:
+        address = _address(ctx, "SSL_CTX")
+        self._servername_args[address] = arg
+        fn = self._macro_function("SSL_CTX_set_tlsext_servername_arg")
+        if fn is not None:
+            return int(fn(address, None))
+        return self.SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_TLSEXT_SERVERNAME_ARG, 0, None)
 
 
 def _wire_offset(wire: bytes, name: bytes) -> int | None:

@@ -63,6 +63,7 @@ BORINGSSL: Final = SymbolProfile(
         "BIO_set_conn_port", "BIO_set_nbio", "BIO_do_connect", "BIO_get_mem_ptr", "BIO_set_mem_buf",
         "SSL_CTX_set_read_ahead", "SSL_CTX_get_read_ahead", "SSL_CTX_set_max_send_fragment",
         "SSL_set_max_send_fragment",
+        "SSL_CTX_set_tlsext_servername_callback", "SSL_CTX_set_tlsext_servername_arg",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
     renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},

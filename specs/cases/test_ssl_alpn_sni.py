@@ -327,3 +327,33 @@ def test_sni_apart_from_the_verified_name(h: Harness) -> None:
     assert d.done, f"SNI 'sni-only.invalid', verifying {verified!r}: {d}"
     assert api.SSL_get_servername(server.ssl, K.TLSEXT_NAMETYPE_host_name) == "sni-only.invalid"
     assert api.SSL_get_verify_result(client.ssl) == K.X509_V_OK
+
+
+@pytest.mark.clauses(f"{SNI}/NOTES/callback-order", f"{PAGE}/NOTES/after-servername-callback")
+@VERSIONS
+def test_client_hello_servername_alpn_callback_order(h: Harness, version: str) -> None:
+    api = h.capi
+    order: list[str] = []
+
+    def hello(ssl: Any) -> int:
+        order.append("client_hello")
+        return 1  # SSL_CLIENT_HELLO_SUCCESS
+
+    def servername(ssl: Any, al: int, arg: Any) -> int:
+        order.append("servername")
+        return K.SSL_TLSEXT_ERR_OK
+
+    def select(ssl: Any, offered: bytes) -> tuple[int, bytes]:
+        order.append("alpn")
+        return K.SSL_TLSEXT_ERR_OK, b"h2"
+
+    def server_ctx(ctx: Any) -> None:
+        api.SSL_CTX_set_alpn_select_cb(ctx, select)
+        api.SSL_CTX_set_tlsext_servername_callback(ctx, servername)
+        api.SSL_CTX_set_client_hello_cb(ctx, hello)
+
+    client, server = pair(h, version, server_ctx=server_ctx,
+                          client_ctx=lambda ctx: api.SSL_CTX_set_alpn_protos(ctx, wire(b"h2")))
+    d = drive(h, client, server)
+    assert d.done, d
+    assert order == ["client_hello", "servername", "alpn"], f"callbacks ran in the order {order}"

@@ -88,6 +88,10 @@ class TLSConfig:
     of one epoch into as few records as they fit (as the RFC 8448 traces do). RFC 9846 section 5.1 allows both."""
     extension_order: tuple[int, ...] = ()
     """Extension types in the order they should appear in the messages we build; others follow."""
+    key_usage_limit: int | None = None
+    """TLS 1.3: records one write key may protect before a KeyUpdate replaces it (RFC 9846 section 5.5). None: the
+    section's AES-GCM limit (2^24 records, under its 2^24.5) and none for ChaCha20-Poly1305, whose sequence
+    number wraps first; tests inject a small value."""
     max_handshake_message: int = 1 << 18
     max_certificate_message: int = 100 * 1024
     """The largest Certificate message taken from the peer (SSL_set_max_cert_list; OpenSSL's default 100 KiB)."""

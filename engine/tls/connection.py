@@ -65,7 +65,7 @@ from .handshake import (
     SkipEarlyData,
 )
 from .messages import HandshakeType
-from .record import ContentType, RecordLayer
+from .record import MAX_PLAINTEXT, ContentType, RecordLayer
 from .server13 import Server13Handshake
 from .signatures import PrivateKey
 
@@ -77,6 +77,10 @@ class Role(Enum):
     CLIENT = "client"
     SERVER = "server"
 
+
+# RFC 9846 section 5.5: AES-GCM keys protect up to 2^24.5 full-size records with a safe margin; we renew the write
+# key (KeyUpdate) before 2^24 records.
+AES_GCM_RECORD_LIMIT = 1 << 24
 
 # How many of each in a row a peer may send before the connection fails with unexpected_message. RFC 9846 sets no
 # bound (a change_cipher_spec may come "at any time" of the handshake); these are OpenSSL 3.0's where it has one
@@ -243,7 +247,25 @@ class TLSConnection:
             # RFC 9846 section 4.7.3: the answer to the peer's update_requested goes out before our next
             # application data record; not earlier, as in OpenSSL 3.0, which answers at the next write
             self._guarded(lambda: self._hs.send_key_update(False))
-        self._out += self._record.seal(ContentType.application_data, data)
+        limit = self._key_usage_limit()
+        if limit is None:
+            self._out += self._record.seal(ContentType.application_data, data)
+            return
+        for at in range(0, max(len(data), 1), MAX_PLAINTEXT):
+            usage = self._record.write_key_usage()
+            if usage is not None and usage[0] >= limit - 1:
+                # RFC 9846 section 5.5: a KeyUpdate (the last record under the old key) before the limit
+                self._guarded(lambda: self._hs.send_key_update(False))
+            self._out += self._record.seal(ContentType.application_data, data[at : at + MAX_PLAINTEXT])
+
+    def _key_usage_limit(self) -> int | None:
+        """Records per TLS 1.3 write key (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for AES-GCM)."""
+        usage = self._record.write_key_usage()
+        if usage is None:
+            return None
+        if self.config.key_usage_limit is not None:
+            return max(2, self.config.key_usage_limit)
+        return AES_GCM_RECORD_LIMIT if usage[1] in (0x1301, 0x1302) else None
 
     def send_key_update(self, request: bool = False) -> None:
         self._check()

@@ -275,6 +275,13 @@ class RecordLayer:
 
     # -- output --------------------------------------------------------------------------------------------------
 
+    def write_key_usage(self) -> tuple[int, int] | None:
+        """``(records sealed under the current TLS 1.3 write key, its cipher suite)``; None without one."""
+        prot = self._write
+        if isinstance(prot, AEAD13):
+            return prot.seq, prot.suite.code
+        return None
+
     def seal(self, content_type: int, data: bytes, max_fragment: int = MAX_PLAINTEXT) -> bytes:
         """Wire bytes carrying ``data`` in records of at most ``max_fragment`` plaintext bytes each."""
         if not data:

@@ -372,3 +372,64 @@ def test_negotiated_version_is_known_once_the_deciding_hello_is_processed(pki: P
     assert c.negotiated_version is None
     c.receive_bytes(_records(flight)[0])  # the ServerHello alone
     assert c.negotiated_version == 0x0304 and c.version is None
+
+
+# -- RFC 9846 section 5.5: key usage limits ------------------------------------------------------------------------
+
+
+def _record_sizes(data: bytes) -> list[int]:
+    sizes, at = [], 0
+    while at < len(data):
+        size = int.from_bytes(data[at + 3 : at + 5], "big")
+        sizes.append(size)
+        at += 5 + size
+    return sizes
+
+
+@pytest.mark.parametrize("limit", [2, 3, 5])
+def test_key_update_before_the_injected_record_limit(pki: PKI, limit: int) -> None:
+    """With a limit of N records per key, every key protects at most N records: the writer sends a KeyUpdate as the
+    N-th, and the reader follows the new keys (all data arrives)."""
+    from engine.tls import ApplicationData, KeyUpdateReceived
+
+    c, s = pair(pki, {"key_usage_limit": limit})
+    pump(c, s)
+    c.events()
+    s.events()
+    chunks = [bytes([i]) * 100 for i in range(12)]
+    sent = bytearray()
+    key_updates = 0
+    for chunk in chunks:
+        c.send_application_data(chunk)
+        sent += c.data_to_send()
+    s.receive_bytes(bytes(sent))
+    events = s.events()
+    got = b"".join(e.data for e in events if isinstance(e, ApplicationData))
+    key_updates = sum(isinstance(e, KeyUpdateReceived) for e in events)
+    assert got == b"".join(chunks)
+    # every run of (limit - 1) data records is followed by a KeyUpdate record under the same key
+    assert key_updates == (len(chunks) - 1) // (limit - 1), (limit, key_updates, _record_sizes(bytes(sent)))
+
+
+def test_large_write_is_split_around_key_updates(pki: PKI) -> None:
+    from engine.tls import ApplicationData, KeyUpdateReceived
+
+    c, s = pair(pki, {"key_usage_limit": 2})
+    pump(c, s)
+    s.events()
+    data = bytes(range(256)) * 300  # 76,800 bytes: five records
+    c.send_application_data(data)
+    s.receive_bytes(c.data_to_send())
+    events = s.events()
+    assert b"".join(e.data for e in events if isinstance(e, ApplicationData)) == data
+    assert sum(isinstance(e, KeyUpdateReceived) for e in events) == 4
+
+
+def test_default_limit_only_for_aes_gcm(pki: PKI) -> None:
+    from engine.tls.connection import AES_GCM_RECORD_LIMIT
+
+    assert AES_GCM_RECORD_LIMIT == 1 << 24 < int(2**24.5)
+    for suite, limited in ((0x1301, True), (0x1302, True), (0x1303, False)):
+        c, s = pair(pki, {"cipher_suites": (suite,)}, {"cipher_suites": (suite,)})
+        pump(c, s)
+        assert (c._key_usage_limit() == AES_GCM_RECORD_LIMIT) is limited

@@ -26,7 +26,7 @@ from enum import Enum, auto
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, signatures
+from . import certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .alpn import decode_server_extension, encode_extension
 from .config import TLSConfig, TLSContext
@@ -188,6 +188,8 @@ class Client13Handshake(Handshake13):
         exts.append((X.signature_algorithms, build_signature_schemes(schemes)))
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
+        if tls13 and cfg.record_size_limit is not None:
+            exts.append((X.record_size_limit, recordlimit.encode(cfg.record_size_limit)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
         if tls13 and cfg.psk_key_exchange_modes:
@@ -355,12 +357,21 @@ class Client13Handshake(Handshake13):
         if alpn is not None:
             # RFC 7301 section 3.1: exactly one protocol, one we offered
             self.alpn = decode_server_extension(alpn, self.config.alpn_protocols)
+        self._record_size_limit(find_extension(ee.extensions, X.record_size_limit))
         sni = find_extension(ee.extensions, X.server_name)
         if sni is not None and sni != b"":
             raise decode_error("server_name acknowledgement must be empty")
         self.transcript.update(raw)
         # RFC 9846 section 2.2: a server authenticated by the PSK sends no certificate
         self._set_state(ClientState.WAIT_FINISHED if self.resumed else ClientState.WAIT_CERT_CR)
+
+    def _record_size_limit(self, body: bytes | None) -> None:
+        """RFC 8449: the server's answer gives its limit; ours holds from the records we send after its
+        EncryptedExtensions (check_extension_types already refused an answer to an offer we did not make)."""
+        if body is not None:
+            self.out.append(
+                recordlimit.SetRecordSizeLimit(recordlimit.decode(body), recordlimit.own(self.config.record_size_limit))
+            )
 
     # -- WAIT_CERT_CR / WAIT_CERT --------------------------------------------------------------------------------
 

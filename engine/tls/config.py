@@ -88,6 +88,9 @@ class TLSConfig:
     of one epoch into as few records as they fit (as the RFC 8448 traces do). RFC 9846 section 5.1 allows both."""
     extension_order: tuple[int, ...] = ()
     """Extension types in the order they should appear in the messages we build; others follow."""
+    record_size_limit: int | None = None
+    """TLS 1.3: the largest record (inner plaintext) we accept, announced with record_size_limit (RFC 8449,
+    ``engine.tls.recordlimit``); a server with it answers a client that sent one. None: not supported."""
     key_usage_limit: int | None = None
     """TLS 1.3: records one write key may protect before a KeyUpdate replaces it (RFC 9846 section 5.5). None: the
     section's AES-GCM limit (2^24 records, under its 2^24.5) and none for ChaCha20-Poly1305, whose sequence

@@ -66,6 +66,7 @@ from .handshake import (
 )
 from .messages import HandshakeType
 from .record import MAX_PLAINTEXT, ContentType, RecordLayer
+from .recordlimit import SetRecordSizeLimit
 from .server13 import Server13Handshake
 from .signatures import PrivateKey
 
@@ -403,6 +404,10 @@ class TLSConnection:
             elif isinstance(item, SendAlert):
                 flush()
                 self._out += self._record.seal(ContentType.alert, bytes((item.level, item.description)))
+            elif isinstance(item, SetRecordSizeLimit):
+                flush()
+                self._record.send_limit = item.send
+                self._record.receive_limit = item.receive
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
                 self._out += self._record.seal(ContentType.change_cipher_spec, b"\x01")

@@ -31,6 +31,7 @@ from .events import Event, KeyUpdateReceived
 from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret
 from .messages import Extension, ExtensionType, HandshakeBody, KeyUpdate, Message, build_handshake
 from .record import AEAD13, Epoch, RecordProtection
+from .recordlimit import SetRecordSizeLimit
 from .signatures import PrivateKey
 
 
@@ -102,7 +103,9 @@ def diagram(table: TransitionTable) -> list[str]:
 
 _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
-Instruction = SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | Event
+Instruction = (
+    SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | SetRecordSizeLimit | Event
+)
 
 CHANGE_CIPHER_SPEC = 0x100 + 20
 """Pseudo message type of a TLS 1.2 change_cipher_spec record in the transition tables (outside the u8 range of

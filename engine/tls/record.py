@@ -141,6 +141,10 @@ class RecordLayer:
         # RFC 9846 section 4.3.10: early data a server skips (see skip_early_data)
         self._skip_kind = ""
         self._skip_left = 0
+        # record_size_limit (RFC 8449, engine/tls/recordlimit.py): the largest TLS 1.3 inner plaintext we send and
+        # the largest we accept; set by the handshake once both sides know them
+        self.send_limit = MAX_PLAINTEXT + 1
+        self.receive_limit: int | None = None
 
     # -- keys ----------------------------------------------------------------------------------------------------
 
@@ -259,6 +263,8 @@ class RecordLayer:
         inner = prot.open(outer_type, fragment)
         if len(inner) > MAX_PLAINTEXT + 1:
             raise TLSAlertError(AlertDescription.record_overflow, "inner plaintext too long")
+        if self.receive_limit is not None and len(inner) > self.receive_limit:
+            raise TLSAlertError(AlertDescription.record_overflow, "record larger than our record_size_limit")
         # RFC 9846 section 5.4: strip zero padding; the last non-zero byte is the real content type
         if inner and inner[-1]:  # no padding (the usual case): one copy instead of two
             ctype, content = inner[-1], inner[:-1]
@@ -288,6 +294,9 @@ class RecordLayer:
             if content_type != ContentType.application_data:
                 raise ValueError("empty non-application record")
             return self._seal_one(content_type, b"")
+        prot = self._write
+        if prot is not None and prot.conceals_type and self.send_limit <= MAX_PLAINTEXT:
+            max_fragment = min(max_fragment, self.send_limit - 1)  # RFC 8449: the content type byte counts
         if len(data) <= max_fragment:
             return self._seal_one(content_type, data)
         return b"".join(
@@ -303,7 +312,7 @@ class RecordLayer:
             sealed = prot.seal(content_type, fragment)
             return bytes((content_type,)) + b"\x03\x03" + len(sealed).to_bytes(2, "big") + sealed
         pad = self._padding(content_type, len(fragment)) if self._padding else 0
-        pad = max(0, min(pad, MAX_PLAINTEXT - len(fragment)))
+        pad = max(0, min(pad, min(MAX_PLAINTEXT, self.send_limit - 1) - len(fragment)))
         inner = fragment + bytes((content_type,)) + bytes(pad)
         header = b"\x17\x03\x03" + (len(inner) + TAG_LEN).to_bytes(2, "big")
         return header + prot.seal(ContentType.application_data, inner)

@@ -27,7 +27,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import alpn, certificates, keyexchange, signatures
+from . import alpn, certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .certselect import choose_certificate13, server_name_answer
 from .config import TLSConfig, TLSContext
@@ -263,6 +263,16 @@ class Server13Handshake(Handshake13):
         if find_extension(ch.extensions, X.early_data) is not None:
             self.out.append(SkipEarlyData(kind, self.config.max_early_data_skip))
 
+    def _record_size_limit(self, ch: ClientHello) -> list[Extension]:
+        """RFC 8449: with a limit of our own, answer a client's record_size_limit with it and keep the records we
+        send from EncryptedExtensions on within the client's limit."""
+        body = find_extension(ch.extensions, X.record_size_limit)
+        if body is None or self.config.record_size_limit is None:
+            return []
+        self.out.append(recordlimit.SetRecordSizeLimit(recordlimit.decode(body),
+                                                       recordlimit.own(self.config.record_size_limit)))
+        return [(X.record_size_limit, recordlimit.encode(self.config.record_size_limit))]
+
     # -- NEGOTIATED: our flight ----------------------------------------------------------------------------------
 
     def _negotiate(self, ch: ClientHello, raw: bytes, client_share: KeyShareEntry) -> None:
@@ -299,6 +309,7 @@ class Server13Handshake(Handshake13):
             ee_exts.append((X.application_layer_protocol_negotiation, alpn.encode_extension([self.alpn])))
         if cfg.advertise_groups:
             ee_exts.append((X.supported_groups, build_named_group_list(cfg.advertise_groups)))
+        ee_exts.extend(self._record_size_limit(ch))
         offered = {t for t, _ in ch.extensions}
         ee_exts.extend(e for e in cfg.extra_extensions if e[0] in offered)
         if self.server_name is not None and self.sni_ack:

@@ -21,14 +21,16 @@ their session into ``config.session_cache12`` (if any), where a later ClientHell
 
 from __future__ import annotations
 
+import contextlib
 from enum import Enum, auto
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import alpn, certificates, keyexchange, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
-from .certselect import server_name_answer
+from .certselect import candidates, server_name_answer
 from .config import TLSConfig, TLSContext
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
 from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12
@@ -62,7 +64,7 @@ from .messages12 import (
     parse_renegotiation_info,
 )
 from .session12 import Session12
-from .signatures import TLS12_DEFAULT_PEER_SCHEMES
+from .signatures import TLS12_DEFAULT_PEER_SCHEMES, PrivateKey
 from .suites12 import SUITES12, Authentication, Suite12
 
 H = HandshakeType
@@ -82,6 +84,14 @@ class Server12State(Enum):
 S = Server12State
 
 
+def _auth(key: PrivateKey) -> Authentication | None:
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return Authentication.ECDSA
+    if isinstance(key, rsa.RSAPrivateKey):
+        return Authentication.RSA
+    return None
+
+
 class Server12Handshake(Handshake12):
     is_server = True
     CONNECTED = S.CONNECTED
@@ -97,6 +107,8 @@ class Server12Handshake(Handshake12):
         self.etm_offered = False
         self.sni_ack = False
         self.sni_warning: int | None = None
+        self.chain: list[x509.Certificate] = []
+        self.key: PrivateKey | None = None
 
     # -- renegotiation -------------------------------------------------------------------------------------------
 
@@ -251,40 +263,60 @@ class Server12Handshake(Handshake12):
         """The first of our suites the client offers that our certificate can sign for (RFC 5246 7.4.1.3,
         7.4.1.4.1: the signature scheme from the client's signature_algorithms, SHA-1 if it sent none)."""
         cfg = self.config
-        key = cfg.private_key
-        if key is None or not cfg.certificate_chain:
+        found = candidates(cfg)
+        if not found:
             raise TLSAlertError(AlertDescription.internal_error, "server has no certificate")
-        sig_ext = find_extension(ch.extensions, X.signature_algorithms)
-        peer_schemes = parse_signature_schemes(sig_ext) if sig_ext is not None else list(TLS12_DEFAULT_PEER_SCHEMES)
-        auth = Authentication.ECDSA if isinstance(key, ec.EllipticCurvePrivateKey) else Authentication.RSA
-        if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
+        if len(found) > 1:
+            # several certificates (engine/tls/certselect.py): the first of our suites the client offers whose
+            # key type we hold a certificate of, that certificate's key able to sign for the client
+            for code in cfg.cipher_suites12:
+                suite = SUITES12.get(code)
+                if suite is None or code not in ch.cipher_suites:
+                    continue
+                for chain, key in found:
+                    if _auth(key) is suite.auth:
+                        with contextlib.suppress(TLSAlertError):
+                            scheme = self._check_certificate(ch, key)
+                            self.chain, self.key = chain, key
+                            return suite, scheme
+        chain, key = found[0]
+        auth = _auth(key)
+        if auth is None:
             raise TLSAlertError(AlertDescription.handshake_failure, "certificate key cannot sign TLS 1.2 suites")
-        scheme = signatures.choose_scheme12(key, cfg.signature_algorithms12, peer_schemes)
-        groups_ext = find_extension(ch.extensions, X.supported_groups)
-        if isinstance(key, ec.EllipticCurvePrivateKey) and groups_ext is not None:
-            # RFC 8422 section 5.1: the client's curves also bound the curve of an ECDSA certificate
-            curve = _CURVE_GROUPS.get(key.curve.name)
-            if curve not in parse_named_group_list(groups_ext):
-                raise TLSAlertError(AlertDescription.handshake_failure, "certificate curve not among the client's")
         for code in cfg.cipher_suites12:
             suite = SUITES12.get(code)
             if suite is not None and code in ch.cipher_suites and suite.auth is auth:
-                if scheme is None:
-                    raise TLSAlertError(AlertDescription.handshake_failure, "no common signature scheme")
+                scheme = self._check_certificate(ch, key)
+                self.chain, self.key = chain, key
                 return suite, scheme
         raise TLSAlertError(AlertDescription.handshake_failure, "no common cipher suite")
+
+    def _check_certificate(self, ch: ClientHello, key: PrivateKey) -> int:
+        """The scheme ``key`` signs with for this client; handshake_failure when it cannot (RFC 5246 7.4.1.4.1,
+        RFC 8422 section 5.1: the client's curves also bound the curve of an ECDSA certificate)."""
+        sig_ext = find_extension(ch.extensions, X.signature_algorithms)
+        peer_schemes = parse_signature_schemes(sig_ext) if sig_ext is not None else list(TLS12_DEFAULT_PEER_SCHEMES)
+        groups_ext = find_extension(ch.extensions, X.supported_groups)
+        if isinstance(key, ec.EllipticCurvePrivateKey) and groups_ext is not None:
+            curve = _CURVE_GROUPS.get(key.curve.name)
+            if curve not in parse_named_group_list(groups_ext):
+                raise TLSAlertError(AlertDescription.handshake_failure, "certificate curve not among the client's")
+        scheme = signatures.choose_scheme12(key, self.config.signature_algorithms12, peer_schemes)
+        if scheme is None:
+            raise TLSAlertError(AlertDescription.handshake_failure, "no common signature scheme")
+        return scheme
 
     def _send_first_flight(self, ch: ClientHello, echo_points: bool) -> None:
         cfg = self.config
         suite = self.suite12
-        key = cfg.private_key
+        key = self.key
         assert suite is not None and self.own_scheme is not None and key is not None
         self.server_random = self._server_random()
         self.session_id = self.ctx.random(32)
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
         self._send_sni_warning()
-        self._send(Certificate12([c.public_bytes(Encoding.DER) for c in cfg.certificate_chain]))
+        self._send(Certificate12([c.public_bytes(Encoding.DER) for c in self.chain]))
         self.ecdhe_key = self.ctx.generate_key_share(self.group)
         public = keyexchange.public_share(self.group, self.ecdhe_key)
         params = ServerKeyExchangeECDHE(self.group, public, self.own_scheme, b"").params

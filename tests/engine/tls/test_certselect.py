@@ -116,3 +116,14 @@ def test_decline_with_a_warning(pki: PKI, versions: tuple[int, ...]) -> None:
     assert any(isinstance(e, HandshakeComplete) for e in events)
     warnings = [e for e in events if isinstance(e, AlertReceived)]
     assert warnings == ([AlertReceived(AlertDescription.unrecognized_name, 1)] if versions == (0x0303,) else [])
+
+
+@pytest.mark.parametrize(("suite", "key_type"), [(0xC02F, rsa.RSAPublicKey), (0xC02B, ec.EllipticCurvePublicKey)],
+                         ids=["ecdhe-rsa", "ecdhe-ecdsa"])
+def test_tls12_certificate_follows_the_suite(pki: PKI, suite: int, key_type: type) -> None:
+    """TLS 1.2: the suite's authentication picks the certificate among an RSA and an ECDSA one."""
+    c, s = pair(pki, {"supported_versions": (0x0303,), "cipher_suites12": (suite,)},
+                {"supported_versions": (0x0303,), **_two_certificates(pki)})
+    pump(c, s)
+    done = _done(c)
+    assert done.cipher_suite == suite and isinstance(done.peer_certificates[0].public_key(), key_type)

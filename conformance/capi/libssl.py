@@ -363,9 +363,6 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_select_next_proto": (c_int, (POINTER(c_void_p), POINTER(ctypes.c_ubyte), c_char_p, ctypes.c_uint,
                                       c_char_p, ctypes.c_uint)),
     "SSL_CTX_callback_ctrl": (c_long, (_H, c_int, c_void_p)),
-    # the macros' own functions where a library's header makes them functions (BoringSSL, wolfSSL)
-    "SSL_CTX_set_tlsext_servername_callback": (c_int, (_H, c_void_p)),
-    "SSL_CTX_set_tlsext_servername_arg": (c_int, (_H, c_void_p)),
 }
 
 # The verification machinery, read ahead and record sizes (SSL_CTX_set_verify.pod, SSL_CTX_set_read_ahead.pod,
@@ -750,6 +747,8 @@ WOLFSSL: Final = SymbolProfile(
         "SSL_CTX_get_mode": (c_long, (_H,)),
         "SSL_get_mode": (c_long, (_H,)),
         "SSL_set_tlsext_host_name": (c_int, (_H, c_char_p)),
+        "SSL_CTX_set_tlsext_servername_callback": (c_int, (_H, c_void_p)),
+        "SSL_CTX_set_tlsext_servername_arg": (c_int, (_H, c_void_p)),
         "ERR_error_string_n": (None, (c_ulong, c_char_p, c_ulong)),
         "SSL_get_verify_result": (c_long, (_H,)),
         "SSL_CTX_set1_groups_list": (c_int, (_H, c_char_p)),  # a macro in 3.0, a function in wolfSSL

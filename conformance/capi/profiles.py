@@ -138,6 +138,8 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_set_min_proto_version": (c_int, (_H, c_uint16)),
         "SSL_set_max_proto_version": (c_int, (_H, c_uint16)),
         "SSL_set_tlsext_host_name": (c_int, (_H, c_char_p)),
+        "SSL_CTX_set_tlsext_servername_callback": (c_int, (_H, c_void_p)),
+        "SSL_CTX_set_tlsext_servername_arg": (c_int, (_H, c_void_p)),
         "SSL_CTX_set1_groups_list": (c_int, (_H, c_char_p)),
         "SSL_get_ex_new_index": (c_int, (c_long, c_void_p, c_void_p, c_void_p, c_void_p)),
         "ERR_get_error": (c_uint32, ()),

@@ -17,7 +17,7 @@ from conformance.capi import constants as K
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role
-from engine.tls.alerts import TLSAlertError
+from engine.tls.alerts import AlertDescription, TLSAlertError
 from engine.tls.config import TLSConfig
 from engine.tls.connection import TLSConnection
 from engine.tls.events import HandshakeComplete
@@ -50,7 +50,7 @@ def _received(h: Harness, server: Mem, client: TLSConnection) -> x509.Certificat
             try:
                 client.receive_bytes(out)
             except TLSAlertError as exc:
-                raise AssertionError(f"the handshake failed: {exc.alert.name} alert "
+                raise AssertionError(f"the handshake failed: {AlertDescription(int(exc.alert)).name} alert "
                                      f"({'from the server' if not exc.sent_by_us else 'from the client'})") from None
         done = [e for e in client.events() if isinstance(e, HandshakeComplete)]
         if done:

@@ -345,7 +345,8 @@ def connect_in_progress(h: Harness, o: Any) -> Iterator[tuple[Any, socket.socket
             yield b, lst
         finally:
             release.cancel()
-            release.join()
+            if release.is_alive():  # not started when the set-up failed first (e.g. a missing BIO_new_connect)
+                release.join()
             for f in fillers:
                 f.close()
 

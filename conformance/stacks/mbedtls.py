@@ -207,23 +207,24 @@ class MbedtlsStack(StackAdapter):
     library = "Mbed TLS through python-mbedtls (TLSWrappedBuffer)"
     tier = "binding"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "error_codes", "implicit_handshake",
-                                  "client_certificates", "peer_verification")
+                                  "client_certificates", "peer_verification", "zero_length_write")
     missing_reasons = MappingProxyType({
         "tls1_3": "Mbed TLS 2.28, which python-mbedtls 2.10 is built with, has no TLS 1.3",
         "raw_return_values": "python-mbedtls raises exceptions instead of returning the C value",
         "error_queue": "Mbed TLS has no error queue",
         "bounded_write_buffer": "the wrapped buffer grows without bound",
-        "partial_write": "not offered",
+        "partial_write": ("python-mbedtls's write() keeps calling mbedtls_ssl_write until the whole buffer is "
+                          "written: there is no partial-write mode to switch on"),
         "peek": "not offered by TLSWrappedBuffer",
         "pending": "not offered by TLSWrappedBuffer",
         "shutdown_return_values": "shutdown() sends close_notify and returns nothing",
-        "ignore_unexpected_eof": "not offered",
+        "ignore_unexpected_eof": ("python-mbedtls raises RaggedEOF for a transport end without close_notify and has "
+                                  "no setting to take it as a clean close"),
         "cipher_selection": "TLS 1.3 cipher suites do not exist in Mbed TLS 2.28",
         "group_selection": "python-mbedtls offers no way to choose key-exchange groups",
-        "key_update": "a TLS 1.3 feature",
+        "key_update": "KeyUpdate is a TLS 1.3 message and Mbed TLS 2.28 has no TLS 1.3",
         "renegotiation": "python-mbedtls does not expose renegotiation",
-        "zero_length_write": "not mapped",
-        "c_api": "a binding",
+        "c_api": "python-mbedtls is a Python binding: no OpenSSL-style C functions to call",
     })
 
     def check_available(self) -> None:

@@ -160,6 +160,13 @@ def test_an_exception_in_any_adapter_method_is_an_error_verdict(pytester: pytest
     assert close["phase"] == "call" and "teardown" in close["reason"] and ".close() raised" in close["reason"]
 
 
+def _ctrl_c_delivered() -> None:
+    """In the child before exec: SIGINT back to its default, so Python installs its KeyboardInterrupt handler. A
+    background job of a non-interactive shell (`bash .ci/run &`, nohup) starts with SIGINT ignored, and a run that
+    ignores the interrupt would simply go on (this test once waited out its bounds that way)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupted_run_reports_itself_incomplete(tmp_path: Path) -> None:
     (tmp_path / "test_inner.py").write_text(CASES)
     report = tmp_path / "report"
@@ -167,7 +174,8 @@ def test_interrupted_run_reports_itself_incomplete(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "test_inner.py", "-q", "-p", "no:cacheprovider",
                              *_stacks("stdlib", "BlockStack"), "--conformance-report", str(report),
                              "--case-deadline", "120"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_delivered)
     # The bounds below only keep a broken run from blocking the suite; on a loaded machine (CI beside other jobs)
     # starting the run, and writing its reports after the interrupt, can each take tens of seconds.
     deadline = time.monotonic() + 180

@@ -9,6 +9,7 @@ with its own keys."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -48,12 +49,12 @@ def _refuses(h: Harness, stack: Endpoint, out: Outcome | None, peer: Misbehaving
 
 def _handshake_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A,
                      config: Callable[[EndpointConfig], EndpointConfig] | None = None,
-                     client_certificate: bool = False) -> None:
+                     client_certificate: bool = False, tls: dict[str, Any] | None = None) -> None:
     """Drive both handshakes; the stack fails its handshake call, or (when the fault came after the stack's last
-    handshake message) its first read."""
+    handshake message) its first read. ``config`` changes the stack's configuration, ``tls`` the peer's."""
     base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
     pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config(base) if config else base,
-                                                   client_certificate=client_certificate)
+                                                   client_certificate=client_certificate, tls=tls)
     result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
     out = result.client if role is Role.CLIENT else result.server
     if out is not None and out.ok:
@@ -73,9 +74,12 @@ def _read(pair: Pair, role: Role) -> Outcome | None:
     return result.client if role is Role.CLIENT else result.server
 
 
-def _record_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A) -> None:
+def _record_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A,
+                  config: Callable[[EndpointConfig], EndpointConfig] | None = None,
+                  tls: dict[str, Any] | None = None) -> None:
     """A correct handshake, then the peer's wrong record: the stack's next read refuses it."""
-    pair, stack, peer = pair_with_misbehaving_peer(h, role, fault)
+    base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
+    pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config(base) if config else base, tls=tls)
     pair.handshake()
     peer.send_wrong_record()
     out = _read(pair, role)

@@ -19,13 +19,11 @@ from engine.tls.alerts import AlertDescription as A
 from engine.tls.misbehave import (
     CorruptedRecord,
     DowngradeSentinel,
-    Misbehaviour,
     WrongFinished,
     WrongSignature12,
 )
 from engine.tls.suites12 import CipherSuite12 as S
-from specs.cases._misbehaving import pair_with_misbehaving_peer
-from specs.cases.test_misbehaving_peer import ROLES, _read, _refuses, _take_alert
+from specs.cases.test_misbehaving_peer import ROLES, _handshake_fault, _record_fault
 
 pytestmark = pytest.mark.needs("tls1_2", "error_codes")
 
@@ -42,33 +40,21 @@ RECORD_SUITES: dict[str, dict[str, Any]] = {
 }
 
 
-def _tls12(role: Role, **changes: Any) -> EndpointConfig:
-    return EndpointConfig(role=role, verify_peer=role is Role.CLIENT, max_version="TLSv1.2").with_(**changes)
-
-
-def _handshake_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A, config: EndpointConfig,
-                     tls: dict[str, Any], client_certificate: bool = False) -> None:
-    pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config, client_certificate=client_certificate,
-                                                   tls=tls)
-    result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
-    out = result.client if role is Role.CLIENT else result.server
-    if out is not None and out.ok:
-        out = _read(pair, role)
-    _take_alert(pair, peer)
-    _refuses(h, stack, out, peer, alert)
+def _tls12(config: EndpointConfig) -> EndpointConfig:
+    return config.with_(max_version="TLSv1.2")
 
 
 @pytest.mark.clauses("RFC5246/7.4.9/finished-verify-data")
 @pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
 def test_tls12_wrong_finished_is_refused(h: Harness, role: Role) -> None:
     """The peer's TLS 1.2 Finished has one bit of verify_data flipped: decrypt_error."""
-    _handshake_fault(h, role, WrongFinished(), A.decrypt_error, _tls12(role), TLS12_ONLY)
+    _handshake_fault(h, role, WrongFinished(), A.decrypt_error, _tls12, tls=TLS12_ONLY)
 
 
 @pytest.mark.clauses("RFC5246/7.4.3/server-key-exchange-signature")
 def test_tls12_server_key_exchange_signed_over_the_wrong_bytes_is_refused(h: Harness) -> None:
     """The server's ServerKeyExchange is a good signature over the wrong bytes: decrypt_error."""
-    _handshake_fault(h, Role.CLIENT, WrongSignature12(), A.decrypt_error, _tls12(Role.CLIENT), TLS12_ONLY)
+    _handshake_fault(h, Role.CLIENT, WrongSignature12(), A.decrypt_error, _tls12, tls=TLS12_ONLY)
 
 
 @pytest.mark.clauses("RFC5246/7.4.8/certificate-verify-signature")
@@ -77,7 +63,7 @@ def test_tls12_client_certificate_verify_over_the_wrong_bytes_is_refused(h: Harn
     """A server requiring a client certificate gets one whose CertificateVerify signs the wrong bytes:
     decrypt_error."""
     _handshake_fault(h, Role.SERVER, WrongSignature12(), A.decrypt_error,
-                     _tls12(Role.SERVER, verify_peer=True), TLS12_ONLY, client_certificate=True)
+                     lambda c: _tls12(c).with_(verify_peer=True), client_certificate=True, tls=TLS12_ONLY)
 
 
 @pytest.mark.clauses("RFC9846/4.1.3/downgrade-sentinel")
@@ -85,8 +71,7 @@ def test_tls12_client_certificate_verify_over_the_wrong_bytes_is_refused(h: Harn
 def test_downgrade_sentinel_after_offering_tls13_is_refused(h: Harness) -> None:
     """The stack's client offers TLS 1.3; the server answers with TLS 1.2 and the downgrade sentinel in its random:
     illegal_parameter."""
-    _handshake_fault(h, Role.CLIENT, DowngradeSentinel(), A.illegal_parameter,
-                     EndpointConfig(role=Role.CLIENT, verify_peer=True), TLS12_ONLY)
+    _handshake_fault(h, Role.CLIENT, DowngradeSentinel(), A.illegal_parameter, tls=TLS12_ONLY)
 
 
 @pytest.mark.clauses("RFC5246/6.2.3/bad-record-mac")
@@ -95,13 +80,7 @@ def test_downgrade_sentinel_after_offering_tls13_is_refused(h: Harness) -> None:
 def test_tls12_corrupted_record_is_refused_with_bad_record_mac(h: Harness, role: Role, suite: str) -> None:
     """A TLS 1.2 record with one ciphertext byte flipped (GCM, ChaCha20-Poly1305, CBC with MAC-then-encrypt and with
     encrypt-then-MAC): bad_record_mac."""
-    pair, stack, peer = pair_with_misbehaving_peer(h, role, CorruptedRecord(), _tls12(role),
-                                                   tls={**TLS12_ONLY, **RECORD_SUITES[suite]})
-    pair.handshake()
-    peer.send_wrong_record()
-    out = _read(pair, role)
-    _take_alert(pair, peer)
-    _refuses(h, stack, out, peer, A.bad_record_mac)
+    _record_fault(h, role, CorruptedRecord(), A.bad_record_mac, _tls12, tls={**TLS12_ONLY, **RECORD_SUITES[suite]})
 
 
 @pytest.mark.clauses("RFC9846/5.2/bad-record-mac")
@@ -109,9 +88,4 @@ def test_tls12_corrupted_record_is_refused_with_bad_record_mac(h: Harness, role:
 @pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
 def test_tls13_corrupted_record_is_refused_with_bad_record_mac(h: Harness, role: Role) -> None:
     """A TLS 1.3 record with one ciphertext byte flipped: bad_record_mac."""
-    pair, stack, peer = pair_with_misbehaving_peer(h, role, CorruptedRecord())
-    pair.handshake()
-    peer.send_wrong_record()
-    out = _read(pair, role)
-    _take_alert(pair, peer)
-    _refuses(h, stack, out, peer, A.bad_record_mac)
+    _record_fault(h, role, CorruptedRecord(), A.bad_record_mac)

@@ -14,11 +14,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from conformance.certs import default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role
-from conformance.stacks.base import EndpointConfig
 from engine.tls.alerts import AlertDescription as A
 from engine.tls.misbehave import Misbehaviour
-from specs.cases._misbehaving import pair_with_misbehaving_peer
-from specs.cases.test_misbehaving_peer import _read, _refuses, _take_alert
+from specs.cases.test_misbehaving_peer import _handshake_fault
 
 pytestmark = pytest.mark.needs("peer_verification", "error_codes")
 
@@ -44,10 +42,5 @@ def test_verifying_client_refuses_an_expired_server_certificate(h: Harness, vers
     tls: dict[str, Any] = _expired_identity()
     if version == "TLSv1.2":
         tls["supported_versions"] = (0x0303,)
-    config = EndpointConfig(role=Role.CLIENT, verify_peer=True, max_version=version)
-    pair, stack, peer = pair_with_misbehaving_peer(h, Role.CLIENT, PresentsExpiredCertificate(), config, tls=tls)
-    out = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake()).client
-    if out is not None and out.ok:
-        out = _read(pair, Role.CLIENT)
-    _take_alert(pair, peer)
-    _refuses(h, stack, out, peer, A.certificate_expired)
+    _handshake_fault(h, Role.CLIENT, PresentsExpiredCertificate(), A.certificate_expired,
+                     lambda c: c.with_(max_version=version), tls=tls)

@@ -139,7 +139,7 @@ class TLSConnection:
             else Server13Handshake(config, self.context)
         )
         self._events: deque[Event] = deque()
-        self._out = bytearray()
+        self._out: list[bytes] = []  # wire bytes queued, record by record (joined once, in data_to_send)
         self._hs_buf = bytearray()
         self._error: TLSAlertError | None = None
         self._peer_closed = False
@@ -234,9 +234,11 @@ class TLSConnection:
         """Everything queued for the wire (also after a failure, so the fatal alert goes out)."""
         if self._error is None:
             self.start_handshake()
-        out = bytes(self._out)
-        self._out.clear()
-        return out
+        out = self._out
+        if not out:
+            return b""
+        self._out = []
+        return out[0] if len(out) == 1 else b"".join(out)  # one record (the bulk case) goes out without a copy
 
     def send_application_data(self, data: bytes) -> None:
         self._check()
@@ -250,14 +252,14 @@ class TLSConnection:
             self._guarded(lambda: self._hs.send_key_update(False))
         limit = self._key_usage_limit()
         if limit is None:
-            self._out += self._record.seal(ContentType.application_data, data)
+            self._out.append(self._record.seal(ContentType.application_data, data))
             return
         for at in range(0, max(len(data), 1), MAX_PLAINTEXT):
             usage = self._record.write_key_usage()
             if usage is not None and usage[0] >= limit - 1:
                 # RFC 9846 section 5.5: a KeyUpdate (the last record under the old key) before the limit
                 self._guarded(lambda: self._hs.send_key_update(False))
-            self._out += self._record.seal(ContentType.application_data, data[at : at + MAX_PLAINTEXT])
+            self._out.append(self._record.seal(ContentType.application_data, data[at : at + MAX_PLAINTEXT]))
 
     def _key_usage_limit(self) -> int | None:
         """Records per TLS 1.3 write key (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for AES-GCM)."""
@@ -328,7 +330,8 @@ class TLSConnection:
         if self._we_closed:
             return
         self._we_closed = True
-        self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.WARNING, AlertDescription.close_notify)))
+        notify = bytes((AlertLevel.WARNING, AlertDescription.close_notify))
+        self._out.append(self._record.seal(ContentType.alert, notify))
 
     def abort_from_outside(self, exc: TLSAlertError) -> None:
         """Fail the connection for a reason found outside the core (the transport ended without close_notify):
@@ -368,7 +371,7 @@ class TLSConnection:
         if exc.sent_by_us:
             self._hs.take_output()
             with contextlib.suppress(TLSAlertError):  # sequence number exhausted: nothing can be sent
-                self._out += self._record.seal(ContentType.alert, bytes((AlertLevel.FATAL, int(exc.alert))))
+                self._out.append(self._record.seal(ContentType.alert, bytes((AlertLevel.FATAL, int(exc.alert)))))
 
     def _apply(self, instructions: list[Instruction]) -> None:
         if self._misbehaviour is not None:
@@ -381,7 +384,7 @@ class TLSConnection:
             if pending:
                 if initial:
                     self._record.plaintext_version = b"\x03\x01"
-                self._out += self._record.seal(ContentType.handshake, bytes(pending))
+                self._out.append(self._record.seal(ContentType.handshake, bytes(pending)))
                 self._record.plaintext_version = b"\x03\x03"
                 pending.clear()
                 initial = False
@@ -403,14 +406,14 @@ class TLSConnection:
                     self._record.install_read_key(item.protection, item.epoch)
             elif isinstance(item, SendAlert):
                 flush()
-                self._out += self._record.seal(ContentType.alert, bytes((item.level, item.description)))
+                self._out.append(self._record.seal(ContentType.alert, bytes((item.level, item.description))))
             elif isinstance(item, SetRecordSizeLimit):
                 flush()
                 self._record.send_limit = item.send
                 self._record.receive_limit = item.receive
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
-                self._out += self._record.seal(ContentType.change_cipher_spec, b"\x01")
+                self._out.append(self._record.seal(ContentType.change_cipher_spec, b"\x01"))
             elif isinstance(item, SkipEarlyData):
                 self._record.skip_early_data(item.kind, item.limit)
             else:

@@ -56,7 +56,7 @@ class Protection12:
     def seal(self, content_type: int, plaintext: bytes) -> bytes:
         return self._inner.seal(content_type, plaintext)
 
-    def open(self, content_type: int, fragment: bytes) -> bytes:
+    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         return self._inner.open(content_type, fragment)
 
 

@@ -123,7 +123,7 @@ class RecordProtection12(ABC):
         """The TLSCiphertext fragment carrying ``plaintext`` (at most 2^14 bytes); uses one sequence number."""
 
     @abstractmethod
-    def open(self, content_type: int, fragment: bytes) -> bytes:
+    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         """The plaintext of a TLSCiphertext fragment; uses one sequence number.
 
         Raises :class:`TLSAlertError` with ``bad_record_mac`` on any authentication, padding or length failure and
@@ -146,7 +146,7 @@ class AEADProtection12(RecordProtection12):
         self._iv_int = int.from_bytes(fixed_iv, "big")
         self._explicit_len = suite.record_iv_len  # 8 for GCM, 0 for ChaCha20
 
-    def _nonce(self, seq: int, explicit: bytes) -> bytes:
+    def _nonce(self, seq: int, explicit: bytes | memoryview) -> bytes:
         if self._chacha:
             return (self._iv_int ^ seq).to_bytes(12, "big")  # RFC 7905 section 2
         return self._fixed_iv + explicit  # RFC 5288 section 3: salt || nonce_explicit
@@ -158,7 +158,7 @@ class AEADProtection12(RecordProtection12):
         aad = self._header(seq, content_type, len(plaintext))
         return explicit + self._aead.encrypt(self._nonce(seq, explicit), plaintext, aad)
 
-    def open(self, content_type: int, fragment: bytes) -> bytes:
+    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         seq = self._next_seq()
         if len(fragment) > MAX_CIPHERTEXT:
             raise _overflow(f"record fragment of {len(fragment)} bytes")
@@ -220,7 +220,7 @@ class CBCProtection12(RecordProtection12):
         enc = Cipher(self._aes, modes.CBC(iv)).encryptor()
         return enc.update(data) + enc.finalize()
 
-    def _decrypt(self, iv: bytes, data: bytes) -> bytes:
+    def _decrypt(self, iv: bytes | memoryview, data: bytes | memoryview) -> bytes:
         dec = Cipher(self._aes, modes.CBC(iv)).decryptor()
         return dec.update(data) + dec.finalize()
 
@@ -245,7 +245,7 @@ class CBCProtection12(RecordProtection12):
 
     # -- open ----------------------------------------------------------------------------------------------------
 
-    def open(self, content_type: int, fragment: bytes) -> bytes:
+    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         seq = self._next_seq()
         if len(fragment) > MAX_CIPHERTEXT:
             raise _overflow(f"record fragment of {len(fragment)} bytes")
@@ -253,7 +253,7 @@ class CBCProtection12(RecordProtection12):
             return self._open_etm(seq, content_type, fragment)
         return self._open_mte(seq, content_type, fragment)
 
-    def _open_etm(self, seq: int, content_type: int, fragment: bytes) -> bytes:
+    def _open_etm(self, seq: int, content_type: int, fragment: bytes | memoryview) -> bytes:
         # RFC 7366 section 3: IV + at least one block + MAC; check the MAC before decrypting anything
         ct_len = len(fragment) - self._mac_len
         if ct_len < 2 * BLOCK_LEN or ct_len % BLOCK_LEN:
@@ -272,7 +272,7 @@ class CBCProtection12(RecordProtection12):
             raise _overflow(f"record plaintext of {content_len} bytes")
         return body[:content_len]
 
-    def _open_mte(self, seq: int, content_type: int, fragment: bytes) -> bytes:
+    def _open_mte(self, seq: int, content_type: int, fragment: bytes | memoryview) -> bytes:
         mac_len = self._mac_len
         body_len = len(fragment) - BLOCK_LEN
         # public-length checks: whole blocks, and room for the MAC plus the padding_length byte

@@ -24,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Protocol
@@ -41,6 +42,9 @@ TAG_LEN = 16
 HEADER_LEN = 5
 
 CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+
+_pack_header = struct.Struct(">BHH").pack  # type(1) || legacy_record_version(2) || length(2), one C call
+_TYPE_BYTE = tuple(bytes((t,)) for t in range(256))  # the inner content type byte, made once
 
 
 class ContentType(IntEnum):
@@ -81,7 +85,7 @@ class RecordProtection(Protocol):
 
     def seal(self, content_type: int, plaintext: bytes) -> bytes: ...
 
-    def open(self, content_type: int, fragment: bytes) -> bytes: ...
+    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes: ...
 
 
 class AEAD13:
@@ -108,13 +112,22 @@ class AEAD13:
         return (self.iv_int ^ seq).to_bytes(12, "big")
 
     def seal(self, content_type: int, plaintext: bytes) -> bytes:
-        header = b"\x17\x03\x03" + (len(plaintext) + TAG_LEN).to_bytes(2, "big")
-        return self.aead.encrypt(self.nonce(), plaintext, header)
+        return self.aead.encrypt(self.nonce(), plaintext, _pack_header(23, 0x0303, len(plaintext) + TAG_LEN))
 
-    def open(self, content_type: int, fragment: bytes) -> bytes:
+    def seal_record(self, inner: bytes) -> bytes:
+        """The whole wire record (header and sealed ``inner`` plaintext): the bulk path's one call per record."""
+        seq = self.seq
+        if seq >= (1 << 64) - 1:
+            raise TLSAlertError(AlertDescription.internal_error, "sequence number exhausted")
+        self.seq = seq + 1
+        header = _pack_header(23, 0x0303, len(inner) + TAG_LEN)
+        return header + self.aead.encrypt((self.iv_int ^ seq).to_bytes(12, "big"), inner, header)
+
+    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
+        """The inner plaintext of ``fragment`` (any buffer: the record layer passes a view, no copy)."""
         if len(fragment) < TAG_LEN + 1:
             raise TLSAlertError(AlertDescription.bad_record_mac, "record too short")
-        header = bytes((content_type,)) + b"\x03\x03" + len(fragment).to_bytes(2, "big")
+        header = _pack_header(content_type, 0x0303, len(fragment))
         try:
             return self.aead.decrypt(self.nonce(), fragment, header)
         except InvalidTag:
@@ -129,7 +142,9 @@ _SKIPPED = object()  # a record dropped as early data (RecordLayer.skip_early_da
 
 class RecordLayer:
     def __init__(self, padding: PaddingPolicy | None = None) -> None:
-        self._buf = bytearray()
+        # bytes received, not yet returned as records: the caller's own bytes object while it holds whole records
+        # (no copy), a bytearray once a partial record has to be kept and appended to
+        self._buf: bytes | bytearray = b""
         self._pos = 0
         self._read: RecordProtection | None = None
         self._write: RecordProtection | None = None
@@ -180,16 +195,31 @@ class RecordLayer:
     # -- input ---------------------------------------------------------------------------------------------------
 
     def feed(self, data: bytes) -> None:
-        if self._pos and self._pos >= len(self._buf) // 2:
-            del self._buf[: self._pos]
+        buf = self._buf
+        pos = self._pos
+        if pos >= len(buf):
+            # nothing buffered (the usual case: engine.ssl feeds one whole record at a time): keep the caller's
+            # bytes as the buffer, no copy; records are then opened from views of it
+            self._buf = data if type(data) is bytes else bytearray(data)
             self._pos = 0
-        self._buf += data
+            return
+        if isinstance(buf, bytes):
+            self._buf = buf = bytearray(memoryview(buf)[pos:])
+            self._pos = 0
+        elif pos and pos >= len(buf) // 2:
+            del buf[:pos]
+            self._pos = 0
+        buf += data
 
     def release(self) -> None:
         """Give back the memory of records already returned (the rest stays); feed() otherwise keeps it until the
         next call."""
+        buf = self._buf
         if self._pos:
-            del self._buf[: self._pos]
+            if isinstance(buf, bytes):
+                self._buf = buf[self._pos :]
+            else:
+                del buf[: self._pos]
             self._pos = 0
 
     @property
@@ -221,31 +251,33 @@ class RecordLayer:
         end = pos + HEADER_LEN + length
         if len(buf) < end:
             return None
-        with memoryview(buf) as mv:  # one copy per slice (bytes(buf[a:b]) would copy twice)
-            header = mv[pos : pos + HEADER_LEN].tobytes()
-            fragment = mv[pos + HEADER_LEN : end].tobytes()
         self._pos = end
+        if protected and type(buf) is bytes and not self._skip_kind:
+            # the bulk path: open straight from a view of the fed bytes (immutable, so the view can never pin a
+            # buffer that is resized later); no copy of the fragment
+            assert prot is not None
+            fragment_view = memoryview(buf)[pos + HEADER_LEN : end]
+            if conceals:
+                return self._open(ctype, fragment_view)
+            return self._open12(prot, ctype, fragment_view)
+        with memoryview(buf) as mv:  # one copy per slice (bytes(buf[a:b]) would copy twice)
+            fragment = mv[pos + HEADER_LEN : end].tobytes()
         if self._skip_kind == "application_data" and self._skippable(ctype, length):
             return _SKIPPED  # RFC 9846 section 4.3.10: early data after a HelloRetryRequest
         if protected:
             assert prot is not None
             if not conceals:
-                content = prot.open(ctype, fragment)
-                if len(content) > MAX_PLAINTEXT:
-                    raise TLSAlertError(AlertDescription.record_overflow, "plaintext too long")
-                if not content and ctype != ContentType.application_data:
-                    raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
-                return ctype, content
+                return self._open12(prot, ctype, fragment)
             if self._skip_kind == "undecryptable":
                 try:
-                    opened = self._open(header[0], fragment)
+                    opened = self._open(ctype, fragment)
                 except TLSAlertError as exc:
                     if exc.alert != AlertDescription.bad_record_mac or not self._skippable(ctype, length):
                         raise
                     return _SKIPPED  # RFC 9846 section 4.3.10: early data we cannot decrypt
                 self._skip_kind = ""  # the first record that opens starts the client's second flight
                 return opened
-            return self._open(header[0], fragment)
+            return self._open(ctype, fragment)
         if length == 0 and ctype != ContentType.application_data:
             # RFC 9846 section 5.1: zero-length handshake/alert fragments are forbidden
             raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
@@ -257,7 +289,16 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, "application data before keys")
         return ctype, fragment
 
-    def _open(self, outer_type: int, fragment: bytes) -> tuple[int, bytes]:
+    @staticmethod
+    def _open12(prot: RecordProtection, ctype: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
+        content = prot.open(ctype, fragment)
+        if len(content) > MAX_PLAINTEXT:
+            raise TLSAlertError(AlertDescription.record_overflow, "plaintext too long")
+        if not content and ctype != ContentType.application_data:
+            raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
+        return ctype, content
+
+    def _open(self, outer_type: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
         prot = self._read
         assert prot is not None
         inner = prot.open(outer_type, fragment)
@@ -310,9 +351,13 @@ class RecordLayer:
             return bytes((content_type,)) + self.plaintext_version + len(fragment).to_bytes(2, "big") + fragment
         if not prot.conceals_type:
             sealed = prot.seal(content_type, fragment)
-            return bytes((content_type,)) + b"\x03\x03" + len(sealed).to_bytes(2, "big") + sealed
+            return _pack_header(content_type, 0x0303, len(sealed)) + sealed
         pad = self._padding(content_type, len(fragment)) if self._padding else 0
-        pad = max(0, min(pad, min(MAX_PLAINTEXT, self.send_limit - 1) - len(fragment)))
-        inner = fragment + bytes((content_type,)) + bytes(pad)
-        header = b"\x17\x03\x03" + (len(inner) + TAG_LEN).to_bytes(2, "big")
+        if pad:
+            pad = max(0, min(pad, min(MAX_PLAINTEXT, self.send_limit - 1) - len(fragment)))
+        # one copy for the inner plaintext (content, type byte, padding) and one for header + ciphertext
+        inner = fragment + _TYPE_BYTE[content_type] + bytes(pad) if pad else fragment + _TYPE_BYTE[content_type]
+        if type(prot) is AEAD13:
+            return prot.seal_record(inner)
+        header = _pack_header(23, 0x0303, len(inner) + TAG_LEN)
         return header + prot.seal(ContentType.application_data, inner)

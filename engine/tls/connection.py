@@ -144,7 +144,7 @@ class TLSConnection:
         self._error: TLSAlertError | None = None
         self._peer_closed = False
         self._we_closed = False
-        self._started = False
+        self._started = self.role is not Role.CLIENT  # a server starts by receiving; only a client sends first
         self._floods = _Floods()
         self._misbehaviour = misbehaviour
         if misbehaviour is not None:
@@ -200,18 +200,27 @@ class TLSConnection:
     def start_handshake(self) -> None:
         """Client: queue the ClientHello. Called implicitly by the other entry points; idempotent."""
         self._check()
-        if self._started or self.role is not Role.CLIENT:
+        if self._started:
             return
         self._started = True
         self._guarded(self._hs.start)
 
     def receive_bytes(self, data: bytes) -> None:
-        self._check()
-        self.start_handshake()
+        if self._error is not None:
+            raise self._error
+        if not self._started:
+            self.start_handshake()
         if self._peer_closed:
             return
         self._record.feed(data)
-        self._guarded(self._process_records)
+        try:
+            self._process_records()
+            out = self._take_output()
+            if out:
+                self._apply(out)
+        except TLSAlertError as exc:  # as _guarded, without its call per record
+            self._fail(exc)
+            raise
 
     def next_event(self) -> Event | _NeedData:
         self._check()
@@ -221,9 +230,13 @@ class TLSConnection:
 
     def events(self) -> list[Event]:
         """All queued events at once."""
-        self._check()
-        out = list(self._events)
-        self._events.clear()
+        if self._error is not None:
+            raise self._error
+        events = self._events
+        if len(events) == 1:
+            return [events.popleft()]
+        out = list(events)
+        events.clear()
         return out
 
     def release_buffers(self) -> None:
@@ -232,7 +245,7 @@ class TLSConnection:
 
     def data_to_send(self) -> bytes:
         """Everything queued for the wire (also after a failure, so the fatal alert goes out)."""
-        if self._error is None:
+        if not self._started and self._error is None:
             self.start_handshake()
         out = self._out
         if not out:
@@ -241,7 +254,8 @@ class TLSConnection:
         return out[0] if len(out) == 1 else b"".join(out)  # one record (the bulk case) goes out without a copy
 
     def send_application_data(self, data: bytes) -> None:
-        self._check()
+        if self._error is not None:
+            raise self._error
         if not self._hs.established:
             raise RuntimeError("handshake not complete")
         if self._we_closed:
@@ -250,9 +264,13 @@ class TLSConnection:
             # RFC 9846 section 4.7.3: the answer to the peer's update_requested goes out before our next
             # application data record; not earlier, as in OpenSSL 3.0, which answers at the next write
             self._guarded(lambda: self._hs.send_key_update(False))
-        limit = self._key_usage_limit()
-        if limit is None:
-            self._out.append(self._record.seal(ContentType.application_data, data))
+        record = self._record
+        usage = record.write_key_usage()
+        limit = None if usage is None else self._key_usage_limit()
+        if limit is None or usage is None or usage[0] + (len(data) >> 5) + 2 < limit:
+            # no TLS 1.3 key, or every record of this write stays below the key's limit (records are never under
+            # 64 bytes, RFC 8449, so len // 32 + 2 bounds their number): one call
+            self._out.append(record.seal(ContentType.application_data, data))
             return
         for at in range(0, max(len(data), 1), MAX_PLAINTEXT):
             usage = self._record.write_key_usage()
@@ -422,11 +440,18 @@ class TLSConnection:
 
     def _process_records(self) -> None:
         record = self._record
+        next_record = record.next_record
         while not self._peer_closed and not self._hs.paused:
-            rec = record.next_record()
+            rec = next_record()
             if rec is None:
                 return
             ctype, payload = rec
+            if ctype == 23 and payload and not self._hs_buf and self._hs.established:
+                # the bulk case first: application data with nothing else going on
+                if self._floods.dirty:
+                    self._floods.progress()
+                self._events.append(ApplicationData(payload))
+                continue
             if self._hs_buf and ctype != ContentType.handshake:
                 raise TLSAlertError(AlertDescription.unexpected_message, "record interleaved with handshake message")
             if ctype == ContentType.handshake:

@@ -229,6 +229,8 @@ class RecordLayer:
 
     def next_record(self) -> tuple[int, bytes] | None:
         """One record's ``(content_type, plaintext)``, or None if a full record has not arrived yet."""
+        if len(self._buf) - self._pos < HEADER_LEN:
+            return None  # checked here too: every feed ends with this call
         while True:
             rec = self._next_record()
             if rec is not _SKIPPED:

@@ -63,7 +63,6 @@ from engine.bio.core import (
     BIO,
     BIO_METHOD,
     INT_MAX,
-    BIO_clear_retry_flags,
     BIO_ctrl,
     BIO_free,
     BIO_new,
@@ -133,7 +132,7 @@ class _PairHalf(BioImpl):
         return (n, data)
 
     def write(self, bio: BIO, data: memoryview) -> int:
-        BIO_clear_retry_flags(bio)
+        bio.flags &= _NOT_RETRY  # BIO_clear_retry_flags, inline: the hot path of every SSL write
         if self.peer is None:
             return -1
         if self.closed:
@@ -141,17 +140,21 @@ class _PairHalf(BioImpl):
             err.ERR_raise(err.ERR_LIB_BIO, BIO_R_BROKEN_PIPE, func="BIO_write")
             return -1
         self.request = 0
-        if not data:
+        n = len(data)
+        if not n:
             return 0
-        space = self.size - len(self.buf)
+        buf = self.buf
+        space = self.size - len(buf)
+        if n <= space:  # the whole write fits (a record into a default 17 KiB pair): no slice
+            buf += data
+            return n
         if space <= 0:
             # BIO_s_bio: DESCRIPTION "Calls to BIO_write_ex() will ... request a retry if the buffer is full"
             BIO_set_retry_write(bio)
             return -1
         # BIO_s_bio: DESCRIPTION "Writes larger than this value will return a value ... less than the amount requested"
-        take = min(len(data), space)
-        self.buf += data[:take]
-        return take
+        buf += data[:space]
+        return space
 
     def puts(self, bio: BIO, data: bytes) -> int | None:
         return self.write(bio, memoryview(data))

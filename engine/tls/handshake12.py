@@ -56,6 +56,9 @@ class Protection12:
     def seal(self, content_type: int, plaintext: bytes) -> bytes:
         return self._inner.seal(content_type, plaintext)
 
+    def seal_record(self, content_type: int, plaintext: bytes) -> bytes:
+        return self._inner.seal_record(content_type, plaintext)
+
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         return self._inner.open(content_type, fragment)
 

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import hmac as _stdhmac
 import os
+import struct
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from enum import Enum
@@ -64,6 +65,7 @@ _SEQ_LIMIT = (1 << 64) - 1
 _MAC_PREFIX_LEN = 13  # seq_num(8) + type(1) + version(2) + length(2)
 _HASH_BLOCK = 64  # SHA-1 and SHA-256 block size, the two record MAC hashes
 _ZERO_BLOCKS = memoryview(bytes(_HASH_BLOCK * 8))  # slices are views: no allocation that depends on the padding
+_pack_record_header = struct.Struct(">BHH").pack  # type || version || length of the TLSCiphertext
 
 
 def _hash_blocks(message_len: int) -> int:
@@ -122,6 +124,11 @@ class RecordProtection12(ABC):
     def seal(self, content_type: int, plaintext: bytes | memoryview) -> bytes:
         """The TLSCiphertext fragment carrying ``plaintext`` (at most 2^14 bytes); uses one sequence number."""
 
+    def seal_record(self, content_type: int, plaintext: bytes | memoryview) -> bytes:
+        """The whole record on the wire: the 5-byte header and :meth:`seal`'s fragment."""
+        sealed = self.seal(content_type, plaintext)
+        return _pack_record_header(content_type, TLS12_VERSION, len(sealed)) + sealed
+
     @abstractmethod
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         """The plaintext of a TLSCiphertext fragment; uses one sequence number.
@@ -157,6 +164,17 @@ class AEADProtection12(RecordProtection12):
         explicit = b"" if self._chacha else seq.to_bytes(8, "big")
         aad = self._header(seq, content_type, len(plaintext))
         return explicit + self._aead.encrypt(self._nonce(seq, explicit), plaintext, aad)
+
+    def seal_record(self, content_type: int, plaintext: bytes | memoryview) -> bytes:
+        """:meth:`seal` with the record header, joined once (the bulk path); the explicit nonce is the sequence
+        number, the first 8 bytes of the additional data."""
+        self._check_seal_input(content_type, plaintext)
+        seq = self._next_seq()
+        aad = self._header(seq, content_type, len(plaintext))
+        explicit = b"" if self._chacha else aad[:8]
+        sealed = self._aead.encrypt(self._nonce(seq, explicit), plaintext, aad)
+        header = _pack_record_header(content_type, TLS12_VERSION, len(explicit) + len(sealed))
+        return b"".join((header, explicit, sealed))
 
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
         seq = self._next_seq()

@@ -85,6 +85,10 @@ class RecordProtection(Protocol):
 
     def seal(self, content_type: int, plaintext: bytes) -> bytes: ...
 
+    def seal_record(self, content_type: int, plaintext: bytes) -> bytes:
+        """The whole wire record: header and sealed fragment (TLS 1.3: ``plaintext`` is the inner plaintext)."""
+        ...
+
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes: ...
 
 
@@ -114,7 +118,7 @@ class AEAD13:
     def seal(self, content_type: int, plaintext: bytes) -> bytes:
         return self.aead.encrypt(self.nonce(), plaintext, _pack_header(23, 0x0303, len(plaintext) + TAG_LEN))
 
-    def seal_record(self, inner: bytes) -> bytes:
+    def seal_record(self, content_type: int, inner: bytes) -> bytes:
         """The whole wire record (header and sealed ``inner`` plaintext): the bulk path's one call per record."""
         seq = self.seq
         if seq >= (1 << 64) - 1:
@@ -352,14 +356,10 @@ class RecordLayer:
             # RFC 9846 section 5: the compatibility change_cipher_spec always goes in the clear
             return bytes((content_type,)) + self.plaintext_version + len(fragment).to_bytes(2, "big") + fragment
         if not prot.conceals_type:
-            sealed = prot.seal(content_type, fragment)
-            return _pack_header(content_type, 0x0303, len(sealed)) + sealed
+            return prot.seal_record(content_type, fragment)
         pad = self._padding(content_type, len(fragment)) if self._padding else 0
         if pad:
             pad = max(0, min(pad, min(MAX_PLAINTEXT, self.send_limit - 1) - len(fragment)))
         # one copy for the inner plaintext (content, type byte, padding) and one for header + ciphertext
         inner = fragment + _TYPE_BYTE[content_type] + bytes(pad) if pad else fragment + _TYPE_BYTE[content_type]
-        if type(prot) is AEAD13:
-            return prot.seal_record(inner)
-        header = _pack_header(23, 0x0303, len(inner) + TAG_LEN)
-        return header + prot.seal(ContentType.application_data, inner)
+        return prot.seal_record(ContentType.application_data, inner)

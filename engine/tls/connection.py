@@ -215,9 +215,11 @@ class TLSConnection:
         self._record.feed(data)
         try:
             self._process_records()
-            out = self._take_output()
-            if out:
-                self._apply(out)
+            hs = self._hs
+            if hs.out or hs.successor is not None:  # instructions to apply (none after application data)
+                out = self._take_output()
+                if out:
+                    self._apply(out)
         except TLSAlertError as exc:  # as _guarded, without its call per record
             self._fail(exc)
             raise

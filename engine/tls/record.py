@@ -132,12 +132,16 @@ class AEAD13:
         if len(fragment) < TAG_LEN + 1:
             raise TLSAlertError(AlertDescription.bad_record_mac, "record too short")
         header = _pack_header(content_type, 0x0303, len(fragment))
+        seq = self.seq  # nonce(), inline
+        if seq >= (1 << 64) - 1:
+            raise TLSAlertError(AlertDescription.internal_error, "sequence number exhausted")
+        self.seq = seq + 1
         try:
-            return self.aead.decrypt(self.nonce(), fragment, header)
+            return self.aead.decrypt((self.iv_int ^ seq).to_bytes(12, "big"), fragment, header)
         except InvalidTag:
             # a record that does not open does not use up a sequence number: a server skipping early data it
             # cannot decrypt (RFC 9846 section 4.3.10) goes on with the next record under the same number
-            self.seq -= 1
+            self.seq = seq
             raise TLSAlertError(AlertDescription.bad_record_mac, "record authentication failed") from None
 
 
@@ -233,8 +237,18 @@ class RecordLayer:
 
     def next_record(self) -> tuple[int, bytes] | None:
         """One record's ``(content_type, plaintext)``, or None if a full record has not arrived yet."""
-        if len(self._buf) - self._pos < HEADER_LEN:
+        buf = self._buf
+        pos = self._pos
+        if len(buf) - pos < HEADER_LEN:
             return None  # checked here too: every feed ends with this call
+        if type(self._read) is AEAD13 and buf[pos] == 23 and type(buf) is bytes and not self._skip_kind:
+            # the TLS 1.3 bulk path, the same checks as _next_record's in the order they apply to it: a whole
+            # application_data record within the length limit, opened from a view of the fed bytes
+            length = (buf[pos + 3] << 8) | buf[pos + 4]
+            end = pos + HEADER_LEN + length
+            if length <= MAX_CIPHERTEXT and end <= len(buf):
+                self._pos = end
+                return self._open(23, memoryview(buf)[pos + HEADER_LEN : end])
         while True:
             rec = self._next_record()
             if rec is not _SKIPPED:

@@ -224,6 +224,44 @@ class TLSConnection:
             self._fail(exc)
             raise
 
+    def receive_record(self, header: bytes, body: bytes) -> None:
+        """``receive_bytes(header + body)`` for a caller that read one record's header and body separately (engine.ssl
+        without read-ahead): a whole TLS 1.3 application_data record is opened from ``body`` as it is, without the
+        16 KiB copy that joining them costs; anything else goes the usual way."""
+        if self._error is not None:
+            raise self._error
+        if self._started and not self._peer_closed and not self._hs_buf and not self._hs.paused \
+                and self._hs.established:  # fmt: skip
+            try:
+                rec = self._record.open_whole_record(header, body)
+            except TLSAlertError as exc:
+                self._fail(exc)
+                raise
+            if rec is not None:
+                if rec[0] == ContentType.application_data and rec[1]:
+                    if self._floods.dirty:
+                        self._floods.progress()
+                    self._events.append(ApplicationData(rec[1]))
+                    return
+                self._record_done(rec)
+                return
+        self.receive_bytes(header + body)
+
+    def _record_done(self, rec: tuple[int, bytes]) -> None:
+        """A record opened by receive_record that is not plain application data (an empty one, or a handshake,
+        alert record inside it): handled as _process_records would, then whatever follows is processed too."""
+        try:
+            self._handle_record(*rec)
+            self._process_records()
+            hs = self._hs
+            if hs.out or hs.successor is not None:
+                out = self._take_output()
+                if out:
+                    self._apply(out)
+        except TLSAlertError as exc:
+            self._fail(exc)
+            raise
+
     def next_event(self) -> Event | _NeedData:
         self._check()
         if self._events:
@@ -454,23 +492,26 @@ class TLSConnection:
                     self._floods.progress()
                 self._events.append(ApplicationData(payload))
                 continue
-            if self._hs_buf and ctype != ContentType.handshake:
-                raise TLSAlertError(AlertDescription.unexpected_message, "record interleaved with handshake message")
-            if ctype == ContentType.handshake:
-                self._on_handshake_data(payload)
-            elif ctype == ContentType.application_data:
-                if not self._hs.established:
-                    raise TLSAlertError(AlertDescription.unexpected_message, "application data before handshake end")
-                if payload:
-                    self._floods.progress()
-                    self._events.append(ApplicationData(payload))
-                else:
-                    self._floods.count("empty records")
-            elif ctype == ContentType.alert:
-                self._on_alert(payload)
-            elif ctype == ContentType.change_cipher_spec:
-                self._on_change_cipher_spec(payload)
-        return
+            self._handle_record(ctype, payload)
+
+    def _handle_record(self, ctype: int, payload: bytes) -> None:
+        """One record, as the loop of _process_records handles it (also used by receive_record)."""
+        if self._hs_buf and ctype != ContentType.handshake:
+            raise TLSAlertError(AlertDescription.unexpected_message, "record interleaved with handshake message")
+        if ctype == ContentType.handshake:
+            self._on_handshake_data(payload)
+        elif ctype == ContentType.application_data:
+            if not self._hs.established:
+                raise TLSAlertError(AlertDescription.unexpected_message, "application data before handshake end")
+            if payload:
+                self._floods.progress()
+                self._events.append(ApplicationData(payload))
+            else:
+                self._floods.count("empty records")
+        elif ctype == ContentType.alert:
+            self._on_alert(payload)
+        elif ctype == ContentType.change_cipher_spec:
+            self._on_change_cipher_spec(payload)
 
     def _on_change_cipher_spec(self, payload: bytes) -> None:
         hs = self._hs

@@ -433,3 +433,33 @@ def test_default_limit_only_for_aes_gcm(pki: PKI) -> None:
         c, s = pair(pki, {"cipher_suites": (suite,)}, {"cipher_suites": (suite,)})
         pump(c, s)
         assert (c._key_usage_limit() == AES_GCM_RECORD_LIMIT) is limited
+
+
+def test_receive_record_with_header_and_body_apart_is_receive_bytes(pki: PKI) -> None:
+    """receive_record(header, body) (engine.ssl's read without read-ahead) gives the same events as
+    receive_bytes(header + body): application data, an empty record, a KeyUpdate, close_notify; a tampered record is
+    bad_record_mac and sticks."""
+    c, s = _connected(pki)
+    s.events()
+    c.events()
+    c.send_application_data(b"a" * 20000)  # two records
+    c.send_application_data(b"")
+    c.send_key_update(True)
+    c.send_application_data(b"after the update")
+    c.close()
+    for rec in _records(c.data_to_send()):
+        s.receive_record(rec[:5], rec[5:])
+    got = s.events()
+    data = b"".join(e.data for e in got if isinstance(e, ApplicationData))
+    assert data == b"a" * 20000 + b"after the update"
+    assert isinstance(got[-1], CloseNotifyReceived)
+    assert s.key_update_owed  # the answer to update_requested goes out with the next write
+    c2, s2 = _connected(pki)
+    c2.send_application_data(b"x" * 100)
+    rec = bytearray(c2.data_to_send())
+    rec[-1] ^= 1
+    with pytest.raises(TLSAlertError) as info:
+        s2.receive_record(bytes(rec[:5]), bytes(rec[5:]))
+    assert info.value.alert == A.bad_record_mac
+    assert s2.data_to_send()  # the fatal alert, protected
+    _stays_failed(s2, info.value)

@@ -81,6 +81,8 @@ class Capability(enum.StrEnum):
     IMPLICIT_HANDSHAKE_ON_WRITE = "implicit_handshake_on_write"
     PRESENT_CLIENT_CERTIFICATE = "present_client_certificate"
     REQUEST_CLIENT_CERTIFICATE = "request_client_certificate"
+    VERIFY_CALLBACK = "verify_callback"
+    SSL_OPTIONS = "ssl_options"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -117,6 +119,10 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.IMPLICIT_HANDSHAKE_ON_WRITE: "write starts the handshake on an endpoint whose role is set",
     Capability.PRESENT_CLIENT_CERTIFICATE: "as a client, presents a certificate when the server asks for one",
     Capability.REQUEST_CLIENT_CERTIFICATE: "as a server, can be set to request and require a client certificate",
+    Capability.VERIFY_CALLBACK: "a verify callback (SSL_CTX_set_verify) is called with preverify_ok, the depth and "
+                                "the error of each level, and its answer decides (EndpointConfig.verify_callback)",
+    Capability.SSL_OPTIONS: "SSL_OP_ options can be set on the context by name (EndpointConfig.options); a name the "
+                            "library lacks is refused with Unsupported",
 })
 
 # A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
@@ -183,6 +189,9 @@ class EndpointConfig:
     # client: a session taken with Endpoint.session() from an earlier client of the same stack, offered for
     # resumption (SSL_set_session); capability 'session_resumption'
     resume: object | None = None
+    # verify callback (SSL_CTX_set_verify): (preverify_ok, depth, error) -> accept; capability 'verify_callback'
+    verify_callback: Callable[[bool, int, int], bool] | None = None
+    options: tuple[str, ...] = ()  # SSL_OP_ names set with SSL_CTX_set_options, e.g. "SSL_OP_NO_TLSv1_3"
     pki: TestPKI = field(default_factory=default_pki)
 
     def with_(self, **changes: object) -> EndpointConfig:

@@ -16,6 +16,7 @@ import socket
 from collections.abc import Callable
 from typing import Any, Self
 
+from conformance.capi import constants as K
 from conformance.outcome import Outcome, Role, SslError, error_code
 from conformance.stacks.base import Endpoint, EndpointConfig, Unsupported
 from conformance.trace import Trace, TracedApi
@@ -55,6 +56,17 @@ def _reason(api: Any) -> str:
         return ""
     text = api.ERR_error_string_n(code)
     return str(text.decode() if isinstance(text, bytes) else text)
+
+
+def _verify_callback(api: Any, accept: Callable[[bool, int, int], bool] | None) -> Any:
+    """The C-API verify callback (preverify_ok, store_ctx) that asks ``accept(preverify_ok, depth, error)``."""
+    if accept is None:
+        return None
+
+    def callback(preverify_ok: int, store: Any) -> int:
+        depth = api.X509_STORE_CTX_get_error_depth(store)
+        return 1 if accept(bool(preverify_ok), depth, api.X509_STORE_CTX_get_error(store)) else 0
+    return callback
 
 
 def new_context(api: Any, config: EndpointConfig) -> Any:
@@ -103,7 +115,9 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
         mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT if config.verify_peer else SSL_VERIFY_NONE
     else:
         mode = SSL_VERIFY_PEER if config.verify_peer else SSL_VERIFY_NONE
-    api.SSL_CTX_set_verify(ctx, mode, None)
+    api.SSL_CTX_set_verify(ctx, mode, _verify_callback(api, config.verify_callback))
+    for name in config.options:  # SSL_CTX_set_options by name (capability 'ssl_options')
+        api.SSL_CTX_set_options(ctx, getattr(K, name))
     if config.partial_write is True:
         api.SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
     elif config.partial_write is False:

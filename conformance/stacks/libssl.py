@@ -29,7 +29,7 @@ C_API_CAPABILITIES = capability_set(
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
-    "session_resumption",
+    "session_resumption", "verify_callback", "ssl_options",
 )
 
 

@@ -46,6 +46,33 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _verify_callback(accept: Callable[[bool, int, int], bool] | None) -> Any:
+    """pyOpenSSL's verify callback, (connection, x509, errnum, errdepth, ok) -> bool, asking
+    ``accept(preverify_ok, depth, error)``."""
+    if accept is None:
+        return None
+
+    def callback(_conn: Any, _cert: Any, errnum: int, depth: int, ok: int) -> bool:
+        return bool(accept(bool(ok), depth, errnum))
+    return callback
+
+
+def _set_groups(ctx: Any, groups: tuple[str, ...]) -> None:
+    """Context.set_tmp_ecdh (SSL_CTX_set_tmp_ecdh, which in OpenSSL 3.0 makes that curve the only group): one
+    elliptic curve of ``cryptography``; pyOpenSSL binds no group-list setter (SSL_CTX_set1_groups_list) and takes
+    no X25519 / X448 there."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    curves: dict[str, ec.EllipticCurve] = {"secp256r1": ec.SECP256R1(), "secp384r1": ec.SECP384R1(),
+                                           "secp521r1": ec.SECP521R1()}
+    curve = curves.get(groups[0])
+    if len(groups) != 1 or curve is None:
+        raise Unsupported(f"pyopenssl: Context.set_tmp_ecdh selects exactly one NIST elliptic curve and pyOpenSSL "
+                          f"binds no other group setter (SSL_CTX_set1_groups_list), so {':'.join(groups)} cannot "
+                          "be offered (capability group_selection)")
+    ctx.set_tmp_ecdh(curve)
+
+
 def _context(config: EndpointConfig) -> Any:
     """The SSL.Context an endpoint of ``config`` uses (shareable between endpoints of one config)."""
     assert SSL is not None
@@ -75,7 +102,13 @@ def _context(config: EndpointConfig) -> Any:
         ctx.use_privatekey_file(str(identity.key_path))
         if config.verify_peer:
             mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
-    ctx.set_verify(mode, None)
+    ctx.set_verify(mode, _verify_callback(config.verify_callback))
+    for name in config.options:  # Context.set_options with pyOpenSSL's OP_ constant of that name
+        value = getattr(SSL, name.removeprefix("SSL_"), None)
+        if not isinstance(value, int):
+            raise Unsupported(f"pyopenssl: OpenSSL.SSL has no constant {name.removeprefix('SSL_')} for "
+                              "Context.set_options (capability ssl_options)")
+        ctx.set_options(value)
     # pyOpenSSL's Context() already sets ENABLE_PARTIAL_WRITE (and ACCEPT_MOVING_WRITE_BUFFER); None keeps that.
     if config.partial_write is True:
         ctx.set_mode(_MODE_ENABLE_PARTIAL_WRITE)
@@ -84,7 +117,7 @@ def _context(config: EndpointConfig) -> Any:
     if config.ignore_unexpected_eof:
         ctx.set_options(SSL.OP_IGNORE_UNEXPECTED_EOF)
     if config.groups is not None:
-        raise Unsupported("pyopenssl cannot choose key-exchange groups (capability group_selection)")
+        _set_groups(ctx, config.groups)
     if config.write_buffer is not None:
         raise Unsupported("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
     return ctx
@@ -197,7 +230,8 @@ class PyOpenSSLStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "partial_write", "peek", "pending",
         "implicit_handshake", "shutdown_return_values", "ignore_unexpected_eof", "client_certificates",
         "peer_verification",
-        "cipher_selection", "cipher_list", "zero_length_write", "renegotiation",
+        "cipher_selection", "cipher_list", "zero_length_write", "renegotiation", "group_selection",
+        "verify_callback", "ssl_options",
     )
     missing_reasons = MappingProxyType({
         "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "
@@ -209,7 +243,6 @@ class PyOpenSSLStack(StackAdapter):
         "key_update": "pyOpenSSL does not expose SSL_key_update",
         "host_name_check": "pyOpenSSL exposes neither SSL_set1_host nor X509_VERIFY_PARAM_set1_host, so a verifying "
                            "client checks the chain only",
-        "group_selection": "the binding offers no way to choose key-exchange groups",
     })
 
     def version(self) -> str:

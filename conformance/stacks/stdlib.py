@@ -33,10 +33,29 @@ def _reason(exc: ssl.SSLError) -> str:
     return ":".join(str(p) for p in parts) or str(exc)
 
 
+# the curve names SSLContext.set_ecdh_curve knows (OpenSSL short names) for the group names the cases use
+_CURVES = {"x25519": "X25519", "x448": "X448", "secp256r1": "prime256v1", "secp384r1": "secp384r1",
+           "secp521r1": "secp521r1"}
+
+
+def _set_groups(ctx: ssl.SSLContext, groups: tuple[str, ...]) -> None:
+    """SSLContext.set_ecdh_curve: the one group offered and accepted (SSL_CTX_set1_groups with one entry)."""
+    if len(groups) != 1:
+        raise Unsupported(f"stdlib: SSLContext.set_ecdh_curve chooses exactly one group and ssl binds no other "
+                          f"group setter (SSL_CTX_set1_groups_list), so {':'.join(groups)} cannot be offered "
+                          "(capability group_selection)")
+    try:
+        ctx.set_ecdh_curve(_CURVES.get(groups[0], groups[0]))
+    except (ValueError, ssl.SSLError) as exc:
+        raise Unsupported(f"stdlib: SSLContext.set_ecdh_curve({groups[0]!r}) raised {exc}") from exc
+
+
 def _context(config: EndpointConfig) -> ssl.SSLContext:
     """The SSLContext an endpoint of ``config`` uses (shareable between endpoints of one config)."""
     server = config.role is Role.SERVER
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
+    if config.groups is not None:
+        _set_groups(ctx, config.groups)
     if config.min_version:
         ctx.minimum_version = _VERSIONS[config.min_version]
     if config.max_version:
@@ -60,6 +79,14 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
             ctx.verify_mode = ssl.CERT_NONE
     if config.ignore_unexpected_eof:
         ctx.options |= ssl.OP_IGNORE_UNEXPECTED_EOF
+    if config.verify_callback is not None:
+        raise Unsupported("stdlib: ssl has no verify callback (capability verify_callback)")
+    for name in config.options:  # SSLContext.options with ssl's OP_ constant of that name
+        value = getattr(ssl, name.removeprefix("SSL_"), None)
+        if not isinstance(value, int):
+            raise Unsupported(f"stdlib: ssl has no constant {name.removeprefix('SSL_')} for SSLContext.options "
+                              "(capability ssl_options)")
+        ctx.options |= value
     return ctx
 
 
@@ -80,8 +107,6 @@ class StdlibEndpoint(Endpoint):
             raise Unsupported("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
         if config.partial_write is True:
             raise Unsupported("stdlib cannot enable SSL_MODE_ENABLE_PARTIAL_WRITE (capability partial_write)")
-        if config.groups is not None:
-            raise Unsupported("stdlib cannot choose key-exchange groups (capability group_selection)")
         if config.ciphersuites is not None:
             raise Unsupported("stdlib cannot choose TLS 1.3 cipher suites (capability cipher_selection)")
         self.role = config.role
@@ -192,9 +217,12 @@ class StdlibStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
-        "host_name_check", "session_resumption",
+        "host_name_check", "session_resumption", "group_selection",
+        "ssl_options",
     )
     missing_reasons = MappingProxyType({
+        "verify_callback": "ssl binds SSL_CTX_set_verify without a callback: SSLContext has verify_mode and "
+                           "verify_flags, no per-certificate verify callback",
         "raw_return_values": "ssl raises an exception instead of returning the C value",
         "error_queue": "ssl drains the error queue into the exception it raises",
         "bounded_write_buffer": "ssl.MemoryBIO is unbounded",
@@ -202,7 +230,6 @@ class StdlibStack(StackAdapter):
         "peek": "SSLObject has no peek",
         "cipher_selection": "SSLContext.set_ciphers() does not reach TLS 1.3 cipher suites",
         "key_update": "ssl does not expose SSL_key_update",
-        "group_selection": "the binding offers no way to choose key-exchange groups",
         "renegotiation": "ssl does not expose renegotiation",
     })
 

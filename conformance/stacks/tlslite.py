@@ -10,13 +10,24 @@ Failures are mapped to error codes as follows: a TLS alert, sent or received, is
 reason; a transport EOF without close_notify (``TLSAbruptCloseError``) is ``SSL_ERROR_SSL`` with reason "unexpected
 eof", the OpenSSL 3.0 classification; other socket errors are ``SSL_ERROR_SYSCALL``. tlslite-ng does not validate
 certificate chains against trust anchors, has no peek, no partial-write mode and no pending count.
+
+Closing: the adapter sets ``closeSocket = False``, with which ``closeAsync()`` sends close_notify and then waits for
+the peer's (tlslite-ng's default, True, drops the socket at once). The first ``shutdown`` whose generator then waits
+to read is reported as SSL_shutdown's 0 (sent, not yet received); repeating it resumes the same generator: -1 with
+WANT_READ while the peer's close_notify is missing, 1 once it arrived. ``ignore_unexpected_eof`` maps to
+``ignoreAbruptClose``: a transport EOF without close_notify then ends a read like a close_notify (an empty read,
+reported as ZERO_RETURN). Sessions: a client's ``conn.session`` (with the TLS 1.3 tickets it reads later, which
+tlslite-ng appends to the same list) is offered again with ``handshakeClientCert(session=...)``; the servers of one
+``endpoint_factory`` share a ``SessionCache`` (TLS 1.2 session ids) and ticket keys (``HandshakeSettings.ticketKeys``,
+TLS 1.3 tickets and TLS 1.2 session tickets); ``conn.resumed`` says whether a handshake resumed.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from importlib.metadata import version as dist_version
 from types import MappingProxyType
 from typing import Any
@@ -118,7 +129,7 @@ class MemorySocket:
 
 
 class TlsliteEndpoint(Endpoint):
-    def __init__(self, config: EndpointConfig, label: str) -> None:
+    def __init__(self, config: EndpointConfig, label: str, shared: _ServerShared | None = None) -> None:
         assert tl is not None
         if config.partial_write is True:
             raise Unsupported("tlslite has no partial-write mode (capability partial_write)")
@@ -127,6 +138,9 @@ class TlsliteEndpoint(Endpoint):
         self.config = config
         self.sock = MemorySocket(config.write_buffer, config.read_buffer)
         self.conn = tl.TLSConnection(self.sock)
+        self.conn.closeSocket = False  # closeAsync() waits for the peer's close_notify (see the module docstring)
+        self.conn.ignoreAbruptClose = config.ignore_unexpected_eof
+        self._close_notify_sent = False
         settings = tl.HandshakeSettings()
         settings.minVersion = _VERSIONS[config.min_version or "TLSv1.2"]
         settings.maxVersion = _VERSIONS[config.max_version or "TLSv1.3"]
@@ -146,13 +160,19 @@ class TlsliteEndpoint(Endpoint):
             chain = key = None
             if config.present_certificate:
                 chain, key = _identity(pki.client.cert_pem, pki.client.key_pem)
+            session = config.resume if tl is not None and isinstance(config.resume, tl.Session) else None
             self._handshake = self.conn.handshakeClientCert(
-                chain, key, settings=settings, serverName=config.server_name if config.send_sni else None, async_=True)
+                chain, key, session=session, settings=settings,
+                serverName=config.server_name if config.send_sni else None, async_=True)
         else:
             identity = pki.server_identity(config.server_key)
             chain, key = _identity(identity.cert_pem, identity.key_pem)
+            cache = None
+            if shared is not None:
+                settings.ticketKeys = [shared.ticket_key]
+                cache = shared.cache
             self._handshake = self.conn.handshakeServerAsync(
-                certChain=chain, privateKey=key, reqCert=config.verify_peer, settings=settings)
+                certChain=chain, privateKey=key, reqCert=config.verify_peer, sessionCache=cache, settings=settings)
         self._out = bytearray()
 
     # --- driving generators -------------------------------------------------------------------------------
@@ -237,9 +257,23 @@ class TlsliteEndpoint(Endpoint):
             lambda _v: Outcome("SSL_write", len(data), SslError.SSL_ERROR_NONE, args=args))
 
     def shutdown(self) -> Outcome:
-        return self._operation(
-            "SSL_shutdown", "", lambda: self.conn.closeAsync(),
-            lambda _v: Outcome("SSL_shutdown", 1, SslError.SSL_ERROR_NONE))
+        blocked = self._drive_handshake("SSL_shutdown", "")
+        if blocked is not None:
+            return blocked
+        gen = self._pending.pop("SSL_shutdown", None) or self.conn.closeAsync()
+        try:
+            state, value = self._step(gen)
+        except Exception as exc:
+            return self._fail("SSL_shutdown", "", exc)
+        if state == "done":  # both close_notify alerts have crossed (or the peer's came first and was answered)
+            return Outcome("SSL_shutdown", 1, SslError.SSL_ERROR_NONE)
+        self._pending["SSL_shutdown"] = gen
+        if value == 0 and not self._close_notify_sent:
+            # closeAsync() waits to read only after its close_notify went out: SSL_shutdown's 0
+            self._close_notify_sent = True
+            return Outcome("SSL_shutdown", 0, SslError.SSL_ERROR_NONE,
+                           reason="close_notify sent (closeAsync now waits for the peer's)")
+        return self._want("SSL_shutdown", "", value)
 
     def key_update(self, request_peer: bool) -> Outcome:
         from tlslite.constants import KeyUpdateMessageType
@@ -249,6 +283,13 @@ class TlsliteEndpoint(Endpoint):
         return self._operation(
             "SSL_key_update", args, lambda: self.conn.send_keyupdate_request(kind),
             lambda _v: Outcome("SSL_key_update", 1, SslError.SSL_ERROR_NONE, args=args))
+
+    def session(self) -> object | None:
+        session = self.conn.session  # a tlslite Session; its ticket list grows as the client reads tickets
+        return session if session and session.valid() else None
+
+    def session_reused(self) -> bool:
+        return bool(self.conn.resumed)
 
     def negotiated_version(self) -> str | None:
         version = getattr(self.conn, "version", None)
@@ -284,6 +325,16 @@ class TlsliteEndpoint(Endpoint):
         self.sock.eof = True
 
 
+class _ServerShared:
+    """What the servers of one endpoint_factory share, as an application shares them: tlslite-ng's session cache
+    (TLS 1.2 session ids) and a ticket key (HandshakeSettings.ticketKeys)."""
+
+    def __init__(self) -> None:
+        assert tl is not None
+        self.cache = tl.SessionCache()
+        self.ticket_key = bytearray(os.urandom(32))
+
+
 class TlsliteStack(StackAdapter):
     name = "tlslite"
     library = "tlslite-ng"
@@ -291,6 +342,7 @@ class TlsliteStack(StackAdapter):
     capabilities = capability_set(
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
         "implicit_handshake", "cipher_selection", "group_selection", "key_update", "client_certificates",
+        "shutdown_return_values", "ignore_unexpected_eof", "zero_length_write", "session_resumption",
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",
@@ -298,12 +350,12 @@ class TlsliteStack(StackAdapter):
         "partial_write": "writeAsync() always sends the whole buffer",
         "peek": "tlslite-ng has no peek",
         "pending": "tlslite-ng has no public count of buffered plaintext",
-        "shutdown_return_values": "closeAsync() sends close_notify and finishes without waiting for the peer's",
-        "ignore_unexpected_eof": "tlslite-ng's ignoreAbruptClose is not the same option and is not mapped",
         "peer_verification": "tlslite-ng does not validate certificate chains against trust anchors",
         "host_name_check": "tlslite-ng does not match the server certificate against a host name",
         "renegotiation": "tlslite-ng does not renegotiate",
-        "zero_length_write": "not mapped",
+        "verify_callback": "tlslite-ng validates no chain, so it has no per-level verify callback (its Checker "
+                           "only compares the peer's end-entity certificate fingerprint)",
+        "ssl_options": "tlslite-ng is not OpenSSL: it has HandshakeSettings, no SSL_OP_ option bits",
         "cipher_list": "an OpenSSL cipher list is not mapped to tlslite-ng's cipher, MAC and key exchange names",
     })
 
@@ -316,5 +368,11 @@ class TlsliteStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return TlsliteEndpoint(config, label)
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        if config.role is not Role.SERVER:
+            return super().endpoint_factory(config)
+        shared = _ServerShared()
+        return lambda label: TlsliteEndpoint(config, label, shared)
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -83,6 +84,7 @@ class Capability(enum.StrEnum):
     REQUEST_CLIENT_CERTIFICATE = "request_client_certificate"
     VERIFY_CALLBACK = "verify_callback"
     SSL_OPTIONS = "ssl_options"
+    SOCKET_TRANSPORT = "socket_transport"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -123,6 +125,8 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
                                 "the error of each level, and its answer decides (EndpointConfig.verify_callback)",
     Capability.SSL_OPTIONS: "SSL_OP_ options can be set on the context by name (EndpointConfig.options); a name the "
                             "library lacks is refused with Unsupported",
+    Capability.SOCKET_TRANSPORT: "an endpoint can run over a connected TCP socket, the kernel moving the bytes "
+                                 "(SSL_set_fd or the binding's socket wrapper; StackAdapter.socket_endpoint)",
 })
 
 # A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
@@ -309,6 +313,12 @@ class StackAdapter(abc.ABC):
     @abc.abstractmethod
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         """A fresh endpoint in the given role, its handshake not yet started."""
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        """An endpoint whose transport is the connected socket ``sock`` (capability 'socket_transport'); it
+        inherits the socket's blocking mode and closes it with :meth:`Endpoint.close`. It has no network side:
+        the kernel moves the bytes, so the pump cannot drive it."""
+        raise NotImplementedError(f"{self.name}: no socket transport (capability 'socket_transport')")
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         """Endpoints that share one configured context, as an application reuses its SSL_CTX (the benchmark uses

@@ -12,6 +12,7 @@ role, every SSL-level case is *not applicable* for it, and the BIO and error-que
 from __future__ import annotations
 
 import importlib
+import socket
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -31,7 +32,7 @@ SSL_CAPABILITIES = capability_set(
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation", "session_resumption",
-    "verify_callback", "ssl_options",
+    "verify_callback", "ssl_options", "socket_transport",
 )
 
 
@@ -172,6 +173,9 @@ class EngineStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return CApiEndpoint(self._api, config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        return CApiEndpoint(self._api, config, label, sock=sock)  # SSL_set_fd
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         ctx = new_context(self._api, config)

@@ -8,6 +8,7 @@ value raw. The ``capi`` attribute gives C-API cases the library's functions unde
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any
@@ -30,6 +31,7 @@ C_API_CAPABILITIES = capability_set(
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
     "session_resumption", "verify_callback", "ssl_options",
+    "socket_transport",
 )
 
 
@@ -65,6 +67,9 @@ class _CApiStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return CApiEndpoint(self.capi, config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        return CApiEndpoint(self.capi, config, label, sock=sock)  # SSL_set_fd
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         ctx = new_context(self.capi, config)  # lives as long as the factory's users; freed with the process

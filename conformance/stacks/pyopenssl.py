@@ -3,11 +3,13 @@
 What the binding lets us observe: pyOpenSSL raises one exception class per ``SSL_get_error`` code (WantReadError,
 WantWriteError, ZeroReturnError, SysCallError, Error), so the error code is observed; the raw C return value is not
 (success returns the byte count or ``None``). Its memory BIOs grow without bound, so ``SSL_ERROR_WANT_WRITE`` cannot
-occur. pyOpenSSL runs on the OpenSSL that the ``cryptography`` wheel bundles, whose version is reported.
+occur on them; over a socket (``Connection(ctx, sock)``, SSL_set_fd, capability socket_transport) a full non-blocking
+socket gives it. pyOpenSSL runs on the OpenSSL that the ``cryptography`` wheel bundles, whose version is reported.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from importlib.metadata import version as dist_version
 from types import MappingProxyType
@@ -124,14 +126,17 @@ def _context(config: EndpointConfig) -> Any:
 
 
 class PyOpenSSLEndpoint(Endpoint):
-    def __init__(self, config: EndpointConfig, label: str, ctx: Any = None) -> None:
+    def __init__(self, config: EndpointConfig, label: str, ctx: Any = None, sock: socket.socket | None = None) -> None:
         assert SSL is not None
         self.role = config.role
         self.label = label
         self.config = config
         if ctx is None:
             ctx = _context(config)
-        self.conn = SSL.Connection(ctx, None)
+        # Connection(ctx, sock): SSL_set_fd on the socket (its blocking mode is the connection's); None: two memory
+        # BIOs whose network side the link drives
+        self.sock = sock
+        self.conn = SSL.Connection(ctx, sock)
         self._out = bytearray()
         if config.role is Role.CLIENT:
             if config.send_sni:
@@ -166,8 +171,6 @@ class PyOpenSSLEndpoint(Endpoint):
         return self._run("SSL_read", str(size), lambda: self.conn.recv(size), lambda v: (len(v), bytes(v)))
 
     def peek(self, size: int) -> Outcome:
-        import socket
-
         return self._run("SSL_peek", str(size), lambda: self.conn.recv(size, socket.MSG_PEEK),
                          lambda v: (len(v), bytes(v)))
 
@@ -198,6 +201,8 @@ class PyOpenSSLEndpoint(Endpoint):
 
     def _drain(self) -> None:
         assert SSL is not None
+        if self.sock is not None:  # the kernel moves the bytes: there is no memory BIO to drain
+            return
         while True:
             try:
                 chunk = self.conn.bio_read(1 << 16)
@@ -221,6 +226,10 @@ class PyOpenSSLEndpoint(Endpoint):
     def put_eof(self) -> None:
         self.conn.bio_shutdown()
 
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
 
 class PyOpenSSLStack(StackAdapter):
     name = "pyopenssl"
@@ -232,14 +241,17 @@ class PyOpenSSLStack(StackAdapter):
         "peer_verification",
         "cipher_selection", "cipher_list", "zero_length_write", "renegotiation", "group_selection",
         "verify_callback", "ssl_options",
+        # SSL.Error's args[0] is the thread's error queue, drained in order as (library, function, reason) entries;
+        # an outcome's reason lists their reasons
+        "error_queue", "socket_transport",
     )
     missing_reasons = MappingProxyType({
         "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "
                               "set_session) but not SSL_session_reused, so whether a handshake resumed cannot be "
                               "observed",
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
-        "error_queue": "pyOpenSSL drains the error queue into the exception it raises",
-        "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem",
+        "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem, and over a socket the bound "
+                                "is the kernel's socket buffer, not a byte count (see socket_transport)",
         "key_update": "pyOpenSSL does not expose SSL_key_update",
         "host_name_check": "pyOpenSSL exposes neither SSL_set1_host nor X509_VERIFY_PARAM_set1_host, so a verifying "
                            "client checks the chain only",
@@ -256,6 +268,9 @@ class PyOpenSSLStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return PyOpenSSLEndpoint(config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        return PyOpenSSLEndpoint(config, label, sock=sock)
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         ctx = _context(config)

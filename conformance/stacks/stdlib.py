@@ -7,11 +7,13 @@ from on OpenSSL 3.0. ``SSLObject.unwrap()`` calls ``SSL_shutdown`` a second time
 adapter reports the first unwrap() that ends in WANT_READ as that 0 (see ``shutdown``). An empty ``read()`` is
 Python's rendering of ``SSL_ERROR_ZERO_RETURN`` and is reported as such. TLS 1.3 cipher suites cannot be
 chosen, there is no ``SSL_peek``, and no partial-write mode. ``MemoryBIO`` grows without bound, so WANT_WRITE
-cannot occur.
+cannot occur on it; over a socket (``SSLContext.wrap_socket`` on a non-blocking socket, capability socket_transport)
+a full socket gives ``SSLWantWriteError``.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,7 +104,8 @@ class StdlibEndpoint(Endpoint):
     read_function = "SSL_read_ex"  # _ssl.c calls the _ex forms
     write_function = "SSL_write_ex"
 
-    def __init__(self, config: EndpointConfig, label: str, ctx: ssl.SSLContext | None = None) -> None:
+    def __init__(self, config: EndpointConfig, label: str, ctx: ssl.SSLContext | None = None,
+                 sock: socket.socket | None = None) -> None:
         if config.write_buffer is not None:
             raise Unsupported("stdlib cannot bound ssl.MemoryBIO (capability bounded_write_buffer)")
         if config.partial_write is True:
@@ -119,9 +122,16 @@ class StdlibEndpoint(Endpoint):
         self.outgoing = ssl.MemoryBIO()
         if not server and config.verify_peer and config.check_host and not config.send_sni:
             raise ValueError("stdlib cannot check a host name without sending it as SNI (server_hostname is both)")
-        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server,
-                                server_hostname=None if server or not config.send_sni else config.server_name,
-                                session=resume.session if resume is not None else None)
+        hostname = None if server or not config.send_sni else config.server_name
+        session = resume.session if resume is not None else None
+        self.sock: ssl.SSLSocket | None = None
+        self.obj: ssl.SSLObject | ssl.SSLSocket
+        if sock is not None:  # SSLSocket: SSL_set_fd on the socket, non-blocking if the socket is
+            self.obj = self.sock = ctx.wrap_socket(sock, server_side=server, server_hostname=hostname,
+                                                   do_handshake_on_connect=False, session=session)
+        else:
+            self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server, server_hostname=hostname,
+                                    session=session)
         self._out = bytearray()
         self._shutdown_called = False
 
@@ -188,7 +198,7 @@ class StdlibEndpoint(Endpoint):
         return None if session is None else _Session(self.obj.context, session)
 
     def session_reused(self) -> bool:
-        return self.obj.session_reused  # SSL_session_reused
+        return bool(self.obj.session_reused)  # SSL_session_reused
 
     def negotiated_cipher(self) -> str | None:
         cipher = self.obj.cipher()
@@ -208,6 +218,10 @@ class StdlibEndpoint(Endpoint):
     def put_eof(self) -> None:
         self.incoming.write_eof()
 
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
 
 class StdlibStack(StackAdapter):
     name = "stdlib"
@@ -218,14 +232,16 @@ class StdlibStack(StackAdapter):
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
         "host_name_check", "session_resumption", "group_selection",
-        "ssl_options",
+        "ssl_options", "socket_transport",
     )
     missing_reasons = MappingProxyType({
         "verify_callback": "ssl binds SSL_CTX_set_verify without a callback: SSLContext has verify_mode and "
                            "verify_flags, no per-certificate verify callback",
         "raw_return_values": "ssl raises an exception instead of returning the C value",
-        "error_queue": "ssl drains the error queue into the exception it raises",
-        "bounded_write_buffer": "ssl.MemoryBIO is unbounded",
+        "error_queue": "ssl keeps one entry of the error queue (library and reason of the last error) in the "
+                       "SSLError it raises and clears the rest",
+        "bounded_write_buffer": "ssl.MemoryBIO is unbounded, and over a socket (SSLSocket) the bound is the "
+                                "kernel's socket buffer, not a byte count (see socket_transport)",
         "partial_write": "ssl offers no way to set SSL_MODE_ENABLE_PARTIAL_WRITE",
         "peek": "SSLObject has no peek",
         "cipher_selection": "SSLContext.set_ciphers() does not reach TLS 1.3 cipher suites",
@@ -238,6 +254,9 @@ class StdlibStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return StdlibEndpoint(config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        return StdlibEndpoint(config, label, sock=sock)
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         ctx = _context(config)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import socket
 from collections.abc import Callable, Iterator
 from importlib.metadata import version as dist_version
 from types import MappingProxyType
@@ -129,7 +130,8 @@ class MemorySocket:
 
 
 class TlsliteEndpoint(Endpoint):
-    def __init__(self, config: EndpointConfig, label: str, shared: _ServerShared | None = None) -> None:
+    def __init__(self, config: EndpointConfig, label: str, shared: _ServerShared | None = None,
+                 sock: socket.socket | None = None) -> None:
         assert tl is not None
         if config.partial_write is True:
             raise Unsupported("tlslite has no partial-write mode (capability partial_write)")
@@ -137,7 +139,9 @@ class TlsliteEndpoint(Endpoint):
         self.label = label
         self.config = config
         self.sock = MemorySocket(config.write_buffer, config.read_buffer)
-        self.conn = tl.TLSConnection(self.sock)
+        # over a real socket tlslite-ng's record layer turns EWOULDBLOCK into the same 0/1 yields
+        self.real_sock = sock
+        self.conn = tl.TLSConnection(sock if sock is not None else self.sock)
         self.conn.closeSocket = False  # closeAsync() waits for the peer's close_notify (see the module docstring)
         self.conn.ignoreAbruptClose = config.ignore_unexpected_eof
         self._close_notify_sent = False
@@ -324,6 +328,10 @@ class TlsliteEndpoint(Endpoint):
     def put_eof(self) -> None:
         self.sock.eof = True
 
+    def close(self) -> None:
+        if self.real_sock is not None:
+            self.real_sock.close()
+
 
 class _ServerShared:
     """What the servers of one endpoint_factory share, as an application shares them: tlslite-ng's session cache
@@ -343,6 +351,7 @@ class TlsliteStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
         "implicit_handshake", "cipher_selection", "group_selection", "key_update", "client_certificates",
         "shutdown_return_values", "ignore_unexpected_eof", "zero_length_write", "session_resumption",
+        "socket_transport",
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",
@@ -368,6 +377,9 @@ class TlsliteStack(StackAdapter):
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return TlsliteEndpoint(config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        return TlsliteEndpoint(config, label, sock=sock)
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         if config.role is not Role.SERVER:

@@ -85,6 +85,8 @@ class Capability(enum.StrEnum):
     VERIFY_CALLBACK = "verify_callback"
     SSL_OPTIONS = "ssl_options"
     SOCKET_TRANSPORT = "socket_transport"
+    SHUTDOWN_STATE = "shutdown_state"
+    WANT_STATE = "want_state"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -127,6 +129,8 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
                             "library lacks is refused with Unsupported",
     Capability.SOCKET_TRANSPORT: "an endpoint can run over a connected TCP socket, the kernel moving the bytes "
                                  "(SSL_set_fd or the binding's socket wrapper; StackAdapter.socket_endpoint)",
+    Capability.SHUTDOWN_STATE: "SSL_get_shutdown's SENT / RECEIVED flags are observable (Endpoint.get_shutdown)",
+    Capability.WANT_STATE: "SSL_want_read / SSL_want_write are observable (Endpoint.want_read, want_write)",
 })
 
 # A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
@@ -241,6 +245,18 @@ class Endpoint(abc.ABC):
 
     def negotiated_version(self) -> str | None:
         return None
+
+    def get_shutdown(self) -> int:
+        """SSL_get_shutdown: SSL_SENT_SHUTDOWN (1) | SSL_RECEIVED_SHUTDOWN (2)."""
+        raise NotImplementedError(f"{self.label}: SSL_get_shutdown is not offered (capability 'shutdown_state')")
+
+    def want_read(self) -> bool:
+        """SSL_want_read: the last call stopped wanting to read."""
+        raise NotImplementedError(f"{self.label}: SSL_want_read is not offered (capability 'want_state')")
+
+    def want_write(self) -> bool:
+        """SSL_want_write: the last call stopped wanting to write."""
+        raise NotImplementedError(f"{self.label}: SSL_want_write is not offered (capability 'want_state')")
 
     def session(self) -> object | None:
         """The session a later client may resume (SSL_get1_session): an opaque object for ``EndpointConfig.resume``

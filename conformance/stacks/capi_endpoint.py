@@ -316,6 +316,15 @@ class CApiEndpoint(SslObjects, Endpoint):
             self.held_sessions.append(session)
         return session
 
+    def get_shutdown(self) -> int:
+        return int(self.api.SSL_get_shutdown(self.ssl))
+
+    def want_read(self) -> bool:
+        return bool(self.api.SSL_want_read(self.ssl))
+
+    def want_write(self) -> bool:
+        return bool(self.api.SSL_want_write(self.ssl))
+
     def session_reused(self) -> bool:
         return bool(self.api.SSL_session_reused(self.ssl))
 

@@ -31,7 +31,7 @@ C_API_CAPABILITIES = capability_set(
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
     "session_resumption", "verify_callback", "ssl_options",
-    "socket_transport",
+    "socket_transport", "shutdown_state", "want_state",
 )
 
 

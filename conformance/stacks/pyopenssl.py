@@ -188,6 +188,15 @@ class PyOpenSSLEndpoint(Endpoint):
     def renegotiation_pending(self) -> bool:
         return bool(self.conn.renegotiate_pending())
 
+    def get_shutdown(self) -> int:
+        return int(self.conn.get_shutdown())  # SSL_get_shutdown
+
+    def want_read(self) -> bool:
+        return bool(self.conn.want_read())  # SSL_want_read
+
+    def want_write(self) -> bool:
+        return bool(self.conn.want_write())  # SSL_want_write
+
     def pending(self) -> int:
         return int(self.conn.pending())
 
@@ -243,7 +252,7 @@ class PyOpenSSLStack(StackAdapter):
         "verify_callback", "ssl_options",
         # SSL.Error's args[0] is the thread's error queue, drained in order as (library, function, reason) entries;
         # an outcome's reason lists their reasons
-        "error_queue", "socket_transport",
+        "error_queue", "socket_transport", "shutdown_state", "want_state",
     )
     missing_reasons = MappingProxyType({
         "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "

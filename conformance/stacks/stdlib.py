@@ -235,6 +235,9 @@ class StdlibStack(StackAdapter):
         "ssl_options", "socket_transport",
     )
     missing_reasons = MappingProxyType({
+        "shutdown_state": "ssl binds no SSL_get_shutdown",
+        "want_state": "ssl binds neither SSL_want nor SSL_want_read / SSL_want_write (the exception class says "
+                      "which retry the last call wants)",
         "verify_callback": "ssl binds SSL_CTX_set_verify without a callback: SSLContext has verify_mode and "
                            "verify_flags, no per-certificate verify callback",
         "raw_return_values": "ssl raises an exception instead of returning the C value",

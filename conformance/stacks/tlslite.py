@@ -362,6 +362,8 @@ class TlsliteStack(StackAdapter):
         "peer_verification": "tlslite-ng does not validate certificate chains against trust anchors",
         "host_name_check": "tlslite-ng does not match the server certificate against a host name",
         "renegotiation": "tlslite-ng does not renegotiate",
+        "shutdown_state": "tlslite-ng has no SENT / RECEIVED shutdown flags, only TLSConnection.closed",
+        "want_state": "tlslite-ng has no SSL_want: what a call waits for is only the 0/1 its generator yields",
         "verify_callback": "tlslite-ng validates no chain, so it has no per-level verify callback (its Checker "
                            "only compares the peer's end-entity certificate fingerprint)",
         "ssl_options": "tlslite-ng is not OpenSSL: it has HandshakeSettings, no SSL_OP_ option bits",

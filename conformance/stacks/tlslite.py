@@ -367,7 +367,10 @@ class TlsliteStack(StackAdapter):
         "verify_callback": "tlslite-ng validates no chain, so it has no per-level verify callback (its Checker "
                            "only compares the peer's end-entity certificate fingerprint)",
         "ssl_options": "tlslite-ng is not OpenSSL: it has HandshakeSettings, no SSL_OP_ option bits",
-        "cipher_list": "an OpenSSL cipher list is not mapped to tlslite-ng's cipher, MAC and key exchange names",
+        "cipher_list": "tlslite-ng has no suite list: HandshakeSettings allows every suite its key-exchange, cipher "
+                       "and MAC name lists combine into, and cipherNames governs TLS 1.3 as well, so an OpenSSL TLS "
+                       "1.2 cipher list cannot be set as such (a GCM suite cannot be allowed alone while TLS 1.3 "
+                       "keeps its ciphers)",
     })
 
     def version(self) -> str:

@@ -59,6 +59,10 @@ class SocketPair:
         self.server = h.server_stack.socket_endpoint(EndpointConfig(role=Role.SERVER, verify_peer=False),
                                                      f"server({h.server_stack.name}, socket)", ssock)
         h.endpoints.append(self.server)
+        for endpoint in (self.client, self.server):  # C-API endpoints report the library functions they call
+            attach = getattr(endpoint, "attach_trace", None)
+            if attach is not None:
+                attach(h.trace)
 
     def call(self, endpoint: Endpoint, goal: Goal) -> Outcome:
         out = goal(endpoint)

@@ -87,6 +87,7 @@ class Capability(enum.StrEnum):
     SOCKET_TRANSPORT = "socket_transport"
     SHUTDOWN_STATE = "shutdown_state"
     WANT_STATE = "want_state"
+    OPTIONAL_CLIENT_CERTIFICATE = "optional_client_certificate"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -131,6 +132,8 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
                                  "(SSL_set_fd or the binding's socket wrapper; StackAdapter.socket_endpoint)",
     Capability.SHUTDOWN_STATE: "SSL_get_shutdown's SENT / RECEIVED flags are observable (Endpoint.get_shutdown)",
     Capability.WANT_STATE: "SSL_want_read / SSL_want_write are observable (Endpoint.want_read, want_write)",
+    Capability.OPTIONAL_CLIENT_CERTIFICATE: "as a server, can ask for a client certificate without requiring one "
+                                            "(SSL_VERIFY_PEER alone; EndpointConfig.require_client_certificate)",
 })
 
 # A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
@@ -200,6 +203,8 @@ class EndpointConfig:
     # verify callback (SSL_CTX_set_verify): (preverify_ok, depth, error) -> accept; capability 'verify_callback'
     verify_callback: Callable[[bool, int, int], bool] | None = None
     options: tuple[str, ...] = ()  # SSL_OP_ names set with SSL_CTX_set_options, e.g. "SSL_OP_NO_TLSv1_3"
+    # server with verify_peer: False asks without requiring (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT; ssl.CERT_OPTIONAL)
+    require_client_certificate: bool = True
     pki: TestPKI = field(default_factory=default_pki)
 
     def with_(self, **changes: object) -> EndpointConfig:

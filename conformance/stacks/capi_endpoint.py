@@ -112,7 +112,8 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
         check(api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), SSL_FILETYPE_PEM) == 1,
               "SSL_CTX_use_PrivateKey_file")
     if server:
-        mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT if config.verify_peer else SSL_VERIFY_NONE
+        fail = SSL_VERIFY_FAIL_IF_NO_PEER_CERT if config.require_client_certificate else 0
+        mode = SSL_VERIFY_PEER | fail if config.verify_peer else SSL_VERIFY_NONE
     else:
         mode = SSL_VERIFY_PEER if config.verify_peer else SSL_VERIFY_NONE
     api.SSL_CTX_set_verify(ctx, mode, _verify_callback(api, config.verify_callback))

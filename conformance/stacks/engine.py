@@ -33,7 +33,7 @@ SSL_CAPABILITIES = capability_set(
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation", "session_resumption",
     "verify_callback", "ssl_options", "socket_transport",
-    "shutdown_state", "want_state",
+    "shutdown_state", "want_state", "optional_client_certificate",
 )
 
 

@@ -32,6 +32,7 @@ C_API_CAPABILITIES = capability_set(
     "group_selection", "key_update", "renegotiation", "zero_length_write", "c_api", "host_name_check",
     "session_resumption", "verify_callback", "ssl_options",
     "socket_transport", "shutdown_state", "want_state",
+    "optional_client_certificate",
 )
 
 

@@ -103,7 +103,7 @@ def _context(config: EndpointConfig) -> Any:
         ctx.use_certificate_file(str(identity.cert_path))
         ctx.use_privatekey_file(str(identity.key_path))
         if config.verify_peer:
-            mode = SSL.VERIFY_PEER | SSL.VERIFY_FAIL_IF_NO_PEER_CERT
+            mode = SSL.VERIFY_PEER | (SSL.VERIFY_FAIL_IF_NO_PEER_CERT if config.require_client_certificate else 0)
     ctx.set_verify(mode, _verify_callback(config.verify_callback))
     for name in config.options:  # Context.set_options with pyOpenSSL's OP_ constant of that name
         value = getattr(SSL, name.removeprefix("SSL_"), None)
@@ -253,6 +253,7 @@ class PyOpenSSLStack(StackAdapter):
         # SSL.Error's args[0] is the thread's error queue, drained in order as (library, function, reason) entries;
         # an outcome's reason lists their reasons
         "error_queue", "socket_transport", "shutdown_state", "want_state",
+        "optional_client_certificate",
     )
     missing_reasons = MappingProxyType({
         "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "

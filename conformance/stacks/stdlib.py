@@ -71,7 +71,8 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
         ctx.load_cert_chain(str(identity.cert_path), str(identity.key_path))
         if config.allow_client_renegotiation:
             ctx.options |= _OP_ALLOW_CLIENT_RENEGOTIATION
-        ctx.verify_mode = ssl.CERT_REQUIRED if config.verify_peer else ssl.CERT_NONE
+        required = ssl.CERT_REQUIRED if config.require_client_certificate else ssl.CERT_OPTIONAL
+        ctx.verify_mode = required if config.verify_peer else ssl.CERT_NONE
     else:
         if config.present_certificate:
             ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
@@ -232,7 +233,7 @@ class StdlibStack(StackAdapter):
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
         "host_name_check", "session_resumption", "group_selection",
-        "ssl_options", "socket_transport",
+        "ssl_options", "socket_transport", "optional_client_certificate",
     )
     missing_reasons = MappingProxyType({
         "shutdown_state": "ssl binds no SSL_get_shutdown",

@@ -352,6 +352,8 @@ class TlsliteStack(StackAdapter):
         "implicit_handshake", "cipher_selection", "group_selection", "key_update", "client_certificates",
         "shutdown_return_values", "ignore_unexpected_eof", "zero_length_write", "session_resumption",
         "socket_transport",
+        # reqCert asks for a certificate and takes an empty answer (require_client_certificate=False is the same call)
+        "optional_client_certificate",
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",

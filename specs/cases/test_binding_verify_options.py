@@ -105,6 +105,18 @@ def test_callback_returning_zero_fails_a_good_chain(h: Harness) -> None:
     assert server is None or not server.ok, f"the server must not complete the handshake: {server}"
 
 
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/fail-if-no-peer-cert")
+@pytest.mark.needs("optional_client_certificate")
+def test_server_asking_without_requiring_lets_a_client_without_certificate_in(h: Harness) -> None:
+    """A server with SSL_VERIFY_PEER but without SSL_VERIFY_FAIL_IF_NO_PEER_CERT (ssl.CERT_OPTIONAL) and a client
+    with no certificate: the handshake goes on without one and data flows. (The refusal with the flag is
+    test_interop.py's test_required_client_certificate_missing.)"""
+    pair = h.pair(client=lambda c: c.with_(present_certificate=False),
+                  server=lambda c: c.with_(verify_peer=True, require_client_certificate=False))
+    pair.handshake()
+    pair.send(b"no certificate needed")
+
+
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-version-options")
 @pytest.mark.needs("tls1_2", "tls1_3")
 @pytest.mark.parametrize("side", ["client", "server"])

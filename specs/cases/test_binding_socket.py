@@ -108,7 +108,7 @@ class SocketPair:
     "SSL_read/NOTES/non-blocking-retry",
     "SSL_read/NOTES/socket-select",
 )
-def test_connection_over_a_non_blocking_socket(h: Harness) -> None:
+def test_binding_connection_over_a_non_blocking_socket(h: Harness) -> None:
     """On a non-blocking socket whose peer has said nothing, the client's handshake call returns WANT_READ at once;
     repeated when select() says the socket is readable, the handshake completes over the socket. The server's
     read with nothing sent yet is WANT_READ too; the client's data then arrives."""
@@ -133,7 +133,7 @@ def test_connection_over_a_non_blocking_socket(h: Harness) -> None:
     "SSL_write/NOTES/socket-select",
     "SSL_write/WARNINGS/retry-same-arguments",
 )
-def test_full_socket_wants_write(h: Harness) -> None:
+def test_binding_full_socket_wants_write(h: Harness) -> None:
     """The client writes 16 KiB records while the server reads nothing: once the socket buffers are full a write
     reports WANT_WRITE. The server then reads; the client repeats the same write when select() says the socket is
     writable, and it completes; the server receives every byte, in order."""

@@ -23,7 +23,7 @@ SENT, RECEIVED = K.SSL_SENT_SHUTDOWN, K.SSL_RECEIVED_SHUTDOWN
     "SSL_set_shutdown/NOTES/both-flags",
 )
 @pytest.mark.needs("shutdown_state", "shutdown_return_values", "error_codes")
-def test_shutdown_flags_follow_the_close(h: Harness) -> None:
+def test_binding_shutdown_flags_follow_the_close(h: Harness) -> None:
     """Established: no flag. The client's SSL_shutdown: SENT. The server, having read the close_notify: RECEIVED
     only; after its own SSL_shutdown: both. The client, once the answer arrived: both."""
     pair = h.pair()
@@ -38,10 +38,13 @@ def test_shutdown_flags_follow_the_close(h: Harness) -> None:
     assert pair.server.get_shutdown() == RECEIVED, (
         f"receiving close_notify sets RECEIVED only, not SENT: {pair.server.get_shutdown()}")
     pair.drive(server=lambda e: e.shutdown())
-    assert pair.server.get_shutdown() == SENT | RECEIVED, pair.server.get_shutdown()
+    assert pair.server.get_shutdown() == SENT | RECEIVED, (
+        f"the server after its own SSL_shutdown: SSL_get_shutdown {pair.server.get_shutdown()}, expected 3")
     second = pair.drive(client=lambda e: e.shutdown()).client
     assert second is not None and second.ok, second
-    assert pair.client.get_shutdown() == SENT | RECEIVED, pair.client.get_shutdown()
+    assert pair.client.get_shutdown() == SENT | RECEIVED, (
+        f"the client after its second SSL_shutdown ({second}): SSL_get_shutdown {pair.client.get_shutdown()}, "
+        "expected 3")
 
 
 @pytest.mark.clauses(
@@ -52,7 +55,7 @@ def test_shutdown_flags_follow_the_close(h: Harness) -> None:
     "SSL_want/RETURN VALUES/shortcut-1-or-0",
 )
 @pytest.mark.needs("want_state", "socket_transport", "error_codes")
-def test_want_read_and_write_match_the_retry(h: Harness) -> None:
+def test_binding_want_read_and_write_match_the_retry(h: Harness) -> None:
     """Over a non-blocking socket: a handshake call that wants to read leaves want_read 1 and want_write 0; a write
     on a full socket that wants to write leaves want_write 1 and want_read 0."""
     pair = SocketPair(h)

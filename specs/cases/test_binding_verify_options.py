@@ -44,7 +44,7 @@ def _failed(h: Harness, pair: Pair) -> tuple[Outcome | None, Outcome | None]:
 
 
 @pytest.mark.clauses("SSL_CTX_set_verify/NOTES/callback-per-level-from-root")
-def test_callback_sees_each_level_from_the_root(h: Harness) -> None:
+def test_binding_verify_callback_sees_each_level_from_the_root(h: Harness) -> None:
     """A good chain (server certificate, test root): the callback is called from the root (depth 1) down to the
     server's certificate (depth 0), each time with preverify_ok 1 and X509_V_OK; the handshake completes."""
     calls = Calls()
@@ -61,7 +61,7 @@ def test_callback_sees_each_level_from_the_root(h: Harness) -> None:
 @pytest.mark.clauses("SSL_CTX_set_verify/NOTES/callback-per-level-from-root",
                      "SSL_CTX_set_verify/NOTES/default-callback")
 @pytest.mark.needs("error_codes")
-def test_callback_told_of_an_untrusted_chain(h: Harness) -> None:
+def test_binding_verify_callback_told_of_an_untrusted_chain(h: Harness) -> None:
     """A client trusting an unrelated CA: the callback is called with preverify_ok 0 and the error of that level
     in the store context (the server sends its certificate and the test root, so OpenSSL 3.0 names the root it does
     not trust, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN at depth 1; a library that stops at the leaf names
@@ -80,7 +80,7 @@ def test_callback_told_of_an_untrusted_chain(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_CTX_set_verify/NOTES/callback-one-continues")
-def test_callback_returning_one_lets_an_untrusted_chain_through(h: Harness) -> None:
+def test_binding_verify_callback_accepting_lets_an_untrusted_chain_through(h: Harness) -> None:
     """The same untrusted server, a callback that always accepts: the handshake completes and data flows."""
     calls = Calls(answer=True)
     pair = _verifying_pair(h, calls, untrusted=True)
@@ -92,7 +92,7 @@ def test_callback_returning_one_lets_an_untrusted_chain_through(h: Harness) -> N
 
 @pytest.mark.clauses("SSL_CTX_set_verify/NOTES/callback-zero-stops")
 @pytest.mark.needs("error_codes")
-def test_callback_returning_zero_fails_a_good_chain(h: Harness) -> None:
+def test_binding_verify_callback_refusing_fails_a_good_chain(h: Harness) -> None:
     """A good chain, a callback that always refuses: verification stops at its first call and the client's
     handshake fails with SSL_ERROR_SSL; the server does not complete either."""
     calls = Calls(answer=False)
@@ -107,7 +107,7 @@ def test_callback_returning_zero_fails_a_good_chain(h: Harness) -> None:
 
 @pytest.mark.clauses("SSL_CTX_set_verify/NOTES/fail-if-no-peer-cert")
 @pytest.mark.needs("optional_client_certificate")
-def test_server_asking_without_requiring_lets_a_client_without_certificate_in(h: Harness) -> None:
+def test_binding_server_asking_without_requiring_lets_a_client_without_certificate_in(h: Harness) -> None:
     """A server with SSL_VERIFY_PEER but without SSL_VERIFY_FAIL_IF_NO_PEER_CERT (ssl.CERT_OPTIONAL) and a client
     with no certificate: the handshake goes on without one and data flows. (The refusal with the flag is
     test_interop.py's test_required_client_certificate_missing.)"""
@@ -120,7 +120,7 @@ def test_server_asking_without_requiring_lets_a_client_without_certificate_in(h:
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-version-options")
 @pytest.mark.needs("tls1_2", "tls1_3")
 @pytest.mark.parametrize("side", ["client", "server"])
-def test_no_tls13_option_gives_tls12(h: Harness, side: str) -> None:
+def test_binding_no_tls13_option_gives_tls12(h: Harness, side: str) -> None:
     """SSL_OP_NO_TLSv1_3 on one side (the other allows TLS 1.2 and 1.3): the connection is TLS 1.2 on both."""
     h.need("ssl_options", stacks=(h.client_stack if side == "client" else h.server_stack,))
     def no13(config: EndpointConfig) -> EndpointConfig:

@@ -21,14 +21,16 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from conformance.catalogue import Catalogue, load_catalogue
-from conformance.results import Results, ResultsError, read_records
+from conformance.results import Results, ResultsError, _lines
 from conformance.verdicts import (
+    _VERDICT_FIELDS,
     BAD_VERDICTS,
+    READABLE_SCHEMAS,
     SEVERITY,
     PlanRecord,
     RecordError,
@@ -94,6 +96,104 @@ def server_of(record: VerdictRecord) -> str:
     return record.peer if record.client == record.stack else record.stack
 
 
+# --- reading: a fast path for the common verdict line ------------------------------------------------------------
+#
+# :func:`conformance.verdicts.parse_record` checks every field of every record; a report of a large run reads
+# 100,000 of them. Records written by one run have the same few shapes (the same keys in the same order, values of
+# the same types), so the shape's check is done once: :func:`_quick_verdict` looks up the record's shape (its keys
+# and the exact types of its values) and, for a shape whose every key is a verdict field of an accepted type, builds
+# the :class:`VerdictRecord` directly with what ``parse_record`` would give. Anything else (another kind, a wrong
+# type, an unknown verdict, a list holding a non-string, an odd key) goes to ``parse_record``, which accepts it or
+# says what is wrong, so the fast path never accepts what ``parse_record`` refuses nor changes what it builds
+# (tests/conformance/test_report.py compares the two on records of every shape).
+
+_SHAPES: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[str, ...] | None] = {}
+_VERDICT_VALUES = {v.value: v for v in Verdict}
+_ALLOWED = {name: types for name, (types, _) in _VERDICT_FIELDS.items()}
+_REQUIRED_FIELDS = frozenset(name for name, (_, required) in _VERDICT_FIELDS.items() if required)
+_LIST_FIELDS = ("clauses", "trace", "functions", "states")
+_SCALARS = (int, float, str, bool, type(None))
+_PLAIN_DEFAULTS = {f.name: f.default for f in fields(VerdictRecord) if f.default is not MISSING}
+_FACTORY_DEFAULTS = tuple((f.name, f.default_factory) for f in fields(VerdictRecord)
+                          if f.default_factory is not MISSING)
+
+
+def _shape(keys: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, ...] | None:
+    """The list fields of a verdict record of this shape, or None when the shape is not one for the fast path."""
+    if "schema" not in keys or not _REQUIRED_FIELDS <= set(keys):
+        return None
+    for name, kind in zip(keys, types, strict=True):
+        if name == "schema" and kind is int or name == "kind" and kind is str:
+            continue
+        allowed = _ALLOWED.get(name)
+        if allowed is None or kind not in allowed:
+            return None
+    return tuple(name for name in _LIST_FIELDS if name in keys)
+
+
+def _quick_verdict(data: Any) -> VerdictRecord | None:
+    """``parse_record(data)`` for a verdict record of a known good shape; None for anything else."""
+    if data.__class__ is not dict:
+        return None
+    keys = tuple(data)
+    signature = (keys, tuple(map(type, data.values())))
+    try:
+        lists = _SHAPES[signature]
+    except KeyError:
+        lists = _SHAPES[signature] = _shape(*signature) if len(_SHAPES) < 1000 else None
+    if lists is None or data.get("kind", "verdict") != "verdict" or data["schema"] not in READABLE_SCHEMAS:
+        return None
+    verdict = _VERDICT_VALUES.get(data["verdict"])
+    if verdict is None:
+        return None
+    try:
+        for name in lists:
+            "".join(data[name])  # TypeError unless every item is a string
+    except TypeError:
+        return None
+    params = data.get("params")
+    if params and not all(isinstance(v, _SCALARS) for v in params.values()):
+        return None  # parse_record turns other values into strings
+    record: VerdictRecord = object.__new__(VerdictRecord)
+    values = record.__dict__
+    values.update(_PLAIN_DEFAULTS)
+    for name, factory in _FACTORY_DEFAULTS:
+        values[name] = factory()
+    values.update(data)
+    values["verdict"] = verdict
+    values["kind"] = "verdict"
+    if not values["client"]:
+        values["client"] = values["stack"]
+    if values["interop"] is None:
+        values["interop"] = values["peer"] is not None and values["peer"] != values["stack"]
+    if params:
+        values["params"] = dict(params)
+    return record
+
+
+def read_verdicts(paths: Iterable[Path]) -> Iterator[RunRecord | PlanRecord | VerdictRecord | Any]:
+    """:func:`conformance.results.read_records`, with verdict lines of a known good shape built directly."""
+    loads = json.loads
+    for path in paths:
+        for number, line, last in _lines(path):
+            if not line.strip():
+                continue
+            try:
+                data = loads(line)
+            except json.JSONDecodeError as exc:
+                if last:
+                    continue
+                raise ResultsError(f"{path}:{number}: not JSON: {exc}") from None
+            record = _quick_verdict(data)
+            if record is not None:
+                yield record
+                continue
+            try:
+                yield parse_record(data)
+            except RecordError as exc:
+                raise ResultsError(f"{path}:{number}: {exc}") from None
+
+
 class NothingToReport(ResultsError):
     """The records hold no verdict and no plan: nothing is written."""
 
@@ -152,7 +252,7 @@ class Stream:
 
     def _source(self) -> Iterator[Any]:
         if self.records is None:
-            yield from read_records(self.paths)
+            yield from read_verdicts(self.paths)
             return
         for item in self.records:
             try:

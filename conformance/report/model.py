@@ -53,6 +53,7 @@ REFERENCE_STACK = "libssl"  # "passes on libssl but not on this stack"
 DIFFERENTIAL_KIND = "differential"
 
 _RANK = {str(v): i for i, v in enumerate(SEVERITY)}
+_VALUES = {v: v.value for v in Verdict}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -371,8 +372,8 @@ class Erratum:
 class StackData:
     name: str
     version: str = "?"
-    counts: Counter[str] = field(default_factory=Counter)  # every verdict the stack took part in (both sides)
-    own: Counter[str] = field(default_factory=Counter)  # its single-stack verdicts
+    counts: dict[str, int] = field(default_factory=dict)  # every verdict the stack took part in (both sides)
+    own: dict[str, int] = field(default_factory=dict)  # its single-stack verdicts
     bad: dict[tuple[str, str], list[CaseRow]] = field(default_factory=lambda: defaultdict(list))  # (verdict, reason)
     na: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # reason -> case -> count
     deviations: dict[str, Erratum] = field(default_factory=dict)  # case -> erratum
@@ -399,25 +400,28 @@ class Aggregate:
         self.catalogue = catalogue or load_catalogue()
         self.clause_page = {c.id: p.name for p in self.catalogue.pages.values() for c in p.clauses}
         self.stacks: dict[str, StackData] = {}
-        self.totals: Counter[str] = Counter()
+        self.totals: dict[str, int] = {}
         self.total = 0
         # (clause, stack) -> case -> worst verdict; and the verdict counts of the cell
-        self.cells: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-        self.cell_counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        self.cell_reasons: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (verdict, reason)
+        self.cells: dict[tuple[str, str], dict[str, str]] = {}
+        self.cell_counts: dict[tuple[str, str], dict[str, int]] = {}
+        self.cell_reasons: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (verdict, reason)
         # (client, server) -> counts; non-passed rows; passed case names
-        self.pairs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.pairs: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.pair_rows: dict[tuple[str, str], list[CaseRow]] = defaultdict(list)
         self.pair_passed: dict[tuple[str, str], set[str]] = defaultdict(set)
         # case -> stack -> verdict counts; case -> clauses
-        self.cases: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-        self.case_clauses: dict[str, set[str]] = defaultdict(set)
+        self.cases: dict[str, dict[str, dict[str, int]]] = {}
+        self.case_clauses: dict[str, set[str]] = {}
         self.problems: list[CaseRow] = []
         self.reference_passed: set[tuple[str, str]] = set()
         self.nodeids: set[str] = set()
         self.pages_seen: set[str] = set()
         self.seeds: set[int] = set()
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._cell_lists: dict[tuple[tuple[str, ...], str],
+                               list[tuple[dict[str, str], dict[str, int], list[tuple[str, str]]]]] = {}
+        self._last_clauses: dict[str, tuple[str, ...]] = {}  # case -> the clauses its last record named
 
     def stack(self, name: str) -> StackData:
         data = self.stacks.get(name)
@@ -425,61 +429,91 @@ class Aggregate:
             data = self.stacks[name] = StackData(name)
         return data
 
+    def _cells_of(self, clauses: tuple[str, ...], stack: str) -> list[tuple[dict[str, str], dict[str, int],
+                                                                              list[tuple[str, str]]]]:
+        """The (worst verdict per case, verdict counts, reasons) of each clause's cell on ``stack``, made once per
+        list of clauses and stack: a record then updates its cells without building keys."""
+        key = (clauses, stack)
+        done = self._cell_lists.get(key)
+        if done is None:
+            done = self._cell_lists[key] = [
+                (self.cells.setdefault((clause, stack), {}), self.cell_counts.setdefault((clause, stack), {}),
+                 self.cell_reasons.setdefault((clause, stack), [])) for clause in clauses]
+        return done
+
     def add(self, item: Item) -> None:
         record = item.record
-        verdict = record.verdict.value
+        verdict = _VALUES[record.verdict]
         case = _intern(record.case)
-        server = server_of(record)
-        interop = bool(record.interop) and server != record.client
+        name, client, peer = record.stack, record.client, record.peer
+        server = name if peer is None else peer if client == name else name  # server_of(record)
+        interop = bool(record.interop) and server != client
         params = item.params
         clauses = tuple(record.clauses)
         clauses = self._tuples.setdefault(clauses, clauses)  # one copy per distinct list
         self.total += 1
-        self.totals[verdict] += 1
+        totals = self.totals
+        totals[verdict] = totals.get(verdict, 0) + 1
         if record.nodeid:
             self.nodeids.add(record.nodeid)
-        me = self.stack(record.stack)
+        stacks = self.stacks
+        me = stacks.get(name) or self.stack(name)
         me.version = record.version or me.version
-        if record.peer and record.peer_version:
-            self.stack(record.peer).version = record.peer_version
-        me.counts[verdict] += 1
-        if record.client != record.stack:
-            self.stack(record.client).counts[verdict] += 1
-        if server != record.stack and server != record.client:
-            self.stack(server).counts[verdict] += 1
-        self.cases[case][record.stack][verdict] += 1
-        if case not in self.case_clauses:
-            self.case_clauses[case] = set()
+        if peer and record.peer_version:
+            self.stack(peer).version = record.peer_version
+        counts = me.counts
+        counts[verdict] = counts.get(verdict, 0) + 1
+        if client != name:
+            counts = self.stack(client).counts
+            counts[verdict] = counts.get(verdict, 0) + 1
+        if server != name and server != client:
+            counts = self.stack(server).counts
+            counts[verdict] = counts.get(verdict, 0) + 1
+        per_stack = self.cases.get(case)
+        if per_stack is None:
+            per_stack = self.cases[case] = {}
+        counts = per_stack.get(name)
+        if counts is None:
+            counts = per_stack[name] = {}
+        counts[verdict] = counts.get(verdict, 0) + 1
+        seen = self.case_clauses.get(case)
+        if seen is None:
+            seen = self.case_clauses[case] = set()
             for clause in clauses:
                 page = self.clause_page.get(clause)
                 if page:
                     self.pages_seen.add(page)
-        self.case_clauses[case].update(clauses)
+        if self._last_clauses.get(case) is not clauses:
+            seen.update(clauses)
+            self._last_clauses[case] = clauses
         row: CaseRow | None = None
         if verdict != "passed":
             reason = record.reason if len(record.reason) <= self.MAX_REASON else \
                 record.reason[:self.MAX_REASON] + " …"
-            row = CaseRow(record.stack, record.client, server, case, params, verdict, _intern(reason), clauses,
-                          item.anchor, interop)
+            row = CaseRow(name, client, server, case, params, verdict, _intern(reason), clauses,
+                          "r-" + item.digest[:6].hex(), interop)
         if record.interop:  # every client/server pair, a stack with itself included
-            pair = (record.client, server)
-            self.pairs[pair][verdict] += 1
+            pair = (client, server)
+            counts = self.pairs[pair]
+            counts[verdict] = counts.get(verdict, 0) + 1
             if row is not None:
                 self.pair_rows[pair].append(row)
             else:
                 self.pair_passed[pair].add(case)
         if not interop:  # single-stack cases, and interoperability cases of a stack with itself
-            me.own[verdict] += 1
-            for clause in clauses:
-                cell = self.cells[(clause, record.stack)]
-                cell[case] = _worse(cell.get(case), verdict)
-                self.cell_counts[(clause, record.stack)][verdict] += 1
-                if row is not None and verdict != Verdict.NOT_APPLICABLE:
-                    reasons = self.cell_reasons[(clause, record.stack)]
-                    if len(reasons) < 3 and (verdict, row.reason) not in reasons:
-                        reasons.append((verdict, row.reason))
+            counts = me.own
+            counts[verdict] = counts.get(verdict, 0) + 1
+            rank = _RANK.get(verdict, 99)
+            for cell, counts, reasons in self._cells_of(clauses, name):
+                earlier = cell.get(case)
+                if earlier is None or rank < _RANK.get(earlier, 99):  # _worse(earlier, verdict)
+                    cell[case] = verdict
+                counts[verdict] = counts.get(verdict, 0) + 1
+                if row is not None and verdict != "not-applicable" and len(reasons) < 3 \
+                        and (verdict, row.reason) not in reasons:
+                    reasons.append((verdict, row.reason))
             if row is None:
-                if record.stack == REFERENCE_STACK:
+                if name == REFERENCE_STACK:
                     self.reference_passed.add((case, params))
             else:
                 me.not_passed[(case, params)] = row

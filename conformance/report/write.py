@@ -35,6 +35,7 @@ from conformance.report.model import (
     OPENSSL_STACKS,
     Aggregate,
     CaseRow,
+    Erratum,
     Item,
     NothingToReport,
     Stream,
@@ -63,7 +64,7 @@ def _env() -> Environment:
     env.filters["spaced"] = lambda items: " ".join(sorted(set(items)))
     env.filters["pages_of"] = _pages_of
     env.filters["top"] = lambda items, n: Counter(items).most_common(n)
-    env.globals.update(problem_rows=problem_rows, below_rows=below_rows, case_links=case_links, cases_rows=cases_rows,
+    env.globals.update(problem_rows=problem_rows, below_rows=below_rows, erratum_rows=erratum_rows, case_links=case_links, cases_rows=cases_rows,
                        openssl_stacks=OPENSSL_STACKS)
     return env
 
@@ -213,6 +214,25 @@ def below_rows(rows: list[CaseRow]) -> Markup:
                    f'<td><a href="{_CASE_FILES[r.case]}#{r.anchor}">{_CASES[r.case]}</a>{params}</td>'
                    f"<td>{_REASONS[r.reason]}</td></tr>")
     return Markup("\n".join(out))
+
+
+def erratum_rows(items: list[Erratum], root: str) -> Markup:
+    """The ``erratum_rows`` macro of ``_macros.html.j2``, in Python: a stack page lists an expected deviation per case
+    (thousands in a large run)."""
+    out = []
+    for e in items:
+        stack = _name(e.stack)
+        count = f' <span class="muted">({e.count} verdicts)</span>' if e.count > 1 else ""
+        clauses = "".join(f'<a class="clause-id" href="{root}pages/{_esc(_page_file(c.split("/")[0]))}#{_esc(c)}">'
+                          f"{_esc(c)}</a><br>" for c in sorted(e.clauses, key=str.lower))  # as jinja's sort
+        evidence = (f"<details><summary>evidence</summary><pre>{_esc(e.evidence)}</pre></details>"
+                    if e.evidence else "")
+        link = _esc(e.first.link) if e.first is not None else ""
+        out.append(f'<tr class="f" data-stack="{stack}" data-verdict="expected-deviation" '
+                   f'data-page="{_esc(_pages_of(e.clauses))}">\n<td>{stack}</td>\n'
+                   f'<td><a href="{root}pages/{link}">{_CASES[e.case]}</a>{count}<br>\n{clauses}</td>\n'
+                   f"<td>{_REASONS[e.reason]}{evidence}</td></tr>\n")
+    return Markup("".join(out))
 
 
 def case_links(names: Iterable[str | tuple[str, int]], stack: str = "") -> Markup:

@@ -121,10 +121,10 @@ _FACTORY_DEFAULTS = tuple((f.name, f.default_factory) for f in fields(VerdictRec
 
 def _shape(keys: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, ...] | None:
     """The list fields of a verdict record of this shape, or None when the shape is not one for the fast path."""
-    if "schema" not in keys or not _REQUIRED_FIELDS <= set(keys):
+    if "schema" not in keys or not set(keys) >= _REQUIRED_FIELDS:
         return None
     for name, kind in zip(keys, types, strict=True):
-        if name == "schema" and kind is int or name == "kind" and kind is str:
+        if (name == "schema" and kind is int) or (name == "kind" and kind is str):
             continue
         allowed = _ALLOWED.get(name)
         if allowed is None or kind not in allowed:
@@ -472,10 +472,10 @@ class Aggregate:
         per_stack = self.cases.get(case)
         if per_stack is None:
             per_stack = self.cases[case] = {}
-        counts = per_stack.get(name)
-        if counts is None:
-            counts = per_stack[name] = {}
-        counts[verdict] = counts.get(verdict, 0) + 1
+        in_case = per_stack.get(name)
+        if in_case is None:
+            in_case = per_stack[name] = {}
+        in_case[verdict] = in_case.get(verdict, 0) + 1
         seen = self.case_clauses.get(case)
         if seen is None:
             seen = self.case_clauses[case] = set()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from conformance.report.chart import benchmark_svg
 from conformance.report.compare import DIGEST, Comparison, DigestWriter
@@ -42,7 +42,6 @@ from conformance.report.model import (
     case_file,
     params_text,
     safe_name,
-    server_of,
 )
 
 __all__ = ["PAGES", "write_directory"]
@@ -64,7 +63,8 @@ def _env() -> Environment:
     env.filters["spaced"] = lambda items: " ".join(sorted(set(items)))
     env.filters["pages_of"] = _pages_of
     env.filters["top"] = lambda items, n: Counter(items).most_common(n)
-    env.globals.update(problem_rows=problem_rows, below_rows=below_rows, erratum_rows=erratum_rows, case_links=case_links, cases_rows=cases_rows,
+    env.globals.update(problem_rows=problem_rows, below_rows=below_rows, erratum_rows=erratum_rows,
+                       case_links=case_links, cases_rows=cases_rows,
                        openssl_stacks=OPENSSL_STACKS)
     return env
 

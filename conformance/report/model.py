@@ -213,8 +213,21 @@ class Item:
         return "r-" + self.digest[:6].hex()
 
 
+_PARAMS_JSON: dict[str, str] = {}  # repr(params) -> json.dumps(params, sort_keys=True); repr tells 1, 1.0, True apart
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    shown = repr(params)
+    done = _PARAMS_JSON.get(shown)
+    if done is None:
+        if len(_PARAMS_JSON) > 20_000:
+            _PARAMS_JSON.clear()
+        done = _PARAMS_JSON[shown] = json.dumps(params, sort_keys=True)
+    return done
+
+
 def make_item(record: VerdictRecord) -> Item:
-    params = json.dumps(record.params, sort_keys=True) if record.params else ""
+    params = _params_json(record.params) if record.params else ""
     key = f"{record.stack}\0{record.client}\0{record.peer or ''}\0{record.case}\0{params}"
     return Item(record, hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).digest(), params)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import marshal
 import os
@@ -346,6 +347,12 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
     """
     made = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
+    # The pass keeps tens of thousands of small objects that make no reference cycles (counters, rows, interned
+    # strings); the cyclic collector would walk all of them again and again as they accumulate (a tenth of the CPU
+    # time of a 100,000-record report). It is paused for the pass and resumed afterwards; reference counting still
+    # frees everything that is dropped.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for attempt in (1, 2):
             stage = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
@@ -368,6 +375,9 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
             with contextlib.suppress(OSError):
                 directory.rmdir()
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Comparison | None) -> dict[str, Any]:

@@ -861,8 +861,10 @@ class SSL:
                 return self._take(num, peek)
             if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
                 return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
+            if not self._out:
+                return None
             renegotiating = self._in_renegotiation_handshake()
-            if self._out and (renegotiating or not (self._wpend and self._flushed < self._wpend_end)):
+            if renegotiating or not (self._wpend and self._flushed < self._wpend_end):
                 # protocol output (an alert, a renegotiation flight); a full BIO does not stop the read. The rest
                 # of a record an unfinished SSL_write left waits for that write to be repeated (page silent;
                 # libssl 3.0 alike, found by the differential runner)

@@ -115,7 +115,10 @@ class RecordReader:
             del buf[:take]
             return take, data
         if not read_ahead:
-            return _bio_read(rbio, want)
+            if rbio.init and not rbio.freed:  # (the bulk path: straight to the BIO kind, one call less)
+                n, data = rbio.impl.read(rbio, want)
+                return (n, data) if n > 0 else (n, b"")
+            return BIO_read(rbio, want)
         n, data = _bio_read(rbio, max(want, READ_AHEAD_SIZE))
         if n > want:
             buf += memoryview(data)[want:]

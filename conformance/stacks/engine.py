@@ -1,13 +1,15 @@
 """The reference engine as a stack of the C API tier.
 
-:class:`EngineApi` gathers the engine's public functions (``engine.bio``, ``engine.err`` and, once it exists,
-``engine.ssl``) under their OpenSSL names, following :mod:`conformance.capi`. A name the engine does not offer raises
-:class:`~conformance.capi.libssl.MissingSymbol`, which the harness reports as *not applicable* with the reason.
+:class:`EngineApi` (generated into :mod:`conformance.stacks.engine_api` by ``python -m conformance.stacks.engine``)
+holds the engine's public functions (``engine.bio``, ``engine.err``, ``engine.ssl``) under their OpenSSL names as
+typed attributes, following :mod:`conformance.capi`; there is no ``setattr`` / ``__getattr__`` forwarding, so mypy
+checks every C-API case's calls against the engine's signatures. A function the engine leaves out on purpose is in
+:data:`ABSENT` (the one list, with the reason): looking it up raises :class:`~conformance.capi.libssl.MissingSymbol`,
+which the harness reports as *not applicable* with that reason.
 
 With the SSL layer (``engine.ssl``) present, the engine has every SSL capability (it speaks TLS 1.3 and TLS 1.2,
 with renegotiation). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
-role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run.
-"""
+role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run."""
 
 from __future__ import annotations
 

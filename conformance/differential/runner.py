@@ -167,8 +167,10 @@ def execute(program: Program, apis: Mapping[str, Api], table: list[Entry], resul
                 found = Finding(program, index, reference, name, diffs, history)
                 remaining = set(diffs)
                 used: list[Entry] = []
-                for entry in table:
-                    covered = entry.covers(name, call, diffs, history[reference][-1], history[name][-1])
+                ref_obs, other_obs = history[reference][-1], history[name][-1]
+                candidates = [(entry, entry.covers(name, call, diffs, ref_obs, other_obs)) for entry in table]
+                candidates.sort(key=lambda pair: -pair[0].specificity(diffs))  # stable: table order among equals
+                for entry, covered in candidates:
                     if covered & remaining:
                         remaining -= covered
                         used.append(entry)

@@ -3,6 +3,8 @@ ssl(7) overview, at the C-API tier (objects on BIO pairs, the bytes between them
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from conformance.capi import constants as K
@@ -232,7 +234,7 @@ def test_max_pipelines_range_and_read_ahead(h: Harness, on: str) -> None:
     api = h.capi
     ctx = api.SSL_CTX_new(api.TLS_method())
     ssl = api.SSL_new(ctx)
-    obj = ctx if on == "SSL_CTX" else ssl
+    obj: Any = ctx if on == "SSL_CTX" else ssl
     set_pipes = getattr(api, f"{on}_set_max_pipelines")
     get_ahead = api.SSL_CTX_get_read_ahead if on == "SSL_CTX" else api.SSL_get_read_ahead
     try:

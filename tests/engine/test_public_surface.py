@@ -100,3 +100,14 @@ def test_unnamed_list_has_no_stale_entries() -> None:
     public, named = _public_functions(), _named_by_clauses()
     stale = sorted(n for n in UNNAMED if n not in public or n in named)
     assert not stale, f"UNNAMED lists names a clause now names or the engine no longer offers: {stale}"
+
+
+def test_the_generated_api_object_is_current() -> None:
+    # conformance/stacks/engine_api.py is generated from the engine modules' __all__ and ABSENT; after the engine's
+    # surface changes, regenerate it with `python -m conformance.stacks.engine`
+    from pathlib import Path
+
+    import conformance.stacks.engine_api as generated
+    from conformance.stacks.engine import render_api_module
+
+    assert Path(generated.__file__).read_text() == render_api_module()

@@ -539,12 +539,15 @@ class SSL:
         if reader.held is not None:
             return self._release_held()
         first = self.server and not self._hello_cb_done
-        got, record = reader.next_record(rbio, conn, self.read_ahead, first)
+        got, header, body = reader.next_record(rbio, conn, self.read_ahead, first)
         if got is Input.RECORD:
             if first:
-                reader.held = record
+                reader.held = header + body
                 return self._release_held()
-            conn.receive_bytes(record)
+            if header:
+                conn.receive_record(header, body)
+            else:
+                conn.receive_bytes(body)
         elif got is Input.RETRY:
             self.rwstate = K.SSL_READING
         elif got is Input.FAILED:

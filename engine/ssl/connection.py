@@ -356,6 +356,9 @@ class SSL:
             cfg.session_cache12 = ServerCacheView(self.ctx)
             cfg.ticket_sealer = self.ctx.ticket_sealer
             cfg.ticket_lifetime = self.ctx.session_timeout  # SSL_CTX_set_timeout: NOTES the ticket lifetime hint
+            # SSL_CTX_set_options: the client's suite order decides unless SSL_OP_CIPHER_SERVER_PREFERENCE
+            cfg.server_cipher_preference = bool(self.options & K.SSL_OP_CIPHER_SERVER_PREFERENCE)
+            cfg.prioritize_chacha = bool(self.options & K.SSL_OP_PRIORITIZE_CHACHA)
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets

@@ -142,6 +142,7 @@ class SSL:
         "_queued",
         "_rbuf",
         "_unflushed",
+        "_verify_chain",
         "_verify_wait",
         "_wbuf",
         "_wnum",
@@ -268,6 +269,7 @@ class SSL:
         self._hello_cb_done = False
         self._cert_wait = False
         self._verify_wait = False
+        self._verify_chain: list[x509.Certificate] = []
         self._plain: deque[bytes] = deque()
         self._plain_len = 0
         self._wnum = 0
@@ -374,7 +376,9 @@ class SSL:
             if self.session is not None:
                 cfg.resume_ticket13 = self.session.ticket_to_offer()  # a TLS 1.3 session holding a ticket
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
-            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
+            # a verify callback may also suspend the handshake (SSL_CTX_set_verify: SSL_set_retry_verify), so its
+            # check runs at the same deferred point as the certificate verify callback's
+            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None or self.verify_callback is not None
         hooks.configure(self, cfg)  # ALPN, SNI callback, certificates of other key types
         return cfg
 
@@ -661,6 +665,7 @@ class SSL:
                 self._cert_wait = True
             elif isinstance(ev, CertificateReceived):
                 self._verify_wait = True
+                self._verify_chain = list(ev.chain)
             else:
                 other = True
         return other
@@ -806,8 +811,10 @@ class SSL:
         # with SSL_set_retry_verify() suspends the handshake (libssl 3.0: rwstate SSL_RETRY_VERIFY)
         conn = self.conn
         cb = self.ctx.cert_verify_callback
-        assert conn is not None and cb is not None
+        assert conn is not None
         self.rwstate = K.SSL_NOTHING
+        if cb is None:
+            return self._verify_callback_check(conn)
         ret = cb()
         if ret > 0 and self.rwstate == K.SSL_RETRY_VERIFY:
             return -1
@@ -816,6 +823,23 @@ class SSL:
         accepted = ret > 0 or not self.verifies_peer  # VERIFY_NONE: a failed check is no error
         self.verify_result = K.X509_V_OK if ret > 0 else K.X509_V_ERR_APPLICATION_VERIFICATION
         conn.resume_certificate_check(accepted)
+        return 1
+
+    def _verify_callback_check(self, conn: TLSConnection) -> int:
+        # SSL_CTX_set_verify: DESCRIPTION a client's verify callback that calls SSL_set_retry_verify() and returns 1
+        # suspends the handshake (SSL_ERROR_WANT_RETRY_VERIFY); the next call verifies the chain again, and a
+        # callback that returns 0 still ends the handshake
+        result, alert = verify_chain(
+            self, self._verify_chain, roots=list(self.ctx.trusted), host=self.host, server_cert=True,
+            depth_limit=self.verify_depth, callback=self.verify_callback, now=datetime.datetime.now(datetime.UTC),
+        )  # fmt: skip
+        self.verify_result = result
+        failure = alert if self.verifies_peer else None
+        if failure is None and self.rwstate == K.SSL_RETRY_VERIFY:
+            return -1
+        self.rwstate = K.SSL_NOTHING
+        self._verify_wait = False
+        conn.resume_certificate_check(True, failure)
         return 1
 
     def _client_certificate(self) -> int:

@@ -15,7 +15,7 @@ from conformance.capi import constants as K
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role
-from specs.cases._ssl_objects import Mem
+from specs.cases._ssl_objects import Mem, move
 from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, new_pair, server_ctx
 
 
@@ -359,3 +359,53 @@ def test_get_client_cert_cb(h: Harness) -> None:
         assert api.SSL_CTX_get_client_cert_cb(ctx) is None, "the callback was taken away but is still returned"
     finally:
         api.SSL_CTX_free(ctx)
+
+
+# ---- retrying from the verify callback ---------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_CTX_set_verify/DESCRIPTION/callback-retry-verify")
+@pytest.mark.needs("c_api", "client_role", "server_role")
+@pytest.mark.parametrize("second_run", ["accepts", "refuses"])
+def test_verify_callback_asks_for_a_retry(h: Harness, second_run: str) -> None:
+    """The client's verify callback calls SSL_set_retry_verify on the SSL of the store context and returns 1 on
+    its first call: the client's handshake stops with SSL_ERROR_WANT_RETRY_VERIFY. Called again, the handshake
+    runs the callback again; accepting completes the handshake, returning 0 ends it with SSL_ERROR_SSL."""
+    api = h.capi
+    runs: list[str] = []
+    depths: list[int] = []
+
+    def callback(preverify_ok: int, store_ctx: Any) -> int:
+        # a run of the verification starts at the top level: the depth of the very first call
+        depths.append(api.X509_STORE_CTX_get_error_depth(store_ctx))
+        if depths[-1] == depths[0]:
+            runs.append("first" if not runs else "again")
+        if len(runs) == 1:
+            if len(depths) == 1:
+                owner = api.X509_STORE_CTX_get_ex_data(store_ctx, api.SSL_get_ex_data_X509_STORE_CTX_idx())
+                runs[0] = f"retry:{api.SSL_set_retry_verify(owner)}"
+            return 1
+        return 0 if second_run == "refuses" else preverify_ok
+
+    client, server = _verifying_client(h, None)
+    api.SSL_set_verify(client.ssl, K.SSL_VERIFY_PEER, callback)
+    ret, code = 0, None
+    for _ in range(50):
+        api.ERR_clear_error()
+        ret = api.SSL_do_handshake(client.ssl)
+        code = api.SSL_get_error(client.ssl, ret)
+        if code != K.SSL_ERROR_WANT_READ:
+            break
+        api.SSL_do_handshake(server.ssl)
+        move(client, server)
+    h.trace.note(f"first stop: SSL_do_handshake -> {ret}, SSL_get_error {code}; callback runs {runs}")
+    assert runs and runs[0] == "retry:1", f"SSL_set_retry_verify from the verify callback: {runs}"
+    assert ret == -1 and code == K.SSL_ERROR_WANT_RETRY_VERIFY, \
+        f"SSL_do_handshake -> {ret}, SSL_get_error {code}, not -1 / SSL_ERROR_WANT_RETRY_VERIFY"
+    failure = drive(h, client, server)
+    h.trace.note(f"after the retry: {failure or 'complete'}; callback runs {runs}")
+    assert "again" in runs, "the handshake went on without running the verify callback again"
+    if second_run == "accepts":
+        assert failure is None, f"the retried verification accepted, yet the handshake failed: {failure}"
+    else:
+        assert is_ssl_error(failure) and failure is not None and failure.side is Role.CLIENT, \
+            f"the callback refused on the retry, yet: {failure or 'the handshake completed'}"

@@ -16,7 +16,7 @@ from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role
 from specs.cases._ssl_objects import Mem, move
-from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, new_pair, server_ctx
+from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, long_chain, new_pair, server_ctx
 
 
 @dataclass(frozen=True)
@@ -409,3 +409,25 @@ def test_verify_callback_asks_for_a_retry(h: Harness, second_run: str) -> None:
     else:
         assert is_ssl_error(failure) and failure is not None and failure.side is Role.CLIENT, \
             f"the callback refused on the retry, yet: {failure or 'the handshake completed'}"
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/default-depth-100")
+@pytest.mark.needs("c_api", "client_role", "server_role", "error_codes")
+@pytest.mark.parametrize("intermediates", [100, 101])
+def test_default_verify_depth_is_100(h: Harness, intermediates: int) -> None:
+    """A client whose depth was never set verifies a chain of 100 intermediates (server certificate, 100 CAs, trust
+    anchor) and fails one of 101 with X509_V_ERR_CERT_CHAIN_TOO_LONG."""
+    api = h.capi
+    pki = long_chain(intermediates)
+    cctx = client_ctx(h, pki.root_path)
+    api.SSL_CTX_set_verify(cctx, K.SSL_VERIFY_PEER, None)
+    client, server = new_pair(h, cctx, server_ctx(h, chain=pki.chain_path, key=pki.key_path))
+    failure = drive(h, client, server)
+    result = api.SSL_get_verify_result(client.ssl)
+    h.trace.note(f"{intermediates} intermediates, default depth: {failure or 'complete'}; verify result {result}")
+    if intermediates == 100:
+        assert failure is None and result == K.X509_V_OK, \
+            f"100 intermediates are within the default depth: {failure or 'complete'}, verify result {result}"
+    else:
+        assert is_ssl_error(failure), f"101 intermediates exceed the default depth: {failure or 'complete'}"
+        assert result == K.X509_V_ERR_CERT_CHAIN_TOO_LONG, f"verify result {result}, not CERT_CHAIN_TOO_LONG (22)"

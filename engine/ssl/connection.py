@@ -643,6 +643,10 @@ class SSL:
                 self.reused = ev.resumed
                 if ev.renegotiation:
                     self.reneg_scheduled = None
+                elif self.server and self.verify_mode & K.SSL_VERIFY_CLIENT_ONCE:
+                    # SSL_CTX_set_verify: NOTES SSL_VERIFY_CLIENT_ONCE asks for a client certificate in the first
+                    # handshake only, not again when the connection renegotiates
+                    conn.config.request_client_certificate = conn.config.require_client_certificate = False
                 self._count_handshake(ev)
                 if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
                     # a full handshake makes a new session; a resumed one keeps the session it resumed
@@ -900,6 +904,8 @@ class SSL:
                     # the engine (found by the differential runner)
                     return (0 if r == _EOF else ret, b"")
                 other = self._apply_events() or self._in_renegotiation_handshake()
+                if (self._cert_wait or self._verify_wait) and self._handshake_steps(conn) <= 0:
+                    return (-1, b"")  # a renegotiation waits for the client-certificate or verify callback
                 self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
                 if not other:
                     continue

@@ -17,6 +17,7 @@ from conformance.harness import Harness
 from conformance.outcome import Role
 from specs.cases._ssl_objects import Mem, move
 from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, long_chain, new_pair, server_ctx
+from specs.cases.test_ssl_key_update import _renegotiate
 
 
 @dataclass(frozen=True)
@@ -431,3 +432,37 @@ def test_default_verify_depth_is_100(h: Harness, intermediates: int) -> None:
     else:
         assert is_ssl_error(failure), f"101 intermediates exceed the default depth: {failure or 'complete'}"
         assert result == K.X509_V_ERR_CERT_CHAIN_TOO_LONG, f"verify result {result}, not CERT_CHAIN_TOO_LONG (22)"
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/client-once")
+@pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2", "renegotiation")
+@pytest.mark.parametrize("once", [False, True], ids=["PEER", "PEER|CLIENT_ONCE"])
+def test_verify_client_once_on_renegotiation(h: Harness, once: bool) -> None:
+    """A TLS 1.2 server with SSL_VERIFY_PEER asks its client for a certificate in the first handshake and again
+    when the client renegotiates; with SSL_VERIFY_CLIENT_ONCE added it asks only in the first. Seen through the
+    client's certificate callback (the client has no certificate and sends none), which runs once per request."""
+    api = h.capi
+    calls: list[object] = []
+
+    def cert_cb(ssl: object) -> int:
+        calls.append(ssl)
+        return 0
+
+    cctx = client_ctx(h)
+    api.SSL_CTX_set_max_proto_version(cctx, K.TLS1_2_VERSION)
+    api.SSL_CTX_set_client_cert_cb(cctx, cert_cb)
+    sctx = server_ctx(h)
+    api.SSL_CTX_set_verify(sctx, K.SSL_VERIFY_PEER | (K.SSL_VERIFY_CLIENT_ONCE if once else 0), None)
+    api.SSL_CTX_set_options(sctx, K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    client, server = new_pair(h, cctx, sctx)
+    assert drive(h, client, server) is None, "the first handshake failed"
+    first = len(calls)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    _renegotiate(h, client, server)
+    h.trace.note(f"client certificate callback runs: {first} in the handshake, {len(calls) - first} in the "
+                 f"renegotiation (server mode {'PEER|CLIENT_ONCE' if once else 'PEER'})")
+    assert first == 1, f"the server with SSL_VERIFY_PEER asked {first} times in the first handshake"
+    if once:
+        assert len(calls) == first, "the server asked for a certificate again in the renegotiation"
+    else:
+        assert len(calls) == first + 1, "a server without SSL_VERIFY_CLIENT_ONCE asks again in the renegotiation"

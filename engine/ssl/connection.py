@@ -367,6 +367,8 @@ class SSL:
         else:
             # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
             cfg.send_fallback_scsv = bool(self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV)
+            # SSL_CTX_set_options: SSL_OP_TLSEXT_PADDING (part of SSL_OP_ALL) keeps the ClientHello out of 256..511
+            cfg.pad_client_hello = bool(self.options & K.SSL_OP_TLSEXT_PADDING)
             # SNI and the verified name are separate settings (SSL_set_tlsext_host_name / SSL_set1_host); without
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni

@@ -645,7 +645,13 @@ class SSL:
                 self.reused = ev.resumed
                 if ev.renegotiation:
                     self.reneg_scheduled = None
-                elif self.server and self.verify_mode & K.SSL_VERIFY_CLIENT_ONCE:
+                elif self.server and ev.version == K.TLS1_2_VERSION \
+                        and self.options & K.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION:  # fmt: skip
+                    # SSL_CTX_set_options: a renegotiating server with this option always makes a new session
+                    # (no session is looked up, and no ticket opened, in the new handshake; new ones are stored)
+                    conn.config.session_cache12 = ServerCacheView(self.ctx, lookups=False)
+                    conn.config.ticket_sealer = None
+                if not ev.renegotiation and self.server and self.verify_mode & K.SSL_VERIFY_CLIENT_ONCE:
                     # SSL_CTX_set_verify: NOTES SSL_VERIFY_CLIENT_ONCE asks for a client certificate in the first
                     # handshake only, not again when the connection renegotiates
                     conn.config.request_client_certificate = conn.config.require_client_certificate = False

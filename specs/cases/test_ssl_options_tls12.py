@@ -172,3 +172,24 @@ def test_no_renegotiation_option(h: Harness, starter: str) -> None:
     sent = server.take()
     h.trace.note(f"server SSL_renegotiate -> {ret}; {len(sent)} bytes written after SSL_do_handshake")
     assert not sent, f"the server wrote {len(sent)} bytes (a HelloRequest) despite SSL_OP_NO_RENEGOTIATION"
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-session-resumption-on-renegotiation")
+@pytest.mark.needs("renegotiation", "session_resumption")
+@pytest.mark.parametrize("option", [False, True], ids=["default", "NO_SESSION_RESUMPTION_ON_RENEGOTIATION"])
+def test_renegotiation_resumes_unless_the_server_forbids_it(h: Harness, option: bool) -> None:
+    """A TLS 1.2 client renegotiates with SSL_renegotiate_abbreviated (it offers its session): a server with its
+    default options resumes it; with SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION the server makes a new session
+    (SSL_session_reused is 0 on both sides)."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    server = Mem(h, Role.SERVER)
+    api.SSL_set_options(server.ssl, K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION
+                        | (K.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION if option else 0))
+    handshake(h, client, server)
+    assert api.SSL_renegotiate_abbreviated(client.ssl) == 1
+    _renegotiate(h, client, server)
+    reused = [api.SSL_session_reused(s.ssl) for s in (client, server)]
+    h.trace.note(f"after the renegotiation: SSL_session_reused (client, server) = {reused}")
+    want = [0, 0] if option else [1, 1]
+    assert reused == want, f"SSL_session_reused (client, server) = {reused}, not {want}"

@@ -40,8 +40,7 @@ def _chosen(h: Harness, version: str, client_order: tuple[str, str], server_orde
     api = h.capi
     client = Mem(h, Role.CLIENT, adjust=_listing(version, client_order))
     server = Mem(h, Role.SERVER, adjust=_listing(version, server_order))
-    if options:
-        api.SSL_set_options(server.ssl, options)
+    api.SSL_set_options(server.ssl, options)  # 0: the server's default options
     handshake(h, client, server)
     names = [api.SSL_CIPHER_get_name(api.SSL_get_current_cipher(side.ssl)) for side in (client, server)]
     h.trace.note(f"{version} client {client_order} server {server_order} options {options:#x}: {names}")

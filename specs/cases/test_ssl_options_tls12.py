@@ -65,8 +65,8 @@ def test_option_keeps_the_extension_out_of_the_hellos(h: Harness, option: str, w
     (its ServerHello leaves it out although the client proposed it)."""
     api = h.capi
     client, server = _tls12_pair(h)
-    if where != "none":
-        api.SSL_set_options((client if where == "client" else server).ssl, getattr(K, option))
+    for side, name in ((client, "client"), (server, "server")):
+        api.SSL_set_options(side.ssl, getattr(K, option) if where == name else 0)
     ext = EXTENSIONS[option]
     ret = api.SSL_do_handshake(client.ssl)
     assert error(api, client.ssl, ret) in WANT, f"client SSL_do_handshake -> {ret}"
@@ -115,8 +115,7 @@ def _client_renegotiation(h: Harness, server_options: int) -> SslError | int | N
     api = h.capi
     client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
     server = Mem(h, Role.SERVER)
-    if server_options:
-        api.SSL_set_options(server.ssl, server_options)
+    api.SSL_set_options(server.ssl, server_options)  # 0: the server's default options
     handshake(h, client, server)
     assert api.SSL_renegotiate(client.ssl) == 1
     for _ in range(30):

@@ -159,6 +159,7 @@ class SSL:
         "_queued",
         "_reader",
         "_unflushed",
+        "_verify_chain",
         "_verify_wait",
         "_wbuf",
         "_wnum",
@@ -280,6 +281,7 @@ class SSL:
         self._hello_cb_done = False
         self._cert_wait = False
         self._verify_wait = False
+        self._verify_chain: list[x509.Certificate] = []
         self._plain: deque[bytes] = deque()
         self._plain_len = 0
         self._wnum = 0
@@ -368,12 +370,17 @@ class SSL:
             cfg.session_cache12 = ServerCacheView(self.ctx)
             cfg.ticket_sealer = self.ctx.ticket_sealer
             cfg.ticket_lifetime = self.ctx.session_timeout  # SSL_CTX_set_timeout: NOTES the ticket lifetime hint
+            # SSL_CTX_set_options: the client's suite order decides unless SSL_OP_CIPHER_SERVER_PREFERENCE
+            cfg.server_cipher_preference = bool(self.options & K.SSL_OP_CIPHER_SERVER_PREFERENCE)
+            cfg.prioritize_chacha = bool(self.options & K.SSL_OP_PRIORITIZE_CHACHA)
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
         else:
             # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
             cfg.send_fallback_scsv = bool(self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV)
+            # SSL_CTX_set_options: SSL_OP_TLSEXT_PADDING (part of SSL_OP_ALL) keeps the ClientHello out of 256..511
+            cfg.pad_client_hello = bool(self.options & K.SSL_OP_TLSEXT_PADDING)
             # SNI and the verified name are separate settings (SSL_set_tlsext_host_name / SSL_set1_host); without
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni
@@ -383,7 +390,9 @@ class SSL:
             if self.session is not None:
                 cfg.resume_ticket13 = self.session.ticket_to_offer()  # a TLS 1.3 session holding a ticket
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
-            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
+            # a verify callback may also suspend the handshake (SSL_CTX_set_verify: SSL_set_retry_verify), so its
+            # check runs at the same deferred point as the certificate verify callback's
+            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None or self.verify_callback is not None
         hooks.configure(self, cfg)  # ALPN, SNI callback, certificates of other key types
         return cfg
 
@@ -606,6 +615,16 @@ class SSL:
                 self.reused = ev.resumed
                 if ev.renegotiation:
                     self.reneg_scheduled = None
+                elif self.server and ev.version == K.TLS1_2_VERSION \
+                        and self.options & K.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION:  # fmt: skip
+                    # SSL_CTX_set_options: a renegotiating server with this option always makes a new session
+                    # (no session is looked up, and no ticket opened, in the new handshake; new ones are stored)
+                    conn.config.session_cache12 = ServerCacheView(self.ctx, lookups=False)
+                    conn.config.ticket_sealer = None
+                if not ev.renegotiation and self.server and self.verify_mode & K.SSL_VERIFY_CLIENT_ONCE:
+                    # SSL_CTX_set_verify: NOTES SSL_VERIFY_CLIENT_ONCE asks for a client certificate in the first
+                    # handshake only, not again when the connection renegotiates
+                    conn.config.request_client_certificate = conn.config.require_client_certificate = False
                 self._count_handshake(ev)
                 if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
                     # a full handshake makes a new session; a resumed one keeps the session it resumed
@@ -628,6 +647,7 @@ class SSL:
                 self._cert_wait = True
             elif isinstance(ev, CertificateReceived):
                 self._verify_wait = True
+                self._verify_chain = list(ev.chain)
             else:
                 other = True
         return other
@@ -809,8 +829,10 @@ class SSL:
         # with SSL_set_retry_verify() suspends the handshake (libssl 3.0: rwstate SSL_RETRY_VERIFY)
         conn = self.conn
         cb = self.ctx.cert_verify_callback
-        assert conn is not None and cb is not None
+        assert conn is not None
         self.rwstate = K.SSL_NOTHING
+        if cb is None:
+            return self._verify_callback_check(conn)
         ret = cb()
         if ret > 0 and self.rwstate == K.SSL_RETRY_VERIFY:
             return -1
@@ -819,6 +841,23 @@ class SSL:
         accepted = ret > 0 or not self.verifies_peer  # VERIFY_NONE: a failed check is no error
         self.verify_result = K.X509_V_OK if ret > 0 else K.X509_V_ERR_APPLICATION_VERIFICATION
         conn.resume_certificate_check(accepted)
+        return 1
+
+    def _verify_callback_check(self, conn: TLSConnection) -> int:
+        # SSL_CTX_set_verify: DESCRIPTION a client's verify callback that calls SSL_set_retry_verify() and returns 1
+        # suspends the handshake (SSL_ERROR_WANT_RETRY_VERIFY); the next call verifies the chain again, and a
+        # callback that returns 0 still ends the handshake
+        result, alert = verify_chain(
+            self, self._verify_chain, roots=list(self.ctx.trusted), host=self.host, server_cert=True,
+            depth_limit=self.verify_depth, callback=self.verify_callback, now=_time_of(self.ctx),
+        )  # fmt: skip
+        self.verify_result = result
+        failure = alert if self.verifies_peer else None
+        if failure is None and self.rwstate == K.SSL_RETRY_VERIFY:
+            return -1
+        self.rwstate = K.SSL_NOTHING
+        self._verify_wait = False
+        conn.resume_certificate_check(True, failure)
         return 1
 
     def _client_certificate(self) -> int:
@@ -858,6 +897,7 @@ class SSL:
             self.start_renegotiation()
         except TLSAlertError as exc:
             return (self._fail_alert(exc), b"")
+        core = self.conn
 
         def turn() -> tuple[int, bytes] | None:
             if self._plain_len:
@@ -879,6 +919,8 @@ class SSL:
 
         def after(other: bool) -> tuple[int, bytes] | None:
             other = other or self._in_renegotiation_handshake()
+            if (self._cert_wait or self._verify_wait) and self._handshake_steps(core) <= 0:
+                return (-1, b"")  # a renegotiation waits for the client-certificate or verify callback
             self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
             if not other or self._plain_len or self.mode & K.SSL_MODE_AUTO_RETRY or self._reader.buffered:
                 return None

@@ -110,7 +110,7 @@ class MisbehavingPeer(Endpoint):
         self.outbox += self.conn.data_to_send()
         return Outcome("SSL_shutdown", 0, SslError.SSL_ERROR_NONE)
 
-    def renegotiate(self) -> None:
+    def request_renegotiation(self) -> None:
         """TLS 1.2: start a renegotiation (server: HelloRequest; client: ClientHello)."""
         self.conn.renegotiate()
         self.outbox += self.conn.data_to_send()

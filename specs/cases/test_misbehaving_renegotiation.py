@@ -60,7 +60,7 @@ def test_wrong_renegotiation_info_in_a_renegotiation_is_refused(h: Harness, role
         started = pair.call(stack, lambda e: e.renegotiate())  # once: a retry would ask for a second one
         assert started.ok or started.retry, f"{stack.label} could not start a renegotiation: {started}"
     else:
-        peer.renegotiate()
+        peer.request_renegotiation()
     sent: list[Outcome] = []
 
     def peer_reads(e: Endpoint) -> Outcome:

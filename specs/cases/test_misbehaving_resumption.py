@@ -37,6 +37,8 @@ from specs.cases.test_misbehaving_peer import _handshake_fault
 pytestmark = pytest.mark.needs("error_codes", "session_resumption")
 
 TLS12_ONLY: dict[str, Any] = {"supported_versions": (0x0303,)}
+NOT_OFFERED = ("the stack's client did not offer the session of its first connection (Endpoint.session, "
+               "SSL_set_session), so the server had nothing to resume and no fault to make")
 
 
 def _version(version: str) -> Callable[[EndpointConfig], EndpointConfig]:
@@ -114,7 +116,8 @@ def test_server_selecting_a_psk_identity_not_offered_is_refused(h: Harness) -> N
     tls = _peer_server_tls("TLSv1.3")
     session = _first_connection_from_stack_client(h, "TLSv1.3", tls)
     _handshake_fault(h, Role.CLIENT, UnofferedPskIdentity(msg_type=2), A.illegal_parameter,
-                     lambda c: _version("TLSv1.3")(c).with_(resume=session), tls=tls, then_data=True)
+                     lambda c: _version("TLSv1.3")(c).with_(resume=session), tls=tls, then_data=True,
+                     unreached=NOT_OFFERED)
 
 
 # -- TLS 1.2: extended master secret (RFC 7627 section 5.3) -----------------------------------------------------------
@@ -179,4 +182,4 @@ def test_resumption_with_a_changed_ems_is_refused_by_the_client(h: Harness, firs
     cache[session_id] = dataclasses.replace(cached, extended_master_secret=True)
     fault = ResumptionEmsMismatch(msg_type=2, add=not first_ems, resuming=session_id)
     _handshake_fault(h, Role.CLIENT, fault, None, lambda c: _version("TLSv1.2")(c).with_(resume=stack_session),
-                     tls={**tls, "extended_master_secret": True}, then_data=True)
+                     tls={**tls, "extended_master_secret": True}, then_data=True, unreached=NOT_OFFERED)

@@ -22,6 +22,11 @@ context (:meth:`Misbehaviour.context`), and :class:`DowngradeSentinel` changes o
 our transcript and keys cover what was sent and the only wrong thing is the one named: a peer that skipped the check
 in question would complete the handshake, instead of failing later at the Finished for another reason.
 :class:`WrongFinished` and :class:`CorruptedRecord` serve both versions.
+
+Hello faults (:class:`HelloFault`: :class:`WrongPskBinder`, :class:`PreSharedKeyNotLast`,
+:class:`UnofferedPskIdentity`, :class:`ResumptionEmsMismatch`, :class:`BadRenegotiationInfo`) change a ClientHello or
+ServerHello through the context's ``edit_handshake`` hook as the message is built, before it enters our transcript:
+our keys and Finished cover what was sent, as for the signature faults.
 """
 
 from __future__ import annotations

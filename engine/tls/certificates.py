@@ -21,7 +21,7 @@ from .signatures import PublicKey
 def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
     try:
         return [x509.load_der_x509_certificate(d) for d in ders]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion (an unknown X.509 version) is no ValueError
         raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
 
 

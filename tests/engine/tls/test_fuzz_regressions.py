@@ -91,3 +91,70 @@ def test_a_certificate_file_of_an_unknown_x509_version_fails_without_an_exceptio
     assert err.ERR_peek_error() != 0
     err.ERR_clear_error()
     ssl.SSL_CTX_free(ctx)
+
+
+def _tlv(data: bytes, offset: int) -> tuple[int, int, int]:
+    """(tag, start of the content, end) of the DER element at ``offset`` (definite lengths only)."""
+    tag, first = data[offset], data[offset + 1]
+    if first < 0x80:
+        return tag, offset + 2, offset + 2 + first
+    size = first & 0x7F
+    length = int.from_bytes(data[offset + 2:offset + 2 + size], "big")
+    return tag, offset + 2 + size, offset + 2 + size + length
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    n = len(content)
+    if n < 0x80:
+        return bytes((tag, n)) + content
+    size = (n.bit_length() + 7) // 8
+    return bytes((tag, 0x80 | size)) + n.to_bytes(size, "big") + content
+
+
+def _children(data: bytes, start: int, end: int) -> list[bytes]:
+    out = []
+    while start < end:
+        _, _, stop = _tlv(data, start)
+        out.append(data[start:stop])
+        start = stop
+    return out
+
+
+def _der_with_a_duplicate_extension() -> bytes:
+    """The server certificate with its basicConstraints extension listed twice (the signature no longer matches,
+    which does not matter: the extensions are read before the path is built)."""
+    der = x509.load_pem_x509_certificate(default_pki().server.cert_pem).public_bytes(Encoding.DER)
+    _, cstart, cend = _tlv(der, 0)
+    tbs, *rest = _children(der, cstart, cend)
+    _, tstart, tend = _tlv(tbs, 0)
+    fields = _children(tbs, tstart, tend)
+    _, xstart, _ = _tlv(fields[-1], 0)  # [3] EXPLICIT Extensions
+    _, sstart, send = _tlv(fields[-1], xstart)
+    extensions = _children(fields[-1], sstart, send)
+    basic = next(e for e in extensions if bytes.fromhex("0603551d13") in e)  # OID 2.5.29.19
+    fields[-1] = _der(0xA3, _der(0x30, b"".join([*extensions, basic])))
+    return _der(0x30, _der(0x30, b"".join(fields)) + b"".join(rest))
+
+
+@pytest.mark.parametrize("version", [0x0303, 0x0304])
+@pytest.mark.parametrize("host", [SERVER_NAME, None])
+def test_a_server_certificate_with_a_duplicate_extension_ends_in_bad_certificate(version: int, host: str | None
+                                                                                 ) -> None:
+    """Found at the long budget on the rerun of test_mutated_tls12_server_flights_to_client: a leaf with a duplicate
+    extension made cryptography raise DuplicateExtension, which is no ValueError, out of the chain check (through
+    the name taken from the leaf's subjectAltName)."""
+    pki = default_pki()
+    key = load_pem_private_key(pki.server.key_pem, None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    roots = [x509.load_pem_x509_certificate(pki.ca_pem)]
+    client = TLSConnection(TLSConfig(trusted_roots=roots, server_name=SERVER_NAME, verify_host=host,
+                                     supported_versions=(version,)), "client")
+    leaf = x509.load_der_x509_certificate(_der_with_a_duplicate_extension())
+    server = TLSConnection(TLSConfig(certificate_chain=[leaf], private_key=key, supported_versions=(version,)),
+                           "server")
+    with pytest.raises(TLSAlertError) as caught:
+        for _ in range(10):
+            server.receive_bytes(client.data_to_send())
+            client.receive_bytes(server.data_to_send())
+    assert caught.value.sent_by_us and client.error is caught.value
+    assert caught.value.alert == A.bad_certificate

@@ -17,11 +17,15 @@ from cryptography.x509.verification import PolicyBuilder, Store, Subject, Verifi
 from .alerts import AlertDescription, TLSAlertError
 from .signatures import PublicKey
 
+_UNPARSABLE = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+"""What cryptography raises for a certificate part it cannot read when the part is first used; the last two are no
+ValueError (a duplicate extension was found by the long fuzz run)."""
+
 
 def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
     try:
         return [x509.load_der_x509_certificate(d) for d in ders]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion (an unknown X.509 version) is no ValueError
         raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
 
 
@@ -115,7 +119,7 @@ def verify_server_chain(
             # whatever the name (the pages are silent on the order; found by the differential runner)
             verify_server_chain(chain, roots, None, now)
         raise failure from None
-    except ValueError as exc:
+    except _UNPARSABLE as exc:
         raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None
 
 
@@ -129,5 +133,5 @@ def verify_client_chain(chain: list[x509.Certificate], roots: list[x509.Certific
         return verifier.verify(chain[0], chain[1:]).chain
     except VerificationError as exc:
         raise _alert_for(exc) from None
-    except ValueError as exc:
+    except _UNPARSABLE as exc:
         raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None

@@ -38,6 +38,9 @@ class TLSContext:
     sign12: Signer = sign12
     """TLS 1.2 signatures (ServerKeyExchange, CertificateVerify)."""
     record_padding: PaddingPolicy | None = None
+    edit_handshake: Callable[[bytes], bytes] | None = None
+    """Test-only (engine.tls.misbehave, never set by engine.ssl): changes each handshake message we build before it
+    enters our transcript and goes out, so our keys and Finished cover what was sent."""
 
 
 TicketIssuer = Callable[[CipherSuite, bytes], NewSessionTicket]

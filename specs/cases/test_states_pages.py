@@ -14,6 +14,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from specs.cases._bio import call
 from specs.cases._ssl_objects import Mem, handshake, move, note
 from specs.cases._states import State, error_entry, reach
 
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.needs("c_api", "client_role", "server_role")
 
 SENT, RECEIVED = K.SSL_SENT_SHUTDOWN, K.SSL_RECEIVED_SHUTDOWN
 ROLES = [Role.CLIENT, Role.SERVER]
+BIO_NOCLOSE = 0x00
 
 
 # --- SSL_pending / SSL_has_pending ----------------------------------------------------------------------------
@@ -141,3 +143,44 @@ def test_ssl_clear_readies_a_used_object_for_a_new_connection(h: Harness, role: 
     assert api.SSL_write(staged.ssl, b"again") == 5, "the cleared object's write on its new connection"
     move(staged.subject, fresh)
     assert api.SSL_read(fresh.ssl, 10) == (5, b"again"), "the new peer's read"
+
+
+# --- BIO_do_handshake on an SSL BIO -----------------------------------------------------------------------------
+
+@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/do-handshake")
+@pytest.mark.states("before-handshake", "mid-handshake", "established")
+@pytest.mark.parametrize("state", [State.BEFORE_HANDSHAKE, State.MID_HANDSHAKE, State.ESTABLISHED])
+@pytest.mark.parametrize("role", ROLES)
+def test_bio_do_handshake_in_each_state(h: Harness, role: Role, state: State) -> None:
+    """The subject's SSL in an SSL BIO (BIO_set_ssl, BIO_NOCLOSE; the SSL keeps its own transport). Before or in
+    the middle of the handshake BIO_do_handshake returns <= 0 with a retry request, and called again while the
+    peer answers it returns 1; on a connected SSL it returns 1 at once and sends nothing."""
+    staged = reach(h, state, role)
+    api = staged.api
+    b = call(h, "BIO_new", call(h, "BIO_f_ssl"))
+    assert b is not None, "BIO_new(BIO_f_ssl()) returned NULL"
+    try:
+        assert call(h, "BIO_set_ssl", b, staged.ssl, BIO_NOCLOSE) == 1, "BIO_set_ssl did not return 1"
+        ret = int(call(h, "BIO_do_handshake", b))
+        if state is State.ESTABLISHED:
+            assert ret == 1, f"BIO_do_handshake on a connected SSL BIO: {ret}, not 1"
+            assert staged.subject.outgoing() == 0, "BIO_do_handshake on a connected SSL BIO sent bytes"
+            return
+        assert ret <= 0, f"BIO_do_handshake {state} returned {ret} before the peer answered"
+        assert call(h, "BIO_should_retry", b), f"BIO_do_handshake {state}: <= 0 without a retry request"
+        for _ in range(20):
+            staged.move()
+            api.SSL_do_handshake(staged.peer.ssl)
+            staged.move()
+            ret = int(call(h, "BIO_do_handshake", b))
+            if ret == 1 or not call(h, "BIO_should_retry", b):
+                break
+        assert ret == 1, f"BIO_do_handshake {state} did not finish the handshake: {ret}"
+        # connected indeed: the peer completes its side and reads what the subject's SSL writes
+        staged.move()
+        assert api.SSL_do_handshake(staged.peer.ssl) == 1, "the peer's handshake did not complete"
+        assert api.SSL_write(staged.ssl, b"done") == 4, "the subject cannot write after BIO_do_handshake -> 1"
+        staged.move()
+        assert api.SSL_read(staged.peer.ssl, 10) == (4, b"done"), "the peer's read after the handshake"
+    finally:
+        call(h, "BIO_free", b)

@@ -23,6 +23,10 @@ class RustlsStack(SslLikeStack):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "present_client_certificate",
         "request_client_certificate", "implicit_handshake_on_read",
         "peer_verification", "cipher_list", "ignore_unexpected_eof", "zero_length_write", "host_name_check",
+        # TLSContext.wrap_socket (rtls/_socket.py's TLSSocket, which turns a non-blocking socket's BlockingIOError
+        # into SSLWantReadError / SSLWantWriteError), TLSContext.options (OP_NO_TLSv1_2 / OP_NO_TLSv1_3 become the
+        # version bounds) and verify_mode CERT_OPTIONAL (handed to the Rust config builder's set_verify_mode)
+        "socket_transport", "ssl_options", "optional_client_certificate",
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "rtls raises the ssl exception classes; there is no C return value",
@@ -39,4 +43,11 @@ class RustlsStack(SslLikeStack):
         "key_update": "the ssl surface has no KeyUpdate call",
         "renegotiation": "rustls does not implement renegotiation",
         "c_api": "a binding",
+        "verify_callback": "rtls has no verify callback: TLSContext offers verify_mode and verify_flags only, and "
+                           "the Rust config builder (rtls/_rustls.pyi) takes a mode, not a callable",
+        "shutdown_state": "TLSObject has no get_shutdown (SSL_get_shutdown): unwrap() sets a private flag only",
+        "want_state": "TLSObject has neither want_read nor want_write: the exception class says which retry the "
+                      "last call wants",
+        "session_resumption": "TLSObject.session is documented 'Not yet implemented' and always None, and "
+                              "session_reused is always False (rtls/_object.py), so no session can be handed on",
     })

@@ -65,12 +65,16 @@ def _version(name: str | None) -> Any:
     return mtls.TLSVersion.TLSv1_2
 
 
-def _configuration(config: EndpointConfig) -> Any:
+def _configuration(config: EndpointConfig, over_socket: bool = False) -> Any:
     if config.ciphersuites is not None:
         raise Unsupported("mbedtls: TLS 1.3 cipher suites cannot be chosen on Mbed TLS 2.28 (no TLS 1.3)")
     if config.groups is not None:
         raise Unsupported("mbedtls: python-mbedtls offers no way to choose key-exchange groups")
     for name in ("write_buffer", "read_buffer", "partial_write"):
+        # over a socket, TLSWrappedSocket.send() hands the whole buffer to write() and reports all of it: writes are
+        # complete, which is partial_write=False
+        if name == "partial_write" and over_socket and config.partial_write is False:
+            continue
         if getattr(config, name) is not None:
             raise Unsupported(f"mbedtls: {name} cannot be set (the wrapped buffer grows without bound)")
     if config.ignore_unexpected_eof:
@@ -102,7 +106,7 @@ class MbedtlsEndpoint(Endpoint):
     def __init__(self, config: EndpointConfig, label: str, sock: socket.socket | None = None) -> None:
         self.role = config.role
         self.label = label
-        conf = _configuration(config)
+        conf = _configuration(config, over_socket=sock is not None)
         # over a socket: python-mbedtls's TLSWrappedSocket, which moves the bytes between the socket and its own
         # TLSWrappedBuffer in Python (tls.py); its buffer is then the one the state machine uses
         self.sock: Any = None
@@ -181,8 +185,8 @@ class MbedtlsEndpoint(Endpoint):
         chunk = data[:_RECORD]
 
         def go() -> tuple[int, bytes]:
-            if self.sock is not None:  # TLSWrappedSocket.send: the buffer's write, then one socket send
-                return int(self.sock.send(chunk)), b""
+            if self.sock is not None:  # TLSWrappedSocket.send: the buffer's write of all of it, then one socket send
+                return int(self.sock.send(data)), b""
             self.buffer.write(chunk)
             return len(chunk), b""
 

@@ -18,7 +18,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from conformance.stacks.engine_api import EngineApi
 
 from _pytest.outcomes import Skipped
 
@@ -128,12 +131,13 @@ class Harness:
         self._capi: Any = None
 
     @property
-    def capi(self) -> Any:
-        """The C API of the stack under test (capability ``c_api``), else the case is not applicable."""
+    def capi(self) -> EngineApi:
+        """The C API of the stack under test (capability ``c_api``), else the case is not applicable. Typed as the
+        engine's API object (every C-API stack follows the same convention; handles are opaque to a case)."""
         self.need("c_api", stacks=(self.stack,))
         if self._capi is None:  # every function a case calls is noted in the trace (see TracedApi)
             self._capi = TracedApi(getattr(self.stack, "capi"), self.trace.functions)  # noqa: B009 - only C-API stacks
-        return self._capi
+        return cast("EngineApi", self._capi)
 
     @property
     def peer(self) -> StackAdapter:

@@ -4,8 +4,8 @@ The convention is written in prose in ``conformance/capi/__init__.py``; this mod
 programs driving an SSL over BIOs need (the differential runner, :mod:`conformance.differential`, calls nothing
 else) as a :class:`typing.Protocol`, so that mypy checks both implementations against one text:
 
-* the engine (:class:`conformance.stacks.engine.EngineApi`, whose typed base
-  :class:`~conformance.stacks.engine.EngineFunctions` binds the engine's own functions), and
+* the engine (:class:`conformance.stacks.engine_api.EngineApi`, generated from the engine's modules: every
+  public function a typed attribute, no forwarding), and
 * the ``ctypes`` binding of real OpenSSL-ABI libraries (:class:`conformance.capi.libssl.LibsslApi`).
 
 The protocol is generic in the handle types, because each implementation has its own opaque handles: the engine's
@@ -112,11 +112,11 @@ class CApi(Protocol[SslT, CtxT, BioT, MethT]):
 
 if TYPE_CHECKING:  # mypy proves both implementations satisfy the protocol
     from conformance.capi.libssl import Handle, LibsslApi
-    from conformance.stacks.engine import EngineFunctions
+    from conformance.stacks.engine_api import EngineApi
     from engine.bio import BIO, BIO_METHOD
     from engine.ssl import SSL, SSL_CTX, SSL_METHOD
 
-    def _engine_satisfies(api: EngineFunctions) -> CApi[SSL, SSL_CTX, BIO, SSL_METHOD | BIO_METHOD]:
+    def _engine_satisfies(api: EngineApi) -> CApi[SSL, SSL_CTX, BIO, SSL_METHOD | BIO_METHOD]:
         return api
 
     def _libssl_satisfies(api: LibsslApi) -> CApi[Handle, Handle, Handle, Handle]:

@@ -2284,6 +2284,10 @@ class LibsslApi:
     def SSL_CTX_sess_cache_full(self, ctx: Handle | None) -> int:
         return self._ctx_macro("SSL_CTX_sess_cache_full", ctx, K.SSL_CTRL_SESS_CACHE_FULL)
 
+    def SSL_get_secure_renegotiation_support(self, ssl: Handle | None) -> int:
+        """The ssl.h macro: SSL_ctrl(ssl, SSL_CTRL_GET_RI_SUPPORT, 0, NULL)."""
+        return int(self.SSL_ctrl(ssl, K.SSL_CTRL_GET_RI_SUPPORT, 0, None))
+
     def SSL_set_retry_verify(self, ssl: Handle | None) -> int:
         """The ssl.h macro: (SSL_ctrl(ssl, SSL_CTRL_SET_RETRY_VERIFY, 0, NULL) > 0)."""
         return int(self.SSL_ctrl(ssl, _SSL_CTRL_SET_RETRY_VERIFY, 0, None) > 0)

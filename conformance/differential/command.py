@@ -36,6 +36,11 @@ def add_parser(sub: Any) -> None:
                         "libssl)")
     p.add_argument("--examples", type=int, default=200, metavar="N", help="programs to generate (default 200)")
     p.add_argument("--seed", type=int, default=None, metavar="S", help="seed (default: random, printed)")
+    p.add_argument("--transport", action="append", default=[], metavar="KIND",
+                   choices=["pair", "mem", "socket", "fd"],
+                   help="how each SSL meets the link: pair (BIO pair), mem (memory BIOs), socket (a 127.0.0.1 TCP "
+                        "socket as a socket BIO), fd (the same socket given with SSL_set_fd); repeatable; default: "
+                        "every one the stacks can use, drawn at random per program")
     p.add_argument("--max-steps", type=int, default=30, metavar="N", help="steps per program (default 30)")
     p.add_argument("--report", default="reports", metavar="DIR", help="report directory (default: reports)")
     p.set_defaults(func=cmd_differential)
@@ -81,7 +86,12 @@ def cmd_differential(args: argparse.Namespace) -> int:
         print("conformance differential: name at least two different stacks", file=sys.stderr)
         return 2
     started = time.time()
-    result = run(apis, table, examples=args.examples, seed=args.seed, max_steps=args.max_steps)
+    try:
+        result = run(apis, table, examples=args.examples, seed=args.seed, max_steps=args.max_steps,
+                     transports=args.transport)
+    except ValueError as exc:
+        print(f"conformance differential: {exc}", file=sys.stderr)
+        return 2
     run_id = f"{int(started)}-{result.seed}"
     report = Path(args.report)
     for record in records(result, {n: a.version for n, a in apis.items()}, run_id):
@@ -94,7 +104,8 @@ def cmd_differential(args: argparse.Namespace) -> int:
         f = result.finding
         print(f"\nFINDING: {f.describe()}\n\nshrunk program (Python, replays on {f.stack}):\n{f.script()}\n\n"
               f"as C:\n{f.program.render_c()}\n\nreplay: conformance differential "
-              f"{' '.join('--stack ' + n for n in names)} --seed {result.seed} --examples {args.examples}")
+              f"{' '.join('--stack ' + n for n in names)} --seed {result.seed} --examples {args.examples}"
+              + "".join(f" --transport {t}" for t in args.transport))
     sources = [path for path in (report / "results.jsonl", report / RESULTS) if path.exists()]
     write_reports(report, sources)
     print(f"report: {report / 'index.html'}  records: {report / RESULTS}")

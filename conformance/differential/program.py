@@ -14,19 +14,23 @@ quantity a step names is one both stacks interpret alike, because the bytes on t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from hypothesis import strategies as st
 
 __all__ = [
-    "Clear", "Corrupt", "Drop", "Dup", "Eof", "Handshake", "KeyUpdate", "Move", "Program", "Read", "Rebio",
-    "Renegotiate", "Setup", "Shutdown", "Side", "Step", "Write", "payload", "programs",
+    "TRANSPORTS", "Clear", "Corrupt", "Drop", "Dup", "Eof", "Handshake", "KeyUpdate", "Move", "Program", "Read",
+    "Rebio", "Renegotiate", "Setup", "Shutdown", "Side", "Step", "Write", "payload", "programs", "usable_transports",
 ]
 
 Side = Literal["client", "server"]
 SIDES: tuple[Side, Side] = ("client", "server")
 READS = ("SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex")
+# How each SSL meets the link (Setup.transport): BIO pair, memory BIOs, a 127.0.0.1 TCP socket as a socket BIO or as
+# a descriptor given with SSL_set_fd.
+TRANSPORTS: tuple[str, ...] = ("pair", "mem", "socket", "fd")
 
 
 def payload(num: int) -> bytes:
@@ -44,13 +48,15 @@ class Setup:
     """How the two SSL objects are made. ``verify``: the client's SSL_VERIFY_PEER with the right CA ("peer"), with a
     CA that signed nothing here ("wrong-ca"), or SSL_VERIFY_NONE ("none"). ``sni``: SSL_set_tlsext_host_name on the
     client. ``host``: SSL_set1_host with the server's name ("right"), another name ("wrong"), or not called.
-    ``transport``: a BIO pair per SSL (``pair_size`` bytes each way) or two memory BIOs per SSL. ``version``: TLS 1.3
+    ``transport``: a BIO pair per SSL (``pair_size`` bytes each way), two memory BIOs per SSL, or a TCP connection
+    over 127.0.0.1 per SSL, given to it as a socket BIO (``"socket"``: BIO_new_socket + SSL_set_bio) or as a
+    descriptor (``"fd"``: SSL_set_fd), the harness holding the other end (see :data:`TRANSPORTS`). ``version``: TLS 1.3
     only, or TLS 1.2 only (one suite, ECDHE-ECDSA-AES128-GCM-SHA256, so that record sizes are the same on every
     stack; no session tickets). ``client_auth``: the server asks for no client certificate, asks for one
     (SSL_VERIFY_PEER) or requires one (| SSL_VERIFY_FAIL_IF_NO_PEER_CERT); ``client_cert``: the client has one
     (signed by the CA the server trusts). ``client_reneg``: the server sets SSL_OP_ALLOW_CLIENT_RENEGOTIATION."""
 
-    transport: Literal["pair", "mem"] = "pair"
+    transport: Literal["pair", "mem", "socket", "fd"] = "pair"
     pair_size: int = 17408
     verify: Literal["none", "peer", "wrong-ca"] = "peer"
     sni: bool = True
@@ -254,7 +260,8 @@ class Corrupt:
 
 @dataclass(frozen=True)
 class Eof:
-    """The transport towards ``dst`` reports end of file (BIO_shutdown_wr / BIO_set_mem_eof_return(rbio, 0))."""
+    """The transport towards ``dst`` reports end of file (BIO_shutdown_wr / BIO_set_mem_eof_return(rbio, 0) /
+    shutdown(SHUT_WR) of the harness's end of the socket)."""
 
     dst: Side
 
@@ -295,7 +302,8 @@ class Program:
                  " * link_move(a, b, keep): read everything pending on a, write all but the last `keep` of what is",
                  " *   undelivered into b; link_drop: discard the undelivered bytes; link_corrupt(a, back): flip",
                  " *   bit 0 of the undelivered byte `back` positions before the end; link_eof(x): BIO_shutdown_wr(x)",
-                 " *   (memory BIOs: BIO_set_mem_eof_return(rbio, 0)); payload: bytes (i * 7 + num) % 251. */"]
+                 " *   (memory BIOs: BIO_set_mem_eof_return(rbio, 0); sockets: shutdown(x, SHUT_WR), x being the",
+                 " *   harness's end of the SSL's 127.0.0.1 TCP connection); payload: bytes (i * 7 + num) % 251. */"]
         lines += [step.c() for step in self.steps]
         return "\n".join(lines)
 
@@ -322,7 +330,7 @@ def _step_strategy(available: frozenset[str], transport: str) -> st.SearchStrate
         st.builds(Drop, _sides, st.just(0)),
         st.builds(Corrupt, _sides, st.integers(0, 15)),
     ]
-    if transport == "mem" or "BIO_shutdown_wr" in available:
+    if transport != "pair" or "BIO_shutdown_wr" in available:
         rare.append(st.builds(Eof, _sides))
     rare.append(st.builds(Rebio, _sides))
     if "SSL_dup" in available:
@@ -340,11 +348,16 @@ def _step_strategy(available: frozenset[str], transport: str) -> st.SearchStrate
     return st.sampled_from([k for k, n in weights.items() for _ in range(n)]).flatmap(kinds.__getitem__)
 
 
-def _setups(available: frozenset[str]) -> st.SearchStrategy[Setup]:
-    transports = ["pair", "mem"]
+def usable_transports(available: frozenset[str], wanted: Sequence[str] = TRANSPORTS) -> list[str]:
+    """The transports of ``wanted`` whose functions every stack of the run provides."""
+    needs = {"pair": "BIO_new_bio_pair", "socket": "BIO_new_socket", "fd": "SSL_set_fd"}
+    return [t for t in wanted if t not in needs or needs[t] in available]
+
+
+def _setups(available: frozenset[str], transports: Sequence[str]) -> st.SearchStrategy[Setup]:
     return st.builds(
         Setup,
-        transport=st.sampled_from(transports),
+        transport=st.sampled_from(usable_transports(available, transports)),
         pair_size=st.sampled_from([17408, 120000]),
         verify=st.sampled_from(["peer", "peer", "peer", "none", "wrong-ca"]),
         sni=st.booleans(),
@@ -363,8 +376,8 @@ def _handshake_prefix() -> tuple[Step, ...]:
 
 
 @st.composite
-def _program(draw: st.DrawFn, available: frozenset[str], max_steps: int) -> Program:
-    setup = draw(_setups(available))
+def _program(draw: st.DrawFn, available: frozenset[str], max_steps: int, transports: Sequence[str]) -> Program:
+    setup = draw(_setups(available, transports))
     # Four programs in five start with an ordinary handshake so that most steps exercise a live connection;
     # shrinking drops the prefix when it is not needed (it is one choice, not steps to remove one by one).
     prefix = _handshake_prefix() if draw(st.integers(0, 4)) else ()
@@ -372,5 +385,7 @@ def _program(draw: st.DrawFn, available: frozenset[str], max_steps: int) -> Prog
     return Program(setup, prefix + tuple(steps))
 
 
-def programs(available: frozenset[str], max_steps: int = 30) -> st.SearchStrategy[Program]:
-    return _program(available, max_steps)
+def programs(available: frozenset[str], max_steps: int = 30, transports: Sequence[str] = ()
+             ) -> st.SearchStrategy[Program]:
+    """Random programs over the functions of ``available``, on one of ``transports`` (default: every one)."""
+    return _program(available, max_steps, tuple(transports) or TRANSPORTS)

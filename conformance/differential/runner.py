@@ -11,7 +11,7 @@ stacks' states have parted, so the program stops there and the entry is counted.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 
 from conformance.differential.program import (
+    TRANSPORTS,
     Clear,
     Corrupt,
     Drop,
@@ -35,6 +36,7 @@ from conformance.differential.program import (
     Step,
     Write,
     programs,
+    usable_transports,
 )
 from conformance.differential.table import Entry
 from conformance.differential.world import Api, Observation, World
@@ -43,7 +45,8 @@ __all__ = ["Divergence", "Finding", "RunResult", "call_name", "compare", "execut
 
 # The functions a program may call; a run uses those every one of its stacks provides.
 FUNCTIONS = ("SSL_read", "SSL_read_ex", "SSL_peek", "SSL_peek_ex", "SSL_write", "SSL_write_ex", "SSL_key_update",
-             "BIO_shutdown_wr", "SSL_dup", "SSL_renegotiate", "SSL_renegotiate_abbreviated", "SSL_renegotiate_pending")
+             "BIO_shutdown_wr", "SSL_dup", "SSL_renegotiate", "SSL_renegotiate_abbreviated", "SSL_renegotiate_pending",
+             "BIO_new_bio_pair", "BIO_new_socket", "SSL_set_fd")
 
 
 def call_name(step: Step) -> str:
@@ -164,8 +167,10 @@ def execute(program: Program, apis: Mapping[str, Api], table: list[Entry], resul
                 found = Finding(program, index, reference, name, diffs, history)
                 remaining = set(diffs)
                 used: list[Entry] = []
-                for entry in table:
-                    covered = entry.covers(name, call, diffs, history[reference][-1], history[name][-1])
+                ref_obs, other_obs = history[reference][-1], history[name][-1]
+                candidates = [(entry, entry.covers(name, call, diffs, ref_obs, other_obs)) for entry in table]
+                candidates.sort(key=lambda pair: -pair[0].specificity(diffs))  # stable: table order among equals
+                for entry, covered in candidates:
                     if covered & remaining:
                         remaining -= covered
                         used.append(entry)
@@ -219,19 +224,22 @@ def available_functions(apis: Mapping[str, Api]) -> frozenset[str]:
 
 
 def run(apis: Mapping[str, Api], table: list[Entry], *, examples: int = 100, seed: int | None = None,
-        max_steps: int = 30, shrink: bool = True) -> RunResult:
+        max_steps: int = 30, shrink: bool = True, transports: Sequence[str] = ()) -> RunResult:
     """Generate ``examples`` programs (reproducible from ``seed``) and run each on every stack. ``shrink=False``
-    skips hypothesis's shrinking (the final step-deletion pass still runs): quicker, with larger sizes left in."""
+    skips hypothesis's shrinking (the final step-deletion pass still runs): quicker, with larger sizes left in.
+    ``transports``: the transports hypothesis draws from (default: every one all the stacks can use)."""
     if len(apis) < 2:
         raise ValueError("the differential runner needs at least two stacks")
     chosen = random.SystemRandom().randrange(2**32) if seed is None else seed
     result = RunResult(list(apis), chosen)
     available = available_functions(apis)
+    if not usable_transports(available, transports or TRANSPORTS):
+        raise ValueError(f"no transport of {list(transports)} is usable by every stack")
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=False, print_blob=False,
               report_multiple_bugs=False, verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),
               phases=(Phase.generate, Phase.shrink) if shrink else (Phase.generate,))
-    @given(programs(available, max_steps))
+    @given(programs(available, max_steps, transports))
     def check(program: Program) -> None:
         result.examples += 1
         execute(program, apis, table, result)

@@ -29,8 +29,9 @@ The data is ``conformance/expectations/divergences.toml``::
 A divergence the runner finds is *explained* when entries cover every differing field: an entry covers the
 differing fields it lists (all of them for ``"*"``) when the stack and the call (if it names one) are the same and
 the listed reference / observed values hold for the fields that differ (see :meth:`Entry.covers`). Several entries
-may explain one step together (e.g. a reporting quirk next to a real difference). Anything else is a finding and
-fails the run.
+may explain one step together (e.g. a reporting quirk next to a real difference); the entries that pin more of the
+differing fields with values are tried first (:meth:`Entry.specificity`), so the hit is counted for the closest
+explanation. Anything else is a finding and fails the run.
 """
 
 from __future__ import annotations
@@ -84,6 +85,12 @@ class Entry:
                 elif wildcard or key not in self.fields:
                     return frozenset()
         return covered
+
+    def specificity(self, diffs: dict[str, tuple[Any, Any]]) -> int:
+        """How many of the differing fields this entry pins with a value: when several entries cover the same
+        fields, the one that pins more of them is the explanation (a loose entry of another cause does not take
+        the credit)."""
+        return sum(1 for key, _ in (*self.reference, *self.observed) if key in diffs)
 
     def record(self) -> dict[str, Any]:
         return {"id": self.id, "stack": self.stack, "clause": self.clause, "blame": self.blame,

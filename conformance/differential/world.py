@@ -7,7 +7,12 @@ a program can observe after each step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import fcntl
+import socket
+import struct
+import termios
+import time
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 from conformance.capi.contract import CApi
@@ -32,6 +37,7 @@ from conformance.differential.program import (
     Write,
     payload,
 )
+from engine.bio.constants import BIO_NOCLOSE
 from engine.ssl import constants as K
 
 __all__ = ["Observation", "World", "api_of", "payload"]
@@ -48,6 +54,8 @@ class Api(CApi[Any, Any, Any, Any], Protocol):
     def SSL_renegotiate_pending(self, ssl: Any, /) -> int: ...
     def SSL_CTX_set_cipher_list(self, ctx: Any, str: bytes, /) -> int: ...
     def SSL_CTX_set_options(self, ctx: Any, op: int, /) -> int: ...
+    def SSL_set_fd(self, ssl: Any, fd: int, /) -> int: ...
+    def BIO_new_socket(self, sock: int, close_flag: int, /) -> Any: ...
 
 
 Observation = dict[str, Any]
@@ -136,17 +144,173 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
     return ctx
 
 
-@dataclass
 class _End:
-    """One SSL and the BIOs the harness uses: ``incoming`` is written by the link and read by the SSL; ``outgoing``
-    is written by the SSL and read by the link; ``unread`` is the BIO whose pending count says how many delivered
-    bytes the SSL has not read yet."""
+    """One SSL and its transport as the link sees it: the bytes the SSL wrote (``take_output``), the bytes given to
+    it (``deliver``) and, of those, the ones it has not read yet (``unread`` / ``take_unread``)."""
 
-    ssl: Any
-    incoming: Any
-    outgoing: Any
-    unread: Any
-    owned: list[Any] = field(default_factory=list)  # BIOs the harness frees (the SSL frees the others)
+    def __init__(self, api: Api, ssl: Any) -> None:
+        self.api = api
+        self.ssl = ssl
+
+    def take_output(self) -> bytes:
+        raise NotImplementedError
+
+    def has_output(self) -> bool:
+        raise NotImplementedError
+
+    def deliver(self, data: bytes) -> int:
+        """Give ``data`` to the SSL's input; how many bytes the transport took."""
+        raise NotImplementedError
+
+    def unread(self) -> int:
+        raise NotImplementedError
+
+    def take_unread(self) -> bytes:
+        raise NotImplementedError
+
+    def eof(self) -> int:
+        """The SSL's input reports end of file once the bytes delivered so far are read."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Free what the harness owns of the transport (after the SSL that used it is gone or has new BIOs)."""
+
+
+class _BioEnd(_End):
+    """A BIO pair half or two memory BIOs: ``incoming`` is written by the link and read by the SSL; ``outgoing``
+    is written by the SSL and read by the link; ``unread_bio``'s pending count is the delivered bytes the SSL has
+    not read; ``owned``: the BIOs the harness frees (the SSL frees the others)."""
+
+    def __init__(self, api: Api, ssl: Any, incoming: Any, outgoing: Any, unread_bio: Any, owned: list[Any],
+                 mem: bool) -> None:
+        super().__init__(api, ssl)
+        self.incoming, self.outgoing, self.unread_bio, self.owned, self.mem = incoming, outgoing, unread_bio, owned, mem
+
+    def _drain(self, bio: Any) -> bytes:
+        pending = self.api.BIO_ctrl_pending(bio)
+        if pending > 0:
+            ret, data = self.api.BIO_read(bio, pending)
+            if ret > 0:
+                return bytes(data)
+        return b""
+
+    def take_output(self) -> bytes:
+        return self._drain(self.outgoing)
+
+    def has_output(self) -> bool:
+        return self.api.BIO_ctrl_pending(self.outgoing) > 0
+
+    def deliver(self, data: bytes) -> int:
+        return max(self.api.BIO_write(self.incoming, data), 0)
+
+    def unread(self) -> int:
+        return self.api.BIO_ctrl_pending(self.unread_bio)
+
+    def take_unread(self) -> bytes:
+        return self._drain(self.unread_bio)
+
+    def eof(self) -> int:
+        if self.mem:
+            return self.api.BIO_set_mem_eof_return(self.incoming, 0)
+        return self.api.BIO_shutdown_wr(self.incoming)
+
+    def close(self) -> None:
+        for bio in self.owned:
+            self.api.BIO_free(bio)
+        self.owned = []
+
+
+_SIOCOUTQNSD = 0x894B  # linux/sockios.h: bytes of the send queue not yet sent
+_SETTLE = 5.0  # seconds loopback delivery may take before the harness gives up (it takes microseconds)
+
+
+def _queued(sock: socket.socket, request: int) -> int:
+    return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), request, b"\0\0\0\0"))[0])
+
+
+def _wait(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _SETTLE
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"loopback transport: {what} within {_SETTLE} s")
+        time.sleep(0.0002)
+
+
+class _SocketEnd(_End):
+    """A TCP connection over 127.0.0.1: the SSL's end (``BIO_new_socket`` + ``SSL_set_bio``, or ``SSL_set_fd``;
+    non-blocking, so an empty socket is a retry) and the link's end, read and written by the harness. Loopback
+    delivery is immediate on Linux; the harness still waits until the kernel has moved the bytes (``SIOCOUTQNSD``
+    of the sender, ``FIONREAD`` of the receiver), so an observation never races the kernel."""
+
+    def __init__(self, api: Api, ssl: Any, use_fd: bool) -> None:
+        super().__init__(api, ssl)
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            self.link_sock = socket.create_connection(listener.getsockname())
+            self.ssl_sock, _ = listener.accept()
+        for sock in (self.link_sock, self.ssl_sock):
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        fd = self.ssl_sock.fileno()
+        if use_fd:
+            ok = api.SSL_set_fd(ssl, fd) == 1
+        else:
+            bio = api.BIO_new_socket(fd, BIO_NOCLOSE)
+            ok = bio is not None
+            if ok:
+                api.SSL_set_bio(ssl, bio, bio)
+        if not ok:
+            self.close()
+            raise RuntimeError(f"{api.library}: {'SSL_set_fd' if use_fd else 'BIO_new_socket'} failed")
+
+    def _sent(self, sock: socket.socket) -> None:
+        _wait(lambda: _queued(sock, _SIOCOUTQNSD) == 0, "the send queue did not empty")
+
+    def _recv_all(self, sock: socket.socket) -> bytes:
+        chunks = []
+        while True:
+            try:
+                data = sock.recv(1 << 20)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        return b"".join(chunks)
+
+    def take_output(self) -> bytes:
+        self._sent(self.ssl_sock)
+        return self._recv_all(self.link_sock)
+
+    def has_output(self) -> bool:
+        self._sent(self.ssl_sock)
+        return _queued(self.link_sock, termios.FIONREAD) > 0
+
+    def deliver(self, data: bytes) -> int:
+        before = _queued(self.ssl_sock, termios.FIONREAD)
+        try:
+            sent = self.link_sock.send(data)
+        except OSError:  # a full socket, or the link's end shut down by Eof
+            return 0
+        _wait(lambda: _queued(self.ssl_sock, termios.FIONREAD) >= before + sent, "delivered bytes did not arrive")
+        return sent
+
+    def unread(self) -> int:
+        return _queued(self.ssl_sock, termios.FIONREAD)
+
+    def take_unread(self) -> bytes:
+        return self._recv_all(self.ssl_sock)
+
+    def eof(self) -> int:
+        try:
+            self.link_sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return 0
+        self._sent(self.link_sock)
+        return 1
+
+    def close(self) -> None:
+        self.link_sock.close()
+        self.ssl_sock.close()
 
 
 class Link:
@@ -157,39 +321,29 @@ class Link:
         self.flight: dict[Side, bytearray] = {"client": bytearray(), "server": bytearray()}
 
     def pull(self, src: Side) -> bytearray:
-        """Take what ``src`` has written out of its BIO into the link (undelivered)."""
-        return self._pull(src)
-
-    def _pull(self, src: Side) -> bytearray:
-        api, end = self._world.api, self._world.ends[src]
-        pending = api.BIO_ctrl_pending(end.outgoing)
-        if pending > 0:
-            ret, data = api.BIO_read(end.outgoing, pending)
-            if ret > 0:
-                self.flight[src] += data
+        """Take what ``src`` has written out of its transport into the link (undelivered)."""
+        self.flight[src] += self._world.ends[src].take_output()
         return self.flight[src]
 
     def move(self, src: Side, keep: int = 0) -> int:
         """Deliver all but the last ``keep`` undelivered bytes of ``src``; returns how many the receiver took."""
-        api = self._world.api
-        flight = self._pull(src)
+        flight = self.pull(src)
         count = len(flight) - keep
         if count <= 0:
             return 0
         dst = self._world.ends["server" if src == "client" else "client"]
-        taken = api.BIO_write(dst.incoming, bytes(flight[:count]))
-        taken = max(taken, 0)
+        taken = dst.deliver(bytes(flight[:count]))
         del flight[:taken]
         return taken
 
     def drop(self, src: Side, keep: int = 0) -> int:
-        flight = self._pull(src)
+        flight = self.pull(src)
         count = max(len(flight) - keep, 0)
         del flight[:count]
         return count
 
     def corrupt(self, src: Side, back: int = 0) -> int:
-        flight = self._pull(src)
+        flight = self.pull(src)
         if len(flight) <= back:
             return 0
         flight[len(flight) - 1 - back] ^= 0x01
@@ -197,21 +351,15 @@ class Link:
 
     def reset(self) -> None:
         """Throw away every byte between the two SSLs: undelivered, delivered but unread, written but untaken."""
-        world = self._world
-        for side, end in world.ends.items():
+        for side, end in self._world.ends.items():
             self.flight[side].clear()
-            for bio in (end.unread, end.outgoing):
-                pending = world.api.BIO_ctrl_pending(bio)
-                if pending > 0:
-                    world.api.BIO_read(bio, pending)
+            end.take_unread()
+            end.take_output()
 
     def eof(self, dst: Side) -> int:
         world = self._world
-        end = world.ends[dst]
         world.eof.add(dst)
-        if world.setup.transport == "mem":
-            return world.api.BIO_set_mem_eof_return(end.incoming, 0)
-        return world.api.BIO_shutdown_wr(end.incoming)
+        return world.ends[dst].eof()
 
 
 class World:
@@ -253,17 +401,19 @@ class World:
         return self.ends["server"].ssl
 
     def _attach(self, ssl: Any) -> _End:
-        """New BIOs of the set-up's kind, given to ``ssl`` with SSL_set_bio."""
+        """A new transport of the set-up's kind, given to ``ssl`` (SSL_set_bio, or SSL_set_fd)."""
         api, setup = self.api, self.setup
+        if setup.transport in ("socket", "fd"):
+            return _SocketEnd(api, ssl, use_fd=setup.transport == "fd")
         if setup.transport == "pair":
             ret, internal, network = api.BIO_new_bio_pair(setup.pair_size, setup.pair_size)
             if ret != 1:
                 raise RuntimeError(f"{api.library}: BIO_new_bio_pair failed")
             api.SSL_set_bio(ssl, internal, internal)
-            return _End(ssl, network, network, internal, [network])
+            return _BioEnd(api, ssl, network, network, internal, [network], mem=False)
         rbio, wbio = api.BIO_new(api.BIO_s_mem()), api.BIO_new(api.BIO_s_mem())
         api.SSL_set_bio(ssl, rbio, wbio)
-        return _End(ssl, rbio, wbio, rbio)
+        return _BioEnd(api, ssl, rbio, wbio, rbio, [], mem=True)
 
     def _end(self, side: Side) -> _End:
         api, setup = self.api, self.setup
@@ -288,33 +438,23 @@ class World:
     def close(self) -> None:
         for end in self.ends.values():
             self.api.SSL_free(end.ssl)
-            for bio in end.owned:
-                self.api.BIO_free(bio)
+            end.close()
         self.ends = {}
 
     def _move_bios(self, side: Side, ssl: Any) -> None:
         """Give ``ssl`` new BIOs in place of ``side``'s: what the old SSL wrote goes to the link first, the bytes
         delivered and not yet read move to the new read BIO, an end of file is reported again. The old BIOs go with
         SSL_set_bio (same SSL) or with the old SSL (SSL_free, done by the caller); the harness frees its halves."""
-        api, old = self.api, self.ends[side]
+        old = self.ends[side]
         self.link.pull(side)
-        unread = b""
-        pending = api.BIO_ctrl_pending(old.unread)
-        if pending > 0:
-            ret, data = api.BIO_read(old.unread, pending)
-            unread = bytes(data) if ret > 0 else b""
+        unread = old.take_unread()
         end = self._attach(ssl)
-        for bio in old.owned:
-            api.BIO_free(bio)
-        old.owned = []
+        old.close()
         if unread:
-            api.BIO_write(end.incoming, unread)
+            end.deliver(unread)
         self.ends[side] = end
         if side in self.eof:
-            if self.setup.transport == "mem":
-                api.BIO_set_mem_eof_return(end.incoming, 0)
-            else:
-                api.BIO_shutdown_wr(end.incoming)
+            end.eof()
 
     def rebio(self, side: Side) -> None:
         """SSL_set_bio with new BIOs (the program's Rebio step)."""
@@ -462,9 +602,9 @@ class World:
             obs[f"{side}.pending"] = api.SSL_pending(end.ssl)
             if self.renegotiation:
                 obs[f"{side}.reneg_pending"] = api.SSL_renegotiate_pending(end.ssl)
-            obs[f"{side}.out"] = api.BIO_ctrl_pending(end.outgoing) > 0
+            obs[f"{side}.out"] = end.has_output()
             comparable = side not in self.truncated and side not in self.partial
             if comparable and not self.link.flight["server" if side == "client" else "client"]:
                 obs[f"{side}.has_pending"] = api.SSL_has_pending(end.ssl)
-                obs[f"{side}.unread"] = api.BIO_ctrl_pending(end.unread) > 0
+                obs[f"{side}.unread"] = end.unread() > 0
         return obs

@@ -106,6 +106,16 @@ def _row(item: Item) -> CaseRow:
                    item.anchor, bool(record.interop) and server != record.client)
 
 
+class _JsonStrings(dict[str, str]):
+    """``json.dumps(text, ensure_ascii=False)`` of strings that recur, made once (emptied when it grows large)."""
+
+    def __missing__(self, text: str) -> str:
+        if len(self) > 50_000:
+            self.clear()
+        done = self[text] = json.dumps(text, ensure_ascii=False)
+        return done
+
+
 class DigestWriter:
     """Writes a report's ``verdicts.jsonl`` as the verdicts stream past: a header line, then one row per verdict."""
 
@@ -113,14 +123,19 @@ class DigestWriter:
         self.path = path
         self.file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
         self.file.write(json.dumps({"kind": "digest", "schema": _DIGEST_SCHEMA, "fields": _DIGEST_FIELDS}) + "\n")
+        self._json = _JsonStrings()
 
     def add(self, item: Item) -> None:
         record = item.record
         server = server_of(record)
-        row = [record.stack, record.client, server, record.case, item.params, str(record.verdict), item.anchor,
-               bool(record.interop) and server != record.client, record.peer or "", record.version,
-               record.peer_version or ""]  # the order of _DIGEST_FIELDS; interop as in _row
-        self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        # json.dumps(row, ensure_ascii=False) for the row in the order of _DIGEST_FIELDS (interop as in _row), with
+        # each string's JSON made once: stacks, cases, parameters and versions recur on every line
+        text = self._json
+        self.file.write(
+            f"[{text[record.stack]}, {text[record.client]}, {text[server]}, {text[record.case]}, {text[item.params]}, "
+            f'{text[record.verdict.value]}, "r-{item.digest[:6].hex()}", '
+            f"{'true' if record.interop and server != record.client else 'false'}, {text[record.peer or '']}, "
+            f"{text[record.version]}, {text[record.peer_version or '']}]\n")
 
     def versions(self, stream: Stream) -> None:
         """The installed stacks' versions from the run records (a stack may have no verdict of its own)."""

@@ -21,14 +21,16 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from conformance.catalogue import Catalogue, load_catalogue
-from conformance.results import Results, ResultsError, read_records
+from conformance.results import Results, ResultsError, _lines
 from conformance.verdicts import (
+    _VERDICT_FIELDS,
     BAD_VERDICTS,
+    READABLE_SCHEMAS,
     SEVERITY,
     PlanRecord,
     RecordError,
@@ -51,6 +53,7 @@ REFERENCE_STACK = "libssl"  # "passes on libssl but not on this stack"
 DIFFERENTIAL_KIND = "differential"
 
 _RANK = {str(v): i for i, v in enumerate(SEVERITY)}
+_VALUES = {v: v.value for v in Verdict}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -94,6 +97,104 @@ def server_of(record: VerdictRecord) -> str:
     return record.peer if record.client == record.stack else record.stack
 
 
+# --- reading: a fast path for the common verdict line ------------------------------------------------------------
+#
+# :func:`conformance.verdicts.parse_record` checks every field of every record; a report of a large run reads
+# 100,000 of them. Records written by one run have the same few shapes (the same keys in the same order, values of
+# the same types), so the shape's check is done once: :func:`_quick_verdict` looks up the record's shape (its keys
+# and the exact types of its values) and, for a shape whose every key is a verdict field of an accepted type, builds
+# the :class:`VerdictRecord` directly with what ``parse_record`` would give. Anything else (another kind, a wrong
+# type, an unknown verdict, a list holding a non-string, an odd key) goes to ``parse_record``, which accepts it or
+# says what is wrong, so the fast path never accepts what ``parse_record`` refuses nor changes what it builds
+# (tests/conformance/test_report.py compares the two on records of every shape).
+
+_SHAPES: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[str, ...] | None] = {}
+_VERDICT_VALUES = {v.value: v for v in Verdict}
+_ALLOWED = {name: types for name, (types, _) in _VERDICT_FIELDS.items()}
+_REQUIRED_FIELDS = frozenset(name for name, (_, required) in _VERDICT_FIELDS.items() if required)
+_LIST_FIELDS = ("clauses", "trace", "functions", "states")
+_SCALARS = (int, float, str, bool, type(None))
+_PLAIN_DEFAULTS = {f.name: f.default for f in fields(VerdictRecord) if f.default is not MISSING}
+_FACTORY_DEFAULTS = tuple((f.name, f.default_factory) for f in fields(VerdictRecord)
+                          if f.default_factory is not MISSING)
+
+
+def _shape(keys: tuple[str, ...], types: tuple[type, ...]) -> tuple[str, ...] | None:
+    """The list fields of a verdict record of this shape, or None when the shape is not one for the fast path."""
+    if "schema" not in keys or not set(keys) >= _REQUIRED_FIELDS:
+        return None
+    for name, kind in zip(keys, types, strict=True):
+        if (name == "schema" and kind is int) or (name == "kind" and kind is str):
+            continue
+        allowed = _ALLOWED.get(name)
+        if allowed is None or kind not in allowed:
+            return None
+    return tuple(name for name in _LIST_FIELDS if name in keys)
+
+
+def _quick_verdict(data: Any) -> VerdictRecord | None:
+    """``parse_record(data)`` for a verdict record of a known good shape; None for anything else."""
+    if data.__class__ is not dict:
+        return None
+    keys = tuple(data)
+    signature = (keys, tuple(map(type, data.values())))
+    try:
+        lists = _SHAPES[signature]
+    except KeyError:
+        lists = _SHAPES[signature] = _shape(*signature) if len(_SHAPES) < 1000 else None
+    if lists is None or data.get("kind", "verdict") != "verdict" or data["schema"] not in READABLE_SCHEMAS:
+        return None
+    verdict = _VERDICT_VALUES.get(data["verdict"])
+    if verdict is None:
+        return None
+    try:
+        for name in lists:
+            "".join(data[name])  # TypeError unless every item is a string
+    except TypeError:
+        return None
+    params = data.get("params")
+    if params and not all(isinstance(v, _SCALARS) for v in params.values()):
+        return None  # parse_record turns other values into strings
+    record: VerdictRecord = object.__new__(VerdictRecord)
+    values = record.__dict__
+    values.update(_PLAIN_DEFAULTS)
+    for name, factory in _FACTORY_DEFAULTS:
+        values[name] = factory()
+    values.update(data)
+    values["verdict"] = verdict
+    values["kind"] = "verdict"
+    if not values["client"]:
+        values["client"] = values["stack"]
+    if values["interop"] is None:
+        values["interop"] = values["peer"] is not None and values["peer"] != values["stack"]
+    if params:
+        values["params"] = dict(params)
+    return record
+
+
+def read_verdicts(paths: Iterable[Path]) -> Iterator[RunRecord | PlanRecord | VerdictRecord | Any]:
+    """:func:`conformance.results.read_records`, with verdict lines of a known good shape built directly."""
+    loads = json.loads
+    for path in paths:
+        for number, line, last in _lines(path):
+            if not line.strip():
+                continue
+            try:
+                data = loads(line)
+            except json.JSONDecodeError as exc:
+                if last:
+                    continue
+                raise ResultsError(f"{path}:{number}: not JSON: {exc}") from None
+            record = _quick_verdict(data)
+            if record is not None:
+                yield record
+                continue
+            try:
+                yield parse_record(data)
+            except RecordError as exc:
+                raise ResultsError(f"{path}:{number}: {exc}") from None
+
+
 class NothingToReport(ResultsError):
     """The records hold no verdict and no plan: nothing is written."""
 
@@ -112,8 +213,21 @@ class Item:
         return "r-" + self.digest[:6].hex()
 
 
+_PARAMS_JSON: dict[str, str] = {}  # repr(params) -> json.dumps(params, sort_keys=True); repr tells 1, 1.0, True apart
+
+
+def _params_json(params: dict[str, Any]) -> str:
+    shown = repr(params)
+    done = _PARAMS_JSON.get(shown)
+    if done is None:
+        if len(_PARAMS_JSON) > 20_000:
+            _PARAMS_JSON.clear()
+        done = _PARAMS_JSON[shown] = json.dumps(params, sort_keys=True)
+    return done
+
+
 def make_item(record: VerdictRecord) -> Item:
-    params = json.dumps(record.params, sort_keys=True) if record.params else ""
+    params = _params_json(record.params) if record.params else ""
     key = f"{record.stack}\0{record.client}\0{record.peer or ''}\0{record.case}\0{params}"
     return Item(record, hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).digest(), params)
 
@@ -152,7 +266,7 @@ class Stream:
 
     def _source(self) -> Iterator[Any]:
         if self.records is None:
-            yield from read_records(self.paths)
+            yield from read_verdicts(self.paths)
             return
         for item in self.records:
             try:
@@ -271,8 +385,8 @@ class Erratum:
 class StackData:
     name: str
     version: str = "?"
-    counts: Counter[str] = field(default_factory=Counter)  # every verdict the stack took part in (both sides)
-    own: Counter[str] = field(default_factory=Counter)  # its single-stack verdicts
+    counts: dict[str, int] = field(default_factory=dict)  # every verdict the stack took part in (both sides)
+    own: dict[str, int] = field(default_factory=dict)  # its single-stack verdicts
     bad: dict[tuple[str, str], list[CaseRow]] = field(default_factory=lambda: defaultdict(list))  # (verdict, reason)
     na: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # reason -> case -> count
     deviations: dict[str, Erratum] = field(default_factory=dict)  # case -> erratum
@@ -299,25 +413,28 @@ class Aggregate:
         self.catalogue = catalogue or load_catalogue()
         self.clause_page = {c.id: p.name for p in self.catalogue.pages.values() for c in p.clauses}
         self.stacks: dict[str, StackData] = {}
-        self.totals: Counter[str] = Counter()
+        self.totals: dict[str, int] = {}
         self.total = 0
         # (clause, stack) -> case -> worst verdict; and the verdict counts of the cell
-        self.cells: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
-        self.cell_counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        self.cell_reasons: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (verdict, reason)
+        self.cells: dict[tuple[str, str], dict[str, str]] = {}
+        self.cell_counts: dict[tuple[str, str], dict[str, int]] = {}
+        self.cell_reasons: dict[tuple[str, str], list[tuple[str, str]]] = {}  # (verdict, reason)
         # (client, server) -> counts; non-passed rows; passed case names
-        self.pairs: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+        self.pairs: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         self.pair_rows: dict[tuple[str, str], list[CaseRow]] = defaultdict(list)
         self.pair_passed: dict[tuple[str, str], set[str]] = defaultdict(set)
         # case -> stack -> verdict counts; case -> clauses
-        self.cases: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
-        self.case_clauses: dict[str, set[str]] = defaultdict(set)
+        self.cases: dict[str, dict[str, dict[str, int]]] = {}
+        self.case_clauses: dict[str, set[str]] = {}
         self.problems: list[CaseRow] = []
         self.reference_passed: set[tuple[str, str]] = set()
         self.nodeids: set[str] = set()
         self.pages_seen: set[str] = set()
         self.seeds: set[int] = set()
         self._tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._cell_lists: dict[tuple[tuple[str, ...], str],
+                               list[tuple[dict[str, str], dict[str, int], list[tuple[str, str]]]]] = {}
+        self._last_clauses: dict[str, tuple[str, ...]] = {}  # case -> the clauses its last record named
 
     def stack(self, name: str) -> StackData:
         data = self.stacks.get(name)
@@ -325,61 +442,91 @@ class Aggregate:
             data = self.stacks[name] = StackData(name)
         return data
 
+    def _cells_of(self, clauses: tuple[str, ...], stack: str) -> list[tuple[dict[str, str], dict[str, int],
+                                                                              list[tuple[str, str]]]]:
+        """The (worst verdict per case, verdict counts, reasons) of each clause's cell on ``stack``, made once per
+        list of clauses and stack: a record then updates its cells without building keys."""
+        key = (clauses, stack)
+        done = self._cell_lists.get(key)
+        if done is None:
+            done = self._cell_lists[key] = [
+                (self.cells.setdefault((clause, stack), {}), self.cell_counts.setdefault((clause, stack), {}),
+                 self.cell_reasons.setdefault((clause, stack), [])) for clause in clauses]
+        return done
+
     def add(self, item: Item) -> None:
         record = item.record
-        verdict = record.verdict.value
+        verdict = _VALUES[record.verdict]
         case = _intern(record.case)
-        server = server_of(record)
-        interop = bool(record.interop) and server != record.client
+        name, client, peer = record.stack, record.client, record.peer
+        server = name if peer is None else peer if client == name else name  # server_of(record)
+        interop = bool(record.interop) and server != client
         params = item.params
         clauses = tuple(record.clauses)
         clauses = self._tuples.setdefault(clauses, clauses)  # one copy per distinct list
         self.total += 1
-        self.totals[verdict] += 1
+        totals = self.totals
+        totals[verdict] = totals.get(verdict, 0) + 1
         if record.nodeid:
             self.nodeids.add(record.nodeid)
-        me = self.stack(record.stack)
+        stacks = self.stacks
+        me = stacks.get(name) or self.stack(name)
         me.version = record.version or me.version
-        if record.peer and record.peer_version:
-            self.stack(record.peer).version = record.peer_version
-        me.counts[verdict] += 1
-        if record.client != record.stack:
-            self.stack(record.client).counts[verdict] += 1
-        if server != record.stack and server != record.client:
-            self.stack(server).counts[verdict] += 1
-        self.cases[case][record.stack][verdict] += 1
-        if case not in self.case_clauses:
-            self.case_clauses[case] = set()
+        if peer and record.peer_version:
+            self.stack(peer).version = record.peer_version
+        counts = me.counts
+        counts[verdict] = counts.get(verdict, 0) + 1
+        if client != name:
+            counts = self.stack(client).counts
+            counts[verdict] = counts.get(verdict, 0) + 1
+        if server != name and server != client:
+            counts = self.stack(server).counts
+            counts[verdict] = counts.get(verdict, 0) + 1
+        per_stack = self.cases.get(case)
+        if per_stack is None:
+            per_stack = self.cases[case] = {}
+        in_case = per_stack.get(name)
+        if in_case is None:
+            in_case = per_stack[name] = {}
+        in_case[verdict] = in_case.get(verdict, 0) + 1
+        seen = self.case_clauses.get(case)
+        if seen is None:
+            seen = self.case_clauses[case] = set()
             for clause in clauses:
                 page = self.clause_page.get(clause)
                 if page:
                     self.pages_seen.add(page)
-        self.case_clauses[case].update(clauses)
+        if self._last_clauses.get(case) is not clauses:
+            seen.update(clauses)
+            self._last_clauses[case] = clauses
         row: CaseRow | None = None
         if verdict != "passed":
             reason = record.reason if len(record.reason) <= self.MAX_REASON else \
                 record.reason[:self.MAX_REASON] + " …"
-            row = CaseRow(record.stack, record.client, server, case, params, verdict, _intern(reason), clauses,
-                          item.anchor, interop)
+            row = CaseRow(name, client, server, case, params, verdict, _intern(reason), clauses,
+                          "r-" + item.digest[:6].hex(), interop)
         if record.interop:  # every client/server pair, a stack with itself included
-            pair = (record.client, server)
-            self.pairs[pair][verdict] += 1
+            pair = (client, server)
+            counts = self.pairs[pair]
+            counts[verdict] = counts.get(verdict, 0) + 1
             if row is not None:
                 self.pair_rows[pair].append(row)
             else:
                 self.pair_passed[pair].add(case)
         if not interop:  # single-stack cases, and interoperability cases of a stack with itself
-            me.own[verdict] += 1
-            for clause in clauses:
-                cell = self.cells[(clause, record.stack)]
-                cell[case] = _worse(cell.get(case), verdict)
-                self.cell_counts[(clause, record.stack)][verdict] += 1
-                if row is not None and verdict != Verdict.NOT_APPLICABLE:
-                    reasons = self.cell_reasons[(clause, record.stack)]
-                    if len(reasons) < 3 and (verdict, row.reason) not in reasons:
-                        reasons.append((verdict, row.reason))
+            counts = me.own
+            counts[verdict] = counts.get(verdict, 0) + 1
+            rank = _RANK.get(verdict, 99)
+            for cell, counts, reasons in self._cells_of(clauses, name):
+                earlier = cell.get(case)
+                if earlier is None or rank < _RANK.get(earlier, 99):  # _worse(earlier, verdict)
+                    cell[case] = verdict
+                counts[verdict] = counts.get(verdict, 0) + 1
+                if row is not None and verdict != "not-applicable" and len(reasons) < 3 \
+                        and (verdict, row.reason) not in reasons:
+                    reasons.append((verdict, row.reason))
             if row is None:
-                if record.stack == REFERENCE_STACK:
+                if name == REFERENCE_STACK:
                     self.reference_passed.add((case, params))
             else:
                 me.not_passed[(case, params)] = row

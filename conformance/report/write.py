@@ -11,21 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import json
 import marshal
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from conformance.report.chart import benchmark_svg
 from conformance.report.compare import DIGEST, Comparison, DigestWriter
@@ -34,13 +36,13 @@ from conformance.report.model import (
     OPENSSL_STACKS,
     Aggregate,
     CaseRow,
+    Erratum,
     Item,
     NothingToReport,
     Stream,
     case_file,
     params_text,
     safe_name,
-    server_of,
 )
 
 __all__ = ["PAGES", "write_directory"]
@@ -62,7 +64,8 @@ def _env() -> Environment:
     env.filters["spaced"] = lambda items: " ".join(sorted(set(items)))
     env.filters["pages_of"] = _pages_of
     env.filters["top"] = lambda items, n: Counter(items).most_common(n)
-    env.globals.update(problem_rows=problem_rows, case_links=case_links, cases_rows=cases_rows,
+    env.globals.update(problem_rows=problem_rows, below_rows=below_rows, erratum_rows=erratum_rows,
+                       case_links=case_links, cases_rows=cases_rows,
                        openssl_stacks=OPENSSL_STACKS)
     return env
 
@@ -76,7 +79,24 @@ def _heat_colour(share: float | None) -> str:
 
 
 def _esc(text: str) -> str:
-    return str(escape(text))  # markupsafe's escape: the same five characters as html.escape, in C
+    """``str(markupsafe.escape(text))`` for a plain string (the templates' escaping, character for character), with
+    no ``Markup`` object made: five C-level replacements."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
+            .replace('"', "&#34;"))
+
+
+class _Memo(dict[str, str]):
+    """Escaped HTML of texts that recur (reasons, parameters), made once; emptied when it grows large."""
+
+    def __init__(self, make: Callable[[str], str], limit: int = 20_000) -> None:
+        super().__init__()
+        self.make, self.limit = make, limit
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        done = self[text] = self.make(text)
+        return done
 
 
 _NAMES: dict[str, str] = {}
@@ -112,25 +132,32 @@ def _who(stack: str, client: str, server: str, pair: bool) -> tuple[str, str, st
     return done
 
 
+_FOLDED = _Memo(_fold)
+_PARAMS = _Memo(lambda params: _esc(params_text(params)))
+
+
+def _expectation_html(exp: dict[str, Any]) -> str:
+    return (f"<div class=exp><b>Expected deviation</b>: {_esc(str(exp.get('reason', '')))}"
+            + (f"<details><summary>evidence</summary><pre>{_esc(str(exp['evidence']))}</pre></details>"
+               if exp.get("evidence") else "") + "</div>")
+
+
 def case_row(item: Item) -> str:
     """One record's row on its case page, with its reason and its trace."""
     record = item.record
-    server = server_of(record)
+    peer = record.peer
     verdict = record.verdict.value
-    sides, stack, who = _who(record.stack, record.client, server, record.peer is not None)
-    expectation = ""
-    if record.expectation:
-        exp = record.expectation
-        expectation = (f"<div class=exp><b>Expected deviation</b>: {_esc(str(exp.get('reason', '')))}"
-                       + (f"<details><summary>evidence</summary><pre>{_esc(str(exp['evidence']))}</pre></details>"
-                          if exp.get("evidence") else "") + "</div>")
-    trace = (f"<details><summary>trace ({len(record.trace)} lines)</summary><pre>{_esc(chr(10).join(record.trace))}"
-             "</pre></details>") if record.trace else ""
-    return (f'<tr id="{item.anchor}" class="f" data-stack="{sides}" data-verdict="{verdict}">'
+    server = record.stack if peer is None else peer if record.client == record.stack else record.stack  # server_of
+    sides, stack, who = _who(record.stack, record.client, server, peer is not None)
+    expectation = _expectation_html(record.expectation) if record.expectation else ""
+    trace = record.trace
+    trace_html = (f"<details><summary>trace ({len(trace)} lines)</summary><pre>{_esc(chr(10).join(trace))}"
+                  "</pre></details>") if trace else ""
+    return (f'<tr id="r-{item.digest[:6].hex()}" class="f" data-stack="{sides}" data-verdict="{verdict}">'
             f"<td>{stack}</td><td>{who}</td>"
-            f"<td>{_esc(params_text(record.params)) if item.params else ''}</td>"
+            f"<td>{_PARAMS[item.params] if item.params else ''}</td>"
             f'<td class="v {verdict}">{verdict}</td>'
-            f"<td>{_fold(record.reason) if verdict != 'passed' else ''}{expectation}{trace}</td>"
+            f"<td>{_FOLDED[record.reason] if verdict != 'passed' else ''}{expectation}{trace_html}</td>"
             f"<td class=num>{record.duration:.3f}</td></tr>")
 
 
@@ -139,10 +166,27 @@ def _pages_of(clauses: Iterable[str]) -> str:
 
 
 def _reason_html(text: str) -> str:
+    """The ``reason`` macro of ``_macros.html.j2``, in Python."""
     if "\n" not in text and len(text) <= 200:
         return _esc(text)
     first = (text.splitlines() or [""])[0][:160]
     return f"<details><summary>{_esc(first)} …</summary><pre>{_esc(text)}</pre></details>"
+
+
+_REASONS = _Memo(_reason_html)
+_CASE_FILES = _Memo(lambda case: _esc(case_file(case)))
+_CASES = _Memo(_esc)
+_PAGES_OF: dict[tuple[str, ...], str] = {}
+
+
+def _pages_html(clauses: tuple[str, ...]) -> str:
+    """``_pages_of(clauses)``, escaped, made once per list of clauses."""
+    done = _PAGES_OF.get(clauses)
+    if done is None:
+        if len(_PAGES_OF) > 20_000:
+            _PAGES_OF.clear()
+        done = _PAGES_OF[clauses] = _esc(_pages_of(clauses))
+    return done
 
 
 def problem_rows(rows: list[CaseRow], root: str, limit: int | None = None) -> Markup:
@@ -152,13 +196,44 @@ def problem_rows(rows: list[CaseRow], root: str, limit: int | None = None) -> Ma
     for p in rows[:limit]:
         sides = _name(" ".join(sorted({p.stack, p.client, p.server})))
         pair = f'<br><span class="muted">{_name(p.client)} → {_name(p.server)}</span>' if p.interop else ""
-        params = f'<br><span class="muted mono">{_esc(p.params_text)}</span>' if p.params else ""
+        params = f'<br><span class="muted mono">{_PARAMS[p.params]}</span>' if p.params else ""
         out.append(f'<tr class="f" data-stack="{sides}" data-verdict="{p.verdict}" '
-                   f'data-page="{_esc(_pages_of(p.clauses))}">'
+                   f'data-page="{_pages_html(p.clauses)}">'
                    f'<td class="v {p.verdict}">{p.verdict}</td><td>{_name(p.stack)}{pair}</td>'
-                   f'<td><a href="{root}pages/{_esc(p.link)}">{_esc(p.case)}</a>{params}</td>'
-                   f"<td>{_reason_html(p.reason)}</td></tr>")
+                   f'<td><a href="{root}pages/{_CASE_FILES[p.case]}#{p.anchor}">{_CASES[p.case]}</a>{params}</td>'
+                   f"<td>{_REASONS[p.reason]}</td></tr>")
     return Markup("\n".join(out))
+
+
+def below_rows(rows: list[CaseRow]) -> Markup:
+    """The rows of a stack page's "passes on libssl but not here" table (a large run has thousands)."""
+    out = []
+    for r in rows:
+        params = f' <span class="muted mono">{_PARAMS[r.params]}</span>' if r.params else ""
+        out.append(f'<tr class="f" data-verdict="{r.verdict}" data-page="{_pages_html(r.clauses)}">'
+                   f'<td class="v {r.verdict}">{r.verdict}</td>\n'
+                   f'<td><a href="{_CASE_FILES[r.case]}#{r.anchor}">{_CASES[r.case]}</a>{params}</td>'
+                   f"<td>{_REASONS[r.reason]}</td></tr>")
+    return Markup("\n".join(out))
+
+
+def erratum_rows(items: list[Erratum], root: str) -> Markup:
+    """The ``erratum_rows`` macro of ``_macros.html.j2``, in Python: a stack page lists an expected deviation per case
+    (thousands in a large run)."""
+    out = []
+    for e in items:
+        stack = _name(e.stack)
+        count = f' <span class="muted">({e.count} verdicts)</span>' if e.count > 1 else ""
+        clauses = "".join(f'<a class="clause-id" href="{root}pages/{_esc(_page_file(c.split("/")[0]))}#{_esc(c)}">'
+                          f"{_esc(c)}</a><br>" for c in sorted(e.clauses, key=str.lower))  # as jinja's sort
+        evidence = (f"<details><summary>evidence</summary><pre>{_esc(e.evidence)}</pre></details>"
+                    if e.evidence else "")
+        link = _esc(e.first.link) if e.first is not None else ""
+        out.append(f'<tr class="f" data-stack="{stack}" data-verdict="expected-deviation" '
+                   f'data-page="{_esc(_pages_of(e.clauses))}">\n<td>{stack}</td>\n'
+                   f'<td><a href="{root}pages/{link}">{_CASES[e.case]}</a>{count}<br>\n{clauses}</td>\n'
+                   f"<td>{_REASONS[e.reason]}{evidence}</td></tr>\n")
+    return Markup("".join(out))
 
 
 def case_links(names: Iterable[str | tuple[str, int]], stack: str = "") -> Markup:
@@ -208,34 +283,45 @@ def _page_file(name: str) -> str:
 
 
 class CaseBuckets:
-    """Rows of the case pages, spread over hashed files while the records stream past."""
+    """Rows of the case pages, spread over hashed files while the records stream past.
+
+    Each entry is ``marshal``'d ``(case, order, row as UTF-8)`` behind its length (4 bytes, little-endian), so a bucket
+    is read back in one ``read`` and split without a system call per entry."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         directory.mkdir()
         self.files: list[IO[bytes]] = [open(directory / f"{i:02d}", "wb") for i in range(BUCKETS)]  # noqa: SIM115
+        self._bucket: dict[str, IO[bytes]] = {}
 
     def add(self, item: Item) -> None:
         record = item.record
-        order = (record.stack, record.client, record.peer or "", item.params)
-        bucket = self.files[zlib.crc32(record.case.encode("utf-8", "surrogatepass")) % BUCKETS]
-        marshal.dump((record.case, order, case_row(item)), bucket)
+        case = record.case
+        bucket = self._bucket.get(case)
+        if bucket is None:
+            bucket = self._bucket[case] = self.files[zlib.crc32(case.encode("utf-8", "surrogatepass")) % BUCKETS]
+        entry = marshal.dumps((case, (record.stack, record.client, record.peer or "", item.params),
+                               case_row(item).encode("utf-8")))
+        bucket.write(len(entry).to_bytes(4, "little") + entry)
 
     def close(self) -> None:
         for fh in self.files:
             fh.close()
 
-    def groups(self) -> Iterable[tuple[str, list[str]]]:
-        """(case, its rows in order) for every case, one bucket in memory at a time."""
+    def groups(self) -> Iterable[tuple[str, list[bytes]]]:
+        """(case, its rows in order, as UTF-8) for every case, one bucket in memory at a time."""
+        loads = marshal.loads
         for i in range(BUCKETS):
-            rows: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+            rows: dict[str, list[tuple[tuple[str, ...], bytes]]] = defaultdict(list)
             with open(self.directory / f"{i:02d}", "rb") as fh:
-                while True:
-                    try:
-                        case, order, row = marshal.load(fh)
-                    except EOFError:
-                        break
-                    rows[case].append((order, row))
+                data = memoryview(fh.read())
+            offset, end = 0, len(data)
+            while offset < end:
+                size = int.from_bytes(data[offset:offset + 4], "little")
+                case, order, row = loads(data[offset + 4:offset + 4 + size])
+                offset += 4 + size
+                rows[case].append((order, row))
+            del data
             for case, items in rows.items():
                 items.sort()
                 yield case, [row for _, row in items]
@@ -261,6 +347,12 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
     """
     made = not directory.exists()
     directory.mkdir(parents=True, exist_ok=True)
+    # The pass keeps tens of thousands of small objects that make no reference cycles (counters, rows, interned
+    # strings); the cyclic collector would walk all of them again and again as they accumulate (a tenth of the CPU
+    # time of a 100,000-record report). It is paused for the pass and resumed afterwards; reference counting still
+    # frees everything that is dropped.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for attempt in (1, 2):
             stage = Path(tempfile.mkdtemp(prefix=".report-", dir=directory))
@@ -283,6 +375,9 @@ def write_directory(directory: Path, stream: Stream, comparison: Comparison | No
             with contextlib.suppress(OSError):
                 directory.rmdir()
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Comparison | None) -> dict[str, Any]:
@@ -322,13 +417,7 @@ def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Compa
     render("cases.html.j2", pages / "cases.html", "../", m=model)
     if comparison is not None:
         render("changes.html.j2", pages / "changes.html", "../", m=model, c=comparison)
-    cases = {c["name"]: c for c in model["cases"]}
-    shell = env.get_template("case.html.j2").render(root="../", **common, name="\x00N\x00",
-                                                     head=Markup("\x00H\x00"), rows=Markup("\x00R\x00"))
-    for case, rows in buckets.groups():  # one template rendering for every case page: they are many
-        page = (shell.replace("\x00N\x00", _esc(case)).replace("\x00H\x00", _case_head(cases.get(case)))
-                .replace("\x00R\x00", "\n".join(rows)))
-        (pages / case_file(case)).write_text(page, encoding="utf-8")
+    _case_pages(env, common, pages, buckets, {c["name"]: c for c in model["cases"]})
     shutil.rmtree(buckets.directory)
     junit.finish(stage / "junit.xml", model["missing"])
     summary = {k: model[k] for k in ("generated", "seeds", "totals", "total", "expected", "complete",
@@ -345,6 +434,23 @@ def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Compa
                                  "versions": comparison.versions}
     (stage / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return model
+
+
+def _case_pages(env: Environment, common: dict[str, Any], pages: Path, buckets: CaseBuckets,
+                cases: dict[str, dict[str, Any]]) -> None:
+    shell = env.get_template("case.html.j2").render(root="../", **common, name="\x00N\x00",
+                                                     head=Markup("\x00H\x00"), rows=Markup("\x00R\x00"))
+    # One template rendering for every case page (they are many): the shell's parts around the name, the head and
+    # the rows, in the order they come, joined as bytes.
+    parts = re.split("(\x00[NHR]\x00)", shell)
+    fixed = [p.encode("utf-8") for p in parts]
+    for case, rows in buckets.groups():
+        fill = {"\x00N\x00": _esc(case).encode("utf-8"),
+                "\x00H\x00": _case_head(cases.get(case)).encode("utf-8"),
+                "\x00R\x00": b"\n".join(rows)}
+        page = b"".join(fill[p] if i % 2 else fixed[i] for i, p in enumerate(parts))
+        with open(pages / case_file(case), "wb") as out:
+            out.write(page)
 
 
 def _exchange(a: Path, b: Path) -> bool:

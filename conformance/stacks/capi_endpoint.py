@@ -173,7 +173,7 @@ class CApiEndpoint(SslObjects, Endpoint):
     handshake_function = "SSL_do_handshake"
 
     def __init__(self, api: Any, config: EndpointConfig, label: str, shared_ctx: Any = None, *, ctx: Any = None,
-                 before_new: Callable[[Any], None] | None = None, set_role: bool = True,
+                 before_new: Callable[[Any], object] | None = None, set_role: bool = True,
                  host_check: bool | None = None, sock: socket.socket | None = None, bio: bool = True) -> None:
         """``shared_ctx``: an SSL_CTX made by :func:`new_context` for ``config`` and owned by the caller.
         ``ctx``: an SSL_CTX the caller made and hands over (the endpoint frees it); with neither, the endpoint
@@ -207,7 +207,7 @@ class CApiEndpoint(SslObjects, Endpoint):
         if not ok:
             raise SetupError(f"{self.label}: {call} failed: {self._reason() or 'no error queue entry'}")
 
-    def _setup(self, config: EndpointConfig, before_new: Callable[[Any], None] | None, set_role: bool,
+    def _setup(self, config: EndpointConfig, before_new: Callable[[Any], object] | None, set_role: bool,
                host_check: bool | None, bio: bool) -> None:
         api = self.api
         server = config.role is Role.SERVER

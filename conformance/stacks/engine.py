@@ -1,13 +1,15 @@
 """The reference engine as a stack of the C API tier.
 
-:class:`EngineApi` gathers the engine's public functions (``engine.bio``, ``engine.err`` and, once it exists,
-``engine.ssl``) under their OpenSSL names, following :mod:`conformance.capi`. A name the engine does not offer raises
-:class:`~conformance.capi.libssl.MissingSymbol`, which the harness reports as *not applicable* with the reason.
+:class:`EngineApi` (generated into :mod:`conformance.stacks.engine_api` by ``python -m conformance.stacks.engine``)
+holds the engine's public functions (``engine.bio``, ``engine.err``, ``engine.ssl``) under their OpenSSL names as
+typed attributes, following :mod:`conformance.capi`; there is no ``setattr`` / ``__getattr__`` forwarding, so mypy
+checks every C-API case's calls against the engine's signatures. A function the engine leaves out on purpose is in
+:data:`ABSENT` (the one list, with the reason): looking it up raises :class:`~conformance.capi.libssl.MissingSymbol`,
+which the harness reports as *not applicable* with that reason.
 
 With the SSL layer (``engine.ssl``) present, the engine has every SSL capability (it speaks TLS 1.3 and TLS 1.2,
 with renegotiation). Without ``SSL_new`` (an engine built without its SSL layer) it has no client or server
-role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run.
-"""
+role, every SSL-level case is *not applicable* for it, and the BIO and error-queue cases still run."""
 
 from __future__ import annotations
 
@@ -15,16 +17,12 @@ import importlib
 import socket
 from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any
 
-import engine.bio as _bio
-import engine.err as _err
-import engine.ssl as _ssl
-from conformance.capi.libssl import MissingSymbol
 from conformance.stacks.base import Capability, Endpoint, EndpointConfig, StackAdapter, capability_set
 from conformance.stacks.capi_endpoint import CApiEndpoint, new_context
+from conformance.stacks.engine_api import EngineApi
 
-__all__ = ["ABSENT", "EngineApi", "EngineFunctions", "EngineStack"]
+__all__ = ["ABSENT", "EngineApi", "EngineStack", "render_api_module"]
 
 _MODULES = ("engine.bio", "engine.err", "engine.ssl")
 SSL_CAPABILITIES = capability_set(
@@ -58,97 +56,81 @@ ABSENT = MappingProxyType({
 })
 
 
-class EngineFunctions:
-    """The engine's functions of the typed contract (:class:`conformance.capi.contract.CApi`), bound as typed
-    attributes so mypy checks them against the protocol; :class:`EngineApi` adds every other function by name."""
+def render_api_module() -> str:
+    """The text of :mod:`conformance.stacks.engine_api`: one typed attribute per public function of the engine
+    modules (their ``__all__``, first module wins) and one per name of :data:`ABSENT`. Regenerate it with
+    ``python -m conformance.stacks.engine`` after the engine's surface changes (a test says when it is stale)."""
+    import inspect
 
-    library = "engine"
-    errno = staticmethod(_err.errno)
-    ERR_clear_error = staticmethod(_err.ERR_clear_error)
-    ERR_get_error = staticmethod(_err.ERR_get_error)
-    ERR_peek_error = staticmethod(_err.ERR_peek_error)
-    ERR_GET_LIB = staticmethod(_err.ERR_GET_LIB)
-    ERR_GET_REASON = staticmethod(_err.ERR_GET_REASON)
-    ERR_error_string_n = staticmethod(_err.ERR_error_string_n)
-    TLS_client_method = staticmethod(_ssl.TLS_client_method)
-    TLS_server_method = staticmethod(_ssl.TLS_server_method)
-    SSL_CTX_new = staticmethod(_ssl.SSL_CTX_new)
-    SSL_CTX_free = staticmethod(_ssl.SSL_CTX_free)
-    SSL_CTX_set_min_proto_version = staticmethod(_ssl.SSL_CTX_set_min_proto_version)
-    SSL_CTX_set_max_proto_version = staticmethod(_ssl.SSL_CTX_set_max_proto_version)
-    SSL_CTX_use_certificate_file = staticmethod(_ssl.SSL_CTX_use_certificate_file)
-    SSL_CTX_use_PrivateKey_file = staticmethod(_ssl.SSL_CTX_use_PrivateKey_file)
-    SSL_CTX_load_verify_locations = staticmethod(_ssl.SSL_CTX_load_verify_locations)
-    SSL_CTX_set_verify = staticmethod(_ssl.SSL_CTX_set_verify)
-    SSL_CTX_set_mode = staticmethod(_ssl.SSL_CTX_set_mode)
-    SSL_CTX_clear_mode = staticmethod(_ssl.SSL_CTX_clear_mode)
-    SSL_CTX_set_num_tickets = staticmethod(_ssl.SSL_CTX_set_num_tickets)
-    SSL_new = staticmethod(_ssl.SSL_new)
-    SSL_free = staticmethod(_ssl.SSL_free)
-    SSL_clear = staticmethod(_ssl.SSL_clear)
-    SSL_set_bio = staticmethod(_ssl.SSL_set_bio)
-    SSL_set_connect_state = staticmethod(_ssl.SSL_set_connect_state)
-    SSL_set_accept_state = staticmethod(_ssl.SSL_set_accept_state)
-    SSL_set_tlsext_host_name = staticmethod(_ssl.SSL_set_tlsext_host_name)
-    SSL_set1_host = staticmethod(_ssl.SSL_set1_host)
-    SSL_get_verify_result = staticmethod(_ssl.SSL_get_verify_result)
-    SSL_do_handshake = staticmethod(_ssl.SSL_do_handshake)
-    SSL_read = staticmethod(_ssl.SSL_read)
-    SSL_peek = staticmethod(_ssl.SSL_peek)
-    SSL_read_ex = staticmethod(_ssl.SSL_read_ex)
-    SSL_peek_ex = staticmethod(_ssl.SSL_peek_ex)
-    SSL_write = staticmethod(_ssl.SSL_write)
-    SSL_write_ex = staticmethod(_ssl.SSL_write_ex)
-    SSL_pending = staticmethod(_ssl.SSL_pending)
-    SSL_has_pending = staticmethod(_ssl.SSL_has_pending)
-    SSL_shutdown = staticmethod(_ssl.SSL_shutdown)
-    SSL_get_shutdown = staticmethod(_ssl.SSL_get_shutdown)
-    SSL_key_update = staticmethod(_ssl.SSL_key_update)
-    SSL_get_error = staticmethod(_ssl.SSL_get_error)
-    SSL_want = staticmethod(_ssl.SSL_want)
-    BIO_s_mem = staticmethod(_bio.BIO_s_mem)
-    BIO_new = staticmethod(_bio.BIO_new)
-    BIO_free = staticmethod(_bio.BIO_free)
-    BIO_new_bio_pair = staticmethod(_bio.BIO_new_bio_pair)
-    BIO_read = staticmethod(_bio.BIO_read)
-    BIO_write = staticmethod(_bio.BIO_write)
-    BIO_ctrl_pending = staticmethod(_bio.BIO_ctrl_pending)
-    BIO_ctrl_get_write_guarantee = staticmethod(_bio.BIO_ctrl_get_write_guarantee)
-    BIO_shutdown_wr = staticmethod(_bio.BIO_shutdown_wr)
-    BIO_set_mem_eof_return = staticmethod(_bio.BIO_set_mem_eof_return)
-
-    @property
-    def version(self) -> str:
-        from importlib.metadata import version
-
-        return f"engine {version('ssl-bio-conformance')}"
-
-    def has(self, name: str, /) -> bool:
-        return callable(getattr(type(self), name, None))
-
-
-class EngineApi(EngineFunctions):
-    """The engine's functions by OpenSSL name; built from each module's ``__all__``."""
-
-    def __init__(self) -> None:
-        self._names: dict[str, Any] = {}
-        for module_name in _MODULES:
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue
-            for name in getattr(module, "__all__", ()):
-                self._names.setdefault(name, getattr(module, name))
-        for name, value in self._names.items():
-            setattr(self, name, value)
-
-    def has(self, name: str, /) -> bool:
-        return name in self._names
-
-    def __getattr__(self, name: str) -> Any:  # only reached for names the engine does not define
-        if name.startswith("_"):
-            raise AttributeError(name)
-        raise MissingSymbol(name, "engine", ABSENT.get(name, "the engine does not implement this function yet"))
+    present: dict[str, str] = {}
+    for module_name in _MODULES:
+        module = importlib.import_module(module_name)
+        alias = "_" + module_name.rsplit(".", 1)[1]
+        for name in module.__all__:
+            if name not in present and inspect.isfunction(getattr(module, name)):
+                present[name] = alias
+    lines = [
+        '"""The reference engine\'s C API as one typed object (generated by ``python -m conformance.stacks.engine``;',
+        "do not edit).",
+        "",
+        "Every public function of ``engine.bio``, ``engine.err`` and ``engine.ssl`` is a typed attribute under its",
+        "OpenSSL name, so mypy checks each call (and :mod:`conformance.capi.contract` checks the whole object against",
+        "the contract); every function the engine leaves out on purpose (``conformance.stacks.engine.ABSENT``, the one",
+        "list) is an attribute whose look-up raises :class:`~conformance.capi.libssl.MissingSymbol` with the reason.",
+        "There is no ``__getattr__``: a name neither here nor absent is an AttributeError, as for any Python object.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from collections.abc import Callable",
+        "from typing import NoReturn",
+        "",
+        "import engine.bio as _bio",
+        "import engine.err as _err",
+        "import engine.ssl as _ssl",
+        "from conformance.capi.libssl import MissingSymbol",
+        "",
+        '__all__ = ["PRESENT", "EngineApi"]',
+        "",
+        "",
+        "class _Absent:",
+        '    """A function the engine leaves out on purpose: looking it up raises MissingSymbol with its reason."""',
+        "",
+        "    def __set_name__(self, owner: type, name: str) -> None:",
+        "        self.name = name",
+        "",
+        "    def __get__(self, obj: object, owner: type | None = None) -> Callable[..., NoReturn]:",
+        "        from conformance.stacks.engine import ABSENT",
+        "",
+        '        raise MissingSymbol(self.name, "engine", ABSENT[self.name])',
+        "",
+        "",
+        "PRESENT = frozenset({",
+        *[f'    "{name}",' for name in sorted(present)],
+        "})",
+        "",
+        "",
+        "class EngineApi:",
+        '    """The engine\'s functions by OpenSSL name (the calling convention of :mod:`conformance.capi`)."""',
+        "",
+        '    library = "engine"',
+        "",
+        *[f"    {name} = staticmethod({alias}.{name})" for name, alias in sorted(present.items())],
+        "",
+        "    # deliberately absent (conformance.stacks.engine.ABSENT)",
+        *[f"    {name}: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]" for name in sorted(ABSENT)],
+        "",
+        "    @property",
+        "    def version(self) -> str:",
+        "        from importlib.metadata import version",
+        "",
+        "        return f\"engine {version('ssl-bio-conformance')}\"",
+        "",
+        "    def has(self, name: str, /) -> bool:",
+        "        return name in PRESENT",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 class EngineStack(StackAdapter):
@@ -181,3 +163,9 @@ class EngineStack(StackAdapter):
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         ctx = new_context(self._api, config)
         return lambda label: CApiEndpoint(self._api, config, label, shared_ctx=ctx)
+
+
+if __name__ == "__main__":  # regenerate conformance/stacks/engine_api.py
+    from pathlib import Path
+
+    Path(__file__).with_name("engine_api.py").write_text(render_api_module())

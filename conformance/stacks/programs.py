@@ -31,6 +31,7 @@ import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import termios
 import time
 from collections.abc import Callable, Sequence
@@ -146,6 +147,16 @@ def _process_states(pid: int) -> set[str]:
     return states or {"X"}
 
 
+_FACTORY_CONNECTIONS = 16  # connections one s_server of an endpoint factory accepts
+
+
+def _temp_path(kind: str) -> str:
+    fd, path = tempfile.mkstemp(prefix=f"conformance-{kind}-", suffix=".pem")
+    os.close(fd)
+    os.unlink(path)  # s_client creates it (-sess_out) or the endpoint writes it (-sess_in)
+    return path
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -156,7 +167,11 @@ class ProgramEndpoint(Endpoint):
     """One program as one side of a connection (see the module docstring)."""
 
     def __init__(self, argv: Sequence[str], config: EndpointConfig, label: str, *, listen: socket.socket | None,
-                 port: int, close_by_stdin: bool, syntax: LogSyntax) -> None:
+                 port: int, close_by_stdin: bool, syntax: LogSyntax, after: ProgramEndpoint | None = None,
+                 session_out: str | None = None, session_in: str | None = None) -> None:
+        """``after``: a server endpoint whose program (still running, told to accept more connections) this one takes
+        over for its next connection (``endpoint_factory``); ``session_out`` / ``session_in``: the program's
+        session files (s_client -sess_out / -sess_in)."""
         self.role = config.role
         self.label = label
         self.argv = list(argv)
@@ -172,8 +187,17 @@ class ProgramEndpoint(Endpoint):
         self._dirty = True  # input given since the program was last seen quiescent
         self._framing = _RecordFraming()
         self._received = _RecordFraming()  # records the program sent that arrived on our socket
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, start_new_session=True)
+        self._detached = False  # a later endpoint took the program over (its streams are no longer ours)
+        self._skip_to_hello = after is not None  # the program's log still ends the previous connection
+        self._pending_log = bytearray()
+        self.session_out = session_out
+        self._session_in = session_in
+        self._port = port  # the program's (server) or ours (client)
+        if after is not None:
+            self.proc = after._hand_over()
+        else:
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, start_new_session=True)
         assert self.proc.stdin is not None and self.proc.stdout is not None and self.proc.stderr is not None
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             os.set_blocking(stream.fileno(), False)
@@ -207,11 +231,19 @@ class ProgramEndpoint(Endpoint):
                                       f"(exit {self.proc.poll()}): {self._tail()}") from None
                 time.sleep(0.01)
 
+    def _hand_over(self) -> subprocess.Popen[bytes]:
+        """Give the program to the next endpoint of the factory: end our connection (the program, told to accept
+        more than one, goes back to accepting) and stop reading its streams."""
+        self._drain()
+        self._detached = True
+        self.sock.close()
+        return self.proc
+
     # --- collecting what the program wrote -----------------------------------------------------------------
     def _drain(self) -> None:
         assert self.proc.stdout is not None and self.proc.stderr is not None
         for stream, sink in ((self.proc.stdout, self._stdout), (self.proc.stderr, self._log)):
-            if stream.closed:
+            if stream.closed or self._detached:
                 continue
             while True:
                 try:
@@ -223,8 +255,18 @@ class ProgramEndpoint(Endpoint):
                         self._stdout_eof = True
                     stream.close()
                     break
+                if self._skip_to_hello:
+                    # a program taken over: what it logs before our ClientHello ends the previous connection
+                    if stream is self.proc.stdout:
+                        continue
+                    self._pending_log += chunk
+                    hello = _HELLO_RECEIVED.search(bytes(self._pending_log))
+                    if hello is None:
+                        continue
+                    chunk = bytes(self._pending_log[hello.start():])
+                    self._skip_to_hello = False
                 sink += chunk
-        while not self._net_eof:
+        while not self._net_eof and not self._detached:
             try:
                 chunk = self.sock.recv(65536)
             except (BlockingIOError, InterruptedError):
@@ -239,6 +281,8 @@ class ProgramEndpoint(Endpoint):
             self._received.feed(chunk)
 
     def _quiescent(self) -> bool:
+        if self._detached:
+            return True
         if _unacknowledged(self.sock.fileno()):
             return False  # bytes we sent have not reached the program's receive queue yet
         if self.proc.poll() is not None:
@@ -294,6 +338,26 @@ class ProgramEndpoint(Endpoint):
 
     def _closed_by_peer(self) -> bool:
         return self._syntax.close_notify.search(bytes(self._log)) is not None
+
+    # --- sessions (s_client -sess_out / -sess_in; one s_server serving the endpoints of a factory) -----------
+    def session(self) -> object | None:
+        if self.session_out is None:
+            return super().session()
+        self._settle()
+        try:
+            with open(self.session_out, "rb") as f:
+                pem = f.read()
+        except FileNotFoundError:
+            return None
+        return _SessionPem(pem) if pem else None
+
+    def session_reused(self) -> bool:
+        """A completed handshake in which the server sent no Certificate: an abbreviated (TLS 1.2) or PSK (TLS 1.3)
+        handshake, as the program's message log shows it."""
+        self._settle()
+        sent_by_server = "<<<" if self.role is Role.CLIENT else ">>>"
+        certificate = re.compile(rf"^{sent_by_server} [^\n]*Handshake[^\n]*, Certificate$".encode(), re.M)
+        return self._handshake_done() and certificate.search(bytes(self._log)) is None
 
     # --- application side ---------------------------------------------------------------------------------
     def _failure(self, op: str, args: str = "") -> Outcome | None:
@@ -395,6 +459,12 @@ class ProgramEndpoint(Endpoint):
         self._dirty = True
 
     def close(self) -> None:
+        for path in (self.session_out, self._session_in):
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+        if self._detached:  # the program went on with a later endpoint, which ends it
+            return
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -411,6 +481,16 @@ class ProgramEndpoint(Endpoint):
             sock.close()
 
 
+_HELLO_RECEIVED = re.compile(rb"^<<< [^\n]*Handshake[^\n]*, ClientHello$", re.M)
+
+
+@dataclass(frozen=True)
+class _SessionPem:
+    """A session as s_client -sess_out wrote it (PEM SSL_SESSION), for a later s_client's -sess_in."""
+
+    pem: bytes
+
+
 _OPENSSL_GROUPS = MappingProxyType({"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521",
                                     "x25519": "X25519"})
 
@@ -423,7 +503,7 @@ class OpensslProgramsStack(StackAdapter):
     tier = "wire"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "tls1_3", "implicit_handshake",
                                   "client_certificates", "peer_verification", "cipher_selection",
-                                  "group_selection")
+                                  "group_selection", "session_resumption")
     missing_reasons = MappingProxyType({
         "raw_return_values": "a program shows no return values",
         "error_codes": "a program shows no SSL_get_error codes",
@@ -455,14 +535,15 @@ class OpensslProgramsStack(StackAdapter):
         out = subprocess.run([self._program, "version"], capture_output=True, text=True, timeout=10, check=False)
         return out.stdout.strip() or out.stderr.strip()
 
-    def _argv(self, config: EndpointConfig, port: int) -> list[str]:
+    def _argv(self, config: EndpointConfig, port: int, *, connections: int = 1, session_out: str | None = None,
+              session_in: str | None = None) -> list[str]:
         assert self._program is not None
         pki = config.pki
         ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
         server = config.role is Role.SERVER
         if server:
             identity = pki.server_identity(config.server_key)
-            argv = [self._program, "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", "1", "-quiet",
+            argv = [self._program, "s_server", "-accept", f"127.0.0.1:{port}", "-naccept", str(connections), "-quiet",
                     "-cert", str(identity.cert_path), "-key", str(identity.key_path), "-CAfile", str(ca)]
             if config.verify_peer:
                 argv += ["-Verify", "1", "-verify_return_error"]
@@ -473,6 +554,10 @@ class OpensslProgramsStack(StackAdapter):
                 argv += ["-verify_return_error", "-verify_hostname", config.server_name]
             if config.present_certificate:
                 argv += ["-cert", str(pki.client.cert_path), "-key", str(pki.client.key_path)]
+            if session_out is not None:
+                argv += ["-sess_out", session_out]
+            if session_in is not None:
+                argv += ["-sess_in", session_in]
         if config.min_version:
             argv += ["-min_protocol", config.min_version]
         if config.max_version:
@@ -486,6 +571,10 @@ class OpensslProgramsStack(StackAdapter):
         return [*argv, "-msg", "-msgfile", "/dev/stderr"]
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        return self._endpoint(config, label)
+
+    def _endpoint(self, config: EndpointConfig, label: str, *, connections: int = 1,
+                  after: ProgramEndpoint | None = None) -> ProgramEndpoint:
         self.check_available()
         for name in ("write_buffer", "read_buffer", "partial_write"):
             if getattr(config, name) is not None:
@@ -493,16 +582,44 @@ class OpensslProgramsStack(StackAdapter):
         if config.allow_client_renegotiation or not config.send_sni or not config.check_host:
             raise Unsupported(f"{self.name}: client renegotiation, leaving out SNI and skipping the host-name check "
                               "are not mapped to the programs' options")
+        if config.resume is not None and not isinstance(config.resume, _SessionPem):
+            raise Unsupported(f"{self.name}: the session to resume is not one an s_client of this stack wrote")
         listen: socket.socket | None = None
+        session_out = session_in = None
         if config.role is Role.SERVER:
-            port = _free_port()
+            port = after._port if after is not None else _free_port()
         else:
             listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             listen.bind(("127.0.0.1", 0))
             listen.listen(1)
             port = int(listen.getsockname()[1])
-        return ProgramEndpoint(self._argv(config, port), config, label, listen=listen, port=port,
-                               close_by_stdin=config.role is Role.CLIENT, syntax=OPENSSL_MSG)
+            # every client writes its session (s_client -sess_out, on each new session) for Endpoint.session
+            session_out = _temp_path("session-out")
+            if isinstance(config.resume, _SessionPem):
+                session_in = _temp_path("session-in")
+                with open(session_in, "wb") as f:
+                    f.write(config.resume.pem)
+        argv = self._argv(config, port, connections=connections, session_out=session_out, session_in=session_in)
+        endpoint = ProgramEndpoint(argv, config, label, listen=listen, port=port,
+                                   close_by_stdin=config.role is Role.CLIENT, syntax=OPENSSL_MSG, after=after,
+                                   session_out=session_out, session_in=session_in)
+        return endpoint
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        """Servers of one s_server (one session cache and ticket key), which serves their connections one after
+        another: each new endpoint ends the connection of the one before it (s_server takes the next connection
+        only when the current one is over)."""
+        if config.role is not Role.SERVER:
+            return super().endpoint_factory(config)
+        last: list[ProgramEndpoint] = []
+
+        def make(label: str) -> Endpoint:
+            endpoint = self._endpoint(config, label, connections=_FACTORY_CONNECTIONS,
+                                      after=last[-1] if last else None)
+            last.append(endpoint)
+            return endpoint
+
+        return make
 
 
 

@@ -56,11 +56,14 @@ class SessionStats:
 class ServerCacheView(MutableMapping[bytes, Session12]):
     """``config.session_cache12`` of a server: the context's cache under its mode."""
 
-    def __init__(self, ctx: SSL_CTX) -> None:
+    def __init__(self, ctx: SSL_CTX, *, lookups: bool = True) -> None:
         self._ctx = ctx
+        self._lookups = lookups  # False: stores only (SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION)
 
     def __getitem__(self, session_id: bytes) -> Session12:
         ctx = self._ctx
+        if not self._lookups:
+            raise KeyError(session_id)
         mode = ctx.session_cache_mode
         # SSL_CTX_set_session_cache_mode: NOTES a server looks sessions up only with SSL_SESS_CACHE_SERVER and
         # without SSL_SESS_CACHE_NO_INTERNAL_LOOKUP

@@ -7,11 +7,18 @@ An ``SSL`` owns a sans-IO :class:`~engine.tls.TLSConnection` (made at the first 
 the SSL) and sits between it and two BIOs. It never blocks by itself: it calls ``BIO_read`` / ``BIO_write`` and a
 BIO either moves bytes, asks for a retry (retry flags set by the BIO), reports end of file, or fails.
 
-Input, one record at a time (no read-ahead, as libssl by default): the 5-byte header is read first, handed to the
-core at once (so a bad type or length fails without waiting for a body that never comes), then exactly the body.
-Bytes of the next record stay in the BIO. Each complete record goes into the core, whose events are then applied:
-application data to the plaintext buffer, close_notify to the shutdown state, a deferred certificate request to
-the client-certificate callback.
+Input, one record at a time (no read-ahead, as libssl by default): :class:`~engine.ssl.records.RecordReader` cuts
+records out of the read BIO's bytes (the 5-byte header first, handed to the core at once when the body has to be
+waited for, so a bad type or length fails without waiting for a body that never comes; then exactly the body). Bytes
+of the next record stay in the BIO. Its ``buffered`` property is the one answer to "are bytes of a record held
+here?" (SSL_has_pending, and SSL_read's retry after a non-application record). Each complete record goes into the
+core, whose events are then applied: application data to the plaintext buffer, close_notify to the shutdown state,
+a deferred certificate request to the client-certificate callback.
+
+One drive loop (:meth:`SSL._drive`) runs every operation that waits for input: the handshake, SSL_read / SSL_peek
+and the second SSL_shutdown. Each operation gives it three small functions: what to do before input (finish, or go
+on), what to do after a record was applied, and what a step of input that brought no record means (an
+:class:`~engine.ssl.records.Input` value: RETRY, EOF, FAILED). The loop states the invariants once (see there).
 
 Output: whatever the core queues goes into ``_out`` and is written to the write BIO before anything else is tried;
 application data is sealed one record (at most 16384 bytes) at a time, and the next record is only made once the
@@ -33,7 +40,8 @@ Invariants:
 
 * ``rwstate`` is reset to ``SSL_NOTHING`` on entry to every I/O call and set only on the way out of a retry, after
   the last BIO call of that I/O call (so the BIO's retry flags are those of the call that stopped us).
-* After a fatal error (``_failed``) every I/O entry point fails at once with the same reason (h11's ERROR state);
+* After a fatal error (``_failed``, a :class:`Failure`, written only by ``_fail``) every I/O entry point fails at
+  once with the same reason (h11's ERROR state), through one guard (``io._io_entry``, SSL_shutdown included);
   nothing more is read or written.
 * A write that returned a retry must be repeated with the same arguments (SSL_write.pod WARNINGS): ``_wnum`` bytes
   of it are already sealed and sent, ``_wpend`` bytes sit in the last record, which is not yet wholly in the BIO.
@@ -49,9 +57,12 @@ NOTES) covers at most one record.
 from __future__ import annotations
 
 import datetime
+import enum
 import errno as _errno
 from collections import deque
-from typing import Any, cast
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from cryptography import x509
 
@@ -60,7 +71,6 @@ from engine.bio import (
     BIO,
     BIO_clear_retry_flags,
     BIO_flush,
-    BIO_read,
     BIO_set_retry_read,
     BIO_should_retry,
     BIO_write,
@@ -70,6 +80,7 @@ from engine.ssl import hooks
 from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
+from engine.ssl.records import READ_AHEAD_SIZE, Input, RecordReader
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.ssl.verify import verify_chain
 from engine.tls import (
@@ -99,11 +110,22 @@ SSL_CB_HANDSHAKE_START = 0x10
 SSL_CB_HANDSHAKE_DONE = 0x20
 SSL_ST_CONNECT = 0x1000
 SSL_ST_ACCEPT = 0x2000
-READ_AHEAD_SIZE = 5 + (1 << 14) + 256  # one whole protected record: what libssl's read buffer holds
-_HTTP_METHODS = (b"GET ", b"POST", b"HEAD", b"PUT ", b"PATC", b"DELE", b"OPTI", b"CONN")
 
-# results of the internal input step
-_FED, _RETRY, _EOF, _FAILED = 1, -1, 0, -2
+T = TypeVar("T")
+
+
+class FailureKind(enum.Enum):
+    SSL = "ssl"  # a protocol or usage error: ERR_LIB_SSL entry, SSL_ERROR_SSL
+    SYSCALL = "syscall"  # the transport failed: errno, SSL_ERROR_SYSCALL
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why an SSL failed for good (SSL_get_error.pod: after SSL_ERROR_SSL / SSL_ERROR_SYSCALL nothing more works):
+    the reason code of the entry pushed then, or the errno of the transport failure; repeated at every entry."""
+
+    kind: FailureKind
+    code: int
 
 
 class SSL_CIPHER:
@@ -126,22 +148,18 @@ class SSL:
     """An opaque SSL handle. Callers never look inside. Slots keep an idle connection small."""
 
     __slots__ = (
-        "_body",
-        "_body_left",
         "_cert_wait",
         "_established",
         "_failed",
         "_flushed",
-        "_hdr",
-        "_hdr_fed",
-        "_held",
         "_hello_cb_done",
         "_out",
         "_plain",
         "_plain_len",
         "_queued",
-        "_rbuf",
+        "_reader",
         "_unflushed",
+        "_verify_chain",
         "_verify_wait",
         "_wbuf",
         "_wnum",
@@ -254,20 +272,16 @@ class SSL:
         self.peer_servername: str | None = None  # server: the name the client sent (SSL_get_servername)
         self.verify_result = K.X509_V_OK
         self.key_update = K.SSL_KEY_UPDATE_NONE
-        self._failed: tuple[str, int] | None = None
+        self._failed: Failure | None = None  # set only by _fail
         self._out = bytearray()
         self._queued = 0  # bytes ever put into _out
         self._flushed = 0  # bytes ever written to the BIO
         self._unflushed = False  # written to the BIO since the last BIO_flush
-        self._rbuf = bytearray()  # read ahead from the BIO, not yet part of a record
-        self._hdr = bytearray()
-        self._hdr_fed = False
-        self._body = bytearray()
-        self._body_left: int | None = None  # None: reading a header
-        self._held: bytes | None = None  # a first ClientHello record body held back for the callback
+        self._reader = RecordReader()
         self._hello_cb_done = False
         self._cert_wait = False
         self._verify_wait = False
+        self._verify_chain: list[x509.Certificate] = []
         self._plain: deque[bytes] = deque()
         self._plain_len = 0
         self._wnum = 0
@@ -356,12 +370,17 @@ class SSL:
             cfg.session_cache12 = ServerCacheView(self.ctx)
             cfg.ticket_sealer = self.ctx.ticket_sealer
             cfg.ticket_lifetime = self.ctx.session_timeout  # SSL_CTX_set_timeout: NOTES the ticket lifetime hint
+            # SSL_CTX_set_options: the client's suite order decides unless SSL_OP_CIPHER_SERVER_PREFERENCE
+            cfg.server_cipher_preference = bool(self.options & K.SSL_OP_CIPHER_SERVER_PREFERENCE)
+            cfg.prioritize_chacha = bool(self.options & K.SSL_OP_PRIORITIZE_CHACHA)
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
         else:
             # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
             cfg.send_fallback_scsv = bool(self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV)
+            # SSL_CTX_set_options: SSL_OP_TLSEXT_PADDING (part of SSL_OP_ALL) keeps the ClientHello out of 256..511
+            cfg.pad_client_hello = bool(self.options & K.SSL_OP_TLSEXT_PADDING)
             # SNI and the verified name are separate settings (SSL_set_tlsext_host_name / SSL_set1_host); without
             # SSL_set1_host a verifying client checks the chain only, as OpenSSL 3.0 does (the pages are silent)
             cfg.server_name = self.sni
@@ -371,9 +390,14 @@ class SSL:
             if self.session is not None:
                 cfg.resume_ticket13 = self.session.ticket_to_offer()  # a TLS 1.3 session holding a ticket
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
-            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None
+            # a verify callback may also suspend the handshake (SSL_CTX_set_verify: SSL_set_retry_verify), so its
+            # check runs at the same deferred point as the certificate verify callback's
+            cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None or self.verify_callback is not None
         hooks.configure(self, cfg)  # ALPN, SNI callback, certificates of other key types
         return cfg
+
+    def _now(self) -> datetime.datetime:
+        return _time_of(self.ctx)
 
     def _check_chain(self, chain: list[x509.Certificate]) -> None:
         """The core's check of the peer's chain: the built-in procedure of SSL_CTX_set_verify.pod with its callback
@@ -382,7 +406,7 @@ class SSL:
         result, alert = verify_chain(
             self, chain, roots=list(self.ctx.trusted), host=None if self.server else self.host,
             server_cert=not self.server, depth_limit=self.verify_depth, callback=self.verify_callback,
-            now=datetime.datetime.now(datetime.UTC),
+            now=self._now(),
         )  # fmt: skip
         self.verify_result = result
         if alert is not None and self.verifies_peer:
@@ -396,7 +420,7 @@ class SSL:
             self._fail_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, push=False)
             return False
         ctx = self.ctx
-        clock = TLSContext(now=lambda: datetime.datetime.fromtimestamp(ctx.clock(), datetime.UTC))
+        clock = TLSContext(now=lambda: _time_of(ctx))  # (the context, not the SSL: no reference cycle)
         self.conn = TLSConnection(cfg, "server" if self.server else "client", clock)
         # SSL_CTX_sess_number: SSL_CTX_sess_accept / SSL_CTX_sess_connect count the handshakes started
         if self.server:
@@ -419,9 +443,7 @@ class SSL:
             return 1
         wbio = self.wbio
         if wbio is None:
-            raise_ssl(K.SSL_R_BIO_NOT_SET, "ssl3_write_pending")
-            self._failed = ("ssl", K.SSL_R_BIO_NOT_SET)
-            return -1
+            return self._fail_ssl(K.SSL_R_BIO_NOT_SET, func="ssl3_write_pending")
         while out:
             with memoryview(out) as mv:
                 n = _bio_write(wbio, mv)
@@ -467,18 +489,20 @@ class SSL:
         self._unflushed = False
         return 1
 
-    def _fail_transport(self) -> None:
-        """The BIO failed without asking for a retry: SSL_ERROR_SYSCALL (or the BIO's own queue entry)."""
-        code = err.errno() or _errno.EIO
-        self._failed = ("syscall", code)
+    def _fail(self, failure: Failure) -> int:
+        """The one setter of the failed state: from now on every I/O entry point fails with ``failure``."""
+        self._failed = failure
         self.rwstate = K.SSL_NOTHING
+        return -1
+
+    def _fail_transport(self) -> int:
+        """The BIO failed without asking for a retry: SSL_ERROR_SYSCALL (or the BIO's own queue entry)."""
+        return self._fail(Failure(FailureKind.SYSCALL, err.errno() or _errno.EIO))
 
     def _fail_ssl(self, reason: int, *, push: bool = True, func: str = "ssl") -> int:
         if push:
             raise_ssl(reason, func)
-        self._failed = ("ssl", reason)
-        self.rwstate = K.SSL_NOTHING
-        return -1
+        return self._fail(Failure(FailureKind.SSL, reason))
 
     def _fail_alert(self, exc: TLSAlertError) -> int:
         """A fatal error of the core: send its alert if it is ours (best effort) and stay failed."""
@@ -503,109 +527,64 @@ class SSL:
         failed = self._failed
         if failed is None:
             return False
-        kind, code = failed
-        if kind == "ssl":
-            raise_ssl(code, "ssl")
+        if failed.kind is FailureKind.SSL:
+            raise_ssl(failed.code, "ssl")
         else:
-            err.set_errno(code)
+            err.set_errno(failed.code)
         self.rwstate = K.SSL_NOTHING
         return True
 
-    def _feed(self) -> int:
-        """Read one record from the read BIO into the core: _FED, _RETRY, _EOF or _FAILED.
-
-        The header goes into the core together with the body when both are at hand (one call into the core per
-        record), or on its own as soon as the body has to be waited for, so that a header the core rejects (bad
-        type or length) fails at once instead of waiting for a body that never comes.
-        """
+    def _feed(self) -> Input:
+        """One step of input: read one record from the read BIO (:class:`~engine.ssl.records.RecordReader`) and
+        give it to the core. ``Input.RECORD``: the record went in; ``RETRY``: rwstate says what to wait for;
+        ``EOF``; ``FAILED``: the failure is recorded (``_fail``)."""
         conn = self.conn
         assert conn is not None
         rbio = self.rbio
         if rbio is None:
-            raise_ssl(K.SSL_R_READ_BIO_NOT_SET, "ssl3_read_n")
-            self._failed = ("ssl", K.SSL_R_READ_BIO_NOT_SET)
-            return _FAILED
-        if self._held is not None:
+            self._fail_ssl(K.SSL_R_READ_BIO_NOT_SET, func="ssl3_read_n")
+            return Input.FAILED
+        reader = self._reader
+        if reader.held is not None:
             return self._release_held()
-        while True:
-            left = self._body_left
-            n, data = self._input(rbio, 5 - len(self._hdr) if left is None else left)
-            if n <= 0:
-                if left is not None and not self._hdr_fed:
-                    self._hdr_fed = True
-                    conn.receive_bytes(bytes(self._hdr))  # the core checks type and length now (may raise)
-                if n < 0 and BIO_should_retry(rbio):
-                    self.rwstate = K.SSL_READING
-                    return _RETRY
-                if n == 0:
-                    return _EOF
-                self._fail_transport()
-                return _FAILED
-            if left is None:
-                hdr = self._hdr
-                hdr += data
-                if len(hdr) < 5:
-                    continue
-                if self.server and not self._hello_cb_done and hdr[:4] in _HTTP_METHODS:
-                    # OpenSSL 3.0: SSL_R_HTTP_REQUEST, without an alert
-                    self._fail_ssl(K.SSL_R_HTTP_REQUEST, func="ssl3_get_record")
-                    return _FAILED
-                self._hdr_fed = False
-                self._body_left = (hdr[3] << 8) | hdr[4]
-                if self._body_left:
-                    continue
-                data = b""  # an empty record: the core decides whether it is allowed
-            elif n < left or self._body:
-                self._body += data
-                if n < left:
-                    self._body_left = left - n
-                    continue
-                data = bytes(self._body)
-                self._body.clear()
-            self._body_left = None
-            record = data if self._hdr_fed else bytes(self._hdr) + data
-            self._hdr.clear()
-            if self.server and not self._hello_cb_done:
-                self._held = record
+        first = self.server and not self._hello_cb_done
+        got, header, body = reader.next_record(rbio, conn, self.read_ahead, first)
+        if got is Input.RECORD:
+            if first:
+                reader.held = header + body
                 return self._release_held()
-            conn.receive_bytes(record)
-            return _FED
+            if header:
+                conn.receive_record(header, body)
+            else:
+                conn.receive_bytes(body)
+        elif got is Input.RETRY:
+            self.rwstate = K.SSL_READING
+        elif got is Input.FAILED:
+            self._fail_transport()
+        elif got is Input.HTTP_REQUEST:
+            self._fail_ssl(K.SSL_R_HTTP_REQUEST, func="ssl3_get_record")  # OpenSSL 3.0: without an alert
+            return Input.FAILED
+        return got
 
-    def _input(self, rbio: BIO, want: int) -> tuple[int, bytes]:
-        """Up to ``want`` bytes: from what read-ahead buffered, else from the BIO. Without read-ahead exactly what
-        the record needs is asked for, so the rest stays in the BIO (SSL_CTX_set_read_ahead.pod)."""
-        buf = self._rbuf
-        if buf:
-            take = min(want, len(buf))
-            data = bytes(buf[:take])
-            del buf[:take]
-            return take, data
-        if not self.read_ahead:
-            return _bio_read(rbio, want)
-        n, data = _bio_read(rbio, max(want, READ_AHEAD_SIZE))
-        if n > want:
-            buf += memoryview(data)[want:]
-            return want, data[:want]
-        return n, data
-
-    def _release_held(self) -> int:
+    def _release_held(self) -> Input:
         """The first record of a server goes into the core only once the ClientHello callback agrees."""
-        conn, body = self.conn, self._held
+        conn, reader = self.conn, self._reader
+        body = reader.held
         assert conn is not None and body is not None
         cb = self.ctx.client_hello_cb
         if cb is not None:
             ret = cb(self)
             if ret < 0:
                 self.rwstate = K.SSL_CLIENT_HELLO_CB
-                return _RETRY
+                return Input.RETRY
             if ret == 0:
-                self._held = None
+                reader.held = None
                 self._fail_ssl(K.SSL_R_CALLBACK_FAILED, func="tls_early_post_process_client_hello")
-                return _FAILED
+                return Input.FAILED
         self._hello_cb_done = True
-        self._held = None
+        reader.held = None
         conn.receive_bytes(body)
-        return _FED
+        return Input.RECORD
 
     def _apply_events(self) -> bool:
         """Apply the core's events; True if a record other than application data was processed."""
@@ -636,6 +615,16 @@ class SSL:
                 self.reused = ev.resumed
                 if ev.renegotiation:
                     self.reneg_scheduled = None
+                elif self.server and ev.version == K.TLS1_2_VERSION \
+                        and self.options & K.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION:  # fmt: skip
+                    # SSL_CTX_set_options: a renegotiating server with this option always makes a new session
+                    # (no session is looked up, and no ticket opened, in the new handshake; new ones are stored)
+                    conn.config.session_cache12 = ServerCacheView(self.ctx, lookups=False)
+                    conn.config.ticket_sealer = None
+                if not ev.renegotiation and self.server and self.verify_mode & K.SSL_VERIFY_CLIENT_ONCE:
+                    # SSL_CTX_set_verify: NOTES SSL_VERIFY_CLIENT_ONCE asks for a client certificate in the first
+                    # handshake only, not again when the connection renegotiates
+                    conn.config.request_client_certificate = conn.config.require_client_certificate = False
                 self._count_handshake(ev)
                 if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
                     # a full handshake makes a new session; a resumed one keeps the session it resumed
@@ -658,6 +647,7 @@ class SSL:
                 self._cert_wait = True
             elif isinstance(ev, CertificateReceived):
                 self._verify_wait = True
+                self._verify_chain = list(ev.chain)
             else:
                 other = True
         return other
@@ -713,11 +703,11 @@ class SSL:
         conn = self.conn
         return self._established and conn is not None and conn.renegotiating and not conn.handshake_complete
 
-    def _input_failure(self, r: int, func: str) -> int:
-        """Turn a non-_FED input result into the return value (-1, or 0 for a controlled end)."""
-        if r == _RETRY:
+    def _input_ended(self, got: Input, func: str) -> int:
+        """The return value when a step of input brought no record: -1, or 0 for a controlled end."""
+        if got is Input.RETRY:
             return -1
-        if r == _EOF:
+        if got is Input.EOF:
             # SSL_get_error: NOTES an EOF without close_notify is SSL_ERROR_SSL / SSL_R_UNEXPECTED_EOF_WHILE_READING;
             # RETURN VALUES with SSL_OP_IGNORE_UNEXPECTED_EOF it reads like a close_notify (ZERO_RETURN)
             if self.options & K.SSL_OP_IGNORE_UNEXPECTED_EOF:
@@ -770,8 +760,47 @@ class SSL:
         if cb is not None:
             cb(where, ret)
 
-    def _handshake_steps(self, conn: TLSConnection) -> int:
+    # -- the drive loop --------------------------------------------------------------------------------------------
+
+    def _drive(
+        self,
+        turn: Callable[[], T | None],
+        after: Callable[[bool], T | None],
+        ended: Callable[[Input], T],
+        failed: Callable[[int], T],
+    ) -> T:
+        """The one input loop of the SSL, shared by the handshake, SSL_read / SSL_peek and the second SSL_shutdown.
+
+        Each turn: ``turn()`` looks at the state (writing queued output first where the operation wants to) and
+        returns the call's result when the operation is finished or cannot go on; otherwise exactly one record is
+        read and given to the core (:meth:`_feed`). No record: ``ended(input)`` gives the result of the call (a
+        retry, with rwstate naming the BIO; the end of the transport; a failure already recorded). A record: the
+        core's events are applied and ``after(other)`` (``other``: a record other than application data was
+        processed) may give the result. A fatal error of the core ends the call with ``failed(_fail_alert(exc))``.
+
+        Invariants: at most one record enters the core between two looks of the operation at the state, so the
+        operation sees every event (close_notify, a certificate request, application data) before more input
+        comes; the loop leaves only with a result, and a retry result always follows the BIO call that asked for
+        it (its retry flags are the ones SSL_get_error reads).
+        """
         try:
+            while True:
+                result = turn()
+                if result is not None:
+                    return result
+                got = self._feed()
+                if got is not Input.RECORD:
+                    return ended(got)
+                result = after(self._apply_events())
+                if result is not None:
+                    return result
+        except TLSAlertError as exc:
+            return failed(self._fail_alert(exc))
+
+    def _handshake_steps(self, conn: TLSConnection) -> int:
+        """Drive the handshake: 1 complete, 0 ended by the peer's close_notify, -1 retry or failure."""
+
+        def turn() -> int | None:
             while True:
                 self._pull()
                 if self._flush() < 0 or self._bio_flush() < 0:
@@ -791,20 +820,19 @@ class SSL:
                     # SSL_do_handshake: RETURN VALUES 0 "not successful but was shut down controlled and by the
                     # specifications of the TLS/SSL protocol" (libssl 3.0 returns -1 here; the engine follows the page)
                     return 0
-                r = self._feed()
-                if r != _FED:
-                    return self._input_failure(r, "ssl3_read_n")
-                self._apply_events()
-        except TLSAlertError as exc:
-            return self._fail_alert(exc)
+                return None
+
+        return self._drive(turn, _continue, lambda got: self._input_ended(got, "ssl3_read_n"), _same)
 
     def _certificate_check(self) -> int:
         # SSL_CTX_set_cert_verify_callback: the application's callback decides instead of the built-in check; 1
         # with SSL_set_retry_verify() suspends the handshake (libssl 3.0: rwstate SSL_RETRY_VERIFY)
         conn = self.conn
         cb = self.ctx.cert_verify_callback
-        assert conn is not None and cb is not None
+        assert conn is not None
         self.rwstate = K.SSL_NOTHING
+        if cb is None:
+            return self._verify_callback_check(conn)
         ret = cb()
         if ret > 0 and self.rwstate == K.SSL_RETRY_VERIFY:
             return -1
@@ -813,6 +841,23 @@ class SSL:
         accepted = ret > 0 or not self.verifies_peer  # VERIFY_NONE: a failed check is no error
         self.verify_result = K.X509_V_OK if ret > 0 else K.X509_V_ERR_APPLICATION_VERIFICATION
         conn.resume_certificate_check(accepted)
+        return 1
+
+    def _verify_callback_check(self, conn: TLSConnection) -> int:
+        # SSL_CTX_set_verify: DESCRIPTION a client's verify callback that calls SSL_set_retry_verify() and returns 1
+        # suspends the handshake (SSL_ERROR_WANT_RETRY_VERIFY); the next call verifies the chain again, and a
+        # callback that returns 0 still ends the handshake
+        result, alert = verify_chain(
+            self, self._verify_chain, roots=list(self.ctx.trusted), host=self.host, server_cert=True,
+            depth_limit=self.verify_depth, callback=self.verify_callback, now=_time_of(self.ctx),
+        )  # fmt: skip
+        self.verify_result = result
+        failure = alert if self.verifies_peer else None
+        if failure is None and self.rwstate == K.SSL_RETRY_VERIFY:
+            return -1
+        self.rwstate = K.SSL_NOTHING
+        self._verify_wait = False
+        conn.resume_certificate_check(True, failure)
         return 1
 
     def _client_certificate(self) -> int:
@@ -839,62 +884,72 @@ class SSL:
     # -- reading ---------------------------------------------------------------------------------------------------
 
     def read(self, num: int, peek: bool, func: str) -> tuple[int, bytes]:
+        """SSL_read's logic: (bytes, data) of at most one record, or (<= 0, b"") with the reason where
+        SSL_get_error finds it."""
         idle = not self._plain_len and not self.shutdown & K.SSL_RECEIVED_SHUTDOWN
         if idle and not self.init_finished and self.handshake() <= 0:
             return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
-        conn = self.conn
-        if conn is None:
+        if self.conn is None:
             return (0, b"")  # SSL_set_shutdown set SSL_RECEIVED_SHUTDOWN before any handshake: nothing to read
         try:
             if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
                 return (-1, b"")
             self.start_renegotiation()
-            while True:
-                if self._plain_len:
-                    return self._take(num, peek)
-                if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
-                    return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
-                renegotiating = self._in_renegotiation_handshake()
-                if self._out and (renegotiating or not (self._wpend and self._flushed < self._wpend_end)):
-                    # protocol output (an alert, a renegotiation flight); a full BIO does not stop the read. The
-                    # rest of a record an unfinished SSL_write left waits for that write to be repeated (page
-                    # silent; libssl 3.0 alike, found by the differential runner)
-                    if self._flush() < 0 and renegotiating and self._failed is None:
-                        # SSL_read: WARNINGS a renegotiation may make SSL_read write (SSL_ERROR_WANT_WRITE)
-                        return (-1, b"")
-                    self.rwstate = K.SSL_NOTHING
-                r = self._feed()
-                if r != _FED:
-                    if r == _RETRY:
-                        self._idle()
-                    ret = self._input_failure(r, func)
-                    # SSL_read: RETURN VALUES only "<= 0" for a failure; libssl 3.0 passes on the 0 of the BIO_read
-                    # that met the end of the transport, also for an unexpected EOF (SSL_ERROR_SSL), and so does
-                    # the engine (found by the differential runner)
-                    return (0 if r == _EOF else ret, b"")
-                other = self._apply_events() or self._in_renegotiation_handshake()
-                self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
-                if not other:
-                    continue
-                if not self._plain_len and not self.mode & K.SSL_MODE_AUTO_RETRY \
-                        and not self._rbuf and not self._hdr and self._body_left is None:  # fmt: skip
-                    # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
-                    # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)
-                    if self._out:
-                        self._flush()
-                    rbio = self.rbio
-                    assert rbio is not None
-                    BIO_clear_retry_flags(rbio)
-                    BIO_set_retry_read(rbio)
-                    self.rwstate = K.SSL_READING
-                    return (-1, b"")
         except TLSAlertError as exc:
             return (self._fail_alert(exc), b"")
+        core = self.conn
+
+        def turn() -> tuple[int, bytes] | None:
+            if self._plain_len:
+                return self._take(num, peek)
+            if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                return (0, b"")  # SSL_read: close_notify received (SSL_ERROR_ZERO_RETURN)
+            if not self._out:
+                return None
+            renegotiating = self._in_renegotiation_handshake()
+            if renegotiating or not (self._wpend and self._flushed < self._wpend_end):
+                # protocol output (an alert, a renegotiation flight); a full BIO does not stop the read. The rest
+                # of a record an unfinished SSL_write left waits for that write to be repeated (page silent;
+                # libssl 3.0 alike, found by the differential runner)
+                if self._flush() < 0 and renegotiating and self._failed is None:
+                    # SSL_read: WARNINGS a renegotiation may make SSL_read write (SSL_ERROR_WANT_WRITE)
+                    return (-1, b"")
+                self.rwstate = K.SSL_NOTHING
+            return None
+
+        def after(other: bool) -> tuple[int, bytes] | None:
+            other = other or self._in_renegotiation_handshake()
+            if (self._cert_wait or self._verify_wait) and self._handshake_steps(core) <= 0:
+                return (-1, b"")  # a renegotiation waits for the client-certificate or verify callback
+            self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
+            if not other or self._plain_len or self.mode & K.SSL_MODE_AUTO_RETRY or self._reader.buffered:
+                return None
+            # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
+            # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)
+            if self._out:
+                self._flush()
+            rbio = self.rbio
+            assert rbio is not None
+            BIO_clear_retry_flags(rbio)
+            BIO_set_retry_read(rbio)
+            self.rwstate = K.SSL_READING
+            return (-1, b"")
+
+        def ended(got: Input) -> tuple[int, bytes]:
+            if got is Input.RETRY:
+                self._idle()
+            ret = self._input_ended(got, func)
+            # SSL_read: RETURN VALUES only "<= 0" for a failure; libssl 3.0 passes on the 0 of the BIO_read that met
+            # the end of the transport, also for an unexpected EOF (SSL_ERROR_SSL), and so does the engine (found by
+            # the differential runner)
+            return (0 if got is Input.EOF else ret, b"")
+
+        return self._drive(turn, after, ended, lambda ret: (ret, b""))
 
     def _idle(self) -> None:
         """SSL_CTX_set_mode: with SSL_MODE_RELEASE_BUFFERS an idle connection gives its buffers back. The SSL's own
         buffers (bytearrays) shrink whenever they empty; the core keeps the last record until more input comes."""
-        if self.mode & K.SSL_MODE_RELEASE_BUFFERS and self.conn is not None and not self._rbuf:
+        if self.mode & K.SSL_MODE_RELEASE_BUFFERS and self.conn is not None and self._reader.read_ahead_empty:
             self.conn.release_buffers()
 
     def _take(self, num: int, peek: bool) -> tuple[int, bytes]:
@@ -1007,35 +1062,60 @@ class SSL:
                     self._send_key_update()
                 conn.close()
                 self._pull()
-                if self._flush() < 0:
-                    return -1
-            elif self._out:
-                if self._flush() < 0:
-                    return -1
-            elif not self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
-                # SSL_shutdown: DESCRIPTION the second call waits for the peer's close_notify; RETURN VALUES < 0 "can
-                # also occur when not all data was read using SSL_read()": application data of the peer that was
-                # not read is never thrown away unreported (as libssl 3.0: SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY)
-                while not self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
-                    if self._plain_len:
-                        return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
-                    r = self._feed()
-                    if r != _FED:
-                        ret = self._input_failure(r, "ssl3_shutdown")
-                        if ret < 0:
-                            return -1
-                        break
-                    self._apply_events()
-                    self._pull()
-                    if self._out:
-                        self._flush()
-                        self.rwstate = K.SSL_NOTHING
-                if self._plain_len:
-                    return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
+                return -1 if self._flush() < 0 else self._both_closed()
+            if self._out:
+                return -1 if self._flush() < 0 else self._both_closed()
         except TLSAlertError as exc:
             return self._fail_alert(exc)
+        if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+            return self._both_closed()
+        # SSL_shutdown: DESCRIPTION the second call waits for the peer's close_notify; RETURN VALUES < 0 "can also
+        # occur when not all data was read using SSL_read()": application data of the peer that was not read is
+        # never thrown away unreported (as libssl 3.0: SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY)
+
+        def turn() -> int | None:
+            if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
+                return self._shutdown_state()
+            if self._plain_len:
+                return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
+            return None
+
+        def after(other: bool) -> None:
+            self._pull()
+            if self._out:
+                self._flush()  # an answer (a KeyUpdate's) is best effort: a full BIO does not stop the wait
+                self.rwstate = K.SSL_NOTHING
+
+        def ended(got: Input) -> int:
+            return -1 if self._input_ended(got, "ssl3_shutdown") < 0 else self._shutdown_state()
+
+        return self._drive(turn, after, ended, _same)
+
+    def _shutdown_state(self) -> int:
+        """SSL_shutdown: RETURN VALUES 1 once both close_notify alerts are through, else 0; unread application data
+        of the peer is an error."""
+        if self._plain_len:
+            return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
+        return self._both_closed()
+
+    def _both_closed(self) -> int:
         both = K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN
         return 1 if self.shutdown == both and not self._out else 0
+
+
+def _time_of(ctx: SSL_CTX) -> datetime.datetime:
+    """The time, from the context's clock (``SSL_CTX.clock``, injected as the TLS core's is): certificate validity,
+    session lifetimes and ticket ages all read it, so a test can move it instead of sleeping."""
+    return datetime.datetime.fromtimestamp(ctx.clock(), datetime.UTC)
+
+
+def _continue(other: bool) -> None:
+    """An ``after`` step of :meth:`SSL._drive` that never ends the call."""
+    return None
+
+
+def _same(ret: int) -> int:
+    return ret
 
 
 def shutdown_error(s: SSL, func: str) -> int:
@@ -1046,15 +1126,6 @@ def shutdown_error(s: SSL, func: str) -> int:
 
 
 # --- BIO access ---------------------------------------------------------------------------------------------------
-def _bio_read(bio: BIO, n: int) -> tuple[int, bytes]:
-    """BIO_read for the SSL's own use: straight to the BIO kind when the BIO is usable (the checks of the public
-    BIO_read are the SSL's own here), else through BIO_read for its documented failure."""
-    if bio.init and not bio.freed:
-        ret, data = bio.impl.read(bio, n)
-        return (ret, data) if ret > 0 else (ret, b"")
-    return BIO_read(bio, n)
-
-
 def _bio_write(bio: BIO, data: memoryview) -> int:
     if bio.init and not bio.freed:
         return bio.impl.write(bio, data)

@@ -760,7 +760,7 @@ def _load_certs(data: bytes, filetype: int, func: str) -> list[x509.Certificate]
         if filetype == K.SSL_FILETYPE_ASN1:
             return [x509.load_der_x509_certificate(data)]
         certs = x509.load_pem_x509_certificates(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # an unknown X.509 version is no ValueError (found by the fuzz)
         err.ERR_raise(err.ERR_LIB_PEM, _PEM_R_NO_START_LINE, func=func)
         raise_ssl(_PEM_LIB, func)
         return None
@@ -901,7 +901,7 @@ def SSL_CTX_load_verify_locations(ctx: SSL_CTX | None, CAfile: bytes | str | Non
             try:
                 with open(os.path.join(path, name), "rb") as fh:
                     found += x509.load_pem_x509_certificates(fh.read())
-            except (OSError, ValueError):
+            except (OSError, ValueError, x509.InvalidVersion):
                 continue  # like a hashed directory lookup, files that are no certificates are skipped
     c.trusted = c.trusted + found
     return 1

@@ -189,12 +189,12 @@ def SSL_pending(ssl: SSL | None) -> int:
 
 
 def SSL_has_pending(s: SSL | None) -> int:
-    # SSL_pending: SSL_has_pending also counts unprocessed bytes of a record already read from the BIO
+    # SSL_pending: SSL_has_pending also counts unprocessed bytes of a record already read from the BIO (the record
+    # reader's `buffered`, which SSL_read asks too)
     ssl = live_ssl(s, "SSL_has_pending")
     if ssl is None:
         return 0
-    buffered = ssl._rbuf or ssl._hdr or ssl._body or ssl._body_left is not None or ssl._held
-    return 1 if ssl._plain_len or buffered else 0
+    return 1 if ssl._plain_len or ssl._reader.buffered else 0
 
 
 # --- writing (SSL_write.pod) ------------------------------------------------------------------------------------------
@@ -260,14 +260,8 @@ def SSL_sendfile(s: SSL | None, fd: int, offset: int, size: int, flags: int) -> 
 
 # --- shutdown (SSL_shutdown.pod, SSL_set_shutdown.pod) -------------------------------------------------------------
 def SSL_shutdown(s: SSL | None) -> int:
-    ssl = live_ssl(s, "SSL_shutdown")
+    ssl = _io_entry(s, "SSL_shutdown")  # the guard of every I/O function: a live SSL, a role, not failed
     if ssl is None:
-        return -1
-    ssl.rwstate = K.SSL_NOTHING
-    if not ssl.role_set:
-        raise_ssl(K.SSL_R_UNINITIALIZED, "SSL_shutdown")
-        return -1
-    if ssl._check_failed():
         return -1
     if not ssl.init_finished:
         # SSL_shutdown: the page is silent on a handshake that has not finished (or not started); as libssl 3.0,

@@ -17,11 +17,15 @@ from cryptography.x509.verification import PolicyBuilder, Store, Subject, Verifi
 from .alerts import AlertDescription, TLSAlertError
 from .signatures import PublicKey
 
+_UNPARSABLE = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
+"""What cryptography raises for a certificate part it cannot read when the part is first used; the last two are no
+ValueError (a duplicate extension was found by the long fuzz run)."""
+
 
 def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
     try:
         return [x509.load_der_x509_certificate(d) for d in ders]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion (an unknown X.509 version) is no ValueError
         raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
 
 
@@ -86,6 +90,15 @@ def _own_name(leaf: x509.Certificate) -> Subject:
     raise TLSAlertError(AlertDescription.bad_certificate, "server certificate names no DNS name or IP address")
 
 
+# cryptography stops building a path after 8 intermediates by default; the layer above applies its own limit
+# (SSL_CTX_set_verify: NOTES the default verify depth of 100), so the path may be as long as cryptography allows
+MAX_CHAIN_DEPTH = 255
+
+
+def _policy(roots: list[x509.Certificate], now: datetime.datetime) -> PolicyBuilder:
+    return PolicyBuilder().store(Store(roots)).time(now).max_chain_depth(MAX_CHAIN_DEPTH)
+
+
 def verify_server_chain(
     chain: list[x509.Certificate], roots: list[x509.Certificate], server_name: str | None, now: datetime.datetime
 ) -> list[x509.Certificate]:
@@ -96,7 +109,7 @@ def verify_server_chain(
     _need_roots(roots)
     try:
         subject = _subject(server_name) if server_name is not None else _own_name(chain[0])
-        verifier = PolicyBuilder().store(Store(roots)).time(now).build_server_verifier(subject)
+        verifier = _policy(roots, now).build_server_verifier(subject)
         return verifier.verify(chain[0], chain[1:])
     except VerificationError as exc:
         failure = _alert_for(exc)
@@ -106,7 +119,7 @@ def verify_server_chain(
             # whatever the name (the pages are silent on the order; found by the differential runner)
             verify_server_chain(chain, roots, None, now)
         raise failure from None
-    except ValueError as exc:
+    except _UNPARSABLE as exc:
         raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None
 
 
@@ -116,9 +129,9 @@ def verify_client_chain(chain: list[x509.Certificate], roots: list[x509.Certific
     _check_times(chain, now)
     _need_roots(roots)
     try:
-        verifier = PolicyBuilder().store(Store(roots)).time(now).build_client_verifier()
+        verifier = _policy(roots, now).build_client_verifier()
         return verifier.verify(chain[0], chain[1:]).chain
     except VerificationError as exc:
         raise _alert_for(exc) from None
-    except ValueError as exc:
+    except _UNPARSABLE as exc:
         raise TLSAlertError(AlertDescription.bad_certificate, str(exc)) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -38,6 +38,9 @@ class TLSContext:
     sign12: Signer = sign12
     """TLS 1.2 signatures (ServerKeyExchange, CertificateVerify)."""
     record_padding: PaddingPolicy | None = None
+    edit_handshake: Callable[[bytes], bytes] | None = None
+    """Test-only (engine.tls.misbehave, never set by engine.ssl): changes each handshake message we build before it
+    enters our transcript and goes out, so our keys and Finished cover what was sent."""
 
 
 TicketIssuer = Callable[[CipherSuite, bytes], NewSessionTicket]
@@ -63,7 +66,8 @@ CookieMaker = Callable[[bytes], bytes]
 class TLSConfig:
     # -- both roles --------------------------------------------------------------------------------------------
     cipher_suites: tuple[int, ...] = (0x1301, 0x1302, 0x1303)
-    """TLS 1.3 cipher suites in preference order (the server's order decides)."""
+    """TLS 1.3 cipher suites in preference order (a server's order decides only with
+    ``server_cipher_preference``)."""
     cipher_suites12: tuple[int, ...] = tuple(SUITES12)
     """TLS 1.2 cipher suites in preference order (``engine.tls.suites12``); also sent by a client offering 1.2."""
     groups: tuple[int, ...] = (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1)
@@ -144,6 +148,12 @@ class TLSConfig:
     """Pad a ClientHello of 256..511 bytes to 512 with the padding extension (RFC 7685)."""
 
     # -- server ------------------------------------------------------------------------------------------------
+    server_cipher_preference: bool = True
+    """Choose the cipher suite (both versions) by our order; False: by the order of the client's list
+    (``suite_order``)."""
+    prioritize_chacha: bool = False
+    """With ``server_cipher_preference``: when the client lists a ChaCha20-Poly1305 suite first, our
+    ChaCha20-Poly1305 suites move to the front of our order."""
     request_client_certificate: bool = False
     require_client_certificate: bool = False
     advertise_groups: tuple[int, ...] | None = None
@@ -166,3 +176,20 @@ class TLSConfig:
     certificates: list[tuple[list[x509.Certificate], PrivateKey]] = field(default_factory=list)
     """Further certificate chains with their keys besides ``certificate_chain`` / ``private_key``; the server
     picks one from the client's signature_algorithms (``engine.tls.certselect``)."""
+
+
+CHACHA_SUITES = frozenset({0x1303, 0xCCA8, 0xCCA9})
+"""TLS_CHACHA20_POLY1305_SHA256 and the two TLS 1.2 ECDHE ChaCha20-Poly1305 suites."""
+
+
+def suite_order(config: TLSConfig, ours: tuple[int, ...], offered: Sequence[int]) -> list[int]:
+    """The suites both sides have, best first: in the client's order unless ``server_cipher_preference``, then in
+    ours (ChaCha20-Poly1305 first when ``prioritize_chacha`` and the client put one first)."""
+    if not config.server_cipher_preference:
+        mine = set(ours)
+        return [code for code in offered if code in mine]
+    theirs = set(offered)
+    order = [code for code in ours if code in theirs]
+    if config.prioritize_chacha and offered and offered[0] in CHACHA_SUITES:
+        order.sort(key=lambda code: code not in CHACHA_SUITES)  # stable: each group keeps our order
+    return order

@@ -369,13 +369,15 @@ class TLSConnection:
         hs = self._hs
         self._guarded(lambda: hs.send_client_certificate(chain, key))
 
-    def resume_certificate_check(self, accepted: bool) -> None:
+    def resume_certificate_check(self, accepted: bool, failure: TLSAlertError | None = None) -> None:
         """Client, after a :class:`~engine.tls.events.CertificateReceived` event: accept or reject the chain and go
-        on with the messages that were held back."""
+        on with the messages that were held back; ``failure`` rejects it with that alert."""
         self._check()
         hs = self._hs
 
         def resume() -> None:
+            if failure is not None:
+                raise failure
             hs.finish_certificate_check(accepted)
             self._on_handshake_data(b"")
             self._process_records()

@@ -211,6 +211,8 @@ class HandshakeMachine:
 
     def _send(self, msg: Message | HandshakeBody, *, initial_client_hello: bool = False) -> bytes:
         raw = build_handshake(msg)
+        if self.ctx.edit_handshake is not None:  # test-only: engine.tls.misbehave
+            raw = self.ctx.edit_handshake(raw)
         self.transcript.update(raw)
         self.out.append(SendHandshake(raw, initial_client_hello))
         return raw

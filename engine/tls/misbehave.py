@@ -22,32 +22,50 @@ context (:meth:`Misbehaviour.context`), and :class:`DowngradeSentinel` changes o
 our transcript and keys cover what was sent and the only wrong thing is the one named: a peer that skipped the check
 in question would complete the handshake, instead of failing later at the Finished for another reason.
 :class:`WrongFinished` and :class:`CorruptedRecord` serve both versions.
+
+Hello faults (:class:`HelloFault`: :class:`WrongPskBinder`, :class:`PreSharedKeyNotLast`,
+:class:`UnofferedPskIdentity`, :class:`ResumptionEmsMismatch`, :class:`BadRenegotiationInfo`) change a ClientHello or
+ServerHello through the context's ``edit_handshake`` hook as the message is built, before it enters our transcript:
+our keys and Finished cover what was sent, as for the signature faults.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
 
 from .config import TLSContext
 from .handshake import HandshakeMachine, Instruction, SendHandshake
 from .handshake12 import Handshake12
-from .messages12 import DOWNGRADE_TLS12
+from .keyschedule import CIPHER_SUITES, KeySchedule
+from .messages import ClientHello, Extension, ServerHello, build_handshake, find_extension
+from .messages import ExtensionType as X
+from .messages12 import DOWNGRADE_TLS12, build_renegotiation_info, parse_renegotiation_info
 from .record import HEADER_LEN, ContentType, RecordLayer
+from .session13 import OfferedPsks, Ticket13, binder, build_selected_identity
 from .signatures import PrivateKey, Signer
 
 __all__ = [
     "BadInnerType",
     "BadKeyUpdate",
+    "BadRenegotiationInfo",
     "CorruptedRecord",
     "DowngradeSentinel",
+    "HelloFault",
     "Misbehaviour",
     "OversizedRecord",
     "PlaintextAlert",
+    "PreSharedKeyNotLast",
     "RepeatedMessage",
+    "ResumptionEmsMismatch",
     "UnexpectedMessage",
+    "UnofferedPskIdentity",
     "WrongCertificateVerify",
     "WrongFinished",
+    "WrongPskBinder",
     "WrongSignature12",
 ]
 
@@ -249,3 +267,167 @@ class WrongSignature12(Misbehaviour):
 
     def context(self, context: TLSContext) -> TLSContext:
         return dataclasses.replace(context, sign12=self._wrong(context.sign12))
+
+
+# -- faults in a hello message, made as the message is built -------------------------------------------------------
+#
+# These use the context's ``edit_handshake`` hook (engine.tls.handshake): the message is changed before it enters our
+# transcript and goes out, so our handshake keys and Finished cover the changed bytes, and a peer that skipped the
+# check in question would go on with the handshake instead of failing later for another reason.
+
+CLIENT_HELLO = 1
+
+
+def _edit_extensions(raw: bytes, change: Callable[[list[Extension]], list[Extension]]) -> bytes:
+    """The ClientHello or ServerHello ``raw`` with its extensions changed by ``change``."""
+    hello: ClientHello | ServerHello = (ClientHello.parse(raw[4:]) if raw[0] == CLIENT_HELLO
+                                        else ServerHello.parse(raw[4:]))
+    hello.extensions = change(list(hello.extensions))
+    return build_handshake(hello)
+
+
+def _without(etype: int) -> Callable[[list[Extension]], list[Extension]]:
+    return lambda exts: [e for e in exts if e[0] != etype]
+
+
+def _replacing(etype: int, value: Callable[[bytes], bytes]) -> Callable[[list[Extension]], list[Extension]]:
+    return lambda exts: [(t, value(v)) if t == etype else (t, v) for t, v in exts]
+
+
+def _flip_last(data: bytes) -> bytes:
+    return data[:-1] + bytes((data[-1] ^ 0x01,))
+
+
+@dataclass
+class HelloFault(Misbehaviour):
+    """Changes the ``nth`` ClientHello (``msg_type`` 1) or ServerHello (2) we build, if ``applies`` says the built
+    message is the one meant (e.g. it resumes a session); subclasses say how in :meth:`change`."""
+
+    msg_type: int = CLIENT_HELLO
+    nth: int = 1
+    seen: int = field(default=0, init=False)
+
+    def context(self, context: TLSContext) -> TLSContext:
+        return dataclasses.replace(context, edit_handshake=self._edit)
+
+    def _edit(self, raw: bytes) -> bytes:
+        if self.done or raw[:1] != bytes((self.msg_type,)):
+            return raw
+        self.seen += 1
+        if self.seen != self.nth or not self.applies(raw):
+            return raw
+        self.done = True
+        return self.change(raw)
+
+    def applies(self, raw: bytes) -> bool:
+        return True
+
+    def change(self, raw: bytes) -> bytes:
+        return raw
+
+
+def _has_extension(raw: bytes, etype: int) -> bool:
+    hello: ClientHello | ServerHello = (ClientHello.parse(raw[4:]) if raw[0] == CLIENT_HELLO
+                                        else ServerHello.parse(raw[4:]))
+    return find_extension(hello.extensions, etype) is not None
+
+
+@dataclass
+class WrongPskBinder(HelloFault):
+    """TLS 1.3 client: the binder of the ticket we offer has its last byte flipped (it ends the ClientHello, as
+    pre_shared_key is the last extension): the server must abort with decrypt_error (RFC 9846 sections 4.3.11 and
+    6.2)."""
+
+    def applies(self, raw: bytes) -> bool:
+        return _has_extension(raw, X.pre_shared_key)
+
+    def change(self, raw: bytes) -> bytes:
+        return _flip_last(raw)
+
+
+@dataclass
+class PreSharedKeyNotLast(HelloFault):
+    """TLS 1.3 client: pre_shared_key moved in front of the extension before it, so it is not the last extension; its
+    binder is computed again over the ClientHello up to the binders list where it now stands, with ``ticket``'s PSK.
+    RFC 9846 section 4.3.11: the server must abort with illegal_parameter."""
+
+    ticket: Ticket13 | None = None
+
+    def applies(self, raw: bytes) -> bool:
+        return self.ticket is not None and _has_extension(raw, X.pre_shared_key)
+
+    def change(self, raw: bytes) -> bytes:
+        assert self.ticket is not None
+        hello = ClientHello.parse(raw[4:])
+        psk = hello.extensions.pop()
+        hello.extensions.insert(len(hello.extensions) - 1, psk)
+        offered = OfferedPsks.parse(psk[1])
+        moved = build_handshake(hello)
+        truncated = moved[:moved.index(psk[1]) + len(psk[1]) - len(offered.binders_bytes())]
+        suite = CIPHER_SUITES[self.ticket.cipher_suite]
+        digest = hashes.Hash(suite.hash_algorithm())
+        digest.update(truncated)
+        new = OfferedPsks(offered.identities,
+                          [binder(suite, KeySchedule(suite, self.ticket.psk).binder_key(), digest.finalize())])
+        return _edit_extensions(raw, lambda exts: (
+            [*exts[:-2], (X.pre_shared_key, new.build()), exts[-2]]))
+
+
+@dataclass
+class UnofferedPskIdentity(HelloFault):
+    """TLS 1.3 server resuming a ticket: the ServerHello's pre_shared_key selects identity 1, where the client offered
+    only identity 0. RFC 9846 section 4.3.11: the client must abort with illegal_parameter."""
+
+    msg_type: int = SERVER_HELLO
+
+    def applies(self, raw: bytes) -> bool:
+        return _has_extension(raw, X.pre_shared_key)
+
+    def change(self, raw: bytes) -> bytes:
+        return _edit_extensions(raw, _replacing(X.pre_shared_key, lambda _: build_selected_identity(1)))
+
+
+@dataclass
+class ResumptionEmsMismatch(HelloFault):
+    """TLS 1.2 resumption across a change of the extended master secret (RFC 7627 section 5.3, where the peer must
+    abort). ClientHello (``msg_type`` 1): we offer a session that has an extended master secret and leave
+    extended_master_secret out. ServerHello (2) of an abbreviated handshake (it echoes the client's session id):
+    ``add`` False leaves the extension out although the session has one; ``add`` True puts it in although the
+    session has none (the client offered it)."""
+
+    add: bool = False
+
+    def applies(self, raw: bytes) -> bool:
+        if raw[0] == CLIENT_HELLO:
+            return bool(ClientHello.parse(raw[4:]).legacy_session_id)
+        return self.resuming is not None and ServerHello.parse(raw[4:]).legacy_session_id_echo == self.resuming
+
+    resuming: bytes | None = None
+    """ServerHello: the session id of the session resumed (set by the case)."""
+
+    def change(self, raw: bytes) -> bytes:
+        if self.add:
+            return _edit_extensions(raw, lambda exts: [*_without(X.extended_main_secret)(exts),
+                                                       (X.extended_main_secret, b"")])
+        return _edit_extensions(raw, _without(X.extended_main_secret))
+
+
+@dataclass
+class BadRenegotiationInfo(HelloFault):
+    """RFC 5746: our ``nth`` ClientHello / ServerHello with a wrong renegotiation_info. ``kind``: "flipped" (the
+    renegotiated_connection value with its last byte flipped: the verify_data of the last handshake does not
+    match, sections 3.5 and 3.7), "missing" (left out of a renegotiation's hello, sections 3.5 and 3.7),
+    "not-empty" (in the initial handshake, 12 bytes where it must be empty, sections 3.4 and 3.6). The peer must
+    abort with handshake_failure."""
+
+    kind: str = "flipped"
+
+    def change(self, raw: bytes) -> bytes:
+        if self.kind == "missing":
+            return _edit_extensions(raw, _without(X.renegotiation_info))
+        if self.kind == "not-empty":
+            value = build_renegotiation_info(bytes(range(1, 13)))
+            return _edit_extensions(raw, lambda exts: [*_without(X.renegotiation_info)(exts),
+                                                       (X.renegotiation_info, value)])
+        return _edit_extensions(raw, _replacing(X.renegotiation_info, lambda v: build_renegotiation_info(
+            _flip_last(parse_renegotiation_info(v)))))

@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from . import alpn, certificates, keyexchange, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .certselect import candidates, server_name_answer
-from .config import TLSConfig, TLSContext
+from .config import TLSConfig, TLSContext, suite_order
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
 from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12
 from .messages import (
@@ -260,18 +260,18 @@ class Server12Handshake(Handshake12):
             raise TLSAlertError(AlertDescription.handshake_failure, "renegotiation_info does not match")
 
     def _choose_suite(self, ch: ClientHello) -> tuple[Suite12, int]:
-        """The first of our suites the client offers that our certificate can sign for (RFC 5246 7.4.1.3,
+        """The first suite both sides have (by ``suite_order``) that our certificate can sign for (RFC 5246 7.4.1.3,
         7.4.1.4.1: the signature scheme from the client's signature_algorithms, SHA-1 if it sent none)."""
         cfg = self.config
         found = candidates(cfg)
         if not found:
             raise TLSAlertError(AlertDescription.internal_error, "server has no certificate")
         if len(found) > 1:
-            # several certificates (engine/tls/certselect.py): the first of our suites the client offers whose
+            # several certificates (engine/tls/certselect.py): the first common suite (suite_order) whose
             # key type we hold a certificate of, that certificate's key able to sign for the client
-            for code in cfg.cipher_suites12:
+            for code in suite_order(cfg, cfg.cipher_suites12, ch.cipher_suites):
                 suite = SUITES12.get(code)
-                if suite is None or code not in ch.cipher_suites:
+                if suite is None:
                     continue
                 for chain, key in found:
                     if _auth(key) is suite.auth:
@@ -283,9 +283,9 @@ class Server12Handshake(Handshake12):
         auth = _auth(key)
         if auth is None:
             raise TLSAlertError(AlertDescription.handshake_failure, "certificate key cannot sign TLS 1.2 suites")
-        for code in cfg.cipher_suites12:
+        for code in suite_order(cfg, cfg.cipher_suites12, ch.cipher_suites):
             suite = SUITES12.get(code)
-            if suite is not None and code in ch.cipher_suites and suite.auth is auth:
+            if suite is not None and suite.auth is auth:
                 scheme = self._check_certificate(ch, key)
                 self.chain, self.key = chain, key
                 return suite, scheme

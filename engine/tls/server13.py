@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from . import alpn, certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .certselect import choose_certificate13, server_name_answer
-from .config import TLSConfig, TLSContext
+from .config import TLSConfig, TLSContext, suite_order
 from .events import HandshakeComplete
 from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, SkipEarlyData, Transition, transition
 from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, finished_verify_data, resumption_psk
@@ -152,7 +152,9 @@ class Server13Handshake(Handshake13):
         if self.hrr_sent:
             self._check_second_hello(ch)
 
-        suite_code = next((s for s in cfg.cipher_suites if s in ch.cipher_suites and s in CIPHER_SUITES), None)
+        # SSL_CTX_set_options: SSL_OP_CIPHER_SERVER_PREFERENCE picks by our order, else the client's decides
+        order = suite_order(cfg, cfg.cipher_suites, ch.cipher_suites)
+        suite_code = next((s for s in order if s in CIPHER_SUITES), None)
         if suite_code is None:
             raise TLSAlertError(AlertDescription.handshake_failure, "no common cipher suite")
         suite = CIPHER_SUITES[suite_code]

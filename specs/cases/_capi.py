@@ -38,7 +38,7 @@ Side = CApiEndpoint
 
 def side(api: Any, role: Role, *, sock: socket.socket | None = None,
          adjust: Callable[[EndpointConfig], EndpointConfig] | None = None,
-         before_new: Callable[[Any], None] | None = None) -> CApiEndpoint:
+         before_new: Callable[[Any], object] | None = None) -> CApiEndpoint:
     """An SSL in ``role`` on ``sock`` (via SSL_set_fd; closed with the SSL), or with no BIO at all when ``sock`` is
     None; ``close()`` frees it. The kernel moves the bytes, so the pump does not drive it."""
     config = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)

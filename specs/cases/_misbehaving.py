@@ -20,7 +20,7 @@ from conformance.stacks.capi_endpoint import CApiEndpoint
 from engine.tls.alerts import AlertDescription, TLSAlertError
 from engine.tls.config import TLSConfig
 from engine.tls.connection import TLSConnection
-from engine.tls.events import ApplicationData, CloseNotifyReceived, NewSessionTicketReceived
+from engine.tls.events import ApplicationData, CloseNotifyReceived, HandshakeComplete, NewSessionTicketReceived
 from engine.tls.misbehave import Misbehaviour
 from engine.tls.session13 import Ticket13
 from engine.tls.signatures import PrivateKey
@@ -55,6 +55,7 @@ class MisbehavingPeer(Endpoint):
         self.received_alert: int | None = None  # what the stack under test told us
         self.error: TLSAlertError | None = None
         self.tickets: list[Ticket13] = []  # TLS 1.3 tickets the stack sent (read() keeps them)
+        self.completed: list[HandshakeComplete] = []  # the handshakes completed (read() keeps them)
 
     def _pump(self) -> TLSAlertError | None:
         try:
@@ -91,6 +92,8 @@ class MisbehavingPeer(Endpoint):
                 data += event.data
             elif isinstance(event, NewSessionTicketReceived) and event.session13 is not None:
                 self.tickets.append(event.session13)
+            elif isinstance(event, HandshakeComplete):
+                self.completed.append(event)
             elif isinstance(event, CloseNotifyReceived):
                 return Outcome("SSL_read", 0, SslError.SSL_ERROR_ZERO_RETURN)
         if data:
@@ -106,6 +109,11 @@ class MisbehavingPeer(Endpoint):
         self.conn.close()
         self.outbox += self.conn.data_to_send()
         return Outcome("SSL_shutdown", 0, SslError.SSL_ERROR_NONE)
+
+    def request_renegotiation(self) -> None:
+        """TLS 1.2: start a renegotiation (server: HelloRequest; client: ClientHello)."""
+        self.conn.renegotiate()
+        self.outbox += self.conn.data_to_send()
 
     def send_wrong_record(self) -> None:
         """Put the fault's wrong record on the wire (record faults, after the handshake)."""

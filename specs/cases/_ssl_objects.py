@@ -37,7 +37,7 @@ class Mem(CApiEndpoint):
     :class:`~conformance.stacks.capi_endpoint.CApiEndpoint` with the case's defaults, nothing more."""
 
     def __init__(self, h: Harness, role: Role, *, adjust: Callable[[EndpointConfig], EndpointConfig] | None = None,
-                 before_new: Callable[[Any], None] | None = None, ctx: Any = None, set_role: bool = True,
+                 before_new: Callable[[Any], object] | None = None, ctx: Any = None, set_role: bool = True,
                  host_check: bool = False) -> None:
         h.need("c_api", stacks=(h.stack,))
         config = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
@@ -52,7 +52,7 @@ class Mem(CApiEndpoint):
 
 
 def ssl_endpoint(h: Harness, role: Role, *, adjust: Callable[[EndpointConfig], EndpointConfig] | None = None,
-                 before_new: Callable[[Any], None] | None = None, ctx: Any = None, set_role: bool = True,
+                 before_new: Callable[[Any], object] | None = None, ctx: Any = None, set_role: bool = True,
                  host_check: bool = False) -> Mem:
     """One SSL object of the stack under test in ``role`` on the internal half of its own BIO pair (``net`` is the
     half the case or the link reads and writes), registered with the harness so it is freed at the end of the case

@@ -23,7 +23,7 @@ from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from specs.cases._ssl_objects import WANT, Mem, error, move
 
-__all__ = ["Chained", "Failure", "chained_pki", "client_ctx", "drive", "server_ctx"]
+__all__ = ["Chained", "Failure", "chained_pki", "client_ctx", "drive", "long_chain", "server_ctx"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,32 @@ def chained_pki() -> Chained:
     pem = serialization.Encoding.PEM
     (directory / "root.crt").write_bytes(root.public_bytes(pem))
     (directory / "chain.crt").write_bytes(leaf.public_bytes(pem) + mid.public_bytes(pem))
+    (directory / "leaf.key").write_bytes(leaf_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return Chained(directory / "root.crt", directory / "chain.crt", directory / "leaf.key")
+
+
+@cache
+def long_chain(intermediates: int) -> Chained:
+    """Root -> ``intermediates`` CAs, each issuing the next -> server.test (the chain file holds the server
+    certificate and every intermediate, nearest first), written once per process and length."""
+    directory = Path(tempfile.mkdtemp(prefix=f"conformance-chain{intermediates}-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    now = datetime.datetime.now(datetime.UTC)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Conformance Long Chain Root")])
+    root = _cert("Conformance Long Chain Root", root_name, root_key, root_key, now, ca=True)
+    issuer, issuer_key, cas = root, root_key, []
+    for level in range(intermediates):
+        key = ec.generate_private_key(ec.SECP256R1())
+        issuer = _cert(f"Conformance Intermediate {level + 1}", issuer.subject, key, issuer_key, now, ca=True)
+        issuer_key = key
+        cas.append(issuer)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = _cert(SERVER_NAME, issuer.subject, leaf_key, issuer_key, now, ca=False)
+    pem = serialization.Encoding.PEM
+    (directory / "root.crt").write_bytes(root.public_bytes(pem))
+    (directory / "chain.crt").write_bytes(b"".join(c.public_bytes(pem) for c in [leaf, *reversed(cas)]))
     (directory / "leaf.key").write_bytes(leaf_key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     return Chained(directory / "root.crt", directory / "chain.crt", directory / "leaf.key")

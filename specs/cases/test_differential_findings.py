@@ -3,6 +3,8 @@ few calls where two C-API stacks parted and asserts what the page says."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from conformance.capi import constants as K
@@ -156,7 +158,7 @@ def _first_record(data: bytes) -> bytes:
     return data[: 5 + int.from_bytes(data[3:5], "big")]
 
 
-def _key_update_refusal(h: Harness, ssl: object) -> int:
+def _key_update_refusal(h: Harness, ssl: Any) -> int:
     api = h.capi
     api.ERR_clear_error()
     ret = api.SSL_key_update(ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED)

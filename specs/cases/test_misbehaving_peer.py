@@ -35,7 +35,7 @@ pytestmark = pytest.mark.needs("tls1_3", "error_codes")
 ROLES = [Role.CLIENT, Role.SERVER]
 
 
-def _refuses(h: Harness, stack: Endpoint, out: Outcome | None, peer: MisbehavingPeer, alert: A) -> None:
+def _refuses(h: Harness, stack: Endpoint, out: Outcome | None, peer: MisbehavingPeer, alert: A | None) -> None:
     assert out is not None and out.error is SslError.SSL_ERROR_SSL, (
         f"{stack.label} must refuse the peer's {type(peer.fault).__name__} with SSL_ERROR_SSL: {out}")
     if h.has("raw_return_values"):
@@ -43,21 +43,36 @@ def _refuses(h: Harness, stack: Endpoint, out: Outcome | None, peer: Misbehaving
     if h.has("error_queue"):
         assert out.reason, f"{stack.label}: SSL_ERROR_SSL without an error-queue entry: {out}"
     assert peer.fault.done, "the misbehaving peer never sent its fault"
+    if alert is None:
+        assert peer.received_alert is not None, f"{stack.label} must send a fatal alert, the peer received none"
+        h.trace.note(f"{stack.label} sent {alert_name(peer.received_alert)}")
+        return
     assert peer.received_alert == alert, (
         f"{stack.label} must answer with {alert.name} (RFC 9846), the peer received {alert_name(peer.received_alert)}")
 
 
-def _handshake_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A,
+def _handshake_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A | None,
                      config: Callable[[EndpointConfig], EndpointConfig] | None = None,
-                     client_certificate: bool = False, tls: dict[str, Any] | None = None) -> None:
+                     client_certificate: bool = False, tls: dict[str, Any] | None = None,
+                     shared_server: bool = False, then_data: bool = False, unreached: str | None = None) -> None:
     """Drive both handshakes; the stack fails its handshake call, or (when the fault came after the stack's last
-    handshake message) its first read. ``config`` changes the stack's configuration, ``tls`` the peer's."""
+    handshake message) its first read. ``config`` changes the stack's configuration, ``tls`` the peer's;
+    ``shared_server``: the stack's server comes from the case's one server context (resumption). ``alert`` None:
+    the RFC names no alert, any fatal alert will do. ``then_data``: when both handshakes complete (a stack that
+    skipped the check), the peer sends data, so the stack's read reports what it did instead of waiting forever.
+    ``unreached``: the not-applicable reason when the handshake completed without the fault ever being made (a
+    stack that does not do what the fault needs, e.g. offer a session)."""
     base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
     pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config(base) if config else base,
-                                                   client_certificate=client_certificate, tls=tls)
+                                                   client_certificate=client_certificate, tls=tls,
+                                                   shared_server=shared_server)
     result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
     out = result.client if role is Role.CLIENT else result.server
+    if unreached is not None and not fault.done and peer.error is None and out is not None and out.ok:
+        h.not_applicable(unreached)
     if out is not None and out.ok:
+        if then_data and peer.error is None and peer.conn.handshake_complete:
+            pair.drive_sides({role.other.value: lambda e: e.write(b"the handshake should have failed")})
         out = _read(pair, role)
     _take_alert(pair, peer)
     _refuses(h, stack, out, peer, alert)

@@ -242,8 +242,12 @@ def test_custom_write_bio_needs_a_flush(h: Harness) -> None:
     for with_flush in (False, True):
         written: list[bytes] = []
         method = _empty_method(api)
+        def write(data: bytes, w: list[bytes] = written) -> int:
+            w.append(data)
+            return len(data)
+
         try:
-            assert api.BIO_meth_set_write(method, lambda data, w=written: w.append(data) or len(data)) == 1
+            assert api.BIO_meth_set_write(method, write) == 1
             if with_flush:
                 assert api.BIO_meth_set_ctrl(method, lambda cmd, larg: 1 if cmd == 11 else 0) == 1  # BIO_CTRL_FLUSH
             custom = api.BIO_new(method)

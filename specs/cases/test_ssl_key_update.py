@@ -480,6 +480,30 @@ def test_has_pending(h: Harness) -> None:
     assert api.SSL_has_pending(server.ssl) == 0 and api.SSL_pending(server.ssl) == 0
 
 
+@pytest.mark.clauses("SSL_pending/DESCRIPTION/has-pending-partial-record", "SSL_pending/RETURN VALUES/has-pending-1")
+@pytest.mark.needs(*C_API)
+def test_has_pending_counts_part_of_a_record_header(h: Harness) -> None:
+    """Three bytes of a record's 5-byte header are record data too: once a read has taken them from the transport
+    (and wants the rest), SSL_has_pending() is 1; with the rest delivered, the record reads whole."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 10)
+    api.SSL_read(server.ssl, 10)
+    assert api.SSL_write(client.ssl, b"abcdef") == 6
+    record = client.take()
+    server.give(record[:3])
+    ret, _ = api.SSL_read(server.ssl, 100)
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
+    has = api.SSL_has_pending(server.ssl)
+    h.trace.note(f"3 header bytes taken by SSL_read: SSL_has_pending -> {has}")
+    assert has == 1, "part of a record header is buffered record data"
+    server.give(record[3:])
+    assert api.SSL_read(server.ssl, 100) == (6, b"abcdef")
+    assert api.SSL_has_pending(server.ssl) == 0
+
+
 @pytest.mark.clauses("SSL_pending/DESCRIPTION/ignores-unprocessed")
 @pytest.mark.needs(*C_API)
 def test_pending_ignores_read_ahead_records(h: Harness) -> None:

@@ -3,6 +3,8 @@ ssl(7) overview, at the C-API tier (objects on BIO pairs, the bytes between them
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from conformance.capi import constants as K
@@ -232,7 +234,7 @@ def test_max_pipelines_range_and_read_ahead(h: Harness, on: str) -> None:
     api = h.capi
     ctx = api.SSL_CTX_new(api.TLS_method())
     ssl = api.SSL_new(ctx)
-    obj = ctx if on == "SSL_CTX" else ssl
+    obj: Any = ctx if on == "SSL_CTX" else ssl
     set_pipes = getattr(api, f"{on}_set_max_pipelines")
     get_ahead = api.SSL_CTX_get_read_ahead if on == "SSL_CTX" else api.SSL_get_read_ahead
     try:
@@ -300,3 +302,33 @@ def test_overview_sequence(h: Harness) -> None:
     assert api.SSL_shutdown(server.ssl) == 1, "the server, having received close_notify, must complete its shutdown"
     move(client, server)
     assert api.SSL_shutdown(client.ssl) == 1, "the client's second SSL_shutdown must see the server's close_notify"
+
+
+LEGACY_OPTIONS = ("SSL_OP_MICROSOFT_SESS_ID_BUG", "SSL_OP_NETSCAPE_CHALLENGE_BUG",
+                  "SSL_OP_NETSCAPE_REUSE_CIPHER_CHANGE_BUG", "SSL_OP_SSLREF2_REUSE_CERT_TYPE_BUG",
+                  "SSL_OP_MICROSOFT_BIG_SSLV3_BUFFER", "SSL_OP_MSIE_SSLV2_RSA_PADDING",
+                  "SSL_OP_SSLEAY_080_CLIENT_DH_BUG",
+                  "SSL_OP_TLS_D5_BUG", "SSL_OP_TLS_BLOCK_PADDING_BUG", "SSL_OP_SINGLE_ECDH_USE", "SSL_OP_SINGLE_DH_USE",
+                  "SSL_OP_EPHEMERAL_RSA", "SSL_OP_PKCS1_CHECK_1", "SSL_OP_PKCS1_CHECK_2", "SSL_OP_NETSCAPE_CA_DN_BUG",
+                  "SSL_OP_NETSCAPE_DEMO_CIPHER_CHANGE_BUG")
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/legacy-options-no-effect")
+@pytest.mark.needs("client_role", "server_role")
+def test_legacy_options_have_no_effect(h: Harness) -> None:
+    """Every legacy option name (0 in OpenSSL 3.0's header) set on both contexts leaves the option masks as they
+    were, and the two objects still connect."""
+    api = h.capi
+    masks = {}
+
+    def set_legacy(ctx: Any) -> None:
+        before = api.SSL_CTX_get_options(ctx)
+        for name in LEGACY_OPTIONS:
+            api.SSL_CTX_set_options(ctx, getattr(K, name))
+        masks[id(ctx)] = (before, api.SSL_CTX_get_options(ctx))
+
+    client, server = Mem(h, Role.CLIENT, before_new=set_legacy), Mem(h, Role.SERVER, before_new=set_legacy)
+    h.trace.note(f"option masks before and after setting the legacy names: {list(masks.values())}")
+    for before, after in masks.values():
+        assert before == after, f"setting the legacy options changed the mask: {before:#x} -> {after:#x}"
+    handshake(h, client, server)

@@ -15,8 +15,9 @@ from conformance.capi import constants as K
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role
-from specs.cases._ssl_objects import Mem
-from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, new_pair, server_ctx
+from specs.cases._ssl_objects import Mem, move
+from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, long_chain, new_pair, server_ctx
+from specs.cases.test_ssl_key_update import _renegotiate
 
 
 @dataclass(frozen=True)
@@ -359,3 +360,109 @@ def test_get_client_cert_cb(h: Harness) -> None:
         assert api.SSL_CTX_get_client_cert_cb(ctx) is None, "the callback was taken away but is still returned"
     finally:
         api.SSL_CTX_free(ctx)
+
+
+# ---- retrying from the verify callback ---------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_CTX_set_verify/DESCRIPTION/callback-retry-verify")
+@pytest.mark.needs("c_api", "client_role", "server_role")
+@pytest.mark.parametrize("second_run", ["accepts", "refuses"])
+def test_verify_callback_asks_for_a_retry(h: Harness, second_run: str) -> None:
+    """The client's verify callback calls SSL_set_retry_verify on the SSL of the store context and returns 1 on
+    its first call: the client's handshake stops with SSL_ERROR_WANT_RETRY_VERIFY. Called again, the handshake
+    runs the callback again; accepting completes the handshake, returning 0 ends it with SSL_ERROR_SSL."""
+    api = h.capi
+    runs: list[str] = []
+    depths: list[int] = []
+
+    def callback(preverify_ok: int, store_ctx: Any) -> int:
+        # a run of the verification starts at the top level: the depth of the very first call
+        depths.append(api.X509_STORE_CTX_get_error_depth(store_ctx))
+        if depths[-1] == depths[0]:
+            runs.append("first" if not runs else "again")
+        if len(runs) == 1:
+            if len(depths) == 1:
+                owner = api.X509_STORE_CTX_get_ex_data(store_ctx, api.SSL_get_ex_data_X509_STORE_CTX_idx())
+                runs[0] = f"retry:{api.SSL_set_retry_verify(owner)}"
+            return 1
+        return 0 if second_run == "refuses" else preverify_ok
+
+    client, server = _verifying_client(h, None)
+    api.SSL_set_verify(client.ssl, K.SSL_VERIFY_PEER, callback)
+    ret, code = 0, None
+    for _ in range(50):
+        api.ERR_clear_error()
+        ret = api.SSL_do_handshake(client.ssl)
+        code = api.SSL_get_error(client.ssl, ret)
+        if code != K.SSL_ERROR_WANT_READ:
+            break
+        api.SSL_do_handshake(server.ssl)
+        move(client, server)
+    h.trace.note(f"first stop: SSL_do_handshake -> {ret}, SSL_get_error {code}; callback runs {runs}")
+    assert runs and runs[0] == "retry:1", f"SSL_set_retry_verify from the verify callback: {runs}"
+    assert ret == -1 and code == K.SSL_ERROR_WANT_RETRY_VERIFY, \
+        f"SSL_do_handshake -> {ret}, SSL_get_error {code}, not -1 / SSL_ERROR_WANT_RETRY_VERIFY"
+    failure = drive(h, client, server)
+    h.trace.note(f"after the retry: {failure or 'complete'}; callback runs {runs}")
+    assert "again" in runs, "the handshake went on without running the verify callback again"
+    if second_run == "accepts":
+        assert failure is None, f"the retried verification accepted, yet the handshake failed: {failure}"
+    else:
+        assert is_ssl_error(failure) and failure is not None and failure.side is Role.CLIENT, \
+            f"the callback refused on the retry, yet: {failure or 'the handshake completed'}"
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/default-depth-100")
+@pytest.mark.needs("c_api", "client_role", "server_role", "error_codes")
+@pytest.mark.parametrize("intermediates", [100, 101])
+def test_default_verify_depth_is_100(h: Harness, intermediates: int) -> None:
+    """A client whose depth was never set verifies a chain of 100 intermediates (server certificate, 100 CAs, trust
+    anchor) and fails one of 101 with X509_V_ERR_CERT_CHAIN_TOO_LONG."""
+    api = h.capi
+    pki = long_chain(intermediates)
+    cctx = client_ctx(h, pki.root_path)
+    api.SSL_CTX_set_verify(cctx, K.SSL_VERIFY_PEER, None)
+    client, server = new_pair(h, cctx, server_ctx(h, chain=pki.chain_path, key=pki.key_path))
+    failure = drive(h, client, server)
+    result = api.SSL_get_verify_result(client.ssl)
+    h.trace.note(f"{intermediates} intermediates, default depth: {failure or 'complete'}; verify result {result}")
+    if intermediates == 100:
+        assert failure is None and result == K.X509_V_OK, \
+            f"100 intermediates are within the default depth: {failure or 'complete'}, verify result {result}"
+    else:
+        assert is_ssl_error(failure), f"101 intermediates exceed the default depth: {failure or 'complete'}"
+        assert result == K.X509_V_ERR_CERT_CHAIN_TOO_LONG, f"verify result {result}, not CERT_CHAIN_TOO_LONG (22)"
+
+
+@pytest.mark.clauses("SSL_CTX_set_verify/NOTES/client-once")
+@pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2", "renegotiation")
+@pytest.mark.parametrize("once", [False, True], ids=["PEER", "PEER|CLIENT_ONCE"])
+def test_verify_client_once_on_renegotiation(h: Harness, once: bool) -> None:
+    """A TLS 1.2 server with SSL_VERIFY_PEER asks its client for a certificate in the first handshake and again
+    when the client renegotiates; with SSL_VERIFY_CLIENT_ONCE added it asks only in the first. Seen through the
+    client's certificate callback (the client has no certificate and sends none), which runs once per request."""
+    api = h.capi
+    calls: list[object] = []
+
+    def cert_cb(ssl: object) -> int:
+        calls.append(ssl)
+        return 0
+
+    cctx = client_ctx(h)
+    api.SSL_CTX_set_max_proto_version(cctx, K.TLS1_2_VERSION)
+    api.SSL_CTX_set_client_cert_cb(cctx, cert_cb)
+    sctx = server_ctx(h)
+    api.SSL_CTX_set_verify(sctx, K.SSL_VERIFY_PEER | (K.SSL_VERIFY_CLIENT_ONCE if once else 0), None)
+    api.SSL_CTX_set_options(sctx, K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    client, server = new_pair(h, cctx, sctx)
+    assert drive(h, client, server) is None, "the first handshake failed"
+    first = len(calls)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    _renegotiate(h, client, server)
+    h.trace.note(f"client certificate callback runs: {first} in the handshake, {len(calls) - first} in the "
+                 f"renegotiation (server mode {'PEER|CLIENT_ONCE' if once else 'PEER'})")
+    assert first == 1, f"the server with SSL_VERIFY_PEER asked {first} times in the first handshake"
+    if once:
+        assert len(calls) == first, "the server asked for a certificate again in the renegotiation"
+    else:
+        assert len(calls) == first + 1, "a server without SSL_VERIFY_CLIENT_ONCE asks again in the renegotiation"

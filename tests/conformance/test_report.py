@@ -224,3 +224,41 @@ def test_differential_records_reach_the_overview_and_a_finding_is_not_ok() -> No
     model = build_model([_v("s", "test_x", "passed"), finding])
     assert model["differential_findings"] == [finding] and model["ok"] is False
     assert build_model([_v("s", "test_x", "passed"), {**finding, "status": "summary"}])["ok"] is True
+
+
+def test_the_fast_verdict_path_builds_what_parse_record_builds_and_refuses_nothing_itself(tmp_path: Path) -> None:
+    """The report reads verdict lines of a known good shape without parse_record's per-field loop; for every shape it
+    must give the same record, and leave every line parse_record refuses (or changes) to parse_record."""
+    from conformance.report.model import _quick_verdict, read_verdicts
+    from conformance.results import ResultsError, read_records
+    from conformance.verdicts import RecordError, parse_record
+
+    good = [_v("s", "t", "passed"), _v("s", "t", "failed", params={"size": 7, "mode": "x", "on": True, "f": 1.5}),
+            _v("c", "t", "passed", peer="d", peer_version="2", interop=True),
+            {k: v for k, v in _v("s", "t", "passed").items() if k not in ("client", "kind", "run")},
+            _v("s", "t", "expected-deviation", expectation={"reason": "x"}, observed="o", functions=["SSL_read"],
+               states=["connected"], nodeid="n", phase="call", duration=3),
+            {**_v("s", "t", "passed"), "schema": 1}, _v("s", "t", "passed", client="", params={})]
+    for data in good:
+        assert _quick_verdict(json.loads(json.dumps(data))) == parse_record(json.loads(json.dumps(data))), data
+    odd = [_v("s", "t", "passed", params={"nested": [1, 2]}), _v("s", "t", "passed", unknown_key=1)]
+    for data in odd:  # accepted, but left to parse_record (which changes or drops something)
+        assert _quick_verdict(data) is None
+        parse_record(data)
+    bad = [_v("s", "t", "maybe"), _v("s", "t", "passed", trace=["a", 3]), _v("s", "t", "passed", seed=True),
+           _v("s", "t", "passed", duration="1"), {**_v("s", "t", "passed"), "schema": True},
+           {**_v("s", "t", "passed"), "schema": 9}, {**_v("s", "t", "passed"), "kind": "plan"},
+           {k: v for k, v in _v("s", "t", "passed").items() if k != "reason"}, _v("s", "t", "passed", peer=5)]
+    for data in bad:
+        assert _quick_verdict(data) is None
+        with pytest.raises(RecordError):
+            parse_record(data)
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in good + odd))
+    assert list(read_verdicts([path])) == list(read_records([path]))
+    path.write_text("".join(json.dumps(d) + "\n" for d in [*good, bad[1], *good]))
+    with pytest.raises(ResultsError) as fast:
+        list(read_verdicts([path]))
+    with pytest.raises(ResultsError) as slow:
+        list(read_records([path]))
+    assert str(fast.value) == str(slow.value)

@@ -537,3 +537,17 @@ def test_write_bio_must_flush() -> None:
         err.ERR_clear_error()
         E.SSL_free(c.ssl)
         B.BIO_meth_free(method)
+
+
+def test_certificate_validity_reads_the_context_clock() -> None:
+    """engine/ssl takes the time from SSL_CTX.clock (injected, as the TLS core's is), never from the system clock
+    directly: a client whose clock is past the server certificate's notAfter refuses it as expired."""
+    import time
+
+    cctx = _ctx(False)
+    cctx.clock = lambda: time.time() + 400 * 86400  # the test PKI's server certificate is valid for 365 days
+    c, s = End(False, cctx), End(True)
+    with pytest.raises(AssertionError, match="did not complete"):
+        handshake(c, s)
+    assert E.SSL_get_verify_result(c.ssl) == K.X509_V_ERR_CERT_HAS_EXPIRED
+    err.ERR_clear_error()

@@ -19,6 +19,8 @@ from engine.tls.connection import TLSConnection
 from engine.tls.misbehave import (
     BadInnerType,
     BadKeyUpdate,
+    BadRenegotiationInfo,
+    HelloFault,
     Misbehaviour,
     OversizedRecord,
     PlaintextAlert,
@@ -26,6 +28,7 @@ from engine.tls.misbehave import (
     UnexpectedMessage,
     WrongCertificateVerify,
     WrongFinished,
+    _edit_extensions,
 )
 
 
@@ -40,10 +43,14 @@ def _config(server: bool, certificate: bool = False) -> TLSConfig:
                      require_client_certificate=certificate)
 
 
-def _run(fault: Misbehaviour, faulty: str, *, certificate: bool = False, after_handshake: bool = False) -> A | None:
+def _run(fault: Misbehaviour, faulty: str, *, certificate: bool = False, after_handshake: bool = False,
+         tls12: bool = False) -> A | None:
     """A client and a server, one of them with ``fault``; returns the alert the correct side raised."""
-    client = TLSConnection(_config(False, certificate), "client", misbehaviour=fault if faulty == "client" else None)
-    server = TLSConnection(_config(True, certificate), "server", misbehaviour=fault if faulty == "server" else None)
+    client_config, server_config = _config(False, certificate), _config(True, certificate)
+    if tls12:
+        client_config.supported_versions = server_config.supported_versions = (0x0303,)
+    client = TLSConnection(client_config, "client", misbehaviour=fault if faulty == "client" else None)
+    server = TLSConnection(server_config, "server", misbehaviour=fault if faulty == "server" else None)
     honest = server if faulty == "client" else client
     try:
         for _ in range(10):
@@ -61,6 +68,7 @@ def _run(fault: Misbehaviour, faulty: str, *, certificate: bool = False, after_h
     except TLSAlertError as exc:
         assert exc.sent_by_us and honest.error is exc, f"the wrong side failed: {exc!r}"
         return A(exc.alert)
+    assert client.handshake_complete and server.handshake_complete
     return None
 
 
@@ -100,3 +108,31 @@ def test_the_c_api_layer_never_reaches_the_hook() -> None:
     package = Path(engine.ssl.__file__).parent
     users = [p.name for p in package.rglob("*.py") if "misbehav" in p.read_text(encoding="utf-8")]
     assert not users, f"engine.ssl must not reach engine.tls.misbehave: {users}"
+
+
+def test_the_c_api_layer_never_sets_the_edit_hook() -> None:
+    package = Path(engine.ssl.__file__).parent
+    users = [p.name for p in package.rglob("*.py") if "edit_handshake" in p.read_text(encoding="utf-8")]
+    assert not users, f"engine.ssl must not set TLSContext.edit_handshake: {users}"
+
+
+class _Unchanged(HelloFault):
+    """A hello fault that rebuilds the hello from its parsed form without changing it."""
+
+    def change(self, raw: bytes) -> bytes:
+        return _edit_extensions(raw, lambda exts: exts)
+
+
+@pytest.mark.parametrize(("faulty", "msg_type"), [("client", 1), ("server", 2)])
+def test_a_hello_rebuilt_unchanged_changes_nothing(faulty: str, msg_type: int) -> None:
+    fault = _Unchanged(msg_type=msg_type)
+    assert _run(fault, faulty) is None
+    assert fault.done
+
+
+@pytest.mark.parametrize(("faulty", "msg_type"), [("client", 1), ("server", 2)])
+def test_a_non_empty_renegotiation_info_in_the_first_hello(faulty: str, msg_type: int) -> None:
+    """The edit hook changes the hello before it enters the sender's transcript; TLS 1.2 both sides (RFC 5746)."""
+    fault = BadRenegotiationInfo(msg_type=msg_type, kind="not-empty")
+    assert _run(fault, faulty, tls12=True) is A.handshake_failure
+    assert fault.done

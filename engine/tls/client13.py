@@ -196,7 +196,7 @@ class Client13Handshake(Handshake13):
             exts.append((X.psk_key_exchange_modes, build_psk_key_exchange_modes(cfg.psk_key_exchange_modes)))
         suites = list(cfg.cipher_suites) if tls13 else []
         if tls12:
-            exts += client_hello_extensions12(cfg)
+            exts += client_hello_extensions12(cfg, cfg.resume_session12)  # RFC 5077: its ticket, if any
             # RFC 5746 section 3.3: the SCSV stands for an empty renegotiation_info in an initial hello
             suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
         if cfg.send_fallback_scsv:

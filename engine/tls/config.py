@@ -114,6 +114,13 @@ class TLSConfig:
     """Server: where full TLS 1.2 handshakes store their session and resumption looks it up (None: no cache)."""
     resume_session12: Session12 | None = None
     """Client: a TLS 1.2 session to offer for resumption in the first ClientHello."""
+    session_tickets12: bool = True
+    """RFC 5077 session tickets. Client: offer the SessionTicket extension (with the ticket of
+    ``resume_session12``, if it holds one). Server: with a ``ticket_sealer``, issue tickets to a client that offered
+    the extension and resume from the tickets it sends back (``engine.tls.session12``). SSL_OP_NO_TICKET clears it."""
+    ticket_renew_after12: int | None = None
+    """Server: renew a TLS 1.2 ticket (a NewSessionTicket in the abbreviated handshake) once it is this many
+    seconds old; None never renews one that still opens (OpenSSL 3.0 renews only when its ticket callback asks)."""
     send_fallback_scsv: bool = False
     """Client: put TLS_FALLBACK_SCSV in the ClientHello (RFC 7507), for a retry with a lower version."""
 

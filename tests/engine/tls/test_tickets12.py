@@ -14,7 +14,7 @@ from engine.tls import AlertDescription, ApplicationData, HandshakeComplete, TLS
 from engine.tls.session12 import NewSessionTicket12, TicketState12, open12, seal12, ticket_session_id
 from engine.tls.session13 import TicketSealer
 
-V12 = {"supported_versions": (0x0303,)}
+V12: dict[str, object] = {"supported_versions": (0x0303,)}
 TICKET_EXT = 35
 NST = 4
 
@@ -85,7 +85,7 @@ def _done(conn: TLSConnection) -> HandshakeComplete:
 
 def _first(pki: PKI, sealer: TicketSealer, **server: object) -> HandshakeComplete:
     c, s = pair(pki, V12, {**V12, "ticket_sealer": sealer, **server})
-    sent_c, sent_s = _run(c, s)
+    sent_c, _sent_s = _run(c, s)
     assert TICKET_EXT in _hello_parts(sent_c[0][1], True)[1]
     done = _done(c)
     assert done.session12 is not None
@@ -96,7 +96,7 @@ def test_full_handshake_issues_a_ticket_and_an_empty_session_id(pki: PKI) -> Non
     sealer = _sealer()
     c, s = pair(pki, V12, {**V12, "ticket_sealer": sealer, "session_cache12": {}})
     sent_c, sent_s = _run(c, s)
-    sid, exts = _hello_parts(sent_c[0][1], True)
+    _sid, exts = _hello_parts(sent_c[0][1], True)
     assert exts[TICKET_EXT] == b""  # RFC 5077 section 3.2: an empty extension asks for a ticket
     sh_sid, sh_exts = _hello_parts(sent_s[0][1], False)
     assert sh_exts.get(TICKET_EXT) == b"" and sh_sid == b""
@@ -133,7 +133,7 @@ def test_a_renewed_ticket_comes_in_the_abbreviated_handshake(pki: PKI) -> None:
     assert first.session12 is not None
     c, s = pair(pki, {**V12, "resume_session12": first.session12},
                 {**V12, "ticket_sealer": sealer, "ticket_renew_after12": 0})  # fmt: skip
-    sent_c, sent_s = _run(c, s)
+    _sent_c, sent_s = _run(c, s)
     assert [t for t, _ in sent_s] == [2, NST]
     assert _hello_parts(sent_s[0][1], False)[1].get(TICKET_EXT) == b""
     cd = _done(c)
@@ -173,7 +173,7 @@ def test_a_ticket_that_does_not_open_means_a_full_handshake(pki: PKI, damage: st
         session = type(session)(**{**{f: getattr(session, f) for f in session.__slots__},
                                    "ticket": seal12(sealer, old)})
     c, s = pair(pki, {**V12, "resume_session12": session}, server_kw)
-    sent_c, sent_s = _run(c, s)
+    _sent_c, sent_s = _run(c, s)
     assert 11 in [t for t, _ in sent_s] and [t for t, _ in sent_s][-1] == NST  # full flight and a new ticket
     cd, sd = _done(c), _done(s)
     assert not cd.resumed and not sd.resumed

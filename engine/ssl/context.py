@@ -285,8 +285,10 @@ class SSL_CTX:
         self.trusted: list[x509.Certificate] = []
         self.ciphersuites: tuple[int, ...] = (0x1302, 0x1303, 0x1301)  # OpenSSL 3.0's default TLS 1.3 order
         self.cipher_list: tuple[int, ...] = DEFAULT_CIPHER_LIST
+        # the pages are silent on the default groups: OpenSSL 3.0's default list, without its FFDHE groups
         self.groups: tuple[int, ...] = tuple(
-            g for g in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1) if g in SUPPORTED_GROUPS
+            g for g in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.x448, NamedGroup.secp521r1,
+                        NamedGroup.secp384r1) if g in SUPPORTED_GROUPS
         )
         self.quiet_shutdown = 0
         self.num_tickets = DEFAULT_NUM_TICKETS

@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, signatures
+from . import certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .alpn import decode_server_extension, encode_extension
 from .client13 import _is_ip
@@ -172,6 +172,8 @@ class Client12Handshake(Handshake12):
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
         exts.append((X.renegotiation_info, build_renegotiation_info(self.client_verify_data)))
+        if cfg.record_size_limit is not None:
+            exts.append((X.record_size_limit, recordlimit.encode(recordlimit.own12(cfg.record_size_limit))))
         exts += client_hello_extensions12(cfg, offered)
         suites = [s for s in cfg.cipher_suites12 if s in SUITES12]
         session_id = offered.session_id if offered is not None else b""
@@ -241,6 +243,10 @@ class Client12Handshake(Handshake12):
         alpn = find_extension(sh.extensions, X.application_layer_protocol_negotiation)
         if alpn is not None:
             self.alpn = decode_server_extension(alpn, cfg.alpn_protocols)  # RFC 7301 section 3.1
+        limit = find_extension(sh.extensions, X.record_size_limit)
+        if limit is not None:
+            # RFC 8449 section 4: from our ChangeCipherSpec on, records to the server stay within its limit
+            self.out.append(recordlimit.tls12(recordlimit.decode(limit), cfg.record_size_limit))
         ticket_ext = find_extension(sh.extensions, X.session_ticket)
         if ticket_ext is not None:
             parse_empty(ticket_ext, "session_ticket")  # RFC 5077 section 3.2: empty in a ServerHello

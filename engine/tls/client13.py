@@ -188,8 +188,9 @@ class Client13Handshake(Handshake13):
         exts.append((X.signature_algorithms, build_signature_schemes(schemes)))
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
-        if tls13 and cfg.record_size_limit is not None:
-            exts.append((X.record_size_limit, recordlimit.encode(cfg.record_size_limit)))
+        if cfg.record_size_limit is not None:  # RFC 8449 section 4: a TLS 1.2-only client announces at most 2^14
+            limit = cfg.record_size_limit if tls13 else recordlimit.own12(cfg.record_size_limit)
+            exts.append((X.record_size_limit, recordlimit.encode(limit)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
         if tls13 and cfg.psk_key_exchange_modes:

@@ -89,8 +89,9 @@ class TLSConfig:
     extension_order: tuple[int, ...] = ()
     """Extension types in the order they should appear in the messages we build; others follow."""
     record_size_limit: int | None = None
-    """TLS 1.3: the largest record (inner plaintext) we accept, announced with record_size_limit (RFC 8449,
-    ``engine.tls.recordlimit``); a server with it answers a client that sent one. None: not supported."""
+    """The largest record we accept, announced with record_size_limit (RFC 8449, ``engine.tls.recordlimit``): in
+    TLS 1.3 the inner plaintext, in TLS 1.2 the plaintext (at most 2^14); a server with it answers a client that
+    sent one. None: not supported."""
     key_usage_limit: int | None = None
     """TLS 1.3: records one write key may protect before a KeyUpdate replaces it (RFC 9846 section 5.5). None: the
     section's AES-GCM limit (2^24 records, under its 2^24.5) and none for ChaCha20-Poly1305, whose sequence

@@ -34,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import alpn, certificates, keyexchange, signatures
+from . import alpn, certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .certselect import candidates, server_name_answer
 from .config import TLSConfig, TLSContext
@@ -117,6 +117,7 @@ class Server12Handshake(Handshake12):
         self.chain: list[x509.Certificate] = []
         self.key: PrivateKey | None = None
         self.issue_ticket = False  # RFC 5077: a NewSessionTicket goes before our ChangeCipherSpec
+        self.record_limit_answer: int | None = None  # RFC 8449: our limit, for the ServerHello
 
     # -- renegotiation -------------------------------------------------------------------------------------------
 
@@ -188,6 +189,7 @@ class Server12Handshake(Handshake12):
 
         self.client_random = ch.random
         self.messages.append(raw)
+        self._record_size_limit(ch)
         # RFC 5077: a ticket first; as in OpenSSL 3.0, a ticket that does not resume means a full handshake, and
         # only a hello without one (or with an empty one) is looked up in the session cache
         ticket = find_extension(ch.extensions, X.session_ticket)
@@ -204,6 +206,17 @@ class Server12Handshake(Handshake12):
                 self._send_abbreviated_flight(cached, points is not None)
                 return
         self._send_first_flight(ch, points is not None)
+
+    def _record_size_limit(self, ch: ClientHello) -> None:
+        """RFC 8449: with a limit of our own, answer a client's record_size_limit in the ServerHello and keep our
+        protected records within the client's limit (TLS 1.2: the plaintext, at most 2^14)."""
+        body = find_extension(ch.extensions, X.record_size_limit)
+        ours = self.config.record_size_limit
+        self.record_limit_answer = None
+        if body is None or ours is None:
+            return
+        self.out.append(recordlimit.tls12(recordlimit.decode(body), ours))
+        self.record_limit_answer = recordlimit.own12(ours)
 
     def _ticket_session(self, ch: ClientHello, ticket: bytes, client_ems: bool) -> Session12 | None:
         """The session inside the client's ticket if it opens, is within its lifetime and fits this hello (RFC 5077
@@ -286,6 +299,8 @@ class Server12Handshake(Handshake12):
             exts.append((X.application_layer_protocol_negotiation, alpn.encode_extension([self.alpn])))
         if self.server_name is not None and self.sni_ack and self.handshakes_done == 0 and not self.resumed:
             exts.append((X.server_name, b""))
+        if self.record_limit_answer is not None:
+            exts.append((X.record_size_limit, recordlimit.encode(self.record_limit_answer)))
         if self.issue_ticket:
             exts.append((X.session_ticket, b""))  # RFC 5077 section 3.2: a NewSessionTicket follows
         return self._order(exts)

@@ -63,7 +63,7 @@ def _pinned(c: Any) -> Any:
 
 
 def _connect(h: Harness, *, client_ctx: Any = None, server_ctx: Any = None, session: Any = None,
-             server_setup: Callable[[Any], None] | None = None, client_setup: Callable[[Any], None] | None = None,
+             server_setup: Callable[[Any], object] | None = None, client_setup: Callable[[Any], object] | None = None,
              sni: str | None = None) -> Conn:
     api = h.capi
     for ctx in (client_ctx, server_ctx):

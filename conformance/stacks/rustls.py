@@ -22,8 +22,12 @@ class RustlsStack(SslLikeStack):
     capabilities = capability_set(
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "present_client_certificate",
         "request_client_certificate", "implicit_handshake_on_read",
-        "peer_verification", "cipher_list", "ignore_unexpected_eof", "zero_length_write", "host_name_check",
+        "peer_verification", "cipher_list", "ignore_unexpected_eof", "zero_length_write", "host_name_check", "alpn",
     )
+    alpn_no_overlap = "alert"
+    alpn_no_overlap_reason = ("a rustls server with ALPN protocols refuses a client that offers none of them with "
+                              "no_application_protocol (rustls server hs.rs: PeerIncompatible::NoApplicationProtocol); "
+                              "neither rustls's ServerConfig nor rtls's SSLContext has a setting to go on without ALPN")
     missing_reasons = MappingProxyType({
         "raw_return_values": "rtls raises the ssl exception classes; there is no C return value",
         "error_queue": "rustls has no error queue",
@@ -39,4 +43,7 @@ class RustlsStack(SslLikeStack):
         "key_update": "the ssl surface has no KeyUpdate call",
         "renegotiation": "rustls does not implement renegotiation",
         "c_api": "a binding",
+        "server_name_seen": "rtls stores SSLContext.sni_callback but never calls it (rtls/_context.py keeps it, "
+                            "rtls/_object.py never reads it), and its RustlsServerConnection (rtls/_rustls.pyi) has "
+                            "no method that returns the client's server name",
     })

@@ -88,7 +88,13 @@ def _configuration(config: EndpointConfig) -> Any:
         key_class = RSA if config.role is Role.SERVER and config.server_key == "rsa" else ECC
         key = key_class.from_buffer(identity.key_path.read_bytes())
         chain = ((cert,), key)
+    if config.alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap == "ignore":
+        raise Unsupported("mbedtls: an Mbed TLS 2.28 server with ALPN protocols refuses a client that offers none of "
+                          "them with no_application_protocol (ssl_srv.c, ssl_parse_alpn_ext); python-mbedtls has no "
+                          "ALPN callback to go on without ALPN")
     return mtls.TLSConfiguration(
+        # ALPN (mbedtls_ssl_conf_alpn_protocols): a server picks in its own order (ssl_parse_alpn_ext)
+        inner_protocols=None if config.alpn is None else tuple(p.encode() for p in config.alpn),
         validate_certificates=config.verify_peer,
         certificate_chain=chain,
         trust_store=trust,
@@ -105,7 +111,8 @@ class MbedtlsEndpoint(Endpoint):
         if config.role is Role.SERVER:
             self.buffer = mtls.ServerContext(conf).wrap_buffers()
         else:
-            self.buffer = mtls.ClientContext(conf).wrap_buffers(config.server_name)
+            # server_hostname None: no mbedtls_ssl_set_hostname, so no SNI
+            self.buffer = mtls.ClientContext(conf).wrap_buffers(config.server_name if config.send_sni else None)
         self._out = bytearray()
         self._shutdown_sent = False
         self._eof = False
@@ -175,6 +182,10 @@ class MbedtlsEndpoint(Endpoint):
         version = self.buffer.negotiated_tls_version()
         return {mtls.TLSVersion.TLSv1_2: "TLSv1.2", mtls.TLSVersion.TLSv1_3: "TLSv1.3"}.get(version)
 
+    def alpn_selected(self) -> str | None:
+        proto = self.buffer.negotiated_protocol()  # mbedtls_ssl_get_alpn_protocol
+        return str(proto.decode() if isinstance(proto, bytes) else proto) if proto else None
+
     def negotiated_cipher(self) -> str | None:
         # Mbed TLS names suites its own way (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256); no mapping to OpenSSL's names
         # is kept yet, so the name is not reported (None: "not observable").
@@ -207,7 +218,7 @@ class MbedtlsStack(StackAdapter):
     library = "Mbed TLS through python-mbedtls (TLSWrappedBuffer)"
     tier = "binding"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "error_codes", "implicit_handshake",
-                                  "client_certificates", "peer_verification", "zero_length_write")
+                                  "client_certificates", "peer_verification", "zero_length_write", "alpn")
     missing_reasons = MappingProxyType({
         "tls1_3": "Mbed TLS 2.28, which python-mbedtls 2.10 is built with, has no TLS 1.3",
         "raw_return_values": "python-mbedtls raises exceptions instead of returning the C value",
@@ -225,6 +236,9 @@ class MbedtlsStack(StackAdapter):
         "key_update": "KeyUpdate is a TLS 1.3 message and Mbed TLS 2.28 has no TLS 1.3",
         "renegotiation": "python-mbedtls does not expose renegotiation",
         "c_api": "python-mbedtls is a Python binding: no OpenSSL-style C functions to call",
+        "server_name_seen": "python-mbedtls 2.10 raises NotImplementedError for TLSConfiguration(sni_callback=...) "
+                            "(_tls.pyx, MbedTLSConfiguration._set_sni_callback), and TLSWrappedBuffer has no "
+                            "accessor for the name the client sent",
     })
 
     def check_available(self) -> None:

@@ -107,12 +107,12 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
     return ctx
 
 
-_SERVER_NAME_SEEN: weakref.WeakKeyDictionary[ssl.SSLObject, str | None] = weakref.WeakKeyDictionary()
+# what SSLContext.sni_callback saw, by the SSLObject (memory BIOs) or SSLSocket (socket transport) it was called for
+_SERVER_NAME_SEEN: weakref.WeakKeyDictionary[ssl.SSLObject | ssl.SSLSocket, str | None] = weakref.WeakKeyDictionary()
 
 
 def _note_server_name(obj: ssl.SSLObject | ssl.SSLSocket, name: str | None, ctx: ssl.SSLContext) -> None:
-    if isinstance(obj, ssl.SSLObject):
-        _SERVER_NAME_SEEN[obj] = name
+    _SERVER_NAME_SEEN[obj] = name
 
 
 @dataclass(frozen=True, slots=True)

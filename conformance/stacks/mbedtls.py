@@ -93,7 +93,13 @@ def _configuration(config: EndpointConfig, over_socket: bool = False) -> Any:
         key_class = RSA if config.role is Role.SERVER and config.server_key == "rsa" else ECC
         key = key_class.from_buffer(identity.key_path.read_bytes())
         chain = ((cert,), key)
+    if config.alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap == "ignore":
+        raise Unsupported("mbedtls: an Mbed TLS 2.28 server with ALPN protocols refuses a client that offers none of "
+                          "them with no_application_protocol (ssl_srv.c, ssl_parse_alpn_ext); python-mbedtls has no "
+                          "ALPN callback to go on without ALPN")
     return mtls.TLSConfiguration(
+        # ALPN (mbedtls_ssl_conf_alpn_protocols): a server picks in its own order (ssl_parse_alpn_ext)
+        inner_protocols=None if config.alpn is None else tuple(p.encode() for p in config.alpn),
         validate_certificates=config.verify_peer,
         certificate_chain=chain,
         trust_store=trust,
@@ -119,9 +125,10 @@ class MbedtlsEndpoint(Endpoint):
         else:
             context = mtls.ClientContext(conf)
             if sock is not None:
-                self.sock = context.wrap_socket(sock, config.server_name)
+                self.sock = context.wrap_socket(sock, config.server_name if config.send_sni else None)
             else:
-                self.buffer = context.wrap_buffers(config.server_name)
+                # server_hostname None: no mbedtls_ssl_set_hostname, so no SNI
+                self.buffer = context.wrap_buffers(config.server_name if config.send_sni else None)
         if self.sock is not None:
             self.buffer = self.sock._buffer
         self._out = bytearray()
@@ -206,6 +213,10 @@ class MbedtlsEndpoint(Endpoint):
         version = self.buffer.negotiated_tls_version()
         return {mtls.TLSVersion.TLSv1_2: "TLSv1.2", mtls.TLSVersion.TLSv1_3: "TLSv1.3"}.get(version)
 
+    def alpn_selected(self) -> str | None:
+        proto = self.buffer.negotiated_protocol()  # mbedtls_ssl_get_alpn_protocol
+        return str(proto.decode() if isinstance(proto, bytes) else proto) if proto else None
+
     def negotiated_cipher(self) -> str | None:
         # Mbed TLS names suites its own way (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256); no mapping to OpenSSL's names
         # is kept yet, so the name is not reported (None: "not observable").
@@ -243,7 +254,7 @@ class MbedtlsStack(StackAdapter):
     tier = "binding"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "error_codes", "implicit_handshake",
                                   "client_certificates", "peer_verification", "zero_length_write",
-                                  "socket_transport")
+                                  "socket_transport", "alpn")
     missing_reasons = MappingProxyType({
         "tls1_3": "Mbed TLS 2.28, which python-mbedtls 2.10 is built with, has no TLS 1.3",
         "raw_return_values": "python-mbedtls raises exceptions instead of returning the C value",
@@ -276,6 +287,9 @@ class MbedtlsStack(StackAdapter):
                               "TLSSession class has no methods and no call takes or returns one) nor a server "
                               "session cache or ticket key (mbedtls_ssl_conf_session_cache / "
                               "mbedtls_ssl_conf_session_tickets_cb are not among the functions _tls imports)",
+        "server_name_seen": "python-mbedtls 2.10 raises NotImplementedError for TLSConfiguration(sni_callback=...) "
+                            "(_tls.pyx, MbedTLSConfiguration._set_sni_callback), and TLSWrappedBuffer has no "
+                            "accessor for the name the client sent",
     })
 
     def check_available(self) -> None:

@@ -79,6 +79,8 @@ class NasslEndpoint(Endpoint):
         if unknown:
             raise Unsupported(f"{stack.name}: {', '.join(unknown)} not in this OpenSSL's ssl.h "
                               "(capability ssl_options)")
+        if config.alpn is not None:
+            raise Unsupported(f"{stack.name}: nassl binds no SSL_set_alpn_protos (capability alpn)")
         mod = stack.module
         self.mod = mod
         self.errors = _import("nassl._nassl")  # the legacy module raises the exception classes of the modern one
@@ -241,6 +243,9 @@ class _NasslBase(StackAdapter):
 
 _COMMON_MISSING = {
     "server_role": "nassl's modules drive a client only (SslClient); no server can be configured",
+    "alpn": "nassl's SSL and SSL_CTX objects (nassl._nassl, nassl._nassl_legacy) bind neither SSL_set_alpn_protos / "
+            "SSL_CTX_set_alpn_protos nor SSL_get0_alpn_selected",
+    "server_name_seen": "nassl plays the client only",
     "raw_return_values": "nassl raises an exception for every result other than success",
     "error_queue": "nassl folds the error queue into the exception text",
     "bounded_write_buffer": "nassl's BIO pair is made with a fixed size (make_bio_pair has no size)",

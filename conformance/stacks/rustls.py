@@ -26,8 +26,12 @@ class RustlsStack(SslLikeStack):
         # TLSContext.wrap_socket (rtls/_socket.py's TLSSocket, which turns a non-blocking socket's BlockingIOError
         # into SSLWantReadError / SSLWantWriteError), TLSContext.options (OP_NO_TLSv1_2 / OP_NO_TLSv1_3 become the
         # version bounds) and verify_mode CERT_OPTIONAL (handed to the Rust config builder's set_verify_mode)
-        "socket_transport", "ssl_options", "optional_client_certificate",
+        "socket_transport", "ssl_options", "optional_client_certificate", "alpn",
     )
+    alpn_no_overlap = "alert"
+    alpn_no_overlap_reason = ("a rustls server with ALPN protocols refuses a client that offers none of them with "
+                              "no_application_protocol (rustls server hs.rs: PeerIncompatible::NoApplicationProtocol); "
+                              "neither rustls's ServerConfig nor rtls's SSLContext has a setting to go on without ALPN")
     missing_reasons = MappingProxyType({
         "raw_return_values": "rtls raises the ssl exception classes; there is no C return value",
         "error_queue": "rustls has no error queue",
@@ -50,4 +54,7 @@ class RustlsStack(SslLikeStack):
                       "last call wants",
         "session_resumption": "TLSObject.session is documented 'Not yet implemented' and always None, and "
                               "session_reused is always False (rtls/_object.py), so no session can be handed on",
+        "server_name_seen": "rtls stores SSLContext.sni_callback but never calls it (rtls/_context.py keeps it, "
+                            "rtls/_object.py never reads it), and its RustlsServerConnection (rtls/_rustls.pyi) has "
+                            "no method that returns the client's server name",
     })

@@ -159,6 +159,10 @@ class SslLikeEndpoint(Endpoint):
         version = self.obj.version()
         return str(version) if version else None
 
+    def alpn_selected(self) -> str | None:
+        proto = self.obj.selected_alpn_protocol()
+        return str(proto) if proto else None
+
     def negotiated_cipher(self) -> str | None:
         cipher = self.obj.cipher()
         return str(cipher[0]) if cipher else None
@@ -193,6 +197,10 @@ class SslLikeStack(StackAdapter):
     read_function: str = "SSL_read"
     write_function: str = "SSL_write"
     unwrap_repeats_shutdown: bool = False
+    # what the module's server does when a client offers ALPN but none of its protocols: "alert"
+    # (no_application_protocol) or "ignore" (no ALPN); a config asking the other is refused with this reason
+    alpn_no_overlap: str = "ignore"
+    alpn_no_overlap_reason: str = ""
 
     @property
     def module(self) -> ModuleType:
@@ -224,10 +232,14 @@ class SslLikeStack(StackAdapter):
             (config.verify_callback is not None, Capability.VERIFY_CALLBACK, "SSLContext has no verify callback"),
             (config.role is Role.SERVER and config.verify_peer and not config.require_client_certificate,
              Capability.OPTIONAL_CLIENT_CERTIFICATE, "CERT_OPTIONAL is not honoured"),
+            (config.alpn is not None, Capability.ALPN, "set_alpn_protocols is not honoured"),
         )
         for asked, capability, why in refusals:
             if asked and self.lacks(capability) is not None:
                 raise Unsupported(f"{self.name}: {why} (capability {capability})")
+        if config.alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap not in (
+                None, self.alpn_no_overlap):
+            raise Unsupported(f"{self.name}: {self.alpn_no_overlap_reason}")
 
     def context(self, config: EndpointConfig) -> Any:
         """The module's SSLContext for ``config`` (shareable between endpoints of one config)."""
@@ -269,6 +281,8 @@ class SslLikeStack(StackAdapter):
                 raise Unsupported(f"{self.name}: {self.module_name} has no constant {name.removeprefix('SSL_')} for "
                                   "SSLContext.options (capability ssl_options)")
             ctx.options |= value
+        if config.alpn is not None:
+            ctx.set_alpn_protocols(list(config.alpn))
         return ctx
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:

@@ -168,6 +168,8 @@ class RecordLayer:
         # the largest we accept; set by the handshake once both sides know them
         self.send_limit = MAX_PLAINTEXT + 1
         self.receive_limit: int | None = None
+        # max_fragment_length (RFC 6066, engine/tls/maxfraglen.py): the negotiated plaintext limit, both directions
+        self.max_fragment_length: int | None = None
 
     # -- keys ----------------------------------------------------------------------------------------------------
 
@@ -325,13 +327,18 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, "plaintext alert under application keys")
         if ctype == ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "application data before keys")
+        self._check_max_fragment(fragment)
         return ctype, fragment
 
-    @staticmethod
-    def _open12(prot: RecordProtection, ctype: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
+    def _check_max_fragment(self, content: bytes | memoryview) -> None:
+        if self.max_fragment_length is not None and len(content) > self.max_fragment_length:
+            raise TLSAlertError(AlertDescription.record_overflow, "record larger than the max_fragment_length")
+
+    def _open12(self, prot: RecordProtection, ctype: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
         content = prot.open(ctype, fragment)
         if len(content) > MAX_PLAINTEXT:
             raise TLSAlertError(AlertDescription.record_overflow, "plaintext too long")
+        self._check_max_fragment(content)
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
         return ctype, content
@@ -356,6 +363,7 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty protected record")
+        self._check_max_fragment(content)
         return ctype, content
 
     # -- output --------------------------------------------------------------------------------------------------
@@ -376,6 +384,8 @@ class RecordLayer:
         prot = self._write
         if prot is not None and prot.conceals_type and self.send_limit <= MAX_PLAINTEXT:
             max_fragment = min(max_fragment, self.send_limit - 1)  # RFC 8449: the content type byte counts
+        if self.max_fragment_length is not None:
+            max_fragment = min(max_fragment, self.max_fragment_length)
         if len(data) <= max_fragment:
             return self._seal_one(content_type, data)
         return b"".join(

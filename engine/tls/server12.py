@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import alpn, certificates, keyexchange, signatures
+from . import alpn, certificates, keyexchange, maxfraglen, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .certselect import candidates, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
@@ -176,6 +176,8 @@ class Server12Handshake(Handshake12):
         self.ems = ems is not None and cfg.extended_master_secret
         # RFC 7366 section 3: only for a block cipher suite
         self.etm_offered = etm is not None and cfg.encrypt_then_mac
+        mfl = find_extension(ch.extensions, X.max_fragment_length)
+        self.max_fragment_mode = maxfraglen.decode(mfl) if mfl is not None else 0  # RFC 6066 section 4
         self.etm = self.etm_offered and not suite.is_aead
 
         self.client_random = ch.random
@@ -212,6 +214,7 @@ class Server12Handshake(Handshake12):
         self.session = session
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, session.session_id, session.cipher_suite, 0, exts))
+        self._limit_fragments()
         self._send_sni_warning()
         self.server_verify_data = self._send_ccs_and_finished()
         self._set_state(S.WAIT_CCS)
@@ -243,7 +246,14 @@ class Server12Handshake(Handshake12):
             exts.append((X.application_layer_protocol_negotiation, alpn.encode_extension([self.alpn])))
         if self.server_name is not None and self.sni_ack and self.handshakes_done == 0 and not self.resumed:
             exts.append((X.server_name, b""))
+        if self.max_fragment_mode:
+            exts.append((X.max_fragment_length, maxfraglen.encode(self.max_fragment_mode)))
         return self._order(exts)
+
+    def _limit_fragments(self) -> None:
+        """RFC 6066 section 4: once our ServerHello has echoed max_fragment_length, our records keep to it."""
+        if self.max_fragment_mode:
+            self.out.append(maxfraglen.SetMaxFragmentLength(maxfraglen.LIMITS[self.max_fragment_mode]))
 
     def _check_renegotiation_info(self, ch: ClientHello, renegotiation: bool) -> None:
         """RFC 5746 sections 3.6 and 3.7."""
@@ -315,6 +325,7 @@ class Server12Handshake(Handshake12):
         self.session_id = self.ctx.random(32)
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
+        self._limit_fragments()
         self._send_sni_warning()
         self._send(Certificate12([c.public_bytes(Encoding.DER) for c in self.chain]))
         self.ecdhe_key = self.ctx.generate_key_share(self.group)

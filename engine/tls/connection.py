@@ -64,9 +64,9 @@ from .handshake import (
     SendHandshake,
     SkipEarlyData,
 )
+from .maxfraglen import SetMaxFragmentLength
 from .messages import HandshakeType
 from .record import MAX_PLAINTEXT, ContentType, RecordLayer
-from .maxfraglen import SetMaxFragmentLength
 from .recordlimit import SetRecordSizeLimit
 from .server13 import Server13Handshake
 from .signatures import PrivateKey

@@ -29,9 +29,9 @@ from .alerts import AlertDescription, TLSAlertError
 from .config import TLSConfig, TLSContext
 from .events import Event, KeyUpdateReceived
 from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret
+from .maxfraglen import SetMaxFragmentLength
 from .messages import Extension, ExtensionType, HandshakeBody, KeyUpdate, Message, build_handshake
 from .record import AEAD13, Epoch, RecordProtection
-from .maxfraglen import SetMaxFragmentLength
 from .recordlimit import SetRecordSizeLimit
 from .signatures import PrivateKey
 
@@ -105,7 +105,8 @@ def diagram(table: TransitionTable) -> list[str]:
 _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 Instruction = (
-    SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | SetRecordSizeLimit | SetMaxFragmentLength | Event
+    SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | SetRecordSizeLimit
+    | SetMaxFragmentLength | Event
 )
 
 CHANGE_CIPHER_SPEC = 0x100 + 20

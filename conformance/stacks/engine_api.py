@@ -275,6 +275,9 @@ PRESENT = frozenset({
     "SSL_CTX_set_min_proto_version",
     "SSL_CTX_set_mode",
     "SSL_CTX_set_num_tickets",
+    "SSL_CTX_set_tlsext_max_fragment_length",
+    "SSL_set_tlsext_max_fragment_length",
+    "SSL_SESSION_get_max_fragment_length",
     "SSL_CTX_set_options",
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
@@ -677,6 +680,9 @@ class EngineApi:
     SSL_CTX_set_min_proto_version = staticmethod(_ssl.SSL_CTX_set_min_proto_version)
     SSL_CTX_set_mode = staticmethod(_ssl.SSL_CTX_set_mode)
     SSL_CTX_set_num_tickets = staticmethod(_ssl.SSL_CTX_set_num_tickets)
+    SSL_CTX_set_tlsext_max_fragment_length = staticmethod(_ssl.SSL_CTX_set_tlsext_max_fragment_length)
+    SSL_set_tlsext_max_fragment_length = staticmethod(_ssl.SSL_set_tlsext_max_fragment_length)
+    SSL_SESSION_get_max_fragment_length = staticmethod(_ssl.SSL_SESSION_get_max_fragment_length)
     SSL_CTX_set_options = staticmethod(_ssl.SSL_CTX_set_options)
     SSL_CTX_set_quiet_shutdown = staticmethod(_ssl.SSL_CTX_set_quiet_shutdown)
     SSL_CTX_set_read_ahead = staticmethod(_ssl.SSL_CTX_set_read_ahead)

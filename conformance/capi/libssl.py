@@ -486,6 +486,22 @@ _BIO_INFO_CB: Final = ctypes.CFUNCTYPE(c_int, c_void_p, c_int, c_int)  # bio.h: 
 _BIO_CTRL_CB: Final = ctypes.CFUNCTYPE(c_long, c_void_p, c_int, c_long, c_void_p)
 
 
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def c_heap_in_use() -> int:
+    """Bytes in use from glibc's malloc (mallinfo2: uordblks + hblkhd), after a garbage collection."""
+    import gc
+
+    gc.collect()
+    fn = ctypes.CDLL(None).mallinfo2
+    fn.restype, fn.argtypes = _Mallinfo2, ()
+    info = fn()
+    return int(info.uordblks + info.hblkhd)
+
+
 class MissingSymbol(Exception):
     """The library does not provide this OpenSSL name: the case is *not applicable* to it (``str(exc)`` says why)."""
 
@@ -997,15 +1013,32 @@ class LibsslApi:
     def BIO_s_socket(self) -> Handle | None:
         return _wrap("BIO_METHOD", self._function("BIO_s_socket")())
 
-    def BIO_new_mem_buf(self, buf: bytes | None, len: int | None = None) -> Handle | None:
-        """``len`` defaults to ``len(buf)``; ``-1`` means "up to the first NUL" as in C."""
+    def BIO_new_mem_buf(self, buf: bytes | bytearray | None, len: int | None = None) -> Handle | None:
+        """``len`` defaults to ``len(buf)``; ``-1`` means "up to the first NUL" as in C. A ``bytearray`` is the
+        caller's own memory and is handed to the library as it is (its address, not a copy), as C passes a buffer;
+        ``bytes`` are copied into memory of the binding's, which stays alive as long as the binding."""
         if buf is None:
             return _wrap("BIO", self._function("BIO_new_mem_buf")(None, -1 if len is None else len))
+        if isinstance(buf, bytearray):
+            size = builtins.len(buf)
+            if len is not None and not 0 <= len <= size:
+                raise ValueError(f"BIO_new_mem_buf over a bytearray of {size} bytes needs 0 <= len <= {size}")
+            caller = (ctypes.c_char * size).from_buffer(buf)  # no copy: the BIO reads the bytearray itself
+            result = _wrap("BIO", self._function("BIO_new_mem_buf")(caller, size if len is None else len))
+            if result is not None:
+                self._mem_buffers[result._address] = caller
+            return result
         storage = ctypes.create_string_buffer(buf, max(builtins.len(buf), len or 0) + 1)
         result = _wrap("BIO", self._function("BIO_new_mem_buf")(storage, builtins.len(buf) if len is None else len))
         if result is not None:
             self._mem_buffers[result._address] = storage  # the BIO reads this memory for its whole life
         return result
+
+    def c_heap_in_use(self) -> int:
+        """Not a function of the pages: the bytes the process holds from glibc's malloc right now (``mallinfo2()``:
+        ``uordblks`` in the heap plus ``hblkhd`` in mmapped blocks). The library under test allocates with malloc,
+        so a difference around its calls is memory it took or gave back (with the interpreter's noise)."""
+        return c_heap_in_use()
 
     def BIO_new_bio_pair(self, writebuf1: int = 0, writebuf2: int = 0) -> tuple[int, Handle | None, Handle | None]:
         b1, b2 = c_void_p(), c_void_p()

@@ -39,10 +39,21 @@ __all__ = [
 class _Mem(BioImpl):
     __slots__ = ("buf", "eof_return", "off")
 
-    def __init__(self, data: bytes = b"", eof_return: int = -1) -> None:
-        self.buf = bytearray(data)
+    def __init__(self, data: bytes | memoryview = b"", eof_return: int = -1) -> None:
+        # a memoryview is the caller's buffer of a BIO_new_mem_buf BIO, read in place (BIO_s_mem: DESCRIPTION "it is
+        # not copied first"); everything else is the BIO's own bytearray
+        self.buf: bytearray | memoryview = data if isinstance(data, memoryview) else bytearray(data)
         self.off = 0
         self.eof_return = eof_return
+
+    def _owned(self) -> bytearray:
+        """The storage as a bytearray of the BIO's own, for a change to it (a caller's buffer is copied first: only
+        reached when BIO_FLAGS_MEM_RDONLY was cleared, which the page leaves undefined)."""
+        if isinstance(self.buf, memoryview):
+            owned = bytearray(self.buf)
+            self.buf.release()
+            self.buf = owned
+        return self.buf
 
     def length(self) -> int:
         return len(self.buf) - self.off
@@ -75,10 +86,11 @@ class _Mem(BioImpl):
             return -1
         if not data:
             return 0
+        buf = self._owned()
         if self.off:
-            del self.buf[: self.off]
+            del buf[: self.off]
             self.off = 0
-        self.buf += data
+        buf += data
         return len(data)
 
     def gets(self, bio: BIO, size: int) -> tuple[int, bytes] | None:
@@ -87,7 +99,9 @@ class _Mem(BioImpl):
         limit = min(size - 1, self.length())
         if limit <= 0:
             return (0, b"")
-        nl = self.buf.find(b"\n", self.off, self.off + limit)
+        with memoryview(self.buf) as mv:
+            nl = mv[self.off : self.off + limit].tobytes().find(b"\n")
+        nl = nl if nl < 0 else nl + self.off
         take = limit if nl < 0 else nl - self.off + 1
         return (take, self._take(take))
 
@@ -100,7 +114,7 @@ class _Mem(BioImpl):
             if bio.flags & (BIO_FLAGS_MEM_RDONLY | BIO_FLAGS_NONCLEAR_RST):
                 self.off = 0
             else:
-                self.buf.clear()
+                self._owned().clear()
                 self.off = 0
             return 1
         if cmd == BIO_CTRL_EOF:
@@ -119,6 +133,8 @@ class _Mem(BioImpl):
         return super().ctrl(bio, cmd, larg, parg)
 
     def destroy(self, bio: BIO) -> None:
+        if isinstance(self.buf, memoryview):
+            self.buf.release()  # the caller's buffer is theirs again (a bytearray can be resized once more)
         self.buf = bytearray()
         self.off = 0
 
@@ -162,12 +178,19 @@ def BIO_new_mem_buf(buf: bytes | None, len: int | None = None) -> BIO | None:
     ):
         err.ERR_raise(err.ERR_LIB_BIO, err.ERR_R_PASSED_INVALID_ARGUMENT, func="BIO_new_mem_buf")
         return None
-    data = bytes(buf)
+    # BIO_s_mem: DESCRIPTION "The supplied data is read directly from the supplied buffer: it is not copied first":
+    # the BIO keeps a view of the caller's buffer, so a change the caller makes to it shows in what the BIO reads
+    try:
+        data = memoryview(buf).cast("B")
+    except (TypeError, ValueError):  # a view that is not one contiguous run of bytes
+        err.ERR_raise(err.ERR_LIB_BIO, err.ERR_R_PASSED_INVALID_ARGUMENT, func="BIO_new_mem_buf")
+        return None
     if len is not None and len < 0:
-        nul = data.find(0)  # BIO_s_mem: DESCRIPTION "if len is -1 then the buf is assumed to be nul terminated"
+        # BIO_s_mem: DESCRIPTION "if len is -1 then the buf is assumed to be nul terminated"
+        nul = data.tobytes().find(0)
         data = data if nul < 0 else data[:nul]
     elif len is not None:
-        if len > data.__len__():
+        if len > data.nbytes:
             err.ERR_raise_data(err.ERR_LIB_BIO, err.ERR_R_PASSED_INVALID_ARGUMENT, "len beyond the buffer",
                                func="BIO_new_mem_buf")  # fmt: skip
             return None

@@ -1,0 +1,132 @@
+"""Clauses about memory that no function of the API reports, observed where the memory is (issue 10, item 5).
+
+On a C-API stack that is a real C library reached through ctypes, the library allocates with the C heap's malloc,
+so glibc's ``mallinfo2()`` (``c_heap_in_use``: bytes handed out by malloc) measured around its calls shows what it
+takes and gives back: the buffers SSL_MODE_RELEASE_BUFFERS releases, the BUF_MEM that BIO_free releases with
+BIO_CLOSE. Many objects are measured at once to stand above the interpreter's own allocations. The reference engine
+is Python: it has no C heap of its own (its objects are the interpreter's), so those two cases do not apply to it.
+
+That BIO_new_mem_buf does not copy is seen without any measurement: the caller changes a byte of its buffer after
+the call and reads through the BIO; every stack that takes a caller's writable buffer (the ctypes binding passes a
+``bytearray``'s own memory, the engine keeps a view of it) runs that case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from conformance.capi import constants as K
+from conformance.harness import Harness
+from conformance.outcome import Role
+from specs.cases._bio import call
+from specs.cases._ssl_objects import Mem, handshake, move
+
+C_API = ("c_api", "client_role", "server_role")
+BIO_NOCLOSE, BIO_CLOSE = 0, 1
+PAIRS = 20  # idle connection pairs per measurement: 40 SSL objects, over a megabyte of buffers on libssl
+BUF_MEM_SIZE = 4 << 20  # the memory BIO's contents: far above any noise of the interpreter
+
+
+def _heap(h: Harness) -> Any:
+    api = h.capi
+    if not hasattr(api, "c_heap_in_use"):
+        h.not_applicable(f"{h.stack.name} is not a C library: its objects live in the Python interpreter, with no C "
+                         "heap of the library's own to measure")
+    return api
+
+
+def _idle_pairs_heap(h: Harness, api: Any, release: bool) -> int:
+    """C-heap bytes held by PAIRS established, idle pairs (every record read), made with or without the mode."""
+    before = api.c_heap_in_use()
+    pairs: list[tuple[Mem, Mem]] = []
+    try:
+        for _ in range(PAIRS):
+            client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+            pairs.append((client, server))
+            if release:
+                for side in (client, server):
+                    api.SSL_set_mode(side.ssl, K.SSL_MODE_RELEASE_BUFFERS)
+            handshake(h, client, server)
+            for a, b in ((client, server), (server, client)):
+                assert api.SSL_write(a.ssl, b"ping") == 4
+                move(client, server)
+                assert api.SSL_read(b.ssl, 100) == (4, b"ping")
+        return int(api.c_heap_in_use() - before)
+    finally:
+        for client, server in pairs:
+            client.close()
+            server.close()
+
+
+@pytest.mark.clauses("SSL_CTX_set_mode/NOTES/release-buffers-saving")
+@pytest.mark.needs(*C_API)
+def test_release_buffers_saves_about_34_kb_per_idle_connection(h: Harness) -> None:
+    """20 idle TLS pairs (40 SSL objects) with and without SSL_MODE_RELEASE_BUFFERS: with the mode they hold less
+    of the C heap, by at least half of the page's "around 34kB" per SSL object (17 kB each)."""
+    api = _heap(h)
+    _idle_pairs_heap(h, api, False)  # warm up: one-time allocations of the library (tables, caches) happen here
+    held = {release: _idle_pairs_heap(h, api, release) for release in (False, True)}
+    saving = (held[False] - held[True]) / (2 * PAIRS)
+    h.trace.note(f"C heap held by {PAIRS} idle pairs: without the mode {held[False]} B, with it {held[True]} B; "
+                 f"saving {saving:.0f} B per SSL object")
+    assert saving >= 17_000, (f"SSL_MODE_RELEASE_BUFFERS saves {saving:.0f} B of C heap per idle SSL object "
+                              f"(without {held[False]} B, with {held[True]} B for {2 * PAIRS}); the page says about "
+                              "34 kB")
+
+
+@pytest.mark.clauses("BIO_s_mem/DESCRIPTION/close-frees-buf-mem")
+@pytest.mark.needs("c_api")
+def test_bio_free_with_bio_close_frees_the_buf_mem(h: Harness) -> None:
+    """A memory BIO holding 4 MiB is freed, once with BIO_CLOSE (the default) and once with BIO_NOCLOSE: with
+    BIO_CLOSE the C heap drops by at least the 4 MiB of its BUF_MEM; with BIO_NOCLOSE it does not (the BUF_MEM,
+    kept with BIO_get_mem_ptr, is freed afterwards by a second BIO that takes it over with BIO_CLOSE)."""
+    api = _heap(h)
+    if not hasattr(api, "BIO_get_mem_ptr"):
+        h.not_applicable(f"{h.stack.name} has no BUF_MEM type: no BIO_get_mem_ptr or BIO_set_mem_buf")
+    freed: dict[int, int] = {}
+    for close in (BIO_CLOSE, BIO_NOCLOSE):
+        b = api.BIO_new(api.BIO_s_mem())
+        assert b is not None
+        orphan = None
+        try:
+            assert api.BIO_write(b, b"\x5a" * BUF_MEM_SIZE) == BUF_MEM_SIZE
+            ret, bm = call(h, "BIO_get_mem_ptr", b)
+            assert ret == 1 and bm is not None
+            assert call(h, "BIO_set_close", b, close) == 1
+            before = api.c_heap_in_use()
+            assert api.BIO_free(b) == 1
+            b = None
+            freed[close] = before - int(api.c_heap_in_use())
+            orphan = bm if close == BIO_NOCLOSE else None
+        finally:
+            if b is not None:
+                api.BIO_free(b)
+            if orphan is not None:  # the BUF_MEM a BIO_NOCLOSE free left behind: give it to a BIO that frees it
+                owner = api.BIO_new(api.BIO_s_mem())
+                assert owner is not None and call(h, "BIO_set_mem_buf", owner, orphan, BIO_CLOSE) == 1
+                api.BIO_free(owner)
+    h.trace.note(f"C heap released by BIO_free of a {BUF_MEM_SIZE} B memory BIO: BIO_CLOSE {freed[BIO_CLOSE]} B, "
+                 f"BIO_NOCLOSE {freed[BIO_NOCLOSE]} B")
+    assert freed[BIO_CLOSE] >= BUF_MEM_SIZE, f"BIO_free with BIO_CLOSE released only {freed[BIO_CLOSE]} B"
+    assert freed[BIO_NOCLOSE] < BUF_MEM_SIZE // 2, f"BIO_free with BIO_NOCLOSE released {freed[BIO_NOCLOSE]} B"
+
+
+@pytest.mark.clauses("BIO_s_mem/DESCRIPTION/new-mem-buf-not-copied")
+@pytest.mark.needs("c_api")
+def test_new_mem_buf_reads_the_callers_buffer_in_place(h: Harness) -> None:
+    """BIO_new_mem_buf over the caller's writable buffer "hello world"; the caller then changes its first byte to
+    "J" and reads 5 bytes, then changes a later byte and reads the rest: the BIO reads "Jello" and the changed rest,
+    because it reads the caller's memory rather than a copy."""
+    api = h.capi
+    buf = bytearray(b"hello world")
+    b = call(h, "BIO_new_mem_buf", buf)
+    assert b is not None
+    try:
+        buf[0] = ord("J")
+        assert api.BIO_read(b, 5) == (5, b"Jello"), "the BIO read a copy made before the caller's change"
+        buf[6] = ord("W")
+        assert api.BIO_read(b, 100) == (6, b" World"), "the BIO read a copy made before the caller's change"
+    finally:
+        api.BIO_free(b)

@@ -93,6 +93,7 @@ __all__ = [
     "SSL_CTX_set_mode",
     "SSL_CTX_set_num_tickets",
     "SSL_CTX_set_options",
+    "SSL_CTX_set_post_handshake_auth",
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
@@ -248,6 +249,7 @@ class SSL_CTX:
         "num_tickets",
         "options",
         "other_certs",
+        "post_handshake_auth",
         "private_key",
         "quiet_shutdown",
         "read_ahead",
@@ -279,6 +281,7 @@ class SSL_CTX:
         self.min_version = 0
         self.max_version = 0
         self.verify_mode = K.SSL_VERIFY_NONE
+        self.post_handshake_auth = False  # SSL_CTX_set_post_handshake_auth: DESCRIPTION not sent by default
         self.verify_callback: VerifyCallback | None = None
         self.cert_chain: list[x509.Certificate] = []
         self.private_key: PrivateKey | None = None
@@ -716,6 +719,13 @@ def SSL_CTX_set_verify(ctx: SSL_CTX | None, mode: int, verify_callback: VerifyCa
     if c is not None:
         c.verify_mode = mode
         c.verify_callback = verify_callback
+
+
+def SSL_CTX_set_post_handshake_auth(ctx: SSL_CTX | None, val: int) -> None:
+    """SSL_CTX_set_verify: DESCRIPTION a client offers the post-handshake authentication extension when val != 0."""
+    c = live_ctx(ctx, "SSL_CTX_set_post_handshake_auth")
+    if c is not None:
+        c.post_handshake_auth = bool(val)
 
 
 def SSL_CTX_get_verify_callback(ctx: SSL_CTX | None) -> VerifyCallback | None:

@@ -336,6 +336,18 @@ class TLSConnection:
             raise RuntimeError("connection closed for writing")
         self._guarded(lambda: self._hs.send_key_update(request))
 
+    def request_post_handshake_auth(self) -> None:
+        """TLS 1.3 server: send a post-handshake CertificateRequest (RFC 9846 section 4.6.2)."""
+        self._check()
+        if not self._hs.connected:
+            raise RuntimeError("handshake not complete")
+        from .server13 import Server13Handshake
+
+        hs = self._hs
+        if not isinstance(hs, Server13Handshake):
+            raise RuntimeError("post-handshake authentication needs a TLS 1.3 server")
+        self._guarded(hs.request_post_handshake_auth)
+
     def renegotiate(self, resume: bool = False) -> None:
         """TLS 1.2: start a renegotiation (client: ClientHello, offering the current session when ``resume``;
         server: HelloRequest). RuntimeError if the version or the state does not allow it."""

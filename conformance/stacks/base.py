@@ -76,6 +76,8 @@ class Capability(enum.StrEnum):
     ZERO_LENGTH_WRITE = "zero_length_write"
     C_API = "c_api"
     SESSION_RESUMPTION = "session_resumption"
+    ALPN = "alpn"
+    SERVER_NAME_SEEN = "server_name_seen"
     # finer parts of two capabilities above: declaring the umbrella declares both parts; the umbrella is had when
     # both parts are (see UMBRELLAS)
     IMPLICIT_HANDSHAKE_ON_READ = "implicit_handshake_on_read"
@@ -120,6 +122,9 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.SESSION_RESUMPTION: "a client hands its session to a later client (Endpoint.session, "
                                    "EndpointConfig.resume), servers of one endpoint_factory share a session cache "
                                    "or ticket key, and whether a handshake resumed is observable",
+    Capability.ALPN: "ALPN (RFC 7301): a client offers EndpointConfig.alpn, a server selects from it, and the "
+                     "protocol selected is observable on either side (Endpoint.alpn_selected)",
+    Capability.SERVER_NAME_SEEN: "a server observes the host name a client sent as SNI (Endpoint.server_name_seen)",
     Capability.IMPLICIT_HANDSHAKE_ON_READ: "read starts the handshake on an endpoint whose role is set",
     Capability.IMPLICIT_HANDSHAKE_ON_WRITE: "write starts the handshake on an endpoint whose role is set",
     Capability.PRESENT_CLIENT_CERTIFICATE: "as a client, presents a certificate when the server asks for one",
@@ -205,6 +210,14 @@ class EndpointConfig:
     options: tuple[str, ...] = ()  # SSL_OP_ names set with SSL_CTX_set_options, e.g. "SSL_OP_NO_TLSv1_3"
     # server with verify_peer: False asks without requiring (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT; ssl.CERT_OPTIONAL)
     require_client_certificate: bool = True
+    # ALPN (RFC 7301; capability 'alpn'): a client offers these protocols, in this order; a server supports these
+    # and selects the first of its own list that the client offered (its order decides, as SSL_select_next_proto
+    # does). None: no ALPN (a client offers nothing, a server ignores an offer).
+    alpn: tuple[str, ...] | None = None
+    # server with alpn, when the client offers none of its protocols: "alert" refuses the handshake with a fatal
+    # no_application_protocol (RFC 7301 section 3.2), "ignore" goes on without ALPN (SSL_TLSEXT_ERR_NOACK);
+    # None: whatever the stack does by itself (a case that does not depend on it)
+    alpn_no_overlap: str | None = None
     pki: TestPKI = field(default_factory=default_pki)
 
     def with_(self, **changes: object) -> EndpointConfig:
@@ -274,6 +287,15 @@ class Endpoint(abc.ABC):
 
     def negotiated_cipher(self) -> str | None:
         return None
+
+    def alpn_selected(self) -> str | None:
+        """The protocol ALPN selected in the completed handshake (SSL_get0_alpn_selected); None: none was."""
+        raise NotImplementedError(f"{self.label}: ALPN is not offered (capability 'alpn')")
+
+    def server_name_seen(self) -> str | None:
+        """Server: the host name the client's SNI carried, as the server observed it (SSL_get_servername, a
+        servername callback); None: the client sent none."""
+        raise NotImplementedError(f"{self.label}: the server name is not observable (capability 'server_name_seen')")
 
     # --- network side ---------------------------------------------------------------------------------------
     @abc.abstractmethod

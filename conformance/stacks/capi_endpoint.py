@@ -34,6 +34,11 @@ SSL_MODE_ENABLE_PARTIAL_WRITE = 0x1
 SSL_OP_IGNORE_UNEXPECTED_EOF = 1 << 7
 SSL_KEY_UPDATE_NOT_REQUESTED = 0
 SSL_KEY_UPDATE_REQUESTED = 1
+SSL_TLSEXT_ERR_OK = 0  # tls1.h: answers of the ALPN select callback
+SSL_TLSEXT_ERR_ALERT_FATAL = 2
+SSL_TLSEXT_ERR_NOACK = 3
+OPENSSL_NPN_NEGOTIATED = 1  # SSL_select_next_proto: a protocol of both lists was found
+TLSEXT_NAMETYPE_host_name = 0
 # The functions that drive a handshake; SSL_connect.pod and SSL_accept.pod describe the first two as
 # SSL_do_handshake with the role set.
 HANDSHAKE_FUNCTIONS = ("SSL_do_handshake", "SSL_connect", "SSL_accept")
@@ -125,7 +130,32 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
         api.SSL_CTX_clear_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE)
     if config.ignore_unexpected_eof:
         api.SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF)
+    if config.alpn is not None:
+        _set_alpn(api, ctx, config, check)
     return ctx
+
+
+def alpn_wire(protocols: tuple[str, ...]) -> bytes:
+    """A protocol list in wire format (each name after its one-byte length), as SSL_CTX_set_alpn_protos takes it."""
+    return b"".join(bytes((len(p.encode()),)) + p.encode() for p in protocols)
+
+
+def _set_alpn(api: Any, ctx: Any, config: EndpointConfig, check: Callable[[bool, str], None]) -> None:
+    """Client: offer ``config.alpn`` (SSL_CTX_set_alpn_protos, 0 on success). Server: a select callback that takes
+    the first protocol of the server's list the client offered (SSL_select_next_proto: the server's order decides),
+    and on no overlap refuses the handshake (SSL_TLSEXT_ERR_ALERT_FATAL: no_application_protocol) or, with
+    alpn_no_overlap "ignore", goes on without ALPN (SSL_TLSEXT_ERR_NOACK)."""
+    ours = alpn_wire(config.alpn or ())
+    if config.role is Role.CLIENT:
+        check(api.SSL_CTX_set_alpn_protos(ctx, ours) == 0, "SSL_CTX_set_alpn_protos")
+        return
+    refuse = SSL_TLSEXT_ERR_NOACK if config.alpn_no_overlap == "ignore" else SSL_TLSEXT_ERR_ALERT_FATAL
+
+    def select(ssl: Any, offered: bytes) -> tuple[int, bytes]:
+        ret, chosen = api.SSL_select_next_proto(ours, offered)
+        return (SSL_TLSEXT_ERR_OK, chosen) if ret == OPENSSL_NPN_NEGOTIATED else (refuse, b"")
+
+    api.SSL_CTX_set_alpn_select_cb(ctx, select)
 
 
 class SslObjects:
@@ -333,6 +363,13 @@ class CApiEndpoint(SslObjects, Endpoint):
         version = self.api.SSL_get_version(self.ssl)
         text = version.decode() if isinstance(version, bytes) else version
         return str(text) if text and text != "unknown" else None
+
+    def alpn_selected(self) -> str | None:
+        return self.api.SSL_get0_alpn_selected(self.ssl).decode(errors="replace") or None
+
+    def server_name_seen(self) -> str | None:
+        name = self.api.SSL_get_servername(self.ssl, TLSEXT_NAMETYPE_host_name)
+        return None if name is None else str(name.decode() if isinstance(name, bytes) else name)
 
     def negotiated_cipher(self) -> str | None:
         cipher = self.api.SSL_get_current_cipher(self.ssl)

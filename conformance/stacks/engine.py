@@ -32,6 +32,7 @@ SSL_CAPABILITIES = capability_set(
     "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation", "session_resumption",
     "verify_callback", "ssl_options", "socket_transport",
     "shutdown_state", "want_state", "optional_client_certificate",
+    "alpn", "server_name_seen",
 )
 
 

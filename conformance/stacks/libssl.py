@@ -33,6 +33,7 @@ C_API_CAPABILITIES = capability_set(
     "session_resumption", "verify_callback", "ssl_options",
     "socket_transport", "shutdown_state", "want_state",
     "optional_client_certificate",
+    "session_resumption", "alpn", "server_name_seen",
 )
 
 

@@ -16,6 +16,7 @@ fail with a handshake_failure alert, which was the adapter's fault, not Mbed TLS
 from __future__ import annotations
 
 import importlib
+import socket
 from types import MappingProxyType
 from typing import Any
 
@@ -64,12 +65,16 @@ def _version(name: str | None) -> Any:
     return mtls.TLSVersion.TLSv1_2
 
 
-def _configuration(config: EndpointConfig) -> Any:
+def _configuration(config: EndpointConfig, over_socket: bool = False) -> Any:
     if config.ciphersuites is not None:
         raise Unsupported("mbedtls: TLS 1.3 cipher suites cannot be chosen on Mbed TLS 2.28 (no TLS 1.3)")
     if config.groups is not None:
         raise Unsupported("mbedtls: python-mbedtls offers no way to choose key-exchange groups")
     for name in ("write_buffer", "read_buffer", "partial_write"):
+        # over a socket, TLSWrappedSocket.send() hands the whole buffer to write() and reports all of it: writes are
+        # complete, which is partial_write=False
+        if name == "partial_write" and over_socket and config.partial_write is False:
+            continue
         if getattr(config, name) is not None:
             raise Unsupported(f"mbedtls: {name} cannot be set (the wrapped buffer grows without bound)")
     if config.ignore_unexpected_eof:
@@ -88,7 +93,13 @@ def _configuration(config: EndpointConfig) -> Any:
         key_class = RSA if config.role is Role.SERVER and config.server_key == "rsa" else ECC
         key = key_class.from_buffer(identity.key_path.read_bytes())
         chain = ((cert,), key)
+    if config.alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap == "ignore":
+        raise Unsupported("mbedtls: an Mbed TLS 2.28 server with ALPN protocols refuses a client that offers none of "
+                          "them with no_application_protocol (ssl_srv.c, ssl_parse_alpn_ext); python-mbedtls has no "
+                          "ALPN callback to go on without ALPN")
     return mtls.TLSConfiguration(
+        # ALPN (mbedtls_ssl_conf_alpn_protocols): a server picks in its own order (ssl_parse_alpn_ext)
+        inner_protocols=None if config.alpn is None else tuple(p.encode() for p in config.alpn),
         validate_certificates=config.verify_peer,
         certificate_chain=chain,
         trust_store=trust,
@@ -98,14 +109,28 @@ def _configuration(config: EndpointConfig) -> Any:
 
 
 class MbedtlsEndpoint(Endpoint):
-    def __init__(self, config: EndpointConfig, label: str) -> None:
+    def __init__(self, config: EndpointConfig, label: str, sock: socket.socket | None = None) -> None:
         self.role = config.role
         self.label = label
-        conf = _configuration(config)
+        conf = _configuration(config, over_socket=sock is not None)
+        # over a socket: python-mbedtls's TLSWrappedSocket, which moves the bytes between the socket and its own
+        # TLSWrappedBuffer in Python (tls.py); its buffer is then the one the state machine uses
+        self.sock: Any = None
         if config.role is Role.SERVER:
-            self.buffer = mtls.ServerContext(conf).wrap_buffers()
+            context = mtls.ServerContext(conf)
+            if sock is not None:
+                self.sock = context.wrap_socket(sock)
+            else:
+                self.buffer = context.wrap_buffers()
         else:
-            self.buffer = mtls.ClientContext(conf).wrap_buffers(config.server_name)
+            context = mtls.ClientContext(conf)
+            if sock is not None:
+                self.sock = context.wrap_socket(sock, config.server_name if config.send_sni else None)
+            else:
+                # server_hostname None: no mbedtls_ssl_set_hostname, so no SNI
+                self.buffer = context.wrap_buffers(config.server_name if config.send_sni else None)
+        if self.sock is not None:
+            self.buffer = self.sock._buffer
         self._out = bytearray()
         self._shutdown_sent = False
         self._eof = False
@@ -120,6 +145,9 @@ class MbedtlsEndpoint(Endpoint):
             return Outcome(op, -1, SslError.SSL_ERROR_WANT_READ, args=args)
         except mtls.WantWriteError:
             return Outcome(op, -1, SslError.SSL_ERROR_WANT_WRITE, args=args)
+        except OSError as exc:  # over a socket: TLSWrappedSocket lets the socket's own error escape
+            return Outcome(op, -1, SslError.SSL_ERROR_SYSCALL, args=args,
+                           reason=f"{type(exc).__name__} from python-mbedtls's TLSWrappedSocket: {exc}")
         except TLSError as exc:
             if getattr(exc, "err", None) == _PEER_CLOSE_NOTIFY:
                 return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN, args=args, reason=str(exc))
@@ -131,6 +159,8 @@ class MbedtlsEndpoint(Endpoint):
         def go() -> tuple[int, bytes]:
             # do_handshake() runs one step of the state machine (mbedtls_ssl_handshake_step); repeated until the
             # handshake is over or a step needs I/O (WantReadError / WantWriteError), as mbedtls_ssl_handshake does.
+            if self.sock is not None:
+                self.sock.do_handshake()  # TLSWrappedSocket's own loop of steps, reading the socket between them
             while self.buffer._handshake_state is not mtls.HandshakeStep.HANDSHAKE_OVER:
                 self.buffer.do_handshake()
             return 1, b""
@@ -141,6 +171,9 @@ class MbedtlsEndpoint(Endpoint):
         # readinto() is one mbedtls_ssl_read call (read() skips the call when no new bytes arrived, hiding what the
         # library still holds of an earlier record).
         def go() -> tuple[int, bytes]:
+            if self.sock is not None:  # TLSWrappedSocket.recv: one socket recv, then the buffer's read
+                data = bytes(self.sock.recv(size))
+                return len(data), data
             buf = bytearray(max(size, 1))
             n = self.buffer.readinto(memoryview(buf), size)
             return n, bytes(buf[:n])
@@ -159,6 +192,8 @@ class MbedtlsEndpoint(Endpoint):
         chunk = data[:_RECORD]
 
         def go() -> tuple[int, bytes]:
+            if self.sock is not None:  # TLSWrappedSocket.send: the buffer's write of all of it, then one socket send
+                return int(self.sock.send(data)), b""
             self.buffer.write(chunk)
             return len(chunk), b""
 
@@ -166,6 +201,9 @@ class MbedtlsEndpoint(Endpoint):
 
     def shutdown(self) -> Outcome:
         def go() -> tuple[int, bytes]:
+            if self.sock is not None:  # the wrapper's only call that sends close_notify also shuts the socket's
+                self.sock.shutdown(socket.SHUT_WR)  # sending side
+                return 0, b""
             self.buffer.shutdown()
             return 0, b""  # close_notify sent; python-mbedtls does not wait for the peer's
 
@@ -174,6 +212,10 @@ class MbedtlsEndpoint(Endpoint):
     def negotiated_version(self) -> str | None:
         version = self.buffer.negotiated_tls_version()
         return {mtls.TLSVersion.TLSv1_2: "TLSv1.2", mtls.TLSVersion.TLSv1_3: "TLSv1.3"}.get(version)
+
+    def alpn_selected(self) -> str | None:
+        proto = self.buffer.negotiated_protocol()  # mbedtls_ssl_get_alpn_protocol
+        return str(proto.decode() if isinstance(proto, bytes) else proto) if proto else None
 
     def negotiated_cipher(self) -> str | None:
         # Mbed TLS names suites its own way (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256); no mapping to OpenSSL's names
@@ -201,13 +243,18 @@ class MbedtlsEndpoint(Endpoint):
     def put_eof(self) -> None:
         self._eof = True
 
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock._socket.close()  # TLSWrappedSocket.close() would first write close_notify into the buffer
+
 
 class MbedtlsStack(StackAdapter):
     name = "mbedtls"
     library = "Mbed TLS through python-mbedtls (TLSWrappedBuffer)"
     tier = "binding"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "error_codes", "implicit_handshake",
-                                  "client_certificates", "peer_verification", "zero_length_write")
+                                  "client_certificates", "peer_verification", "zero_length_write",
+                                  "socket_transport", "alpn")
     missing_reasons = MappingProxyType({
         "tls1_3": "Mbed TLS 2.28, which python-mbedtls 2.10 is built with, has no TLS 1.3",
         "raw_return_values": "python-mbedtls raises exceptions instead of returning the C value",
@@ -225,6 +272,24 @@ class MbedtlsStack(StackAdapter):
         "key_update": "KeyUpdate is a TLS 1.3 message and Mbed TLS 2.28 has no TLS 1.3",
         "renegotiation": "python-mbedtls does not expose renegotiation",
         "c_api": "python-mbedtls is a Python binding: no OpenSSL-style C functions to call",
+        "verify_callback": "python-mbedtls binds no verify callback (mbedtls_ssl_conf_verify is not among the "
+                           "functions _tls imports): TLSConfiguration has the bool validate_certificates only",
+        "ssl_options": "Mbed TLS has no SSL_OP_ option bits, and TLSConfiguration offers no counterpart setting",
+        "shutdown_state": "TLSWrappedBuffer has no call telling whether close_notify was sent or received (no "
+                          "SSL_get_shutdown counterpart)",
+        "want_state": "TLSWrappedBuffer has no SSL_want_read / SSL_want_write counterpart: the exception class "
+                      "(WantReadError / WantWriteError) says which retry the last call wants",
+        "optional_client_certificate": "TLSConfiguration has the bool validate_certificates only; on a server True "
+                                       "is a required certificate (a client without one fails the handshake with "
+                                       "-0x7480, 'required by the authentication mode'), and nothing sets "
+                                       "MBEDTLS_SSL_VERIFY_OPTIONAL",
+        "session_resumption": "python-mbedtls binds neither mbedtls_ssl_get_session / mbedtls_ssl_set_session (its "
+                              "TLSSession class has no methods and no call takes or returns one) nor a server "
+                              "session cache or ticket key (mbedtls_ssl_conf_session_cache / "
+                              "mbedtls_ssl_conf_session_tickets_cb are not among the functions _tls imports)",
+        "server_name_seen": "python-mbedtls 2.10 raises NotImplementedError for TLSConfiguration(sni_callback=...) "
+                            "(_tls.pyx, MbedTLSConfiguration._set_sni_callback), and TLSWrappedBuffer has no "
+                            "accessor for the name the client sent",
     })
 
     def check_available(self) -> None:
@@ -239,3 +304,7 @@ class MbedtlsStack(StackAdapter):
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         self.check_available()
         return MbedtlsEndpoint(config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        self.check_available()
+        return MbedtlsEndpoint(config, label, sock)

@@ -39,6 +39,12 @@ _OP_NO_TLSv1 = 0x04000000
 _OP_NO_TLSv1_2 = 0x08000000
 _OP_NO_TLSv1_1 = 0x10000000
 _OP_NO_TLSv1_3 = 0x20000000
+# the SSL_OP_ names EndpointConfig.options may ask for, with their ssl.h values (the same in 1.0.2 and 1.1.1), set
+# with nassl's SSL.set_options (SSL_set_options); NO_TLSv1_3 and NO_RENEGOTIATION exist in 1.1.1 only
+_OPTIONS = {"SSL_OP_NO_TICKET": 0x4000, "SSL_OP_NO_COMPRESSION": 0x20000, "SSL_OP_CIPHER_SERVER_PREFERENCE": 0x400000,
+            "SSL_OP_NO_SSLv3": _OP_NO_SSLv3, "SSL_OP_NO_TLSv1": _OP_NO_TLSv1, "SSL_OP_NO_TLSv1_1": _OP_NO_TLSv1_1,
+            "SSL_OP_NO_TLSv1_2": _OP_NO_TLSv1_2}
+_OPTIONS_1_1_1 = {**_OPTIONS, "SSL_OP_NO_TLSv1_3": _OP_NO_TLSv1_3, "SSL_OP_NO_RENEGOTIATION": 0x40000000}
 _SSLV23 = 0  # nassl's OpenSslVersionEnum.SSLV23: the version-flexible method
 _VERIFY_NONE, _VERIFY_PEER = 0, 1
 _FILETYPE_PEM = 1
@@ -66,6 +72,15 @@ class NasslEndpoint(Endpoint):
             raise Unsupported(f"{stack.name}: OpenSSL 1.0.2 has no TLS 1.3 cipher suites")
         if config.groups is not None and not stack.modern:
             raise Unsupported(f"{stack.name}: the legacy module has no set1_groups")
+        if config.verify_callback is not None:
+            raise Unsupported(f"{stack.name}: SSL_CTX.set_verify takes the mode only (capability verify_callback)")
+        known = _OPTIONS_1_1_1 if stack.modern else _OPTIONS
+        unknown = [name for name in config.options if name not in known]
+        if unknown:
+            raise Unsupported(f"{stack.name}: {', '.join(unknown)} not in this OpenSSL's ssl.h "
+                              "(capability ssl_options)")
+        if config.alpn is not None:
+            raise Unsupported(f"{stack.name}: nassl binds no SSL_set_alpn_protos (capability alpn)")
         mod = stack.module
         self.mod = mod
         self.errors = _import("nassl._nassl")  # the legacy module raises the exception classes of the modern one
@@ -93,6 +108,8 @@ class NasslEndpoint(Endpoint):
             options |= _OP_NO_TLSv1_2
         if config.max_version == "TLSv1.2" and stack.modern:
             options |= _OP_NO_TLSv1_3
+        for name in config.options:
+            options |= known[name]
         self.ssl.set_options(options)
         if config.partial_write:
             self.ssl.set_mode(_MODE_ENABLE_PARTIAL_WRITE)
@@ -226,6 +243,9 @@ class _NasslBase(StackAdapter):
 
 _COMMON_MISSING = {
     "server_role": "nassl's modules drive a client only (SslClient); no server can be configured",
+    "alpn": "nassl's SSL and SSL_CTX objects (nassl._nassl, nassl._nassl_legacy) bind neither SSL_set_alpn_protos / "
+            "SSL_CTX_set_alpn_protos nor SSL_get0_alpn_selected",
+    "server_name_seen": "nassl plays the client only",
     "raw_return_values": "nassl raises an exception for every result other than success",
     "error_queue": "nassl folds the error queue into the exception text",
     "bounded_write_buffer": "nassl's BIO pair is made with a fixed size (make_bio_pair has no size)",
@@ -237,6 +257,18 @@ _COMMON_MISSING = {
     "renegotiation": "nassl's SSL has renegotiate() but no SSL_renegotiate_pending, so a renegotiation's end cannot be "
                      "told",
     "c_api": "a binding",
+    "verify_callback": "nassl binds SSL_CTX_set_verify / SSL_set_verify with a NULL verify_callback: "
+                       "SSL_CTX.set_verify and SSL.set_verify take the mode only (a second argument is a TypeError)",
+    "socket_transport": "nassl binds neither SSL_set_fd nor a socket BIO (its BIO has make_bio_pair, read, write, "
+                        "pending only); its SslClient moves bytes between a socket and a BIO pair in Python with "
+                        "sock.recv / sock.send, so a non-blocking socket's BlockingIOError escapes instead of "
+                        "SSL_ERROR_WANT_READ",
+    "shutdown_state": "nassl's SSL has no get_shutdown (SSL_get_shutdown is not bound)",
+    "want_state": "nassl's SSL binds neither SSL_want nor SSL_want_read / SSL_want_write (the exception class says "
+                  "which retry the last call wants)",
+    "optional_client_certificate": "a server feature; nassl has no server",
+    "session_resumption": "nassl's SSL binds SSL_get_session / SSL_set_session (get_session, set_session) but not "
+                          "SSL_session_reused, so whether a handshake resumed cannot be observed",
 }
 
 
@@ -247,7 +279,7 @@ class NasslStack(_NasslBase):
     capabilities = capability_set(
         "client_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "present_client_certificate", "peer_verification", "cipher_list", "cipher_selection", "group_selection",
-        "partial_write", "shutdown_return_values", "zero_length_write",
+        "partial_write", "shutdown_return_values", "zero_length_write", "ssl_options",
     )
     missing_reasons = MappingProxyType(_COMMON_MISSING)
 
@@ -260,6 +292,7 @@ class NasslLegacyStack(_NasslBase):
     capabilities = capability_set(
         "client_role", "tls1_2", "error_codes", "pending", "implicit_handshake", "present_client_certificate",
         "peer_verification", "cipher_list", "partial_write", "shutdown_return_values", "zero_length_write",
+        "ssl_options",
     )
     missing_reasons = MappingProxyType({
         **_COMMON_MISSING,

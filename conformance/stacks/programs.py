@@ -163,6 +163,42 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# openssl -msg: a handshake message's header line, then its bytes as indented hex lines
+_MSG_MESSAGE = re.compile(rb"^(?:<<<|>>>) [^\n]*Handshake \[length [0-9a-f]+\], (\w+)\n((?:    [0-9a-f ]+\n)*)", re.M)
+_EXT_SERVER_NAME = 0
+_EXT_ALPN = 16
+
+
+def _msg_extensions(log: bytes, message: str) -> list[dict[int, bytes]]:
+    """The extensions (type -> body) of each ``message`` (ClientHello, ServerHello, EncryptedExtensions) that an
+    openssl -msg log shows with its bytes, in log order; a message cut short is skipped."""
+    found = []
+    for match in _MSG_MESSAGE.finditer(log):
+        if match.group(1).decode() != message:
+            continue
+        body = bytes.fromhex(match.group(2).decode().replace("\n", " "))[4:]  # after type and 3-byte length
+        try:
+            if message == "EncryptedExtensions":
+                at = 0
+            elif message == "ServerHello":
+                at = 2 + 32 + 1 + body[34] + 2 + 1
+            else:  # ClientHello
+                at = 2 + 32 + 1 + body[34]
+                at += 2 + int.from_bytes(body[at:at + 2], "big")
+                at += 1 + body[at]
+            end = at + 2 + int.from_bytes(body[at:at + 2], "big")
+            at += 2
+            extensions = {}
+            while at + 4 <= end:
+                kind, size = int.from_bytes(body[at:at + 2], "big"), int.from_bytes(body[at + 2:at + 4], "big")
+                extensions[kind] = body[at + 4:at + 4 + size]
+                at += 4 + size
+        except IndexError:
+            continue
+        found.append(extensions)
+    return found
+
+
 class ProgramEndpoint(Endpoint):
     """One program as one side of a connection (see the module docstring)."""
 
@@ -429,6 +465,28 @@ class ProgramEndpoint(Endpoint):
         return Outcome("shutdown", 0, SslError.SSL_ERROR_NONE, args="end of standard input")
 
     # --- network side -------------------------------------------------------------------------------------
+    def alpn_selected(self) -> str | None:
+        """openssl: the protocol in the ALPN extension of the ServerHello (TLS 1.2) or EncryptedExtensions (TLS 1.3)
+        that the program's -msg log shows it sent (server) or received (client); None: there was none."""
+        self._drain()
+        for message in ("ServerHello", "EncryptedExtensions"):
+            for extensions in _msg_extensions(bytes(self._log), message):
+                body = extensions.get(_EXT_ALPN)
+                if body is not None and len(body) >= 3:
+                    return body[3:3 + body[2]].decode(errors="replace")  # list length (2), name length (1), name
+        return None
+
+    def server_name_seen(self) -> str | None:
+        """openssl s_server: the host name in the server_name extension of the ClientHello its -msg log shows it
+        received; None: there was none."""
+        self._drain()
+        for extensions in _msg_extensions(bytes(self._log), "ClientHello"):
+            body = extensions.get(_EXT_SERVER_NAME)
+            if body is not None and len(body) >= 5:  # list length (2), name type (1), name length (2), name
+                return body[5:5 + int.from_bytes(body[3:5], "big")].decode(errors="replace")
+            return None
+        return None
+
     def take_outgoing(self, limit: int | None = None) -> bytes:
         self._settle()
         n = len(self._net) if limit is None else min(limit, len(self._net))
@@ -503,7 +561,7 @@ class OpensslProgramsStack(StackAdapter):
     tier = "wire"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "tls1_3", "implicit_handshake",
                                   "client_certificates", "peer_verification", "cipher_selection",
-                                  "group_selection", "session_resumption")
+                                  "group_selection", "session_resumption", "alpn", "server_name_seen")
     missing_reasons = MappingProxyType({
         "raw_return_values": "a program shows no return values",
         "error_codes": "a program shows no SSL_get_error codes",
@@ -548,10 +606,13 @@ class OpensslProgramsStack(StackAdapter):
             if config.verify_peer:
                 argv += ["-Verify", "1", "-verify_return_error"]
         else:
-            argv = [self._program, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", config.server_name,
+            sni = ["-servername", config.server_name] if config.send_sni else ["-noservername"]
+            argv = [self._program, "s_client", "-connect", f"127.0.0.1:{port}", *sni,
                     "-quiet", "-no_ign_eof", "-nocommands", "-CAfile", str(ca)]
             if config.verify_peer:
-                argv += ["-verify_return_error", "-verify_hostname", config.server_name]
+                argv += ["-verify_return_error"]
+                if config.check_host:
+                    argv += ["-verify_hostname", config.server_name]
             if config.present_certificate:
                 argv += ["-cert", str(pki.client.cert_path), "-key", str(pki.client.key_path)]
             if session_out is not None:
@@ -568,6 +629,8 @@ class OpensslProgramsStack(StackAdapter):
             argv += ["-cipher", ":".join(config.cipher_list)]
         if config.groups is not None:
             argv += ["-groups", ":".join(_OPENSSL_GROUPS.get(g, g) for g in config.groups)]
+        if config.alpn is not None:  # s_server selects with SSL_select_next_proto: its own order decides
+            argv += ["-alpn", ",".join(config.alpn)]
         return [*argv, "-msg", "-msgfile", "/dev/stderr"]
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
@@ -579,11 +642,14 @@ class OpensslProgramsStack(StackAdapter):
         for name in ("write_buffer", "read_buffer", "partial_write"):
             if getattr(config, name) is not None:
                 raise Unsupported(f"{self.name}: {name} cannot be set on a program")
-        if config.allow_client_renegotiation or not config.send_sni or not config.check_host:
-            raise Unsupported(f"{self.name}: client renegotiation, leaving out SNI and skipping the host-name check "
-                              "are not mapped to the programs' options")
+        if config.allow_client_renegotiation:
+            raise Unsupported(f"{self.name}: client renegotiation is not mapped to the programs' options")
         if config.resume is not None and not isinstance(config.resume, _SessionPem):
             raise Unsupported(f"{self.name}: the session to resume is not one an s_client of this stack wrote")
+        if config.alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap == "ignore":
+            raise Unsupported(f"{self.name}: s_server -alpn refuses a client that offers none of its protocols "
+                              "(its select callback answers SSL_TLSEXT_ERR_ALERT_FATAL: no_application_protocol) and "
+                              "has no option to go on without ALPN")
         listen: socket.socket | None = None
         session_out = session_in = None
         if config.role is Role.SERVER:
@@ -678,6 +744,10 @@ class GnutlsProgramsStack(StackAdapter):
         "renegotiation": "only with --rehandshake at connection time, not on request",
         "zero_length_write": "an empty write to a program's standard input sends nothing",
         "c_api": "a program has no C API",
+        "alpn": "gnutls-cli offers ALPN (--alpn) but reports the protocol negotiated only among its informational "
+                "messages (\"- Application protocol: NAME\", on standard output, which carries the application data, "
+                "or in --logfile, which it writes block-buffered: seen empty while connected); its -d log names the "
+                "ALPN extension, not the protocol",
     })
 
     def __init__(self) -> None:
@@ -717,7 +787,9 @@ class GnutlsProgramsStack(StackAdapter):
         pki = config.pki
         ca = pki.other_ca_path if config.trust_other_ca else pki.ca_path
         argv = [self._program, "-p", str(port), "127.0.0.1", "-d", "5", "--logfile=/dev/null",
-                f"--sni-hostname={config.server_name}", f"--x509cafile={ca}", f"--priority={self._priority(config)}"]
+                f"--x509cafile={ca}", f"--priority={self._priority(config)}"]
+        if config.send_sni:  # without it, no SNI: the host connected to is an IP address (RFC 6066 section 3)
+            argv.append(f"--sni-hostname={config.server_name}")
         if config.verify_peer:
             argv.append(f"--verify-hostname={config.server_name}")
         else:
@@ -736,9 +808,11 @@ class GnutlsProgramsStack(StackAdapter):
                 raise Unsupported(f"{self.name}: {name} cannot be set on a program")
         if config.cipher_list is not None:
             raise Unsupported(f"{self.name}: OpenSSL cipher lists are not mapped (capability cipher_list)")
-        if not config.send_sni or not config.check_host:
-            raise Unsupported(f"{self.name}: leaving out SNI and skipping the host-name check are not mapped to "
-                              "gnutls-cli's options")
+        if config.alpn is not None:
+            raise Unsupported(f"{self.name}: the protocol gnutls-cli negotiates cannot be observed (capability alpn)")
+        if config.verify_peer and not config.check_host:
+            raise Unsupported(f"{self.name}: gnutls-cli always checks the server's name when it verifies "
+                              "(capability host_name_check)")
         listen = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listen.bind(("127.0.0.1", 0))
         listen.listen(1)

@@ -122,7 +122,36 @@ def _context(config: EndpointConfig) -> Any:
         _set_groups(ctx, config.groups)
     if config.write_buffer is not None:
         raise Unsupported("pyopenssl cannot bound its outgoing memory BIO (capability bounded_write_buffer)")
+    if config.alpn is not None:
+        _set_alpn(ctx, config)
     return ctx
+
+
+def _set_alpn(ctx: Any, config: EndpointConfig) -> None:
+    """Client: Context.set_alpn_protos. Server: a select callback taking the first protocol of the server's list the
+    client offered; on no overlap it raises (pyOpenSSL answers SSL_TLSEXT_ERR_ALERT_FATAL: no_application_protocol)
+    or, for alpn_no_overlap "ignore", returns NO_OVERLAPPING_PROTOCOLS (SSL_TLSEXT_ERR_NOACK). Returning b"", which
+    pyOpenSSL documents as ending the connection, makes OpenSSL send internal_error instead."""
+    assert SSL is not None
+    ours = [p.encode() for p in config.alpn or ()]
+    if config.role is Role.CLIENT:
+        ctx.set_alpn_protos(ours)
+        return
+    ignore = config.alpn_no_overlap == "ignore"
+
+    def select(conn: Any, offered: list[bytes]) -> Any:
+        for p in ours:
+            if p in offered:
+                return p
+        if ignore:
+            return SSL.NO_OVERLAPPING_PROTOCOLS
+        raise _NoApplicationProtocol(f"no protocol of {ours} among the client's {offered}")
+
+    ctx.set_alpn_select_callback(select)
+
+
+class _NoApplicationProtocol(SSL.Error if SSL is not None else Exception):  # type: ignore[misc]
+    """Raised by the ALPN select callback; pyOpenSSL re-raises it from do_handshake as the SSL.Error it is."""
 
 
 class PyOpenSSLEndpoint(Endpoint):
@@ -166,6 +195,13 @@ class PyOpenSSLEndpoint(Endpoint):
 
     def do_handshake(self) -> Outcome:
         return self._run("SSL_do_handshake", "", self.conn.do_handshake, lambda _v: (1, b""))
+
+    def alpn_selected(self) -> str | None:
+        return self.conn.get_alpn_proto_negotiated().decode(errors="replace") or None
+
+    def server_name_seen(self) -> str | None:
+        name = self.conn.get_servername()  # SSL_get_servername
+        return None if name is None else name.decode(errors="replace")
 
     def read(self, size: int) -> Outcome:
         return self._run("SSL_read", str(size), lambda: self.conn.recv(size), lambda v: (len(v), bytes(v)))
@@ -254,6 +290,7 @@ class PyOpenSSLStack(StackAdapter):
         # an outcome's reason lists their reasons
         "error_queue", "socket_transport", "shutdown_state", "want_state",
         "optional_client_certificate",
+        "alpn", "server_name_seen",
     )
     missing_reasons = MappingProxyType({
         "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "

@@ -23,7 +23,15 @@ class RustlsStack(SslLikeStack):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "present_client_certificate",
         "request_client_certificate", "implicit_handshake_on_read",
         "peer_verification", "cipher_list", "ignore_unexpected_eof", "zero_length_write", "host_name_check",
+        # TLSContext.wrap_socket (rtls/_socket.py's TLSSocket, which turns a non-blocking socket's BlockingIOError
+        # into SSLWantReadError / SSLWantWriteError), TLSContext.options (OP_NO_TLSv1_2 / OP_NO_TLSv1_3 become the
+        # version bounds) and verify_mode CERT_OPTIONAL (handed to the Rust config builder's set_verify_mode)
+        "socket_transport", "ssl_options", "optional_client_certificate", "alpn",
     )
+    alpn_no_overlap = "alert"
+    alpn_no_overlap_reason = ("a rustls server with ALPN protocols refuses a client that offers none of them with "
+                              "no_application_protocol (rustls server hs.rs: PeerIncompatible::NoApplicationProtocol); "
+                              "neither rustls's ServerConfig nor rtls's SSLContext has a setting to go on without ALPN")
     missing_reasons = MappingProxyType({
         "raw_return_values": "rtls raises the ssl exception classes; there is no C return value",
         "error_queue": "rustls has no error queue",
@@ -39,4 +47,14 @@ class RustlsStack(SslLikeStack):
         "key_update": "the ssl surface has no KeyUpdate call",
         "renegotiation": "rustls does not implement renegotiation",
         "c_api": "a binding",
+        "verify_callback": "rtls has no verify callback: TLSContext offers verify_mode and verify_flags only, and "
+                           "the Rust config builder (rtls/_rustls.pyi) takes a mode, not a callable",
+        "shutdown_state": "TLSObject has no get_shutdown (SSL_get_shutdown): unwrap() sets a private flag only",
+        "want_state": "TLSObject has neither want_read nor want_write: the exception class says which retry the "
+                      "last call wants",
+        "session_resumption": "TLSObject.session is documented 'Not yet implemented' and always None, and "
+                              "session_reused is always False (rtls/_object.py), so no session can be handed on",
+        "server_name_seen": "rtls stores SSLContext.sni_callback but never calls it (rtls/_context.py keeps it, "
+                            "rtls/_object.py never reads it), and its RustlsServerConnection (rtls/_rustls.pyi) has "
+                            "no method that returns the client's server name",
     })

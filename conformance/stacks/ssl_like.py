@@ -15,9 +15,11 @@ them: rtls (rustls), and the ``ssl`` module itself. For such a module a stack is
 What the module must offer (the names of ``ssl``): ``SSLContext(PROTOCOL_TLS_CLIENT | PROTOCOL_TLS_SERVER)`` with
 ``minimum_version`` / ``maximum_version`` (``TLSVersion.TLSv1_2`` / ``TLSv1_3``), ``load_verify_locations(cafile=)``,
 ``load_cert_chain(cert, key)``, ``verify_mode`` (``CERT_NONE`` / ``CERT_REQUIRED``), ``check_hostname``, ``options``,
-``wrap_bio(incoming, outgoing, server_side=, server_hostname=)``; ``MemoryBIO`` with ``write`` / ``read`` /
-``pending`` / ``write_eof``; and the exception classes ``SSLWantReadError``, ``SSLWantWriteError``,
-``SSLZeroReturnError``, ``SSLEOFError``, ``SSLSyscallError`` and ``SSLError``.
+``wrap_bio(incoming, outgoing, server_side=, server_hostname=)``; for the capabilities of those names, the ``OP_``
+constants (``ssl_options``), ``CERT_OPTIONAL`` (``optional_client_certificate``) and ``wrap_socket(sock,
+server_side=, server_hostname=, do_handshake_on_connect=False)`` (``socket_transport``); ``MemoryBIO`` with
+``write`` / ``read`` / ``pending`` / ``write_eof``; and the exception classes ``SSLWantReadError``,
+``SSLWantWriteError``, ``SSLZeroReturnError``, ``SSLEOFError``, ``SSLSyscallError`` and ``SSLError``.
 
 How an :class:`~conformance.outcome.Outcome` is made from what the module reports: each exception class stands for its
 ``SSL_get_error`` code (``SSLEOFError``, "EOF in violation of protocol", is OpenSSL 3.0's ``SSL_ERROR_SSL`` with the
@@ -40,6 +42,7 @@ adapter). The differences: this one refuses a host-name check without SNI and a 
 from __future__ import annotations
 
 import importlib
+import socket
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -68,7 +71,8 @@ def _reason(exc: BaseException) -> str:
 class SslLikeEndpoint(Endpoint):
     """One side of a connection: ``ctx.wrap_bio`` over two memory BIOs of the module."""
 
-    def __init__(self, stack: SslLikeStack, config: EndpointConfig, label: str, ctx: Any | None = None) -> None:
+    def __init__(self, stack: SslLikeStack, config: EndpointConfig, label: str, ctx: Any | None = None,
+                 sock: socket.socket | None = None) -> None:
         stack.refuse_unsupported(config)
         mod = stack.module
         self.mod = mod
@@ -84,8 +88,13 @@ class SslLikeEndpoint(Endpoint):
         ctx = ctx if ctx is not None else stack.context(config)
         self.incoming = mod.MemoryBIO()
         self.outgoing = mod.MemoryBIO()
-        self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server,
-                                server_hostname=None if server or not config.send_sni else config.server_name)
+        hostname = None if server or not config.send_sni else config.server_name
+        self.sock: Any = None
+        if sock is not None:  # the module's SSLSocket over the connected socket, its blocking mode kept
+            self.obj = self.sock = ctx.wrap_socket(sock, server_side=server, server_hostname=hostname,
+                                                   do_handshake_on_connect=False)
+        else:
+            self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server, server_hostname=hostname)
         self._out = bytearray()
         self._shutdown_called = False
 
@@ -150,6 +159,10 @@ class SslLikeEndpoint(Endpoint):
         version = self.obj.version()
         return str(version) if version else None
 
+    def alpn_selected(self) -> str | None:
+        proto = self.obj.selected_alpn_protocol()
+        return str(proto) if proto else None
+
     def negotiated_cipher(self) -> str | None:
         cipher = self.obj.cipher()
         return str(cipher[0]) if cipher else None
@@ -169,6 +182,10 @@ class SslLikeEndpoint(Endpoint):
     def put_eof(self) -> None:
         self.incoming.write_eof()
 
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+
 
 class SslLikeStack(StackAdapter):
     """A stack over a module that imitates ``ssl``; subclasses set ``name``, ``library``, ``module_name``,
@@ -180,6 +197,10 @@ class SslLikeStack(StackAdapter):
     read_function: str = "SSL_read"
     write_function: str = "SSL_write"
     unwrap_repeats_shutdown: bool = False
+    # what the module's server does when a client offers ALPN but none of its protocols: "alert"
+    # (no_application_protocol) or "ignore" (no ALPN); a config asking the other is refused with this reason
+    alpn_no_overlap: str = "ignore"
+    alpn_no_overlap_reason: str = ""
 
     @property
     def module(self) -> ModuleType:
@@ -207,10 +228,18 @@ class SslLikeStack(StackAdapter):
              "SSLContext cannot choose TLS 1.3 cipher suites"),
             (config.cipher_list is not None, Capability.CIPHER_LIST, "set_ciphers is not honoured"),
             (config.ignore_unexpected_eof, Capability.IGNORE_UNEXPECTED_EOF, "OP_IGNORE_UNEXPECTED_EOF is not offered"),
+            (bool(config.options), Capability.SSL_OPTIONS, "SSLContext.options is not honoured"),
+            (config.verify_callback is not None, Capability.VERIFY_CALLBACK, "SSLContext has no verify callback"),
+            (config.role is Role.SERVER and config.verify_peer and not config.require_client_certificate,
+             Capability.OPTIONAL_CLIENT_CERTIFICATE, "CERT_OPTIONAL is not honoured"),
+            (config.alpn is not None, Capability.ALPN, "set_alpn_protocols is not honoured"),
         )
         for asked, capability, why in refusals:
             if asked and self.lacks(capability) is not None:
                 raise Unsupported(f"{self.name}: {why} (capability {capability})")
+        if config.alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap not in (
+                None, self.alpn_no_overlap):
+            raise Unsupported(f"{self.name}: {self.alpn_no_overlap_reason}")
 
     def context(self, config: EndpointConfig) -> Any:
         """The module's SSLContext for ``config`` (shareable between endpoints of one config)."""
@@ -235,7 +264,8 @@ class SslLikeStack(StackAdapter):
             ctx.load_cert_chain(str(identity.cert_path), str(identity.key_path))
             if config.allow_client_renegotiation:
                 ctx.options |= _OP_ALLOW_CLIENT_RENEGOTIATION
-            ctx.verify_mode = mod.CERT_REQUIRED if config.verify_peer else mod.CERT_NONE
+            required = mod.CERT_REQUIRED if config.require_client_certificate else mod.CERT_OPTIONAL
+            ctx.verify_mode = required if config.verify_peer else mod.CERT_NONE
         else:
             if config.present_certificate:
                 ctx.load_cert_chain(str(pki.client.cert_path), str(pki.client.key_path))
@@ -245,10 +275,23 @@ class SslLikeStack(StackAdapter):
                 ctx.verify_mode = mod.CERT_NONE
         if config.ignore_unexpected_eof:
             ctx.options |= mod.OP_IGNORE_UNEXPECTED_EOF
+        for name in config.options:  # SSLContext.options with the module's OP_ constant of that name
+            value = getattr(mod, name.removeprefix("SSL_"), None)
+            if not isinstance(value, int):
+                raise Unsupported(f"{self.name}: {self.module_name} has no constant {name.removeprefix('SSL_')} for "
+                                  "SSLContext.options (capability ssl_options)")
+            ctx.options |= value
+        if config.alpn is not None:
+            ctx.set_alpn_protocols(list(config.alpn))
         return ctx
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
         return SslLikeEndpoint(self, config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        if self.lacks(Capability.SOCKET_TRANSPORT) is not None:
+            return super().socket_endpoint(config, label, sock)
+        return SslLikeEndpoint(self, config, label, sock=sock)
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         self.refuse_unsupported(config)

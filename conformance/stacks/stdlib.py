@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -32,6 +33,10 @@ _VERSIONS = {"TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_
 
 def _reason(exc: ssl.SSLError) -> str:
     parts = [p for p in (getattr(exc, "library", None), getattr(exc, "reason", None)) if p]
+    if getattr(exc, "reason", None) is None and len(exc.args) > 1:
+        # a reason code missing from CPython's table (3.11: tlsv1 alert no application protocol): only the
+        # message names it
+        parts.append(str(exc.args[1]))
     return ":".join(str(p) for p in parts) or str(exc)
 
 
@@ -90,7 +95,24 @@ def _context(config: EndpointConfig) -> ssl.SSLContext:
             raise Unsupported(f"stdlib: ssl has no constant {name.removeprefix('SSL_')} for SSLContext.options "
                               "(capability ssl_options)")
         ctx.options |= value
+    if config.alpn is not None:
+        if server and config.alpn_no_overlap == "alert":
+            raise Unsupported("stdlib: a server's ALPN cannot refuse a client that offers none of its protocols: "
+                              "CPython's select callback (Modules/_ssl.c, _selectALPN_cb) answers such an offer "
+                              "with SSL_TLSEXT_ERR_NOACK, and ssl has no other way to set an ALPN callback")
+        # server: CPython selects with SSL_select_next_proto, the first of the server's list the client offered
+        ctx.set_alpn_protocols(list(config.alpn))
+    if server:  # the name of the client's SNI, as SSLContext.sni_callback sees it during the handshake
+        ctx.sni_callback = _note_server_name
     return ctx
+
+
+# what SSLContext.sni_callback saw, by the SSLObject (memory BIOs) or SSLSocket (socket transport) it was called for
+_SERVER_NAME_SEEN: weakref.WeakKeyDictionary[ssl.SSLObject | ssl.SSLSocket, str | None] = weakref.WeakKeyDictionary()
+
+
+def _note_server_name(obj: ssl.SSLObject | ssl.SSLSocket, name: str | None, ctx: ssl.SSLContext) -> None:
+    _SERVER_NAME_SEEN[obj] = name
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +235,12 @@ class StdlibEndpoint(Endpoint):
     def outgoing_pending(self) -> int:
         return len(self._out) + self.outgoing.pending
 
+    def alpn_selected(self) -> str | None:
+        return self.obj.selected_alpn_protocol()
+
+    def server_name_seen(self) -> str | None:
+        return _SERVER_NAME_SEEN.get(self.obj)
+
     def put_incoming(self, data: bytes) -> int:
         return self.incoming.write(data)
 
@@ -234,6 +262,7 @@ class StdlibStack(StackAdapter):
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
         "host_name_check", "session_resumption", "group_selection",
         "ssl_options", "socket_transport", "optional_client_certificate",
+        "alpn", "server_name_seen",
     )
     missing_reasons = MappingProxyType({
         "shutdown_state": "ssl binds no SSL_get_shutdown",

@@ -160,6 +160,12 @@ class TlsliteEndpoint(Endpoint):
         self._handshake_done = False
         # Suspended generators by operation: like the C API, a read that wants more bytes does not stop a write.
         self._pending: dict[str, Iterator[Any]] = {}
+        alpn = None if config.alpn is None else [bytearray(p.encode()) for p in config.alpn]
+        if alpn is not None and config.role is Role.SERVER and config.alpn_no_overlap == "ignore" \
+                and settings.minVersion < _VERSIONS["TLSv1.3"]:
+            raise Unsupported("tlslite: a TLS 1.2 server with alpn= refuses a client that offers none of its "
+                              "protocols with no_application_protocol (tlsconnection.py, _serverGetClientHello); "
+                              "it has no setting to go on without ALPN")
         if config.role is Role.CLIENT:
             chain = key = None
             if config.present_certificate:
@@ -167,7 +173,7 @@ class TlsliteEndpoint(Endpoint):
             session = config.resume if tl is not None and isinstance(config.resume, tl.Session) else None
             self._handshake = self.conn.handshakeClientCert(
                 chain, key, session=session, settings=settings,
-                serverName=config.server_name if config.send_sni else None, async_=True)
+                serverName=config.server_name if config.send_sni else None, async_=True, alpn=alpn)
         else:
             identity = pki.server_identity(config.server_key)
             chain, key = _identity(identity.cert_pem, identity.key_pem)
@@ -176,7 +182,8 @@ class TlsliteEndpoint(Endpoint):
                 settings.ticketKeys = [shared.ticket_key]
                 cache = shared.cache
             self._handshake = self.conn.handshakeServerAsync(
-                certChain=chain, privateKey=key, reqCert=config.verify_peer, sessionCache=cache, settings=settings)
+                certChain=chain, privateKey=key, reqCert=config.verify_peer, sessionCache=cache, settings=settings,
+                alpn=alpn)
         self._out = bytearray()
 
     # --- driving generators -------------------------------------------------------------------------------
@@ -299,6 +306,14 @@ class TlsliteEndpoint(Endpoint):
         version = getattr(self.conn, "version", None)
         return {(3, 3): "TLSv1.2", (3, 4): "TLSv1.3"}.get(version) if version else None
 
+    def alpn_selected(self) -> str | None:
+        proto = getattr(self.conn.session, "appProto", None) if self.conn.session else None
+        return bytes(proto).decode(errors="replace") if proto else None
+
+    def server_name_seen(self) -> str | None:
+        name = getattr(self.conn.session, "serverName", None) if self.conn.session else None
+        return str(name) if name else None
+
     def negotiated_cipher(self) -> str | None:
         session = self.conn.session
         if not session:
@@ -354,6 +369,7 @@ class TlsliteStack(StackAdapter):
         "socket_transport",
         # reqCert asks for a certificate and takes an empty answer (require_client_certificate=False is the same call)
         "optional_client_certificate",
+        "alpn", "server_name_seen",
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",

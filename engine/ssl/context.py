@@ -147,6 +147,7 @@ _SUITE_NAMES = {suite.name: code for code, suite in CIPHER_SUITES.items()}
 _GROUP_NAMES: dict[str, int] = {
     "x25519": NamedGroup.x25519, "secp256r1": NamedGroup.secp256r1, "p-256": NamedGroup.secp256r1,
     "prime256v1": NamedGroup.secp256r1, "secp384r1": NamedGroup.secp384r1, "p-384": NamedGroup.secp384r1,
+    "x448": NamedGroup.x448, "secp521r1": NamedGroup.secp521r1, "p-521": NamedGroup.secp521r1,
     "x25519mlkem768": NamedGroup.X25519MLKEM768,
 }  # fmt: skip
 # SSL_CTX_set_split_send_fragment: DESCRIPTION the accepted range of max_send_fragment and of max_pipelines
@@ -288,8 +289,10 @@ class SSL_CTX:
         self.trusted: list[x509.Certificate] = []
         self.ciphersuites: tuple[int, ...] = (0x1302, 0x1303, 0x1301)  # OpenSSL 3.0's default TLS 1.3 order
         self.cipher_list: tuple[int, ...] = DEFAULT_CIPHER_LIST
+        # the pages are silent on the default groups: OpenSSL 3.0's default list, without its FFDHE groups
         self.groups: tuple[int, ...] = tuple(
-            g for g in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1) if g in SUPPORTED_GROUPS
+            g for g in (NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.x448, NamedGroup.secp521r1,
+                        NamedGroup.secp384r1) if g in SUPPORTED_GROUPS
         )
         self.quiet_shutdown = 0
         self.num_tickets = DEFAULT_NUM_TICKETS

@@ -43,7 +43,8 @@ class SSL_SESSION:
         # OpenSSL 3.0 (the page is silent on what makes a session resumable): a session id or a ticket
         if self.bad:
             return False
-        return self.ticket is not None or (self.state is not None and bool(self.state.session_id))
+        state = self.state
+        return self.ticket is not None or (state is not None and bool(state.session_id or state.ticket))
 
     def ticket_to_offer(self) -> Ticket13 | None:
         """The ticket, its receipt time moved with SSL_SESSION_set_time, and its lifetime no longer than the

@@ -12,6 +12,7 @@ handshake flow::
     WAIT_CR_DONE | WAIT_DONE --ServerHelloDone / send [Certificate], ClientKeyExchange, [CertificateVerify],
                                ChangeCipherSpec, Finished--> WAIT_CCS (WAIT_APP_CERT while the application picks)
     WAIT_CCS --ChangeCipherSpec--> WAIT_FINISHED --Finished [/ send ChangeCipherSpec, Finished]--> CONNECTED
+    (a ServerHello with SessionTicket: WAIT_NST --NewSessionTicket--> WAIT_CCS instead of WAIT_CCS, RFC 5077 3.3)
     CONNECTED --HelloRequest / send ClientHello--> WAIT_SH        (renegotiation; refused: no_renegotiation)
     any other state --HelloRequest--> same state                   (ignored while negotiating, section 7.4.1.1)
 
@@ -21,6 +22,7 @@ session when asked to (SSL_renegotiate_abbreviated, or a server's HelloRequest).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import Enum, auto
 from typing import TYPE_CHECKING
 
@@ -28,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, signatures
+from . import certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .alpn import decode_server_extension, encode_extension
 from .client13 import _is_ip
@@ -64,7 +66,7 @@ from .messages12 import (
     parse_empty,
     parse_renegotiation_info,
 )
-from .session12 import Session12
+from .session12 import NewSessionTicket12, Session12, ticket_session_id
 from .suites12 import SUITES12, Authentication
 
 if TYPE_CHECKING:
@@ -98,6 +100,7 @@ class Client12State(Enum):
     WAIT_CR_DONE = auto()
     WAIT_DONE = auto()
     WAIT_APP_CERT = auto()  # not in RFC 5246: the application is choosing a client certificate (deferred)
+    WAIT_NST = auto()  # RFC 5077 section 3.3: the server said it sends a NewSessionTicket
     WAIT_CCS = auto()
     WAIT_FINISHED = auto()
     CONNECTED = auto()
@@ -121,6 +124,8 @@ class Client12Handshake(Handshake12):
         self.ske: ServerKeyExchangeECDHE | None = None
         self.cert_request: CertificateRequest12 | None = None
         self.offered_session: Session12 | None = None
+        self.ticket_expected = False  # RFC 5077: the ServerHello had a SessionTicket extension
+        self.new_ticket: NewSessionTicket12 | None = None
 
     @classmethod
     def from_server_hello(cls, hello: Client13Handshake, sh: ServerHello, raw: bytes) -> Client12Handshake:
@@ -135,7 +140,7 @@ class Client12Handshake(Handshake12):
         machine.offered_schemes = hello.offered_schemes
         machine.offered_tls13 = TLS13 in hello.config.supported_versions
         offered = hello.config.resume_session12
-        if offered is not None and ch.legacy_session_id == offered.session_id:
+        if offered is not None and offered.session_id and ch.legacy_session_id == offered.session_id:
             machine.offered_session = offered
         machine._accept_server_hello(sh, raw)
         return machine
@@ -153,7 +158,7 @@ class Client12Handshake(Handshake12):
         """A TLS 1.2 ClientHello for a renegotiation: renegotiation_info carries our last verify_data and the
         SCSV is not sent (RFC 5746 section 3.5)."""
         cfg = self.config
-        offered = self.session if resume else None
+        offered = self.session if resume and self.session is not None and self.session.session_id else None
         self._new_handshake()
         self.offered_session = offered
         self.in_renegotiation = True
@@ -167,7 +172,9 @@ class Client12Handshake(Handshake12):
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
         exts.append((X.renegotiation_info, build_renegotiation_info(self.client_verify_data)))
-        exts += client_hello_extensions12(cfg)
+        if cfg.record_size_limit is not None:
+            exts.append((X.record_size_limit, recordlimit.encode(recordlimit.own12(cfg.record_size_limit))))
+        exts += client_hello_extensions12(cfg, offered)
         suites = [s for s in cfg.cipher_suites12 if s in SUITES12]
         session_id = offered.session_id if offered is not None else b""
         hello = ClientHello(self.client_random, session_id, suites, b"\x00", self._order(exts))
@@ -236,6 +243,15 @@ class Client12Handshake(Handshake12):
         alpn = find_extension(sh.extensions, X.application_layer_protocol_negotiation)
         if alpn is not None:
             self.alpn = decode_server_extension(alpn, cfg.alpn_protocols)  # RFC 7301 section 3.1
+        limit = find_extension(sh.extensions, X.record_size_limit)
+        if limit is not None:
+            # RFC 8449 section 4: from our ChangeCipherSpec on, records to the server stay within its limit
+            self.out.append(recordlimit.tls12(recordlimit.decode(limit), cfg.record_size_limit))
+        ticket_ext = find_extension(sh.extensions, X.session_ticket)
+        if ticket_ext is not None:
+            parse_empty(ticket_ext, "session_ticket")  # RFC 5077 section 3.2: empty in a ServerHello
+        self.ticket_expected = ticket_ext is not None
+        self.new_ticket = None
         self.ems = ems is not None
         self.etm = etm is not None
         self.server_random = sh.random
@@ -251,7 +267,7 @@ class Client12Handshake(Handshake12):
                 raise TLSAlertError(AlertDescription.handshake_failure, "extended_master_secret differs on resumption")
             self._resume(offered)
             self.session = offered
-            self._set_state(S.WAIT_CCS)
+            self._set_state(S.WAIT_NST if self.ticket_expected else S.WAIT_CCS)
             return
         self._set_state(S.WAIT_CERT)
 
@@ -343,7 +359,31 @@ class Client12Handshake(Handshake12):
         self.client_verify_data = self._send_ccs_and_finished()
         self.cert_request = None
         self.ske = None
+        self._set_state(S.WAIT_NST if self.ticket_expected else S.WAIT_CCS)
+
+    # -- WAIT_NST ------------------------------------------------------------------------------------------------
+
+    def _on_new_session_ticket(self, body: bytes, raw: bytes) -> None:
+        """RFC 5077 section 3.3: the ticket for the session of this handshake (an empty one: none after all)."""
+        self.new_ticket = NewSessionTicket12.parse(body)
+        self.messages.append(raw)
         self._set_state(S.WAIT_CCS)
+
+    def _new_session(self) -> Session12:
+        return self._with_ticket(super()._new_session())
+
+    def _complete(self) -> None:
+        if self.resumed and self.session is not None and self.new_ticket is not None:
+            self.session = self._with_ticket(self.session)  # the server renewed the ticket
+        super()._complete()
+
+    def _with_ticket(self, session: Session12) -> Session12:
+        """``session`` holding the ticket the server sent in this handshake, named after it (OpenSSL 3.0)."""
+        nst = self.new_ticket
+        if nst is None or not nst.ticket:
+            return session
+        return replace(session, session_id=ticket_session_id(nst.ticket), ticket=nst.ticket,
+                       ticket_lifetime=nst.lifetime_hint)  # fmt: skip
 
     def _client_scheme(
         self, cr: CertificateRequest12, chain: list[x509.Certificate], key: signatures.PrivateKey | None
@@ -360,19 +400,22 @@ class Client12Handshake(Handshake12):
 C = Client12Handshake
 # RFC 5246 section 7.3: (state, handshake type) -> handler and landing states; anything else is unexpected_message.
 TRANSITIONS: dict[tuple[Enum, int], Transition] = {
-    (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_CERT, S.WAIT_CCS),
+    (S.WAIT_SH, H.server_hello): transition(C._on_server_hello, S.WAIT_CERT, S.WAIT_CCS, S.WAIT_NST),
     (S.WAIT_CERT, H.certificate): transition(C._on_certificate, S.WAIT_SKE, S.WAIT_APP_VERIFY),
     (S.WAIT_SKE, H.server_key_exchange): transition(C._on_server_key_exchange, S.WAIT_CR_DONE),
     (S.WAIT_CR_DONE, H.certificate_request): transition(C._on_certificate_request, S.WAIT_DONE),
-    (S.WAIT_CR_DONE, H.server_hello_done): transition(C._on_server_hello_done, S.WAIT_CCS, S.WAIT_APP_CERT),
-    (S.WAIT_DONE, H.server_hello_done): transition(C._on_server_hello_done, S.WAIT_CCS, S.WAIT_APP_CERT),
+    (S.WAIT_CR_DONE, H.server_hello_done): transition(
+        C._on_server_hello_done, S.WAIT_CCS, S.WAIT_NST, S.WAIT_APP_CERT
+    ),
+    (S.WAIT_DONE, H.server_hello_done): transition(C._on_server_hello_done, S.WAIT_CCS, S.WAIT_NST, S.WAIT_APP_CERT),
+    (S.WAIT_NST, H.new_session_ticket): transition(C._on_new_session_ticket, S.WAIT_CCS),
     (S.WAIT_CCS, CHANGE_CIPHER_SPEC): transition(C._on_change_cipher_spec, S.WAIT_FINISHED),
     (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED),
     (S.CONNECTED, H.hello_request): transition(C._on_hello_request, S.CONNECTED, S.WAIT_SH),
 }
 # RFC 5246 section 7.4.1.1: a HelloRequest in the middle of a handshake is ignored (the application-paused states
 # see no messages at all)
-for _state in (S.WAIT_SH, S.WAIT_CERT, S.WAIT_SKE, S.WAIT_CR_DONE, S.WAIT_DONE, S.WAIT_CCS):
+for _state in (S.WAIT_SH, S.WAIT_CERT, S.WAIT_SKE, S.WAIT_CR_DONE, S.WAIT_DONE, S.WAIT_NST, S.WAIT_CCS):
     TRANSITIONS[(_state, H.hello_request)] = transition(C._on_hello_request, _state)
 Client12Handshake.TRANSITIONS = TRANSITIONS
 del C

@@ -198,15 +198,16 @@ class Client13Handshake(Handshake13):
         exts.append((X.signature_algorithms, build_signature_schemes(schemes)))
         if cfg.alpn_protocols:
             exts.append((X.application_layer_protocol_negotiation, encode_extension(cfg.alpn_protocols)))
-        if tls13 and cfg.record_size_limit is not None:
-            exts.append((X.record_size_limit, recordlimit.encode(cfg.record_size_limit)))
+        if cfg.record_size_limit is not None:  # RFC 8449 section 4: a TLS 1.2-only client announces at most 2^14
+            limit = cfg.record_size_limit if tls13 else recordlimit.own12(cfg.record_size_limit)
+            exts.append((X.record_size_limit, recordlimit.encode(limit)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
         if tls13 and cfg.psk_key_exchange_modes:
             exts.append((X.psk_key_exchange_modes, build_psk_key_exchange_modes(cfg.psk_key_exchange_modes)))
         suites = list(cfg.cipher_suites) if tls13 else []
         if tls12:
-            exts += client_hello_extensions12(cfg)
+            exts += client_hello_extensions12(cfg, cfg.resume_session12)  # RFC 5077: its ticket, if any
             # RFC 5746 section 3.3: the SCSV stands for an empty renegotiation_info in an initial hello
             suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
         if cfg.send_fallback_scsv:

@@ -93,8 +93,9 @@ class TLSConfig:
     extension_order: tuple[int, ...] = ()
     """Extension types in the order they should appear in the messages we build; others follow."""
     record_size_limit: int | None = None
-    """TLS 1.3: the largest record (inner plaintext) we accept, announced with record_size_limit (RFC 8449,
-    ``engine.tls.recordlimit``); a server with it answers a client that sent one. None: not supported."""
+    """The largest record we accept, announced with record_size_limit (RFC 8449, ``engine.tls.recordlimit``): in
+    TLS 1.3 the inner plaintext, in TLS 1.2 the plaintext (at most 2^14); a server with it answers a client that
+    sent one. None: not supported."""
     key_usage_limit: int | None = None
     """TLS 1.3: records one write key may protect before a KeyUpdate replaces it (RFC 9846 section 5.5). None: the
     section's AES-GCM limit (2^24 records, under its 2^24.5) and none for ChaCha20-Poly1305, whose sequence
@@ -118,6 +119,13 @@ class TLSConfig:
     """Server: where full TLS 1.2 handshakes store their session and resumption looks it up (None: no cache)."""
     resume_session12: Session12 | None = None
     """Client: a TLS 1.2 session to offer for resumption in the first ClientHello."""
+    session_tickets12: bool = True
+    """RFC 5077 session tickets. Client: offer the SessionTicket extension (with the ticket of
+    ``resume_session12``, if it holds one). Server: with a ``ticket_sealer``, issue tickets to a client that offered
+    the extension and resume from the tickets it sends back (``engine.tls.session12``). SSL_OP_NO_TICKET clears it."""
+    ticket_renew_after12: int | None = None
+    """Server: renew a TLS 1.2 ticket (a NewSessionTicket in the abbreviated handshake) once it is this many
+    seconds old; None never renews one that still opens (OpenSSL 3.0 renews only when its ticket callback asks)."""
     send_fallback_scsv: bool = False
     """Client: put TLS_FALLBACK_SCSV in the ClientHello (RFC 7507), for a retry with a lower version."""
 

@@ -67,13 +67,17 @@ def offers_cbc(suites: tuple[int, ...]) -> bool:
     return any(s in SUITES12 and not SUITES12[s].is_aead for s in suites)
 
 
-def client_hello_extensions12(config: TLSConfig) -> list[Extension]:
-    """The extensions a client adds when it offers TLS 1.2 (RFC 8422 section 5.1, RFC 7627, RFC 7366)."""
+def client_hello_extensions12(config: TLSConfig, resume: Session12 | None = None) -> list[Extension]:
+    """The extensions a client adds when it offers TLS 1.2 (RFC 8422 section 5.1, RFC 7627, RFC 7366, RFC 5077:
+    the SessionTicket extension, holding the ticket of ``resume`` if it has one)."""
     exts: list[Extension] = [(X.ec_point_formats, build_ec_point_formats())]
     if config.extended_master_secret:
         exts.append((X.extended_main_secret, b""))
     if config.encrypt_then_mac and offers_cbc(config.cipher_suites12):
         exts.append((X.encrypt_then_mac, b""))
+    if config.session_tickets12:
+        ticket = resume.ticket if resume is not None and resume.ticket is not None else b""
+        exts.append((X.session_ticket, ticket))
     return exts
 
 
@@ -198,11 +202,23 @@ class Handshake12(HandshakeMachine):
 
     def _send_ccs_and_finished(self) -> bytes:
         """Our ChangeCipherSpec, the switch to our pending write keys, then our Finished under them."""
+        self._before_change_cipher_spec()
         self.out.append(SendChangeCipherSpec())
         self._install_protection("write", Epoch.application, self._protection(peer=False))
         verify_data = self._verify_data(client=not self.is_server)
         self._send(Finished(verify_data))
         return verify_data
+
+    def _before_change_cipher_spec(self) -> None:
+        """What goes before our ChangeCipherSpec (a server's NewSessionTicket, RFC 5077 section 3.3)."""
+
+    def _new_session(self) -> Session12:
+        """The session a full handshake made."""
+        assert self.suite12 is not None
+        return Session12(
+            self.session_id, self.master_secret, self.suite12.id, self.ems, tuple(self.peer_chain), self.server_name,
+            self.alpn,
+        )  # fmt: skip
 
     def _check_finished(self, body: bytes, raw: bytes) -> bytes:
         """The peer's Finished (RFC 5246 section 7.4.9): decode_error for a wrong length, decrypt_error if it
@@ -234,7 +250,8 @@ class Handshake12(HandshakeMachine):
         self._set_state(self.CONNECTED)
         self._complete()
         cache = self.config.session_cache12
-        if self.is_server and cache is not None and self.session is not None and not self.resumed:
+        if self.is_server and cache is not None and self.session is not None and not self.resumed \
+                and self.session.session_id:
             cache[self.session.session_id] = self.session
 
     def _complete(self) -> None:
@@ -243,10 +260,7 @@ class Handshake12(HandshakeMachine):
         self.handshakes_done += 1
         self.in_renegotiation = False
         if not self.resumed:
-            self.session = Session12(
-                self.session_id, self.master_secret, self.suite12.id, self.ems, tuple(self.peer_chain),
-                self.server_name, self.alpn,
-            )  # fmt: skip
+            self.session = self._new_session()
         self.out.append(
             HandshakeComplete(
                 cipher_suite=self.suite12.id,

@@ -327,11 +327,13 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, "application data before keys")
         return ctype, fragment
 
-    @staticmethod
-    def _open12(prot: RecordProtection, ctype: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
+    def _open12(self, prot: RecordProtection, ctype: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
         content = prot.open(ctype, fragment)
         if len(content) > MAX_PLAINTEXT:
             raise TLSAlertError(AlertDescription.record_overflow, "plaintext too long")
+        if self.receive_limit is not None and len(content) >= self.receive_limit:
+            # RFC 8449 in TLS 1.2: the limit (receive_limit - 1) counts the plaintext
+            raise TLSAlertError(AlertDescription.record_overflow, "record larger than our record_size_limit")
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
         return ctype, content
@@ -374,8 +376,9 @@ class RecordLayer:
                 raise ValueError("empty non-application record")
             return self._seal_one(content_type, b"")
         prot = self._write
-        if prot is not None and prot.conceals_type and self.send_limit <= MAX_PLAINTEXT:
-            max_fragment = min(max_fragment, self.send_limit - 1)  # RFC 8449: the content type byte counts
+        if prot is not None and self.send_limit <= MAX_PLAINTEXT:
+            # RFC 8449: in TLS 1.3 the content type byte counts (TLS 1.2 limits arrive as limit + 1)
+            max_fragment = min(max_fragment, self.send_limit - 1)
         if len(data) <= max_fragment:
             return self._seal_one(content_type, data)
         return b"".join(

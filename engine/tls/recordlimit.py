@@ -10,6 +10,11 @@
   EncryptedExtensions on, as it learned the client's limit first);
 * a protected record larger than the limit the receiver announced is record_overflow.
 
+TLS 1.2 (same RFC, sections 4 and 5): the extension goes in the ClientHello and the ServerHello; the limit counts the
+plaintext of a protected record (all input to its protection, no content type byte), so its protocol maximum is
+2^14, and unprotected records (the hellos before ChangeCipherSpec) are not subject to it. The record layer keeps one
+notion, the TLS 1.3 inner plaintext, so a TLS 1.2 limit travels to it as limit + 1 (:func:`tls12`).
+
 Limits are handed to the record layer as a :class:`SetRecordSizeLimit` instruction, in wire order, like keys.
 """
 
@@ -23,6 +28,7 @@ from .wire import u16
 
 MINIMUM = 64
 TLS13_MAXIMUM = MAX_PLAINTEXT + 1  # the inner plaintext: 2^14 bytes of content and the content type byte
+TLS12_MAXIMUM = MAX_PLAINTEXT  # the plaintext of a TLS 1.2 record
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,4 +61,16 @@ def own(limit: int | None) -> int | None:
     return None if limit is None else min(limit, TLS13_MAXIMUM)
 
 
-__all__ = ["MINIMUM", "TLS13_MAXIMUM", "SetRecordSizeLimit", "decode", "encode", "own"]
+def own12(limit: int) -> int:
+    """Our configured limit as a TLS 1.2 endpoint announces and enforces it (at most 2^14, RFC 8449 section 4)."""
+    return min(limit, TLS12_MAXIMUM)
+
+
+def tls12(peer: int, ours: int | None) -> SetRecordSizeLimit:
+    """The instruction for a TLS 1.2 connection: the peer's limit (decoded; larger values mean 2^14 here) and ours,
+    each counted as the record layer counts (one byte more than the TLS 1.2 plaintext)."""
+    return SetRecordSizeLimit(min(peer, TLS12_MAXIMUM) + 1, None if ours is None else own12(ours) + 1)
+
+
+__all__ = ["MINIMUM", "TLS12_MAXIMUM", "TLS13_MAXIMUM", "SetRecordSizeLimit", "decode", "encode", "own", "own12",
+           "tls12"]

@@ -15,6 +15,11 @@ The hello machine (``server13``) reads the first ClientHello; when it picks TLS 
     CONNECTED --ClientHello--> as from START                          (renegotiation)
     CONNECTED --ClientHello, renegotiation refused--> CONNECTED      (no_renegotiation warning)
 
+Session tickets (RFC 5077, ``engine.tls.session12``): to a client that offers the SessionTicket extension a server
+with ``config.session_tickets12`` and a ticket key answers with an empty one and sends a NewSessionTicket before its
+ChangeCipherSpec; a ClientHello whose ticket opens and fits takes the abbreviated flow (with a NewSessionTicket only
+when the ticket is renewed).
+
 ``renegotiate()`` sends a HelloRequest and stays CONNECTED until the client's ClientHello. Full handshakes put
 their session into ``config.session_cache12`` (if any), where a later ClientHello's session id finds it.
 """
@@ -22,13 +27,14 @@ their session into ``config.session_cache12`` (if any), where a later ClientHell
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from enum import Enum, auto
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import alpn, certificates, keyexchange, signatures
+from . import alpn, certificates, keyexchange, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .certselect import candidates, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
@@ -63,7 +69,8 @@ from .messages12 import (
     parse_empty,
     parse_renegotiation_info,
 )
-from .session12 import Session12
+from .session12 import NewSessionTicket12, Session12, TicketState12, open12, seal12
+from .session13 import epoch_ms
 from .signatures import TLS12_DEFAULT_PEER_SCHEMES, PrivateKey
 from .suites12 import SUITES12, Authentication, Suite12
 
@@ -109,6 +116,8 @@ class Server12Handshake(Handshake12):
         self.sni_warning: int | None = None
         self.chain: list[x509.Certificate] = []
         self.key: PrivateKey | None = None
+        self.issue_ticket = False  # RFC 5077: a NewSessionTicket goes before our ChangeCipherSpec
+        self.record_limit_answer: int | None = None  # RFC 8449: our limit, for the ServerHello
 
     # -- renegotiation -------------------------------------------------------------------------------------------
 
@@ -180,11 +189,56 @@ class Server12Handshake(Handshake12):
 
         self.client_random = ch.random
         self.messages.append(raw)
-        cached = self._cached_session(ch, ems is not None)
-        if cached is not None:
-            self._send_abbreviated_flight(cached, points is not None)
-            return
+        self._record_size_limit(ch)
+        # RFC 5077: a ticket first; as in OpenSSL 3.0, a ticket that does not resume means a full handshake, and
+        # only a hello without one (or with an empty one) is looked up in the session cache
+        ticket = find_extension(ch.extensions, X.session_ticket)
+        tickets = ticket is not None and cfg.session_tickets12 and cfg.ticket_sealer is not None
+        self.issue_ticket = tickets
+        if tickets and ticket:
+            resumed = self._ticket_session(ch, ticket, ems is not None)
+            if resumed is not None:
+                self._send_abbreviated_flight(resumed, points is not None)
+                return
+        else:
+            cached = self._cached_session(ch, ems is not None)
+            if cached is not None:
+                self._send_abbreviated_flight(cached, points is not None)
+                return
         self._send_first_flight(ch, points is not None)
+
+    def _record_size_limit(self, ch: ClientHello) -> None:
+        """RFC 8449: with a limit of our own, answer a client's record_size_limit in the ServerHello and keep our
+        protected records within the client's limit (TLS 1.2: the plaintext, at most 2^14)."""
+        body = find_extension(ch.extensions, X.record_size_limit)
+        ours = self.config.record_size_limit
+        self.record_limit_answer = None
+        if body is None or ours is None:
+            return
+        self.out.append(recordlimit.tls12(recordlimit.decode(body), ours))
+        self.record_limit_answer = recordlimit.own12(ours)
+
+    def _ticket_session(self, ch: ClientHello, ticket: bytes, client_ems: bool) -> Session12 | None:
+        """The session inside the client's ticket if it opens, is within its lifetime and fits this hello (RFC 5077
+        section 3.4, RFC 7627 section 5.3); None: a full handshake with a new ticket."""
+        cfg = self.config
+        assert cfg.ticket_sealer is not None
+        state = open12(cfg.ticket_sealer, ticket)
+        now = epoch_ms(self.ctx.now())
+        if state is None or state.expired(now):
+            return None
+        if state.cipher_suite not in ch.cipher_suites or state.cipher_suite not in cfg.cipher_suites12:
+            return None
+        if state.extended_master_secret and not client_ems:
+            raise TLSAlertError(AlertDescription.handshake_failure, "resumption without extended_master_secret")
+        if not state.extended_master_secret and client_ems:
+            return None  # RFC 7627 section 5.3: a full handshake instead
+        renew = cfg.ticket_renew_after12
+        self.issue_ticket = renew is not None and now - state.issued_ms >= renew * 1000
+        try:
+            return state.session(ch.legacy_session_id)
+        except ValueError:
+            return None  # a certificate in the state that does not load: not a ticket we can use
 
     def _cached_session(self, ch: ClientHello, client_ems: bool) -> Session12 | None:
         """The session the client asks to resume, if the cache has it and it fits this hello (RFC 5246 7.4.1.2)."""
@@ -211,6 +265,8 @@ class Server12Handshake(Handshake12):
         self._resume(session)
         self.session = session
         exts = self._server_hello_extensions(echo_points)
+        # SSL_get_servername: after a TLS 1.2 resumption the server reports the name of the original handshake
+        self.server_name = session.server_name
         self._send(ServerHello(self.server_random, session.session_id, session.cipher_suite, 0, exts))
         self._send_sni_warning()
         self.server_verify_data = self._send_ccs_and_finished()
@@ -243,7 +299,30 @@ class Server12Handshake(Handshake12):
             exts.append((X.application_layer_protocol_negotiation, alpn.encode_extension([self.alpn])))
         if self.server_name is not None and self.sni_ack and self.handshakes_done == 0 and not self.resumed:
             exts.append((X.server_name, b""))
+        if self.record_limit_answer is not None:
+            exts.append((X.record_size_limit, recordlimit.encode(self.record_limit_answer)))
+        if self.issue_ticket:
+            exts.append((X.session_ticket, b""))  # RFC 5077 section 3.2: a NewSessionTicket follows
         return self._order(exts)
+
+    def _new_session(self) -> Session12:
+        # the name in the session is the one this server accepted (SSL_get_servername after a resumption)
+        return replace(super()._new_session(), server_name=self.server_name if self.sni_ack else None)
+
+    def _before_change_cipher_spec(self) -> None:
+        """RFC 5077 section 3.3: NewSessionTicket right before our ChangeCipherSpec, its ticket the sealed state of
+        this handshake's session."""
+        if not self.issue_ticket:
+            return
+        cfg = self.config
+        assert cfg.ticket_sealer is not None and self.suite12 is not None
+        name = self.session.server_name if self.resumed and self.session is not None else (
+            self.server_name if self.sni_ack else None)  # fmt: skip
+        state = TicketState12(
+            self.master_secret, self.suite12.id, self.ems, epoch_ms(self.ctx.now()), cfg.ticket_lifetime, name,
+            self.alpn, tuple(c.public_bytes(Encoding.DER) for c in self.peer_chain),
+        )  # fmt: skip
+        self._send(NewSessionTicket12(cfg.ticket_lifetime, seal12(cfg.ticket_sealer, state)))
 
     def _check_renegotiation_info(self, ch: ClientHello, renegotiation: bool) -> None:
         """RFC 5746 sections 3.6 and 3.7."""
@@ -312,7 +391,8 @@ class Server12Handshake(Handshake12):
         key = self.key
         assert suite is not None and self.own_scheme is not None and key is not None
         self.server_random = self._server_random()
-        self.session_id = self.ctx.random(32)
+        # OpenSSL 3.0 (the pages are silent): a server that will issue a ticket sends an empty session id
+        self.session_id = b"" if self.issue_ticket else self.ctx.random(32)
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
         self._send_sni_warning()

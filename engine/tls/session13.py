@@ -177,17 +177,29 @@ class TicketSealer:
         self._random = random
 
     def seal(self, state: TicketState13) -> bytes:
-        nonce = self._random(12)
-        return nonce + self._aead.encrypt(nonce, state.build(), _AAD)
+        return self.seal_raw(state.build(), _AAD)
 
     def open(self, ticket: bytes) -> TicketState13 | None:
         """The state inside ``ticket``, or None for a ticket this key did not seal (or a damaged one)."""
+        plain = self.open_raw(ticket, _AAD)
+        if plain is None:
+            return None
+        try:
+            return TicketState13.parse(plain)
+        except (TLSAlertError, UnicodeDecodeError):
+            return None
+
+    def seal_raw(self, plain: bytes, aad: bytes) -> bytes:
+        """``plain`` sealed under the ticket key with ``aad`` (which names the kind of ticket: TLS 1.2 or 1.3)."""
+        nonce = self._random(12)
+        return nonce + self._aead.encrypt(nonce, plain, aad)
+
+    def open_raw(self, ticket: bytes, aad: bytes) -> bytes | None:
         if len(ticket) < 12 + 16:
             return None
         try:
-            plain = self._aead.decrypt(ticket[:12], ticket[12:], _AAD)
-            return TicketState13.parse(plain)
-        except (InvalidTag, TLSAlertError, UnicodeDecodeError):
+            return self._aead.decrypt(ticket[:12], ticket[12:], aad)
+        except InvalidTag:
             return None
 
 

@@ -6,9 +6,13 @@ session (``Endpoint.session``) after data went both ways, so a TLS 1.3 client ha
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from conformance.harness import Harness
+from conformance.link import Channel, Link
+from specs.cases._tls12wire import CERTIFICATE, NEW_SESSION_TICKET, SERVER_HELLO, SESSION_TICKET, flight, hello
 from specs.cases.test_interop import _exchange
 
 pytestmark = pytest.mark.interop
@@ -40,4 +44,77 @@ def test_resumption(h: Harness, version: str) -> None:
         got = endpoint.negotiated_version()
         assert got in (None, version), f"{endpoint.label} resumed with {got}"
     _exchange(second, b"resumed connection")
+    _exchange(second, b"reply", to_server=False)
+
+
+# --- TLS 1.2 session tickets (RFC 5077) between stacks -------------------------------------------------------------
+
+
+@dataclass
+class _Tap(Channel):
+    """A whole channel that keeps a copy of every byte it carries (the case reads the plaintext TLS 1.2 handshake)."""
+
+    seen: bytearray = field(default_factory=bytearray)
+
+    def _disturb(self, data: bytearray) -> bytearray:
+        self.seen += data
+        return super()._disturb(data)
+
+
+def _tapped() -> tuple[Link, _Tap, _Tap]:
+    c2s, s2c = _Tap(), _Tap()
+    return Link(c2s, s2c), c2s, s2c
+
+
+# the reference offers and issues tickets by default (engine/tls/session12.py); another stack's defaults are observed
+_TICKETS_BY_DEFAULT = frozenset({"engine"})
+
+
+@pytest.mark.clauses("RFC5077/3.3/ticket-resumes", "RFC5246/7.3/resumption")
+def test_tls12_ticket_resumption(h: Harness) -> None:
+    h.need("tls1_2")
+    pinned = {"min_version": "TLSv1.2", "max_version": "TLSv1.2"}
+    make = h.pair_factory(client=lambda c: c.with_(**pinned), server=lambda c: c.with_(**pinned))
+    link, c2s, s2c = _tapped()
+    first = make(link=link)
+    first.handshake()
+    _exchange(first, b"first connection")
+    _exchange(first, b"reply", to_server=False)
+    ch = hello(flight(bytes(c2s.seen)).first(1) or b"", client=True)
+    server_flight = flight(bytes(s2c.seen))
+    sh = hello(server_flight.first(SERVER_HELLO) or b"", client=False)
+    offered, answered = SESSION_TICKET in ch.extensions, SESSION_TICKET in sh.extensions
+    h.trace.note(f"first connection: client offered SessionTicket {offered}, server answered {answered}; server "
+                 f"sent {server_flight.types()} before its CCS")
+    if answered:
+        assert offered, "the server answered a SessionTicket extension the client did not send"
+        assert sh.extensions[SESSION_TICKET] == b"", "the ServerHello's SessionTicket extension is not empty"
+        # RFC 5077 section 3.3: the server MUST send a NewSessionTicket after answering the extension
+        assert NEW_SESSION_TICKET in server_flight.types(), "the server answered SessionTicket but sent no ticket"
+    if h.client_stack.name in _TICKETS_BY_DEFAULT:
+        assert offered and ch.extensions[SESSION_TICKET] == b"", "the client did not ask for a ticket"
+    if offered and h.server_stack.name in _TICKETS_BY_DEFAULT:
+        assert answered, "the server did not answer the client's SessionTicket extension"
+    nst = server_flight.first(NEW_SESSION_TICKET)
+    ticket = nst[6:] if nst is not None else b""
+    if not ticket:
+        if not offered:
+            h.not_applicable(f"no TLS 1.2 ticket to resume with: client {h.client_stack.name} sends no SessionTicket "
+                             "extension in its default configuration, so no server may issue one")
+        h.not_applicable(f"no TLS 1.2 ticket to resume with: server {h.server_stack.name} "
+                         f"{'sent an empty ticket' if answered else 'did not answer the SessionTicket extension'} "
+                         "in its default configuration")
+    session = first.client.session()
+    assert session is not None, "the client has no session after the first connection"
+    link, c2s, s2c = _tapped()
+    second = make(resume=session, link=link)
+    second.handshake()
+    ch2 = hello(flight(bytes(c2s.seen)).first(1) or b"", client=True)
+    server_flight2 = flight(bytes(s2c.seen))
+    h.trace.note(f"second connection: server sent {server_flight2.types()} before its CCS")
+    assert ch2.extensions.get(SESSION_TICKET) == ticket, "the client did not offer the ticket it received"
+    assert CERTIFICATE not in server_flight2.types(), "the server did a full handshake instead of using the ticket"
+    reused = (second.client.session_reused(), second.server.session_reused())
+    assert reused == (True, True), f"the ticket did not resume the session: reused {reused}"
+    _exchange(second, b"resumed from a ticket")
     _exchange(second, b"reply", to_server=False)

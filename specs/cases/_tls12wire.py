@@ -1,0 +1,73 @@
+"""What a case can read of a TLS 1.2 handshake on the wire without keys: the hellos, the NewSessionTicket (RFC 5077
+section 3.3) and every other handshake message travel in plaintext before the sender's ChangeCipherSpec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CERTIFICATE", "NEW_SESSION_TICKET", "SERVER_HELLO", "SESSION_TICKET", "Flight", "Hello", "flight", "hello"]
+
+SERVER_HELLO = 2
+NEW_SESSION_TICKET = 4
+CERTIFICATE = 11
+SESSION_TICKET = 35  # the SessionTicket extension (RFC 5077 section 3.2)
+RECORD_SIZE_LIMIT = 28  # RFC 8449
+
+
+@dataclass
+class Hello:
+    session_id: bytes
+    extensions: dict[int, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class Flight:
+    """The plaintext handshake messages one side sent before its first ChangeCipherSpec, as (type, body)."""
+
+    messages: list[tuple[int, bytes]]
+
+    def types(self) -> list[int]:
+        return [t for t, _ in self.messages]
+
+    def first(self, msg_type: int) -> bytes | None:
+        return next((body for t, body in self.messages if t == msg_type), None)
+
+
+def flight(wire: bytes) -> Flight:
+    """The plaintext handshake messages of ``wire`` (one direction, from its start) before a change_cipher_spec."""
+    buf, at = b"", 0
+    while at + 5 <= len(wire):
+        ctype, length = wire[at], int.from_bytes(wire[at + 3:at + 5], "big")
+        if ctype == 20:
+            break
+        if ctype == 22:
+            buf += wire[at + 5:at + 5 + length]
+        at += 5 + length
+    out, i = [], 0
+    while i + 4 <= len(buf):
+        n = int.from_bytes(buf[i + 1:i + 4], "big")
+        out.append((buf[i], buf[i + 4:i + 4 + n]))
+        i += 4 + n
+    return Flight(out)
+
+
+def hello(body: bytes, *, client: bool) -> Hello:
+    """Session id and extensions of a ClientHello (``client``) or ServerHello body."""
+    at = 2 + 32
+    sid = body[at + 1:at + 1 + body[at]]
+    at += 1 + body[at]
+    if client:
+        at += 2 + int.from_bytes(body[at:at + 2], "big")  # cipher suites
+        at += 1 + body[at]  # compression methods
+    else:
+        at += 3  # cipher suite, compression method
+    out = Hello(sid)
+    if at + 2 > len(body):
+        return out
+    end = at + 2 + int.from_bytes(body[at:at + 2], "big")
+    at += 2
+    while at + 4 <= end:
+        t, n = int.from_bytes(body[at:at + 2], "big"), int.from_bytes(body[at + 2:at + 4], "big")
+        out.extensions[t] = body[at + 4:at + 4 + n]
+        at += 4 + n
+    return out

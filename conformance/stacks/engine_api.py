@@ -276,6 +276,7 @@ PRESENT = frozenset({
     "SSL_CTX_set_mode",
     "SSL_CTX_set_num_tickets",
     "SSL_CTX_set_options",
+    "SSL_CTX_set_post_handshake_auth",
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
@@ -284,7 +285,6 @@ PRESENT = frozenset({
     "SSL_CTX_set_timeout",
     "SSL_CTX_set_tlsext_servername_arg",
     "SSL_CTX_set_tlsext_servername_callback",
-    "SSL_CTX_set_post_handshake_auth",
     "SSL_CTX_set_verify",
     "SSL_CTX_set_verify_depth",
     "SSL_CTX_up_ref",
@@ -681,6 +681,7 @@ class EngineApi:
     SSL_CTX_set_mode = staticmethod(_ssl.SSL_CTX_set_mode)
     SSL_CTX_set_num_tickets = staticmethod(_ssl.SSL_CTX_set_num_tickets)
     SSL_CTX_set_options = staticmethod(_ssl.SSL_CTX_set_options)
+    SSL_CTX_set_post_handshake_auth = staticmethod(_ssl.SSL_CTX_set_post_handshake_auth)
     SSL_CTX_set_quiet_shutdown = staticmethod(_ssl.SSL_CTX_set_quiet_shutdown)
     SSL_CTX_set_read_ahead = staticmethod(_ssl.SSL_CTX_set_read_ahead)
     SSL_CTX_set_security_level = staticmethod(_ssl.SSL_CTX_set_security_level)
@@ -754,9 +755,6 @@ class EngineApi:
     SSL_is_init_finished = staticmethod(_ssl.SSL_is_init_finished)
     SSL_is_server = staticmethod(_ssl.SSL_is_server)
     SSL_key_update = staticmethod(_ssl.SSL_key_update)
-    SSL_verify_client_post_handshake = staticmethod(_ssl.SSL_verify_client_post_handshake)
-    SSL_set_post_handshake_auth = staticmethod(_ssl.SSL_set_post_handshake_auth)
-    SSL_CTX_set_post_handshake_auth = staticmethod(_ssl.SSL_CTX_set_post_handshake_auth)
     SSL_new = staticmethod(_ssl.SSL_new)
     SSL_peek = staticmethod(_ssl.SSL_peek)
     SSL_peek_ex = staticmethod(_ssl.SSL_peek_ex)
@@ -788,6 +786,7 @@ class EngineApi:
     SSL_set_min_proto_version = staticmethod(_ssl.SSL_set_min_proto_version)
     SSL_set_mode = staticmethod(_ssl.SSL_set_mode)
     SSL_set_options = staticmethod(_ssl.SSL_set_options)
+    SSL_set_post_handshake_auth = staticmethod(_ssl.SSL_set_post_handshake_auth)
     SSL_set_quiet_shutdown = staticmethod(_ssl.SSL_set_quiet_shutdown)
     SSL_set_read_ahead = staticmethod(_ssl.SSL_set_read_ahead)
     SSL_set_retry_verify = staticmethod(_ssl.SSL_set_retry_verify)
@@ -804,6 +803,7 @@ class EngineApi:
     SSL_up_ref = staticmethod(_ssl.SSL_up_ref)
     SSL_use_PrivateKey_file = staticmethod(_ssl.SSL_use_PrivateKey_file)
     SSL_use_certificate_file = staticmethod(_ssl.SSL_use_certificate_file)
+    SSL_verify_client_post_handshake = staticmethod(_ssl.SSL_verify_client_post_handshake)
     SSL_version = staticmethod(_ssl.SSL_version)
     SSL_want = staticmethod(_ssl.SSL_want)
     SSL_want_async = staticmethod(_ssl.SSL_want_async)

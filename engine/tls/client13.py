@@ -119,7 +119,8 @@ class ClientState(Enum):
     WAIT_FINISHED = auto()
     WAIT_APP_CERT = auto()  # not in RFC 9846: the application is choosing a client certificate (deferred)
     CONNECTED = auto()
-    PHA_WAIT_APP_CERT = auto()  # not in RFC 9846: a post-handshake CertificateRequest awaits the application
+    # not in RFC 9846: a post-handshake CertificateRequest awaits the application (later records wait: paused)
+    PHA_WAIT_APP_CERT = auto()
     HANDED_OFF = auto()  # not in RFC 9846: the server chose TLS 1.2; client12 goes on from its ServerHello
 
 
@@ -456,7 +457,7 @@ class Client13Handshake(Handshake13):
 
     @property
     def paused(self) -> bool:
-        return self.state is ClientState.WAIT_APP_VERIFY
+        return self.state in (ClientState.WAIT_APP_VERIFY, ClientState.PHA_WAIT_APP_CERT)
 
     def finish_certificate_check(self, accepted: bool) -> None:
         """The application's verdict on a deferred chain: go on to CertificateVerify, or bad_certificate."""
@@ -591,8 +592,6 @@ TRANSITIONS: dict[tuple[Enum, int], Transition] = {
     (S.CONNECTED, H.new_session_ticket): transition(C._on_new_session_ticket, S.CONNECTED),
     (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
     (S.CONNECTED, H.certificate_request): transition(C._on_post_handshake_request, S.CONNECTED, S.PHA_WAIT_APP_CERT),
-    (S.PHA_WAIT_APP_CERT, H.new_session_ticket): transition(C._on_new_session_ticket, S.PHA_WAIT_APP_CERT),
-    (S.PHA_WAIT_APP_CERT, H.key_update): transition(C._on_key_update, S.PHA_WAIT_APP_CERT),
 }
 Client13Handshake.TRANSITIONS = TRANSITIONS
 del C, S

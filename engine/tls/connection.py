@@ -379,7 +379,17 @@ class TLSConnection:
         chain sends none) and finish the handshake."""
         self._check()
         hs = self._hs
-        self._guarded(lambda: hs.send_client_certificate(chain, key))
+        if not hs.paused:
+            self._guarded(lambda: hs.send_client_certificate(chain, key))
+            return
+
+        def resume() -> None:
+            # a post-handshake request held the records after it back (RFC 9846 section 4.6.2)
+            hs.send_client_certificate(chain, key)
+            self._on_handshake_data(b"")
+            self._process_records()
+
+        self._guarded(resume)
 
     def resume_certificate_check(self, accepted: bool, failure: TLSAlertError | None = None) -> None:
         """Client, after a :class:`~engine.tls.events.CertificateReceived` event: accept or reject the chain and go

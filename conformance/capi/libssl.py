@@ -101,7 +101,7 @@ import ctypes
 import ctypes.util
 import os
 from collections.abc import Callable, Mapping
-from ctypes import POINTER, byref, c_char_p, c_int, c_long, c_size_t, c_uint64, c_ulong, c_ushort, c_void_p
+from ctypes import POINTER, byref, c_char_p, c_int, c_long, c_size_t, c_uint8, c_uint64, c_ulong, c_ushort, c_void_p
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -280,6 +280,9 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_CTX_set_cipher_list": (c_int, (_H, c_char_p)),
     "SSL_CTX_set_ciphersuites": (c_int, (_H, c_char_p)),
     "SSL_CTX_set_num_tickets": (c_int, (_H, c_size_t)),
+    "SSL_CTX_set_tlsext_max_fragment_length": (c_int, (_H, c_uint8)),
+    "SSL_set_tlsext_max_fragment_length": (c_int, (_H, c_uint8)),
+    "SSL_SESSION_get_max_fragment_length": (c_uint8, (_H,)),
     # SSL
     "SSL_set1_host": (c_int, (_H, c_char_p)),
     "SSL_get0_param": (_H, (_H,)),
@@ -694,7 +697,9 @@ WOLFSSL: Final = SymbolProfile(
                                                  "SSL_CTX_set_default_read_ahead"},
     unavailable={**WOLFSSL_UNAVAILABLE, **{name: _NO_WOLFSSL_FRAGMENT_CTRL for name in (
         "SSL_CTX_set_max_send_fragment", "SSL_set_max_send_fragment", "SSL_CTX_set_split_send_fragment",
-        "SSL_set_split_send_fragment", "SSL_CTX_set_max_pipelines", "SSL_set_max_pipelines")}},
+        "SSL_set_split_send_fragment", "SSL_CTX_set_max_pipelines", "SSL_set_max_pipelines")},
+        "SSL_SESSION_get_max_fragment_length": "libwolfssl 5.5.4 exports no wolfSSL_SESSION_get_max_fragment_length "
+                                               "(nm -D) and its compatibility headers define no such macro"},
     signatures={
         # the read-ahead macros are wolfSSL functions (wolfssl/ssl.h)
         "SSL_CTX_set_read_ahead": (c_int, (_H, c_int)),
@@ -1612,6 +1617,15 @@ class LibsslApi:
 
     def SSL_get_read_ahead(self, ssl: Handle | None) -> int:
         return int(self._function("SSL_get_read_ahead")(_address(ssl, "SSL")))
+
+    def SSL_CTX_set_tlsext_max_fragment_length(self, ctx: Handle | None, mode: int) -> int:
+        return int(self._function("SSL_CTX_set_tlsext_max_fragment_length")(_address(ctx, "SSL_CTX"), mode))
+
+    def SSL_set_tlsext_max_fragment_length(self, ssl: Handle | None, mode: int) -> int:
+        return int(self._function("SSL_set_tlsext_max_fragment_length")(_address(ssl, "SSL"), mode))
+
+    def SSL_SESSION_get_max_fragment_length(self, s: Handle | None) -> int:
+        return int(self._function("SSL_SESSION_get_max_fragment_length")(_address(s, "SSL_SESSION")))
 
     def SSL_CTX_set_max_send_fragment(self, ctx: Handle | None, m: int) -> int:
         return self._ctx_macro("SSL_CTX_set_max_send_fragment", ctx, K.SSL_CTRL_SET_MAX_SEND_FRAGMENT, m)

@@ -85,6 +85,10 @@ BORINGSSL: Final = SymbolProfile(
             "SSL_CTX_set_split_send_fragment", "SSL_set_split_send_fragment", "SSL_CTX_set_max_pipelines",
             "SSL_set_max_pipelines", "SSL_CTX_set_default_read_ahead", "SSL_CTX_get_default_read_ahead",
         )},
+        **{name: "BoringSSL does not implement max_fragment_length (RFC 6066): its ssl.h declares no such "
+                 "function and libssl.so.0 exports none (nm -D)"
+           for name in ("SSL_CTX_set_tlsext_max_fragment_length", "SSL_set_tlsext_max_fragment_length",
+                        "SSL_SESSION_get_max_fragment_length")},
         # BoringSSL's CRYPTO_get_ex_new_index(class, out_index, argl, argp, free_func) is another function than
         # 3.0's; called with 3.0's arguments it writes through a NULL pointer (seen: a segmentation fault).
         "CRYPTO_get_ex_new_index": "BoringSSL's CRYPTO_get_ex_new_index has another prototype (class, out_index, "

@@ -283,6 +283,7 @@ PRESENT = frozenset({
     "SSL_CTX_set_session_cache_mode",
     "SSL_CTX_set_split_send_fragment",
     "SSL_CTX_set_timeout",
+    "SSL_CTX_set_tlsext_max_fragment_length",
     "SSL_CTX_set_tlsext_servername_arg",
     "SSL_CTX_set_tlsext_servername_callback",
     "SSL_CTX_set_verify",
@@ -292,6 +293,7 @@ PRESENT = frozenset({
     "SSL_CTX_use_certificate_chain_file",
     "SSL_CTX_use_certificate_file",
     "SSL_SESSION_free",
+    "SSL_SESSION_get_max_fragment_length",
     "SSL_SESSION_get_protocol_version",
     "SSL_SESSION_get_time",
     "SSL_SESSION_get_timeout",
@@ -391,6 +393,7 @@ PRESENT = frozenset({
     "SSL_set_shutdown",
     "SSL_set_split_send_fragment",
     "SSL_set_tlsext_host_name",
+    "SSL_set_tlsext_max_fragment_length",
     "SSL_set_verify",
     "SSL_set_verify_depth",
     "SSL_set_wfd",
@@ -688,6 +691,7 @@ class EngineApi:
     SSL_CTX_set_session_cache_mode = staticmethod(_ssl.SSL_CTX_set_session_cache_mode)
     SSL_CTX_set_split_send_fragment = staticmethod(_ssl.SSL_CTX_set_split_send_fragment)
     SSL_CTX_set_timeout = staticmethod(_ssl.SSL_CTX_set_timeout)
+    SSL_CTX_set_tlsext_max_fragment_length = staticmethod(_ssl.SSL_CTX_set_tlsext_max_fragment_length)
     SSL_CTX_set_tlsext_servername_arg = staticmethod(_ssl.SSL_CTX_set_tlsext_servername_arg)
     SSL_CTX_set_tlsext_servername_callback = staticmethod(_ssl.SSL_CTX_set_tlsext_servername_callback)
     SSL_CTX_set_verify = staticmethod(_ssl.SSL_CTX_set_verify)
@@ -697,6 +701,7 @@ class EngineApi:
     SSL_CTX_use_certificate_chain_file = staticmethod(_ssl.SSL_CTX_use_certificate_chain_file)
     SSL_CTX_use_certificate_file = staticmethod(_ssl.SSL_CTX_use_certificate_file)
     SSL_SESSION_free = staticmethod(_ssl.SSL_SESSION_free)
+    SSL_SESSION_get_max_fragment_length = staticmethod(_ssl.SSL_SESSION_get_max_fragment_length)
     SSL_SESSION_get_protocol_version = staticmethod(_ssl.SSL_SESSION_get_protocol_version)
     SSL_SESSION_get_time = staticmethod(_ssl.SSL_SESSION_get_time)
     SSL_SESSION_get_timeout = staticmethod(_ssl.SSL_SESSION_get_timeout)
@@ -796,6 +801,7 @@ class EngineApi:
     SSL_set_shutdown = staticmethod(_ssl.SSL_set_shutdown)
     SSL_set_split_send_fragment = staticmethod(_ssl.SSL_set_split_send_fragment)
     SSL_set_tlsext_host_name = staticmethod(_ssl.SSL_set_tlsext_host_name)
+    SSL_set_tlsext_max_fragment_length = staticmethod(_ssl.SSL_set_tlsext_max_fragment_length)
     SSL_set_verify = staticmethod(_ssl.SSL_set_verify)
     SSL_set_verify_depth = staticmethod(_ssl.SSL_set_verify_depth)
     SSL_set_wfd = staticmethod(_ssl.SSL_set_wfd)

@@ -183,6 +183,7 @@ class SSL:
         "info_callback",
         "key_update",
         "max_cert_list",
+        "max_fragment_mode",
         "max_pipelines",
         "max_send_fragment",
         "max_version",
@@ -249,6 +250,7 @@ class SSL:
         self.split_send_fragment = ctx.split_send_fragment
         self.max_pipelines = ctx.max_pipelines
         self.default_read_buffer_len = ctx.default_read_buffer_len
+        self.max_fragment_mode = ctx.max_fragment_mode
         self.security_level = ctx.security_level
         self.ex_data: dict[int, Any] = {}
         self.info_callback = ctx.info_callback
@@ -372,6 +374,8 @@ class SSL:
             # has arrived (found by the differential runner)
             record_per_message=True,
             check_chain=self._check_chain,
+            # SSL_CTX_set_split_send_fragment: DESCRIPTION the mode is the client's request; a server answers any
+            max_fragment_length=0 if self.server else self.max_fragment_mode,
         )
         if self.server:
             # SSL_CTX_set_session_cache_mode, SSL_CTX_sess_number: the cache under its mode, with its counters
@@ -642,6 +646,7 @@ class SSL:
                     SSL_SESSION_free(self.session)
                     self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout, ev.session12,
                                                now=self.ctx.clock())  # fmt: skip
+                    self.session.max_fragment_mode = conn.max_fragment_mode
                     if ev.session12 is not None and ev.session12.session_id in self.ctx.session_times:
                         # the cached session's time and timeout are this SSL_SESSION's (SSL_SESSION_set_time)
                         self.ctx.session_times[ev.session12.session_id] = self.session
@@ -651,6 +656,7 @@ class SSL:
                 SSL_SESSION_free(self.session)
                 self.session = SSL_SESSION(self.version, ev.cipher_suite, self.ctx.session_timeout,
                                            ticket=ev.session13, now=self.ctx.clock())  # fmt: skip
+                self.session.max_fragment_mode = conn.max_fragment_mode
                 other = True
             elif isinstance(ev, AlertReceived) and ev.description == AlertDescription.no_renegotiation:
                 self._refused_renegotiation(conn)

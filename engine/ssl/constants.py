@@ -212,6 +212,7 @@ __all__ = [
     "SSL_R_REQUEST_PENDING",
     "SSL_R_REQUEST_SENT",
     "SSL_R_SHUTDOWN_WHILE_IN_INIT",
+    "SSL_R_SSL3_EXT_INVALID_MAX_FRAGMENT_LENGTH",
     "SSL_R_SSLV3_ALERT_BAD_CERTIFICATE",
     "SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE",
     "SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE",
@@ -270,6 +271,11 @@ __all__ = [
     "SSL_OP_NO_TLSv1_3",
     "SslError",
     "TLSEXT_NAMETYPE_host_name",
+    "TLSEXT_max_fragment_length_512",
+    "TLSEXT_max_fragment_length_1024",
+    "TLSEXT_max_fragment_length_2048",
+    "TLSEXT_max_fragment_length_4096",
+    "TLSEXT_max_fragment_length_DISABLED",
 ]  # fmt: skip
 
 
@@ -340,6 +346,12 @@ SSL_TLSEXT_ERR_OK = 0
 SSL_TLSEXT_ERR_ALERT_WARNING = 1
 SSL_TLSEXT_ERR_ALERT_FATAL = 2
 SSL_TLSEXT_ERR_NOACK = 3
+# SSL_CTX_set_split_send_fragment: NOTES the max fragment length modes (RFC 6066 section 4 codes; 0: not asked)
+TLSEXT_max_fragment_length_DISABLED = 0
+TLSEXT_max_fragment_length_512 = 1
+TLSEXT_max_fragment_length_1024 = 2
+TLSEXT_max_fragment_length_2048 = 3
+TLSEXT_max_fragment_length_4096 = 4
 SSL_AD_HANDSHAKE_FAILURE = 40
 SSL_AD_PROTOCOL_VERSION = 70
 SSL_AD_UNRECOGNIZED_NAME = 112
@@ -462,6 +474,7 @@ SSL_R_REQUEST_SENT = 286
 SSL_R_BAD_LENGTH = 271
 SSL_R_BAD_PROTOCOL_VERSION_NUMBER = 116
 SSL_R_BAD_VALUE = 384
+SSL_R_SSL3_EXT_INVALID_MAX_FRAGMENT_LENGTH = 232
 SSL_R_BAD_WRITE_RETRY = 127
 SSL_R_CERTIFICATE_VERIFY_FAILED = 134
 SSL_R_CONNECTION_TYPE_NOT_SET = 144

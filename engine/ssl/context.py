@@ -24,6 +24,7 @@ from engine.ssl import constants as K
 from engine.ssl.cache import SessionStats
 from engine.ssl.errors import raise_ssl
 from engine.ssl.exdata import SSL_CTX_CLASS
+from engine.tls import maxfraglen
 from engine.tls.keyexchange import SUPPORTED_GROUPS, NamedGroup
 from engine.tls.keyschedule import CIPHER_SUITES
 from engine.tls.session12 import Session12
@@ -100,6 +101,7 @@ __all__ = [
     "SSL_CTX_set_session_cache_mode",
     "SSL_CTX_set_split_send_fragment",
     "SSL_CTX_set_timeout",
+    "SSL_CTX_set_tlsext_max_fragment_length",
     "SSL_CTX_set_verify",
     "SSL_CTX_set_verify_depth",
     "SSL_CTX_up_ref",
@@ -241,6 +243,7 @@ class SSL_CTX:
         "host",
         "info_callback",
         "max_cert_list",
+        "max_fragment_mode",
         "max_pipelines",
         "max_send_fragment",
         "max_version",
@@ -307,6 +310,7 @@ class SSL_CTX:
         self.split_send_fragment = MAX_SEND_FRAGMENT
         self.max_pipelines = 1
         self.default_read_buffer_len = 0
+        self.max_fragment_mode = K.TLSEXT_max_fragment_length_DISABLED  # NOTES: DISABLED is the default
         self.security_level = 1
         self.session_timeout = DEFAULT_SESSION_TIMEOUT
         self.sessions: dict[bytes, Session12] = {}  # the server session cache (TLS 1.2 session ids)
@@ -370,6 +374,7 @@ class Settings(Protocol):
     read_ahead: int
     max_cert_list: int
     max_send_fragment: int
+    max_fragment_mode: int
     split_send_fragment: int
     max_pipelines: int
     ex_data: dict[int, Any]
@@ -690,6 +695,25 @@ def SSL_CTX_set_default_read_buffer_len(ctx: SSL_CTX | None, len: int) -> None:
     c = live_ctx(ctx, "SSL_CTX_set_default_read_buffer_len")
     if c is not None and _int(len):
         c.default_read_buffer_len = len
+
+
+def valid_max_fragment_mode(mode: object, func: str) -> bool:
+    """SSL_CTX_set_split_send_fragment: NOTES the modes DISABLED, 512, 1024, 2048 and 4096; RETURN VALUES any other
+    is a failure (0), with OpenSSL 3.0's reason on the error queue (the page is silent on the queue)."""
+    if isinstance(mode, int) and _int(mode) and maxfraglen.valid(mode):
+        return True
+    raise_ssl(K.SSL_R_SSL3_EXT_INVALID_MAX_FRAGMENT_LENGTH, func)
+    return False
+
+
+def SSL_CTX_set_tlsext_max_fragment_length(ctx: SSL_CTX | None, mode: int) -> int:
+    """SSL_CTX_set_split_send_fragment: DESCRIPTION the mode SSL objects made from ctx afterwards ask for (client
+    side: a server answers any valid request whatever its own mode); RETURN VALUES 1 / 0."""
+    c = live_ctx(ctx, "SSL_CTX_set_tlsext_max_fragment_length")
+    if c is None or not valid_max_fragment_mode(mode, "SSL_CTX_set_tlsext_max_fragment_length"):
+        return 0
+    c.max_fragment_mode = mode
+    return 1
 
 
 def SSL_CTX_set_verify_depth(ctx: SSL_CTX | None, depth: int) -> None:

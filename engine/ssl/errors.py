@@ -27,6 +27,7 @@ _TEXTS: dict[int, str] = {
     K.SSL_R_BAD_SIGNATURE: "bad signature",
     K.SSL_R_BAD_SSL_FILETYPE: "bad ssl filetype",
     K.SSL_R_BAD_VALUE: "bad value",
+    K.SSL_R_SSL3_EXT_INVALID_MAX_FRAGMENT_LENGTH: "ssl3 ext invalid max fragment length",
     K.SSL_R_BAD_WRITE_RETRY: "bad write retry",
     K.SSL_R_CALLBACK_FAILED: "callback failed",
     K.SSL_R_CERTIFICATE_VERIFY_FAILED: "certificate verify failed",

@@ -39,6 +39,7 @@ from engine.ssl.context import (
     settings_ctrl,
     use_certificate,
     use_private_key,
+    valid_max_fragment_mode,
     valid_version,
 )
 from engine.ssl.errors import raise_ssl
@@ -108,6 +109,7 @@ __all__ = [
     "SSL_set_session",
     "SSL_set_split_send_fragment",
     "SSL_set_tlsext_host_name",
+    "SSL_set_tlsext_max_fragment_length",
     "SSL_set_verify",
     "SSL_set_verify_depth",
     "SSL_set_wfd",
@@ -453,6 +455,16 @@ def SSL_get_read_ahead(s: SSL | None) -> int:
 
 def SSL_set_max_send_fragment(s: SSL | None, m: int) -> int:
     return SSL_ctrl(s, K.SSL_CTRL_SET_MAX_SEND_FRAGMENT, m, None)
+
+
+def SSL_set_tlsext_max_fragment_length(ssl: SSL | None, mode: int) -> int:
+    """SSL_CTX_set_split_send_fragment: DESCRIPTION the mode ssl's handshakes ask for from now on (client side);
+    RETURN VALUES 1 / 0 (a mode outside the NOTES list)."""
+    s = live_ssl(ssl, "SSL_set_tlsext_max_fragment_length")
+    if s is None or not valid_max_fragment_mode(mode, "SSL_set_tlsext_max_fragment_length"):
+        return 0
+    s.max_fragment_mode = mode
+    return 1
 
 
 def SSL_set_split_send_fragment(s: SSL | None, m: int) -> int:

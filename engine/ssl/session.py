@@ -18,9 +18,10 @@ from engine.ssl.errors import raise_ssl
 from engine.tls.session12 import Session12
 from engine.tls.session13 import Ticket13
 
-__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_protocol_version", "SSL_SESSION_get_time",
-           "SSL_SESSION_get_timeout", "SSL_SESSION_is_resumable", "SSL_SESSION_set_time", "SSL_SESSION_set_timeout",
-           "SSL_SESSION_up_ref", "live_session"]  # fmt: skip
+__all__ = ["SSL_SESSION", "SSL_SESSION_free", "SSL_SESSION_get_max_fragment_length",
+           "SSL_SESSION_get_protocol_version", "SSL_SESSION_get_time", "SSL_SESSION_get_timeout",
+           "SSL_SESSION_is_resumable", "SSL_SESSION_set_time", "SSL_SESSION_set_timeout", "SSL_SESSION_up_ref",
+           "live_session"]  # fmt: skip
 
 
 class SSL_SESSION:
@@ -38,6 +39,7 @@ class SSL_SESSION:
         self.bad = False  # taken from an unclosed connection (SSL_free / SSL_set_session: a bad session)
         self.references = 1
         self.freed = False
+        self.max_fragment_mode = 0  # RFC 6066: the max_fragment_length mode its handshake negotiated
 
     def resumable(self) -> bool:
         # OpenSSL 3.0 (the page is silent on what makes a session resumable): a session id or a ticket
@@ -101,6 +103,13 @@ def SSL_SESSION_get_protocol_version(s: SSL_SESSION | None) -> int:
     # SSL_SESSION_get_protocol_version: the version the session was negotiated with (TLS1_2_VERSION, ...)
     ses = live_session(s, "SSL_SESSION_get_protocol_version")
     return 0 if ses is None else ses.version
+
+
+def SSL_SESSION_get_max_fragment_length(session: SSL_SESSION | None) -> int:
+    """SSL_CTX_set_split_send_fragment: DESCRIPTION the negotiated mode; NOTES DISABLED when the server did not
+    answer the request (its support is optional)."""
+    ses = live_session(session, "SSL_SESSION_get_max_fragment_length")
+    return 0 if ses is None else ses.max_fragment_mode
 
 
 def SSL_SESSION_is_resumable(s: SSL_SESSION | None) -> int:

@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, recordlimit, signatures
+from . import certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .alpn import decode_server_extension, encode_extension
 from .client13 import _is_ip
@@ -218,6 +218,10 @@ class Client12Handshake(Handshake12):
                 raise TLSAlertError(AlertDescription.unsupported_extension, f"unsolicited extension {etype}")
             if etype not in _SH12_ALLOWED:
                 raise illegal_parameter(f"extension {etype} not allowed in a TLS 1.2 ServerHello")
+        mfl = find_extension(sh.extensions, X.max_fragment_length)
+        if mfl is not None:  # RFC 6066 section 4: the same value we asked for, limiting records from here on
+            self.out.append(maxfraglen.check_echo(mfl, cfg.max_fragment_length))
+            self.max_fragment_mode = cfg.max_fragment_length
         reneg = find_extension(sh.extensions, X.renegotiation_info)
         if reneg is None:
             # RFC 5746 section 3.4: the client may go on without it; like OpenSSL 3.0 (no

@@ -26,7 +26,7 @@ from enum import Enum, auto
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import certificates, keyexchange, recordlimit, signatures
+from . import certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .alpn import decode_server_extension, encode_extension
 from .config import TLSConfig, TLSContext
@@ -202,6 +202,8 @@ class Client13Handshake(Handshake13):
         if cfg.record_size_limit is not None:  # RFC 8449 section 4: a TLS 1.2-only client announces at most 2^14
             limit = cfg.record_size_limit if tls13 else recordlimit.own12(cfg.record_size_limit)
             exts.append((X.record_size_limit, recordlimit.encode(limit)))
+        if cfg.max_fragment_length:
+            exts.append((X.max_fragment_length, maxfraglen.encode(cfg.max_fragment_length)))
         if cookie is not None:
             exts.append((X.cookie, build_cookie(cookie)))
         if tls13 and cfg.psk_key_exchange_modes:
@@ -372,6 +374,10 @@ class Client13Handshake(Handshake13):
             # RFC 7301 section 3.1: exactly one protocol, one we offered
             self.alpn = decode_server_extension(alpn, self.config.alpn_protocols)
         self._record_size_limit(find_extension(ee.extensions, X.record_size_limit))
+        mfl = find_extension(ee.extensions, X.max_fragment_length)
+        if mfl is not None:  # RFC 6066 section 4: the same value we asked for (an unasked echo was refused above)
+            self.out.append(maxfraglen.check_echo(mfl, self.config.max_fragment_length))
+            self.max_fragment_mode = self.config.max_fragment_length
         sni = find_extension(ee.extensions, X.server_name)
         if sni is not None and sni != b"":
             raise decode_error("server_name acknowledgement must be empty")

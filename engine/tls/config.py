@@ -96,6 +96,9 @@ class TLSConfig:
     """The largest record we accept, announced with record_size_limit (RFC 8449, ``engine.tls.recordlimit``): in
     TLS 1.3 the inner plaintext, in TLS 1.2 the plaintext (at most 2^14); a server with it answers a client that
     sent one. None: not supported."""
+    max_fragment_length: int = 0
+    """Client: the max_fragment_length mode to ask for (RFC 6066 section 4, ``engine.tls.maxfraglen``; 1..4 for
+    2^9..2^12 bytes, 0 asks for nothing). A server always answers a valid request."""
     key_usage_limit: int | None = None
     """TLS 1.3: records one write key may protect before a KeyUpdate replaces it (RFC 9846 section 5.5). None: the
     section's AES-GCM limit (2^24 records, under its 2^24.5) and none for ChaCha20-Poly1305, whose sequence

@@ -64,6 +64,7 @@ from .handshake import (
     SendHandshake,
     SkipEarlyData,
 )
+from .maxfraglen import SetMaxFragmentLength
 from .messages import HandshakeType
 from .record import MAX_PLAINTEXT, ContentType, RecordLayer
 from .recordlimit import SetRecordSizeLimit
@@ -357,6 +358,11 @@ class TLSConnection:
         self._guarded(lambda: self._hs.renegotiate(resume))
 
     @property
+    def max_fragment_mode(self) -> int:
+        """The max_fragment_length mode negotiated in the last handshake (RFC 6066 section 4; 0: none)."""
+        return self._hs.max_fragment_mode
+
+    @property
     def secure_renegotiation(self) -> bool:
         """TLS 1.2: the peer supports secure renegotiation (RFC 5746 renegotiation_info or SCSV)."""
         return bool(getattr(self._hs, "secure_renegotiation", False))
@@ -493,6 +499,9 @@ class TLSConnection:
                 flush()
                 self._record.send_limit = item.send
                 self._record.receive_limit = item.receive
+            elif isinstance(item, SetMaxFragmentLength):
+                flush()
+                self._record.max_fragment_length = item.limit
             elif isinstance(item, SendChangeCipherSpec):
                 flush()
                 self._out.append(self._record.seal(ContentType.change_cipher_spec, b"\x01"))

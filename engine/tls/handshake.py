@@ -29,6 +29,7 @@ from .alerts import AlertDescription, TLSAlertError
 from .config import TLSConfig, TLSContext
 from .events import Event, KeyUpdateReceived
 from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret
+from .maxfraglen import SetMaxFragmentLength
 from .messages import Extension, ExtensionType, HandshakeBody, KeyUpdate, Message, build_handshake
 from .record import AEAD13, Epoch, RecordProtection
 from .recordlimit import SetRecordSizeLimit
@@ -104,7 +105,8 @@ def diagram(table: TransitionTable) -> list[str]:
 _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 Instruction = (
-    SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | SetRecordSizeLimit | Event
+    SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | SetRecordSizeLimit
+    | SetMaxFragmentLength | Event
 )
 
 CHANGE_CIPHER_SPEC = 0x100 + 20
@@ -129,6 +131,7 @@ class HandshakeMachine:
         self.transcript = Transcript()
         self.peer_finished = False
         self.key_update_owed = False
+        self.max_fragment_mode = 0  # RFC 6066 section 4: the negotiated max_fragment_length mode (0: none)
 
     # -- dispatch ------------------------------------------------------------------------------------------------
 

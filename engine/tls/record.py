@@ -168,6 +168,8 @@ class RecordLayer:
         # the largest we accept; set by the handshake once both sides know them
         self.send_limit = MAX_PLAINTEXT + 1
         self.receive_limit: int | None = None
+        # max_fragment_length (RFC 6066, engine/tls/maxfraglen.py): the negotiated plaintext limit, both directions
+        self.max_fragment_length: int | None = None
 
     # -- keys ----------------------------------------------------------------------------------------------------
 
@@ -325,7 +327,12 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, "plaintext alert under application keys")
         if ctype == ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "application data before keys")
+        self._check_max_fragment(fragment)
         return ctype, fragment
+
+    def _check_max_fragment(self, content: bytes | memoryview) -> None:
+        if self.max_fragment_length is not None and len(content) > self.max_fragment_length:
+            raise TLSAlertError(AlertDescription.record_overflow, "record larger than the max_fragment_length")
 
     def _open12(self, prot: RecordProtection, ctype: int, fragment: bytes | memoryview) -> tuple[int, bytes]:
         content = prot.open(ctype, fragment)
@@ -334,6 +341,7 @@ class RecordLayer:
         if self.receive_limit is not None and len(content) >= self.receive_limit:
             # RFC 8449 in TLS 1.2: the limit (receive_limit - 1) counts the plaintext
             raise TLSAlertError(AlertDescription.record_overflow, "record larger than our record_size_limit")
+        self._check_max_fragment(content)
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
         return ctype, content
@@ -358,6 +366,7 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty protected record")
+        self._check_max_fragment(content)
         return ctype, content
 
     # -- output --------------------------------------------------------------------------------------------------
@@ -379,6 +388,8 @@ class RecordLayer:
         if prot is not None and self.send_limit <= MAX_PLAINTEXT:
             # RFC 8449: in TLS 1.3 the content type byte counts (TLS 1.2 limits arrive as limit + 1)
             max_fragment = min(max_fragment, self.send_limit - 1)
+        if self.max_fragment_length is not None:
+            max_fragment = min(max_fragment, self.max_fragment_length)
         if len(data) <= max_fragment:
             return self._seal_one(content_type, data)
         return b"".join(

@@ -34,7 +34,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import alpn, certificates, keyexchange, recordlimit, signatures
+from . import alpn, certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .certselect import candidates, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
@@ -185,6 +185,8 @@ class Server12Handshake(Handshake12):
         self.ems = ems is not None and cfg.extended_master_secret
         # RFC 7366 section 3: only for a block cipher suite
         self.etm_offered = etm is not None and cfg.encrypt_then_mac
+        mfl = find_extension(ch.extensions, X.max_fragment_length)
+        self.max_fragment_mode = maxfraglen.decode(mfl) if mfl is not None else 0  # RFC 6066 section 4
         self.etm = self.etm_offered and not suite.is_aead
 
         self.client_random = ch.random
@@ -268,6 +270,7 @@ class Server12Handshake(Handshake12):
         # SSL_get_servername: after a TLS 1.2 resumption the server reports the name of the original handshake
         self.server_name = session.server_name
         self._send(ServerHello(self.server_random, session.session_id, session.cipher_suite, 0, exts))
+        self._limit_fragments()
         self._send_sni_warning()
         self.server_verify_data = self._send_ccs_and_finished()
         self._set_state(S.WAIT_CCS)
@@ -303,6 +306,8 @@ class Server12Handshake(Handshake12):
             exts.append((X.record_size_limit, recordlimit.encode(self.record_limit_answer)))
         if self.issue_ticket:
             exts.append((X.session_ticket, b""))  # RFC 5077 section 3.2: a NewSessionTicket follows
+        if self.max_fragment_mode:
+            exts.append((X.max_fragment_length, maxfraglen.encode(self.max_fragment_mode)))
         return self._order(exts)
 
     def _new_session(self) -> Session12:
@@ -323,6 +328,11 @@ class Server12Handshake(Handshake12):
             self.alpn, tuple(c.public_bytes(Encoding.DER) for c in self.peer_chain),
         )  # fmt: skip
         self._send(NewSessionTicket12(cfg.ticket_lifetime, seal12(cfg.ticket_sealer, state)))
+
+    def _limit_fragments(self) -> None:
+        """RFC 6066 section 4: once our ServerHello has echoed max_fragment_length, our records keep to it."""
+        if self.max_fragment_mode:
+            self.out.append(maxfraglen.SetMaxFragmentLength(maxfraglen.LIMITS[self.max_fragment_mode]))
 
     def _check_renegotiation_info(self, ch: ClientHello, renegotiation: bool) -> None:
         """RFC 5746 sections 3.6 and 3.7."""
@@ -395,6 +405,7 @@ class Server12Handshake(Handshake12):
         self.session_id = b"" if self.issue_ticket else self.ctx.random(32)
         exts = self._server_hello_extensions(echo_points)
         self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
+        self._limit_fragments()
         self._send_sni_warning()
         self._send(Certificate12([c.public_bytes(Encoding.DER) for c in self.chain]))
         self.ecdhe_key = self.ctx.generate_key_share(self.group)

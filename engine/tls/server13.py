@@ -27,7 +27,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from . import alpn, certificates, keyexchange, recordlimit, signatures
+from . import alpn, certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .certselect import choose_certificate13, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
@@ -188,6 +188,8 @@ class Server13Handshake(Handshake13):
         self.server_name, self.sni_ack, _ = server_name_answer(cfg, find_extension(ch.extensions, X.server_name))
         alpn_ext = find_extension(ch.extensions, X.application_layer_protocol_negotiation)
         self.alpn = alpn.server_choice(alpn_ext, cfg.alpn_protocols, cfg.alpn_select)  # RFC 7301 section 3.2
+        mfl = find_extension(ch.extensions, X.max_fragment_length)
+        self.max_fragment_mode = maxfraglen.decode(mfl) if mfl is not None else 0  # RFC 6066 section 4
 
         self.chain, self.key, self.scheme = choose_certificate13(cfg, client_schemes)
 
@@ -321,11 +323,15 @@ class Server13Handshake(Handshake13):
         if cfg.advertise_groups:
             ee_exts.append((X.supported_groups, build_named_group_list(cfg.advertise_groups)))
         ee_exts.extend(self._record_size_limit(ch))
+        if self.max_fragment_mode:
+            ee_exts.append((X.max_fragment_length, maxfraglen.encode(self.max_fragment_mode)))
         offered = {t for t, _ in ch.extensions}
         ee_exts.extend(e for e in cfg.extra_extensions if e[0] in offered)
         if self.server_name is not None and self.sni_ack:
             ee_exts.append((X.server_name, b""))
         self._send(EncryptedExtensions(self._order(ee_exts)))
+        if self.max_fragment_mode:  # RFC 6066 section 4: our records from here on are within the limit
+            self.out.append(maxfraglen.SetMaxFragmentLength(maxfraglen.LIMITS[self.max_fragment_mode]))
 
         if self.resumed is not None:
             self._finish_flight(suite)  # RFC 9846 section 2.2: a PSK handshake sends no certificate

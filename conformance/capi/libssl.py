@@ -325,6 +325,10 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "SSL_get_error": (c_int, (_H, c_int)),
     "SSL_want": (c_int, (_H,)),
     "SSL_key_update": (c_int, (_H, c_int)),
+    # SSL_CTX_set_verify.pod: post-handshake authentication
+    "SSL_verify_client_post_handshake": (c_int, (_H,)),
+    "SSL_set_post_handshake_auth": (None, (_H, c_int)),
+    "SSL_CTX_set_post_handshake_auth": (None, (_H, c_int)),
     "SSL_renegotiate": (c_int, (_H,)),
     "SSL_renegotiate_pending": (c_int, (_H,)),
     "SSL_CTX_set_client_cert_cb": (None, (_H, c_void_p)),
@@ -1915,6 +1919,15 @@ class LibsslApi:
 
     def SSL_key_update(self, s: Handle | None, updatetype: int) -> int:
         return int(self._function("SSL_key_update")(_address(s, "SSL"), updatetype))
+
+    def SSL_verify_client_post_handshake(self, s: Handle | None) -> int:
+        return int(self._function("SSL_verify_client_post_handshake")(_address(s, "SSL")))
+
+    def SSL_set_post_handshake_auth(self, s: Handle | None, val: int) -> None:
+        self._function("SSL_set_post_handshake_auth")(_address(s, "SSL"), val)
+
+    def SSL_CTX_set_post_handshake_auth(self, ctx: Handle | None, val: int) -> None:
+        self._function("SSL_CTX_set_post_handshake_auth")(_address(ctx, "SSL_CTX"), val)
 
     def SSL_get_key_update_type(self, s: Handle | None) -> int:
         return int(self._function("SSL_get_key_update_type")(_address(s, "SSL")))

@@ -276,6 +276,7 @@ PRESENT = frozenset({
     "SSL_CTX_set_mode",
     "SSL_CTX_set_num_tickets",
     "SSL_CTX_set_options",
+    "SSL_CTX_set_post_handshake_auth",
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
@@ -382,6 +383,7 @@ PRESENT = frozenset({
     "SSL_set_min_proto_version",
     "SSL_set_mode",
     "SSL_set_options",
+    "SSL_set_post_handshake_auth",
     "SSL_set_quiet_shutdown",
     "SSL_set_read_ahead",
     "SSL_set_retry_verify",
@@ -399,6 +401,7 @@ PRESENT = frozenset({
     "SSL_up_ref",
     "SSL_use_PrivateKey_file",
     "SSL_use_certificate_file",
+    "SSL_verify_client_post_handshake",
     "SSL_version",
     "SSL_want",
     "SSL_want_async",
@@ -681,6 +684,7 @@ class EngineApi:
     SSL_CTX_set_mode = staticmethod(_ssl.SSL_CTX_set_mode)
     SSL_CTX_set_num_tickets = staticmethod(_ssl.SSL_CTX_set_num_tickets)
     SSL_CTX_set_options = staticmethod(_ssl.SSL_CTX_set_options)
+    SSL_CTX_set_post_handshake_auth = staticmethod(_ssl.SSL_CTX_set_post_handshake_auth)
     SSL_CTX_set_quiet_shutdown = staticmethod(_ssl.SSL_CTX_set_quiet_shutdown)
     SSL_CTX_set_read_ahead = staticmethod(_ssl.SSL_CTX_set_read_ahead)
     SSL_CTX_set_security_level = staticmethod(_ssl.SSL_CTX_set_security_level)
@@ -787,6 +791,7 @@ class EngineApi:
     SSL_set_min_proto_version = staticmethod(_ssl.SSL_set_min_proto_version)
     SSL_set_mode = staticmethod(_ssl.SSL_set_mode)
     SSL_set_options = staticmethod(_ssl.SSL_set_options)
+    SSL_set_post_handshake_auth = staticmethod(_ssl.SSL_set_post_handshake_auth)
     SSL_set_quiet_shutdown = staticmethod(_ssl.SSL_set_quiet_shutdown)
     SSL_set_read_ahead = staticmethod(_ssl.SSL_set_read_ahead)
     SSL_set_retry_verify = staticmethod(_ssl.SSL_set_retry_verify)
@@ -804,6 +809,7 @@ class EngineApi:
     SSL_up_ref = staticmethod(_ssl.SSL_up_ref)
     SSL_use_PrivateKey_file = staticmethod(_ssl.SSL_use_PrivateKey_file)
     SSL_use_certificate_file = staticmethod(_ssl.SSL_use_certificate_file)
+    SSL_verify_client_post_handshake = staticmethod(_ssl.SSL_verify_client_post_handshake)
     SSL_version = staticmethod(_ssl.SSL_version)
     SSL_want = staticmethod(_ssl.SSL_want)
     SSL_want_async = staticmethod(_ssl.SSL_want_async)

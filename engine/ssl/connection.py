@@ -92,6 +92,7 @@ from engine.tls import (
     CloseNotifyReceived,
     HandshakeComplete,
     NewSessionTicketReceived,
+    PostHandshakeAuthDone,
     TLSAlertError,
     TLSConfig,
     TLSConnection,
@@ -192,6 +193,8 @@ class SSL:
         "other_certs",
         "peer_chain",
         "peer_servername",
+        "pha_state",
+        "post_handshake_auth",
         "private_key",
         "quiet_shutdown",
         "rbio",
@@ -231,6 +234,7 @@ class SSL:
         self.max_version = ctx.max_version
         self.verify_mode = ctx.verify_mode
         self.verify_callback = ctx.verify_callback
+        self.post_handshake_auth = ctx.post_handshake_auth
         self.cert_chain: list[x509.Certificate] = list(ctx.cert_chain)
         self.private_key: PrivateKey | None = ctx.private_key
         self.other_certs = list(ctx.other_certs)  # certificates of other key types (engine/ssl/hooks.py)
@@ -274,6 +278,8 @@ class SSL:
         self.peer_servername: str | None = None  # server: the name the client sent (SSL_get_servername)
         self.verify_result = K.X509_V_OK
         self.key_update = K.SSL_KEY_UPDATE_NONE
+        # SSL_verify_client_post_handshake: None, "pending" (sent at the next I/O) or "sent" (answer outstanding)
+        self.pha_state: str | None = None
         self._failed: Failure | None = None  # set only by _fail
         self._out = bytearray()
         self._queued = 0  # bytes ever put into _out
@@ -382,6 +388,8 @@ class SSL:
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
             cfg.session_tickets = self.ctx.num_tickets
+            # SSL_CTX_set_verify: NOTES SSL_VERIFY_POST_HANDSHAKE, no CertificateRequest in a TLS 1.3 handshake
+            cfg.post_handshake_only = bool(self.verify_mode & K.SSL_VERIFY_POST_HANDSHAKE)
         else:
             # SSL_CTX_set_mode: SSL_MODE_SEND_FALLBACK_SCSV adds TLS_FALLBACK_SCSV (RFC 7507) to the hello
             cfg.send_fallback_scsv = bool(self.mode & K.SSL_MODE_SEND_FALLBACK_SCSV)
@@ -395,6 +403,7 @@ class SSL:
                 cfg.resume_session12 = self.session.state  # SSL_set_session: offered for resumption
             if self.session is not None:
                 cfg.resume_ticket13 = self.session.ticket_to_offer()  # a TLS 1.3 session holding a ticket
+            cfg.post_handshake_auth = self.post_handshake_auth  # SSL_set_post_handshake_auth
             cfg.defer_client_certificate = self.ctx.client_cert_cb is not None and not self.cert_chain
             # a verify callback may also suspend the handshake (SSL_CTX_set_verify: SSL_set_retry_verify), so its
             # check runs at the same deferred point as the certificate verify callback's
@@ -653,6 +662,11 @@ class SSL:
                 self._refused_renegotiation(conn)
             elif isinstance(ev, CertificateRequested):
                 self._cert_wait = True
+            elif isinstance(ev, PostHandshakeAuthDone):
+                # SSL_CTX_set_verify: NOTES the request is answered; the certificate (if any) is the peer's now
+                self.pha_state = None
+                if ev.peer_certificates:
+                    self.peer_chain = list(ev.peer_certificates)
             elif isinstance(ev, CertificateReceived):
                 self._verify_wait = True
                 self._verify_chain = list(ev.chain)
@@ -902,6 +916,7 @@ class SSL:
         try:
             if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
                 return (-1, b"")
+            self._send_pha_request()
             self.start_renegotiation()
         except TLSAlertError as exc:
             return (self._fail_alert(exc), b"")
@@ -1005,6 +1020,7 @@ class SSL:
                 return -1
             if self.key_update != K.SSL_KEY_UPDATE_NONE:
                 self._send_key_update()
+            self._send_pha_request()
             if self._flush() < 0:
                 self._wbuf = data
                 return -1
@@ -1040,6 +1056,18 @@ class SSL:
             # protect, so it is dropped (SSL_key_update then SSL_do_handshake after SSL_shutdown still return 1)
             return
         self.conn.send_key_update(kind == K.SSL_KEY_UPDATE_REQUESTED)
+        self._pull()
+
+    def _send_pha_request(self) -> None:
+        """SSL_CTX_set_verify: NOTES the CertificateRequest of SSL_verify_client_post_handshake goes out with the
+        next I/O operation."""
+        if self.pha_state != "pending" or self.conn is None:
+            return
+        if self.shutdown & K.SSL_SENT_SHUTDOWN or self.conn.closed_for_writing:
+            self.pha_state = None
+            return
+        self.pha_state = "sent"
+        self.conn.request_post_handshake_auth()
         self._pull()
 
     def _perform_key_update(self) -> int:

@@ -94,6 +94,7 @@ __all__ = [
     "SSL_CTX_set_mode",
     "SSL_CTX_set_num_tickets",
     "SSL_CTX_set_options",
+    "SSL_CTX_set_post_handshake_auth",
     "SSL_CTX_set_quiet_shutdown",
     "SSL_CTX_set_read_ahead",
     "SSL_CTX_set_security_level",
@@ -252,6 +253,7 @@ class SSL_CTX:
         "num_tickets",
         "options",
         "other_certs",
+        "post_handshake_auth",
         "private_key",
         "quiet_shutdown",
         "read_ahead",
@@ -283,6 +285,7 @@ class SSL_CTX:
         self.min_version = 0
         self.max_version = 0
         self.verify_mode = K.SSL_VERIFY_NONE
+        self.post_handshake_auth = False  # SSL_CTX_set_post_handshake_auth: DESCRIPTION not sent by default
         self.verify_callback: VerifyCallback | None = None
         self.cert_chain: list[x509.Certificate] = []
         self.private_key: PrivateKey | None = None
@@ -743,6 +746,13 @@ def SSL_CTX_set_verify(ctx: SSL_CTX | None, mode: int, verify_callback: VerifyCa
     if c is not None:
         c.verify_mode = mode
         c.verify_callback = verify_callback
+
+
+def SSL_CTX_set_post_handshake_auth(ctx: SSL_CTX | None, val: int) -> None:
+    """SSL_CTX_set_verify: DESCRIPTION a client offers the post-handshake authentication extension when val != 0."""
+    c = live_ctx(ctx, "SSL_CTX_set_post_handshake_auth")
+    if c is not None:
+        c.post_handshake_auth = bool(val)
 
 
 def SSL_CTX_get_verify_callback(ctx: SSL_CTX | None) -> VerifyCallback | None:

@@ -51,9 +51,11 @@ __all__ = [
     "SSL_renegotiate_pending",
     "SSL_sendfile",
     "SSL_session_reused",
+    "SSL_set_post_handshake_auth",
     "SSL_set_retry_verify",
     "SSL_set_shutdown",
     "SSL_shutdown",
+    "SSL_verify_client_post_handshake",
     "SSL_version",
     "SSL_want",
     "SSL_want_async",
@@ -93,7 +95,7 @@ def SSL_do_handshake(ssl: SSL | None) -> int:
         return -1
     if s.init_finished:
         renegotiation = s.reneg_scheduled is not None or s._in_renegotiation_handshake()
-        if s.key_update == K.SSL_KEY_UPDATE_NONE and not renegotiation:
+        if s.key_update == K.SSL_KEY_UPDATE_NONE and not renegotiation and s.pha_state != "pending":
             # SSL_do_handshake: RETURN VALUES 1, the handshake is complete; output of an unfinished SSL_write waits
             # for that write to be repeated (libssl 3.0 alike; the engine used to flush it here and answer
             # SSL_ERROR_WANT_WRITE when the BIO was full: found by the differential runner)
@@ -102,6 +104,7 @@ def SSL_do_handshake(ssl: SSL | None) -> int:
         try:
             if s.key_update != K.SSL_KEY_UPDATE_NONE:
                 s._send_key_update()
+            s._send_pha_request()  # SSL_CTX_set_verify: NOTES SSL_do_handshake sends the CertificateRequest
         except TLSAlertError as exc:
             return s._fail_alert(exc)
         if renegotiation:
@@ -378,6 +381,49 @@ def SSL_want_client_hello_cb(ssl: SSL | None) -> int:
 
 
 # --- KeyUpdate, renegotiation (SSL_key_update.pod) --------------------------------------------------------------------
+def SSL_set_post_handshake_auth(s: SSL | None, val: int) -> None:
+    """SSL_CTX_set_verify: DESCRIPTION a client offers the post-handshake authentication extension when val != 0
+    (NOTES: before SSL_connect, which builds the ClientHello)."""
+    ssl = live_ssl(s, "SSL_set_post_handshake_auth")
+    if ssl is not None:
+        ssl.post_handshake_auth = bool(val)
+
+
+def SSL_verify_client_post_handshake(s: SSL | None) -> int:
+    """SSL_CTX_set_verify: RETURN VALUES 1 when the CertificateRequest is queued (sent at the next I/O, NOTES), 0
+    with the reason on the error queue. The page names the conditions (TLS 1.3, verify flags, the client's
+    extension, one request at a time); the reason codes are libssl 3.0's, checked in its order."""
+    ssl = live_ssl(s, "SSL_verify_client_post_handshake")
+    if ssl is None:
+        return 0
+    func = "SSL_verify_client_post_handshake"
+    hs = ssl.conn.handshake if ssl.conn is not None else None
+    if ssl.version != K.TLS1_3_VERSION:
+        raise_ssl(K.SSL_R_WRONG_SSL_VERSION, func)
+        return 0
+    if not ssl.server:
+        raise_ssl(K.SSL_R_NOT_SERVER, func)
+        return 0
+    if not ssl.init_finished:
+        raise_ssl(K.SSL_R_STILL_IN_INIT, func)
+        return 0
+    if not getattr(hs, "client_pha", False):
+        raise_ssl(K.SSL_R_EXTENSION_NOT_RECEIVED, func)
+        return 0
+    if ssl.pha_state == "pending":
+        raise_ssl(K.SSL_R_REQUEST_PENDING, func)
+        return 0
+    if ssl.pha_state == "sent":
+        raise_ssl(K.SSL_R_REQUEST_SENT, func)
+        return 0
+    if not ssl.verify_mode & K.SSL_VERIFY_PEER:
+        # DESCRIPTION: SSL_VERIFY_PEER must be set (libssl 3.0: SSL_R_INVALID_CONFIG)
+        raise_ssl(K.SSL_R_INVALID_CONFIG, func)
+        return 0
+    ssl.pha_state = "pending"
+    return 1
+
+
 def SSL_key_update(s: SSL | None, updatetype: int) -> int:
     ssl = live_ssl(s, "SSL_key_update")
     if ssl is None:

@@ -156,7 +156,8 @@ def SSL_dup(s: SSL | None) -> SSL | None:
     for name in ("options", "mode", "min_version", "max_version", "verify_mode", "verify_callback", "cert_chain",
                  "private_key", "ciphersuites", "cipher_list", "groups", "host", "server", "role_set", "shutdown",
                  "verify_depth", "read_ahead", "max_cert_list", "security_level", "info_callback",
-                 "max_send_fragment", "split_send_fragment", "max_pipelines", "default_read_buffer_len"):  # fmt: skip
+                 "max_send_fragment", "split_send_fragment", "max_pipelines", "default_read_buffer_len",
+                 "post_handshake_auth"):  # fmt: skip
         value = getattr(ssl, name)
         setattr(new, name, list(value) if isinstance(value, list) else value)
     new.ex_data = dict(ssl.ex_data)

@@ -20,6 +20,7 @@ from .events import (
     HandshakeComplete,
     KeyUpdateReceived,
     NewSessionTicketReceived,
+    PostHandshakeAuthDone,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "HandshakeComplete",
     "KeyUpdateReceived",
     "NewSessionTicketReceived",
+    "PostHandshakeAuthDone",
     "Role",
     "TLSAlertError",
     "TLSConfig",

@@ -30,11 +30,17 @@ from . import certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .alpn import decode_server_extension, encode_extension
 from .config import TLSConfig, TLSContext
-from .events import CertificateReceived, CertificateRequested, HandshakeComplete, NewSessionTicketReceived
+from .events import (
+    CertificateReceived,
+    CertificateRequested,
+    HandshakeComplete,
+    NewSessionTicketReceived,
+    PostHandshakeAuthDone,
+)
 from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
 from .handshake12 import client_hello_extensions12
 from .keyexchange import PrivateKeyShare
-from .keyschedule import CIPHER_SUITES, KeySchedule, finished_verify_data, resumption_psk
+from .keyschedule import CIPHER_SUITES, KeySchedule, Transcript, finished_verify_data, resumption_psk
 from .messages import (
     TLS12,
     TLS13,
@@ -113,6 +119,8 @@ class ClientState(Enum):
     WAIT_FINISHED = auto()
     WAIT_APP_CERT = auto()  # not in RFC 9846: the application is choosing a client certificate (deferred)
     CONNECTED = auto()
+    # not in RFC 9846: a post-handshake CertificateRequest awaits the application (later records wait: paused)
+    PHA_WAIT_APP_CERT = auto()
     HANDED_OFF = auto()  # not in RFC 9846: the server chose TLS 1.2; client12 goes on from its ServerHello
 
 
@@ -147,6 +155,9 @@ class Client13Handshake(Handshake13):
         self.tickets: list[NewSessionTicketReceived] = []
         self.offered_ticket: Ticket13 | None = None  # the ticket in our pre_shared_key
         self.resumed = False
+        self.pha_base: Transcript | None = None  # the transcript through our Finished (RFC 9846 section 4.5)
+        self.pha_transcript: Transcript | None = None
+        self.pha_request: CertificateRequest | None = None
 
     # -- START ---------------------------------------------------------------------------------------------------
 
@@ -205,6 +216,8 @@ class Client13Handshake(Handshake13):
         if cfg.send_fallback_scsv:
             suites.append(TLS_FALLBACK_SCSV)  # RFC 7507 section 4
         # RFC 9846 section 4.1.2: a second ClientHello drops early_data
+        if cfg.post_handshake_auth and TLS13 in cfg.supported_versions:
+            exts.append((X.post_handshake_auth, b""))  # RFC 9846 section 4.2.6: empty extension_data
         exts.extend(e for e in cfg.extra_extensions if initial or e[0] != X.early_data)
         exts = self._order(exts)
         hello = ClientHello(self.random, self.session_id, suites, b"\x00", exts)
@@ -450,7 +463,7 @@ class Client13Handshake(Handshake13):
 
     @property
     def paused(self) -> bool:
-        return self.state is ClientState.WAIT_APP_VERIFY
+        return self.state in (ClientState.WAIT_APP_VERIFY, ClientState.PHA_WAIT_APP_CERT)
 
     def finish_certificate_check(self, accepted: bool) -> None:
         """The application's verdict on a deferred chain: go on to CertificateVerify, or bad_certificate."""
@@ -462,6 +475,9 @@ class Client13Handshake(Handshake13):
 
     def send_client_certificate(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
         """Resume a deferred handshake with this certificate (an empty chain: no certificate)."""
+        if self.state is ClientState.PHA_WAIT_APP_CERT:
+            self._answer_post_handshake(chain, key)
+            return
         if self.state is not ClientState.WAIT_APP_CERT:
             raise RuntimeError("no client certificate is awaited")
         self._send_second_flight(chain, key)
@@ -479,6 +495,7 @@ class Client13Handshake(Handshake13):
         self._send(Finished(verify_data))
         self._install("write", Epoch.application, self.client_app_secret)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
+        self.pha_base = self.transcript.copy()
         self._set_state(ClientState.CONNECTED)
         self.out.append(
             HandshakeComplete(
@@ -515,6 +532,41 @@ class Client13Handshake(Handshake13):
 
     # -- CONNECTED -----------------------------------------------------------------------------------------------
 
+    @property
+    def established(self) -> bool:
+        return self.state in (ClientState.CONNECTED, ClientState.PHA_WAIT_APP_CERT)
+
+    def _on_post_handshake_request(self, body: bytes, raw: bytes) -> None:
+        """RFC 9846 section 4.6.2: a CertificateRequest after the handshake, allowed only when we offered
+        post_handshake_auth; answered with Certificate, CertificateVerify (with a certificate) and Finished."""
+        if not self.config.post_handshake_auth or self.pha_base is None:
+            raise TLSAlertError(AlertDescription.unexpected_message, "CertificateRequest without post_handshake_auth")
+        cr = CertificateRequest.parse(body)
+        check_extension_types(cr.extensions, set(_CR_ALLOWED) | {t for t, _ in cr.extensions}, _CR_ALLOWED, "CR")
+        if find_extension(cr.extensions, X.signature_algorithms) is None:
+            raise TLSAlertError(AlertDescription.missing_extension, "CertificateRequest without signature_algorithms")
+        self.pha_request = cr
+        self.pha_transcript = self.pha_base.copy()
+        self.pha_transcript.update(raw)
+        if self.config.defer_client_certificate:
+            self._set_state(ClientState.PHA_WAIT_APP_CERT)
+            self.out.append(CertificateRequested())
+            return
+        self._answer_post_handshake(self.config.certificate_chain, self.config.private_key)
+
+    def _answer_post_handshake(self, chain: list[x509.Certificate], key: signatures.PrivateKey | None) -> None:
+        assert self.suite is not None and self.pha_request is not None and self.pha_transcript is not None
+        main, self.transcript = self.transcript, self.pha_transcript
+        try:
+            self._send_client_certificate(self.pha_request, chain, key)
+            # RFC 9846 section 4.5: the Finished key of post-handshake messages is the current application secret
+            self._send(Finished(finished_verify_data(self.suite, self.client_app_secret, self.transcript.digest())))
+        finally:
+            self.transcript = main
+        self.pha_request = self.pha_transcript = None
+        self._set_state(ClientState.CONNECTED)
+        self.out.append(PostHandshakeAuthDone([]))
+
     def _on_new_session_ticket(self, body: bytes, raw: bytes) -> None:
         # RFC 9846 section 4.7.1: kept with what a resumption needs (see session13)
         assert self.suite is not None
@@ -545,6 +597,7 @@ TRANSITIONS: dict[tuple[Enum, int], Transition] = {
     (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED, S.WAIT_APP_CERT),
     (S.CONNECTED, H.new_session_ticket): transition(C._on_new_session_ticket, S.CONNECTED),
     (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
+    (S.CONNECTED, H.certificate_request): transition(C._on_post_handshake_request, S.CONNECTED, S.PHA_WAIT_APP_CERT),
 }
 Client13Handshake.TRANSITIONS = TRANSITIONS
 del C, S

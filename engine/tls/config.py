@@ -171,6 +171,10 @@ class TLSConfig:
     """supported_groups to announce in EncryptedExtensions (RFC 9846 section 4.3.7), if any."""
     hrr_cookie: CookieMaker | None = None
     session_tickets: int = 0
+    # TLS 1.3 post-handshake client authentication (RFC 9846 section 4.2.6 / 4.6.2): a client offers the
+    # post_handshake_auth extension; a server with post_handshake_only sends no CertificateRequest in the handshake
+    post_handshake_auth: bool = False
+    post_handshake_only: bool = False
     """NewSessionTickets to send after the handshake."""
     ticket_issuer: TicketIssuer | None = None
     ticket_sealer: TicketSealer | None = None

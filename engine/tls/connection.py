@@ -337,6 +337,18 @@ class TLSConnection:
             raise RuntimeError("connection closed for writing")
         self._guarded(lambda: self._hs.send_key_update(request))
 
+    def request_post_handshake_auth(self) -> None:
+        """TLS 1.3 server: send a post-handshake CertificateRequest (RFC 9846 section 4.6.2)."""
+        self._check()
+        if not self._hs.connected:
+            raise RuntimeError("handshake not complete")
+        from .server13 import Server13Handshake
+
+        hs = self._hs
+        if not isinstance(hs, Server13Handshake):
+            raise RuntimeError("post-handshake authentication needs a TLS 1.3 server")
+        self._guarded(hs.request_post_handshake_auth)
+
     def renegotiate(self, resume: bool = False) -> None:
         """TLS 1.2: start a renegotiation (client: ClientHello, offering the current session when ``resume``;
         server: HelloRequest). RuntimeError if the version or the state does not allow it."""
@@ -373,7 +385,17 @@ class TLSConnection:
         chain sends none) and finish the handshake."""
         self._check()
         hs = self._hs
-        self._guarded(lambda: hs.send_client_certificate(chain, key))
+        if not hs.paused:
+            self._guarded(lambda: hs.send_client_certificate(chain, key))
+            return
+
+        def resume() -> None:
+            # a post-handshake request held the records after it back (RFC 9846 section 4.6.2)
+            hs.send_client_certificate(chain, key)
+            self._on_handshake_data(b"")
+            self._process_records()
+
+        self._guarded(resume)
 
     def resume_certificate_check(self, accepted: bool, failure: TLSAlertError | None = None) -> None:
         """Client, after a :class:`~engine.tls.events.CertificateReceived` event: accept or reject the chain and go

@@ -87,6 +87,14 @@ class CertificateRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class PostHandshakeAuthDone:
+    """A post-handshake authentication (RFC 9846 section 4.6.2) completed: on a server, the client's chain (empty:
+    the client sent none); on a client, the answer was sent."""
+
+    peer_certificates: list[x509.Certificate]
+
+
+@dataclass(frozen=True, slots=True)
 class CertificateReceived:
     """The server's chain arrived and ``defer_certificate_check`` is set: the handshake waits for
     ``TLSConnection.resume_certificate_check``."""
@@ -103,4 +111,5 @@ Event = (
     | KeyUpdateReceived
     | AlertReceived
     | NewSessionTicketReceived
+    | PostHandshakeAuthDone
 )

@@ -166,6 +166,15 @@ class Transcript:
         else:
             self._hash.update(data)
 
+    def copy(self) -> Transcript:
+        """An independent transcript that goes on from this one's state (post-handshake authentication hashes the
+        handshake plus its own messages, RFC 9846 section 4.5)."""
+        other = Transcript()
+        other._buffer = list(self._buffer)
+        other._hash_algorithm = self._hash_algorithm
+        other._hash = self._hash.copy() if self._hash is not None else None
+        return other
+
     def digest(self) -> bytes:
         if self._hash is None:
             raise RuntimeError("transcript hash not started")

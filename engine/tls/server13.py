@@ -31,9 +31,9 @@ from . import alpn, certificates, keyexchange, maxfraglen, recordlimit, signatur
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
 from .certselect import choose_certificate13, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
-from .events import HandshakeComplete
+from .events import HandshakeComplete, PostHandshakeAuthDone
 from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, SkipEarlyData, Transition, transition
-from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, finished_verify_data, resumption_psk
+from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, Transcript, finished_verify_data, resumption_psk
 from .messages import (
     TLS12,
     TLS13,
@@ -92,6 +92,10 @@ class ServerState(Enum):
     WAIT_CV = auto()
     WAIT_FINISHED = auto()
     CONNECTED = auto()
+    # not in RFC 9846's diagram: a post-handshake CertificateRequest was sent (section 4.6.2)
+    PHA_WAIT_CERT = auto()
+    PHA_WAIT_CV = auto()
+    PHA_WAIT_FINISHED = auto()
     HANDED_OFF = auto()  # not in RFC 9846: the client hello picked TLS 1.2; server12 goes on from it
 
 
@@ -126,6 +130,11 @@ class Server13Handshake(Handshake13):
         self.cr_schemes: tuple[int, ...] = ()
         self.resumed: TicketState13 | None = None  # the ticket this handshake resumes (PSK accepted)
         self.tickets_sent = 0
+        self.client_pha = False  # the ClientHello offered post_handshake_auth (RFC 9846 section 4.2.6)
+        self.pha_base: Transcript | None = None
+        self.pha_transcript: Transcript | None = None
+        self.pha_context = b""
+        self.pha_chain: list[x509.Certificate] = []
 
     @property
     def ccs_may_arrive(self) -> bool:
@@ -327,7 +336,8 @@ class Server13Handshake(Handshake13):
         if self.resumed is not None:
             self._finish_flight(suite)  # RFC 9846 section 2.2: a PSK handshake sends no certificate
             return
-        if cfg.request_client_certificate or cfg.require_client_certificate:
+        self.client_pha = find_extension(ch.extensions, X.post_handshake_auth) is not None
+        if (cfg.request_client_certificate or cfg.require_client_certificate) and not cfg.post_handshake_only:
             self.cr_schemes = cfg.signature_algorithms
             cr_exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
             self._send(CertificateRequest(b"", cr_exts))
@@ -395,6 +405,7 @@ class Server13Handshake(Handshake13):
         self.transcript.update(raw)
         self.resumption_secret = self.schedule.resumption_secret(self.transcript.digest())
         self._install("read", Epoch.application, self.client_app_secret)
+        self.pha_base = self.transcript.copy()
         self._set_state(ServerState.CONNECTED)
         self.out.append(
             HandshakeComplete(
@@ -411,6 +422,75 @@ class Server13Handshake(Handshake13):
         )
         for _ in range(self.config.session_tickets):
             self._send_ticket()
+
+    # -- post-handshake authentication (RFC 9846 section 4.6.2) ---------------------------------------------------
+
+    @property
+    def established(self) -> bool:
+        return self.state in _ESTABLISHED
+
+    def request_post_handshake_auth(self) -> None:
+        """Send a CertificateRequest with a fresh certificate_request_context; the client's answer is hashed after
+        the handshake transcript and this request (section 4.5)."""
+        if not self.client_pha or self.pha_base is None:
+            raise RuntimeError("the client did not offer post_handshake_auth")
+        if self.state is not ServerState.CONNECTED:
+            raise RuntimeError("a certificate request is outstanding")
+        self.pha_context = self.ctx.random(32)
+        self.cr_schemes = self.config.signature_algorithms
+        exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
+        main, self.transcript = self.transcript, self.pha_base.copy()
+        try:
+            self._send(CertificateRequest(self.pha_context, exts))
+        finally:
+            self.pha_transcript, self.transcript = self.transcript, main
+        self._set_state(ServerState.PHA_WAIT_CERT)
+
+    def _on_pha_certificate(self, body: bytes, raw: bytes) -> None:
+        assert self.pha_transcript is not None
+        msg = Certificate.parse(body)
+        if msg.certificate_request_context != self.pha_context:
+            raise illegal_parameter("Certificate context does not match CertificateRequest")
+        self.pha_transcript.update(raw)
+        self.pha_chain = []
+        if not msg.certificate_list:
+            if self.config.require_client_certificate:
+                raise TLSAlertError(AlertDescription.certificate_required, "client sent no certificate")
+            self._set_state(ServerState.PHA_WAIT_FINISHED)
+            return
+        chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
+        if self.config.check_chain is not None:
+            self.config.check_chain(chain)
+        elif self.config.verify_peer:
+            certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
+        self.pha_chain = chain
+        self._set_state(ServerState.PHA_WAIT_CV)
+
+    def _on_pha_certificate_verify(self, body: bytes, raw: bytes) -> None:
+        assert self.pha_transcript is not None
+        cv = CertificateVerify.parse(body)
+        key = certificates.leaf_public_key(self.pha_chain[0])
+        content = signatures.certificate_verify_input(False, self.pha_transcript.digest())
+        signatures.verify(key, cv.algorithm, cv.signature, content, self.cr_schemes)
+        self.pha_transcript.update(raw)
+        self._set_state(ServerState.PHA_WAIT_FINISHED)
+
+    def _on_pha_finished(self, body: bytes, raw: bytes) -> None:
+        suite = self.suite
+        assert suite is not None and self.pha_transcript is not None
+        fin = Finished.parse(body)
+        if len(fin.verify_data) != suite.hash_len:
+            raise decode_error("Finished length")
+        expected = finished_verify_data(suite, self.client_app_secret, self.pha_transcript.digest())
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise TLSAlertError(AlertDescription.decrypt_error, "client Finished does not verify")
+        self.pha_transcript = None
+        if self.pha_chain:
+            self.peer_chain = self.pha_chain
+        self._set_state(ServerState.CONNECTED)
+        self.out.append(PostHandshakeAuthDone(list(self.pha_chain)))
+        # SSL_CTX_set_verify: NOTES a refreshed NewSessionTicket follows a post-handshake authentication
+        self._send_ticket()
 
     def _accept_psk(self, ch: ClientHello, raw: bytes) -> int | None:
         """RFC 9846 section 4.3.11: pick the first offered ticket we sealed that is in its lifetime and made for the
@@ -485,6 +565,13 @@ TRANSITIONS: dict[tuple[Enum, int], Transition] = {
     (S.WAIT_CV, H.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
     (S.WAIT_FINISHED, H.finished): transition(C._on_finished, S.CONNECTED),
     (S.CONNECTED, H.key_update): transition(C._on_key_update, S.CONNECTED),
+    (S.PHA_WAIT_CERT, H.certificate): transition(C._on_pha_certificate, S.PHA_WAIT_CV, S.PHA_WAIT_FINISHED),
+    (S.PHA_WAIT_CV, H.certificate_verify): transition(C._on_pha_certificate_verify, S.PHA_WAIT_FINISHED),
+    (S.PHA_WAIT_FINISHED, H.finished): transition(C._on_pha_finished, S.CONNECTED),
+    (S.PHA_WAIT_CERT, H.key_update): transition(C._on_key_update, S.PHA_WAIT_CERT),
+    (S.PHA_WAIT_CV, H.key_update): transition(C._on_key_update, S.PHA_WAIT_CV),
+    (S.PHA_WAIT_FINISHED, H.key_update): transition(C._on_key_update, S.PHA_WAIT_FINISHED),
 }
 Server13Handshake.TRANSITIONS = TRANSITIONS
+_ESTABLISHED = (S.CONNECTED, S.PHA_WAIT_CERT, S.PHA_WAIT_CV, S.PHA_WAIT_FINISHED)
 del C, S

@@ -98,9 +98,37 @@ def _connect(
 # -- dispatch: (state, type) -> handler, anything else unexpected_message ----------------------------------------
 
 
+def _post_handshake_auth(pki: PKI, seen: set[Enum], *, deferred: bool) -> None:
+    """RFC 9846 section 4.6.2 between the machines: the server's CertificateRequest after the handshake, the
+    client's Certificate / CertificateVerify / Finished (chosen by the application when ``deferred``)."""
+    ckw: dict[str, object] = {} if deferred else {"certificate_chain": [pki.client.cert], "private_key": pki.client.key}
+    client = Client13Handshake(
+        client_config(pki, post_handshake_auth=True, defer_client_certificate=deferred, **ckw), TLSContext()
+    )
+    server = Server13Handshake(
+        server_config(pki, request_client_certificate=True, post_handshake_only=True), TLSContext()
+    )
+    client.start()
+    flight2 = _messages(_deliver(server, _messages(client.take_output()), seen))
+    _deliver(server, _messages(_deliver(client, flight2, seen)), seen)
+    assert client.connected and server.connected
+    server.request_post_handshake_auth()
+    answer = _deliver(client, _messages(server.take_output()), seen)
+    if deferred:
+        seen.add(client.state)
+        assert client.state is ClientState.PHA_WAIT_APP_CERT
+        _rejects_everything_unexpected(client, b"\x0d\x00\x00\x00")
+        client.send_client_certificate([pki.client.cert], pki.client.key)
+        answer = client.take_output()
+    _deliver(server, _messages(answer), seen)
+    assert server.connected and server.peer_chain == [pki.client.cert]
+
+
 def test_every_pair_outside_the_tables_is_unexpected_message(pki: PKI) -> None:
     seen: set[Enum] = set()
     _connect(pki, client_cert=True, seen=seen)
+    _post_handshake_auth(pki, seen, deferred=False)
+    _post_handshake_auth(pki, seen, deferred=True)
     # every state that has an entry in a table was visited with every other type thrown at it
     table_states = {state for state, _ in CLIENT_TRANSITIONS} | {state for state, _ in SERVER_TRANSITIONS}
     assert table_states - {ClientState.CONNECTED, ServerState.CONNECTED} <= seen

@@ -201,6 +201,85 @@ def test_read_ahead_takes_the_next_record_from_the_bio(h: Harness, ahead: bool) 
         assert left > 0, "with read-ahead off, the next record must stay in the BIO"
 
 
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/NOTES/pending-sees-processed-only")
+@pytest.mark.needs("client_role", "server_role")
+@pytest.mark.parametrize("ahead", [False, True], ids=["off", "on"])
+def test_read_ahead_changes_what_pending_reports(h: Harness, ahead: bool) -> None:
+    """Two records wait in the client's read BIO; one SSL_read returns the first. With reading ahead on the second
+    record is inside the SSL unprocessed: SSL_has_pending is 1 while SSL_pending is 0. With it off the second record
+    is still in the BIO and the SSL holds nothing: both are 0."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    api.SSL_set_read_ahead(client.ssl, 1 if ahead else 0)
+    for text in (b"first record", b"second record"):
+        assert api.SSL_write(server.ssl, text) == len(text)
+    move(client, server)
+    ret, data = api.SSL_read(client.ssl, 100)
+    assert ret > 0 and bytes(data) == b"first record", f"SSL_read -> {ret}, {data!r}"
+    pending, has_pending = api.SSL_pending(client.ssl), api.SSL_has_pending(client.ssl)
+    h.trace.note(f"read-ahead {'on' if ahead else 'off'}: SSL_pending -> {pending}, SSL_has_pending -> {has_pending}")
+    assert pending == 0, f"SSL_pending -> {pending} although the first record was read whole"
+    if ahead:
+        assert has_pending == 1, f"with read-ahead on, SSL_has_pending -> {has_pending} (the second record is buffered)"
+    else:
+        assert has_pending == 0, f"with read-ahead off, SSL_has_pending -> {has_pending} (nothing is buffered)"
+
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/NOTES/keep-auto-retry")
+@pytest.mark.needs("client_role", "server_role")
+def test_read_ahead_with_auto_retry_reads_past_a_key_update(h: Harness) -> None:
+    """The page's advice for read-ahead: keep SSL_MODE_AUTO_RETRY. With it (and read-ahead on), a TLS 1.3 KeyUpdate
+    record followed by an application record in the same BIO gives the data in one SSL_read, no WANT_READ. What
+    happens with AUTO_RETRY cleared is a "may" on the page; it is only noted in the trace, not asserted."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    if api.SSL_version(client.ssl) != K.TLS1_3_VERSION:
+        pytest.skip("the negotiated version is not TLS 1.3 (no KeyUpdate)")
+    api.SSL_set_read_ahead(client.ssl, 1)
+    api.SSL_set_mode(client.ssl, K.SSL_MODE_AUTO_RETRY)
+    for auto_retry in (True, False):
+        if not auto_retry:
+            api.SSL_clear_mode(client.ssl, K.SSL_MODE_AUTO_RETRY)
+        text = b"after the key update" if auto_retry else b"after the second key update"
+        assert api.SSL_key_update(server.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
+        assert api.SSL_write(server.ssl, text) == len(text)
+        move(client, server)
+        ret, data = api.SSL_read(client.ssl, 100)
+        got = bytes(data or b"") if ret > 0 else error(api, client.ssl, ret)
+        h.trace.note(f"AUTO_RETRY {'set' if auto_retry else 'cleared'}: first SSL_read -> {ret} {got!r}; "
+                     f"SSL_has_pending -> {api.SSL_has_pending(client.ssl)}")
+        if auto_retry:
+            assert ret > 0 and got == text, f"with AUTO_RETRY set, the first SSL_read -> {ret} {got!r}"
+
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/NOTES/off-when-transport-reused")
+@pytest.mark.needs("client_role", "server_role")
+@pytest.mark.parametrize("ahead", [False, True], ids=["off", "on"])
+def test_read_ahead_and_bytes_after_close_notify(h: Harness, ahead: bool) -> None:
+    """The server closes and goes on using the transport: bytes that are no part of the TLS connection follow its
+    close_notify in the client's read BIO. The client's SSL_read sees the close_notify; with reading ahead off the
+    following bytes stay in the BIO for the application; with it on the SSL has taken them."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    api.SSL_set_read_ahead(client.ssl, 1 if ahead else 0)
+    move(client, server)
+    assert api.SSL_shutdown(server.ssl) == 0, "the server's first SSL_shutdown must return 0"
+    after = b"plain bytes of the reused transport"
+    client.give(server.take() + after)
+    ret, _ = api.SSL_read(client.ssl, 100)
+    assert ret <= 0 and error(api, client.ssl, ret) is SslError.SSL_ERROR_ZERO_RETURN, "close_notify not seen"
+    left = api.BIO_ctrl_pending(api.SSL_get_rbio(client.ssl))
+    h.trace.note(f"read-ahead {'on' if ahead else 'off'}: {left} of the {len(after)} bytes after the close_notify "
+                 "left in the read BIO")
+    if ahead:
+        assert left < len(after), "with read-ahead on, the SSL left every byte after the close_notify in the BIO"
+    else:
+        assert left == len(after), f"with read-ahead off, {left} bytes (not {len(after)}) were left in the BIO"
+
+
 # ---- SSL_CTX_set_split_send_fragment.pod -------------------------------------------------------------------------
 
 @pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/max-send-fragment-range",

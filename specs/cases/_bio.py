@@ -171,6 +171,16 @@ def port_of(fd: int) -> int:
         return int(s.getsockname()[1])
 
 
+def has_peer(fd: int) -> bool:
+    """Whether the socket ``fd`` is really connected (the kernel's word against a stack's "connected")."""
+    with view(fd) as s:
+        try:
+            s.getpeername()
+        except OSError:
+            return False
+    return True
+
+
 def nonblocking(fd: int) -> bool:
     return bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK)
 

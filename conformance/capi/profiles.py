@@ -66,7 +66,9 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_set_tlsext_servername_callback", "SSL_CTX_set_tlsext_servername_arg",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
-    renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},
+    # BoringSSL's SSL_get_peer_certificate takes a reference the caller releases: OpenSSL 3.0's get1 function.
+    renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list",
+             "SSL_get1_peer_certificate": "SSL_get_peer_certificate"},
     unavailable={
         **{name: _NOT_IN_BORINGSSL for name in (
             "BIO_make_bio_pair", "BIO_destroy_bio_pair", "BIO_set_write_buf_size", "BIO_get_write_buf_size",

@@ -312,6 +312,7 @@ PRESENT = frozenset({
     "SSL_free",
     "SSL_get0_alpn_selected",
     "SSL_get0_param",
+    "SSL_get1_peer_certificate",
     "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_certificate",
@@ -430,6 +431,7 @@ PRESENT = frozenset({
     "X509_STORE_CTX_get_ex_data",
     "X509_STORE_CTX_set_error",
     "X509_VERIFY_PARAM_set1_host",
+    "X509_free",
     "X509_get_subject_name",
     "errno",
     "raise_sys",
@@ -720,6 +722,7 @@ class EngineApi:
     SSL_free = staticmethod(_ssl.SSL_free)
     SSL_get0_alpn_selected = staticmethod(_ssl.SSL_get0_alpn_selected)
     SSL_get0_param = staticmethod(_ssl.SSL_get0_param)
+    SSL_get1_peer_certificate = staticmethod(_ssl.SSL_get1_peer_certificate)
     SSL_get1_session = staticmethod(_ssl.SSL_get1_session)
     SSL_get_SSL_CTX = staticmethod(_ssl.SSL_get_SSL_CTX)
     SSL_get_certificate = staticmethod(_ssl.SSL_get_certificate)
@@ -838,6 +841,7 @@ class EngineApi:
     X509_STORE_CTX_get_ex_data = staticmethod(_ssl.X509_STORE_CTX_get_ex_data)
     X509_STORE_CTX_set_error = staticmethod(_ssl.X509_STORE_CTX_set_error)
     X509_VERIFY_PARAM_set1_host = staticmethod(_ssl.X509_VERIFY_PARAM_set1_host)
+    X509_free = staticmethod(_ssl.X509_free)
     X509_get_subject_name = staticmethod(_ssl.X509_get_subject_name)
     errno = staticmethod(_err.errno)
     raise_sys = staticmethod(_err.raise_sys)

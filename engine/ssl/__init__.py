@@ -120,6 +120,7 @@ from engine.ssl.io import (
     SSL_get_secure_renegotiation_support,
     SSL_get_shutdown,
     SSL_get_verify_result,
+    SSL_get1_peer_certificate,
     SSL_get_version,
     SSL_has_pending,
     SSL_in_before,
@@ -241,6 +242,7 @@ from engine.ssl.verify import (
     X509_NAME,
     X509_STORE_CTX,
     SSL_get_ex_data_X509_STORE_CTX_idx,
+    X509_free,
     X509_get_subject_name,
     X509_NAME_oneline,
     X509_STORE_CTX_get_current_cert,
@@ -384,6 +386,7 @@ __all__ = [
     "SSL_get_verify_depth",
     "SSL_get_verify_mode",
     "SSL_get_verify_result",
+    "SSL_get1_peer_certificate",
     "SSL_get_version",
     "SSL_get_wbio",
     "SSL_get_wfd",
@@ -471,6 +474,7 @@ __all__ = [
     "X509_STORE_CTX_get_ex_data",
     "X509_STORE_CTX_set_error",
     "X509_VERIFY_PARAM_set1_host",
+    "X509_free",
     "X509_get_subject_name",
 ]  # fmt: skip
 

@@ -22,6 +22,7 @@ from engine.ssl.connection import (
     shutdown_error,
 )
 from engine.ssl.errors import raise_ssl
+from engine.ssl.verify import X509
 from engine.tls import TLSAlertError
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "SSL_get_secure_renegotiation_support",
     "SSL_get_shutdown",
     "SSL_get_verify_result",
+    "SSL_get1_peer_certificate",
     "SSL_get_version",
     "SSL_has_pending",
     "SSL_in_before",
@@ -546,3 +548,12 @@ def SSL_get_verify_result(ssl: SSL | None) -> int:
     # SSL_CTX_set_verify: NOTES every chain the peer sent went through the verification procedure
     # (engine/ssl/verify.py), also when its failure did not end the handshake, so the result is always recorded
     return s.verify_result
+
+
+def SSL_get1_peer_certificate(s: SSL | None) -> X509 | None:
+    # SSL_get_peer_certificate: RETURN VALUES the certificate the peer presented; NULL when it presented none or
+    # no connection was established (a new reference, released with X509_free)
+    ssl = live_ssl(s, "SSL_get1_peer_certificate")
+    if ssl is None or not ssl.peer_chain:
+        return None
+    return X509(ssl.peer_chain[0])

@@ -55,6 +55,7 @@ __all__ = [
     "X509_STORE_CTX_get_error_depth",
     "X509_STORE_CTX_get_ex_data",
     "X509_STORE_CTX_set_error",
+    "X509_free",
     "X509_get_subject_name",
     "verify_chain",
 ]  # fmt: skip
@@ -143,6 +144,12 @@ def X509_STORE_CTX_get_ex_data(ctx: X509_STORE_CTX | None, idx: int) -> Any:
 def SSL_get_ex_data_X509_STORE_CTX_idx() -> int:
     # SSL_CTX_set_verify: DESCRIPTION inside the callback, the index under which the verifying SSL is stored
     return _SSL_INDEX
+
+
+def X509_free(a: X509 | None) -> None:
+    # X509_free: releases the caller's reference (SSL_get1_peer_certificate's); the engine's handle holds no
+    # resource of its own, NULL does nothing
+    del a
 
 
 def X509_get_subject_name(x: X509 | None) -> X509_NAME | None:

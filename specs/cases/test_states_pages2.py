@@ -376,3 +376,100 @@ def test_ssl_clear_removes_an_open_session_from_the_cache(h: Harness, state: Sta
         assert left == 1, f"SSL_clear removed a closed session (SSL_SENT_SHUTDOWN set): {left} cached, not 1"
     else:
         assert left == 0, f"SSL_clear kept an open session ({state}) in the cache: {left} cached, not 0"
+
+
+# --- BIO_reset on the SSL BIO of an established connection --------------------------------------------------------
+
+def _drop_unread(api: Any, ssl: Any) -> None:
+    """Drop what the old connection left unread in the SSL's read BIO (a TLS 1.3 client's session tickets): they
+    belong to no new connection (an application would have a new transport)."""
+    rbio = api.SSL_get_rbio(ssl)
+    while int(api.BIO_ctrl_pending(rbio)) > 0:
+        api.BIO_read(rbio, 16384)
+
+
+@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/reset")
+@pytest.mark.states("established")
+@pytest.mark.parametrize("role", ROLES)
+def test_bio_reset_closes_an_established_connection_and_starts_over(h: Harness, role: Role) -> None:
+    """The subject's connected SSL in an SSL BIO (BIO_NOCLOSE, no BIO behind it): BIO_reset() shuts the connection
+    down before it resets the SSL, so the session counts as closed and stays (SSL_get_session unchanged; an open
+    one would be dropped, SSL_clear.pod), the shutdown state is 0 again, and the subject's next handshake, with a
+    new peer, makes a new connection that carries data."""
+    staged = reach(h, State.ESTABLISHED, role)
+    api = staged.api
+    session = api.SSL_get_session(staged.ssl)
+    assert session is not None, f"the established {role.value} has no session"
+    b = call(h, "BIO_new", call(h, "BIO_f_ssl"))
+    assert b is not None, "BIO_new(BIO_f_ssl()) returned NULL"
+    try:
+        assert call(h, "BIO_set_ssl", b, staged.ssl, BIO_NOCLOSE) == 1, "BIO_set_ssl did not return 1"
+        # its return value is the one of the reset passed on (here to the SSL's own BIO pair half, whose answer
+        # BIO_s_bio.pod does not give): traced, not judged; the SSL's state below is what the page describes
+        call(h, "BIO_reset", b)
+    finally:
+        call(h, "BIO_free", b)
+    kept, flags = api.SSL_get_session(staged.ssl), int(api.SSL_get_shutdown(staged.ssl))
+    note(h, f"after BIO_reset: session {session} -> {kept}, SSL_get_shutdown -> {flags}")
+    assert kept == session, "after BIO_reset the session was dropped: the connection was not shut down first"
+    assert flags == 0, f"SSL_get_shutdown after BIO_reset: {flags}, not 0 (the SSL is not back in its initial state)"
+    _drop_unread(api, staged.ssl)
+    # back in the initial connect / accept state: the next handshake step starts a new handshake (a client sends
+    # a ClientHello, a server waits for one) instead of reporting the old one complete
+    ret = int(api.SSL_do_handshake(staged.ssl))
+    code = staged.error(ret)
+    note(h, f"SSL_do_handshake after BIO_reset -> {ret} ({code}), {staged.subject.outgoing()} bytes out")
+    assert ret < 0 and code is SslError.SSL_ERROR_WANT_READ, \
+        f"SSL_do_handshake after BIO_reset: {ret} ({code}), not a new handshake waiting for the peer"
+    fresh = Mem(h, Role.SERVER if role is Role.CLIENT else Role.CLIENT)
+    client, server = (staged.subject, fresh) if role is Role.CLIENT else (fresh, staged.subject)
+    handshake(h, client, server)
+    assert api.SSL_write(staged.ssl, b"anew") == 4, "the subject's write on its new connection"
+    move(staged.subject, fresh)
+    assert api.SSL_read(fresh.ssl, 10) == (4, b"anew"), "the new peer's read"
+
+
+# --- SSL_clear keeps the object's settings --------------------------------------------------------------------------
+
+@pytest.mark.clauses("SSL_clear/DESCRIPTION/keeps-settings")
+@pytest.mark.states("after-clear")
+@pytest.mark.parametrize("role", ROLES)
+def test_settings_survive_ssl_clear(h: Harness, role: Role) -> None:
+    """Settings made on the object before its first connection (a cipher list, an option) and its BIOs are
+    the same after the connection was closed both ways and SSL_clear() reset it; a new handshake with a new peer
+    uses them (the cipher negotiated in TLS 1.2 is the one allowed)."""
+    cipher = b"ECDHE-ECDSA-AES128-GCM-SHA256"
+    option = K.SSL_OP_NO_TICKET
+
+    def settings(ctx: Any) -> None:
+        assert h.capi.SSL_CTX_set_cipher_list(ctx, cipher) == 1, "SSL_CTX_set_cipher_list refused the suite"
+
+    staged = reach(h, State.BEFORE_HANDSHAKE, role, adjust=_tls12, before_new=settings)
+    api = staged.api
+    api.SSL_set_options(staged.ssl, option)
+    assert int(api.SSL_get_options(staged.ssl)) & option == option, "SSL_set_options did not take"
+    rbio, wbio = api.SSL_get_rbio(staged.ssl), api.SSL_get_wbio(staged.ssl)
+    client, server = (staged.subject, staged.peer) if role is Role.CLIENT else (staged.peer, staged.subject)
+    handshake(h, client, server)
+    assert api.SSL_shutdown(staged.ssl) == 0
+    staged.move()
+    ret, _ = api.SSL_read(staged.peer.ssl, 10)
+    assert error(api, staged.peer.ssl, ret) is SslError.SSL_ERROR_ZERO_RETURN
+    assert api.SSL_shutdown(staged.peer.ssl) == 1
+    staged.move()
+    ret, _ = api.SSL_read(staged.ssl, 10)
+    assert error(api, staged.ssl, ret) is SslError.SSL_ERROR_ZERO_RETURN, f"reading the answer: {ret}"
+    api.ERR_clear_error()
+    assert api.SSL_clear(staged.ssl) == 1, f"SSL_clear after a clean close: error entry {error_entry(api)}"
+    kept = int(api.SSL_get_options(staged.ssl)) & option
+    after_rbio, after_wbio = api.SSL_get_rbio(staged.ssl), api.SSL_get_wbio(staged.ssl)
+    note(h, f"after SSL_clear ({role.value}): option {kept:#x}, rbio {after_rbio}, wbio {after_wbio}")
+    assert kept == option, f"SSL_clear lost the option {option:#x}"
+    assert after_rbio == rbio and after_wbio == wbio, "SSL_clear changed the object's BIOs"
+    fresh = Mem(h, Role.SERVER if role is Role.CLIENT else Role.CLIENT)
+    client, server = (staged.subject, fresh) if role is Role.CLIENT else (fresh, staged.subject)
+    handshake(h, client, server)
+    name = api.SSL_CIPHER_get_name(api.SSL_get_current_cipher(staged.ssl))
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    note(h, f"the new connection's cipher: {name}")
+    assert name == cipher.decode(), f"the new connection negotiated {name}, not the kept cipher list's {cipher!r}"

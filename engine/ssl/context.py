@@ -130,7 +130,7 @@ __all__ = [
     "valid_version",
 ]  # fmt: skip
 
-ClientCertCallback = Callable[[Any], int]
+ClientCertCallback = Callable[[Any], Any]  # -> int, or (int, X509 | None, EVP_PKEY | None)
 ClientHelloCallback = Callable[[Any], int]
 VerifyCallback = Callable[..., int]
 CertVerifyCallback = Callable[[], int]
@@ -233,6 +233,7 @@ class SSL_CTX:
         "cert_verify_callback",
         "cipher_list",
         "ciphersuites",
+        "client_ca_names",
         "client_cert_cb",
         "client_hello_cb",
         "clock",
@@ -300,6 +301,7 @@ class SSL_CTX:
         self.quiet_shutdown = 0
         self.num_tickets = DEFAULT_NUM_TICKETS
         self.client_cert_cb: ClientCertCallback | None = None
+        self.client_ca_names: list[bytes] = []  # SSL_CTX_add_client_CA: DER subjects a CertificateRequest lists
         self.client_hello_cb: ClientHelloCallback | None = None
         self.verify_depth = -1
         self.read_ahead = 0

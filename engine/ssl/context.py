@@ -1157,10 +1157,10 @@ def SSL_CTX_get_num_tickets(ctx: SSL_CTX | None) -> int:
 
 
 def SSL_CTX_set_client_cert_cb(ctx: SSL_CTX | None, client_cert_cb: ClientCertCallback | None) -> None:
-    """``client_cert_cb(ssl)``: 1 = send the certificate and key the callback installed on the SSL (the convention
-    has no x509/pkey out parameters: the callback calls SSL_use_certificate_file / SSL_use_PrivateKey_file on
-    ``ssl``), 0 = none, < 0 = call me again (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the
-    server asks and the SSL has no certificate."""
+    """``client_cert_cb(ssl) -> (ret, x509, pkey)`` (or a bare ``ret``: out parameters left NULL): 1 with an X509
+    and an EVP_PKEY = install that pair on the SSL and send it (the references handed over are released), 0 = none,
+    < 0 = call me again (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the server asks and the SSL
+    has no certificate (engine/ssl/handles.py)."""
     c = live_ctx(ctx, "SSL_CTX_set_client_cert_cb")
     if c is not None:
         c.client_cert_cb = client_cert_cb

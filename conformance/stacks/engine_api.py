@@ -213,7 +213,11 @@ PRESENT = frozenset({
     "ERR_raise",
     "ERR_raise_data",
     "ERR_reason_error_string",
+    "EVP_PKEY_free",
+    "PEM_read_bio_PrivateKey",
+    "PEM_read_bio_X509",
     "SSL_CIPHER_get_name",
+    "SSL_CTX_add_client_CA",
     "SSL_CTX_clear_mode",
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
@@ -317,6 +321,7 @@ PRESENT = frozenset({
     "SSL_get_SSL_CTX",
     "SSL_get_certificate",
     "SSL_get_cipher_list",
+    "SSL_get_client_CA_list",
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_ex_data",
@@ -330,6 +335,7 @@ PRESENT = frozenset({
     "SSL_get_min_proto_version",
     "SSL_get_mode",
     "SSL_get_options",
+    "SSL_get_peer_certificate",
     "SSL_get_quiet_shutdown",
     "SSL_get_rbio",
     "SSL_get_read_ahead",
@@ -623,7 +629,11 @@ class EngineApi:
     ERR_raise = staticmethod(_err.ERR_raise)
     ERR_raise_data = staticmethod(_err.ERR_raise_data)
     ERR_reason_error_string = staticmethod(_err.ERR_reason_error_string)
+    EVP_PKEY_free = staticmethod(_ssl.EVP_PKEY_free)
+    PEM_read_bio_PrivateKey = staticmethod(_ssl.PEM_read_bio_PrivateKey)
+    PEM_read_bio_X509 = staticmethod(_ssl.PEM_read_bio_X509)
     SSL_CIPHER_get_name = staticmethod(_ssl.SSL_CIPHER_get_name)
+    SSL_CTX_add_client_CA = staticmethod(_ssl.SSL_CTX_add_client_CA)
     SSL_CTX_clear_mode = staticmethod(_ssl.SSL_CTX_clear_mode)
     SSL_CTX_clear_options = staticmethod(_ssl.SSL_CTX_clear_options)
     SSL_CTX_ctrl = staticmethod(_ssl.SSL_CTX_ctrl)
@@ -727,6 +737,7 @@ class EngineApi:
     SSL_get_SSL_CTX = staticmethod(_ssl.SSL_get_SSL_CTX)
     SSL_get_certificate = staticmethod(_ssl.SSL_get_certificate)
     SSL_get_cipher_list = staticmethod(_ssl.SSL_get_cipher_list)
+    SSL_get_client_CA_list = staticmethod(_ssl.SSL_get_client_CA_list)
     SSL_get_current_cipher = staticmethod(_ssl.SSL_get_current_cipher)
     SSL_get_error = staticmethod(_ssl.SSL_get_error)
     SSL_get_ex_data = staticmethod(_ssl.SSL_get_ex_data)
@@ -740,6 +751,7 @@ class EngineApi:
     SSL_get_min_proto_version = staticmethod(_ssl.SSL_get_min_proto_version)
     SSL_get_mode = staticmethod(_ssl.SSL_get_mode)
     SSL_get_options = staticmethod(_ssl.SSL_get_options)
+    SSL_get_peer_certificate = staticmethod(_ssl.SSL_get_peer_certificate)
     SSL_get_quiet_shutdown = staticmethod(_ssl.SSL_get_quiet_shutdown)
     SSL_get_rbio = staticmethod(_ssl.SSL_get_rbio)
     SSL_get_read_ahead = staticmethod(_ssl.SSL_get_read_ahead)

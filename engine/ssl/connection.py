@@ -80,6 +80,7 @@ from engine.ssl import hooks
 from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
+from engine.ssl.handles import install_callback_pair
 from engine.ssl.records import READ_AHEAD_SIZE, Input, RecordReader
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.ssl.verify import verify_chain
@@ -387,6 +388,7 @@ class SSL:
             cfg.prioritize_chacha = bool(self.options & K.SSL_OP_PRIORITIZE_CHACHA)
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
+            cfg.client_ca_names = tuple(self.ctx.client_ca_names)  # SSL_CTX_add_client_CA
             cfg.session_tickets = self.ctx.num_tickets
             # SSL_CTX_set_verify: NOTES SSL_VERIFY_POST_HANDSHAKE, no CertificateRequest in a TLS 1.3 handshake
             cfg.post_handshake_only = bool(self.verify_mode & K.SSL_VERIFY_POST_HANDSHAKE)
@@ -890,13 +892,12 @@ class SSL:
         cb = self.ctx.client_cert_cb
         send = True
         if not self.cert_chain and cb is not None:
-            ret = cb(self)
+            # SSL_CTX_set_client_cert_cb: DESCRIPTION 1 with a certificate / key pair (the callback's out parameters)
+            # installs the pair on the SSL, where it stays (NOTES, BUGS), and sends it; 0 sends no certificate
+            ret = install_callback_pair(self, cb(self))
             if ret < 0:
                 self.rwstate = K.SSL_X509_LOOKUP
                 return -1
-            # SSL_CTX_set_client_cert_cb: DESCRIPTION 1 sends what the callback installed on the SSL (this
-            # convention has no out parameters: it calls SSL_use_certificate_file / SSL_use_PrivateKey_file, and
-            # the pair stays installed, NOTES); 0 sends no certificate
             send = ret == 1
         chain, key = (self.cert_chain, self.private_key) if send else ([], None)
         self._cert_wait = False

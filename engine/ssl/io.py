@@ -22,7 +22,6 @@ from engine.ssl.connection import (
     shutdown_error,
 )
 from engine.ssl.errors import raise_ssl
-from engine.ssl.verify import X509
 from engine.tls import TLSAlertError
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "SSL_accept",
     "SSL_connect",
     "SSL_do_handshake",
-    "SSL_get1_peer_certificate",
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_key_update_type",
@@ -549,11 +547,3 @@ def SSL_get_verify_result(ssl: SSL | None) -> int:
     # (engine/ssl/verify.py), also when its failure did not end the handshake, so the result is always recorded
     return s.verify_result
 
-
-def SSL_get1_peer_certificate(s: SSL | None) -> X509 | None:
-    # SSL_get_peer_certificate: RETURN VALUES the certificate the peer presented; NULL when it presented none or
-    # no connection was established (a new reference, released with X509_free)
-    ssl = live_ssl(s, "SSL_get1_peer_certificate")
-    if ssl is None or not ssl.peer_chain:
-        return None
-    return X509(ssl.peer_chain[0])

@@ -163,6 +163,13 @@ class TLSConnection:
         return "ERROR" if self._error is not None else self._hs.state.name
 
     @property
+    def peer_ca_names(self) -> list[bytes] | None:
+        """Client: the DER names of the acceptable certificate authorities the server's last CertificateRequest
+        listed (an empty list: none listed), None before any request."""
+        names = getattr(self._hs, "peer_ca_names", None)  # client13 / client12 (a server has none)
+        return list(names) if isinstance(names, list) else None
+
+    @property
     def handshake_complete(self) -> bool:
         return self._hs.connected
 

@@ -145,7 +145,8 @@ def test_session_reused_after_clear_of_a_resumed_connection(h: Harness, role: Ro
 
 # --- SSL_get_verify_result and SSL_get1_peer_certificate while no certificate was presented --------------------
 
-@pytest.mark.clauses("SSL_get_verify_result/BUGS/no-certificate-ok", "SSL_get_peer_certificate/RETURN VALUES/NULL")
+@pytest.mark.clauses("SSL_get_verify_result/BUGS/no-certificate-ok",
+                     "SSL_get_peer_certificate/RETURN VALUES/null-before-connection")
 @pytest.mark.states("before-handshake")
 @pytest.mark.parametrize("role", ROLES)
 def test_no_peer_certificate_before_the_handshake(h: Harness, role: Role) -> None:
@@ -164,7 +165,8 @@ def test_no_peer_certificate_before_the_handshake(h: Harness, role: Role) -> Non
     _empty_queue(api, "SSL_get_verify_result / SSL_get1_peer_certificate")
 
 
-@pytest.mark.clauses("SSL_get_verify_result/BUGS/no-certificate-ok", "SSL_get_peer_certificate/RETURN VALUES/NULL")
+@pytest.mark.clauses("SSL_get_verify_result/BUGS/no-certificate-ok",
+                     "SSL_get_peer_certificate/NOTES/client-sends-only-when-asked")
 @pytest.mark.states("established")
 def test_server_without_a_client_certificate(h: Harness) -> None:
     """An established server that did not ask for a client certificate (SSL_VERIFY_NONE, the default) got none:
@@ -183,7 +185,7 @@ def test_server_without_a_client_certificate(h: Harness) -> None:
     _empty_queue(api, "SSL_get_verify_result / SSL_get1_peer_certificate")
 
 
-@pytest.mark.clauses("SSL_get_peer_certificate/RETURN VALUES/certificate")
+@pytest.mark.clauses("SSL_get_peer_certificate/RETURN VALUES/peer-leaf")
 @pytest.mark.states("established")
 def test_client_gets_the_server_certificate(h: Harness) -> None:
     """An established client: SSL_get1_peer_certificate() returns the certificate the server presented (its

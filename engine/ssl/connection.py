@@ -908,19 +908,43 @@ class SSL:
     def read(self, num: int, peek: bool, func: str) -> tuple[int, bytes]:
         """SSL_read's logic: (bytes, data) of at most one record, or (<= 0, b"") with the reason where
         SSL_get_error finds it."""
-        idle = not self._plain_len and not self.shutdown & K.SSL_RECEIVED_SHUTDOWN
-        if idle and not self.init_finished and self.handshake() <= 0:
-            return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
-        if self.conn is None:
-            return (0, b"")  # SSL_set_shutdown set SSL_RECEIVED_SHUTDOWN before any handshake: nothing to read
-        try:
-            if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
-                return (-1, b"")
-            self._send_pha_request()
-            self.start_renegotiation()
-        except TLSAlertError as exc:
-            return (self._fail_alert(exc), b"")
         core = self.conn
+        first: Input | None = None  # the first step of input, when the bulk path below took it
+        other = False
+        if (self._established and not self._plain_len and not self._out and not self.shutdown
+                and self.key_update == K.SSL_KEY_UPDATE_NONE and self.pha_state != "pending"
+                and self.reneg_scheduled is None and not self._cert_wait and not self._verify_wait
+                and core is not None and not core.renegotiating):  # fmt: skip
+            # The bulk path: nothing is buffered and nothing is scheduled, so the checks below and turn() have
+            # nothing to do; the first record is read at once. The plain case (application data) returns here,
+            # as turn() would after it; anything else goes on where the loop would (after(), then _drive).
+            try:
+                first = self._feed()
+                if first is Input.RECORD:
+                    other = self._apply_events()
+                    if not other and self._plain_len and not self._cert_wait and not self._verify_wait:
+                        self._pull()
+                        return self._take(num, peek)
+                elif first is Input.RETRY:
+                    self._idle()
+                    return (-1, b"")
+            except TLSAlertError as exc:
+                return (self._fail_alert(exc), b"")
+        else:
+            idle = not self._plain_len and not self.shutdown & K.SSL_RECEIVED_SHUTDOWN
+            if idle and not self.init_finished and self.handshake() <= 0:
+                return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
+            if self.conn is None:
+                return (0, b"")  # SSL_set_shutdown set SSL_RECEIVED_SHUTDOWN before any handshake: nothing to read
+            try:
+                if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
+                    return (-1, b"")
+                self._send_pha_request()
+                self.start_renegotiation()
+            except TLSAlertError as exc:
+                return (self._fail_alert(exc), b"")
+            core = self.conn
+        assert core is not None
 
         def turn() -> tuple[int, bytes] | None:
             if self._plain_len:
@@ -967,6 +991,15 @@ class SSL:
             # the differential runner)
             return (0 if got is Input.EOF else ret, b"")
 
+        if first is Input.RECORD:
+            try:
+                result = after(other)
+            except TLSAlertError as exc:
+                return (self._fail_alert(exc), b"")
+            if result is not None:
+                return result
+        elif first is not None:
+            return ended(first)
         return self._drive(turn, after, ended, lambda ret: (ret, b""))
 
     def _idle(self) -> None:
@@ -993,6 +1026,23 @@ class SSL:
 
     def write(self, data: bytes, num: int, moved: bool, func: str) -> int:
         """SSL_write's logic: bytes written (> 0), or <= 0 with the reason where SSL_get_error finds it."""
+        conn = self.conn
+        if (self._established and not self._wnum and not self._wpend and not self._out
+                and num <= self.max_send_fragment and not self.shutdown & K.SSL_SENT_SHUTDOWN
+                and self.key_update == K.SSL_KEY_UPDATE_NONE and self.reneg_scheduled is None
+                and self.pha_state != "pending" and conn is not None and not conn.closed_for_writing
+                and not conn.renegotiating):  # fmt: skip
+            # The bulk path: one record, nothing queued, pending or scheduled, so the checks below have nothing to
+            # do; the same record and the same retry state as the loop below
+            try:
+                conn.send_application_data(data if num == len(data) else bytes(memoryview(data)[:num]))
+                if self._emit(conn.data_to_send()) < 0:
+                    self._wnum, self._wpend, self._wpend_end, self._wbuf = 0, num, self._queued, data
+                    return -1
+            except TLSAlertError as exc:
+                return self._fail_alert(exc)
+            self._wbuf = None
+            return num
         if self.shutdown & K.SSL_SENT_SHUTDOWN or (self.conn is not None and self.conn.closed_for_writing):
             # (SSL_set_shutdown can clear the flag, but our close_notify stays sent)
             return shutdown_error(self, func)

@@ -913,16 +913,16 @@ class SSL:
         other = False
         if (self._established and not self._plain_len and not self._out and not self.shutdown
                 and self.key_update == K.SSL_KEY_UPDATE_NONE and self.pha_state != "pending"
-                and self.reneg_scheduled is None and not self._cert_wait and not self._verify_wait
-                and core is not None and not core.renegotiating):  # fmt: skip
+                and self.reneg_scheduled is None and core is not None and not core.renegotiating):  # fmt: skip
             # The bulk path: nothing is buffered and nothing is scheduled, so the checks below and turn() have
-            # nothing to do; the first record is read at once. The plain case (application data) returns here,
-            # as turn() would after it; anything else goes on where the loop would (after(), then _drive).
+            # nothing to do; the first record is read at once. The plain case (application data, no callback
+            # waiting) returns here, as turn() would after it; anything else goes on where the loop would
+            # (after(), then _drive).
             try:
                 first = self._feed()
                 if first is Input.RECORD:
                     other = self._apply_events()
-                    if not other and self._plain_len and not self._cert_wait and not self._verify_wait:
+                    if not other and self._plain_len > 0 and not self._cert_wait and not self._verify_wait:
                         self._pull()
                         return self._take(num, peek)
                 elif first is Input.RETRY:

@@ -222,22 +222,21 @@ class RecordLayer:
         buf += data
 
     def open_whole_record(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
-        """The TLS 1.3 bulk case of ``feed(header + body)`` followed by :meth:`next_record`, without joining the two:
-        when nothing is buffered and ``header`` announces exactly ``body`` as an application_data record under an
-        AEAD13 read key (no early data being skipped), the record is opened from ``body`` itself. None when that
-        does not apply: the caller then feeds both parts the usual way (nothing has been consumed)."""
-        if (
-            self._pos < len(self._buf)
-            or type(self._read) is not AEAD13
-            or len(header) != HEADER_LEN
-            or header[0] != 23
-            or self._skip_kind
-        ):
+        """The bulk case of ``feed(header + body)`` followed by :meth:`next_record`, without joining the two: when
+        nothing is buffered and ``header`` announces exactly ``body`` as a protected application_data record within
+        the read protection's length limit (TLS 1.3 or 1.2; no early data being skipped), the record is opened from
+        ``body`` itself, as :meth:`_next_record` would open it. None when that does not apply: the caller then feeds
+        both parts the usual way (nothing has been consumed)."""
+        prot = self._read
+        if prot is None or self._pos < len(self._buf) or len(header) != HEADER_LEN or header[0] != 23 \
+                or self._skip_kind:  # fmt: skip
             return None
         length = (header[3] << 8) | header[4]
-        if length != len(body) or length > MAX_CIPHERTEXT:
+        if length != len(body) or length > prot.max_fragment:
             return None
-        return self._open(23, body)
+        if prot.conceals_type:
+            return self._open(23, body)
+        return self._open12(prot, 23, body)
 
     def release(self) -> None:
         """Give back the memory of records already returned (the rest stays); feed() otherwise keeps it until the

@@ -118,6 +118,12 @@ class _Floods:
             self.dirty = False
 
 
+# ApplicationData(data) of the bulk path without the frozen dataclass's __init__ (a Python frame and
+# object.__setattr__, about 0.3 us per record): the same instance, made by object.__new__ and the slot's setter, in C
+_new_event = object.__new__
+_set_data = ApplicationData.__dict__["data"].__set__  # the slot's member descriptor
+
+
 class TLSConnection:
     def __init__(
         self,
@@ -242,7 +248,9 @@ class TLSConnection:
                 if rec[0] == ContentType.application_data and rec[1]:
                     if self._floods.dirty:
                         self._floods.progress()
-                    self._events.append(ApplicationData(rec[1]))
+                    ev: ApplicationData = _new_event(ApplicationData)  # ApplicationData(rec[1]), see _new_event
+                    _set_data(ev, rec[1])
+                    self._events.append(ev)
                     return
                 self._record_done(rec)
                 return
@@ -307,7 +315,7 @@ class TLSConnection:
             self._guarded(lambda: self._hs.send_key_update(False))
         record = self._record
         usage = record.write_key_usage()
-        limit = None if usage is None else self._key_usage_limit()
+        limit = None if usage is None else self._key_usage_limit(usage[1])
         if limit is None or usage is None or usage[0] + (len(data) >> 5) + 2 < limit:
             # no TLS 1.3 key, or every record of this write stays below the key's limit (records are never under
             # 64 bytes, RFC 8449, so len // 32 + 2 bounds their number): one call
@@ -320,14 +328,12 @@ class TLSConnection:
                 self._guarded(lambda: self._hs.send_key_update(False))
             self._out.append(self._record.seal(ContentType.application_data, data[at : at + MAX_PLAINTEXT]))
 
-    def _key_usage_limit(self) -> int | None:
-        """Records per TLS 1.3 write key (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for AES-GCM)."""
-        usage = self._record.write_key_usage()
-        if usage is None:
-            return None
+    def _key_usage_limit(self, suite: int) -> int | None:
+        """Records per TLS 1.3 write key of ``suite`` (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for
+        AES-GCM)."""
         if self.config.key_usage_limit is not None:
             return max(2, self.config.key_usage_limit)
-        return AES_GCM_RECORD_LIMIT if usage[1] in (0x1301, 0x1302) else None
+        return AES_GCM_RECORD_LIMIT if suite in (0x1301, 0x1302) else None
 
     def send_key_update(self, request: bool = False) -> None:
         self._check()

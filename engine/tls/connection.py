@@ -328,9 +328,14 @@ class TLSConnection:
                 self._guarded(lambda: self._hs.send_key_update(False))
             self._out.append(self._record.seal(ContentType.application_data, data[at : at + MAX_PLAINTEXT]))
 
-    def _key_usage_limit(self, suite: int) -> int | None:
-        """Records per TLS 1.3 write key of ``suite`` (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for
-        AES-GCM)."""
+    def _key_usage_limit(self, suite: int | None = None) -> int | None:
+        """Records per TLS 1.3 write key (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for AES-GCM);
+        ``suite``: the write key's, when the caller has it already."""
+        if suite is None:
+            usage = self._record.write_key_usage()
+            if usage is None:
+                return None
+            suite = usage[1]
         if self.config.key_usage_limit is not None:
             return max(2, self.config.key_usage_limit)
         return AES_GCM_RECORD_LIMIT if suite in (0x1301, 0x1302) else None

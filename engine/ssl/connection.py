@@ -913,11 +913,12 @@ class SSL:
         other = False
         if (self._established and not self._plain_len and not self._out and not self.shutdown
                 and self.key_update == K.SSL_KEY_UPDATE_NONE and self.pha_state != "pending"
-                and self.reneg_scheduled is None and core is not None and not core.renegotiating):  # fmt: skip
+                and self.reneg_scheduled is None and core is not None):  # fmt: skip
             # The bulk path: nothing is buffered and nothing is scheduled, so the checks below and turn() have
             # nothing to do; the first record is read at once. The plain case (application data, no callback
-            # waiting) returns here, as turn() would after it; anything else goes on where the loop would
-            # (after(), then _drive).
+            # waiting) returns here, as turn() would after after() (which, with plaintext there, goes on to turn()
+            # whether a renegotiation is under way or not); anything else goes on where the loop would (after(),
+            # then _drive).
             try:
                 first = self._feed()
                 if first is Input.RECORD:
@@ -1031,7 +1032,7 @@ class SSL:
                 and num <= self.max_send_fragment and not self.shutdown & K.SSL_SENT_SHUTDOWN
                 and self.key_update == K.SSL_KEY_UPDATE_NONE and self.reneg_scheduled is None
                 and self.pha_state != "pending" and conn is not None and not conn.closed_for_writing
-                and not conn.renegotiating):  # fmt: skip
+                and (self.version == K.TLS1_3_VERSION or not conn.renegotiating)):  # fmt: skip
             # The bulk path: one record, nothing queued, pending or scheduled, so the checks below have nothing to
             # do; the same record and the same retry state as the loop below
             try:

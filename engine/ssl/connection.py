@@ -481,7 +481,8 @@ class SSL:
         if self._out or wbio is None or not data:
             self._out += data
             return self._flush()
-        n = _bio_write(wbio, memoryview(data))
+        # _bio_write, inline (the bulk path's one BIO call per record)
+        n = wbio.impl.write(wbio, memoryview(data)) if wbio.init and not wbio.freed else BIO_write(wbio, data)
         if n > 0:
             self._unflushed = True
         if n == len(data):
@@ -924,7 +925,8 @@ class SSL:
                 if first is Input.RECORD:
                     other = self._apply_events()
                     if not other and self._plain_len > 0 and not self._cert_wait and not self._verify_wait:
-                        self._pull()
+                        # (after() would also _pull(): an application data record has no answer, and the core's
+                        # output was taken when the previous call left)
                         return self._take(num, peek)
                 elif first is Input.RETRY:
                     self._idle()

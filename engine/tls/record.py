@@ -365,7 +365,8 @@ class RecordLayer:
             raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty protected record")
-        self._check_max_fragment(content)
+        if self.max_fragment_length is not None:
+            self._check_max_fragment(content)
         return ctype, content
 
     # -- output --------------------------------------------------------------------------------------------------

@@ -90,6 +90,7 @@ from engine.tls import (
     CertificateReceived,
     CertificateRequested,
     CloseNotifyReceived,
+    Event,
     HandshakeComplete,
     NewSessionTicketReceived,
     PostHandshakeAuthDone,
@@ -602,12 +603,14 @@ class SSL:
         conn.receive_bytes(body)
         return Input.RECORD
 
-    def _apply_events(self) -> bool:
-        """Apply the core's events; True if a record other than application data was processed."""
+    def _apply_events(self, events: list[Event] | None = None) -> bool:
+        """Apply the core's events (``events``: taken from it already); True if a record other than application
+        data was processed."""
         conn = self.conn
         assert conn is not None
         other = False
-        events = conn.events()
+        if events is None:
+            events = conn.events()
         if len(events) == 1 and type(events[0]) is ApplicationData:  # the bulk case
             data = events[0].data
             self._plain.append(data)
@@ -923,10 +926,16 @@ class SSL:
             try:
                 first = self._feed()
                 if first is Input.RECORD:
-                    other = self._apply_events()
+                    # (after() would also _pull(): an application data record has no answer, and the core's output
+                    # was taken when the previous call left)
+                    events = core.events()
+                    if len(events) == 1 and type(events[0]) is ApplicationData and not self._plain \
+                            and not self._cert_wait and not self._verify_wait:  # fmt: skip
+                        data = events[0].data
+                        if data and num >= len(data) and not peek:
+                            return (len(data), data)  # what _apply_events then _take would give, without the queue
+                    other = self._apply_events(events)
                     if not other and self._plain_len > 0 and not self._cert_wait and not self._verify_wait:
-                        # (after() would also _pull(): an application data record has no answer, and the core's
-                        # output was taken when the previous call left)
                         return self._take(num, peek)
                 elif first is Input.RETRY:
                     self._idle()

@@ -126,8 +126,11 @@ class _PairHalf(BioImpl):
             data = bytes(buf)
             buf.clear()
             return (have, data)
-        with memoryview(buf) as mv:
-            data = mv[:n].tobytes()
+        if n <= 256:  # a small read (an SSL's record header): a slice costs less than a memoryview, twice copied
+            data = bytes(buf[:n])
+        else:
+            with memoryview(buf) as mv:
+                data = mv[:n].tobytes()
         del buf[:n]
         return (n, data)
 

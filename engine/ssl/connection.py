@@ -1048,7 +1048,23 @@ class SSL:
             # do; the same record and the same retry state as the loop below
             try:
                 conn.send_application_data(data if num == len(data) else bytes(memoryview(data)[:num]))
-                if self._emit(conn.data_to_send()) < 0:
+                out = conn.data_to_send()
+                wbio = self.wbio
+                if wbio is not None and wbio.init and not wbio.freed and out:
+                    # _emit, inline: the record straight to the BIO kind; what did not fit is queued and flushed
+                    n = wbio.impl.write(wbio, memoryview(out))
+                    self._queued += len(out)
+                    if n > 0:
+                        self._unflushed = True
+                        self._flushed += n
+                    if n == len(out):
+                        self._wbuf = None
+                        return num
+                    self._out += out[n:] if n > 0 else out
+                    done = self._flush()
+                else:
+                    done = self._emit(out)
+                if done < 0:
                     self._wnum, self._wpend, self._wpend_end, self._wbuf = 0, num, self._queued, data
                     return -1
             except TLSAlertError as exc:

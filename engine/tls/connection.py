@@ -315,7 +315,12 @@ class TLSConnection:
             self._guarded(lambda: self._hs.send_key_update(False))
         record = self._record
         usage = record.write_key_usage()
-        limit = None if usage is None else self._key_usage_limit(usage[1])
+        if usage is None:
+            limit = None
+        elif self.config.key_usage_limit is None:  # _key_usage_limit, inline for the default
+            limit = AES_GCM_RECORD_LIMIT if usage[1] in (0x1301, 0x1302) else None
+        else:
+            limit = self._key_usage_limit(usage[1])
         if limit is None or usage is None or usage[0] + (len(data) >> 5) + 2 < limit:
             # no TLS 1.3 key, or every record of this write stays below the key's limit (records are never under
             # 64 bytes, RFC 8449, so len // 32 + 2 bounds their number): one call

@@ -380,6 +380,15 @@ class RecordLayer:
 
     def seal(self, content_type: int, data: bytes, max_fragment: int = MAX_PLAINTEXT) -> bytes:
         """Wire bytes carrying ``data`` in records of at most ``max_fragment`` plaintext bytes each."""
+        prot = self._write
+        if content_type == 23 and prot is not None and 0 < len(data) <= max_fragment \
+                and self.send_limit > MAX_PLAINTEXT and self.max_fragment_length is None:  # fmt: skip
+            # the bulk path: one application_data record under a key, no record size or fragment limit (the same
+            # record _seal_one makes)
+            if not prot.conceals_type:
+                return prot.seal_record(23, data)
+            if self._padding is None:
+                return prot.seal_record(23, data + b"\x17")
         if not data:
             if content_type != ContentType.application_data:
                 raise ValueError("empty non-application record")

@@ -80,7 +80,7 @@ from engine.ssl import hooks
 from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
-from engine.ssl.records import READ_AHEAD_SIZE, Input, RecordReader
+from engine.ssl.records import READ_AHEAD_SIZE, RECORD, RETRY, Input, RecordReader
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.ssl.verify import verify_chain
 from engine.tls import (
@@ -566,7 +566,7 @@ class SSL:
             return self._release_held()
         first = self.server and not self._hello_cb_done
         got, header, body = reader.next_record(rbio, conn, self.read_ahead, first)
-        if got is Input.RECORD:
+        if got is RECORD:
             if first:
                 reader.held = header + body
                 return self._release_held()
@@ -574,7 +574,7 @@ class SSL:
                 conn.receive_record(header, body)
             else:
                 conn.receive_bytes(body)
-        elif got is Input.RETRY:
+        elif got is RETRY:
             self.rwstate = K.SSL_READING
         elif got is Input.FAILED:
             self._fail_transport()
@@ -925,7 +925,7 @@ class SSL:
             # then _drive).
             try:
                 first = self._feed()
-                if first is Input.RECORD:
+                if first is RECORD:
                     # (after() would also _pull(): an application data record has no answer, and the core's output
                     # was taken when the previous call left)
                     events = core.events()
@@ -937,7 +937,7 @@ class SSL:
                     other = self._apply_events(events)
                     if not other and self._plain_len > 0 and not self._cert_wait and not self._verify_wait:
                         return self._take(num, peek)
-                elif first is Input.RETRY:
+                elif first is RETRY:
                     self._idle()
                     return (-1, b"")
             except TLSAlertError as exc:
@@ -1003,7 +1003,7 @@ class SSL:
             # the differential runner)
             return (0 if got is Input.EOF else ret, b"")
 
-        if first is Input.RECORD:
+        if first is RECORD:
             try:
                 result = after(other)
             except TLSAlertError as exc:

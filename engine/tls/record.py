@@ -361,9 +361,9 @@ class RecordLayer:
             if not stripped:
                 raise TLSAlertError(AlertDescription.unexpected_message, "no content type in inner plaintext")
             ctype, content = stripped[-1], stripped[:-1]
-        if ctype not in _KNOWN_TYPES or ctype == ContentType.change_cipher_spec:
+        if ctype not in _KNOWN_TYPES or ctype == 20:  # change_cipher_spec (a literal: Enum lookups are slow in 3.11)
             raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
-        if not content and ctype != ContentType.application_data:
+        if not content and ctype != 23:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty protected record")
         if self.max_fragment_length is not None:
             self._check_max_fragment(content)

@@ -154,6 +154,9 @@ class TLSConnection:
         self._we_closed = False
         self._started = self.role is not Role.CLIENT  # a server starts by receiving; only a client sends first
         self._floods = _Floods()
+        # the machine last seen established: "a handshake has completed" (HandshakeMachine.established) never turns
+        # false again, so the bulk path asks each machine once (client13 answers with two Enum lookups, ~0.7 us)
+        self._established_hs: HandshakeMachine | None = None
         self._misbehaviour = misbehaviour
         if misbehaviour is not None:
             misbehaviour.attach(self._record)
@@ -238,8 +241,9 @@ class TLSConnection:
         16 KiB copy that joining them costs; anything else goes the usual way."""
         if self._error is not None:
             raise self._error
-        if self._started and not self._peer_closed and not self._hs_buf and not self._hs.paused \
-                and self._hs.established:  # fmt: skip
+        hs = self._hs
+        if self._started and not self._peer_closed and not self._hs_buf and not hs.paused \
+                and (hs is self._established_hs or hs.established):  # fmt: skip
             try:
                 rec = self._record.open_whole_record(header, body)
             except TLSAlertError as exc:
@@ -306,11 +310,14 @@ class TLSConnection:
     def send_application_data(self, data: bytes) -> None:
         if self._error is not None:
             raise self._error
-        if not self._hs.established:
-            raise RuntimeError("handshake not complete")
+        hs = self._hs
+        if hs is not self._established_hs:
+            if not hs.established:
+                raise RuntimeError("handshake not complete")
+            self._established_hs = hs
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
-        if self._hs.key_update_owed:
+        if hs.key_update_owed:
             # RFC 9846 section 4.7.3: the answer to the peer's update_requested goes out before our next
             # application data record; not earlier, as in OpenSSL 3.0, which answers at the next write
             self._guarded(lambda: self._hs.send_key_update(False))

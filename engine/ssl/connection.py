@@ -80,7 +80,7 @@ from engine.ssl import hooks
 from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
-from engine.ssl.records import READ_AHEAD_SIZE, RECORD, RETRY, Input, RecordReader
+from engine.ssl.records import FAILED, READ_AHEAD_SIZE, RECORD, RETRY, Input, RecordReader
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.ssl.verify import verify_chain
 from engine.tls import (
@@ -924,7 +924,26 @@ class SSL:
             # whether a renegotiation is under way or not); anything else goes on where the loop would (after(),
             # then _drive).
             try:
-                first = self._feed()
+                rbio, reader = self.rbio, self._reader
+                if rbio is not None and reader.held is None and (self._hello_cb_done or not self.server):
+                    # _feed, inline for an established SSL (no ClientHello held or checked), with the record's
+                    # application data handed back by the core instead of queued as an event when nothing else is
+                    first, header, body = reader.next_record(rbio, core, self.read_ahead, False)
+                    if first is RECORD and header:
+                        data = core.receive_record(header, body, direct=True)
+                        if data is not None:
+                            if num >= len(data) and not peek and not self._cert_wait and not self._verify_wait:
+                                return (len(data), data)  # what _apply_events then _take would give
+                            self._plain.append(data)
+                            self._plain_len += len(data)
+                    elif first is RECORD:
+                        core.receive_bytes(body)
+                    elif first is RETRY:
+                        self.rwstate = K.SSL_READING
+                    elif first is FAILED:
+                        self._fail_transport()
+                else:
+                    first = self._feed()
                 if first is RECORD:
                     # (after() would also _pull(): an application data record has no answer, and the core's output
                     # was taken when the previous call left)

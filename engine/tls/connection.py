@@ -235,10 +235,12 @@ class TLSConnection:
             self._fail(exc)
             raise
 
-    def receive_record(self, header: bytes, body: bytes) -> None:
+    def receive_record(self, header: bytes, body: bytes, *, direct: bool = False) -> bytes | None:
         """``receive_bytes(header + body)`` for a caller that read one record's header and body separately (engine.ssl
-        without read-ahead): a whole TLS 1.3 application_data record is opened from ``body`` as it is, without the
-        16 KiB copy that joining them costs; anything else goes the usual way."""
+        without read-ahead): a whole application_data record is opened from ``body`` as it is, without the 16 KiB
+        copy that joining them costs; anything else goes the usual way. ``direct``: when the record is application
+        data and no event is queued, its data is returned instead of queued as an ApplicationData event (and no
+        event is queued); otherwise None, the events queued as usual."""
         if self._error is not None:
             raise self._error
         hs = self._hs
@@ -253,13 +255,16 @@ class TLSConnection:
                 if rec[0] == _APPLICATION_DATA and rec[1]:
                     if self._floods.dirty:
                         self._floods.progress()
+                    if direct and not self._events:
+                        return rec[1]
                     ev: ApplicationData = _new_event(ApplicationData)  # ApplicationData(rec[1]), see _new_event
                     _set_data(ev, rec[1])
                     self._events.append(ev)
-                    return
+                    return None
                 self._record_done(rec)
-                return
+                return None
         self.receive_bytes(header + body)
+        return None
 
     def _record_done(self, rec: tuple[int, bytes]) -> None:
         """A record opened by receive_record that is not plain application data (an empty one, or a handshake,

@@ -34,8 +34,9 @@ unwrap that wants to read means close_notify was sent; False: unwrap only sends 
 
 The standard library's own adapter (:mod:`conformance.stacks.stdlib`) is this one with ``module_name = "ssl"``, the
 ``_ex`` function names, ``unwrap_repeats_shutdown = True`` and what only ``ssl`` offers on top (groups through
-``set_ecdh_curve``, sessions, the SNI callback): a subclass adds such things through ``endpoint_class`` and the hooks
-of :class:`SslLikeEndpoint` (``_wrap``, ``error_reason``, ``zero_return_reason``, ``empty_read_reason``) and by
+``set_ecdh_curve``, sessions, the SNI callback): a subclass adds such things through ``endpoint_class`` (stdlib
+overrides the endpoint methods instead, to keep ``StdlibEndpoint(config, label)`` for adapters that subclass it), the
+hooks of :class:`SslLikeEndpoint` (``_wrap``, ``error_reason``, ``zero_return_reason``, ``empty_read_reason``) and by
 extending :meth:`SslLikeStack.context`.
 """
 

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = run_one(m, suites[m.suite] + list(m.tests), args.timeout)
         stored[m.id] = r
-        args.results.write_text(json.dumps({k: v.__dict__ for k, v in stored.items()}, indent=1) + "\n")
+        args.results.write_text(json.dumps({k: asdict(v) for k, v in stored.items()}, indent=1) + "\n")
         print(f"{r.status:9} {m.id:28} {m.file}:{r.line} {r.killed_by} ({r.seconds:.0f}s)", flush=True)
     left = subprocess.run(["git", "status", "--porcelain", "--", "engine"], cwd=ROOT, capture_output=True,
                           text=True, check=True).stdout  # fmt: skip

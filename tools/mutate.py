@@ -49,8 +49,8 @@ class Mutant:
     suite: str
     tests: tuple[str, ...] = ()
     nth: int | None = None  # None: ``find`` must occur exactly once
-    verdict: str = ""  # for a survivor: "equivalent" or "case"
-    note: str = ""  # the reason (equivalent) or the case that kills it now (case)
+    verdict: str = ""  # for a survivor: "equivalent", "case" or "open"
+    note: str = ""  # the reason (equivalent, open) or the case that kills it now (case)
 
 
 @dataclass(slots=True)
@@ -153,24 +153,33 @@ def _table_cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(mutants: list[Mutant], results: dict[str, Result]) -> str:
-    rows = ["| id | file:line | mutant | result | killed by / why it survives |", "|---|---|---|---|---|"]
+def _short(killed_by: str) -> str:
+    return killed_by.removeprefix("FAILED ").removeprefix("ERROR ")
+
+
+def markdown(mutants: list[Mutant], results: dict[str, Result], after: dict[str, Result]) -> str:
+    """The table of docs/mutation-sweep.md: the first sweep's result, and for a survivor what was decided (an
+    equivalent mutant's reason, or the new case and the re-run in which it killed the mutant)."""
+    rows = ["| id | file:line | mutant | first sweep | killed by / why it survived |", "|---|---|---|---|---|"]
     for m in mutants:
         r = results.get(m.id)
         if r is None:
             continue
         change = f"`{_table_cell(m.find.strip())}` -> `{_table_cell(m.replace.strip())}`"
+        status = r.status
         if r.status in ("killed", "timeout"):
-            why = r.killed_by or "(suite hung)"
-            if m.verdict == "case":
-                why += f" (new case: {m.note})"
+            why = _short(r.killed_by) or "(suite hung)"
         elif m.verdict == "equivalent":
             why = f"equivalent: {m.note}"
         elif m.verdict == "case":
-            why = f"real hole; new case: {m.note}"
+            again = after.get(m.id)
+            rerun = f"re-run: {again.status} by {_short(again.killed_by)}" if again else "re-run: not yet"
+            why = f"real hole -> {m.note}; {rerun}"
+        elif m.verdict == "open":
+            why = f"open: {m.note}"
         else:
             why = "(not yet judged)"
-        rows.append(f"| {m.id} | {m.file}:{r.line} | {change} | {r.status} | {_table_cell(why)} |")
+        rows.append(f"| {m.id} | {m.file}:{r.line} | {change} | {status} | {_table_cell(why)} |")
     return "\n".join(rows) + "\n"
 
 
@@ -186,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-done", action="store_true", help="skip mutants that already have a result")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds for one pytest process")
     ap.add_argument("--markdown", type=Path, help="write the results table here and exit")
+    ap.add_argument("--after", type=Path, default=ROOT / "tools" / "mutation-results-after.json",
+                    help="results of re-running survivors against their new cases (for --markdown)")
     ap.add_argument("--baseline", action="store_true", help="run each suite on the unmutated engine and exit")
     args = ap.parse_args(argv)
     suites, mutants = load(args.list)
@@ -193,7 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.results.exists():
         stored = {k: Result(**v) for k, v in json.loads(args.results.read_text()).items()}
     if args.markdown:
-        args.markdown.write_text(markdown(mutants, stored))
+        after: dict[str, Result] = {}
+        if args.after.exists():
+            after = {k: Result(**v) for k, v in json.loads(args.after.read_text()).items()}
+        args.markdown.write_text(markdown(mutants, stored, after))
         return 0
     if args.baseline:
         bad = 0

@@ -227,13 +227,17 @@ def test_only_one_request_outstanding(h: Harness) -> None:
 
 @pytest.mark.clauses("SSL_CTX_set_verify/RETURN VALUES/pha-0", "SSL_CTX_set_verify/NOTES/pha-needs-extension")
 @pytest.mark.needs(*C_API, "error_codes")
-@pytest.mark.parametrize("why", ["no-extension", "on-the-client", "tls1.2", "before-handshake"])
+@pytest.mark.parametrize("why", ["no-extension", "on-the-client", "tls1.2", "before-handshake", "no-verify-peer"])
 def test_request_refused(h: Harness, why: str) -> None:
     """SSL_verify_client_post_handshake returns 0 with an error on the queue when the client did not send the
-    extension, on a client, on a TLS 1.2 connection, and before the handshake."""
+    extension, on a client, on a TLS 1.2 connection, before the handshake, and on a server without SSL_VERIFY_PEER
+    (DESCRIPTION: the flag must be set; this run was added by the mutation sweep, docs/mutation-sweep.md)."""
     api = h.capi
     mode = K.SSL_VERIFY_PEER | K.SSL_VERIFY_POST_HANDSHAKE
-    if why == "before-handshake":
+    if why == "no-verify-peer":
+        client, server, _ = _pair(h, K.SSL_VERIFY_NONE, pha=True)
+        target = server
+    elif why == "before-handshake":
         sctx = server_ctx(h)
         api.SSL_CTX_set_verify(sctx, mode, None)
         _, server = new_pair(h, client_ctx(h), sctx)

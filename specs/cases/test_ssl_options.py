@@ -124,15 +124,19 @@ def test_middlebox_compat_sends_dummy_change_cipher_spec(h: Harness, compat: boo
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-version-options",
                      "SSL_CTX_set_options/NOTES/handshake-uses-object-options")
 @pytest.mark.needs("client_role", "server_role", "tls1_2", "tls1_3")
-@pytest.mark.parametrize("on", ["SSL_CTX_set_options", "SSL_set_options"])
+@pytest.mark.parametrize("on", ["SSL_CTX_set_options", "SSL_set_options", "server-SSL_set_options"])
 def test_no_tls13_option_gives_tls12(h: Harness, on: str) -> None:
-    """SSL_OP_NO_TLSv1_3 on the client's context, or on the client object alone: the connection is TLS 1.2."""
+    """SSL_OP_NO_TLSv1_3 on the client's context, on the client object alone, or on the server object alone: the
+    connection is TLS 1.2 (the server run was added by the mutation sweep, docs/mutation-sweep.md: a client's
+    "no holes" rule hid an engine that ignored the option itself)."""
     api = h.capi
     client = Mem(h, Role.CLIENT, before_new=(lambda ctx: api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TLSv1_3))
                  if on == "SSL_CTX_set_options" else None)
     if on == "SSL_set_options":
         api.SSL_set_options(client.ssl, K.SSL_OP_NO_TLSv1_3)
     server = Mem(h, Role.SERVER)
+    if on == "server-SSL_set_options":
+        api.SSL_set_options(server.ssl, K.SSL_OP_NO_TLSv1_3)
     handshake(h, client, server)
     version = api.SSL_version(client.ssl)
     h.trace.note(f"SSL_OP_NO_TLSv1_3 via {on}: version {version:#x}")
@@ -179,14 +183,19 @@ def test_default_read_ahead_names(h: Harness) -> None:
 
 @pytest.mark.clauses("SSL_CTX_set_read_ahead/DESCRIPTION/reads-what-is-available")
 @pytest.mark.needs("client_role", "server_role")
-@pytest.mark.parametrize("ahead", [False, True], ids=["off", "on"])
-def test_read_ahead_takes_the_next_record_from_the_bio(h: Harness, ahead: bool) -> None:
+@pytest.mark.parametrize("how", ["off", "on", "ctx-on"])
+def test_read_ahead_takes_the_next_record_from_the_bio(h: Harness, how: str) -> None:
     """Two records wait in the client's read BIO; one SSL_read returns the first. With reading ahead off the
-    second record is still in the BIO; with it on the BIO is empty."""
+    second record is still in the BIO; with it on the BIO is empty. ctx-on: turned on with SSL_CTX_set_read_ahead
+    before SSL_new, so the SSL has it from its context (added by the mutation sweep, docs/mutation-sweep.md)."""
     api = h.capi
-    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    ahead = how != "off"
+    client = Mem(h, Role.CLIENT, before_new=(lambda ctx: api.SSL_CTX_set_read_ahead(ctx, 1)) if how == "ctx-on"
+                 else None)  # fmt: skip
+    server = Mem(h, Role.SERVER)
     handshake(h, client, server)
-    api.SSL_set_read_ahead(client.ssl, 1 if ahead else 0)
+    if how != "ctx-on":
+        api.SSL_set_read_ahead(client.ssl, 1 if ahead else 0)
     for text in (b"first record", b"second record"):
         assert api.SSL_write(server.ssl, text) == len(text)
     move(client, server)

@@ -63,6 +63,7 @@ def test_an_empty_new_session_ticket_gives_no_ticket(h: Harness) -> None:
 
 
 @pytest.mark.clauses("RFC5246/7.4.1.3/resumed-suite-kept")
+@pytest.mark.needs("session_resumption")
 def test_resumption_under_another_suite_is_refused(h: Harness) -> None:
     """The stack's client resumes the peer's session (by session id); the peer's abbreviated-handshake ServerHello
     names another cipher suite than the session's: the client aborts."""

@@ -70,6 +70,7 @@ class Peer:
 
 def _server_pair(h: Harness, fault: Misbehaviour) -> Peer:
     api = h.capi
+    assert api.SSL_verify_client_post_handshake is not None  # a library without it: not applicable, before anything
     sctx = server_ctx(h)
     api.SSL_CTX_set_verify(sctx, K.SSL_VERIFY_PEER | K.SSL_VERIFY_POST_HANDSHAKE, None)
     server = Mem(h, Role.SERVER, ctx=sctx)

@@ -298,3 +298,27 @@ def test_client_without_certificate(h: Harness, insist: bool) -> None:
         assert api.SSL_write(server.ssl, b"on") == 2
         move(server, client)
         assert api.SSL_read(client.ssl, 10) == (2, b"on")
+
+
+@pytest.mark.clauses("SSL_get_peer_certificate/RETURN VALUES/peer-leaf")
+@pytest.mark.needs(*C_API, "client_certificates")
+def test_peer_certificate_after_post_handshake_auth(h: Harness) -> None:
+    """The server asked for no certificate in the handshake (SSL_VERIFY_POST_HANDSHAKE), so it has no peer
+    certificate; after the client answered its post-handshake request with its certificate, SSL_get1_peer_certificate
+    on the server returns it. Added by the mutation sweep (docs/mutation-sweep.md): an engine that kept the
+    handshake's (empty) peer certificate after the authentication passed every other case."""
+    api = h.capi
+    client, server, _ = _pair(h, K.SSL_VERIFY_PEER | K.SSL_VERIFY_POST_HANDSHAKE, pha=True)
+    before = api.SSL_get1_peer_certificate(server.ssl)
+    if before is not None:
+        api.X509_free(before)
+    assert before is None, "the server has a peer certificate although it asked for none in the handshake"
+    ret, code = _request(h, client, server)
+    assert ret <= 0 and code in WANT, f"the server must take the answer and wait for data: {ret} {code}"
+    cert = api.SSL_get1_peer_certificate(server.ssl)
+    assert cert is not None, "SSL_get1_peer_certificate is NULL after the client authenticated after the handshake"
+    try:
+        name = api.X509_NAME_oneline(api.X509_get_subject_name(cert))
+    finally:
+        api.X509_free(cert)
+    assert name is not None and CLIENT_SUBJECT in name, f"the server's peer certificate is {name!r}"

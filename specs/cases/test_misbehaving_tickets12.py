@@ -10,7 +10,7 @@ is no fault, and the case checks only what the client keeps."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -57,7 +57,7 @@ def test_an_empty_new_session_ticket_gives_no_ticket(h: Harness) -> None:
         h.not_applicable("the stack's client asked for no ticket, so the peer sent no NewSessionTicket")
     session = stack.session()
     assert session is not None, "no session after the handshake"
-    resumable = h.capi.SSL_SESSION_is_resumable(session)
+    resumable = h.capi.SSL_SESSION_is_resumable(cast(Any, session))  # Endpoint.session: the SSL_SESSION handle
     assert resumable == 0, ("SSL_SESSION_is_resumable is 1 for a session whose server sent an empty ticket and an "
                             "empty session id: the client kept something to resume with")
 

@@ -168,7 +168,10 @@ class Client13Handshake(Handshake13):
         """Build and send the first ClientHello (RFC 9846 section 4.2.2)."""
         cfg = self.config
         self.random = self.ctx.random(32)
-        self.session_id = self.ctx.random(32) if cfg.middlebox_compat else b""
+        # RFC 9846 appendix D.4: the random legacy_session_id of middlebox compatibility mode goes in a hello that
+        # offers TLS 1.3; a TLS 1.2-only hello without a session has an empty one (RFC 5246 section 7.4.1.2)
+        compat = cfg.middlebox_compat and TLS13 in cfg.supported_versions
+        self.session_id = self.ctx.random(32) if compat else b""
         resume = cfg.resume_session12
         if resume is not None and TLS12 in cfg.supported_versions:
             self.session_id = resume.session_id  # RFC 5246 section 7.4.1.2: the session to resume

@@ -184,7 +184,8 @@ class Handshake12(HandshakeMachine):
         self.ems = session.extended_master_secret
         self.master_secret = session.master_secret
         self.peer_chain = list(session.peer_chain)
-        self.alpn = session.alpn if self.alpn is None else self.alpn
+        # ALPN is negotiated in each handshake (RFC 7301 section 3.1): the session's protocol is not this one's, and a
+        # server must not answer ALPN to a resuming client that did not offer it (found by the mutation sweep)
         self.keys = prf12.derive_keys(self.suite12, self.master_secret, self.client_random, self.server_random)
 
     def _protection(self, *, peer: bool) -> Protection12:

@@ -56,9 +56,12 @@ IV_LEN = 12
 
 
 def _hmac_digest(suite: CipherSuite, key: bytes, data: bytes) -> bytes:
-    mac = _hmac.HMAC(key, suite.hash_algorithm())
+    mac = _HMAC(key, _SHA384 if suite.hash_len == 48 else _SHA256)
     mac.update(data)
     return mac.finalize()
+
+
+_HMAC = _hmac.HMAC
 
 
 def hkdf_extract(suite: CipherSuite, salt: bytes, ikm: bytes) -> bytes:
@@ -74,10 +77,17 @@ def hkdf_expand(suite: CipherSuite, prk: bytes, info: bytes, length: int) -> byt
     return HKDFExpand(suite.hash_algorithm(), length, info).derive(prk)
 
 
-@lru_cache(maxsize=64)
+_PREFIXES: dict[tuple[bytes, int], bytes] = {}
+"""The labels are a handful of constants: the encoding of ``length`` and ``"tls13 " + label`` is made once each."""
+
+
 def _label_prefix(label: bytes, length: int) -> bytes:
-    # The labels are a handful of constants: their encoding is made once.
-    return u16(length) + opaque8(b"tls13 " + label)
+    prefix = _PREFIXES.get((label, length))
+    if prefix is None:
+        prefix = u16(length) + opaque8(b"tls13 " + label)
+        if len(_PREFIXES) < 256:  # the schedule's labels; an application's exporter labels are not kept
+            _PREFIXES[(label, length)] = prefix
+    return prefix
 
 
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
@@ -88,13 +98,24 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
 
 
 def hkdf_expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    """HKDF-Expand-Label (RFC 9846 section 7.1): an output of at most one hash block is one HMAC over the
+    precomputed label prefix, the context and the block counter 0x01."""
+    n = len(context)
+    if 0 < length <= suite.hash_len and n <= 255:
+        prefix = _PREFIXES.get((label, length)) or _label_prefix(label, length)
+        mac = _HMAC(secret, _SHA384 if suite.hash_len == 48 else _SHA256)
+        mac.update(prefix + _CONTEXT_LENGTH[n] + context + b"\x01" if n else prefix + b"\x00\x01")
+        return mac.finalize()[:length]
     return hkdf_expand(suite, secret, hkdf_label(label, context, length), length)
+
+
+_CONTEXT_LENGTH = [bytes((n,)) for n in range(256)]
 
 
 def _expand_labels(suite: CipherSuite, secret: bytes, *wanted: tuple[bytes, bytes, int]) -> list[bytes]:
     """Several HKDF-Expand-Label outputs of one secret, each ``(label, context, length)`` at most one hash block
     long: the HMAC is keyed with the secret once and copied per output."""
-    keyed = _hmac.HMAC(secret, suite.hash_algorithm())
+    keyed = _HMAC(secret, _SHA384 if suite.hash_len == 48 else _SHA256)
     out = []
     for label, context, length in wanted:
         if not 0 < length <= suite.hash_len:

@@ -40,7 +40,7 @@ from .events import (
 from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
 from .handshake12 import client_hello_extensions12
 from .keyexchange import PrivateKeyShare
-from .keyschedule import CIPHER_SUITES, KeySchedule, Transcript, finished_verify_data, resumption_psk
+from .keyschedule import CIPHER_SUITES, KeySchedule, Transcript, finished_verify_data
 from .messages import (
     TLS12,
     TLS13,
@@ -579,7 +579,7 @@ class Client13Handshake(Handshake13):
         # RFC 9846 section 4.7.1: kept with what a resumption needs (see session13)
         assert self.suite is not None
         nst = NewSessionTicket.parse(body)
-        psk = resumption_psk(self.suite, self.resumption_secret, nst.ticket_nonce)
+        psk = self._ticket_psk(nst.ticket_nonce)
         early = find_extension(nst.extensions, X.early_data)
         session = Ticket13(
             nst.ticket, psk, self.suite.code, self.suite.hash_len, nst.ticket_age_add, nst.ticket_lifetime,

@@ -220,46 +220,74 @@ class Transcript:
 
 
 class KeySchedule:
-    """The secrets of one handshake (RFC 9846 section 7.1, figure 5); ``psk`` for a resumption (no 0-RTT)."""
+    """The secrets of one handshake (RFC 9846 section 7.1, figure 5); ``psk`` for a resumption (no 0-RTT).
+
+    Each secret that feeds several Derive-Secret / HKDF-Expand-Label outputs keys its HMAC once (``_keyed``); every
+    output is a copy of that state. Without a PSK the Early Secret and the salt derived from it are constants of the
+    suite, computed once."""
 
     def __init__(self, suite: CipherSuite, psk: bytes | None = None) -> None:
         self.suite = suite
-        zeros = bytes(suite.hash_len)
         self._empty_hash = _hash_empty(suite)
-        self.early_secret = hkdf_extract(suite, zeros, psk or zeros)
+        self._keyed: dict[bytes, _hmac.HMAC] = {}
+        if psk:
+            self.early_secret = hkdf_extract(suite, bytes(suite.hash_len), psk)
+            self._derived_early = b""
+        else:
+            self.early_secret, self._derived_early = _no_psk_secrets(suite)
         self.handshake_secret = b""
         self.main_secret = b""
 
+    def _expand(self, secret: bytes, label: bytes, context: bytes) -> bytes:
+        """Derive-Secret(secret, label, context) with ``secret``'s HMAC keyed once per schedule."""
+        keyed = self._keyed.get(secret)
+        if keyed is None:
+            keyed = self._keyed[secret] = _HMAC(secret, _SHA384 if self.suite.hash_len == 48 else _SHA256)
+        mac = keyed.copy()
+        mac.update(hkdf_label(label, context, self.suite.hash_len) + b"\x01")
+        return mac.finalize()
+
     def binder_key(self) -> bytes:
         """The resumption binder key (RFC 9846 section 7.1: "res binder" over the empty transcript)."""
-        return derive_secret(self.suite, self.early_secret, b"res binder", self._empty_hash)
+        return self._expand(self.early_secret, b"res binder", self._empty_hash)
 
     def _derived(self, secret: bytes) -> bytes:
-        return derive_secret(self.suite, secret, b"derived", self._empty_hash)
+        return self._expand(secret, b"derived", self._empty_hash)
 
     def set_shared_secret(self, shared: bytes) -> None:
-        self.handshake_secret = hkdf_extract(self.suite, self._derived(self.early_secret), shared)
+        salt = self._derived_early or self._derived(self.early_secret)
+        self.handshake_secret = hkdf_extract(self.suite, salt, shared)
         self.main_secret = hkdf_extract(self.suite, self._derived(self.handshake_secret), bytes(self.suite.hash_len))
 
     def handshake_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` handshake traffic secrets over ClientHello..ServerHello."""
-        n = self.suite.hash_len
-        c, s = _expand_labels(self.suite, self.handshake_secret, (b"c hs traffic", transcript_hash, n),
-                              (b"s hs traffic", transcript_hash, n))
-        return c, s
+        secret = self.handshake_secret
+        return (self._expand(secret, b"c hs traffic", transcript_hash),
+                self._expand(secret, b"s hs traffic", transcript_hash))  # fmt: skip
 
     def application_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` application traffic secrets over ClientHello..server Finished."""
-        n = self.suite.hash_len
-        c, s = _expand_labels(self.suite, self.main_secret, (b"c ap traffic", transcript_hash, n),
-                              (b"s ap traffic", transcript_hash, n))
-        return c, s
+        secret = self.main_secret
+        return (self._expand(secret, b"c ap traffic", transcript_hash),
+                self._expand(secret, b"s ap traffic", transcript_hash))  # fmt: skip
 
     def exporter_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite, self.main_secret, b"exp master", transcript_hash)
+        return self._expand(self.main_secret, b"exp master", transcript_hash)
 
     def resumption_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite, self.main_secret, b"res master", transcript_hash)
+        return self._expand(self.main_secret, b"res master", transcript_hash)
+
+    def resumption_psk(self, resumption_secret: bytes, ticket_nonce: bytes) -> bytes:
+        """:func:`resumption_psk` with the resumption secret's HMAC keyed once for all the tickets of a connection."""
+        return self._expand(resumption_secret, b"resumption", ticket_nonce)
+
+
+@lru_cache(maxsize=8)
+def _no_psk_secrets(suite: CipherSuite) -> tuple[bytes, bytes]:
+    """The Early Secret without a PSK (HKDF-Extract of zeros with zeros) and Derive-Secret(., "derived", "")."""
+    zeros = bytes(suite.hash_len)
+    early = hkdf_extract(suite, zeros, zeros)
+    return early, derive_secret(suite, early, b"derived", _hash_empty(suite))
 
 
 @lru_cache(maxsize=4)

@@ -26,8 +26,10 @@ ValueError (a duplicate extension was found by the long fuzz run)."""
 _PARSED: dict[bytes, x509.Certificate] = {}
 """Certificates already parsed, by their DER bytes: a peer sends the same certificates handshake after handshake, and
 an ``x509.Certificate`` is immutable (it also keeps its public key once loaded). Only the parse is shared: every
-handshake still verifies the chain it received. Bounded: the oldest entry goes when it is full."""
+handshake still verifies the chain it received. Bounded: at most 128 certificates of at most 16 KiB each, emptied
+when it is full."""
 _PARSED_MAX = 128
+_PARSED_MAX_DER = 16384
 
 
 def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
@@ -39,9 +41,10 @@ def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
                 cert = x509.load_der_x509_certificate(der)
             except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion (unknown X.509 version): no ValueError
                 raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
-            if len(_PARSED) >= _PARSED_MAX:
-                del _PARSED[next(iter(_PARSED))]
-            _PARSED[bytes(der)] = cert
+            if len(der) <= _PARSED_MAX_DER:
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()  # (one call: safe with connections in several threads)
+                _PARSED[bytes(der)] = cert
         chain.append(cert)
     return chain
 

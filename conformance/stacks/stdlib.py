@@ -144,7 +144,8 @@ class StdlibEndpoint(Endpoint):
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         if not server and config.verify_peer and config.check_host and not config.send_sni:
-            raise ValueError("stdlib cannot check a host name without sending it as SNI (server_hostname is both)")
+            raise Unsupported("stdlib: server_hostname is both the SNI and the name to verify, so ssl cannot check a "
+                              "host name without sending it as SNI")
         hostname = None if server or not config.send_sni else config.server_name
         session = resume.session if resume is not None else None
         self.sock: ssl.SSLSocket | None = None

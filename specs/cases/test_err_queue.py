@@ -54,12 +54,13 @@ def failures(h: Harness) -> tuple[Any, Any, str]:
     h.need("server_role")
     servers = [h.pair().server, h.pair().server]
     clear(h)
-    servers[0].put_incoming(GARBAGE)
-    ret = call(h, "SSL_accept", servers[0].ssl)
+    probe: Any = servers[0]
+    probe.put_incoming(GARBAGE)
+    ret = call(h, "SSL_accept", probe.ssl)
     # a garbage ClientHello is a protocol error: SSL_ERROR_SSL, whose details the queue holds (SSL_get_error,
     # RETURN VALUES); a stack that leaves no entry fails here, it is not "not applicable"
     assert has_entry(h), (f"SSL_accept on a garbage ClientHello returned {ret} (SSL_get_error "
-                          f"{call(h, 'SSL_get_error', servers[0].ssl, ret)}) and left the error queue empty")
+                          f"{call(h, 'SSL_get_error', probe.ssl, ret)}) and left the error queue empty")
     clear(h)
     servers[0] = h.pair().server
     clear(h)

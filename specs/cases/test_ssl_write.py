@@ -123,7 +123,8 @@ def test_zero_length_write_ex_sends_nothing(h: Harness) -> None:
     pair.handshake()
     if pair.client.write_function != "SSL_write_ex":
         if not h.has("c_api"):
-            h.not_applicable(f"{h.stack.name} writes through {pair.client.write_function}, not SSL_write_ex")
+            h.not_applicable(f"{h.stack.name}'s write is its {pair.client.write_function} (or the nearest call it "
+                             "has) and it offers no SSL_write_ex to call with num = 0")
         client = as_capi_endpoint(pair.client)
         before = client.outgoing_pending()
         ret, written = h.capi.SSL_write_ex(client.ssl, b"")

@@ -62,7 +62,7 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_set1_groups_list", "SSL_get_ex_new_index", "BIO_set_ssl", "BIO_set_conn_hostname",
         "BIO_set_conn_port", "BIO_set_nbio", "BIO_do_connect", "BIO_get_mem_ptr", "BIO_set_mem_buf",
         "SSL_CTX_set_read_ahead", "SSL_CTX_get_read_ahead", "SSL_CTX_set_max_send_fragment",
-        "SSL_set_max_send_fragment",
+        "SSL_set_max_send_fragment", "SSL_CTX_sess_number",
         "SSL_CTX_set_tlsext_servername_callback", "SSL_CTX_set_tlsext_servername_arg",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
@@ -99,6 +99,8 @@ BORINGSSL: Final = SymbolProfile(
                                    "argl, argp, free_func) than OpenSSL 3.0's",
     },
     signatures={
+        # ssl.h: SSL_CTX_sess_number is a function (size_t, read as long)
+        "SSL_CTX_sess_number": (c_long, (_H,)),
         # bio.h: functions where 3.0 has BIO_ctrl macros
         "BIO_get_mem_ptr": (c_int, (_H, c_void_p)),
         "BIO_set_mem_buf": (c_int, (_H, c_void_p, c_int)),

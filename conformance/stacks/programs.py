@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import NoReturn
 
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks.base import (
@@ -253,8 +254,7 @@ class ProgramEndpoint(Endpoint):
             try:
                 conn, _ = listen.accept()
             except TimeoutError:
-                raise Unsupported(f"{self.command}: did not connect within {_START_LIMIT} s: "
-                                  f"{self._tail()}") from None
+                self._start_failed(f"did not connect within {_START_LIMIT} s")
             finally:
                 listen.close()
             return conn
@@ -263,9 +263,20 @@ class ProgramEndpoint(Endpoint):
                 return socket.create_connection(("127.0.0.1", port), timeout=1.0)
             except OSError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise Unsupported(f"{self.command}: not listening on 127.0.0.1:{port} "
-                                      f"(exit {self.proc.poll()}): {self._tail()}") from None
+                    self._start_failed(f"not listening on 127.0.0.1:{port}")
                 time.sleep(0.01)
+
+    def _start_failed(self, what: str) -> NoReturn:
+        """The program never reached the TCP connection. Only a program that exited by itself with a status (it
+        refused its command line: an option, group or cipher it does not know) is *not applicable*; one killed by a
+        signal crashed, and one still running after the start limit hangs: both are the program's breakdown."""
+        status = self.proc.poll()
+        if status is not None and status > 0:
+            raise Unsupported(f"{self.command}: {what} (exit {status}, the program refused its command line): "
+                              f"{self._tail()}")
+        why = ("still running" if status is None else "exited with status 0" if status == 0
+               else f"killed by signal {-status}")
+        raise RuntimeError(f"{self.command}: {what} ({why}, not a refusal of the configuration): {self._tail()}")
 
     def _hand_over(self) -> subprocess.Popen[bytes]:
         """Give the program to the next endpoint of the factory: end our connection (the program, told to accept

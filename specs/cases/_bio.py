@@ -38,13 +38,15 @@ def _show(value: Any) -> str:
 
 
 def function(h: Harness, name: str) -> Any:
-    """The stack's C function ``name``; a name the stack does not offer makes the case *not applicable*."""
+    """The stack's C function ``name``; a name the library does not provide makes the case *not applicable*
+    (MissingSymbol, raised by the binding). A name our C-API binding does not declare at all is a gap of the
+    harness, not a fact of the library, so it is an *error*, never *not applicable*."""
     api = h.capi
     try:
         return getattr(api, name)
     except AttributeError:
-        raise MissingSymbol(name, h.stack.name, "the stack's C-API binding does not declare this function "
-                            "(conformance/capi/libssl.py has no method for it)") from None
+        raise LookupError(f"harness gap: the C-API binding of {h.stack.name} does not declare {name} "
+                          "(conformance/capi/libssl.py has no method for it)") from None
 
 
 def needs(h: Harness, *names: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 from conformance.harness import Harness
 from conformance.outcome import SslError
 from conformance.pump import reads, writes
+from conformance.stacks.capi_endpoint import as_capi_endpoint
 
 
 def _read_all(pair: object, size: int) -> bytes:
@@ -115,11 +116,21 @@ def test_zero_length_write_is_an_error(h: Harness) -> None:
 @pytest.mark.clauses("SSL_write/WARNINGS/zero-length-write-ex")
 @pytest.mark.needs("zero_length_write", "error_codes")
 def test_zero_length_write_ex_sends_nothing(h: Harness) -> None:
-    """SSL_write_ex with num = 0 is allowed and puts no application data on the wire."""
+    """SSL_write_ex with num = 0 is allowed and puts no application data on the wire. A C-API stack is asked
+    through SSL_write_ex itself (its endpoint's write is SSL_write); a binding whose write is not SSL_write_ex has no
+    way to make that call."""
     pair = h.pair()
     pair.handshake()
     if pair.client.write_function != "SSL_write_ex":
-        h.not_applicable(f"{h.stack.name} writes through {pair.client.write_function}, not SSL_write_ex")
+        if not h.has("c_api"):
+            h.not_applicable(f"{h.stack.name}'s write is its {pair.client.write_function} (or the nearest call it "
+                             "has) and it offers no SSL_write_ex to call with num = 0")
+        client = as_capi_endpoint(pair.client)
+        before = client.outgoing_pending()
+        ret, written = h.capi.SSL_write_ex(client.ssl, b"")
+        assert (ret, written) == (1, 0), f"a zero-length SSL_write_ex should succeed writing nothing: {ret}, {written}"
+        assert client.outgoing_pending() == before, "a zero-length SSL_write_ex must not send a record"
+        return
     before = pair.client.outgoing_pending()
     out = pair.call(pair.client, lambda e: e.write(b""))
     assert out.ok and out.ret == 0, f"a zero-length SSL_write_ex should succeed writing nothing: {out}"

@@ -64,3 +64,25 @@ def test_record_framing_counts_records() -> None:
     assert framing.records == 1
     framing.feed(b"ab")
     assert framing.records == 2
+
+
+@pytest.mark.parametrize(("script", "unsupported"), [("exit 1", True), ("kill -SEGV $$", False)],
+                         ids=["refused-its-command-line", "crashed"])
+def test_a_program_that_never_connects_is_not_applicable_only_when_it_refused(script: str,
+                                                                                unsupported: bool) -> None:
+    """A program that exits with a status before the TCP connection refused its command line (not applicable); one
+    killed by a signal crashed: that is an error of the program, never 'not applicable'."""
+    import socket
+
+    from conformance.outcome import Role
+    from conformance.stacks.base import EndpointConfig, Unsupported
+    from conformance.stacks.programs import OPENSSL_MSG, ProgramEndpoint
+
+    with socket.socket() as probe:  # a port nobody listens on: the "server" program never does
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    expected: type[Exception] = Unsupported if unsupported else RuntimeError
+    with pytest.raises(expected) as raised:
+        ProgramEndpoint(["sh", "-c", script], EndpointConfig(role=Role.SERVER), "program", listen=None, port=port,
+                        close_by_stdin=False, syntax=OPENSSL_MSG)
+    assert unsupported or "killed by signal 11" in str(raised.value)

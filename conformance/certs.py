@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["SERVER_NAME", "TestPKI", "default_pki"]
+__all__ = ["SERVER_NAME", "TestPKI", "chained_pki", "default_pki"]
 
 SERVER_NAME = "server.test"
 
@@ -31,6 +31,9 @@ class Identity:
     key_pem: bytes
     cert_path: Path
     key_path: Path
+    # the certificate file also holds the intermediate CA that issued it (load with a chain-file call, e.g.
+    # SSL_CTX_use_certificate_chain_file, so that the server sends both)
+    chain: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,26 +114,66 @@ def _leaf(
 
 
 def _write(
-    directory: Path, stem: str, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, cert: x509.Certificate
+    directory: Path, stem: str, key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, cert: x509.Certificate,
+    *intermediates: x509.Certificate,
 ) -> Identity:
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    cert_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert, *intermediates))
     key_pem = _key_pem(key)
     cert_path = directory / f"{stem}.crt"
     key_path = directory / f"{stem}.key"
     cert_path.write_bytes(cert_pem)
     key_path.write_bytes(key_pem)
-    return Identity(cert_pem, key_pem, cert_path, key_path)
+    return Identity(cert_pem, key_pem, cert_path, key_path, chain=bool(intermediates))
+
+
+def _intermediate(ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, common_name: str,
+                  now: datetime.datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A CA certificate ``ca_cert`` issued (no path length limit)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
 
 
 @cache
 def default_pki() -> TestPKI:
     """The process-wide PKI (made on first use)."""
-    directory = Path(tempfile.mkdtemp(prefix="conformance-pki-"))
+    return _pki("conformance-pki-", chained=False)
+
+
+@cache
+def chained_pki() -> TestPKI:
+    """A PKI like :func:`default_pki` whose server certificate (ECDSA) was issued by an intermediate CA that the
+    root issued: its certificate file holds the server certificate, then the intermediate (``Identity.chain``), so a
+    server sends both and a client trusting the root verifies a chain with one CA between the two."""
+    return _pki("conformance-chained-pki-", chained=True)
+
+
+def _pki(prefix: str, *, chained: bool) -> TestPKI:
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     now = datetime.datetime.now(datetime.UTC)
     ca_key, ca_cert = _ca("Conformance Test Root", now)
     _, other_ca = _ca("Unrelated Root", now)
-    server = _write(directory, "server", *_leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now))
+    if chained:
+        mid_key, mid_cert = _intermediate(ca_key, ca_cert, "Conformance Test Intermediate", now)
+        server = _write(directory, "server", *_leaf(mid_key, mid_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH,
+                                                    now), mid_cert)
+    else:
+        server = _write(directory, "server", *_leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH,
+                                                    now))
     client = _write(directory, "client", *_leaf(ca_key, ca_cert, "client.test", ExtendedKeyUsageOID.CLIENT_AUTH, now))
     rsa_leaf = _leaf(ca_key, ca_cert, SERVER_NAME, ExtendedKeyUsageOID.SERVER_AUTH, now, rsa_key=True)
     server_rsa = _write(directory, "server-rsa", *rsa_leaf)

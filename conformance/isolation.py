@@ -59,11 +59,13 @@ from _pytest.runner import runtestprotocol
 
 from conformance.verdicts import Verdict
 
-__all__ = ["Limits", "Lost", "Sandbox", "available", "in_child", "mark_recorded", "note_progress"]
+__all__ = ["Limits", "Lost", "Sandbox", "abandoned", "available", "in_child", "mark_recorded", "note_progress"]
 
 _SLOTS = 24
 _SLOT = 400
-_HEADER = struct.Struct("<QB")  # progress counter, "record written" flag
+_HEADER = struct.Struct("<QBB")  # progress counter, "record written" flag, "abandoned" flag
+_RECORDED = 8  # offsets of the two flags in the shared page
+_ABANDONED = 9
 _EXIT_MEMORY = 71
 _EXIT_BROKEN = 70
 _PR_SET_PDEATHSIG = 1
@@ -104,7 +106,7 @@ def note_progress(line: str) -> None:
     page = _progress
     if page is None:
         return
-    count, _ = _HEADER.unpack_from(page, 0)
+    count = _HEADER.unpack_from(page, 0)[0]
     data = line.encode("utf-8", "replace")[: _SLOT - 2]
     offset = _HEADER.size + (count % _SLOTS) * _SLOT
     struct.pack_into("<H", page, offset, len(data))
@@ -115,12 +117,19 @@ def note_progress(line: str) -> None:
 def mark_recorded() -> None:
     """The child has written its verdict record: the parent must not write a second one."""
     if _progress is not None:
-        struct.pack_into("<B", _progress, 8, 1)
+        struct.pack_into("<B", _progress, _RECORDED, 1)
+
+
+def abandoned() -> bool:
+    """The parent has given up on the running case (its deadline passed): the child must not record a verdict.
+    The parent sets the flag before its signal, so a case that the signal frees from a blocked call (and that
+    then finishes, maybe "passing") cannot turn the hang into a recorded pass."""
+    return _progress is not None and bool(_progress[_ABANDONED])
 
 
 def _last_lines(page: mmap.mmap, first: int) -> list[str]:
     """The case's last trace lines (from counter value ``first`` on) kept in the shared ring."""
-    count, _ = _HEADER.unpack_from(page, 0)
+    count = _HEADER.unpack_from(page, 0)[0]
     lines = []
     for index in range(max(first, count - _SLOTS), count):
         offset = _HEADER.size + (index % _SLOTS) * _SLOT
@@ -297,7 +306,7 @@ class Sandbox:
         if not self.pid:
             self._start()
         assert self.page is not None
-        struct.pack_into("<B", self.page, 8, 0)
+        struct.pack_into("<BB", self.page, _RECORDED, 0, 0)
         first_line = _HEADER.unpack_from(self.page, 0)[0]
         dump_start = os.fstat(self.dump.fileno()).st_size
         next_index = self.index.get(nextitem.nodeid, -1) if nextitem is not None else -1
@@ -348,6 +357,7 @@ class Sandbox:
             if count != last_count:
                 last_count, last_change = count, now
             elif limits.deadline and now - last_change >= limits.deadline:
+                self.page[_ABANDONED] = 1  # before the signal, which may free the case from a blocked call
                 os.kill(self.pid, signal.SIGUSR1)  # faulthandler: where every thread of the child is stuck
                 _settle(self.dump, dump_start)
                 where = _read_dump(self.dump, dump_start)
@@ -392,7 +402,7 @@ class Sandbox:
 
 
 def _recorded(page: mmap.mmap) -> bool:
-    return bool(_HEADER.unpack_from(page, 0)[1])
+    return bool(page[_RECORDED])
 
 
 def _settle(dump: Any, start: int, wait: float = 1.0) -> None:

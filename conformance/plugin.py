@@ -372,7 +372,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _write(item: pytest.Item, state: RunState, case: _CaseState) -> None:
     facts = case.facts or recording.CaseFacts.of(item, state.seed)
     verdict = case.verdict or Verdict.PASSED
-    if state.stream is None:
+    if state.stream is None or isolation.abandoned():  # a case given up as a hang: the parent records it
         return
     harness = case.harness
     record = facts.record(verdict, case.reason, trace=harness.trace.as_list() if harness else [],

@@ -33,6 +33,12 @@ Convention
   parameter comes in as an argument and goes out after the int: the servername callback is
   ``cb(ssl, al, arg) -> ret`` or ``-> (ret, al)`` (``al`` arrives as ``SSL_AD_UNRECOGNIZED_NAME``; ``arg`` is the
   object given to ``SSL_CTX_set_tlsext_servername_arg``). ``SSL_select_next_proto(server, client) -> (ret, out)``.
+  The client-certificate callback is ``cb(ssl) -> ret`` (out parameters left NULL) or ``-> (ret, x509, pkey)``
+  (``X509`` and ``EVP_PKEY`` handles written to its ``X509 **`` / ``EVP_PKEY **``; one reference of each is handed
+  over, as in C: the library releases them). ``PEM_read_bio_X509(bio)`` / ``PEM_read_bio_PrivateKey(bio)`` (``x``,
+  ``cb``, ``u`` NULL) give such handles; ``EVP_PKEY_free`` releases a key.
+* A ``STACK_OF(X509_NAME) *`` result is a Python list of ``X509_NAME`` handles owned by the object it came from
+  (``None`` for NULL): ``SSL_get_client_CA_list(ssl)``.
 * ALPN lists are ``bytes`` in wire format (length-prefixed names): ``SSL_set_alpn_protos(ssl, b"\\x02h2")`` (0 on
   success, as in C); ``SSL_get0_alpn_selected(ssl) -> bytes`` (``b""``: none). ``X509_NAME_oneline(name, size=256)
   -> str``; ``SSL_get1_peer_certificate`` hands over a reference the caller releases with ``X509_free``.

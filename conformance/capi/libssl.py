@@ -361,6 +361,14 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "X509_get_subject_name": (_H, (_H,)),
     "X509_NAME_oneline": (c_char_p, (_H, c_char_p, c_int)),
     "X509_free": (None, (_H,)),
+    # the certificate and key a client-certificate callback hands back; the CA list of a CertificateRequest
+    "PEM_read_bio_X509": (_H, (_H, _H, _H, _H)),
+    "PEM_read_bio_PrivateKey": (_H, (_H, _H, _H, _H)),
+    "EVP_PKEY_free": (None, (_H,)),
+    "SSL_CTX_add_client_CA": (c_int, (_H, _H)),
+    "SSL_get_client_CA_list": (_H, (_H,)),
+    "OPENSSL_sk_num": (c_int, (_H,)),
+    "OPENSSL_sk_value": (_H, (_H, c_int)),
     "X509_verify_cert_error_string": (c_char_p, (c_long,)),
     "SSL_CTX_set_alpn_protos": (c_int, (_H, c_char_p, ctypes.c_uint)),
     "SSL_set_alpn_protos": (c_int, (_H, c_char_p, ctypes.c_uint)),
@@ -651,6 +659,9 @@ WOLFSSL_RENAMES: Final[dict[str, str]] = {
     # wolfSSL's function returns a new copy on every call (two calls give two objects), which the caller frees with
     # X509_free: the ownership of OpenSSL's SSL_get1_peer_certificate.
     "SSL_get1_peer_certificate": "wolfSSL_get_peer_certificate",
+    # wolfssl/openssl/ssl.h: sk_X509_NAME_num / _value are wolfSSL_sk_X509_NAME_num / _value (generic ones below)
+    "OPENSSL_sk_num": "wolfSSL_sk_num",
+    "OPENSSL_sk_value": "wolfSSL_sk_value",
     "SSL_CTX_get_timeout": "wolfSSL_SSL_CTX_get_timeout",
     # wolfssl/openssl/bio.h: #define BIO_s_accept wolfSSL_BIO_s_socket (it has no accept BIO method of its own)
     "BIO_s_accept": "wolfSSL_BIO_s_socket",
@@ -1970,16 +1981,27 @@ class LibsslApi:
     def SSL_renegotiate_pending(self, s: Handle | None) -> int:
         return int(self._function("SSL_renegotiate_pending")(_address(s, "SSL")))
 
-    def SSL_CTX_set_client_cert_cb(self, ctx: Handle | None, callback: Callable[[Handle | None], int] | None
-                                   ) -> None:
-        """``callback(ssl)`` returns the C callback's value (-1: call again later, 0: no certificate). The binding
+    def SSL_CTX_set_client_cert_cb(self, ctx: Handle | None,
+                                   callback: Callable[[Handle | None], int | tuple[int, Handle | None, Handle | None]]
+                                   | None) -> None:
+        """``callback(ssl)`` returns the C callback's value (-1: call again later, 0: no certificate), or
+        ``(ret, x509, pkey)``: the out parameters, written through the ``X509 **`` / ``EVP_PKEY **`` the library
+        passed (one reference of each handed over: OpenSSL frees them after installing the pair). The binding
         keeps the C trampoline alive as long as the api object."""
         if callback is None:
             self._function("SSL_CTX_set_client_cert_cb")(_address(ctx, "SSL_CTX"), None)
             return
 
         def trampoline(ssl: int | None, x509: int | None, pkey: int | None) -> int:
-            return int(callback(_wrap("SSL", ssl)))
+            answer = callback(_wrap("SSL", ssl))
+            if not isinstance(answer, tuple):
+                return int(answer)
+            ret, cert, key = answer
+            if x509:
+                ctypes.cast(x509, ctypes.POINTER(c_void_p))[0] = _address(cert, "X509")
+            if pkey:
+                ctypes.cast(pkey, ctypes.POINTER(c_void_p))[0] = _address(key, "EVP_PKEY")
+            return int(ret)
 
         c_fn = _CLIENT_CERT_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
@@ -2626,6 +2648,34 @@ class LibsslApi:
 
     def X509_free(self, a: Handle | None) -> None:
         self._function("X509_free")(_address(a, "X509"))
+
+    def SSL_get_peer_certificate(self, s: Handle | None) -> Handle | None:
+        """OpenSSL 3.0's ssl.h defines it as SSL_get1_peer_certificate (deprecated name, same reference rule)."""
+        return _wrap("X509", self._function("SSL_get1_peer_certificate")(_address(s, "SSL")))
+
+    def PEM_read_bio_X509(self, bp: Handle | None, x: None = None, cb: None = None, u: None = None
+                          ) -> Handle | None:
+        """The next certificate on ``bp``, a reference for the caller (``x``, ``cb``, ``u``: NULL only)."""
+        return _wrap("X509", self._function("PEM_read_bio_X509")(_address(bp, "BIO"), None, None, None))
+
+    def PEM_read_bio_PrivateKey(self, bp: Handle | None, x: None = None, cb: None = None, u: None = None
+                                ) -> Handle | None:
+        return _wrap("EVP_PKEY", self._function("PEM_read_bio_PrivateKey")(_address(bp, "BIO"), None, None, None))
+
+    def EVP_PKEY_free(self, pkey: Handle | None) -> None:
+        self._function("EVP_PKEY_free")(_address(pkey, "EVP_PKEY"))
+
+    def SSL_CTX_add_client_CA(self, ctx: Handle | None, cacert: Handle | None) -> int:
+        return int(self._function("SSL_CTX_add_client_CA")(_address(ctx, "SSL_CTX"), _address(cacert, "X509")))
+
+    def SSL_get_client_CA_list(self, s: Handle | None) -> list[Handle] | None:
+        """The ``STACK_OF(X509_NAME)`` as a list of ``X509_NAME`` handles (owned by the SSL), ``None`` for NULL."""
+        stack = self._function("SSL_get_client_CA_list")(_address(s, "SSL"))
+        if not stack:
+            return None
+        count = int(self._function("OPENSSL_sk_num")(stack))
+        names = [_wrap("X509_NAME", self._function("OPENSSL_sk_value")(stack, i)) for i in range(count)]
+        return [n for n in names if n is not None]
 
     def X509_verify_cert_error_string(self, n: int) -> str | None:
         return _text(self._function("X509_verify_cert_error_string")(n))

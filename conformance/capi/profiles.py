@@ -66,7 +66,11 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_set_tlsext_servername_callback", "SSL_CTX_set_tlsext_servername_arg",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
-    renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list"},
+    # SSL_get_peer_certificate is BoringSSL's get1 (ssl.h: "The caller must call X509_free on the result");
+    # its stack functions are the older sk_num / sk_value with size_t indexes.
+    renames={"SSL_CTX_set1_groups_list": "SSL_CTX_set1_curves_list",
+             "SSL_get1_peer_certificate": "SSL_get_peer_certificate",
+             "OPENSSL_sk_num": "sk_num", "OPENSSL_sk_value": "sk_value"},
     unavailable={
         **{name: _NOT_IN_BORINGSSL for name in (
             "BIO_make_bio_pair", "BIO_destroy_bio_pair", "BIO_set_write_buf_size", "BIO_get_write_buf_size",
@@ -157,6 +161,8 @@ BORINGSSL: Final = SymbolProfile(
         "BIO_set_conn_port": (c_int, (_H, c_char_p)),
         "BIO_set_nbio": (c_int, (_H, c_int)),
         "BIO_do_connect": (c_int, (_H,)),
+        "OPENSSL_sk_num": (c_size_t, (_H,)),
+        "OPENSSL_sk_value": (_H, (_H, c_size_t)),
     },
     # ssl.h: SSL_MODE_AUTO_RETRY and SSL_MODE_RELEASE_BUFFERS are defined as 0 (no-ops kept for source compatibility).
     # SSL_MODE_SEND_FALLBACK_SCSV is 0x400 (0x80, 3.0's value, is SSL_MODE_ENABLE_FALSE_START there).

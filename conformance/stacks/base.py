@@ -90,6 +90,10 @@ class Capability(enum.StrEnum):
     SHUTDOWN_STATE = "shutdown_state"
     WANT_STATE = "want_state"
     OPTIONAL_CLIENT_CERTIFICATE = "optional_client_certificate"
+    CONNECTION_VERIFY = "connection_verify"
+    CONNECTION_OPTIONS = "connection_options"
+    SET_SHUTDOWN = "set_shutdown"
+    VERIFY_DEPTH = "verify_depth"
 
 
 CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
@@ -139,6 +143,13 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.WANT_STATE: "SSL_want_read / SSL_want_write are observable (Endpoint.want_read, want_write)",
     Capability.OPTIONAL_CLIENT_CERTIFICATE: "as a server, can ask for a client certificate without requiring one "
                                             "(SSL_VERIFY_PEER alone; EndpointConfig.require_client_certificate)",
+    Capability.CONNECTION_VERIFY: "one connection's verify mode can be set apart from its context's (SSL_set_verify; "
+                                  "Endpoint.set_verify); a callback with it also needs 'verify_callback'",
+    Capability.CONNECTION_OPTIONS: "SSL_OP_ options can be set on one connection by name (SSL_set_options; "
+                                   "Endpoint.set_options)",
+    Capability.SET_SHUTDOWN: "the shutdown state can be set (SSL_set_shutdown; Endpoint.set_shutdown)",
+    Capability.VERIFY_DEPTH: "the verify depth can be set (SSL_CTX_set_verify_depth; EndpointConfig.verify_depth) "
+                             "and a server presents the intermediates of its certificate file",
 })
 
 # A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
@@ -208,6 +219,7 @@ class EndpointConfig:
     # verify callback (SSL_CTX_set_verify): (preverify_ok, depth, error) -> accept; capability 'verify_callback'
     verify_callback: Callable[[bool, int, int], bool] | None = None
     options: tuple[str, ...] = ()  # SSL_OP_ names set with SSL_CTX_set_options, e.g. "SSL_OP_NO_TLSv1_3"
+    verify_depth: int | None = None  # SSL_CTX_set_verify_depth; None: the library default (capability verify_depth)
     # server with verify_peer: False asks without requiring (no SSL_VERIFY_FAIL_IF_NO_PEER_CERT; ssl.CERT_OPTIONAL)
     require_client_certificate: bool = True
     # ALPN (RFC 7301; capability 'alpn'): a client offers these protocols, in this order; a server supports these
@@ -267,6 +279,20 @@ class Endpoint(abc.ABC):
     def get_shutdown(self) -> int:
         """SSL_get_shutdown: SSL_SENT_SHUTDOWN (1) | SSL_RECEIVED_SHUTDOWN (2)."""
         raise NotImplementedError(f"{self.label}: SSL_get_shutdown is not offered (capability 'shutdown_state')")
+
+    def set_shutdown(self, state: int) -> None:
+        """SSL_set_shutdown: make the shutdown state ``state`` (SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN)."""
+        raise NotImplementedError(f"{self.label}: SSL_set_shutdown is not offered (capability 'set_shutdown')")
+
+    def set_verify(self, mode: int, callback: Callable[[bool, int, int], bool] | None) -> None:
+        """SSL_set_verify on this connection: ``mode`` (SSL_VERIFY_* bits) and a callback (preverify_ok, depth,
+        error) -> accept; None passes no callback (the page: the connection keeps the one it has)."""
+        raise NotImplementedError(f"{self.label}: SSL_set_verify is not offered (capability 'connection_verify')")
+
+    def set_options(self, names: tuple[str, ...]) -> int | None:
+        """SSL_set_options on this connection with the SSL_OP_ options of these names; the option mask the last call
+        returned (None: the binding does not return it)."""
+        raise NotImplementedError(f"{self.label}: SSL_set_options is not offered (capability 'connection_options')")
 
     def want_read(self) -> bool:
         """SSL_want_read: the last call stopped wanting to read."""

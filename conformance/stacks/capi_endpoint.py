@@ -111,9 +111,13 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
     check(api.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "SSL_CTX_load_verify_locations")
     client_identity = pki.client if config.present_certificate else None
     identity = pki.server_identity(config.server_key) if server else client_identity
-    if identity is not None:
+    if identity is not None and identity.chain:  # the file also holds the intermediate: send it too
+        check(api.SSL_CTX_use_certificate_chain_file(ctx, str(identity.cert_path).encode()) == 1,
+              "SSL_CTX_use_certificate_chain_file")
+    elif identity is not None:
         check(api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), SSL_FILETYPE_PEM) == 1,
               "SSL_CTX_use_certificate_file")
+    if identity is not None:
         check(api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), SSL_FILETYPE_PEM) == 1,
               "SSL_CTX_use_PrivateKey_file")
     if server:
@@ -122,6 +126,8 @@ def new_context(api: Any, config: EndpointConfig) -> Any:
     else:
         mode = SSL_VERIFY_PEER if config.verify_peer else SSL_VERIFY_NONE
     api.SSL_CTX_set_verify(ctx, mode, _verify_callback(api, config.verify_callback))
+    if config.verify_depth is not None:
+        api.SSL_CTX_set_verify_depth(ctx, config.verify_depth)
     for name in config.options:  # SSL_CTX_set_options by name (capability 'ssl_options')
         api.SSL_CTX_set_options(ctx, getattr(K, name))
     if config.partial_write is True:
@@ -349,6 +355,18 @@ class CApiEndpoint(SslObjects, Endpoint):
 
     def get_shutdown(self) -> int:
         return int(self.api.SSL_get_shutdown(self.ssl))
+
+    def set_shutdown(self, state: int) -> None:
+        self.api.SSL_set_shutdown(self.ssl, state)
+
+    def set_verify(self, mode: int, callback: Callable[[bool, int, int], bool] | None) -> None:
+        self.api.SSL_set_verify(self.ssl, mode, _verify_callback(self.api, callback))
+
+    def set_options(self, names: tuple[str, ...]) -> int | None:
+        mask = None
+        for name in names:
+            mask = int(self.api.SSL_set_options(self.ssl, getattr(K, name)))
+        return mask
 
     def want_read(self) -> bool:
         return bool(self.api.SSL_want_read(self.ssl))

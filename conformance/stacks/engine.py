@@ -33,6 +33,7 @@ SSL_CAPABILITIES = capability_set(
     "verify_callback", "ssl_options", "socket_transport",
     "shutdown_state", "want_state", "optional_client_certificate",
     "alpn", "server_name_seen",
+    "connection_verify", "connection_options", "set_shutdown", "verify_depth",
 )
 
 

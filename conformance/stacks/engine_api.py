@@ -213,7 +213,11 @@ PRESENT = frozenset({
     "ERR_raise",
     "ERR_raise_data",
     "ERR_reason_error_string",
+    "EVP_PKEY_free",
+    "PEM_read_bio_PrivateKey",
+    "PEM_read_bio_X509",
     "SSL_CIPHER_get_name",
+    "SSL_CTX_add_client_CA",
     "SSL_CTX_clear_mode",
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
@@ -312,10 +316,12 @@ PRESENT = frozenset({
     "SSL_free",
     "SSL_get0_alpn_selected",
     "SSL_get0_param",
+    "SSL_get1_peer_certificate",
     "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_certificate",
     "SSL_get_cipher_list",
+    "SSL_get_client_CA_list",
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_ex_data",
@@ -329,6 +335,7 @@ PRESENT = frozenset({
     "SSL_get_min_proto_version",
     "SSL_get_mode",
     "SSL_get_options",
+    "SSL_get_peer_certificate",
     "SSL_get_quiet_shutdown",
     "SSL_get_rbio",
     "SSL_get_read_ahead",
@@ -430,6 +437,7 @@ PRESENT = frozenset({
     "X509_STORE_CTX_get_ex_data",
     "X509_STORE_CTX_set_error",
     "X509_VERIFY_PARAM_set1_host",
+    "X509_free",
     "X509_get_subject_name",
     "errno",
     "raise_sys",
@@ -621,7 +629,11 @@ class EngineApi:
     ERR_raise = staticmethod(_err.ERR_raise)
     ERR_raise_data = staticmethod(_err.ERR_raise_data)
     ERR_reason_error_string = staticmethod(_err.ERR_reason_error_string)
+    EVP_PKEY_free = staticmethod(_ssl.EVP_PKEY_free)
+    PEM_read_bio_PrivateKey = staticmethod(_ssl.PEM_read_bio_PrivateKey)
+    PEM_read_bio_X509 = staticmethod(_ssl.PEM_read_bio_X509)
     SSL_CIPHER_get_name = staticmethod(_ssl.SSL_CIPHER_get_name)
+    SSL_CTX_add_client_CA = staticmethod(_ssl.SSL_CTX_add_client_CA)
     SSL_CTX_clear_mode = staticmethod(_ssl.SSL_CTX_clear_mode)
     SSL_CTX_clear_options = staticmethod(_ssl.SSL_CTX_clear_options)
     SSL_CTX_ctrl = staticmethod(_ssl.SSL_CTX_ctrl)
@@ -720,10 +732,12 @@ class EngineApi:
     SSL_free = staticmethod(_ssl.SSL_free)
     SSL_get0_alpn_selected = staticmethod(_ssl.SSL_get0_alpn_selected)
     SSL_get0_param = staticmethod(_ssl.SSL_get0_param)
+    SSL_get1_peer_certificate = staticmethod(_ssl.SSL_get1_peer_certificate)
     SSL_get1_session = staticmethod(_ssl.SSL_get1_session)
     SSL_get_SSL_CTX = staticmethod(_ssl.SSL_get_SSL_CTX)
     SSL_get_certificate = staticmethod(_ssl.SSL_get_certificate)
     SSL_get_cipher_list = staticmethod(_ssl.SSL_get_cipher_list)
+    SSL_get_client_CA_list = staticmethod(_ssl.SSL_get_client_CA_list)
     SSL_get_current_cipher = staticmethod(_ssl.SSL_get_current_cipher)
     SSL_get_error = staticmethod(_ssl.SSL_get_error)
     SSL_get_ex_data = staticmethod(_ssl.SSL_get_ex_data)
@@ -737,6 +751,7 @@ class EngineApi:
     SSL_get_min_proto_version = staticmethod(_ssl.SSL_get_min_proto_version)
     SSL_get_mode = staticmethod(_ssl.SSL_get_mode)
     SSL_get_options = staticmethod(_ssl.SSL_get_options)
+    SSL_get_peer_certificate = staticmethod(_ssl.SSL_get_peer_certificate)
     SSL_get_quiet_shutdown = staticmethod(_ssl.SSL_get_quiet_shutdown)
     SSL_get_rbio = staticmethod(_ssl.SSL_get_rbio)
     SSL_get_read_ahead = staticmethod(_ssl.SSL_get_read_ahead)
@@ -838,6 +853,7 @@ class EngineApi:
     X509_STORE_CTX_get_ex_data = staticmethod(_ssl.X509_STORE_CTX_get_ex_data)
     X509_STORE_CTX_set_error = staticmethod(_ssl.X509_STORE_CTX_set_error)
     X509_VERIFY_PARAM_set1_host = staticmethod(_ssl.X509_VERIFY_PARAM_set1_host)
+    X509_free = staticmethod(_ssl.X509_free)
     X509_get_subject_name = staticmethod(_ssl.X509_get_subject_name)
     errno = staticmethod(_err.errno)
     raise_sys = staticmethod(_err.raise_sys)

@@ -4,7 +4,7 @@ What the binding lets us observe: ``do_handshake`` / ``read`` / ``write`` / ``sh
 ``WantWriteError`` for the two retry codes and ``TLSError`` (with Mbed TLS's own error number) for everything else;
 the adapter maps them to ``SSL_ERROR_WANT_READ`` / ``_WANT_WRITE`` / ``SSL_ERROR_SSL``, and a received close_notify
 (``MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY``) to ``SSL_ERROR_ZERO_RETURN``. The network side is the wrapped buffer's
-``receive_from_network`` and ``peek_outgoing`` / ``consume_outgoing``; the buffer grows without bound. Mbed TLS 2.28
+``receive_from_network`` and ``peek_outgoing`` / ``consume_outgoing``; its rings hold a fixed 32 KiB. Mbed TLS 2.28
 (the library python-mbedtls 2.10 is built with) speaks TLS 1.2 at most; TLS 1.3 cipher suites and groups cannot be
 asked for. Return values are synthesised from the exceptions (no ``raw_return_values``).
 
@@ -16,6 +16,7 @@ fail with a handshake_failure alert, which was the adapter's fault, not Mbed TLS
 from __future__ import annotations
 
 import importlib
+import re
 import socket
 from types import MappingProxyType
 from typing import Any
@@ -59,6 +60,52 @@ _RECORD = 16384  # the largest plaintext of one TLS record
 _PEER_CLOSE_NOTIFY = 0x7880  # MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY (negated in C)
 
 
+# Why a memory-mode endpoint cannot promise whole-buffer writes (partial_write=False): a fact of the library and the
+# binding, see MbedtlsEndpoint.write
+_NO_WHOLE_WRITE = (
+    "mbedtls: Mbed TLS has no whole-buffer write mode: mbedtls_ssl_write writes at most one record and returns that "
+    "count (as if SSL_MODE_ENABLE_PARTIAL_WRITE were always set); python-mbedtls's TLSWrappedBuffer.write() loops it "
+    "over the buffer but, once its 32 KiB output ring (TLS_BUFFER_CAPACITY) is full, raises WantReadError without "
+    "the count written so far, so its retry starts again at the first byte")
+
+
+_OPENSSL_BULK = re.compile(r"AES(128|256)(-GCM)?-(SHA\d*)")
+
+
+def mbedtls_suite(name: str) -> str | None:
+    """The Mbed TLS name of an OpenSSL TLS 1.2 ECDHE suite name (ECDHE-ECDSA-AES128-GCM-SHA256 ->
+    TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256, ECDHE-RSA-AES128-SHA -> TLS-ECDHE-RSA-WITH-AES-128-CBC-SHA); None for a
+    name of another shape."""
+    for auth in ("ECDSA", "RSA"):
+        prefix = f"ECDHE-{auth}-"
+        if not name.startswith(prefix):
+            continue
+        rest = name.removeprefix(prefix)
+        if rest == "CHACHA20-POLY1305":
+            return f"TLS-ECDHE-{auth}-WITH-CHACHA20-POLY1305-SHA256"
+        bulk = _OPENSSL_BULK.fullmatch(rest)
+        if bulk is not None:
+            bits, gcm, mac = bulk.groups()
+            return f"TLS-ECDHE-{auth}-WITH-AES-{bits}-{'GCM' if gcm else 'CBC'}-{mac}"
+    return None
+
+
+def _ciphers(config: EndpointConfig) -> tuple[str, ...] | None:
+    """TLSConfiguration(ciphers=): mbedtls_ssl_conf_ciphersuites with the Mbed TLS names of the cipher list."""
+    if config.cipher_list is None:
+        return None
+    names = tuple(mbedtls_suite(n) for n in config.cipher_list)
+    missing = [o for o, m in zip(config.cipher_list, names, strict=True) if m is None or m not in _available()]
+    if missing:
+        raise Unsupported(f"mbedtls: no Mbed TLS suite among mbedtls.tls.ciphers_available() for {', '.join(missing)} "
+                          "(capability cipher_list)")
+    return tuple(n for n in names if n is not None)
+
+
+def _available() -> frozenset[str]:
+    return frozenset(mtls.ciphers_available())
+
+
 def _version(name: str | None) -> Any:
     if name == "TLSv1.3":
         raise Unsupported("mbedtls: Mbed TLS 2.28 has no TLS 1.3 (capability tls1_3)")
@@ -70,13 +117,15 @@ def _configuration(config: EndpointConfig, over_socket: bool = False) -> Any:
         raise Unsupported("mbedtls: TLS 1.3 cipher suites cannot be chosen on Mbed TLS 2.28 (no TLS 1.3)")
     if config.groups is not None:
         raise Unsupported("mbedtls: python-mbedtls offers no way to choose key-exchange groups")
-    for name in ("write_buffer", "read_buffer", "partial_write"):
-        # over a socket, TLSWrappedSocket.send() hands the whole buffer to write() and reports all of it: writes are
-        # complete, which is partial_write=False
-        if name == "partial_write" and over_socket and config.partial_write is False:
-            continue
+    for name in ("write_buffer", "read_buffer"):
         if getattr(config, name) is not None:
-            raise Unsupported(f"mbedtls: {name} cannot be set (the wrapped buffer grows without bound)")
+            raise Unsupported(f"mbedtls: {name} cannot be set: TLSWrappedBuffer's rings have the fixed size "
+                              "TLS_BUFFER_CAPACITY (32 KiB, python-mbedtls _tls.pyx), which no call changes")
+    if config.partial_write is True and over_socket:
+        raise Unsupported("mbedtls: TLSWrappedSocket.send() hands the whole message to TLSWrappedBuffer.write() and "
+                          "reports len(message), so a write over a socket is never partial")
+    if config.partial_write is False and not over_socket:
+        raise Unsupported(_NO_WHOLE_WRITE)
     if config.ignore_unexpected_eof:
         raise Unsupported("mbedtls: no option to ignore an unexpected EOF")
     pki = config.pki
@@ -98,9 +147,15 @@ def _configuration(config: EndpointConfig, over_socket: bool = False) -> Any:
                           "them with no_application_protocol (ssl_srv.c, ssl_parse_alpn_ext); python-mbedtls has no "
                           "ALPN callback to go on without ALPN")
     return mtls.TLSConfiguration(
+        ciphers=_ciphers(config),
         # ALPN (mbedtls_ssl_conf_alpn_protocols): a server picks in its own order (ssl_parse_alpn_ext)
         inner_protocols=None if config.alpn is None else tuple(p.encode() for p in config.alpn),
-        validate_certificates=config.verify_peer,
+        # mbedtls_ssl_conf_authmode: True is MBEDTLS_SSL_VERIFY_REQUIRED, False MBEDTLS_SSL_VERIFY_OPTIONAL (_tls.pyx,
+        # _set_validate_certificates). A server asking without requiring (require_client_certificate False) is
+        # OPTIONAL. python-mbedtls has no MBEDTLS_SSL_VERIFY_NONE for a server: None keeps the defaults of the
+        # client-endpoint config it starts from (REQUIRED), so a server that should not verify is OPTIONAL too, and
+        # still sends a CertificateRequest (seen: it receives the certificate of a client that has one).
+        validate_certificates=config.verify_peer and (config.role is Role.CLIENT or config.require_client_certificate),
         certificate_chain=chain,
         trust_store=trust,
         lowest_supported_version=_version(config.min_version),
@@ -187,8 +242,9 @@ class MbedtlsEndpoint(Endpoint):
     def write(self, data: bytes) -> Outcome:
         # write() loops mbedtls_ssl_write over the whole buffer but restarts at its first byte after a WantReadError
         # (its 32 KiB output ring was full), so a write larger than the ring never completes and resends its start
-        # (seen: a livelock). The adapter therefore hands it at most one record (16 KiB) per call and reports that
-        # count: writes are partial, as with SSL_MODE_ENABLE_PARTIAL_WRITE.
+        # (seen: a livelock). The adapter therefore hands it at most one record (16 KiB) per call, which is one
+        # mbedtls_ssl_write call, and reports that count: Mbed TLS's own semantics (mbedtls_ssl_write writes at most
+        # one record and returns the count), the same as SSL_MODE_ENABLE_PARTIAL_WRITE (capability partial_write).
         chunk = data[:_RECORD]
 
         def go() -> tuple[int, bytes]:
@@ -218,9 +274,10 @@ class MbedtlsEndpoint(Endpoint):
         return str(proto.decode() if isinstance(proto, bytes) else proto) if proto else None
 
     def negotiated_cipher(self) -> str | None:
-        # Mbed TLS names suites its own way (TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256); no mapping to OpenSSL's names
-        # is kept yet, so the name is not reported (None: "not observable").
-        return None
+        # mbedtls_ssl_get_ciphersuite, reported under the OpenSSL name it has in the cipher lists the cases use
+        # (None: a suite of no such name, or none yet)
+        name = self.buffer.cipher()
+        return _OPENSSL_NAMES.get(str(name)) if name else None
 
     def take_outgoing(self, limit: int | None = None) -> bytes:
         pending = self.buffer.peek_outgoing(1 << 20)
@@ -248,29 +305,46 @@ class MbedtlsEndpoint(Endpoint):
             self.sock._socket.close()  # TLSWrappedSocket.close() would first write close_notify into the buffer
 
 
+_OPENSSL_NAMES = {m: o for o in (f"ECDHE-{a}-{b}" for a in ("ECDSA", "RSA") for b in (
+    "AES128-GCM-SHA256", "AES256-GCM-SHA384", "CHACHA20-POLY1305", "AES128-SHA", "AES256-SHA", "AES128-SHA256",
+    "AES256-SHA384")) if (m := mbedtls_suite(o)) is not None}
+
+
 class MbedtlsStack(StackAdapter):
     name = "mbedtls"
     library = "Mbed TLS through python-mbedtls (TLSWrappedBuffer)"
     tier = "binding"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "error_codes", "implicit_handshake",
                                   "client_certificates", "peer_verification", "zero_length_write",
-                                  "socket_transport", "alpn")
+                                  "socket_transport", "alpn",
+                                  # validate_certificates=False on a server: MBEDTLS_SSL_VERIFY_OPTIONAL
+                                  "optional_client_certificate",
+                                  # mbedtls_ssl_write's own one-record writes (see MbedtlsEndpoint.write); a
+                                  # memory-mode partial_write=False is refused with _NO_WHOLE_WRITE
+                                  "partial_write",
+                                  # TLSConfiguration(ciphers=) with the Mbed TLS names of the OpenSSL list
+                                  "cipher_list")
     missing_reasons = MappingProxyType({
         "tls1_3": "Mbed TLS 2.28, which python-mbedtls 2.10 is built with, has no TLS 1.3",
         "raw_return_values": "python-mbedtls raises exceptions instead of returning the C value",
         "error_queue": "Mbed TLS has no error queue",
-        "bounded_write_buffer": "the wrapped buffer grows without bound",
-        "partial_write": ("python-mbedtls's write() keeps calling mbedtls_ssl_write until the whole buffer is "
-                          "written: there is no partial-write mode to switch on"),
+        "bounded_write_buffer": "TLSWrappedBuffer's output ring has the fixed size TLS_BUFFER_CAPACITY (32 KiB, "
+                                "python-mbedtls _tls.pyx), which no call changes, and over a socket the bound is the "
+                                "kernel's socket buffer",
         "peek": "not offered by TLSWrappedBuffer",
         "pending": "not offered by TLSWrappedBuffer",
         "shutdown_return_values": "shutdown() sends close_notify and returns nothing",
         "ignore_unexpected_eof": ("python-mbedtls raises RaggedEOF for a transport end without close_notify and has "
                                   "no setting to take it as a clean close"),
         "cipher_selection": "TLS 1.3 cipher suites do not exist in Mbed TLS 2.28",
-        "group_selection": "python-mbedtls offers no way to choose key-exchange groups",
+        "group_selection": "TLSConfiguration has no curve or group field (python-mbedtls binds no "
+                           "mbedtls_ssl_conf_curves), so the groups offered are Mbed TLS's defaults",
         "key_update": "KeyUpdate is a TLS 1.3 message and Mbed TLS 2.28 has no TLS 1.3",
-        "renegotiation": "python-mbedtls does not expose renegotiation",
+        "renegotiation": "python-mbedtls switches renegotiation off in every configuration "
+                         "(mbedtls_ssl_conf_renegotiation(conf, 0) in _BaseConfiguration.__init__, _tls.pyx), and its "
+                         "only way to start one is the private TLSWrappedBuffer._renegotiate",
+        "host_name_check": "the name a client verifies is the one it sends as SNI: wrap_buffers(server_hostname) is "
+                           "mbedtls_ssl_set_hostname, which sets both, and python-mbedtls has no other name setting",
         "c_api": "python-mbedtls is a Python binding: no OpenSSL-style C functions to call",
         "verify_callback": "python-mbedtls binds no verify callback (mbedtls_ssl_conf_verify is not among the "
                            "functions _tls imports): TLSConfiguration has the bool validate_certificates only",
@@ -279,17 +353,21 @@ class MbedtlsStack(StackAdapter):
                           "SSL_get_shutdown counterpart)",
         "want_state": "TLSWrappedBuffer has no SSL_want_read / SSL_want_write counterpart: the exception class "
                       "(WantReadError / WantWriteError) says which retry the last call wants",
-        "optional_client_certificate": "TLSConfiguration has the bool validate_certificates only; on a server True "
-                                       "is a required certificate (a client without one fails the handshake with "
-                                       "-0x7480, 'required by the authentication mode'), and nothing sets "
-                                       "MBEDTLS_SSL_VERIFY_OPTIONAL",
         "session_resumption": "python-mbedtls binds neither mbedtls_ssl_get_session / mbedtls_ssl_set_session (its "
                               "TLSSession class has no methods and no call takes or returns one) nor a server "
                               "session cache or ticket key (mbedtls_ssl_conf_session_cache / "
                               "mbedtls_ssl_conf_session_tickets_cb are not among the functions _tls imports)",
-        "server_name_seen": "python-mbedtls 2.10 raises NotImplementedError for TLSConfiguration(sni_callback=...) "
-                            "(_tls.pyx, MbedTLSConfiguration._set_sni_callback), and TLSWrappedBuffer has no "
-                            "accessor for the name the client sent",
+        "connection_verify": "TLSWrappedBuffer has no verify setting of its own: verification is "
+                             "TLSConfiguration.validate_certificates (mbedtls_ssl_conf_authmode), shared by every "
+                             "buffer of the context",
+        "connection_options": "Mbed TLS has no SSL_OP_ option bits, and TLSWrappedBuffer no per-connection setting "
+                              "in their place",
+        "set_shutdown": "TLSWrappedBuffer has no call that sets a shutdown state (no SSL_set_shutdown counterpart)",
+        "verify_depth": "TLSConfiguration has no chain length setting; Mbed TLS limits chains at build time "
+                        "(MBEDTLS_X509_MAX_INTERMEDIATE_CA), not per context",
+        "server_name_seen": "python-mbedtls 2.10 takes TLSConfiguration(sni_callback=...) but ServerContext() then "
+                            "raises NotImplementedError (_tls.pyx, MbedTLSConfiguration._set_sni_callback), and "
+                            "TLSWrappedBuffer has no accessor for the name the client sent",
     })
 
     def check_available(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType, ModuleType
 from typing import Any
@@ -83,6 +84,7 @@ class NasslEndpoint(Endpoint):
             raise Unsupported(f"{stack.name}: nassl binds no SSL_set_alpn_protos (capability alpn)")
         mod = stack.module
         self.mod = mod
+        self.known_options = known
         self.errors = _import("nassl._nassl")  # the legacy module raises the exception classes of the modern one
         self.role = config.role
         self.label = label
@@ -178,6 +180,21 @@ class NasslEndpoint(Endpoint):
     def pending(self) -> int:
         return int(self.ssl.pending())
 
+    def set_verify(self, mode: int, callback: Callable[[bool, int, int], bool] | None) -> None:
+        if callback is not None:
+            raise Unsupported(f"{self.label}: nassl's SSL.set_verify is SSL_set_verify with a NULL verify_callback "
+                              "and takes the mode only (capability verify_callback)")
+        self.ssl.set_verify(mode)  # SSL_set_verify(ssl, mode, NULL)
+
+    def set_options(self, names: tuple[str, ...]) -> int | None:
+        mask = None
+        for name in names:  # SSL.set_options is SSL_set_options and returns the new mask
+            if name not in self.known_options:
+                raise Unsupported(f"{self.label}: {name} is not in this OpenSSL's ssl.h (capability "
+                                  "connection_options)")
+            mask = int(self.ssl.set_options(self.known_options[name]))
+        return mask
+
     def negotiated_cipher(self) -> str | None:
         try:
             name = self.ssl.get_cipher_name()
@@ -269,6 +286,9 @@ _COMMON_MISSING = {
     "optional_client_certificate": "a server feature; nassl has no server",
     "session_resumption": "nassl's SSL binds SSL_get_session / SSL_set_session (get_session, set_session) but not "
                           "SSL_session_reused, so whether a handshake resumed cannot be observed",
+    "set_shutdown": "nassl's SSL binds neither SSL_set_shutdown nor SSL_get_shutdown",
+    "verify_depth": "nassl binds neither SSL_CTX_set_verify_depth nor SSL_set_verify_depth (its SSL_CTX has "
+                    "set_verify, load_verify_locations and use_certificate_chain_file for verification)",
 }
 
 
@@ -280,6 +300,8 @@ class NasslStack(_NasslBase):
         "client_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "present_client_certificate", "peer_verification", "cipher_list", "cipher_selection", "group_selection",
         "partial_write", "shutdown_return_values", "zero_length_write", "ssl_options",
+        # SSL.set_verify (mode only) and SSL.set_options are SSL_set_verify / SSL_set_options
+        "connection_verify", "connection_options",
     )
     missing_reasons = MappingProxyType(_COMMON_MISSING)
 
@@ -292,7 +314,7 @@ class NasslLegacyStack(_NasslBase):
     capabilities = capability_set(
         "client_role", "tls1_2", "error_codes", "pending", "implicit_handshake", "present_client_certificate",
         "peer_verification", "cipher_list", "partial_write", "shutdown_return_values", "zero_length_write",
-        "ssl_options",
+        "ssl_options", "connection_verify", "connection_options",
     )
     missing_reasons = MappingProxyType({
         **_COMMON_MISSING,

@@ -75,6 +75,15 @@ def _set_groups(ctx: Any, groups: tuple[str, ...]) -> None:
     ctx.set_tmp_ecdh(curve)
 
 
+def _option(name: str, call: str, capability: str) -> int:
+    """pyOpenSSL's OP_ constant for the SSL_OP_ name; a name pyOpenSSL lacks is refused."""
+    value = getattr(SSL, name.removeprefix("SSL_"), None)
+    if not isinstance(value, int):
+        raise Unsupported(f"pyopenssl: OpenSSL.SSL has no constant {name.removeprefix('SSL_')} for {call} "
+                          f"(capability {capability})")
+    return value
+
+
 def _context(config: EndpointConfig) -> Any:
     """The SSL.Context an endpoint of ``config`` uses (shareable between endpoints of one config)."""
     assert SSL is not None
@@ -100,17 +109,18 @@ def _context(config: EndpointConfig) -> Any:
             ctx.use_privatekey_file(str(pki.client.key_path))
     else:
         identity = pki.server_identity(config.server_key)
-        ctx.use_certificate_file(str(identity.cert_path))
+        if identity.chain:  # SSL_CTX_use_certificate_chain_file: the intermediate is sent too
+            ctx.use_certificate_chain_file(str(identity.cert_path))
+        else:
+            ctx.use_certificate_file(str(identity.cert_path))
         ctx.use_privatekey_file(str(identity.key_path))
         if config.verify_peer:
             mode = SSL.VERIFY_PEER | (SSL.VERIFY_FAIL_IF_NO_PEER_CERT if config.require_client_certificate else 0)
     ctx.set_verify(mode, _verify_callback(config.verify_callback))
+    if config.verify_depth is not None:
+        ctx.set_verify_depth(config.verify_depth)  # SSL_CTX_set_verify_depth
     for name in config.options:  # Context.set_options with pyOpenSSL's OP_ constant of that name
-        value = getattr(SSL, name.removeprefix("SSL_"), None)
-        if not isinstance(value, int):
-            raise Unsupported(f"pyopenssl: OpenSSL.SSL has no constant {name.removeprefix('SSL_')} for "
-                              "Context.set_options (capability ssl_options)")
-        ctx.set_options(value)
+        ctx.set_options(_option(name, "Context.set_options", "ssl_options"))
     # pyOpenSSL's Context() already sets ENABLE_PARTIAL_WRITE (and ACCEPT_MOVING_WRITE_BUFFER); None keeps that.
     if config.partial_write is True:
         ctx.set_mode(_MODE_ENABLE_PARTIAL_WRITE)
@@ -227,6 +237,18 @@ class PyOpenSSLEndpoint(Endpoint):
     def get_shutdown(self) -> int:
         return int(self.conn.get_shutdown())  # SSL_get_shutdown
 
+    def set_shutdown(self, state: int) -> None:
+        self.conn.set_shutdown(state)  # SSL_set_shutdown
+
+    def set_verify(self, mode: int, callback: Callable[[bool, int, int], bool] | None) -> None:
+        self.conn.set_verify(mode, _verify_callback(callback))  # SSL_set_verify (None: NULL)
+
+    def set_options(self, names: tuple[str, ...]) -> int | None:
+        mask = None
+        for name in names:  # SSL_set_options; pyOpenSSL returns the new mask
+            mask = int(self.conn.set_options(_option(name, "Connection.set_options", "connection_options")))
+        return mask
+
     def want_read(self) -> bool:
         return bool(self.conn.want_read())  # SSL_want_read
 
@@ -291,6 +313,9 @@ class PyOpenSSLStack(StackAdapter):
         "error_queue", "socket_transport", "shutdown_state", "want_state",
         "optional_client_certificate",
         "alpn", "server_name_seen",
+        # Connection.set_verify / set_options / set_shutdown (SSL_set_verify, SSL_set_options, SSL_set_shutdown) and
+        # Context.set_verify_depth with use_certificate_chain_file
+        "connection_verify", "connection_options", "set_shutdown", "verify_depth",
     )
     missing_reasons = MappingProxyType({
         "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "

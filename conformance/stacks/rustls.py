@@ -35,7 +35,7 @@ class RustlsStack(SslLikeStack):
     missing_reasons = MappingProxyType({
         "raw_return_values": "rtls raises the ssl exception classes; there is no C return value",
         "error_queue": "rustls has no error queue",
-        "bounded_write_buffer": "rtls's MemoryBIO grows without bound",
+        "bounded_write_buffer": "rtls's MemoryBIO (rtls/_bio.py) grows without bound and takes no size",
         "partial_write": "rustls has no partial-write mode to set",
         "peek": "TLSObject has no peek",
         "implicit_handshake_on_write": "TLSObject.write() before the handshake raises SSLError('handshake not done "
@@ -43,7 +43,9 @@ class RustlsStack(SslLikeStack):
         "shutdown_return_values": "TLSObject.unwrap() sends close_notify and returns None without waiting for the "
                                   "peer's, so SSL_shutdown's 0 / 1 cannot be told apart",
         "cipher_selection": "SSLContext.set_ciphers() is the only cipher setting; TLS 1.3 suites cannot be chosen",
-        "group_selection": "the ssl surface has no way to choose key-exchange groups",
+        "group_selection": "rtls's TLSContext inherits set_ecdh_curve from ssl.SSLContext, where it configures "
+                           "CPython's own OpenSSL context underneath and never reaches rustls: the Rust config builder "
+                           "(RustlsConfigBuilder, rtls/_rustls.pyi) has no key-exchange group setter",
         "key_update": "the ssl surface has no KeyUpdate call",
         "renegotiation": "rustls does not implement renegotiation",
         "c_api": "a binding",
@@ -54,6 +56,13 @@ class RustlsStack(SslLikeStack):
                       "last call wants",
         "session_resumption": "TLSObject.session is documented 'Not yet implemented' and always None, and "
                               "session_reused is always False (rtls/_object.py), so no session can be handed on",
+        "connection_verify": "TLSObject has no verify setting of its own: verify_mode lives on the TLSContext (the "
+                             "Rust config builder's set_verify_mode), shared by every connection built from it",
+        "connection_options": "TLSObject has no options: TLSContext.options is the only setting (it turns "
+                              "OP_NO_TLSv1_2 / OP_NO_TLSv1_3 into the config builder's version bounds)",
+        "set_shutdown": "TLSObject has no SSL_set_shutdown counterpart: unwrap() sets a private flag only",
+        "verify_depth": "rtls's RustlsConfigBuilder (rtls/_rustls.pyi) has no verify depth setting, and rustls's "
+                        "verifier takes none",
         "server_name_seen": "rtls stores SSLContext.sni_callback but never calls it (rtls/_context.py keeps it, "
                             "rtls/_object.py never reads it), and its RustlsServerConnection (rtls/_rustls.pyi) has "
                             "no method that returns the client's server name",

@@ -32,11 +32,12 @@ capabilities. Knobs a subclass may set: ``read_function`` / ``write_function`` (
 ``unwrap_repeats_shutdown`` (``unwrap()`` calls ``SSL_shutdown`` again after a 0, as ``_ssl.c`` does, so a first
 unwrap that wants to read means close_notify was sent; False: unwrap only sends close_notify).
 
-The standard library's own adapter (:mod:`conformance.stacks.stdlib`) predates this one and is left as it is (its
-verdicts and expectations are pinned to it); it could be this one with ``module_name = "ssl"``, the ``_ex`` function
-names and ``unwrap_repeats_shutdown = True`` (tests/conformance/test_binding_stacks.py drives ``ssl`` through this
-adapter). The differences: this one refuses a host-name check without SNI and a cipher list the library rejects with
-``Unsupported``, where the stdlib adapter raises.
+The standard library's own adapter (:mod:`conformance.stacks.stdlib`) is this one with ``module_name = "ssl"``, the
+``_ex`` function names, ``unwrap_repeats_shutdown = True`` and what only ``ssl`` offers on top (groups through
+``set_ecdh_curve``, sessions, the SNI callback): a subclass adds such things through ``endpoint_class`` (stdlib
+overrides the endpoint methods instead, to keep ``StdlibEndpoint(config, label)`` for adapters that subclass it), the
+hooks of :class:`SslLikeEndpoint` (``_wrap``, ``error_reason``, ``zero_return_reason``, ``empty_read_reason``) and by
+extending :meth:`SslLikeStack.context`.
 """
 
 from __future__ import annotations
@@ -90,13 +91,29 @@ class SslLikeEndpoint(Endpoint):
         self.outgoing = mod.MemoryBIO()
         hostname = None if server or not config.send_sni else config.server_name
         self.sock: Any = None
-        if sock is not None:  # the module's SSLSocket over the connected socket, its blocking mode kept
-            self.obj = self.sock = ctx.wrap_socket(sock, server_side=server, server_hostname=hostname,
-                                                   do_handshake_on_connect=False)
-        else:
-            self.obj = ctx.wrap_bio(self.incoming, self.outgoing, server_side=server, server_hostname=hostname)
+        self.obj: Any = self._wrap(config, ctx, sock, hostname)
         self._out = bytearray()
         self._shutdown_called = False
+
+    def _wrap(self, config: EndpointConfig, ctx: Any, sock: socket.socket | None, hostname: str | None) -> Any:
+        """The module's connection object: ``wrap_socket`` over ``sock`` (kept as ``self.sock``; its blocking mode
+        is the connection's) or ``wrap_bio`` over the two memory BIOs."""
+        server = config.role is Role.SERVER
+        if sock is not None:
+            self.sock = ctx.wrap_socket(sock, server_side=server, server_hostname=hostname,
+                                        do_handshake_on_connect=False)
+            return self.sock
+        return ctx.wrap_bio(self.incoming, self.outgoing, server_side=server, server_hostname=hostname)
+
+    # the texts an outcome carries (a subclass may word them its own way)
+    empty_read_reason = "close_notify received (reported as an empty read)"
+
+    def error_reason(self, exc: BaseException) -> str:
+        """The reason of an outcome with SSL_ERROR_SSL from the module's SSLError."""
+        return _reason(exc)
+
+    def zero_return_reason(self, exc: BaseException) -> str:
+        return str(exc)
 
     def _run(self, op: str, args: str, fn: Callable[[], tuple[int, bytes]]) -> Outcome:
         mod = self.mod
@@ -107,7 +124,7 @@ class SslLikeEndpoint(Endpoint):
         except mod.SSLWantWriteError:
             return Outcome(op, -1, SslError.SSL_ERROR_WANT_WRITE, args=args)
         except mod.SSLZeroReturnError as exc:
-            return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN, args=args, reason=str(exc))
+            return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN, args=args, reason=self.zero_return_reason(exc))
         except mod.SSLEOFError as exc:
             return Outcome(op, -1, SslError.SSL_ERROR_SSL,
                            reason=f"unexpected eof while reading (reported as {mod.__name__}.SSLEOFError: {exc})",
@@ -115,7 +132,7 @@ class SslLikeEndpoint(Endpoint):
         except mod.SSLSyscallError as exc:
             return Outcome(op, -1, SslError.SSL_ERROR_SYSCALL, reason=str(exc), args=args)
         except mod.SSLError as exc:
-            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=_reason(exc), args=args)
+            return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=self.error_reason(exc), args=args)
         return Outcome(op, ret, SslError.SSL_ERROR_NONE, data=data, args=args)
 
     def do_handshake(self) -> Outcome:
@@ -132,7 +149,7 @@ class SslLikeEndpoint(Endpoint):
         if outcome.ok and outcome.ret == 0 and size > 0:
             # the ssl convention: SSL_ERROR_ZERO_RETURN after a received close_notify is an empty read
             return Outcome(self.read_function, 0, SslError.SSL_ERROR_ZERO_RETURN, args=str(size),
-                           reason="close_notify received (reported as an empty read)")
+                           reason=self.empty_read_reason)
         return outcome
 
     def write(self, data: bytes) -> Outcome:
@@ -201,6 +218,7 @@ class SslLikeStack(StackAdapter):
     # (no_application_protocol) or "ignore" (no ALPN); a config asking the other is refused with this reason
     alpn_no_overlap: str = "ignore"
     alpn_no_overlap_reason: str = ""
+    endpoint_class: type[SslLikeEndpoint] = SslLikeEndpoint
 
     @property
     def module(self) -> ModuleType:
@@ -286,14 +304,14 @@ class SslLikeStack(StackAdapter):
         return ctx
 
     def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
-        return SslLikeEndpoint(self, config, label)
+        return self.endpoint_class(self, config, label)
 
     def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
         if self.lacks(Capability.SOCKET_TRANSPORT) is not None:
             return super().socket_endpoint(config, label, sock)
-        return SslLikeEndpoint(self, config, label, sock=sock)
+        return self.endpoint_class(self, config, label, sock=sock)
 
     def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
         self.refuse_unsupported(config)
         ctx = self.context(config)
-        return lambda label: SslLikeEndpoint(self, config, label, ctx)
+        return lambda label: self.endpoint_class(self, config, label, ctx)

@@ -385,6 +385,12 @@ class TlsliteStack(StackAdapter):
         "verify_callback": "tlslite-ng validates no chain, so it has no per-level verify callback (its Checker "
                            "only compares the peer's end-entity certificate fingerprint)",
         "ssl_options": "tlslite-ng is not OpenSSL: it has HandshakeSettings, no SSL_OP_ option bits",
+        "connection_options": "tlslite-ng is not OpenSSL: a connection's handshake takes HandshakeSettings, there are "
+                              "no SSL_OP_ option bits to set on it",
+        "connection_verify": "tlslite-ng validates no chain (see peer_verification), so a connection has no verify "
+                             "mode to set",
+        "verify_depth": "tlslite-ng validates no chain (see peer_verification), so there is no depth to limit",
+        "set_shutdown": "tlslite-ng has no SENT / RECEIVED shutdown flags to set, only TLSConnection.closed",
         "cipher_list": "tlslite-ng has no suite list: HandshakeSettings allows every suite its key-exchange, cipher "
                        "and MAC name lists combine into, and cipherNames governs TLS 1.3 as well, so an OpenSSL TLS "
                        "1.2 cipher list cannot be set as such (a GCM suite cannot be allowed alone while TLS 1.3 "

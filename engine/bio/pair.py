@@ -28,7 +28,9 @@ Invariants: ``0 <= len(buf) <= size`` for each half; a paired half's peer has it
 with itself, as libcrypto allows: a loopback); ``BIO_get_read_request(h) <= BIO_get_write_guarantee(h)``.
 
 Buffers are ``bytearray`` FIFOs: appends are amortised O(1) and CPython deletes a bytearray's head in O(1), so bulk
-TLS traffic moves in slices, never byte by byte.
+TLS traffic moves in slices, never byte by byte. A write of a whole immutable ``bytes`` object into an empty buffer
+keeps that object as the buffer instead of copying it (an SSL's record, the bulk case); the first change to it makes
+it a ``bytearray`` again. Either way the bytes a read returns are its own.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class _PairHalf(BioImpl):
 
     def __init__(self) -> None:
         self.peer: BIO | None = None
-        self.buf = bytearray()
+        self.buf: bytes | bytearray = bytearray()  # bytes: a whole written object kept without a copy (see above)
         self.size = PAIR_DEFAULT_BUF_SIZE  # BIO_s_bio: DESCRIPTION default "currently 17K"
         self.closed = False
         self.request = 0
@@ -122,13 +124,19 @@ class _PairHalf(BioImpl):
             BIO_set_retry_read(bio)
             src.request = n if n < src.size else src.size
             return (-1, b"")
-        if n >= have:  # everything buffered: one copy, and the buffer is emptied without moving bytes
+        if n >= have:  # everything buffered: one copy (none for a kept bytes object), the buffer is emptied
             data = bytes(buf)
-            buf.clear()
+            src.buf = bytearray()
             return (have, data)
-        with memoryview(buf) as mv:
-            data = mv[:n].tobytes()
-        del buf[:n]
+        if n <= 256:  # a small read (an SSL's record header): a slice costs less than a memoryview, twice copied
+            data = bytes(buf[:n])
+        else:
+            with memoryview(buf) as mv:
+                data = mv[:n].tobytes()
+        if isinstance(buf, bytearray):
+            del buf[:n]
+        else:
+            src.buf = buf[n:]  # a kept bytes object: the rest, copied once (the copy its write saved)
         return (n, data)
 
     def write(self, bio: BIO, data: memoryview) -> int:
@@ -146,6 +154,13 @@ class _PairHalf(BioImpl):
         buf = self.buf
         space = self.size - len(buf)
         if n <= space:  # the whole write fits (a record into a default 17 KiB pair): no slice
+            if not buf:
+                whole = data.obj
+                if type(whole) is bytes and data.nbytes == len(whole):
+                    self.buf = whole  # an immutable object written whole: kept, not copied
+                    return n
+            if type(buf) is bytes:
+                self.buf = buf = bytearray(buf)
             buf += data
             return n
         if space <= 0:
@@ -153,6 +168,8 @@ class _PairHalf(BioImpl):
             BIO_set_retry_write(bio)
             return -1
         # BIO_s_bio: DESCRIPTION "Writes larger than this value will return a value ... less than the amount requested"
+        if type(buf) is bytes:
+            self.buf = buf = bytearray(buf)
         buf += data[:space]
         return space
 
@@ -198,7 +215,7 @@ class _PairHalf(BioImpl):
         if cmd == BIO_CTRL_RESET:
             # BIO_s_bio: DESCRIPTION "BIO_reset() clears any data in the write buffer"; BIO_ctrl: RETURN VALUES 1
             # (libcrypto 3.0 clears the buffer but returns 0)
-            self.buf.clear()
+            self.buf = bytearray()
             return 1
         if cmd == BIO_CTRL_PENDING:
             # BIO_s_bio: DESCRIPTION BIO_ctrl_pending: what this half can read = the peer's buffer
@@ -240,7 +257,7 @@ def _make_pair(b1: BIO, b2: object) -> int:
         return 0
     for b, h, peer in ((b1, h1, other), (other, h2, b1)):
         h.peer = peer
-        h.buf.clear()
+        h.buf = bytearray()
         h.closed = False
         h.request = 0
         b.init = True
@@ -255,7 +272,7 @@ def _unpair(b: BIO) -> None:
     for x in (b, peer):
         hx = _half(x)
         hx.peer = None
-        hx.buf.clear()
+        hx.buf = bytearray()
         hx.request = 0
         x.init = False
 

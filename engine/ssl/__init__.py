@@ -109,6 +109,11 @@ from engine.ssl.extensions import (
     SSL_select_next_proto,
     SSL_set_alpn_protos,
 )
+from engine.ssl.handles import (
+    EVP_PKEY,
+    EVP_PKEY_free,
+    X509_free,
+)
 from engine.ssl.io import (
     SSL_accept,
     SSL_CIPHER_get_name,
@@ -224,6 +229,14 @@ from engine.ssl.objects import (
     SSL_use_PrivateKey_file,
     X509_VERIFY_PARAM_set1_host,
 )
+from engine.ssl.pki import (
+    PEM_read_bio_PrivateKey,
+    PEM_read_bio_X509,
+    SSL_CTX_add_client_CA,
+    SSL_get1_peer_certificate,
+    SSL_get_client_CA_list,
+    SSL_get_peer_certificate,
+)
 from engine.ssl.session import (
     SSL_SESSION,
     SSL_SESSION_free,
@@ -251,6 +264,7 @@ from engine.ssl.verify import (
 )
 
 __all__ = [
+    "EVP_PKEY",
     "SSL",
     "SSL_CIPHER",
     "SSL_CTX",
@@ -273,7 +287,11 @@ __all__ = [
     "BIO_set_tcp_ndelay",
     "BIO_ssl_copy_session_id",
     "BIO_ssl_shutdown",
+    "EVP_PKEY_free",
+    "PEM_read_bio_PrivateKey",
+    "PEM_read_bio_X509",
     "SSL_CIPHER_get_name",
+    "SSL_CTX_add_client_CA",
     "SSL_CTX_clear_mode",
     "SSL_CTX_clear_options",
     "SSL_CTX_ctrl",
@@ -353,10 +371,12 @@ __all__ = [
     "SSL_free",
     "SSL_get0_alpn_selected",
     "SSL_get0_param",
+    "SSL_get1_peer_certificate",
     "SSL_get1_session",
     "SSL_get_SSL_CTX",
     "SSL_get_certificate",
     "SSL_get_cipher_list",
+    "SSL_get_client_CA_list",
     "SSL_get_current_cipher",
     "SSL_get_error",
     "SSL_get_ex_data",
@@ -370,6 +390,7 @@ __all__ = [
     "SSL_get_min_proto_version",
     "SSL_get_mode",
     "SSL_get_options",
+    "SSL_get_peer_certificate",
     "SSL_get_quiet_shutdown",
     "SSL_get_rbio",
     "SSL_get_read_ahead",
@@ -471,6 +492,7 @@ __all__ = [
     "X509_STORE_CTX_get_ex_data",
     "X509_STORE_CTX_set_error",
     "X509_VERIFY_PARAM_set1_host",
+    "X509_free",
     "X509_get_subject_name",
 ]  # fmt: skip
 

@@ -80,7 +80,8 @@ from engine.ssl import hooks
 from engine.ssl.cache import ServerCacheView
 from engine.ssl.context import SSL_CTX
 from engine.ssl.errors import alert_reason, raise_ssl, verify_error_for
-from engine.ssl.records import READ_AHEAD_SIZE, Input, RecordReader
+from engine.ssl.handles import install_callback_pair
+from engine.ssl.records import FAILED, READ_AHEAD_SIZE, RECORD, RETRY, Input, RecordReader
 from engine.ssl.session import SSL_SESSION, SSL_SESSION_free
 from engine.ssl.verify import verify_chain
 from engine.tls import (
@@ -90,6 +91,7 @@ from engine.tls import (
     CertificateReceived,
     CertificateRequested,
     CloseNotifyReceived,
+    Event,
     HandshakeComplete,
     NewSessionTicketReceived,
     PostHandshakeAuthDone,
@@ -387,6 +389,7 @@ class SSL:
             cfg.prioritize_chacha = bool(self.options & K.SSL_OP_PRIORITIZE_CHACHA)
             cfg.request_client_certificate = verify
             cfg.require_client_certificate = verify and bool(self.verify_mode & K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT)
+            cfg.client_ca_names = tuple(self.ctx.client_ca_names)  # SSL_CTX_add_client_CA
             cfg.session_tickets = self.ctx.num_tickets
             # SSL_CTX_set_verify: NOTES SSL_VERIFY_POST_HANDSHAKE, no CertificateRequest in a TLS 1.3 handshake
             cfg.post_handshake_only = bool(self.verify_mode & K.SSL_VERIFY_POST_HANDSHAKE)
@@ -481,7 +484,8 @@ class SSL:
         if self._out or wbio is None or not data:
             self._out += data
             return self._flush()
-        n = _bio_write(wbio, memoryview(data))
+        # _bio_write, inline (the bulk path's one BIO call per record)
+        n = wbio.impl.write(wbio, memoryview(data)) if wbio.init and not wbio.freed else BIO_write(wbio, data)
         if n > 0:
             self._unflushed = True
         if n == len(data):
@@ -564,7 +568,7 @@ class SSL:
             return self._release_held()
         first = self.server and not self._hello_cb_done
         got, header, body = reader.next_record(rbio, conn, self.read_ahead, first)
-        if got is Input.RECORD:
+        if got is RECORD:
             if first:
                 reader.held = header + body
                 return self._release_held()
@@ -572,7 +576,7 @@ class SSL:
                 conn.receive_record(header, body)
             else:
                 conn.receive_bytes(body)
-        elif got is Input.RETRY:
+        elif got is RETRY:
             self.rwstate = K.SSL_READING
         elif got is Input.FAILED:
             self._fail_transport()
@@ -601,12 +605,14 @@ class SSL:
         conn.receive_bytes(body)
         return Input.RECORD
 
-    def _apply_events(self) -> bool:
-        """Apply the core's events; True if a record other than application data was processed."""
+    def _apply_events(self, events: list[Event] | None = None) -> bool:
+        """Apply the core's events (``events``: taken from it already); True if a record other than application
+        data was processed."""
         conn = self.conn
         assert conn is not None
         other = False
-        events = conn.events()
+        if events is None:
+            events = conn.events()
         if len(events) == 1 and type(events[0]) is ApplicationData:  # the bulk case
             data = events[0].data
             self._plain.append(data)
@@ -890,13 +896,12 @@ class SSL:
         cb = self.ctx.client_cert_cb
         send = True
         if not self.cert_chain and cb is not None:
-            ret = cb(self)
+            # SSL_CTX_set_client_cert_cb: DESCRIPTION 1 with a certificate / key pair (the callback's out parameters)
+            # installs the pair on the SSL, where it stays (NOTES, BUGS), and sends it; 0 sends no certificate
+            ret = install_callback_pair(self, cb(self))
             if ret < 0:
                 self.rwstate = K.SSL_X509_LOOKUP
                 return -1
-            # SSL_CTX_set_client_cert_cb: DESCRIPTION 1 sends what the callback installed on the SSL (this
-            # convention has no out parameters: it calls SSL_use_certificate_file / SSL_use_PrivateKey_file, and
-            # the pair stays installed, NOTES); 0 sends no certificate
             send = ret == 1
         chain, key = (self.cert_chain, self.private_key) if send else ([], None)
         self._cert_wait = False
@@ -908,19 +913,70 @@ class SSL:
     def read(self, num: int, peek: bool, func: str) -> tuple[int, bytes]:
         """SSL_read's logic: (bytes, data) of at most one record, or (<= 0, b"") with the reason where
         SSL_get_error finds it."""
-        idle = not self._plain_len and not self.shutdown & K.SSL_RECEIVED_SHUTDOWN
-        if idle and not self.init_finished and self.handshake() <= 0:
-            return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
-        if self.conn is None:
-            return (0, b"")  # SSL_set_shutdown set SSL_RECEIVED_SHUTDOWN before any handshake: nothing to read
-        try:
-            if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
-                return (-1, b"")
-            self._send_pha_request()
-            self.start_renegotiation()
-        except TLSAlertError as exc:
-            return (self._fail_alert(exc), b"")
         core = self.conn
+        first: Input | None = None  # the first step of input, when the bulk path below took it
+        other = False
+        if (self._established and not self._plain_len and not self._out and not self.shutdown
+                and self.key_update == K.SSL_KEY_UPDATE_NONE and self.pha_state != "pending"
+                and self.reneg_scheduled is None and core is not None):  # fmt: skip
+            # The bulk path: nothing is buffered and nothing is scheduled, so the checks below and turn() have
+            # nothing to do; the first record is read at once. The plain case (application data, no callback
+            # waiting) returns here, as turn() would after after() (which, with plaintext there, goes on to turn()
+            # whether a renegotiation is under way or not); anything else goes on where the loop would (after(),
+            # then _drive).
+            try:
+                rbio, reader = self.rbio, self._reader
+                if rbio is not None and reader.held is None and (self._hello_cb_done or not self.server):
+                    # _feed, inline for an established SSL (no ClientHello held or checked), with the record's
+                    # application data handed back by the core instead of queued as an event when nothing else is
+                    first, header, body = reader.next_record(rbio, core, self.read_ahead, False)
+                    if first is RECORD and header:
+                        data = core.receive_record(header, body, direct=True)
+                        if data is not None:
+                            if num >= len(data) and not peek and not self._cert_wait and not self._verify_wait:
+                                return (len(data), data)  # what _apply_events then _take would give
+                            self._plain.append(data)
+                            self._plain_len += len(data)
+                    elif first is RECORD:
+                        core.receive_bytes(body)
+                    elif first is RETRY:
+                        self.rwstate = K.SSL_READING
+                    elif first is FAILED:
+                        self._fail_transport()
+                else:
+                    first = self._feed()
+                if first is RECORD:
+                    # (after() would also _pull(): an application data record has no answer, and the core's output
+                    # was taken when the previous call left)
+                    events = core.events()
+                    if len(events) == 1 and type(events[0]) is ApplicationData and not self._plain \
+                            and not self._cert_wait and not self._verify_wait:  # fmt: skip
+                        data = events[0].data
+                        if data and num >= len(data) and not peek:
+                            return (len(data), data)  # what _apply_events then _take would give, without the queue
+                    other = self._apply_events(events)
+                    if not other and self._plain_len > 0 and not self._cert_wait and not self._verify_wait:
+                        return self._take(num, peek)
+                elif first is RETRY:
+                    self._idle()
+                    return (-1, b"")
+            except TLSAlertError as exc:
+                return (self._fail_alert(exc), b"")
+        else:
+            idle = not self._plain_len and not self.shutdown & K.SSL_RECEIVED_SHUTDOWN
+            if idle and not self.init_finished and self.handshake() <= 0:
+                return (-1, b"")  # SSL_read: NOTES the read carries out a pending handshake first
+            if self.conn is None:
+                return (0, b"")  # SSL_set_shutdown set SSL_RECEIVED_SHUTDOWN before any handshake: nothing to read
+            try:
+                if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
+                    return (-1, b"")
+                self._send_pha_request()
+                self.start_renegotiation()
+            except TLSAlertError as exc:
+                return (self._fail_alert(exc), b"")
+            core = self.conn
+        assert core is not None
 
         def turn() -> tuple[int, bytes] | None:
             if self._plain_len:
@@ -967,6 +1023,15 @@ class SSL:
             # the differential runner)
             return (0 if got is Input.EOF else ret, b"")
 
+        if first is RECORD:
+            try:
+                result = after(other)
+            except TLSAlertError as exc:
+                return (self._fail_alert(exc), b"")
+            if result is not None:
+                return result
+        elif first is not None:
+            return ended(first)
         return self._drive(turn, after, ended, lambda ret: (ret, b""))
 
     def _idle(self) -> None:
@@ -993,6 +1058,39 @@ class SSL:
 
     def write(self, data: bytes, num: int, moved: bool, func: str) -> int:
         """SSL_write's logic: bytes written (> 0), or <= 0 with the reason where SSL_get_error finds it."""
+        conn = self.conn
+        if (self._established and not self._wnum and not self._wpend and not self._out
+                and num <= self.max_send_fragment and not self.shutdown & K.SSL_SENT_SHUTDOWN
+                and self.key_update == K.SSL_KEY_UPDATE_NONE and self.reneg_scheduled is None
+                and self.pha_state != "pending" and conn is not None and not conn.closed_for_writing
+                and (self.version == K.TLS1_3_VERSION or not conn.renegotiating)):  # fmt: skip
+            # The bulk path: one record, nothing queued, pending or scheduled, so the checks below have nothing to
+            # do; the same record and the same retry state as the loop below
+            try:
+                conn.send_application_data(data if num == len(data) else bytes(memoryview(data)[:num]))
+                out = conn.data_to_send()
+                wbio = self.wbio
+                if wbio is not None and wbio.init and not wbio.freed and out:
+                    # _emit, inline: the record straight to the BIO kind; what did not fit is queued and flushed
+                    n = wbio.impl.write(wbio, memoryview(out))
+                    self._queued += len(out)
+                    if n > 0:
+                        self._unflushed = True
+                        self._flushed += n
+                    if n == len(out):
+                        self._wbuf = None
+                        return num
+                    self._out += out[n:] if n > 0 else out
+                    done = self._flush()
+                else:
+                    done = self._emit(out)
+                if done < 0:
+                    self._wnum, self._wpend, self._wpend_end, self._wbuf = 0, num, self._queued, data
+                    return -1
+            except TLSAlertError as exc:
+                return self._fail_alert(exc)
+            self._wbuf = None
+            return num
         if self.shutdown & K.SSL_SENT_SHUTDOWN or (self.conn is not None and self.conn.closed_for_writing):
             # (SSL_set_shutdown can clear the flag, but our close_notify stays sent)
             return shutdown_error(self, func)

@@ -169,6 +169,7 @@ __all__ = [
     "SSL_RECEIVED_SHUTDOWN",
     "SSL_RETRY_VERIFY",
     "SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY",
+    "SSL_R_BAD_DATA_RETURNED_BY_CALLBACK",
     "SSL_R_BAD_EXTENSION",
     "SSL_R_BAD_KEY_UPDATE",
     "SSL_R_BAD_LENGTH",
@@ -518,6 +519,7 @@ SSL_R_UNSUPPORTED_PROTOCOL = 258
 SSL_R_WRONG_SSL_VERSION = 266
 SSL_R_WRONG_VERSION_NUMBER = 267
 SSL_R_X509_LIB = 268
+SSL_R_BAD_DATA_RETURNED_BY_CALLBACK = 106
 
 # --- Added for the engine's SSL layer (engine/ssl); values from the 3.0 headers (sslerr.h, ssl.h, x509_vfy.h)
 SSL_AD_REASON_OFFSET = 1000  # a received alert d is reported as reason SSL_AD_REASON_OFFSET + d

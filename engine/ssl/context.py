@@ -130,7 +130,7 @@ __all__ = [
     "valid_version",
 ]  # fmt: skip
 
-ClientCertCallback = Callable[[Any], int]
+ClientCertCallback = Callable[[Any], Any]  # -> int, or (int, X509 | None, EVP_PKEY | None)
 ClientHelloCallback = Callable[[Any], int]
 VerifyCallback = Callable[..., int]
 CertVerifyCallback = Callable[[], int]
@@ -233,6 +233,7 @@ class SSL_CTX:
         "cert_verify_callback",
         "cipher_list",
         "ciphersuites",
+        "client_ca_names",
         "client_cert_cb",
         "client_hello_cb",
         "clock",
@@ -300,6 +301,7 @@ class SSL_CTX:
         self.quiet_shutdown = 0
         self.num_tickets = DEFAULT_NUM_TICKETS
         self.client_cert_cb: ClientCertCallback | None = None
+        self.client_ca_names: list[bytes] = []  # SSL_CTX_add_client_CA: DER subjects a CertificateRequest lists
         self.client_hello_cb: ClientHelloCallback | None = None
         self.verify_depth = -1
         self.read_ahead = 0
@@ -1155,10 +1157,10 @@ def SSL_CTX_get_num_tickets(ctx: SSL_CTX | None) -> int:
 
 
 def SSL_CTX_set_client_cert_cb(ctx: SSL_CTX | None, client_cert_cb: ClientCertCallback | None) -> None:
-    """``client_cert_cb(ssl)``: 1 = send the certificate and key the callback installed on the SSL (the convention
-    has no x509/pkey out parameters: the callback calls SSL_use_certificate_file / SSL_use_PrivateKey_file on
-    ``ssl``), 0 = none, < 0 = call me again (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the
-    server asks and the SSL has no certificate."""
+    """``client_cert_cb(ssl) -> (ret, x509, pkey)`` (or a bare ``ret``: out parameters left NULL): 1 with an X509
+    and an EVP_PKEY = install that pair on the SSL and send it (the references handed over are released), 0 = none,
+    < 0 = call me again (SSL_get_error: SSL_ERROR_WANT_X509_LOOKUP). Called only when the server asks and the SSL
+    has no certificate (engine/ssl/handles.py)."""
     c = live_ctx(ctx, "SSL_CTX_set_client_cert_cb")
     if c is not None:
         c.client_cert_cb = client_cert_cb

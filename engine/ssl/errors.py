@@ -75,6 +75,7 @@ _TEXTS: dict[int, str] = {
     K.SSL_R_WRONG_SSL_VERSION: "wrong ssl version",
     K.SSL_R_WRONG_VERSION_NUMBER: "wrong version number",
     K.SSL_R_X509_LIB: "X509 lib",
+    K.SSL_R_BAD_DATA_RETURNED_BY_CALLBACK: "bad data returned by callback",
 }
 for _alert in AlertDescription:
     # sslerr.h: SSL_R_SSLV3_ALERT_* / SSL_R_TLSV1_ALERT_* / SSL_R_TLSV13_ALERT_* = 1000 + alert description

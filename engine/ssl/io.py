@@ -167,6 +167,10 @@ def _read(ssl: object, num: object, peek: bool, func: str) -> tuple[int, bytes]:
 
 def SSL_read(ssl: SSL | None, num: int) -> tuple[int, bytes]:
     """``SSL_read(ssl, num) -> (ret, data)``."""
+    if type(ssl) is SSL and type(num) is int and num >= 0 and not ssl.freed and ssl.role_set and ssl._failed is None:
+        # the bulk path: the checks of _io_entry and _read, inline, when every one of them passes
+        ssl.rwstate = K.SSL_NOTHING
+        return ssl.read(num, False, "SSL_read")
     return _read(ssl, num, False, "SSL_read")
 
 
@@ -235,6 +239,11 @@ def _write_nothing(s: SSL, func: str) -> int:
 
 
 def SSL_write(ssl: SSL | None, buf: bytes, num: int | None = None, *, moved: bool = False) -> int:
+    if num is None and type(buf) is bytes and buf and type(ssl) is SSL and not ssl.freed and ssl.role_set \
+            and ssl._failed is None:  # fmt: skip
+        # the bulk path: the checks of _io_entry and _write, inline, when every one of them passes
+        ssl.rwstate = K.SSL_NOTHING
+        return ssl.write(buf, len(buf), moved, "SSL_write")
     return _write(ssl, buf, num, moved, "SSL_write")
 
 
@@ -546,3 +555,4 @@ def SSL_get_verify_result(ssl: SSL | None) -> int:
     # SSL_CTX_set_verify: NOTES every chain the peer sent went through the verification procedure
     # (engine/ssl/verify.py), also when its failure did not end the handshake, so the result is always recorded
     return s.verify_result
+

@@ -69,12 +69,14 @@ _SSL_INDEX = 0
 
 
 class X509:
-    """An opaque certificate handle (the engine's ``X509 *``), wrapping a ``cryptography`` certificate."""
+    """An opaque certificate handle (the engine's ``X509 *``), wrapping a ``cryptography`` certificate; ``references``
+    counts the owners of a handle handed over to the caller (X509_free releases one, engine/ssl/handles.py)."""
 
-    __slots__ = ("cert",)
+    __slots__ = ("cert", "references")
 
     def __init__(self, cert: x509.Certificate) -> None:
         self.cert = cert
+        self.references = 1
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, X509) and other.cert == self.cert
@@ -146,7 +148,7 @@ def SSL_get_ex_data_X509_STORE_CTX_idx() -> int:
 
 
 def X509_get_subject_name(x: X509 | None) -> X509_NAME | None:
-    return X509_NAME(x.cert.subject) if isinstance(x, X509) else None
+    return X509_NAME(x.cert.subject) if isinstance(x, X509) and x.references > 0 else None
 
 
 _SHORT_NAMES = {NameOID.COMMON_NAME: "CN", NameOID.ORGANIZATION_NAME: "O", NameOID.COUNTRY_NAME: "C",

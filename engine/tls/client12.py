@@ -123,6 +123,8 @@ class Client12Handshake(Handshake12):
         self.offered_tls13 = False
         self.ske: ServerKeyExchangeECDHE | None = None
         self.cert_request: CertificateRequest12 | None = None
+        # the certificate_authorities of the server's last CertificateRequest (RFC 5246 7.4.4); None: no request
+        self.peer_ca_names: list[bytes] | None = None
         self.offered_session: Session12 | None = None
         self.ticket_expected = False  # RFC 5077: the ServerHello had a SessionTicket extension
         self.new_ticket: NewSessionTicket12 | None = None
@@ -326,6 +328,7 @@ class Client12Handshake(Handshake12):
 
     def _on_certificate_request(self, body: bytes, raw: bytes) -> None:
         self.cert_request = CertificateRequest12.parse(body)
+        self.peer_ca_names = list(self.cert_request.certificate_authorities)
         self.messages.append(raw)
         self._set_state(S.WAIT_DONE)
 

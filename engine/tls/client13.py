@@ -65,6 +65,7 @@ from .messages import (
     build_signature_schemes,
     build_supported_versions_ch,
     find_extension,
+    parse_certificate_authorities,
     parse_cookie,
     parse_early_data_nst,
     parse_key_share_hrr,
@@ -158,6 +159,8 @@ class Client13Handshake(Handshake13):
         self.pha_base: Transcript | None = None  # the transcript through our Finished (RFC 9846 section 4.5)
         self.pha_transcript: Transcript | None = None
         self.pha_request: CertificateRequest | None = None
+        # the certificate_authorities of the last CertificateRequest (RFC 9846 section 4.3.4); None: no request
+        self.peer_ca_names: list[bytes] | None = None
 
     # -- START ---------------------------------------------------------------------------------------------------
 
@@ -402,6 +405,7 @@ class Client13Handshake(Handshake13):
         check_extension_types(cr.extensions, set(_CR_ALLOWED) | {t for t, _ in cr.extensions}, _CR_ALLOWED, "CR")
         if find_extension(cr.extensions, X.signature_algorithms) is None:
             raise TLSAlertError(AlertDescription.missing_extension, "CertificateRequest without signature_algorithms")
+        self.peer_ca_names = _ca_names(cr)
         self.cert_request = cr
         self.transcript.update(raw)
         self._set_state(ClientState.WAIT_CERT)
@@ -545,6 +549,7 @@ class Client13Handshake(Handshake13):
         check_extension_types(cr.extensions, set(_CR_ALLOWED) | {t for t, _ in cr.extensions}, _CR_ALLOWED, "CR")
         if find_extension(cr.extensions, X.signature_algorithms) is None:
             raise TLSAlertError(AlertDescription.missing_extension, "CertificateRequest without signature_algorithms")
+        self.peer_ca_names = _ca_names(cr)
         self.pha_request = cr
         self.pha_transcript = self.pha_base.copy()
         self.pha_transcript.update(raw)
@@ -609,3 +614,9 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _ca_names(cr: CertificateRequest) -> list[bytes]:
+    """The names of a CertificateRequest's certificate_authorities extension (a malformed one: decode_error)."""
+    data = find_extension(cr.extensions, X.certificate_authorities)
+    return [] if data is None else parse_certificate_authorities(data)

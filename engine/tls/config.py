@@ -167,6 +167,9 @@ class TLSConfig:
     ChaCha20-Poly1305 suites move to the front of our order."""
     request_client_certificate: bool = False
     require_client_certificate: bool = False
+    client_ca_names: tuple[bytes, ...] = ()
+    """DER distinguished names a CertificateRequest lists as acceptable certificate authorities (TLS 1.3: the
+    certificate_authorities extension, RFC 9846 section 4.3.4; TLS 1.2: its certificate_authorities field)."""
     advertise_groups: tuple[int, ...] | None = None
     """supported_groups to announce in EncryptedExtensions (RFC 9846 section 4.3.7), if any."""
     hrr_cookie: CookieMaker | None = None

@@ -118,6 +118,13 @@ class _Floods:
             self.dirty = False
 
 
+# ApplicationData(data) of the bulk path without the frozen dataclass's __init__ (a Python frame and
+# object.__setattr__, about 0.3 us per record): the same instance, made by object.__new__ and the slot's setter, in C
+_new_event = object.__new__
+_APPLICATION_DATA = ContentType.application_data  # a global: an Enum member lookup costs about 0.25 us in 3.11
+_set_data = ApplicationData.__dict__["data"].__set__  # the slot's member descriptor
+
+
 class TLSConnection:
     def __init__(
         self,
@@ -147,6 +154,9 @@ class TLSConnection:
         self._we_closed = False
         self._started = self.role is not Role.CLIENT  # a server starts by receiving; only a client sends first
         self._floods = _Floods()
+        # the machine last seen established: "a handshake has completed" (HandshakeMachine.established) never turns
+        # false again, so the bulk path asks each machine once (client13 answers with two Enum lookups, ~0.7 us)
+        self._established_hs: HandshakeMachine | None = None
         self._misbehaviour = misbehaviour
         if misbehaviour is not None:
             misbehaviour.attach(self._record)
@@ -161,6 +171,13 @@ class TLSConnection:
     @property
     def state(self) -> str:
         return "ERROR" if self._error is not None else self._hs.state.name
+
+    @property
+    def peer_ca_names(self) -> list[bytes] | None:
+        """Client: the DER names of the acceptable certificate authorities the server's last CertificateRequest
+        listed (an empty list: none listed), None before any request."""
+        names = getattr(self._hs, "peer_ca_names", None)  # client13 / client12 (a server has none)
+        return list(names) if isinstance(names, list) else None
 
     @property
     def handshake_complete(self) -> bool:
@@ -225,28 +242,36 @@ class TLSConnection:
             self._fail(exc)
             raise
 
-    def receive_record(self, header: bytes, body: bytes) -> None:
+    def receive_record(self, header: bytes, body: bytes, *, direct: bool = False) -> bytes | None:
         """``receive_bytes(header + body)`` for a caller that read one record's header and body separately (engine.ssl
-        without read-ahead): a whole TLS 1.3 application_data record is opened from ``body`` as it is, without the
-        16 KiB copy that joining them costs; anything else goes the usual way."""
+        without read-ahead): a whole application_data record is opened from ``body`` as it is, without the 16 KiB
+        copy that joining them costs; anything else goes the usual way. ``direct``: when the record is application
+        data and no event is queued, its data is returned instead of queued as an ApplicationData event (and no
+        event is queued); otherwise None, the events queued as usual."""
         if self._error is not None:
             raise self._error
-        if self._started and not self._peer_closed and not self._hs_buf and not self._hs.paused \
-                and self._hs.established:  # fmt: skip
+        hs = self._hs
+        if self._started and not self._peer_closed and not self._hs_buf and not hs.paused \
+                and (hs is self._established_hs or hs.established):  # fmt: skip
             try:
                 rec = self._record.open_whole_record(header, body)
             except TLSAlertError as exc:
                 self._fail(exc)
                 raise
             if rec is not None:
-                if rec[0] == ContentType.application_data and rec[1]:
+                if rec[0] == _APPLICATION_DATA and rec[1]:
                     if self._floods.dirty:
                         self._floods.progress()
-                    self._events.append(ApplicationData(rec[1]))
-                    return
+                    if direct and not self._events:
+                        return rec[1]
+                    ev: ApplicationData = _new_event(ApplicationData)  # ApplicationData(rec[1]), see _new_event
+                    _set_data(ev, rec[1])
+                    self._events.append(ev)
+                    return None
                 self._record_done(rec)
-                return
+                return None
         self.receive_bytes(header + body)
+        return None
 
     def _record_done(self, rec: tuple[int, bytes]) -> None:
         """A record opened by receive_record that is not plain application data (an empty one, or a handshake,
@@ -297,21 +322,29 @@ class TLSConnection:
     def send_application_data(self, data: bytes) -> None:
         if self._error is not None:
             raise self._error
-        if not self._hs.established:
-            raise RuntimeError("handshake not complete")
+        hs = self._hs
+        if hs is not self._established_hs:
+            if not hs.established:
+                raise RuntimeError("handshake not complete")
+            self._established_hs = hs
         if self._we_closed:
             raise RuntimeError("connection closed for writing")
-        if self._hs.key_update_owed:
+        if hs.key_update_owed:
             # RFC 9846 section 4.7.3: the answer to the peer's update_requested goes out before our next
             # application data record; not earlier, as in OpenSSL 3.0, which answers at the next write
             self._guarded(lambda: self._hs.send_key_update(False))
         record = self._record
         usage = record.write_key_usage()
-        limit = None if usage is None else self._key_usage_limit()
+        if usage is None:
+            limit = None
+        elif self.config.key_usage_limit is None:  # _key_usage_limit, inline for the default
+            limit = AES_GCM_RECORD_LIMIT if usage[1] in (0x1301, 0x1302) else None
+        else:
+            limit = self._key_usage_limit(usage[1])
         if limit is None or usage is None or usage[0] + (len(data) >> 5) + 2 < limit:
             # no TLS 1.3 key, or every record of this write stays below the key's limit (records are never under
             # 64 bytes, RFC 8449, so len // 32 + 2 bounds their number): one call
-            self._out.append(record.seal(ContentType.application_data, data))
+            self._out.append(record.seal(_APPLICATION_DATA, data))
             return
         for at in range(0, max(len(data), 1), MAX_PLAINTEXT):
             usage = self._record.write_key_usage()
@@ -320,14 +353,17 @@ class TLSConnection:
                 self._guarded(lambda: self._hs.send_key_update(False))
             self._out.append(self._record.seal(ContentType.application_data, data[at : at + MAX_PLAINTEXT]))
 
-    def _key_usage_limit(self) -> int | None:
-        """Records per TLS 1.3 write key (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for AES-GCM)."""
-        usage = self._record.write_key_usage()
-        if usage is None:
-            return None
+    def _key_usage_limit(self, suite: int | None = None) -> int | None:
+        """Records per TLS 1.3 write key (``TLSConfig.key_usage_limit``, else RFC 9846 section 5.5 for AES-GCM);
+        ``suite``: the write key's, when the caller has it already."""
+        if suite is None:
+            usage = self._record.write_key_usage()
+            if usage is None:
+                return None
+            suite = usage[1]
         if self.config.key_usage_limit is not None:
             return max(2, self.config.key_usage_limit)
-        return AES_GCM_RECORD_LIMIT if usage[1] in (0x1301, 0x1302) else None
+        return AES_GCM_RECORD_LIMIT if suite in (0x1301, 0x1302) else None
 
     def send_key_update(self, request: bool = False) -> None:
         self._check()

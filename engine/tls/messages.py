@@ -577,3 +577,10 @@ def parse_certificate_authorities(data: bytes) -> list[bytes]:
     out = r.vector(2, lambda s: s.opaque(2, 1), minimum=3)
     r.done()
     return out
+
+
+def certificate_authorities(names: tuple[bytes, ...] | list[bytes]) -> list[Extension]:
+    """The certificate_authorities extension listing ``names`` (DER distinguished names), or none for no names."""
+    if not names:
+        return []
+    return [(ExtensionType.certificate_authorities, opaque16(b"".join(opaque16(n) for n in names)))]

@@ -66,6 +66,7 @@ _MAC_PREFIX_LEN = 13  # seq_num(8) + type(1) + version(2) + length(2)
 _HASH_BLOCK = 64  # SHA-1 and SHA-256 block size, the two record MAC hashes
 _ZERO_BLOCKS = memoryview(bytes(_HASH_BLOCK * 8))  # slices are views: no allocation that depends on the padding
 _pack_record_header = struct.Struct(">BHH").pack  # type || version || length of the TLSCiphertext
+_pack_aad = struct.Struct(">QBHH").pack  # seq_num || type || version || length: _header in one C call
 
 
 def _hash_blocks(message_len: int) -> int:
@@ -100,6 +101,7 @@ class RecordProtection12(ABC):
         self.suite = suite
         self.seq = 0
         self._version = version.to_bytes(2, "big")
+        self._version_int = version
 
     def _next_seq(self) -> int:
         seq = self.seq
@@ -167,27 +169,42 @@ class AEADProtection12(RecordProtection12):
 
     def seal_record(self, content_type: int, plaintext: bytes | memoryview) -> bytes:
         """:meth:`seal` with the record header, joined once (the bulk path); the explicit nonce is the sequence
-        number, the first 8 bytes of the additional data."""
-        self._check_seal_input(content_type, plaintext)
-        seq = self._next_seq()
-        aad = self._header(seq, content_type, len(plaintext))
-        explicit = b"" if self._chacha else aad[:8]
-        sealed = self._aead.encrypt(self._nonce(seq, explicit), plaintext, aad)
-        header = _pack_record_header(content_type, TLS12_VERSION, len(explicit) + len(sealed))
-        return b"".join((header, explicit, sealed))
+        number, the first 8 bytes of the additional data. (_check_seal_input, _next_seq, _header and _nonce
+        inline: this is every record's path.)"""
+        length = len(plaintext)
+        if length > MAX_PLAINTEXT or not 0 <= content_type <= 255:
+            self._check_seal_input(content_type, plaintext)  # raises
+        seq = self.seq
+        if seq >= _SEQ_LIMIT:
+            self._next_seq()  # raises: RFC 5246 section 6.1
+        self.seq = seq + 1
+        aad = _pack_aad(seq, content_type, self._version_int, length)
+        if self._chacha:
+            sealed = self._aead.encrypt((self._iv_int ^ seq).to_bytes(12, "big"), plaintext, aad)
+            return _pack_record_header(content_type, TLS12_VERSION, len(sealed)) + sealed
+        explicit = aad[:8]
+        sealed = self._aead.encrypt(self._fixed_iv + explicit, plaintext, aad)
+        return b"".join((_pack_record_header(content_type, TLS12_VERSION, 8 + len(sealed)), explicit, sealed))
 
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
-        seq = self._next_seq()
-        if len(fragment) > MAX_CIPHERTEXT:
-            raise _overflow(f"record fragment of {len(fragment)} bytes")
-        overhead = self._explicit_len + TAG_LEN
-        if len(fragment) < overhead:
+        seq = self.seq  # _next_seq, inline
+        if seq >= _SEQ_LIMIT:
+            self._next_seq()  # raises
+        self.seq = seq + 1
+        size = len(fragment)
+        if size > MAX_CIPHERTEXT:
+            raise _overflow(f"record fragment of {size} bytes")
+        explicit_len = self._explicit_len
+        if size < explicit_len + TAG_LEN:
             raise _bad_mac("record too short for the AEAD")
-        length = len(fragment) - overhead
-        explicit = fragment[: self._explicit_len]
-        aad = self._header(seq, content_type, length)
+        length = size - explicit_len - TAG_LEN
+        aad = _pack_aad(seq, content_type, self._version_int, length)
+        if self._chacha:
+            nonce, sealed = (self._iv_int ^ seq).to_bytes(12, "big"), fragment  # RFC 7905 section 2
+        else:
+            nonce, sealed = self._fixed_iv + fragment[:explicit_len], fragment[explicit_len:]  # RFC 5288 section 3
         try:
-            plaintext = self._aead.decrypt(self._nonce(seq, explicit), fragment[self._explicit_len :], aad)
+            plaintext = self._aead.decrypt(nonce, sealed, aad)
         except InvalidTag:
             raise _bad_mac("record authentication failed") from None
         if length > MAX_PLAINTEXT:

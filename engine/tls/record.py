@@ -222,22 +222,21 @@ class RecordLayer:
         buf += data
 
     def open_whole_record(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
-        """The TLS 1.3 bulk case of ``feed(header + body)`` followed by :meth:`next_record`, without joining the two:
-        when nothing is buffered and ``header`` announces exactly ``body`` as an application_data record under an
-        AEAD13 read key (no early data being skipped), the record is opened from ``body`` itself. None when that
-        does not apply: the caller then feeds both parts the usual way (nothing has been consumed)."""
-        if (
-            self._pos < len(self._buf)
-            or type(self._read) is not AEAD13
-            or len(header) != HEADER_LEN
-            or header[0] != 23
-            or self._skip_kind
-        ):
+        """The bulk case of ``feed(header + body)`` followed by :meth:`next_record`, without joining the two: when
+        nothing is buffered and ``header`` announces exactly ``body`` as a protected application_data record within
+        the read protection's length limit (TLS 1.3 or 1.2; no early data being skipped), the record is opened from
+        ``body`` itself, as :meth:`_next_record` would open it. None when that does not apply: the caller then feeds
+        both parts the usual way (nothing has been consumed)."""
+        prot = self._read
+        if prot is None or self._pos < len(self._buf) or len(header) != HEADER_LEN or header[0] != 23 \
+                or self._skip_kind:  # fmt: skip
             return None
         length = (header[3] << 8) | header[4]
-        if length != len(body) or length > MAX_CIPHERTEXT:
+        if length != len(body) or length > prot.max_fragment:
             return None
-        return self._open(23, body)
+        if prot.conceals_type:
+            return self._open(23, body)
+        return self._open12(prot, 23, body)
 
     def release(self) -> None:
         """Give back the memory of records already returned (the rest stays); feed() otherwise keeps it until the
@@ -362,11 +361,12 @@ class RecordLayer:
             if not stripped:
                 raise TLSAlertError(AlertDescription.unexpected_message, "no content type in inner plaintext")
             ctype, content = stripped[-1], stripped[:-1]
-        if ctype not in _KNOWN_TYPES or ctype == ContentType.change_cipher_spec:
+        if ctype not in _KNOWN_TYPES or ctype == 20:  # change_cipher_spec (a literal: Enum lookups are slow in 3.11)
             raise TLSAlertError(AlertDescription.unexpected_message, f"bad inner content type {ctype}")
-        if not content and ctype != ContentType.application_data:
+        if not content and ctype != 23:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty protected record")
-        self._check_max_fragment(content)
+        if self.max_fragment_length is not None:
+            self._check_max_fragment(content)
         return ctype, content
 
     # -- output --------------------------------------------------------------------------------------------------
@@ -380,6 +380,15 @@ class RecordLayer:
 
     def seal(self, content_type: int, data: bytes, max_fragment: int = MAX_PLAINTEXT) -> bytes:
         """Wire bytes carrying ``data`` in records of at most ``max_fragment`` plaintext bytes each."""
+        prot = self._write
+        if content_type == 23 and prot is not None and 0 < len(data) <= max_fragment \
+                and self.send_limit > MAX_PLAINTEXT and self.max_fragment_length is None:  # fmt: skip
+            # the bulk path: one application_data record under a key, no record size or fragment limit (the same
+            # record _seal_one makes)
+            if not prot.conceals_type:
+                return prot.seal_record(23, data)
+            if self._padding is None:
+                return prot.seal_record(23, data + b"\x17")
         if not data:
             if content_type != ContentType.application_data:
                 raise ValueError("empty non-application record")

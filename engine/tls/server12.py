@@ -416,7 +416,8 @@ class Server12Handshake(Handshake12):
         self.cert_requested = cfg.request_client_certificate or cfg.require_client_certificate
         if self.cert_requested:
             self.cr_schemes = cfg.signature_algorithms12
-            self._send(CertificateRequest12(bytes((RSA_SIGN, ECDSA_SIGN)), list(self.cr_schemes)))
+            self._send(CertificateRequest12(bytes((RSA_SIGN, ECDSA_SIGN)), list(self.cr_schemes),
+                                            list(cfg.client_ca_names)))
         self._send(ServerHelloDone())
         self._set_state(S.WAIT_CERT if self.cert_requested else S.WAIT_CKE)
 

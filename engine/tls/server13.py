@@ -57,6 +57,7 @@ from .messages import (
     build_named_group_list,
     build_signature_schemes,
     build_supported_versions_sh,
+    certificate_authorities,
     find_extension,
     parse_cookie,
     parse_key_share_ch,
@@ -340,6 +341,7 @@ class Server13Handshake(Handshake13):
         if (cfg.request_client_certificate or cfg.require_client_certificate) and not cfg.post_handshake_only:
             self.cr_schemes = cfg.signature_algorithms
             cr_exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
+            cr_exts += certificate_authorities(cfg.client_ca_names)
             self._send(CertificateRequest(b"", cr_exts))
 
         entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in self.chain]
@@ -439,6 +441,7 @@ class Server13Handshake(Handshake13):
         self.pha_context = self.ctx.random(32)
         self.cr_schemes = self.config.signature_algorithms
         exts: list[Extension] = [(X.signature_algorithms, build_signature_schemes(self.cr_schemes))]
+        exts += certificate_authorities(self.config.client_ca_names)
         main, self.transcript = self.transcript, self.pha_base.copy()
         try:
             self._send(CertificateRequest(self.pha_context, exts))

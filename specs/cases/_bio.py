@@ -47,6 +47,19 @@ def function(h: Harness, name: str) -> Any:
                             "(conformance/capi/libssl.py has no method for it)") from None
 
 
+def needs(h: Harness, *names: str) -> None:
+    """Decide *not applicable* before any set-up: the first of ``names`` the stack cannot call raises the same
+    MissingSymbol a call would (so a case that would stop at a missing getter binds no socket first)."""
+    api = h.capi
+    for name in names:
+        if not api.has(name):
+            function(h, name)  # a name the binding does not declare at all
+            table = getattr(api, "symbol_table", None)
+            why = table().get(name, "") if table is not None else ""
+            raise MissingSymbol(name, str(getattr(api, "library", h.stack.name)),
+                                why.removeprefix("missing: ") or "the stack cannot call this function")
+
+
 def call(h: Harness, name: str, *args: Any, **kwargs: Any) -> Any:
     """Call ``name`` by its OpenSSL name and note the call and its result in the trace."""
     result = function(h, name)(*args, **kwargs)
@@ -169,6 +182,16 @@ def sockopt(fd: int, level: int, option: int) -> int:
 def port_of(fd: int) -> int:
     with view(fd) as s:
         return int(s.getsockname()[1])
+
+
+def has_peer(fd: int) -> bool:
+    """Whether the socket ``fd`` is really connected (the kernel's word against a stack's "connected")."""
+    with view(fd) as s:
+        try:
+            s.getpeername()
+        except OSError:
+            return False
+    return True
 
 
 def nonblocking(fd: int) -> bool:

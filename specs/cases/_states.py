@@ -9,6 +9,7 @@ makes, each checked on the way, so a stack that cannot reach the state fails her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
+from conformance.stacks.base import EndpointConfig
 from specs.cases._ssl_objects import Mem, error, handshake, move, note
 
 __all__ = ["Staged", "State", "error_entry", "fatal", "reach"]
@@ -83,12 +85,15 @@ def _close_both_ways(h: Harness, first: Mem, second: Mem) -> None:
     assert flags == K.SSL_SENT_SHUTDOWN | K.SSL_RECEIVED_SHUTDOWN, f"shutdown state after a clean close: {flags}"
 
 
-def reach(h: Harness, state: State, role: Role = Role.CLIENT, *, alert_sent: bool = False) -> Staged:
+def reach(h: Harness, state: State, role: Role = Role.CLIENT, *, alert_sent: bool = False,
+          adjust: Callable[[EndpointConfig], EndpointConfig] | None = None,
+          before_new: Callable[[Any], object] | None = None) -> Staged:
     """A subject of ``role`` (and a peer of the other role, same stack) in ``state``; the error queue is empty.
-    In ``fatal-alert`` the subject received the fatal alert, or sent it when ``alert_sent``."""
+    In ``fatal-alert`` the subject received the fatal alert, or sent it when ``alert_sent``. ``adjust`` and
+    ``before_new`` configure the subject (as for :class:`Mem`), e.g. a TLS 1.2 server with its session cache."""
     api = h.capi
     other = Role.SERVER if role is Role.CLIENT else Role.CLIENT
-    subject, peer = Mem(h, role), Mem(h, other)
+    subject, peer = Mem(h, role, adjust=adjust, before_new=before_new), Mem(h, other)
     client, server = (subject, peer) if role is Role.CLIENT else (peer, subject)
     staged = Staged(h, state, subject, peer)
     if state is State.BEFORE_HANDSHAKE:

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.capi import constants as K
 from conformance.harness import Harness
-from specs.cases._bio import call, clear, drain, has_entry, mem, owned, pair
+from specs.cases._bio import call, clear, drain, has_entry, has_peer, mem, owned, pair
 
 pytestmark = pytest.mark.needs("c_api")
 
@@ -216,6 +216,9 @@ def connect_in_progress(h: Harness) -> Iterator[Any]:
         ret = call(h, "BIO_do_connect", bio)
         queue = drain(h)
         if ret > 0:
+            assert has_peer(call(h, "BIO_get_fd", bio)[1]), (
+                "BIO_do_connect returned 1 on a non-blocking connect to a listener whose queue is full, but its "
+                "socket is not connected (getpeername: ENOTCONN)")
             h.not_applicable("the kernel completed the connect at once although the backlog was full")
         if queue:
             h.not_applicable(f"the connect failed outright (queue {[hex(c) for c in queue]}), it did not stay "

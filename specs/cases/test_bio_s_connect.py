@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from conformance.harness import Harness
-from specs.cases._bio import addr, call, clear, drain, owned
+from specs.cases._bio import addr, call, clear, drain, has_peer, owned
 
 pytestmark = pytest.mark.needs("c_api")
 
@@ -320,12 +320,14 @@ def test_every_resolved_address_is_tried(h: Harness) -> None:
 @contextmanager
 def connect_in_progress(h: Harness, o: Any) -> Iterator[tuple[Any, socket.socket]]:
     """A non-blocking connect BIO whose connect stays in progress (the listener's queue is full). A helper thread
-    empties the queue after two seconds, so a stack whose connect blocks anyway returns instead of hanging; that
-    stack fails the case (BIO_do_connect took the two seconds)."""
+    accepts every connection from two seconds on until the case ends (the fillers' own SYN retries would otherwise
+    take the freed places again), so a stack whose connect blocks anyway returns once the kernel retries its SYN
+    instead of hanging; that stack fails the case (BIO_do_connect took the two seconds)."""
     with listening() as lst:
         lst.listen(0)
         fillers: list[socket.socket] = []
-        release = threading.Timer(2.0, _drain, args=(lst,))
+        stop = threading.Event()
+        release = threading.Thread(target=_drain, args=(lst, stop), daemon=True)
         try:
             for _ in range(4):
                 f = socket.socket()
@@ -341,23 +343,50 @@ def connect_in_progress(h: Harness, o: Any) -> Iterator[tuple[Any, socket.socket
             took = time.monotonic() - started
             assert took < 1.5, f"BIO_do_connect blocked for {took:.1f} s although BIO_set_nbio(b, 1) was called"
             if ret > 0:
+                assert has_peer(call(h, "BIO_get_fd", b)[1]), (
+                    "BIO_do_connect returned 1 on a non-blocking connect to a listener whose queue is full, but its "
+                    "socket is not connected (getpeername: ENOTCONN)")
                 h.not_applicable("the kernel completed the connect at once although the backlog was full")
             yield b, lst
         finally:
-            release.cancel()
+            stop.set()
             if release.is_alive():  # not started when the set-up failed first (e.g. a missing BIO_new_connect)
                 release.join()
             for f in fillers:
                 f.close()
 
 
-def _drain(lst: socket.socket) -> None:
+def _drain(lst: socket.socket, stop: threading.Event) -> None:
+    """From two seconds on, accept (and close) every connection until ``stop``."""
+    if stop.wait(2.0):
+        return
     lst.setblocking(False)
-    for _ in range(16):
-        try:
+    while not stop.is_set():
+        select.select([lst], [], [], 0.05)
+        with suppress(OSError):
             lst.accept()[0].close()
-        except OSError:
-            return
+
+
+@pytest.mark.clauses("BIO_s_connect/DESCRIPTION/nbio", "BIO_s_connect/NOTES/io-special-connect")
+def test_nonblocking_connect_asked_again_still_returns_at_once(h: Harness) -> None:
+    """The page's "returns at once ... while the TCP connection is not yet made" holds for every call, not only
+    the first: calling BIO_do_connect again while the listener's queue is still full returns <= 0 with the special
+    retry at once. (A stack that waits inside for the socket to become writable returns only when the helper
+    thread empties the queue after two seconds and the kernel's SYN retry gets through.)"""
+    with owned(h) as o, connect_in_progress(h, o) as (b, _lst):
+        started = time.monotonic()
+        ret = call(h, "BIO_do_connect", b)
+        took = time.monotonic() - started
+        assert took < 1.5, (f"the second BIO_do_connect blocked for {took:.1f} s (returned {ret}) while the "
+                            "connect was still in progress, although BIO_set_nbio(b, 1) was called")
+        if ret > 0:
+            assert has_peer(call(h, "BIO_get_fd", b)[1]), (
+                "the second BIO_do_connect returned 1 while the listener's queue was full, but its socket is not "
+                "connected (getpeername: ENOTCONN)")
+            h.not_applicable("the kernel completed the connect between the two calls although the backlog was full")
+        assert call(h, "BIO_should_retry", b) and call(h, "BIO_should_io_special", b), \
+            "the second call of a connect in progress did not ask for a special retry"
+        assert call(h, "BIO_get_retry_reason", b) == BIO_RR_CONNECT
 
 
 @pytest.mark.clauses("BIO_s_connect/DESCRIPTION/nbio", "BIO_s_connect/NOTES/io-special-connect")

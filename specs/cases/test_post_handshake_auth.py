@@ -258,7 +258,7 @@ def test_client_certificate_callback_runs_for_the_request(h: Harness) -> None:
     """A client with no certificate configured and a client-certificate callback: the callback does not run in the
     handshake (nothing was requested) but runs for the post-handshake request; answering 0 sends no certificate,
     and a server in SSL_VERIFY_PEER | SSL_VERIFY_POST_HANDSHAKE mode goes on without one. (A certificate returned
-    by the callback needs the out parameters this C-API convention lacks: SSL_CTX_set_client_cert_cb:B2.)"""
+    by the callback: test_client_cert_pair.py.)"""
     calls: list[object] = []
 
     def cert_cb(ssl: Any) -> int:

@@ -29,6 +29,12 @@ def _block() -> None:
     time.sleep(3600)
 
 
+def _wake() -> None:
+    """Blocks in a system call until any signal arrives, then goes on as if nothing happened: the harness's own
+    stack-dump signal at the deadline frees it, and the case then passes (too late: it was given up as a hang)."""
+    signal.pause()
+
+
 def _busy() -> None:
     while True:
         pass
@@ -69,6 +75,7 @@ CrashStack = _stack("Segv", _segfault)
 KillStack = _stack("Killed", _kill)
 BlockStack = _stack("Block", _block)
 BusyStack = _stack("Busy", _busy)
+WakeStack = _stack("Wake", _wake)
 LeakStack = _stack("Leak", _leak)
 
 

@@ -140,6 +140,21 @@ def test_busy_loop_and_killed_worker(pytester: pytest.Pytester, tmp_path: Path) 
     assert verdicts[("killed", "test_handshake_only")]["verdict"] == "passed"
 
 
+def test_a_hang_freed_by_the_deadline_signal_stays_a_hang(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """The parent's stack-dump signal at the deadline can free a case blocked in a system call, which then finishes
+    and would record `passed` while the parent reports a hang (seen in CI on libssl). The case was given up: its
+    record is the parent's hang, the only record of that case."""
+    pytester.syspathinsert(HERE)
+    pytester.makepyfile(test_inner=CASES)
+    report = tmp_path / "report"
+    pytester.runpytest_inprocess(*_stacks("WakeStack"), "--conformance-report", str(report), *FAST)
+    records = [r for r in _records(report) if r["kind"] == "verdict"]
+    woken = [r for r in records if r["case"] == "test_write_returns_bytes_written"]
+    assert [r["verdict"] for r in woken] == ["hang"], woken
+    assert "no progress for 3 s" in woken[0]["reason"] and "_wake" in woken[0]["reason"]
+    assert _verdicts(report)[("wake", "test_handshake_only")]["verdict"] == "passed"
+
+
 def test_an_exception_in_any_adapter_method_is_an_error_verdict(pytester: pytest.Pytester, tmp_path: Path) -> None:
     pytester.syspathinsert(HERE)
     from brokenstacks import ENDPOINT_METHODS  # type: ignore[import-not-found]

@@ -73,7 +73,7 @@ UNNAMED: dict[str, str] = {
         "SSL_CTX_set_security_level",
         "SSL_CTX_use_certificate_chain_file", "SSL_SESSION_free",
         "SSL_SESSION_get_protocol_version", "SSL_SESSION_get_time", "SSL_SESSION_up_ref",
-        "SSL_ctrl", "SSL_get_certificate", "SSL_get_cipher_list", "SSL_get_current_cipher",
+        "SSL_ctrl", "SSL_get_cipher_list", "SSL_get_current_cipher",
         "SSL_get_ex_data", "SSL_get_ex_new_index", "SSL_get_info_callback", "SSL_get_max_cert_list",
         "SSL_get_max_proto_version", "SSL_get_min_proto_version",
         "SSL_get_security_level", "SSL_get_version", "SSL_in_before", "SSL_in_init",

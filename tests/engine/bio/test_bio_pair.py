@@ -185,6 +185,29 @@ def test_bulk_transfer_keeps_order() -> None:
     assert bytes(out) == payload
 
 
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_a_kept_buffer_reads_as_a_copied_one(kind: Any) -> None:
+    """A whole bytes object written into an empty buffer is kept without a copy (engine.bio.pair); every sequence of
+    reads, writes, short writes and resets reads exactly as with a copied one, and a caller's later change to a
+    mutable buffer it wrote is never seen."""
+    _, b1, b2 = BIO_new_bio_pair(100, 0)
+    first = bytearray(b"0123456789" * 3)
+    assert BIO_write(b1, kind(first)) == 30
+    first[0:1] = b"X"  # the caller's buffer changes after the write
+    assert BIO_ctrl_pending(b2) == 30 and BIO_ctrl_wpending(b1) == 30 and BIO_ctrl_get_write_guarantee(b1) == 70
+    assert BIO_read(b2, 4) == (4, b"0123")
+    assert BIO_write(b1, kind(b"abc")) == 3  # appended to the rest of the kept object
+    assert BIO_read(b2, 100) == (29, b"456789" + b"0123456789" * 2 + b"abc")
+    assert BIO_write(b1, kind(b"z" * 60)) == 60
+    assert BIO_write(b1, kind(b"y" * 60)) == 40  # a short write after a kept object: what fits
+    assert BIO_read(b2, 100) == (100, b"z" * 60 + b"y" * 40)
+    assert BIO_write(b1, kind(b"kept")) == 4
+    assert BIO_reset(b1) == 1 and BIO_ctrl_pending(b2) == 0
+    assert BIO_read(b2, 10) == (-1, b"") and BIO_should_read(b2)
+    assert BIO_write(b1, kind(b"w" * 10)[2:]) == 8  # a view of part of an object: copied
+    assert BIO_read(b2, 3) == (3, b"www") and BIO_read(b2, 10) == (5, b"wwwww")
+
+
 def test_self_pair_is_a_loopback() -> None:
     b = BIO_new(BIO_s_bio())
     assert BIO_make_bio_pair(b, b) == 1  # libcrypto allows it too

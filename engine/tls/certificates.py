@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
@@ -22,11 +23,30 @@ _UNPARSABLE = (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameT
 ValueError (a duplicate extension was found by the long fuzz run)."""
 
 
+_PARSED: dict[bytes, x509.Certificate] = {}
+"""Certificates already parsed, by their DER bytes: a peer sends the same certificates handshake after handshake, and
+an ``x509.Certificate`` is immutable (it also keeps its public key once loaded). Only the parse is shared: every
+handshake still verifies the chain it received. Bounded: at most 128 certificates of at most 16 KiB each, emptied
+when it is full."""
+_PARSED_MAX = 128
+_PARSED_MAX_DER = 16384
+
+
 def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
-    try:
-        return [x509.load_der_x509_certificate(d) for d in ders]
-    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion (an unknown X.509 version) is no ValueError
-        raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
+    chain = []
+    for der in ders:
+        cert = _PARSED.get(der)
+        if cert is None:
+            try:
+                cert = x509.load_der_x509_certificate(der)
+            except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion (unknown X.509 version): no ValueError
+                raise TLSAlertError(AlertDescription.bad_certificate, "certificate does not parse") from exc
+            if len(der) <= _PARSED_MAX_DER:
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()  # (one call: safe with connections in several threads)
+                _PARSED[bytes(der)] = cert
+        chain.append(cert)
+    return chain
 
 
 def leaf_public_key(cert: x509.Certificate) -> PublicKey:
@@ -67,7 +87,8 @@ def _need_roots(roots: list[x509.Certificate]) -> None:
         raise TLSAlertError(AlertDescription.unknown_ca, "no trusted root certificates are configured")
 
 
-def _subject(name: str) -> Subject:
+@lru_cache(maxsize=64)
+def _subject(name: str) -> Subject:  # (the name is checked once per name, not per handshake)
     try:
         return x509.IPAddress(ipaddress.ip_address(name))
     except ValueError:

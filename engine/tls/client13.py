@@ -40,7 +40,7 @@ from .events import (
 from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
 from .handshake12 import client_hello_extensions12
 from .keyexchange import PrivateKeyShare
-from .keyschedule import CIPHER_SUITES, KeySchedule, Transcript, finished_verify_data, resumption_psk
+from .keyschedule import CIPHER_SUITES, KeySchedule, Transcript, finished_verify_data
 from .messages import (
     TLS12,
     TLS13,
@@ -168,7 +168,10 @@ class Client13Handshake(Handshake13):
         """Build and send the first ClientHello (RFC 9846 section 4.2.2)."""
         cfg = self.config
         self.random = self.ctx.random(32)
-        self.session_id = self.ctx.random(32) if cfg.middlebox_compat else b""
+        # RFC 9846 appendix D.4: the random legacy_session_id of middlebox compatibility mode goes in a hello that
+        # offers TLS 1.3; a TLS 1.2-only hello without a session has an empty one (RFC 5246 section 7.4.1.2)
+        compat = cfg.middlebox_compat and TLS13 in cfg.supported_versions
+        self.session_id = self.ctx.random(32) if compat else b""
         resume = cfg.resume_session12
         if resume is not None and TLS12 in cfg.supported_versions:
             self.session_id = resume.session_id  # RFC 5246 section 7.4.1.2: the session to resume
@@ -576,7 +579,7 @@ class Client13Handshake(Handshake13):
         # RFC 9846 section 4.7.1: kept with what a resumption needs (see session13)
         assert self.suite is not None
         nst = NewSessionTicket.parse(body)
-        psk = resumption_psk(self.suite, self.resumption_secret, nst.ticket_nonce)
+        psk = self._ticket_psk(nst.ticket_nonce)
         early = find_extension(nst.extensions, X.early_data)
         session = Ticket13(
             nst.ticket, psk, self.suite.code, self.suite.hash_len, nst.ticket_age_add, nst.ticket_lifetime,

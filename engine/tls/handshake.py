@@ -28,7 +28,7 @@ from cryptography import x509
 from .alerts import AlertDescription, TLSAlertError
 from .config import TLSConfig, TLSContext
 from .events import Event, KeyUpdateReceived
-from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret
+from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret, resumption_psk
 from .maxfraglen import SetMaxFragmentLength
 from .messages import Extension, ExtensionType, HandshakeBody, KeyUpdate, Message, build_handshake
 from .record import AEAD13, Epoch, RecordProtection
@@ -249,6 +249,13 @@ class Handshake13(HandshakeMachine):
     def _install(self, direction: Literal["read", "write"], epoch: Epoch, secret: bytes) -> None:
         assert self.suite is not None
         self._install_protection(direction, epoch, AEAD13(self.suite, secret))
+
+    def _ticket_psk(self, nonce: bytes) -> bytes:
+        """The PSK of a NewSessionTicket (RFC 9846 section 4.7.1) from this handshake's resumption secret."""
+        assert self.suite is not None
+        if self.schedule is None:
+            return resumption_psk(self.suite, self.resumption_secret, nonce)
+        return self.schedule.resumption_psk(self.resumption_secret, nonce)
 
     @property
     def _own_app_secret(self) -> bytes:

@@ -97,6 +97,7 @@ class Handshake12(HandshakeMachine):
         self.session_id = b""
         self.master_secret = b""
         self.keys: prf12.KeyBlock | None = None
+        self._mprf: tuple[Suite12, prf12.KeyedPRF] | None = None
         self.ems = False
         self.etm = False
         self.group = 0
@@ -175,7 +176,18 @@ class Handshake12(HandshakeMachine):
             self.master_secret = prf12.extended_master_secret(h, pre_master, self._hash())
         else:
             self.master_secret = prf12.master_secret(h, pre_master, self.client_random, self.server_random)
-        self.keys = prf12.derive_keys(suite, self.master_secret, self.client_random, self.server_random)
+        self.keys = prf12.derive_keys(suite, self.master_secret, self.client_random, self.server_random,
+                                      self._master_prf())  # fmt: skip
+
+    def _master_prf(self) -> prf12.KeyedPRF:
+        """The PRF of the current master secret, its HMAC keyed once for the key block and both Finished."""
+        assert self.suite12 is not None
+        held = self._mprf
+        if held is not None and held[0] is self.suite12 and held[1].secret == self.master_secret:
+            return held[1]
+        mprf = prf12.KeyedPRF(self.suite12.hash_algorithm(), self.master_secret)
+        self._mprf = (self.suite12, mprf)
+        return mprf
 
     def _resume(self, session: Session12) -> None:
         """An abbreviated handshake: the session's master secret with this handshake's randoms."""
@@ -184,8 +196,10 @@ class Handshake12(HandshakeMachine):
         self.ems = session.extended_master_secret
         self.master_secret = session.master_secret
         self.peer_chain = list(session.peer_chain)
-        self.alpn = session.alpn if self.alpn is None else self.alpn
-        self.keys = prf12.derive_keys(self.suite12, self.master_secret, self.client_random, self.server_random)
+        # ALPN is negotiated in each handshake (RFC 7301 section 3.1): the session's protocol is not this one's, and a
+        # server must not answer ALPN to a resuming client that did not offer it (found by the mutation sweep)
+        self.keys = prf12.derive_keys(self.suite12, self.master_secret, self.client_random, self.server_random,
+                                      self._master_prf())  # fmt: skip
 
     def _protection(self, *, peer: bool) -> Protection12:
         assert self.suite12 is not None and self.keys is not None
@@ -197,7 +211,8 @@ class Handshake12(HandshakeMachine):
     def _verify_data(self, *, client: bool) -> bytes:
         assert self.suite12 is not None
         return prf12.finished_verify_data(
-            self.suite12.hash_algorithm(), self.master_secret, self._hash(), client=client
+            self.suite12.hash_algorithm(), self.master_secret, self._hash(), client=client,
+            prf_of_master=self._master_prf(),
         )
 
     def _send_ccs_and_finished(self) -> bytes:

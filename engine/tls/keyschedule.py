@@ -56,9 +56,12 @@ IV_LEN = 12
 
 
 def _hmac_digest(suite: CipherSuite, key: bytes, data: bytes) -> bytes:
-    mac = _hmac.HMAC(key, suite.hash_algorithm())
+    mac = _HMAC(key, _SHA384 if suite.hash_len == 48 else _SHA256)
     mac.update(data)
     return mac.finalize()
+
+
+_HMAC = _hmac.HMAC
 
 
 def hkdf_extract(suite: CipherSuite, salt: bytes, ikm: bytes) -> bytes:
@@ -74,10 +77,17 @@ def hkdf_expand(suite: CipherSuite, prk: bytes, info: bytes, length: int) -> byt
     return HKDFExpand(suite.hash_algorithm(), length, info).derive(prk)
 
 
-@lru_cache(maxsize=64)
+_PREFIXES: dict[tuple[bytes, int], bytes] = {}
+"""The labels are a handful of constants: the encoding of ``length`` and ``"tls13 " + label`` is made once each."""
+
+
 def _label_prefix(label: bytes, length: int) -> bytes:
-    # The labels are a handful of constants: their encoding is made once.
-    return u16(length) + opaque8(b"tls13 " + label)
+    prefix = _PREFIXES.get((label, length))
+    if prefix is None:
+        prefix = u16(length) + opaque8(b"tls13 " + label)
+        if len(_PREFIXES) < 256:  # the schedule's labels; an application's exporter labels are not kept
+            _PREFIXES[(label, length)] = prefix
+    return prefix
 
 
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
@@ -88,13 +98,24 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
 
 
 def hkdf_expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
+    """HKDF-Expand-Label (RFC 9846 section 7.1): an output of at most one hash block is one HMAC over the
+    precomputed label prefix, the context and the block counter 0x01."""
+    n = len(context)
+    if 0 < length <= suite.hash_len and n <= 255:
+        prefix = _PREFIXES.get((label, length)) or _label_prefix(label, length)
+        mac = _HMAC(secret, _SHA384 if suite.hash_len == 48 else _SHA256)
+        mac.update(prefix + _CONTEXT_LENGTH[n] + context + b"\x01" if n else prefix + b"\x00\x01")
+        return mac.finalize()[:length]
     return hkdf_expand(suite, secret, hkdf_label(label, context, length), length)
+
+
+_CONTEXT_LENGTH = [bytes((n,)) for n in range(256)]
 
 
 def _expand_labels(suite: CipherSuite, secret: bytes, *wanted: tuple[bytes, bytes, int]) -> list[bytes]:
     """Several HKDF-Expand-Label outputs of one secret, each ``(label, context, length)`` at most one hash block
     long: the HMAC is keyed with the secret once and copied per output."""
-    keyed = _hmac.HMAC(secret, suite.hash_algorithm())
+    keyed = _HMAC(secret, _SHA384 if suite.hash_len == 48 else _SHA256)
     out = []
     for label, context, length in wanted:
         if not 0 < length <= suite.hash_len:
@@ -199,46 +220,74 @@ class Transcript:
 
 
 class KeySchedule:
-    """The secrets of one handshake (RFC 9846 section 7.1, figure 5); ``psk`` for a resumption (no 0-RTT)."""
+    """The secrets of one handshake (RFC 9846 section 7.1, figure 5); ``psk`` for a resumption (no 0-RTT).
+
+    Each secret that feeds several Derive-Secret / HKDF-Expand-Label outputs keys its HMAC once (``_keyed``); every
+    output is a copy of that state. Without a PSK the Early Secret and the salt derived from it are constants of the
+    suite, computed once."""
 
     def __init__(self, suite: CipherSuite, psk: bytes | None = None) -> None:
         self.suite = suite
-        zeros = bytes(suite.hash_len)
         self._empty_hash = _hash_empty(suite)
-        self.early_secret = hkdf_extract(suite, zeros, psk or zeros)
+        self._keyed: dict[bytes, _hmac.HMAC] = {}
+        if psk:
+            self.early_secret = hkdf_extract(suite, bytes(suite.hash_len), psk)
+            self._derived_early = b""
+        else:
+            self.early_secret, self._derived_early = _no_psk_secrets(suite)
         self.handshake_secret = b""
         self.main_secret = b""
 
+    def _expand(self, secret: bytes, label: bytes, context: bytes) -> bytes:
+        """Derive-Secret(secret, label, context) with ``secret``'s HMAC keyed once per schedule."""
+        keyed = self._keyed.get(secret)
+        if keyed is None:
+            keyed = self._keyed[secret] = _HMAC(secret, _SHA384 if self.suite.hash_len == 48 else _SHA256)
+        mac = keyed.copy()
+        mac.update(hkdf_label(label, context, self.suite.hash_len) + b"\x01")
+        return mac.finalize()
+
     def binder_key(self) -> bytes:
         """The resumption binder key (RFC 9846 section 7.1: "res binder" over the empty transcript)."""
-        return derive_secret(self.suite, self.early_secret, b"res binder", self._empty_hash)
+        return self._expand(self.early_secret, b"res binder", self._empty_hash)
 
     def _derived(self, secret: bytes) -> bytes:
-        return derive_secret(self.suite, secret, b"derived", self._empty_hash)
+        return self._expand(secret, b"derived", self._empty_hash)
 
     def set_shared_secret(self, shared: bytes) -> None:
-        self.handshake_secret = hkdf_extract(self.suite, self._derived(self.early_secret), shared)
+        salt = self._derived_early or self._derived(self.early_secret)
+        self.handshake_secret = hkdf_extract(self.suite, salt, shared)
         self.main_secret = hkdf_extract(self.suite, self._derived(self.handshake_secret), bytes(self.suite.hash_len))
 
     def handshake_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` handshake traffic secrets over ClientHello..ServerHello."""
-        n = self.suite.hash_len
-        c, s = _expand_labels(self.suite, self.handshake_secret, (b"c hs traffic", transcript_hash, n),
-                              (b"s hs traffic", transcript_hash, n))
-        return c, s
+        secret = self.handshake_secret
+        return (self._expand(secret, b"c hs traffic", transcript_hash),
+                self._expand(secret, b"s hs traffic", transcript_hash))  # fmt: skip
 
     def application_traffic_secrets(self, transcript_hash: bytes) -> tuple[bytes, bytes]:
         """``(client, server)`` application traffic secrets over ClientHello..server Finished."""
-        n = self.suite.hash_len
-        c, s = _expand_labels(self.suite, self.main_secret, (b"c ap traffic", transcript_hash, n),
-                              (b"s ap traffic", transcript_hash, n))
-        return c, s
+        secret = self.main_secret
+        return (self._expand(secret, b"c ap traffic", transcript_hash),
+                self._expand(secret, b"s ap traffic", transcript_hash))  # fmt: skip
 
     def exporter_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite, self.main_secret, b"exp master", transcript_hash)
+        return self._expand(self.main_secret, b"exp master", transcript_hash)
 
     def resumption_secret(self, transcript_hash: bytes) -> bytes:
-        return derive_secret(self.suite, self.main_secret, b"res master", transcript_hash)
+        return self._expand(self.main_secret, b"res master", transcript_hash)
+
+    def resumption_psk(self, resumption_secret: bytes, ticket_nonce: bytes) -> bytes:
+        """:func:`resumption_psk` with the resumption secret's HMAC keyed once for all the tickets of a connection."""
+        return self._expand(resumption_secret, b"resumption", ticket_nonce)
+
+
+@lru_cache(maxsize=8)
+def _no_psk_secrets(suite: CipherSuite) -> tuple[bytes, bytes]:
+    """The Early Secret without a PSK (HKDF-Extract of zeros with zeros) and Derive-Secret(., "derived", "")."""
+    zeros = bytes(suite.hash_len)
+    early = hkdf_extract(suite, zeros, zeros)
+    return early, derive_secret(suite, early, b"derived", _hash_empty(suite))
 
 
 @lru_cache(maxsize=4)

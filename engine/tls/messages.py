@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import ClassVar, Protocol
 
 from .alerts import decode_error, illegal_parameter
-from .wire import Reader, opaque8, opaque16, opaque24, u8, u16, u24, u32
+from .wire import Reader, opaque8, opaque16, opaque24, pack_u16s, u8, u16, u24, u32
 
 TLS13 = 0x0304
 TLS12 = 0x0303
@@ -125,7 +125,7 @@ class ClientHello:
         version = r.uint16()
         random = r.raw(32)
         sid = r.opaque(1, 0, 32)
-        suites = r.vector(2, Reader.uint16, minimum=2)
+        suites = r.uint16_vector(2, minimum=2)
         comp = r.opaque(1, 1)
         # RFC 9846 section 4.2.2: extensions may be absent only in pre-TLS 1.2 hellos; keep that distinction loose.
         exts = pull_extensions(r) if not r.eof() else []
@@ -417,13 +417,13 @@ def parse_handshake(data: bytes) -> Message:
 
 def parse_u16_list(data: bytes, prefix: int = 2, minimum: int = 2) -> list[int]:
     r = Reader(data)
-    out = r.vector(prefix, Reader.uint16, minimum=minimum)
+    out = r.uint16_vector(prefix, minimum=minimum)
     r.done()
     return out
 
 
 def build_u16_list(values: list[int] | tuple[int, ...], prefix: int = 2) -> bytes:
-    body = b"".join(u16(v) for v in values)
+    body = pack_u16s(values)
     return (opaque8 if prefix == 1 else opaque16)(body)
 
 

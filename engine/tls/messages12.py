@@ -97,7 +97,7 @@ class CertificateRequest12:
     def parse(cls, body: bytes) -> CertificateRequest12:
         r = Reader(body)
         types = r.opaque(1, 1)
-        algorithms = r.vector(2, Reader.uint16, minimum=2)
+        algorithms = r.uint16_vector(2, minimum=2)
         cas = r.vector(2, lambda s: s.opaque(2, 1))
         r.done()
         return cls(types, algorithms, cas)

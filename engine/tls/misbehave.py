@@ -45,6 +45,7 @@ from .messages import ClientHello, Extension, ServerHello, build_handshake, find
 from .messages import ExtensionType as X
 from .messages12 import DOWNGRADE_TLS12, build_renegotiation_info, parse_renegotiation_info
 from .record import HEADER_LEN, ContentType, RecordLayer
+from .server13 import Server13Handshake
 from .session13 import OfferedPsks, Ticket13, binder, build_selected_identity
 from .signatures import PrivateKey, Signer
 
@@ -58,11 +59,14 @@ __all__ = [
     "Misbehaviour",
     "OversizedRecord",
     "PlaintextAlert",
+    "PostHandshakeAuthFault",
     "PreSharedKeyNotLast",
     "RepeatedMessage",
+    "Resumption12Fault",
     "ResumptionEmsMismatch",
     "UnexpectedMessage",
     "UnofferedPskIdentity",
+    "UnsolicitedCertificateRequest",
     "WrongCertificateVerify",
     "WrongFinished",
     "WrongPskBinder",
@@ -431,3 +435,116 @@ class BadRenegotiationInfo(HelloFault):
                                                        (X.renegotiation_info, value)])
         return _edit_extensions(raw, _replacing(X.renegotiation_info, lambda v: build_renegotiation_info(
             _flip_last(parse_renegotiation_info(v)))))
+
+
+# -- post-handshake client authentication (RFC 9846 section 4.7.2) ---------------------------------------------------
+
+CERTIFICATE = 11
+CERTIFICATE_REQUEST = 13
+SIGNATURE_ALGORITHMS = 13
+
+
+@dataclass
+class PostHandshakeAuthFault(Misbehaviour):
+    """One wrong thing in a post-handshake authentication (TLS 1.3), the handshake itself correct.
+
+    Client side, in the answer to a post-handshake CertificateRequest (the only Certificate a TLS 1.3 client sends
+    with a non-empty certificate_request_context):
+
+    * ``"context"``: its Certificate carries the request's context with one byte flipped (RFC 9846 section 4.5.1),
+      changed as the message is built, so our CertificateVerify and Finished cover what was sent;
+    * ``"finished"``: its Finished carries verify_data with the last byte flipped (section 4.5.3).
+
+    Server side: ``"no-signature-algorithms"``: a post-handshake CertificateRequest without the mandatory
+    signature_algorithms extension (section 4.4.2), changed as it is built."""
+
+    what: str = "context"
+
+    def context(self, context: TLSContext) -> TLSContext:
+        if self.what in ("context", "no-signature-algorithms"):
+            return dataclasses.replace(context, edit_handshake=self._edit)
+        return context
+
+    def _edit(self, raw: bytes) -> bytes:
+        if self.done or len(raw) < 5:
+            return raw
+        if self.what == "context" and raw[0] == CERTIFICATE and raw[4]:
+            self.done = True
+            return raw[:5] + bytes((raw[5] ^ 0x01,)) + raw[6:]
+        if self.what == "no-signature-algorithms" and raw[0] == CERTIFICATE_REQUEST and raw[4]:
+            self.done = True  # (a request in the handshake has an empty context)
+            n = raw[4]
+            head, rest = raw[5 : 5 + n], raw[5 + n + 2 :]
+            kept = b""
+            at = 0
+            while at + 4 <= len(rest):
+                size = int.from_bytes(rest[at + 2 : at + 4], "big")
+                if int.from_bytes(rest[at : at + 2], "big") != SIGNATURE_ALGORITHMS:
+                    kept += rest[at : at + 4 + size]
+                at += 4 + size
+            body = bytes((n,)) + head + len(kept).to_bytes(2, "big") + kept
+            return bytes((CERTIFICATE_REQUEST,)) + len(body).to_bytes(3, "big") + body
+        return raw
+
+    def rewrite(self, machine: HandshakeMachine, instructions: list[Instruction]) -> list[Instruction]:
+        if self.what != "finished":
+            return instructions
+        answer = any(isinstance(i, SendHandshake) and i.data[:1] == bytes((CERTIFICATE,)) and i.data[4:5] != b"\x00"
+                     for i in instructions)  # fmt: skip
+        found = next((i.data for i in instructions if isinstance(i, SendHandshake) and i.data[:1] == b"\x14"), None)
+        if not answer or found is None:
+            return instructions
+        return self._replace_first(instructions, FINISHED, [found[:-1] + bytes((found[-1] ^ 0x01,))])
+
+
+@dataclass
+class UnsolicitedCertificateRequest(Misbehaviour):
+    """A server that lets its connection send a post-handshake CertificateRequest although the client's hello had
+    no post_handshake_auth extension (RFC 9846 section 4.7.2: the client must answer with unexpected_message)."""
+
+    def rewrite(self, machine: HandshakeMachine, instructions: list[Instruction]) -> list[Instruction]:
+        if isinstance(machine, Server13Handshake) and not machine.client_pha:
+            machine.client_pha = True
+            self.done = True
+        return instructions
+
+
+NEW_SESSION_TICKET = 4
+
+
+@dataclass
+class Resumption12Fault(HelloFault):
+    """TLS 1.2 server, one wrong thing about tickets or resumption, made as the message is built (so our transcript
+    and Finished cover it):
+
+    * ``"ticket-echo-not-empty"``: our ServerHello's SessionTicket extension carries two bytes (RFC 5077 section
+      3.2: it is empty);
+    * ``"empty-ticket"``: our NewSessionTicket carries an empty ticket (section 3.3 allows it: "no ticket after
+      all"), so the client holds no ticket for the session;
+    * ``"other-suite"``: the ServerHello of an abbreviated handshake (it echoes ``resuming``, the session id) names
+      another cipher suite than the session's (RFC 5246 section 7.4.1.3: a resumed session keeps its suite); our own
+      keys stay those of the session's suite, as a client that skipped the check would compute them."""
+
+    kind: str = "ticket-echo-not-empty"
+    resuming: bytes | None = None
+    other_suite: int = 0xC02C
+
+    def __post_init__(self) -> None:
+        self.msg_type = NEW_SESSION_TICKET if self.kind == "empty-ticket" else SERVER_HELLO
+
+    def applies(self, raw: bytes) -> bool:
+        if self.kind == "ticket-echo-not-empty":
+            return _has_extension(raw, X.session_ticket)
+        if self.kind == "other-suite":
+            return self.resuming is not None and ServerHello.parse(raw[4:]).legacy_session_id_echo == self.resuming
+        return True
+
+    def change(self, raw: bytes) -> bytes:
+        if self.kind == "ticket-echo-not-empty":
+            return _edit_extensions(raw, _replacing(X.session_ticket, lambda _: b"\x01\x02"))
+        if self.kind == "empty-ticket":
+            body = raw[4:8] + b"\x00\x00"  # the lifetime hint kept, a ticket of length 0
+            return bytes((NEW_SESSION_TICKET,)) + len(body).to_bytes(3, "big") + body
+        at = 4 + 2 + 32
+        at += 1 + raw[at]  # the session id echo
+        return raw[:at] + self.other_suite.to_bytes(2, "big") + raw[at + 2 :]

@@ -37,7 +37,11 @@ def p_hash(hash_algorithm: hashes.HashAlgorithm, secret: bytes, seed: bytes, len
     """P_hash(secret, seed) truncated to ``length`` bytes (RFC 5246 section 5)."""
     if length < 0:
         raise ValueError("negative PRF output length")
-    keyed = _hmac.HMAC(secret, hash_algorithm)  # keyed once; each HMAC below is a copy of this state
+    return _p_hash(_hmac.HMAC(secret, hash_algorithm), seed, length)
+
+
+def _p_hash(keyed: _hmac.HMAC, seed: bytes, length: int) -> bytes:
+    # ``keyed``: HMAC keyed with the secret, never finalized; each HMAC below is a copy of its state
     out = bytearray()
     a = seed
     while len(out) < length:
@@ -54,6 +58,22 @@ def p_hash(hash_algorithm: hashes.HashAlgorithm, secret: bytes, seed: bytes, len
 def prf(hash_algorithm: hashes.HashAlgorithm, secret: bytes, label: bytes, seed: bytes, length: int) -> bytes:
     """PRF(secret, label, seed) = P_<hash>(secret, label + seed) (RFC 5246 section 5)."""
     return p_hash(hash_algorithm, secret, label + seed, length)
+
+
+class KeyedPRF:
+    """PRF(secret, label, seed) of one secret with its HMAC keyed once: a handshake's master secret gives the key
+    block and both Finished messages."""
+
+    __slots__ = ("_keyed", "secret")
+
+    def __init__(self, hash_algorithm: hashes.HashAlgorithm, secret: bytes) -> None:
+        self.secret = secret
+        self._keyed = _hmac.HMAC(secret, hash_algorithm)
+
+    def __call__(self, label: bytes, seed: bytes, length: int) -> bytes:
+        if length < 0:
+            raise ValueError("negative PRF output length")
+        return _p_hash(self._keyed, label + seed, length)
 
 
 def _check_randoms(client_random: bytes, server_random: bytes) -> None:
@@ -119,14 +139,21 @@ def split_key_block(suite: Suite12, block: bytes) -> KeyBlock:
     return KeyBlock(*parts)
 
 
-def derive_keys(suite: Suite12, master: bytes, client_random: bytes, server_random: bytes) -> KeyBlock:
-    """The key block for ``suite`` from the master secret, split (RFC 5246 section 6.3)."""
-    block = key_block(suite.hash_algorithm(), master, client_random, server_random, suite.key_block_len)
+def derive_keys(suite: Suite12, master: bytes, client_random: bytes, server_random: bytes,
+                prf_of_master: KeyedPRF | None = None) -> KeyBlock:  # fmt: skip
+    """The key block for ``suite`` from the master secret, split (RFC 5246 section 6.3); ``prf_of_master`` (a
+    :class:`KeyedPRF` of ``master``) saves keying the HMAC again."""
+    if prf_of_master is None:
+        block = key_block(suite.hash_algorithm(), master, client_random, server_random, suite.key_block_len)
+    else:
+        _check_randoms(client_random, server_random)
+        block = prf_of_master(LABEL_KEY_EXPANSION, server_random + client_random, suite.key_block_len)
     return split_key_block(suite, block)
 
 
 def finished_verify_data(
-    hash_algorithm: hashes.HashAlgorithm, master: bytes, handshake_hash: bytes, *, client: bool
+    hash_algorithm: hashes.HashAlgorithm, master: bytes, handshake_hash: bytes, *, client: bool,
+    prf_of_master: KeyedPRF | None = None,
 ) -> bytes:
     """Finished.verify_data (RFC 5246 section 7.4.9).
 
@@ -135,6 +162,8 @@ def finished_verify_data(
     handshake messages of this handshake up to, not including, the Finished being computed.
     """
     label = LABEL_CLIENT_FINISHED if client else LABEL_SERVER_FINISHED
+    if prf_of_master is not None:
+        return prf_of_master(label, handshake_hash, VERIFY_DATA_LEN)
     return prf(hash_algorithm, master, label, handshake_hash, VERIFY_DATA_LEN)
 
 

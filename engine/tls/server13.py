@@ -33,7 +33,7 @@ from .certselect import choose_certificate13, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
 from .events import HandshakeComplete, PostHandshakeAuthDone
 from .handshake import Handshake13, SendChangeCipherSpec, SendHandshake, SkipEarlyData, Transition, transition
-from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, Transcript, finished_verify_data, resumption_psk
+from .keyschedule import CIPHER_SUITES, CipherSuite, KeySchedule, Transcript, finished_verify_data
 from .messages import (
     TLS12,
     TLS13,
@@ -540,7 +540,7 @@ class Server13Handshake(Handshake13):
             lifetime = min(self.config.ticket_lifetime, 604800)  # at most seven days (section 4.7.1)
             age_add = int.from_bytes(self.ctx.random(4), "big")
             state = TicketState13(
-                resumption_psk(self.suite, self.resumption_secret, nonce), self.suite.code,
+                self._ticket_psk(nonce), self.suite.code,
                 epoch_ms(self.ctx.now()), age_add, lifetime, self.alpn, self.server_name,
             )  # fmt: skip
             nst = NewSessionTicket(lifetime, age_add, nonce, sealer.seal(state))

@@ -96,6 +96,17 @@ def choose_scheme(key: PrivateKey, ours: tuple[int, ...], peers: list[int]) -> i
     return None
 
 
+_ECDSA_BY_HASH: dict[type[hashes.HashAlgorithm], ec.ECDSA] = {}
+
+
+def _ecdsa(h: hashes.HashAlgorithm) -> ec.ECDSA:
+    """The ECDSA algorithm object of a hash: it holds no state, so one per hash serves every signature."""
+    alg = _ECDSA_BY_HASH.get(type(h))
+    if alg is None:
+        alg = _ECDSA_BY_HASH[type(h)] = ec.ECDSA(h)
+    return alg
+
+
 def _pss(h: hashes.HashAlgorithm) -> padding.PSS:
     # RFC 9846 section 4.3.3: MGF1 with the same hash, salt length equal to the digest length
     return padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size)
@@ -108,7 +119,7 @@ def sign(key: PrivateKey, scheme: int, data: bytes) -> bytes:
         return key.sign(data)
     h = _HASHES[scheme]()
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(h))
+        return key.sign(data, _ecdsa(h))
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, _pss(h), h)
     raise TLSAlertError(AlertDescription.internal_error, "unsupported key type")
@@ -126,7 +137,7 @@ def verify(key: PublicKey, scheme: int, signature: bytes, data: bytes, offered: 
             return
         h = _HASHES[scheme]()
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(h))
+            key.verify(signature, data, _ecdsa(h))
         elif isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, data, _pss(h), h)
     except InvalidSignature:
@@ -192,7 +203,7 @@ def sign12(key: PrivateKey, scheme: int, data: bytes) -> bytes:
         raise TLSAlertError(AlertDescription.internal_error, "signing key does not match scheme")
     h = _HASHES12[scheme]()
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(data, ec.ECDSA(h))
+        return key.sign(data, _ecdsa(h))
     assert isinstance(key, rsa.RSAPrivateKey)
     return key.sign(data, padding.PKCS1v15() if scheme in _PKCS1 else _pss(h), h)
 
@@ -206,7 +217,7 @@ def verify12(key: PublicKey, scheme: int, signature: bytes, data: bytes, offered
     h = _HASHES12[scheme]()
     try:
         if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, data, ec.ECDSA(h))
+            key.verify(signature, data, _ecdsa(h))
         elif isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, data, padding.PKCS1v15() if scheme in _PKCS1 else _pss(h), h)
     except InvalidSignature:

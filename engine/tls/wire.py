@@ -7,6 +7,7 @@ so messages can be built by concatenation.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -121,9 +122,41 @@ class Reader:
             out.append(item(sub))
         return out
 
+    def uint16_vector(self, size: int, minimum: int = 0) -> list[int]:
+        """``uint16 x<minimum..>`` with a ``size``-byte length prefix: :meth:`vector` with :meth:`uint16` items, read
+        in one unpack (suites, groups, signature schemes); an odd length is a truncated last item, as there."""
+        n = self._length(size)
+        if n < minimum:
+            raise decode_error(f"vector length {n} below minimum {minimum}")
+        start = self._take(n)
+        if n & 1:
+            raise decode_error("message truncated")
+        return list(_u16s(n >> 1).unpack_from(self._data, start))
+
     def done(self) -> None:
         if not self.eof():
             raise decode_error("trailing bytes after message")
+
+
+_U16S: dict[int, struct.Struct] = {}
+
+
+def _u16s(count: int) -> struct.Struct:
+    """The precompiled format of ``count`` big-endian uint16 values (kept for the short lists a handshake has)."""
+    fmt = _U16S.get(count)
+    if fmt is None:
+        fmt = struct.Struct(f">{count}H")
+        if count <= 64:
+            _U16S[count] = fmt
+    return fmt
+
+
+def pack_u16s(values: list[int] | tuple[int, ...]) -> bytes:
+    """The values as consecutive uint16s; one that does not fit raises OverflowError, as :func:`u16` does."""
+    try:
+        return _u16s(len(values)).pack(*values)
+    except struct.error:
+        return b"".join(u16(v) for v in values)  # the slow way gives the error of u16
 
 
 def u8(v: int) -> bytes:

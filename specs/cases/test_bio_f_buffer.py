@@ -265,3 +265,61 @@ def test_read_retry_comes_up_the_chain(h: Harness) -> None:
         assert call(h, "BIO_write", b1, b"late") == 4
         assert call(h, "BIO_read", f, 4) == (4, b"late")
         call(h, "BIO_pop", f)
+
+
+# --- added by the mutation sweep (docs/mutation-sweep.md): one-line engine changes these catch passed before ---------
+
+@pytest.mark.clauses("BIO_ctrl/DESCRIPTION/pending")
+def test_wpending_counts_the_write_buffer(h: Harness) -> None:
+    """Ten bytes written to a buffering BIO wait in its write buffer: BIO_ctrl_wpending on it reports 10 while the
+    next BIO has nothing; after BIO_flush it reports 0."""
+    with owned(h) as o:
+        m = mem(h, o)
+        f = buffered(h, o, m)
+        assert call(h, "BIO_write", f, b"0123456789") == 10
+        got = call(h, "BIO_ctrl_wpending", f)
+        assert got == 10, f"BIO_ctrl_wpending {got} with 10 bytes in the write buffer"
+        assert call(h, "BIO_flush", f) == 1
+        assert call(h, "BIO_ctrl_wpending", f) == 0
+        call(h, "BIO_pop", f)
+
+
+@pytest.mark.clauses("BIO_f_buffer/DESCRIPTION/buffer-sizes")
+def test_a_smaller_read_buffer_is_ignored_and_keeps_the_data(h: Harness) -> None:
+    """A read fills the 4096-byte read buffer; BIO_set_read_buffer_size(100) is ignored (below the default), so the
+    buffer is not resized and what it holds is still read next (a resize would have cleared it)."""
+    with owned(h) as o:
+        data = h.rng.randbytes(10000)
+        m = eof_mem(h, o, data)
+        f = buffered(h, o, m)
+        assert call(h, "BIO_read", f, 1) == (1, data[:1])
+        assert call(h, "BIO_set_read_buffer_size", f, 100) == 1
+        got = call(h, "BIO_read", f, 1)
+        assert got == (1, data[1:2]), f"after an ignored resize the next byte read is {got!r}, not the buffered one"
+        assert call(h, "BIO_ctrl_pending", m) == 10000 - 4096, "the ignored resize changed what was taken"
+        call(h, "BIO_pop", f)
+
+
+@pytest.mark.clauses("BIO_read/DESCRIPTION/gets-one-line", "BIO_f_buffer/DESCRIPTION/gets-puts")
+def test_gets_stops_at_size_minus_one(h: Harness) -> None:
+    """Nine bytes and a newline buffered: BIO_gets with size 10 gives the nine bytes (at most size-1), and the next
+    BIO_gets the newline."""
+    with owned(h) as o:
+        m = eof_mem(h, o, b"aaaaaaaaa\nrest\n")
+        f = buffered(h, o, m)
+        got = call(h, "BIO_gets", f, 10)
+        assert got == (9, b"aaaaaaaaa"), f"BIO_gets(size 10) -> {got!r}: more than size-1 bytes or not the line"
+        assert call(h, "BIO_gets", f, 10) == (1, b"\n")
+        call(h, "BIO_pop", f)
+
+
+@pytest.mark.clauses("BIO_f_buffer/DESCRIPTION/set-read-data")
+def test_set_buffer_read_data_takes_num_bytes(h: Harness) -> None:
+    """BIO_set_buffer_read_data(b, buf, 3) with a 10-byte buf fills the read buffer with the first 3 bytes only."""
+    with owned(h) as o:
+        f = buffered(h, o, eof_mem(h, o, b"after"))
+        assert call(h, "BIO_set_buffer_read_data", f, b"0123456789", 3) == 1
+        got = call(h, "BIO_ctrl_pending", f)
+        assert got == 3, f"BIO_ctrl_pending {got} after BIO_set_buffer_read_data of num=3"
+        assert call(h, "BIO_read", f, 100) == (8, b"012after")
+        call(h, "BIO_pop", f)

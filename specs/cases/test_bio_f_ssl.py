@@ -328,6 +328,22 @@ def test_renegotiates_after_the_byte_count(h: Harness) -> None:
 
 
 @pytest.mark.needs("tls1_2", "renegotiation")
+@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/renegotiate-bytes")
+def test_renegotiate_bytes_below_512_do_not_count(h: Harness) -> None:
+    """num must be at least 512: after BIO_set_ssl_renegotiate_bytes(client, 511) and 600 bytes written, no
+    renegotiation has happened (added by the mutation sweep, docs/mutation-sweep.md: an SSL BIO that took 511
+    passed every other case)."""
+    with ssl_bio_pair(h, _tls12) as (cb, sb, _, _):
+        handshake(h, cb, sb)
+        ret = call(h, "BIO_set_ssl_renegotiate_bytes", cb, 511)
+        h.trace.note(f"BIO_set_ssl_renegotiate_bytes(511) -> {ret}")
+        data = h.rng.randbytes(600)
+        assert send(h, cb, sb, data) == data
+        got = call(h, "BIO_get_num_renegotiates", cb)
+        assert got == 0, f"{got} renegotiation(s) after 600 bytes with a byte count of 511, which is below 512"
+
+
+@pytest.mark.needs("tls1_2", "renegotiation")
 @pytest.mark.clauses("BIO_f_ssl/NOTES/auto-retry")
 def test_auto_retry_reads_through_a_renegotiation(h: Harness) -> None:
     """TLS 1.2 over blocking TCP sockets on 127.0.0.1, the client's SSL (SSL_MODE_AUTO_RETRY set) in an SSL BIO:
@@ -364,3 +380,21 @@ def test_auto_retry_reads_through_a_renegotiation(h: Harness) -> None:
             call(h, "BIO_free", cb)
         c.close()
         s.close()
+
+
+@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/noclose-keeps-ssl")
+def test_freeing_a_noclose_ssl_bio_keeps_the_ssl(h: Harness) -> None:
+    """An SSL BIO holding an SSL with BIO_NOCLOSE is freed: the SSL is not, and still answers (its SSL_CTX, its
+    role). Added by the mutation sweep (docs/mutation-sweep.md): an SSL BIO that freed its SSL whatever the close
+    flag passed every other case."""
+    api = h.capi
+    c = side(api, Role.CLIENT)
+    try:
+        b = call(h, "BIO_new", call(h, "BIO_f_ssl"))
+        assert b is not None, "BIO_new(BIO_f_ssl()) returned NULL"
+        assert call(h, "BIO_set_ssl", b, c.ssl, BIO_NOCLOSE) == 1
+        call(h, "BIO_free", b)
+        assert call(h, "SSL_get_SSL_CTX", c.ssl) is not None, "the SSL is gone after freeing its BIO_NOCLOSE SSL BIO"
+        assert call(h, "SSL_is_server", c.ssl) == 0, "the SSL no longer answers after freeing its BIO_NOCLOSE SSL BIO"
+    finally:
+        c.close()

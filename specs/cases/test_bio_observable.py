@@ -47,6 +47,21 @@ def test_get_line_reads_one_line_byte_by_byte(h: Harness) -> None:
 
 
 @pytest.mark.clauses("BIO_read/DESCRIPTION/get-line")
+def test_get_line_gives_a_last_line_without_newline(h: Harness) -> None:
+    """A memory BIO holding "abc" and no '\\n': BIO_get_line returns the 3 bytes (the data ended before a newline),
+    not a failure. Added by the mutation sweep (docs/mutation-sweep.md)."""
+    api = h.capi
+    b = api.BIO_new(api.BIO_s_mem())
+    assert b is not None
+    try:
+        assert api.BIO_write(b, b"abc") == 3
+        got = call(h, "BIO_get_line", b, 100)
+        assert got == (3, b"abc"), f"BIO_get_line on a last line without newline -> {got!r}"
+    finally:
+        api.BIO_free(b)
+
+
+@pytest.mark.clauses("BIO_read/DESCRIPTION/get-line")
 def test_get_line_works_where_gets_does_not(h: Harness) -> None:
     """A BIO pair half has no "gets" operation (BIO_gets -2), yet BIO_get_line reads its lines one by one,
     leaving the next line in the pair."""

@@ -43,3 +43,19 @@ def test_large_group_tls13(h: Harness, group: str) -> None:
 @pytest.mark.parametrize("group", GROUPS)
 def test_large_group_tls12(h: Harness, group: str) -> None:
     _run(h, group, "TLSv1.2")
+
+
+@pytest.mark.clauses("RFC9846/4.2.1/no-common-group")
+def test_disjoint_groups_fail_tls13(h: Harness) -> None:
+    """The client offers only x25519, the server accepts only secp256r1: there is no overlap, so the handshake must
+    not complete (RFC 9846 section 4.2.1: the server aborts with handshake_failure or insufficient_security). Added
+    by the mutation sweep (docs/mutation-sweep.md): an engine that ignored SSL_CTX_set1_groups_list passed every
+    other case."""
+    h.need("tls1_3")
+    h.need("group_selection")
+    pinned = {"min_version": "TLSv1.3", "max_version": "TLSv1.3"}
+    pair = h.pair(client=lambda c: c.with_(groups=("x25519",), **pinned),
+                  server=lambda c: c.with_(groups=("secp256r1",), **pinned))  # fmt: skip
+    result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
+    done = [side for side in (result.client, result.server) if side is not None and side.ok]
+    assert len(done) < 2, "both handshakes completed although client and server share no group"

@@ -171,6 +171,23 @@ def test_server_refuses_a_value_outside_the_modes(h: Harness, version: str) -> N
     assert got == AlertDescription.illegal_parameter, f"alert {got} instead of illegal_parameter (47)"
 
 
+@pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/max-fragment-length-illegal-value")
+@pytest.mark.needs("server_role")
+@pytest.mark.parametrize("version", ["tls1_3", "tls1_2"])
+def test_server_refuses_max_fragment_length_zero(h: Harness, version: str) -> None:
+    """A ClientHello asking for max_fragment_length 0 (OpenSSL's "disabled", which no client sends; RFC 6066
+    defines 1 to 4 only): the stack's server ends the handshake with illegal_parameter. Added by the mutation sweep
+    (docs/mutation-sweep.md): a server that read 0 as "no request" passed the case with 5."""
+    _answering_server(h, version)
+    server = Mem(h, Role.SERVER)
+    _pin(h, server, version)
+    core = _core(Role.CLIENT, version, extra_extensions=((ExtensionType.max_fragment_length, b"\x00"),))
+    core.start_handshake()
+    got = _alert_from_stack(_drive(h, core, server))
+    h.trace.note(f"alert from the server: {got}")
+    assert got == AlertDescription.illegal_parameter, f"alert {got} instead of illegal_parameter (47)"
+
+
 @pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/max-fragment-length-echo")
 @pytest.mark.needs("client_role")
 def test_client_refuses_an_echo_of_another_value(h: Harness) -> None:

@@ -227,13 +227,17 @@ def test_only_one_request_outstanding(h: Harness) -> None:
 
 @pytest.mark.clauses("SSL_CTX_set_verify/RETURN VALUES/pha-0", "SSL_CTX_set_verify/NOTES/pha-needs-extension")
 @pytest.mark.needs(*C_API, "error_codes")
-@pytest.mark.parametrize("why", ["no-extension", "on-the-client", "tls1.2", "before-handshake"])
+@pytest.mark.parametrize("why", ["no-extension", "on-the-client", "tls1.2", "before-handshake", "no-verify-peer"])
 def test_request_refused(h: Harness, why: str) -> None:
     """SSL_verify_client_post_handshake returns 0 with an error on the queue when the client did not send the
-    extension, on a client, on a TLS 1.2 connection, and before the handshake."""
+    extension, on a client, on a TLS 1.2 connection, before the handshake, and on a server without SSL_VERIFY_PEER
+    (DESCRIPTION: the flag must be set; this run was added by the mutation sweep, docs/mutation-sweep.md)."""
     api = h.capi
     mode = K.SSL_VERIFY_PEER | K.SSL_VERIFY_POST_HANDSHAKE
-    if why == "before-handshake":
+    if why == "no-verify-peer":
+        client, server, _ = _pair(h, K.SSL_VERIFY_NONE, pha=True)
+        target = server
+    elif why == "before-handshake":
         sctx = server_ctx(h)
         api.SSL_CTX_set_verify(sctx, mode, None)
         _, server = new_pair(h, client_ctx(h), sctx)
@@ -294,3 +298,27 @@ def test_client_without_certificate(h: Harness, insist: bool) -> None:
         assert api.SSL_write(server.ssl, b"on") == 2
         move(server, client)
         assert api.SSL_read(client.ssl, 10) == (2, b"on")
+
+
+@pytest.mark.clauses("SSL_get_peer_certificate/RETURN VALUES/peer-leaf")
+@pytest.mark.needs(*C_API, "client_certificates")
+def test_peer_certificate_after_post_handshake_auth(h: Harness) -> None:
+    """The server asked for no certificate in the handshake (SSL_VERIFY_POST_HANDSHAKE), so it has no peer
+    certificate; after the client answered its post-handshake request with its certificate, SSL_get1_peer_certificate
+    on the server returns it. Added by the mutation sweep (docs/mutation-sweep.md): an engine that kept the
+    handshake's (empty) peer certificate after the authentication passed every other case."""
+    api = h.capi
+    client, server, _ = _pair(h, K.SSL_VERIFY_PEER | K.SSL_VERIFY_POST_HANDSHAKE, pha=True)
+    before = api.SSL_get1_peer_certificate(server.ssl)
+    if before is not None:
+        api.X509_free(before)
+    assert before is None, "the server has a peer certificate although it asked for none in the handshake"
+    ret, code = _request(h, client, server)
+    assert ret <= 0 and code in WANT, f"the server must take the answer and wait for data: {ret} {code}"
+    cert = api.SSL_get1_peer_certificate(server.ssl)
+    assert cert is not None, "SSL_get1_peer_certificate is NULL after the client authenticated after the handshake"
+    try:
+        name = api.X509_NAME_oneline(api.X509_get_subject_name(cert))
+    finally:
+        api.X509_free(cert)
+    assert name is not None and CLIENT_SUBJECT in name, f"the server's peer certificate is {name!r}"

@@ -124,15 +124,19 @@ def test_middlebox_compat_sends_dummy_change_cipher_spec(h: Harness, compat: boo
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-version-options",
                      "SSL_CTX_set_options/NOTES/handshake-uses-object-options")
 @pytest.mark.needs("client_role", "server_role", "tls1_2", "tls1_3")
-@pytest.mark.parametrize("on", ["SSL_CTX_set_options", "SSL_set_options"])
+@pytest.mark.parametrize("on", ["SSL_CTX_set_options", "SSL_set_options", "server-SSL_set_options"])
 def test_no_tls13_option_gives_tls12(h: Harness, on: str) -> None:
-    """SSL_OP_NO_TLSv1_3 on the client's context, or on the client object alone: the connection is TLS 1.2."""
+    """SSL_OP_NO_TLSv1_3 on the client's context, on the client object alone, or on the server object alone: the
+    connection is TLS 1.2 (the server run was added by the mutation sweep, docs/mutation-sweep.md: a client's
+    "no holes" rule hid an engine that ignored the option itself)."""
     api = h.capi
     client = Mem(h, Role.CLIENT, before_new=(lambda ctx: api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TLSv1_3))
                  if on == "SSL_CTX_set_options" else None)
     if on == "SSL_set_options":
         api.SSL_set_options(client.ssl, K.SSL_OP_NO_TLSv1_3)
     server = Mem(h, Role.SERVER)
+    if on == "server-SSL_set_options":
+        api.SSL_set_options(server.ssl, K.SSL_OP_NO_TLSv1_3)
     handshake(h, client, server)
     version = api.SSL_version(client.ssl)
     h.trace.note(f"SSL_OP_NO_TLSv1_3 via {on}: version {version:#x}")
@@ -199,6 +203,26 @@ def test_read_ahead_takes_the_next_record_from_the_bio(h: Harness, ahead: bool) 
         assert left == 0, f"with read-ahead on, {left} bytes were left in the BIO"
     else:
         assert left > 0, "with read-ahead off, the next record must stay in the BIO"
+
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/DESCRIPTION/reads-what-is-available")
+@pytest.mark.needs("client_role", "server_role")
+def test_read_ahead_set_on_the_context_reaches_a_new_ssl(h: Harness) -> None:
+    """Reading ahead turned on with SSL_CTX_set_read_ahead before SSL_new: the SSL has it from its context, so with
+    two records waiting one SSL_read leaves the BIO empty. Added by the mutation sweep (docs/mutation-sweep.md): an
+    SSL that did not take its context's setting passed every other case."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, before_new=lambda ctx: api.SSL_CTX_set_read_ahead(ctx, 1))
+    server = Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    for text in (b"first record", b"second record"):
+        assert api.SSL_write(server.ssl, text) == len(text)
+    move(client, server)
+    ret, data = api.SSL_read(client.ssl, 100)
+    left = api.BIO_ctrl_pending(api.SSL_get_rbio(client.ssl))
+    h.trace.note(f"read-ahead from the context: SSL_read -> {ret} {bytes(data or b'')!r}; {left} bytes left in the BIO")
+    assert ret > 0 and bytes(data) == b"first record", f"SSL_read -> {ret}, {data!r}"
+    assert left == 0, f"with read-ahead on in the SSL's context, {left} bytes were left in the BIO"
 
 
 @pytest.mark.clauses("SSL_CTX_set_read_ahead/NOTES/pending-sees-processed-only")

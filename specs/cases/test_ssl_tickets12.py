@@ -25,6 +25,7 @@ pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2")
 
 V12 = "TLSv1.2"
 SNI = "SSL_CTX_set_tlsext_servername_callback"
+SERVER_NAME = 0  # the extension's code point (RFC 6066 section 3)
 
 
 class _Held:
@@ -222,15 +223,20 @@ def test_ems_ticket_offered_without_ems(h: Harness) -> None:
 # --- SSL_get_servername after a TLS 1.2 resumption ---------------------------------------------------------------
 
 
-@pytest.mark.clauses(f"{SNI}/DESCRIPTION/get-servername-server-resumed")
-@pytest.mark.parametrize("answer", ["ok", "noack"])
+@pytest.mark.clauses(f"{SNI}/DESCRIPTION/get-servername-server-resumed", f"{SNI}/DESCRIPTION/null-callback-no-sni",
+                     "RFC6066/3/no-server-name-on-resumption")
+@pytest.mark.parametrize("answer", ["ok", "noack", "no-callback"])
 @pytest.mark.parametrize("mechanism", ["ticket", "session-id"])
 def test_servername_after_resumption(h: Harness, answer: str, mechanism: str) -> None:
+    """The name a server accepted in a TLS 1.2 handshake, seen after a resumption; without a servername callback it
+    accepted none. The no-callback runs and the resumed ServerHello's extensions were added by the mutation sweep
+    (docs/mutation-sweep.md)."""
     api = h.capi
     ret = K.SSL_TLSEXT_ERR_OK if answer == "ok" else K.SSL_TLSEXT_ERR_NOACK
 
     def setup(ctx: Any) -> None:
-        api.SSL_CTX_set_tlsext_servername_callback(ctx, lambda ssl, al, arg: ret)
+        if answer != "no-callback":
+            api.SSL_CTX_set_tlsext_servername_callback(ctx, lambda ssl, al, arg: ret)
         if mechanism == "session-id":
             api.SSL_CTX_set_options(ctx, K.SSL_OP_NO_TICKET)
 
@@ -240,6 +246,9 @@ def test_servername_after_resumption(h: Harness, answer: str, mechanism: str) ->
     session = _session(h, first)
     second = _connect(h, session=session, sni="second.example", **_ctxs(first))
     assert second.done and _reused(h, second) == (1, 1), f"no resumption: {_reused(h, second)}"
+    # RFC 6066 section 3: a server resuming a session does not include server_name in its ServerHello
+    assert SERVER_NAME not in hello(second.server_hello, client=False).extensions, \
+        "the ServerHello of a resumed session carries a server_name extension"
     got = api.SSL_get_servername(second.server.ssl, K.TLSEXT_NAMETYPE_host_name)
     want = "first.example" if answer == "ok" else None
     assert got == want, (f"server's SSL_get_servername after a TLS 1.2 resumption: {got!r}; the page: the name "

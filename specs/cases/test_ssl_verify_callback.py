@@ -141,6 +141,10 @@ def test_callback_returning_zero_fails_a_good_chain(h: Harness) -> None:
                  f"verify result {h.capi.SSL_get_verify_result(client.ssl)}")
     assert is_ssl_error(failure) and failure is not None and failure.side is Role.CLIENT, failure
     assert len(rec.calls) == 1, f"verification must stop at the first 0: {rec.calls}"
+    # the "verification failed" state: the recorded result is not X509_V_OK, although no check found an error
+    # (added by the mutation sweep, docs/mutation-sweep.md)
+    result = h.capi.SSL_get_verify_result(client.ssl)
+    assert result != K.X509_V_OK, "SSL_get_verify_result is X509_V_OK after the callback stopped the verification"
 
 
 @pytest.mark.clauses("SSL_CTX_set_verify/EXAMPLES/callback-sets-error")

@@ -228,3 +228,19 @@ def test_key_that_cannot_sign_is_unsupported_certificate(ca: Identity) -> None:
     # an X25519 key can be certified but cannot produce a CertificateVerify signature
     cert = _leaf_with(ca, x25519.X25519PrivateKey.generate().public_key(), x509.DNSName("server.example"))
     assert _alert(lambda: leaf_public_key(cert)).alert == A.unsupported_certificate
+
+
+def test_parsed_certificates_are_shared_by_their_bytes_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a peer's certificate bytes are parsed once (engine.tls.certificates._PARSED); other bytes are another
+    # certificate, and the cache never holds more than its bound
+    from engine.tls import certificates
+
+    monkeypatch.setattr(certificates, "_PARSED", {})
+    monkeypatch.setattr(certificates, "_PARSED_MAX", 2)
+    ders = [make_ca(f"CA {i}").cert.public_bytes(Encoding.DER) for i in range(3)]
+    first = load_chain(ders[:1])[0]
+    assert load_chain([bytes(ders[0])])[0] is first
+    chain = load_chain(ders)
+    assert [c.public_bytes(Encoding.DER) for c in chain] == ders
+    assert len(certificates._PARSED) <= 2
+    assert load_chain(ders[2:])[0].public_bytes(Encoding.DER) == ders[2]

@@ -26,6 +26,7 @@ from tls13_testlib import make_ca, make_leaf
 from engine.tls.prf12 import (
     MASTER_SECRET_LEN,
     KeyBlock,
+    KeyedPRF,
     derive_keys,
     export_keying_material,
     extended_master_secret,
@@ -232,6 +233,22 @@ def test_client_and_server_finished_differ() -> None:
     a = finished_verify_data(suite.hash_algorithm(), bytes(48), h, client=True)
     b = finished_verify_data(suite.hash_algorithm(), bytes(48), h, client=False)
     assert a != b
+
+
+@pytest.mark.parametrize("code", [0xC02F, 0xC030])
+def test_keyed_prf_gives_what_the_plain_functions_give(code: int) -> None:
+    # the handshake keys the master secret's HMAC once (KeyedPRF) for the key block and both Finished
+    suite = SUITES12[code]
+    master, cr, sr = bytes(range(48)), bytes(range(32)), bytes(range(32, 64))
+    h = bytes(range(suite.hash_algorithm().digest_size))
+    keyed = KeyedPRF(suite.hash_algorithm(), master)
+    assert derive_keys(suite, master, cr, sr, keyed) == derive_keys(suite, master, cr, sr)
+    for client in (True, False):  # each call copies the keyed state: the order of use does not matter
+        assert finished_verify_data(suite.hash_algorithm(), master, h, client=client, prf_of_master=keyed) \
+            == finished_verify_data(suite.hash_algorithm(), master, h, client=client)  # fmt: skip
+    assert keyed(b"label", b"seed", 100) == prf(suite.hash_algorithm(), master, b"label", b"seed", 100)
+    with pytest.raises(ValueError, match="32 bytes"):
+        derive_keys(suite, master, cr[:31], sr, keyed)
 
 
 def test_bad_inputs_are_clear_errors() -> None:

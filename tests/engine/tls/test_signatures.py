@@ -7,6 +7,7 @@ scheme the receiver did not offer or that does not fit the certificate key is il
 from __future__ import annotations
 
 import pytest
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from engine.tls import AlertDescription, TLSAlertError
@@ -97,6 +98,20 @@ def test_each_supported_scheme_signs_and_verifies(scheme: int) -> None:
     key = _key(scheme)
     signature = sign(key, scheme, CONTENT)
     verify(key.public_key(), scheme, signature, CONTENT, SUPPORTED_SIGNATURE_SCHEMES)
+
+
+@pytest.mark.parametrize(
+    ("scheme", "digest"),
+    [(S.ecdsa_secp256r1_sha256, hashes.SHA256), (S.ecdsa_secp384r1_sha384, hashes.SHA384),
+     (S.ecdsa_secp521r1_sha512, hashes.SHA512)],
+)
+def test_ecdsa_schemes_use_their_own_hash(scheme: int, digest: type[hashes.HashAlgorithm]) -> None:
+    # the ECDSA algorithm objects are shared between signatures: each scheme still signs with its own hash, as
+    # cryptography checks it from outside
+    key = _key(scheme)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    key.public_key().verify(sign(key, scheme, CONTENT), CONTENT, ec.ECDSA(digest()))
+    verify(key.public_key(), scheme, key.sign(CONTENT, ec.ECDSA(digest())), CONTENT, (scheme,))
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

@@ -107,12 +107,30 @@ def expectations_file(stack: str, path: str | os.PathLike[str] | None = None) ->
     return Path(path) if path is not None else builtin_path(stack)
 
 
+_loaded: dict[tuple[str, Path], tuple[tuple[int, int, int], dict[str, list[Deviation]]]] = {}
+
+
 def load_expectations(stack: str, path: str | os.PathLike[str] | None = None) -> dict[str, list[Deviation]]:
     """The entries of a stack's file by case name (a case may have several, for different roles, peers or
-    parameters)."""
+    parameters).
+
+    Parsed once per version of the file (its inode, size and modification time): every verdict looks up both
+    stacks' entries, and parsing wolfSSL's 200 KB file took some 20 ms, more than a not-applicable case costs. A
+    fresh dict and fresh lists each call (of the same frozen entries), so a caller cannot change the cached ones."""
     path = expectations_file(stack, path)
-    if not path.exists():
+    try:
+        stat = path.stat()
+    except OSError:
         return {}
+    version = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    cached = _loaded.get((stack, path))
+    if cached is None or cached[0] != version:
+        cached = version, _parse(stack, path)
+        _loaded[(stack, path)] = cached
+    return {case: list(entries) for case, entries in cached[1].items()}
+
+
+def _parse(stack: str, path: Path) -> dict[str, list[Deviation]]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.outcomes import Skipped
 
 from conformance import isolation, recording
 from conformance.checks import Settings, parse_seed, preflight
@@ -63,6 +64,7 @@ class _CaseState:
     reason: str = ""
     observed: str | None = None  # the case's own reason, when an expectations entry then judged it
     phase: str = "setup"
+    quiet: bool = False  # the deciding phase's report came from pytest_runtest_makereport_quietly
     started: float = field(default_factory=time.time)
 
 
@@ -283,24 +285,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         item.stash[_case_key] = _CaseState()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
-    case = item.stash.get(_case_key, None)
-    if case is None:
-        return
+def _judge(item: pytest.Item, call: pytest.CallInfo[None], case: _CaseState) -> Verdict:
+    """The verdict of the setup or call phase that decides the case (kept in ``case``)."""
     state = item.config.stash[_run_key]
     phase_verdict = recording.classify(call.excinfo, state.limits.memory_mib)
-    if call.when == "teardown":
-        verdict, reason = case.verdict or Verdict.PASSED, case.reason
-        case.verdict, case.reason = recording.teardown_verdict(verdict, reason, phase_verdict)
-        _write(item, state, case)
-        return
-    if case.verdict is not None:  # setup already decided (not applicable, error)
-        return
-    if call.when == "setup" and phase_verdict[0] is Verdict.PASSED:
-        return
     case.phase = call.when
     facts = recording.CaseFacts.of(item, state.seed)
     case.facts = facts
@@ -309,6 +297,62 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     case.verdict, case.reason = verdict, reason
     if deviation is not None:
         case.observed = phase_verdict[1]
+    return verdict
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+def pytest_runtest_makereport_quietly(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+    """The report of a case that raised but whose verdict is *not applicable* (a missing function found during the
+    call) or an *expected deviation*, made without pytest's failure formatting: pytest parses the source of every
+    module in the traceback (``ast``) to show it, some 0.1-0.7 s of CPU per report, which nobody reads for these
+    verdicts (their reason is in the record and in the report's text); it was most of the run's time. Other verdicts
+    keep pytest's own report."""
+    case = item.stash.get(_case_key, None)
+    excinfo = call.excinfo
+    if (case is None or excinfo is None or call.when == "teardown" or case.verdict is not None
+            or isinstance(excinfo.value, (Skipped, KeyboardInterrupt))):
+        return None
+    verdict = _judge(item, call, case)
+    if verdict not in (Verdict.NOT_APPLICABLE, Verdict.EXPECTED_DEVIATION) or call.when == "collect":
+        return None
+    text = (f"not applicable: {case.reason}" if verdict is Verdict.NOT_APPLICABLE
+            else f"{verdict}: {case.reason}\nobserved: {case.observed}")
+    report = pytest.TestReport(
+        item.nodeid, item.location, dict.fromkeys(item.keywords, 1), "skipped",
+        (str(item.path), item.location[1] or 0, text), call.when,
+        [(f"Captured {key} {when}", content) for when, key, content in item._report_sections],
+        call.duration, call.start, call.stop, item.user_properties)
+    if verdict is Verdict.EXPECTED_DEVIATION:
+        report.wasxfail = case.reason  # how pytest marks an xfailed report
+    item.user_properties.append(("verdict", str(verdict)))
+    case.quiet = True
+    return report
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    case = item.stash.get(_case_key, None)
+    if case is None:
+        return
+    state = item.config.stash[_run_key]
+    if call.when == "teardown":
+        phase_verdict = recording.classify(call.excinfo, state.limits.memory_mib)
+        verdict, reason = case.verdict or Verdict.PASSED, case.reason
+        case.verdict, case.reason = recording.teardown_verdict(verdict, reason, phase_verdict)
+        _write(item, state, case)
+        return
+    if case.quiet:  # pytest_runtest_makereport_quietly made this report, already as the verdict says
+        return
+    if case.verdict is None:
+        if call.when == "setup" and call.excinfo is None:
+            return
+        _judge(item, call, case)
+    elif case.phase != call.when:  # setup already decided (not applicable, error)
+        return
+    verdict, reason = case.verdict or Verdict.PASSED, case.reason
+    deviation = case.facts.deviation() if case.facts else None
     # pytest's outcome follows the recorded verdict, so its closing line never contradicts the records
     if verdict is Verdict.EXPECTED_DEVIATION:
         report.outcome = "skipped"

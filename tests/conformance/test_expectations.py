@@ -164,3 +164,22 @@ def test_a_different_failure_of_a_listed_case_is_failed(pytester: pytest.Pyteste
     assert "SSL_ERROR_WANT_READ" in record["observed"]
     if verdict == "failed":
         assert "not the failure pinned" in record["reason"] and "SSL_ERROR_SYSCALL" in record["reason"]
+
+
+def test_a_file_is_parsed_once_per_version_and_an_edit_is_seen(tmp_path: Path) -> None:
+    """Parsed once while the file is unchanged (every verdict looks entries up); an edit, even one that keeps the
+    size, is read at the next look-up; what a caller does to the result does not reach the next caller."""
+    entry = '[[deviation]]\ncase = "test_{}"\nobserved = "x"\nreason = "r"\nevidence = "e"\n'
+    path = _write(tmp_path, entry.format("a"))
+    first = load_expectations("x", path)
+    first["test_a"].clear()
+    first["test_b"] = []
+    assert set(load_expectations("x", path)) == {"test_a"} and len(load_expectations("x", path)["test_a"]) == 1
+    replaced = tmp_path / "new.toml"
+    replaced.write_text("schema = 1\n" + entry.format("c"))
+    replaced.replace(path)  # same size, another file (inode) in its place
+    assert set(load_expectations("x", path)) == {"test_c"}
+    path.write_text(path.read_text() + entry.format("d"))
+    assert set(load_expectations("x", path)) == {"test_c", "test_d"}
+    path.unlink()
+    assert load_expectations("x", path) == {}

@@ -324,6 +324,10 @@ class Sandbox:
         else:
             reports = [item.config.hook.pytest_report_from_serializable(config=item.config, data=d)
                        for d in outcome["reports"]]
+            for report in reports:  # JSON made a skip's (path, line, message) a list; pytest's -rs wants a tuple
+                longrepr: object = report.longrepr
+                if isinstance(longrepr, list):
+                    report.longrepr = (str(longrepr[0]), int(longrepr[1]), str(longrepr[2]))
             if outcome.get("retire"):
                 self.stop()
         for report in reports:

@@ -155,6 +155,19 @@ def test_a_hang_freed_by_the_deadline_signal_stays_a_hang(pytester: pytest.Pytes
     assert _verdicts(report)[("wake", "test_handshake_only")]["verdict"] == "passed"
 
 
+def test_skip_summary_of_isolated_cases(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    """pytest -rs lists not-applicable cases run in the child: their (path, line, message) came back from JSON as
+    a list, which pytest's summary rejected with an INTERNALERROR."""
+    pytester.makepyfile(test_inner='''
+def test_never_applicable(h):
+    h.not_applicable("nothing to observe here")
+''')
+    result = pytester.runpytest_inprocess("--stack", "stdlib", "--conformance-report", str(tmp_path / "r"), "-rs",
+                                          *FAST)
+    assert "INTERNALERROR" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["*not applicable: nothing to observe here*"])
+
+
 def test_an_exception_in_any_adapter_method_is_an_error_verdict(pytester: pytest.Pytester, tmp_path: Path) -> None:
     pytester.syspathinsert(HERE)
     from brokenstacks import ENDPOINT_METHODS  # type: ignore[import-not-found]

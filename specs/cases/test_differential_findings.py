@@ -171,6 +171,7 @@ def _key_update_refusal(h: Harness, ssl: Any) -> int:
 
 @pytest.mark.clauses("SSL_key_update/RETURN VALUES/0-reason-during-handshake", "SSL_key_update/RETURN VALUES/0",
                      "SSL_key_update/DESCRIPTION/tls13-after-handshake")
+@pytest.mark.states("before-handshake", "mid-handshake")
 @pytest.mark.needs(*C_API, "key_update", "tls1_3")
 def test_key_update_refusal_reason_follows_the_handshake(h: Harness) -> None:
     """SSL_key_update at each step of a TLS 1.3 handshake: before any hello settled the version the reason is

@@ -647,11 +647,21 @@ class SSL:
                     # handshake only, not again when the connection renegotiates
                     conn.config.request_client_certificate = conn.config.require_client_certificate = False
                 self._count_handshake(ev)
-                if not (ev.resumed and self.session is not None and self.session.state == ev.session12):
-                    # a full handshake makes a new session; a resumed one keeps the session it resumed
+                cached = (self.ctx.session_times.get(ev.session12.session_id)
+                          if ev.resumed and ev.session12 is not None and ev.session12.session_id else None)
+                if isinstance(cached, SSL_SESSION) and not cached.freed and self.session is not cached:
+                    # a server resuming a cached session holds that session, not a new one: its creation time and
+                    # timeout stay the session's (SSL_CTX_set_timeout: NOTES the deadline is creation plus timeout)
                     SSL_SESSION_free(self.session)
-                    self.session = SSL_SESSION(ev.version, ev.cipher_suite, self.ctx.session_timeout, ev.session12,
-                                               now=self.ctx.clock())  # fmt: skip
+                    cached.references += 1
+                    self.session = cached
+                elif not (ev.resumed and self.session is not None and self.session.state == ev.session12):
+                    # a full handshake makes a new session; a resumed one keeps the session it resumed (made
+                    # anew from the cache's creation time and timeout when the cached handle was freed)
+                    SSL_SESSION_free(self.session)
+                    timeout = cached.timeout if cached is not None else self.ctx.session_timeout
+                    self.session = SSL_SESSION(ev.version, ev.cipher_suite, timeout, ev.session12,
+                                               now=cached.time if cached is not None else self.ctx.clock())
                     self.session.max_fragment_mode = conn.max_fragment_mode
                     if ev.session12 is not None and ev.session12.session_id in self.ctx.session_times:
                         # the cached session's time and timeout are this SSL_SESSION's (SSL_SESSION_set_time)

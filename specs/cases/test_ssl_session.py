@@ -347,6 +347,28 @@ def test_expired_cached_session_is_not_reused(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_CTX_set_timeout/NOTES/expired-not-reused")
+@pytest.mark.needs("tls1_2")
+def test_resumption_does_not_renew_the_cached_session(h: Harness) -> None:
+    """The deadline counts from the session's creation: resuming a cached TLS 1.2 session (tickets off) does not
+    make it new. After one resumption the first server's session (the cached one) is moved 1000 s into the past
+    with SSL_SESSION_set_time; a third connection offering it gets a full handshake. (A server that made a fresh
+    session object with the current time at the resumption would resume a session past its creation plus its
+    timeout, as often as a client keeps resuming it.)"""
+    api = h.capi
+    first_client, first_server = _connect(h, V12, server_options=K.SSL_OP_NO_TICKET,
+                                          server_setup=lambda ctx: api.SSL_CTX_set_timeout(ctx, 100))  # fmt: skip
+    session = held_session(h, first_client)
+    client, server = _connect(h, V12, client_ctx=first_client.ctx, server_ctx=first_server.ctx, session=session)
+    assert _reused(h, client, server) == (1, 1), "the second connection did not resume the cached session"
+    cached = api.SSL_get_session(first_server.ssl)
+    now = api.SSL_SESSION_get_time(cached)
+    assert api.SSL_SESSION_set_time(cached, now - 1000) != 0
+    client, server = _connect(h, V12, client_ctx=first_client.ctx, server_ctx=first_server.ctx, session=session)
+    assert _reused(h, client, server) == (0, 0), (
+        "a session created more than its timeout ago was resumed: the resumption in between renewed it")
+
+
+@pytest.mark.clauses("SSL_CTX_set_timeout/NOTES/expired-not-reused")
 @pytest.mark.needs("tls1_3")
 def test_expired_tls13_session_is_not_offered(h: Harness) -> None:
     """A TLS 1.3 client session older than its timeout is not resumed: the handshake is a full one."""

@@ -313,7 +313,7 @@ GETTERS = ["SSL_get1_peer_certificate", "SSL_get_peer_certificate"]
 @pytest.mark.needs("c_api", "client_role", "server_role")
 @pytest.mark.states("before-handshake")
 @pytest.mark.parametrize("getter", GETTERS)
-def test_no_peer_certificate_before_the_handshake(h: Harness, getter: str) -> None:
+def test_peer_certificate_getters_null_before_the_handshake(h: Harness, getter: str) -> None:
     """A new client SSL and a new server SSL, no handshake step taken: both return NULL."""
     client, server = _pair(h, "TLSv1.3", REQUIRE, client_cert=True)
     seen = {side.role.value: _peer_name(h, side.ssl, getter) for side in (client, server)}
@@ -386,7 +386,9 @@ def test_peer_certificate_outlives_the_ssl(h: Harness, getter: str) -> None:
     client.ssl = None
     api.SSL_CTX_free(client.ctx)
     client.ctx = None
-    name = api.X509_NAME_oneline(api.X509_get_subject_name(cert))
-    api.X509_free(cert)
+    try:
+        name = api.X509_NAME_oneline(api.X509_get_subject_name(cert))
+    finally:
+        api.X509_free(cert)
     h.trace.note(f"{getter}: subject after SSL_free {name}")
     assert name is not None and SERVER_NAME in name, f"the certificate after SSL_free reads {name}"

@@ -215,8 +215,8 @@ def test_a_session_one_second_past_its_timeout_is_not_reused(h: Harness) -> None
     inside = _connect(h, session=session, **_ctxs(first))
     assert inside.done and _reused(h, inside) == (1, 1), f"a session 50 s into a 100 s timeout: {_reused(h, inside)}"
     cached = api.SSL_get_session(inside.server.ssl)  # the cache's session as the resuming server holds it
-    made = api.SSL_SESSION_get_time(cached)
-    assert api.SSL_SESSION_set_time(cached, made - 101) != 0
+    assert api.SSL_SESSION_get_time(cached) == made - 50, "the resumption changed the cached session's time"
+    assert api.SSL_SESSION_set_time(cached, made - 101) != 0  # one second past creation plus timeout
     past = _connect(h, session=session, **_ctxs(first))
     assert past.done, "the handshake after the timeout did not complete"
     assert _reused(h, past) == (0, 0), f"a session 101 s old with a 100 s timeout was resumed: {_reused(h, past)}"

@@ -160,8 +160,8 @@ def test_no_peer_certificate_before_the_handshake(h: Harness, role: Role) -> Non
             f"SSL_get1_peer_certificate -> {cert}")
     if cert is not None:
         api.X509_free(cert)
-    assert result == K.X509_V_OK, f"SSL_get_verify_result before the handshake: {result}, not X509_V_OK"
     assert cert is None, "SSL_get1_peer_certificate before the handshake returned a certificate, not NULL"
+    assert result == K.X509_V_OK, f"SSL_get_verify_result before the handshake: {result}, not X509_V_OK"
     _empty_queue(api, "SSL_get_verify_result / SSL_get1_peer_certificate")
 
 
@@ -366,9 +366,10 @@ def test_ssl_clear_removes_an_open_session_from_the_cache(h: Harness, state: Sta
     staged = reach(h, state, Role.SERVER, adjust=_tls12, before_new=no_tickets)
     api = staged.api
     cached = sess_number(api, staged.subject.ctx)
-    if cached != 1:
-        h.not_applicable(f"SSL_CTX_sess_number reports {cached} sessions after a TLS 1.2 handshake with tickets "
-                         "off: the server cache cannot be watched on this stack")
+    # a server caches its sessions by default (SSL_CTX_set_session_cache_mode: SSL_SESS_CACHE_SERVER), so a stack
+    # reporting anything but one session here is wrong, not unobservable
+    assert cached == 1, (f"SSL_CTX_sess_number reports {cached} sessions after one full TLS 1.2 handshake with "
+                         "tickets off (the default server cache holds it)")
     flags = int(api.SSL_get_shutdown(staged.ssl))
     ret = int(api.SSL_clear(staged.ssl))
     assert ret == 1, f"SSL_clear {state}: {ret} (error entry {error_entry(api)})"
@@ -386,8 +387,11 @@ def _drop_unread(api: Any, ssl: Any) -> None:
     """Drop what the old connection left unread in the SSL's read BIO (a TLS 1.3 client's session tickets): they
     belong to no new connection (an application would have a new transport)."""
     rbio = api.SSL_get_rbio(ssl)
-    while int(api.BIO_ctrl_pending(rbio)) > 0:
+    for _ in range(64):  # bounded: a BIO that reports pending bytes but hands none over must not spin the case
+        if int(api.BIO_ctrl_pending(rbio)) <= 0:
+            return
         api.BIO_read(rbio, 16384)
+    raise AssertionError("the read BIO kept reporting pending bytes that BIO_read did not hand over")
 
 
 @pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/reset")

@@ -162,7 +162,10 @@ def _read(ssl: object, num: object, peek: bool, func: str) -> tuple[int, bytes]:
     assert isinstance(num, int)
     # num == 0: SSL_read.pod is silent; libssl 3.0 still carries out a pending handshake and reads a record into
     # its buffer before returning 0 (found by the differential runner), and so does the engine.
-    return s.read(num, peek, func)
+    ret = s.read(num, peek, func)
+    if s.mode & K.SSL_MODE_RELEASE_BUFFERS:
+        s._idle()  # SSL_CTX_set_mode: a read buffer no longer needed is released
+    return ret
 
 
 def SSL_read(ssl: SSL | None, num: int) -> tuple[int, bytes]:
@@ -170,7 +173,10 @@ def SSL_read(ssl: SSL | None, num: int) -> tuple[int, bytes]:
     if type(ssl) is SSL and type(num) is int and num >= 0 and not ssl.freed and ssl.role_set and ssl._failed is None:
         # the bulk path: the checks of _io_entry and _read, inline, when every one of them passes
         ssl.rwstate = K.SSL_NOTHING
-        return ssl.read(num, False, "SSL_read")
+        ret = ssl.read(num, False, "SSL_read")
+        if ssl.mode & K.SSL_MODE_RELEASE_BUFFERS:
+            ssl._idle()  # SSL_CTX_set_mode: a read buffer no longer needed is released
+        return ret
     return _read(ssl, num, False, "SSL_read")
 
 

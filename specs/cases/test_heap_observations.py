@@ -65,13 +65,6 @@ def _idle_pairs_heap(h: Harness, api: Any, release: bool) -> int:
 def test_release_buffers_saves_about_34_kb_per_idle_connection(h: Harness) -> None:
     """20 idle TLS pairs (40 SSL objects) with and without SSL_MODE_RELEASE_BUFFERS: with the mode they hold less
     of the C heap, by at least half of the page's "around 34kB" per SSL object (17 kB each)."""
-    if h.stack.name == "engine":
-        h.not_applicable("the reference engine allocates no read or write buffer in advance: an SSL holds only the "
-                         "bytes of records at hand, so after this traffic (whole records of a few bytes) the mode "
-                         "saves only the last handshake record each SSL's core kept (74 B): 20 idle pairs held "
-                         "571919 B of engine allocations without the mode and 569379 B with it (tracemalloc), about "
-                         "60 B per SSL object, with no 34 kB buffer to give back; the release of a record the engine "
-                         "does hold (one that came in parts) is checked in tests/engine/ssl/test_ssl_connection.py")
     api = _heap(h)
     _idle_pairs_heap(h, api, False)  # warm up: one-time allocations of the library (tables, caches) happen here
     held = {release: _idle_pairs_heap(h, api, release) for release in (False, True)}

@@ -437,21 +437,18 @@ def test_bio_reset_closes_an_established_connection_and_starts_over(h: Harness, 
 
 # --- SSL_clear keeps the object's settings --------------------------------------------------------------------------
 
-@pytest.mark.clauses("SSL_clear/DESCRIPTION/keeps-settings")
+@pytest.mark.clauses("SSL_clear/DESCRIPTION/keeps-settings", "SSL_clear/DESCRIPTION/ready-for-another-connection")
 @pytest.mark.states("after-clear")
 @pytest.mark.parametrize("role", ROLES)
 def test_settings_survive_ssl_clear(h: Harness, role: Role) -> None:
-    """Settings made on the object before its first connection (a cipher list, an option) and its BIOs are
-    the same after the connection was closed both ways and SSL_clear() reset it; a new handshake with a new peer
-    uses them (the cipher negotiated in TLS 1.2 is the one allowed)."""
+    """Settings made on the object itself before its first connection (SSL_set_cipher_list, SSL_set_options) and
+    its BIOs are the same after the connection was closed both ways and SSL_clear() reset it; a new handshake with
+    a new peer uses them (the cipher negotiated in TLS 1.2 is the one the object allowed)."""
     cipher = b"ECDHE-ECDSA-AES128-GCM-SHA256"
     option = K.SSL_OP_NO_TICKET
-
-    def settings(ctx: Any) -> None:
-        assert h.capi.SSL_CTX_set_cipher_list(ctx, cipher) == 1, "SSL_CTX_set_cipher_list refused the suite"
-
-    staged = reach(h, State.BEFORE_HANDSHAKE, role, adjust=_tls12, before_new=settings)
+    staged = reach(h, State.BEFORE_HANDSHAKE, role, adjust=_tls12)
     api = staged.api
+    assert api.SSL_set_cipher_list(staged.ssl, cipher) == 1, "SSL_set_cipher_list refused the suite"
     api.SSL_set_options(staged.ssl, option)
     assert int(api.SSL_get_options(staged.ssl)) & option == option, "SSL_set_options did not take"
     rbio, wbio = api.SSL_get_rbio(staged.ssl), api.SSL_get_wbio(staged.ssl)

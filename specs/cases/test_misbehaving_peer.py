@@ -54,22 +54,28 @@ def _refuses(h: Harness, stack: Endpoint, out: Outcome | None, peer: Misbehaving
 def _handshake_fault(h: Harness, role: Role, fault: Misbehaviour, alert: A | None,
                      config: Callable[[EndpointConfig], EndpointConfig] | None = None,
                      client_certificate: bool = False, tls: dict[str, Any] | None = None,
-                     shared_server: bool = False, then_data: bool = False, unreached: str | None = None) -> None:
+                     shared_server: bool = False, then_data: bool = False, unreached: str | None = None,
+                     optional: str | None = None) -> None:
     """Drive both handshakes; the stack fails its handshake call, or (when the fault came after the stack's last
     handshake message) its first read. ``config`` changes the stack's configuration, ``tls`` the peer's;
     ``shared_server``: the stack's server comes from the case's one server context (resumption). ``alert`` None:
     the RFC names no alert, any fatal alert will do. ``then_data``: when both handshakes complete (a stack that
     skipped the check), the peer sends data, so the stack's read reports what it did instead of waiting forever.
     ``unreached``: the failure when the handshake completed without the fault ever being made (a stack that
-    declares what the fault needs, e.g. session_resumption, yet did not do it, e.g. offer its session)."""
+    declares what the fault needs, e.g. session_resumption, yet did not do it, e.g. offer its session).
+    ``optional``: instead, the not-applicable reason when the fault was never made because the stack left out
+    something the RFC lets it leave out (a TLS 1.2 client need not ask for a ticket)."""
     base = EndpointConfig(role=role, verify_peer=role is Role.CLIENT)
     pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config(base) if config else base,
                                                    client_certificate=client_certificate, tls=tls,
                                                    shared_server=shared_server)
     result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake())
     out = result.client if role is Role.CLIENT else result.server
-    if unreached is not None and not fault.done and peer.error is None and out is not None and out.ok:
-        raise AssertionError(unreached)  # the stack's own failure: never "not applicable"
+    if not fault.done and peer.error is None and out is not None and out.ok:
+        if unreached is not None:
+            raise AssertionError(unreached)  # the stack's own failure: never "not applicable"
+        if optional is not None:
+            h.not_applicable(optional)
     if out is not None and out.ok:
         if then_data and peer.error is None and peer.conn.handshake_complete:
             pair.drive_sides({role.other.value: lambda e: e.write(b"the handshake should have failed")})

@@ -235,6 +235,12 @@ class CBCProtection12(RecordProtection12):
         self._keyed_mac = _hmac.HMAC(mac_key, suite.mac_algorithm())  # copied per record, keyed once
         self._aes = algorithms.AES(enc_key)
         self._random = random
+        # One AES-CBC decryptor for the whole epoch (the key schedule and cipher context set up once, not per
+        # record). Each record is fed whole, explicit IV first: CBC decryption of block i only needs ciphertext
+        # block i - 1, so every block after the IV decrypts exactly as under a fresh context started from that IV;
+        # the first output block (the IV decrypted against whatever came before) is dropped. Every feed is whole
+        # blocks, so nothing is ever held back between records.
+        self._decryptor = Cipher(self._aes, modes.CBC(bytes(BLOCK_LEN))).decryptor()
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
@@ -255,9 +261,9 @@ class CBCProtection12(RecordProtection12):
         enc = Cipher(self._aes, modes.CBC(iv)).encryptor()
         return enc.update(data) + enc.finalize()
 
-    def _decrypt(self, iv: bytes | memoryview, data: bytes | memoryview) -> bytes:
-        dec = Cipher(self._aes, modes.CBC(iv)).decryptor()
-        return dec.update(data) + dec.finalize()
+    def _decrypt(self, iv_and_ciphertext: bytes | memoryview) -> memoryview:
+        """The plaintext of ``IV || whole blocks``, as a view (no copy) over the blocks after the IV."""
+        return memoryview(self._decryptor.update(iv_and_ciphertext))[BLOCK_LEN:]
 
     def _new_iv(self) -> bytes:
         iv = self._random(BLOCK_LEN)
@@ -297,7 +303,7 @@ class CBCProtection12(RecordProtection12):
         expected = self._mac(self._header(seq, content_type, ct_len), ciphertext)
         if not _stdhmac.compare_digest(expected, fragment[ct_len:]):
             raise _bad_mac("record MAC check failed")
-        body = self._decrypt(ciphertext[:BLOCK_LEN], ciphertext[BLOCK_LEN:])
+        body = self._decrypt(ciphertext)
         pad = body[-1]
         # authenticated already, so a padding error here is no oracle; still the same alert (RFC 7366 section 3)
         if pad + 1 > len(body) or body[-pad - 1 :] != bytes((pad,)) * (pad + 1):
@@ -305,7 +311,7 @@ class CBCProtection12(RecordProtection12):
         content_len = len(body) - pad - 1
         if content_len > MAX_PLAINTEXT:
             raise _overflow(f"record plaintext of {content_len} bytes")
-        return body[:content_len]
+        return bytes(body[:content_len])
 
     def _open_mte(self, seq: int, content_type: int, fragment: bytes | memoryview) -> bytes:
         mac_len = self._mac_len
@@ -313,7 +319,7 @@ class CBCProtection12(RecordProtection12):
         # public-length checks: whole blocks, and room for the MAC plus the padding_length byte
         if body_len < mac_len + 1 or body_len % BLOCK_LEN:
             raise _bad_mac("record length is not IV + whole blocks holding a MAC")
-        body = self._decrypt(fragment[:BLOCK_LEN], fragment[BLOCK_LEN:])
+        body = self._decrypt(fragment)
         pad = body[-1]
         # Padding check without an early exit: look at the last min(256, body_len) bytes whatever `pad` says, and
         # fold every mismatch inside the claimed padding into `bad` (in_pad is 0 or 1, never a branch).
@@ -336,7 +342,7 @@ class CBCProtection12(RecordProtection12):
             raise _bad_mac("record MAC or padding check failed")
         if content_len > MAX_PLAINTEXT:
             raise _overflow(f"record plaintext of {content_len} bytes")
-        return body[:content_len]
+        return bytes(body[:content_len])
 
 
 def protection_for(

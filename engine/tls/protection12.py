@@ -241,6 +241,11 @@ class CBCProtection12(RecordProtection12):
         # the first output block (the IV decrypted against whatever came before) is dropped. Every feed is whole
         # blocks, so nothing is ever held back between records.
         self._decryptor = Cipher(self._aes, modes.CBC(bytes(BLOCK_LEN))).decryptor()
+        # Likewise one encryptor. Its chaining value is the last ciphertext block it produced (`_chain`, the zero IV
+        # at first); XOR-ing `_chain ^ iv` into the first plaintext block turns E(P1 ^ _chain) into E(P1 ^ iv), so
+        # every record is bit for bit AES-CBC under its own fresh explicit IV, as a new encryptor would give.
+        self._encryptor = Cipher(self._aes, modes.CBC(bytes(BLOCK_LEN))).encryptor()
+        self._chain = 0
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
@@ -258,8 +263,13 @@ class CBCProtection12(RecordProtection12):
         return bytes((pad,)) * (pad + 1)
 
     def _encrypt(self, iv: bytes, data: bytes) -> bytes:
-        enc = Cipher(self._aes, modes.CBC(iv)).encryptor()
-        return enc.update(data) + enc.finalize()
+        """``iv || AES-CBC(iv, data)`` for whole blocks ``data`` (see ``_chain`` in ``__init__``)."""
+        enc = self._encryptor
+        mask = int.from_bytes(iv, "big") ^ self._chain
+        first = (int.from_bytes(data[:BLOCK_LEN], "big") ^ mask).to_bytes(BLOCK_LEN, "big")
+        out = b"".join((iv, enc.update(first), enc.update(memoryview(data)[BLOCK_LEN:])))
+        self._chain = int.from_bytes(out[-BLOCK_LEN:], "big")
+        return out
 
     def _decrypt(self, iv_and_ciphertext: bytes | memoryview) -> memoryview:
         """The plaintext of ``IV || whole blocks``, as a view (no copy) over the blocks after the IV."""
@@ -278,11 +288,11 @@ class CBCProtection12(RecordProtection12):
         seq = self._next_seq()
         iv = self._new_iv()
         if self.encrypt_then_mac:
-            ciphertext = iv + self._encrypt(iv, b"".join((plaintext, self._padding(len(plaintext)))))
+            ciphertext = self._encrypt(iv, b"".join((plaintext, self._padding(len(plaintext)))))
             return ciphertext + self._mac(self._header(seq, content_type, len(ciphertext)), ciphertext)
         mac = self._mac(self._header(seq, content_type, len(plaintext)), plaintext)
         inner_len = len(plaintext) + len(mac)
-        return iv + self._encrypt(iv, b"".join((plaintext, mac, self._padding(inner_len))))
+        return self._encrypt(iv, b"".join((plaintext, mac, self._padding(inner_len))))
 
     # -- open ----------------------------------------------------------------------------------------------------
 

@@ -332,11 +332,12 @@ class CBCProtection12(RecordProtection12):
         body = self._decrypt(fragment)
         pad = body[-1]
         # Padding check without an early exit: look at the last min(256, body_len) bytes whatever `pad` says, and
-        # fold every mismatch inside the claimed padding into `bad` (in_pad is 0 or 1, never a branch).
+        # fold every mismatch inside the claimed padding into `bad` (`i <= pad_end` is False or True, i.e. 0 or 1 as
+        # a multiplier, never a branch).
         bad = int(pad + 1 + mac_len > body_len)
+        pad_end = pad + 1
         for i in range(1, min(256, body_len) + 1):
-            in_pad = int(i <= pad + 1)
-            bad |= in_pad * (body[-i] ^ pad)
+            bad |= (i <= pad_end) * (body[-i] ^ pad)
         good = int(bad == 0)
         # RFC 5246 section 6.2.3.2: with a bad padding, compute the MAC as if there were no padding
         strip = good * (pad + 1)

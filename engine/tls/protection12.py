@@ -235,6 +235,17 @@ class CBCProtection12(RecordProtection12):
         self._keyed_mac = _hmac.HMAC(mac_key, suite.mac_algorithm())  # copied per record, keyed once
         self._aes = algorithms.AES(enc_key)
         self._random = random
+        # One AES-CBC decryptor for the whole epoch (the key schedule and cipher context set up once, not per
+        # record). Each record is fed whole, explicit IV first: CBC decryption of block i only needs ciphertext
+        # block i - 1, so every block after the IV decrypts exactly as under a fresh context started from that IV;
+        # the first output block (the IV decrypted against whatever came before) is dropped. Every feed is whole
+        # blocks, so nothing is ever held back between records.
+        self._decryptor = Cipher(self._aes, modes.CBC(bytes(BLOCK_LEN))).decryptor()
+        # Likewise one encryptor. Its chaining value is the last ciphertext block it produced (`_chain`, the zero IV
+        # at first); XOR-ing `_chain ^ iv` into the first plaintext block turns E(P1 ^ _chain) into E(P1 ^ iv), so
+        # every record is bit for bit AES-CBC under its own fresh explicit IV, as a new encryptor would give.
+        self._encryptor = Cipher(self._aes, modes.CBC(bytes(BLOCK_LEN))).encryptor()
+        self._chain = 0
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
@@ -252,12 +263,17 @@ class CBCProtection12(RecordProtection12):
         return bytes((pad,)) * (pad + 1)
 
     def _encrypt(self, iv: bytes, data: bytes) -> bytes:
-        enc = Cipher(self._aes, modes.CBC(iv)).encryptor()
-        return enc.update(data) + enc.finalize()
+        """``iv || AES-CBC(iv, data)`` for whole blocks ``data`` (see ``_chain`` in ``__init__``)."""
+        enc = self._encryptor
+        mask = int.from_bytes(iv, "big") ^ self._chain
+        first = (int.from_bytes(data[:BLOCK_LEN], "big") ^ mask).to_bytes(BLOCK_LEN, "big")
+        out = b"".join((iv, enc.update(first), enc.update(memoryview(data)[BLOCK_LEN:])))
+        self._chain = int.from_bytes(out[-BLOCK_LEN:], "big")
+        return out
 
-    def _decrypt(self, iv: bytes | memoryview, data: bytes | memoryview) -> bytes:
-        dec = Cipher(self._aes, modes.CBC(iv)).decryptor()
-        return dec.update(data) + dec.finalize()
+    def _decrypt(self, iv_and_ciphertext: bytes | memoryview) -> memoryview:
+        """The plaintext of ``IV || whole blocks``, as a view (no copy) over the blocks after the IV."""
+        return memoryview(self._decryptor.update(iv_and_ciphertext))[BLOCK_LEN:]
 
     def _new_iv(self) -> bytes:
         iv = self._random(BLOCK_LEN)
@@ -272,11 +288,11 @@ class CBCProtection12(RecordProtection12):
         seq = self._next_seq()
         iv = self._new_iv()
         if self.encrypt_then_mac:
-            ciphertext = iv + self._encrypt(iv, b"".join((plaintext, self._padding(len(plaintext)))))
+            ciphertext = self._encrypt(iv, b"".join((plaintext, self._padding(len(plaintext)))))
             return ciphertext + self._mac(self._header(seq, content_type, len(ciphertext)), ciphertext)
         mac = self._mac(self._header(seq, content_type, len(plaintext)), plaintext)
         inner_len = len(plaintext) + len(mac)
-        return iv + self._encrypt(iv, b"".join((plaintext, mac, self._padding(inner_len))))
+        return self._encrypt(iv, b"".join((plaintext, mac, self._padding(inner_len))))
 
     # -- open ----------------------------------------------------------------------------------------------------
 
@@ -297,7 +313,7 @@ class CBCProtection12(RecordProtection12):
         expected = self._mac(self._header(seq, content_type, ct_len), ciphertext)
         if not _stdhmac.compare_digest(expected, fragment[ct_len:]):
             raise _bad_mac("record MAC check failed")
-        body = self._decrypt(ciphertext[:BLOCK_LEN], ciphertext[BLOCK_LEN:])
+        body = self._decrypt(ciphertext)
         pad = body[-1]
         # authenticated already, so a padding error here is no oracle; still the same alert (RFC 7366 section 3)
         if pad + 1 > len(body) or body[-pad - 1 :] != bytes((pad,)) * (pad + 1):
@@ -305,7 +321,7 @@ class CBCProtection12(RecordProtection12):
         content_len = len(body) - pad - 1
         if content_len > MAX_PLAINTEXT:
             raise _overflow(f"record plaintext of {content_len} bytes")
-        return body[:content_len]
+        return bytes(body[:content_len])
 
     def _open_mte(self, seq: int, content_type: int, fragment: bytes | memoryview) -> bytes:
         mac_len = self._mac_len
@@ -313,14 +329,15 @@ class CBCProtection12(RecordProtection12):
         # public-length checks: whole blocks, and room for the MAC plus the padding_length byte
         if body_len < mac_len + 1 or body_len % BLOCK_LEN:
             raise _bad_mac("record length is not IV + whole blocks holding a MAC")
-        body = self._decrypt(fragment[:BLOCK_LEN], fragment[BLOCK_LEN:])
+        body = self._decrypt(fragment)
         pad = body[-1]
         # Padding check without an early exit: look at the last min(256, body_len) bytes whatever `pad` says, and
-        # fold every mismatch inside the claimed padding into `bad` (in_pad is 0 or 1, never a branch).
+        # fold every mismatch inside the claimed padding into `bad` (`i <= pad_end` is False or True, i.e. 0 or 1 as
+        # a multiplier, never a branch).
         bad = int(pad + 1 + mac_len > body_len)
+        pad_end = pad + 1
         for i in range(1, min(256, body_len) + 1):
-            in_pad = int(i <= pad + 1)
-            bad |= in_pad * (body[-i] ^ pad)
+            bad |= (i <= pad_end) * (body[-i] ^ pad)
         good = int(bad == 0)
         # RFC 5246 section 6.2.3.2: with a bad padding, compute the MAC as if there were no padding
         strip = good * (pad + 1)
@@ -336,7 +353,7 @@ class CBCProtection12(RecordProtection12):
             raise _bad_mac("record MAC or padding check failed")
         if content_len > MAX_PLAINTEXT:
             raise _overflow(f"record plaintext of {content_len} bytes")
-        return body[:content_len]
+        return bytes(body[:content_len])
 
 
 def protection_for(

@@ -369,19 +369,27 @@ class Server13Handshake(Handshake13):
         if msg.certificate_request_context:
             raise illegal_parameter("Certificate context does not match CertificateRequest")
         self.transcript.update(raw)
+        chain = self._client_chain(msg)
+        if chain is None:
+            self._set_state(ServerState.WAIT_FINISHED)
+            return
+        self.peer_chain = chain
+        self._set_state(ServerState.WAIT_CV)
+
+    def _client_chain(self, msg: Certificate) -> list[x509.Certificate] | None:
+        """The chain of the client's Certificate, checked; None for an empty one that the server accepts (in the
+        handshake and in a post-handshake authentication alike)."""
         if not msg.certificate_list:
             if self.config.require_client_certificate:
                 # RFC 9846 section 4.5.1.3
                 raise TLSAlertError(AlertDescription.certificate_required, "client sent no certificate")
-            self._set_state(ServerState.WAIT_FINISHED)
-            return
+            return None
         chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
         if self.config.check_chain is not None:
             self.config.check_chain(chain)
         elif self.config.verify_peer:
             certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
-        self.peer_chain = chain
-        self._set_state(ServerState.WAIT_CV)
+        return chain
 
     def _on_certificate_verify(self, body: bytes, raw: bytes) -> None:
         cv = CertificateVerify.parse(body)
@@ -456,16 +464,10 @@ class Server13Handshake(Handshake13):
             raise illegal_parameter("Certificate context does not match CertificateRequest")
         self.pha_transcript.update(raw)
         self.pha_chain = []
-        if not msg.certificate_list:
-            if self.config.require_client_certificate:
-                raise TLSAlertError(AlertDescription.certificate_required, "client sent no certificate")
+        chain = self._client_chain(msg)
+        if chain is None:
             self._set_state(ServerState.PHA_WAIT_FINISHED)
             return
-        chain = certificates.load_chain([e.cert_data for e in msg.certificate_list])
-        if self.config.check_chain is not None:
-            self.config.check_chain(chain)
-        elif self.config.verify_peer:
-            certificates.verify_client_chain(chain, self.config.trusted_roots, self.ctx.now())
         self.pha_chain = chain
         self._set_state(ServerState.PHA_WAIT_CV)
 

@@ -23,6 +23,19 @@ a quarter of the memory limit bigger than it started (256 MiB without a limit), 
 case that made it, never to a later one: every case starts with at least three quarters of the limit free.
 Nothing is shared back except the reports and the records.
 
+A child also serves one *group* of cases only: the plugin names the stacks a case runs on (one stack, or the two of
+an interop pair) and orders the cases so that each group's cases run one after another. When the group changes, the
+child ends and the next case gets a fresh one, so a library that corrupts the C heap of its process (a double free
+in wolfSSL once cost a verdict of another case much later in the same child) can cost only verdicts of its own
+stack. Measured on wolfssl + libssl (2224 cases, one process, same seed, verdicts identical): 40.5 s of CPU with one
+child for all, 39.7 s grouped (three groups: each stack, the pair); retiring at every stack change in pytest's own
+order (case-major, so a child per case) cost 87.4 s, 31 s of it system time (docs/status.md, section "malloc").
+
+A crash or hang cannot always be blamed on the case that was running: heap corruption left by an earlier case in the
+same child shows only when the damaged memory is next used. So the reason of a lost case says how many cases its
+child had run before it and names the last of them (``HISTORY`` node ids), and that it was the first case of a
+fresh child when it was: a crash of a fresh child's first case is that case's own.
+
 Why a fork per case, not pytest-timeout or pytest-xdist's worker restart alone: pytest-timeout's signal method
 cannot interrupt a call blocked in C (ctypes into libssl, a lock), and its thread method ends the whole process;
 pytest-xdist restarts a crashed worker only with ``-n`` and reports the crashed case as a bare failure, with no
@@ -37,6 +50,7 @@ the parent loads stacks, certificates and expectations before the first fork, so
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import faulthandler
@@ -71,6 +85,7 @@ _EXIT_BROKEN = 70
 _PR_SET_PDEATHSIG = 1
 _COMMAND = struct.Struct("<qq")  # index of the case in session.items, index of the next case (-1: none)
 _RETIRE_UNLIMITED = 256 * 1024 * 1024  # growth that retires a child when no memory limit is set
+HISTORY = 8  # earlier cases of the same child named in the reason of a crash or hang
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,9 @@ def _serve(items: list[pytest.Item], command_fd: int, result_fd: int, dump: Any,
     """The child's loop: run the case each command names, answer with its reports; never returns."""
     code = _EXIT_BROKEN
     try:
+        # The parent's exit handlers are the parent's (one removes the certificates every child uses); the child's
+        # own (a case's temporary directory, e.g. specs/cases/_verify.py) run when it ends cleanly, below.
+        atexit._clear()
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         _die_with_parent()
         faulthandler.enable(file=dump, all_threads=True)
@@ -221,6 +239,9 @@ def _serve(items: list[pytest.Item], command_fd: int, result_fd: int, dump: Any,
             dump.write(traceback.format_exc().encode("utf-8", "replace"))
             dump.flush()
     finally:
+        if code == 0:
+            with contextlib.suppress(BaseException):
+                atexit._run_exitfuncs()
         os._exit(code)
 
 
@@ -265,6 +286,9 @@ class Sandbox:
         self.command_fd = self.result_fd = -1
         self.page: mmap.mmap | None = None
         self.dump: Any = None
+        self.group: object = None  # the group of cases the running child serves
+        self.served: list[str] = []  # node ids of the cases the running child ran, oldest first (last HISTORY kept)
+        self.count = 0  # how many cases the running child ran
 
     def _start(self) -> None:
         global _progress
@@ -281,6 +305,7 @@ class Sandbox:
         os.close(command_r)
         os.close(result_w)
         self.pid, self.command_fd, self.result_fd, self.page, self.dump = pid, command_w, result_r, page, dump
+        self.served, self.count = [], 0
 
     def stop(self, kill: bool = False) -> None:
         """End the child (an idle child ends when its command pipe closes; ``kill`` for one that is stuck) and
@@ -296,15 +321,22 @@ class Sandbox:
         self._release()
 
     def run(self, item: pytest.Item, nextitem: pytest.Item | None,
-            on_lost: Callable[[pytest.Item, Lost], tuple[Verdict, str]]) -> bool:
-        """pytest's runtest protocol for ``item`` in the child (see the module's theory of operation)."""
+            on_lost: Callable[[pytest.Item, Lost], tuple[Verdict, str]], group: object = None) -> bool:
+        """pytest's runtest protocol for ``item`` in the child (see the module's theory of operation); ``group``:
+        the cases a child serves (a child that served another group ends first)."""
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         if self.pid and os.waitpid(self.pid, os.WNOHANG)[0]:  # died while idle: not this case's doing
             self._close_fds()
             self._release()
+        if self.pid and group != self.group:
+            self.stop()
         if not self.pid:
             self._start()
+            self.group = group
+        earlier = self._earlier()
+        self.served = [*self.served[-(HISTORY - 1):], item.nodeid]
+        self.count += 1
         assert self.page is not None
         struct.pack_into("<BB", self.page, _RECORDED, 0, 0)
         first_line = _HEADER.unpack_from(self.page, 0)[0]
@@ -313,9 +345,9 @@ class Sandbox:
         started = time.monotonic()
         try:
             os.write(self.command_fd, _COMMAND.pack(self.index[item.nodeid], next_index))
-            outcome = self._watch(started, first_line, dump_start)
+            outcome = self._watch(started, first_line, dump_start, earlier)
         except BrokenPipeError:
-            outcome = self._lost_after_exit(started, first_line, dump_start)
+            outcome = self._lost_after_exit(started, first_line, dump_start, earlier)
         except BaseException:  # Ctrl-C: the case is left unrecorded and the run reports itself incomplete
             self.stop(kill=True)
             raise
@@ -335,7 +367,17 @@ class Sandbox:
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
-    def _watch(self, started: float, first_line: int, dump_start: int) -> dict[str, Any] | Lost:
+    def _earlier(self) -> str:
+        """What the child ran before the case about to run (for the reason of a crash or hang)."""
+        if not self.count:
+            return "it was the first case of a fresh process (no earlier case ran there)"
+        kept = len(self.served)
+        head = (f"its process had run {self.count} earlier case{'s' if self.count > 1 else ''}"
+                + (f", the last {kept}" if kept < self.count else "") + " (oldest first; heap damage left by one "
+                "of them shows only when the memory is next used):")
+        return "\n".join([head, *(f"  {nodeid}" for nodeid in self.served)])
+
+    def _watch(self, started: float, first_line: int, dump_start: int, earlier: str) -> dict[str, Any] | Lost:
         assert self.page is not None
         limits = self.limits
         buffer = bytearray()
@@ -353,7 +395,7 @@ class Sandbox:
             if ready:
                 chunk = os.read(self.result_fd, 1 << 16)
                 if not chunk:
-                    return self._lost_after_exit(started, first_line, dump_start)
+                    return self._lost_after_exit(started, first_line, dump_start, earlier)
                 buffer += chunk
                 last_change = now
                 continue
@@ -369,10 +411,10 @@ class Sandbox:
                 self.stop(kill=True)
                 reason = (f"no progress for {limits.deadline:g} s (the case deadline, --case-deadline): no trace "
                           "line and no result; its process was killed"
-                          + (f"\nwhere it was stuck:\n{where}" if where else ""))
+                          + (f"\nwhere it was stuck:\n{where}" if where else "") + f"\n{earlier}")
                 return Lost(Verdict.HANG, reason, lines, now - started, recorded)
 
-    def _lost_after_exit(self, started: float, first_line: int, dump_start: int) -> Lost:
+    def _lost_after_exit(self, started: float, first_line: int, dump_start: int, earlier: str) -> Lost:
         assert self.page is not None
         _, status = os.waitpid(self.pid, 0)
         lines, recorded = _last_lines(self.page, first_line), _recorded(self.page)
@@ -385,7 +427,7 @@ class Sandbox:
             reason = (f"MemoryError: the case exceeded its memory limit of {self.limits.memory_mib} MiB "
                       "(--case-memory) and its process could not go on")
             return Lost(Verdict.ERROR, reason + (f"\n{dumped}" if dumped else ""), lines, duration, recorded)
-        reason = _describe_status(status) + (f"\n{dumped}" if dumped else "")
+        reason = _describe_status(status) + (f"\n{dumped}" if dumped else "") + f"\n{earlier}"
         return Lost(Verdict.CRASH, reason, lines, duration, recorded)
 
     def _close_fds(self) -> None:

@@ -189,16 +189,40 @@ def _is_case(item: pytest.Item) -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     pages: list[str] = config.getoption("--page")
-    if not pages:
-        return
-    keep: list[pytest.Item] = []
-    drop: list[pytest.Item] = []
-    for item in items:
-        ids = [i for marker in item.iter_markers("clauses") for i in marker.args]
-        (keep if any(str(i).split("/", 1)[0] in pages for i in ids) else drop).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    if pages:
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
+        for item in items:
+            ids = [i for marker in item.iter_markers("clauses") for i in marker.args]
+            (keep if any(str(i).split("/", 1)[0] in pages for i in ids) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    if config.stash[_run_key].isolate:
+        _group_cases(items)
+
+
+def _group(item: pytest.Item) -> tuple[str, ...]:
+    """The stacks a case runs on (one, or the client and server of an interop pair): the cases one child serves
+    (see :mod:`conformance.isolation`)."""
+    callspec = getattr(item, "callspec", None)
+    stacks = callspec.params.get(recording.STACKS_PARAM) if callspec is not None else None
+    if not stacks:
+        return ()
+    return tuple(sorted({s.name for s in stacks if s is not None}))
+
+
+def _group_cases(items: list[pytest.Item]) -> None:
+    """The cases in the order their children serve them: each group's cases one after another, in the order pytest
+    collected them (stable), the first group first; other tests keep their places. Every pytest-xdist worker
+    collects the same items and so computes the same order."""
+    slots = [i for i, item in enumerate(items) if _is_case(item)]
+    first: dict[tuple[str, ...], int] = {}
+    for i in slots:
+        first.setdefault(_group(items[i]), len(first))
+    ordered = sorted((items[i] for i in slots), key=lambda item: first[_group(item)])
+    for i, item in zip(slots, ordered, strict=True):
+        items[i] = item
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -237,7 +261,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         state.sandbox = isolation.Sandbox(item.session, state.limits)
     if nextitem is not None and not _is_case(nextitem):
         nextitem = None  # the child tears everything down: the next test runs here, not there
-    return state.sandbox.run(item, nextitem, _record_lost)
+    return state.sandbox.run(item, nextitem, _record_lost, _group(item))
 
 
 def _record_lost(item: pytest.Item, lost: isolation.Lost) -> tuple[Verdict, str]:

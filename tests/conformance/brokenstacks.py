@@ -52,6 +52,15 @@ def _kill() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _plant() -> None:
+    """Damage left in the process for whatever case runs there next, as a double free in a C library leaves a heap
+    that aborts later: every stdlib endpoint made after this one (of any stack built on stdlib's adapter) aborts."""
+    def abort(*_: object, **__: object) -> None:
+        os.abort()
+
+    StdlibEndpoint.__init__ = abort  # type: ignore[method-assign]
+
+
 class _TriggerEndpoint(StdlibEndpoint):
     misbehave = staticmethod(_segfault)
 
@@ -77,6 +86,7 @@ BlockStack = _stack("Block", _block)
 BusyStack = _stack("Busy", _busy)
 WakeStack = _stack("Wake", _wake)
 LeakStack = _stack("Leak", _leak)
+PlantStack = _stack("Plant", _plant)
 
 
 # --- adapters that raise in one method each ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from conformance import pycache  # noqa: F401  # first: the bytecode cache where PYTHONDONTWRITEBYTECODE is set
 from conformance.catalogue import CatalogueError, load_catalogue
 from conformance.checks import Settings, parse_seed, preflight
 from conformance.differential.command import add_parser as add_differential

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from conformance import pycache  # noqa: F401  # first: the bytecode cache where PYTHONDONTWRITEBYTECODE is set
 from conformance.catalogue import CatalogueError, load_catalogue
 from conformance.checks import Settings, parse_seed, preflight
 from conformance.differential.command import add_parser as add_differential
@@ -43,7 +44,20 @@ def _covered() -> dict[str, list[str]]:
     return covered
 
 
+def default_workers(stacks: list[str], pages: list[str]) -> int:
+    """``-n`` when none is given: the faster choice measured on the project's shared 2-core machine (README, "What a
+    run costs"). With the bytecode cache (conformance.pycache) a worker's start-up and collection cost about 2-4 s of
+    CPU, which two workers earn back on every stack (about 1.5 times the verdicts per minute) and, at the load
+    measured, on one stack too (107-124 s against 124-177 s of wall time for the engine's 1025 verdicts); a run of
+    one page on one stack is a few seconds of cases and stays serial. More workers than cores never help."""
+    if (os.cpu_count() or 1) < 2 or (len(set(stacks)) == 1 and pages):
+        return 0
+    return 2
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    if args.n is None:
+        args.n = default_workers(args.stack, args.page)
     return Settings(stacks=args.stack, pages=args.page, report=Path(args.report), seed=args.seed, workers=args.n,
                     deadline=args.case_deadline, memory_mib=args.case_memory, case_paths=[_cases_dir()])
 
@@ -208,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--page", action="append", default=[], metavar="PAGE",
                      help="only cases checking clauses of this man page, e.g. SSL_read (repeatable)")
     run.add_argument("--report", default="reports", metavar="DIR", help="report directory (default: reports)")
-    run.add_argument("-n", type=int, default=0, metavar="N", help="run in N parallel processes (pytest-xdist)")
+    run.add_argument("-n", type=int, default=None, metavar="N",
+                     help="run in N parallel processes (pytest-xdist); default: 2 where there are two cores or "
+                          "more, except 0 (serial) for a --page selection on one --stack")
     run.add_argument("--seed", type=int, default=None,
                      help="seed of the run (default: $CONFORMANCE_RUN_SEED, else random; recorded)")
     run.add_argument("--case-deadline", type=float, default=DEFAULT_DEADLINE, metavar="SECONDS",

@@ -11,7 +11,10 @@ from __future__ import annotations
 import errno as _errno
 import fcntl
 import os
+import select
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -222,6 +225,116 @@ def listener(h: Harness, o: Owned, host: str = "127.0.0.1", options: int = 0) ->
 def errno_of(h: Harness) -> int:
     value = int(call(h, "errno"))
     return value
+
+
+# --- a TCP connect that cannot finish yet ---------------------------------------------------------------------------
+
+class FullListener:
+    """A listening socket on 127.0.0.1 whose accept queue is full (listen(0) and four unaccepted non-blocking
+    connects), so the kernel drops further SYNs and a new connect stays in progress.
+
+    A helper thread accepts every connection from ``release_after`` seconds on (or at once after :meth:`release`)
+    until the owner is done, keeping the accepted sockets open until then; it keeps on accepting because the
+    fillers' own SYN retries would otherwise take the freed places again. So a stack whose connect blocks although it
+    was asked not to returns once the kernel retries its SYN (1 s, then 3 s after the first), and its case fails on
+    the time the call took instead of waiting for the harness's deadline."""
+
+    def __init__(self, release_after: float) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._fillers: list[socket.socket] = []
+        self._accepted: list[socket.socket] = []
+        self._go = threading.Event()
+        self._stop = threading.Event()
+        self._release_after = release_after
+        self._thread = threading.Thread(target=self._accept_all, daemon=True)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = int(self.sock.getsockname()[1])
+        for _ in range(4):  # fill the accept queue: further SYNs are dropped and connects stay in progress
+            f = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", self.port))
+            self._fillers.append(f)
+        self._thread.start()
+
+    def release(self) -> None:
+        """Start accepting now."""
+        self._go.set()
+
+    def _accept_all(self) -> None:
+        self._go.wait(self._release_after)
+        while not self._stop.is_set():
+            readable, _, _ = select.select([self.sock], [], [], 0.05)
+            if readable:
+                with suppress(OSError):
+                    self._accepted.append(self.sock.accept()[0])
+
+    def close(self) -> None:
+        self._stop.set()
+        self._go.set()
+        self._thread.join()
+        for s in self._fillers + self._accepted:
+            s.close()
+        self.sock.close()
+
+
+@contextmanager
+def full_listener(release_after: float = 2.0) -> Iterator[FullListener]:
+    lst = FullListener(release_after)
+    try:
+        yield lst
+    finally:
+        lst.close()
+
+
+def kernel_connect(port: int) -> str:
+    """What the kernel does now with a non-blocking connect to 127.0.0.1:``port`` (its word against a stack's
+    "the connect failed"): "in progress" when it is still pending after 50 ms, else how it ended."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)
+        code = probe.connect_ex(("127.0.0.1", port))
+        if code not in (_errno.EINPROGRESS, _errno.EALREADY, _errno.EAGAIN):
+            return f"connect: {_errno.errorcode.get(code, code)}"
+        _, writable, _ = select.select([], [probe], [], 0.05)
+        if not writable:
+            return "in progress"
+        code = probe.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        return f"SO_ERROR {_errno.errorcode.get(code, code)}" if code else "connected"
+
+
+BLOCKED_AFTER = 1.5  # seconds: a non-blocking BIO_do_connect that took this long waited for the TCP connect
+
+
+@contextmanager
+def connect_in_progress(h: Harness, o: Owned) -> Iterator[tuple[Any, FullListener]]:
+    """A non-blocking connect BIO (BIO_new_connect, BIO_set_nbio(b, 1), BIO_do_connect) to a :class:`FullListener`,
+    whose TCP connect cannot finish yet; BIO_do_connect must have returned at once (a stack whose connect blocks
+    returns when the helper thread lets the kernel's SYN retry through, two to three seconds later, and fails here).
+    Not applicable where the kernel completes or refuses the connect anyway (checked with the socket's peer and
+    a probe connect of our own)."""
+    with full_listener() as lst:
+        b = o.bio(call(h, "BIO_new_connect", f"127.0.0.1:{lst.port}".encode()))
+        assert call(h, "BIO_set_nbio", b, 1) == 1
+        clear(h)
+        started = time.monotonic()
+        ret = call(h, "BIO_do_connect", b)
+        took = time.monotonic() - started
+        queue = drain(h)
+        assert took < BLOCKED_AFTER, f"BIO_do_connect blocked for {took:.1f} s although BIO_set_nbio(b, 1) was called"
+        if ret > 0:
+            assert has_peer(call(h, "BIO_get_fd", b)[1]), (
+                "BIO_do_connect returned 1 on a non-blocking connect to a listener whose queue is full, but its "
+                "socket is not connected (getpeername: ENOTCONN)")
+            h.not_applicable("the kernel completed the connect at once although the backlog was full")
+        if queue:
+            kernel = kernel_connect(lst.port)
+            assert kernel != "in progress", (
+                f"BIO_do_connect failed outright (returned {ret}, error queue {[hex(c) for c in queue]}) on a "
+                "non-blocking connect, but the kernel keeps a connect to the same full listener in progress (a "
+                "probe socket's connect is still pending after 50 ms)")
+            h.not_applicable(f"the connect failed outright (queue {[hex(c) for c in queue]}), and so does the "
+                             f"kernel's for a probe socket ({kernel}); no special retry to observe")
+        yield b, lst
 
 
 # --- a toy application over a BIO pair, for the pump ---------------------------------------------------------------

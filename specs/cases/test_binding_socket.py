@@ -23,6 +23,11 @@ from conformance.stacks.base import Endpoint, EndpointConfig
 pytestmark = pytest.mark.needs("socket_transport", "client_role", "server_role", "error_codes")
 
 DEADLINE = 20.0  # seconds for one drive: far more than a loopback handshake needs
+# Seconds in which no byte arrives for any endpoint whose call keeps wanting to read before a drive calls it a
+# deadlock: every such endpoint waits for its peer, and every other one has finished its goal and is not called
+# again, so nothing can change. On loopback the kernel has put what send() accepted into the peer's receive queue
+# by the time send() returns, so this is ample even on a loaded machine.
+QUIET = 2.0
 Goal = Callable[[Endpoint], Outcome]
 
 
@@ -72,18 +77,29 @@ class SocketPair:
     def drive(self, goals: list[tuple[Endpoint, Goal]]) -> list[Outcome]:
         """Call each goal in turn, waiting with select() between rounds, until none asks to be repeated."""
         results: dict[int, Outcome] = {}
-        started = time.monotonic()
+        started = moved = time.monotonic()
         while len(results) < len(goals):
+            reading: list[int] = []  # descriptors of the endpoints whose call wants to read
             for i, (endpoint, goal) in enumerate(goals):
                 if i in results:
                     continue
                 out = goal(endpoint)
                 if not out.retry:
                     results[i] = out
+                    moved = time.monotonic()
                     self.h.trace.note(f"{endpoint.label}: {out}")
-            assert time.monotonic() - started < DEADLINE, f"no end after {DEADLINE} s: {results}"
+                elif out.error is SslError.SSL_ERROR_WANT_READ:
+                    reading.append(self.socks[0] if endpoint is self.client else self.socks[1])
+                else:
+                    moved = time.monotonic()
+            now = time.monotonic()
+            assert now - started < DEADLINE, f"no end after {DEADLINE} s: {results}"
+            assert now - moved < QUIET, (f"no end: nothing to read for {QUIET} s while every unfinished call wanted "
+                                         f"to read (a deadlock): {results}")
             if len(results) < len(goals):
-                select.select(self.socks, [], [], 0.05)
+                readable, _, _ = select.select(self.socks, [], [], 0.05)
+                if set(readable) & set(reading) or len(reading) < len(goals) - len(results):
+                    moved = time.monotonic()
         return [results[i] for i in range(len(goals))]
 
     def handshake(self) -> None:

@@ -3,18 +3,11 @@ predicates and their exact return values)."""
 
 from __future__ import annotations
 
-import errno
-import select
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
 
 from conformance.capi import constants as K
 from conformance.harness import Harness
-from specs.cases._bio import call, clear, drain, has_entry, has_peer, mem, owned, pair
+from specs.cases._bio import call, clear, connect_in_progress, drain, has_entry, mem, owned, pair
 
 pytestmark = pytest.mark.needs("c_api")
 
@@ -195,71 +188,12 @@ def test_special_retry_with_a_reason(h: Harness) -> None:
         assert call(h, "BIO_get_retry_reason", m) == K.BIO_RR_CONNECT
 
 
-def _kernel_connect(port: int) -> str:
-    """What the kernel does now with a non-blocking connect to 127.0.0.1:``port`` (its word against a stack's
-    "the connect failed"): "in progress" when it is still pending after 50 ms, else how it ended."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setblocking(False)
-        code = probe.connect_ex(("127.0.0.1", port))
-        if code not in (errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN):
-            return f"connect: {errno.errorcode.get(code, code)}"
-        _, writable, _ = select.select([], [probe], [], 0.05)
-        if not writable:
-            return "in progress"
-        code = probe.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        return f"SO_ERROR {errno.errorcode.get(code, code)}" if code else "connected"
-
-
-@contextmanager
-def connect_in_progress(h: Harness) -> Iterator[Any]:
-    """A non-blocking connect BIO whose TCP connect cannot finish yet: the listener's accept queue is full, so the
-    kernel drops the SYN and the connect stays in progress. Not applicable where the kernel completes it anyway."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    fillers: list[socket.socket] = []
-    bio = None
-    try:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(0)
-        port = listener.getsockname()[1]
-        for _ in range(4):  # fill the accept queue: further SYNs are dropped and connects stay in progress
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.setblocking(False)
-            s.connect_ex(("127.0.0.1", port))
-            fillers.append(s)
-        bio = call(h, "BIO_new_connect", f"127.0.0.1:{port}".encode())
-        assert bio is not None
-        call(h, "BIO_set_nbio", bio, 1)
-        clear(h)
-        ret = call(h, "BIO_do_connect", bio)
-        queue = drain(h)
-        if ret > 0:
-            assert has_peer(call(h, "BIO_get_fd", bio)[1]), (
-                "BIO_do_connect returned 1 on a non-blocking connect to a listener whose queue is full, but its "
-                "socket is not connected (getpeername: ENOTCONN)")
-            h.not_applicable("the kernel completed the connect at once although the backlog was full")
-        if queue:
-            kernel = _kernel_connect(port)
-            assert kernel != "in progress", (
-                f"BIO_do_connect failed outright (returned {ret}, error queue {[hex(c) for c in queue]}) on a "
-                "non-blocking connect, but the kernel keeps a connect to the same full listener in progress (a "
-                "probe socket's connect is still pending after 50 ms)")
-            h.not_applicable(f"the connect failed outright (queue {[hex(c) for c in queue]}), and so does the "
-                             f"kernel's for a probe socket ({kernel}); no special retry to observe")
-        yield bio
-    finally:
-        if bio is not None:
-            h.capi.BIO_free(bio)
-        for s in fillers:
-            s.close()
-        listener.close()
-
-
 @pytest.mark.clauses("BIO_should_retry/RETURN VALUES/should-io-special-one-or-zero",
                      "BIO_should_retry/DESCRIPTION/should-io-special")
 def test_connect_bio_in_progress_is_a_special_retry(h: Harness) -> None:
     """A connect BIO whose connect is still in progress asks for a special retry: BIO_should_io_special is
     exactly 1."""
-    with connect_in_progress(h) as bio:
+    with owned(h) as o, connect_in_progress(h, o) as (bio, _lst):
         assert call(h, "BIO_should_io_special", bio) == 1, "BIO_should_io_special did not return exactly 1"
         assert call(h, "BIO_should_retry", bio), "a connect in progress did not ask for a retry"
 
@@ -270,7 +204,7 @@ def test_connect_bio_in_progress_is_a_special_retry(h: Harness) -> None:
 def test_get_retry_bio_reports_the_connect_reason(h: Harness) -> None:
     """For a connect still in progress, BIO_get_retry_BIO returns the connect BIO itself with reason
     BIO_RR_CONNECT, BIO_get_retry_reason agrees, and the retry type is BIO_FLAGS_IO_SPECIAL alone."""
-    with connect_in_progress(h) as bio:
+    with owned(h) as o, connect_in_progress(h, o) as (bio, _lst):
         culprit, reason = call(h, "BIO_get_retry_BIO", bio)
         assert culprit is not None and culprit == bio, "BIO_get_retry_BIO did not return the connect BIO"
         assert reason == K.BIO_RR_CONNECT, f"reason {reason}, not BIO_RR_CONNECT"

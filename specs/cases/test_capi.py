@@ -7,8 +7,7 @@ import errno
 import select
 import socket
 import struct
-import threading
-from contextlib import suppress
+import time
 from functools import partial
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from conformance.capi import constants as K
 from conformance.harness import CApiPair, Harness
 from conformance.outcome import Role, SslError
-from specs.cases._bio import has_peer
+from specs.cases._bio import full_listener, has_peer
 from specs.cases._capi import Background, side, tcp_pair
 
 NONE = SslError.SSL_ERROR_NONE
@@ -439,61 +438,40 @@ def test_accept_bio_without_a_client_wants_accept(h: Harness) -> None:
 )
 def test_connect_bio_in_progress_wants_connect(h: Harness) -> None:
     """An SSL on a non-blocking BIO_s_connect() whose TCP connect cannot complete yet (the listener's backlog is
-    full) reports WANT_CONNECT; once the listener accepts, calling SSL_connect again moves on. After the first
-    WANT_CONNECT a helper thread accepts every connection, so a stack whose later call waits inside for the TCP
-    connect (libssl 3.0's connect BIO spins until the socket is writable, see test_bio_s_connect) returns once the
-    kernel retries the SYN instead of hanging; that wait is judged by the BIO_s_connect cases, not here."""
+    full) reports WANT_CONNECT; once the listener accepts, calling SSL_connect again moves on. From the first
+    WANT_CONNECT on (at the latest from two seconds on: _bio.FullListener) a helper thread accepts every connection,
+    so a stack whose call waits inside for the TCP connect (libssl 3.0's connect BIO spins until the socket is
+    writable, see test_bio_s_connect) returns once the kernel retries the SYN instead of hanging; that wait is judged
+    by the BIO_s_connect cases, not here."""
     api = h.capi
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers: list[socket.socket] = []
-    stop = threading.Event()
     s = side(api, Role.CLIENT)
-
-    def accept_all() -> None:
-        listener.settimeout(0.05)
-        while not stop.is_set():
-            with suppress(OSError):  # the timeout, every 50 ms
-                fillers.append(listener.accept()[0])
-
-    acceptor = threading.Thread(target=accept_all, daemon=True)
     try:
-        for _ in range(4):  # fill the accept queue so the next SYN is not answered
-            f = socket.socket()
-            f.setblocking(False)
-            f.connect_ex(("127.0.0.1", port))
-            fillers.append(f)
-        bio = call(h, "BIO_new_connect", f"127.0.0.1:{port}".encode())
-        call(h, "BIO_set_nbio", bio, 1)
-        call(h, "SSL_set_bio", s.ssl, bio, bio)
-        ret = call(h, "SSL_connect", s.ssl)
-        first = get_error(h, s.ssl, ret)
-        if first in (WANT_READ, WANT_WRITE):
-            assert has_peer(call(h, "BIO_get_fd", bio)[1]), (
-                f"SSL_connect went on (SSL_get_error {first}) on a non-blocking connect BIO whose TCP connect cannot "
-                "complete (the listener's queue is full): its socket is not connected (getpeername: ENOTCONN)")
-            h.not_applicable(f"the kernel completed the TCP connect at once (SSL_get_error {first}); "
-                             "WANT_CONNECT cannot be provoked here")
-        assert first is SslError.SSL_ERROR_WANT_CONNECT, f"a connect in progress gave {ret}, SSL_get_error {first}"
-        codes: list[SslError | int] = [first]
-        acceptor.start()
-        for _ in range(600):  # the kernel retries the SYN after 1 s, then 3 s: well within these 12 s
+        with full_listener() as lst:
+            bio = call(h, "BIO_new_connect", f"127.0.0.1:{lst.port}".encode())
+            call(h, "BIO_set_nbio", bio, 1)
+            call(h, "SSL_set_bio", s.ssl, bio, bio)
             ret = call(h, "SSL_connect", s.ssl)
-            codes.append(get_error(h, s.ssl, ret))
-            if codes[-1] is not SslError.SSL_ERROR_WANT_CONNECT:
-                break
-            select.select([], [], [], 0.02)
-        assert codes[-1] in (WANT_READ, WANT_WRITE), f"codes: {codes}"
+            first = get_error(h, s.ssl, ret)
+            if first in (WANT_READ, WANT_WRITE):
+                assert has_peer(call(h, "BIO_get_fd", bio)[1]), (
+                    f"SSL_connect went on (SSL_get_error {first}) on a non-blocking connect BIO whose TCP connect "
+                    "cannot complete (the listener's queue is full): its socket is not connected (getpeername: "
+                    "ENOTCONN)")
+                h.not_applicable(f"the kernel completed the TCP connect at once (SSL_get_error {first}); "
+                                 "WANT_CONNECT cannot be provoked here")
+            assert first is SslError.SSL_ERROR_WANT_CONNECT, f"a connect in progress gave {ret}, SSL_get_error {first}"
+            codes: list[SslError | int] = [first]
+            lst.release()
+            until = time.monotonic() + 12.0  # the kernel retries the SYN 1 s, then 3 s after the first
+            while time.monotonic() < until:
+                ret = call(h, "SSL_connect", s.ssl)
+                codes.append(get_error(h, s.ssl, ret))
+                if codes[-1] is not SslError.SSL_ERROR_WANT_CONNECT:
+                    break
+                select.select([], [], [], 0.02)
+            assert codes[-1] in (WANT_READ, WANT_WRITE), f"codes: {codes}"
     finally:
-        stop.set()
-        if acceptor.is_alive():
-            acceptor.join()
         s.close()
-        for f in fillers:
-            f.close()
-        listener.close()
 
 
 # --- SSL_read / SSL_write: the _ex forms, AUTO_RETRY, write retries ------------------------------------------

@@ -8,7 +8,6 @@ while claiming, say, ``SSL_accept/RETURN VALUES/1`` must have called ``SSL_accep
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,11 +42,10 @@ def test_hollow_claims_are_found() -> None:
 
 
 def test_no_case_claims_a_clause_of_a_function_it_never_calls(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     subprocess.run(
         [sys.executable, "-m", "pytest", "specs/cases", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
          "--stack", "engine", "--stack", "libssl", "--conformance-report", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     records = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines() if line.strip()]
     assert sum(r.get("kind") == "verdict" for r in records) > 300, "the run recorded too few verdicts"
     problems = hollow_claims(records)

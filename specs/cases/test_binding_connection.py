@@ -162,6 +162,9 @@ def test_binding_connection_set_options_returns_the_new_mask(h: Harness) -> None
     client = h.client_stack.endpoint(EndpointConfig(role=Role.CLIENT, verify_peer=True),
                                      f"client({h.client_stack.name})")
     h.endpoints.append(client)  # closed with the case
+    attach = getattr(client, "attach_trace", None)
+    if attach is not None:  # a C-API endpoint reports the library functions it calls, as in a pair
+        attach(h.trace)
     first = client.set_options(("SSL_OP_NO_TICKET",))
     mask = client.set_options(("SSL_OP_CIPHER_SERVER_PREFERENCE",))
     h.trace.note(f"SSL_set_options returned {first!r}, then {mask!r}")

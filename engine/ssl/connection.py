@@ -357,8 +357,9 @@ class SSL:
             cipher_suites12=self.cipher_list,
             extended_master_secret=not self.options & K.SSL_OP_NO_EXTENDED_MASTER_SECRET,
             encrypt_then_mac=not self.options & K.SSL_OP_NO_ENCRYPT_THEN_MAC,
-            # SSL_CTX_set_options: SSL_OP_NO_TICKET "is a server-side option only": a server issues no TLS 1.2 ticket
-            session_tickets12=not (self.server and self.options & K.SSL_OP_NO_TICKET),
+            # SSL_CTX_set_options: SSL_OP_NO_TICKET, a server issues no TLS 1.2 ticket; of a client the page says
+            # nothing (openssl-3.0, page silent): like libssl 3.0's, it asks for none (no SessionTicket extension)
+            session_tickets12=not self.options & K.SSL_OP_NO_TICKET,
             # SSL_CTX_set_options: client-initiated renegotiation is refused unless ALLOW_CLIENT_RENEGOTIATION;
             # SSL_OP_NO_RENEGOTIATION refuses all of it (a no_renegotiation warning, as libssl 3.0 sends)
             allow_renegotiation=not no_reneg

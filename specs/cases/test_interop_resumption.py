@@ -66,10 +66,6 @@ def _tapped() -> tuple[Link, _Tap, _Tap]:
     return Link(c2s, s2c), c2s, s2c
 
 
-# the reference offers and issues tickets by default (engine/tls/session12.py); another stack's defaults are observed
-_TICKETS_BY_DEFAULT = frozenset({"engine"})
-
-
 @pytest.mark.clauses("RFC5077/3.3/ticket-resumes", "RFC5246/7.3/resumption")
 def test_tls12_ticket_resumption(h: Harness) -> None:
     h.need("tls1_2")
@@ -91,10 +87,10 @@ def test_tls12_ticket_resumption(h: Harness) -> None:
         assert sh.extensions[SESSION_TICKET] == b"", "the ServerHello's SessionTicket extension is not empty"
         # RFC 5077 section 3.3: the server MUST send a NewSessionTicket after answering the extension
         assert NEW_SESSION_TICKET in server_flight.types(), "the server answered SessionTicket but sent no ticket"
-    if h.client_stack.name in _TICKETS_BY_DEFAULT:
-        assert offered and ch.extensions[SESSION_TICKET] == b"", "the client did not ask for a ticket"
-    if offered and h.server_stack.name in _TICKETS_BY_DEFAULT:
-        assert answered, "the server did not answer the client's SessionTicket extension"
+    # what a stack does by default (ask for a ticket, answer the request) is its own choice, observed here; the
+    # reference's defaults are checked in tests/engine/ssl/test_ssl_ticket_defaults.py
+    if offered:
+        assert ch.extensions[SESSION_TICKET] == b"", "the client's first hello carries a non-empty SessionTicket"
     nst = server_flight.first(NEW_SESSION_TICKET)
     ticket = nst[6:] if nst is not None else b""
     if not ticket:

@@ -399,13 +399,23 @@ def _drop_unread(api: Any, ssl: Any) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_bio_reset_closes_an_established_connection_and_starts_over(h: Harness, role: Role) -> None:
     """The subject's connected SSL in an SSL BIO (BIO_NOCLOSE, no BIO behind it): BIO_reset() shuts the connection
-    down before it resets the SSL, so the session counts as closed and stays (SSL_get_session unchanged; an open
-    one would be dropped, SSL_clear.pod), the shutdown state is 0 again, and the subject's next handshake, with a
-    new peer, makes a new connection that carries data."""
+    down with SSL_shutdown() before it resets the SSL, so the session counts as closed and stays (SSL_get_session
+    unchanged; an open one would be dropped, SSL_clear.pod), the shutdown state is 0 again, the subject's next
+    handshake step starts a new handshake, the bytes it wrote during the reset are a close_notify that its old peer
+    reads as the end of the connection, and a handshake with a new peer makes a new connection that carries data."""
     staged = reach(h, State.ESTABLISHED, role)
     api = staged.api
     session = api.SSL_get_session(staged.ssl)
     assert session is not None, f"the established {role.value} has no session"
+    half = api.SSL_get_rbio(staged.ssl)
+    # What the SSL writes during the reset goes into a memory BIO of its own: the reset is passed on to the SSL's
+    # read BIO (no BIO is behind the SSL BIO), its BIO pair half, and a reset pair half drops what was written into
+    # it (BIO_s_bio: DESCRIPTION), so the close_notify would be lost before anyone could see it. SSL_set_bio with
+    # the same read BIO and a new write BIO takes the one reference to the new one (SSL_set_bio: DESCRIPTION); the
+    # SSL_set_bio that puts the pair half back frees it (else SSL_free does).
+    wire = api.BIO_new(api.BIO_s_mem())
+    assert wire is not None, "BIO_new(BIO_s_mem()) returned NULL"
+    api.SSL_set_bio(staged.ssl, half, wire)
     b = call(h, "BIO_new", call(h, "BIO_f_ssl"))
     assert b is not None, "BIO_new(BIO_f_ssl()) returned NULL"
     try:
@@ -415,8 +425,12 @@ def test_bio_reset_closes_an_established_connection_and_starts_over(h: Harness, 
         call(h, "BIO_reset", b)
     finally:
         call(h, "BIO_free", b)
+    written = int(api.BIO_ctrl_pending(wire))
+    sent = bytes(api.BIO_read(wire, written)[1]) if written > 0 else b""
+    api.SSL_set_bio(staged.ssl, half, half)  # the pair half writes again (no reference given); the memory BIO freed
     kept, flags = api.SSL_get_session(staged.ssl), int(api.SSL_get_shutdown(staged.ssl))
-    note(h, f"after BIO_reset: session {session} -> {kept}, SSL_get_shutdown -> {flags}")
+    note(h, f"after BIO_reset: session {session} -> {kept}, SSL_get_shutdown -> {flags}, {len(sent)} bytes written "
+            f"({_records(sent)})")
     assert kept == session, "after BIO_reset the session was dropped: the connection was not shut down first"
     assert flags == 0, f"SSL_get_shutdown after BIO_reset: {flags}, not 0 (the SSL is not back in its initial state)"
     _drop_unread(api, staged.ssl)
@@ -427,12 +441,35 @@ def test_bio_reset_closes_an_established_connection_and_starts_over(h: Harness, 
     note(h, f"SSL_do_handshake after BIO_reset -> {ret} ({code}), {staged.subject.outgoing()} bytes out")
     assert ret < 0 and code is SslError.SSL_ERROR_WANT_READ, \
         f"SSL_do_handshake after BIO_reset: {ret} ({code}), not a new handshake waiting for the peer"
+    # SSL_shutdown ran: the old peer, given the bytes written during the reset, reads a close_notify (0,
+    # SSL_ERROR_ZERO_RETURN, SSL_RECEIVED_SHUTDOWN set), seen on the wire rather than in the subject's own flags
+    assert sent, "BIO_reset wrote nothing: no close_notify, SSL_shutdown was not called"
+    staged.peer.give(sent)
+    got, data = api.SSL_read(staged.peer.ssl, 100)
+    peer_code = error(api, staged.peer.ssl, int(got))
+    peer_flags = int(api.SSL_get_shutdown(staged.peer.ssl))
+    note(h, f"old peer SSL_read of the {len(sent)} bytes -> {got} ({peer_code}), SSL_get_shutdown -> {peer_flags}")
+    assert got == 0 and peer_code is SslError.SSL_ERROR_ZERO_RETURN and peer_flags & RECEIVED, (
+        f"the bytes BIO_reset wrote ({_records(sent)}) are not a close_notify: the old peer's SSL_read -> {got} "
+        f"{bytes(data or b'')[:16]!r} ({peer_code}), SSL_get_shutdown {peer_flags}")
     fresh = Mem(h, Role.SERVER if role is Role.CLIENT else Role.CLIENT)
     client, server = (staged.subject, fresh) if role is Role.CLIENT else (fresh, staged.subject)
     handshake(h, client, server)
     assert api.SSL_write(staged.ssl, b"anew") == 4, "the subject's write on its new connection"
     move(staged.subject, fresh)
     assert api.SSL_read(fresh.ssl, 10) == (4, b"anew"), "the new peer's read"
+
+
+def _records(data: bytes) -> str:
+    """The TLS records in ``data`` as ``type/length`` (for the trace and failure texts; a torn tail is shown)."""
+    shown, at = [], 0
+    while at + 5 <= len(data):
+        length = int.from_bytes(data[at + 3:at + 5], "big")
+        shown.append(f"{data[at]}/{length}")
+        at += 5 + length
+    if at < len(data):
+        shown.append(f"{len(data) - at} torn bytes")
+    return ", ".join(shown) or "none"
 
 
 # --- SSL_clear keeps the object's settings --------------------------------------------------------------------------

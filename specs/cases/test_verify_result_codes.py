@@ -26,7 +26,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from conformance.capi import constants as K
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
-from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, new_pair, server_ctx
+from conformance.outcome import Role
+from specs.cases._ssl_objects import Mem, ssl_ctx
+from specs.cases._verify import chained_pki, drive, is_ssl_error
 
 pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "error_codes")
 
@@ -114,13 +116,42 @@ class Seen:
         return preverify_ok if self.answer is None else self.answer
 
 
+def _trust(h: Harness, ctx: Any, ca: Path) -> None:
+    assert h.capi.SSL_CTX_load_verify_locations(ctx, str(ca).encode(), None) == 1, "load_verify_locations failed"
+
+
+def _serve(h: Harness, ctx: Any, chain: Path | None, key: Path | None) -> None:
+    """The server's certificate: ``chain`` and ``key``, else the test server certificate."""
+    api = h.capi
+    if chain is not None and key is not None:
+        assert api.SSL_CTX_use_certificate_chain_file(ctx, str(chain).encode()) == 1, "chain file refused"
+        assert api.SSL_CTX_use_PrivateKey_file(ctx, str(key).encode(), K.SSL_FILETYPE_PEM) == 1, "key refused"
+        return
+    server = default_pki().server
+    assert api.SSL_CTX_use_certificate_file(ctx, str(server.cert_path).encode(), K.SSL_FILETYPE_PEM) == 1
+    assert api.SSL_CTX_use_PrivateKey_file(ctx, str(server.key_path).encode(), K.SSL_FILETYPE_PEM) == 1
+
+
+def _pair(h: Harness, cctx: Any, sctx: Any) -> tuple[Mem, Mem]:
+    """A client and a server on contexts a ``with ssl_ctx`` block owns: each endpoint takes a reference of its own
+    (freed with it), so every context is freed on every path, a set-up that fails half-way included."""
+    api = h.capi
+    assert api.SSL_CTX_up_ref(cctx) == 1
+    client = Mem(h, Role.CLIENT, ctx=cctx)
+    assert api.SSL_CTX_up_ref(sctx) == 1
+    server = Mem(h, Role.SERVER, ctx=sctx)
+    return client, server
+
+
 def _verify(h: Harness, files: Files | None, seen: Seen, host: bytes | None = None) -> tuple[Any, int]:
     """A verifying client (trusting ``files.root``) against a server sending ``files.chain``: (failure, result)."""
     api = h.capi
-    cctx = client_ctx(h, files.root if files else None)
-    api.SSL_CTX_set_verify(cctx, K.SSL_VERIFY_PEER, seen)
-    sctx = server_ctx(h, chain=files.chain, key=files.key) if files else server_ctx(h)
-    client, server = new_pair(h, cctx, sctx)
+    with ssl_ctx(h, api.TLS_client_method()) as cctx, ssl_ctx(h, api.TLS_server_method()) as sctx:
+        _trust(h, cctx, files.root if files else default_pki().ca_path)
+        api.SSL_CTX_set_verify(cctx, K.SSL_VERIFY_PEER, seen)
+        _serve(h, sctx, files.chain if files else None, files.key if files else None)
+        _trust(h, sctx, default_pki().ca_path)  # for client certificates, as the other verification cases' servers
+        client, server = _pair(h, cctx, sctx)
     if host is not None:
         assert api.SSL_set1_host(client.ssl, host) == 1
     failure = drive(h, client, server)
@@ -162,12 +193,11 @@ def test_lone_certificate_of_an_unknown_issuer(h: Harness) -> None:
     api = h.capi
     seen = Seen(api, answer=1)
     pki = default_pki()
-    cctx = client_ctx(h, pki.other_ca_path)
-    api.SSL_CTX_set_verify(cctx, K.SSL_VERIFY_PEER, seen)
-    sctx = api.SSL_CTX_new(api.TLS_server_method())  # no trust store: nothing to build a longer chain from
-    assert api.SSL_CTX_use_certificate_file(sctx, str(pki.server.cert_path).encode(), K.SSL_FILETYPE_PEM) == 1
-    assert api.SSL_CTX_use_PrivateKey_file(sctx, str(pki.server.key_path).encode(), K.SSL_FILETYPE_PEM) == 1
-    client, server = new_pair(h, cctx, sctx)
+    with ssl_ctx(h, api.TLS_client_method()) as cctx, ssl_ctx(h, api.TLS_server_method()) as sctx:
+        _trust(h, cctx, pki.other_ca_path)
+        api.SSL_CTX_set_verify(cctx, K.SSL_VERIFY_PEER, seen)
+        _serve(h, sctx, None, None)  # no trust store: nothing to build a longer chain from
+        client, server = _pair(h, cctx, sctx)
     failure = drive(h, client, server)
     h.trace.note(f"callback calls (preverify_ok, depth, error): {seen.calls}; handshake {failure or 'complete'}")
     assert failure is None, f"a callback that returns 1 did not let the handshake complete: {failure}"

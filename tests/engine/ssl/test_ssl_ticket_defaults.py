@@ -1,0 +1,155 @@
+"""The reference's TLS 1.2 ticket defaults through its C API: a client made from a default SSL_CTX asks for a ticket
+(an empty SessionTicket extension, RFC 5077 section 3.2) and a server made from one answers that request (an empty
+SessionTicket extension in its ServerHello, then a NewSessionTicket, section 3.3), for its own client and for
+libssl's. These are the engine's choices, not the suite's clauses: the interop case test_tls12_ticket_resumption
+observes another stack's defaults and checks only what RFC 5077 requires of any stack.
+
+The hellos and the NewSessionTicket travel in plaintext before ChangeCipherSpec, so they are read off the bytes the
+two sides exchange on their BIO pairs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import engine.bio as B
+import engine.ssl as E
+from conformance.capi.libssl import LibsslApi
+from conformance.certs import SERVER_NAME, default_pki
+from engine.ssl import constants as K
+
+SESSION_TICKET = 35
+CLIENT_HELLO, SERVER_HELLO, NEW_SESSION_TICKET = 1, 2, 4
+
+
+class _Engine:
+    """The engine's C API under one name space, as LibsslApi offers libssl's."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(E, name) if hasattr(E, name) else getattr(B, name)
+
+
+class _End:
+    """One SSL of ``api`` from a default context (TLS 1.2 at most) on the internal half of a BIO pair."""
+
+    def __init__(self, api: Any, server: bool) -> None:
+        self.api = api
+        self.ctx = api.SSL_CTX_new(api.TLS_server_method() if server else api.TLS_client_method())
+        assert self.ctx is not None
+        assert api.SSL_CTX_set_max_proto_version(self.ctx, K.TLS1_2_VERSION) == 1
+        pki = default_pki()
+        if server:
+            assert api.SSL_CTX_use_certificate_file(self.ctx, str(pki.server.cert_path).encode(), 1) == 1
+            assert api.SSL_CTX_use_PrivateKey_file(self.ctx, str(pki.server.key_path).encode(), 1) == 1
+        self.ssl = api.SSL_new(self.ctx)
+        ret, inner, self.net = api.BIO_new_bio_pair(0, 0)
+        assert ret == 1
+        api.SSL_set_bio(self.ssl, inner, inner)
+        if server:
+            api.SSL_set_accept_state(self.ssl)
+        else:
+            api.SSL_set_connect_state(self.ssl)
+            assert api.SSL_set_tlsext_host_name(self.ssl, SERVER_NAME.encode()) == 1
+        self.sent = b""
+
+    def take(self) -> bytes:
+        n = int(self.api.BIO_ctrl_pending(self.net))
+        data = bytes(self.api.BIO_read(self.net, n)[1]) if n > 0 else b""
+        self.sent += data
+        return data
+
+    def give(self, data: bytes) -> None:
+        if data:
+            assert self.api.BIO_write(self.net, data) == len(data)
+
+    def close(self) -> None:
+        self.api.SSL_free(self.ssl)
+        self.api.BIO_free(self.net)
+        self.api.SSL_CTX_free(self.ctx)
+
+
+def _handshake(client: _End, server: _End) -> None:
+    done = [0, 0]
+    for _ in range(50):
+        for i, end in enumerate((client, server)):
+            if done[i] != 1:
+                done[i] = int(end.api.SSL_do_handshake(end.ssl))
+        a, b = client.take(), server.take()
+        server.give(a)
+        client.give(b)
+        if not a and not b and done == [1, 1]:
+            return
+    raise AssertionError(f"the handshake did not complete: {done}")
+
+
+def _messages(wire: bytes) -> list[tuple[int, bytes]]:
+    """(type, body) of the plaintext handshake messages before the first change_cipher_spec record."""
+    buf, at = b"", 0
+    while at + 5 <= len(wire) and wire[at] != 20:
+        if wire[at] == 22:
+            buf += wire[at + 5 : at + 5 + int.from_bytes(wire[at + 3 : at + 5], "big")]
+        at += 5 + int.from_bytes(wire[at + 3 : at + 5], "big")
+    out, i = [], 0
+    while i + 4 <= len(buf):
+        n = int.from_bytes(buf[i + 1 : i + 4], "big")
+        out.append((buf[i], buf[i + 4 : i + 4 + n]))
+        i += 4 + n
+    return out
+
+
+def _extensions(body: bytes, client: bool) -> dict[int, bytes]:
+    at = 2 + 32
+    at += 1 + body[at]
+    at += 2 + int.from_bytes(body[at : at + 2], "big") if client else 2
+    at += 1 + body[at] if client else 1
+    end = at + 2 + int.from_bytes(body[at : at + 2], "big") if at + 2 <= len(body) else at
+    at += 2
+    out = {}
+    while at + 4 <= end:
+        kind, n = int.from_bytes(body[at : at + 2], "big"), int.from_bytes(body[at + 2 : at + 4], "big")
+        out[kind] = body[at + 4 : at + 4 + n]
+        at += 4 + n
+    return out
+
+
+def _first(messages: list[tuple[int, bytes]], kind: int) -> bytes:
+    body = next((b for t, b in messages if t == kind), None)
+    assert body is not None, f"no handshake message of type {kind}: {[t for t, _ in messages]}"
+    return body
+
+
+@pytest.fixture(scope="module")
+def libssl() -> LibsslApi:
+    try:
+        return LibsslApi()
+    except OSError as exc:  # pragma: no cover - the CI image has libssl 3
+        pytest.skip(f"no system libssl: {exc}")
+
+
+def _exchange(client_api: Any) -> tuple[dict[int, bytes], list[tuple[int, bytes]]]:
+    """A TLS 1.2 handshake of a default client of ``client_api`` with a default engine server: the ClientHello's
+    extensions and the server's plaintext flight."""
+    client = _End(client_api, server=False)
+    server = _End(_Engine(), server=True)
+    try:
+        _handshake(client, server)
+        return _extensions(_first(_messages(client.sent), CLIENT_HELLO), client=True), _messages(server.sent)
+    finally:
+        client.close()
+        server.close()
+
+
+def test_a_default_client_asks_for_a_ticket() -> None:
+    hello, _ = _exchange(_Engine())
+    assert hello.get(SESSION_TICKET) == b"", "the engine's default client sent no empty SessionTicket extension"
+
+
+@pytest.mark.parametrize("client_stack", ["engine", "libssl"])
+def test_a_default_server_answers_a_ticket_request(libssl: LibsslApi, client_stack: str) -> None:
+    hello, flight = _exchange(_Engine() if client_stack == "engine" else libssl)
+    assert SESSION_TICKET in hello, f"precondition: the default {client_stack} client asks for a ticket"
+    answer = _extensions(_first(flight, SERVER_HELLO), client=False)
+    assert answer.get(SESSION_TICKET) == b"", "the engine's default server did not answer the ticket request"
+    ticket = _first(flight, NEW_SESSION_TICKET)[6:]  # lifetime hint (4), ticket length (2)
+    assert ticket, "the engine's default server sent an empty ticket"

@@ -361,14 +361,14 @@ def test_binding_read_after_our_close_notify_still_delivers(h: Harness, role: Ro
 @pytest.mark.needs("error_codes")
 @pytest.mark.parametrize("role", ROLES)
 def test_binding_read_after_the_peers_close_notify(h: Harness, role: Role) -> None:
-    """The peer's close_notify has been read: every further read reports ZERO_RETURN again (0 where the C value is
-    seen), delivers nothing and writes nothing; SSL_RECEIVED_SHUTDOWN is set where SSL_get_shutdown is bound."""
+    """The peer's close_notify has been read: every further read reports ZERO_RETURN again (<= 0 where the C value
+    is seen), delivers nothing and writes nothing; SSL_RECEIVED_SHUTDOWN is set where SSL_get_shutdown is bound."""
     staged = reach(h, State.CLOSE_NOTIFY_RECEIVED, role)
     for attempt in (1, 2):
         out = staged.call(staged.subject, lambda e: e.read(100))
         assert out.error is ZERO_RETURN and not out.data, f"read #{attempt} after the peer's close_notify: {out}"
         if h.has("raw_return_values"):
-            assert out.ret == 0, f"read #{attempt} after the peer's close_notify returned {out.ret}, not 0"
+            assert out.ret <= 0, f"read #{attempt} after the peer's close_notify returned {out.ret}, not <= 0"
     assert staged.subject.outgoing_pending() == 0, "reading after close_notify wrote something"
     if h.has("shutdown_state"):
         flags = staged.subject.get_shutdown()

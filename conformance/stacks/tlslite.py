@@ -268,9 +268,8 @@ class TlsliteEndpoint(Endpoint):
             lambda _v: Outcome("SSL_write", len(data), SslError.SSL_ERROR_NONE, args=args))
 
     def shutdown(self) -> Outcome:
-        blocked = self._drive_handshake("SSL_shutdown", "")
-        if blocked is not None:
-            return blocked
+        # SSL_shutdown runs no handshake: before the handshake has completed, closeAsync() is called as it is
+        # (tlslite then closes the connection at once, whatever the handshake's progress)
         gen = self._pending.pop("SSL_shutdown", None) or self.conn.closeAsync()
         try:
             state, value = self._step(gen)

@@ -53,3 +53,17 @@ def test_gets_on_a_socket_bio_without_a_socket_is_not_implemented(h: Harness) ->
         ret = call(h, "BIO_gets", b, 10)[0]
         drain(h)
         assert ret == -2, f"BIO_gets on a socket BIO without a socket returned {ret}, not -2 (not implemented)"
+
+
+@pytest.mark.clauses("BIO_s_mem/DESCRIPTION/eof-return-zero", "BIO_should_retry/DESCRIPTION/should-retry")
+def test_end_of_file_after_a_retry_is_not_a_retry(h: Harness) -> None:
+    """A read of an empty memory BIO asks for a retry (eof value -1); after BIO_set_mem_eof_return(b, 0) the next
+    read of the still empty BIO is end of file: 0, and BIO_should_retry is false, whatever the call before it
+    left."""
+    with owned(h) as o:
+        m = mem(h, o)
+        assert call(h, "BIO_read", m, 4)[0] == -1
+        assert call(h, "BIO_should_retry", m), "the empty memory BIO did not ask for a retry"
+        assert call(h, "BIO_set_mem_eof_return", m, 0) == 1
+        assert call(h, "BIO_read", m, 4)[0] == 0, "the empty BIO with eof value 0 did not read as end of file"
+        assert not call(h, "BIO_should_retry", m), "end of file kept the retry flag of the read before it"

@@ -58,6 +58,7 @@ __all__ = [
     "EmptyProtectedHandshake",
     "HelloFault",
     "Misbehaviour",
+    "OversizedCiphertext12",
     "OversizedRecord",
     "PlaintextAlert",
     "PostHandshakeAuthFault",
@@ -224,6 +225,18 @@ class EmptyProtectedHandshake(Misbehaviour):
 
     def wrong_record(self) -> bytes:
         return self._seal_inner(bytes((ContentType.handshake,)))
+
+
+@dataclass
+class OversizedCiphertext12(Misbehaviour):
+    """A TLS 1.2 application-data record whose ciphertext is 2^14 + 2049 bytes, one more than RFC 5246 section 6.2.3
+    allows (section 7.2.2: record_overflow); its contents are not a valid ciphertext, so a receiver that skips the
+    length check fails on the MAC instead (bad_record_mac)."""
+
+    def wrong_record(self) -> bytes:
+        size = (1 << 14) + 2049
+        self.done = True
+        return bytes((ContentType.application_data, 3, 3)) + size.to_bytes(2, "big") + bytes(size)
 
 
 @dataclass

@@ -347,6 +347,11 @@ def BIO_closesocket(sock: int) -> int:
 class _Socket(BioImpl):
     __slots__ = ()
 
+    def lacks(self, operation: str) -> bool:
+        # BIO_s_socket: DESCRIPTION "BIO_gets() is not" supported, so BIO_gets is -2 (not implemented) whatever the
+        # BIO's state, before a socket is set too (BIO_read: RETURN VALUES; libcrypto 3.0 tests the method first)
+        return operation == "gets"
+
     def read(self, bio: BIO, n: int) -> tuple[int, bytes]:
         BIO_clear_retry_flags(bio)
         if n == 0:

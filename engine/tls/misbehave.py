@@ -55,12 +55,15 @@ __all__ = [
     "BadRenegotiationInfo",
     "CorruptedRecord",
     "DowngradeSentinel",
+    "EmptyProtectedHandshake",
     "HelloFault",
     "Misbehaviour",
+    "OversizedCiphertext12",
     "OversizedRecord",
     "PlaintextAlert",
     "PostHandshakeAuthFault",
     "PreSharedKeyNotLast",
+    "ProtectedChangeCipherSpec",
     "RepeatedMessage",
     "Resumption12Fault",
     "ResumptionEmsMismatch",
@@ -127,6 +130,15 @@ class Misbehaviour:
             return signer(key, scheme, data + b"\x00")
 
         return wrong
+
+    def _seal_inner(self, inner: bytes) -> bytes:
+        """A TLS 1.3 protected record around ``inner`` taken as the whole TLSInnerPlaintext (content, type byte), so
+        that the record layer's own rules (a clear change_cipher_spec, no empty handshake record) are not applied."""
+        layer = self.record_layer
+        if layer is None or layer._write is None or not layer._write.conceals_type:
+            raise RuntimeError("the misbehaviour needs a TLS 1.3 connection with its write keys")
+        self.done = True
+        return layer._write.seal_record(ContentType.application_data, inner)
 
     def _seal(self, content_type: int, data: bytes, max_fragment: int = 1 << 14) -> bytes:
         if self.record_layer is None:
@@ -195,6 +207,36 @@ class OversizedRecord(Misbehaviour):
     def wrong_record(self) -> bytes:
         size = (1 << 14) + 1
         return self._seal(ContentType.application_data, b"\x00" * size, max_fragment=size)
+
+
+@dataclass
+class ProtectedChangeCipherSpec(Misbehaviour):
+    """A change_cipher_spec (the byte 1) inside a protected record, after the handshake (RFC 9846 section 5: a
+    protected change_cipher_spec record is unexpected_message)."""
+
+    def wrong_record(self) -> bytes:
+        return self._seal_inner(bytes((1, ContentType.change_cipher_spec)))
+
+
+@dataclass
+class EmptyProtectedHandshake(Misbehaviour):
+    """A protected record whose inner plaintext is a handshake record with no content (RFC 9846 section 5.4:
+    zero-length Handshake or Alert content is unexpected_message)."""
+
+    def wrong_record(self) -> bytes:
+        return self._seal_inner(bytes((ContentType.handshake,)))
+
+
+@dataclass
+class OversizedCiphertext12(Misbehaviour):
+    """A TLS 1.2 application-data record whose ciphertext is 2^14 + 2049 bytes, one more than RFC 5246 section 6.2.3
+    allows (section 7.2.2: record_overflow); its contents are not a valid ciphertext, so a receiver that skips the
+    length check fails on the MAC instead (bad_record_mac)."""
+
+    def wrong_record(self) -> bytes:
+        size = (1 << 14) + 2049
+        self.done = True
+        return bytes((ContentType.application_data, 3, 3)) + size.to_bytes(2, "big") + bytes(size)
 
 
 @dataclass

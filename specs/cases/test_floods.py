@@ -114,3 +114,15 @@ def test_empty_record_flood_after_the_handshake(h: Harness) -> None:
 
     _, out = _flood(h, pair, empty, lambda e: e.read(100), "empty application-data")
     _check_stop(h, pair, peer, out)
+
+
+@pytest.mark.clauses("RFC9846/5/ccs-other-value")
+@pytest.mark.needs("server_role", "error_codes", "tls1_3")  # the peer core offers TLS 1.3 only
+def test_change_cipher_spec_with_another_value_is_refused(h: Harness) -> None:
+    """After the ClientHello, a clear change_cipher_spec record whose content is not the single byte 1 but the two
+    bytes 01 00: the server aborts with unexpected_message (only the one-byte record may be dropped)."""
+    pair, peer = _after_client_hello(h)
+    record = bytes.fromhex("14030300020100")
+    assert pair.server.put_incoming(record) == len(record)
+    out = pair.call(pair.server, lambda e: e.do_handshake())
+    _check_stop(h, pair, peer, out)

@@ -20,9 +20,11 @@ from engine.tls.alerts import AlertDescription as A
 from engine.tls.misbehave import (
     BadInnerType,
     BadKeyUpdate,
+    EmptyProtectedHandshake,
     Misbehaviour,
     OversizedRecord,
     PlaintextAlert,
+    ProtectedChangeCipherSpec,
     RepeatedMessage,
     UnexpectedMessage,
     WrongCertificateVerify,
@@ -172,3 +174,19 @@ def test_plaintext_alert_after_the_handshake_is_refused(h: Harness, role: Role) 
     """A fatal alert in the clear after the handshake: an unexpected record, answered with unexpected_message (not
     taken as the peer's alert)."""
     _record_fault(h, role, PlaintextAlert(), A.unexpected_message)
+
+
+@pytest.mark.clauses("RFC9846/5/protected-change-cipher-spec")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_protected_change_cipher_spec_is_refused(h: Harness, role: Role) -> None:
+    """After the handshake, a protected record whose inner content type is change_cipher_spec (content the byte 1):
+    unexpected_message (only the clear compatibility record may be dropped)."""
+    _record_fault(h, role, ProtectedChangeCipherSpec(), A.unexpected_message)
+
+
+@pytest.mark.clauses("RFC9846/5.4/empty-handshake-or-alert")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_empty_protected_handshake_record_is_refused(h: Harness, role: Role) -> None:
+    """After the handshake, a protected record whose inner plaintext is of type handshake with no content at all:
+    unexpected_message."""
+    _record_fault(h, role, EmptyProtectedHandshake(), A.unexpected_message)

@@ -19,6 +19,7 @@ from engine.tls.alerts import AlertDescription as A
 from engine.tls.misbehave import (
     CorruptedRecord,
     DowngradeSentinel,
+    OversizedCiphertext12,
     WrongFinished,
     WrongSignature12,
 )
@@ -89,3 +90,12 @@ def test_tls12_corrupted_record_is_refused_with_bad_record_mac(h: Harness, role:
 def test_tls13_corrupted_record_is_refused_with_bad_record_mac(h: Harness, role: Role) -> None:
     """A TLS 1.3 record with one ciphertext byte flipped: bad_record_mac."""
     _record_fault(h, role, CorruptedRecord(), A.bad_record_mac)
+
+
+@pytest.mark.clauses("RFC5246/6.2.3/ciphertext-length-limit")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_tls12_ciphertext_over_the_limit_is_record_overflow(h: Harness, role: Role) -> None:
+    """After a TLS 1.2 handshake the peer sends an application-data record of 2^14 + 2049 bytes: record_overflow
+    (the length alone decides; its bytes are no valid ciphertext, so a receiver that decrypts first would say
+    bad_record_mac)."""
+    _record_fault(h, role, OversizedCiphertext12(), A.record_overflow, _tls12, tls=TLS12_ONLY)

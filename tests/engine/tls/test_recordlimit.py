@@ -86,6 +86,21 @@ def test_a_record_above_our_limit_is_record_overflow(pki: PKI) -> None:
     assert info.value.alert == AlertDescription.record_overflow and info.value.sent_by_us
 
 
+def test_the_limit_counts_the_content_type_byte_exactly(pki: PKI) -> None:
+    """RFC 8449 section 4: in TLS 1.3 the limit bounds the inner plaintext, content type byte included. With a limit
+    of 100, a record of 99 bytes of data (100 with the type byte) is taken; one of 100 (101) is record_overflow."""
+    c, s = pair(pki, {"record_size_limit": 1000}, {"record_size_limit": 100})
+    pump(c, s)
+    c._record.send_limit = 16385  # a peer that ignores our limit
+    c.send_application_data(bytes(99))
+    s.receive_bytes(c.data_to_send())
+    assert _data(s) == bytes(99)
+    c.send_application_data(bytes(100))
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_bytes(c.data_to_send())
+    assert info.value.alert == AlertDescription.record_overflow and info.value.sent_by_us
+
+
 def test_a_limit_below_64_is_illegal_parameter(pki: PKI) -> None:
     c, s = pair(pki, {"extra_extensions": ((28, b"\x00\x10"),)}, {"record_size_limit": 100})
     with pytest.raises(TLSAlertError) as info:

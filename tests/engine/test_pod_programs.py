@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +41,7 @@ needs_curl = pytest.mark.skipif(CURL is None, reason="the curl program is not in
 DEADLINE = 20.0  # seconds any one program may take before the test calls it a hang
 
 
-# --- peers -------------------------------------------------------------------------------------------------------------
+# --- peers ------------------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -121,7 +120,7 @@ def run_client(argv: list[str], stdin: bytes = b"") -> subprocess.CompletedProce
     return subprocess.run(argv, input=stdin, capture_output=True, timeout=DEADLINE, check=False)
 
 
-# --- small helpers an application would have -------------------------------------------------------------------------
+# --- small helpers an application would have --------------------------------------------------------------------------
 
 
 def errors() -> list[str]:
@@ -213,7 +212,7 @@ def pki() -> TestPKI:
     return default_pki()
 
 
-# --- 1. blocking client ------------------------------------------------------------------------------------------------
+# --- 1. blocking client -----------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
@@ -324,3 +323,439 @@ def test_blocking_client_against_engine_server(pki: TestPKI, max_version: int) -
     assert len(problems) == 1 and problems[0].startswith("SSL_accept"), problems  # the refused client's connection
     S.SSL_CTX_free(ctx)
     S.SSL_CTX_free(sctx)
+
+
+# --- 2. non-blocking client with select() -----------------------------------------------------------------------------
+
+
+@dataclass
+class Waits:
+    """How often SSL_get_error sent the program to select() for reading / writing."""
+
+    read: int = 0
+    write: int = 0
+
+
+def drive(ssl: Any, sock: socket.socket, op: Callable[[], int], waits: Waits) -> int:
+    """Repeat ``op`` (the same call, the same arguments) until it returns > 0 or a result other than WANT_READ /
+    WANT_WRITE; between tries wait in select() for what SSL_get_error asked for (SSL_get_error.pod, SSL_write
+    seed: 'select() can be used to check for the required condition')."""
+    end = time.monotonic() + DEADLINE
+    while True:
+        ret = op()
+        if ret > 0:
+            return ret
+        err = S.SSL_get_error(ssl, ret)
+        left = end - time.monotonic()
+        assert left > 0, f"no progress within {DEADLINE}s; last SSL_get_error {err}"
+        if err == C.SSL_ERROR_WANT_READ:
+            waits.read += 1
+            select.select([sock], [], [], left)
+        elif err == C.SSL_ERROR_WANT_WRITE:
+            waits.write += 1
+            select.select([], [sock], [], left)
+        else:
+            return ret
+
+
+def nonblocking_socket(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=DEADLINE)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)  # a small send buffer: WANT_WRITE comes sooner
+    sock.setblocking(False)
+    return sock
+
+
+@pytest.mark.parametrize("attach", ["BIO_new_socket", "SSL_set_fd"])
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_nonblocking_client_large_write(pki: TestPKI, attach: str, version: str) -> None:
+    """Several MB through SSL_write on a non-blocking socket while the peer is stopped: SSL_write returns -1 with
+    SSL_ERROR_WANT_WRITE, the program waits in select() and repeats the call with the same arguments until it
+    reports every byte written (SSL_write seed, WARNING; no SSL_MODE_ENABLE_PARTIAL_WRITE)."""
+    payload = os.urandom(4 << 20)
+    with s_server(pki, version, "-naccept", "1") as server:
+        ctx = client_ctx(pki)
+        sock = nonblocking_socket(server.port)
+        ssl = S.SSL_new(ctx)
+        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
+        if attach == "BIO_new_socket":
+            sbio = B.BIO_new_socket(sock.fileno(), BC.BIO_NOCLOSE)
+            S.SSL_set_bio(ssl, sbio, sbio)
+        else:
+            assert S.SSL_set_fd(ssl, sock.fileno()) == 1
+        waits = Waits()
+        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
+        assert waits.read > 0, "a non-blocking handshake waits for the server at least once"
+
+        server.proc.send_signal(signal.SIGSTOP)  # the peer stops reading: the socket buffers fill up
+        resume = threading.Timer(0.3, server.proc.send_signal, args=(signal.SIGCONT,))
+        resume.start()
+        try:
+            before = waits.write
+            assert drive(ssl, sock, lambda: S.SSL_write(ssl, payload), waits) == len(payload), errors()
+            assert waits.write > before, "the stopped peer never made SSL_write return SSL_ERROR_WANT_WRITE"
+        finally:
+            resume.join()
+        server.wait_for(payload[-64:], timeout=DEADLINE)
+        assert payload in server.text()
+
+        # a two-way shutdown on the non-blocking socket: 0 (sent), then 1 once the peer's close_notify is read
+        ret = S.SSL_shutdown(ssl)
+        if ret == 0:
+            ret = drive(ssl, sock, lambda: S.SSL_shutdown(ssl), waits)
+        assert ret == 1, (ret, errors())
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)
+
+
+# --- 3. a server on the accept BIO and BIO_f_ssl ----------------------------------------------------------------------
+
+
+class AcceptServer:
+    """BIO_new_accept + BIO_set_accept_bios(BIO_new_ssl(ctx, 0)) (BIO_s_accept.pod, BIO_f_ssl.pod): each
+    BIO_do_accept after the first hands over a connection BIO already chained under an SSL BIO."""
+
+    reply = b"HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\nContent-Length: 14\r\n\r\nhello via BIO\n"
+
+    def __init__(self, ctx: Any, count: int) -> None:
+        self.abio = B.BIO_new_accept("127.0.0.1:0")
+        assert self.abio is not None, errors()
+        ssl_bio = S.BIO_new_ssl(ctx, 0)
+        assert ssl_bio is not None, errors()
+        assert B.BIO_set_accept_bios(self.abio, ssl_bio) == 1
+        assert B.BIO_do_accept(self.abio) == 1, errors()  # the first call binds and listens
+        ret, fd = B.BIO_get_fd(self.abio)
+        assert ret >= 0 and fd >= 0
+        with socket.socket(fileno=os.dup(fd)) as probe:
+            self.port = int(probe.getsockname()[1])
+        self.count = count
+        self.outcomes: list[str] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        for _ in range(self.count):
+            if B.BIO_do_accept(self.abio) <= 0:
+                self.outcomes.append(f"BIO_do_accept failed {errors()}")
+                return
+            conn = B.BIO_pop(self.abio)
+            assert conn is not None
+            ret, ssl = S.BIO_get_ssl(conn)
+            assert ssl is not None
+            sock_fd = B.BIO_get_fd(conn)[1]
+            with contextlib.suppress(OSError), socket.socket(fileno=os.dup(sock_fd)) as dup:
+                blocking_with_deadline(dup)  # the options belong to the shared socket, so the deadline holds
+            if B.BIO_do_handshake(conn) <= 0:
+                self.outcomes.append(f"handshake failed: {S.SSL_get_verify_result(ssl)} {errors()}")
+                B.BIO_free_all(conn)
+                continue
+            request = b""
+            while b"\r\n\r\n" not in request:
+                ret, data = B.BIO_read(conn, 4096)
+                if ret <= 0:
+                    break
+                request += data
+            if b"\r\n\r\n" not in request:
+                self.outcomes.append(f"no request: {request!r} {errors()}")
+                B.BIO_free_all(conn)
+                continue
+            peer = S.SSL_get1_peer_certificate(ssl)
+            subject = "-" if peer is None else S.X509_NAME_oneline(S.X509_get_subject_name(peer))
+            if peer is not None:
+                S.X509_free(peer)
+            assert B.BIO_write(conn, self.reply) == len(self.reply)
+            S.BIO_ssl_shutdown(conn)
+            B.BIO_free_all(conn)
+            self.outcomes.append(f"served {subject}")
+
+    def close(self) -> list[str]:
+        self.thread.join(timeout=DEADLINE)
+        assert not self.thread.is_alive(), "the accept server is still waiting"
+        B.BIO_free_all(self.abio)
+        return self.outcomes
+
+
+def curl(pki: TestPKI, port: int, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    assert CURL is not None
+    return run_client([CURL, "-sS", "--max-time", str(int(DEADLINE)), "--cacert", str(pki.ca_path),
+                       "--resolve", f"{SERVER_NAME}:{port}:127.0.0.1", *extra, f"https://{SERVER_NAME}:{port}/"])
+
+
+def s_client(pki: TestPKI, port: int, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    assert OPENSSL is not None
+    return run_client([OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", SERVER_NAME,
+                       "-CAfile", str(pki.ca_path), "-verify_return_error", "-verify_hostname", SERVER_NAME,
+                       "-quiet", *extra], stdin=b"GET / HTTP/1.0\r\n\r\n")
+
+
+@needs_curl
+def test_accept_bio_server_serves_curl_and_s_client(pki: TestPKI) -> None:
+    ctx = server_ctx(pki)
+    server = AcceptServer(ctx, count=3)
+    done = curl(pki, server.port)
+    assert done.returncode == 0 and done.stdout == b"hello via BIO\n", done
+    done = curl(pki, server.port, "--tlsv1.2", "--tls-max", "1.2")
+    assert done.returncode == 0 and done.stdout == b"hello via BIO\n", done
+    done = s_client(pki, server.port)
+    assert done.returncode == 0 and done.stdout.endswith(b"hello via BIO\n"), done
+    assert server.close() == ["served -"] * 3
+    S.SSL_CTX_free(ctx)
+
+
+@needs_curl
+@pytest.mark.parametrize("tls_max", ["1.3", "1.2"])
+def test_accept_bio_server_requires_client_certificate(pki: TestPKI, tls_max: str) -> None:
+    """SSL_CTX_set_verify(PEER | FAIL_IF_NO_PEER_CERT) (SSL_CTX_set_verify.pod): curl without a certificate is
+    refused, curl and s_client with the CA's client certificate are served."""
+    ctx = server_ctx(pki)
+    assert S.SSL_CTX_load_verify_locations(ctx, str(pki.ca_path), None) == 1
+    S.SSL_CTX_set_verify(ctx, C.SSL_VERIFY_PEER | C.SSL_VERIFY_FAIL_IF_NO_PEER_CERT, None)
+    server = AcceptServer(ctx, count=3)
+    limit = ("--tls-max", tls_max)
+    refused = curl(pki, server.port, *limit)
+    assert refused.returncode != 0, refused
+    cert = ("--cert", str(pki.client.cert_path), "--key", str(pki.client.key_path))
+    done = curl(pki, server.port, *limit, *cert)
+    assert done.returncode == 0 and done.stdout == b"hello via BIO\n", done
+    done = s_client(pki, server.port, "-cert", str(pki.client.cert_path), "-key", str(pki.client.key_path),
+                    "-tls1_3" if tls_max == "1.3" else "-tls1_2")
+    assert done.returncode == 0 and done.stdout.endswith(b"hello via BIO\n"), done
+    outcomes = server.close()
+    assert outcomes[0].startswith("handshake failed") or outcomes[0].startswith("no request"), outcomes
+    assert outcomes[1:] == ["served /CN=client.test"] * 2, outcomes
+    S.SSL_CTX_free(ctx)
+
+
+# --- 4. an event loop over memory BIOs --------------------------------------------------------------------------------
+
+
+class MemoryTransport:
+    """The program owns the socket; the SSL object only sees memory BIOs. ``kind`` is "pair" (BIO_new_bio_pair,
+    seed 000) or "mem" (two BIO_s_mem, one for each direction)."""
+
+    def __init__(self, ssl: Any, sock: socket.socket, kind: str) -> None:
+        self.sock = sock
+        self.kind = kind
+        if kind == "pair":
+            ret, internal, self.network = B.BIO_new_bio_pair(0, 0)
+            assert ret == 1
+            S.SSL_set_bio(ssl, internal, internal)
+            self.inbound = self.outbound = self.network
+        else:
+            self.inbound = B.BIO_new(B.BIO_s_mem())
+            self.outbound = B.BIO_new(B.BIO_s_mem())
+            S.SSL_set_bio(ssl, self.inbound, self.outbound)
+        self.sent = 0
+        self.received = 0
+
+    def flush(self) -> None:
+        """Everything the SSL object wrote goes to the socket first (seed 000, IMPORTANT)."""
+        while (pending := B.BIO_ctrl_pending(self.outbound)) > 0:
+            ret, data = B.BIO_read(self.outbound, pending)
+            assert ret > 0
+            self.sock.sendall(data)
+            self.sent += len(data)
+
+    def fill(self) -> bool:
+        """Move what the socket has (as much as the BIO takes) into the SSL object's read side; False at EOF."""
+        room = B.BIO_ctrl_get_write_guarantee(self.network) if self.kind == "pair" else 65536
+        if room <= 0:
+            return True
+        data = self.sock.recv(room)
+        if not data:
+            return False
+        assert B.BIO_write(self.inbound, data) == len(data)
+        self.received += len(data)
+        return True
+
+    def run(self, ssl: Any, op: Callable[[], int]) -> int:
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            ret = op()
+            self.flush()
+            if ret > 0:
+                return ret
+            err = S.SSL_get_error(ssl, ret)
+            if err == C.SSL_ERROR_WANT_READ:
+                if not self.fill():
+                    return ret
+            elif err != C.SSL_ERROR_WANT_WRITE:
+                return ret
+        raise AssertionError("the event loop made no progress")
+
+    def close(self) -> None:
+        if self.kind == "pair":
+            B.BIO_free(self.network)
+
+
+@pytest.mark.parametrize("kind", ["pair", "mem"])
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_memory_bio_event_loop_client(pki: TestPKI, kind: str, version: str) -> None:
+    with s_server(pki, "-www", version) as server:
+        ctx = client_ctx(pki)
+        sock = connected_socket(server.port)
+        ssl = S.SSL_new(ctx)
+        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
+        assert S.SSL_set_tlsext_host_name(ssl, SERVER_NAME) == 1
+        S.SSL_set_connect_state(ssl)
+        loop = MemoryTransport(ssl, sock, kind)
+        assert loop.run(ssl, lambda: S.SSL_do_handshake(ssl)) == 1, errors()
+        assert S.SSL_get_verify_result(ssl) == C.X509_V_OK
+        request = b"GET / HTTP/1.0\r\n\r\n"
+        assert loop.run(ssl, lambda: S.SSL_write(ssl, request)) == len(request)
+        body = bytearray()
+
+        def read_once() -> int:
+            ret, data = S.SSL_read(ssl, 16384)
+            body.extend(data)
+            return ret
+
+        while (ret := loop.run(ssl, read_once)) > 0:
+            pass
+        assert S.SSL_get_error(ssl, ret) == C.SSL_ERROR_ZERO_RETURN, errors()
+        assert bytes(body).startswith(b"HTTP/1.0 200 ok")
+        assert loop.run(ssl, lambda: S.SSL_shutdown(ssl)) == 1
+        assert loop.sent > 0 and loop.received > 0
+        S.SSL_free(ssl)
+        loop.close()
+        sock.close()
+        S.SSL_CTX_free(ctx)
+
+
+# --- 5. TLS 1.2 renegotiation -----------------------------------------------------------------------------------------
+
+
+def read_until(ssl: Any, needle: bytes, errors_seen: list[int]) -> bytes:
+    """Blocking SSL_read until ``needle`` arrived; a WANT_READ (allowed during a renegotiation without
+    SSL_MODE_AUTO_RETRY, SSL_read.pod) is noted and the call repeated."""
+    got = bytearray()
+    end = time.monotonic() + DEADLINE
+    while needle not in got:
+        assert time.monotonic() < end, f"{needle!r} never came: {bytes(got)!r}"
+        ret, data = S.SSL_read(ssl, 16384)
+        if ret > 0:
+            got += data
+            continue
+        err = S.SSL_get_error(ssl, ret)
+        assert err == C.SSL_ERROR_WANT_READ, (ret, err, errors())
+        errors_seen.append(err)
+    return bytes(got)
+
+
+@pytest.mark.parametrize("auto_retry", [True, False])
+def test_server_initiated_renegotiation_while_reading(pki: TestPKI, auto_retry: bool) -> None:
+    """s_server's 'r' command renegotiates (HelloRequest); the engine's client, blocked in SSL_read, takes part
+    transparently (SSL_read/SSL_write seeds: 'performed transparently') and keeps delivering application data."""
+    with s_server(pki, "-tls1_2", "-msg") as server:
+        ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
+        if not auto_retry:
+            S.SSL_CTX_clear_mode(ctx, C.SSL_MODE_AUTO_RETRY)
+        sock = connected_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        assert S.SSL_connect(ssl) == 1, errors()
+        assert S.SSL_get_secure_renegotiation_support(ssl) == 1
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 0
+        seen: list[int] = []
+        server.send(b"r\n")
+        # s_server reads its commands a line at a time only when they come one at a time: a command and the next
+        # line read together lose the line, so the line waits for the HelloRequest (-msg) to have gone out
+        server.wait_for(b"HelloRequest")
+        server.send(b"first line\n")
+        read_until(ssl, b"first line\n", seen)
+        # the client's Finished precedes this line on the wire: once s_server prints it, its own Finished is out
+        assert S.SSL_write(ssl, b"client ack\n") == 11, errors()
+        server.wait_for(b"client ack\n")
+        server.send(b"second line\n")
+        read_until(ssl, b"second line\n", seen)
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+        assert S.SSL_renegotiate_pending(ssl) == 0
+        if auto_retry:
+            assert seen == [], "with SSL_MODE_AUTO_RETRY a blocking SSL_read does not return WANT_READ"
+        assert S.SSL_shutdown(ssl) >= 0
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)
+
+
+def test_client_initiated_renegotiation(pki: TestPKI) -> None:
+    """SSL_renegotiate from the engine's client against s_server -tls1_2 (SSL_key_update.pod): 1, pending until the
+    next I/O call acts on it, then a new handshake; on TLS 1.3 the call is an error (0). OpenSSL 3.0's s_server
+    refuses client renegotiation unless -client_renegotiation: then the client fails at once (the page: 'some
+    servers will respond ... with a "no_renegotiation" alert. An OpenSSL will immediately fail the connection')."""
+    with s_server(pki, "-tls1_2") as server:
+        ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
+        sock = connected_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        assert S.SSL_connect(ssl) == 1, errors()
+        assert S.SSL_renegotiate(ssl) == 1
+        ret = S.SSL_do_handshake(ssl)
+        assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_SSL, ret
+        assert any("no renegotiation" in e for e in errors())
+        ret, _ = S.SSL_read(ssl, 10)
+        assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_SSL, "the connection stays failed"
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)
+    with s_server(pki, "-tls1_2", "-client_renegotiation") as server:
+        ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
+        sock = connected_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        assert S.SSL_connect(ssl) == 1, errors()
+        assert S.SSL_renegotiate_pending(ssl) == 0
+        assert S.SSL_renegotiate(ssl) == 1
+        assert S.SSL_renegotiate_pending(ssl) == 1
+        assert S.SSL_do_handshake(ssl) == 1, errors()
+        assert S.SSL_renegotiate_pending(ssl) == 0
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+        assert S.SSL_write(ssl, b"after renegotiation\n") == 20
+        server.wait_for(b"after renegotiation\n")
+        # the data keeps flowing both ways on the new keys
+        server.send(b"reply\n")
+        read_until(ssl, b"reply\n", [])
+        # and once more, this time acted on by SSL_write rather than SSL_do_handshake
+        assert S.SSL_renegotiate(ssl) == 1
+        assert S.SSL_write(ssl, b"second renegotiation\n") == 21, errors()
+        server.wait_for(b"second renegotiation\n")
+        server.send(b"reply 2\n")
+        read_until(ssl, b"reply 2\n", [])
+        assert S.SSL_renegotiate_pending(ssl) == 0
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 2
+        S.SSL_shutdown(ssl)
+        S.SSL_free(ssl)
+        sock.close()
+    with s_server(pki, "-www", "-tls1_3") as server:
+        sock = connected_socket(server.port)
+        ctx13 = client_ctx(pki)
+        ssl = new_client(ctx13, SERVER_NAME, sock)
+        assert S.SSL_connect(ssl) == 1
+        errors()
+        assert S.SSL_renegotiate(ssl) == 0
+        assert errors(), "SSL_renegotiate on TLS 1.3 leaves an error"
+        assert S.SSL_renegotiate_pending(ssl) == 0
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx13)
+    S.SSL_CTX_free(ctx)
+
+
+# --- 6. session resumption --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_session_resumption_against_s_server(pki: TestPKI, version: str) -> None:
+    with s_server(pki, "-www", version) as server:
+        ctx = client_ctx(pki)
+        first, body = blocking_get(ctx, server.port)
+        assert body.startswith(b"HTTP/1.0 200 ok")
+        assert S.SSL_session_reused(first) == 0
+        session = S.SSL_get1_session(first)
+        assert session is not None
+        assert S.SSL_SESSION_is_resumable(session) == 1
+        S.SSL_free(first)
+        second, body = blocking_get(ctx, server.port, session=session)
+        assert body.startswith(b"HTTP/1.0 200 ok")
+        assert S.SSL_session_reused(second) == 1
+        assert b"Reused" in body or version == "-tls1_3" or b"reused" in body.lower(), body[:600]
+        S.SSL_free(second)
+        S.SSL_SESSION_free(session)
+        S.SSL_CTX_free(ctx)

@@ -759,3 +759,153 @@ def test_session_resumption_against_s_server(pki: TestPKI, version: str) -> None
         S.SSL_free(second)
         S.SSL_SESSION_free(session)
         S.SSL_CTX_free(ctx)
+
+
+# --- 5b. renegotiation asked for by openssl s_client, against the engine's server -------------------------------------
+
+
+class EchoServer:
+    """The engine's server (SSL_set_fd on an accepted socket) echoing what it reads until the client's
+    close_notify; ``options`` go to SSL_CTX_set_options."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(DEADLINE)
+        self.port = int(self.listener.getsockname()[1])
+        self.outcome = ""
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _addr = self.listener.accept()
+        except OSError as exc:
+            self.outcome = f"accept: {exc}"
+            return
+        with blocking_with_deadline(conn):
+            ssl = S.SSL_new(self.ctx)
+            S.SSL_set_fd(ssl, conn.fileno())
+            ret = S.SSL_accept(ssl)
+            if ret != 1:
+                self.outcome = f"SSL_accept -> {ret}"
+                S.SSL_free(ssl)
+                return
+            while True:
+                ret, data = S.SSL_read(ssl, 4096)
+                if ret <= 0:
+                    err = S.SSL_get_error(ssl, ret)
+                    self.outcome = "closed" if err == C.SSL_ERROR_ZERO_RETURN else f"SSL_read error {err} {errors()}"
+                    break
+                if S.SSL_write(ssl, b"echo: " + data) <= 0:
+                    self.outcome = f"SSL_write failed {errors()}"
+                    break
+            S.SSL_shutdown(ssl)
+            S.SSL_free(ssl)
+
+    def close(self) -> str:
+        self.thread.join(timeout=DEADLINE)
+        self.listener.close()
+        return self.outcome
+
+
+def s_client_program(pki: TestPKI, port: int, *extra: str) -> Iterator[Program]:
+    assert OPENSSL is not None
+    argv = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", SERVER_NAME, "-CAfile",
+            str(pki.ca_path), "-verify_return_error", *extra]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    program = Program(proc)
+    reader = threading.Thread(target=_pump_output, args=(program,), daemon=True)
+    reader.start()
+    try:
+        yield program
+    finally:
+        if proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=DEADLINE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=DEADLINE)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_s_client_renegotiates_with_the_engine_server(pki: TestPKI, allowed: bool) -> None:
+    """openssl s_client -tls1_2 and its 'R' command (a client-initiated renegotiation) against the engine's server.
+    With SSL_OP_ALLOW_CLIENT_RENEGOTIATION the server takes part and counts it (SSL_CTX_sess_accept_renegotiate),
+    and the echo goes on; without it (OpenSSL 3.0's default) the server declines with no_renegotiation and the
+    OpenSSL client fails the connection (SSL_key_update.pod)."""
+    ctx = server_ctx(pki)
+    if allowed:
+        S.SSL_CTX_set_options(ctx, C.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    server = EchoServer(ctx)
+    with contextlib.contextmanager(s_client_program)(pki, server.port, "-tls1_2") as client:
+        client.wait_for(b"Verify return code: 0 (ok)")
+        client.send(b"before\n")
+        at = client.wait_for(b"echo: before\n")
+        client.send(b"R\n")
+        at = client.wait_for(b"RENEGOTIATING", start=at)
+        if allowed:
+            client.send(b"after\n")
+            client.wait_for(b"echo: after\n", start=at)
+            client.send(b"Q\n")
+        client.proc.wait(timeout=DEADLINE)
+    outcome = server.close()
+    if allowed:
+        assert outcome == "closed", outcome
+        assert S.SSL_CTX_sess_accept_renegotiate(ctx) == 1
+    else:
+        assert b"no renegotiation" in client.text(), client.text()[-1500:]
+        assert S.SSL_CTX_sess_accept_renegotiate(ctx) == 0
+    S.SSL_CTX_free(ctx)
+
+
+@pytest.mark.parametrize("with_certificate", [False, True])
+def test_server_renegotiation_asking_for_a_client_certificate(pki: TestPKI, with_certificate: bool) -> None:
+    """s_server's 'R' command: a renegotiation in which the server asks for a client certificate
+    (SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, without FAIL_IF_NO_PEER_CERT). The engine's client, blocked in
+    SSL_read on a non-blocking socket driven by select(), answers with its certificate or with none, and the data
+    keeps flowing; the server then knows the client's certificate (s_server prints its subject)."""
+    # (-no_resumption_on_reneg: the client offers its session, as the page says, and a resumed handshake asks for no
+    # certificate)
+    with s_server(pki, "-tls1_2", "-msg", "-no_resumption_on_reneg", "-CAfile", str(pki.ca_path)) as server:
+        ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
+        if with_certificate:
+            assert S.SSL_CTX_use_certificate_file(ctx, str(pki.client.cert_path), C.SSL_FILETYPE_PEM) == 1
+            assert S.SSL_CTX_use_PrivateKey_file(ctx, str(pki.client.key_path), C.SSL_FILETYPE_PEM) == 1
+        sock = nonblocking_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        waits = Waits()
+        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
+        server.send(b"R\n")
+        at = server.wait_for(b"HelloRequest")
+        server.send(b"one\n")
+        got = bytearray()
+
+        def read_once() -> int:
+            ret, data = S.SSL_read(ssl, 100)
+            got.extend(data)
+            return ret
+
+        while b"one\n" not in got:
+            assert drive(ssl, sock, read_once, waits) > 0, errors()
+        assert drive(ssl, sock, lambda: S.SSL_write(ssl, b"ack\n"), waits) == 4
+        at = server.wait_for(b"ack\n", start=at)
+        server.send(b"two\n")
+        while b"two\n" not in got:
+            assert drive(ssl, sock, read_once, waits) > 0, errors()
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+        log = server.text()
+        assert b"CertificateRequest" in log
+        if with_certificate:
+            assert b"CN = client.test" in log or b"CN=client.test" in log, log[-3000:]
+        ret = S.SSL_shutdown(ssl)
+        if ret == 0:
+            drive(ssl, sock, lambda: S.SSL_shutdown(ssl), waits)
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)

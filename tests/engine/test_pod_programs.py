@@ -909,3 +909,139 @@ def test_server_renegotiation_asking_for_a_client_certificate(pki: TestPKI, with
         S.SSL_free(ssl)
         sock.close()
         S.SSL_CTX_free(ctx)
+
+
+# --- 7. the two examples of BIO_f_ssl.pod, as written there -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_bio_f_ssl_client_example(pki: TestPKI, version: str) -> None:
+    """BIO_f_ssl.pod EXAMPLES, the client: BIO_new_ssl_connect, BIO_get_ssl, BIO_set_conn_hostname, BIO_do_connect,
+    BIO_puts a request, BIO_read until it returns <= 0, BIO_free_all."""
+    with s_server(pki, "-www", version) as server:
+        ctx = client_ctx(pki)
+        sbio = S.BIO_new_ssl_connect(ctx)
+        assert sbio is not None, errors()
+        _ret, ssl = S.BIO_get_ssl(sbio)
+        assert ssl is not None, "Can't locate SSL pointer"
+        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
+        assert S.SSL_set_tlsext_host_name(ssl, SERVER_NAME) == 1
+        assert B.BIO_set_conn_hostname(sbio, f"127.0.0.1:{server.port}") == 1
+        assert B.BIO_do_connect(sbio) > 0, errors()
+        assert S.SSL_get_verify_result(ssl) == C.X509_V_OK
+        assert B.BIO_puts(sbio, b"GET / HTTP/1.0\n\n") == 16
+        page = bytearray()
+        end = time.monotonic() + DEADLINE
+        while time.monotonic() < end:
+            n, data = B.BIO_read(sbio, 1024)
+            if n <= 0:
+                break
+            page += data
+        assert bytes(page).startswith(b"HTTP/1.0 200 ok"), bytes(page[:200])
+        assert b"</HTML>" in page or b"</html>" in page.lower(), bytes(page[-200:])
+        B.BIO_free_all(sbio)
+        S.SSL_CTX_free(ctx)
+
+
+@needs_curl
+@pytest.mark.parametrize("client", ["curl", "s_client"])
+def test_bio_f_ssl_server_example(pki: TestPKI, client: str) -> None:
+    """BIO_f_ssl.pod EXAMPLES, the server: BIO_new_ssl(ctx, 0) under a BIO_f_buffer, handed to an accept BIO
+    (BIO_set_accept_bios); the first BIO_do_accept sets up, the second waits; BIO_pop the connection, BIO_free_all
+    the accept BIO, BIO_do_handshake, BIO_puts the headers, echo the request lines read with BIO_gets until the
+    blank line, BIO_flush, BIO_free_all."""
+    ctx = server_ctx(pki)
+    sbio = S.BIO_new_ssl(ctx, 0)
+    _ret, ssl = S.BIO_get_ssl(sbio)
+    assert ssl is not None
+    bbio = B.BIO_new(B.BIO_f_buffer())
+    sbio = B.BIO_push(bbio, sbio)
+    acpt = B.BIO_new_accept("127.0.0.1:0")
+    B.BIO_set_accept_bios(acpt, sbio)
+    assert B.BIO_do_accept(acpt) > 0, errors()
+    with socket.socket(fileno=os.dup(B.BIO_get_fd(acpt)[1])) as probe:
+        port = int(probe.getsockname()[1])
+    echoed: list[bytes] = []
+    problems: list[str] = []
+
+    def serve() -> None:
+        if B.BIO_do_accept(acpt) <= 0:
+            problems.append(f"Error accepting connection {errors()}")
+            return
+        conn = B.BIO_pop(acpt)
+        B.BIO_free_all(acpt)
+        if B.BIO_do_handshake(conn) <= 0:
+            problems.append(f"Error in SSL handshake {errors()}")
+            B.BIO_free_all(conn)
+            return
+        B.BIO_puts(conn, b"HTTP/1.0 200 OK\r\nContent-type: text/plain\r\n\r\n")
+        B.BIO_puts(conn, b"\r\nConnection Established\r\nRequest headers:\r\n")
+        B.BIO_puts(conn, b"--------------------------------------------------\r\n")
+        while True:
+            n, line = B.BIO_gets(conn, 1024)
+            if n <= 0:
+                problems.append(f"BIO_gets -> {n}")
+                break
+            B.BIO_write(conn, line)
+            echoed.append(line)
+            if line[:1] in (b"\r", b"\n"):
+                break
+        B.BIO_puts(conn, b"--------------------------------------------------\r\n")
+        B.BIO_puts(conn, b"\r\n")
+        if B.BIO_flush(conn) <= 0:
+            problems.append("BIO_flush")
+        B.BIO_free_all(conn)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    done = curl(pki, port) if client == "curl" else s_client(pki, port)
+    thread.join(timeout=DEADLINE)
+    assert not thread.is_alive()
+    assert problems == [], (problems, done)
+    assert echoed and echoed[0].startswith(b"GET / HTTP/1."), echoed
+    assert done.returncode == 0, done
+    assert b"Connection Established" in done.stdout and b"GET / HTTP/1." in done.stdout, done.stdout
+    S.SSL_CTX_free(ctx)
+
+
+# --- 8. small reads on a non-blocking socket: SSL_pending before select() ---------------------------------------------
+
+
+@pytest.mark.parametrize("read_ahead", [0, 1])
+def test_small_reads_drain_ssl_pending_before_select(pki: TestPKI, read_ahead: int) -> None:
+    """SSL_pending.pod: what SSL_read already decrypted and holds is counted by SSL_pending and SSL_has_pending, so
+    a select() loop reads that first (select() on the socket would not wake for it). Two lines from s_server, read 4
+    bytes at a time on a non-blocking socket, with and without read-ahead."""
+    with s_server(pki, "-tls1_3") as server:
+        ctx = client_ctx(pki)
+        S.SSL_CTX_set_read_ahead(ctx, read_ahead)
+        sock = nonblocking_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        waits = Waits()
+        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
+        line = b"0123456789abcdef\n"
+        server.send(line)
+        got = bytearray()
+        pendings = []
+
+        def read4() -> int:
+            ret, data = S.SSL_read(ssl, 4)
+            got.extend(data)
+            return ret
+
+        while len(got) < len(line):
+            before = waits.read
+            assert drive(ssl, sock, read4, waits) > 0, errors()
+            pendings.append((S.SSL_pending(ssl), S.SSL_has_pending(ssl)))
+            if len(got) > 4:
+                assert waits.read == before, "bytes SSL_pending counted were there without waiting"
+        assert bytes(got) == line
+        # the record was opened by the first read: the rest is pending, 4 bytes fewer each time
+        assert [p for p, _ in pendings] == [13, 9, 5, 1, 0], pendings
+        assert all(h == 1 for p, h in pendings if p > 0), pendings
+        ret, _ = S.SSL_read(ssl, 4)
+        assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_WANT_READ
+        assert S.SSL_pending(ssl) == 0
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)

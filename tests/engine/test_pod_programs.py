@@ -1045,3 +1045,95 @@ def test_small_reads_drain_ssl_pending_before_select(pki: TestPKI, read_ahead: i
         S.SSL_free(ssl)
         sock.close()
         S.SSL_CTX_free(ctx)
+
+
+# --- 9. TLS 1.3 post-handshake messages from s_server while the engine reads ------------------------------------------
+
+
+@pytest.mark.parametrize("command", [b"k", b"K"])
+def test_key_update_from_s_server_while_reading(pki: TestPKI, command: bytes) -> None:
+    """s_server's 'k' (KeyUpdate, update_not_requested) and 'K' (update_requested) commands: the engine's client
+    reading takes the new keys, answers a request with its own KeyUpdate (SSL_key_update.pod: the peer 'additionally
+    update[s] its sending keys'), and data flows both ways afterwards."""
+    with s_server(pki, "-tls1_3", "-msg") as server:
+        ctx = client_ctx(pki)
+        sock = connected_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        assert S.SSL_connect(ssl) == 1, errors()
+        server.send(command + b"\n")
+        at = server.wait_for(b"KeyUpdate")
+        server.send(b"after key update\n")
+        read_until(ssl, b"after key update\n", [])
+        assert S.SSL_write(ssl, b"client after key update\n") == 24, errors()
+        at = server.wait_for(b"client after key update\n", start=at)
+        log = server.text()
+        answered = log.count(b"<<< TLS 1.3, Handshake [length 0005], KeyUpdate")
+        assert answered == (1 if command == b"K" else 0), log[-3000:]
+        S.SSL_shutdown(ssl)
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)
+
+
+@pytest.mark.parametrize("with_certificate", [True, False])
+def test_post_handshake_authentication_from_s_server(pki: TestPKI, with_certificate: bool) -> None:
+    """s_server's 'c' command (SSL_verify_client_post_handshake) against an engine client that offered
+    post-handshake authentication (SSL_CTX_set_post_handshake_auth): inside SSL_read the client answers the
+    CertificateRequest with its certificate (or an empty one), then data flows on."""
+    with s_server(pki, "-tls1_3", "-msg", "-CAfile", str(pki.ca_path)) as server:
+        ctx = client_ctx(pki)
+        S.SSL_CTX_set_post_handshake_auth(ctx, 1)
+        if with_certificate:
+            assert S.SSL_CTX_use_certificate_file(ctx, str(pki.client.cert_path), C.SSL_FILETYPE_PEM) == 1
+            assert S.SSL_CTX_use_PrivateKey_file(ctx, str(pki.client.key_path), C.SSL_FILETYPE_PEM) == 1
+        sock = connected_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        assert S.SSL_connect(ssl) == 1, errors()
+        server.send(b"c\n")
+        at = server.wait_for(b"CertificateRequest")
+        server.send(b"after the request\n")
+        read_until(ssl, b"after the request\n", [])
+        assert S.SSL_write(ssl, b"client data\n") == 12, errors()
+        at = server.wait_for(b"client data\n", start=at)
+        log = server.text()
+        assert b"<<< TLS 1.3, Handshake [length" in log and b"], Certificate\n" in log, log[-3000:]
+        if with_certificate:
+            assert b"CertificateVerify" in log, log[-3000:]
+        S.SSL_shutdown(ssl)
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)
+
+
+# --- 10. a client-initiated renegotiation carried out by a large non-blocking SSL_write -------------------------------
+
+
+def test_renegotiation_inside_a_large_nonblocking_write(pki: TestPKI) -> None:
+    """SSL_renegotiate, then a 2 MiB SSL_write on a non-blocking socket while s_server is stopped: the write first
+    carries out the new handshake (SSL_write seed: 'a call to SSL_write() can also cause read operations', so
+    WANT_READ as well as WANT_WRITE), repeated with the same arguments until every byte is written."""
+    payload = os.urandom(2 << 20)
+    with s_server(pki, "-tls1_2", "-client_renegotiation", "-naccept", "1") as server:
+        ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
+        sock = nonblocking_socket(server.port)
+        ssl = new_client(ctx, SERVER_NAME, sock)
+        waits = Waits()
+        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
+        assert S.SSL_renegotiate(ssl) == 1
+        server.proc.send_signal(signal.SIGSTOP)
+        resume = threading.Timer(0.3, server.proc.send_signal, args=(signal.SIGCONT,))
+        resume.start()
+        try:
+            reads, writes = waits.read, waits.write
+            assert drive(ssl, sock, lambda: S.SSL_write(ssl, payload), waits) == len(payload), errors()
+        finally:
+            resume.join()
+        assert waits.read > reads, "the renegotiation inside SSL_write never waited to read"
+        assert waits.write > writes, "the stopped peer never made SSL_write want to write"
+        assert S.SSL_renegotiate_pending(ssl) == 0
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+        server.wait_for(payload[-64:])
+        assert payload in server.text()
+        S.SSL_free(ssl)
+        sock.close()
+        S.SSL_CTX_free(ctx)

@@ -1137,3 +1137,58 @@ def test_renegotiation_inside_a_large_nonblocking_write(pki: TestPKI) -> None:
         S.SSL_free(ssl)
         sock.close()
         S.SSL_CTX_free(ctx)
+
+
+# --- 11. a non-blocking SSL connect BIO driven by BIO_should_retry ----------------------------------------------------
+
+
+def bio_retry(bio: Any, call: Callable[[], int]) -> int:
+    """Repeat ``call`` while BIO_should_retry says so (BIO_should_retry.pod), waiting in select() on the BIO's
+    descriptor for what BIO_should_read / BIO_should_write / BIO_should_io_special (a connect in progress) ask."""
+    end = time.monotonic() + DEADLINE
+    while True:
+        ret = call()
+        if ret > 0 or not B.BIO_should_retry(bio):
+            return ret
+        left = end - time.monotonic()
+        assert left > 0, "no progress"
+        fd = B.BIO_get_fd(bio)[1]
+        assert fd >= 0
+        if B.BIO_should_read(bio):
+            select.select([fd], [], [], left)
+        else:  # BIO_should_write, or a connect in progress (BIO_should_io_special, BIO_RR_CONNECT)
+            select.select([], [fd], [], left)
+
+
+@pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
+def test_nonblocking_ssl_connect_bio(pki: TestPKI, version: str) -> None:
+    """BIO_new_ssl_connect with BIO_set_nbio(1) (BIO_s_connect.pod): BIO_do_connect, BIO_write and BIO_read are
+    retried while BIO_should_retry, as the page says, until the whole page from s_server -www has been read."""
+    with s_server(pki, "-www", version) as server:
+        ctx = client_ctx(pki)
+        sbio = S.BIO_new_ssl_connect(ctx)
+        _, ssl = S.BIO_get_ssl(sbio)
+        assert ssl is not None
+        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
+        assert B.BIO_set_conn_hostname(sbio, f"127.0.0.1:{server.port}") == 1
+        assert B.BIO_set_nbio(sbio, 1) == 1
+        assert bio_retry(sbio, lambda: B.BIO_do_connect(sbio)) == 1, errors()
+        assert S.SSL_get_verify_result(ssl) == C.X509_V_OK
+        request = b"GET / HTTP/1.0\r\n\r\n"
+        assert bio_retry(sbio, lambda: B.BIO_write(sbio, request)) == len(request), errors()
+        page = bytearray()
+        while True:
+            got: list[bytes] = []
+
+            def read_some(got: list[bytes] = got) -> int:
+                n, data = B.BIO_read(sbio, 4096)
+                got.append(data)
+                return n
+
+            if bio_retry(sbio, read_some) <= 0:
+                break
+            page += got[-1]
+        assert bytes(page).startswith(b"HTTP/1.0 200 ok"), bytes(page[:200])
+        assert b"</HTML>" in page or b"</html>" in page.lower()
+        B.BIO_free_all(sbio)
+        S.SSL_CTX_free(ctx)

@@ -1192,3 +1192,40 @@ def test_nonblocking_ssl_connect_bio(pki: TestPKI, version: str) -> None:
         assert b"</HTML>" in page or b"</html>" in page.lower()
         B.BIO_free_all(sbio)
         S.SSL_CTX_free(ctx)
+
+
+# --- 12. BIO_f_ssl's automatic renegotiation against s_server ---------------------------------------------------------
+
+
+def test_ssl_bio_renegotiates_every_n_bytes(pki: TestPKI) -> None:
+    """BIO_set_ssl_renegotiate_bytes (BIO_f_ssl.pod): after every num bytes of I/O the session is renegotiated;
+    BIO_get_num_renegotiates counts them. 64 writes of 1 KiB with num = 16 KiB through an SSL BIO to s_server -tls1_2
+    -client_renegotiation: a renegotiation once more than num bytes went through since the last (after 17, 34 and
+    51 KiB, as libssl 3.0 counts too), each a real handshake (SSL_CTX_sess_connect_renegotiate agrees), and every
+    byte arrives."""
+    with s_server(pki, "-tls1_2", "-client_renegotiation") as server:
+        ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
+        sbio = S.BIO_new_ssl_connect(ctx)
+        _, ssl = S.BIO_get_ssl(sbio)
+        assert ssl is not None
+        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
+        assert B.BIO_set_conn_hostname(sbio, f"127.0.0.1:{server.port}") == 1
+        assert B.BIO_do_connect(sbio) == 1, errors()
+        with socket.socket(fileno=os.dup(S.SSL_get_fd(ssl))) as dup:
+            blocking_with_deadline(dup)
+        assert S.BIO_set_ssl_renegotiate_bytes(sbio, 16 * 1024) == 1
+        chunks = [bytes([0x41 + i % 26]) * 1023 + b"\n" for i in range(64)]
+        for chunk in chunks:
+            assert B.BIO_write(sbio, chunk) == len(chunk), errors()
+        assert B.BIO_write(sbio, b"the end\n") == 8
+        server.wait_for(b"the end\n")
+        count = S.BIO_get_num_renegotiates(sbio)
+        assert count == 3, count
+        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == count
+        text, at = server.text(), 0
+        for chunk in chunks:  # in order (s_server prints its own lines about each new handshake in between)
+            at = text.find(chunk, at)
+            assert at >= 0, f"chunk {chunk[:1]!r} missing"
+            at += len(chunk)
+        B.BIO_free_all(sbio)
+        S.SSL_CTX_free(ctx)

@@ -161,6 +161,7 @@ class SSL:
         "_plain_len",
         "_queued",
         "_reader",
+        "_renegs_counted",
         "_unflushed",
         "_verify_chain",
         "_verify_wait",
@@ -274,6 +275,7 @@ class SSL:
         self.version = TLS_ANY_VERSION
         self.cipher: SSL_CIPHER | None = None
         self.reneg_scheduled: str | None = None  # SSL_renegotiate ("full") / _abbreviated ("abbreviated")
+        self._renegs_counted = 0  # the core's renegotiations_started already added to the context's counter
         self.reused = False
         self.peer_chain: list[x509.Certificate] = []
         self.alpn_selected = b""  # SSL_get0_alpn_selected
@@ -441,6 +443,7 @@ class SSL:
         ctx = self.ctx
         clock = TLSContext(now=lambda: _time_of(ctx))  # (the context, not the SSL: no reference cycle)
         self.conn = TLSConnection(cfg, "server" if self.server else "client", clock)
+        self._renegs_counted = 0
         # SSL_CTX_sess_number: SSL_CTX_sess_accept / SSL_CTX_sess_connect count the handshakes started
         if self.server:
             ctx.stats.accept += 1
@@ -689,6 +692,14 @@ class SSL:
                 self._verify_chain = list(ev.chain)
             else:
                 other = True
+        started = conn.renegotiations_started
+        if started != self._renegs_counted:
+            # SSL_CTX_sess_number: connect_renegotiate / accept_renegotiate count the renegotiations started
+            if self.server:
+                self.ctx.stats.accept_renegotiate += started - self._renegs_counted
+            else:
+                self.ctx.stats.connect_renegotiate += started - self._renegs_counted
+            self._renegs_counted = started
         return other
 
     def _count_handshake(self, ev: HandshakeComplete) -> None:

@@ -17,11 +17,12 @@ from engine.bio import (
     BIO_get_fd,
     BIO_method_type,
     BIO_new,
+    BIO_next,
     BIO_s_socket,
     BIO_set_fd,
     BIO_up_ref,
 )
-from engine.bio.constants import BIO_NOCLOSE, BIO_TYPE_SOCKET
+from engine.bio.constants import BIO_NOCLOSE, BIO_TYPE_DESCRIPTOR
 from engine.ssl import constants as K
 from engine.ssl.connection import (
     SSL,
@@ -674,10 +675,20 @@ def _socket_bio(fd: int, func: str) -> BIO | None:
 
 
 def _bio_fd(bio: BIO | None) -> int:
-    if bio is None or BIO_method_type(bio) != BIO_TYPE_SOCKET:
-        return -1
-    ret, fd = BIO_get_fd(bio)
-    return fd if ret >= 0 else -1
+    # SSL_get_fd: RETURN VALUES -1 only when the BIO is not of a type "suitable for file descriptors": a socket, fd,
+    # connect or accept BIO gives its descriptor; a filter on top of one (BIO_f_buffer over a socket BIO) gives the
+    # one below it, as OpenSSL 3.0 does (page silent; BIO_find_type(b, BIO_TYPE_DESCRIPTOR) there)
+    for _ in range(_MAX_CHAIN):
+        if bio is None:
+            return -1
+        if BIO_method_type(bio) & BIO_TYPE_DESCRIPTOR:
+            ret, fd = BIO_get_fd(bio)
+            return fd if ret >= 0 else -1
+        bio = BIO_next(bio)
+    return -1
+
+
+_MAX_CHAIN = 1024  # a bound on the walk down a BIO chain (BIO_set_next could make a cycle)
 
 
 def SSL_set_fd(ssl: SSL | None, fd: int) -> int:

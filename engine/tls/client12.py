@@ -164,6 +164,7 @@ class Client12Handshake(Handshake12):
         self._new_handshake()
         self.offered_session = offered
         self.in_renegotiation = True
+        self.renegotiations_started += 1
         self.client_random = self.ctx.random(32)
         exts: list[Extension] = []
         if cfg.server_name is not None and not _is_ip(cfg.server_name):

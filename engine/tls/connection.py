@@ -416,6 +416,11 @@ class TLSConnection:
         """A renegotiation was started (by either side) and has not completed yet."""
         return self._hs.renegotiating
 
+    @property
+    def renegotiations_started(self) -> int:
+        """How many renegotiation handshakes began: a client's renegotiating ClientHellos, the ones a server took."""
+        return self._hs.renegotiations_started
+
     def send_client_certificate(self, chain: list[x509.Certificate], key: PrivateKey | None) -> None:
         """Client, after a :class:`~engine.tls.events.CertificateRequested` event: send this certificate (an empty
         chain sends none) and finish the handshake."""

@@ -121,6 +121,7 @@ class HandshakeMachine:
     version: ClassVar[int]
     CONNECTED: ClassVar[Enum]
     TRANSITIONS: ClassVar[TransitionTable]
+    renegotiations_started: int = 0  # TLS 1.2: renegotiation handshakes begun on this connection (Handshake12)
 
     def __init__(self, config: TLSConfig, context: TLSContext, initial: Enum) -> None:
         self.config = config

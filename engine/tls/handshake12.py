@@ -112,6 +112,7 @@ class Handshake12(HandshakeMachine):
         self.secure_renegotiation = False
         self.handshakes_done = 0
         self.in_renegotiation = False
+        self.renegotiations_started = 0
         self.session: Session12 | None = None  # of the last completed handshake
         self.resumed = False
 

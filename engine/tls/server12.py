@@ -150,6 +150,7 @@ class Server12Handshake(Handshake12):
         if renegotiation:
             self._new_handshake()
             self.in_renegotiation = True
+            self.renegotiations_started += 1
             if ch.legacy_version < TLS12:
                 raise TLSAlertError(AlertDescription.protocol_version, "renegotiation below TLS 1.2")
         if 0 not in ch.legacy_compression_methods:

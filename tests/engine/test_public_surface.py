@@ -60,7 +60,7 @@ UNNAMED: dict[str, str] = {
     "BIO_socket_nbio": "no page of the 50 documents it (OpenSSL 3.0 exports it undocumented); the connect and accept "
                        "BIOs set their sockets non-blocking with it",
     **dict.fromkeys((
-        "SSL_CTX_sess_accept_renegotiate", "SSL_CTX_sess_cb_hits", "SSL_CTX_sess_connect_renegotiate",
+        "SSL_CTX_sess_cb_hits",
         "SSL_CTX_sess_get_cache_size", "SSL_CTX_sess_set_cache_size", "SSL_SESSION_set_timeout"), _SETUP),
     **dict.fromkeys((
         "SSL_CIPHER_get_name", "SSL_CTX_ctrl", "SSL_CTX_get_ex_data", "SSL_CTX_get_ex_new_index",

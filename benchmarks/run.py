@@ -38,9 +38,9 @@ import subprocess
 import sys
 import time
 import tracemalloc
-from hmac import compare_digest as hmac_compare
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from hmac import compare_digest as hmac_compare
 from pathlib import Path
 from typing import Any
 
@@ -804,8 +804,8 @@ def main(argv: list[str] | None = None) -> int:
     if any(v not in _PROTO for v in versions):
         print(f"benchmark: --versions takes 1.3, 1.2 and/or 1.2cbc, not {args.versions!r}", file=sys.stderr)
         return 2
-    out: dict[str, Any] = {"group": GROUP, "suite13": SUITE13, "suite12": SUITE12, "suite12cbc": SUITE12_CBC, "write_size": CHUNK,
-                           "rounds": args.rounds, "seconds": args.seconds, "pairs": args.pairs,
+    out: dict[str, Any] = {"group": GROUP, "suite13": SUITE13, "suite12": SUITE12, "suite12cbc": SUITE12_CBC,
+                           "write_size": CHUNK, "rounds": args.rounds, "seconds": args.seconds, "pairs": args.pairs,
                            "clock": "time.process_time (CPU); time.perf_counter (wall)", "versions": {}}
     measured = False
     for version in versions:

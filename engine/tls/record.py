@@ -204,7 +204,7 @@ class RecordLayer:
 
     # -- input ---------------------------------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         buf = self._buf
         pos = self._pos
         if pos >= len(buf):
@@ -221,7 +221,7 @@ class RecordLayer:
             self._pos = 0
         buf += data
 
-    def open_whole_record(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+    def open_whole_record(self, header: bytes, body: bytes | memoryview) -> tuple[int, bytes] | None:
         """The bulk case of ``feed(header + body)`` followed by :meth:`next_record`, without joining the two: when
         nothing is buffered and ``header`` announces exactly ``body`` as a protected application_data record within
         the read protection's length limit (TLS 1.3 or 1.2; no early data being skipped), the record is opened from

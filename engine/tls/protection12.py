@@ -294,6 +294,44 @@ class CBCProtection12(RecordProtection12):
         inner_len = len(plaintext) + len(mac)
         return self._encrypt(iv, b"".join((plaintext, mac, self._padding(inner_len))))
 
+    def seal_record(self, content_type: int, plaintext: bytes | memoryview) -> bytes:
+        """:meth:`seal` with the record header, the bulk path: the same bytes (the same IV from the random source,
+        the same MAC input, the same padding) without joining plaintext, padding, ciphertext and MAC on the way. The
+        encryptor takes the parts one after another (it keeps a partial block between calls, and every record ends
+        on a whole block), the MAC the header and the parts, and one join makes the record. Records shorter than a
+        block, whose first block would include the padding or the MAC, go through :meth:`seal`."""
+        length = len(plaintext)
+        if length < BLOCK_LEN or length > MAX_PLAINTEXT or not 0 <= content_type <= 255:
+            return super().seal_record(content_type, plaintext)  # (raises for the last two)
+        seq = self._next_seq()
+        iv = self._new_iv()
+        view = memoryview(plaintext)
+        enc = self._encryptor
+        # the first block masked as _encrypt does: E(P1 ^ chain ^ iv) is P1's block under a fresh CBC from iv
+        first = enc.update((int.from_bytes(view[:BLOCK_LEN], "big") ^ int.from_bytes(iv, "big")
+                            ^ self._chain).to_bytes(BLOCK_LEN, "big"))
+        middle = enc.update(view[BLOCK_LEN:])
+        mac = self._keyed_mac.copy()
+        if self.encrypt_then_mac:
+            last = enc.update(self._padding(length))  # completes the final block
+            ct_len = BLOCK_LEN + len(first) + len(middle) + len(last)  # IV + whole blocks
+            mac.update(_pack_aad(seq, content_type, self._version_int, ct_len))
+            mac.update(iv)
+            mac.update(first)
+            mac.update(middle)
+            mac.update(last)
+            tag = mac.finalize()
+            self._chain = int.from_bytes(last[-BLOCK_LEN:], "big")
+            return b"".join((_pack_record_header(content_type, TLS12_VERSION, ct_len + len(tag)), iv, first, middle,
+                             last, tag))
+        mac.update(_pack_aad(seq, content_type, self._version_int, length))
+        mac.update(plaintext)
+        tag = mac.finalize()
+        last = enc.update(tag + self._padding(length + len(tag)))  # MAC and padding complete the final block
+        self._chain = int.from_bytes(last[-BLOCK_LEN:], "big")
+        size = BLOCK_LEN + len(first) + len(middle) + len(last)
+        return b"".join((_pack_record_header(content_type, TLS12_VERSION, size), iv, first, middle, last))
+
     # -- open ----------------------------------------------------------------------------------------------------
 
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:

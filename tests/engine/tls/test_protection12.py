@@ -168,6 +168,31 @@ def test_cbc_iv_comes_from_the_injected_random_source() -> None:
     assert _alert(lambda: short.seal(APPLICATION_DATA, b"a")) == AlertDescription.internal_error
 
 
+@pytest.mark.parametrize("mode", [(s, etm) for s in CBC_SUITES for etm in (False, True)], ids=_mode_id)
+def test_cbc_seal_record_is_the_independent_record(mode: tuple[Suite12, bool]) -> None:
+    """The bulk path (seal_record: the parts fed one by one to one encryptor and the MAC, one join) gives the record
+    an independent AES-CBC + HMAC encoder gives for the same IV, at every size around the block and limit edges, also
+    when it alternates with seal (which shares the encryptor's chaining value)."""
+    suite, etm = mode
+    keys = _keys(suite)
+    ivs = [bytes((i,)) * 16 for i in range(1, 40)]
+    source = iter(ivs)
+    w = protection_for(suite, keys, Direction.client_to_server, etm, random=lambda n: next(source))
+    r = protection_for(suite, keys, Direction.client_to_server, etm)
+    sizes = [0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 100, 1000, MAX_PLAINTEXT - 17, MAX_PLAINTEXT - 1, MAX_PLAINTEXT]
+    for seq, n in enumerate(sizes + sizes[::-1]):
+        data = os.urandom(n)
+        if seq % 3 == 2:
+            record = w.seal(APPLICATION_DATA, data)
+            assert record == _cbc_record(suite, keys, seq, data, etm=etm, iv=ivs[seq])
+        else:
+            record = w.seal_record(APPLICATION_DATA, memoryview(data) if seq % 2 else data)
+            expected = _cbc_record(suite, keys, seq, data, etm=etm, iv=ivs[seq])
+            assert record == b"\x17\x03\x03" + len(expected).to_bytes(2, "big") + expected, (seq, n)
+            record = record[5:]
+        assert r.open(APPLICATION_DATA, record) == data
+
+
 def test_default_cbc_ivs_differ_per_record() -> None:
     w, _ = _pair(SUITES12[0xC009], False)
     assert len({w.seal(APPLICATION_DATA, b"same")[:16] for _ in range(8)}) == 8
@@ -230,10 +255,11 @@ def _cbc_record(
     etm: bool,
     padding: bytes | None = None,
     mac_fix: Callable[[bytes], bytes] = lambda m: m,
+    iv: bytes | None = None,
 ) -> bytes:
     """A client-to-server CBC record built independently of the module (raw AES-CBC and stdlib hmac)."""
     digest = "sha1" if suite.mac_len == 20 else "sha256"
-    iv = os.urandom(16)
+    iv = os.urandom(16) if iv is None else iv
 
     def enc(data: bytes) -> bytes:
         e = Cipher(algorithms.AES(keys.client_write_key), modes.CBC(iv)).encryptor()

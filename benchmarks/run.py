@@ -60,14 +60,15 @@ SSL_FILETYPE_PEM = 1
 SSL_VERIFY_PEER = 1
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
-_PROTO = {"1.2": TLS1_2_VERSION, "1.3": TLS1_3_VERSION, "1.2cbc": TLS1_2_VERSION}
-_VERSION_NAMES = {"1.2": "TLSv1.2", "1.3": "TLSv1.3", "1.2cbc": "TLSv1.2"}
+SSL_OP_NO_ENCRYPT_THEN_MAC = 1 << 19  # OpenSSL 3.0's value (and the engine's)
+_PROTO = {"1.2": TLS1_2_VERSION, "1.3": TLS1_3_VERSION, "1.2cbc": TLS1_2_VERSION, "1.2mte": TLS1_2_VERSION}
+_VERSION_NAMES = {"1.2": "TLSv1.2", "1.3": "TLSv1.3", "1.2cbc": "TLSv1.2", "1.2mte": "TLSv1.2"}
 
 
 def _suite(version: str) -> str:
     """The suite measured: "1.2cbc" is TLS 1.2 with a CBC suite (every stack here negotiates encrypt-then-MAC,
-    RFC 7366, by default)."""
-    return SUITE13 if version == "1.3" else SUITE12_CBC if version == "1.2cbc" else SUITE12
+    RFC 7366, by default); "1.2mte" the same suite with SSL_OP_NO_ENCRYPT_THEN_MAC set, so MAC-then-encrypt."""
+    return SUITE13 if version == "1.3" else SUITE12_CBC if version in ("1.2cbc", "1.2mte") else SUITE12
 # wolfSSL reports TLS 1.3 suites under its own names
 _IANA = {"TLS13-AES256-GCM-SHA384": "TLS_AES_256_GCM_SHA384"}
 
@@ -201,6 +202,8 @@ def _capi_driver(name: str, version: str) -> Driver:
             ok = ok and api.SSL_CTX_set_ciphersuites(ctx, SUITE13.encode()) == 1
         else:
             ok = ok and api.SSL_CTX_set_cipher_list(ctx, _suite(version).encode()) == 1
+        if version == "1.2mte":
+            api.SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC)
         if ok:
             ret = api.SSL_CTX_set1_groups_list(ctx, _groups(version).encode())
             if ret != 1:
@@ -238,6 +241,8 @@ def _pyopenssl_driver(version: str) -> Driver:
             ctx.set_tls13_ciphersuites(SUITE13.encode())
         else:
             ctx.set_cipher_list(_suite(version).encode())
+            if version == "1.2mte":
+                ctx.set_options(SSL_OP_NO_ENCRYPT_THEN_MAC)
         # The binding has no group setter; its cffi library has the 3.0 name of SSL_CTX_set1_groups_list.
         if lib.SSL_CTX_set1_curves_list(ctx._context, _groups(version).encode()) != 1:
             raise Skip(f"SSL_CTX_set1_curves_list({_groups(version)!r}) refused")
@@ -330,13 +335,16 @@ def _stdlib_driver(version: str) -> Driver:
     import ssl
 
     pki = default_pki()
-    versions = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3, "1.2cbc": ssl.TLSVersion.TLSv1_2}
+    versions = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3, "1.2cbc": ssl.TLSVersion.TLSv1_2,
+                "1.2mte": ssl.TLSVersion.TLSv1_2}
 
     def context(server: bool) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ctx.maximum_version = versions[version]
         if version != "1.3":
             ctx.set_ciphers(_suite(version))
+            if version == "1.2mte":
+                ctx.options |= ssl.Options(SSL_OP_NO_ENCRYPT_THEN_MAC)
         if server:
             ctx.load_cert_chain(str(pki.server.cert_path), str(pki.server.key_path))
         else:
@@ -585,7 +593,7 @@ class Ceiling:
                 ceiling.handshake13() if version == "1.3" else ceiling.handshake12()
 
             def transfer(self, chunk: bytes, count: int) -> int:
-                if version == "1.2cbc":
+                if version in ("1.2cbc", "1.2mte"):
                     return ceiling._cbc_transfer(chunk, count)
                 aead = ceiling.AESGCM(aead_key)  # made once per connection, as the stacks do
                 received = 0
@@ -787,8 +795,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", action="append", default=[], help="stack to measure (repeatable; default: "
                         + ", ".join(DEFAULT_STACKS) + ")")
     parser.add_argument("--versions", default="1.3,1.2,1.2cbc",
-                        help="TLS versions to measure: 1.3, 1.2 (AES-GCM) and 1.2cbc (TLS 1.2 with AES-CBC + HMAC; "
-                        "default all three)")
+                        help="TLS versions to measure: 1.3, 1.2 (AES-GCM), 1.2cbc (TLS 1.2 with AES-CBC + HMAC, "
+                        "encrypt-then-MAC) and 1.2mte (the same, MAC-then-encrypt); default 1.3,1.2,1.2cbc")
     parser.add_argument("--rounds", type=int, default=7, help="rounds; medians are reported (default 7)")
     parser.add_argument("--seconds", type=float, default=0.6,
                         help="CPU seconds one measurement aims at (calibrated per stack; default 0.6)")
@@ -802,7 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     names = args.stack or list(DEFAULT_STACKS)
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
     if any(v not in _PROTO for v in versions):
-        print(f"benchmark: --versions takes 1.3, 1.2 and/or 1.2cbc, not {args.versions!r}", file=sys.stderr)
+        print(f"benchmark: --versions takes 1.3, 1.2, 1.2cbc and/or 1.2mte, not {args.versions!r}", file=sys.stderr)
         return 2
     out: dict[str, Any] = {"group": GROUP, "suite13": SUITE13, "suite12": SUITE12, "suite12cbc": SUITE12_CBC,
                            "write_size": CHUNK, "rounds": args.rounds, "seconds": args.seconds, "pairs": args.pairs,

@@ -24,17 +24,18 @@ not tell a padding error from a MAC error); a fragment over 2^14 + 2048 bytes, o
 2^14 bytes, is ``record_overflow``. A fragment whose length cannot be a valid record for the cipher (shorter than
 the minimum or, for CBC, not a whole number of blocks) is ``bad_record_mac`` too: its length is public anyway.
 
-Timing (MAC-then-encrypt only; the AEADs and encrypt-then-MAC authenticate before looking at any plaintext):
-the padding check reads the same number of bytes (up to 256, the largest padding) whatever the padding byte says and
-computes a flag without branching (integer operations of one fixed size and a constant-time comparison); the MAC is then always computed and compared with
-:func:`hmac.compare_digest`. An invalid padding is treated as no padding (RFC 5246 section 6.2.3.2), and a dummy
-HMAC over whole zero blocks makes up the compression-function calls that a stripped padding saved, so the hash work
-inside ``cryptography`` is the same number of SHA-1/SHA-256 blocks whatever the padding (the Lucky Thirteen
-countermeasure). What is *not* constant-time in Python: slicing and copying at a secret offset, the interpreter's int
-and bool operations (small ints are cached, comparisons short-circuit in C), the per-call overhead of the two HMAC
-computations, and the single branch that raises the alert at the end. This closes the padding oracle as an alert or
-an early return and removes the gross timing difference; it does not close a fine timing channel measurable on the
-same machine. Prefer the AEAD suites or encrypt-then-MAC.
+Timing (MAC-then-encrypt only; the AEADs and encrypt-then-MAC authenticate before looking at any plaintext): the
+padding check reads the same number of bytes (up to 256, the largest padding) whatever the padding byte says and
+computes a flag without branching (integer operations of one fixed size and a constant-time comparison); the MAC is
+then always computed and compared with :func:`hmac.compare_digest`. An invalid padding is treated as no padding (RFC
+5246 section 6.2.3.2), and a dummy HMAC over whole zero blocks makes up the compression-function calls that a
+stripped padding saved, so the hash work inside ``cryptography`` is the same number of SHA-1/SHA-256 blocks whatever
+the padding (the Lucky Thirteen countermeasure). What is *not* constant-time in Python: slicing and copying at a
+secret offset, the interpreter's int and bool operations (small ints are cached, comparisons short-circuit in C),
+the per-call overhead of the two HMAC computations, and the single branch that raises the alert at the end. This
+closes the padding oracle as an alert or an early return and removes the gross timing difference; it does not close
+a fine timing channel measurable on the same machine.
+Prefer the AEAD suites or encrypt-then-MAC.
 """
 
 from __future__ import annotations

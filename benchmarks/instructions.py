@@ -8,6 +8,7 @@ imports and the test PKI (its RSA key generation varies) are not counted. Instru
 a lower rate of instructions per cycle than the cryptography it calls), so keep CPU-time figures for the totals.
 
     python benchmarks/instructions.py --base main --versions 1.3,1.2 --handshakes 20
+    python benchmarks/instructions.py --base HEAD --versions 1.2 --records 200     # the bulk path, per record
 """
 
 from __future__ import annotations
@@ -24,14 +25,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _count(engine_root: Path, version: str, handshakes: int, out_dir: Path) -> float:
-    """Instructions per handshake pair of the engine found first under ``engine_root``."""
+def _count(engine_root: Path, version: str, handshakes: int, out_dir: Path, records: int = 0) -> float:
+    """Instructions per handshake pair of the engine found first under ``engine_root``; with ``records``, per 16 KiB
+    record of the bulk path instead (one connection pair, written by the client and read by the server)."""
+    if records:
+        work = (f"import run; p = run.make_driver('engine', {version!r}).new_pair(); p.handshake(); "
+                f"chunk = bytes(range(256)) * 64; p.transfer(chunk, 20); os.getppid(); p.transfer(chunk, {records}); "
+                "os.getppid()")
+    else:
+        work = (f"import profile_engine as pe; pe._handshakes({version!r}, 3); os.getppid(); "
+                f"pe._handshakes({version!r}, {handshakes}); os.getppid()")
     script = (
         "import importlib.machinery, os, sys; sys.meta_path.insert(0, importlib.machinery.PathFinder); "
         f"sys.path.insert(0, {str(engine_root)!r}); import engine; "
         f"assert engine.__file__.startswith({str(engine_root)!r}), engine.__file__; "
-        f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import profile_engine as pe; "
-        f"pe._handshakes({version!r}, 3); os.getppid(); pe._handshakes({version!r}, {handshakes}); os.getppid()"
+        f"sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); " + work
     )
     prefix = out_dir / "cg.out"
     done = subprocess.run(["valgrind", "--tool=callgrind", "--dump-before=os_getppid",
@@ -44,7 +52,7 @@ def _count(engine_root: Path, version: str, handshakes: int, out_dir: Path) -> f
         raise RuntimeError(f"callgrind wrote {len(parts)} parts, expected the one between the two marks")
     for line in parts[1].read_text().splitlines():  # part 2: from the first mark to the second
         if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1]) / handshakes
+            return int(line.split()[1]) / (records or handshakes)
     raise RuntimeError(f"no totals in {parts[1]}")
 
 
@@ -53,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default="HEAD", help="git revision counted as 'before' (default HEAD)")
     parser.add_argument("--versions", default="1.3,1.2")
     parser.add_argument("--handshakes", type=int, default=20)
+    parser.add_argument("--records", type=int, default=0,
+                        help="count the bulk path instead: instructions per 16 KiB record over this many records")
     args = parser.parse_args(argv)
     if shutil.which("valgrind") is None:
         print("valgrind is not installed", file=sys.stderr)
@@ -74,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
                 for side, root in (("before", base), ("after", ROOT)):
                     out_dir = Path(tmp) / f"{side}-{version}"
                     out_dir.mkdir()
-                    jobs[side, version] = pool.submit(_count, root, version, args.handshakes, out_dir)
+                    jobs[side, version] = pool.submit(_count, root, version, args.handshakes, out_dir, args.records)
         for version in versions:
             before, after = jobs["before", version].result(), jobs["after", version].result()
-            print(f"TLS {version} handshake pair: before {before / 1e6:.3f}M, after {after / 1e6:.3f}M instructions; "
+            what = "16 KiB record" if args.records else "handshake pair"
+            print(f"TLS {version} {what}: before {before / 1e6:.3f}M, after {after / 1e6:.3f}M instructions; "
                   f"after/before {after / before:.3f}")
     return 0
 

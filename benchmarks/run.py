@@ -40,6 +40,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from hmac import compare_digest as hmac_compare
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,7 @@ CHUNK = 16 * 1024
 GROUP = "x25519"
 SUITE13 = "TLS_AES_256_GCM_SHA384"
 SUITE12 = "ECDHE-ECDSA-AES256-GCM-SHA384"
+SUITE12_CBC = "ECDHE-ECDSA-AES128-SHA256"  # the "1.2cbc" row: AES-128-CBC with HMAC-SHA256 (encrypt-then-MAC)
 PAIR_BUFFER = 0  # BIO pair buffers of the library default size (17 KiB: one 16 KiB record fits)
 
 SSL_ERROR_WANT_READ = 2
@@ -58,8 +60,15 @@ SSL_FILETYPE_PEM = 1
 SSL_VERIFY_PEER = 1
 TLS1_2_VERSION = 0x0303
 TLS1_3_VERSION = 0x0304
-_PROTO = {"1.2": TLS1_2_VERSION, "1.3": TLS1_3_VERSION}
-_VERSION_NAMES = {"1.2": "TLSv1.2", "1.3": "TLSv1.3"}
+SSL_OP_NO_ENCRYPT_THEN_MAC = 1 << 19  # OpenSSL 3.0's value (and the engine's)
+_PROTO = {"1.2": TLS1_2_VERSION, "1.3": TLS1_3_VERSION, "1.2cbc": TLS1_2_VERSION, "1.2mte": TLS1_2_VERSION}
+_VERSION_NAMES = {"1.2": "TLSv1.2", "1.3": "TLSv1.3", "1.2cbc": "TLSv1.2", "1.2mte": "TLSv1.2"}
+
+
+def _suite(version: str) -> str:
+    """The suite measured: "1.2cbc" is TLS 1.2 with a CBC suite (every stack here negotiates encrypt-then-MAC,
+    RFC 7366, by default); "1.2mte" the same suite with SSL_OP_NO_ENCRYPT_THEN_MAC set, so MAC-then-encrypt."""
+    return SUITE13 if version == "1.3" else SUITE12_CBC if version in ("1.2cbc", "1.2mte") else SUITE12
 # wolfSSL reports TLS 1.3 suites under its own names
 _IANA = {"TLS13-AES256-GCM-SHA384": "TLS_AES_256_GCM_SHA384"}
 
@@ -192,7 +201,9 @@ def _capi_driver(name: str, version: str) -> Driver:
         if version == "1.3":
             ok = ok and api.SSL_CTX_set_ciphersuites(ctx, SUITE13.encode()) == 1
         else:
-            ok = ok and api.SSL_CTX_set_cipher_list(ctx, SUITE12.encode()) == 1
+            ok = ok and api.SSL_CTX_set_cipher_list(ctx, _suite(version).encode()) == 1
+        if version == "1.2mte":
+            api.SSL_CTX_set_options(ctx, SSL_OP_NO_ENCRYPT_THEN_MAC)
         if ok:
             ret = api.SSL_CTX_set1_groups_list(ctx, _groups(version).encode())
             if ret != 1:
@@ -229,7 +240,9 @@ def _pyopenssl_driver(version: str) -> Driver:
         if version == "1.3":
             ctx.set_tls13_ciphersuites(SUITE13.encode())
         else:
-            ctx.set_cipher_list(SUITE12.encode())
+            ctx.set_cipher_list(_suite(version).encode())
+            if version == "1.2mte":
+                ctx.set_options(SSL_OP_NO_ENCRYPT_THEN_MAC)
         # The binding has no group setter; its cffi library has the 3.0 name of SSL_CTX_set1_groups_list.
         if lib.SSL_CTX_set1_curves_list(ctx._context, _groups(version).encode()) != 1:
             raise Skip(f"SSL_CTX_set1_curves_list({_groups(version)!r}) refused")
@@ -322,13 +335,16 @@ def _stdlib_driver(version: str) -> Driver:
     import ssl
 
     pki = default_pki()
-    versions = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
+    versions = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3, "1.2cbc": ssl.TLSVersion.TLSv1_2,
+                "1.2mte": ssl.TLSVersion.TLSv1_2}
 
     def context(server: bool) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
         ctx.minimum_version = ctx.maximum_version = versions[version]
-        if version == "1.2":
-            ctx.set_ciphers(SUITE12)
+        if version != "1.3":
+            ctx.set_ciphers(_suite(version))
+            if version == "1.2mte":
+                ctx.options |= ssl.Options(SSL_OP_NO_ENCRYPT_THEN_MAC)
         if server:
             ctx.load_cert_chain(str(pki.server.cert_path), str(pki.server.key_path))
         else:
@@ -417,7 +433,8 @@ class Ceiling:
     handshake record (EncryptedExtensions..Finished in one flight, the client Finished, two tickets) both ways.
     TLS 1.2 (RFC 5246 with RFC 7627/5289): the same key exchange, signature and verification, the PRF as HMAC-SHA384
     chains for the extended master secret, key block and both Finished, AES-256-GCM for the two Finished records.
-    Bulk: one AES-256-GCM seal and one open of each 16 KiB record with the nonce and header built per record.
+    Bulk: one AES-256-GCM seal and one open of each 16 KiB record with the nonce and header built per record; for
+    the TLS 1.2 CBC row, AES-128-CBC encryption and HMAC-SHA256 of each record, the HMAC check and the decryption.
     """
 
     def __init__(self) -> None:
@@ -535,6 +552,38 @@ class Ceiling:
         sealed = aead.encrypt(nonce, plaintext + b"\x17", header)
         return bytes(aead.decrypt(nonce, sealed, header))
 
+    def _cbc_transfer(self, chunk: bytes, count: int) -> int:
+        """AES-128-CBC + HMAC-SHA256, encrypt-then-MAC (RFC 7366), the cheapest correct calls: one encryptor and
+        one decryptor per connection (each record's explicit IV is the previous record's last ciphertext block, so
+        the stream is plain CBC), the MAC keyed once and copied per record, the padding made and checked in C."""
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        key, mac_key = os.urandom(16), os.urandom(32)
+        enc = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+        dec = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).decryptor()
+        keyed = self.hmac.HMAC(mac_key, self.hashes.SHA256())
+        iv = bytes(16)
+        pad = 15 - len(chunk) % 16
+        padding = bytes((pad,)) * (pad + 1)
+        received = 0
+        for seq in range(count):
+            blocks = iv + enc.update(chunk + padding)  # IV || CBC(content || padding)
+            iv = blocks[-16:]
+            header = seq.to_bytes(8, "big") + b"\x17\x03\x03" + len(blocks).to_bytes(2, "big")
+            mac = keyed.copy()
+            mac.update(header)
+            mac.update(blocks)
+            record = blocks + mac.finalize()
+            # the peer: the MAC first, then decrypt and strip the padding
+            check = keyed.copy()
+            check.update(header)
+            check.update(record[:-32])
+            if not hmac_compare(check.finalize(), record[-32:]):
+                raise RuntimeError("ceiling: MAC mismatch")
+            plain = dec.update(record[:-32])[16:]
+            received += len(plain) - plain[-1] - 1
+        return received
+
     def new_pair(self, version: str) -> Pair:
         ceiling = self
         aead_key, iv = os.urandom(32), os.urandom(12)
@@ -544,6 +593,8 @@ class Ceiling:
                 ceiling.handshake13() if version == "1.3" else ceiling.handshake12()
 
             def transfer(self, chunk: bytes, count: int) -> int:
+                if version in ("1.2cbc", "1.2mte"):
+                    return ceiling._cbc_transfer(chunk, count)
                 aead = ceiling.AESGCM(aead_key)  # made once per connection, as the stacks do
                 received = 0
                 for seq in range(count):
@@ -551,7 +602,7 @@ class Ceiling:
                 return received
 
             def describe(self) -> tuple[str, str]:
-                return _VERSION_NAMES[version], SUITE13 if version == "1.3" else SUITE12
+                return _VERSION_NAMES[version], _suite(version)
 
             def close(self) -> None:
                 pass
@@ -672,7 +723,7 @@ def run_version(version: str, names: list[str], args: argparse.Namespace) -> dic
         except Exception as exc:  # a stack that cannot do this version at all
             print(f"benchmark: TLS {version}: skipping {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
             continue
-        want = (_VERSION_NAMES[version], SUITE13 if version == "1.3" else SUITE12)
+        want = (_VERSION_NAMES[version], _suite(version))
         if got != want:
             print(f"benchmark: TLS {version}: skipping {name}: negotiated {got}, not {want}", file=sys.stderr)
             continue
@@ -743,7 +794,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--stack", action="append", default=[], help="stack to measure (repeatable; default: "
                         + ", ".join(DEFAULT_STACKS) + ")")
-    parser.add_argument("--versions", default="1.3,1.2", help="TLS versions to measure (default 1.3,1.2)")
+    parser.add_argument("--versions", default="1.3,1.2,1.2cbc",
+                        help="TLS versions to measure: 1.3, 1.2 (AES-GCM), 1.2cbc (TLS 1.2 with AES-CBC + HMAC, "
+                        "encrypt-then-MAC) and 1.2mte (the same, MAC-then-encrypt); default 1.3,1.2,1.2cbc")
     parser.add_argument("--rounds", type=int, default=7, help="rounds; medians are reported (default 7)")
     parser.add_argument("--seconds", type=float, default=0.6,
                         help="CPU seconds one measurement aims at (calibrated per stack; default 0.6)")
@@ -757,10 +810,10 @@ def main(argv: list[str] | None = None) -> int:
     names = args.stack or list(DEFAULT_STACKS)
     versions = [v.strip() for v in args.versions.split(",") if v.strip()]
     if any(v not in _PROTO for v in versions):
-        print(f"benchmark: --versions takes 1.2 and/or 1.3, not {args.versions!r}", file=sys.stderr)
+        print(f"benchmark: --versions takes 1.3, 1.2, 1.2cbc and/or 1.2mte, not {args.versions!r}", file=sys.stderr)
         return 2
-    out: dict[str, Any] = {"group": GROUP, "suite13": SUITE13, "suite12": SUITE12, "write_size": CHUNK,
-                           "rounds": args.rounds, "seconds": args.seconds, "pairs": args.pairs,
+    out: dict[str, Any] = {"group": GROUP, "suite13": SUITE13, "suite12": SUITE12, "suite12cbc": SUITE12_CBC,
+                           "write_size": CHUNK, "rounds": args.rounds, "seconds": args.seconds, "pairs": args.pairs,
                            "clock": "time.process_time (CPU); time.perf_counter (wall)", "versions": {}}
     measured = False
     for version in versions:

@@ -139,6 +139,24 @@ class _PairHalf(BioImpl):
             src.buf = buf[n:]  # a kept bytes object: the rest, copied once (the copy its write saved)
         return (n, data)
 
+    def read_record(self, bio: BIO) -> tuple[bytes, memoryview] | None:
+        """An SSL's two reads of one TLS record (its 5-byte header, then exactly the body the header announces) in
+        one, for engine.ssl's record reader: when the peer's buffer is a kept bytes object holding exactly one whole
+        non-empty record (what a single SSL_write into an empty pair leaves), ``(header, body)`` with the body a view
+        of that immutable object, so it is not copied; the pair ends as the two reads leave it (retry flags cleared,
+        no read request, empty buffer). None in every other case, with nothing read and nothing changed."""
+        peer = self.peer
+        if peer is None:
+            return None
+        src: _PairHalf = peer.impl  # type: ignore[assignment]  # a half's peer is always a half (_make_pair)
+        buf = src.buf
+        if type(buf) is not bytes or len(buf) <= 5 or ((buf[3] << 8) | buf[4]) + 5 != len(buf):
+            return None
+        bio.flags &= _NOT_RETRY
+        src.request = 0
+        src.buf = bytearray()
+        return buf[:5], memoryview(buf)[5:]
+
     def write(self, bio: BIO, data: memoryview) -> int:
         bio.flags &= _NOT_RETRY  # BIO_clear_retry_flags, inline: the hot path of every SSL write
         if self.peer is None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 
 from engine.bio import BIO, BIO_read, BIO_should_retry
+from engine.bio.pair import _PairHalf
 from engine.tls import TLSConnection
 
 __all__ = ["EOF", "FAILED", "HTTP_REQUEST", "READ_AHEAD_SIZE", "RECORD", "RETRY", "Input", "RecordReader"]
@@ -73,10 +74,11 @@ class RecordReader:
         return not self._rbuf
 
     def next_record(self, rbio: BIO, conn: TLSConnection, read_ahead: int,
-                    first: bool) -> tuple[Input, bytes, bytes]:
+                    first: bool) -> tuple[Input, bytes, bytes | memoryview]:
         """Read until a whole record is at hand: (``RECORD``, its header, its body) or (another :class:`Input`,
         ``b""``, ``b""``). The header is ``b""`` when the core already has it (fed early, see below); returning it apart
-        lets the core open the body without joining the two (a 16 KiB copy per record).
+        lets the core open the body without joining the two (a 16 KiB copy per record). The body may be a read-only
+        view (of a BIO pair's kept record).
         ``first``: a server's first record, refused when it starts like an HTTP request. A
         :class:`~engine.tls.TLSAlertError` of the core (an early header) passes through."""
         if not read_ahead and not first and self._body_left is None and not self._hdr and not self._rbuf \
@@ -85,6 +87,10 @@ class RecordReader:
             # (the same two reads as the loop below); anything short of a whole record is kept as the loop keeps it
             # and the loop goes on from there
             impl = rbio.impl
+            if type(impl) is _PairHalf:
+                whole = impl.read_record(rbio)  # both reads at once, the body not copied (None: read as below)
+                if whole is not None:
+                    return (RECORD, whole[0], whole[1])
             n, head = impl.read(rbio, 5)
             if n <= 0:
                 if n < 0 and BIO_should_retry(rbio):

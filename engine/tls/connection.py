@@ -223,7 +223,7 @@ class TLSConnection:
         self._started = True
         self._guarded(self._hs.start)
 
-    def receive_bytes(self, data: bytes) -> None:
+    def receive_bytes(self, data: bytes | memoryview) -> None:
         if self._error is not None:
             raise self._error
         if not self._started:
@@ -242,7 +242,7 @@ class TLSConnection:
             self._fail(exc)
             raise
 
-    def receive_record(self, header: bytes, body: bytes, *, direct: bool = False) -> bytes | None:
+    def receive_record(self, header: bytes, body: bytes | memoryview, *, direct: bool = False) -> bytes | None:
         """``receive_bytes(header + body)`` for a caller that read one record's header and body separately (engine.ssl
         without read-ahead): a whole application_data record is opened from ``body`` as it is, without the 16 KiB
         copy that joining them costs; anything else goes the usual way. ``direct``: when the record is application

@@ -24,17 +24,18 @@ not tell a padding error from a MAC error); a fragment over 2^14 + 2048 bytes, o
 2^14 bytes, is ``record_overflow``. A fragment whose length cannot be a valid record for the cipher (shorter than
 the minimum or, for CBC, not a whole number of blocks) is ``bad_record_mac`` too: its length is public anyway.
 
-Timing (MAC-then-encrypt only; the AEADs and encrypt-then-MAC authenticate before looking at any plaintext):
-the padding check reads the same number of bytes (up to 256, the largest padding) whatever the padding byte says and
-accumulates a flag without branching; the MAC is then always computed and compared with
-:func:`hmac.compare_digest`. An invalid padding is treated as no padding (RFC 5246 section 6.2.3.2), and a dummy
-HMAC over whole zero blocks makes up the compression-function calls that a stripped padding saved, so the hash work
-inside ``cryptography`` is the same number of SHA-1/SHA-256 blocks whatever the padding (the Lucky Thirteen
-countermeasure). What is *not* constant-time in Python: slicing and copying at a secret offset, the interpreter's int
-and bool operations (small ints are cached, comparisons short-circuit in C), the per-call overhead of the two HMAC
-computations, and the single branch that raises the alert at the end. This closes the padding oracle as an alert or
-an early return and removes the gross timing difference; it does not close a fine timing channel measurable on the
-same machine. Prefer the AEAD suites or encrypt-then-MAC.
+Timing (MAC-then-encrypt only; the AEADs and encrypt-then-MAC authenticate before looking at any plaintext): the
+padding check reads the same number of bytes (up to 256, the largest padding) whatever the padding byte says and
+computes a flag without branching (integer operations of one fixed size and a constant-time comparison); the MAC is
+then always computed and compared with :func:`hmac.compare_digest`. An invalid padding is treated as no padding (RFC
+5246 section 6.2.3.2), and a dummy HMAC over whole zero blocks makes up the compression-function calls that a
+stripped padding saved, so the hash work inside ``cryptography`` is the same number of SHA-1/SHA-256 blocks whatever
+the padding (the Lucky Thirteen countermeasure). What is *not* constant-time in Python: slicing and copying at a
+secret offset, the interpreter's int and bool operations (small ints are cached, comparisons short-circuit in C),
+the per-call overhead of the two HMAC computations, and the single branch that raises the alert at the end. This
+closes the padding oracle as an alert or an early return and removes the gross timing difference; it does not close
+a fine timing channel measurable on the same machine.
+Prefer the AEAD suites or encrypt-then-MAC.
 """
 
 from __future__ import annotations
@@ -65,6 +66,13 @@ _SEQ_LIMIT = (1 << 64) - 1
 _MAC_PREFIX_LEN = 13  # seq_num(8) + type(1) + version(2) + length(2)
 _HASH_BLOCK = 64  # SHA-1 and SHA-256 block size, the two record MAC hashes
 _ZERO_BLOCKS = memoryview(bytes(_HASH_BLOCK * 8))  # slices are views: no allocation that depends on the padding
+# MAC-then-encrypt padding check (see _open_mte): the last 256 bytes (the largest padding) as one integer
+_PAD_WINDOW = 256
+_WINDOW_TOP = b"\x01" + bytes(_PAD_WINDOW)  # a 0x01 top byte, then zeros for a body shorter than the window
+_REPEAT_TOP = b"\x02"
+_MASK_TOP = b"\x03"
+_MASK_SOURCE = bytes(_PAD_WINDOW - 1) + b"\xff" * _PAD_WINDOW  # [pad : pad + 256]: 0xff on the last pad + 1 bytes
+_PAD_GOOD = b"\x03" + bytes(_PAD_WINDOW)
 _pack_record_header = struct.Struct(">BHH").pack  # type || version || length of the TLSCiphertext
 _pack_aad = struct.Struct(">QBHH").pack  # seq_num || type || version || length: _header in one C call
 
@@ -294,6 +302,44 @@ class CBCProtection12(RecordProtection12):
         inner_len = len(plaintext) + len(mac)
         return self._encrypt(iv, b"".join((plaintext, mac, self._padding(inner_len))))
 
+    def seal_record(self, content_type: int, plaintext: bytes | memoryview) -> bytes:
+        """:meth:`seal` with the record header, the bulk path: the same bytes (the same IV from the random source,
+        the same MAC input, the same padding) without joining plaintext, padding, ciphertext and MAC on the way. The
+        encryptor takes the parts one after another (it keeps a partial block between calls, and every record ends
+        on a whole block), the MAC the header and the parts, and one join makes the record. Records shorter than a
+        block, whose first block would include the padding or the MAC, go through :meth:`seal`."""
+        length = len(plaintext)
+        if length < BLOCK_LEN or length > MAX_PLAINTEXT or not 0 <= content_type <= 255:
+            return super().seal_record(content_type, plaintext)  # (raises for the last two)
+        seq = self._next_seq()
+        iv = self._new_iv()
+        view = memoryview(plaintext)
+        enc = self._encryptor
+        # the first block masked as _encrypt does: E(P1 ^ chain ^ iv) is P1's block under a fresh CBC from iv
+        first = enc.update((int.from_bytes(view[:BLOCK_LEN], "big") ^ int.from_bytes(iv, "big")
+                            ^ self._chain).to_bytes(BLOCK_LEN, "big"))
+        middle = enc.update(view[BLOCK_LEN:])
+        mac = self._keyed_mac.copy()
+        if self.encrypt_then_mac:
+            last = enc.update(self._padding(length))  # completes the final block
+            ct_len = BLOCK_LEN + len(first) + len(middle) + len(last)  # IV + whole blocks
+            mac.update(_pack_aad(seq, content_type, self._version_int, ct_len))
+            mac.update(iv)
+            mac.update(first)
+            mac.update(middle)
+            mac.update(last)
+            tag = mac.finalize()
+            self._chain = int.from_bytes(last[-BLOCK_LEN:], "big")
+            return b"".join((_pack_record_header(content_type, TLS12_VERSION, ct_len + len(tag)), iv, first, middle,
+                             last, tag))
+        mac.update(_pack_aad(seq, content_type, self._version_int, length))
+        mac.update(plaintext)
+        tag = mac.finalize()
+        last = enc.update(tag + self._padding(length + len(tag)))  # MAC and padding complete the final block
+        self._chain = int.from_bytes(last[-BLOCK_LEN:], "big")
+        size = BLOCK_LEN + len(first) + len(middle) + len(last)
+        return b"".join((_pack_record_header(content_type, TLS12_VERSION, size), iv, first, middle, last))
+
     # -- open ----------------------------------------------------------------------------------------------------
 
     def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
@@ -331,14 +377,20 @@ class CBCProtection12(RecordProtection12):
             raise _bad_mac("record length is not IV + whole blocks holding a MAC")
         body = self._decrypt(fragment)
         pad = body[-1]
-        # Padding check without an early exit: look at the last min(256, body_len) bytes whatever `pad` says, and
-        # fold every mismatch inside the claimed padding into `bad` (`i <= pad_end` is False or True, i.e. 0 or 1 as
-        # a multiplier, never a branch).
-        bad = int(pad + 1 + mac_len > body_len)
-        pad_end = pad + 1
-        for i in range(1, min(256, body_len) + 1):
-            bad |= (i <= pad_end) * (body[-i] ^ pad)
-        good = int(bad == 0)
+        # Padding check without an early exit and without a loop: the last min(256, body_len) bytes whatever `pad`
+        # says, as one 257-byte integer (a 0x01 byte on top, zeros where the body is shorter), XORed with `pad`
+        # repeated (0x02 on top) and masked to the claimed padding's pad + 1 bytes (0x03 on top): every byte of the
+        # result below the top is zero exactly when every padding byte equals `pad`. Every operand has the same
+        # size whatever the data and `pad` (the top bytes keep the integers from shrinking), so the integer work,
+        # the conversion and hmac.compare_digest's constant-time comparison do not depend on them; the padding
+        # bytes read are the same as the byte loop this replaces read (tests/engine/tls/test_protection12.py
+        # compares the two flags).
+        window = min(_PAD_WINDOW, body_len)
+        diff = ((int.from_bytes(_WINDOW_TOP[: _PAD_WINDOW + 1 - window] + body[-window:], "big")
+                 ^ int.from_bytes(_REPEAT_TOP + bytes((pad,)) * _PAD_WINDOW, "big"))
+                & int.from_bytes(_MASK_TOP + _MASK_SOURCE[pad : pad + _PAD_WINDOW], "big"))
+        good = int(_stdhmac.compare_digest(diff.to_bytes(_PAD_WINDOW + 1, "big"), _PAD_GOOD)) \
+            & int(pad + 1 + mac_len <= body_len)  # fmt: skip
         # RFC 5246 section 6.2.3.2: with a bad padding, compute the MAC as if there were no padding
         strip = good * (pad + 1)
         content_len = body_len - mac_len - strip

@@ -204,7 +204,7 @@ class RecordLayer:
 
     # -- input ---------------------------------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         buf = self._buf
         pos = self._pos
         if pos >= len(buf):
@@ -221,7 +221,7 @@ class RecordLayer:
             self._pos = 0
         buf += data
 
-    def open_whole_record(self, header: bytes, body: bytes) -> tuple[int, bytes] | None:
+    def open_whole_record(self, header: bytes, body: bytes | memoryview) -> tuple[int, bytes] | None:
         """The bulk case of ``feed(header + body)`` followed by :meth:`next_record`, without joining the two: when
         nothing is buffered and ``header`` announces exactly ``body`` as a protected application_data record within
         the read protection's length limit (TLS 1.3 or 1.2; no early data being skipped), the record is opened from
@@ -340,7 +340,8 @@ class RecordLayer:
         if self.receive_limit is not None and len(content) >= self.receive_limit:
             # RFC 8449 in TLS 1.2: the limit (receive_limit - 1) counts the plaintext
             raise TLSAlertError(AlertDescription.record_overflow, "record larger than our record_size_limit")
-        self._check_max_fragment(content)
+        if self.max_fragment_length is not None:  # (the call only when a limit was negotiated, as in _open)
+            self._check_max_fragment(content)
         if not content and ctype != ContentType.application_data:
             raise TLSAlertError(AlertDescription.unexpected_message, "empty record")
         return ctype, content
@@ -374,7 +375,7 @@ class RecordLayer:
     def write_key_usage(self) -> tuple[int, int] | None:
         """``(records sealed under the current TLS 1.3 write key, its cipher suite)``; None without one."""
         prot = self._write
-        if isinstance(prot, AEAD13):
+        if type(prot) is AEAD13:  # (AEAD13 has no subclasses; the exact type is the cheaper test, asked per write)
             return prot.seq, prot.suite.code
         return None
 

@@ -279,3 +279,29 @@ def test_same_returns_and_flags_as_libcrypto() -> None:
         assert err.ERR_GET_REASON(lib.ERR_get_error()) == err.ERR_GET_REASON(err.ERR_get_error())
     lib.BIO_free(c1)
     lib.BIO_free(c2)
+
+
+def test_read_record_is_the_two_reads_of_one_whole_record() -> None:
+    """engine.ssl's record reader asks a pair half for a whole record at once (_PairHalf.read_record): only when the
+    peer's buffer is a kept bytes object holding exactly one non-empty record, and then the pair ends as the two
+    reads (the 5-byte header, then the body) leave it; otherwise nothing is read and nothing changes."""
+    record = b"\x17\x03\x03\x00\x04body"
+    _, b1, b2 = BIO_new_bio_pair(0, 0)
+    impl = b2.impl
+    assert BIO_read(b2, 5) == (-1, b"") and BIO_should_retry(b2) and BIO_get_read_request(b1) == 5
+    assert BIO_write(b1, record) == 9
+    assert BIO_should_retry(b2) == 1  # still set from the empty read: read_record clears it, as a read does
+    got = impl.read_record(b2)
+    assert got is not None
+    assert got[0] == record[:5] and bytes(got[1]) == record[5:] and isinstance(got[1], memoryview)
+    assert BIO_should_retry(b2) == 0 and BIO_get_read_request(b1) == 0
+    assert BIO_ctrl_pending(b2) == 0 and BIO_ctrl_get_write_guarantee(b1) == 17 * 1024
+    assert impl.read_record(b2) is None and BIO_read(b2, 5) == (-1, b"")  # nothing left
+    # not exactly one whole record: None, and the bytes read as before
+    for data in (record + record, record[:8], b"\x17\x03\x03\x00\x00", b"\x17\x03\x03\x00\x05body"):
+        assert BIO_write(b1, data) == len(data)
+        assert impl.read_record(b2) is None
+        assert BIO_ctrl_pending(b2) == len(data)
+        assert BIO_read(b2, 100) == (len(data), data)
+    assert BIO_write(b1, bytearray(record)) == 9  # copied into the buffer, not kept: read the usual way
+    assert impl.read_record(b2) is None and BIO_read(b2, 100) == (9, record)

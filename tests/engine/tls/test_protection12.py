@@ -168,6 +168,31 @@ def test_cbc_iv_comes_from_the_injected_random_source() -> None:
     assert _alert(lambda: short.seal(APPLICATION_DATA, b"a")) == AlertDescription.internal_error
 
 
+@pytest.mark.parametrize("mode", [(s, etm) for s in CBC_SUITES for etm in (False, True)], ids=_mode_id)
+def test_cbc_seal_record_is_the_independent_record(mode: tuple[Suite12, bool]) -> None:
+    """The bulk path (seal_record: the parts fed one by one to one encryptor and the MAC, one join) gives the record
+    an independent AES-CBC + HMAC encoder gives for the same IV, at every size around the block and limit edges, also
+    when it alternates with seal (which shares the encryptor's chaining value)."""
+    suite, etm = mode
+    keys = _keys(suite)
+    ivs = [bytes((i,)) * 16 for i in range(1, 40)]
+    source = iter(ivs)
+    w = protection_for(suite, keys, Direction.client_to_server, etm, random=lambda n: next(source))
+    r = protection_for(suite, keys, Direction.client_to_server, etm)
+    sizes = [0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 100, 1000, MAX_PLAINTEXT - 17, MAX_PLAINTEXT - 1, MAX_PLAINTEXT]
+    for seq, n in enumerate(sizes + sizes[::-1]):
+        data = os.urandom(n)
+        if seq % 3 == 2:
+            record = w.seal(APPLICATION_DATA, data)
+            assert record == _cbc_record(suite, keys, seq, data, etm=etm, iv=ivs[seq])
+        else:
+            record = w.seal_record(APPLICATION_DATA, memoryview(data) if seq % 2 else data)
+            expected = _cbc_record(suite, keys, seq, data, etm=etm, iv=ivs[seq])
+            assert record == b"\x17\x03\x03" + len(expected).to_bytes(2, "big") + expected, (seq, n)
+            record = record[5:]
+        assert r.open(APPLICATION_DATA, record) == data
+
+
 def test_default_cbc_ivs_differ_per_record() -> None:
     w, _ = _pair(SUITES12[0xC009], False)
     assert len({w.seal(APPLICATION_DATA, b"same")[:16] for _ in range(8)}) == 8
@@ -230,10 +255,11 @@ def _cbc_record(
     etm: bool,
     padding: bytes | None = None,
     mac_fix: Callable[[bytes], bytes] = lambda m: m,
+    iv: bytes | None = None,
 ) -> bytes:
     """A client-to-server CBC record built independently of the module (raw AES-CBC and stdlib hmac)."""
     digest = "sha1" if suite.mac_len == 20 else "sha256"
-    iv = os.urandom(16)
+    iv = os.urandom(16) if iv is None else iv
 
     def enc(data: bytes) -> bytes:
         e = Cipher(algorithms.AES(keys.client_write_key), modes.CBC(iv)).encryptor()
@@ -331,6 +357,61 @@ def test_edited_records_are_bad_record_mac(
         assert r.open(APPLICATION_DATA, original) == payload
     else:
         assert _open_alert(r, bytes(fragment)) == AlertDescription.bad_record_mac
+
+
+def _padding_ok_by_byte_loop(body: bytes, mac_len: int) -> bool:
+    """The MAC-then-encrypt padding rule as the module's earlier byte loop checked it (the oracle of the test below):
+    the last byte is the padding length, every one of the pad + 1 bytes holds it, and MAC + padding fit the body."""
+    pad = body[-1]
+    bad = int(pad + 1 + mac_len > len(body))
+    for i in range(1, min(256, len(body)) + 1):
+        bad |= (i <= pad + 1) * (body[-i] ^ pad)
+    return bad == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    suite=st.sampled_from(CBC_SUITES),
+    pad=st.integers(0, 255),
+    content_blocks=st.integers(0, 20),
+    flip=st.one_of(st.none(), st.tuples(st.integers(0, 300), st.integers(1, 255))),
+)
+def test_mac_then_encrypt_padding_check_matches_the_byte_rule(
+    suite: Suite12, pad: int, content_blocks: int, flip: tuple[int, int] | None
+) -> None:
+    """A record opens exactly when its padding is good by the byte rule (the MAC is right for the content): every
+    padding length 0-255, bodies shorter and longer than the 256-byte window, one byte of the padding or of the
+    bytes before it changed, or a padding length byte larger than the body."""
+    keys = _keys(suite)
+    content_len = (16 * content_blocks - suite.mac_len - pad - 1) % 16 + 16 * content_blocks
+    content = os.urandom(content_len)
+    padding = bytearray(bytes((pad,)) * (pad + 1))
+    mac = hmac.new(keys.client_write_mac_key, (0).to_bytes(8, "big") + b"\x17\x03\x03"
+                   + content_len.to_bytes(2, "big") + content, "sha1" if suite.mac_len == 20 else "sha256").digest()
+    body = bytearray(content + mac + padding)
+    if flip is not None and flip[0] > 280:
+        body[-1] = 255  # a padding length larger than the body (or than the window) claims
+    if flip is not None:
+        body[-1 - flip[0] % len(body)] ^= flip[1]
+    assert len(body) % 16 == 0
+    record = _cbc_record(suite, keys, 0, bytes(body[:content_len]), etm=False,
+                         padding=bytes(body[content_len + suite.mac_len :]),
+                         mac_fix=lambda m: bytes(body[content_len : content_len + suite.mac_len]))
+    _, r = _pair(suite, False, keys)
+    # what the byte rule makes of the (possibly changed) body: the padding it claims, then the content and MAC
+    claimed = len(body) - suite.mac_len - body[-1] - 1
+    expected = _padding_ok_by_byte_loop(bytes(body), suite.mac_len) and bytes(body[claimed : claimed + suite.mac_len]) \
+        == hmac.new(keys.client_write_mac_key, (0).to_bytes(8, "big") + b"\x17\x03\x03" + claimed.to_bytes(2, "big")
+                    + bytes(body[:claimed]), "sha1" if suite.mac_len == 20 else "sha256").digest()  # fmt: skip
+    try:
+        opened = r.open(APPLICATION_DATA, record)
+    except TLSAlertError as exc:
+        assert exc.alert == AlertDescription.bad_record_mac
+        assert not expected
+    else:
+        assert expected and opened == bytes(body[:claimed])
+    if flip is None:
+        assert expected
 
 
 @pytest.mark.parametrize("etm", [False, True], ids=["mte", "etm"])

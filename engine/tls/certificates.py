@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
 from .alerts import AlertDescription, TLSAlertError
@@ -47,6 +48,25 @@ def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
                 _PARSED[bytes(der)] = cert
         chain.append(cert)
     return chain
+
+
+_DER: dict[int, tuple[x509.Certificate, bytes]] = {}
+"""Our own certificates' DER encodings, by object identity: a context's chain goes out handshake after handshake and
+``public_bytes`` re-encodes it each time (about 10 us a certificate). The entry holds the certificate, so its id is
+not reused while cached. Bounded like ``_PARSED``."""
+
+
+def der_chain(chain: list[x509.Certificate]) -> list[bytes]:
+    """The DER encodings of ``chain`` (one of our own chains, sent in a Certificate message)."""
+    out = []
+    for cert in chain:
+        entry = _DER.get(id(cert))
+        if entry is None or entry[0] is not cert:
+            if len(_DER) >= _PARSED_MAX:
+                _DER.clear()
+            entry = _DER[id(cert)] = (cert, cert.public_bytes(Encoding.DER))
+        out.append(entry[1])
+    return out
 
 
 def leaf_public_key(cert: x509.Certificate) -> PublicKey:

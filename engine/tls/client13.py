@@ -24,7 +24,6 @@ import ipaddress
 from enum import Enum, auto
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
@@ -531,7 +530,7 @@ class Client13Handshake(Handshake13):
             # RFC 9846 section 4.4.2: no suitable certificate, send an empty Certificate message
             self._send(Certificate(cr.certificate_request_context, []))
             return None
-        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in chain]
+        entries = [CertificateEntry(der) for der in certificates.der_chain(chain)]
         self._send(Certificate(cr.certificate_request_context, entries))
         content = signatures.certificate_verify_input(False, self.transcript.digest())
         self._send(CertificateVerify(scheme, self.ctx.sign(key, scheme, content)))

@@ -136,8 +136,21 @@ def _own_name(leaf: x509.Certificate) -> Subject:
 MAX_CHAIN_DEPTH = 255
 
 
+_BUILDERS: dict[tuple[int, ...], tuple[list[x509.Certificate], PolicyBuilder]] = {}
+"""The trust store and depth limit, made once per set of trusted roots (an SSL_CTX's X509_STORE is made once too):
+a ``Store`` and its ``PolicyBuilder`` are immutable, and each handshake still builds its verifier with its own time
+and name and verifies the chain it received. Keyed by the roots' identities; the entry holds the roots, so the ids
+are not reused while cached. Bounded like ``_PARSED``."""
+
+
 def _policy(roots: list[x509.Certificate], now: datetime.datetime) -> PolicyBuilder:
-    return PolicyBuilder().store(Store(roots)).time(now).max_chain_depth(MAX_CHAIN_DEPTH)
+    key = tuple(map(id, roots))
+    entry = _BUILDERS.get(key)
+    if entry is None or any(a is not b for a, b in zip(entry[0], roots, strict=True)):
+        if len(_BUILDERS) >= _PARSED_MAX:
+            _BUILDERS.clear()
+        entry = _BUILDERS[key] = (list(roots), PolicyBuilder().store(Store(roots)).max_chain_depth(MAX_CHAIN_DEPTH))
+    return entry[1].time(now)
 
 
 def verify_server_chain(

@@ -1,11 +1,12 @@
 """Where the CPU time of one engine handshake pair goes: cryptography calls against the engine's Python TLS logic by
 component (both peers in one process, as benchmarks/run.py drives them).
 
-The pair's CPU time is measured without a profiler. A cProfile run then gives each function's own time; the calls
-into ``cryptography`` (its Rust/OpenSSL methods and the Python wrappers around them) form the *crypto* share, every
-other function is charged to the component of its file (the table below). cProfile adds a fixed cost to every
-Python call, which inflates the Python side, so the Python components are scaled to the unprofiled total less the
-crypto time: the figures are the measured CPU per pair split in the profile's proportions.
+The pair's CPU time is measured without a profiler. A cProfile run (timed in CPU time) then gives each function's own
+time; the calls into ``cryptography`` (its Rust/OpenSSL methods and the Python wrappers around them) form the
+*crypto* share, every other function is charged to the component of its file (the table below). cProfile adds a
+cost to every call it sees, Python or built-in, so the shares are of the profiled time and lean towards what makes
+many calls; for the absolute split between cryptography and the interpreter, which does not depend on the load, see
+instructions_split.py.
 
     python benchmarks/breakdown.py --versions 1.3,1.2 --handshakes 300
     python benchmarks/breakdown.py --base main      # also a revision's engine, measured alternately in this process
@@ -68,17 +69,15 @@ def breakdown(version: str, handshakes: int) -> tuple[float, dict[str, float]]:
         cpu = time.process_time()
         profile_engine._handshakes(version, handshakes)
         best = min(best, (time.process_time() - cpu) / handshakes)
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)  # CPU time: the default wall clock counts other processes' load
     prof.runcall(profile_engine._handshakes, version, handshakes)
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     own: dict[str, float] = {}
     for key, (_cc, _nc, tt, _ct, _callers) in stats.items():
         comp = _component(key)
         own[comp] = own.get(comp, 0.0) + tt / handshakes
-    crypto = own.pop("crypto", 0.0)
-    rest = sum(own.values())
-    scale = max(best - crypto, 0.0) / rest if rest else 0.0
-    parts = {"crypto": crypto} | {k: v * scale for k, v in sorted(own.items(), key=lambda kv: -kv[1])}
+    profiled = sum(own.values())
+    parts = {k: v / profiled for k, v in sorted(own.items(), key=lambda kv: (kv[0] != "crypto", -kv[1]))}
     return best, parts
 
 
@@ -108,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         for version in versions:
             total, parts = breakdown(version, args.handshakes)
             print(f"TLS {version}: {total * 1e6:.0f} us CPU per handshake pair (best of 3 runs of {args.handshakes})")
-            for comp, us in parts.items():
-                print(f"  {us * 1e6:7.0f} us  {100 * us / total:5.1f}%  {comp}")
+            for comp, share in parts.items():
+                print(f"  {100 * share:5.1f}%  {comp}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "base.tar"
@@ -124,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         before = min((r[version] for r in runs["before"]), key=lambda t: t[0])
         after = min((r[version] for r in runs["after"]), key=lambda t: t[0])
         print(f"TLS {version}: CPU per handshake pair, before ({args.base}) {before[0] * 1e6:.0f} us, "
-              f"after {after[0] * 1e6:.0f} us")
+              f"after {after[0] * 1e6:.0f} us; share of the profiled time before -> after")
         for comp in before[1] | after[1]:
             b, a = before[1].get(comp, 0.0), after[1].get(comp, 0.0)
-            print(f"  {b * 1e6:7.0f} -> {a * 1e6:5.0f} us  {comp}")
+            print(f"  {100 * b:5.1f}% -> {100 * a:5.1f}%  {comp}")
     return 0
 
 

@@ -419,7 +419,16 @@ def make_driver(name: str, version: str) -> Driver:
         return _pyopenssl_driver(version)
     if name == "stdlib":
         return _stdlib_driver(version)
-    raise Skip("unknown stack (this benchmark knows engine, pyopenssl, stdlib, libssl, wolfssl)")
+    if name == "minimal":
+        if version != "1.3":
+            raise Skip("the minimal straight-line handshake (benchmarks/minimal13.py) is TLS 1.3 only")
+        import minimal13  # beside this file
+
+        minimal = minimal13.Minimal13()
+        return Driver("minimal", "straight-line TLS 1.3 in Python (benchmarks/minimal13.py)",
+                      lambda: minimal13.MinimalPair(minimal), host_name_checked=True,
+                      note="the engine's crypto with the least framing: the lower bound for Python TLS logic")
+    raise Skip("unknown stack (this benchmark knows engine, pyopenssl, stdlib, libssl, wolfssl, minimal)")
 
 
 # --- the crypto-only ceiling ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.verification import PolicyBuilder, Store, Subject, VerificationError
 
 from .alerts import AlertDescription, TLSAlertError
@@ -47,6 +48,25 @@ def load_chain(ders: list[bytes]) -> list[x509.Certificate]:
                 _PARSED[bytes(der)] = cert
         chain.append(cert)
     return chain
+
+
+_DER: dict[int, tuple[x509.Certificate, bytes]] = {}
+"""Our own certificates' DER encodings, by object identity: a context's chain goes out handshake after handshake and
+``public_bytes`` re-encodes it each time (about 10 us a certificate). The entry holds the certificate, so its id is
+not reused while cached. Bounded like ``_PARSED``."""
+
+
+def der_chain(chain: list[x509.Certificate]) -> list[bytes]:
+    """The DER encodings of ``chain`` (one of our own chains, sent in a Certificate message)."""
+    out = []
+    for cert in chain:
+        entry = _DER.get(id(cert))
+        if entry is None or entry[0] is not cert:
+            if len(_DER) >= _PARSED_MAX:
+                _DER.clear()
+            entry = _DER[id(cert)] = (cert, cert.public_bytes(Encoding.DER))
+        out.append(entry[1])
+    return out
 
 
 def leaf_public_key(cert: x509.Certificate) -> PublicKey:
@@ -116,8 +136,21 @@ def _own_name(leaf: x509.Certificate) -> Subject:
 MAX_CHAIN_DEPTH = 255
 
 
+_BUILDERS: dict[tuple[int, ...], tuple[list[x509.Certificate], PolicyBuilder]] = {}
+"""The trust store and depth limit, made once per set of trusted roots (an SSL_CTX's X509_STORE is made once too):
+a ``Store`` and its ``PolicyBuilder`` are immutable, and each handshake still builds its verifier with its own time
+and name and verifies the chain it received. Keyed by the roots' identities; the entry holds the roots, so the ids
+are not reused while cached. Bounded like ``_PARSED``."""
+
+
 def _policy(roots: list[x509.Certificate], now: datetime.datetime) -> PolicyBuilder:
-    return PolicyBuilder().store(Store(roots)).time(now).max_chain_depth(MAX_CHAIN_DEPTH)
+    key = tuple(map(id, roots))
+    entry = _BUILDERS.get(key)
+    if entry is None or any(a is not b for a, b in zip(entry[0], roots, strict=True)):
+        if len(_BUILDERS) >= _PARSED_MAX:
+            _BUILDERS.clear()
+        entry = _BUILDERS[key] = (list(roots), PolicyBuilder().store(Store(roots)).max_chain_depth(MAX_CHAIN_DEPTH))
+    return entry[1].time(now)
 
 
 def verify_server_chain(

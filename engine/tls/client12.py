@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
@@ -354,7 +353,7 @@ class Client12Handshake(Handshake12):
         scheme = None
         if self.cert_request is not None:
             scheme = self._client_scheme(self.cert_request, chain, key)
-            ders = [c.public_bytes(Encoding.DER) for c in chain] if scheme is not None else []
+            ders = certificates.der_chain(chain) if scheme is not None else []
             self._send(Certificate12(ders))
         private = self.ctx.generate_key_share(ske.named_curve)
         pre_master = keyexchange.client_shared_secret(ske.named_curve, private, ske.public)

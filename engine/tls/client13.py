@@ -24,7 +24,6 @@ import ipaddress
 from enum import Enum, auto
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
@@ -132,7 +131,7 @@ class Client13Handshake(Handshake13):
     @property
     def version_known(self) -> bool:
         # a HelloRetryRequest keeps WAIT_SH: only the ServerHello itself settles the version
-        return self.state not in (ClientState.START, ClientState.WAIT_SH)
+        return self.state not in _BEFORE_VERSION
 
     def __init__(self, config: TLSConfig, context: TLSContext) -> None:
         super().__init__(config, context, ClientState.START)
@@ -470,7 +469,7 @@ class Client13Handshake(Handshake13):
 
     @property
     def paused(self) -> bool:
-        return self.state in (ClientState.WAIT_APP_VERIFY, ClientState.PHA_WAIT_APP_CERT)
+        return self.state in _PAUSED
 
     def finish_certificate_check(self, accepted: bool) -> None:
         """The application's verdict on a deferred chain: go on to CertificateVerify, or bad_certificate."""
@@ -531,7 +530,7 @@ class Client13Handshake(Handshake13):
             # RFC 9846 section 4.4.2: no suitable certificate, send an empty Certificate message
             self._send(Certificate(cr.certificate_request_context, []))
             return None
-        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in chain]
+        entries = [CertificateEntry(der) for der in certificates.der_chain(chain)]
         self._send(Certificate(cr.certificate_request_context, entries))
         content = signatures.certificate_verify_input(False, self.transcript.digest())
         self._send(CertificateVerify(scheme, self.ctx.sign(key, scheme, content)))
@@ -541,7 +540,7 @@ class Client13Handshake(Handshake13):
 
     @property
     def established(self) -> bool:
-        return self.state in (ClientState.CONNECTED, ClientState.PHA_WAIT_APP_CERT)
+        return self.state in _ESTABLISHED
 
     def _on_post_handshake_request(self, body: bytes, raw: bytes) -> None:
         """RFC 9846 section 4.6.2: a CertificateRequest after the handshake, allowed only when we offered
@@ -608,6 +607,10 @@ TRANSITIONS: dict[tuple[Enum, int], Transition] = {
     (S.CONNECTED, H.certificate_request): transition(C._on_post_handshake_request, S.CONNECTED, S.PHA_WAIT_APP_CERT),
 }
 Client13Handshake.TRANSITIONS = TRANSITIONS
+# state sets of the properties asked on every record (module tuples: no Enum attribute lookups per call)
+_BEFORE_VERSION = (S.START, S.WAIT_SH)
+_PAUSED = (S.WAIT_APP_VERIFY, S.PHA_WAIT_APP_CERT)
+_ESTABLISHED = (S.CONNECTED, S.PHA_WAIT_APP_CERT)
 del C, S
 
 

@@ -112,29 +112,28 @@ def hkdf_expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: 
 _CONTEXT_LENGTH = [bytes((n,)) for n in range(256)]
 
 
-def _expand_labels(suite: CipherSuite, secret: bytes, *wanted: tuple[bytes, bytes, int]) -> list[bytes]:
-    """Several HKDF-Expand-Label outputs of one secret, each ``(label, context, length)`` at most one hash block
-    long: the HMAC is keyed with the secret once and copied per output."""
-    keyed = _HMAC(secret, _SHA384 if suite.hash_len == 48 else _SHA256)
-    out = []
-    for label, context, length in wanted:
-        if not 0 < length <= suite.hash_len:
-            raise ValueError(f"HKDF-Expand-Label output of {length} bytes is not one block")
-        mac = keyed.copy()
-        mac.update(hkdf_label(label, context, length) + b"\x01")
-        out.append(mac.finalize()[:length])
-    return out
-
-
 def derive_secret(suite: CipherSuite, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
     """Derive-Secret with the transcript already hashed (RFC 9846 section 7.1)."""
     return hkdf_expand_label(suite, secret, label, transcript_hash, suite.hash_len)
 
 
+_TRAFFIC_INFO: dict[int, tuple[bytes, bytes]] = {}
+"""HKDF-Expand-Label's input (label structure and block counter) for "key" of each key length and for "iv"."""
+
+
 def traffic_keys(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
-    """``(key, iv)`` for a traffic secret (RFC 9846 section 7.3)."""
-    key, iv = _expand_labels(suite, secret, (b"key", b"", suite.key_len), (b"iv", b"", IV_LEN))
-    return key, iv
+    """``(key, iv)`` for a traffic secret (RFC 9846 section 7.3): the secret's HMAC keyed once, copied for the key
+    and used itself for the IV, over inputs made once per key length."""
+    key_len = suite.key_len
+    info = _TRAFFIC_INFO.get(key_len)
+    if info is None:
+        info = _TRAFFIC_INFO[key_len] = (hkdf_label(b"key", b"", key_len) + b"\x01",
+                                         hkdf_label(b"iv", b"", IV_LEN) + b"\x01")
+    keyed = _HMAC(secret, _SHA384 if suite.hash_len == 48 else _SHA256)
+    mac = keyed.copy()
+    mac.update(info[0])
+    keyed.update(info[1])
+    return mac.finalize()[:key_len], keyed.finalize()[:IV_LEN]
 
 
 def next_traffic_secret(suite: CipherSuite, secret: bytes) -> bytes:

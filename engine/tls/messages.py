@@ -78,19 +78,15 @@ Extension = tuple[int, bytes]
 # Extension blocks
 
 
-def _pull_extension(r: Reader) -> Extension:
-    etype = r.uint16()
-    return etype, r.opaque(2)
-
-
 def pull_extensions(r: Reader) -> list[Extension]:
     """``Extension extensions<0..2^16-1>``; a repeated type is illegal_parameter (RFC 9846 section 4.3)."""
-    exts = r.vector(2, _pull_extension)
-    seen: set[int] = set()
-    for etype, _ in exts:
-        if etype in seen:
-            raise illegal_parameter(f"duplicate extension {etype}")
-        seen.add(etype)
+    exts = r.extension_list()
+    if len(exts) > 1 and len({etype for etype, _ in exts}) != len(exts):
+        seen: set[int] = set()
+        for etype, _ in exts:
+            if etype in seen:
+                raise illegal_parameter(f"duplicate extension {etype}")
+            seen.add(etype)
     return exts
 
 

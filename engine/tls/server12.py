@@ -408,7 +408,7 @@ class Server12Handshake(Handshake12):
         self._send(ServerHello(self.server_random, self.session_id, suite.id, 0, exts, legacy_version=TLS12))
         self._limit_fragments()
         self._send_sni_warning()
-        self._send(Certificate12([c.public_bytes(Encoding.DER) for c in self.chain]))
+        self._send(Certificate12(certificates.der_chain(self.chain)))
         self.ecdhe_key = self.ctx.generate_key_share(self.group)
         public = keyexchange.public_share(self.group, self.ecdhe_key)
         params = ServerKeyExchangeECDHE(self.group, public, self.own_scheme, b"").params

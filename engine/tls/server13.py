@@ -25,7 +25,6 @@ from enum import Enum, auto
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import alpn, certificates, keyexchange, maxfraglen, recordlimit, signatures
 from .alerts import AlertDescription, TLSAlertError, decode_error, illegal_parameter
@@ -344,7 +343,7 @@ class Server13Handshake(Handshake13):
             cr_exts += certificate_authorities(cfg.client_ca_names)
             self._send(CertificateRequest(b"", cr_exts))
 
-        entries = [CertificateEntry(c.public_bytes(Encoding.DER)) for c in self.chain]
+        entries = [CertificateEntry(der) for der in certificates.der_chain(self.chain)]
         self._send(Certificate(b"", entries))
         content = signatures.certificate_verify_input(True, self.transcript.digest())
         self._send(CertificateVerify(self.scheme, self.ctx.sign(self.key, self.scheme, content)))

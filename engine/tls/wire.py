@@ -133,6 +133,26 @@ class Reader:
             raise decode_error("message truncated")
         return list(_u16s(n >> 1).unpack_from(self._data, start))
 
+    def extension_list(self) -> list[tuple[int, bytes]]:
+        """``Extension extensions<0..2^16-1>`` (RFC 9846 section 4.2) in one loop: :meth:`vector` of ``(uint16 type,
+        opaque<2>)`` items without a call per item, with the same checks (a header or body past the block is a
+        truncated message). A repeated type is the caller's to refuse."""
+        n = self.uint16()
+        start = self._take(n)
+        data, p, end = self._data, start, start + n
+        out = []
+        while p < end:
+            if p + 4 > end:
+                raise decode_error("message truncated")
+            etype = (data[p] << 8) | data[p + 1]
+            m = (data[p + 2] << 8) | data[p + 3]
+            p += 4
+            if m > end - p:
+                raise decode_error("message truncated")
+            out.append((etype, bytes(data[p : p + m])))
+            p += m
+        return out
+
     def done(self) -> None:
         if not self.eof():
             raise decode_error("trailing bytes after message")

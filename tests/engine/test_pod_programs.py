@@ -384,7 +384,8 @@ def test_nonblocking_client_large_write(pki: TestPKI, attach: str, version: str)
             assert S.SSL_set_fd(ssl, sock.fileno()) == 1
         waits = Waits()
         assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
-        assert waits.read > 0, "a non-blocking handshake waits for the server at least once"
+        # No wait is asserted for the handshake: on an idle machine s_server can answer before the engine reads, so
+        # SSL_connect may finish in one call (CI saw it); the write below is what must wait.
 
         server.proc.send_signal(signal.SIGSTOP)  # the peer stops reading: the socket buffers fill up
         resume = threading.Timer(0.3, server.proc.send_signal, args=(signal.SIGCONT,))

@@ -12,6 +12,7 @@ import socket
 import struct
 import termios
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
@@ -62,8 +63,10 @@ Observation = dict[str, Any]
 _ERROR_NAMES = {int(e): e.name for e in K.SslError}
 _WANT_NAMES = {K.SSL_NOTHING: "SSL_NOTHING", K.SSL_READING: "SSL_READING", K.SSL_WRITING: "SSL_WRITING",
                K.SSL_X509_LOOKUP: "SSL_X509_LOOKUP"}
-# SSL_CTX objects are configuration only: one per (library, role, set-up) for the whole process.
-_CONTEXTS: dict[tuple[Any, ...], Any] = {}
+# SSL_CTX objects are configuration only: one per (API object, role, set-up) for the whole process. Keyed by the API
+# object itself, held weakly: api_of() makes a new one per call, and an id() reused by another library's API once the
+# first is collected handed, say, a libssl context to the engine's SSL_new (a flaky "engine: SSL_new failed" in CI).
+_CONTEXTS: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
 TLS12_SUITE = b"ECDHE-ECDSA-AES128-GCM-SHA256"  # the test PKI's server key is ECDSA
 
 
@@ -86,8 +89,9 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
     verify = "-" if server else setup.verify
     partial = setup.partial_write[1 if server else 0]
     auth = (setup.client_auth, setup.client_reneg) if server else setup.client_cert
-    key = (id(api), role, verify, partial, setup.version, auth)
-    ctx = _CONTEXTS.get(key)
+    key = (role, verify, partial, setup.version, auth)
+    contexts = _CONTEXTS.setdefault(api, {})
+    ctx = contexts.get(key)
     if ctx is not None:
         return ctx
     pki = default_pki()
@@ -140,7 +144,7 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
         api.SSL_CTX_clear_mode(ctx, K.SSL_MODE_ENABLE_PARTIAL_WRITE)
     if problems:
         raise RuntimeError(f"{api.library}: setting up the {role} context failed: {'; '.join(problems)}")
-    _CONTEXTS[key] = ctx
+    contexts[key] = ctx
     return ctx
 
 

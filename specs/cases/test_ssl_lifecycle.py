@@ -6,6 +6,7 @@ number of frees, and a BIO pair half it owns is released (its partner unpaired) 
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import pytest
@@ -140,20 +141,21 @@ def test_ssl_up_ref_needs_a_matching_free(h: Harness) -> None:
 
 # An index with a free callback stays registered for the rest of the process (as in C), so it is made once per api
 # object; each case marks its own object with a fresh value and looks only for that value.
-_FREE_INDEX: dict[tuple[int, str], int] = {}
+# Keyed by the api object itself, held weakly: an id() can be reused by another stack's api once the first is freed.
+_FREE_INDEX: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 _FREED: list[tuple[str, int, int | None]] = []
 _MARKS = iter(range(0x5EED_0001, 0x5EED_FFFF))
 
 
 def _free_index(api: Any, kind: str) -> int:
-    key = (id(api), kind)
-    if key not in _FREE_INDEX:
+    indexes = _FREE_INDEX.setdefault(api, {})
+    if kind not in indexes:
         def on_free(parent: Any, ptr: Any, ad: Any, idx: int, argl: int, argp: Any) -> None:
             _FREED.append((kind, idx, ptr))
 
         new_index = api.SSL_get_ex_new_index if kind == "SSL" else api.SSL_CTX_get_ex_new_index
-        _FREE_INDEX[key] = new_index(0, None, None, None, on_free)
-    return _FREE_INDEX[key]
+        indexes[kind] = new_index(0, None, None, None, on_free)
+    return indexes[kind]
 
 
 def _freed(kind: str, idx: int, mark: int) -> int:
@@ -346,14 +348,14 @@ def _cipher_list(api: Any, ssl: Any) -> list[str]:
     return names
 
 
-_EX_INDEX: dict[int, int] = {}
+_EX_INDEX: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
 
 
 def _ex_index(api: Any) -> int:
     """One application-data index per api object (SSL_get_ex_new_index), as a C program would allocate it."""
-    if id(api) not in _EX_INDEX:
-        _EX_INDEX[id(api)] = api.SSL_get_ex_new_index(0)
-    return _EX_INDEX[id(api)]
+    if api not in _EX_INDEX:
+        _EX_INDEX[api] = api.SSL_get_ex_new_index(0)
+    return _EX_INDEX[api]
 
 
 def _dup_settings() -> dict[str, tuple[Any, Any]]:

@@ -12,6 +12,7 @@ from conformance.capi import constants as K
 from conformance.harness import Harness, Pair
 from conformance.outcome import Role, SslError
 from conformance.pump import writes
+from specs.cases._renegotiation import renegotiate, tls12_pair
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, session_reused
 from specs.cases._wire import KEY_UPDATE_CIPHERTEXT, records
 
@@ -334,31 +335,6 @@ def test_renegotiate_refused_on_tls13(h: Harness) -> None:
     api.ERR_clear_error()
 
 
-def _tls12(h: Harness, server_options: int = K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION) -> tuple[Mem, Mem]:
-    api = h.capi
-    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
-    server = Mem(h, Role.SERVER, before_new=lambda ctx: api.SSL_CTX_set_options(ctx, server_options))
-    handshake(h, client, server)
-    return client, server
-
-
-def _renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None:
-    """The starter runs SSL_do_handshake once (sending its ClientHello or HelloRequest), then both sides only call
-    SSL_read, as an application would, until the renegotiation is no longer pending and nothing moves."""
-    api = h.capi
-    ret = api.SSL_do_handshake(starter.ssl)
-    assert ret == 1 or error(api, starter.ssl, ret) in WANT, (ret, error(api, starter.ssl, ret))
-    for _ in range(rounds):
-        moved = move(starter, other)
-        for s in (other, starter):
-            r, _ = api.SSL_read(s.ssl, 10)
-            assert r > 0 or error(api, s.ssl, r) in WANT, (s.label, r, error(api, s.ssl, r))
-        moved += move(starter, other)
-        if not moved and not api.SSL_renegotiate_pending(starter.ssl):
-            return
-    raise AssertionError("the renegotiation did not complete")
-
-
 @pytest.mark.clauses(
     "SSL_key_update/DESCRIPTION/client-renegotiate-full",
     "SSL_key_update/DESCRIPTION/renegotiate-pending",
@@ -369,12 +345,12 @@ def _renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None
 @pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
 def test_client_renegotiate_is_a_full_handshake(h: Harness) -> None:
     api = h.capi
-    client, server = _tls12(h)
+    client, server = tls12_pair(h)
     assert api.SSL_renegotiate_pending(client.ssl) == 0
     assert api.SSL_renegotiate(client.ssl) == 1
     assert api.SSL_renegotiate_pending(client.ssl) == 1
     assert client.outgoing() == 0, "SSL_renegotiate only schedules"
-    _renegotiate(h, client, server)
+    renegotiate(h, client, server)
     assert api.SSL_renegotiate_pending(client.ssl) == 0
     assert session_reused(api, client.ssl) == 0, "SSL_renegotiate must not resume the session"
 
@@ -383,9 +359,9 @@ def test_client_renegotiate_is_a_full_handshake(h: Harness) -> None:
 @pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
 def test_client_renegotiate_abbreviated_resumes(h: Harness) -> None:
     api = h.capi
-    client, server = _tls12(h)
+    client, server = tls12_pair(h)
     assert api.SSL_renegotiate_abbreviated(client.ssl) == 1
-    _renegotiate(h, client, server)
+    renegotiate(h, client, server)
     assert session_reused(api, client.ssl) == 1, "SSL_renegotiate_abbreviated must resume the session"
 
 
@@ -399,11 +375,11 @@ def test_server_renegotiate_requests_a_handshake(h: Harness, function: str) -> N
     """Either function on a server schedules a request; the client handles it inside SSL_read and, being a TLS
     client, resumes its session in the new handshake."""
     api = h.capi
-    client, server = _tls12(h)
+    client, server = tls12_pair(h)
     assert getattr(api, function)(server.ssl) == 1
     assert api.SSL_renegotiate_pending(server.ssl) == 1
     assert server.outgoing() == 0
-    _renegotiate(h, server, client)
+    renegotiate(h, server, client)
     assert session_reused(api, client.ssl) == 1, "the client must try to resume (and the server lets it)"
     assert api.SSL_write(client.ssl, b"still fine") == 10
     move(client, server)
@@ -414,7 +390,7 @@ def test_server_renegotiate_requests_a_handshake(h: Harness, function: str) -> N
 @pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
 def test_no_renegotiation_alert_fails_the_client(h: Harness) -> None:
     api = h.capi
-    client, server = _tls12(h, server_options=K.SSL_OP_NO_RENEGOTIATION)
+    client, server = tls12_pair(h, server_options=K.SSL_OP_NO_RENEGOTIATION)
     assert api.SSL_renegotiate(client.ssl) == 1
     failed = None
     for _ in range(20):

@@ -5,7 +5,7 @@ libssl's. These are the engine's choices, not the suite's clauses: the interop c
 observes another stack's defaults and checks only what RFC 5077 requires of any stack.
 
 The hellos and the NewSessionTicket travel in plaintext before ChangeCipherSpec, so they are read off the bytes the
-two sides exchange on their BIO pairs."""
+two sides exchange on their BIO pairs, with the cases' parser of that plaintext (``specs/cases/_tls12wire.py``)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import engine.ssl as E
 from conformance.capi.libssl import LibsslApi
 from conformance.certs import SERVER_NAME, default_pki
 from engine.ssl import constants as K
+from specs.cases._tls12wire import NEW_SESSION_TICKET, SERVER_HELLO, SESSION_TICKET, Flight, flight, hello
 
-SESSION_TICKET = 35
-CLIENT_HELLO, SERVER_HELLO, NEW_SESSION_TICKET = 1, 2, 4
+CLIENT_HELLO = 1
 
 
 class _Engine:
@@ -83,39 +83,9 @@ def _handshake(client: _End, server: _End) -> None:
     raise AssertionError(f"the handshake did not complete: {done}")
 
 
-def _messages(wire: bytes) -> list[tuple[int, bytes]]:
-    """(type, body) of the plaintext handshake messages before the first change_cipher_spec record."""
-    buf, at = b"", 0
-    while at + 5 <= len(wire) and wire[at] != 20:
-        if wire[at] == 22:
-            buf += wire[at + 5 : at + 5 + int.from_bytes(wire[at + 3 : at + 5], "big")]
-        at += 5 + int.from_bytes(wire[at + 3 : at + 5], "big")
-    out, i = [], 0
-    while i + 4 <= len(buf):
-        n = int.from_bytes(buf[i + 1 : i + 4], "big")
-        out.append((buf[i], buf[i + 4 : i + 4 + n]))
-        i += 4 + n
-    return out
-
-
-def _extensions(body: bytes, client: bool) -> dict[int, bytes]:
-    at = 2 + 32
-    at += 1 + body[at]
-    at += 2 + int.from_bytes(body[at : at + 2], "big") if client else 2
-    at += 1 + body[at] if client else 1
-    end = at + 2 + int.from_bytes(body[at : at + 2], "big") if at + 2 <= len(body) else at
-    at += 2
-    out = {}
-    while at + 4 <= end:
-        kind, n = int.from_bytes(body[at : at + 2], "big"), int.from_bytes(body[at + 2 : at + 4], "big")
-        out[kind] = body[at + 4 : at + 4 + n]
-        at += 4 + n
-    return out
-
-
-def _first(messages: list[tuple[int, bytes]], kind: int) -> bytes:
-    body = next((b for t, b in messages if t == kind), None)
-    assert body is not None, f"no handshake message of type {kind}: {[t for t, _ in messages]}"
+def _first(messages: Flight, kind: int) -> bytes:
+    body = messages.first(kind)
+    assert body is not None, f"no handshake message of type {kind}: {messages.types()}"
     return body
 
 
@@ -127,29 +97,29 @@ def libssl() -> LibsslApi:
         pytest.skip(f"no system libssl: {exc}")
 
 
-def _exchange(client_api: Any) -> tuple[dict[int, bytes], list[tuple[int, bytes]]]:
+def _exchange(client_api: Any) -> tuple[dict[int, bytes], Flight]:
     """A TLS 1.2 handshake of a default client of ``client_api`` with a default engine server: the ClientHello's
     extensions and the server's plaintext flight."""
     client = _End(client_api, server=False)
     server = _End(_Engine(), server=True)
     try:
         _handshake(client, server)
-        return _extensions(_first(_messages(client.sent), CLIENT_HELLO), client=True), _messages(server.sent)
+        return hello(_first(flight(client.sent), CLIENT_HELLO), client=True).extensions, flight(server.sent)
     finally:
         client.close()
         server.close()
 
 
 def test_a_default_client_asks_for_a_ticket() -> None:
-    hello, _ = _exchange(_Engine())
-    assert hello.get(SESSION_TICKET) == b"", "the engine's default client sent no empty SessionTicket extension"
+    client_hello, _ = _exchange(_Engine())
+    assert client_hello.get(SESSION_TICKET) == b"", "the engine's default client sent no empty SessionTicket extension"
 
 
 @pytest.mark.parametrize("client_stack", ["engine", "libssl"])
 def test_a_default_server_answers_a_ticket_request(libssl: LibsslApi, client_stack: str) -> None:
-    hello, flight = _exchange(_Engine() if client_stack == "engine" else libssl)
-    assert SESSION_TICKET in hello, f"precondition: the default {client_stack} client asks for a ticket"
-    answer = _extensions(_first(flight, SERVER_HELLO), client=False)
+    client_hello, server_flight = _exchange(_Engine() if client_stack == "engine" else libssl)
+    assert SESSION_TICKET in client_hello, f"precondition: the default {client_stack} client asks for a ticket"
+    answer = hello(_first(server_flight, SERVER_HELLO), client=False).extensions
     assert answer.get(SESSION_TICKET) == b"", "the engine's default server did not answer the ticket request"
-    ticket = _first(flight, NEW_SESSION_TICKET)[6:]  # lifetime hint (4), ticket length (2)
+    ticket = _first(server_flight, NEW_SESSION_TICKET)[6:]  # lifetime hint (4), ticket length (2)
     assert ticket, "the engine's default server sent an empty ticket"

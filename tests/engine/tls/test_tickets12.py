@@ -1,7 +1,8 @@
 """TLS 1.2 session tickets (RFC 5077) in the core: offered, issued, resumed from, renewed, refused.
 
-The wire is read here with a small parser of plaintext handshake records (in TLS 1.2 the hellos and the
-NewSessionTicket travel before ChangeCipherSpec), so the checks do not trust the machines' own bookkeeping."""
+The wire is read here with the cases' small parser of plaintext handshake records (``specs/cases/_tls12wire.py``:
+in TLS 1.2 the hellos and the NewSessionTicket travel before ChangeCipherSpec), so the checks do not trust the
+machines' own bookkeeping."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from tls13_testlib import PKI, pair, pump
 from engine.tls import AlertDescription, ApplicationData, HandshakeComplete, TLSAlertError, TLSConnection
 from engine.tls.session12 import NewSessionTicket12, TicketState12, open12, seal12, ticket_session_id
 from engine.tls.session13 import TicketSealer
+from specs.cases._tls12wire import flight, hello
 
 V12: dict[str, object] = {"supported_versions": (0x0303,)}
 TICKET_EXT = 35
@@ -23,42 +25,10 @@ def _sealer() -> TicketSealer:
     return TicketSealer(os.urandom(32), os.urandom)
 
 
-def _handshake_messages(wire: bytes) -> list[tuple[int, bytes]]:
-    """(type, body) of the plaintext handshake messages before the first change_cipher_spec record."""
-    buf, at = b"", 0
-    while at + 5 <= len(wire):
-        ctype, length = wire[at], int.from_bytes(wire[at + 3 : at + 5], "big")
-        if ctype == 20:
-            break
-        if ctype == 22:
-            buf += wire[at + 5 : at + 5 + length]
-        at += 5 + length
-    out, i = [], 0
-    while i + 4 <= len(buf):
-        n = int.from_bytes(buf[i + 1 : i + 4], "big")
-        out.append((buf[i], buf[i + 4 : i + 4 + n]))
-        i += 4 + n
-    return out
-
-
 def _hello_parts(body: bytes, client: bool) -> tuple[bytes, dict[int, bytes]]:
     """(session id, extensions) of a ClientHello / ServerHello body."""
-    at = 2 + 32
-    sid = body[at + 1 : at + 1 + body[at]]
-    at += 1 + body[at]
-    if client:
-        at += 2 + int.from_bytes(body[at : at + 2], "big")
-        at += 1 + body[at]
-    else:
-        at += 3
-    exts: dict[int, bytes] = {}
-    end = at + 2 + int.from_bytes(body[at : at + 2], "big")
-    at += 2
-    while at < end:
-        t, n = int.from_bytes(body[at : at + 2], "big"), int.from_bytes(body[at + 2 : at + 4], "big")
-        exts[t] = body[at + 4 : at + 4 + n]
-        at += 4 + n
-    return sid, exts
+    parts = hello(body, client=client)
+    return parts.session_id, parts.extensions
 
 
 def _run(c: TLSConnection, s: TLSConnection) -> tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]]:
@@ -75,7 +45,7 @@ def _run(c: TLSConnection, s: TLSConnection) -> tuple[list[tuple[int, bytes]], l
             c.receive_bytes(b)
         if not a and not b:
             break
-    return _handshake_messages(c2s), _handshake_messages(s2c)
+    return flight(c2s).messages, flight(s2c).messages
 
 
 def _done(conn: TLSConnection) -> HandshakeComplete:

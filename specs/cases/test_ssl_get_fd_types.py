@@ -6,6 +6,8 @@ on a connected connect BIO."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,8 +20,23 @@ from specs.cases._ssl_objects import ssl_ctx, ssl_obj
 pytestmark = pytest.mark.needs("c_api", "client_role")
 
 
-def _descriptors(api: Any, ssl: Any) -> tuple[int, int, int]:
-    return (int(api.SSL_get_fd(ssl)), int(api.SSL_get_rfd(ssl)), int(api.SSL_get_wfd(ssl)))
+@contextmanager
+def _ssl_and_a_tcp_socket(h: Harness) -> Iterator[tuple[socket.socket, Any]]:
+    """A connected TCP pair on 127.0.0.1 and an SSL from a default context, for the case to put on the client socket;
+    the SSL and its context are freed and both sockets closed when the block ends."""
+    csock, ssock = tcp_pair()
+    try:
+        with ssl_ctx(h) as ctx, ssl_obj(h, ctx) as ssl:
+            yield csock, ssl
+    finally:
+        csock.close()
+        ssock.close()
+
+
+def _check_descriptors(api: Any, ssl: Any, fd: int, where: str) -> None:
+    """SSL_get_fd, SSL_get_rfd and SSL_get_wfd all give ``fd``."""
+    got = (int(api.SSL_get_fd(ssl)), int(api.SSL_get_rfd(ssl)), int(api.SSL_get_wfd(ssl)))
+    assert got == (fd, fd, fd), f"(SSL_get_fd, SSL_get_rfd, SSL_get_wfd) {where} -> {got}, not {fd}"
 
 
 @pytest.mark.clauses("SSL_get_fd/RETURN VALUES/any-descriptor-bio", "SSL_get_fd/RETURN VALUES/>=0",
@@ -38,43 +55,28 @@ def test_connected_connect_bio_gives_its_descriptor(h: Harness) -> None:
         peer.close()
         ret, fd = api.BIO_get_fd(cbio)
         assert ret >= 0 and fd >= 0, f"BIO_get_fd of the connected connect BIO -> {(ret, fd)}"
-        got = _descriptors(api, ssl)
-        assert got == (fd, fd, fd), f"(SSL_get_fd, SSL_get_rfd, SSL_get_wfd) on a connect BIO -> {got}, not {fd}"
+        _check_descriptors(api, ssl, fd, "on a connect BIO")
 
 
 @pytest.mark.clauses("SSL_get_fd/RETURN VALUES/any-descriptor-bio", "SSL_get_fd/RETURN VALUES/>=0")
 def test_fd_bio_gives_its_descriptor(h: Harness) -> None:
     """An SSL on a file descriptor BIO (BIO_new_fd) over a TCP socket: the getters give that descriptor."""
     api = h.capi
-    csock, ssock = tcp_pair()
-    try:
-        with ssl_ctx(h) as ctx, ssl_obj(h, ctx) as ssl:
-            fbio = api.BIO_new_fd(csock.fileno(), K.BIO_NOCLOSE)
-            assert fbio is not None, "BIO_new_fd failed"
-            api.SSL_set_bio(ssl, fbio, fbio)
-            fd = csock.fileno()
-            got = _descriptors(api, ssl)
-            assert got == (fd, fd, fd), f"(SSL_get_fd, SSL_get_rfd, SSL_get_wfd) on an fd BIO -> {got}, not {fd}"
-    finally:
-        csock.close()
-        ssock.close()
+    with _ssl_and_a_tcp_socket(h) as (csock, ssl):
+        fbio = api.BIO_new_fd(csock.fileno(), K.BIO_NOCLOSE)
+        assert fbio is not None, "BIO_new_fd failed"
+        api.SSL_set_bio(ssl, fbio, fbio)
+        _check_descriptors(api, ssl, csock.fileno(), "on an fd BIO")
 
 
 @pytest.mark.clauses("SSL_get_fd/RETURN VALUES/descriptor-below-a-filter")
 def test_buffer_filter_over_a_socket_bio_gives_the_socket(h: Harness) -> None:
     """BIO_f_buffer pushed on a socket BIO, the chain given to the SSL: the getters give the socket's descriptor."""
     api = h.capi
-    csock, ssock = tcp_pair()
-    try:
-        with ssl_ctx(h) as ctx, ssl_obj(h, ctx) as ssl:
-            sbio = api.BIO_new_socket(csock.fileno(), K.BIO_NOCLOSE)
-            fbio = api.BIO_new(api.BIO_f_buffer())
-            assert sbio is not None and fbio is not None
-            chain = api.BIO_push(fbio, sbio)
-            api.SSL_set_bio(ssl, chain, chain)
-            fd = csock.fileno()
-            got = _descriptors(api, ssl)
-            assert got == (fd, fd, fd), f"(SSL_get_fd, SSL_get_rfd, SSL_get_wfd) over a buffer BIO -> {got}, not {fd}"
-    finally:
-        csock.close()
-        ssock.close()
+    with _ssl_and_a_tcp_socket(h) as (csock, ssl):
+        sbio = api.BIO_new_socket(csock.fileno(), K.BIO_NOCLOSE)
+        fbio = api.BIO_new(api.BIO_f_buffer())
+        assert sbio is not None and fbio is not None
+        chain = api.BIO_push(fbio, sbio)
+        api.SSL_set_bio(ssl, chain, chain)
+        _check_descriptors(api, ssl, csock.fileno(), "over a buffer BIO")

@@ -130,6 +130,19 @@ def reach(h: Harness, state: State, role: Role = Role.CLIENT, *, alert_sent: boo
     return staged
 
 
+def _shutdown_state_is(staged: Staged, want: int, message: str) -> None:
+    """Where SSL_get_shutdown is bound (``shutdown_state``): the subject's shutdown flags are ``want``; ``message``
+    names them with ``{}``."""
+    if staged.h.has("shutdown_state"):
+        flags = staged.subject.get_shutdown()
+        assert flags == want, message.format(flags)
+
+
+def _peer_reads_our_close_notify(staged: Staged) -> None:
+    seen = staged.call(staged.peer, lambda e: e.read(10))
+    assert seen.error is ZERO_RETURN, f"the peer's read of our close_notify: {seen}"
+
+
 def _first_record_is_handshake(staged: Staged, what: str) -> None:
     wire = staged.subject.take_outgoing()
     assert wire, f"{what}: nothing was written (the implicit handshake did not start)"
@@ -238,8 +251,7 @@ def test_binding_shutdown_without_a_finished_handshake(h: Harness, role: Role, s
     if h.has("error_queue"):
         assert out.reason, f"shutdown {state}: SSL_ERROR_SSL with nothing on the error queue: {out}"
     assert sent == 0, f"shutdown {state} wrote {sent} bytes"
-    if h.has("shutdown_state"):
-        assert staged.subject.get_shutdown() == 0, f"shutdown state {staged.subject.get_shutdown()} {state}"
+    _shutdown_state_is(staged, 0, f"shutdown state {{}} {state}")
 
 
 # --- established ---------------------------------------------------------------------------------------------
@@ -253,15 +265,13 @@ def test_binding_shutdown_on_an_established_connection(h: Harness, role: Role) -
     yet received), a close_notify goes out, SSL_SENT_SHUTDOWN is set where SSL_get_shutdown is bound (nothing
     before), and the peer's read ends with ZERO_RETURN."""
     staged = reach(h, State.ESTABLISHED, role)
-    if h.has("shutdown_state"):
-        assert staged.subject.get_shutdown() == 0, f"established: shutdown state {staged.subject.get_shutdown()}"
+    _shutdown_state_is(staged, 0, "established: shutdown state {}")
     out = staged.call(staged.subject, lambda e: e.shutdown())
     assert out.ok, f"the first shutdown of an established connection: {out}"
     if h.has("shutdown_return_values"):
         assert out.ret == 0, f"the first shutdown returned {out.ret}: close_notify sent, the peer's not received"
     assert staged.subject.outgoing_pending() > 0, "no close_notify was written"
-    if h.has("shutdown_state"):
-        assert staged.subject.get_shutdown() == SENT, f"after shutdown: shutdown state {staged.subject.get_shutdown()}"
+    _shutdown_state_is(staged, SENT, "after shutdown: shutdown state {}")
     staged.move()
     seen = staged.call(staged.peer, lambda e: e.read(10))
     assert seen.error is ZERO_RETURN and not seen.data, f"the peer's read of the close_notify: {seen}"
@@ -317,17 +327,14 @@ def test_binding_second_shutdown_waits_for_the_peer(h: Harness, role: Role) -> N
     second = staged.call(staged.subject, lambda e: e.shutdown())
     assert second.error is WANT_READ, f"the second shutdown before the peer answered: {second}"
     assert staged.subject.outgoing_pending() == 0, "the waiting shutdown sent something"
-    if h.has("shutdown_state"):
-        assert staged.subject.get_shutdown() == SENT, f"shutdown state while waiting: {staged.subject.get_shutdown()}"
-    seen = staged.call(staged.peer, lambda e: e.read(10))
-    assert seen.error is ZERO_RETURN, f"the peer's read of our close_notify: {seen}"
+    _shutdown_state_is(staged, SENT, "shutdown state while waiting: {}")
+    _peer_reads_our_close_notify(staged)
     answer = staged.call(staged.peer, lambda e: e.shutdown())
     assert answer.ok and answer.ret == 1, f"the peer's answering shutdown: {answer}"
     staged.move()
     last = staged.call(staged.subject, lambda e: e.shutdown())
     assert last.ok and last.ret == 1, f"the second shutdown once the peer's close_notify arrived: {last}"
-    if h.has("shutdown_state"):
-        assert staged.subject.get_shutdown() == SENT | RECEIVED, f"shutdown state {staged.subject.get_shutdown()}"
+    _shutdown_state_is(staged, SENT | RECEIVED, "shutdown state {}")
 
 
 @pytest.mark.clauses("SSL_shutdown/DESCRIPTION/read-closed-by-peer",
@@ -340,8 +347,7 @@ def test_binding_read_after_our_close_notify_still_delivers(h: Harness, role: Ro
     peer's own close_notify has come, ends with ZERO_RETURN."""
     staged = reach(h, State.CLOSE_NOTIFY_SENT, role)
     staged.move()
-    seen = staged.call(staged.peer, lambda e: e.read(10))
-    assert seen.error is ZERO_RETURN, f"the peer's read of our close_notify: {seen}"
+    _peer_reads_our_close_notify(staged)
     wrote = staged.call(staged.peer, lambda e: e.write(b"still talking"))
     assert wrote.ok, f"the peer's write after our close_notify: {wrote}"
     staged.move()
@@ -370,9 +376,7 @@ def test_binding_read_after_the_peers_close_notify(h: Harness, role: Role) -> No
         if h.has("raw_return_values"):
             assert out.ret <= 0, f"read #{attempt} after the peer's close_notify returned {out.ret}, not <= 0"
     assert staged.subject.outgoing_pending() == 0, "reading after close_notify wrote something"
-    if h.has("shutdown_state"):
-        flags = staged.subject.get_shutdown()
-        assert flags == RECEIVED, f"shutdown state after the peer's close_notify: {flags}, not RECEIVED only"
+    _shutdown_state_is(staged, RECEIVED, "shutdown state after the peer's close_notify: {}, not RECEIVED only")
 
 
 @pytest.mark.clauses("SSL_get_error/RETURN VALUES/zero-return-transport-open",
@@ -402,8 +406,7 @@ def test_binding_shutdown_after_the_peers_close_notify(h: Harness, role: Role) -
     out = staged.call(staged.subject, lambda e: e.shutdown())
     assert out.ok and out.ret == 1, f"shutdown after the peer's close_notify: {out}"
     assert staged.subject.outgoing_pending() > 0, "no close_notify answered the peer's"
-    if h.has("shutdown_state"):
-        assert staged.subject.get_shutdown() == SENT | RECEIVED, f"shutdown state {staged.subject.get_shutdown()}"
+    _shutdown_state_is(staged, SENT | RECEIVED, "shutdown state {}")
 
 
 # --- after a fatal alert -------------------------------------------------------------------------------------

@@ -46,19 +46,32 @@ def _lengths(wire: bytes) -> list[int]:
     return [r.length for r in records(wire)]
 
 
-def _quiet(staged: Staged) -> None:
-    """Everything of the handshake taken in on both sides (TLS 1.3 tickets included): each side reads until it
-    wants more and nothing is left on the link."""
+def _reads_nothing(staged: Staged, side: Mem, codes: tuple[SslError, ...], message: str) -> None:
+    """An SSL_read(100) on ``side`` that delivers nothing and asks to be called again (SSL_get_error in ``codes``).
+    ``message`` names what went wrong with the fields ``ret``, ``data``, ``code`` and ``label`` (``side``'s)."""
     api = staged.api
+    ret, data = api.SSL_read(side.ssl, 100)
+    code = error(api, side.ssl, ret)
+    assert ret <= 0 and not data and code in codes, message.format(ret=ret, data=data, code=code, label=side.label)
+
+
+def _quiet(staged: Staged) -> Staged:
+    """Everything of the handshake taken in on both sides (TLS 1.3 tickets included): each side reads until it
+    wants more and nothing is left on the link. Returns ``staged``."""
     for _ in range(4):
         moved = staged.move()
         for side in (staged.subject, staged.peer):
-            ret, data = api.SSL_read(side.ssl, 100)
-            assert ret <= 0 and not data and error(api, side.ssl, ret) is WANT_READ, \
-                f"{side.label}: a read on a quiet established connection -> {ret} {data!r}"
+            _reads_nothing(staged, side, (WANT_READ,),
+                           "{label}: a read on a quiet established connection -> {ret} {data!r}")
         if not moved:
             break
-    api.ERR_clear_error()
+    staged.api.ERR_clear_error()
+    return staged
+
+
+def _quiet_established13(h: Harness, role: Role) -> Staged:
+    """``reach(h, State.ESTABLISHED, role)`` in TLS 1.3, quiet (:func:`_quiet`)."""
+    return _quiet(reach(h, State.ESTABLISHED, role, adjust=_tls13))
 
 
 def _type(staged: Staged, ssl: Any = None) -> int:
@@ -90,9 +103,8 @@ def test_key_update_waits_for_the_next_io_call(h: Harness, role: Role, kind: str
     sends one KeyUpdate record (before the write's data), after which the type is SSL_KEY_UPDATE_NONE. The peer
     reads it; its next 1-byte write carries a KeyUpdate of its own before the data if and only if the update was
     requested; the subject reads that byte under the peer's keys."""
-    staged = reach(h, State.ESTABLISHED, role, adjust=_tls13)
+    staged = _quiet_established13(h, role)
     api = staged.api
-    _quiet(staged)
     updatetype = UPDATE_TYPES[kind]
     assert _type(staged) == K.SSL_KEY_UPDATE_NONE, f"SSL_get_key_update_type before any update: {_type(staged)}"
     ret = int(api.SSL_key_update(staged.ssl, updatetype))
@@ -106,8 +118,7 @@ def test_key_update_waits_for_the_next_io_call(h: Harness, role: Role, kind: str
     if performer == "SSL_write":
         assert api.SSL_write(staged.ssl, b"z") == 1, "the write that performs the update"
     elif performer == "SSL_read":
-        ret, data = api.SSL_read(staged.ssl, 100)
-        assert ret <= 0 and not data and staged.error(ret) is WANT_READ, f"SSL_read with nothing to read: {ret}"
+        _reads_nothing(staged, staged.subject, (WANT_READ,), "SSL_read with nothing to read: {ret}")
     else:
         assert api.SSL_do_handshake(staged.ssl) == 1, "SSL_do_handshake on an established connection"
     wire = staged.subject.take()
@@ -146,14 +157,12 @@ def test_the_peers_request_is_pending_until_the_next_write(h: Harness, role: Rol
     nothing; its own update is pending (SSL_get_key_update_type: SSL_KEY_UPDATE_NOT_REQUESTED) through that read
     and an SSL_do_handshake(), which sends nothing either; the next SSL_write sends the KeyUpdate and then the
     data, and the type is SSL_KEY_UPDATE_NONE again."""
-    staged = reach(h, State.ESTABLISHED, role, adjust=_tls13)
+    staged = _quiet_established13(h, role)
     api = staged.api
-    _quiet(staged)
     assert api.SSL_key_update(staged.peer.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
     assert api.SSL_do_handshake(staged.peer.ssl) == 1
     staged.move()
-    ret, data = api.SSL_read(staged.ssl, 100)
-    assert ret <= 0 and not data and staged.error(ret) is WANT_READ, f"the read that takes the request in: {ret}"
+    _reads_nothing(staged, staged.subject, (WANT_READ,), "the read that takes the request in: {ret}")
     seen = [(_type(staged), staged.subject.outgoing())]
     assert api.SSL_do_handshake(staged.ssl) == 1, "SSL_do_handshake on an established connection"
     seen.append((_type(staged), staged.subject.outgoing()))
@@ -187,8 +196,9 @@ def _renegotiation_param(role: Role, function: str) -> Any:
 
 
 def _established12(h: Harness, role: Role, server_options: int) -> Staged:
-    """``reach(h, State.ESTABLISHED, role)`` in TLS 1.2, with ``server_options`` set on the server's context before
-    its SSL is made (the renegotiation options are the server's configuration, in place before the handshake)."""
+    """``reach(h, State.ESTABLISHED, role)`` in TLS 1.2, quiet (:func:`_quiet`), with ``server_options`` set on the
+    server's context before its SSL is made (the renegotiation options are the server's configuration, in place
+    before the handshake)."""
     api = h.capi
     client = Mem(h, Role.CLIENT, adjust=_tls12)
     server = Mem(h, Role.SERVER, adjust=_tls12, before_new=lambda ctx: api.SSL_CTX_set_options(ctx, server_options))
@@ -196,7 +206,7 @@ def _established12(h: Harness, role: Role, server_options: int) -> Staged:
     api.ERR_clear_error()
     note(h, f"{role.value} subject is established (TLS 1.2, server options {server_options:#x})")
     subject, peer = (client, server) if role is Role.CLIENT else (server, client)
-    return Staged(h, State.ESTABLISHED, subject, peer)
+    return _quiet(Staged(h, State.ESTABLISHED, subject, peer))
 
 
 @pytest.mark.states("established")
@@ -212,15 +222,13 @@ def test_renegotiation_is_pending_until_the_new_handshake_completes(h: Harness, 
     a client answering a server's request: resumption), and data flows both ways."""
     staged = _established12(h, role, K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
     api = staged.api
-    _quiet(staged)
     assert api.SSL_renegotiate_pending(staged.ssl) == 0, "pending before anything was scheduled"
     ret = int(getattr(api, function)(staged.ssl))
     pending = int(api.SSL_renegotiate_pending(staged.ssl))
     note(h, f"{function} ({role.value}) -> {ret}, SSL_renegotiate_pending -> {pending}, queue {error_entry(api)}")
     assert (ret, pending) == (1, 1), f"{function} on TLS 1.2: (return, pending) ({ret}, {pending}), not (1, 1)"
     assert staged.subject.outgoing() == 0, f"{function} itself sent something"
-    ret, data = api.SSL_read(staged.ssl, 100)
-    assert ret <= 0 and not data and staged.error(ret) in WANT, f"the next SSL_read: {ret} ({staged.error(ret)})"
+    _reads_nothing(staged, staged.subject, WANT, "the next SSL_read: {ret} ({code})")
     wire = staged.subject.take()
     staged.peer.give(wire)
     request = records(wire)
@@ -232,9 +240,7 @@ def test_renegotiation_is_pending_until_the_new_handshake_completes(h: Harness, 
     for _ in range(50):
         moved = staged.move()
         for side in (staged.peer, staged.subject):
-            ret, data = api.SSL_read(side.ssl, 100)
-            assert ret <= 0 and not data and error(api, side.ssl, ret) in WANT, \
-                f"{side.label}: a read during the renegotiation -> {ret} {data!r} ({error(api, side.ssl, ret)})"
+            _reads_nothing(staged, side, WANT, "{label}: a read during the renegotiation -> {ret} {data!r} ({code})")
         if not moved and not staged.subject.outgoing() and not staged.peer.outgoing():
             break
     else:
@@ -262,7 +268,6 @@ def test_a_refused_renegotiation_fails_the_established_client(h: Harness) -> Non
     failed: a later write fails too (not a retry) and sends nothing."""
     staged = _established12(h, Role.CLIENT, K.SSL_OP_NO_RENEGOTIATION)
     api = staged.api
-    _quiet(staged)
     assert api.SSL_renegotiate(staged.ssl) == 1, "SSL_renegotiate on an established TLS 1.2 client"
     code: SslError | int = WANT_READ
     for _ in range(10):

@@ -52,6 +52,7 @@ class Program:
     port: int = 0
     output: bytearray = field(default_factory=bytearray)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    reader: threading.Thread | None = None
 
     def text(self) -> bytes:
         with self.lock:
@@ -74,6 +75,22 @@ class Program:
         self.proc.stdin.write(line)
         self.proc.stdin.flush()
 
+    def join_reader(self) -> None:
+        if self.reader is not None:
+            self.reader.join(timeout=DEADLINE)
+
+    @contextlib.contextmanager
+    def stopped(self, seconds: float = 0.3) -> Iterator[None]:
+        """The program stopped (SIGSTOP: it reads nothing, so the socket buffers fill up) and continued after
+        ``seconds`` while the block runs; the block ends only after it was continued."""
+        self.proc.send_signal(signal.SIGSTOP)
+        resume = threading.Timer(seconds, self.proc.send_signal, args=(signal.SIGCONT,))
+        resume.start()
+        try:
+            yield
+        finally:
+            resume.join()
+
 
 def _pump_output(program: Program) -> None:
     assert program.proc.stdout is not None
@@ -86,17 +103,41 @@ def _pump_output(program: Program) -> None:
             program.output += chunk
 
 
+def spawn(argv: list[str]) -> Program:
+    """Start ``argv`` with its stdin a pipe and its output collected by a thread."""
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    program = Program(proc)
+    program.reader = start_thread(lambda: _pump_output(program))
+    return program
+
+
+def start_thread(target: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def loopback_listener() -> socket.socket:
+    """A listening socket on 127.0.0.1 and a port the system chose, whose accept() gives up after DEADLINE."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(DEADLINE)
+    return listener
+
+
+def port_of(fd: int) -> int:
+    """The local port of the socket behind descriptor ``fd`` (looked at through a duplicate)."""
+    with socket.socket(fileno=os.dup(fd)) as probe:
+        return int(probe.getsockname()[1])
+
+
 @contextlib.contextmanager
 def s_server(pki: TestPKI, *args: str, key: str = "ecdsa") -> Iterator[Program]:
     """``openssl s_server`` on 127.0.0.1 and a port the system chose (its ACCEPT line says which)."""
     assert OPENSSL is not None
     identity = pki.server_identity(key)
-    argv = [OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-cert", str(identity.cert_path),
-            "-key", str(identity.key_path), *args]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    program = Program(proc)
-    reader = threading.Thread(target=_pump_output, args=(program,), daemon=True)
-    reader.start()
+    program = spawn([OPENSSL, "s_server", "-accept", "127.0.0.1:0", "-cert", str(identity.cert_path),
+                     "-key", str(identity.key_path), *args])
+    proc = program.proc
     try:
         program.wait_for(b"ACCEPT")
         match = re.search(rb"ACCEPT [^\n]*:(\d+)", program.text())
@@ -109,7 +150,7 @@ def s_server(pki: TestPKI, *args: str, key: str = "ecdsa") -> Iterator[Program]:
                 proc.send_signal(signal.SIGCONT)
             proc.kill()
         proc.wait(timeout=DEADLINE)
-        reader.join(timeout=DEADLINE)
+        program.join_reader()
         if proc.stdin is not None:
             proc.stdin.close()
         if proc.stdout is not None:
@@ -172,6 +213,37 @@ def new_client(ctx: Any, host: str, sock: socket.socket) -> Any:
     assert S.SSL_set_tlsext_host_name(ssl, host) == 1
     assert S.SSL_set_fd(ssl, sock.fileno()) == 1
     return ssl
+
+
+def use_client_certificate(ctx: Any, pki: TestPKI) -> None:
+    """SSL_CTX_use_certificate_file + SSL_CTX_use_PrivateKey_file with the test CA's client identity."""
+    assert S.SSL_CTX_use_certificate_file(ctx, str(pki.client.cert_path), C.SSL_FILETYPE_PEM) == 1
+    assert S.SSL_CTX_use_PrivateKey_file(ctx, str(pki.client.key_path), C.SSL_FILETYPE_PEM) == 1
+
+
+@contextlib.contextmanager
+def connected_client(ctx: Any, port: int) -> Iterator[Any]:
+    """Program 1's set-up: a blocking socket to 127.0.0.1:``port``, an SSL on it (new_client, SERVER_NAME) that
+    completed SSL_connect; the SSL is freed and the socket closed when the block ends."""
+    sock = connected_socket(port)
+    ssl = new_client(ctx, SERVER_NAME, sock)
+    try:
+        assert S.SSL_connect(ssl) == 1, errors()
+        yield ssl
+    finally:
+        S.SSL_free(ssl)
+        sock.close()
+
+
+def reader(ssl: Any, size: int, into: bytearray) -> Callable[[], int]:
+    """An SSL_read(``size``) call for a retry loop that keeps what it delivers in ``into``."""
+
+    def read_once() -> int:
+        ret, data = S.SSL_read(ssl, size)
+        into.extend(data)
+        return ret
+
+    return read_once
 
 
 def read_to_close(ssl: Any) -> bytes:
@@ -252,19 +324,21 @@ def test_blocking_client_wrong_host_name(pki: TestPKI, version: str) -> None:
         S.SSL_CTX_free(ctx)
 
 
-class EngineServer:
-    """A small blocking HTTPS-ish server on the engine (SSL_set_fd on accepted sockets), serving ``count``
-    connections in a thread; ``problems`` collects what went wrong on its side."""
+class EngineSocketServer:
+    """The engine as a blocking server on 127.0.0.1 (SSL_set_fd on accepted sockets, SSL_accept), serving
+    ``count`` connections in a thread: ``handle`` runs on each SSL that completed its handshake, and ``problems``
+    collects what went wrong on the server's side."""
 
     def __init__(self, ctx: Any, count: int = 1) -> None:
         self.ctx = ctx
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(DEADLINE)
+        self.listener = loopback_listener()
         self.port = int(self.listener.getsockname()[1])
         self.count = count
         self.problems: list[str] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        self.thread = start_thread(self._serve)
+
+    def handle(self, ssl: Any) -> None:
+        raise NotImplementedError
 
     def _serve(self) -> None:
         for _ in range(self.count):
@@ -273,33 +347,41 @@ class EngineServer:
             except OSError as exc:
                 self.problems.append(f"accept: {exc}")
                 return
-            with conn:
-                blocking_with_deadline(conn)
+            with blocking_with_deadline(conn):
                 ssl = S.SSL_new(self.ctx)
                 S.SSL_set_fd(ssl, conn.fileno())
                 ret = S.SSL_accept(ssl)
-                if ret != 1:
+                if ret == 1:
+                    self.handle(ssl)
+                else:
                     self.problems.append(f"SSL_accept -> {ret}, {S.SSL_get_error(ssl, ret)}")
-                    S.SSL_free(ssl)
-                    continue
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    ret, data = S.SSL_read(ssl, 4096)
-                    if ret <= 0:
-                        self.problems.append(f"SSL_read -> {ret}, {S.SSL_get_error(ssl, ret)}")
-                        break
-                    request += data
-                reply = b"HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\n\r\nhello from the engine\n"
-                if S.SSL_write(ssl, reply) != len(reply):
-                    self.problems.append("SSL_write")
-                if S.SSL_shutdown(ssl) < 0:
-                    self.problems.append("SSL_shutdown")
                 S.SSL_free(ssl)
 
-    def close(self) -> list[str]:
+    def stop(self) -> list[str]:
         self.thread.join(timeout=DEADLINE)
         self.listener.close()
         return self.problems
+
+
+class EngineServer(EngineSocketServer):
+    """A small HTTPS-ish server: reads a request, answers with a fixed page, shuts down."""
+
+    def handle(self, ssl: Any) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            ret, data = S.SSL_read(ssl, 4096)
+            if ret <= 0:
+                self.problems.append(f"SSL_read -> {ret}, {S.SSL_get_error(ssl, ret)}")
+                break
+            request += data
+        reply = b"HTTP/1.0 200 ok\r\nContent-Type: text/plain\r\n\r\nhello from the engine\n"
+        if S.SSL_write(ssl, reply) != len(reply):
+            self.problems.append("SSL_write")
+        if S.SSL_shutdown(ssl) < 0:
+            self.problems.append("SSL_shutdown")
+
+    def close(self) -> list[str]:
+        return self.stop()
 
 
 @pytest.mark.parametrize("max_version", [C.TLS1_3_VERSION, C.TLS1_2_VERSION])
@@ -365,6 +447,21 @@ def nonblocking_socket(port: int) -> socket.socket:
     return sock
 
 
+@contextlib.contextmanager
+def nonblocking_client(ctx: Any, port: int) -> Iterator[tuple[Any, socket.socket, Waits]]:
+    """Program 2's set-up: a non-blocking socket to 127.0.0.1:``port``, an SSL on it (new_client, SERVER_NAME) whose
+    SSL_connect was driven to completion with select(); the SSL is freed and the socket closed when the block ends."""
+    sock = nonblocking_socket(port)
+    ssl = new_client(ctx, SERVER_NAME, sock)
+    try:
+        waits = Waits()
+        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
+        yield ssl, sock, waits
+    finally:
+        S.SSL_free(ssl)
+        sock.close()
+
+
 @pytest.mark.parametrize("attach", ["BIO_new_socket", "SSL_set_fd"])
 @pytest.mark.parametrize("version", ["-tls1_3", "-tls1_2"])
 def test_nonblocking_client_large_write(pki: TestPKI, attach: str, version: str) -> None:
@@ -387,15 +484,10 @@ def test_nonblocking_client_large_write(pki: TestPKI, attach: str, version: str)
         # No wait is asserted for the handshake: on an idle machine s_server can answer before the engine reads, so
         # SSL_connect may finish in one call (CI saw it); the write below is what must wait.
 
-        server.proc.send_signal(signal.SIGSTOP)  # the peer stops reading: the socket buffers fill up
-        resume = threading.Timer(0.3, server.proc.send_signal, args=(signal.SIGCONT,))
-        resume.start()
-        try:
+        with server.stopped():  # the peer stops reading: the socket buffers fill up
             before = waits.write
             assert drive(ssl, sock, lambda: S.SSL_write(ssl, payload), waits) == len(payload), errors()
             assert waits.write > before, "the stopped peer never made SSL_write return SSL_ERROR_WANT_WRITE"
-        finally:
-            resume.join()
         server.wait_for(payload[-64:], timeout=DEADLINE)
         assert payload in server.text()
 
@@ -427,12 +519,10 @@ class AcceptServer:
         assert B.BIO_do_accept(self.abio) == 1, errors()  # the first call binds and listens
         ret, fd = B.BIO_get_fd(self.abio)
         assert ret >= 0 and fd >= 0
-        with socket.socket(fileno=os.dup(fd)) as probe:
-            self.port = int(probe.getsockname()[1])
+        self.port = port_of(fd)
         self.count = count
         self.outcomes: list[str] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        self.thread = start_thread(self._serve)
 
     def _serve(self) -> None:
         for _ in range(self.count):
@@ -605,13 +695,7 @@ def test_memory_bio_event_loop_client(pki: TestPKI, kind: str, version: str) -> 
         request = b"GET / HTTP/1.0\r\n\r\n"
         assert loop.run(ssl, lambda: S.SSL_write(ssl, request)) == len(request)
         body = bytearray()
-
-        def read_once() -> int:
-            ret, data = S.SSL_read(ssl, 16384)
-            body.extend(data)
-            return ret
-
-        while (ret := loop.run(ssl, read_once)) > 0:
+        while (ret := loop.run(ssl, reader(ssl, 16384, body))) > 0:
             pass
         assert S.SSL_get_error(ssl, ret) == C.SSL_ERROR_ZERO_RETURN, errors()
         assert bytes(body).startswith(b"HTTP/1.0 200 ok")
@@ -651,30 +735,26 @@ def test_server_initiated_renegotiation_while_reading(pki: TestPKI, auto_retry: 
         ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
         if not auto_retry:
             S.SSL_CTX_clear_mode(ctx, C.SSL_MODE_AUTO_RETRY)
-        sock = connected_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        assert S.SSL_connect(ssl) == 1, errors()
-        assert S.SSL_get_secure_renegotiation_support(ssl) == 1
-        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 0
-        seen: list[int] = []
-        server.send(b"r\n")
-        # s_server reads its commands a line at a time only when they come one at a time: a command and the next
-        # line read together lose the line, so the line waits for the HelloRequest (-msg) to have gone out
-        server.wait_for(b"HelloRequest")
-        server.send(b"first line\n")
-        read_until(ssl, b"first line\n", seen)
-        # the client's Finished precedes this line on the wire: once s_server prints it, its own Finished is out
-        assert S.SSL_write(ssl, b"client ack\n") == 11, errors()
-        server.wait_for(b"client ack\n")
-        server.send(b"second line\n")
-        read_until(ssl, b"second line\n", seen)
-        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
-        assert S.SSL_renegotiate_pending(ssl) == 0
-        if auto_retry:
-            assert seen == [], "with SSL_MODE_AUTO_RETRY a blocking SSL_read does not return WANT_READ"
-        assert S.SSL_shutdown(ssl) >= 0
-        S.SSL_free(ssl)
-        sock.close()
+        with connected_client(ctx, server.port) as ssl:
+            assert S.SSL_get_secure_renegotiation_support(ssl) == 1
+            assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 0
+            seen: list[int] = []
+            server.send(b"r\n")
+            # s_server reads its commands a line at a time only when they come one at a time: a command and the
+            # next line read together lose the line, so the line waits for the HelloRequest (-msg) to have gone out
+            server.wait_for(b"HelloRequest")
+            server.send(b"first line\n")
+            read_until(ssl, b"first line\n", seen)
+            # the client's Finished precedes this line on the wire: once s_server prints it, its own Finished is out
+            assert S.SSL_write(ssl, b"client ack\n") == 11, errors()
+            server.wait_for(b"client ack\n")
+            server.send(b"second line\n")
+            read_until(ssl, b"second line\n", seen)
+            assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+            assert S.SSL_renegotiate_pending(ssl) == 0
+            if auto_retry:
+                assert seen == [], "with SSL_MODE_AUTO_RETRY a blocking SSL_read does not return WANT_READ"
+            assert S.SSL_shutdown(ssl) >= 0
         S.SSL_CTX_free(ctx)
 
 
@@ -685,56 +765,44 @@ def test_client_initiated_renegotiation(pki: TestPKI) -> None:
     servers will respond ... with a "no_renegotiation" alert. An OpenSSL will immediately fail the connection')."""
     with s_server(pki, "-tls1_2") as server:
         ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
-        sock = connected_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        assert S.SSL_connect(ssl) == 1, errors()
-        assert S.SSL_renegotiate(ssl) == 1
-        ret = S.SSL_do_handshake(ssl)
-        assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_SSL, ret
-        assert any("no renegotiation" in e for e in errors())
-        ret, _ = S.SSL_read(ssl, 10)
-        assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_SSL, "the connection stays failed"
-        S.SSL_free(ssl)
-        sock.close()
+        with connected_client(ctx, server.port) as ssl:
+            assert S.SSL_renegotiate(ssl) == 1
+            ret = S.SSL_do_handshake(ssl)
+            assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_SSL, ret
+            assert any("no renegotiation" in e for e in errors())
+            ret, _ = S.SSL_read(ssl, 10)
+            assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_SSL, "the connection stays failed"
         S.SSL_CTX_free(ctx)
     with s_server(pki, "-tls1_2", "-client_renegotiation") as server:
         ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
-        sock = connected_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        assert S.SSL_connect(ssl) == 1, errors()
-        assert S.SSL_renegotiate_pending(ssl) == 0
-        assert S.SSL_renegotiate(ssl) == 1
-        assert S.SSL_renegotiate_pending(ssl) == 1
-        assert S.SSL_do_handshake(ssl) == 1, errors()
-        assert S.SSL_renegotiate_pending(ssl) == 0
-        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
-        assert S.SSL_write(ssl, b"after renegotiation\n") == 20
-        server.wait_for(b"after renegotiation\n")
-        # the data keeps flowing both ways on the new keys
-        server.send(b"reply\n")
-        read_until(ssl, b"reply\n", [])
-        # and once more, this time acted on by SSL_write rather than SSL_do_handshake
-        assert S.SSL_renegotiate(ssl) == 1
-        assert S.SSL_write(ssl, b"second renegotiation\n") == 21, errors()
-        server.wait_for(b"second renegotiation\n")
-        server.send(b"reply 2\n")
-        read_until(ssl, b"reply 2\n", [])
-        assert S.SSL_renegotiate_pending(ssl) == 0
-        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 2
-        S.SSL_shutdown(ssl)
-        S.SSL_free(ssl)
-        sock.close()
+        with connected_client(ctx, server.port) as ssl:
+            assert S.SSL_renegotiate_pending(ssl) == 0
+            assert S.SSL_renegotiate(ssl) == 1
+            assert S.SSL_renegotiate_pending(ssl) == 1
+            assert S.SSL_do_handshake(ssl) == 1, errors()
+            assert S.SSL_renegotiate_pending(ssl) == 0
+            assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+            assert S.SSL_write(ssl, b"after renegotiation\n") == 20
+            server.wait_for(b"after renegotiation\n")
+            # the data keeps flowing both ways on the new keys
+            server.send(b"reply\n")
+            read_until(ssl, b"reply\n", [])
+            # and once more, this time acted on by SSL_write rather than SSL_do_handshake
+            assert S.SSL_renegotiate(ssl) == 1
+            assert S.SSL_write(ssl, b"second renegotiation\n") == 21, errors()
+            server.wait_for(b"second renegotiation\n")
+            server.send(b"reply 2\n")
+            read_until(ssl, b"reply 2\n", [])
+            assert S.SSL_renegotiate_pending(ssl) == 0
+            assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 2
+            S.SSL_shutdown(ssl)
     with s_server(pki, "-www", "-tls1_3") as server:
-        sock = connected_socket(server.port)
         ctx13 = client_ctx(pki)
-        ssl = new_client(ctx13, SERVER_NAME, sock)
-        assert S.SSL_connect(ssl) == 1
-        errors()
-        assert S.SSL_renegotiate(ssl) == 0
-        assert errors(), "SSL_renegotiate on TLS 1.3 leaves an error"
-        assert S.SSL_renegotiate_pending(ssl) == 0
-        S.SSL_free(ssl)
-        sock.close()
+        with connected_client(ctx13, server.port) as ssl:
+            errors()
+            assert S.SSL_renegotiate(ssl) == 0
+            assert errors(), "SSL_renegotiate on TLS 1.3 leaves an error"
+            assert S.SSL_renegotiate_pending(ssl) == 0
         S.SSL_CTX_free(ctx13)
     S.SSL_CTX_free(ctx)
 
@@ -765,59 +833,34 @@ def test_session_resumption_against_s_server(pki: TestPKI, version: str) -> None
 # --- 5b. renegotiation asked for by openssl s_client, against the engine's server -------------------------------------
 
 
-class EchoServer:
-    """The engine's server (SSL_set_fd on an accepted socket) echoing what it reads until the client's
-    close_notify; ``options`` go to SSL_CTX_set_options."""
+class EchoServer(EngineSocketServer):
+    """The engine's server echoing what it reads until the client's close_notify; ``close`` says how the
+    connection ended ("closed": by the client's close_notify)."""
 
-    def __init__(self, ctx: Any) -> None:
-        self.ctx = ctx
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.listener.settimeout(DEADLINE)
-        self.port = int(self.listener.getsockname()[1])
-        self.outcome = ""
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        try:
-            conn, _addr = self.listener.accept()
-        except OSError as exc:
-            self.outcome = f"accept: {exc}"
-            return
-        with blocking_with_deadline(conn):
-            ssl = S.SSL_new(self.ctx)
-            S.SSL_set_fd(ssl, conn.fileno())
-            ret = S.SSL_accept(ssl)
-            if ret != 1:
-                self.outcome = f"SSL_accept -> {ret}"
-                S.SSL_free(ssl)
-                return
-            while True:
-                ret, data = S.SSL_read(ssl, 4096)
-                if ret <= 0:
-                    err = S.SSL_get_error(ssl, ret)
-                    self.outcome = "closed" if err == C.SSL_ERROR_ZERO_RETURN else f"SSL_read error {err} {errors()}"
-                    break
-                if S.SSL_write(ssl, b"echo: " + data) <= 0:
-                    self.outcome = f"SSL_write failed {errors()}"
-                    break
-            S.SSL_shutdown(ssl)
-            S.SSL_free(ssl)
+    def handle(self, ssl: Any) -> None:
+        while True:
+            ret, data = S.SSL_read(ssl, 4096)
+            if ret <= 0:
+                err = S.SSL_get_error(ssl, ret)
+                self.problems.append("closed" if err == C.SSL_ERROR_ZERO_RETURN else f"SSL_read error {err} {errors()}")
+                break
+            if S.SSL_write(ssl, b"echo: " + data) <= 0:
+                self.problems.append(f"SSL_write failed {errors()}")
+                break
+        S.SSL_shutdown(ssl)
 
     def close(self) -> str:
-        self.thread.join(timeout=DEADLINE)
-        self.listener.close()
-        return self.outcome
+        return "; ".join(self.stop())
 
 
+@contextlib.contextmanager
 def s_client_program(pki: TestPKI, port: int, *extra: str) -> Iterator[Program]:
+    """``openssl s_client`` to 127.0.0.1:``port``, fed line by line; at the end its stdin is closed and it is waited
+    for (killed after DEADLINE)."""
     assert OPENSSL is not None
-    argv = [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", SERVER_NAME, "-CAfile",
-            str(pki.ca_path), "-verify_return_error", *extra]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    program = Program(proc)
-    reader = threading.Thread(target=_pump_output, args=(program,), daemon=True)
-    reader.start()
+    program = spawn([OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-servername", SERVER_NAME, "-CAfile",
+                     str(pki.ca_path), "-verify_return_error", *extra])
+    proc = program.proc
     try:
         yield program
     finally:
@@ -829,7 +872,7 @@ def s_client_program(pki: TestPKI, port: int, *extra: str) -> Iterator[Program]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        reader.join(timeout=DEADLINE)
+        program.join_reader()
         if proc.stdout is not None:
             proc.stdout.close()
 
@@ -844,7 +887,7 @@ def test_s_client_renegotiates_with_the_engine_server(pki: TestPKI, allowed: boo
     if allowed:
         S.SSL_CTX_set_options(ctx, C.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
     server = EchoServer(ctx)
-    with contextlib.contextmanager(s_client_program)(pki, server.port, "-tls1_2") as client:
+    with s_client_program(pki, server.port, "-tls1_2") as client:
         client.wait_for(b"Verify return code: 0 (ok)")
         client.send(b"before\n")
         at = client.wait_for(b"echo: before\n")
@@ -876,39 +919,28 @@ def test_server_renegotiation_asking_for_a_client_certificate(pki: TestPKI, with
     with s_server(pki, "-tls1_2", "-msg", "-no_resumption_on_reneg", "-CAfile", str(pki.ca_path)) as server:
         ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
         if with_certificate:
-            assert S.SSL_CTX_use_certificate_file(ctx, str(pki.client.cert_path), C.SSL_FILETYPE_PEM) == 1
-            assert S.SSL_CTX_use_PrivateKey_file(ctx, str(pki.client.key_path), C.SSL_FILETYPE_PEM) == 1
-        sock = nonblocking_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        waits = Waits()
-        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
-        server.send(b"R\n")
-        at = server.wait_for(b"HelloRequest")
-        server.send(b"one\n")
-        got = bytearray()
-
-        def read_once() -> int:
-            ret, data = S.SSL_read(ssl, 100)
-            got.extend(data)
-            return ret
-
-        while b"one\n" not in got:
-            assert drive(ssl, sock, read_once, waits) > 0, errors()
-        assert drive(ssl, sock, lambda: S.SSL_write(ssl, b"ack\n"), waits) == 4
-        at = server.wait_for(b"ack\n", start=at)
-        server.send(b"two\n")
-        while b"two\n" not in got:
-            assert drive(ssl, sock, read_once, waits) > 0, errors()
-        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
-        log = server.text()
-        assert b"CertificateRequest" in log
-        if with_certificate:
-            assert b"CN = client.test" in log or b"CN=client.test" in log, log[-3000:]
-        ret = S.SSL_shutdown(ssl)
-        if ret == 0:
-            drive(ssl, sock, lambda: S.SSL_shutdown(ssl), waits)
-        S.SSL_free(ssl)
-        sock.close()
+            use_client_certificate(ctx, pki)
+        with nonblocking_client(ctx, server.port) as (ssl, sock, waits):
+            server.send(b"R\n")
+            at = server.wait_for(b"HelloRequest")
+            server.send(b"one\n")
+            got = bytearray()
+            read_once = reader(ssl, 100, got)
+            while b"one\n" not in got:
+                assert drive(ssl, sock, read_once, waits) > 0, errors()
+            assert drive(ssl, sock, lambda: S.SSL_write(ssl, b"ack\n"), waits) == 4
+            at = server.wait_for(b"ack\n", start=at)
+            server.send(b"two\n")
+            while b"two\n" not in got:
+                assert drive(ssl, sock, read_once, waits) > 0, errors()
+            assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+            log = server.text()
+            assert b"CertificateRequest" in log
+            if with_certificate:
+                assert b"CN = client.test" in log or b"CN=client.test" in log, log[-3000:]
+            ret = S.SSL_shutdown(ssl)
+            if ret == 0:
+                drive(ssl, sock, lambda: S.SSL_shutdown(ssl), waits)
         S.SSL_CTX_free(ctx)
 
 
@@ -960,8 +992,7 @@ def test_bio_f_ssl_server_example(pki: TestPKI, client: str) -> None:
     acpt = B.BIO_new_accept("127.0.0.1:0")
     B.BIO_set_accept_bios(acpt, sbio)
     assert B.BIO_do_accept(acpt) > 0, errors()
-    with socket.socket(fileno=os.dup(B.BIO_get_fd(acpt)[1])) as probe:
-        port = int(probe.getsockname()[1])
+    port = port_of(B.BIO_get_fd(acpt)[1])
     echoed: list[bytes] = []
     problems: list[str] = []
 
@@ -993,8 +1024,7 @@ def test_bio_f_ssl_server_example(pki: TestPKI, client: str) -> None:
             problems.append("BIO_flush")
         B.BIO_free_all(conn)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    thread = start_thread(serve)
     done = curl(pki, port) if client == "curl" else s_client(pki, port)
     thread.join(timeout=DEADLINE)
     assert not thread.is_alive()
@@ -1016,39 +1046,43 @@ def test_small_reads_drain_ssl_pending_before_select(pki: TestPKI, read_ahead: i
     with s_server(pki, "-tls1_3") as server:
         ctx = client_ctx(pki)
         S.SSL_CTX_set_read_ahead(ctx, read_ahead)
-        sock = nonblocking_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        waits = Waits()
-        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
-        line = b"0123456789abcdef\n"
-        server.send(line)
-        got = bytearray()
-        pendings = []
-
-        def read4() -> int:
-            ret, data = S.SSL_read(ssl, 4)
-            got.extend(data)
-            return ret
-
-        while len(got) < len(line):
-            before = waits.read
-            assert drive(ssl, sock, read4, waits) > 0, errors()
-            pendings.append((S.SSL_pending(ssl), S.SSL_has_pending(ssl)))
-            if len(got) > 4:
-                assert waits.read == before, "bytes SSL_pending counted were there without waiting"
-        assert bytes(got) == line
-        # the record was opened by the first read: the rest is pending, 4 bytes fewer each time
-        assert [p for p, _ in pendings] == [13, 9, 5, 1, 0], pendings
-        assert all(h == 1 for p, h in pendings if p > 0), pendings
-        ret, _ = S.SSL_read(ssl, 4)
-        assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_WANT_READ
-        assert S.SSL_pending(ssl) == 0
-        S.SSL_free(ssl)
-        sock.close()
+        with nonblocking_client(ctx, server.port) as (ssl, sock, waits):
+            line = b"0123456789abcdef\n"
+            server.send(line)
+            got = bytearray()
+            pendings = []
+            read4 = reader(ssl, 4, got)
+            while len(got) < len(line):
+                before = waits.read
+                assert drive(ssl, sock, read4, waits) > 0, errors()
+                pendings.append((S.SSL_pending(ssl), S.SSL_has_pending(ssl)))
+                if len(got) > 4:
+                    assert waits.read == before, "bytes SSL_pending counted were there without waiting"
+            assert bytes(got) == line
+            # the record was opened by the first read: the rest is pending, 4 bytes fewer each time
+            assert [p for p, _ in pendings] == [13, 9, 5, 1, 0], pendings
+            assert all(h == 1 for p, h in pendings if p > 0), pendings
+            ret, _ = S.SSL_read(ssl, 4)
+            assert ret <= 0 and S.SSL_get_error(ssl, ret) == C.SSL_ERROR_WANT_READ
+            assert S.SSL_pending(ssl) == 0
         S.SSL_CTX_free(ctx)
 
 
 # --- 9. TLS 1.3 post-handshake messages from s_server while the engine reads ------------------------------------------
+
+
+def post_handshake_exchange(server: Program, ssl: Any, command: bytes, message: bytes, line: bytes,
+                            answer: bytes) -> bytes:
+    """s_server's ``command`` to the engine's client: once s_server printed ``message`` (-msg), a ``line`` from
+    s_server is read by the client (SSL_read takes the post-handshake message in on the way) and an ``answer``
+    written back; returns s_server's output once the answer arrived."""
+    server.send(command + b"\n")
+    at = server.wait_for(message)
+    server.send(line)
+    read_until(ssl, line, [])
+    assert S.SSL_write(ssl, answer) == len(answer), errors()
+    server.wait_for(answer, start=at)
+    return server.text()
 
 
 @pytest.mark.parametrize("command", [b"k", b"K"])
@@ -1058,21 +1092,12 @@ def test_key_update_from_s_server_while_reading(pki: TestPKI, command: bytes) ->
     update[s] its sending keys'), and data flows both ways afterwards."""
     with s_server(pki, "-tls1_3", "-msg") as server:
         ctx = client_ctx(pki)
-        sock = connected_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        assert S.SSL_connect(ssl) == 1, errors()
-        server.send(command + b"\n")
-        at = server.wait_for(b"KeyUpdate")
-        server.send(b"after key update\n")
-        read_until(ssl, b"after key update\n", [])
-        assert S.SSL_write(ssl, b"client after key update\n") == 24, errors()
-        at = server.wait_for(b"client after key update\n", start=at)
-        log = server.text()
-        answered = log.count(b"<<< TLS 1.3, Handshake [length 0005], KeyUpdate")
-        assert answered == (1 if command == b"K" else 0), log[-3000:]
-        S.SSL_shutdown(ssl)
-        S.SSL_free(ssl)
-        sock.close()
+        with connected_client(ctx, server.port) as ssl:
+            log = post_handshake_exchange(server, ssl, command, b"KeyUpdate", b"after key update\n",
+                                          b"client after key update\n")
+            answered = log.count(b"<<< TLS 1.3, Handshake [length 0005], KeyUpdate")
+            assert answered == (1 if command == b"K" else 0), log[-3000:]
+            S.SSL_shutdown(ssl)
         S.SSL_CTX_free(ctx)
 
 
@@ -1085,24 +1110,14 @@ def test_post_handshake_authentication_from_s_server(pki: TestPKI, with_certific
         ctx = client_ctx(pki)
         S.SSL_CTX_set_post_handshake_auth(ctx, 1)
         if with_certificate:
-            assert S.SSL_CTX_use_certificate_file(ctx, str(pki.client.cert_path), C.SSL_FILETYPE_PEM) == 1
-            assert S.SSL_CTX_use_PrivateKey_file(ctx, str(pki.client.key_path), C.SSL_FILETYPE_PEM) == 1
-        sock = connected_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        assert S.SSL_connect(ssl) == 1, errors()
-        server.send(b"c\n")
-        at = server.wait_for(b"CertificateRequest")
-        server.send(b"after the request\n")
-        read_until(ssl, b"after the request\n", [])
-        assert S.SSL_write(ssl, b"client data\n") == 12, errors()
-        at = server.wait_for(b"client data\n", start=at)
-        log = server.text()
-        assert b"<<< TLS 1.3, Handshake [length" in log and b"], Certificate\n" in log, log[-3000:]
-        if with_certificate:
-            assert b"CertificateVerify" in log, log[-3000:]
-        S.SSL_shutdown(ssl)
-        S.SSL_free(ssl)
-        sock.close()
+            use_client_certificate(ctx, pki)
+        with connected_client(ctx, server.port) as ssl:
+            log = post_handshake_exchange(server, ssl, b"c", b"CertificateRequest", b"after the request\n",
+                                          b"client data\n")
+            assert b"<<< TLS 1.3, Handshake [length" in log and b"], Certificate\n" in log, log[-3000:]
+            if with_certificate:
+                assert b"CertificateVerify" in log, log[-3000:]
+            S.SSL_shutdown(ssl)
         S.SSL_CTX_free(ctx)
 
 
@@ -1116,31 +1131,32 @@ def test_renegotiation_inside_a_large_nonblocking_write(pki: TestPKI) -> None:
     payload = os.urandom(2 << 20)
     with s_server(pki, "-tls1_2", "-client_renegotiation", "-naccept", "1") as server:
         ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
-        sock = nonblocking_socket(server.port)
-        ssl = new_client(ctx, SERVER_NAME, sock)
-        waits = Waits()
-        assert drive(ssl, sock, lambda: S.SSL_connect(ssl), waits) == 1, errors()
-        assert S.SSL_renegotiate(ssl) == 1
-        server.proc.send_signal(signal.SIGSTOP)
-        resume = threading.Timer(0.3, server.proc.send_signal, args=(signal.SIGCONT,))
-        resume.start()
-        try:
-            reads, writes = waits.read, waits.write
-            assert drive(ssl, sock, lambda: S.SSL_write(ssl, payload), waits) == len(payload), errors()
-        finally:
-            resume.join()
-        assert waits.read > reads, "the renegotiation inside SSL_write never waited to read"
-        assert waits.write > writes, "the stopped peer never made SSL_write want to write"
-        assert S.SSL_renegotiate_pending(ssl) == 0
-        assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
-        server.wait_for(payload[-64:])
-        assert payload in server.text()
-        S.SSL_free(ssl)
-        sock.close()
+        with nonblocking_client(ctx, server.port) as (ssl, sock, waits):
+            assert S.SSL_renegotiate(ssl) == 1
+            with server.stopped():
+                reads, writes = waits.read, waits.write
+                assert drive(ssl, sock, lambda: S.SSL_write(ssl, payload), waits) == len(payload), errors()
+            assert waits.read > reads, "the renegotiation inside SSL_write never waited to read"
+            assert waits.write > writes, "the stopped peer never made SSL_write want to write"
+            assert S.SSL_renegotiate_pending(ssl) == 0
+            assert S.SSL_CTX_sess_connect_renegotiate(ctx) == 1
+            server.wait_for(payload[-64:])
+            assert payload in server.text()
         S.SSL_CTX_free(ctx)
 
 
 # --- 11. a non-blocking SSL connect BIO driven by BIO_should_retry ----------------------------------------------------
+
+
+def ssl_connect_bio(ctx: Any, port: int) -> tuple[Any, Any]:
+    """BIO_new_ssl_connect(ctx) set to connect to 127.0.0.1:``port``, its SSL expecting SERVER_NAME (SSL_set1_host):
+    (the BIO chain, its SSL)."""
+    sbio = S.BIO_new_ssl_connect(ctx)
+    _, ssl = S.BIO_get_ssl(sbio)
+    assert ssl is not None
+    assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
+    assert B.BIO_set_conn_hostname(sbio, f"127.0.0.1:{port}") == 1
+    return sbio, ssl
 
 
 def bio_retry(bio: Any, call: Callable[[], int]) -> int:
@@ -1167,11 +1183,7 @@ def test_nonblocking_ssl_connect_bio(pki: TestPKI, version: str) -> None:
     retried while BIO_should_retry, as the page says, until the whole page from s_server -www has been read."""
     with s_server(pki, "-www", version) as server:
         ctx = client_ctx(pki)
-        sbio = S.BIO_new_ssl_connect(ctx)
-        _, ssl = S.BIO_get_ssl(sbio)
-        assert ssl is not None
-        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
-        assert B.BIO_set_conn_hostname(sbio, f"127.0.0.1:{server.port}") == 1
+        sbio, ssl = ssl_connect_bio(ctx, server.port)
         assert B.BIO_set_nbio(sbio, 1) == 1
         assert bio_retry(sbio, lambda: B.BIO_do_connect(sbio)) == 1, errors()
         assert S.SSL_get_verify_result(ssl) == C.X509_V_OK
@@ -1206,11 +1218,7 @@ def test_ssl_bio_renegotiates_every_n_bytes(pki: TestPKI) -> None:
     byte arrives."""
     with s_server(pki, "-tls1_2", "-client_renegotiation") as server:
         ctx = client_ctx(pki, max_version=C.TLS1_2_VERSION)
-        sbio = S.BIO_new_ssl_connect(ctx)
-        _, ssl = S.BIO_get_ssl(sbio)
-        assert ssl is not None
-        assert S.SSL_set1_host(ssl, SERVER_NAME) == 1
-        assert B.BIO_set_conn_hostname(sbio, f"127.0.0.1:{server.port}") == 1
+        sbio, ssl = ssl_connect_bio(ctx, server.port)
         assert B.BIO_do_connect(sbio) == 1, errors()
         with socket.socket(fileno=os.dup(S.SSL_get_fd(ssl))) as dup:
             blocking_with_deadline(dup)

@@ -10,9 +10,9 @@ from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from conformance.stacks.base import EndpointConfig
+from specs.cases._renegotiation import renegotiate
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
 from specs.cases._wire import records
-from specs.cases.test_ssl_key_update import _renegotiate
 
 pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2")
 
@@ -103,7 +103,7 @@ def test_patched_peers_support_secure_renegotiation(h: Harness) -> None:
     h.trace.note(f"SSL_get_secure_renegotiation_support: client {support[0]}, server {support[1]}")
     assert support == [1, 1], f"SSL_get_secure_renegotiation_support (client, server) = {support}, not 1 on both"
     assert api.SSL_renegotiate(client.ssl) == 1
-    _renegotiate(h, client, server)
+    renegotiate(h, client, server)
     assert api.SSL_write(client.ssl, b"after") == 5
     move(client, server)
     assert api.SSL_read(server.ssl, 10) == (5, b"after")
@@ -187,7 +187,7 @@ def test_renegotiation_resumes_unless_the_server_forbids_it(h: Harness, option: 
                         | (K.SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION if option else 0))
     handshake(h, client, server)
     assert api.SSL_renegotiate_abbreviated(client.ssl) == 1
-    _renegotiate(h, client, server)
+    renegotiate(h, client, server)
     reused = [api.SSL_session_reused(s.ssl) for s in (client, server)]
     h.trace.note(f"after the renegotiation: SSL_session_reused (client, server) = {reused}")
     want = [0, 0] if option else [1, 1]

@@ -15,9 +15,9 @@ from conformance.capi import constants as K
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
 from conformance.outcome import Role
+from specs.cases._renegotiation import renegotiate
 from specs.cases._ssl_objects import Mem, move
 from specs.cases._verify import chained_pki, client_ctx, drive, is_ssl_error, long_chain, new_pair, server_ctx
-from specs.cases.test_ssl_key_update import _renegotiate
 
 
 @dataclass(frozen=True)
@@ -462,7 +462,7 @@ def test_verify_client_once_on_renegotiation(h: Harness, once: bool) -> None:
     assert drive(h, client, server) is None, "the first handshake failed"
     first = len(calls)
     assert api.SSL_renegotiate(client.ssl) == 1
-    _renegotiate(h, client, server)
+    renegotiate(h, client, server)
     h.trace.note(f"client certificate callback runs: {first} in the handshake, {len(calls) - first} in the "
                  f"renegotiation (server mode {'PEER|CLIENT_ONCE' if once else 'PEER'})")
     assert first == 1, f"the server with SSL_VERIFY_PEER asked {first} times in the first handshake"

@@ -89,14 +89,6 @@ def _first(messages: Flight, kind: int) -> bytes:
     return body
 
 
-@pytest.fixture(scope="module")
-def libssl() -> LibsslApi:
-    try:
-        return LibsslApi()
-    except OSError as exc:  # pragma: no cover - the CI image has libssl 3
-        pytest.skip(f"no system libssl: {exc}")
-
-
 def _exchange(client_api: Any) -> tuple[dict[int, bytes], Flight]:
     """A TLS 1.2 handshake of a default client of ``client_api`` with a default engine server: the ClientHello's
     extensions and the server's plaintext flight."""

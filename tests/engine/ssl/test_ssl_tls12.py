@@ -26,14 +26,6 @@ from engine.ssl import constants as K
 WANT = (K.SSL_ERROR_WANT_READ, K.SSL_ERROR_WANT_WRITE)
 
 
-@pytest.fixture(scope="module")
-def libssl() -> LibsslApi:
-    try:
-        return LibsslApi()
-    except OSError as exc:  # pragma: no cover - the CI image has libssl 3
-        pytest.skip(f"no system libssl: {exc}")
-
-
 def _ctx(api: Any, server: bool, *, max12: bool = True, options: int = 0) -> Any:
     pki = default_pki()
     ctx = api.SSL_CTX_new(api.TLS_server_method() if server else api.TLS_client_method())

@@ -4,18 +4,21 @@ object's options are used, and a renegotiation is a new handshake (SSL_key_updat
 object holds when a renegotiation is asked for or offered, not what it held at its first handshake.
 
 Each case makes a TLS 1.2 pair of the stack under test on BIO pairs, completes the handshake, changes one option on
-one side, and then has one side start a renegotiation while the other only reads, as an application would."""
+one side, and then has one side start a renegotiation while the other only reads, as an application would. The
+binding-tier case does the same through the normalised endpoint (Endpoint.set_options / renegotiate / read), so a
+binding that offers SSL_set_options and renegotiation (pyOpenSSL) is observed too."""
 
 from __future__ import annotations
 
 import pytest
 
 from conformance.capi import constants as K
-from conformance.harness import Harness
-from conformance.outcome import Role, SslError
+from conformance.harness import Harness, Pair
+from conformance.outcome import Outcome, Role, SslError
+from conformance.stacks.base import Endpoint
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, note
 
-pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2", "renegotiation")
+C_API = ("c_api", "client_role", "server_role", "tls1_2", "renegotiation")
 
 ALLOW = K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION
 NO_RENEG = K.SSL_OP_NO_RENEGOTIATION
@@ -80,6 +83,7 @@ def _still_carries_data(h: Harness, client: Mem, server: Mem) -> None:
     assert got == (5, b"after"), f"after the renegotiation the server read {got}"
 
 
+@pytest.mark.needs(*C_API)
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/renegotiation-options-when-used")
 @pytest.mark.states("established")
 @pytest.mark.parametrize("change", list(SERVER_CHANGES))
@@ -106,6 +110,7 @@ def test_server_options_changed_after_the_handshake(h: Harness, change: str) -> 
             "with SSL_ERROR_SSL"
 
 
+@pytest.mark.needs(*C_API)
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/renegotiation-options-when-used")
 @pytest.mark.states("established")
 @pytest.mark.parametrize("change", list(CLIENT_CHANGES))
@@ -129,6 +134,7 @@ def test_client_options_changed_after_the_handshake(h: Harness, change: str) -> 
             f"the client {change}: the server's renegotiation ended {outcome} ({code})"
 
 
+@pytest.mark.needs(*C_API)
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/renegotiation-options-when-used")
 @pytest.mark.states("established")
 @pytest.mark.parametrize("starter", ["client", "server"])
@@ -148,3 +154,52 @@ def test_no_renegotiation_set_after_the_handshake_starts_nothing(h: Harness, sta
     note(h, f"{side.label}: SSL_renegotiate -> {ret}, SSL_do_handshake -> {hs}; {len(sent)} bytes written")
     assert not sent, f"the {starter} wrote {len(sent)} bytes (a renegotiation) after SSL_OP_NO_RENEGOTIATION was set"
     _still_carries_data(h, client, server)
+
+
+def _binding_renegotiation(pair: Pair, starter: Endpoint, other: Endpoint,
+                           rounds: int = 40) -> tuple[str, Outcome | None]:
+    """The binding-tier :func:`_renegotiation`: ``starter`` requests and starts a renegotiation, then both sides
+    read (single calls, the link settled after each round) until one fails or nothing moves."""
+    started = pair.call(starter, lambda e: e.renegotiate())
+    if not started.ok and not started.retry:
+        return f"{starter.label} failed", started
+    for _ in range(rounds):
+        for e in (other, starter):
+            got = pair.call(e, lambda e: e.read(100))
+            if not got.ok and not got.retry:
+                return f"{e.label} failed", got
+        if not pair.settle():
+            return ("pending", None) if starter.renegotiation_pending() else ("completed", None)
+    return "pending", None
+
+
+@pytest.mark.clauses("SSL_CTX_set_options/NOTES/renegotiation-options-when-used")
+@pytest.mark.states("established")
+@pytest.mark.needs("client_role", "server_role", "tls1_2", "renegotiation", "connection_options")
+@pytest.mark.parametrize("set_it", [False, True], ids=["unchanged", "NO_RENEGOTIATION-set"])
+@pytest.mark.parametrize("side", ["server", "client"])
+def test_binding_no_renegotiation_set_after_the_handshake(h: Harness, side: str, set_it: bool) -> None:
+    """Through the binding: after a TLS 1.2 handshake ``side`` gains SSL_OP_NO_RENEGOTIATION (SSL_set_options on
+    the connection) and its peer starts a renegotiation. A server with the option refuses its client's (which
+    fails with SSL_ERROR_SSL, SSL_key_update.pod); a client with it declines the server's HelloRequest (the
+    server's renegotiation does not complete). Unchanged, the same renegotiation completes (the server allows
+    client-initiated renegotiation from its context), so the check is not empty."""
+    allow = ("SSL_OP_ALLOW_CLIENT_RENEGOTIATION",) if side == "server" else ()
+    pair = h.pair(client=lambda c: c.with_(max_version="TLSv1.2"), server=lambda c: c.with_(options=allow))
+    pair.handshake()
+    target, starter = (pair.server, pair.client) if side == "server" else (pair.client, pair.server)
+    if set_it:
+        mask = target.set_options(("SSL_OP_NO_RENEGOTIATION",))
+        note(h, f"{target.label}: SSL_set_options(SSL_OP_NO_RENEGOTIATION) after the handshake -> {mask}")
+    outcome, seen = _binding_renegotiation(pair, starter, target)
+    note(h, f"{starter.label} renegotiates, {target.label} {'gained' if set_it else 'kept'} its options: {outcome} "
+            f"({seen})")
+    if not set_it:
+        assert outcome == "completed", f"the renegotiation of {starter.label} ended {outcome} ({seen})"
+    elif side == "server":
+        assert outcome == f"{starter.label} failed" and seen is not None and seen.error is SslError.SSL_ERROR_SSL, \
+            f"the server gained SSL_OP_NO_RENEGOTIATION: the client's renegotiation ended {outcome} ({seen}), not " \
+            "the client failing with SSL_ERROR_SSL"
+    else:
+        assert outcome != "completed" and not outcome.startswith(target.label), \
+            f"the client gained SSL_OP_NO_RENEGOTIATION: the server's renegotiation ended {outcome} ({seen})"

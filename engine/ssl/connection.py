@@ -353,7 +353,6 @@ class SSL:
             raise_ssl(K.SSL_R_NO_PROTOCOLS_AVAILABLE, "ssl_handshake")
             return None
         verify = self.verifies_peer
-        no_reneg = bool(self.options & K.SSL_OP_NO_RENEGOTIATION)
         cfg = TLSConfig(
             supported_versions=versions,
             cipher_suites12=self.cipher_list,
@@ -362,10 +361,9 @@ class SSL:
             # SSL_CTX_set_options: SSL_OP_NO_TICKET, a server issues no TLS 1.2 ticket; of a client the page says
             # nothing (openssl-3.0, page silent): like libssl 3.0's, it asks for none (no SessionTicket extension)
             session_tickets12=not self.options & K.SSL_OP_NO_TICKET,
-            # SSL_CTX_set_options: client-initiated renegotiation is refused unless ALLOW_CLIENT_RENEGOTIATION;
-            # SSL_OP_NO_RENEGOTIATION refuses all of it (a no_renegotiation warning, as libssl 3.0 sends)
-            allow_renegotiation=not no_reneg
-            and (not self.server or bool(self.options & K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)),
+            # SSL_CTX_set_options: NOTES the object's options when the renegotiation is offered (set after the
+            # handshake too)
+            renegotiation_allowed=self._renegotiation_allowed,
             cipher_suites=self.ciphersuites,
             groups=self.groups,
             certificate_chain=list(self.cert_chain),
@@ -416,6 +414,13 @@ class SSL:
             cfg.defer_certificate_check = self.ctx.cert_verify_callback is not None or self.verify_callback is not None
         hooks.configure(self, cfg)  # ALPN, SNI callback, certificates of other key types
         return cfg
+
+    def _renegotiation_allowed(self) -> bool:
+        # SSL_CTX_set_options: client-initiated renegotiation is refused unless ALLOW_CLIENT_RENEGOTIATION;
+        # SSL_OP_NO_RENEGOTIATION refuses all of it (a no_renegotiation warning, as libssl 3.0 sends)
+        if self.options & K.SSL_OP_NO_RENEGOTIATION:
+            return False
+        return not self.server or bool(self.options & K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
 
     def _now(self) -> datetime.datetime:
         return _time_of(self.ctx)

@@ -118,6 +118,9 @@ class TLSConfig:
     allow_renegotiation: bool = True
     """Client: answer a HelloRequest with a new handshake (else a no_renegotiation warning). Server: accept a
     renegotiating ClientHello (else a no_renegotiation warning). Always only with secure renegotiation (RFC 5746)."""
+    renegotiation_allowed: Callable[[], bool] | None = None
+    """If set, asked instead of ``allow_renegotiation`` each time the peer offers a renegotiation (a HelloRequest
+    or a renegotiating ClientHello arrives): the application's setting as it is then, not at the first handshake."""
     session_cache12: SessionCache12 | None = None
     """Server: where full TLS 1.2 handshakes store their session and resumption looks it up (None: no cache)."""
     resume_session12: Session12 | None = None

@@ -118,6 +118,11 @@ class Handshake12(HandshakeMachine):
 
     # -- transcript ----------------------------------------------------------------------------------------------
 
+    def _renegotiation_allowed(self) -> bool:
+        """Whether to take the renegotiation the peer offers now (secure renegotiation is checked by the caller)."""
+        ask = self.config.renegotiation_allowed
+        return self.config.allow_renegotiation if ask is None else ask()
+
     def _send(self, msg: Message | HandshakeBody, *, initial_client_hello: bool = False) -> bytes:
         raw = super()._send(msg, initial_client_hello=initial_client_hello)
         self.messages.append(raw)

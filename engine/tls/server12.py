@@ -132,7 +132,7 @@ class Server12Handshake(Handshake12):
         self.in_renegotiation = True
 
     def _on_renegotiating_hello(self, body: bytes, raw: bytes) -> None:
-        if not self.secure_renegotiation or not (self.config.allow_renegotiation or self.hello_request_sent):
+        if not self.secure_renegotiation or not (self.hello_request_sent or self._renegotiation_allowed()):
             # RFC 5746 section 4.4 / RFC 5246 section 7.2.2: decline with a warning, the connection stays up
             ClientHello.parse(body)
             self.in_renegotiation = False

@@ -209,6 +209,7 @@ def test_read_after_the_peers_close_notify(h: Harness, fn: str) -> None:
 
 @pytest.mark.clauses(
     "SSL_get_error/RETURN VALUES/SSL_ERROR_SSL",
+    "SSL_get_error/RETURN VALUES/read-after-fatal-alert-is-ssl-error",
     "SSL_set_shutdown/NOTES/received-fatal-alert",
     "RFC9846/6.2/fatal-alert-closes",
 )
@@ -217,15 +218,19 @@ def test_read_after_the_peers_close_notify(h: Harness, fn: str) -> None:
 def test_read_after_a_fatal_alert(h: Harness, fn: str) -> None:
     """The peer found our record corrupted and sent a fatal alert, which our read processed (SSL_ERROR_SSL with
     an SSL-library entry on the queue, SSL_RECEIVED_SHUTDOWN set). Data the peer would still send is never
-    delivered: a further read fails, is not a retry, and writes nothing."""
+    delivered: a further read fails with SSL_ERROR_SSL and an entry on the queue (the connection failed; no
+    close_notify came, so not SSL_ERROR_ZERO_RETURN), and writes nothing."""
     staged = reach(h, State.FATAL_ALERT)
     api = staged.api
     assert api.SSL_get_shutdown(staged.ssl) & RECEIVED, \
         f"a received fatal alert must set SSL_RECEIVED_SHUTDOWN: {api.SSL_get_shutdown(staged.ssl)}"
     ret, data = read_call(api, fn, staged.ssl)
     code = staged.error(ret)
-    assert failed(fn, ret) and not data and code not in (NONE, *WANT), f"{fn} after a fatal alert: {ret} {data!r} " \
-        f"({code})"
+    queue = error_entry(api)
+    h.trace.note(f"{fn} after a fatal alert -> {ret} {data!r} ({code}), queue {queue}")
+    assert failed(fn, ret) and not data and code is SSL, f"{fn} after a fatal alert: {ret} {data!r} ({code}), " \
+        "not SSL_ERROR_SSL"
+    assert queue[0] != 0, f"{fn} after a fatal alert reported SSL_ERROR_SSL with an empty error queue"
     assert staged.subject.outgoing() == 0, "a read after a fatal alert wrote something"
 
 

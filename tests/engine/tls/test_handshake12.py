@@ -281,6 +281,25 @@ def test_refused_renegotiation_is_a_no_renegotiation_warning(pki: PKI) -> None:
     assert AlertReceived(A.no_renegotiation, 1) in c.events() and c.renegotiating
 
 
+@pytest.mark.parametrize("after", [False, True], ids=["withdrawn", "granted"])
+@pytest.mark.parametrize("role", ["client", "server"])
+def test_renegotiation_allowed_is_asked_when_the_peer_offers_one(pki: PKI, role: str, after: bool) -> None:
+    """``renegotiation_allowed`` is asked when a HelloRequest / renegotiating ClientHello arrives, not when the
+    handshake starts (engine.ssl passes the SSL's current options: SSL_set_options after the handshake counts)."""
+    allowed = [not after]
+    kw: dict[str, object] = {"renegotiation_allowed": lambda: allowed[0]}
+    c, s = _connected(pki, kw if role == "client" else None, kw if role == "server" else None)
+    starter = s if role == "client" else c
+    allowed[0] = after
+    starter.renegotiate()
+    pump(c, s)
+    events = starter.events()
+    if after:
+        assert any(isinstance(e, HandshakeComplete) and e.renegotiation for e in events), events
+    else:
+        assert AlertReceived(A.no_renegotiation, 1) in events, events
+
+
 def test_renegotiation_info_must_carry_the_last_verify_data(pki: PKI, monkeypatch: pytest.MonkeyPatch) -> None:
     c, s = _connected(pki)
     c.handshake.client_verify_data = bytes(12)  # type: ignore[attr-defined]

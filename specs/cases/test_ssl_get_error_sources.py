@@ -54,10 +54,12 @@ def test_refused_connection_under_ssl_connect_is_syscall(h: Harness) -> None:
         call(h, "ERR_clear_error")
 
 
-@pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_ZERO_RETURN", "SSL_set_shutdown/NOTES/received-fatal-alert")
+@pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_ZERO_RETURN", "SSL_set_shutdown/NOTES/received-fatal-alert",
+                     "SSL_get_error/RETURN VALUES/SSL_ERROR_SSL")
 @pytest.mark.needs("tls1_3", "error_queue", "raw_return_values")
 def test_fatal_alert_received_is_not_zero_return(h: Harness) -> None:
-    """The peer ends the connection with a fatal alert: SSL_read fails with SSL_ERROR_SSL. A second SSL_read, on a
+    """The peer ends the connection with a fatal alert: SSL_read fails with SSL_ERROR_SSL and an entry of the SSL
+    library first on the error queue (the queue holds the details, SSL_get_error RETURN VALUES). A second SSL_read, on a
     cleared queue, may return 0, but SSL_get_error must not call it SSL_ERROR_ZERO_RETURN: the peer never sent a
     close_notify (a fatal alert also marks the shutdown state as received, SSL_set_shutdown NOTES)."""
     pair, stack, peer = pair_with_misbehaving_peer(h, Role.CLIENT, Misbehaviour())
@@ -68,7 +70,13 @@ def test_fatal_alert_received_is_not_zero_return(h: Harness) -> None:
     ssl = stack.ssl  # type: ignore[attr-defined]
     call(h, "ERR_clear_error")
     ret, _ = call(h, "SSL_read", ssl, 10)
-    assert ret <= 0 and get_error(h, ssl, ret) is SSL_ERR, f"the peer's fatal alert gave SSL_read {ret}"
+    got = get_error(h, ssl, ret)
+    assert ret <= 0 and got is SSL_ERR, f"the peer's fatal alert gave SSL_read {ret} with SSL_get_error {got}"
+    # SSL_get_error: RETURN VALUES SSL_ERROR_SSL, the error queue holds more information: an entry of the SSL library
+    code = call(h, "ERR_peek_error")
+    assert code and call(h, "ERR_GET_LIB", code) == K.ERR_LIB_SSL, (
+        f"SSL_ERROR_SSL for the peer's fatal alert, but the first error-queue entry is {code:#x}, not one of "
+        "ERR_LIB_SSL")
     assert call(h, "SSL_get_shutdown", ssl) & K.SSL_RECEIVED_SHUTDOWN, "a fatal alert left SSL_RECEIVED_SHUTDOWN unset"
     call(h, "ERR_clear_error")
     ret, _ = call(h, "SSL_read", ssl, 10)

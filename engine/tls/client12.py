@@ -36,7 +36,7 @@ from .client13 import _is_ip
 from .config import TLSConfig, TLSContext
 from .events import CertificateReceived, CertificateRequested
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
-from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12, client_hello_extensions12
+from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12, client_hello_extensions12, session_to_offer12
 from .messages import (
     CertificateVerify,
     ClientHello,
@@ -140,7 +140,7 @@ class Client12Handshake(Handshake12):
         machine.offered_suites = list(ch.cipher_suites)
         machine.offered_schemes = hello.offered_schemes
         machine.offered_tls13 = TLS13 in hello.config.supported_versions
-        offered = hello.config.resume_session12
+        offered = hello.resume12
         if offered is not None and offered.session_id and ch.legacy_session_id == offered.session_id:
             machine.offered_session = offered
         machine._accept_server_hello(sh, raw)
@@ -159,7 +159,9 @@ class Client12Handshake(Handshake12):
         """A TLS 1.2 ClientHello for a renegotiation: renegotiation_info carries our last verify_data and the
         SCSV is not sent (RFC 5746 section 3.5)."""
         cfg = self.config
-        offered = self.session if resume and self.session is not None and self.session.session_id else None
+        # RFC 5246 section 7.4.1.2: the current session, if we still list its suite
+        current = session_to_offer12(cfg, self.session) if resume else None
+        offered = current if current is not None and current.session_id else None
         self._new_handshake()
         self.offered_session = offered
         self.in_renegotiation = True

@@ -37,7 +37,7 @@ from .events import (
     PostHandshakeAuthDone,
 )
 from .handshake import Handshake13, SendChangeCipherSpec, Transition, check_extension_types, transition
-from .handshake12 import client_hello_extensions12
+from .handshake12 import client_hello_extensions12, session_to_offer12
 from .keyexchange import PrivateKeyShare
 from .keyschedule import CIPHER_SUITES, KeySchedule, Transcript, finished_verify_data
 from .messages import (
@@ -75,6 +75,7 @@ from .messages import (
 from .messages import ExtensionType as X
 from .messages12 import TLS_EMPTY_RENEGOTIATION_INFO_SCSV, TLS_FALLBACK_SCSV, HelloRequest
 from .record import Epoch
+from .session12 import Session12
 from .session13 import OfferedPsks, Ticket13, binder, binder_hash_input, parse_selected_identity
 
 H = HandshakeType
@@ -137,6 +138,7 @@ class Client13Handshake(Handshake13):
         super().__init__(config, context, ClientState.START)
         self.random = b""
         self.session_id = b""
+        self.resume12: Session12 | None = None  # the TLS 1.2 session our ClientHello offers
         self.key_shares: dict[int, PrivateKeyShare] = {}
         self.client_hello: ClientHello | None = None
         self.client_hello_raw = b""
@@ -171,9 +173,10 @@ class Client13Handshake(Handshake13):
         # offers TLS 1.3; a TLS 1.2-only hello without a session has an empty one (RFC 5246 section 7.4.1.2)
         compat = cfg.middlebox_compat and TLS13 in cfg.supported_versions
         self.session_id = self.ctx.random(32) if compat else b""
-        resume = cfg.resume_session12
-        if resume is not None and TLS12 in cfg.supported_versions:
-            self.session_id = resume.session_id  # RFC 5246 section 7.4.1.2: the session to resume
+        # RFC 5246 section 7.4.1.2: the session to resume, if we list its suite
+        self.resume12 = session_to_offer12(cfg, cfg.resume_session12) if TLS12 in cfg.supported_versions else None
+        if self.resume12 is not None:
+            self.session_id = self.resume12.session_id
         share_groups = cfg.key_share_groups if cfg.key_share_groups is not None else cfg.groups[:1]
         if TLS13 not in cfg.supported_versions:
             share_groups = ()  # a TLS 1.2-only hello has no key_share
@@ -215,7 +218,7 @@ class Client13Handshake(Handshake13):
             exts.append((X.psk_key_exchange_modes, build_psk_key_exchange_modes(cfg.psk_key_exchange_modes)))
         suites = list(cfg.cipher_suites) if tls13 else []
         if tls12:
-            exts += client_hello_extensions12(cfg, cfg.resume_session12)  # RFC 5077: its ticket, if any
+            exts += client_hello_extensions12(cfg, self.resume12)  # RFC 5077: its ticket, if any
             # RFC 5746 section 3.3: the SCSV stands for an empty renegotiation_info in an initial hello
             suites += [s for s in cfg.cipher_suites12 if s not in suites] + [TLS_EMPTY_RENEGOTIATION_INFO_SCSV]
         if cfg.send_fallback_scsv:

@@ -67,6 +67,15 @@ def offers_cbc(suites: tuple[int, ...]) -> bool:
     return any(s in SUITES12 and not SUITES12[s].is_aead for s in suites)
 
 
+def session_to_offer12(config: TLSConfig, session: Session12 | None) -> Session12 | None:
+    """``session`` if a client may offer it in a ClientHello listing ``config.cipher_suites12``: RFC 5246 section
+    7.4.1.2 has a client that offers a session list at least that session's suite, so a session whose suite we no
+    longer list is not offered at all (a full handshake)."""
+    if session is None or session.cipher_suite not in config.cipher_suites12:
+        return None
+    return session
+
+
 def client_hello_extensions12(config: TLSConfig, resume: Session12 | None = None) -> list[Extension]:
     """The extensions a client adds when it offers TLS 1.2 (RFC 8422 section 5.1, RFC 7627, RFC 7366, RFC 5077:
     the SessionTicket extension, holding the ticket of ``resume`` if it has one)."""

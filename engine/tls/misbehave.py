@@ -67,6 +67,7 @@ __all__ = [
     "RepeatedMessage",
     "Resumption12Fault",
     "ResumptionEmsMismatch",
+    "SessionWithoutSuite",
     "UnexpectedMessage",
     "UnofferedPskIdentity",
     "UnsolicitedCertificateRequest",
@@ -590,3 +591,23 @@ class Resumption12Fault(HelloFault):
         at = 4 + 2 + 32
         at += 1 + raw[at]  # the session id echo
         return raw[:at] + self.other_suite.to_bytes(2, "big") + raw[at + 2 :]
+
+
+@dataclass
+class SessionWithoutSuite(HelloFault):
+    """TLS 1.2 client offering a session (a session id, or a ticket in SessionTicket): ``suite``, the session's
+    cipher suite, is taken out of our ClientHello's cipher_suites, so we offer the session without its suite, which
+    RFC 5246 section 7.4.1.2 forbids. The server must not resume it (section 7.4.1.3: its suite comes from the
+    client's list): it goes on with a full handshake under a suite still listed, or refuses the hello."""
+
+    suite: int = 0
+
+    def applies(self, raw: bytes) -> bool:
+        hello = ClientHello.parse(raw[4:])
+        ticket = find_extension(hello.extensions, X.session_ticket)
+        return self.suite in hello.cipher_suites and bool(hello.legacy_session_id or ticket)
+
+    def change(self, raw: bytes) -> bytes:
+        hello = ClientHello.parse(raw[4:])
+        hello.cipher_suites = [s for s in hello.cipher_suites if s != self.suite]
+        return build_handshake(hello)

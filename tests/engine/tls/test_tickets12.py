@@ -202,3 +202,19 @@ def test_server_name_after_resumption_is_the_original_accepted_one(pki: PKI) -> 
     pump(c, s)
     sd = _done(s)
     assert sd.resumed and sd.server_name == "a.example"
+
+
+def test_a_session_whose_suite_is_no_longer_listed_is_not_offered(pki: PKI) -> None:
+    """RFC 5246 section 7.4.1.2: a client offering a session lists its suite; a client that no longer lists it
+    offers neither the session id nor the ticket, and the handshake is a full one."""
+    sealer = _sealer()
+    first = _first(pki, sealer)
+    assert first.session12 is not None
+    others = tuple(s for s in (0xC02B, 0xC02C, 0xCCA9) if s != first.session12.cipher_suite)
+    c, s = pair(pki, {**V12, "resume_session12": first.session12, "cipher_suites12": others},
+                {**V12, "ticket_sealer": sealer})
+    sent_c, sent_s = _run(c, s)
+    sid, exts = _hello_parts(sent_c[0][1], True)
+    assert sid == b"" and exts[TICKET_EXT] == b""
+    assert 11 in [t for t, _ in sent_s]  # the server's Certificate: a full handshake
+    assert not _done(c).resumed and not _done(s).resumed

@@ -20,6 +20,7 @@ Theory of operation:
 Usage::
 
     .venv/bin/python tools/mutate.py [--only ID ...] [--skip-done] [--markdown docs/mutation-table.md]
+    .venv/bin/python tools/mutate.py --list tools/mutants2.toml --check   # is every entry still in its file?
 """
 
 from __future__ import annotations
@@ -94,6 +95,17 @@ def locate(m: Mutant, text: str) -> int:
         if pos < 0:
             raise SystemExit(f"{m.id}: {m.find!r} (occurrence {m.nth}) not found in {m.file}")
     return pos
+
+
+def stale_entries(mutants: list[Mutant]) -> list[str]:
+    """One message per entry whose ``find`` is not (or not unambiguously) in its file: all of them, not the first."""
+    stale = []
+    for m in mutants:
+        try:
+            locate(m, (ROOT / m.file).read_text())
+        except SystemExit as exc:
+            stale.append(str(exc))
+    return stale
 
 
 def _pytest_groups(paths: list[str]) -> list[list[str]]:
@@ -198,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after", type=Path, default=ROOT / "tools" / "mutation-results-after.json",
                     help="results of re-running survivors against their new cases (for --markdown)")
     ap.add_argument("--baseline", action="store_true", help="run each suite on the unmutated engine and exit")
+    ap.add_argument("--check", action="store_true", help="only check that every entry's find text is in its file")
     args = ap.parse_args(argv)
     suites, mutants = load(args.list)
     stored: dict[str, Result] = {}
@@ -209,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
             after = {k: Result(**v) for k, v in json.loads(args.after.read_text()).items()}
         args.markdown.write_text(markdown(mutants, stored, after))
         return 0
+    if args.check:
+        stale = stale_entries(mutants)
+        print("\n".join(stale) if stale else f"{len(mutants)} mutants, each found in its file")
+        return 2 if stale else 0
     if args.baseline:
         bad = 0
         for name, paths in suites.items():
@@ -224,8 +241,10 @@ def main(argv: list[str] | None = None) -> int:
     if dirty.strip():
         print(f"engine/ has uncommitted changes; commit or restore them first:\n{dirty}", file=sys.stderr)
         return 2
-    for m in mutants:  # a stale entry fails before anything is changed
-        locate(m, (ROOT / m.file).read_text())
+    if stale := stale_entries(mutants):  # a stale entry fails before anything is changed
+        print("the list is stale (the code moved; point each entry at its current line):\n  " + "\n  ".join(stale),
+              file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, _interrupt)
     chosen = [m for m in mutants if not args.only or m.id in args.only]
     for m in chosen:

@@ -62,6 +62,7 @@ from .handshake import (
     SendAlert,
     SendChangeCipherSpec,
     SendHandshake,
+    SendRecord,
     SkipEarlyData,
 )
 from .maxfraglen import SetMaxFragmentLength
@@ -553,6 +554,9 @@ class TLSConnection:
                 self._out.append(self._record.seal(ContentType.change_cipher_spec, b"\x01"))
             elif isinstance(item, SkipEarlyData):
                 self._record.skip_early_data(item.kind, item.limit)
+            elif isinstance(item, SendRecord):  # test-only: only engine.tls.misbehave makes one
+                flush()
+                self._out.append(item.make(self._record))
             else:
                 self._events.append(item)
         flush()

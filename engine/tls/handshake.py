@@ -31,7 +31,7 @@ from .events import Event, KeyUpdateReceived
 from .keyschedule import CipherSuite, KeySchedule, Transcript, next_traffic_secret, resumption_psk
 from .maxfraglen import SetMaxFragmentLength
 from .messages import Extension, ExtensionType, HandshakeBody, KeyUpdate, Message, build_handshake
-from .record import AEAD13, Epoch, RecordProtection
+from .record import AEAD13, Epoch, RecordLayer, RecordProtection
 from .recordlimit import SetRecordSizeLimit
 from .signatures import PrivateKey
 
@@ -53,6 +53,15 @@ class SendAlert:
 
     level: int
     description: int
+
+
+@dataclass(frozen=True, slots=True)
+class SendRecord:
+    """Test-only: no state machine makes one; :mod:`engine.tls.misbehave` puts one into a flight to send a record of
+    another type between two handshake messages. The connection sends the bytes ``make`` returns for its record
+    layer at that point, after the messages before it, so under the write keys installed by then."""
+
+    make: Callable[[RecordLayer], bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +115,7 @@ _KNOWN_EXTENSIONS = frozenset(int(e) for e in ExtensionType)
 
 Instruction = (
     SendHandshake | SendChangeCipherSpec | SendAlert | InstallKey | SkipEarlyData | SetRecordSizeLimit
-    | SetMaxFragmentLength | Event
+    | SetMaxFragmentLength | SendRecord | Event
 )
 
 CHANGE_CIPHER_SPEC = 0x100 + 20

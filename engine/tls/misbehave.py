@@ -23,6 +23,11 @@ our transcript and keys cover what was sent and the only wrong thing is the one 
 in question would complete the handshake, instead of failing later at the Finished for another reason.
 :class:`WrongFinished` and :class:`CorruptedRecord` serve both versions.
 
+A flight fault (:class:`InterleavedRecord`) puts one protected record of another content type into our own flight,
+just before our Finished (through a :class:`~engine.tls.handshake.SendRecord` instruction, which no state machine
+makes): it is sealed under the write keys of that point of the flight, so it decrypts correctly and is wrong only
+in where it stands.
+
 Hello faults (:class:`HelloFault`: :class:`WrongPskBinder`, :class:`PreSharedKeyNotLast`,
 :class:`UnofferedPskIdentity`, :class:`ResumptionEmsMismatch`, :class:`BadRenegotiationInfo`) change a ClientHello or
 ServerHello through the context's ``edit_handshake`` hook as the message is built, before it enters our transcript:
@@ -38,7 +43,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives import hashes
 
 from .config import TLSContext
-from .handshake import HandshakeMachine, Instruction, SendHandshake
+from .handshake import HandshakeMachine, Instruction, SendHandshake, SendRecord
 from .handshake12 import Handshake12
 from .keyschedule import CIPHER_SUITES, KeySchedule
 from .messages import ClientHello, Extension, ServerHello, build_handshake, find_extension
@@ -57,6 +62,7 @@ __all__ = [
     "DowngradeSentinel",
     "EmptyProtectedHandshake",
     "HelloFault",
+    "InterleavedRecord",
     "Misbehaviour",
     "OversizedCiphertext12",
     "OversizedRecord",
@@ -189,6 +195,36 @@ class RepeatedMessage(Misbehaviour):
     def rewrite(self, machine: HandshakeMachine, instructions: list[Instruction]) -> list[Instruction]:
         found = next((i.data for i in instructions if isinstance(i, SendHandshake) and i.data[:1] == b"\x14"), None)
         return instructions if found is None else self._replace_first(instructions, FINISHED, [found, found])
+
+
+@dataclass
+class InterleavedRecord(Misbehaviour):
+    """One protected record of another content type between two of our handshake messages: just before our Finished,
+    after the messages before it went out, under the write keys of that point (TLS 1.3: our handshake traffic keys;
+    TLS 1.2: the new keys our ChangeCipherSpec switched to). ``kind``:
+
+    * ``"application_data"``: premature application data, before our Finished (RFC 9846 section 2: application data
+      must not be sent before the Finished; sections 5 and 6.2: unexpected_message. TLS 1.2: RFC 5246 section 7.4.9,
+      the Finished is the first record under the new keys);
+    * ``"change_cipher_spec"`` (TLS 1.3 only): a change_cipher_spec (the byte 1) inside a protected record, in the
+      middle of the handshake where a clear one would be dropped (RFC 9846 section 5: unexpected_message)."""
+
+    kind: str = "application_data"
+
+    def rewrite(self, machine: HandshakeMachine, instructions: list[Instruction]) -> list[Instruction]:
+        finished = _first(instructions, FINISHED)
+        if self.done or finished is None:
+            return instructions
+        at = next(i for i, item in enumerate(instructions) if isinstance(item, SendHandshake) and item.data == finished)
+        self.done = True
+        return [*instructions[:at], SendRecord(self._record), *instructions[at:]]
+
+    def _record(self, layer: RecordLayer) -> bytes:
+        if self.kind == "change_cipher_spec":
+            return self._seal_inner(bytes((1, ContentType.change_cipher_spec)))
+        if layer._write is None:
+            raise RuntimeError("the misbehaviour needs write keys before our Finished")
+        return layer.seal(ContentType.application_data, b"application data before the Finished")
 
 
 @dataclass

@@ -21,6 +21,7 @@ from engine.tls.misbehave import (
     BadInnerType,
     BadKeyUpdate,
     EmptyProtectedHandshake,
+    InterleavedRecord,
     Misbehaviour,
     OversizedRecord,
     PlaintextAlert,
@@ -190,3 +191,20 @@ def test_empty_protected_handshake_record_is_refused(h: Harness, role: Role) -> 
     """After the handshake, a protected record whose inner plaintext is of type handshake with no content at all:
     unexpected_message."""
     _record_fault(h, role, EmptyProtectedHandshake(), A.unexpected_message)
+
+
+@pytest.mark.clauses("RFC9846/2/application-data-before-finished")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_application_data_before_the_finished_is_refused(h: Harness, role: Role) -> None:
+    """Between the peer's last handshake message before its Finished and the Finished, a protected application-data
+    record under its handshake traffic keys: premature application data, unexpected_message (a stack that took it
+    completes the handshake and hands the data to its reader)."""
+    _handshake_fault(h, role, InterleavedRecord("application_data"), A.unexpected_message, then_data=True)
+
+
+@pytest.mark.clauses("RFC9846/5/protected-change-cipher-spec")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_protected_change_cipher_spec_in_the_handshake_is_refused(h: Harness, role: Role) -> None:
+    """Just before the peer's Finished, a change_cipher_spec inside a protected record (under its handshake traffic
+    keys), where a clear one would be dropped: unexpected_message, not dropped."""
+    _handshake_fault(h, role, InterleavedRecord("change_cipher_spec"), A.unexpected_message, then_data=True)

@@ -19,6 +19,7 @@ from engine.tls.alerts import AlertDescription as A
 from engine.tls.misbehave import (
     CorruptedRecord,
     DowngradeSentinel,
+    InterleavedRecord,
     OversizedCiphertext12,
     WrongFinished,
     WrongSignature12,
@@ -99,3 +100,12 @@ def test_tls12_ciphertext_over_the_limit_is_record_overflow(h: Harness, role: Ro
     (the length alone decides; its bytes are no valid ciphertext, so a receiver that decrypts first would say
     bad_record_mac)."""
     _record_fault(h, role, OversizedCiphertext12(), A.record_overflow, _tls12, tls=TLS12_ONLY)
+
+
+@pytest.mark.clauses("RFC5246/7.4.9/application-data-before-finished")
+@pytest.mark.parametrize("role", ROLES, ids=["stack-client", "stack-server"])
+def test_tls12_application_data_before_the_finished_is_refused(h: Harness, role: Role) -> None:
+    """Between the peer's ChangeCipherSpec and its Finished, a TLS 1.2 application-data record under the new keys:
+    unexpected_message (a stack that took it completes the handshake and hands the data to its reader)."""
+    _handshake_fault(h, role, InterleavedRecord("application_data"), A.unexpected_message, _tls12, tls=TLS12_ONLY,
+                     then_data=True)

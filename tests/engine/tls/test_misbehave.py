@@ -21,6 +21,7 @@ from engine.tls.misbehave import (
     BadKeyUpdate,
     BadRenegotiationInfo,
     HelloFault,
+    InterleavedRecord,
     Misbehaviour,
     OversizedRecord,
     PlaintextAlert,
@@ -98,6 +99,25 @@ def test_certificate_verify_over_the_wrong_transcript(faulty: str) -> None:
 ])
 def test_record_faults(fault: type[Misbehaviour], alert: A, faulty: str) -> None:
     assert _run(fault(), faulty, after_handshake=True) is alert
+
+
+@pytest.mark.parametrize("faulty", ["client", "server"])
+@pytest.mark.parametrize(("kind", "tls12"), [("application_data", False), ("change_cipher_spec", False),
+                                             ("application_data", True)])
+def test_a_record_between_two_handshake_messages(kind: str, tls12: bool, faulty: str) -> None:
+    """InterleavedRecord: a protected record of another type just before the sender's Finished (RFC 9846 sections 2
+    and 5, RFC 5246 section 7.4.9): unexpected_message."""
+    fault = InterleavedRecord(kind)
+    assert _run(fault, faulty, tls12=tls12) is A.unexpected_message
+    assert fault.done
+
+
+def test_only_the_misbehaving_peer_makes_a_send_record() -> None:
+    """SendRecord is test-only: no state machine and nothing of engine.ssl makes one."""
+    package = Path(engine.ssl.__file__).parent.parent
+    users = sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py")
+                   if "SendRecord(" in p.read_text(encoding="utf-8"))
+    assert users == ["tls/misbehave.py"], users
 
 
 def test_a_well_behaved_misbehaviour_changes_nothing() -> None:

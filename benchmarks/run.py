@@ -178,11 +178,13 @@ class CApiPair(Pair):
         self.api.SSL_free(self.s)
 
 
-def _capi_driver(name: str, version: str) -> Driver:
-    if name == "engine":
+def _capi_driver(name: str, version: str, api: Any = None) -> Driver:
+    if api is not None:  # a C-API object made by the caller (benchmarks/mypyc_bench.py: the mypyc-compiled engine)
+        label = api.version
+    elif name == "engine":
         from conformance.stacks.engine import EngineApi
 
-        api: Any = EngineApi()
+        api = EngineApi()
         label = api.version
     else:
         from conformance.capi.libssl import LibsslApi
@@ -412,7 +414,13 @@ def _stdlib_driver(version: str) -> Driver:
     return Driver("stdlib", f"Python ssl ({ssl.OPENSSL_VERSION})", StdlibPair, host_name_checked=True, note=note)
 
 
+EXTRA_DRIVERS: dict[str, Callable[[str], Driver]] = {}
+"""Stacks a wrapper script adds (name -> driver for a version), e.g. ``benchmarks/mypyc_bench.py``'s compiled engine."""
+
+
 def make_driver(name: str, version: str) -> Driver:
+    if name in EXTRA_DRIVERS:
+        return EXTRA_DRIVERS[name](version)
     if name in ("engine", "libssl", "wolfssl"):
         return _capi_driver(name, version)
     if name == "pyopenssl":

@@ -48,6 +48,7 @@ class RunState:
     report: ReportDir | None
     stacks: list[StackAdapter] = field(default_factory=list)
     planned: int = 0
+    uncollected: list[str] = field(default_factory=list)  # case modules this process could not collect
     message: str = ""  # the completeness line, or why nothing was reported
     sandbox: isolation.Sandbox | None = None
 
@@ -116,6 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*capabilities): adapter capabilities a conformance case requires")
     config.addinivalue_line("markers", "interop: a case run on every (client stack, server stack) pair")
     config.addinivalue_line("markers", "states(*names): the connection states (catalogue STATES) a case exercises")
+    _COLLECT_ERRORS.clear()  # a process may run pytest more than once
     settings = settings_of(config)
     workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
     if workerinput is not None and "conformance_run" in workerinput:
@@ -225,6 +227,18 @@ def _group_cases(items: list[pytest.Item]) -> None:
         items[i] = item
 
 
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    """A case module that cannot be collected (an ImportError, a syntax error) holds cases no plan can list: noted
+    here, written with the plan, so the run is reported incomplete even when a ``-k`` left nothing else out."""
+    if report.failed:
+        lines = str(report.longrepr).strip().splitlines()
+        error = next((ln[2:].strip() for ln in reversed(lines) if ln.startswith("E ")), lines[-1] if lines else "")
+        _COLLECT_ERRORS.append(f"{report.nodeid or '?'}: {error or 'collection failed'}")
+
+
+_COLLECT_ERRORS: list[str] = []
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The plan: every case this process will run (with pytest-xdist each worker collects all and writes its plan;
     the union per run is what the run planned)."""
@@ -233,9 +247,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return  # nothing will run: no plan, so the report directory is left alone
     cases = [item.nodeid for item in session.items if _is_case(item)]
     state.planned = len(cases)
-    if state.stream is not None and cases:
+    state.uncollected = list(dict.fromkeys(_COLLECT_ERRORS))
+    if state.stream is not None and (cases or state.uncollected):
         workerinput = getattr(session.config, "workerinput", None)
-        append_record(state.stream, PlanRecord(run=state.run_id, nodeids=cases,
+        append_record(state.stream, PlanRecord(run=state.run_id, nodeids=cases, uncollected=state.uncollected,
                                                worker=str(workerinput["workerid"]) if workerinput else "main"))
     if cases and state.isolate:
         _warm_up(session.config)

@@ -170,6 +170,7 @@ class Results:
     verdicts: list[VerdictRecord] = field(default_factory=list)
     planned: set[str] | None = None  # node ids of the planned verdicts; None: no plan recorded (schema 1)
     missing: list[str] = field(default_factory=list)  # planned node ids without a verdict
+    uncollected: list[str] = field(default_factory=list)  # case modules a process could not collect ("path: error")
     notes: list[str] = field(default_factory=list)  # what merging did (duplicates dropped, verdicts replaced)
     differential: list[DifferentialRecord] = field(default_factory=list)  # conformance differential's records
 
@@ -179,7 +180,7 @@ class Results:
 
     @property
     def complete(self) -> bool:
-        return not self.missing
+        return not self.missing and not self.uncollected
 
     @property
     def bad(self) -> list[VerdictRecord]:
@@ -193,11 +194,25 @@ class Results:
         """One line: "complete: N of N", "incomplete: N of M (...)" or "plan unknown"."""
         if self.planned is None:
             return f"{len(self.verdicts)} verdicts; plan unknown (records without a plan)"
-        recorded = len(self.planned) - len(self.missing)
-        if not self.missing:
-            return f"complete: {recorded} of {len(self.planned)} planned verdicts"
-        shown = ", ".join(self.missing[:5]) + (f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else "")
-        return f"incomplete: {recorded} of {len(self.planned)} planned verdicts recorded; missing: {shown}"
+        return completeness_line(len(self.planned), self.missing, self.uncollected)
+
+
+def completeness_line(planned: int, missing: list[str], uncollected: list[str]) -> str:
+    """"complete: N of N planned verdicts", or "incomplete: ..." naming what is missing and, first, any case module
+    that could not be collected (its cases were never planned, so only this line shows they did not run)."""
+    recorded = planned - len(missing)
+    if not missing and not uncollected:
+        return f"complete: {recorded} of {planned} planned verdicts"
+    parts = []
+    if uncollected:
+        parts.append(f"{len(uncollected)} case module(s) could not be collected, so none of their cases ran: "
+                     + "; ".join(uncollected[:3]) + (f" and {len(uncollected) - 3} more" if len(uncollected) > 3
+                                                     else ""))
+    parts.append(f"{recorded} of {planned} planned verdicts recorded")
+    if missing:
+        parts.append("missing: " + ", ".join(missing[:5])
+                     + (f" and {len(missing) - 5} more" if len(missing) > 5 else ""))
+    return "incomplete: " + "; ".join(parts)
 
 
 def load_results(paths: list[Path]) -> Results:
@@ -230,6 +245,7 @@ def merge_records(records: Iterable[Record | dict[str, Any]]) -> Results:
             results.differential.append(record)
         elif isinstance(record, PlanRecord):
             plans.setdefault(record.run, set()).update(record.nodeids)
+            results.uncollected.extend(u for u in record.uncollected if u not in results.uncollected)
         else:
             key = record.key
             earlier = by_key.get(key)

@@ -117,6 +117,8 @@ class PlanRecord:
     run: str
     nodeids: list[str]
     worker: str = "main"
+    # case modules this process could not collect ("path: error"): whatever cases they hold are in no plan
+    uncollected: list[str] = field(default_factory=list)
     schema: int = SCHEMA
     kind: str = "plan"
 
@@ -190,7 +192,7 @@ _RUN_FIELDS: Mapping[str, tuple[tuple[type, ...], bool]] = {
     "selected_stacks": ((list,), False), "pages": ((list,), False), "options": ((dict,), False),
 }
 _PLAN_FIELDS: Mapping[str, tuple[tuple[type, ...], bool]] = {
-    "run": ((str,), True), "nodeids": ((list,), True), "worker": ((str,), False),
+    "run": ((str,), True), "nodeids": ((list,), True), "worker": ((str,), False), "uncollected": ((list,), False),
 }
 _TYPE_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an integer", float: "a number",
                bool: "true or false"}
@@ -240,7 +242,7 @@ def parse_record(data: object) -> RunRecord | PlanRecord | VerdictRecord | Diffe
     if kind == "plan":
         _check_fields(data, _PLAN_FIELDS)
         return PlanRecord(run=data["run"], nodeids=list(data["nodeids"]), worker=data.get("worker", "main"),
-                          schema=schema)
+                          uncollected=[str(u) for u in data.get("uncollected", [])], schema=schema)
     if kind == "differential":
         for name, kinds in (("run", str), ("stacks", list), ("seed", int), ("status", str)):
             if not isinstance(data.get(name), kinds):

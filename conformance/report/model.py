@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.catalogue import Catalogue, load_catalogue
-from conformance.results import Results, ResultsError, _lines
+from conformance.results import Results, ResultsError, _lines, completeness_line
 from conformance.verdicts import (
     _VERDICT_FIELDS,
     BAD_VERDICTS,
@@ -254,6 +254,7 @@ class Stream:
             seen[resolved] = path
         self.runs: list[RunRecord] = []
         self.plans: dict[str, set[str]] = {}
+        self.uncollected: list[str] = []
         self.others: list[dict[str, Any]] = []
         self.notes: list[str] = []
         self.dropped: set[int] = set()
@@ -309,6 +310,7 @@ class Stream:
                 self.runs.append(record)
             elif isinstance(record, PlanRecord):
                 self.plans.setdefault(record.run, set()).update(record.nodeids)
+                self.uncollected.extend(u for u in record.uncollected if u not in self.uncollected)
             else:  # DIFFERENTIAL_HOOK: a record kind added later (differential findings), kept whole: they are few
                 to_json = getattr(record, "to_json", None)
                 self.others.append(to_json() if callable(to_json) else dict(vars(record)))
@@ -330,6 +332,7 @@ def stream_of(source: Results | Iterable[dict[str, Any]]) -> Stream:
         stream = Stream(records=items)
         if source.planned is not None:
             stream.plans["*"] = set(source.planned)
+        stream.uncollected.extend(source.uncollected)
         stream.notes.extend(source.notes)
         stream.others.extend(d.to_json() for d in source.differential)
         return stream
@@ -598,7 +601,7 @@ class Aggregate:
         errata = [e for s in stacks if s in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
         deviations = [e for s in stacks if s not in OPENSSL_STACKS for e in self.stacks[s].deviations.values()]
         missing = sorted(planned - self.nodeids) if planned is not None else []
-        complete = not missing
+        complete = not missing and not scan.uncollected
         finding = any(o.get("kind") == DIFFERENTIAL_KIND and o.get("status") == "finding" for o in scan.others)
         bad = sum(self.totals.get(str(v), 0) for v in BAD_VERDICTS)
         ok = complete and not bad and (self.total > 0 or bool(scan.others)) and not finding
@@ -634,13 +637,8 @@ class Aggregate:
                                      for s in per_stack}})
         if planned is None:
             completeness = f"{self.total} verdicts; plan unknown (records without a plan)"
-        elif complete:
-            completeness = f"complete: {len(planned)} of {len(planned)} planned verdicts"
         else:
-            recorded = len(planned) - len(missing)
-            shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-            completeness = (f"incomplete: {recorded} of {len(planned)} planned verdicts recorded; "
-                            f"missing: {shown}")
+            completeness = completeness_line(len(planned), missing, scan.uncollected)
         return {
             "runs": [r.to_json() for r in scan.runs],
             "seeds": sorted(self.seeds),
@@ -653,6 +651,7 @@ class Aggregate:
             "complete": complete,
             "completeness": completeness,
             "missing": missing,
+            "uncollected": list(scan.uncollected),
             "notes": scan.notes,
             "ok": ok,
             "bad": bad,

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import specs
+from conformance.results import load_results
 
 CASES_DIR = Path(specs.__file__).parent / "cases"
 
@@ -319,3 +320,31 @@ def test_miscounts(h):
     records = [json.loads(line) for line in (report / "results.jsonl").read_text().splitlines()]
     (record,) = [r for r in records if r.get("kind") == "verdict"]
     assert record["verdict"] == "error", record["reason"]
+
+
+def test_a_case_module_that_cannot_be_collected_makes_the_run_incomplete(pytester: pytest.Pytester,
+                                                                         tmp_path: Path) -> None:
+    """A case module that fails to import holds cases no plan can list; with ``--continue-on-collection-errors``
+    (as pytest-xdist workers behave) the other cases run, and the run must still say it is incomplete and why (a
+    broken import once left a ``-k`` run "complete: N of N")."""
+    cases_dir = pytester.mkdir("specs").joinpath("cases")
+    cases_dir.mkdir()
+    cases_dir.joinpath("test_fine.py").write_text('''
+import pytest
+
+
+@pytest.mark.clauses("SSL_read/RETURN VALUES/>0")
+def test_fine(h):
+    pass
+''')
+    cases_dir.joinpath("test_broken.py").write_text("import specs.cases._no_such_helper\n")
+    report = tmp_path / "r"
+    pytester.runpytest_inprocess(str(cases_dir), "--stack", "stdlib", "--conformance-report", str(report),
+                                 "-p", "no:cacheprovider", "--continue-on-collection-errors")
+    results = load_results([report / "results.jsonl"])
+    assert [v.verdict for v in results.verdicts] == ["passed"]
+    assert not results.complete and not results.ok
+    line = results.completeness()
+    assert line.startswith("incomplete: 1 case module(s) could not be collected"), line
+    assert "test_broken.py" in line and "ModuleNotFoundError" in line, line
+    assert "could not be collected" in (report / "index.html").read_text()

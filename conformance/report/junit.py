@@ -76,9 +76,11 @@ class JunitWriter:
     def close(self) -> None:
         self.body.close()
 
-    def finish(self, path: Path, missing: list[str]) -> None:
-        """Write ``path``: the suite with its counts, the streamed cases, then every planned-but-missing verdict."""
-        tests, errors = self.tests + len(missing), self.errors + len(missing)
+    def finish(self, path: Path, missing: list[str], uncollected: list[str] = []) -> None:  # noqa: B006
+        """Write ``path``: the suite with its counts, the streamed cases, then every planned-but-missing verdict and
+        every case module that could not be collected."""
+        extra = len(missing) + len(uncollected)
+        tests, errors = self.tests + extra, self.errors + extra
         with path.open("w", encoding="utf-8") as out:
             out.write("<?xml version='1.0' encoding='utf-8'?>\n")
             out.write(f'<testsuite name="conformance" tests="{tests}" failures="{self.failures}" errors="{errors}" '
@@ -89,5 +91,9 @@ class JunitWriter:
                 out.write(f'<testcase classname="incomplete" name={_attr(nodeid)} time="0"><error message="incomplete">'
                           "planned but never recorded: the run was interrupted, or the process running it was lost"
                           "</error></testcase>\n")
+            for entry in uncollected:
+                module, _, error = entry.partition(": ")
+                out.write(f'<testcase classname="uncollected" name={_attr(module)} time="0"><error '
+                          f'message="not collected">{_text(error or entry)}</error></testcase>\n')
             out.write("</testsuite>\n")
         self.body_path.unlink()

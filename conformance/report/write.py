@@ -419,7 +419,7 @@ def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Compa
         render("changes.html.j2", pages / "changes.html", "../", m=model, c=comparison)
     _case_pages(env, common, pages, buckets, {c["name"]: c for c in model["cases"]})
     shutil.rmtree(buckets.directory)
-    junit.finish(stage / "junit.xml", model["missing"])
+    junit.finish(stage / "junit.xml", model["missing"], model["uncollected"])
     summary = {k: model[k] for k in ("generated", "seeds", "totals", "total", "expected", "complete",
                                      "completeness", "notes", "ok", "missing")}
     summary["stacks"] = [{k: s[k] for k in ("name", "version", "counts", "own", "total", "applicable",

@@ -348,3 +348,5 @@ def test_fine(h):
     assert line.startswith("incomplete: 1 case module(s) could not be collected"), line
     assert "test_broken.py" in line and "ModuleNotFoundError" in line, line
     assert "could not be collected" in (report / "index.html").read_text()
+    junit = (report / "junit.xml").read_text()
+    assert 'classname="uncollected"' in junit and "ModuleNotFoundError" in junit

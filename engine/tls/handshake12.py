@@ -144,7 +144,8 @@ class Handshake12(HandshakeMachine):
 
     @property
     def renegotiating(self) -> bool:
-        return self.in_renegotiation or not self.connected
+        # (connected, inline: SSL_write's bulk path asks this once per TLS 1.2 record)
+        return self.in_renegotiation or self.state is not self.CONNECTED
 
     @property
     def ccs_may_arrive(self) -> bool:

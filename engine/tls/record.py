@@ -236,7 +236,15 @@ class RecordLayer:
             return None
         if prot.conceals_type:
             return self._open(23, body)
-        return self._open12(prot, 23, body)
+        # _open12, inline (the TLS 1.2 bulk path's one call less per record): the same checks in the same order
+        content = prot.open(23, body)
+        if len(content) > MAX_PLAINTEXT:
+            raise TLSAlertError(AlertDescription.record_overflow, "plaintext too long")
+        if self.receive_limit is not None and len(content) >= self.receive_limit:
+            raise TLSAlertError(AlertDescription.record_overflow, "record larger than our record_size_limit")
+        if self.max_fragment_length is not None:
+            self._check_max_fragment(content)
+        return 23, content
 
     def release(self) -> None:
         """Give back the memory of records already returned (the rest stays); feed() otherwise keeps it until the

@@ -156,6 +156,8 @@ class RecordLayer:
         self._pos = 0
         self._read: RecordProtection | None = None
         self._write: RecordProtection | None = None
+        # the write key when it counts its records (TLS 1.3's AEAD13, see write_key_usage), else None (TLS 1.2)
+        self.counted_write_key: AEAD13 | None = None
         self.read_epoch = Epoch.initial
         self.write_epoch = Epoch.initial
         self._padding = padding
@@ -197,6 +199,7 @@ class RecordLayer:
     def install_write_key(self, protection: RecordProtection, epoch: Epoch) -> None:
         self._write = protection
         self.write_epoch = epoch
+        self.counted_write_key = protection if type(protection) is AEAD13 else None
 
     @property
     def read_protected(self) -> bool:

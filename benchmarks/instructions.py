@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             before, after = jobs["before", version].result(), jobs["after", version].result()
             what = "16 KiB record" if args.records else "handshake pair"
             print(f"TLS {version} {what}: before {before / 1e6:.3f}M, after {after / 1e6:.3f}M instructions; "
-                  f"after/before {after / before:.3f}")
+                  f"after/before {after / before:.4f} ({after - before:+,.0f} per {what.split()[-1]})")
     return 0
 
 

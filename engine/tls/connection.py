@@ -340,14 +340,14 @@ class TLSConnection:
             # application data record; not earlier, as in OpenSSL 3.0, which answers at the next write
             self._guarded(lambda: self._hs.send_key_update(False))
         record = self._record
-        usage = record.write_key_usage()
-        if usage is None:
+        key = record.counted_write_key  # (write_key_usage without the call and the tuple: asked per write)
+        if key is None:
             limit = None
         elif self.config.key_usage_limit is None:  # _key_usage_limit, inline for the default
-            limit = AES_GCM_RECORD_LIMIT if usage[1] in (0x1301, 0x1302) else None
+            limit = AES_GCM_RECORD_LIMIT if key.suite.code in (0x1301, 0x1302) else None
         else:
-            limit = self._key_usage_limit(usage[1])
-        if limit is None or usage is None or usage[0] + (len(data) >> 5) + 2 < limit:
+            limit = self._key_usage_limit(key.suite.code)
+        if limit is None or key is None or key.seq + (len(data) >> 5) + 2 < limit:
             # no TLS 1.3 key, or every record of this write stays below the key's limit (records are never under
             # 64 bytes, RFC 8449, so len // 32 + 2 bounds their number): one call
             self._out.append(record.seal(_APPLICATION_DATA, data))

@@ -31,7 +31,7 @@ from .messages import Extension, Finished, HandshakeBody, Message, build_handsha
 from .messages import ExtensionType as X
 from .messages12 import build_ec_point_formats
 from .protection12 import Direction, RecordProtection12, protection_for
-from .record import MAX_CIPHERTEXT12, Epoch
+from .record import Epoch
 from .session12 import Session12
 from .suites12 import SUITES12, Suite12
 
@@ -41,26 +41,6 @@ GROUPS12 = frozenset(
     {NamedGroup.x25519, NamedGroup.x448, NamedGroup.secp256r1, NamedGroup.secp384r1, NamedGroup.secp521r1}
 )
 """ECDHE groups of the TLS 1.2 suites here (RFC 8422 curves and RFC 7748 X25519/X448); no FFDHE, no hybrids."""
-
-
-class Protection12:
-    """A ``protection12`` object as the record layer's strategy: the content type stays visible."""
-
-    __slots__ = ("_inner",)
-    conceals_type = False
-    max_fragment = MAX_CIPHERTEXT12
-
-    def __init__(self, inner: RecordProtection12) -> None:
-        self._inner = inner
-
-    def seal(self, content_type: int, plaintext: bytes) -> bytes:
-        return self._inner.seal(content_type, plaintext)
-
-    def seal_record(self, content_type: int, plaintext: bytes) -> bytes:
-        return self._inner.seal_record(content_type, plaintext)
-
-    def open(self, content_type: int, fragment: bytes | memoryview) -> bytes:
-        return self._inner.open(content_type, fragment)
 
 
 def offers_cbc(suites: tuple[int, ...]) -> bool:
@@ -164,7 +144,8 @@ class Handshake12(HandshakeMachine):
 
     @property
     def renegotiating(self) -> bool:
-        return self.in_renegotiation or not self.connected
+        # (connected, inline: SSL_write's bulk path asks this once per TLS 1.2 record)
+        return self.in_renegotiation or self.state is not self.CONNECTED
 
     @property
     def ccs_may_arrive(self) -> bool:
@@ -216,12 +197,12 @@ class Handshake12(HandshakeMachine):
         self.keys = prf12.derive_keys(self.suite12, self.master_secret, self.client_random, self.server_random,
                                       self._master_prf())  # fmt: skip
 
-    def _protection(self, *, peer: bool) -> Protection12:
+    def _protection(self, *, peer: bool) -> RecordProtection12:
         assert self.suite12 is not None and self.keys is not None
         client_side = self.is_server == peer
         direction = Direction.client_to_server if client_side else Direction.server_to_client
-        inner = protection_for(self.suite12, self.keys, direction, self.etm, random=self.ctx.random)
-        return Protection12(inner)
+        # the protection object is the record layer's strategy itself (conceals_type False): no wrapper call
+        return protection_for(self.suite12, self.keys, direction, self.etm, random=self.ctx.random)
 
     def _verify_data(self, *, client: bool) -> bytes:
         assert self.suite12 is not None

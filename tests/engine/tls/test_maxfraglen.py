@@ -68,6 +68,21 @@ def test_a_larger_record_is_record_overflow(pki: PKI, version: int) -> None:
 
 
 @pytest.mark.parametrize("version", [V13, TLS12])
+def test_a_larger_record_handed_over_whole_is_record_overflow(pki: PKI, version: int) -> None:
+    """The same through receive_record (engine.ssl's bulk read path: header and body apart, opened from the body)."""
+    c, s = pair(pki, {"max_fragment_length": 1, "supported_versions": (version,)}, {"supported_versions": (version,)})
+    pump(c, s)
+    c.events()
+    s.events()
+    s._record.max_fragment_length = None
+    s.send_application_data(b"x" * 513)
+    wire = s.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        c.receive_record(wire[:5], wire[5:], direct=True)
+    assert info.value.alert == AlertDescription.record_overflow
+
+
+@pytest.mark.parametrize("version", [V13, TLS12])
 def test_an_illegal_value_is_illegal_parameter(pki: PKI, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(maxfraglen, "encode", lambda mode: b"\x05")
     c, s = pair(pki, {"max_fragment_length": 1, "supported_versions": (version,)}, {"supported_versions": (version,)})

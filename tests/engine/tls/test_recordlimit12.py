@@ -91,6 +91,23 @@ def test_a_record_above_our_limit_is_record_overflow(pki: PKI) -> None:
     assert info.value.alert == AlertDescription.record_overflow and info.value.sent_by_us
 
 
+def test_the_limit_holds_for_a_record_handed_over_whole(pki: PKI) -> None:
+    """receive_record (engine.ssl's bulk read path, header and body apart) keeps the same limit: the limit itself
+    comes back as the data, one byte more is record_overflow."""
+    c, s = pair(pki, {**V12, "record_size_limit": 1000}, {**V12, "record_size_limit": 100})
+    pump(c, s)
+    s.events()
+    c.send_application_data(bytes(100))
+    wire = c.data_to_send()
+    assert s.receive_record(wire[:5], wire[5:], direct=True) == bytes(100)
+    c._record.send_limit = 16385
+    c.send_application_data(bytes(101))
+    wire = c.data_to_send()
+    with pytest.raises(TLSAlertError) as info:
+        s.receive_record(wire[:5], wire[5:], direct=True)
+    assert info.value.alert == AlertDescription.record_overflow and info.value.sent_by_us
+
+
 def test_exactly_the_limit_is_accepted(pki: PKI) -> None:
     c, s = pair(pki, {**V12, "record_size_limit": 1000}, {**V12, "record_size_limit": 100})
     pump(c, s)

@@ -2367,11 +2367,12 @@ class LibsslApi:
         return self._ctx_macro("SSL_CTX_sess_cache_full", ctx, K.SSL_CTRL_SESS_CACHE_FULL)
 
     def SSL_get_secure_renegotiation_support(self, ssl: Handle | None) -> int:
-        """The ssl.h macro: SSL_ctrl(ssl, SSL_CTRL_GET_RI_SUPPORT, 0, NULL)."""
-        return int(self.SSL_ctrl(ssl, K.SSL_CTRL_GET_RI_SUPPORT, 0, None))
+        """The ssl.h macro: SSL_ctrl(ssl, SSL_CTRL_GET_RI_SUPPORT, 0, NULL), or the library's function."""
+        return self._ssl_macro("SSL_get_secure_renegotiation_support", ssl, K.SSL_CTRL_GET_RI_SUPPORT)
 
     def SSL_set_retry_verify(self, ssl: Handle | None) -> int:
         """The ssl.h macro: (SSL_ctrl(ssl, SSL_CTRL_SET_RETRY_VERIFY, 0, NULL) > 0)."""
+        self._macro_function("SSL_set_retry_verify")  # raises MissingSymbol where the library's headers lack it
         return int(self.SSL_ctrl(ssl, _SSL_CTRL_SET_RETRY_VERIFY, 0, None) > 0)
 
     def SSL_CTX_set_cert_verify_callback(self, ctx: Handle | None, callback: Callable[[], int] | None) -> None:

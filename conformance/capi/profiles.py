@@ -64,6 +64,15 @@ BORINGSSL: Final = SymbolProfile(
         "SSL_CTX_set_read_ahead", "SSL_CTX_get_read_ahead", "SSL_CTX_set_max_send_fragment",
         "SSL_set_max_send_fragment", "SSL_CTX_sess_number",
         "SSL_CTX_set_tlsext_servername_callback", "SSL_CTX_set_tlsext_servername_arg",
+        # 3.0 macros over SSL_CTX_ctrl / SSL_ctrl / BIO_ctrl that ssl.h and bio.h declare as functions (nm -D
+        # --defined-only lists each; libssl.so.0 exports neither SSL_CTX_ctrl nor SSL_ctrl, so the 3.0 expansion
+        # cannot be called at all).
+        "BIO_seek", "BIO_tell", "BIO_set_write_buffer_size", "SSL_CTX_get_max_cert_list", "SSL_get_max_cert_list",
+        "SSL_CTX_set_session_cache_mode", "SSL_CTX_get_session_cache_mode", "SSL_CTX_sess_set_cache_size",
+        "SSL_CTX_sess_get_cache_size", "SSL_CTX_sess_connect", "SSL_CTX_sess_connect_good",
+        "SSL_CTX_sess_connect_renegotiate", "SSL_CTX_sess_accept", "SSL_CTX_sess_accept_good",
+        "SSL_CTX_sess_accept_renegotiate", "SSL_CTX_sess_hits", "SSL_CTX_sess_cb_hits", "SSL_CTX_sess_misses",
+        "SSL_CTX_sess_timeouts", "SSL_CTX_sess_cache_full", "SSL_get_secure_renegotiation_support",
     }),
     # Android 13's BoringSSL predates SSL_CTX_set1_groups_list; the same function is exported under its older name.
     # SSL_get_peer_certificate is BoringSSL's get1 (ssl.h: "The caller must call X509_free on the result");
@@ -97,6 +106,11 @@ BORINGSSL: Final = SymbolProfile(
         # 3.0's; called with 3.0's arguments it writes through a NULL pointer (seen: a segmentation fault).
         "CRYPTO_get_ex_new_index": "BoringSSL's CRYPTO_get_ex_new_index has another prototype (class, out_index, "
                                    "argl, argp, free_func) than OpenSSL 3.0's",
+        # ssl.h: void SSL_CTX_set_max_cert_list(SSL_CTX *, size_t) and void SSL_set_max_cert_list(SSL *, size_t);
+        # 3.0's macros return the previous limit, which BoringSSL's functions do not give back.
+        **{name: "BoringSSL's function returns void (ssl.h), not the previous limit 3.0's macro returns"
+           for name in ("SSL_CTX_set_max_cert_list", "SSL_set_max_cert_list")},
+        "SSL_set_retry_verify": _NOT_IN_BORINGSSL,
     },
     signatures={
         # ssl.h: SSL_CTX_sess_number is a function (size_t, read as long)
@@ -165,6 +179,20 @@ BORINGSSL: Final = SymbolProfile(
         "BIO_do_connect": (c_int, (_H,)),
         "OPENSSL_sk_num": (c_size_t, (_H,)),
         "OPENSSL_sk_value": (_H, (_H, c_size_t)),
+        "BIO_seek": (c_long, (_H, c_long)),
+        "BIO_tell": (c_long, (_H,)),
+        "BIO_set_write_buffer_size": (c_int, (_H, c_int)),  # a no-op returning 0 (bio.h: no BIO_f_buffer)
+        "SSL_CTX_get_max_cert_list": (c_size_t, (_H,)),
+        "SSL_get_max_cert_list": (c_size_t, (_H,)),
+        "SSL_CTX_set_session_cache_mode": (c_int, (_H, c_int)),
+        "SSL_CTX_get_session_cache_mode": (c_int, (_H,)),
+        "SSL_CTX_sess_set_cache_size": (c_ulong, (_H, c_ulong)),
+        "SSL_CTX_sess_get_cache_size": (c_ulong, (_H,)),
+        **{name: (c_int, (_H,)) for name in (
+            "SSL_CTX_sess_connect", "SSL_CTX_sess_connect_good", "SSL_CTX_sess_connect_renegotiate",
+            "SSL_CTX_sess_accept", "SSL_CTX_sess_accept_good", "SSL_CTX_sess_accept_renegotiate",
+            "SSL_CTX_sess_hits", "SSL_CTX_sess_cb_hits", "SSL_CTX_sess_misses", "SSL_CTX_sess_timeouts",
+            "SSL_CTX_sess_cache_full", "SSL_get_secure_renegotiation_support")},
     },
     # ssl.h: SSL_MODE_AUTO_RETRY and SSL_MODE_RELEASE_BUFFERS are defined as 0 (no-ops kept for source compatibility).
     # SSL_MODE_SEND_FALLBACK_SCSV is 0x400 (0x80, 3.0's value, is SSL_MODE_ENABLE_FALSE_START there).

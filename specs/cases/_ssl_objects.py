@@ -282,7 +282,7 @@ def version(api: Any, ssl: Any) -> str | None:
 
 
 def sess_number(api: Any, ctx: Any) -> int:
-    return int(api.SSL_CTX_ctrl(ctx, SSL_CTRL_SESS_NUMBER, 0, None))
+    return int(api.SSL_CTX_sess_number(ctx))  # the page's macro (a function where the library's header has one)
 
 
 def session_reused(api: Any, ssl: Any) -> int:

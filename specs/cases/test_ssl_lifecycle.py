@@ -712,7 +712,7 @@ def _dtls(h: Harness, client_method: str, server_method: str, client_max: int | 
     _with_identity(api, pki.server)(sctx)
     if client_max is not None:
         for ctx in (cctx, sctx):
-            api.SSL_CTX_ctrl(ctx, K.SSL_CTRL_SET_MIN_PROTO_VERSION, 0)
+            api.SSL_CTX_set_min_proto_version(ctx, 0)
         api.SSL_CTX_set_max_proto_version(cctx, client_max)
     client = Mem(h, Role.CLIENT, ctx=cctx)
     server = Mem(h, Role.SERVER, ctx=sctx)

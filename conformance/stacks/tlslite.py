@@ -261,6 +261,20 @@ class TlsliteEndpoint(Endpoint):
 
         return self._operation("SSL_read", args, lambda: self.conn.readAsync(size), finish)
 
+    def peek(self, size: int) -> Outcome:
+        # SSL_peek as tlslite-ng's public calls give it: readAsync() as SSL_read, then TLSRecordLayer.unread() puts
+        # the bytes back at the front of the plaintext buffer, so the next read returns them again
+        args = str(size)
+
+        def finish(value: Any) -> Outcome:
+            data = bytes(value or b"")
+            if not data:
+                return Outcome("SSL_peek", 0, SslError.SSL_ERROR_ZERO_RETURN, args=args)
+            self.conn.unread(bytearray(data))
+            return Outcome("SSL_peek", len(data), SslError.SSL_ERROR_NONE, data=data, args=args)
+
+        return self._operation("SSL_peek", args, lambda: self.conn.readAsync(size), finish)
+
     def write(self, data: bytes) -> Outcome:
         args = str(len(data))
         return self._operation(
@@ -369,12 +383,12 @@ class TlsliteStack(StackAdapter):
         # reqCert asks for a certificate and takes an empty answer (require_client_certificate=False is the same call)
         "optional_client_certificate",
         "alpn", "server_name_seen",
+        "peek",  # readAsync() then TLSRecordLayer.unread() (see TlsliteEndpoint.peek)
     )
     missing_reasons = MappingProxyType({
         "raw_return_values": "tlslite-ng has no C return values; its generators yield 0/1 or finish",
         "error_queue": "tlslite-ng has no error queue",
         "partial_write": "writeAsync() always sends the whole buffer",
-        "peek": "tlslite-ng has no peek",
         "pending": "tlslite-ng has no public count of buffered plaintext",
         "peer_verification": "tlslite-ng does not validate certificate chains against trust anchors",
         "host_name_check": "tlslite-ng does not match the server certificate against a host name",

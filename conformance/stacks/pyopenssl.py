@@ -15,6 +15,7 @@ from importlib.metadata import version as dist_version
 from types import MappingProxyType
 from typing import Any
 
+from conformance.capi import constants as _ssl_h  # the ssl.h (OpenSSL 3.0) values
 from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks._memory import bounded_take
 from conformance.stacks.base import (
@@ -76,12 +77,16 @@ def _set_groups(ctx: Any, groups: tuple[str, ...]) -> None:
 
 
 def _option(name: str, call: str, capability: str) -> int:
-    """pyOpenSSL's OP_ constant for the SSL_OP_ name; a name pyOpenSSL lacks is refused."""
+    """pyOpenSSL's OP_ constant for the SSL_OP_ name, or, for a name pyOpenSSL has no constant for (such as
+    SSL_OP_ALLOW_CLIENT_RENEGOTIATION), the ssl.h value: Context.set_options and Connection.set_options take any
+    int and hand it to SSL_CTX_set_options / SSL_set_options. Only a name unknown to ssl.h is refused."""
     value = getattr(SSL, name.removeprefix("SSL_"), None)
-    if not isinstance(value, int):
-        raise Unsupported(f"pyopenssl: OpenSSL.SSL has no constant {name.removeprefix('SSL_')} for {call} "
-                          f"(capability {capability})")
-    return value
+    if isinstance(value, int):
+        return value
+    raw = getattr(_ssl_h, name, None) if name.startswith("SSL_OP_") else None
+    if not isinstance(raw, int):
+        raise Unsupported(f"pyopenssl: {name} is no SSL_OP_ option of ssl.h for {call} (capability {capability})")
+    return raw
 
 
 def _context(config: EndpointConfig) -> Any:

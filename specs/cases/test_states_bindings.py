@@ -411,7 +411,8 @@ def test_binding_shutdown_after_the_peers_close_notify(h: Harness, role: Role) -
 
 # --- after a fatal alert -------------------------------------------------------------------------------------
 
-@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes")
+@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes",
+                     "SSL_get_error/RETURN VALUES/write-after-fatal-alert-is-ssl-error")
 @pytest.mark.states("fatal-alert")
 @pytest.mark.parametrize("sent", [
     pytest.param(False, id="alert-received", marks=pytest.mark.clauses("SSL_set_shutdown/NOTES/received-fatal-alert")),
@@ -421,7 +422,8 @@ def test_binding_io_after_a_fatal_alert(h: Harness, role: Role, sent: bool) -> N
     """After a fatal alert (received from the peer, or sent on a corrupted record) the connection is over: a read
     delivers nothing and is not a retry, a write fails and is not a retry, shutdown does not report a shutdown step,
     and nothing reaches the wire. A received fatal alert sets SSL_RECEIVED_SHUTDOWN where SSL_get_shutdown is
-    bound."""
+    bound. Where the stack reports SSL_get_error codes the write fails with SSL_ERROR_SSL, and with a reason where
+    it keeps the error queue (the connection failed in the library: no close_notify came, no I/O failed)."""
     staged = reach(h, State.FATAL_ALERT, role, alert_sent=sent)
     if not sent and h.has("shutdown_state"):
         flags = staged.subject.get_shutdown()
@@ -437,3 +439,8 @@ def test_binding_io_after_a_fatal_alert(h: Harness, role: Role, sent: bool) -> N
     assert _ended(seen["write"]), f"a write after a fatal alert: {seen['write']}"
     assert not seen["shutdown"].ok, f"shutdown after a fatal alert reported a shutdown step: {seen['shutdown']}"
     assert not wire, f"{len(wire)} bytes reached the wire after a fatal alert ({wire[:5].hex()}...)"
+    if h.has("error_codes"):
+        write = seen["write"]
+        assert write.error is SslError.SSL_ERROR_SSL, f"a write after a fatal alert: {write}, not SSL_ERROR_SSL"
+        if h.has("error_queue"):
+            assert write.reason, f"a write after a fatal alert: SSL_ERROR_SSL with nothing on the error queue: {write}"

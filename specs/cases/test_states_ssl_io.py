@@ -336,21 +336,26 @@ def test_write_after_the_peers_close_notify_still_sends(h: Harness, fn: str) -> 
     assert data == b"a last word", data
 
 
-@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes")
+@pytest.mark.clauses("RFC9846/6.2/fatal-alert-closes",
+                     "SSL_get_error/RETURN VALUES/write-after-fatal-alert-is-ssl-error")
 @pytest.mark.states("fatal-alert")
 @pytest.mark.parametrize("sent", [False, True], ids=["alert-received", "alert-sent"])
 @pytest.mark.parametrize("fn", with_failure_clause(WRITES, "SSL_write"))
 def test_write_after_a_fatal_alert_sends_nothing(h: Harness, fn: str, sent: bool) -> None:
     """After a fatal alert (received from the peer, or sent by us on a corrupted record) the write function
-    fails, is not a retry, reports nothing written and puts nothing on the wire."""
+    fails with SSL_ERROR_SSL and an entry on the queue (the connection failed in the library: no close_notify
+    came, no I/O failed), reports nothing written and puts nothing on the wire."""
     staged = reach(h, State.FATAL_ALERT, alert_sent=sent)
     api = staged.api
     ret, written = write_call(api, fn, staged.ssl, b"after the end")
     code = staged.error(ret)
-    h.trace.note(f"{fn} after a fatal alert -> {ret} ({code}), queue {error_entry(api)}")
+    queue = error_entry(api)
+    h.trace.note(f"{fn} after a fatal alert -> {ret} ({code}), queue {queue}")
     assert failed(fn, ret) and written == 0 and code not in (NONE, *WANT), \
         f"{fn} after a fatal alert: {ret} ({code}), {staged.subject.outgoing()} bytes written to the transport"
     assert staged.subject.outgoing() == 0, "a write after a fatal alert put bytes on the wire"
+    assert code is SSL, f"{fn} after a fatal alert: {ret} ({code}), not SSL_ERROR_SSL; queue {queue}"
+    assert queue[0] != 0, f"{fn} after a fatal alert reported SSL_ERROR_SSL with an empty error queue"
 
 
 # --- the handshake functions ---------------------------------------------------------------------------------

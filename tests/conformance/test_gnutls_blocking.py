@@ -8,13 +8,15 @@ thread. The peers are the servers and clients of every other C-API stack (engine
 written against their C API on the same kind of socket. What the tests pin is what was observed (docs/na-audit.md,
 "gnutls over a blocking socket"):
 
-- the handshake, SSL_write and SSL_read work in both roles (TLS 1.3 with every peer);
+- the handshake, SSL_write and SSL_read work in both roles (TLS 1.3 with every peer, TLS 1.2 with a peer
+  that offers no more);
 - a TLS 1.3 NewSessionTicket makes SSL_read return 0 with SSL_get_error() = SSL_ERROR_ZERO_RETURN, exactly what a
   received close_notify gives; only the layer's ERR_get_error() (the negated GnuTLS error code, 28 =
   GNUTLS_E_AGAIN) tells the two apart, and a truncated connection (110 = GNUTLS_E_PREMATURE_TERMINATION) from both;
 - SSL_connect and SSL_accept return 0 on failure, never < 0;
 - SSL_shutdown returns 1 as soon as its close_notify is sent, without the peer's;
-- the client verifies nothing: SSL_CTX_set_verify(SSL_VERIFY_PEER) with no trust anchor still connects.
+- the client verifies nothing: SSL_CTX_set_verify(SSL_VERIFY_PEER) with no trust anchor still connects; the
+  server lets a client without a certificate in under SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
 """
 
 from __future__ import annotations
@@ -148,7 +150,7 @@ def _thread(target: Callable[[], None]) -> Iterator[list[BaseException]]:
 
 
 @contextmanager
-def _layer_ssl(layer: Layer, server: bool, fd: int, *, verify: bool = False) -> Iterator[int]:
+def _layer_ssl(layer: Layer, server: bool, fd: int, *, verify: int = K.SSL_VERIFY_NONE) -> Iterator[int]:
     ctx = layer.SSL_CTX_new(layer.SSLv23_server_method() if server else layer.SSLv23_client_method())
     assert ctx
     if server:
@@ -156,7 +158,7 @@ def _layer_ssl(layer: Layer, server: bool, fd: int, *, verify: bool = False) -> 
         assert layer.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), K.SSL_FILETYPE_PEM) == 1
         assert layer.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), K.SSL_FILETYPE_PEM) == 1
     if verify:
-        layer.SSL_CTX_set_verify(ctx, K.SSL_VERIFY_PEER, None)
+        layer.SSL_CTX_set_verify(ctx, verify, None)
     ssl = layer.SSL_new(ctx)
     assert ssl and layer.SSL_set_fd(ssl, fd) == 1
     try:
@@ -166,11 +168,14 @@ def _layer_ssl(layer: Layer, server: bool, fd: int, *, verify: bool = False) -> 
         layer.SSL_CTX_free(ctx)
 
 
-def _peer_server(api: Any, sock: socket.socket, seen: dict[str, Any], *, close_notify: bool = True) -> None:
+def _peer_server(api: Any, sock: socket.socket, seen: dict[str, Any], *, close_notify: bool = True,
+                 max_version: int = 0) -> None:
     """The peer stack's server on ``sock``: accept, read one message, answer, wait for the client's close_notify."""
     identity = default_pki().server
     ctx = api.SSL_CTX_new(api.TLS_server_method())
     try:
+        if max_version:
+            assert api.SSL_CTX_set_max_proto_version(ctx, max_version) == 1
         assert api.SSL_CTX_use_certificate_chain_file(ctx, str(identity.cert_path)) == 1
         assert api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path), K.SSL_FILETYPE_PEM) == 1
         ssl = api.SSL_new(ctx)
@@ -313,7 +318,7 @@ def test_layer_client_does_not_verify_the_server(layer: Layer) -> None:
     SSL_CTX_load_verify_locations): the handshake still succeeds, so the layer's client checks nothing."""
     api = _peer_api("libssl")
     seen: dict[str, Any] = {}
-    with (_pair() as (client, server), _layer_ssl(layer, False, client.fileno(), verify=True) as ssl,
+    with (_pair() as (client, server), _layer_ssl(layer, False, client.fileno(), verify=K.SSL_VERIFY_PEER) as ssl,
           _thread(lambda: _peer_server(api, server, seen))):
         connected = layer.SSL_connect(ssl)
         assert layer.write(ssl, b"ping") == 4
@@ -321,3 +326,35 @@ def test_layer_client_does_not_verify_the_server(layer: Layer) -> None:
         layer.SSL_shutdown(ssl)
     assert connected == 1
     assert seen["accept"] == 1
+
+
+def test_layer_client_speaks_tls12_to_a_tls12_server(layer: Layer) -> None:
+    api = _peer_api("libssl")
+    seen: dict[str, Any] = {}
+    with (_pair() as (client, server), _layer_ssl(layer, False, client.fileno()) as ssl,
+          _thread(lambda: _peer_server(api, server, seen, max_version=K.TLS1_2_VERSION))):
+        assert layer.SSL_connect(ssl) == 1
+        assert layer.write(ssl, b"ping") == 4
+        data, empty_reads = _read_past_tickets(layer, ssl)
+        assert layer.SSL_shutdown(ssl) == 1
+    assert seen["version"] == "TLSv1.2"
+    assert (data, empty_reads) == (b"pong", [])  # TLS 1.2 tickets are part of the handshake: no empty read
+    assert seen["last_read"] == (0, b"", K.SSL_ERROR_ZERO_RETURN)
+
+
+def test_layer_server_lets_a_client_without_certificate_in(layer: Layer) -> None:
+    """SSL_CTX_set_verify.pod: a server in SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT mode ends the
+    handshake when the client sends no certificate. The layer stores the mode and never uses it (observed)."""
+    api = _peer_api("libssl")
+    seen: dict[str, Any] = {}
+    mode = K.SSL_VERIFY_PEER | K.SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+    with (_pair() as (client, server), _layer_ssl(layer, True, server.fileno(), verify=mode) as ssl,
+          _thread(lambda: _peer_client(api, client, seen))):
+        accepted = layer.SSL_accept(ssl)
+        got = layer.read(ssl)
+        layer.write(ssl, b"pong")
+        layer.read(ssl)
+        layer.SSL_shutdown(ssl)
+    assert accepted == 1
+    assert got[:2] == (4, b"ping")
+    assert seen["connect"] == 1

@@ -144,8 +144,10 @@ class BoringsslStack(_CApiStack):
 _GNUTLS_NO_ENDPOINT = (
     "the layer has no BIO pair or memory BIO (only SSL_set_fd / BIO_new_socket on a descriptor), no "
     "SSL_do_handshake, and its SSL_get_error() returns SSL_ERROR_ZERO_RETURN for every return value <= 0 "
-    "(extra/gnutls_openssl.c), so a retry on a non-blocking transport cannot be told from the end of the "
-    "connection: the harness cannot drive one of its endpoints"
+    "(extra/gnutls_openssl.c): a retry (even a TLS 1.3 NewSessionTicket on a blocking socket) shows only in its "
+    "own ERR_get_error() (28, GNUTLS_E_AGAIN, read or write not said), so no endpoint of the harness (a BIO "
+    "pair, or SSL_get_error's WANT codes) fits it; tests/conformance/test_gnutls_blocking.py drives it over "
+    "loopback sockets with threads"
 )
 
 

@@ -147,7 +147,7 @@ _GNUTLS_NO_ENDPOINT = (
     "(extra/gnutls_openssl.c): a retry (even a TLS 1.3 NewSessionTicket on a blocking socket) shows only in its "
     "own ERR_get_error() (28, GNUTLS_E_AGAIN, read or write not said), so no endpoint of the harness (a BIO "
     "pair, or SSL_get_error's WANT codes) fits it; tests/conformance/test_gnutls_blocking.py drives it over "
-    "loopback sockets with threads"
+    "loopback sockets (threads, and a socketpair sketch the pump drives)"
 )
 
 

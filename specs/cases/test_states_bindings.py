@@ -416,7 +416,8 @@ def test_binding_shutdown_after_the_peers_close_notify(h: Harness, role: Role) -
 @pytest.mark.states("fatal-alert")
 @pytest.mark.parametrize("sent", [
     pytest.param(False, id="alert-received", marks=pytest.mark.clauses(
-        "SSL_set_shutdown/NOTES/received-fatal-alert", "SSL_get_error/RETURN VALUES/read-after-fatal-alert-is-ssl-error")),
+        "SSL_set_shutdown/NOTES/received-fatal-alert",
+        "SSL_get_error/RETURN VALUES/read-after-fatal-alert-is-ssl-error")),
     pytest.param(True, id="alert-sent")])
 @pytest.mark.parametrize("role", ROLES)
 def test_binding_io_after_a_fatal_alert(h: Harness, role: Role, sent: bool) -> None:

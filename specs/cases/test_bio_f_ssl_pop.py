@@ -10,13 +10,14 @@ test_bio_f_ssl.drop_ssl_bio does)."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import pytest
 
 from conformance.harness import Harness
 from conformance.outcome import Role
-from specs.cases._bio import call, mem, owned
+from specs.cases._bio import call, is_open, mem, owned
 from specs.cases._capi import side
 from specs.cases.test_bio_f_ssl import handshake, send, ssl_bio, ssl_bio_pair
 
@@ -58,6 +59,46 @@ def test_popping_the_ssl_bio_gives_the_transport_back(h: Harness) -> None:
                 call(h, "BIO_pop", b)
                 call(h, "BIO_free", b)
             c.close()
+
+
+@pytest.mark.clauses("BIO_f_ssl/HISTORY/pop-releases-transport")
+def test_the_popped_transport_is_freed_by_the_applications_one_free(h: Harness) -> None:
+    """The reference the push took is given back by the pop: a socket BIO that owns its descriptor (BIO_CLOSE)
+    is pushed behind the SSL BIO and popped again; after the SSL BIO and the SSL are freed the descriptor is still
+    open (nothing freed the application's reference), and the application's one BIO_free closes it (that was the
+    last reference). A library that kept the push's reference leaves the descriptor open."""
+    left, right = socket.socketpair()
+    right.close()
+    fd = left.detach()
+    transport = call(h, "BIO_new_socket", fd, 1)  # BIO_CLOSE
+    assert transport is not None, "BIO_new_socket returned NULL"
+    c = side(h.capi, Role.CLIENT)
+    b: Any = None
+    ours = True  # whether the case holds the one reference left to free
+    try:
+        b = ssl_bio(h, c, transport)
+        rbio, wbio = call(h, "SSL_get_rbio", c.ssl), call(h, "SSL_get_wbio", c.ssl)
+        assert rbio == wbio == transport, "the BIO pushed behind the SSL BIO is not the SSL's read and write BIO"
+        assert call(h, "BIO_pop", b) == transport, "BIO_pop on the SSL BIO did not return the BIO behind it"
+        if transport in (call(h, "SSL_get_rbio", c.ssl), call(h, "SSL_get_wbio", c.ssl)):
+            ours = False  # the SSL still holds it: its SSL_free releases it, the case must not
+            raise AssertionError("after BIO_pop on the SSL BIO its SSL still uses the popped BIO")
+        call(h, "BIO_free", b)
+        b = None
+        c.close()  # SSL_free
+        ours = is_open(fd)  # closed: something freed the BIO already, and the case must not free it again
+        assert ours, "freeing the popped SSL BIO and its SSL closed the transport the application still holds"
+        ours = False
+        assert call(h, "BIO_free", transport) == 1
+        assert not is_open(fd), ("the application's one BIO_free of the popped transport did not free it: a "
+                                 "reference taken when it was pushed behind the SSL BIO was not given back")
+    finally:
+        if b is not None:
+            call(h, "BIO_pop", b)
+            call(h, "BIO_free", b)
+        c.close()
+        if ours:
+            call(h, "BIO_free", transport)
 
 
 @pytest.mark.clauses("BIO_f_ssl/HISTORY/pop-above-keeps-transport")

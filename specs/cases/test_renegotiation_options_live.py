@@ -90,14 +90,16 @@ def _still_carries_data(h: Harness, client: Mem, server: Mem) -> None:
 def test_server_options_changed_after_the_handshake(h: Harness, change: str) -> None:
     """The client starts a renegotiation after the server changed a renegotiation option on the established
     connection. A server that now holds SSL_OP_NO_RENEGOTIATION, or no longer SSL_OP_ALLOW_CLIENT_RENEGOTIATION,
-    refuses it, and the client fails the connection with SSL_ERROR_SSL (SSL_key_update.pod: a client whose
-    renegotiation the server refuses fails at once); a server that gained SSL_OP_ALLOW_CLIENT_RENEGOTIATION, or
+    refuses it, and the client fails the connection with SSL_ERROR_SSL and an entry on the error queue
+    (SSL_key_update.pod: a client whose renegotiation the server refuses fails at once; SSL_get_error.pod: the
+    queue holds the details); a server that gained SSL_OP_ALLOW_CLIENT_RENEGOTIATION, or
     lost SSL_OP_NO_RENEGOTIATION, takes part in the new handshake, which completes, and data flows after it."""
     api = h.capi
     before, fn, bits, done = SERVER_CHANGES[change]
     client, server = _tls12_pair(h, 0, before)
     _change(h, server, fn, bits)
     assert api.SSL_renegotiate(client.ssl) == 1, "the client's SSL_renegotiate (its own options allow it) failed"
+    api.ERR_clear_error()
     outcome, code = _renegotiation(h, client, server)
     queue = api.ERR_peek_error()
     note(h, f"client renegotiation, server {change}: {outcome} ({code}), error queue 0x{queue:x}")
@@ -108,6 +110,7 @@ def test_server_options_changed_after_the_handshake(h: Harness, change: str) -> 
         assert outcome == f"{client.label} failed" and code is SslError.SSL_ERROR_SSL, \
             f"the server {change}: the client's renegotiation ended {outcome} ({code}), not the client failing " \
             "with SSL_ERROR_SSL"
+        assert queue != 0, f"the server {change}: the client failed with SSL_ERROR_SSL and an empty error queue"
 
 
 @pytest.mark.needs(*C_API)
@@ -200,6 +203,9 @@ def test_binding_no_renegotiation_set_after_the_handshake(h: Harness, side: str,
         assert outcome == f"{starter.label} failed" and seen is not None and seen.error is SslError.SSL_ERROR_SSL, \
             f"the server gained SSL_OP_NO_RENEGOTIATION: the client's renegotiation ended {outcome} ({seen}), not " \
             "the client failing with SSL_ERROR_SSL"
+        if h.has("error_queue"):
+            assert seen.reason, f"the server gained SSL_OP_NO_RENEGOTIATION: the client failed with SSL_ERROR_SSL " \
+                f"and nothing on the error queue: {seen}"
     else:
         assert outcome != "completed" and not outcome.startswith(target.label), \
             f"the client gained SSL_OP_NO_RENEGOTIATION: the server's renegotiation ended {outcome} ({seen})"

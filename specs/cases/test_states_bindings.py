@@ -415,7 +415,9 @@ def test_binding_shutdown_after_the_peers_close_notify(h: Harness, role: Role) -
                      "SSL_get_error/RETURN VALUES/write-after-fatal-alert-is-ssl-error")
 @pytest.mark.states("fatal-alert")
 @pytest.mark.parametrize("sent", [
-    pytest.param(False, id="alert-received", marks=pytest.mark.clauses("SSL_set_shutdown/NOTES/received-fatal-alert")),
+    pytest.param(False, id="alert-received", marks=pytest.mark.clauses(
+        "SSL_set_shutdown/NOTES/received-fatal-alert",
+        "SSL_get_error/RETURN VALUES/read-after-fatal-alert-is-ssl-error")),
     pytest.param(True, id="alert-sent")])
 @pytest.mark.parametrize("role", ROLES)
 def test_binding_io_after_a_fatal_alert(h: Harness, role: Role, sent: bool) -> None:
@@ -423,7 +425,8 @@ def test_binding_io_after_a_fatal_alert(h: Harness, role: Role, sent: bool) -> N
     delivers nothing and is not a retry, a write fails and is not a retry, shutdown does not report a shutdown step,
     and nothing reaches the wire. A received fatal alert sets SSL_RECEIVED_SHUTDOWN where SSL_get_shutdown is
     bound. Where the stack reports SSL_get_error codes the write fails with SSL_ERROR_SSL, and with a reason where
-    it keeps the error queue (the connection failed in the library: no close_notify came, no I/O failed)."""
+    it keeps the error queue (the connection failed in the library: no close_notify came, no I/O failed); after a
+    received alert so does the read (not SSL_ERROR_SYSCALL, not SSL_ERROR_ZERO_RETURN)."""
     staged = reach(h, State.FATAL_ALERT, role, alert_sent=sent)
     if not sent and h.has("shutdown_state"):
         flags = staged.subject.get_shutdown()
@@ -444,3 +447,8 @@ def test_binding_io_after_a_fatal_alert(h: Harness, role: Role, sent: bool) -> N
         assert write.error is SslError.SSL_ERROR_SSL, f"a write after a fatal alert: {write}, not SSL_ERROR_SSL"
         if h.has("error_queue"):
             assert write.reason, f"a write after a fatal alert: SSL_ERROR_SSL with nothing on the error queue: {write}"
+        if not sent:
+            read = seen["read"]
+            assert read.error is SslError.SSL_ERROR_SSL, f"a read after a fatal alert: {read}, not SSL_ERROR_SSL"
+            if h.has("error_queue"):
+                assert read.reason, f"a read after a fatal alert: SSL_ERROR_SSL with nothing on the error queue: {read}"

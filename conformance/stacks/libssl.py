@@ -142,31 +142,78 @@ class BoringsslStack(_CApiStack):
 
 
 _GNUTLS_NO_ENDPOINT = (
-    "the layer has no BIO pair or memory BIO (only SSL_set_fd / BIO_new_socket on a descriptor), no "
-    "SSL_do_handshake, and its SSL_get_error() returns SSL_ERROR_ZERO_RETURN for every return value <= 0 "
-    "(extra/gnutls_openssl.c): a retry (even a TLS 1.3 NewSessionTicket on a blocking socket) shows only in its "
-    "own ERR_get_error() (28, GNUTLS_E_AGAIN, read or write not said), so no endpoint of the harness (a BIO "
-    "pair, or SSL_get_error's WANT codes) fits it; tests/conformance/test_gnutls_blocking.py drives it over "
-    "loopback sockets (threads, and a socketpair sketch the pump drives)"
+    "GnuTLS's OpenSSL compatibility layer (gnutls/openssl.h) has no function for it"
 )
+
+
+_GNUTLS_CODES = (
+    "the layer's SSL_get_error() returns SSL_ERROR_ZERO_RETURN for every return value <= 0 "
+    "(extra/gnutls_openssl.c) and its ERR_get_error() is the last negated GnuTLS code, not a queue; the gnutls "
+    "endpoint tells a retry (28, GNUTLS_E_AGAIN, read or write not said) from a close_notify or a failure by that "
+    "code, so the SSL_ERROR_* values it reports are the adapter's reading, not the layer's answers"
+)
+_GNUTLS_MISSING = {
+    "raw_return_values": _GNUTLS_CODES, "error_codes": _GNUTLS_CODES, "error_queue": _GNUTLS_CODES,
+    "shutdown_return_values": _GNUTLS_CODES + "; its SSL_shutdown returns 1 as soon "
+    "as its own close_notify is sent",
+    "implicit_handshake": "the layer has no SSL_do_handshake, and SSL_read / SSL_write before SSL_connect or "
+                          "SSL_accept are not documented to start one (gnutls/openssl.h)",
+    "peer_verification": "the layer has no SSL_CTX_load_verify_locations; SSL_CTX_set_verify stores the mode and "
+                         "it is never used (observed: tests/conformance/test_gnutls_blocking.py)",
+    "client_certificates": "the layer never requests or checks a client certificate (SSL_CTX_set_verify's mode is "
+                           "stored, never used: observed)",
+    "bounded_write_buffer": "the gnutls endpoint's transport is a socketpair (SSL_set_fd): the layer has no BIO pair "
+                            "or memory BIO whose size could be bounded",
+    "socket_transport": "the gnutls stack's endpoint already uses SSL_set_fd on a socketpair end; a second, "
+                        "pump-less socket endpoint is not offered by this adapter",
+    "cipher_selection": "no SSL_CTX_set_ciphersuites in the layer",
+    "cipher_list": "SSL_CTX_set_cipher_list is a no-op in extra/gnutls_openssl.c",
+    "pending": "the layer exports SSL_pending, but the gnutls endpoint does not map it yet (docs/na-audit.md)",
+    "want_state": "the layer has SSL_want but no SSL_want_read / SSL_want_write, and its retry code does not say "
+                  "read or write (" + _GNUTLS_CODES + ")",
+    "connection_verify": "the layer exports SSL_set_verify, but its verify modes are stored and never used "
+                         "(observed for SSL_CTX_set_verify); not mapped",
+    "ssl_options": "the layer exports SSL_CTX_set_options, but the gnutls endpoint maps no SSL_OP_ bit to it yet",
+    "partial_write": "the layer exports SSL_CTX_set_mode but no SSL_CTX_clear_mode; not mapped",
+}
 
 
 class GnutlsStack(_CApiStack):
     """GnuTLS's OpenSSL compatibility layer (Debian's libgnutls-openssl27): the C-API cases that use only the
-    functions it has run on it; an SSL of this layer cannot be driven by the harness's link (see
-    ``missing_reasons``), so it plays no role in the cases between two endpoints. GnuTLS's TLS itself is reached on
-    the wire through ``gnutls-serv`` / ``gnutls-cli`` (the ``gnutls-programs`` stack)."""
+    functions it has run on it, and its endpoint (:class:`~conformance.stacks.gnutls_layer.LayerEndpoint`: the
+    layer's SSL_set_fd on one end of a non-blocking socketpair, the pump on the other) plays both roles in the cases
+    between two endpoints. Only capabilities that need no raw SSL_get_error codes are claimed (``missing_reasons``).
+    GnuTLS's TLS is also reached on the wire through ``gnutls-serv`` / ``gnutls-cli`` (``gnutls-programs``)."""
 
     name = "gnutls"
     library = "GnuTLS OpenSSL compatibility layer libgnutls-openssl.so.27 (ctypes)"
-    capabilities = capability_set("c_api")
-    # every endpoint capability, the parts of an umbrella (implicit_handshake, client_certificates) included, so
-    # that none is reported without its reason
+    capabilities = capability_set("c_api", "client_role", "server_role", "tls1_3", "tls1_2")
+    # every other endpoint capability, the parts of an umbrella included, so that none is reported without a reason
     missing_reasons = MappingProxyType({
-        cap: _GNUTLS_NO_ENDPOINT
+        cap: _GNUTLS_MISSING.get(str(cap), _GNUTLS_NO_ENDPOINT)
         for cap in C_API_CAPABILITIES | {part for parts in UMBRELLAS.values() for part in parts}
-        if cap != Capability.C_API
+        if cap not in (Capability.C_API, Capability.CLIENT_ROLE, Capability.SERVER_ROLE, Capability.TLS1_3,
+                       Capability.TLS1_2)
     })
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._layer: Any = None
+
+    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
+        from conformance.capi.profiles import GNUTLS_LIBRARIES
+        from conformance.stacks.gnutls_layer import Layer, LayerEndpoint
+
+        if self._layer is None:
+            self.check_available()
+            self._layer = Layer(GNUTLS_LIBRARIES[0])
+        return LayerEndpoint(self._layer, config, label)
+
+    def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
+        raise NotImplementedError(f"{self.name}: no socket transport (capability 'socket_transport')")
+
+    def endpoint_factory(self, config: EndpointConfig) -> Callable[[str], Endpoint]:
+        return lambda label: self.endpoint(config, label)
 
     def check_available(self) -> None:
         from conformance.capi.profiles import GNUTLS_LIBRARIES

@@ -456,5 +456,8 @@ def as_capi_endpoint(endpoint: Endpoint) -> CApiEndpoint:
     """``endpoint`` as a C-API endpoint (for cases with capability ``c_api`` that call SSL_connect / SSL_accept or
     reach the SSL object); a binding's endpoint is a harness error."""
     if not isinstance(endpoint, CApiEndpoint):
+        not_capi = getattr(type(endpoint), "not_capi_reason", None)
+        if not_capi:  # a C-API stack whose library has no BIO pair (gnutls): the case is not applicable to it
+            raise Unsupported(f"{endpoint.label}: {not_capi}")
         raise TypeError(f"{endpoint.label} is not a C-API endpoint; the case must need capability 'c_api'")
     return endpoint

@@ -49,6 +49,8 @@ _SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
     "SSL_write": (_I, (_P, ctypes.c_char_p, _I)),
     "SSL_shutdown": (_I, (_P,)),
     "SSL_get_error": (_I, (_P, _I)),
+    "SSL_get_current_cipher": (_P, (_P,)),
+    "SSL_CIPHER_get_version": (ctypes.c_char_p, (_P,)),
     "ERR_get_error": (ctypes.c_ulong, ()),
     "ERR_error_string": (ctypes.c_char_p, (ctypes.c_ulong, _P)),
 }
@@ -108,8 +110,18 @@ def _refuse(config: EndpointConfig) -> str | None:
     return "; ".join(named) if named else None
 
 
+NOT_A_CAPI_ENDPOINT = (
+    "the C-API cases reach an SSL on a BIO pair (BIO_new_bio_pair, BIO_s_mem) and drive it with SSL_do_handshake; "
+    "GnuTLS's OpenSSL compatibility layer has none of the three, so its SSL lives on a socketpair descriptor"
+)
+
+
 class LayerEndpoint(Endpoint):
     """The layer's SSL on one end of a non-blocking socketpair; the other end is the network side."""
+
+    # read by conformance.stacks.capi_endpoint.as_capi_endpoint: a case that needs an SSL on a BIO pair is not
+    # applicable to this endpoint
+    not_capi_reason = NOT_A_CAPI_ENDPOINT
 
     def __init__(self, layer: Layer, config: EndpointConfig, label: str) -> None:
         refused = _refuse(config)
@@ -152,6 +164,21 @@ class LayerEndpoint(Endpoint):
             return Outcome(op, ret, SslError.SSL_ERROR_ZERO_RETURN)
         text = self._layer.ERR_error_string(packed, None)
         return Outcome(op, ret, SslError.SSL_ERROR_SSL, reason=(text or b"").decode(errors="replace"))
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("ssl", "network", "api"):  # what the C-API cases take from a CApiEndpoint
+            raise Unsupported(f"{self.label}: {NOT_A_CAPI_ENDPOINT}")
+        raise AttributeError(name)
+
+    def negotiated_version(self) -> str | None:
+        """SSL_CIPHER_get_version(SSL_get_current_cipher()): GnuTLS's name of the version ("TLS1.3"), the only
+        version getter the layer has (no SSL_get_version), spelled as OpenSSL does."""
+        cipher = self._layer.SSL_get_current_cipher(self._ssl)
+        name = self._layer.SSL_CIPHER_get_version(cipher) if cipher else None
+        if not name:
+            return None
+        text = bytes(name).decode(errors="replace")
+        return {"TLS1.3": "TLSv1.3", "TLS1.2": "TLSv1.2", "TLS1.1": "TLSv1.1", "TLS1.0": "TLSv1"}.get(text, text)
 
     def do_handshake(self) -> Outcome:
         if self.role is Role.SERVER:

@@ -1,8 +1,8 @@
 """GnuTLS's OpenSSL compatibility layer (libgnutls-openssl.so.27) over *blocking* loopback sockets.
 
-The ``gnutls`` stack declares every endpoint capability missing: the layer has no BIO pair, no memory BIO and no
-SSL_do_handshake, and its SSL_get_error() answers SSL_ERROR_ZERO_RETURN for every return value <= 0, so the
-harness's one-thread link (a pump between memory BIOs, or non-blocking sockets) cannot drive it. These tests check
+The layer has no BIO pair, no memory BIO and no SSL_do_handshake, and its SSL_get_error() answers
+SSL_ERROR_ZERO_RETURN for every return value <= 0; the ``gnutls`` stack's endpoint therefore puts its SSL on a
+socketpair and reads the layer's ERR_get_error() (conformance/stacks/gnutls_layer.py). These tests check
 how far the layer goes where it was meant to be used: SSL_set_fd on a blocking descriptor, the peer in another
 thread. The peers are the servers and clients of every other C-API stack (engine, libssl, wolfssl, boringssl),
 written against their C API on the same kind of socket. What the tests pin is what was observed (docs/na-audit.md,
@@ -18,20 +18,17 @@ written against their C API on the same kind of socket. What the tests pin is wh
 - the client verifies nothing: SSL_CTX_set_verify(SSL_VERIFY_PEER) with no trust anchor still connects; the
   server lets a client without a certificate in under SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT.
 
-At the end, a sketch of the endpoint the harness lacks (``_LayerEndpoint``: the layer's SSL on one end of a
-non-blocking socketpair, the other end its network side) is driven by the interop cases' one-thread pump
+At the end, the gnutls stack's endpoint (``conformance.stacks.gnutls_layer.LayerEndpoint``: the layer's SSL on one
+end of a non-blocking socketpair, the other end its network side) is driven by the interop cases' one-thread pump
 (``Harness.pair``) against every C-API stack in both roles: handshake and data both ways work.
 """
 
 from __future__ import annotations
 
-import array
 import ctypes
-import fcntl
 import os
 import socket
 import struct
-import termios
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,9 +38,7 @@ import pytest
 
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
-from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks import StackUnavailable, load_stack
-from conformance.stacks.base import Endpoint, EndpointConfig, StackAdapter, Unsupported, capability_set
 from engine.ssl import constants as K
 
 LAYER_PATH = "/usr/lib/x86_64-linux-gnu/libgnutls-openssl.so.27"
@@ -371,117 +366,15 @@ def test_layer_server_lets_a_client_without_certificate_in(layer: Layer) -> None
     assert seen["connect"] == 1
 
 
-# --- a sketch of the endpoint the harness would need (docs/na-audit.md, gnutls "Open") ------------------------------
-
-
-def _queued(sock: socket.socket) -> int:
-    """Bytes waiting in the receive queue of ``sock`` (FIONREAD)."""
-    queued = array.array("i", [0])
-    fcntl.ioctl(sock.fileno(), termios.FIONREAD, queued)
-    return queued[0]
-
-
-class _LayerEndpoint(Endpoint):
-    """The layer's SSL on one end of a socketpair, non-blocking; the other end is the network side the pump moves
-    bytes through. The layer is in-process and synchronous: when a call returns, it has done all it could. A call
-    that gives 0 is told apart by the layer's ERR_get_error (28 retry, 0 close_notify, else failure); the retry's
-    SSL_ERROR_WANT_READ is this sketch's, not the layer's (its SSL_get_error says ZERO_RETURN)."""
-
-    def __init__(self, layer: Layer, config: EndpointConfig, label: str) -> None:
-        if config.role is Role.CLIENT and config.verify_peer:
-            raise Unsupported("the layer verifies nothing (SSL_CTX_set_verify is stored, never used)")
-        self.role, self.label, self._layer = config.role, label, layer
-        self._net, self._app = socket.socketpair()
-        self._net.setblocking(False)
-        self._app.setblocking(False)
-        self._method = layer.SSLv23_server_method() if config.role is Role.SERVER else layer.SSLv23_client_method()
-        self._ctx = layer.SSL_CTX_new(self._method)
-        if config.role is Role.SERVER:
-            identity = config.pki.server_identity(config.server_key)
-            layer.SSL_CTX_use_certificate_file(self._ctx, str(identity.cert_path).encode(), K.SSL_FILETYPE_PEM)
-            layer.SSL_CTX_use_PrivateKey_file(self._ctx, str(identity.key_path).encode(), K.SSL_FILETYPE_PEM)
-        self._ssl = layer.SSL_new(self._ctx)
-        layer.SSL_set_fd(self._ssl, self._app.fileno())
-
-    def _outcome(self, op: str, ret: int, packed: int | None = None) -> Outcome:
-        if ret > 0:
-            return Outcome(op, ret, SslError.SSL_ERROR_NONE)
-        packed = int(self._layer.ERR_get_error()) if packed is None else packed
-        if packed == GNUTLS_E_AGAIN:
-            return Outcome(op, -1, SslError.SSL_ERROR_WANT_READ)
-        if packed == 0 and op == "SSL_read":
-            return Outcome(op, 0, SslError.SSL_ERROR_ZERO_RETURN)
-        text = self._layer.ERR_error_string(packed, None)
-        return Outcome(op, -1, SslError.SSL_ERROR_SSL, reason=(text or b"").decode())
-
-    def do_handshake(self) -> Outcome:
-        op = "SSL_accept" if self.role is Role.SERVER else "SSL_connect"
-        fn = self._layer.SSL_accept if self.role is Role.SERVER else self._layer.SSL_connect
-        return self._outcome(op, int(fn(self._ssl)))
-
-    def read(self, size: int) -> Outcome:
-        ret, data, _, packed = self._layer.read(self._ssl, size)
-        while ret == 0 and packed == GNUTLS_E_AGAIN and _queued(self._app) > 0:
-            # a NewSessionTicket gives GNUTLS_E_AGAIN even with the next record already there; libssl's SSL_read
-            # goes on to it, so the endpoint does (else the pump, seeing nothing in flight, proves a deadlock)
-            ret, data, _, packed = self._layer.read(self._ssl, size)
-        if ret > 0:
-            return Outcome("SSL_read", ret, SslError.SSL_ERROR_NONE, data)
-        return self._outcome("SSL_read", ret, packed)
-
-    def write(self, data: bytes) -> Outcome:
-        return self._outcome("SSL_write", self._layer.write(self._ssl, data))
-
-    def shutdown(self) -> Outcome:
-        return Outcome("SSL_shutdown", int(self._layer.SSL_shutdown(self._ssl)), SslError.SSL_ERROR_NONE)
-
-    def take_outgoing(self, limit: int | None = None) -> bytes:
-        try:
-            return self._net.recv(limit or 1 << 20)
-        except BlockingIOError:
-            return b""
-
-    def outgoing_pending(self) -> int:
-        return _queued(self._net)
-
-    def put_incoming(self, data: bytes) -> int:
-        try:
-            return self._net.send(data)
-        except BlockingIOError:
-            return 0
-
-    def put_eof(self) -> None:
-        self._net.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        self._layer.SSL_free(self._ssl)
-        self._layer.SSL_CTX_free(self._ctx)
-        self._net.close()
-        self._app.close()
-
-
-class _LayerStack(StackAdapter):
-    name = "gnutls-layer-sketch"
-    library = LAYER_PATH
-    tier = "c-api"
-    capabilities = capability_set("client_role", "server_role", "tls1_3")
-
-    def __init__(self, layer: Layer) -> None:
-        self._layer = layer
-
-    def version(self) -> str:
-        return "GnuTLS OpenSSL compatibility layer (test sketch)"
-
-    def endpoint(self, config: EndpointConfig, label: str) -> Endpoint:
-        return _LayerEndpoint(self._layer, config, label)
+# --- the gnutls stack's endpoint (conformance/stacks/gnutls_layer.py), driven by the pump -------------------------
 
 
 @pytest.mark.parametrize("layer_is", ["client", "server"])
 @pytest.mark.parametrize("peer", PEERS)
 def test_the_pump_drives_the_layer_through_a_socketpair(layer: Layer, peer: str, layer_is: str) -> None:
-    """The interop cases' one-thread pair driver, with the sketch endpoint against every C-API stack."""
+    """The interop cases' one-thread pair driver, with the gnutls stack's endpoint against every C-API stack."""
     _peer_api(peer)
-    sketch, other = _LayerStack(layer), load_stack(peer)
+    sketch, other = load_stack("gnutls"), load_stack(peer)
     client, server = (sketch, other) if layer_is == "client" else (other, sketch)
     h = Harness(sketch, client_stack=client, server_stack=server)
     try:

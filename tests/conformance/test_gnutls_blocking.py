@@ -38,59 +38,26 @@ import pytest
 
 from conformance.certs import SERVER_NAME, default_pki
 from conformance.harness import Harness
-from conformance.stacks import StackUnavailable, load_stack
+from conformance.stacks import StackUnavailable, gnutls_layer, load_stack
 from engine.ssl import constants as K
 
 LAYER_PATH = "/usr/lib/x86_64-linux-gnu/libgnutls-openssl.so.27"
 PEERS = ("engine", "libssl", "wolfssl", "boringssl")
-GNUTLS_E_AGAIN = 28  # ERR_get_error() of the layer is -(GnuTLS error code): gnutls/gnutls.h
+GNUTLS_E_AGAIN = gnutls_layer.GNUTLS_E_AGAIN
 GNUTLS_E_PREMATURE_TERMINATION = 110
 SOCKET_TIMEOUT = 10  # seconds, SO_RCVTIMEO / SO_SNDTIMEO: the descriptor stays blocking but never waits forever
 
 pytestmark = pytest.mark.skipif(not os.path.exists(LAYER_PATH),
                                 reason="libgnutls-openssl27 is not installed (scripts/bootstrap as root)")
 
-_P = ctypes.c_void_p
-_I = ctypes.c_int
-_SIGNATURES: dict[str, tuple[Any, tuple[Any, ...]]] = {
-    "SSL_library_init": (_I, ()),
-    "SSLv23_client_method": (_P, ()),
-    "SSLv23_server_method": (_P, ()),
-    "SSL_CTX_new": (_P, (_P,)),
-    "SSL_CTX_free": (None, (_P,)),
-    "SSL_CTX_set_verify": (None, (_P, _I, _P)),
-    "SSL_CTX_use_certificate_file": (_I, (_P, ctypes.c_char_p, _I)),
-    "SSL_CTX_use_PrivateKey_file": (_I, (_P, ctypes.c_char_p, _I)),
-    "SSL_new": (_P, (_P,)),
-    "SSL_free": (None, (_P,)),
-    "SSL_set_fd": (_I, (_P, _I)),
-    "SSL_connect": (_I, (_P,)),
-    "SSL_accept": (_I, (_P,)),
-    "SSL_read": (_I, (_P, ctypes.c_char_p, _I)),
-    "SSL_write": (_I, (_P, ctypes.c_char_p, _I)),
-    "SSL_shutdown": (_I, (_P,)),
-    "SSL_get_error": (_I, (_P, _I)),
-    "ERR_get_error": (ctypes.c_ulong, ()),
-    "ERR_error_string": (ctypes.c_char_p, (ctypes.c_ulong, _P)),
-}
-
-
-class Layer:
-    """The layer's own functions, declared as gnutls/openssl.h declares them (its SSL_METHOD constructors are the
-    old SSLv23_* ones; it has no TLS_*_method)."""
+class Layer(gnutls_layer.Layer):
+    """The stack's bindings of the layer (conformance/stacks/gnutls_layer.py), with a read that also reports
+    SSL_get_error, which these tests record."""
 
     def __init__(self) -> None:
-        self._lib = ctypes.CDLL(LAYER_PATH)
-        for name, (restype, argtypes) in _SIGNATURES.items():
-            fn = getattr(self._lib, name)
-            fn.restype, fn.argtypes = restype, argtypes
-        self._lib.SSL_library_init()
+        super().__init__(LAYER_PATH)
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        fn: Callable[..., Any] = getattr(self._lib, name)
-        return fn
-
-    def read(self, ssl: int, num: int = 1024) -> tuple[int, bytes, int, int]:
+    def read(self, ssl: int, num: int = 1024) -> tuple[int, bytes, int, int]:  # type: ignore[override]
         """SSL_read, then SSL_get_error of its result and ERR_get_error: (ret, data, error code, packed error)."""
         buf = ctypes.create_string_buffer(num)
         ret = int(self._lib.SSL_read(ssl, buf, num))

@@ -141,6 +141,11 @@ def test_tls12_renegotiation(h: Harness, starter: str) -> None:
         _exchange(pair, b"during and after %d" % i, to_server=starter == "client")
         _exchange(pair, b"the other way %d" % i, to_server=starter != "client")
     assert end.over(), "the renegotiation never completed"
+    if starter == "server":
+        # the server's flag says its side is over; the client's side is over when its SSL_do_handshake returns 1
+        # (SSL_do_handshake.pod: the handshake was completed), not still waiting for the server's Finished
+        done = pair.call(pair.client, lambda e: e.do_handshake())
+        assert done.ok, f"the server's renegotiation is not over on {pair.client.label}: {done}"
 
 
 @pytest.mark.clauses("RFC5246/7.2.1/close-notify")

@@ -78,12 +78,14 @@ class Capability(enum.StrEnum):
     SESSION_RESUMPTION = "session_resumption"
     ALPN = "alpn"
     SERVER_NAME_SEEN = "server_name_seen"
-    # finer parts of two capabilities above: declaring the umbrella declares both parts; the umbrella is had when
+    # finer parts of three capabilities above: declaring the umbrella declares both parts; the umbrella is had when
     # both parts are (see UMBRELLAS)
     IMPLICIT_HANDSHAKE_ON_READ = "implicit_handshake_on_read"
     IMPLICIT_HANDSHAKE_ON_WRITE = "implicit_handshake_on_write"
     PRESENT_CLIENT_CERTIFICATE = "present_client_certificate"
     REQUEST_CLIENT_CERTIFICATE = "request_client_certificate"
+    RENEGOTIATE = "renegotiate"
+    RENEGOTIATION_PENDING = "renegotiation_pending"
     VERIFY_CALLBACK = "verify_callback"
     SSL_OPTIONS = "ssl_options"
     SOCKET_TRANSPORT = "socket_transport"
@@ -120,7 +122,8 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.CIPHER_LIST: "the TLS 1.2 cipher suites offered can be chosen (an OpenSSL cipher list)",
     Capability.GROUP_SELECTION: "the key-exchange groups offered or accepted can be chosen",
     Capability.KEY_UPDATE: "can send a TLS 1.3 KeyUpdate",
-    Capability.RENEGOTIATION: "can renegotiate a TLS 1.2 connection",
+    Capability.RENEGOTIATION: "can renegotiate a TLS 1.2 connection and observe whether a renegotiation is pending "
+                              "(both parts: renegotiate, renegotiation_pending)",
     Capability.ZERO_LENGTH_WRITE: "a write of zero bytes reaches the library's write function",
     Capability.C_API: "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
     Capability.SESSION_RESUMPTION: "a client hands its session to a later client (Endpoint.session, "
@@ -150,12 +153,17 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.SET_SHUTDOWN: "the shutdown state can be set (SSL_set_shutdown; Endpoint.set_shutdown)",
     Capability.VERIFY_DEPTH: "the verify depth can be set (SSL_CTX_set_verify_depth; EndpointConfig.verify_depth) "
                              "and a server presents the intermediates of its certificate file",
+    Capability.RENEGOTIATE: "can request and start a TLS 1.2 renegotiation (SSL_renegotiate + SSL_do_handshake; "
+                            "Endpoint.renegotiate) and carry out one the peer asks for inside read / write",
+    Capability.RENEGOTIATION_PENDING: "whether a requested renegotiation is still pending is observable "
+                                      "(SSL_renegotiate_pending; Endpoint.renegotiation_pending)",
 })
 
 # A capability that is two behaviours: a stack that declares it has both parts; one that declares both parts has it.
 UMBRELLAS: Mapping[Capability, tuple[Capability, ...]] = MappingProxyType({
     Capability.IMPLICIT_HANDSHAKE: (Capability.IMPLICIT_HANDSHAKE_ON_READ, Capability.IMPLICIT_HANDSHAKE_ON_WRITE),
     Capability.CLIENT_CERTIFICATES: (Capability.PRESENT_CLIENT_CERTIFICATE, Capability.REQUEST_CLIENT_CERTIFICATE),
+    Capability.RENEGOTIATION: (Capability.RENEGOTIATE, Capability.RENEGOTIATION_PENDING),
 })
 
 
@@ -268,10 +276,12 @@ class Endpoint(abc.ABC):
 
     def renegotiate(self) -> Outcome:
         """Request a TLS 1.2 renegotiation (SSL_renegotiate) and start it (SSL_do_handshake)."""
-        raise NotImplementedError(f"{self.label}: renegotiation is not offered (capability 'renegotiation')")
+        raise NotImplementedError(f"{self.label}: renegotiation is not offered (capability 'renegotiate')")
 
     def renegotiation_pending(self) -> bool:
-        raise NotImplementedError(f"{self.label}: renegotiation is not offered (capability 'renegotiation')")
+        """SSL_renegotiate_pending: a renegotiation was requested and its handshake has not completed."""
+        raise NotImplementedError(f"{self.label}: SSL_renegotiate_pending is not offered "
+                                  "(capability 'renegotiation_pending')")
 
     def negotiated_version(self) -> str | None:
         return None
@@ -374,6 +384,9 @@ class StackAdapter(abc.ABC):
         if _has(self.capabilities, cap):
             return None
         why = self.missing_reasons.get(cap, "")
+        if not why:  # a part the stack does not explain by itself: the umbrella's reason covers it
+            why = next((self.missing_reasons[u] for u, parts in UMBRELLAS.items()
+                        if cap in parts and u in self.missing_reasons), "")
         if not why and cap in UMBRELLAS:  # the umbrella is missing because a part is: say which, and why
             why = "; ".join(f"{p}: {self.missing_reasons.get(p, 'not declared')}" for p in UMBRELLAS[cap]
                             if not _has(self.capabilities, p))

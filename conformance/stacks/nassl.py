@@ -183,6 +183,12 @@ class NasslEndpoint(Endpoint):
     def pending(self) -> int:
         return int(self.ssl.pending())
 
+    def renegotiate(self) -> Outcome:
+        # SSL.renegotiate() calls SSL_renegotiate and drops its return value (it returns None), so only the
+        # SSL_do_handshake that starts the renegotiation is observed
+        self.ssl.renegotiate()
+        return self._run("SSL_do_handshake", "after SSL_renegotiate", lambda: (int(self.ssl.do_handshake() or 1), b""))
+
     def set_verify(self, mode: int, callback: Callable[[bool, int, int], bool] | None) -> None:
         if callback is not None:
             raise Unsupported(f"{self.label}: nassl's SSL.set_verify is SSL_set_verify with a NULL verify_callback "
@@ -274,8 +280,8 @@ _COMMON_MISSING = {
     "ignore_unexpected_eof": "SSL_OP_IGNORE_UNEXPECTED_EOF is an OpenSSL 3.0 option",
     "request_client_certificate": "a server feature; nassl has no server",
     "key_update": "nassl has no SSL_key_update",
-    "renegotiation": "nassl's SSL has renegotiate() but no SSL_renegotiate_pending, so a renegotiation's end cannot be "
-                     "told",
+    "renegotiation_pending": "nassl does not bind SSL_renegotiate_pending (its SSL has renegotiate() and "
+                             "do_handshake() only)",
     "c_api": "a binding",
     "verify_callback": "nassl binds SSL_CTX_set_verify / SSL_set_verify with a NULL verify_callback: "
                        "SSL_CTX.set_verify and SSL.set_verify take the mode only (a second argument is a TypeError)",
@@ -305,6 +311,8 @@ class NasslStack(_NasslBase):
         "partial_write", "shutdown_return_values", "zero_length_write", "ssl_options",
         # SSL.set_verify (mode only) and SSL.set_options are SSL_set_verify / SSL_set_options
         "connection_verify", "connection_options",
+        # SSL.renegotiate() + SSL.do_handshake() (SSL_renegotiate, SSL_do_handshake); no SSL_renegotiate_pending
+        "renegotiate",
     )
     missing_reasons = MappingProxyType(_COMMON_MISSING)
 
@@ -317,7 +325,7 @@ class NasslLegacyStack(_NasslBase):
     capabilities = capability_set(
         "client_role", "tls1_2", "error_codes", "pending", "implicit_handshake", "present_client_certificate",
         "peer_verification", "cipher_list", "partial_write", "shutdown_return_values", "zero_length_write",
-        "ssl_options", "connection_verify", "connection_options",
+        "ssl_options", "connection_verify", "connection_options", "renegotiate",
     )
     missing_reasons = MappingProxyType({
         **_COMMON_MISSING,

@@ -1,15 +1,17 @@
 """A TLS 1.2 renegotiation driven the way an application drives one (SSL_key_update.pod: SSL_renegotiate() and
 SSL_renegotiate_abbreviated() only schedule it; the next I/O call acts on it). Shared by the cases that claim
-SSL_key_update.pod's renegotiation clauses and those that count renegotiations (SSL_CTX_sess_number.pod)."""
+SSL_key_update.pod's renegotiation clauses and those that count renegotiations (SSL_CTX_sess_number.pod), and, at
+the binding tier, by the cases that only need to know when a renegotiation is over (:class:`RenegotiationEnd`)."""
 
 from __future__ import annotations
 
 from conformance.capi import constants as K
-from conformance.harness import Harness
-from conformance.outcome import Role
+from conformance.harness import Harness, Pair
+from conformance.outcome import Outcome, Role
+from conformance.stacks.base import Endpoint
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
 
-__all__ = ["renegotiate", "tls12_pair"]
+__all__ = ["RenegotiationEnd", "renegotiate", "tls12_pair"]
 
 
 def tls12_pair(h: Harness, server_options: int = K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION) -> tuple[Mem, Mem]:
@@ -37,3 +39,42 @@ def renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None:
         if not moved and not api.SSL_renegotiate_pending(starter.ssl):
             return
     raise AssertionError("the renegotiation did not complete")
+
+
+class RenegotiationEnd:
+    """How a binding-tier case that does not judge SSL_renegotiate_pending itself tells that the renegotiation
+    ``starter`` starts (Endpoint.renegotiate) is over, asked only while the link is settled (both sides' reads want
+    more and nothing moves).
+
+    Where the starter's stack binds SSL_renegotiate_pending (capability ``renegotiation_pending``): the flag is
+    clear. Elsewhere, for a client starter (capability ``renegotiate`` only, e.g. nassl): its SSL_do_handshake
+    returns 1, which SSL_do_handshake.pod gives only once the handshake is completed; with the link settled the call
+    has no peer bytes to act on, so it adds no progress of its own. A client's new handshake cannot complete inside
+    the call that sends its ClientHello (the server's answer is not there yet), so that call must want to read: a 1
+    there would say nothing was started, and the later 1s would prove nothing. A server's SSL_do_handshake returns 1
+    once its HelloRequest is out, before the client's new handshake: a server starter needs the flag, and the case
+    is not applicable on a stack without it."""
+
+    def __init__(self, h: Harness, pair: Pair, starter: Endpoint) -> None:
+        self.pair = pair
+        self.starter = starter
+        stack = h.client_stack if starter is pair.client else h.server_stack
+        self.flag = stack.lacks("renegotiation_pending") is None
+        if not self.flag and starter is not pair.client:
+            h.need("renegotiation_pending", stacks=(stack,))
+
+    def started(self, out: Outcome) -> None:
+        """Check what the starter's Endpoint.renegotiate returned: the renegotiation is under way."""
+        if self.flag:
+            assert out.ok or out.retry, f"{self.starter.label} could not start a renegotiation: {out}"
+        else:
+            assert out.retry, f"{self.starter.label}: SSL_do_handshake after SSL_renegotiate returned {out}, not a " \
+                "wish to read the server's answer to a new ClientHello (was a renegotiation started?)"
+
+    def over(self) -> bool:
+        """Whether the renegotiation is over (call it with the link settled)."""
+        if self.flag:
+            return not self.starter.renegotiation_pending()
+        got = self.pair.call(self.starter, lambda e: e.do_handshake())
+        assert got.ok or got.retry, f"{self.starter.label}: SSL_do_handshake during the renegotiation: {got}"
+        return got.ok

@@ -51,7 +51,7 @@ def test_non_empty_renegotiation_info_in_the_initial_handshake_is_refused(h: Har
 def test_wrong_renegotiation_info_in_a_renegotiation_is_refused(h: Harness, role: Role, kind: str) -> None:
     """After a correct handshake the server asks for a renegotiation; the peer's hello of the renegotiation carries
     renegotiation_info with its last byte flipped, or none: handshake_failure."""
-    h.need("renegotiation")
+    h.need("renegotiate")  # the end of the renegotiation is not looked for: the stack must refuse the hello
     fault = BadRenegotiationInfo(msg_type=_hello_of(role), nth=2, kind=kind)
     config = _tls12(EndpointConfig(role=role, verify_peer=role is Role.CLIENT))
     pair, stack, peer = pair_with_misbehaving_peer(h, role, fault, config, tls=TLS12_ONLY)

@@ -81,3 +81,25 @@ def test_umbrella_capabilities_and_their_parts() -> None:
     why = half.lacks("implicit_handshake")
     assert why is not None and "write refuses before the handshake" in why
     assert half.lacks("implicit_handshake_on_write") is not None
+
+
+def test_renegotiation_is_an_umbrella_of_starting_and_the_pending_flag() -> None:
+    """'renegotiation' is 'renegotiate' (SSL_renegotiate + SSL_do_handshake) and 'renegotiation_pending'
+    (SSL_renegotiate_pending): nassl binds the first only, and the reason it lacks the second (and so the umbrella)
+    names the unbound function; a stack that lacks both and explains only the umbrella gives that reason for each
+    part."""
+    from conformance.stacks.engine import EngineStack
+    from conformance.stacks.nassl import NasslLegacyStack, NasslStack
+
+    engine = EngineStack()
+    assert all(engine.lacks(c) is None for c in ("renegotiation", "renegotiate", "renegotiation_pending"))
+    for nassl in (NasslStack(), NasslLegacyStack()):
+        assert nassl.lacks("renegotiate") is None
+        pending = nassl.lacks("renegotiation_pending")
+        assert pending is not None and "does not bind SSL_renegotiate_pending" in pending
+        umbrella = nassl.lacks("renegotiation")
+        assert umbrella is not None and "renegotiation_pending: nassl does not bind SSL_renegotiate_pending" in umbrella
+    stdlib = StdlibStack()
+    for part in ("renegotiate", "renegotiation_pending"):
+        why = stdlib.lacks(part)
+        assert why is not None and why.endswith(": ssl does not expose renegotiation"), why

@@ -45,7 +45,7 @@ def _codes(api: Any, code: int) -> tuple[int, int]:
 
 @pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2", "renegotiation")
 @pytest.mark.clauses("SSL_key_update/RETURN VALUES/0-no-renegotiation", "SSL_key_update/RETURN VALUES/0",
-                     "SSL_key_update/RETURN VALUES/1")
+                     "SSL_key_update/RETURN VALUES/1", "SSL_CTX_set_options/NOTES/no-renegotiation")
 @pytest.mark.states("established")
 @pytest.mark.parametrize("where", ["none", "SSL_CTX", "SSL"])
 @pytest.mark.parametrize("fn", ["SSL_renegotiate", "SSL_renegotiate_abbreviated"])

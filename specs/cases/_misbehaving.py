@@ -20,7 +20,13 @@ from conformance.stacks.capi_endpoint import CApiEndpoint
 from engine.tls.alerts import AlertDescription, TLSAlertError
 from engine.tls.config import TLSConfig
 from engine.tls.connection import TLSConnection
-from engine.tls.events import ApplicationData, CloseNotifyReceived, HandshakeComplete, NewSessionTicketReceived
+from engine.tls.events import (
+    AlertReceived,
+    ApplicationData,
+    CloseNotifyReceived,
+    HandshakeComplete,
+    NewSessionTicketReceived,
+)
 from engine.tls.misbehave import Misbehaviour
 from engine.tls.session13 import Ticket13
 from engine.tls.signatures import PrivateKey
@@ -53,6 +59,7 @@ class MisbehavingPeer(Endpoint):
         self.inbox = bytearray()
         self.outbox = bytearray()
         self.received_alert: int | None = None  # what the stack under test told us
+        self.warnings: list[tuple[int, int]] = []  # TLS 1.2 warning alerts the stack sent, (level, description)
         self.error: TLSAlertError | None = None
         self.tickets: list[Ticket13] = []  # TLS 1.3 tickets the stack sent (read() keeps them)
         self.completed: list[HandshakeComplete] = []  # the handshakes completed (read() keeps them)
@@ -94,6 +101,8 @@ class MisbehavingPeer(Endpoint):
                 self.tickets.append(event.session13)
             elif isinstance(event, HandshakeComplete):
                 self.completed.append(event)
+            elif isinstance(event, AlertReceived):
+                self.warnings.append((event.level, event.description))
             elif isinstance(event, CloseNotifyReceived):
                 return Outcome("SSL_read", 0, SslError.SSL_ERROR_ZERO_RETURN)
         if data:

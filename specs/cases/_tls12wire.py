@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CERTIFICATE", "NEW_SESSION_TICKET", "SERVER_HELLO", "SESSION_TICKET", "Flight", "Hello", "flight", "hello"]
+__all__ = ["CERTIFICATE", "NEW_SESSION_TICKET", "SERVER_HELLO", "SESSION_TICKET", "Flight", "Hello", "chosen_suite",
+           "flight", "hello", "offered_suites"]
 
 SERVER_HELLO = 2
 NEW_SESSION_TICKET = 4
@@ -71,3 +72,19 @@ def hello(body: bytes, *, client: bool) -> Hello:
         out.extensions[t] = body[at + 4:at + 4 + n]
         at += 4 + n
     return out
+
+
+def offered_suites(client_hello: bytes) -> list[int]:
+    """The cipher_suites list of a ClientHello body (the same layout in TLS 1.2 and TLS 1.3)."""
+    at = 2 + 32
+    at += 1 + client_hello[at]
+    n = int.from_bytes(client_hello[at : at + 2], "big")
+    raw = client_hello[at + 2 : at + 2 + n]
+    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+
+
+def chosen_suite(server_hello: bytes) -> int:
+    """The cipher suite of a ServerHello body."""
+    at = 2 + 32
+    at += 1 + server_hello[at]
+    return int.from_bytes(server_hello[at : at + 2], "big")

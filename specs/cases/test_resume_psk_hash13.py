@@ -15,9 +15,8 @@ import pytest
 from conformance.harness import Harness
 from conformance.outcome import Role
 from specs.cases._ssl_objects import Mem, handshake
-from specs.cases._tls12wire import flight, hello
-from specs.cases.test_resume_suite12 import _suites
-from specs.cases.test_ssl_session import V13, _connect, _reused, held_session
+from specs.cases._tls12wire import flight, hello, offered_suites
+from specs.cases.test_ssl_session import V13, _connect, _reused, held_session, offering_pair13
 
 pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "tls1_3")
 
@@ -31,15 +30,7 @@ def _offer(h: Harness, client_ctx: Any, server_ctx: Any, session: Any) -> tuple[
     """A TLS 1.3 handshake of new SSL objects on these contexts, the client given ``session``: the suites its
     ClientHello lists and whether it has a pre_shared_key, read off the wire; then the handshake is completed."""
     api = h.capi
-    for ctx in (client_ctx, server_ctx):
-        assert api.SSL_CTX_up_ref(ctx) == 1
-
-    def pinned(c: Any) -> Any:
-        return c.with_(min_version=V13, max_version=V13)
-
-    client = Mem(h, Role.CLIENT, adjust=pinned, ctx=client_ctx)
-    server = Mem(h, Role.SERVER, adjust=pinned, ctx=server_ctx)
-    assert api.SSL_set_session(client.ssl, session) == 1, "SSL_set_session failed"
+    client, server = offering_pair13(h, client_ctx, server_ctx, session)
     api.ERR_clear_error()
     ret = int(api.SSL_do_handshake(client.ssl))
     sent = client.take()
@@ -48,7 +39,7 @@ def _offer(h: Harness, client_ctx: Any, server_ctx: Any, session: Any) -> tuple[
         code, entry = int(api.SSL_get_error(client.ssl, ret)), int(api.ERR_peek_error())
         raise AssertionError(f"the client's first handshake step sent no ClientHello: SSL_do_handshake -> {ret}, "
                              f"SSL_get_error {code}, error entry {entry:#x}; sent {sent[:16].hex()!r}")
-    suites, psk = _suites(body), PRE_SHARED_KEY in hello(body, client=True).extensions
+    suites, psk = offered_suites(body), PRE_SHARED_KEY in hello(body, client=True).extensions
     h.trace.note(f"ClientHello suites {[hex(s) for s in suites]}, pre_shared_key: {psk}")
     server.give(sent)
     handshake(h, client, server)

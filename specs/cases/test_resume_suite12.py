@@ -15,29 +15,13 @@ import pytest
 
 from conformance.capi import constants as K
 from conformance.harness import Harness
-from specs.cases._tls12wire import SESSION_TICKET, Hello, hello
+from specs.cases._tls12wire import SESSION_TICKET, Hello, chosen_suite, hello, offered_suites
 from specs.cases.test_ssl_tickets12 import _connect, _ctxs, _issued, _reused, _session
 
 pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2")
 
 SUITE_A = b"ECDHE-ECDSA-AES128-GCM-SHA256"  # the session's suite
 SUITE_B = b"ECDHE-ECDSA-AES256-GCM-SHA384"  # the only suite the resuming client lists
-
-
-def _suites(client_hello: bytes) -> list[int]:
-    """The cipher_suites list of a ClientHello body."""
-    at = 2 + 32
-    at += 1 + client_hello[at]
-    n = int.from_bytes(client_hello[at : at + 2], "big")
-    raw = client_hello[at + 2 : at + 2 + n]
-    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
-
-
-def _chosen(server_hello: bytes) -> int:
-    """The cipher suite of a ServerHello body."""
-    at = 2 + 32
-    at += 1 + server_hello[at]
-    return int.from_bytes(server_hello[at : at + 2], "big")
 
 
 @pytest.mark.clauses("RFC5246/7.4.1.2/resumed-suite-offered")
@@ -56,7 +40,7 @@ def test_a_session_is_offered_only_with_its_suite(h: Harness, mechanism: str) ->
     first = _connect(h, server_setup=server_setup,
                      client_setup=lambda ctx: api.SSL_CTX_set_cipher_list(ctx, SUITE_A))  # fmt: skip
     assert first.done, "the first handshake did not complete"
-    suite = _chosen(first.server_hello)
+    suite = chosen_suite(first.server_hello)
     first_id = hello(first.server_hello, client=False).session_id
     ticket = _issued(first.s2c) or b""
     if mechanism == "session-id":
@@ -79,7 +63,7 @@ def test_a_session_is_offered_only_with_its_suite(h: Harness, mechanism: str) ->
     assert api.SSL_CTX_set_cipher_list(first.client.ctx, SUITE_B) == 1
     second = _connect(h, session=session, **_ctxs(first))
     ch = hello(second.client_hello, client=True)
-    listed = _suites(second.client_hello)
+    listed = offered_suites(second.client_hello)
     by_id, by_ticket = offers(ch)
     h.trace.note(f"session suite {suite:#06x}; second ClientHello lists {[hex(s) for s in listed]}, offers the "
                  f"session by id: {by_id}, by ticket: {by_ticket}")

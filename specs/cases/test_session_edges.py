@@ -17,9 +17,9 @@ from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role
 from specs.cases._ssl_objects import Mem, handshake
-from specs.cases._tls12wire import CERTIFICATE, SESSION_TICKET, flight, hello
+from specs.cases._tls12wire import CERTIFICATE, SESSION_TICKET, chosen_suite, flight, hello, offered_suites
 from specs.cases._wire import records
-from specs.cases.test_ssl_session import V13, held_session
+from specs.cases.test_ssl_session import V13, held_session, offering_pair13
 from specs.cases.test_ssl_session import _connect as _connect13
 from specs.cases.test_ssl_session import _reused as _reused13
 from specs.cases.test_ssl_tickets12 import Conn, _connect, _ctxs, _issued, _pinned, _reused, _session
@@ -28,21 +28,6 @@ pytestmark = pytest.mark.needs("c_api", "client_role", "server_role", "tls1_2")
 
 SUITE_A = b"ECDHE-ECDSA-AES128-GCM-SHA256"
 SUITE_B = b"ECDHE-ECDSA-AES256-GCM-SHA384"
-
-
-def _suites(client_hello: bytes) -> list[int]:
-    """The cipher_suites list of a ClientHello body."""
-    at = 2 + 32
-    at += 1 + client_hello[at]
-    n = int.from_bytes(client_hello[at : at + 2], "big")
-    raw = client_hello[at + 2 : at + 2 + n]
-    return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
-
-
-def _chosen(server_hello: bytes) -> int:
-    at = 2 + 32
-    at += 1 + server_hello[at]
-    return int.from_bytes(server_hello[at : at + 2], "big")
 
 
 @pytest.mark.clauses("SSL_CTX_set_timeout/NOTES/expired-not-reused", "RFC5077/3.3/ticket-resumes")
@@ -197,13 +182,13 @@ def test_resumption_keeps_to_the_client_suites(h: Harness, mechanism: str) -> No
     c2s, s2c, client, server = _attempt(h, first, session)
     sent = flight(c2s).first(1)
     assert sent is not None, f"the client sent no ClientHello ({c2s[:16].hex()})"
-    offered = _suites(sent)
+    offered = offered_suites(sent)
     sh = flight(s2c).first(2)
-    chosen = "absent" if sh is None else hex(_chosen(sh))
+    chosen = "absent" if sh is None else hex(chosen_suite(sh))
     h.trace.note(f"offered suites {[hex(s) for s in offered]}; ServerHello suite {chosen}")
     if sh is not None:
-        assert _chosen(sh) in offered, (f"the ServerHello's suite {_chosen(sh):#06x} is not in the ClientHello's "
-                                        f"list {[hex(s) for s in offered]}")
+        assert chosen_suite(sh) in offered, (f"the ServerHello's suite {chosen_suite(sh):#06x} is not in the "
+                                             f"ClientHello's list {[hex(s) for s in offered]}")
         assert client.ret == 1 and server.ret == 1, (
             f"a full handshake with an offered suite did not complete: client {client.show()}, server "
             f"{server.show()}")
@@ -322,15 +307,7 @@ def _offer13(h: Harness, client_ctx: Any, server_ctx: Any, session: Any) -> tupl
     """A TLS 1.3 handshake of new SSL objects on these contexts, the client given ``session``: its ClientHello's
     extensions read off the wire on the way (the first flight is plaintext), then the handshake completed."""
     api = h.capi
-    for ctx in (client_ctx, server_ctx):
-        assert api.SSL_CTX_up_ref(ctx) == 1
-
-    def pinned(c: Any) -> Any:
-        return c.with_(min_version=V13, max_version=V13)
-
-    client = Mem(h, Role.CLIENT, adjust=pinned, ctx=client_ctx)
-    server = Mem(h, Role.SERVER, adjust=pinned, ctx=server_ctx)
-    assert api.SSL_set_session(client.ssl, session) == 1, "SSL_set_session failed"
+    client, server = offering_pair13(h, client_ctx, server_ctx, session)
     ret = int(api.SSL_do_handshake(client.ssl))
     sent = client.take()
     body = flight(sent).first(1)

@@ -84,6 +84,22 @@ def held_session(h: Harness, mem: Mem) -> Any:
     return _Held(h, session).session
 
 
+def offering_pair13(h: Harness, client_ctx: Any, server_ctx: Any, session: Any) -> tuple[Mem, Mem]:
+    """New SSL objects of the stack on these contexts (each context up-referenced for its new SSL), both limited
+    to TLS 1.3, the client given ``session`` with SSL_set_session; no handshake step taken yet."""
+    api = h.capi
+    for ctx in (client_ctx, server_ctx):
+        assert api.SSL_CTX_up_ref(ctx) == 1
+
+    def pinned(c: Any) -> Any:
+        return c.with_(min_version=V13, max_version=V13)
+
+    client = Mem(h, Role.CLIENT, adjust=pinned, ctx=client_ctx)
+    server = Mem(h, Role.SERVER, adjust=pinned, ctx=server_ctx)
+    assert api.SSL_set_session(client.ssl, session) == 1, "SSL_set_session failed"
+    return client, server
+
+
 def _reused(h: Harness, client: Mem, server: Mem) -> tuple[int, int]:
     api = h.capi
     pair = (int(api.SSL_session_reused(client.ssl)), int(api.SSL_session_reused(server.ssl)))

@@ -329,6 +329,19 @@ def test_a_pinned_case_deviates_on_its_pinned_clause_only_and_its_other_clauses_
     assert f"Deviates on {READ}" in case_page and f"not judged on this stack: {PEEK}, {IMPLICIT}" in case_page
     overview = (tmp_path / "out" / "index.html").read_text()
     assert "; 2 not judged" in overview and "2 not judged: their cases stopped" in overview
+    heat_cell = overview.split('title="SSL_read on wolf:', 1)[1].split("</td>", 1)[0]
+    assert ">0%</a>" in heat_cell, "one clause judged (deviated), none passed"
+
+
+def test_a_page_whose_clauses_were_only_not_judged_says_so_in_the_heat_map(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    append_record(records, _pinned("wolf", "test_mixed", [MEM, READ, PEEK], [MEM]))
+    model = write_reports(tmp_path / "out", [records])
+    heat = next(b for b in model["matrix"] if b["page"].name == "SSL_read")["heat"]
+    assert heat == [{"stack": "wolf", "passed": 0, "applicable": 0, "checked": 2, "not_judged": 2}]
+    overview = (tmp_path / "out" / "index.html").read_text()
+    heat_cell = overview.split('title="SSL_read on wolf:', 1)[1].split("</td>", 1)[0]
+    assert ">not judged</a>" in heat_cell and "2 not judged: their cases stopped" in heat_cell
 
 
 def test_a_clause_another_case_judged_shows_that_verdict_not_not_judged() -> None:

@@ -344,6 +344,17 @@ def test_a_page_whose_clauses_were_only_not_judged_says_so_in_the_heat_map(tmp_p
     assert ">not judged</a>" in heat_cell and "2 not judged: their cases stopped" in heat_cell
 
 
+def test_an_openssl_erratum_names_the_clauses_it_deviates_on_and_those_left_unjudged(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    append_record(records, _pinned("libssl", "test_three", THREE, [PEEK]))
+    model = write_reports(tmp_path / "out", [records])
+    (erratum,) = model["errata"]
+    assert erratum.clauses == {PEEK} and erratum.not_judged == {READ, IMPLICIT}
+    errata = (tmp_path / "out" / "index.html").read_text().split('id="errata"', 1)[1].split('id="deviations"', 1)[0]
+    assert f'#{PEEK}">{PEEK}</a>' in errata and f'#{READ}"' not in errata
+    assert f"not judged (the case stopped at the pinned deviation): {READ}, {IMPLICIT}" in errata
+
+
 def test_a_clause_another_case_judged_shows_that_verdict_not_not_judged() -> None:
     """Where another case of the same stack checked the clause, the cell shows that case's verdict; a clause left
     only not-judged does not lower the share of clauses passed."""

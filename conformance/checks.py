@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.catalogue import Catalogue, CatalogueError, load_catalogue
-from conformance.expectations import check_expectations, expectations_file
+from conformance.expectations import OPEN_CASE, check_expectations, expectations_file
 from conformance.results import ReportDir
 from conformance.stacks import CAPABILITIES, StackAdapter, StackUnavailable, discover, load_stack
 
-__all__ = ["SEED_ENV", "Settings", "case_names", "check_adapter", "parse_seed", "preflight"]
+__all__ = ["OPEN_CASE", "SEED_ENV", "Settings", "case_names", "check_adapter", "parse_seed", "preflight"]
 
 SEED_ENV = "CONFORMANCE_RUN_SEED"
 
@@ -108,7 +108,10 @@ def _load_stacks(names: list[str]) -> tuple[list[StackAdapter], list[str]]:
 
 def case_names(paths: Iterable[Path]) -> dict[str, set[str]] | None:
     """Case function names -> the clause ids their marks name, read from the test files under ``paths`` without
-    importing them; ``None`` when no test file is found (then entries cannot be checked against cases)."""
+    importing them; ``None`` when no test file is found (then entries cannot be checked against cases). A case
+    some of whose clause ids cannot be read without running the file (an id built from a loop variable, parameters
+    made by a function) has :data:`conformance.expectations.OPEN_CASE` among them; its entries' clauses are checked
+    against the collected case by tests/conformance/test_checks.py instead."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -138,6 +141,78 @@ def _catalogue() -> Catalogue:
 
 _parsed: dict[tuple[Path, int, int], dict[str, set[str]]] = {}
 
+class _Clauses:
+    """The clause ids a case function's marks name, read from its module's syntax tree: literal strings, module
+    constants (``CLAUSE = "..."``, tuples of them, ``*NAMES``), f-strings of module constants, and the marks of
+    ``pytest.param(..., marks=pytest.mark.clauses(...))`` in its parametrize decorators (inline, or a module-level
+    name or function they name). Anything else makes the case open (:data:`OPEN_CASE`)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.names: dict[str, ast.AST] = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                self.names[node.targets[0].id] = node.value
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                self.names[node.target.id] = node.value
+            elif isinstance(node, ast.FunctionDef):
+                self.names.setdefault(node.name, node)
+
+    def strings(self, node: ast.AST, depth: int = 0) -> set[str] | None:
+        """The strings ``node`` stands for (one, or the items of a sequence), or None when they cannot be read."""
+        if depth > 8:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return {node.value}
+        if isinstance(node, ast.Name) and isinstance(self.names.get(node.id), ast.expr):
+            return self.strings(self.names[node.id], depth + 1)
+        if isinstance(node, ast.Starred):
+            return self.strings(node.value, depth + 1)
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            found: set[str] = set()
+            for item in node.elts:
+                got = self.strings(item, depth + 1)
+                if got is None:
+                    return None
+                found |= got
+            return found
+        if isinstance(node, ast.JoinedStr):
+            text = ""
+            for part in node.values:
+                got = self.strings(part.value if isinstance(part, ast.FormattedValue) else part, depth + 1)
+                if isinstance(part, ast.FormattedValue) and (part.conversion != -1 or part.format_spec):
+                    return None
+                if got is None or len(got) != 1:
+                    return None
+                text += next(iter(got))
+            return {text}
+        return None
+
+    def marks(self, node: ast.AST, clauses: set[str], seen: set[str], depth: int = 0) -> bool:
+        """Add the clause ids of every ``*.clauses(...)`` call in ``node`` (following module-level names and functions
+        it uses) to ``clauses``; False when one of them cannot be read."""
+        known = True
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and getattr(sub.func, "attr", "") == "clauses":
+                for arg in sub.args:
+                    got = self.strings(arg)
+                    if got is None:
+                        known = False
+                    else:
+                        clauses |= got
+            elif isinstance(sub, ast.Name) and sub.id in self.names and sub.id not in seen and depth < 4:
+                seen.add(sub.id)
+                known &= self.marks(self.names[sub.id], clauses, seen, depth + 1)
+        return known
+
+    def of(self, function: ast.FunctionDef) -> set[str]:
+        clauses: set[str] = set()
+        known = True
+        for deco in function.decorator_list:
+            known &= self.marks(deco, clauses, {function.name})
+        if not known:
+            clauses.add(OPEN_CASE)
+        return clauses
+
 
 def _file_cases(file: Path) -> dict[str, set[str]]:
     """The case functions of one file (parsed once per content version: the suite's files are big)."""
@@ -150,13 +225,10 @@ def _file_cases(file: Path) -> dict[str, set[str]]:
     except (SyntaxError, ValueError, OSError):
         return {}  # pytest reports it as a collection error with the details
     names: dict[str, set[str]] = {}
+    reader = _Clauses(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-            clauses = names.setdefault(node.name, set())
-            for deco in node.decorator_list:
-                if isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "clauses":
-                    clauses.update(a.value for a in deco.args
-                                   if isinstance(a, ast.Constant) and isinstance(a.value, str))
+            names.setdefault(node.name, set()).update(reader.of(node))
     _parsed[key] = names
     return names
 

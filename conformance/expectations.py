@@ -35,7 +35,8 @@ from pathlib import Path
 
 from conformance.verdicts import Verdict
 
-__all__ = ["Deviation", "ExpectationsError", "check_expectations", "expectations_file", "judge", "load_expectations"]
+__all__ = ["OPEN_CASE", "Deviation", "ExpectationsError", "check_expectations", "expectations_file", "judge",
+           "load_expectations"]
 
 _VERDICTS = frozenset({Verdict.FAILED, Verdict.HANG, Verdict.ERROR, Verdict.CRASH})
 
@@ -184,6 +185,10 @@ def _parse(stack: str, path: Path) -> dict[str, list[Deviation]]:
 
 _TOP_KEYS = frozenset({"schema", "deviation"})
 
+# Among a case's clause ids (``cases`` of :func:`check_expectations`): the case has clauses that could not be read
+# without running it (conformance.checks.case_names), so its entries' clauses are not checked against its own.
+OPEN_CASE = "*"
+
 
 def _entry_keys() -> frozenset[str]:
     return frozenset(f.name for f in fields(Deviation) if f.name != "stack")
@@ -191,8 +196,10 @@ def _entry_keys() -> frozenset[str]:
 
 def check_expectations(stack: str, path: Path, cases: Mapping[str, Collection[str]] | None,
                        clause_ids: Collection[str]) -> list[str]:
-    """Problems of a stack's expectations file, one line each: syntax, schema, unknown keys, and entries naming a
-    case (``cases``: case name -> its clause ids; ``None`` skips that check) or a clause that does not exist."""
+    """Problems of a stack's expectations file, one line each: syntax, schema, unknown keys, entries naming a case
+    (``cases``: case name -> its clause ids; ``None`` skips that check) or a clause that does not exist, and entries
+    naming a clause their case does not claim (the report marks an expected deviation on the entry's clauses only,
+    and the case's other clauses as not judged: a clause outside the case would be judged by nobody)."""
     if not path.exists():
         return []
     try:
@@ -213,9 +220,15 @@ def check_expectations(stack: str, path: Path, cases: Mapping[str, Collection[st
     for case, deviations in entries.items():
         if cases is not None and case not in cases:
             problems.append(f"{path}: case {case!r} does not exist; fix its name or remove the entry")
+        claimed = cases.get(case) if cases is not None else None
         for deviation in deviations:
             for clause in deviation.clauses:
                 if clause not in clause_ids:
                     problems.append(f"{path}: case {case!r} names clause {clause!r}, which is not in the catalogue; "
                                     "fix the id or remove it")
+                elif claimed is not None and OPEN_CASE not in claimed and clause not in claimed:
+                    problems.append(f"{path}: case {case!r} names clause {clause!r}, which the case does not claim "
+                                    f"(it claims {', '.join(sorted(claimed)) or 'none'}); name only the case's "
+                                    "clauses the deviation concerns (re-read the case), or add the clause to the "
+                                    "case's marks")
     return problems

@@ -127,7 +127,8 @@ class CaseFacts:
         if expectation is not None:
             record.expectation = {"stack": expectation.stack, "verdict": str(expectation.verdict),
                                   "reason": expectation.reason, "evidence": expectation.evidence,
-                                  "observed": list(expectation.observed), "cause": expectation.cause}
+                                  "observed": list(expectation.observed), "cause": expectation.cause,
+                                  "clauses": list(expectation.clauses)}
         return record
 
 

@@ -12,6 +12,15 @@ passed on (several runs' files merged), the staged output is thrown away and a s
 :class:`Aggregate` keeps counters and small per-stack, per-clause and per-case summaries; its memory grows with the
 number of stacks, clauses, cases and distinct reasons, not with the number of records (only the non-passed
 single-stack verdicts are kept, as short tuples, for the "passes on libssl but not here" list).
+
+Clauses judged. A verdict is the case's; the clause cells say what each clause was judged. A case stops at its
+first failed assertion, so when an expected deviation's entry names the clauses it concerns (the record's
+``expectation["clauses"]``, :func:`pinned_clauses`), only those clauses take the deviation: the case's other
+clauses are :data:`NOT_JUDGED` on that stack (the case never reached them), counted neither as passed, failed nor
+deviated, and left out of the "applicable clauses" figures. A record without that key (written before it existed),
+an entry naming no clause, or one whose clauses are none of the record's, marks every clause as before. A *failed*
+(or error, hang, crash) verdict still marks every clause the case claims: the record does not say which clause the
+failing assertion concerns, and a clause-level view must not hide a failure (docs/results-schema.md).
 """
 
 from __future__ import annotations
@@ -40,8 +49,8 @@ from conformance.verdicts import (
     parse_record,
 )
 
-__all__ = ["OPENSSL_STACKS", "Aggregate", "Item", "NothingToReport", "Stream", "case_file", "make_item", "stream_of",
-           "worst"]
+__all__ = ["CELL_SEVERITY", "NOT_JUDGED", "OPENSSL_STACKS", "Aggregate", "Item", "NothingToReport", "Stream",
+           "case_file", "make_item", "not_judged_reason", "pinned_clauses", "stream_of", "worst"]
 
 # The stacks that *are* OpenSSL: where one of them differs from an OpenSSL page, the page is wrong (an erratum).
 OPENSSL_STACKS = frozenset({"libssl"})
@@ -52,7 +61,13 @@ REFERENCE_STACK = "libssl"  # "passes on libssl but not on this stack"
 # ``to_json``); the overview's "Differential findings" section shows them and a ``finding`` makes the report not ok.
 DIFFERENTIAL_KIND = "differential"
 
-_RANK = {str(v): i for i, v in enumerate(SEVERITY)}
+# The state of a clause cell whose case stopped, at a pinned deviation of its other clauses, before reaching it.
+NOT_JUDGED = "not-judged"
+# Worst first, for clause cells: a clause some case judged shows that case's verdict; "not judged" only where no
+# case judged it, but above "not applicable" (the case ran on the stack; it stopped before this clause).
+CELL_SEVERITY: tuple[str, ...] = (*(str(v) for v in SEVERITY if v != Verdict.NOT_APPLICABLE), NOT_JUDGED,
+                                  str(Verdict.NOT_APPLICABLE))
+_RANK = {v: i for i, v in enumerate(CELL_SEVERITY)}
 _VALUES = {v: v.value for v in Verdict}
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -60,12 +75,31 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 def worst(verdicts: Iterable[str]) -> str:
     """The worst of ``verdicts`` (:data:`conformance.verdicts.SEVERITY`), or "none"."""
     best = "none"
-    rank = len(SEVERITY)
+    rank = len(CELL_SEVERITY)
     for verdict in verdicts:
         r = _RANK.get(str(verdict), rank)
         if r < rank:
             best, rank = str(verdict), r
     return best
+
+
+def pinned_clauses(verdict: str, clauses: tuple[str, ...],
+                   expectation: dict[str, Any] | None) -> tuple[str, ...] | None:
+    """The clauses an expected deviation was judged on: those of ``clauses`` its entry names
+    (``expectation["clauses"]``); ``None`` when every clause takes the verdict (another verdict, an older record
+    without the key, an entry naming no clause or none of these)."""
+    if verdict != "expected-deviation" or not expectation:
+        return None
+    named = expectation.get("clauses")
+    if not isinstance(named, list) or not named:
+        return None
+    pinned = tuple(c for c in clauses if c in named)
+    return pinned or None
+
+
+def not_judged_reason(case: str, pinned: Iterable[str]) -> str:
+    """Why a clause of ``case`` was not judged: the case stopped at the pinned deviation of ``pinned``."""
+    return f"not judged on this stack: {case} stopped at the pinned deviation of {', '.join(pinned)}"
 
 
 def _worse(a: str | None, b: str) -> str:
@@ -379,7 +413,8 @@ class Erratum:
     case: str
     reason: str
     evidence: str
-    clauses: set[str] = field(default_factory=set)
+    clauses: set[str] = field(default_factory=set)  # the clauses it deviates on
+    not_judged: set[str] = field(default_factory=set)  # the case's other clauses, never reached (see NOT_JUDGED)
     count: int = 0
     first: CaseRow | None = None
 
@@ -394,8 +429,9 @@ class StackData:
     na: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # reason -> case -> count
     deviations: dict[str, Erratum] = field(default_factory=dict)  # case -> erratum
     not_passed: dict[tuple[str, str], CaseRow] = field(default_factory=dict)  # (case, params) single-stack
-    clauses_applicable: int = 0
+    clauses_applicable: int = 0  # clauses some case judged on the stack (not only not-applicable or not-judged)
     clauses_passed: int = 0
+    clauses_not_judged: int = 0  # clauses whose cases ran but stopped before them, and no case judged them
 
 
 _INTERN: dict[str, str] = {}
@@ -516,11 +552,21 @@ class Aggregate:
                 self.pair_rows[pair].append(row)
             else:
                 self.pair_passed[pair].add(case)
+        pinned = pinned_clauses(verdict, clauses, record.expectation) if row is not None else None
         if not interop:  # single-stack cases, and interoperability cases of a stack with itself
             counts = me.own
             counts[verdict] = counts.get(verdict, 0) + 1
             rank = _RANK.get(verdict, 99)
-            for cell, counts, reasons in self._cells_of(clauses, name):
+            unjudged = not_judged_reason(case, pinned) if pinned is not None else ""
+            for clause, (cell, counts, reasons) in zip(clauses, self._cells_of(clauses, name), strict=True):
+                if pinned is not None and clause not in pinned:  # the case stopped before this clause
+                    earlier = cell.get(case)
+                    if earlier is None or _RANK[NOT_JUDGED] < _RANK.get(earlier, 99):
+                        cell[case] = NOT_JUDGED
+                    counts[NOT_JUDGED] = counts.get(NOT_JUDGED, 0) + 1
+                    if len(reasons) < 3 and (NOT_JUDGED, unjudged) not in reasons:
+                        reasons.append((NOT_JUDGED, unjudged))
+                    continue
                 earlier = cell.get(case)
                 if earlier is None or rank < _RANK.get(earlier, 99):  # _worse(earlier, verdict)
                     cell[case] = verdict
@@ -547,7 +593,11 @@ class Aggregate:
                 erratum = me.deviations[case] = Erratum(
                     record.stack, case, _intern(str(expectation.get("reason") or record.reason)),
                     _intern(str(expectation.get("evidence", ""))), first=row)
-            erratum.clauses.update(clauses)
+            if pinned is None:
+                erratum.clauses.update(clauses)
+            else:
+                erratum.clauses.update(pinned)
+                erratum.not_judged.update(c for c in clauses if c not in pinned)
             erratum.count += 1
 
     # --- the model ------------------------------------------------------------------------------------------------
@@ -565,29 +615,33 @@ class Aggregate:
             if self.pages_seen and page.name not in self.pages_seen:
                 continue
             rows = []
-            heat: dict[str, list[int]] = {s: [0, 0, 0] for s in stacks}  # passed, applicable, clauses with cases
+            # passed, applicable (judged), clauses with cases, not judged (cases ran but stopped before them)
+            heat: dict[str, list[int]] = {s: [0, 0, 0, 0] for s in stacks}
             for clause in page.clauses:
                 cells: list[dict[str, Any]] = []
                 for s in stacks:
                     in_cell = self.cells.get((clause.id, s), {})
                     counts = self.cell_counts.get((clause.id, s), Counter())
                     verdict = worst(in_cell.values()) if in_cell else "unobservable" if clause.unobservable else "none"
-                    applicable = [v for v in in_cell.values() if v != Verdict.NOT_APPLICABLE]
+                    judged = [v for v in in_cell.values() if v != Verdict.NOT_APPLICABLE and v != NOT_JUDGED]
                     if in_cell:
                         heat[s][2] += 1
-                    if applicable:
+                    if judged:
                         heat[s][1] += 1
-                        if worst(applicable) == Verdict.PASSED:
+                        if worst(judged) == Verdict.PASSED:
                             heat[s][0] += 1
-                    cells.append({"stack": s, "verdict": verdict, "in_cell": sorted(in_cell.items()),
+                    elif verdict == NOT_JUDGED:
+                        heat[s][3] += 1
+                    cells.append({"stack": s, "verdict": verdict, "cases": sorted(in_cell.items()),
                                   "counts": dict(counts), "reasons": self.cell_reasons.get((clause.id, s), [])})
                 rows.append({"clause": clause, "cells": cells})
             for s in stacks:
                 self.stacks[s].clauses_passed += heat[s][0]
                 self.stacks[s].clauses_applicable += heat[s][1]
+                self.stacks[s].clauses_not_judged += heat[s][3]
             pages.append({"page": page, "rows": rows,
                           "heat": [{"stack": s, "passed": heat[s][0], "applicable": heat[s][1],
-                                    "checked": heat[s][2]} for s in stacks]})
+                                    "checked": heat[s][2], "not_judged": heat[s][3]} for s in stacks]})
         interop_stacks = sorted({p[0] for p in self.pairs} | {p[1] for p in self.pairs})
         interop_matrix = []
         for client in interop_stacks:
@@ -615,6 +669,7 @@ class Aggregate:
                 "name": s, "version": data.version, "counts": dict(data.counts), "own": dict(data.own),
                 "total": sum(data.counts.values()),
                 "applicable": data.clauses_applicable, "passed_clauses": data.clauses_passed,
+                "not_judged_clauses": data.clauses_not_judged,
                 "share": (data.clauses_passed / data.clauses_applicable) if data.clauses_applicable else None,
                 "bad": [{"verdict": v, "reason": r, "rows": rows} for (v, r), rows in
                         sorted(data.bad.items(), key=lambda kv: (_RANK.get(kv[0][0], 99), -len(kv[1])))],

@@ -33,6 +33,7 @@ from conformance.report.chart import benchmark_svg
 from conformance.report.compare import DIGEST, Comparison, DigestWriter
 from conformance.report.junit import JunitWriter
 from conformance.report.model import (
+    NOT_JUDGED,
     OPENSSL_STACKS,
     Aggregate,
     CaseRow,
@@ -42,8 +43,10 @@ from conformance.report.model import (
     Stream,
     case_file,
     params_text,
+    pinned_clauses,
     safe_name,
 )
+from conformance.verdicts import VerdictRecord
 
 __all__ = ["PAGES", "write_directory"]
 
@@ -58,6 +61,7 @@ def _env() -> Environment:
     env.filters["stack_file"] = lambda name: f"stack-{safe_name(name)}.html"
     env.filters["case_file"] = case_file
     env.filters["params"] = params_text
+    env.globals["not_judged"] = NOT_JUDGED
     env.filters["pct"] = lambda share: "–" if share is None else f"{100 * share:.0f}%"
     env.filters["heat"] = _heat_colour
     env.filters["first_line"] = lambda text: (text.splitlines() or [""])[0][:160]
@@ -136,8 +140,15 @@ _FOLDED = _Memo(_fold)
 _PARAMS = _Memo(lambda params: _esc(params_text(params)))
 
 
-def _expectation_html(exp: dict[str, Any]) -> str:
-    return (f"<div class=exp><b>Expected deviation</b>: {_esc(str(exp.get('reason', '')))}"
+def _expectation_html(exp: dict[str, Any], record: VerdictRecord) -> str:
+    judged = ""
+    pinned = pinned_clauses(record.verdict.value, tuple(record.clauses), exp)
+    if pinned is not None:
+        rest = [c for c in record.clauses if c not in pinned]
+        judged = (f"<br>Deviates on {_esc(', '.join(pinned))}"
+                  + (f"; <span class=not-judged>not judged on this stack: {_esc(', '.join(rest))}</span> (the case "
+                     "stopped at the pinned deviation)" if rest else ""))
+    return (f"<div class=exp><b>Expected deviation</b>: {_esc(str(exp.get('reason', '')))}{judged}"
             + (f"<details><summary>evidence</summary><pre>{_esc(str(exp['evidence']))}</pre></details>"
                if exp.get("evidence") else "") + "</div>")
 
@@ -149,7 +160,7 @@ def case_row(item: Item) -> str:
     verdict = record.verdict.value
     server = record.stack if peer is None else peer if record.client == record.stack else record.stack  # server_of
     sides, stack, who = _who(record.stack, record.client, server, peer is not None)
-    expectation = _expectation_html(record.expectation) if record.expectation else ""
+    expectation = _expectation_html(record.expectation, record) if record.expectation else ""
     trace = record.trace
     trace_html = (f"<details><summary>trace ({len(trace)} lines)</summary><pre>{_esc(chr(10).join(trace))}"
                   "</pre></details>") if trace else ""
@@ -226,6 +237,10 @@ def erratum_rows(items: list[Erratum], root: str) -> Markup:
         count = f' <span class="muted">({e.count} verdicts)</span>' if e.count > 1 else ""
         clauses = "".join(f'<a class="clause-id" href="{root}pages/{_esc(_page_file(c.split("/")[0]))}#{_esc(c)}">'
                           f"{_esc(c)}</a><br>" for c in sorted(e.clauses, key=str.lower))  # as jinja's sort
+        unjudged = sorted(e.not_judged - e.clauses, key=str.lower)
+        if unjudged:
+            clauses += (f'<span class="muted">not judged on this stack (the case stopped at the pinned deviation): '
+                        f'{_esc(", ".join(unjudged))}</span>')
         evidence = (f"<details><summary>evidence</summary><pre>{_esc(e.evidence)}</pre></details>"
                     if e.evidence else "")
         link = _esc(e.first.link) if e.first is not None else ""
@@ -423,7 +438,7 @@ def _write_stage(stage: Path, directory: Path, stream: Stream, comparison: Compa
     summary = {k: model[k] for k in ("generated", "seeds", "totals", "total", "expected", "complete",
                                      "completeness", "notes", "ok", "missing")}
     summary["stacks"] = [{k: s[k] for k in ("name", "version", "counts", "own", "total", "applicable",
-                                            "passed_clauses")} for s in model["stacks"]]
+                                            "passed_clauses", "not_judged_clauses")} for s in model["stacks"]]
     summary["problems"] = [{"stack": p.stack, "client": p.client, "server": p.server, "case": p.case,
                             "params": p.params_text, "verdict": p.verdict, "reason": p.reason}
                            for p in model["problems"]]

@@ -197,7 +197,7 @@ def _with_expectations(name: str) -> type[StdlibStack]:
                                                    "expectations_path": HERE / "expectations" / f"{name}.toml"})
 
 
-for _name in ("syntax", "schema", "unknown_case", "unknown_clause", "unknown_key"):
+for _name in ("syntax", "schema", "unknown_case", "unknown_clause", "unknown_key", "clause_not_claimed"):
     globals()[f"Expect_{_name}"] = _with_expectations(_name)
 
 

@@ -4,12 +4,17 @@ and the report directory untouched (conformance/checks.py, through both the comm
 from __future__ import annotations
 
 import hashlib
+import importlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import specs
+from conformance.catalogue import load_catalogue
 from conformance.checks import Settings, case_names, preflight
 from conformance.cli import main
+from conformance.expectations import OPEN_CASE, check_expectations, load_expectations
 
 HERE = Path(__file__).parent
 
@@ -49,6 +54,9 @@ CASES = [
      "unknown_case.toml: case 'test_write_returns_bytes_writen' does not exist"),
     (["--stack", "brokenstacks:Expect_unknown_clause"], "names clause 'SSL_write/RETURN VALUES/>9000'"),
     (["--stack", "brokenstacks:Expect_unknown_key"], "unknown key 'peer'"),
+    (["--stack", "brokenstacks:Expect_clause_not_claimed"],
+     "case 'test_key_update_none_refused' names clause 'SSL_key_update/DESCRIPTION/tls13-after-handshake', which the "
+     "case does not claim"),
     (["--stack", "stdlib", "-n", "-3"], "-n -3: the number of worker processes must be 0"),
     (["--stack", "stdlib", "--case-deadline", "-1"], "--case-deadline -1: must be 0"),
     (["--stack", "stdlib", "--page", "SSL_nope"], "--page SSL_nope: unknown page"),
@@ -110,6 +118,61 @@ def test_case_names_are_read_without_importing(tmp_path: Path) -> None:
                                         "@pytest.mark.clauses('A/B/c')\ndef test_one(h):\n    pass\n")
     assert case_names([tmp_path]) == {"test_one": {"A/B/c"}}
     assert case_names([tmp_path / "absent"]) is None
+
+
+def test_case_clauses_are_read_from_constants_f_strings_and_parameter_marks(tmp_path: Path) -> None:
+    (tmp_path / "test_x.py").write_text(
+        'P = "A"\nBOTH = (f"{P}/B/c", "A/B/d")\n'
+        'PARAMS = [pytest.param(1, marks=pytest.mark.clauses(f"{P}/B/p")), 2]\n'
+        "def _made():\n    return [pytest.param(p, marks=pytest.mark.clauses(f'{p}/B/q')) for p in 'xy']\n\n"
+        "@pytest.mark.clauses(*BOTH)\n@pytest.mark.parametrize('n', PARAMS)\ndef test_one(h, n):\n    pass\n\n"
+        "@pytest.mark.clauses(P + '/B/c')\ndef test_two(h):\n    pass\n\n"
+        "@pytest.mark.clauses('A/B/c')\n@pytest.mark.parametrize('p', _made())\ndef test_three(h, p):\n    pass\n")
+    assert case_names([tmp_path]) == {"test_one": {"A/B/c", "A/B/d", "A/B/p"}, "test_two": {OPEN_CASE},
+                                      "test_three": {"A/B/c", OPEN_CASE}}
+
+
+def _imported_clauses() -> dict[str, set[str]]:
+    """Case name -> every clause its marks name, read from the imported case modules (the marks pytest collects:
+    the function's own, and those of its parameters)."""
+    found: dict[str, set[str]] = {}
+    for file in sorted((Path(specs.__file__).parent / "cases").glob("test_*.py")):
+        module = importlib.import_module(f"specs.cases.{file.stem}")
+        for name, function in vars(module).items():
+            if not name.startswith("test_") or not callable(function):
+                continue
+            clauses = found.setdefault(name, set())
+            for mark in getattr(function, "pytestmark", []):
+                if mark.name == "clauses":
+                    clauses.update(mark.args)
+                elif mark.name == "parametrize":
+                    values: Any = mark.kwargs.get("argvalues", mark.args[1] if len(mark.args) > 1 else [])
+                    for value in values:
+                        for inner in getattr(value, "marks", ()):
+                            if inner.name == "clauses":
+                                clauses.update(inner.args)
+    return found
+
+
+def test_the_file_reader_agrees_with_the_collected_marks_and_every_entry_names_its_cases_clauses() -> None:
+    """What :func:`case_names` reads without importing is what the imported cases mark (a case it cannot read whole
+    is open, and what it read is still right); and every entry of the built-in expectations files, open cases'
+    included, names only clauses its case claims."""
+    real = _imported_clauses()
+    read = case_names([Path(specs.__file__).parent / "cases"])
+    assert read is not None and set(read) == set(real)
+    for name, clauses in read.items():
+        if OPEN_CASE in clauses:
+            assert clauses - {OPEN_CASE} <= real[name], name
+        else:
+            assert clauses == real[name], name
+    clause_ids = {c.id for page in load_catalogue().pages.values() for c in page.clauses}
+    problems = []
+    for path in sorted((Path(__file__).parents[2] / "conformance" / "expectations").glob("*.toml")):
+        if path.stem != "divergences":  # the differential runner's table, not a stack's file
+            assert load_expectations(path.stem, path), path
+            problems += check_expectations(path.stem, path, real, clause_ids)
+    assert problems == []
 
 
 @pytest.mark.usefixtures("broken_on_path")

@@ -138,6 +138,7 @@ def test_listed(h):
 ENTRY = '''schema = 1
 [[deviation]]
 case = "test_listed"
+clauses = ["SSL_read/RETURN VALUES/<=0"]
 observed = "{observed}"
 reason = "r"
 evidence = "e"
@@ -162,6 +163,7 @@ def test_a_different_failure_of_a_listed_case_is_failed(pytester: pytest.Pyteste
     (record,) = [r for r in records if r.get("kind") == "verdict"]
     assert record["verdict"] == verdict, record["reason"]
     assert "SSL_ERROR_WANT_READ" in record["observed"]
+    assert record["expectation"]["clauses"] == ["SSL_read/RETURN VALUES/<=0"], "the entry's clauses reach the record"
     if verdict == "failed":
         assert "not the failure pinned" in record["reason"] and "SSL_ERROR_SYSCALL" in record["reason"]
 

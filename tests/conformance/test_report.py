@@ -262,3 +262,130 @@ def test_the_fast_verdict_path_builds_what_parse_record_builds_and_refuses_nothi
     with pytest.raises(ResultsError) as slow:
         list(read_records([path]))
     assert str(fast.value) == str(slow.value)
+
+
+# --- clauses judged: an expected deviation pinned to some of its case's clauses ------------------------------------
+
+PEEK = "SSL_read/DESCRIPTION/peek-keeps-data"
+IMPLICIT = "SSL_read/NOTES/implicit-handshake"
+THREE = [READ, PEEK, IMPLICIT]
+
+
+def _pinned(stack: str, case: str, clauses: list[str], pinned: list[str] | None, **extra: Any) -> dict[str, Any]:
+    """An expected deviation of ``case`` whose entry names ``pinned`` (None: a record written before the key)."""
+    expectation: dict[str, Any] = {"stack": stack, "verdict": "failed", "reason": "reads 0", "evidence": "run X",
+                                   "observed": ["SSL_read"]}
+    if pinned is not None:
+        expectation["clauses"] = pinned
+    return _v(stack, case, "expected-deviation", clauses, expectation=expectation,
+              reason=f"{stack}: reads 0 (observed: SSL_read -> 0)", **extra)
+
+
+def _cells(model: dict[str, Any], page: str, stack: str) -> dict[str, dict[str, Any]]:
+    block = next(b for b in model["matrix"] if b["page"].name == page)
+    return {row["clause"].id: next(c for c in row["cells"] if c["stack"] == stack) for row in block["rows"]}
+
+
+def test_a_pinned_case_deviates_on_its_pinned_clause_only_and_its_other_clauses_are_not_judged(tmp_path: Path) -> None:
+    """A case of three clauses stops at its assertion about the first, pinned in the stack's expectations: the
+    clause view shows one deviation and two clauses not judged (not passed, failed or deviated); the case's verdict
+    and the verdict counts stay what they were."""
+    records = tmp_path / "r.jsonl"
+    append_record(records, _pinned("wolf", "test_three", THREE, [READ]))
+    model = write_reports(tmp_path / "out", [records])
+    assert model["totals"] == {"expected-deviation": 1} and model["total"] == 1
+    cells = _cells(model, "SSL_read", "wolf")
+    assert {c: cells[c]["verdict"] for c in THREE} == {READ: "expected-deviation", PEEK: "not-judged",
+                                                      IMPLICIT: "not-judged"}
+    assert cells[PEEK]["cases"] == [("test_three", "not-judged")]
+    assert cells[PEEK]["reasons"] == [("not-judged", f"not judged on this stack: test_three stopped at the pinned "
+                                                     f"deviation of {READ}")]
+    (wolf,) = model["stacks"]
+    assert (wolf["applicable"], wolf["passed_clauses"], wolf["not_judged_clauses"]) == (1, 0, 2)
+    assert wolf["counts"] == {"expected-deviation": 1}, "the case-level counts do not change"
+    (erratum,) = wolf["deviations"]
+    assert erratum.clauses == {READ} and erratum.not_judged == {PEEK, IMPLICIT}
+    heat = next(b for b in model["matrix"] if b["page"].name == "SSL_read")["heat"]
+    assert heat == [{"stack": "wolf", "passed": 0, "applicable": 1, "checked": 3, "not_judged": 2}]
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["totals"] == {"expected-deviation": 1}
+    assert {k: summary["stacks"][0][k] for k in ("applicable", "passed_clauses", "not_judged_clauses")} == {
+        "applicable": 1, "passed_clauses": 0, "not_judged_clauses": 2}
+
+    pages = tmp_path / "out" / "pages"
+    page = (pages / "page-SSL_read.html").read_text()
+    for clause, state in ((READ, "expected-deviation"), (PEEK, "not-judged"), (IMPLICIT, "not-judged")):
+        row = page.split(f'<tr id="{clause}"', 1)[1].split("</tr>", 1)[0]
+        assert f'<td class="v {state} f" data-stack="wolf"' in row, (clause, row)
+        assert 'href="case-test_three.html#stack=wolf"' in row, "the cell lists the case it drills down to"
+    peek_row = page.split(f'<tr id="{PEEK}"', 1)[1].split("</tr>", 1)[0]
+    assert "stopped at the pinned deviation of" in peek_row and "not judged on wolf" in peek_row
+    assert "<option>not-judged</option>" in page, "the page's verdict filter offers the clause state"
+    stack_page = (pages / "stack-wolf.html").read_text()
+    assert "2 clauses not judged" in stack_page
+    deviations = stack_page.split('id="deviations"', 1)[1].split('id="na"', 1)[0]
+    assert READ in deviations and f"the case stopped at the pinned deviation): {PEEK}, {IMPLICIT}" in deviations
+    case_page = (pages / "case-test_three.html").read_text()
+    assert f"Deviates on {READ}" in case_page and f"not judged on this stack: {PEEK}, {IMPLICIT}" in case_page
+    overview = (tmp_path / "out" / "index.html").read_text()
+    assert "; 2 not judged" in overview and "2 not judged: their cases stopped" in overview
+    heat_cell = overview.split('title="SSL_read on wolf:', 1)[1].split("</td>", 1)[0]
+    assert ">0%</a>" in heat_cell, "one clause judged (deviated), none passed"
+
+
+def test_a_page_whose_clauses_were_only_not_judged_says_so_in_the_heat_map(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    append_record(records, _pinned("wolf", "test_mixed", [MEM, READ, PEEK], [MEM]))
+    model = write_reports(tmp_path / "out", [records])
+    heat = next(b for b in model["matrix"] if b["page"].name == "SSL_read")["heat"]
+    assert heat == [{"stack": "wolf", "passed": 0, "applicable": 0, "checked": 2, "not_judged": 2}]
+    overview = (tmp_path / "out" / "index.html").read_text()
+    heat_cell = overview.split('title="SSL_read on wolf:', 1)[1].split("</td>", 1)[0]
+    assert ">not judged</a>" in heat_cell and "2 not judged: their cases stopped" in heat_cell
+
+
+def test_an_openssl_erratum_names_the_clauses_it_deviates_on_and_those_left_unjudged(tmp_path: Path) -> None:
+    records = tmp_path / "r.jsonl"
+    append_record(records, _pinned("libssl", "test_three", THREE, [PEEK]))
+    model = write_reports(tmp_path / "out", [records])
+    (erratum,) = model["errata"]
+    assert erratum.clauses == {PEEK} and erratum.not_judged == {READ, IMPLICIT}
+    errata = (tmp_path / "out" / "index.html").read_text().split('id="errata"', 1)[1].split('id="deviations"', 1)[0]
+    assert f'#{PEEK}">{PEEK}</a>' in errata and f'#{READ}"' not in errata
+    assert f"not judged (the case stopped at the pinned deviation): {READ}, {IMPLICIT}" in errata
+
+
+def test_a_clause_another_case_judged_shows_that_verdict_not_not_judged() -> None:
+    """Where another case of the same stack checked the clause, the cell shows that case's verdict; a clause left
+    only not-judged does not lower the share of clauses passed."""
+    model = build_model([_pinned("wolf", "test_three", THREE, [READ]), _v("wolf", "test_peek", "passed", [PEEK])])
+    cells = _cells(model, "SSL_read", "wolf")
+    assert cells[PEEK]["verdict"] == "passed"
+    assert sorted(cells[PEEK]["cases"]) == [("test_peek", "passed"), ("test_three", "not-judged")]
+    assert cells[IMPLICIT]["verdict"] == "not-judged"
+    (wolf,) = model["stacks"]
+    assert (wolf["applicable"], wolf["passed_clauses"], wolf["not_judged_clauses"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("pinned", [None, [], ["SSL_write/RETURN VALUES/>0"]],
+                         ids=["record-without-the-key", "entry-without-clauses", "entry-clauses-not-the-records"])
+def test_without_usable_entry_clauses_every_clause_takes_the_deviation(pinned: list[str] | None) -> None:
+    """Records written before the key existed (and entries naming no clause of the record) read as before."""
+    model = build_model([_pinned("wolf", "test_three", THREE, pinned)])
+    cells = _cells(model, "SSL_read", "wolf")
+    assert {cells[c]["verdict"] for c in THREE} == {"expected-deviation"}
+    (wolf,) = model["stacks"]
+    assert (wolf["applicable"], wolf["not_judged_clauses"]) == (3, 0)
+    assert wolf["deviations"][0].clauses == set(THREE) and not wolf["deviations"][0].not_judged
+
+
+def test_a_failed_case_still_marks_every_clause_it_claims() -> None:
+    """The record of a failed case does not say which clause the failing assertion concerns: every clause shows
+    failed (docs/results-schema.md), even when the record carries an expectation (a different failure than pinned)."""
+    model = build_model([_v("wolf", "test_three", "failed", THREE, reason="not the failure pinned ...",
+                            expectation={"stack": "wolf", "verdict": "failed", "reason": "r", "evidence": "e",
+                                         "observed": ["x"], "clauses": [READ]})])
+    cells = _cells(model, "SSL_read", "wolf")
+    assert {cells[c]["verdict"] for c in THREE} == {"failed"}
+    (wolf,) = model["stacks"]
+    assert (wolf["applicable"], wolf["passed_clauses"], wolf["not_judged_clauses"]) == (3, 0, 0)

@@ -45,6 +45,7 @@ WIDTH = 1280
 READ = "SSL_read/DESCRIPTION/reads-up-to-num"
 WRITE = "SSL_write/DESCRIPTION/writes-num-bytes"
 MEM = "BIO_s_mem/DESCRIPTION/grows-as-needed"
+CONSUME = "BIO_s_mem/DESCRIPTION/read-back-and-consume"
 
 
 def _verdict(stack: str, case: str, verdict: str, clauses: list[str], **extra: Any) -> dict[str, Any]:
@@ -68,9 +69,10 @@ def _records(path: Path, *, baseline: bool = False) -> None:
     append_record(path, _verdict("libssl", "test_mem_grows", "expected-deviation", [MEM], reason="returns 0",
                                  expectation={"stack": "libssl", "verdict": "failed", "reason": "BIO_s_mem.pod "
                                               "says -1, libssl returns 0", "evidence": "BIO_read(b, buf, 0) -> 0"}))
-    append_record(path, _verdict("beta", "test_mem_grows", "expected-deviation", [MEM], reason="beta differs",
-                                 expectation={"stack": "beta", "verdict": "failed", "reason": "beta differs",
-                                              "evidence": "e"}))
+    append_record(path, _verdict("beta", "test_mem_grows", "expected-deviation", [MEM, CONSUME],
+                                 reason="beta differs", expectation={"stack": "beta", "verdict": "failed",
+                                                                     "reason": "beta differs", "evidence": "e",
+                                                                     "clauses": [MEM]}))
     append_record(path, _verdict("alpha", "test_mem_grows", "not-applicable", [MEM],
                                  reason="stack 'alpha' lacks capability 'bio_mem'"))
     append_record(path, _verdict("alpha", "test_peek", "crash", [READ], reason="signal 11 (SIGSEGV)"))
@@ -168,6 +170,21 @@ def test_a_heat_map_link_opens_the_page_filtered_to_its_stack(report: Path, brow
     shown = browser.execute_script("return Array.from(document.querySelectorAll('th[data-stack]'))"
                                    ".filter(e => !e.hidden).map(e => e.textContent)")
     assert shown == ["beta"]
+
+
+def test_a_clause_the_pinned_case_never_reached_reads_not_judged(report: Path, browser: Any) -> None:
+    """beta's test_mem_grows stops at its pinned deviation of MEM: the page view shows MEM deviated and CONSUME not
+    judged, the verdict filter finds that row, and the cell opens to say why."""
+    browser.get((report / "pages" / "page-BIO_s_mem.html").as_uri() + "#stack=beta")
+    cell = browser.find_element("css selector", f'tr[id="{CONSUME}"] td[data-stack=beta]')
+    assert "not-judged" in (cell.get_attribute("class") or "").split()
+    assert "expected-deviation" in (browser.find_element("css selector", f'tr[id="{MEM}"] td[data-stack=beta]')
+                                    .get_attribute("class") or "").split()
+    _select(browser, "verdict", "not-judged")
+    rows = browser.execute_script("return Array.from(document.querySelectorAll('tr.f:not([hidden])')).map(e => e.id)")
+    assert rows == [CONSUME]
+    cell.find_element("tag name", "summary").click()
+    assert "test_mem_grows stopped at the pinned deviation of " + MEM in cell.text
 
 
 class _Links(HTMLParser):

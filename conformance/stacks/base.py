@@ -76,6 +76,7 @@ class Capability(enum.StrEnum):
     ZERO_LENGTH_WRITE = "zero_length_write"
     C_API = "c_api"
     SESSION_RESUMPTION = "session_resumption"
+    SESSION_REUSED = "session_reused"
     ALPN = "alpn"
     SERVER_NAME_SEEN = "server_name_seen"
     # finer parts of three capabilities above: declaring the umbrella declares both parts; the umbrella is had when
@@ -127,8 +128,11 @@ CAPABILITIES: Mapping[Capability, str] = MappingProxyType({
     Capability.ZERO_LENGTH_WRITE: "a write of zero bytes reaches the library's write function",
     Capability.C_API: "the library's functions are callable under their OpenSSL names (conformance.capi convention)",
     Capability.SESSION_RESUMPTION: "a client hands its session to a later client (Endpoint.session, "
-                                   "EndpointConfig.resume), servers of one endpoint_factory share a session cache "
-                                   "or ticket key, and whether a handshake resumed is observable",
+                                   "EndpointConfig.resume) and servers of one endpoint_factory share a session "
+                                   "cache or ticket key; whether a handshake resumed is then a fact of the wire (a "
+                                   "case reads it there, or from a peer with 'session_reused')",
+    Capability.SESSION_REUSED: "the stack's own answer to whether the completed handshake resumed a session "
+                               "(SSL_session_reused) is observable (Endpoint.session_reused)",
     Capability.ALPN: "ALPN (RFC 7301): a client offers EndpointConfig.alpn, a server selects from it, and the "
                      "protocol selected is observable on either side (Endpoint.alpn_selected)",
     Capability.SERVER_NAME_SEEN: "a server observes the host name a client sent as SNI (Endpoint.server_name_seen)",
@@ -319,7 +323,7 @@ class Endpoint(abc.ABC):
 
     def session_reused(self) -> bool:
         """Whether the completed handshake resumed a session (SSL_session_reused)."""
-        raise NotImplementedError(f"{self.label}: sessions are not offered (capability 'session_resumption')")
+        raise NotImplementedError(f"{self.label}: SSL_session_reused is not observable (capability 'session_reused')")
 
     def negotiated_cipher(self) -> str | None:
         return None

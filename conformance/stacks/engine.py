@@ -30,6 +30,7 @@ SSL_CAPABILITIES = capability_set(
     "bounded_write_buffer", "partial_write", "peek", "pending", "implicit_handshake", "shutdown_return_values",
     "ignore_unexpected_eof", "client_certificates", "peer_verification", "cipher_selection", "cipher_list",
     "group_selection", "key_update", "zero_length_write", "host_name_check", "renegotiation", "session_resumption",
+    "session_reused",
     "verify_callback", "ssl_options", "socket_transport",
     "shutdown_state", "want_state", "optional_client_certificate",
     "alpn", "server_name_seen",

@@ -34,7 +34,7 @@ C_API_CAPABILITIES = capability_set(
     "session_resumption", "verify_callback", "ssl_options",
     "socket_transport", "shutdown_state", "want_state",
     "optional_client_certificate",
-    "session_resumption", "alpn", "server_name_seen",
+    "session_reused", "alpn", "server_name_seen",
     "connection_verify", "connection_options", "set_shutdown", "verify_depth",
 )
 

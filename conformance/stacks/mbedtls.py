@@ -357,6 +357,8 @@ class MbedtlsStack(StackAdapter):
                               "TLSSession class has no methods and no call takes or returns one) nor a server "
                               "session cache or ticket key (mbedtls_ssl_conf_session_cache / "
                               "mbedtls_ssl_conf_session_tickets_cb are not among the functions _tls imports)",
+        "session_reused": "TLSWrappedBuffer has no call telling whether a handshake resumed (no SSL_session_reused "
+                          "counterpart; python-mbedtls cannot offer a session anyway)",
         "connection_verify": "TLSWrappedBuffer has no verify setting of its own: verification is "
                              "TLSConfiguration.validate_certificates (mbedtls_ssl_conf_authmode), shared by every "
                              "buffer of the context",

@@ -103,6 +103,11 @@ class NasslEndpoint(Endpoint):
         self.ssl = mod.SSL(ctx)
         self._ctx = ctx  # the SSL holds a reference in C, but keep the Python object alive too
         self.ssl.set_connect_state()
+        if config.resume is not None:  # SSL.set_session: SSL_set_session before the handshake
+            if not isinstance(config.resume, mod.SSL_SESSION):
+                raise TypeError(f"{label}: EndpointConfig.resume is {type(config.resume).__name__}, not the "
+                                f"SSL_SESSION of an earlier {stack.name} client (Endpoint.session)")
+            self.ssl.set_session(config.resume)
         options = _OP_NO_SSLv3 | _OP_NO_TLSv1 | _OP_NO_TLSv1_1
         if config.min_version == "TLSv1.3":
             if not stack.modern:
@@ -211,6 +216,12 @@ class NasslEndpoint(Endpoint):
             return None
         return str(name) if name else None
 
+    def session(self) -> object | None:
+        # SSL.get_session: SSL_get1_session. nassl binds no SSL_session_reused, so session_reused() stays the base
+        # class's (capability 'session_reused')
+        session: object | None = self.ssl.get_session()
+        return session
+
     # --- network side: the BIO pair's other half ---------------------------------------------------------------
     def _feed(self) -> None:
         while self._in:
@@ -293,8 +304,8 @@ _COMMON_MISSING = {
     "want_state": "nassl's SSL binds neither SSL_want nor SSL_want_read / SSL_want_write (the exception class says "
                   "which retry the last call wants)",
     "optional_client_certificate": "a server feature; nassl has no server",
-    "session_resumption": "nassl's SSL binds SSL_get_session / SSL_set_session (get_session, set_session) but not "
-                          "SSL_session_reused, so whether a handshake resumed cannot be observed",
+    "session_reused": "nassl's SSL binds SSL_get1_session / SSL_set_session (get_session, set_session) but not "
+                      "SSL_session_reused",
     "set_shutdown": "nassl's SSL binds neither SSL_set_shutdown nor SSL_get_shutdown",
     "verify_depth": "nassl binds neither SSL_CTX_set_verify_depth nor SSL_set_verify_depth (its SSL_CTX has "
                     "set_verify, load_verify_locations and use_certificate_chain_file for verification)",
@@ -306,6 +317,8 @@ class NasslStack(_NasslBase):
     library = "OpenSSL 1.1.1 built into nassl (nassl._nassl, BIO pair)"
     module_name = "nassl._nassl"
     capabilities = capability_set(
+        # SSL.get_session / set_session (SSL_get1_session, SSL_set_session): a client hands its session on
+        "session_resumption",
         "client_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "present_client_certificate", "peer_verification", "cipher_list", "cipher_selection", "group_selection",
         "partial_write", "shutdown_return_values", "zero_length_write", "ssl_options",
@@ -323,6 +336,8 @@ class NasslLegacyStack(_NasslBase):
     module_name = "nassl._nassl_legacy"
     modern = False
     capabilities = capability_set(
+        # SSL.get_session / set_session (SSL_get1_session, SSL_set_session): a client hands its session on
+        "session_resumption",
         "client_role", "tls1_2", "error_codes", "pending", "implicit_handshake", "present_client_certificate",
         "peer_verification", "cipher_list", "partial_write", "shutdown_return_values", "zero_length_write",
         "ssl_options", "connection_verify", "connection_options", "renegotiate",

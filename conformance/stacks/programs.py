@@ -572,7 +572,8 @@ class OpensslProgramsStack(StackAdapter):
     tier = "wire"
     capabilities = capability_set("client_role", "server_role", "tls1_2", "tls1_3", "implicit_handshake",
                                   "client_certificates", "peer_verification", "cipher_selection",
-                                  "group_selection", "session_resumption", "alpn", "server_name_seen")
+                                  "group_selection", "session_resumption", "session_reused", "alpn",
+                                  "server_name_seen")
     missing_reasons = MappingProxyType({
         "raw_return_values": "a program shows no return values",
         "error_codes": "a program shows no SSL_get_error codes",

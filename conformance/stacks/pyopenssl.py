@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import version as dist_version
 from types import MappingProxyType
 from typing import Any
@@ -169,12 +170,27 @@ class _NoApplicationProtocol(SSL.Error if SSL is not None else Exception):  # ty
     """Raised by the ALPN select callback; pyOpenSSL re-raises it from do_handshake as the SSL.Error it is."""
 
 
+@dataclass(frozen=True)
+class _Session:
+    """What PyOpenSSLEndpoint.session() hands out: the SSL.Session and the Context of the Connection it came from."""
+
+    context: Any
+    session: Any
+
+
 class PyOpenSSLEndpoint(Endpoint):
     def __init__(self, config: EndpointConfig, label: str, ctx: Any = None, sock: socket.socket | None = None) -> None:
         assert SSL is not None
         self.role = config.role
         self.label = label
         self.config = config
+        resume = config.resume if config.role is Role.CLIENT else None
+        if resume is not None:
+            if not isinstance(resume, _Session):
+                raise TypeError(f"{label}: EndpointConfig.resume is {type(resume).__name__}, not what an earlier "
+                                "pyopenssl client's Endpoint.session() returned")
+            # Connection.set_session refuses a session made under another Context: reuse the one it came from
+            ctx = resume.context
         if ctx is None:
             ctx = _context(config)
         # Connection(ctx, sock): SSL_set_fd on the socket (its blocking mode is the connection's); None: two memory
@@ -185,6 +201,8 @@ class PyOpenSSLEndpoint(Endpoint):
         if config.role is Role.CLIENT:
             if config.send_sni:
                 self.conn.set_tlsext_host_name(config.server_name.encode())
+            if resume is not None:  # Connection.set_session: SSL_set_session before the handshake
+                self.conn.set_session(resume.session)
             self.conn.set_connect_state()
         else:
             self.conn.set_accept_state()
@@ -271,6 +289,12 @@ class PyOpenSSLEndpoint(Endpoint):
         name = self.conn.get_cipher_name()
         return str(name) if name else None
 
+    def session(self) -> object | None:
+        # Connection.get_session: SSL_get1_session (None before a session exists). pyOpenSSL binds no
+        # SSL_session_reused, so session_reused() stays the base class's (capability 'session_reused')
+        session = self.conn.get_session()
+        return None if session is None else _Session(self.conn.get_context(), session)
+
     def _drain(self) -> None:
         assert SSL is not None
         if self.sock is not None:  # the kernel moves the bytes: there is no memory BIO to drain
@@ -321,11 +345,13 @@ class PyOpenSSLStack(StackAdapter):
         # Connection.set_verify / set_options / set_shutdown (SSL_set_verify, SSL_set_options, SSL_set_shutdown) and
         # Context.set_verify_depth with use_certificate_chain_file
         "connection_verify", "connection_options", "set_shutdown", "verify_depth",
+        # Connection.get_session / set_session (SSL_get1_session, SSL_set_session); the Connections of one Context
+        # (endpoint_factory) share its server session cache and ticket keys
+        "session_resumption",
     )
     missing_reasons = MappingProxyType({
-        "session_resumption": "pyOpenSSL's Connection binds SSL_get1_session / SSL_set_session (get_session, "
-                              "set_session) but not SSL_session_reused, so whether a handshake resumed cannot be "
-                              "observed",
+        "session_reused": "pyOpenSSL does not bind SSL_session_reused (Connection has get_session / set_session, "
+                          "no session_reused)",
         "raw_return_values": "pyOpenSSL raises an exception instead of returning the C value",
         "bounded_write_buffer": "Connection(ctx, None) writes into an unbounded BIO_s_mem, and over a socket the bound "
                                 "is the kernel's socket buffer, not a byte count (see socket_transport)",

@@ -56,6 +56,8 @@ class RustlsStack(SslLikeStack):
                       "last call wants",
         "session_resumption": "TLSObject.session is documented 'Not yet implemented' and always None, and "
                               "session_reused is always False (rtls/_object.py), so no session can be handed on",
+        "session_reused": "TLSObject.session_reused is documented 'Always False for now' (rtls/_object.py): rtls does "
+                          "not report whether rustls resumed",
         "connection_verify": "TLSObject has no verify setting of its own: verify_mode lives on the TLSContext (the "
                              "Rust config builder's set_verify_mode), shared by every connection built from it",
         "connection_options": "TLSObject has no options: TLSContext.options is the only setting (it turns "

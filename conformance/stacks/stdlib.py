@@ -128,7 +128,7 @@ class StdlibStack(SslLikeStack):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "pending", "implicit_handshake",
         "shutdown_return_values",
         "ignore_unexpected_eof", "client_certificates", "peer_verification", "zero_length_write", "cipher_list",
-        "host_name_check", "session_resumption", "group_selection",
+        "host_name_check", "session_resumption", "session_reused", "group_selection",
         "ssl_options", "socket_transport", "optional_client_certificate",
         "alpn", "server_name_seen",
     )

@@ -379,6 +379,7 @@ class TlsliteStack(StackAdapter):
         "client_role", "server_role", "tls1_2", "tls1_3", "error_codes", "bounded_write_buffer",
         "implicit_handshake", "cipher_selection", "group_selection", "key_update", "client_certificates",
         "shutdown_return_values", "ignore_unexpected_eof", "zero_length_write", "session_resumption",
+        "session_reused",
         "socket_transport",
         # reqCert asks for a certificate and takes an empty answer (require_client_certificate=False is the same call)
         "optional_client_certificate",

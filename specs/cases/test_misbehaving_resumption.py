@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conformance.harness import Harness
+from conformance.harness import Harness, Pair
 from conformance.outcome import Role
 from conformance.stacks.base import EndpointConfig
 from engine.tls.alerts import AlertDescription as A
@@ -32,11 +32,14 @@ from engine.tls.misbehave import (
 from engine.tls.session12 import Session12
 from engine.tls.session13 import TicketSealer
 from specs.cases._misbehaving import MisbehavingPeer, pair_with_misbehaving_peer
+from specs.cases._resumed import tapped
+from specs.cases._tls12wire import flight, hello
 from specs.cases.test_misbehaving_peer import _handshake_fault
 
 pytestmark = pytest.mark.needs("error_codes", "session_resumption")
 
 TLS12_ONLY: dict[str, Any] = {"supported_versions": (0x0303,)}
+EXTENDED_MASTER_SECRET = 23  # RFC 7627 section 5.1
 NOT_OFFERED = ("the stack's client, given the session of its first connection (Endpoint.session, then "
                "EndpointConfig.resume: SSL_set_session), offered nothing the peer's server could resume, although "
                "the stack declares session_resumption; the handshake went on as a full one")
@@ -59,11 +62,16 @@ def _first_connection_to_stack_server(h: Harness, version: str, tls: dict[str, A
     return peer
 
 
-def _first_connection_from_stack_client(h: Harness, version: str, tls: dict[str, Any]) -> object:
+def _first_connection_from_stack_client(h: Harness, version: str, tls: dict[str, Any],
+                                        client_hello: bytearray | None = None) -> object:
     """A client of the stack connects, correctly, to the peer and reads its data (and TLS 1.3 tickets); its
-    session (Endpoint.session)."""
+    session (Endpoint.session). ``client_hello``: receives the bytes the client sent (its ClientHello first)."""
     config = _version(version)(EndpointConfig(role=Role.CLIENT, verify_peer=True))
     pair, stack, _ = pair_with_misbehaving_peer(h, Role.CLIENT, Misbehaviour(), config, tls=tls)
+    if client_hello is not None:
+        link, c2s, _ = tapped()
+        pair = Pair(pair.client, pair.server, link, h.trace)
+        c2s.seen = client_hello  # the tap appends to the caller's buffer
     pair.handshake()
     pair.drive(server=lambda e: e.write(b"first connection"))
     got = pair.drive(client=lambda e: e.read(100))
@@ -174,14 +182,23 @@ def test_resumption_with_a_changed_ems_is_refused_by_the_client(h: Harness, firs
     connection went without it): the client must abort (RFC 7627 names no alert)."""
     h.need("tls1_2")
     tls = _peer_server_tls("TLSv1.2", ems=first_ems)
-    stack_session = _first_connection_from_stack_client(h, "TLSv1.2", tls)
+    sent = bytearray()
+    stack_session = _first_connection_from_stack_client(h, "TLSv1.2", tls, client_hello=sent)
+    ch = flight(bytes(sent)).first(1)
+    offers_ems = ch is not None and EXTENDED_MASTER_SECRET in hello(ch, client=True).extensions
+    h.trace.note(f"the stack's ClientHello {'offers' if offers_ems else 'does not offer'} extended_master_secret")
+    if first_ems and not offers_ems:  # RFC 7627 is an extension a client may leave out
+        h.not_applicable(f"{h.stack.name}'s client offers no extended_master_secret (RFC 7627), so its session has "
+                         "none that the ServerHello could leave out")
     cache = tls["session_cache12"]
     assert len(cache) == 1, f"the peer's server cached {len(cache)} sessions"
     (session_id, cached), = cache.items()
     assert cached.extended_master_secret is first_ems
     # the peer's server resumes the session only for a hello whose extended_master_secret state matches its own
-    # record of it; the stack's client offers the extension, so the record says "with" (the master secret stays)
-    cache[session_id] = dataclasses.replace(cached, extended_master_secret=True)
+    # record of it; a stack's client that offers the extension gets a record saying "with" (the master secret
+    # stays); one that offers none keeps the record "without", and the ServerHello's extension is then unsolicited
+    # as well (RFC 5246 section 7.4.1.4)
+    cache[session_id] = dataclasses.replace(cached, extended_master_secret=offers_ems)
     fault = ResumptionEmsMismatch(msg_type=2, add=not first_ems, resuming=session_id)
     _handshake_fault(h, Role.CLIENT, fault, None, lambda c: _version("TLSv1.2")(c).with_(resume=stack_session),
                      tls={**tls, "extended_master_secret": True}, then_data=True, unreached=NOT_OFFERED)

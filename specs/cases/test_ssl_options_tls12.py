@@ -174,7 +174,7 @@ def test_no_renegotiation_option(h: Harness, starter: str) -> None:
 
 
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/no-session-resumption-on-renegotiation")
-@pytest.mark.needs("renegotiation", "session_resumption")
+@pytest.mark.needs("renegotiation", "session_resumption", "session_reused")
 @pytest.mark.parametrize("option", [False, True], ids=["default", "NO_SESSION_RESUMPTION_ON_RENEGOTIATION"])
 def test_renegotiation_resumes_unless_the_server_forbids_it(h: Harness, option: bool) -> None:
     """A TLS 1.2 client renegotiates with SSL_renegotiate_abbreviated (it offers its session): a server with its

@@ -106,7 +106,7 @@ def test_session_reused_before_the_handshake(h: Harness, role: Role) -> None:
 
 @pytest.mark.clauses("SSL_session_reused/RETURN VALUES/0-no-handshake-yet", "SSL_session_reused/RETURN VALUES/1")
 @pytest.mark.states("after-clear")
-@pytest.mark.needs("tls1_2", "session_resumption")
+@pytest.mark.needs("tls1_2", "session_resumption", "session_reused")
 @pytest.mark.parametrize("role", ROLES)
 def test_session_reused_after_clear_of_a_resumed_connection(h: Harness, role: Role) -> None:
     """A TLS 1.2 connection that resumed the session of a first one (SSL_session_reused 1 on both sides) is

@@ -105,3 +105,68 @@ def test_an_ssl_like_stack_refuses_what_it_does_not_declare() -> None:
         assert pair.client.negotiated_version() == "TLSv1.3"
     finally:
         h.close()
+
+
+# --- sessions handed on by bindings without SSL_session_reused (capability session_resumption, not session_reused) ---
+
+
+def _resume_with_libssl(stack: str, role: str, version: str) -> tuple[bool | None, bool]:
+    """A first connection between ``stack`` in ``role`` and libssl (servers from one context), then a second whose
+    client offers the first one's session: (what the wire shows, libssl's own SSL_session_reused)."""
+    from specs.cases._resumed import on_wire, tapped
+
+    other, libssl = load_stack(stack), load_stack("libssl")
+    client, server = (other, libssl) if role == "client" else (libssl, other)
+    h = Harness(client, client_stack=client, server_stack=server)
+    pinned = {"min_version": version, "max_version": version}
+    try:
+        make = h.pair_factory(client=lambda c: c.with_(**pinned), server=lambda c: c.with_(**pinned))
+        first = make()
+        first.handshake()
+        assert first.drive(server=lambda e: e.write(b"tickets first")).server.ok  # type: ignore[union-attr]
+        got = first.drive(client=lambda e: e.read(100)).client
+        assert got is not None and got.ok, got
+        session = first.client.session()
+        assert session is not None
+        link, c2s, s2c = tapped()
+        second = make(resume=session, link=link)
+        second.handshake()
+        wire, _ = on_wire(bytes(c2s.seen), bytes(s2c.seen))
+        peer = second.server if role == "client" else second.client
+        return wire, peer.session_reused()
+    finally:
+        h.close()
+
+
+@pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
+@pytest.mark.parametrize("stack,role", [("pyopenssl", "client"), ("pyopenssl", "server"), ("nassl", "client"),
+                                        ("nassl-legacy", "client")])
+def test_a_binding_without_session_reused_hands_its_session_on(stack: str, role: str, version: str) -> None:
+    if importlib.util.find_spec("OpenSSL" if stack == "pyopenssl" else "nassl") is None:
+        pytest.skip(f"{stack} is not installed")
+    if stack == "nassl-legacy" and version == "TLSv1.3":
+        pytest.skip("OpenSSL 1.0.2 has no TLS 1.3")
+    adapter = load_stack(stack)
+    assert adapter.lacks("session_resumption") is None
+    assert "SSL_session_reused" in (adapter.lacks("session_reused") or "")
+    assert _resume_with_libssl(stack, role, version) == (True, True)
+
+
+def test_the_wire_tells_a_full_handshake_from_a_resumed_one() -> None:
+    """specs.cases._resumed.on_wire on a libssl pair: a first connection is full (TLS 1.2: Certificate and
+    ServerHelloDone; TLS 1.3: no pre_shared_key), whatever libssl's SSL_session_reused says agrees."""
+    from specs.cases._resumed import on_wire, tapped
+
+    libssl = load_stack("libssl")
+    for version in ("TLSv1.2", "TLSv1.3"):
+        h = Harness(libssl)
+        try:
+            link, c2s, s2c = tapped()
+            pair = h.pair(client=lambda c, v=version: c.with_(max_version=v), link=link)  # type: ignore[misc]
+            pair.handshake()
+            wire, why = on_wire(bytes(c2s.seen), bytes(s2c.seen))
+            assert wire is False and why.startswith(version.replace("v", " ")), why
+            assert not pair.client.session_reused()
+        finally:
+            h.close()
+    assert on_wire(b"", b"") == (None, "no ServerHello on the wire")

@@ -171,7 +171,8 @@ def test_should_io_special_is_zero_for_read_and_write_retries(h: Harness) -> Non
         assert call(h, "BIO_should_io_special", b1) == 0
 
 
-@pytest.mark.clauses("BIO_should_retry/RETURN VALUES/should-io-special-one-or-zero",
+@pytest.mark.clauses("BIO_should_retry/RETURN VALUES/should-retry-one-or-zero",
+                     "BIO_should_retry/RETURN VALUES/should-io-special-one-or-zero",
                      "BIO_should_retry/DESCRIPTION/should-io-special", "BIO_should_retry/DESCRIPTION/retry-type",
                      "BIO_should_retry/DESCRIPTION/set-retry-reason", "BIO_should_retry/DESCRIPTION/get-retry-reason",
                      "BIO_should_retry/RETURN VALUES/get-retry-reason")

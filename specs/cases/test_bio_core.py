@@ -55,7 +55,8 @@ def test_free_functions_ignore_null(h: Harness) -> None:
 @pytest.mark.clauses("BIO_new/DESCRIPTION/free", "BIO_new/RETURN VALUES/void", "BIO_new/NOTES/free-all-single",
                      "BIO_new/RETURN VALUES/up-ref-free")
 def test_free_vfree_and_free_all_release_a_bio(h: Harness) -> None:
-    """BIO_free returns 1; BIO_vfree and BIO_free_all on a single BIO free it too and return nothing."""
+    """BIO_free returns 1; BIO_vfree and BIO_free_all on a single BIO free it too and return nothing. A freed pair
+    half shows the free without touching the freed BIO: its peer is unpaired, so the peer's writes fail."""
     api = h.capi
     for name in ("BIO_free", "BIO_vfree", "BIO_free_all"):
         b = api.BIO_new(api.BIO_s_mem())
@@ -65,6 +66,14 @@ def test_free_vfree_and_free_all_release_a_bio(h: Harness) -> None:
         assert result == (1 if name == "BIO_free" else None), f"{name} returned {result}"
         assert call(h, "BIO_write", b, b"x") == 1, f"{name} freed more than one reference"
         assert call(h, "BIO_free", b) == 1
+        with owned(h) as o:
+            half, peer = pair(h, o)
+            o.forget(half)
+            call(h, name, half)  # its only reference
+            clear(h)
+            n = call(h, "BIO_write", peer, b"x")
+            drain(h)
+            assert n < 0, f"{name} of a pair half's only reference did not free it: its peer still writes ({n})"
 
 
 # --- BIO_ctrl.pod -----------------------------------------------------------------------------------------------

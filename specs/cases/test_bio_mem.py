@@ -185,6 +185,21 @@ def test_new_mem_buf_serves_the_given_bytes(h: Harness) -> None:
         assert call(h, "BIO_read", s, 100) == (3, b"abc"), "len -1 did not stop at the NUL"
 
 
+@pytest.mark.clauses("BIO_s_mem/DESCRIPTION/new-mem-buf-end-is-eof")
+def test_new_mem_buf_ends_with_end_of_file(h: Harness) -> None:
+    """Once a BIO_new_mem_buf BIO has handed out its data, a read is end of file: 0 and no retry (nothing more can
+    come), read after read."""
+    with owned(h) as o:
+        r = o.bio(call(h, "BIO_new_mem_buf", b"fixed data"))
+        assert call(h, "BIO_read", r, 100) == (10, b"fixed data")
+        for attempt in (1, 2):
+            n, data = call(h, "BIO_read", r, 100)
+            retry = call(h, "BIO_should_retry", r)
+            assert (n, data, retry) == (0, b"", 0), (
+                f"read #{attempt} past the end of a BIO_new_mem_buf BIO: {n} {data!r}, BIO_should_retry {retry}; "
+                "end of file is 0 with no retry")
+
+
 @pytest.mark.clauses("BIO_s_mem/DESCRIPTION/new-mem-buf", "BIO_read/RETURN VALUES/write-error")
 def test_new_mem_buf_refuses_writes(h: Harness) -> None:
     """A write to a BIO_new_mem_buf BIO fails with -1 and an error entry, and its data is unchanged."""

@@ -158,14 +158,18 @@ def test_pair_wpending_counts_unread_written_bytes(h: Harness) -> None:
 
 @pytest.mark.clauses("BIO_s_bio/DESCRIPTION/reset-clears-write-buffer", "BIO_ctrl/DESCRIPTION/reset")
 def test_pair_reset_clears_the_write_buffer(h: Harness) -> None:
-    """After BIO_reset on the writing half, the bytes it held are gone for the other half; the pair still works."""
+    """After BIO_reset on the writing half, the bytes it held are gone for the other half; the bytes travelling the
+    other way (the other half's write buffer) are not touched; the pair still works."""
     with owned(h) as o:
         b1, b2 = pair(h, o)
         assert call(h, "BIO_write", b1, b"discard me") == 10
+        assert call(h, "BIO_write", b2, b"for b1") == 6
         call(h, "BIO_reset", b1)
         assert call(h, "BIO_ctrl_pending", b2) == 0, "the other half still sees the reset bytes"
         n, _ = call(h, "BIO_read", b2, 20)
         assert n <= 0, f"the other half read {n} bytes after the reset"
+        assert call(h, "BIO_read", b1, 20) == (6, b"for b1"), (
+            "BIO_reset of one half cleared the other half's write buffer too, not only its own")
         assert call(h, "BIO_write", b1, b"kept") == 4
         assert call(h, "BIO_read", b2, 20) == (4, b"kept"), "the pair does not work after BIO_reset"
 
@@ -226,10 +230,10 @@ def test_io_on_an_unpaired_half_fails(h: Harness) -> None:
 
 @pytest.mark.clauses("BIO_s_bio/DESCRIPTION/shutdown-wr", "BIO_s_bio/NOTES/eof", "BIO_read/RETURN VALUES/write-error",
                      "BIO_ctrl/DESCRIPTION/eof", "BIO_ctrl/RETURN VALUES/eof",
-                     "BIO_should_retry/DESCRIPTION/should-retry")
+                     "BIO_should_retry/DESCRIPTION/should-retry", "BIO_s_bio/DESCRIPTION/write-guarantee")
 def test_shutdown_wr_delivers_the_rest_then_eof(h: Harness) -> None:
-    """After BIO_shutdown_wr the half refuses writes; the other half reads the buffered bytes, then end of file
-    (0, no retry), and only then reports BIO_eof."""
+    """After BIO_shutdown_wr the half refuses writes, so its write guarantee (what can be written now) is 0; the
+    other half reads the buffered bytes, then end of file (0, no retry), and only then reports BIO_eof."""
     with owned(h) as o:
         b1, b2 = pair(h, o)
         assert call(h, "BIO_write", b1, b"abc") == 3
@@ -238,6 +242,9 @@ def test_shutdown_wr_delivers_the_rest_then_eof(h: Harness) -> None:
         clear(h)
         assert call(h, "BIO_write", b1, b"d") == -1, "a write after BIO_shutdown_wr did not fail with -1"
         assert has_entry(h), "a write after BIO_shutdown_wr left no error entry"
+        for fn in ("BIO_get_write_guarantee", "BIO_ctrl_get_write_guarantee"):
+            guarantee = call(h, fn, b1)
+            assert guarantee == 0, f"{fn} after BIO_shutdown_wr is {guarantee}, yet every write fails"
         assert call(h, "BIO_eof", b2) == 0, "BIO_eof while buffered data is still unread"
         assert call(h, "BIO_read", b2, 100) == (3, b"abc"), "the buffered bytes did not come out"
         n, _ = call(h, "BIO_read", b2, 100)

@@ -161,15 +161,19 @@ def test_accept_fatal_on_garbage(h: Harness) -> None:
 @pytest.mark.clauses(
     "SSL_do_handshake/RETURN VALUES/<0",
     "SSL_get_error/RETURN VALUES/SSL_ERROR_SSL",
+    "SSL_get_error/NOTES/unexpected-eof-is-ssl-error",
 )
 @pytest.mark.needs("error_codes")
 def test_handshake_eof_from_peer_is_an_error(h: Harness) -> None:
-    """The transport closes in the middle of the handshake: the client fails instead of waiting forever."""
+    """The transport closes in the middle of the handshake: the client fails instead of waiting forever, and (the
+    transport ended without close_notify) the failure is SSL_ERROR_SSL with its error-queue entry, as SSL_get_error.pod
+    says for 3.0, not the SSL_ERROR_SYSCALL of earlier versions."""
     from conformance.link import Channel
 
     pair = h.pair(link=Link(Channel(), Channel(close_after=40)))
     result = pair.drive(lambda e: e.do_handshake(), lambda e: e.do_handshake(), until="client")
     assert result.client is not None and result.client.fatal, result.client
+    assert_fatal(result.client, h.client_stack, "a handshake cut by the end of the transport")
 
 
 # --- SSL_connect and SSL_accept, each called by name ----------------------------------------------------------

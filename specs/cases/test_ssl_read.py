@@ -134,6 +134,12 @@ def test_read_after_close_notify_is_zero_return(h: Harness) -> None:
     assert out.data == b""
     if h.has("raw_return_values"):
         assert out.ret <= 0, out
+    # "No more data can be read" (SSL_get_error.pod): the next read reports the same, not an error or a wait
+    again = pair.call(pair.server, lambda e: e.read(10))
+    assert again.error is SslError.SSL_ERROR_ZERO_RETURN and again.data == b"", (
+        f"a second read after the peer's close_notify must report ZERO_RETURN again: {again}")
+    if h.has("raw_return_values"):
+        assert again.ret <= 0, again
 
 
 @pytest.mark.clauses(

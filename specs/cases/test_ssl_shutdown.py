@@ -79,13 +79,22 @@ def test_peer_may_send_after_our_close_notify(h: Harness) -> None:
     assert end is not None and end.error is ZERO_RETURN, f"then the peer's close_notify ends the reading: {end}"
 
 
-@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/closes-write-direction")
+@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/closes-write-direction", "SSL_shutdown/DESCRIPTION/read-closed-by-peer")
 def test_no_write_after_shutdown(h: Harness) -> None:
+    """After SSL_shutdown a write fails and sends nothing; only the sending direction is closed, so the peer's data
+    still reaches the client's reads."""
     pair = h.pair()
     pair.handshake()
     pair.drive(client=lambda e: e.shutdown())
+    before = pair.client.outgoing_pending()
     out = pair.call(pair.client, lambda e: e.write(b"too late"))
     assert not out.ok, f"SSL_write after SSL_shutdown must fail: {out}"
+    assert pair.client.outgoing_pending() == before, "the refused SSL_write put bytes on the wire"
+    wrote = pair.drive(server=lambda e: e.write(b"still open")).server
+    assert wrote is not None and wrote.ok, wrote
+    got = pair.drive(client=lambda e: e.read(100)).client
+    assert got is not None and got.ok and got.data == b"still open", (
+        f"the failed write must leave the receiving direction open: {got}")
 
 
 @pytest.mark.clauses(

@@ -55,8 +55,9 @@ def test_large_write_completes_whole_buffer(h: Harness) -> None:
 )
 @pytest.mark.needs("partial_write")
 def test_partial_write_returns_after_one_record(h: Harness) -> None:
-    """With SSL_MODE_ENABLE_PARTIAL_WRITE a large write may report success for part of the buffer; the rest is
-    written by new calls, and the peer receives everything in order."""
+    """With SSL_MODE_ENABLE_PARTIAL_WRITE a large write may report success for part of the buffer, one 16 KiB record
+    at a time (the default maximum fragment); the rest is written by new calls, and the peer receives everything in
+    order."""
     pair = h.pair(client=lambda c: c.with_(partial_write=True))
     pair.handshake()
     data = h.rng.randbytes(100_000)
@@ -69,6 +70,9 @@ def test_partial_write_returns_after_one_record(h: Harness) -> None:
         sent += out.ret
     assert len(sizes) > 1, f"partial-write mode wrote all {len(data)} bytes in one call"
     assert max(sizes) <= 16384, f"a partial write covers at most one record of 16 KiB: {sizes}"
+    # "performed with the size of a message block, which is 16kB": with the default maximum fragment every partial
+    # success but the last covers a whole 16 KiB record, not a smaller piece
+    assert all(size == 16384 for size in sizes[:-1]), f"a partial write short of a 16 KiB record: {sizes}"
     assert _read_all(pair, len(data)) == data
 
 
@@ -92,13 +96,19 @@ def test_write_wants_write_on_full_transport(h: Harness) -> None:
     assert first.error is SslError.SSL_ERROR_WANT_WRITE, first
     # Drain the transport and repeat the call with the same arguments until it completes.
     out = first
+    received = bytearray()
     for _ in range(10_000):
         pair.pump.step_link()
-        pair.call(pair.server, lambda e: e.read(65536))
+        got = pair.call(pair.server, lambda e: e.read(65536))
+        assert got.ok or got.retry, f"the peer's read failed while the write was repeated: {got}"
+        received += got.data
         out = pair.call(pair.client, lambda e: e.write(data))
         if not out.retry:
             break
     assert out.ok and out.ret == len(data), out
+    # the repeated call finishes the one write: the peer receives the buffer once, whole and in order
+    received += _read_all(pair, len(data) - len(received))
+    assert bytes(received) == data, "the peer did not receive exactly the bytes of the repeated write"
 
 
 @pytest.mark.clauses("SSL_write/WARNINGS/zero-length-write")

@@ -19,9 +19,10 @@ The harness still has to know when to call again: ERR_get_error() 28 (GNUTLS_E_A
 The outcome carries it as :attr:`LayerOutcome.pump_again`, which only the pump reads; ``Outcome.retry`` (and every
 assertion of a case) stays with SSL_get_error's raw code. Two more things are the harness's, not the cases':
 
-* a TLS 1.3 NewSessionTicket makes SSL_read give GNUTLS_E_AGAIN even with the next record already queued on the
-  descriptor; a call answered 28 while bytes wait on the descriptor is made again at once (else the pump, seeing
-  nothing in flight, would prove a deadlock). Each such earlier call is noted in the trace;
+* the layer may answer 28 while its descriptor is readable: a TLS 1.3 NewSessionTicket gives GNUTLS_E_AGAIN with the
+  next record already queued, and a partial record followed by end of file gives 28 once before the error. An
+  application polling the descriptor would call again; so does the endpoint, at once (at most a few times), else
+  the pump, seeing nothing in flight, would prove a deadlock. Each such earlier call is noted in the trace;
 * the layer has no ERR_clear_error (nor a queue to clear): reading ERR_get_error after each call resets it.
 
 The layer is in-process and synchronous: when a call returns it has done all it could with the bytes there.
@@ -33,6 +34,7 @@ import array
 import contextlib
 import ctypes
 import fcntl
+import select
 import socket
 import termios
 from collections.abc import Callable
@@ -50,6 +52,7 @@ __all__ = ["GNUTLS_E_AGAIN", "LAYER_OPTIONS", "Layer", "LayerEndpoint", "LayerOu
 GNUTLS_E_AGAIN = 28  # the layer's ERR_get_error() is -(GnuTLS error code): gnutls/gnutls.h
 # The only SSL_OP_ bits gnutls/openssl.h defines, with the header's values (not OpenSSL's): what a C program compiled
 # against the layer can pass to SSL_CTX_set_options.
+_AGAIN_LIMIT = 8  # calls of one operation while the descriptor stays readable and the layer still says "again"
 LAYER_OPTIONS = {"SSL_OP_ALL": 0x000FFFFF, "SSL_OP_NO_TLSv1": 0x0400000}
 
 _P = ctypes.c_void_p
@@ -217,27 +220,33 @@ class LayerEndpoint(CApiEndpoint):
         return LayerOutcome(op, ret, error, data if ret > 0 else b"", reason, args,
                             pump_again=packed == GNUTLS_E_AGAIN)
 
-    def _again(self, outcome: LayerOutcome) -> bool:
-        """GNUTLS_E_AGAIN although the descriptor still holds bytes (a TLS 1.3 NewSessionTicket): call again at
-        once, noting the earlier answer in the trace."""
-        if not outcome.pump_again or self.sock is None or _queued(self.sock) == 0:
+    def _again(self, outcome: LayerOutcome, calls: int) -> bool:
+        """GNUTLS_E_AGAIN although the descriptor is readable (bytes or end of file wait there, as poll() would tell
+        an application): call again at once, at most a few times, noting each earlier answer in the trace."""
+        if not outcome.pump_again or self.sock is None or calls >= _AGAIN_LIMIT:
+            return False
+        if not select.select([self.sock], [], [], 0)[0]:
             return False
         if self.trace is not None:
-            self.trace.note(f"{self.label}: {outcome}; bytes still queued on the descriptor, called again")
+            self.trace.note(f"{self.label}: {outcome}; the descriptor is readable, called again")
         return True
 
     def handshake_with(self, function: str) -> Outcome:
         call = getattr(self.api, function)  # SSL_do_handshake: the layer has none (MissingSymbol: not applicable)
+        calls = 0
         while True:
             outcome = self._layer_outcome(function, "", int(call(self.ssl)))
-            if not self._again(outcome):
+            calls += 1
+            if not self._again(outcome, calls):
                 return outcome
 
     def read(self, size: int) -> Outcome:
+        calls = 0
         while True:
             ret, data = self.api.SSL_read(self.ssl, size)
             outcome = self._layer_outcome("SSL_read", str(size), ret, data)
-            if not self._again(outcome):
+            calls += 1
+            if not self._again(outcome, calls):
                 return outcome
 
     def write(self, data: bytes) -> Outcome:

@@ -273,6 +273,12 @@ class LayerEndpoint(CApiEndpoint):
         text = bytes(name).decode(errors="replace")
         return {"TLS1.3": "TLSv1.3", "TLS1.2": "TLSv1.2", "TLS1.1": "TLSv1.1", "TLS1.0": "TLSv1"}.get(text, text)
 
+    def negotiated_cipher(self) -> str | None:
+        """Not compared: the layer's SSL_CIPHER_get_name answers GnuTLS's own suite names
+        ("ECDHE_RSA_AES_128_GCM_SHA256", observed), neither OpenSSL's nor IANA's, and this adapter has no table
+        from one to the other (``Endpoint.negotiated_cipher``: None)."""
+        return None
+
     # --- network side: the other end of the socketpair ------------------------------------------------------
     def take_outgoing(self, limit: int | None = None) -> bytes:
         try:

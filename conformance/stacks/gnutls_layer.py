@@ -126,12 +126,11 @@ def _refuse(config: EndpointConfig) -> str | None:
         "options " + ", ".join(sorted(set(config.options) - set(LAYER_OPTIONS))) + " (gnutls/openssl.h defines only "
         "SSL_OP_ALL and SSL_OP_NO_TLSv1)": bool(set(config.options) - set(LAYER_OPTIONS)),
         "partial_write (no SSL_CTX_set_mode effect)": config.partial_write is not None,
-        "write_buffer / read_buffer (the transport is a socketpair)":
+        "write_buffer / read_buffer (the layer has no BIO pair whose buffer could be sized; its SSL is on a "
+        "descriptor)":
             config.write_buffer is not None or config.read_buffer is not None,
         "ignore_unexpected_eof (no SSL_OP_IGNORE_UNEXPECTED_EOF)": config.ignore_unexpected_eof,
         "allow_client_renegotiation (no renegotiation)": config.allow_client_renegotiation,
-        "present_certificate (no client certificate is loaded by this adapter)":
-            config.role is Role.CLIENT and bool(config.present_certificate),
     }
     named = [what for what, on in asked.items() if on]
     return "; ".join(named) if named else None
@@ -179,13 +178,14 @@ class LayerEndpoint(CApiEndpoint):
         if not address:
             raise RuntimeError(f"{label}: SSL_CTX_new of the layer returned NULL")
         ctx = Handle("SSL_CTX", address)
-        if server:
-            identity = config.pki.server_identity(config.server_key)
-            if (api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), K.SSL_FILETYPE_PEM) != 1
-                    or api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(),
-                                                       K.SSL_FILETYPE_PEM) != 1):
-                api.SSL_CTX_free(ctx)
-                raise RuntimeError(f"{label}: the layer refused the server's certificate or key")
+        identity = (config.pki.server_identity(config.server_key) if server
+                    else config.pki.client if config.present_certificate else None)
+        # a client's is presented when asked (capability present_client_certificate)
+        if identity is not None and (
+                api.SSL_CTX_use_certificate_file(ctx, str(identity.cert_path).encode(), K.SSL_FILETYPE_PEM) != 1
+                or api.SSL_CTX_use_PrivateKey_file(ctx, str(identity.key_path).encode(), K.SSL_FILETYPE_PEM) != 1):
+            api.SSL_CTX_free(ctx)
+            raise RuntimeError(f"{label}: the layer refused the certificate or key of {identity.cert_path}")
         # What an application asks for, as it would ask it; the layer stores the mode and never uses it (observed,
         # docs/na-audit.md): verification failures are the cases' to see.
         if config.verify_peer:

@@ -155,12 +155,16 @@ _GNUTLS_IMPLICIT = (
     "(GNUTLS_E_UNAVAILABLE_DURING_HANDSHAKE): they never start the handshake, and the layer has no SSL_do_handshake "
     "(observed: tests/conformance/test_gnutls_capi.py)"
 )
+_GNUTLS_NO_CLIENT_CHECK = (
+    "the layer's server never requests a client certificate: SSL_CTX_set_verify's mode is stored and never used "
+    "(observed: tests/conformance/test_gnutls_blocking.py)"
+)
 _GNUTLS_MISSING = {
     "error_queue": _GNUTLS_NO_QUEUE,
     "peer_verification": "the layer has no SSL_CTX_load_verify_locations; SSL_CTX_set_verify stores the mode and "
                          "it is never used (observed: tests/conformance/test_gnutls_blocking.py)",
-    "client_certificates": "the layer never requests or checks a client certificate (SSL_CTX_set_verify's mode is "
-                           "stored, never used: observed)",
+    "client_certificates": _GNUTLS_NO_CLIENT_CHECK, "request_client_certificate": _GNUTLS_NO_CLIENT_CHECK,
+    "optional_client_certificate": _GNUTLS_NO_CLIENT_CHECK,
     "bounded_write_buffer": "the layer has no BIO_new_bio_pair, BIO_s_mem or BIO_set_write_buf_size (nm -D): its SSL "
                             "runs on a descriptor (SSL_set_fd), whose kernel buffer the adapter does not bound",
     "socket_transport": "the gnutls stack's endpoint already uses SSL_set_fd on a socketpair end; a second, "
@@ -193,6 +197,7 @@ _GNUTLS_MISSING = {
 _GNUTLS_CLAIMED = capability_set(
     "c_api", "client_role", "server_role", "tls1_3", "tls1_2", "raw_return_values", "error_codes",
     "shutdown_return_values", "pending", "ssl_options", "want_state", "zero_length_write",
+    "present_client_certificate",
 )
 
 

@@ -12,7 +12,9 @@ Invariants:
 * a round in which no goal finished and the link moved nothing can never be followed by a different round: the
   endpoints are deterministic functions of their input. The pump stops there with :class:`Deadlock`;
 * every drive has a round budget; exhausting it is also a :class:`Deadlock` (a livelock), with the budget named;
-* a goal that ends with anything other than a retry code ends for good: the pump never retries a fatal error.
+* a goal that ends with anything other than a retry code ends for good: the pump never retries a fatal error
+  (an outcome may carry ``pump_again``, the harness's own "call again" for a library whose SSL_get_error cannot
+  say it: conformance/stacks/gnutls_layer.py).
 """
 
 from __future__ import annotations
@@ -123,7 +125,9 @@ class Pump:
             for side in list(goals):
                 endpoint, goal = goals[side]
                 outcome = self.call(endpoint, goal)
-                if outcome.retry:
+                # pump_again: a library whose SSL_get_error cannot say "retry" tells the harness another way (the gnutls
+                # layer's ERR_get_error 28); the outcome's codes, which the cases judge, stay the library's
+                if outcome.retry or getattr(outcome, "pump_again", False):
                     code = SslError(outcome.error)
                     (result.client_seen if side == "client" else result.server_seen).append(code)
                     setattr(result, side, outcome)

@@ -146,54 +146,77 @@ _GNUTLS_NO_ENDPOINT = (
 )
 
 
-_GNUTLS_CODES = (
-    "the layer's SSL_get_error() returns SSL_ERROR_ZERO_RETURN for every return value <= 0 "
-    "(extra/gnutls_openssl.c) and its ERR_get_error() is the last negated GnuTLS code, not a queue; the gnutls "
-    "endpoint tells a retry (28, GNUTLS_E_AGAIN, read or write not said) from a close_notify or a failure by that "
-    "code, so the SSL_ERROR_* values it reports are the adapter's reading, not the layer's answers"
+_GNUTLS_NO_QUEUE = (
+    "the layer has no error queue: no ERR_peek_error, ERR_clear_error or ERR_get_error_all (nm -D); its "
+    "ERR_get_error() returns the last negated GnuTLS error code once and resets it (each outcome reports it)"
+)
+_GNUTLS_IMPLICIT = (
+    "the layer's SSL_read and SSL_write before SSL_connect / SSL_accept return 0 with ERR_get_error 408 "
+    "(GNUTLS_E_UNAVAILABLE_DURING_HANDSHAKE): they never start the handshake, and the layer has no SSL_do_handshake "
+    "(observed: tests/conformance/test_gnutls_capi.py)"
+)
+_GNUTLS_NO_CLIENT_CHECK = (
+    "the layer's server never requests a client certificate: SSL_CTX_set_verify's mode is stored and never used "
+    "(observed: tests/conformance/test_gnutls_blocking.py)"
 )
 _GNUTLS_MISSING = {
-    "raw_return_values": _GNUTLS_CODES, "error_codes": _GNUTLS_CODES, "error_queue": _GNUTLS_CODES,
-    "shutdown_return_values": _GNUTLS_CODES + "; its SSL_shutdown returns 1 as soon "
-    "as its own close_notify is sent",
-    "implicit_handshake": "the layer has no SSL_do_handshake, and SSL_read / SSL_write before SSL_connect or "
-                          "SSL_accept are not documented to start one (gnutls/openssl.h)",
+    "error_queue": _GNUTLS_NO_QUEUE,
     "peer_verification": "the layer has no SSL_CTX_load_verify_locations; SSL_CTX_set_verify stores the mode and "
                          "it is never used (observed: tests/conformance/test_gnutls_blocking.py)",
-    "client_certificates": "the layer never requests or checks a client certificate (SSL_CTX_set_verify's mode is "
-                           "stored, never used: observed)",
-    "bounded_write_buffer": "the gnutls endpoint's transport is a socketpair (SSL_set_fd): the layer has no BIO pair "
-                            "or memory BIO whose size could be bounded",
+    "client_certificates": _GNUTLS_NO_CLIENT_CHECK, "request_client_certificate": _GNUTLS_NO_CLIENT_CHECK,
+    "optional_client_certificate": _GNUTLS_NO_CLIENT_CHECK,
+    "bounded_write_buffer": "the layer has no BIO_new_bio_pair, BIO_s_mem or BIO_set_write_buf_size (nm -D): its SSL "
+                            "runs on a descriptor (SSL_set_fd), whose kernel buffer the adapter does not bound",
     "socket_transport": "the gnutls stack's endpoint already uses SSL_set_fd on a socketpair end; a second, "
                         "pump-less socket endpoint is not offered by this adapter",
     "cipher_selection": "no SSL_CTX_set_ciphersuites in the layer",
     "cipher_list": "SSL_CTX_set_cipher_list is a no-op in extra/gnutls_openssl.c",
-    "pending": "the layer exports SSL_pending, but the gnutls endpoint does not map it yet (docs/na-audit.md)",
-    "want_state": "the layer has SSL_want but no SSL_want_read / SSL_want_write, and its retry code does not say "
-                  "read or write (" + _GNUTLS_CODES + ")",
     "connection_verify": "the layer exports SSL_set_verify, but its verify modes are stored and never used "
                          "(observed for SSL_CTX_set_verify); not mapped",
-    "ssl_options": "the layer exports SSL_CTX_set_options, but the gnutls endpoint maps no SSL_OP_ bit to it yet",
+    "connection_options": "the layer has no SSL_set_options (nm -D)",
     "partial_write": "the layer exports SSL_CTX_set_mode but no SSL_CTX_clear_mode; not mapped",
+    "shutdown_state": "the layer has no SSL_get_shutdown / SSL_set_shutdown (nm -D)",
+    "set_shutdown": "the layer has no SSL_set_shutdown (nm -D)",
+    "key_update": "the layer has no SSL_key_update (nm -D)",
+    "renegotiation": "the layer has no SSL_renegotiate (nm -D)",
+    "session_resumption": "the layer has no SSL_get1_session / SSL_set_session (nm -D)",
+    "alpn": "the layer has no SSL_CTX_set_alpn_protos / SSL_get0_alpn_selected (nm -D)",
+    "group_selection": "the layer has no SSL_CTX_set1_groups_list (nm -D)",
+    "verify_callback": "the layer stores SSL_CTX_set_verify's callback and never calls it (extra/gnutls_openssl.c)",
+    "verify_depth": "the layer has no SSL_CTX_set_verify_depth (nm -D)",
+    "host_name_check": "the layer has no SSL_set1_host (nm -D)",
+    "server_name_seen": "the layer has no SSL_get_servername (nm -D)",
+    "peek": "the layer has no SSL_peek (nm -D)",
+    "implicit_handshake": _GNUTLS_IMPLICIT, "implicit_handshake_on_read": _GNUTLS_IMPLICIT,
+    "implicit_handshake_on_write": _GNUTLS_IMPLICIT,
+    "ignore_unexpected_eof": "gnutls/openssl.h defines no SSL_OP_IGNORE_UNEXPECTED_EOF",
 }
+# What the gnutls endpoint (conformance/stacks/gnutls_layer.LayerEndpoint) reports as the layer's own answers: raw
+# return values and SSL_get_error codes (SSL_ERROR_ZERO_RETURN for every ret <= 0 in this layer: the cases judge it),
+# SSL_pending, SSL_want (the header's SSL_want_read / _write macros), SSL_CTX_set_options with the header's two bits.
+_GNUTLS_CLAIMED = capability_set(
+    "c_api", "client_role", "server_role", "tls1_3", "tls1_2", "raw_return_values", "error_codes",
+    "shutdown_return_values", "pending", "ssl_options", "want_state", "zero_length_write",
+    "present_client_certificate",
+)
 
 
 class GnutlsStack(_CApiStack):
     """GnuTLS's OpenSSL compatibility layer (Debian's libgnutls-openssl27): the C-API cases that use only the
-    functions it has run on it, and its endpoint (:class:`~conformance.stacks.gnutls_layer.LayerEndpoint`: the
-    layer's SSL_set_fd on one end of a non-blocking socketpair, the pump on the other) plays both roles in the cases
-    between two endpoints. Only capabilities that need no raw SSL_get_error codes are claimed (``missing_reasons``).
-    GnuTLS's TLS is also reached on the wire through ``gnutls-serv`` / ``gnutls-cli`` (``gnutls-programs``)."""
+    functions it has run on it, and its endpoint (:class:`~conformance.stacks.gnutls_layer.LayerEndpoint`: a
+    CApiEndpoint whose SSL is on one end of a non-blocking socketpair through SSL_set_fd, the pump on the other)
+    plays both roles, in the C-API cases and in the cases between two endpoints. Every return value and
+    SSL_get_error code it reports is the layer's own. GnuTLS's TLS is also reached on the wire through
+    ``gnutls-serv`` / ``gnutls-cli`` (``gnutls-programs``)."""
 
     name = "gnutls"
     library = "GnuTLS OpenSSL compatibility layer libgnutls-openssl.so.27 (ctypes)"
-    capabilities = capability_set("c_api", "client_role", "server_role", "tls1_3", "tls1_2")
+    capabilities = _GNUTLS_CLAIMED
     # every other endpoint capability, the parts of an umbrella included, so that none is reported without a reason
     missing_reasons = MappingProxyType({
         cap: _GNUTLS_MISSING.get(str(cap), _GNUTLS_NO_ENDPOINT)
         for cap in C_API_CAPABILITIES | {part for parts in UMBRELLAS.values() for part in parts}
-        if cap not in (Capability.C_API, Capability.CLIENT_ROLE, Capability.SERVER_ROLE, Capability.TLS1_3,
-                       Capability.TLS1_2)
+        if cap not in _GNUTLS_CLAIMED
     })
 
     def __init__(self) -> None:
@@ -207,7 +230,7 @@ class GnutlsStack(_CApiStack):
         if self._layer is None:
             self.check_available()
             self._layer = Layer(GNUTLS_LIBRARIES[0])
-        return LayerEndpoint(self._layer, config, label)
+        return LayerEndpoint(self.capi, self._layer, config, label)
 
     def socket_endpoint(self, config: EndpointConfig, label: str, sock: socket.socket) -> Endpoint:
         raise NotImplementedError(f"{self.name}: no socket transport (capability 'socket_transport')")

@@ -78,6 +78,7 @@ def test_gnutls_layer_version_and_what_it_lacks() -> None:
         api.BIO_new_bio_pair(0, 0)
     with pytest.raises(MissingSymbol, match="takes a GnuTLS session"):
         api.BIO_get_fd(None)
-    # the socketpair endpoint plays both roles; the codes it reports are the adapter's reading, so none is claimed
+    # the socketpair endpoint plays both roles and reports the layer's own codes; it has no error queue
     assert stack.lacks("client_role") is None and stack.lacks("server_role") is None
-    assert stack.lacks("error_codes") is not None and "SSL_ERROR_ZERO_RETURN" in str(stack.lacks("error_codes"))
+    assert stack.lacks("error_codes") is None and stack.lacks("raw_return_values") is None
+    assert "ERR_clear_error" in str(stack.lacks("error_queue"))

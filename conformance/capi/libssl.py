@@ -126,6 +126,8 @@ _BIO_CTRL_SET_CLOSE: Final = 9
 _BIO_CTRL_PENDING: Final = 10
 _BIO_CTRL_FLUSH: Final = 11
 _BIO_CTRL_WPENDING: Final = 13
+_BIO_CTRL_GET_KTLS_SEND: Final = 73
+_BIO_CTRL_GET_KTLS_RECV: Final = 76
 _BIO_C_SET_FD: Final = 104
 _BIO_C_GET_FD: Final = 105
 _BIO_C_SET_BUF_MEM_EOF_RETURN: Final = 130
@@ -900,6 +902,15 @@ class LibsslApi:
                 return False
             return True
         return callable(getattr(self, name, None))
+
+    def exported_symbol(self, name: str) -> str | None:
+        """Not a function of the pages: the symbol this library exports for the OpenSSL name ``name`` (its own
+        spelling, e.g. ``wolfSSL_BIO_get_fd``), or ``None`` when it exports none, as for a name its headers define
+        as a macro (or one it lacks)."""
+        if name in self.profile.unavailable:
+            return None
+        symbol = self.profile.symbol(name)
+        return symbol if self._raw(symbol) is not None else None
 
     def symbol_table(self) -> dict[str, str]:
         """For every declared function: the symbol it resolves to, or why it is missing (for reports)."""
@@ -2531,6 +2542,14 @@ class LibsslApi:
     def BIO_get_close(self, b: Handle | None) -> int:
         """bio.h: ``(int)BIO_ctrl(b, BIO_CTRL_GET_CLOSE, 0, NULL)``."""
         return _int(self._bio_macro("BIO_get_close", b, _BIO_CTRL_GET_CLOSE))
+
+    def BIO_get_ktls_send(self, b: Handle | None) -> int:
+        """bio.h (3.0, built with KTLS): ``(BIO_ctrl(b, BIO_CTRL_GET_KTLS_SEND, 0, NULL) > 0)``."""
+        return 1 if self.BIO_ctrl(b, _BIO_CTRL_GET_KTLS_SEND, 0, None) > 0 else 0
+
+    def BIO_get_ktls_recv(self, b: Handle | None) -> int:
+        """bio.h (3.0, built with KTLS): ``(BIO_ctrl(b, BIO_CTRL_GET_KTLS_RECV, 0, NULL) > 0)``."""
+        return 1 if self.BIO_ctrl(b, _BIO_CTRL_GET_KTLS_RECV, 0, None) > 0 else 0
 
     def BIO_set_flags(self, b: Handle | None, flags: int) -> None:
         self._function("BIO_set_flags")(_address(b, "BIO"), flags)

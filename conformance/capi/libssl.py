@@ -906,9 +906,7 @@ class LibsslApi:
     def exported_symbol(self, name: str) -> str | None:
         """Not a function of the pages: the symbol this library exports for the OpenSSL name ``name`` (its own
         spelling, e.g. ``wolfSSL_BIO_get_fd``), or ``None`` when it exports none, as for a name its headers define
-        as a macro (or one it lacks)."""
-        if name in self.profile.unavailable:
-            return None
+        as a macro (or one it lacks). A name the profile declares unavailable is looked up all the same."""
         symbol = self.profile.symbol(name)
         return symbol if self._raw(symbol) is not None else None
 

@@ -439,6 +439,9 @@ _SIGNATURES.update({
     "DTLSv1_client_method": (_H, ()),
     "DTLSv1_server_method": (_H, ()),
     "TLSv1_2_method": (_H, ()),
+    "SSLv3_method": (_H, ()),  # absent from builds with no-ssl3-method (Debian's libssl.so.3); GnuTLS's layer has two
+    "SSLv3_client_method": (_H, ()),
+    "SSLv3_server_method": (_H, ()),
     "TLSv1_2_client_method": (_H, ()),
     "TLSv1_2_server_method": (_H, ()),
     "SSL_CTX_new_ex": (_H, (c_void_p, c_char_p, _H)),
@@ -2439,6 +2442,15 @@ class LibsslApi:
 
     def DTLSv1_server_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("DTLSv1_server_method")())
+
+    def SSLv3_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("SSLv3_method")())
+
+    def SSLv3_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("SSLv3_client_method")())
+
+    def SSLv3_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("SSLv3_server_method")())
 
     def TLSv1_2_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLSv1_2_method")())

@@ -449,6 +449,16 @@ _SIGNATURES.update({
     "SSL_use_PrivateKey_file": (c_int, (_H, c_char_p, c_int)),
     "SSL_get_certificate": (_H, (_H,)),
     "SSL_set_info_callback": (None, (_H, c_void_p)),
+    # SSL_MODE_ASYNC (SSL_get_error.pod, SSL_want.pod) and the libcrypto async jobs behind it (ASYNC_start_job.pod)
+    "SSL_get_all_async_fds": (c_int, (_H, c_void_p, POINTER(c_size_t))),
+    "SSL_get_changed_async_fds": (c_int, (_H, c_void_p, POINTER(c_size_t), c_void_p, POINTER(c_size_t))),
+    "ASYNC_init_thread": (c_int, (c_size_t, c_size_t)),
+    "ASYNC_cleanup_thread": (None, ()),
+    "ASYNC_get_current_job": (c_void_p, ()),
+    "ASYNC_pause_job": (c_int, ()),
+    "ASYNC_get_wait_ctx": (c_void_p, (c_void_p,)),
+    "ASYNC_WAIT_CTX_set_wait_fd": (c_int, (c_void_p, c_void_p, c_int, c_void_p, c_void_p)),
+    "ASYNC_WAIT_CTX_clear_fd": (c_int, (c_void_p, c_void_p)),
     "SSL_get_info_callback": (c_void_p, (_H,)),
     "SSL_get_verify_callback": (c_void_p, (_H,)),
     "BIO_meth_set_write": (c_int, (_H, c_void_p)),
@@ -2492,6 +2502,65 @@ class LibsslApi:
         c_fn = _INFO_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_set_info_callback")(_address(ssl, "SSL"), ctypes.cast(c_fn, c_void_p))
+
+    def SSL_get_all_async_fds(self, s: Handle | None) -> tuple[int, list[int]]:
+        """``(ret, fds)``: the wait descriptors of the SSL's paused async job (called once for the count, once for
+        the descriptors, as the page describes)."""
+        fn = self._function("SSL_get_all_async_fds")
+        count = c_size_t(0)
+        ret = int(fn(_address(s, "SSL"), None, byref(count)))
+        if ret != 1 or count.value == 0:
+            return ret, []
+        fds = (c_int * count.value)()
+        ret = int(fn(_address(s, "SSL"), fds, byref(count)))
+        return ret, list(fds[: count.value])
+
+    def SSL_get_changed_async_fds(self, s: Handle | None) -> tuple[int, list[int], list[int]]:
+        """``(ret, added, deleted)``: the wait descriptors added and removed since the last call."""
+        fn = self._function("SSL_get_changed_async_fds")
+        nadd, ndel = c_size_t(0), c_size_t(0)
+        ret = int(fn(_address(s, "SSL"), None, byref(nadd), None, byref(ndel)))
+        if ret != 1:
+            return ret, [], []
+        add, delete = (c_int * max(nadd.value, 1))(), (c_int * max(ndel.value, 1))()
+        ret = int(fn(_address(s, "SSL"), add, byref(nadd), delete, byref(ndel)))
+        return ret, list(add[: nadd.value]), list(delete[: ndel.value])
+
+    def ASYNC_init_thread(self, max_size: int, init_size: int) -> int:
+        return int(self._function("ASYNC_init_thread")(max_size, init_size))
+
+    def ASYNC_cleanup_thread(self) -> None:
+        self._function("ASYNC_cleanup_thread")()
+
+    def ASYNC_get_current_job(self) -> int | None:
+        """The running job's address, or None outside a job."""
+        return self._function("ASYNC_get_current_job")()  # type: ignore[no-any-return]
+
+    def ASYNC_pause_job(self) -> int:
+        return int(self._function("ASYNC_pause_job")())
+
+    def ASYNC_get_wait_ctx(self, job: int | None) -> int | None:
+        return self._function("ASYNC_get_wait_ctx")(job)  # type: ignore[no-any-return]
+
+    def SSL_CTX_set_client_hello_cb_pause_job(self, ctx: Handle | None) -> None:
+        """Not a function of the pages: makes libcrypto's own ``ASYNC_pause_job()`` the context's client hello
+        callback, C calling C with no Python on the job's small stack. Its result, 1 once the job is resumed (or at
+        once outside a job), is SSL_CLIENT_HELLO_SUCCESS, and the callback's three arguments are ignored by a
+        function of none, as the x86-64 calling convention allows. So inside an async job (SSL_MODE_ASYNC) a server
+        pauses once while it processes each ClientHello, as it would while an async engine did its cryptography."""
+        pause = ctypes.cast(self._function_pointer("ASYNC_pause_job"), c_void_p)
+        self._function("SSL_CTX_set_client_hello_cb")(_address(ctx, "SSL_CTX"), pause, None)
+
+    def _function_pointer(self, name: str) -> Any:
+        self._function(name)  # MissingSymbol where the library lacks it
+        return self._raw(self.profile.symbol(name))
+
+    def ASYNC_WAIT_CTX_set_wait_fd(self, ctx: int | None, key: int, fd: int) -> int:
+        """Registers ``fd`` under ``key`` (an address used only as a name), with no custom data and no cleanup."""
+        return int(self._function("ASYNC_WAIT_CTX_set_wait_fd")(ctx, key, fd, None, None))
+
+    def ASYNC_WAIT_CTX_clear_fd(self, ctx: int | None, key: int) -> int:
+        return int(self._function("ASYNC_WAIT_CTX_clear_fd")(ctx, key))
 
     def SSL_get_info_callback(self, ssl: Handle | None) -> int | None:
         """The callback's address (an int) or None: enough to compare two objects' callbacks."""

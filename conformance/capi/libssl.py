@@ -1429,6 +1429,22 @@ class LibsslApi:
         self._function("CRYPTO_free")(pointer, b"conformance/capi/libssl.py", 0)  # OPENSSL_free
         return text
 
+    def BIO_ADDR_string_unfreed(self, name: str, ap: Handle | None, *args: int) -> int | None:
+        """Not a function of the pages: the ``char *`` that ``name`` (BIO_ADDR_hostname_string,
+        BIO_ADDR_service_string or BIO_ADDR_path_string) returns, as an address the binding does not free; the
+        caller reads it with :meth:`c_string_at` and releases it with :meth:`OPENSSL_free`."""
+        if name not in ("BIO_ADDR_hostname_string", "BIO_ADDR_service_string", "BIO_ADDR_path_string"):
+            raise ValueError(f"{name} returns no string to be freed")
+        return self._function(name)(_address(ap, "BIO_ADDR"), *args)  # type: ignore[no-any-return]
+
+    def c_string_at(self, pointer: int) -> bytes:
+        """Not a function of the pages: the NUL-terminated bytes at ``pointer`` (a live string of the library)."""
+        return ctypes.string_at(pointer)
+
+    def OPENSSL_free(self, pointer: int | None) -> None:
+        """crypto.h: ``CRYPTO_free(addr, OPENSSL_FILE, OPENSSL_LINE)``."""
+        self._function("CRYPTO_free")(pointer, b"conformance/capi/libssl.py", 0)
+
     def BIO_ADDR_hostname_string(self, ap: Handle | None, numeric: int) -> str | None:
         return self._owned_string(self._function("BIO_ADDR_hostname_string")(_address(ap, "BIO_ADDR"), numeric))
 

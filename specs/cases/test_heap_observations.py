@@ -169,4 +169,49 @@ def test_freeing_an_ssl_bio_with_bio_close_frees_its_ssl(h: Harness) -> None:
                  f"{freed[BIO_NOCLOSE]} B")
     per_ssl = (freed[BIO_CLOSE] - freed[BIO_NOCLOSE]) / SSL_BIOS
     assert per_ssl >= 1024, (f"BIO_free with BIO_CLOSE released only {per_ssl:.0f} B per SSL BIO more than with "
-                             f"BIO_NOCLOSE ({freed[BIO_CLOSE]} B against {freed[BIO_NOCLOSE]} B): its SSL was not freed")
+                             f"BIO_NOCLOSE ({freed[BIO_CLOSE]} B against {freed[BIO_NOCLOSE]} B): the SSL stayed")
+
+
+ADDR_STRINGS = 300  # strings of each kind taken before any is freed
+
+
+@pytest.mark.clauses("BIO_ADDR/DESCRIPTION/strings-freed-with-openssl-free")
+@pytest.mark.needs("c_api")
+def test_bio_addr_strings_are_fresh_heap_allocations_freed_with_openssl_free(h: Harness) -> None:
+    """A BIO_ADDR made with BIO_ADDR_rawmake (127.0.0.1, port 4433); BIO_ADDR_hostname_string(a, 1) and
+    BIO_ADDR_service_string(a, 1) are each called 300 times, keeping every returned pointer: all 600 are distinct
+    and read "127.0.0.1" / "4433", the C heap has grown by at least their 300 * 10 + 300 * 5 bytes, and releasing
+    each with OPENSSL_free gives at least as much back: each string is the caller's own allocation."""
+    import socket
+
+    api = _heap(h)
+    a = call(h, "BIO_ADDR_new")
+    assert a is not None
+    taken: list[int] = []
+    try:
+        assert api.BIO_ADDR_rawmake(a, K.AF_INET, socket.inet_aton("127.0.0.1"), socket.htons(4433)) == 1
+        before = api.c_heap_in_use()
+        for name, want in (("BIO_ADDR_hostname_string", b"127.0.0.1"), ("BIO_ADDR_service_string", b"4433")):
+            for _ in range(ADDR_STRINGS):
+                pointer = api.BIO_ADDR_string_unfreed(name, a, 1)
+                assert pointer, f"{name}(a, 1) returned NULL"
+                taken.append(pointer)
+                got = api.c_string_at(pointer)
+                assert got == want, f"{name}(a, 1) gave {got!r}, not {want!r}"
+        held = int(api.c_heap_in_use()) - before
+        size = ADDR_STRINGS * (len("127.0.0.1") + 1 + len("4433") + 1)
+        distinct = len(set(taken))
+        before_free = api.c_heap_in_use()
+        while taken:
+            api.OPENSSL_free(taken.pop())
+        released = before_free - int(api.c_heap_in_use())
+        h.trace.note(f"{2 * ADDR_STRINGS} strings: {distinct} distinct pointers, C heap +{held} B while held "
+                     f"(the strings' bytes: {size}), -{released} B after OPENSSL_free")
+        assert distinct == 2 * ADDR_STRINGS, f"only {distinct} distinct pointers for {2 * ADDR_STRINGS} calls: the " \
+            "strings are not fresh allocations"
+        assert held >= size, f"the C heap grew by {held} B for strings of {size} B: they are not heap allocations"
+        assert released >= size, f"OPENSSL_free of the strings gave back {released} B, less than their {size} B"
+    finally:
+        for pointer in taken:
+            api.OPENSSL_free(pointer)
+        api.BIO_ADDR_free(a)

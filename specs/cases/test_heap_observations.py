@@ -215,3 +215,50 @@ def test_bio_addr_strings_are_fresh_heap_allocations_freed_with_openssl_free(h: 
         for pointer in taken:
             api.OPENSSL_free(pointer)
         api.BIO_ADDR_free(a)
+
+
+READ_HINT = 256 << 10  # a read buffer hint far above the built-in default (one record and its overhead, ~17 KiB)
+
+
+def _idle_clients_heap(h: Harness, api: Any, hint: int | None) -> int:
+    """C-heap bytes held by PAIRS established, idle pairs (every record read), each client given
+    SSL_set_default_read_buffer_len(hint) before its handshake (none when ``hint`` is None)."""
+    before = api.c_heap_in_use()
+    pairs: list[tuple[Mem, Mem]] = []
+    try:
+        for _ in range(PAIRS):
+            client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+            pairs.append((client, server))
+            if hint is not None:
+                api.SSL_set_default_read_buffer_len(client.ssl, hint)
+            handshake(h, client, server)
+            for a, b in ((client, server), (server, client)):
+                assert api.SSL_write(a.ssl, b"ping") == 4
+                move(client, server)
+                assert api.SSL_read(b.ssl, 100) == (4, b"ping")
+        return int(api.c_heap_in_use() - before)
+    finally:
+        for client, server in pairs:
+            client.close()
+            server.close()
+
+
+@pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/default-read-buffer-len")
+@pytest.mark.needs(*C_API)
+def test_a_large_read_buffer_hint_enlarges_the_read_buffer_and_a_small_one_is_ignored(h: Harness) -> None:
+    """20 idle TLS pairs (PAIRS) whose clients were given SSL_set_default_read_buffer_len(256 KiB), (512 B) or nothing before
+    the handshake: with 256 KiB the pairs hold at least half of 20 * (256 KiB - 17 KiB) more C heap than without a
+    hint (the record buffer was made that large); with 512 B, below the built-in default, they hold less than
+    4 KiB per client more than without (the hint is not used)."""
+    api = _heap(h)
+    if not api.has("SSL_set_default_read_buffer_len"):
+        call(h, "SSL_set_default_read_buffer_len", None, 0)  # not applicable: the library lacks it
+    _idle_clients_heap(h, api, None)  # warm up
+    held = {hint: _idle_clients_heap(h, api, hint) for hint in (None, READ_HINT, 512)}
+    h.trace.note(f"C heap held by {PAIRS} idle pairs: no hint {held[None]} B, hint {READ_HINT} B {held[READ_HINT]} B, "
+                 f"hint 512 B {held[512]} B")
+    larger = (held[READ_HINT] - held[None]) / PAIRS
+    smaller = (held[512] - held[None]) / PAIRS
+    assert larger >= (READ_HINT - 17 * 1024) // 2, (f"a {READ_HINT} B hint made each client hold only {larger:.0f} B "
+                                                    "more: the read buffer was not enlarged")
+    assert abs(smaller) < 4096, f"a 512 B hint (below the default) changed each client's heap by {smaller:.0f} B"

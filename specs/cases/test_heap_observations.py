@@ -247,9 +247,9 @@ def _idle_clients_heap(h: Harness, api: Any, hint: int | None) -> int:
 @pytest.mark.needs(*C_API)
 def test_a_large_read_buffer_hint_enlarges_the_read_buffer_and_a_small_one_is_ignored(h: Harness) -> None:
     """20 idle TLS pairs (PAIRS) whose clients were given SSL_set_default_read_buffer_len(256 KiB), (512 B) or
-    nothing before the handshake: with 256 KiB the pairs hold at least half of 20 * (256 KiB - 17 KiB) more C heap than without a
-    hint (the record buffer was made that large); with 512 B, below the built-in default, they hold less than
-    4 KiB per client more than without (the hint is not used)."""
+    nothing before the handshake: with 256 KiB the pairs hold at least half of 20 * (256 KiB - 17 KiB) more C heap
+    than without a hint (the record buffer was made that large); with 512 B, below the built-in default, they hold
+    less than 4 KiB per client more than without (the hint is not used)."""
     api = _heap(h)
     if not api.has("SSL_set_default_read_buffer_len"):
         call(h, "SSL_set_default_read_buffer_len", None, 0)  # not applicable: the library lacks it

@@ -363,6 +363,7 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "X509_get_subject_name": (_H, (_H,)),
     "X509_NAME_oneline": (c_char_p, (_H, c_char_p, c_int)),
     "X509_free": (None, (_H,)),
+    "d2i_X509_bio": (_H, (_H, c_void_p)),  # one of the ASN1 BIO functions of BIO_should_retry.pod's BUGS
     # the certificate and key a client-certificate callback hands back; the CA list of a CertificateRequest
     "PEM_read_bio_X509": (_H, (_H, _H, _H, _H)),
     "PEM_read_bio_PrivateKey": (_H, (_H, _H, _H, _H)),
@@ -2760,6 +2761,10 @@ class LibsslApi:
         """The one-line form written into a buffer of ``size`` bytes (``buf`` is never NULL here)."""
         buf = ctypes.create_string_buffer(max(size, 1))
         return _text(self._function("X509_NAME_oneline")(_address(a, "X509_NAME"), buf, size))
+
+    def d2i_X509_bio(self, bp: Handle | None) -> Handle | None:
+        """``d2i_X509_bio(bp, NULL)``: a certificate decoded from the DER read from ``bp``, or NULL."""
+        return _wrap("X509", self._function("d2i_X509_bio")(_address(bp, "BIO"), None))
 
     def X509_free(self, a: Handle | None) -> None:
         self._function("X509_free")(_address(a, "X509"))

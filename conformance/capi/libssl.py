@@ -2706,6 +2706,21 @@ class LibsslApi:
         return (code, _text(file.value) or "", line.value, _text(func.value) or "", _text(data.value) or "",
                 flags.value)
 
+    def ERR_error_all_pointers(self, name: str) -> tuple[int, int | None, int, int | None, int | None, int]:
+        """Not a function of the pages: ``name`` (ERR_get_error_all, ERR_peek_error_all or ERR_peek_last_error_all)
+        with the ``file``, ``func`` and ``data`` pointers it stores returned as addresses, not copied: ``(code,
+        file, line, func, data, flags)``. Read them with :meth:`c_string_at` while the page says they are valid."""
+        if name not in ("ERR_get_error_all", "ERR_peek_error_all", "ERR_peek_last_error_all"):
+            raise ValueError(f"{name} stores no pointers")
+        file, func, data = c_char_p(), c_char_p(), c_char_p()
+        line, flags = c_int(0), c_int(0)
+        code = int(self._function(name)(byref(file), byref(line), byref(func), byref(data), byref(flags)))
+
+        def address(p: c_char_p) -> int | None:
+            return ctypes.cast(p, c_void_p).value
+
+        return code, address(file), line.value, address(func), address(data), flags.value
+
     def ERR_get_error_all(self) -> tuple[int, str, int, str, str, int]:
         """``(code, file, line, func, data, flags)`` of the oldest entry, which is removed."""
         return self._error_all("ERR_get_error_all")

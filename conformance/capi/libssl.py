@@ -1083,6 +1083,14 @@ class LibsslApi:
         ret = self._function("BIO_new_bio_pair")(byref(b1), writebuf1, byref(b2), writebuf2)
         return int(ret), _wrap("BIO", b1.value), _wrap("BIO", b2.value)
 
+    def BIO_new_bio_pair_over(self, old1: Handle | None, old2: Handle | None, writebuf1: int = 0,
+                              writebuf2: int = 0) -> tuple[int, Handle | None, Handle | None]:
+        """Not a function of the pages: BIO_new_bio_pair() with its two output locations holding ``old1`` and
+        ``old2`` before the call (as a C caller's variables might), to see what it does with them."""
+        b1, b2 = c_void_p(_address(old1, "BIO")), c_void_p(_address(old2, "BIO"))
+        ret = self._function("BIO_new_bio_pair")(byref(b1), writebuf1, byref(b2), writebuf2)
+        return int(ret), _wrap("BIO", b1.value), _wrap("BIO", b2.value)
+
     def BIO_new_socket(self, sock: int, close_flag: int) -> Handle | None:
         return _wrap("BIO", self._function("BIO_new_socket")(sock, close_flag))
 

@@ -262,3 +262,34 @@ def test_a_large_read_buffer_hint_enlarges_the_read_buffer_and_a_small_one_is_ig
     assert larger >= (READ_HINT - 17 * 1024) // 2, (f"a {READ_HINT} B hint made each client hold only {larger:.0f} B "
                                                     "more: the read buffer was not enlarged")
     assert abs(smaller) < 4096, f"a 512 B hint (below the default) changed each client's heap by {smaller:.0f} B"
+
+
+PAIR_BUFFER = 1 << 20  # each half's write buffer in the pair the output locations hold before the call
+
+
+@pytest.mark.clauses("BIO_s_bio/DESCRIPTION/new-bio-pair-overwrites")
+@pytest.mark.needs("c_api")
+def test_new_bio_pair_stores_new_pointers_without_freeing_what_was_there(h: Harness) -> None:
+    """A BIO pair with 1 MiB write buffers (one byte in it) is in the two output locations when BIO_new_bio_pair()
+    is called again (default sizes): it returns 1 and stores two new BIOs, the C heap does not drop by the old
+    pair's 2 MiB (it grows by the new pair only), and the old pair still carries its byte: nothing was freed."""
+    api = _heap(h)
+    ret, old1, old2 = api.BIO_new_bio_pair(PAIR_BUFFER, PAIR_BUFFER)
+    assert ret == 1 and old1 is not None and old2 is not None
+    new1 = new2 = None
+    try:
+        assert api.BIO_write(old1, b"x") == 1
+        before = api.c_heap_in_use()
+        ret, new1, new2 = api.BIO_new_bio_pair_over(old1, old2)
+        change = int(api.c_heap_in_use()) - before
+        h.trace.note(f"BIO_new_bio_pair over the old pair's locations -> {ret}, new BIOs {new1!r} / {new2!r}; C heap "
+                     f"{change:+d} B (the old pair holds {2 * PAIR_BUFFER} B of buffers)")
+        assert ret == 1, f"BIO_new_bio_pair returned {ret}"
+        assert new1 is not None and new2 is not None and {new1, new2}.isdisjoint({old1, old2}), \
+            "BIO_new_bio_pair did not store two new BIOs"
+        assert change > -PAIR_BUFFER, f"the C heap dropped by {-change} B: the BIOs the locations held were freed"
+        assert api.BIO_read(old2, 10) == (1, b"x"), "the old pair lost its byte"
+    finally:
+        for b in (new1, new2, old1, old2):
+            if b is not None:
+                api.BIO_free(b)

@@ -8,8 +8,12 @@ only afterwards, with no new error raised (so no entry overwritten), reads every
 it kept: each still says what it said when it was handed out. A library that built the strings in one buffer per
 thread, reused by the next call, would show the last entry's text everywhere.
 
-The reference engine hands out Python strings, valid as long as they are referenced, and no pointers: the case does
-not apply to it.
+The same page says the application must never free those strings: the error library does. The second case sees it
+do so on the C heap: the strings a thread's failed calls queued stay allocated after the thread has taken every
+entry (the application frees nothing), and are gone once the thread ends.
+
+The reference engine hands out Python strings, valid as long as they are referenced, and no pointers or C heap of
+its own: the cases do not apply to it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import pytest
 
 from conformance.harness import Harness
 from specs.cases._bio import call
+from specs.cases._capi import Background
 
 pytestmark = pytest.mark.needs("c_api")
 
@@ -71,3 +76,44 @@ def test_error_strings_stay_valid_until_their_entry_is_overwritten(h: Harness) -
     finally:
         api.ERR_clear_error()
         api.SSL_CTX_free(ctx)
+
+
+DATA_HELD = 4000  # bytes of queued data strings the case needs to see (five fopen entries hold about 9 KB)
+
+
+@pytest.mark.clauses("ERR_get_error/DESCRIPTION/do-not-free")
+def test_the_error_library_frees_the_strings_it_handed_out(h: Harness) -> None:
+    """In a fresh thread, five failed loads of long nonexistent paths queue entries whose data strings ("calling
+    fopen(...)") take several kilobytes of C heap; the thread takes every entry with ERR_get_error and frees
+    nothing. The strings stay allocated while the thread lives (the library owns them), and when the thread ends,
+    the C heap is back below where the thread started, at least 4 KB lower than with the strings held: the error
+    library released them itself."""
+    api: Any = h.capi  # a C library: c_heap_in_use
+    if not hasattr(api, "c_heap_in_use"):
+        h.not_applicable(f"{h.stack.name} is not a C library: its error strings are Python objects, with no C heap "
+                         "of the library's own to measure")
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    assert ctx is not None
+    seen: dict[str, int] = {}
+
+    def in_fresh_thread() -> None:
+        api.ERR_clear_error()
+        seen["start"] = api.c_heap_in_use()
+        for tag in "ABCDE":
+            api.SSL_CTX_use_certificate_file(ctx, f"/nonexistent/{tag * 900}.pem", SSL_FILETYPE_PEM)
+        while api.ERR_get_error() != 0:
+            seen["entries"] = seen.get("entries", 0) + 1
+        seen["taken"] = api.c_heap_in_use()
+
+    try:
+        Background(in_fresh_thread).join()
+        ended = int(api.c_heap_in_use())
+    finally:
+        api.SSL_CTX_free(ctx)
+    held, after = seen["taken"] - seen["start"], ended - seen["start"]
+    h.trace.note(f"{seen.get('entries', 0)} entries taken; C heap while the thread held them {held:+d} B, after the "
+                 f"thread ended {after:+d} B (relative to the thread's start)")
+    if held < DATA_HELD:
+        h.not_applicable(f"the failed loads left only {held} B of error data on the heap: too little to measure")
+    assert after <= held - DATA_HELD, (f"after the thread ended the C heap is {after:+d} B from its start, with "
+                                       f"{held:+d} B held before: the error strings were not released")

@@ -1544,6 +1544,28 @@ class LibsslApi:
     def TLS_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLS_method")())
 
+    def _sslv23(self, name: str, tls: str) -> Handle | None:
+        """ssl.h (3.0): ``# define SSLv23_method TLS_method`` (and the client / server pair); a library that exports
+        the old name as a function of its own (BoringSSL, GnuTLS's layer) is called under that name."""
+        own = self._raw(self.profile.symbol(name))
+        if own is None:
+            return self._wrap_method(self._function(tls)())
+        own.restype, own.argtypes = _H, ()
+        return self._wrap_method(own())
+
+    @staticmethod
+    def _wrap_method(address: int | None) -> Handle | None:
+        return _wrap("SSL_METHOD", address)
+
+    def SSLv23_method(self) -> Handle | None:
+        return self._sslv23("SSLv23_method", "TLS_method")
+
+    def SSLv23_client_method(self) -> Handle | None:
+        return self._sslv23("SSLv23_client_method", "TLS_client_method")
+
+    def SSLv23_server_method(self) -> Handle | None:
+        return self._sslv23("SSLv23_server_method", "TLS_server_method")
+
     def TLS_client_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLS_client_method")())
 

@@ -199,6 +199,8 @@ def test_bio_addr_strings_are_fresh_heap_allocations_freed_with_openssl_free(h: 
                 got = api.c_string_at(pointer)
                 assert got == want, f"{name}(a, 1) gave {got!r}, not {want!r}"
         held = int(api.c_heap_in_use()) - before
+        assert call(h, "BIO_ADDR_hostname_string", a, 1) == "127.0.0.1"  # the binding's own call, freed by it
+        assert call(h, "BIO_ADDR_service_string", a, 1) == "4433"
         size = ADDR_STRINGS * (len("127.0.0.1") + 1 + len("4433") + 1)
         distinct = len(set(taken))
         before_free = api.c_heap_in_use()

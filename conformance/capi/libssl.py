@@ -126,6 +126,8 @@ _BIO_CTRL_SET_CLOSE: Final = 9
 _BIO_CTRL_PENDING: Final = 10
 _BIO_CTRL_FLUSH: Final = 11
 _BIO_CTRL_WPENDING: Final = 13
+_BIO_CTRL_GET_KTLS_SEND: Final = 73
+_BIO_CTRL_GET_KTLS_RECV: Final = 76
 _BIO_C_SET_FD: Final = 104
 _BIO_C_GET_FD: Final = 105
 _BIO_C_SET_BUF_MEM_EOF_RETURN: Final = 130
@@ -361,6 +363,7 @@ _SIGNATURES: Final[dict[str, _Sig]] = {
     "X509_get_subject_name": (_H, (_H,)),
     "X509_NAME_oneline": (c_char_p, (_H, c_char_p, c_int)),
     "X509_free": (None, (_H,)),
+    "d2i_X509_bio": (_H, (_H, c_void_p)),  # one of the ASN1 BIO functions of BIO_should_retry.pod's BUGS
     # the certificate and key a client-certificate callback hands back; the CA list of a CertificateRequest
     "PEM_read_bio_X509": (_H, (_H, _H, _H, _H)),
     "PEM_read_bio_PrivateKey": (_H, (_H, _H, _H, _H)),
@@ -437,6 +440,9 @@ _SIGNATURES.update({
     "DTLSv1_client_method": (_H, ()),
     "DTLSv1_server_method": (_H, ()),
     "TLSv1_2_method": (_H, ()),
+    "SSLv3_method": (_H, ()),  # absent from builds with no-ssl3-method (Debian's libssl.so.3); GnuTLS's layer has two
+    "SSLv3_client_method": (_H, ()),
+    "SSLv3_server_method": (_H, ()),
     "TLSv1_2_client_method": (_H, ()),
     "TLSv1_2_server_method": (_H, ()),
     "SSL_CTX_new_ex": (_H, (c_void_p, c_char_p, _H)),
@@ -444,6 +450,16 @@ _SIGNATURES.update({
     "SSL_use_PrivateKey_file": (c_int, (_H, c_char_p, c_int)),
     "SSL_get_certificate": (_H, (_H,)),
     "SSL_set_info_callback": (None, (_H, c_void_p)),
+    # SSL_MODE_ASYNC (SSL_get_error.pod, SSL_want.pod) and the libcrypto async jobs behind it (ASYNC_start_job.pod)
+    "SSL_get_all_async_fds": (c_int, (_H, c_void_p, POINTER(c_size_t))),
+    "SSL_get_changed_async_fds": (c_int, (_H, c_void_p, POINTER(c_size_t), c_void_p, POINTER(c_size_t))),
+    "ASYNC_init_thread": (c_int, (c_size_t, c_size_t)),
+    "ASYNC_cleanup_thread": (None, ()),
+    "ASYNC_get_current_job": (c_void_p, ()),
+    "ASYNC_pause_job": (c_int, ()),
+    "ASYNC_get_wait_ctx": (c_void_p, (c_void_p,)),
+    "ASYNC_WAIT_CTX_set_wait_fd": (c_int, (c_void_p, c_void_p, c_int, c_void_p, c_void_p)),
+    "ASYNC_WAIT_CTX_clear_fd": (c_int, (c_void_p, c_void_p)),
     "SSL_get_info_callback": (c_void_p, (_H,)),
     "SSL_get_verify_callback": (c_void_p, (_H,)),
     "BIO_meth_set_write": (c_int, (_H, c_void_p)),
@@ -901,6 +917,13 @@ class LibsslApi:
             return True
         return callable(getattr(self, name, None))
 
+    def exported_symbol(self, name: str) -> str | None:
+        """Not a function of the pages: the symbol this library exports for the OpenSSL name ``name`` (its own
+        spelling, e.g. ``wolfSSL_BIO_get_fd``), or ``None`` when it exports none, as for a name its headers define
+        as a macro (or one it lacks). A name the profile declares unavailable is looked up all the same."""
+        symbol = self.profile.symbol(name)
+        return symbol if self._raw(symbol) is not None else None
+
     def symbol_table(self) -> dict[str, str]:
         """For every declared function: the symbol it resolves to, or why it is missing (for reports)."""
         table: dict[str, str] = {}
@@ -1057,6 +1080,14 @@ class LibsslApi:
 
     def BIO_new_bio_pair(self, writebuf1: int = 0, writebuf2: int = 0) -> tuple[int, Handle | None, Handle | None]:
         b1, b2 = c_void_p(), c_void_p()
+        ret = self._function("BIO_new_bio_pair")(byref(b1), writebuf1, byref(b2), writebuf2)
+        return int(ret), _wrap("BIO", b1.value), _wrap("BIO", b2.value)
+
+    def BIO_new_bio_pair_over(self, old1: Handle | None, old2: Handle | None, writebuf1: int = 0,
+                              writebuf2: int = 0) -> tuple[int, Handle | None, Handle | None]:
+        """Not a function of the pages: BIO_new_bio_pair() with its two output locations holding ``old1`` and
+        ``old2`` before the call (as a C caller's variables might), to see what it does with them."""
+        b1, b2 = c_void_p(_address(old1, "BIO")), c_void_p(_address(old2, "BIO"))
         ret = self._function("BIO_new_bio_pair")(byref(b1), writebuf1, byref(b2), writebuf2)
         return int(ret), _wrap("BIO", b1.value), _wrap("BIO", b2.value)
 
@@ -1407,6 +1438,22 @@ class LibsslApi:
         self._function("CRYPTO_free")(pointer, b"conformance/capi/libssl.py", 0)  # OPENSSL_free
         return text
 
+    def BIO_ADDR_string_unfreed(self, name: str, ap: Handle | None, *args: int) -> int | None:
+        """Not a function of the pages: the ``char *`` that ``name`` (BIO_ADDR_hostname_string,
+        BIO_ADDR_service_string or BIO_ADDR_path_string) returns, as an address the binding does not free; the
+        caller reads it with :meth:`c_string_at` and releases it with :meth:`OPENSSL_free`."""
+        if name not in ("BIO_ADDR_hostname_string", "BIO_ADDR_service_string", "BIO_ADDR_path_string"):
+            raise ValueError(f"{name} returns no string to be freed")
+        return self._function(name)(_address(ap, "BIO_ADDR"), *args)  # type: ignore[no-any-return]
+
+    def c_string_at(self, pointer: int) -> bytes:
+        """Not a function of the pages: the NUL-terminated bytes at ``pointer`` (a live string of the library)."""
+        return ctypes.string_at(pointer)
+
+    def OPENSSL_free(self, pointer: int | None) -> None:
+        """crypto.h: ``CRYPTO_free(addr, OPENSSL_FILE, OPENSSL_LINE)``."""
+        self._function("CRYPTO_free")(pointer, b"conformance/capi/libssl.py", 0)
+
     def BIO_ADDR_hostname_string(self, ap: Handle | None, numeric: int) -> str | None:
         return self._owned_string(self._function("BIO_ADDR_hostname_string")(_address(ap, "BIO_ADDR"), numeric))
 
@@ -1496,6 +1543,28 @@ class LibsslApi:
 
     def TLS_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLS_method")())
+
+    def _sslv23(self, name: str, tls: str) -> Handle | None:
+        """ssl.h (3.0): ``# define SSLv23_method TLS_method`` (and the client / server pair); a library that exports
+        the old name as a function of its own (BoringSSL, GnuTLS's layer) is called under that name."""
+        own = self._raw(self.profile.symbol(name))
+        if own is None:
+            return self._wrap_method(self._function(tls)())
+        own.restype, own.argtypes = _H, ()
+        return self._wrap_method(own())
+
+    @staticmethod
+    def _wrap_method(address: int | None) -> Handle | None:
+        return _wrap("SSL_METHOD", address)
+
+    def SSLv23_method(self) -> Handle | None:
+        return self._sslv23("SSLv23_method", "TLS_method")
+
+    def SSLv23_client_method(self) -> Handle | None:
+        return self._sslv23("SSLv23_client_method", "TLS_client_method")
+
+    def SSLv23_server_method(self) -> Handle | None:
+        return self._sslv23("SSLv23_server_method", "TLS_server_method")
 
     def TLS_client_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLS_client_method")())
@@ -2431,6 +2500,15 @@ class LibsslApi:
     def DTLSv1_server_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("DTLSv1_server_method")())
 
+    def SSLv3_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("SSLv3_method")())
+
+    def SSLv3_client_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("SSLv3_client_method")())
+
+    def SSLv3_server_method(self) -> Handle | None:
+        return _wrap("SSL_METHOD", self._function("SSLv3_server_method")())
+
     def TLSv1_2_method(self) -> Handle | None:
         return _wrap("SSL_METHOD", self._function("TLSv1_2_method")())
 
@@ -2471,6 +2549,65 @@ class LibsslApi:
         c_fn = _INFO_CB(self._guard(trampoline))
         self._callbacks.append(c_fn)
         self._function("SSL_set_info_callback")(_address(ssl, "SSL"), ctypes.cast(c_fn, c_void_p))
+
+    def SSL_get_all_async_fds(self, s: Handle | None) -> tuple[int, list[int]]:
+        """``(ret, fds)``: the wait descriptors of the SSL's paused async job (called once for the count, once for
+        the descriptors, as the page describes)."""
+        fn = self._function("SSL_get_all_async_fds")
+        count = c_size_t(0)
+        ret = int(fn(_address(s, "SSL"), None, byref(count)))
+        if ret != 1 or count.value == 0:
+            return ret, []
+        fds = (c_int * count.value)()
+        ret = int(fn(_address(s, "SSL"), fds, byref(count)))
+        return ret, list(fds[: count.value])
+
+    def SSL_get_changed_async_fds(self, s: Handle | None) -> tuple[int, list[int], list[int]]:
+        """``(ret, added, deleted)``: the wait descriptors added and removed since the last call."""
+        fn = self._function("SSL_get_changed_async_fds")
+        nadd, ndel = c_size_t(0), c_size_t(0)
+        ret = int(fn(_address(s, "SSL"), None, byref(nadd), None, byref(ndel)))
+        if ret != 1:
+            return ret, [], []
+        add, delete = (c_int * max(nadd.value, 1))(), (c_int * max(ndel.value, 1))()
+        ret = int(fn(_address(s, "SSL"), add, byref(nadd), delete, byref(ndel)))
+        return ret, list(add[: nadd.value]), list(delete[: ndel.value])
+
+    def ASYNC_init_thread(self, max_size: int, init_size: int) -> int:
+        return int(self._function("ASYNC_init_thread")(max_size, init_size))
+
+    def ASYNC_cleanup_thread(self) -> None:
+        self._function("ASYNC_cleanup_thread")()
+
+    def ASYNC_get_current_job(self) -> int | None:
+        """The running job's address, or None outside a job."""
+        return self._function("ASYNC_get_current_job")()  # type: ignore[no-any-return]
+
+    def ASYNC_pause_job(self) -> int:
+        return int(self._function("ASYNC_pause_job")())
+
+    def ASYNC_get_wait_ctx(self, job: int | None) -> int | None:
+        return self._function("ASYNC_get_wait_ctx")(job)  # type: ignore[no-any-return]
+
+    def SSL_CTX_set_client_hello_cb_pause_job(self, ctx: Handle | None) -> None:
+        """Not a function of the pages: makes libcrypto's own ``ASYNC_pause_job()`` the context's client hello
+        callback, C calling C with no Python on the job's small stack. Its result, 1 once the job is resumed (or at
+        once outside a job), is SSL_CLIENT_HELLO_SUCCESS, and the callback's three arguments are ignored by a
+        function of none, as the x86-64 calling convention allows. So inside an async job (SSL_MODE_ASYNC) a server
+        pauses once while it processes each ClientHello, as it would while an async engine did its cryptography."""
+        pause = ctypes.cast(self._function_pointer("ASYNC_pause_job"), c_void_p)
+        self._function("SSL_CTX_set_client_hello_cb")(_address(ctx, "SSL_CTX"), pause, None)
+
+    def _function_pointer(self, name: str) -> Any:
+        self._function(name)  # MissingSymbol where the library lacks it
+        return self._raw(self.profile.symbol(name))
+
+    def ASYNC_WAIT_CTX_set_wait_fd(self, ctx: int | None, key: int, fd: int) -> int:
+        """Registers ``fd`` under ``key`` (an address used only as a name), with no custom data and no cleanup."""
+        return int(self._function("ASYNC_WAIT_CTX_set_wait_fd")(ctx, key, fd, None, None))
+
+    def ASYNC_WAIT_CTX_clear_fd(self, ctx: int | None, key: int) -> int:
+        return int(self._function("ASYNC_WAIT_CTX_clear_fd")(ctx, key))
 
     def SSL_get_info_callback(self, ssl: Handle | None) -> int | None:
         """The callback's address (an int) or None: enough to compare two objects' callbacks."""
@@ -2532,6 +2669,14 @@ class LibsslApi:
         """bio.h: ``(int)BIO_ctrl(b, BIO_CTRL_GET_CLOSE, 0, NULL)``."""
         return _int(self._bio_macro("BIO_get_close", b, _BIO_CTRL_GET_CLOSE))
 
+    def BIO_get_ktls_send(self, b: Handle | None) -> int:
+        """bio.h (3.0, built with KTLS): ``(BIO_ctrl(b, BIO_CTRL_GET_KTLS_SEND, 0, NULL) > 0)``."""
+        return 1 if self.BIO_ctrl(b, _BIO_CTRL_GET_KTLS_SEND, 0, None) > 0 else 0
+
+    def BIO_get_ktls_recv(self, b: Handle | None) -> int:
+        """bio.h (3.0, built with KTLS): ``(BIO_ctrl(b, BIO_CTRL_GET_KTLS_RECV, 0, NULL) > 0)``."""
+        return 1 if self.BIO_ctrl(b, _BIO_CTRL_GET_KTLS_RECV, 0, None) > 0 else 0
+
     def BIO_set_flags(self, b: Handle | None, flags: int) -> None:
         self._function("BIO_set_flags")(_address(b, "BIO"), flags)
 
@@ -2591,6 +2736,21 @@ class LibsslApi:
         return (code, _text(file.value) or "", line.value, _text(func.value) or "", _text(data.value) or "",
                 flags.value)
 
+    def ERR_error_all_pointers(self, name: str) -> tuple[int, int | None, int, int | None, int | None, int]:
+        """Not a function of the pages: ``name`` (ERR_get_error_all, ERR_peek_error_all or ERR_peek_last_error_all)
+        with the ``file``, ``func`` and ``data`` pointers it stores returned as addresses, not copied: ``(code,
+        file, line, func, data, flags)``. Read them with :meth:`c_string_at` while the page says they are valid."""
+        if name not in ("ERR_get_error_all", "ERR_peek_error_all", "ERR_peek_last_error_all"):
+            raise ValueError(f"{name} stores no pointers")
+        file, func, data = c_char_p(), c_char_p(), c_char_p()
+        line, flags = c_int(0), c_int(0)
+        code = int(self._function(name)(byref(file), byref(line), byref(func), byref(data), byref(flags)))
+
+        def address(p: c_char_p) -> int | None:
+            return ctypes.cast(p, c_void_p).value
+
+        return code, address(file), line.value, address(func), address(data), flags.value
+
     def ERR_get_error_all(self) -> tuple[int, str, int, str, str, int]:
         """``(code, file, line, func, data, flags)`` of the oldest entry, which is removed."""
         return self._error_all("ERR_get_error_all")
@@ -2646,6 +2806,10 @@ class LibsslApi:
         """The one-line form written into a buffer of ``size`` bytes (``buf`` is never NULL here)."""
         buf = ctypes.create_string_buffer(max(size, 1))
         return _text(self._function("X509_NAME_oneline")(_address(a, "X509_NAME"), buf, size))
+
+    def d2i_X509_bio(self, bp: Handle | None) -> Handle | None:
+        """``d2i_X509_bio(bp, NULL)``: a certificate decoded from the DER read from ``bp``, or NULL."""
+        return _wrap("X509", self._function("d2i_X509_bio")(_address(bp, "BIO"), None))
 
     def X509_free(self, a: Handle | None) -> None:
         self._function("X509_free")(_address(a, "X509"))

@@ -46,8 +46,6 @@ ABSENT = MappingProxyType({
         "DTLSv1_2_client_method", "DTLSv1_2_server_method", "DTLSv1_client_method", "DTLSv1_server_method")},
     "BIO_callback_ctrl": "the engine's BIOs have no callbacks (BIO_set_callback_ex is not implemented)",
     "BIO_ptr_ctrl": "no ctrl of the engine's BIOs returns a pointer",
-    "BIO_get_ktls_recv": "the engine has no kernel TLS",
-    "BIO_get_ktls_send": "the engine has no kernel TLS",
     "BIO_get_mem_ptr": "the engine has no BUF_MEM type",
     "BIO_set_mem_buf": "the engine has no BUF_MEM type",
     "SSL_get_all_async_fds": "the engine has no async engine support (SSL_MODE_ASYNC)",

@@ -85,6 +85,8 @@ PRESENT = frozenset({
     "BIO_get_fd",
     "BIO_get_flags",
     "BIO_get_init",
+    "BIO_get_ktls_recv",
+    "BIO_get_ktls_send",
     "BIO_get_line",
     "BIO_get_mem_data",
     "BIO_get_num_renegotiates",
@@ -501,6 +503,8 @@ class EngineApi:
     BIO_get_fd = staticmethod(_bio.BIO_get_fd)
     BIO_get_flags = staticmethod(_bio.BIO_get_flags)
     BIO_get_init = staticmethod(_bio.BIO_get_init)
+    BIO_get_ktls_recv = staticmethod(_bio.BIO_get_ktls_recv)
+    BIO_get_ktls_send = staticmethod(_bio.BIO_get_ktls_send)
     BIO_get_line = staticmethod(_bio.BIO_get_line)
     BIO_get_mem_data = staticmethod(_bio.BIO_get_mem_data)
     BIO_get_num_renegotiates = staticmethod(_ssl.BIO_get_num_renegotiates)
@@ -861,8 +865,6 @@ class EngineApi:
 
     # deliberately absent (conformance.stacks.engine.ABSENT)
     BIO_callback_ctrl: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]
-    BIO_get_ktls_recv: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]
-    BIO_get_ktls_send: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]
     BIO_get_mem_ptr: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]
     BIO_ptr_ctrl: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]
     BIO_set_mem_buf: Callable[..., NoReturn] = _Absent()  # type: ignore[assignment]

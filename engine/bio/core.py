@@ -21,6 +21,8 @@ from engine.bio.constants import (
     BIO_CTRL_EOF,
     BIO_CTRL_FLUSH,
     BIO_CTRL_GET_CLOSE,
+    BIO_CTRL_GET_KTLS_RECV,
+    BIO_CTRL_GET_KTLS_SEND,
     BIO_CTRL_PENDING,
     BIO_CTRL_RESET,
     BIO_CTRL_SET_CLOSE,
@@ -50,6 +52,8 @@ __all__ = [
     "BIO_free_all",
     "BIO_get_close",
     "BIO_get_flags",
+    "BIO_get_ktls_recv",
+    "BIO_get_ktls_send",
     "BIO_get_retry_BIO",
     "BIO_get_retry_reason",
     "BIO_gets",
@@ -461,6 +465,16 @@ def BIO_pending(b: BIO | None) -> int:
 
 def BIO_wpending(b: BIO | None) -> int:
     return BIO_ctrl(b, BIO_CTRL_WPENDING, 0, None)
+
+
+def BIO_get_ktls_send(b: BIO | None) -> int:
+    # BIO_ctrl: RETURN VALUES "1 if the BIO is using the Kernel TLS data-path for sending, 0 otherwise"; the engine
+    # encrypts in user space and never hands a socket to kernel TLS, so no kind of BIO answers the ctrl with 1
+    return 1 if BIO_ctrl(b, BIO_CTRL_GET_KTLS_SEND, 0, None) > 0 else 0
+
+
+def BIO_get_ktls_recv(b: BIO | None) -> int:
+    return 1 if BIO_ctrl(b, BIO_CTRL_GET_KTLS_RECV, 0, None) > 0 else 0
 
 
 def BIO_ctrl_pending(b: BIO | None) -> int:

@@ -130,3 +130,168 @@ def test_new_mem_buf_reads_the_callers_buffer_in_place(h: Harness) -> None:
         assert api.BIO_read(b, 100) == (6, b" World"), "the BIO read a copy made before the caller's change"
     finally:
         api.BIO_free(b)
+
+
+SSL_BIOS = 40  # SSL BIOs freed per measurement: tens of kilobytes of SSL objects on every C library here
+
+
+@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/close-flag-frees-ssl")
+@pytest.mark.needs("c_api")
+def test_freeing_an_ssl_bio_with_bio_close_frees_its_ssl(h: Harness) -> None:
+    """40 SSL BIOs, each holding a fresh SSL (BIO_set_ssl), are freed with BIO_free, once set with BIO_CLOSE and once
+    with BIO_NOCLOSE (each round twice, the first a warm-up): with BIO_CLOSE the C heap drops by at least 1 KiB per
+    SSL more than with BIO_NOCLOSE, whose SSLs stay allocated until the case's own SSL_free (done afterwards)."""
+    api = _heap(h)
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    assert ctx is not None
+    freed: dict[int, int] = {}
+    try:
+        for close in (BIO_CLOSE, BIO_NOCLOSE, BIO_CLOSE, BIO_NOCLOSE):
+            made: list[tuple[Any, Any]] = []
+            try:
+                for _ in range(SSL_BIOS):
+                    ssl = api.SSL_new(ctx)
+                    b = call(h, "BIO_new", call(h, "BIO_f_ssl")) if not made else api.BIO_new(api.BIO_f_ssl())
+                    assert ssl is not None and b is not None
+                    made.append((b, ssl))
+                    assert api.BIO_set_ssl(b, ssl, close) == 1
+                before = api.c_heap_in_use()
+                for b, _ssl in made:
+                    api.BIO_free(b)
+                freed[close] = before - int(api.c_heap_in_use())
+            finally:
+                if close == BIO_NOCLOSE:
+                    for _b, ssl in made:
+                        api.SSL_free(ssl)
+    finally:
+        api.SSL_CTX_free(ctx)
+    h.trace.note(f"C heap released by BIO_free of {SSL_BIOS} SSL BIOs: BIO_CLOSE {freed[BIO_CLOSE]} B, BIO_NOCLOSE "
+                 f"{freed[BIO_NOCLOSE]} B")
+    per_ssl = (freed[BIO_CLOSE] - freed[BIO_NOCLOSE]) / SSL_BIOS
+    assert per_ssl >= 1024, (f"BIO_free with BIO_CLOSE released only {per_ssl:.0f} B per SSL BIO more than with "
+                             f"BIO_NOCLOSE ({freed[BIO_CLOSE]} B against {freed[BIO_NOCLOSE]} B): the SSL stayed")
+
+
+ADDR_STRINGS = 300  # strings of each kind taken before any is freed
+
+
+@pytest.mark.clauses("BIO_ADDR/DESCRIPTION/strings-freed-with-openssl-free")
+@pytest.mark.needs("c_api")
+def test_bio_addr_strings_are_fresh_heap_allocations_freed_with_openssl_free(h: Harness) -> None:
+    """A BIO_ADDR made with BIO_ADDR_rawmake (127.0.0.1, port 4433); BIO_ADDR_hostname_string(a, 1) and
+    BIO_ADDR_service_string(a, 1) are each called 300 times, keeping every returned pointer: all 600 are distinct
+    and read "127.0.0.1" / "4433", the C heap has grown by at least their 300 * 10 + 300 * 5 bytes, and releasing
+    each with OPENSSL_free gives at least as much back: each string is the caller's own allocation."""
+    import socket
+
+    api = _heap(h)
+    a = call(h, "BIO_ADDR_new")
+    assert a is not None
+    taken: list[int] = []
+    try:
+        assert api.BIO_ADDR_rawmake(a, K.AF_INET, socket.inet_aton("127.0.0.1"), socket.htons(4433)) == 1
+        before = api.c_heap_in_use()
+        for name, want in (("BIO_ADDR_hostname_string", b"127.0.0.1"), ("BIO_ADDR_service_string", b"4433")):
+            for _ in range(ADDR_STRINGS):
+                pointer = api.BIO_ADDR_string_unfreed(name, a, 1)
+                assert pointer, f"{name}(a, 1) returned NULL"
+                taken.append(pointer)
+                got = api.c_string_at(pointer)
+                assert got == want, f"{name}(a, 1) gave {got!r}, not {want!r}"
+        held = int(api.c_heap_in_use()) - before
+        assert call(h, "BIO_ADDR_hostname_string", a, 1) == "127.0.0.1"  # the binding's own call, freed by it
+        assert call(h, "BIO_ADDR_service_string", a, 1) == "4433"
+        size = ADDR_STRINGS * (len("127.0.0.1") + 1 + len("4433") + 1)
+        distinct = len(set(taken))
+        before_free = api.c_heap_in_use()
+        while taken:
+            api.OPENSSL_free(taken.pop())
+        released = before_free - int(api.c_heap_in_use())
+        h.trace.note(f"{2 * ADDR_STRINGS} strings: {distinct} distinct pointers, C heap +{held} B while held "
+                     f"(the strings' bytes: {size}), -{released} B after OPENSSL_free")
+        assert distinct == 2 * ADDR_STRINGS, f"only {distinct} distinct pointers for {2 * ADDR_STRINGS} calls: the " \
+            "strings are not fresh allocations"
+        assert held >= size, f"the C heap grew by {held} B for strings of {size} B: they are not heap allocations"
+        assert released >= size, f"OPENSSL_free of the strings gave back {released} B, less than their {size} B"
+    finally:
+        for pointer in taken:
+            api.OPENSSL_free(pointer)
+        api.BIO_ADDR_free(a)
+
+
+READ_HINT = 256 << 10  # a read buffer hint far above the built-in default (one record and its overhead, ~17 KiB)
+
+
+def _idle_clients_heap(h: Harness, api: Any, hint: int | None) -> int:
+    """C-heap bytes held by PAIRS established, idle pairs (every record read), each client given
+    SSL_set_default_read_buffer_len(hint) before its handshake (none when ``hint`` is None)."""
+    before = api.c_heap_in_use()
+    pairs: list[tuple[Mem, Mem]] = []
+    try:
+        for _ in range(PAIRS):
+            client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+            pairs.append((client, server))
+            if hint is not None:
+                api.SSL_set_default_read_buffer_len(client.ssl, hint)
+            handshake(h, client, server)
+            for a, b in ((client, server), (server, client)):
+                assert api.SSL_write(a.ssl, b"ping") == 4
+                move(client, server)
+                assert api.SSL_read(b.ssl, 100) == (4, b"ping")
+        return int(api.c_heap_in_use() - before)
+    finally:
+        for client, server in pairs:
+            client.close()
+            server.close()
+
+
+@pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/default-read-buffer-len")
+@pytest.mark.needs(*C_API)
+def test_a_large_read_buffer_hint_enlarges_the_read_buffer_and_a_small_one_is_ignored(h: Harness) -> None:
+    """20 idle TLS pairs (PAIRS) whose clients were given SSL_set_default_read_buffer_len(256 KiB), (512 B) or
+    nothing before the handshake: with 256 KiB the pairs hold at least half of 20 * (256 KiB - 17 KiB) more C heap
+    than without a hint (the record buffer was made that large); with 512 B, below the built-in default, they hold
+    less than 4 KiB per client more than without (the hint is not used)."""
+    api = _heap(h)
+    if not api.has("SSL_set_default_read_buffer_len"):
+        call(h, "SSL_set_default_read_buffer_len", None, 0)  # not applicable: the library lacks it
+    _idle_clients_heap(h, api, None)  # warm up
+    held = {hint: _idle_clients_heap(h, api, hint) for hint in (None, READ_HINT, 512)}
+    h.trace.note(f"C heap held by {PAIRS} idle pairs: no hint {held[None]} B, hint {READ_HINT} B {held[READ_HINT]} B, "
+                 f"hint 512 B {held[512]} B")
+    larger = (held[READ_HINT] - held[None]) / PAIRS
+    smaller = (held[512] - held[None]) / PAIRS
+    assert larger >= (READ_HINT - 17 * 1024) // 2, (f"a {READ_HINT} B hint made each client hold only {larger:.0f} B "
+                                                    "more: the read buffer was not enlarged")
+    assert abs(smaller) < 4096, f"a 512 B hint (below the default) changed each client's heap by {smaller:.0f} B"
+
+
+PAIR_BUFFER = 1 << 20  # each half's write buffer in the pair the output locations hold before the call
+
+
+@pytest.mark.clauses("BIO_s_bio/DESCRIPTION/new-bio-pair-overwrites")
+@pytest.mark.needs("c_api")
+def test_new_bio_pair_stores_new_pointers_without_freeing_what_was_there(h: Harness) -> None:
+    """A BIO pair with 1 MiB write buffers (one byte in it) is in the two output locations when BIO_new_bio_pair()
+    is called again (default sizes): it returns 1 and stores two new BIOs, the C heap does not drop by the old
+    pair's 2 MiB (it grows by the new pair only), and the old pair still carries its byte: nothing was freed."""
+    api = _heap(h)
+    ret, old1, old2 = api.BIO_new_bio_pair(PAIR_BUFFER, PAIR_BUFFER)
+    assert ret == 1 and old1 is not None and old2 is not None
+    new1 = new2 = None
+    try:
+        assert api.BIO_write(old1, b"x") == 1
+        before = api.c_heap_in_use()
+        ret, new1, new2 = api.BIO_new_bio_pair_over(old1, old2)
+        change = int(api.c_heap_in_use()) - before
+        h.trace.note(f"BIO_new_bio_pair over the old pair's locations -> {ret}, new BIOs {new1!r} / {new2!r}; C heap "
+                     f"{change:+d} B (the old pair holds {2 * PAIR_BUFFER} B of buffers)")
+        assert ret == 1, f"BIO_new_bio_pair returned {ret}"
+        assert new1 is not None and new2 is not None and {new1, new2}.isdisjoint({old1, old2}), \
+            "BIO_new_bio_pair did not store two new BIOs"
+        assert change > -PAIR_BUFFER, f"the C heap dropped by {-change} B: the BIOs the locations held were freed"
+        assert api.BIO_read(old2, 10) == (1, b"x"), "the old pair lost its byte"
+    finally:
+        for b in (new1, new2, old1, old2):
+            if b is not None:
+                api.BIO_free(b)

@@ -250,8 +250,22 @@ class PyOpenSSLEndpoint(Endpoint):
         return self._run("SSL_shutdown", "", self.conn.shutdown, lambda v: (1 if v else 0, b""))
 
     def renegotiate(self) -> Outcome:
-        if not self.conn.renegotiate():
-            return Outcome("SSL_renegotiate", 0, SslError.SSL_ERROR_SSL, reason="SSL_renegotiate refused")
+        """Connection.renegotiate(), then Connection.do_handshake(). pyOpenSSL calls SSL_renegotiate only when no
+        renegotiation is pending (else it returns False and calls nothing); it passes the result to
+        ``_openssl_assert(ret == 1)``, so a refusal (SSL_renegotiate returns 1 or 0, 0 on refusal) is observed as
+        an ``SSL.Error`` whose args[0] is the error queue, drained as (library, function, reason) entries. The 0
+        itself is not handed out: ``ret`` 0 is the value synthesised for that exception (Outcome), and the reason
+        lists the queue's reasons; no SSL_get_error is involved (the page lists it for I/O calls only), the
+        SSL_ERROR_SSL is the adapter's mark of a failed call, as on the C-API stacks."""
+        assert SSL is not None
+        try:
+            requested = self.conn.renegotiate()
+        except SSL.Error as exc:
+            return Outcome("SSL_renegotiate", 0, SslError.SSL_ERROR_SSL, reason=_reason(exc))
+        if not requested:
+            return Outcome("SSL_renegotiate", 0, SslError.SSL_ERROR_SSL,
+                           reason="pyOpenSSL's Connection.renegotiate() returned False without calling "
+                                  "SSL_renegotiate: a renegotiation is already pending (SSL_renegotiate_pending)")
         return self._run("SSL_do_handshake", "", self.conn.do_handshake, lambda _v: (1, b""))
 
     def renegotiation_pending(self) -> bool:

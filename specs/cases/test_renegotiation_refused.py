@@ -10,7 +10,9 @@
   no_renegotiation; the stack's I/O call that reads it fails, and the core reads the alert the stack sends.
 
 The last two go through the normalised endpoint (Endpoint.renegotiate / read / set_options), so they run on every
-stack with TLS 1.2 renegotiation, bindings included; on a C-API stack they also read the queue entry's codes."""
+stack with TLS 1.2 renegotiation, bindings included; on a C-API stack they also read the queue entry's codes. So does
+the binding tier of the first: the refused call's outcome (its reason, the queue's, where the stack has an error
+queue; its 0 where the stack shows C return values), nothing written, data still flowing."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import pytest
 
 from conformance.capi import constants as K
 from conformance.harness import Harness, Pair
-from conformance.outcome import Outcome, Role
+from conformance.outcome import Outcome, Role, SslError
 from conformance.stacks.base import Endpoint, EndpointConfig
 from engine.tls.alerts import AlertDescription as A
 from engine.tls.alerts import AlertLevel
@@ -94,6 +96,70 @@ def test_renegotiate_with_the_ssls_own_no_renegotiation(h: Harness, role: str, f
     move(client, server)
     got = api.SSL_read(server.ssl, 10)
     assert got == (5, b"after"), f"after the refused {fn} the server read {got}"
+
+
+# ---- the caller's own option, through the endpoint (every stack that can renegotiate) ------------------------------
+
+
+@pytest.mark.needs("tls1_2", "renegotiate")
+@pytest.mark.clauses("SSL_key_update/RETURN VALUES/0-no-renegotiation", "SSL_CTX_set_options/NOTES/no-renegotiation")
+@pytest.mark.states("established")
+@pytest.mark.parametrize("where", ["none", "context", "connection"])
+@pytest.mark.parametrize("role", [Role.CLIENT, Role.SERVER], ids=["stack-client", "stack-server"])
+def test_binding_renegotiate_with_its_own_no_renegotiation(h: Harness, role: Role, where: str) -> None:
+    """Through the endpoint, against the engine's TLS core, after a TLS 1.2 handshake the stack asks for a
+    renegotiation (Endpoint.renegotiate: SSL_renegotiate, then the call that starts it) while it holds
+    SSL_OP_NO_RENEGOTIATION, set on its context before the handshake (``context``, EndpointConfig.options) or on
+    the connection after it (``connection``, Endpoint.set_options). The request is refused: the outcome is a failed
+    SSL_renegotiate, not a retry, with ret 0 where the stack shows C return values and the reason no_renegotiation
+    where it has an error queue; no renegotiation is pending (where observable); the stack writes nothing, also
+    at its next read; data still flows both ways. Without the option (``none``, the control) the request is
+    taken: the call succeeds or wants to read, and the renegotiation's first message is written."""
+    if where == "context":
+        h.need("ssl_options", stacks=(h.stack,))
+    elif where == "connection":
+        h.need("connection_options", stacks=(h.stack,))
+    config = EndpointConfig(role=role, verify_peer=role is Role.CLIENT,
+                            options=("SSL_OP_NO_RENEGOTIATION",) if where == "context" else ())
+    if role is Role.CLIENT:
+        config = config.with_(max_version="TLSv1.2")
+    pair, stack, peer = pair_with_misbehaving_peer(h, role, Misbehaviour(), config, tls=TLS12_ONLY)
+    pair.handshake()
+    if where == "connection":
+        mask = stack.set_options(("SSL_OP_NO_RENEGOTIATION",))
+        note(h, f"{stack.label}: SSL_set_options(SSL_OP_NO_RENEGOTIATION) after the handshake -> {mask}")
+    out = pair.call(stack, lambda e: e.renegotiate())
+    written = stack.outgoing_pending()
+    note(h, f"{stack.label}: option {where}: renegotiate -> {out}; {written} bytes written")
+    if where == "none":
+        assert out.ok or out.retry, f"without the option {stack.label}'s renegotiation request failed: {out}"
+        assert written, f"without the option {stack.label} took the request ({out}) yet wrote nothing"
+        return
+    assert not out.ok and not out.retry, \
+        f"{stack.label} holds SSL_OP_NO_RENEGOTIATION ({where}), yet its renegotiation request was taken: {out}"
+    assert out.op == "SSL_renegotiate" and out.error is SslError.SSL_ERROR_SSL, \
+        f"the refused request is reported as {out}, not a failed SSL_renegotiate"
+    if h.has("raw_return_values"):
+        assert out.ret == 0, f"SSL_renegotiate under SSL_OP_NO_RENEGOTIATION returned {out.ret}, not 0"
+    if h.has("error_queue"):
+        assert "no renegotiation" in words(out.reason), \
+            f"SSL_renegotiate was refused with the queue's reason {out.reason!r}, not no_renegotiation"
+    if h.has("renegotiation_pending"):
+        assert not stack.renegotiation_pending(), "SSL_renegotiate was refused, yet a renegotiation is pending"
+    assert not written, f"SSL_renegotiate was refused, yet {stack.label} wrote {written} bytes"
+    nxt = pair.call(stack, lambda e: e.read(100))
+    written = stack.outgoing_pending()
+    assert nxt.retry and not written, \
+        f"after the refusal {stack.label}'s read (nothing to read) -> {nxt}, {written} bytes written (a " \
+        "renegotiation it should not have scheduled)"
+    pair.call(stack, lambda e: e.write(b"after"))
+    pair.settle()
+    got = pair.call(peer, lambda e: e.read(100))
+    assert got.data == b"after", f"after the refused renegotiation the core read {got}"
+    pair.call(peer, lambda e: e.write(b"back"))
+    pair.settle()
+    back = pair.call(stack, lambda e: e.read(100))
+    assert back.data == b"back", f"after the refused renegotiation {stack.label} read {back}"
 
 
 # ---- the stack declines (it is asked by the engine's core) --------------------------------------------------------

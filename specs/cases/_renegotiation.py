@@ -9,7 +9,7 @@ from conformance.capi import constants as K
 from conformance.harness import Harness, Pair
 from conformance.outcome import Outcome, Role
 from conformance.stacks.base import Endpoint
-from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
+from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, pump
 from specs.cases._tls12wire import WireTap, change_cipher_specs
 
 __all__ = ["RenegotiationEnd", "renegotiate", "tls12_pair"]
@@ -27,17 +27,30 @@ def tls12_pair(h: Harness, server_options: int = K.SSL_OP_ALLOW_CLIENT_RENEGOTIA
 
 def renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None:
     """The starter runs SSL_do_handshake once (sending its ClientHello or HelloRequest), then both sides only call
-    SSL_read, as an application would, until the renegotiation is no longer pending and nothing moves."""
+    SSL_read, as an application would, until the renegotiation is no longer pending and nothing moves. The new
+    handshake must then show on the link (the pump's taps): a ChangeCipherSpec record each way since the start
+    (see :class:`RenegotiationEnd`), so a renegotiation the peer declined with a warning, after which the starter
+    carried on with its flag clear, does not count as done."""
     api = h.capi
+    link = pump(h, starter, other).link
+    c2s, s2c = link.c2s, link.s2c
+    assert isinstance(c2s, WireTap) and isinstance(s2c, WireTap)
+    taps = (c2s, s2c)
+    before = [change_cipher_specs(bytes(t.seen)) for t in taps]
     ret = api.SSL_do_handshake(starter.ssl)
     assert ret == 1 or error(api, starter.ssl, ret) in WANT, (ret, error(api, starter.ssl, ret))
     for _ in range(rounds):
-        moved = move(starter, other)
+        moved = move(starter, other, h)
         for s in (other, starter):
             r, _ = api.SSL_read(s.ssl, 10)
             assert r > 0 or error(api, s.ssl, r) in WANT, (s.label, r, error(api, s.ssl, r))
-        moved += move(starter, other)
+        moved += move(starter, other, h)
         if not moved and not api.SSL_renegotiate_pending(starter.ssl):
+            now = [change_cipher_specs(bytes(t.seen)) for t in taps]
+            h.trace.note(f"ChangeCipherSpec records on the link {before} -> {now} (one direction, the other)")
+            assert now[0] > before[0] and now[1] > before[1], \
+                f"{starter.label}: SSL_renegotiate_pending is 0 and nothing moves, but no new handshake completed " \
+                f"on the wire (ChangeCipherSpec records each way {before} -> {now})"
             return
     raise AssertionError("the renegotiation did not complete")
 

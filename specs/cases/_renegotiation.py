@@ -12,7 +12,7 @@ from conformance.stacks.base import Endpoint
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move, pump
 from specs.cases._tls12wire import WireTap, change_cipher_specs
 
-__all__ = ["RenegotiationEnd", "renegotiate", "tls12_pair"]
+__all__ = ["RenegotiationEnd", "link_ccs", "new_handshake_on_link", "renegotiate", "tls12_pair"]
 
 
 def tls12_pair(h: Harness, server_options: int = K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION) -> tuple[Mem, Mem]:
@@ -25,18 +25,32 @@ def tls12_pair(h: Harness, server_options: int = K.SSL_OP_ALLOW_CLIENT_RENEGOTIA
     return client, server
 
 
+def link_ccs(h: Harness, a: Mem, b: Mem) -> tuple[int, int]:
+    """How many ChangeCipherSpec records the pump's link between the C-API endpoints ``a`` and ``b`` carried each
+    way so far (its channels are taps, ``specs.cases._ssl_objects.pump``; bytes moved by hand are not seen)."""
+    link = pump(h, a, b).link
+    c2s, s2c = link.c2s, link.s2c
+    assert isinstance(c2s, WireTap) and isinstance(s2c, WireTap), "the pump's link is not tapped"
+    return change_cipher_specs(bytes(c2s.seen)), change_cipher_specs(bytes(s2c.seen))
+
+
+def new_handshake_on_link(h: Harness, a: Mem, b: Mem, before: tuple[int, int]) -> bool:
+    """Whether a new TLS 1.2 handshake completed on the link since ``before`` (:func:`link_ccs`): a
+    ChangeCipherSpec record each way (see :class:`RenegotiationEnd` for why the flags alone do not tell)."""
+    now = link_ccs(h, a, b)
+    done = now[0] > before[0] and now[1] > before[1]
+    h.trace.note(f"ChangeCipherSpec records on the link, each way: {before} -> {now}: "
+                 f"{'a' if done else 'no'} new handshake completed")
+    return done
+
+
 def renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None:
     """The starter runs SSL_do_handshake once (sending its ClientHello or HelloRequest), then both sides only call
     SSL_read, as an application would, until the renegotiation is no longer pending and nothing moves. The new
-    handshake must then show on the link (the pump's taps): a ChangeCipherSpec record each way since the start
-    (see :class:`RenegotiationEnd`), so a renegotiation the peer declined with a warning, after which the starter
-    carried on with its flag clear, does not count as done."""
+    handshake must then show on the link (:func:`new_handshake_on_link`), so a renegotiation the peer declined
+    with a warning, after which the starter carried on with its flag clear, does not count as done."""
     api = h.capi
-    link = pump(h, starter, other).link
-    c2s, s2c = link.c2s, link.s2c
-    assert isinstance(c2s, WireTap) and isinstance(s2c, WireTap)
-    taps = (c2s, s2c)
-    before = [change_cipher_specs(bytes(t.seen)) for t in taps]
+    before = link_ccs(h, starter, other)
     ret = api.SSL_do_handshake(starter.ssl)
     assert ret == 1 or error(api, starter.ssl, ret) in WANT, (ret, error(api, starter.ssl, ret))
     for _ in range(rounds):
@@ -46,11 +60,9 @@ def renegotiate(h: Harness, starter: Mem, other: Mem, rounds: int = 50) -> None:
             assert r > 0 or error(api, s.ssl, r) in WANT, (s.label, r, error(api, s.ssl, r))
         moved += move(starter, other, h)
         if not moved and not api.SSL_renegotiate_pending(starter.ssl):
-            now = [change_cipher_specs(bytes(t.seen)) for t in taps]
-            h.trace.note(f"ChangeCipherSpec records on the link {before} -> {now} (one direction, the other)")
-            assert now[0] > before[0] and now[1] > before[1], \
+            assert new_handshake_on_link(h, starter, other, before), \
                 f"{starter.label}: SSL_renegotiate_pending is 0 and nothing moves, but no new handshake completed " \
-                f"on the wire (ChangeCipherSpec records each way {before} -> {now})"
+                "on the wire (no ChangeCipherSpec record each way since the renegotiation started)"
             return
     raise AssertionError("the renegotiation did not complete")
 

@@ -59,3 +59,22 @@ def test_a_session_id_echo_that_contradicts_the_flight_decides_nothing() -> None
 def test_change_cipher_specs_counts_whole_ccs_records() -> None:
     assert change_cipher_specs(_server_hello(SID) + CCS + _record(22, bytes(40)) + CCS) == 2
     assert change_cipher_specs(CCS[:-1]) == 0
+
+
+def _server_hello13(random: bytes, *extensions: tuple[int, bytes]) -> bytes:
+    exts = b"".join(t.to_bytes(2, "big") + len(v).to_bytes(2, "big") + v for t, v in extensions)
+    body = b"\x03\x03" + random + b"\x00" + b"\x13\x01\x00" + len(exts).to_bytes(2, "big") + exts
+    return _hs(2, body)
+
+
+def test_tls13_reads_the_server_hello_after_a_hello_retry_request() -> None:
+    from specs.cases._resumed import HRR_RANDOM, PRE_SHARED_KEY, SUPPORTED_VERSIONS
+
+    version = (SUPPORTED_VERSIONS, b"\x03\x04")
+    hrr = _server_hello13(HRR_RANDOM, version, (51, b"\x00\x17"))  # key_share: the group asked for
+    resumed = _server_hello13(bytes(32), version, (PRE_SHARED_KEY, b"\x00\x00"))
+    full = _server_hello13(bytes(32), version)
+    encrypted = _record(23, bytes(40))
+    assert on_wire(b"", hrr + CCS + resumed + encrypted)[0] is True
+    assert on_wire(b"", hrr + CCS + full + encrypted)[0] is False
+    assert on_wire(b"", hrr + CCS)[0] is None  # an HelloRetryRequest is not the ServerHello

@@ -15,12 +15,12 @@ from typing import Any
 
 from conformance.capi import constants as K
 from conformance.harness import Harness
-from conformance.link import Link
 from conformance.outcome import Outcome, Role, SslError, error_code
 from conformance.pump import Goal, Pump
 from conformance.stacks.base import Endpoint, EndpointConfig
 from conformance.stacks.capi_endpoint import CApiEndpoint, as_capi_endpoint, new_context
 from conformance.trace import Trace
+from specs.cases._tls12wire import tapped
 
 WANT = (SslError.SSL_ERROR_WANT_READ, SslError.SSL_ERROR_WANT_WRITE)
 SSL_CTRL_SESS_NUMBER = 20
@@ -73,7 +73,8 @@ _PUMPS: dict[tuple[int, int], Pump] = {}
 
 def pump(h: Harness, a: CApiEndpoint, b: CApiEndpoint) -> Pump:
     """The harness's pump between ``a`` and ``b`` over a whole link (one per pair of endpoints, whichever order
-    they are named in, so bytes in flight keep their order); every call and link move goes to the case's trace."""
+    they are named in, so bytes in flight keep their order); every call and link move goes to the case's trace.
+    The link's channels are :class:`specs.cases._tls12wire.WireTap` s: a case may count the records they carried."""
     return _pump_for(h.trace, a, b)
 
 
@@ -82,7 +83,7 @@ def _pump_for(trace: Trace, a: CApiEndpoint, b: CApiEndpoint) -> Pump:
         found = _PUMPS.get((id(first), id(second)))
         if found is not None and found.client is first and found.server is second:
             return found
-    made = Pump(a, b, Link.whole(), trace)
+    made = Pump(a, b, tapped()[0], trace)  # a whole link that keeps what it carried (records a case may read)
     _PUMPS[(id(a), id(b))] = made
     return made
 

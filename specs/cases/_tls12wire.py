@@ -5,14 +5,56 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CERTIFICATE", "NEW_SESSION_TICKET", "SERVER_HELLO", "SESSION_TICKET", "Flight", "Hello", "chosen_suite",
-           "flight", "hello", "offered_suites"]
+from conformance.link import Channel, Link
+
+__all__ = ["CERTIFICATE", "CHANGE_CIPHER_SPEC", "NEW_SESSION_TICKET", "SERVER_HELLO", "SESSION_TICKET", "Flight",
+           "Hello", "WireTap", "change_cipher_specs", "chosen_suite", "flight", "hello", "offered_suites", "records",
+           "tapped"]
+
+CHANGE_CIPHER_SPEC = 20  # the record content type (RFC 5246 section 6.2.1)
 
 SERVER_HELLO = 2
 NEW_SESSION_TICKET = 4
 CERTIFICATE = 11
 SESSION_TICKET = 35  # the SessionTicket extension (RFC 5077 section 3.2)
 RECORD_SIZE_LIMIT = 28  # RFC 8449
+
+
+@dataclass
+class WireTap(Channel):
+    """A whole channel that keeps a copy of every byte it carries."""
+
+    seen: bytearray = field(default_factory=bytearray)
+
+    def _disturb(self, data: bytearray) -> bytearray:
+        self.seen += data
+        return super()._disturb(data)
+
+
+def tapped() -> tuple[Link, WireTap, WireTap]:
+    """A whole link whose two channels (client to server, server to client) keep what they carried."""
+    c2s, s2c = WireTap(), WireTap()
+    return Link(c2s, s2c), c2s, s2c
+
+
+def records(wire: bytes) -> list[tuple[int, bytes]]:
+    """The records of one direction, from its start, as (content type, fragment); a partial last record is left
+    out. In TLS 1.2 the header, content type included, is sent in clear whatever protects the fragment (RFC 5246
+    section 6.2.1), so a protected handshake's records still show their types."""
+    out, at = [], 0
+    while at + 5 <= len(wire):
+        length = int.from_bytes(wire[at + 3:at + 5], "big")
+        if at + 5 + length > len(wire):
+            break
+        out.append((wire[at], wire[at + 5:at + 5 + length]))
+        at += 5 + length
+    return out
+
+
+def change_cipher_specs(wire: bytes) -> int:
+    """How many ChangeCipherSpec records one direction carried: in TLS 1.2 a side sends one in every handshake it
+    completes, full or abbreviated, the first one included (RFC 5246 sections 7.1 and 7.3)."""
+    return sum(1 for ctype, _ in records(wire) if ctype == CHANGE_CIPHER_SPEC)
 
 
 @dataclass

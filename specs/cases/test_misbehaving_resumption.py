@@ -185,7 +185,9 @@ def test_resumption_with_a_changed_ems_is_refused_by_the_client(h: Harness, firs
     sent = bytearray()
     stack_session = _first_connection_from_stack_client(h, "TLSv1.2", tls, client_hello=sent)
     ch = flight(bytes(sent)).first(1)
-    offers_ems = ch is not None and EXTENDED_MASTER_SECRET in hello(ch, client=True).extensions
+    # a hello the tap did not catch must not turn into "offers no extended_master_secret" (not applicable)
+    assert ch is not None, f"no ClientHello of the stack's first connection on the tapped link ({len(sent)} bytes)"
+    offers_ems = EXTENDED_MASTER_SECRET in hello(ch, client=True).extensions
     h.trace.note(f"the stack's ClientHello {'offers' if offers_ems else 'does not offer'} extended_master_secret")
     if first_ems and not offers_ems:  # RFC 7627 is an extension a client may leave out
         h.not_applicable(f"{h.stack.name}'s client offers no extended_master_secret (RFC 7627), so its session has "

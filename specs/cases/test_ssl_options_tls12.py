@@ -10,7 +10,7 @@ from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from conformance.stacks.base import EndpointConfig
-from specs.cases._renegotiation import renegotiate
+from specs.cases._renegotiation import link_ccs, new_handshake_on_link, renegotiate
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, move
 from specs.cases._wire import records
 
@@ -118,6 +118,7 @@ def _client_renegotiation(h: Harness, server_options: int) -> SslError | int | N
     api.SSL_set_options(server.ssl, server_options)  # 0: the server's default options
     handshake(h, client, server)
     assert api.SSL_renegotiate(client.ssl) == 1
+    before = link_ccs(h, client, server)
     for _ in range(30):
         ret = api.SSL_do_handshake(client.ssl)
         if ret <= 0 and error(api, client.ssl, ret) not in WANT:
@@ -128,6 +129,10 @@ def _client_renegotiation(h: Harness, server_options: int) -> SslError | int | N
         assert r > 0 or error(api, server.ssl, r) in WANT, f"server SSL_read -> {r}, {error(api, server.ssl, r)}"
         moved += move(client, server)
         if ret == 1 and not moved and not api.SSL_renegotiate_pending(client.ssl):
+            # a declined renegotiation the client carried on from would also end here: the link tells
+            assert new_handshake_on_link(h, client, server, before), \
+                "the client's renegotiation is over by SSL_do_handshake and SSL_renegotiate_pending, but no new " \
+                "handshake completed on the wire"
             return None
     raise AssertionError("the renegotiation neither completed nor failed")
 

@@ -21,6 +21,7 @@ from conformance.capi import constants as K
 from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from conformance.stacks.base import EndpointConfig
+from specs.cases._renegotiation import link_ccs, new_handshake_on_link
 from specs.cases._ssl_objects import WANT, Mem, error, handshake, note, session_reused
 from specs.cases._states import Staged, State, error_entry, fatal, reach
 from specs.cases._wire import KEY_UPDATE_CIPHERTEXT, records
@@ -223,6 +224,7 @@ def test_renegotiation_is_pending_until_the_new_handshake_completes(h: Harness, 
     staged = _established12(h, role, K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
     api = staged.api
     assert api.SSL_renegotiate_pending(staged.ssl) == 0, "pending before anything was scheduled"
+    before = link_ccs(h, staged.subject, staged.peer)
     ret = int(getattr(api, function)(staged.ssl))
     pending = int(api.SSL_renegotiate_pending(staged.ssl))
     note(h, f"{function} ({role.value}) -> {ret}, SSL_renegotiate_pending -> {pending}, queue {error_entry(api)}")
@@ -250,6 +252,8 @@ def test_renegotiation_is_pending_until_the_new_handshake_completes(h: Harness, 
     pending = int(api.SSL_renegotiate_pending(staged.ssl))
     note(h, f"after the renegotiation: SSL_renegotiate_pending -> {pending}, client SSL_session_reused -> {reused}")
     assert pending == 0, "the new handshake completed: nothing is pending any more"
+    assert new_handshake_on_link(h, staged.subject, staged.peer, before), \
+        "nothing is pending and nothing moves, but no new handshake completed on the wire"
     want = 0 if (role is Role.CLIENT and function == "SSL_renegotiate") else 1
     assert reused == want, f"{function} ({role.value}): the client's SSL_session_reused is {reused}, not {want}"
     for writer, reader, text in ((staged.subject, staged.peer, b"after"), (staged.peer, staged.subject, b"again")):

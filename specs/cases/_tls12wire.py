@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from conformance.link import Channel, Link
 
-__all__ = ["CERTIFICATE", "CHANGE_CIPHER_SPEC", "NEW_SESSION_TICKET", "SERVER_HELLO", "SESSION_TICKET", "Flight",
-           "Hello", "WireTap", "change_cipher_specs", "chosen_suite", "flight", "hello", "offered_suites", "records",
-           "tapped"]
+__all__ = ["APPLICATION_DATA", "CERTIFICATE", "CHANGE_CIPHER_SPEC", "NEW_SESSION_TICKET", "SERVER_HELLO",
+           "SESSION_TICKET", "Flight", "Hello", "WireTap", "change_cipher_specs", "chosen_suite", "flight", "hello",
+           "offered_suites", "records", "tapped"]
 
 CHANGE_CIPHER_SPEC = 20  # the record content type (RFC 5246 section 6.2.1)
 
@@ -20,14 +20,33 @@ SESSION_TICKET = 35  # the SessionTicket extension (RFC 5077 section 3.2)
 RECORD_SIZE_LIMIT = 28  # RFC 8449
 
 
+APPLICATION_DATA = 23
+
+
 @dataclass
 class WireTap(Channel):
-    """A whole channel that keeps a copy of every byte it carries."""
+    """A whole channel that keeps a copy of every record it carries, except the fragments of application-data
+    records (TLS 1.2 application data, every protected TLS 1.3 record): those are kept as a header with length 0,
+    so a case's memory does not grow with the data it moves while every record's type and order stay readable. A
+    record still arriving is held apart (at most one record: 5 + 65535 bytes) until it is whole."""
 
     seen: bytearray = field(default_factory=bytearray)
+    _arriving: bytearray = field(default_factory=bytearray)
 
     def _disturb(self, data: bytearray) -> bytearray:
-        self.seen += data
+        buf = self._arriving
+        buf += data
+        at = 0
+        while len(buf) - at >= 5:
+            end = at + 5 + int.from_bytes(buf[at + 3:at + 5], "big")
+            if end > len(buf):
+                break
+            if buf[at] == APPLICATION_DATA:
+                self.seen += buf[at:at + 3] + b"\x00\x00"
+            else:
+                self.seen += buf[at:end]
+            at = end
+        del buf[:at]
         return super()._disturb(data)
 
 

@@ -203,6 +203,10 @@ def test_wolfssl_version_and_names(wolfssl: LibsslApi) -> None:
 
 def test_every_declared_openssl_function_is_exported(openssl: LibsslApi) -> None:
     missing = {name: why for name, why in openssl.symbol_table().items() if why.startswith("missing")}
+    # declared for other libraries (GnuTLS's layer exports SSLv3_client_method); OpenSSL 3.0 builds configured
+    # with no-ssl3-method, Debian's among them, export none of the three (SSL_CTX_new/NOTES/sslv3-methods)
+    for name in ("SSLv3_method", "SSLv3_client_method", "SSLv3_server_method"):
+        missing.pop(name, None)
     assert missing == {}
 
 

@@ -54,12 +54,15 @@ class Pair:
     link: Link
     trace: Trace
     pump: Pump = field(init=False)
-    # outcomes a case's own loop took as "call again" only by the harness's signal (``pump_again``): the stack's raw
-    # answer was no retry code (see :meth:`wants_again`)
-    misreported_retries: list[Outcome] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self.pump = Pump(self.client, self.server, self.link, self.trace)
+
+    @property
+    def misreported_retries(self) -> list[Outcome]:
+        """The outcomes called again only by the harness's signal (``pump_again``), the stack's raw answer being no
+        retry code: in the pump's drives (handshakes included) and in a case's own loops (:meth:`wants_again`)."""
+        return self.pump.misreported
 
     def call(self, endpoint: Endpoint, goal: Goal) -> Outcome:
         """One call, recorded; no retries, no link movement."""
@@ -74,7 +77,7 @@ class Pair:
             return True
         if not calls_again(outcome):
             return False
-        self.misreported_retries.append(outcome)
+        self.pump.misreported.append(outcome)
         self.trace.note(f"{outcome} taken as a retry by the harness's own signal (pump_again); the stack's raw answer "
                         "is no retry code")
         return True

@@ -83,6 +83,9 @@ class Pump:
         self.link = link
         self.trace = trace
         self.calls = 0
+        # outcomes called again only because of ``pump_again`` (their own code is no retry), in order: the handshakes
+        # and drives here, and the loops of cases through Pair.wants_again
+        self.misreported: list[Outcome] = []
 
     def call(self, endpoint: Endpoint, goal: Goal) -> Outcome:
         """One recorded call."""
@@ -135,6 +138,8 @@ class Pump:
                 # pump_again: a library whose SSL_get_error cannot say "retry" tells the harness another way (the gnutls
                 # layer's ERR_get_error 28); the outcome's codes, which the cases judge, stay the library's
                 if calls_again(outcome):
+                    if not outcome.retry:
+                        self.misreported.append(outcome)
                     code = SslError(outcome.error)
                     (result.client_seen if side == "client" else result.server_seen).append(code)
                     setattr(result, side, outcome)

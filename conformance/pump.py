@@ -27,9 +27,16 @@ from conformance.outcome import Outcome, SslError
 from conformance.stacks.base import Endpoint
 from conformance.trace import Trace
 
-__all__ = ["Deadlock", "DriveResult", "Goal", "Pump", "reads", "writes"]
+__all__ = ["Deadlock", "DriveResult", "Goal", "Pump", "calls_again", "reads", "writes"]
 
 Goal = Callable[[Endpoint], Outcome]
+
+
+def calls_again(outcome: Outcome) -> bool:
+    """Whether the harness calls again after ``outcome``: its SSL_get_error code is a retry, or the adapter set
+    ``pump_again`` (the harness's own signal, for a library whose SSL_get_error cannot say "retry": only the gnutls
+    layer sets it, conformance/stacks/gnutls_layer.py). ``outcome.retry``, which cases judge, is not changed."""
+    return outcome.retry or bool(getattr(outcome, "pump_again", False))
 
 
 def writes(data: bytes) -> Goal:
@@ -76,6 +83,9 @@ class Pump:
         self.link = link
         self.trace = trace
         self.calls = 0
+        # outcomes called again only because of ``pump_again`` (their own code is no retry), in order: the handshakes
+        # and drives here, and the loops of cases through Pair.wants_again
+        self.misreported: list[Outcome] = []
 
     def call(self, endpoint: Endpoint, goal: Goal) -> Outcome:
         """One recorded call."""
@@ -127,7 +137,9 @@ class Pump:
                 outcome = self.call(endpoint, goal)
                 # pump_again: a library whose SSL_get_error cannot say "retry" tells the harness another way (the gnutls
                 # layer's ERR_get_error 28); the outcome's codes, which the cases judge, stay the library's
-                if outcome.retry or getattr(outcome, "pump_again", False):
+                if calls_again(outcome):
+                    if not outcome.retry:
+                        self.misreported.append(outcome)
                     code = SslError(outcome.error)
                     (result.client_seen if side == "client" else result.server_seen).append(code)
                     setattr(result, side, outcome)

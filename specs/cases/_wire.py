@@ -6,14 +6,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from conformance.harness import Pair
 from conformance.outcome import Outcome, SslError
 from conformance.stacks.base import StackAdapter
 
-__all__ = ["ALERT_CIPHERTEXT", "KEY_UPDATE_CIPHERTEXT", "Record", "assert_fatal", "records", "words"]
+__all__ = ["ALERT_CIPHERTEXT", "KEY_UPDATE_CIPHERTEXT", "MISREPORTED_RETRY", "RETRY_CODE_CLAUSES", "Record",
+           "assert_fatal", "assert_retries_reported", "records", "words"]
 
 TAG = 16
 KEY_UPDATE_CIPHERTEXT = 4 + 1 + 1 + TAG  # handshake header, request_update, inner type, tag: 22 bytes
 ALERT_CIPHERTEXT = 2 + 1 + TAG  # level, description, inner type, tag: 19 bytes
+
+
+# clauses on retry codes: an interoperability case claiming one of these (an id starting so) and using the
+# harness's "call again" (Pair.wants_again, e.g. through test_interop._exchange) ends with assert_retries_reported
+# (checked by tests/specs/test_interop_retry_clauses.py)
+RETRY_CODE_CLAUSES = ("SSL_get_error/", "SSL_read/RETURN VALUES/", "SSL_write/RETURN VALUES/",
+                      "SSL_do_handshake/RETURN VALUES/", "SSL_connect/RETURN VALUES/", "SSL_accept/RETURN VALUES/")
+MISREPORTED_RETRY = ("the stack answered a retry with {op} -> {ret} / {error} (the harness's own signal was needed to "
+                     "go on)")
+
+
+def assert_retries_reported(pair: Pair) -> None:
+    """The end of an interoperability case that claims a clause on retry codes (SSL_get_error's WANT_READ /
+    WANT_WRITE, SSL_read's return value <= 0): fails, with one fixed message, if a loop of the case went on only by
+    the harness's signal (:meth:`Pair.wants_again`). Called after every wire check, so a data or close_notify failure
+    is reported by its own assertion first. A case that claims no such clause does not call it."""
+    if pair.misreported_retries:
+        first = pair.misreported_retries[0]
+        error = first.error.name if isinstance(first.error, SslError) else str(first.error)
+        raise AssertionError(MISREPORTED_RETRY.format(op=f"{first.op}()", ret=first.ret, error=error))
 
 
 @dataclass(frozen=True)

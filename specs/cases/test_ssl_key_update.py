@@ -33,10 +33,33 @@ def _exchange(h: Harness, pair: Pair, tag: str) -> None:
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/not-requested", "SSL_key_update/RETURN VALUES/1")
 @pytest.mark.needs("key_update", "tls1_3")
 def test_key_update_not_requested(h: Harness) -> None:
+    """The update travels as one KeyUpdate record; the peer, once it has read it, does not renew its own keys: its
+    next 1-byte write is one application-data record and no KeyUpdate; data keeps flowing both ways."""
     pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
     pair.handshake()
-    out = pair.drive(client=lambda e: e.key_update(False)).client
-    assert out is not None and out.ok, f"the key update must succeed: {out}"
+    _exchange(h, pair, "before the update")  # tickets and everything else of the handshake are taken in
+    pair.settle()
+    out = pair.call(pair.client, lambda e: e.key_update(False))
+    assert out.ok, f"the key update must succeed: {out}"
+    update = pair.client.take_outgoing()
+    if not update:  # a stack whose update waits for the next I/O call (SSL_key_update schedules it)
+        wrote = pair.call(pair.client, lambda e: e.write(b"u"))
+        assert wrote.ok, wrote
+        update = pair.client.take_outgoing()
+    h.trace.note(f"the updating side sent records of {_records(update)} bytes")
+    assert _records(update)[:1] == [KEY_UPDATE_RECORD], f"no KeyUpdate record was sent: {_records(update)}"
+    assert pair.server.put_incoming(update) == len(update)
+    got = pair.call(pair.server, lambda e: e.read(100))
+    assert got.ok or got.error is WANT_READ, f"the peer's read of the update: {got}"
+    wrote = pair.call(pair.server, lambda e: e.write(b"x"))
+    assert wrote.ok, wrote
+    answer = pair.server.take_outgoing()
+    h.trace.note(f"after reading the update and writing 1 byte the peer sent records of {_records(answer)} bytes")
+    assert _records(answer) == [1 + 1 + 16], (
+        f"a not-requested update must not make the peer renew its keys; it sent records of {_records(answer)} bytes")
+    assert pair.client.put_incoming(answer) == len(answer)
+    data = pair.call(pair.client, lambda e: e.read(100))
+    assert data.ok and data.data == b"x", f"the updating side must read the peer's byte: {data}"
     _exchange(h, pair, "a key update (not requested)")
 
 

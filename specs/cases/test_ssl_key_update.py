@@ -183,7 +183,8 @@ def test_key_update_is_performed_by_the_next_read(h: Harness, reader: str) -> No
 @pytest.mark.needs(*C_API, "tls1_3")
 def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     """SSL_key_update only schedules: nothing is sent and the type is pending; SSL_do_handshake (or the next
-    write) sends it. A requested update makes the peer send a KeyUpdate of its own without any application data."""
+    write) sends it. A requested update makes the peer send a KeyUpdate of its own without any application data; a
+    second request after that answer is answered again."""
     api = h.capi
     client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
     server = Mem(h, Role.SERVER)
@@ -207,6 +208,20 @@ def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     assert (23, KEY_UPDATE_CIPHERTEXT) in seen, f"the peer must send a KeyUpdate of its own, not only {seen}"
     client.give(sent)
     assert api.SSL_read(client.ssl, 10) == (1, b"x")
+    # once the peer has answered, a new request is a request again (RFC 9846, KeyUpdate: only a request not yet
+    # answered holds the next one back): the peer answers it with another KeyUpdate
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
+    assert api.SSL_do_handshake(client.ssl) == 1
+    move(client, server)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
+    assert api.SSL_write(server.ssl, b"z") == 1
+    sent = server.take()
+    seen = [(r.type, r.length) for r in records(sent)]
+    h.trace.note(f"the peer's records for a 1-byte write after the second request: {seen}")
+    assert (23, KEY_UPDATE_CIPHERTEXT) in seen, f"the second request was not answered with a KeyUpdate: {seen}"
+    client.give(sent)
+    assert api.SSL_read(client.ssl, 10) == (1, b"z")
     assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
     assert client.outgoing() == 0
     assert api.SSL_write(client.ssl, b"after") == 5, "the next write performs the scheduled update"

@@ -149,16 +149,25 @@ def test_ssl_bios_carry_data_both_ways(h: Harness) -> None:
         assert send(h, sb, cb, b"pong") == b"pong"
 
 
-@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/do-handshake")
+@pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/do-handshake", "BIO_f_ssl/DESCRIPTION/retry-flags")
 def test_do_handshake(h: Harness) -> None:
     """The client's first BIO_do_handshake returns <= 0 with a retry request; alternating the two SSL BIOs, both
-    return 1; a further call on a connected BIO returns 1 again."""
+    return 1; a further call on a connected BIO returns 1 again. A BIO_read on the connected server BIO with nothing
+    sent returns <= 0 asking for a retry with BIO_should_read."""
     with ssl_bio_pair(h) as (cb, sb, _, _):
         assert call(h, "BIO_do_handshake", cb) <= 0
         assert call(h, "BIO_should_retry", cb), "an unfinished handshake did not ask for a retry"
         handshake(h, cb, sb)
         assert call(h, "BIO_do_handshake", cb) == 1
         assert call(h, "BIO_do_handshake", sb) == 1
+        for _ in range(ROUNDS):  # the client's BIO takes in what the handshake still left for it (tickets)
+            n, _ = call(h, "BIO_read", cb, 16)
+            if n <= 0 and call(h, "BIO_should_retry", cb):
+                break
+        n, data = call(h, "BIO_read", sb, 16)
+        assert n <= 0 and not data, f"BIO_read with nothing sent gave {n} {data!r}"
+        assert call(h, "BIO_should_retry", sb), "a read waiting for data did not ask for a retry"
+        assert call(h, "BIO_should_read", sb), "the retry request of a read waiting for data is not a read"
 
 
 @pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/new-ssl", "BIO_f_ssl/DESCRIPTION/ssl-mode")

@@ -33,10 +33,33 @@ def _exchange(h: Harness, pair: Pair, tag: str) -> None:
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/not-requested", "SSL_key_update/RETURN VALUES/1")
 @pytest.mark.needs("key_update", "tls1_3")
 def test_key_update_not_requested(h: Harness) -> None:
+    """The update travels as one KeyUpdate record; the peer, once it has read it, does not renew its own keys: its
+    next 1-byte write is one application-data record and no KeyUpdate; data keeps flowing both ways."""
     pair = h.pair(client=lambda c: c.with_(min_version="TLSv1.3"))
     pair.handshake()
-    out = pair.drive(client=lambda e: e.key_update(False)).client
-    assert out is not None and out.ok, f"the key update must succeed: {out}"
+    _exchange(h, pair, "before the update")  # tickets and everything else of the handshake are taken in
+    pair.settle()
+    out = pair.call(pair.client, lambda e: e.key_update(False))
+    assert out.ok, f"the key update must succeed: {out}"
+    update = pair.client.take_outgoing()
+    if not update:  # a stack whose update waits for the next I/O call (SSL_key_update schedules it)
+        wrote = pair.call(pair.client, lambda e: e.write(b"u"))
+        assert wrote.ok, wrote
+        update = pair.client.take_outgoing()
+    h.trace.note(f"the updating side sent records of {_records(update)} bytes")
+    assert _records(update)[:1] == [KEY_UPDATE_RECORD], f"no KeyUpdate record was sent: {_records(update)}"
+    assert pair.server.put_incoming(update) == len(update)
+    got = pair.call(pair.server, lambda e: e.read(100))
+    assert got.ok or got.error is WANT_READ, f"the peer's read of the update: {got}"
+    wrote = pair.call(pair.server, lambda e: e.write(b"x"))
+    assert wrote.ok, wrote
+    answer = pair.server.take_outgoing()
+    h.trace.note(f"after reading the update and writing 1 byte the peer sent records of {_records(answer)} bytes")
+    assert _records(answer) == [1 + 1 + 16], (
+        f"a not-requested update must not make the peer renew its keys; it sent records of {_records(answer)} bytes")
+    assert pair.client.put_incoming(answer) == len(answer)
+    data = pair.call(pair.client, lambda e: e.read(100))
+    assert data.ok and data.data == b"x", f"the updating side must read the peer's byte: {data}"
     _exchange(h, pair, "a key update (not requested)")
 
 
@@ -160,7 +183,8 @@ def test_key_update_is_performed_by_the_next_read(h: Harness, reader: str) -> No
 @pytest.mark.needs(*C_API, "tls1_3")
 def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     """SSL_key_update only schedules: nothing is sent and the type is pending; SSL_do_handshake (or the next
-    write) sends it. A requested update makes the peer send a KeyUpdate of its own without any application data."""
+    write) sends it. A requested update makes the peer send a KeyUpdate of its own without any application data; a
+    second request after that answer is answered again."""
     api = h.capi
     client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(min_version="TLSv1.3"))
     server = Mem(h, Role.SERVER)
@@ -184,6 +208,20 @@ def test_key_update_is_scheduled_until_the_next_io(h: Harness) -> None:
     assert (23, KEY_UPDATE_CIPHERTEXT) in seen, f"the peer must send a KeyUpdate of its own, not only {seen}"
     client.give(sent)
     assert api.SSL_read(client.ssl, 10) == (1, b"x")
+    # once the peer has answered, a new request is a request again (RFC 9846, KeyUpdate: only a request not yet
+    # answered holds the next one back): the peer answers it with another KeyUpdate
+    assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_REQUESTED) == 1
+    assert api.SSL_do_handshake(client.ssl) == 1
+    move(client, server)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ
+    assert api.SSL_write(server.ssl, b"z") == 1
+    sent = server.take()
+    seen = [(r.type, r.length) for r in records(sent)]
+    h.trace.note(f"the peer's records for a 1-byte write after the second request: {seen}")
+    assert (23, KEY_UPDATE_CIPHERTEXT) in seen, f"the second request was not answered with a KeyUpdate: {seen}"
+    client.give(sent)
+    assert api.SSL_read(client.ssl, 10) == (1, b"z")
     assert api.SSL_key_update(client.ssl, K.SSL_KEY_UPDATE_NOT_REQUESTED) == 1
     assert client.outgoing() == 0
     assert api.SSL_write(client.ssl, b"after") == 5, "the next write performs the scheduled update"

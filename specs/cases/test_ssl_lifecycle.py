@@ -830,6 +830,37 @@ def test_connect_and_accept_set_the_role_themselves(h: Harness) -> None:
     assert api.SSL_is_server(client.ssl) == 0 and api.SSL_is_server(server.ssl) == 1
 
 
+@pytest.mark.clauses("SSL_set_connect_state/NOTES/connect-accept-keep-earlier-role")
+def test_connect_and_accept_keep_a_role_set_before(h: Harness) -> None:
+    """Both objects of generic-method contexts. SSL_accept on the one put in connect state sends a ClientHello and
+    stays a client; SSL_connect on the one put in accept state sends nothing and stays a server; driven on with the
+    same two functions they complete the handshake in those roles."""
+    api = h.capi
+    server_ctx = api.SSL_CTX_new(api.TLS_method())
+    _with_identity(api, default_pki().server)(server_ctx)
+    client = Mem(h, Role.CLIENT, ctx=api.SSL_CTX_new(api.TLS_method()), set_role=False)
+    server = Mem(h, Role.SERVER, ctx=server_ctx, set_role=False)
+    api.SSL_set_connect_state(client.ssl)
+    api.SSL_set_accept_state(server.ssl)
+    ret = api.SSL_connect(server.ssl)
+    code = error(api, server.ssl, ret)
+    h.trace.note(f"SSL_connect after SSL_set_accept_state -> {ret}, {code}, {server.outgoing()} bytes out")
+    assert ret == -1 and code is SslError.SSL_ERROR_WANT_READ and server.outgoing() == 0, \
+        f"SSL_connect on an object in accept state did not wait as a server: {ret}, {code}, {server.outgoing()} out"
+    assert api.SSL_is_server(server.ssl) == 1, "SSL_connect changed a role set by SSL_set_accept_state"
+    ret = api.SSL_accept(client.ssl)
+    code = error(api, client.ssl, ret)
+    h.trace.note(f"SSL_accept after SSL_set_connect_state -> {ret}, {code}, {client.outgoing()} bytes out")
+    assert ret == -1 and code is SslError.SSL_ERROR_WANT_READ and client.outgoing() > 0, \
+        f"SSL_accept on an object in connect state did not start as a client: {ret}, {code}, {client.outgoing()} out"
+    assert api.SSL_is_server(client.ssl) == 0, "SSL_accept changed a role set by SSL_set_connect_state"
+    result = pump(h, client, server).drive(lambda e: as_capi_endpoint(e).handshake_with("SSL_accept"),
+                                           lambda e: as_capi_endpoint(e).handshake_with("SSL_connect"))
+    done = {"c": result.client.ret if result.client else 0, "s": result.server.ret if result.server else 0}
+    assert done == {"c": 1, "s": 1}, (result.client, result.server)
+    assert api.SSL_is_server(client.ssl) == 0 and api.SSL_is_server(server.ssl) == 1
+
+
 @pytest.mark.clauses("SSL_set_connect_state/NOTES/implicit-handshake-needs-role")
 def test_implicit_handshake_needs_the_role(h: Harness) -> None:
     """With roles set, a client that only writes and a server that only reads complete the handshake inside those

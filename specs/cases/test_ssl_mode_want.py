@@ -268,24 +268,47 @@ def test_fallback_scsv_in_the_client_hello(h: Harness) -> None:
     assert seen == {False: False, True: True}, f"TLS_FALLBACK_SCSV in the ClientHello (without, with): {seen}"
 
 
+def _tls12_client_handshake(h: Harness, scsv: bool) -> tuple[str, bytes]:
+    """A client limited to TLS 1.2 (signalling fallback if ``scsv``) against a server that supports TLS 1.3, both
+    stepped with SSL_do_handshake: ("", b"") when both complete, else the side whose call failed for good and what
+    that failing call wrote (its alert), or ("stalled", b"")."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    if scsv:
+        api.SSL_set_mode(client.ssl, K.SSL_MODE_SEND_FALLBACK_SCSV)
+    server = Mem(h, Role.SERVER)
+    done = {"client": False, "server": False}
+    for _ in range(20):
+        for name, s in (("client", client), ("server", server)):
+            ret = api.SSL_do_handshake(s.ssl)
+            if ret == 1:
+                done[name] = True
+            elif error(api, s.ssl, ret) not in WANT:
+                return name, s.take()
+        if all(done.values()):
+            return "", b""
+        if not move(client, server):
+            break
+    return "stalled", b""
+
+
 @pytest.mark.clauses("SSL_CTX_set_mode/NOTES/fallback-scsv-only-for-retries")
 @pytest.mark.needs(*C_API, "tls1_2", "tls1_3")
 def test_fallback_scsv_breaks_a_normal_handshake(h: Harness) -> None:
-    """A client limited to TLS 1.2 that signals fallback to a server that supports TLS 1.3: refused."""
+    """A client limited to TLS 1.2 completes a handshake with a server that supports TLS 1.3; the same client
+    signalling fallback is refused by that server, which sends a fatal inappropriate_fallback alert (86; RFC 7507
+    section 3, the value is in RFC 9846's AlertDescription) instead of a ServerHello."""
     api = h.capi
-    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
-    api.SSL_set_mode(client.ssl, K.SSL_MODE_SEND_FALLBACK_SCSV)
-    server = Mem(h, Role.SERVER)
-    failed = None
-    for _ in range(20):
-        for s in (client, server):
-            ret = api.SSL_do_handshake(s.ssl)
-            if ret <= 0 and error(api, s.ssl, ret) not in WANT:
-                failed = s.label
-        if failed or not move(client, server):
-            break
+    failed, _ = _tls12_client_handshake(h, scsv=False)
     api.ERR_clear_error()
-    assert failed is not None, "the server must refuse a fallback signal when it supports a higher version"
+    assert failed == "", f"without the mode the TLS 1.2 handshake must complete: {failed or 'ok'}"
+    failed, wire = _tls12_client_handshake(h, scsv=True)
+    api.ERR_clear_error()
+    h.trace.note(f"with the fallback signal: {failed or 'completed'} failed, wrote {wire.hex()}")
+    assert failed == "server", f"the server must refuse a fallback signal when it supports a higher version: " \
+        f"{failed or 'both completed'}"
+    assert wire[:1] == b"\x15" and wire[5:7] == b"\x02\x56", \
+        f"the refusing server's output is not a fatal inappropriate_fallback alert: {wire[:8].hex()}"
 
 
 # --- SSL_want -------------------------------------------------------------------------------------------------

@@ -300,12 +300,14 @@ def test_write_continues_a_handshake_under_way(h: Harness, fn: str, role: Role) 
     assert data == b"midway", data
 
 
-@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/closes-write-direction")
+@pytest.mark.clauses("SSL_shutdown/DESCRIPTION/closes-write-direction", "SSL_shutdown/DESCRIPTION/read-closed-by-peer")
 @pytest.mark.states("close-notify-sent")
 @pytest.mark.parametrize("fn", with_failure_clause(WRITES, "SSL_write"))
 def test_write_after_our_close_notify_fails(h: Harness, fn: str) -> None:
     """Our close_notify is out: the write function fails (SSL_ERROR_SSL, an SSL-library entry on the queue:
-    SSL_R_PROTOCOL_IS_SHUTDOWN in OpenSSL 3.0), reports nothing written and puts nothing on the wire."""
+    SSL_R_PROTOCOL_IS_SHUTDOWN in OpenSSL 3.0), reports nothing written and puts nothing on the wire. The failure
+    closes nothing more: the receiving direction, which only the peer's close_notify closes, still delivers what the
+    peer sends."""
     staged = reach(h, State.CLOSE_NOTIFY_SENT)
     api = staged.api
     staged.subject.take()
@@ -315,6 +317,13 @@ def test_write_after_our_close_notify_fails(h: Harness, fn: str) -> None:
     assert failed(fn, ret) and written == 0 and staged.error(ret) is SSL, f"{fn}: {ret} ({staged.error(ret)})"
     assert (lib, reason) == (K.ERR_LIB_SSL, K.SSL_R_PROTOCOL_IS_SHUTDOWN), f"queue: lib {lib} reason {reason}"
     assert staged.subject.outgoing() == 0, "a write after close_notify put bytes on the wire"
+    api.ERR_clear_error()
+    staged.move()
+    assert api.SSL_write(staged.peer.ssl, b"still open") == 10
+    staged.move()
+    ret, data = read_call(api, "SSL_read", staged.ssl)
+    assert ret == 10 and data == b"still open", \
+        f"after the failed {fn} the peer's data was not delivered: {ret} {data!r} ({staged.error(ret)})"
 
 
 @pytest.mark.clauses(

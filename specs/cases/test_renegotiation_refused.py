@@ -55,7 +55,8 @@ def _codes(api: Any, code: int) -> tuple[int, int]:
 def test_renegotiate_with_the_ssls_own_no_renegotiation(h: Harness, role: str, fn: str, where: str) -> None:
     """After a TLS 1.2 handshake, ``role`` calls ``fn`` while its SSL holds SSL_OP_NO_RENEGOTIATION, set with
     SSL_CTX_set_options on its context before SSL_new (``SSL_CTX``) or with SSL_set_options on the SSL (``SSL``):
-    0, one queue entry ERR_LIB_SSL / SSL_R_NO_RENEGOTIATION, SSL_renegotiate_pending 0, and the next
+    0, the first entry on the error queue is ERR_LIB_SSL / SSL_R_NO_RENEGOTIATION (the clause asks for an entry,
+    not for it alone: whatever follows it is only logged), SSL_renegotiate_pending 0, and the next
     SSL_do_handshake writes nothing; the connection still carries data. Without the option (``none``, the
     control) the same call returns 1 and a renegotiation is pending."""
     api = h.capi

@@ -257,6 +257,9 @@ def test_a_declined_renegotiation_is_answered_with_a_warning(h: Harness, cause: 
         assert renegotiated and failed is None and peer.error is None, \
             f"{cause}: the renegotiation did not complete (stack {failed}, core {peer.error}, warnings " \
             f"{peer.warnings})"
+        if h.has("renegotiation_pending"):
+            assert not stack.renegotiation_pending(), \
+                f"{cause}: the renegotiation completed, yet the stack's SSL_renegotiate_pending is 1"
         return
     _declined(h, cause, role, pair, stack, peer, failed, renegotiated)
 

@@ -10,9 +10,11 @@ own their SSL and are freed with BIO_free_all.
 from __future__ import annotations
 
 import functools
+import select
 import socket
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
@@ -24,6 +26,7 @@ from conformance.outcome import Role
 from conformance.stacks.base import EndpointConfig
 from specs.cases._bio import Owned, call, clear, mem, owned, pair
 from specs.cases._capi import SOCKET_TIMEOUT, Background, Side, side, tcp_pair
+from specs.cases._tls12wire import change_cipher_specs
 
 pytestmark = pytest.mark.needs("c_api", "client_role", "server_role")
 
@@ -88,9 +91,111 @@ def ssl_bio_pair(h: Harness, adjust: Any = None) -> Iterator[tuple[Any, Any, Sid
             s.close()
 
 
-def handshake(h: Harness, cb: Any, sb: Any) -> None:
+class Shuttle:
+    """The link between two BIO pairs, (a1, a2) behind the client's SSL BIO and (b1, b2) behind the server's: what
+    the client writes to a1 is read from a2 and written to b1 (the server reads it from b2), and back the other way.
+    Each direction keeps a copy of what it carried, so a case can read the TLS 1.2 record types off it (their headers
+    are in clear, RFC 5246 section 6.2.1)."""
+
+    def __init__(self, h: Harness, a2: Any, b1: Any) -> None:
+        self.h, self.a2, self.b1 = h, a2, b1
+        self.c2s, self.s2c = bytearray(), bytearray()
+        self._held: dict[str, bytearray] = {"c2s": bytearray(), "s2c": bytearray()}
+
+    def _one(self, src: Any, dst: Any, seen: bytearray, held: bytearray) -> int:
+        moved = 0
+        pending = int(call(self.h, "BIO_ctrl_pending", src))
+        if pending > 0:
+            n, data = call(self.h, "BIO_read", src, pending)
+            if n > 0:
+                seen += data[:n]
+                held += data[:n]
+                moved += n
+        if held:
+            n = call(self.h, "BIO_write", dst, bytes(held))
+            if n > 0:
+                del held[:n]
+                moved += n
+        return moved
+
+    def __call__(self) -> int:
+        """Move what is waiting each way; how many bytes moved (0: nothing was waiting)."""
+        return self._one(self.a2, self.b1, self.c2s, self._held["c2s"]) + \
+            self._one(self.b1, self.a2, self.s2c, self._held["s2c"])
+
+    def ccs(self) -> tuple[int, int]:
+        """ChangeCipherSpec records carried so far, (client to server, server to client)."""
+        return change_cipher_specs(bytes(self.c2s)), change_cipher_specs(bytes(self.s2c))
+
+
+class TcpTap:
+    """Two TCP pairs on 127.0.0.1 joined by a relay thread that keeps a copy of each direction: the client's socket
+    ``client`` and the server's ``server`` talk through it as through one connection, and ``c2s`` / ``s2c`` hold
+    what each way carried (the TLS 1.2 record headers are in clear, RFC 5246 section 6.2.1)."""
+
+    def __init__(self) -> None:
+        self.client, self._near = tcp_pair()
+        self._far, self.server = tcp_pair()
+        self.c2s, self.s2c = bytearray(), bytearray()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        ends = {self._near: (self._far, self.c2s), self._far: (self._near, self.s2c)}
+        while not self._stop.is_set():
+            ready, _, _ = select.select(list(ends), [], [], 0.05)
+            for sock in ready:
+                try:
+                    data = sock.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                to, seen = ends[sock]
+                with self._lock:
+                    seen += data
+                to.sendall(data)
+
+    def ccs(self) -> tuple[int, int]:
+        """ChangeCipherSpec records carried so far, (client to server, server to client)."""
+        with self._lock:
+            return change_cipher_specs(bytes(self.c2s)), change_cipher_specs(bytes(self.s2c))
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(SOCKET_TIMEOUT)
+        self._near.close()
+        self._far.close()
+
+
+@contextmanager
+def tapped_ssl_bio_pair(h: Harness, adjust: Any = None) -> Iterator[tuple[Any, Any, Shuttle]]:
+    """Client and server SSL BIOs each over its own BIO pair, joined by a :class:`Shuttle` that the case drives
+    (handshake / send with ``move``): (client BIO, server BIO, shuttle)."""
+    with owned(h) as o:
+        a1, a2 = pair(h, o)
+        b1, b2 = pair(h, o)
+        c = side(h.capi, Role.CLIENT, adjust=adjust)
+        s = side(h.capi, Role.SERVER, adjust=adjust)
+        made: list[tuple[Any, Side, Any]] = []
+        try:
+            made.append((ssl_bio(h, c, a1), c, a1))
+            made.append((ssl_bio(h, s, b2), s, b2))
+            yield made[0][0], made[1][0], Shuttle(h, a2, b1)
+        finally:
+            for b, owner, transport in made:
+                drop_ssl_bio(h, b, owner, o, transport)
+            c.close()
+            s.close()
+
+
+def handshake(h: Harness, cb: Any, sb: Any, move: Callable[[], int] | None = None) -> None:
     done = [False, False]
     for _ in range(ROUNDS):
+        if move is not None:
+            move()
         for i, b in enumerate((cb, sb)):
             if not done[i]:
                 done[i] = call(h, "BIO_do_handshake", b) == 1
@@ -99,8 +204,9 @@ def handshake(h: Harness, cb: Any, sb: Any) -> None:
     raise AssertionError(f"BIO_do_handshake did not complete on both SSL BIOs in {ROUNDS} rounds: {done}")
 
 
-def send(h: Harness, writer: Any, reader: Any, data: bytes) -> bytes:
-    """Write ``data`` to one SSL BIO and read it from the other, retrying both while they ask for it."""
+def send(h: Harness, writer: Any, reader: Any, data: bytes, move: Callable[[], int] | None = None) -> bytes:
+    """Write ``data`` to one SSL BIO and read it from the other, retrying both while they ask for it (``move``
+    carries the bytes between them where they are not on one BIO pair)."""
     got = b""
     written = 0
     for _ in range(ROUNDS):
@@ -108,6 +214,8 @@ def send(h: Harness, writer: Any, reader: Any, data: bytes) -> bytes:
             n = call(h, "BIO_write", writer, data[written:])
             if n > 0:
                 written += n
+        if move is not None:
+            move()
         n, chunk = call(h, "BIO_read", reader, len(data) - len(got))
         if n > 0:
             got += chunk
@@ -335,16 +443,28 @@ def test_renegotiate_setters_return_one(h: Harness) -> None:
 @pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/renegotiate-bytes")
 def test_renegotiates_after_the_byte_count(h: Harness) -> None:
     """TLS 1.2: no renegotiation is counted at first; after BIO_set_ssl_renegotiate_bytes(client, 512) and 600
-    bytes written, BIO_get_num_renegotiates is 1 and data still flows both ways."""
-    with ssl_bio_pair(h, _tls12) as (cb, sb, _, _):
-        handshake(h, cb, sb)
+    bytes written, BIO_get_num_renegotiates is 1 and data still flows both ways. The clause says the BIO
+    renegotiates, so the new handshake must also show on the link: one more ChangeCipherSpec record each way than
+    the first handshake sent (RFC 5246 sections 7.1, 7.3), which a renegotiation only asked for, or declined by the
+    server with a warning no_renegotiation after which the client carried on, does not give."""
+    with tapped_ssl_bio_pair(h, _tls12) as (cb, sb, move):
+        handshake(h, cb, sb, move)
+        move()
+        before = move.ccs()
         assert call(h, "BIO_get_num_renegotiates", cb) == 0
         call(h, "BIO_set_ssl_renegotiate_bytes", cb, 512)
         data = h.rng.randbytes(600)
-        assert send(h, cb, sb, data) == data
+        assert send(h, cb, sb, data, move) == data
         assert call(h, "BIO_get_num_renegotiates", cb) == 1, "600 bytes after a 512-byte setting: no renegotiation"
-        assert send(h, sb, cb, b"after") == b"after"
-        assert send(h, cb, sb, b"again") == b"again"
+        assert send(h, sb, cb, b"after", move) == b"after"
+        assert send(h, cb, sb, b"again", move) == b"again"
+        assert send(h, sb, cb, b"done", move) == b"done"
+        move()
+        now = move.ccs()
+        h.trace.note(f"ChangeCipherSpec records (client->server, server->client): {before} -> {now}")
+        assert now[0] > before[0] and now[1] > before[1], \
+            f"BIO_get_num_renegotiates is 1 but no new handshake completed on the link (ChangeCipherSpec records " \
+            f"each way {before} -> {now})"
 
 
 @pytest.mark.needs("tls1_2", "renegotiation")
@@ -368,9 +488,14 @@ def test_renegotiate_bytes_below_512_do_not_count(h: Harness) -> None:
 def test_auto_retry_reads_through_a_renegotiation(h: Harness) -> None:
     """TLS 1.2 over blocking TCP sockets on 127.0.0.1, the client's SSL (SSL_MODE_AUTO_RETRY set) in an SSL BIO:
     the server starts a renegotiation and then writes; the client's BIO_read returns that data, never a retry
-    request."""
+    request. The bytes go through a relay that keeps a copy (:class:`TcpTap`). The renegotiation the read ran into
+    must be real: after one more exchange each way (which ends it, whether or not it ended inside the read), the new
+    handshake must show on the relay, one more ChangeCipherSpec record each way than the first handshake sent (RFC
+    5246 sections 7.1, 7.3); a HelloRequest never sent, or a renegotiation declined and carried on from, gives
+    none."""
     api = h.capi
-    csock, ssock = tcp_pair()
+    tap = TcpTap()
+    csock, ssock = tap.client, tap.server
     c = side(api, Role.CLIENT, sock=csock, adjust=_tls12)
     s = side(api, Role.SERVER, sock=ssock, adjust=_tls12)
     cb = None
@@ -381,11 +506,12 @@ def test_auto_retry_reads_through_a_renegotiation(h: Harness) -> None:
         assert call(h, "BIO_set_ssl", cb, c.ssl, BIO_NOCLOSE) == 1
         assert call(h, "BIO_do_handshake", cb) == 1
         assert accepting.join() == 1
+        before = tap.ccs()
 
         def renegotiate_then_write() -> int:
             if api.SSL_renegotiate(s.ssl) != 1 or api.SSL_do_handshake(s.ssl) != 1:
                 return -1
-            n, _ = api.SSL_read(s.ssl, 1)  # the client's renegotiation handshake runs inside this read
+            n, _ = api.SSL_read(s.ssl, 1)  # "?": it may arrive before or after the client's new ClientHello
             return int(api.SSL_write(s.ssl, b"after")) if n == 1 else -2
 
         server = Background(renegotiate_then_write)
@@ -394,12 +520,29 @@ def test_auto_retry_reads_through_a_renegotiation(h: Harness) -> None:
         assert (n, data) == (5, b"after"), \
             f"BIO_read during a renegotiation gave {n} (retry: {call(h, 'BIO_should_retry', cb)})"
         assert server.join() == 5
+
+        def read_then_write() -> int:
+            n, _ = api.SSL_read(s.ssl, 1)
+            return int(api.SSL_write(s.ssl, b"done")) if n == 1 else -2
+
+        # the renegotiation the read answered need not be over when "after" came: one more exchange each way ends it
+        server = Background(read_then_write)
+        assert call(h, "BIO_write", cb, b"!") == 1
+        n, data = call(h, "BIO_read", cb, 16)
+        assert (n, data) == (4, b"done"), f"BIO_read after the renegotiation gave {n}"
+        assert server.join() == 4
+        now = tap.ccs()
+        h.trace.note(f"ChangeCipherSpec records (client->server, server->client): {before} -> {now}")
+        assert now[0] > before[0] and now[1] > before[1], \
+            f"BIO_read returned the data, but no renegotiation completed on the link (ChangeCipherSpec records " \
+            f"each way {before} -> {now})"
     finally:
         if cb is not None:
             call(h, "BIO_pop", cb)
             call(h, "BIO_free", cb)
         c.close()
         s.close()
+        tap.close()
 
 
 @pytest.mark.clauses("BIO_f_ssl/DESCRIPTION/noclose-keeps-ssl")

@@ -55,7 +55,8 @@ def _codes(api: Any, code: int) -> tuple[int, int]:
 def test_renegotiate_with_the_ssls_own_no_renegotiation(h: Harness, role: str, fn: str, where: str) -> None:
     """After a TLS 1.2 handshake, ``role`` calls ``fn`` while its SSL holds SSL_OP_NO_RENEGOTIATION, set with
     SSL_CTX_set_options on its context before SSL_new (``SSL_CTX``) or with SSL_set_options on the SSL (``SSL``):
-    0, one queue entry ERR_LIB_SSL / SSL_R_NO_RENEGOTIATION, SSL_renegotiate_pending 0, and the next
+    0, the first entry on the error queue is ERR_LIB_SSL / SSL_R_NO_RENEGOTIATION (the clause asks for an entry,
+    not for it alone: whatever follows it is only logged), SSL_renegotiate_pending 0, and the next
     SSL_do_handshake writes nothing; the connection still carries data. Without the option (``none``, the
     control) the same call returns 1 and a renegotiation is pending."""
     api = h.capi
@@ -215,18 +216,26 @@ def _declined(h: Harness, cause: str, role: Role, pair: Pair, stack: Endpoint, p
     pair.settle()
     back = pair.call(stack, lambda e: e.read(100))
     assert back.data == b"from the core", f"{cause}: after the refusal the stack read {back}"
+    if h.has("renegotiation_pending"):
+        # SSL_key_update.pod: SSL_renegotiate_pending is 1 only for a renegotiation (request) scheduled and not yet
+        # acted on, 0 otherwise; the declining stack scheduled none and the request it declined is over
+        pending = stack.renegotiation_pending()
+        note(h, f"{cause}: after declining, SSL_renegotiate_pending -> {int(pending)}")
+        assert not pending, f"{cause}: the stack declined the renegotiation, yet SSL_renegotiate_pending is 1 " \
+            "(nothing is scheduled on it and no new handshake is under way)"
 
 
 @pytest.mark.needs("client_role", "server_role", "tls1_2", "renegotiation", "ssl_options")
-@pytest.mark.clauses("RFC5246/7.2.2/no-renegotiation-warning")
+@pytest.mark.clauses("RFC5246/7.2.2/no-renegotiation-warning", "SSL_key_update/DESCRIPTION/renegotiate-pending")
 @pytest.mark.states("established")
 @pytest.mark.parametrize("cause", list(DECLINES))
 def test_a_declined_renegotiation_is_answered_with_a_warning(h: Harness, cause: str) -> None:
     """After a TLS 1.2 handshake the engine's core asks the stack to renegotiate (as a client, a new ClientHello;
     as a server, a HelloRequest). The stack, declining (``cause``), sends no fatal alert and does not fail; a
     declining server answers with a warning no_renegotiation, a declining client with that warning or nothing;
-    afterwards the stack still writes data the core reads and reads data the core writes. In the ``allowed``
-    controls the renegotiation completes instead."""
+    afterwards the stack still writes data the core reads and reads data the core writes, and (where it binds
+    SSL_renegotiate_pending) reports no renegotiation pending. In the ``allowed`` controls the renegotiation
+    completes instead."""
     role, options, on_ssl, refused = DECLINES[cause]
     if on_ssl:
         h.need("connection_options")
@@ -248,19 +257,23 @@ def test_a_declined_renegotiation_is_answered_with_a_warning(h: Harness, cause: 
         assert renegotiated and failed is None and peer.error is None, \
             f"{cause}: the renegotiation did not complete (stack {failed}, core {peer.error}, warnings " \
             f"{peer.warnings})"
+        if h.has("renegotiation_pending"):
+            assert not stack.renegotiation_pending(), \
+                f"{cause}: the renegotiation completed, yet the stack's SSL_renegotiate_pending is 1"
         return
     _declined(h, cause, role, pair, stack, peer, failed, renegotiated)
 
 
 @pytest.mark.needs("tls1_2")
-@pytest.mark.clauses("RFC5246/7.2.2/no-renegotiation-warning")
+@pytest.mark.clauses("RFC5246/7.2.2/no-renegotiation-warning", "SSL_key_update/DESCRIPTION/renegotiate-pending")
 @pytest.mark.states("established")
 @pytest.mark.parametrize("role", [Role.CLIENT, Role.SERVER], ids=["stack-client", "stack-server"])
 def test_a_stack_declining_by_default_answers_with_at_most_a_warning(h: Harness, role: Role) -> None:
     """The stack as it comes, no option set: after a TLS 1.2 handshake the engine's core asks it to renegotiate (a
     HelloRequest to the stack's client, a new ClientHello to its server). A stack that declines (many do by
     default) sends no fatal alert and keeps carrying data both ways; the alert it answers with is a warning
-    no_renegotiation (a client may also send nothing, section 7.4.1.1). A stack that carries out the renegotiation
+    no_renegotiation (a client may also send nothing, section 7.4.1.1), and where it binds SSL_renegotiate_pending
+    it reports nothing pending. A stack that carries out the renegotiation
     has not declined: the case is not applicable to it (those with an option to decline are checked by
     test_a_declined_renegotiation_is_answered_with_a_warning)."""
     h.need("client_role" if role is Role.CLIENT else "server_role", stacks=(h.stack,))

@@ -86,37 +86,41 @@ def test_options_of_a_new_context(h: Harness) -> None:
 
 @pytest.mark.clauses("SSL_CTX_set_options/NOTES/middlebox-compat-default")
 @pytest.mark.needs("client_role", "server_role", "tls1_3")
-@pytest.mark.parametrize("compat", [True, False], ids=["default", "cleared"])
-def test_middlebox_compat_sends_dummy_change_cipher_spec(h: Harness, compat: bool) -> None:
+@pytest.mark.parametrize(("side", "compat"), [("client", True), ("client", False), ("server", True)],
+                         ids=["default", "cleared", "server-default"])
+def test_middlebox_compat_sends_dummy_change_cipher_spec(h: Harness, side: str, compat: bool) -> None:
     """A TLS 1.3 client with the default options sends a change_cipher_spec record; with
-    SSL_OP_ENABLE_MIDDLEBOX_COMPAT cleared it sends none."""
+    SSL_OP_ENABLE_MIDDLEBOX_COMPAT cleared it sends none. The server with the default options (the page: "an
+    endpoint") sends one as well (review16: a server that never sent it passed the client-only runs)."""
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     api.SSL_set_max_proto_version(client.ssl, K.TLS1_3_VERSION)
     api.SSL_set_min_proto_version(client.ssl, K.TLS1_3_VERSION)
-    assert api.SSL_CTX_get_options(client.ctx) & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT, "the option is not on by default"
+    watched = client if side == "client" else server
+    assert api.SSL_CTX_get_options(watched.ctx) & K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT, "the option is not on by default"
     if not compat:
-        api.SSL_clear_options(client.ssl, K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT)
+        api.SSL_clear_options(watched.ssl, K.SSL_OP_ENABLE_MIDDLEBOX_COMPAT)
     sent = bytearray()
     done = {Role.CLIENT: False, Role.SERVER: False}
     for _ in range(50):
-        for side in (client, server):
-            if not done[side.role]:
-                ret = api.SSL_do_handshake(side.ssl)
-                done[side.role] = ret == 1
-                assert ret == 1 or error(api, side.ssl, ret) in WANT, f"{side.label}: {ret}"
+        for party in (client, server):
+            if not done[party.role]:
+                ret = api.SSL_do_handshake(party.ssl)
+                done[party.role] = ret == 1
+                assert ret == 1 or error(api, party.ssl, ret) in WANT, f"{party.label}: {ret}"
         out = client.take()
-        sent += out
         server.give(out)
         back = server.take()
         client.give(back)
+        sent += out if side == "client" else back
         if all(done.values()) and not out and not back:
             break
     types = [r.type for r in records(bytes(sent))]
-    h.trace.note(f"client record types: {types}")
+    h.trace.note(f"{side} record types: {types}")
     assert all(done.values()), "the handshake did not complete"
     if compat:
-        assert CHANGE_CIPHER_SPEC in types, "no dummy change_cipher_spec with SSL_OP_ENABLE_MIDDLEBOX_COMPAT"
+        assert CHANGE_CIPHER_SPEC in types, f"no dummy change_cipher_spec from the {side} with " \
+                                            "SSL_OP_ENABLE_MIDDLEBOX_COMPAT"
     else:
         assert CHANGE_CIPHER_SPEC not in types, "a change_cipher_spec record although the option was cleared"
 

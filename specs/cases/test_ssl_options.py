@@ -340,7 +340,8 @@ def test_fragment_sizes_accepted_and_refused(h: Harness, on: str) -> None:
 @pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/max-pipelines-range")
 @pytest.mark.parametrize("on", ["SSL_CTX", "SSL"])
 def test_max_pipelines_range_and_read_ahead(h: Harness, on: str) -> None:
-    """max_pipelines takes 1..32 and refuses 0 and 33; a value above 1 turns reading ahead on."""
+    """max_pipelines takes 1..32 and refuses 0 and 33; a value above 1 turns reading ahead on: 2, the smallest,
+    already does (review16: a "more than 2" rule passed when only 32 was tried)."""
     api = h.capi
     ctx = api.SSL_CTX_new(api.TLS_method())
     ssl = api.SSL_new(ctx)
@@ -348,6 +349,9 @@ def test_max_pipelines_range_and_read_ahead(h: Harness, on: str) -> None:
     set_pipes = getattr(api, f"{on}_set_max_pipelines")
     get_ahead = api.SSL_CTX_get_read_ahead if on == "SSL_CTX" else api.SSL_get_read_ahead
     try:
+        assert get_ahead(obj) == 0, "read-ahead on before max_pipelines was set"
+        assert set_pipes(obj, 2) == 1
+        assert get_ahead(obj) != 0, "max_pipelines above 1 must turn read-ahead on (2 did not)"
         got = {m: set_pipes(obj, m) for m in (0, 33, 1, 32)}
         h.trace.note(f"{on}_set_max_pipelines: {got}")
         assert got == {0: 0, 33: 0, 1: 1, 32: 1}, got

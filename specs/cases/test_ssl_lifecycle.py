@@ -430,6 +430,35 @@ def test_ssl_dup_copies_settings(h: Harness) -> None:
     assert not wrong, "SSL_dup did not copy: " + "; ".join(wrong)
 
 
+@pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-cipher-list")
+@pytest.mark.needs("tls1_3")
+def test_ssl_dup_copies_the_cipher_list_not_the_contexts(h: Harness) -> None:
+    """The copy has the original's cipher list, both parts. After SSL_new the context's TLS 1.3 suites are changed
+    (SSL_CTX_set_ciphersuites; a new object shows the change); SSL_dup's copy must then list what the original
+    lists at that moment, whether the original kept its own list (the engine copies it at SSL_new) or follows its
+    context (libssl: an object without a list of its own uses the context's). Review16: a copy that took its TLS 1.3
+    suites from the context passed every case, the settings case changes only the TLS 1.2 part on the object."""
+    api = h.capi
+    with ssl_ctx(h, api.TLS_method()) as ctx, ssl_obj(h, ctx) as original:
+        before = _cipher_list(api, original)
+        assert api.SSL_CTX_set_ciphersuites(ctx, b"TLS_AES_256_GCM_SHA384") == 1
+        with ssl_obj(h, ctx) as fresh:
+            later = _cipher_list(api, fresh)
+        wanted = _cipher_list(api, original)
+        h.trace.note(f"original before {before}, after the context change {wanted}; a new object {later}")
+        copy = api.SSL_dup(original)  # first: a library without SSL_dup is not applicable, whatever it lists
+        assert copy is not None and copy != original, f"SSL_dup returned {copy}"
+        if later == before:
+            api.SSL_free(copy)
+            raise AssertionError("SSL_CTX_set_ciphersuites changed nothing SSL_get_cipher_list shows")
+        try:
+            got = _cipher_list(api, copy)
+        finally:
+            api.SSL_free(copy)
+        h.trace.note(f"copy {got}")
+        assert got == wanted, f"the copy lists {got}, the original {wanted}"
+
+
 @pytest.mark.clauses("SSL_new/DESCRIPTION/dup-copies-verify")
 @pytest.mark.parametrize("host", ["server.test", "not-the-server.test"])
 def test_ssl_dup_copies_the_verification_parameters(h: Harness, host: str) -> None:

@@ -720,16 +720,28 @@ def test_certificate_purpose_is_checked(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_CTX_new/NOTES/version-specific-methods")
-@pytest.mark.needs("tls1_2")
-def test_version_specific_method_speaks_one_version(h: Harness) -> None:
-    """A TLSv1_2_client_method() context gets TLS 1.2 from a server that would speak TLS 1.3."""
+@pytest.mark.needs("tls1_2", "client_role", "server_role")
+@pytest.mark.parametrize("side", ["client", "server"])
+def test_version_specific_method_speaks_one_version(h: Harness, side: str) -> None:
+    """A TLSv1_2_client_method() context gets TLS 1.2 from a server that would speak TLS 1.3; a
+    TLSv1_2_server_method() context gives TLS 1.2 to a client that offers TLS 1.3 (review16: a server-side method
+    that spoke TLS 1.3 passed the client-only run)."""
     api = h.capi
-    ctx = api.SSL_CTX_new(api.TLSv1_2_client_method())
-    assert ctx is not None
-    client = Mem(h, Role.CLIENT, ctx=ctx)
-    server = Mem(h, Role.SERVER)
+    if side == "client":
+        ctx = api.SSL_CTX_new(api.TLSv1_2_client_method())
+        assert ctx is not None
+        client = Mem(h, Role.CLIENT, ctx=ctx)
+        server = Mem(h, Role.SERVER)
+    else:
+        ctx = api.SSL_CTX_new(api.TLSv1_2_server_method())
+        assert ctx is not None
+        _with_identity(api, default_pki().server)(ctx)
+        client = Mem(h, Role.CLIENT)
+        server = Mem(h, Role.SERVER, ctx=ctx)
     handshake(h, client, server)
-    assert version(api, client.ssl) == "TLSv1.2", version(api, client.ssl)
+    got = version(api, client.ssl), version(api, server.ssl)
+    h.trace.note(f"TLSv1_2_{side}_method on the {side}: client {got[0]}, server {got[1]}")
+    assert got == ("TLSv1.2", "TLSv1.2"), got
 
 
 def _dtls(h: Harness, client_method: str, server_method: str, client_max: int | None = None) -> str | None:

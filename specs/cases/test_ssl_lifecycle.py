@@ -202,6 +202,30 @@ def test_ssl_ctx_ex_data_is_freed_with_the_last_reference(h: Harness) -> None:
         f"freeing the last user must run the free callback once: {_freed('SSL_CTX', idx, mark)} times"
 
 
+@pytest.mark.clauses("SSL_free/DESCRIPTION/drops-reference", "SSL_CTX_free/DESCRIPTION/drops-reference")
+def test_ssl_keeps_its_context_until_its_last_free(h: Harness) -> None:
+    """An SSL with two references (SSL_up_ref) holds its context until its last SSL_free: with the context's own
+    reference already given back, the first SSL_free must not free the context (its application data's free
+    callback does not run), the second does (review16: an SSL_free that gave back the context's reference at every
+    call, not only the last, passed every case)."""
+    api = h.capi
+    idx = _free_index(api, "SSL_CTX")
+    mark = next(_MARKS)
+    ctx = api.SSL_CTX_new(api.TLS_method())
+    assert api.SSL_CTX_set_ex_data(ctx, idx, mark) == 1
+    ssl = api.SSL_new(ctx)
+    assert api.SSL_up_ref(ssl) == 1
+    api.SSL_CTX_free(ctx)
+    assert _freed("SSL_CTX", idx, mark) == 0, "the free callback ran while an SSL still used the context"
+    api.SSL_free(ssl)
+    assert _freed("SSL_CTX", idx, mark) == 0, \
+        "the free callback ran after the first of two SSL_free calls: the SSL still holds its context"
+    assert api.SSL_get_SSL_CTX(ssl) == ctx and api.SSL_CTX_get_ex_data(ctx, idx) == mark
+    api.SSL_free(ssl)
+    assert _freed("SSL_CTX", idx, mark) == 1, \
+        f"the last SSL_free must free the context: the free callback ran {_freed('SSL_CTX', idx, mark)} times"
+
+
 @pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-settings")
 def test_ssl_inherits_max_cert_list(h: Harness) -> None:
     """SSL_CTX_set_max_cert_list returns the old limit (100 KiB by default) and an SSL made afterwards starts with

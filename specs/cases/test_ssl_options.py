@@ -210,6 +210,47 @@ def test_read_ahead_takes_the_next_record_from_the_bio(h: Harness, ahead: bool) 
 
 
 @pytest.mark.clauses("SSL_CTX_set_read_ahead/DESCRIPTION/reads-what-is-available")
+@pytest.mark.needs("client_role", "server_role", "tls1_2")
+@pytest.mark.parametrize("ahead", [False, True], ids=["off", "on"])
+def test_read_ahead_applies_inside_the_handshake(h: Harness, ahead: bool) -> None:
+    """TLS 1.2: the server finishes first and writes an application record straight after its Finished; the
+    client's last SSL_do_handshake finds both in its read BIO. With reading ahead on it takes everything (the BIO is
+    empty after the handshake); with it off the application record stays in the BIO. Either way the next SSL_read
+    gives the data. Review16: a client that read ahead only for application data (not inside the handshake)
+    passed every other case."""
+    api = h.capi
+    client = Mem(h, Role.CLIENT, adjust=lambda c: c.with_(max_version="TLSv1.2"))
+    server = Mem(h, Role.SERVER)
+    api.SSL_set_read_ahead(client.ssl, 1 if ahead else 0)
+    text = b"written after the server's Finished"
+    last = b""
+    for _ in range(20):
+        ret = api.SSL_do_handshake(client.ssl)
+        assert ret <= 0 and error(api, client.ssl, ret) in WANT, f"client SSL_do_handshake -> {ret} too early"
+        server.give(client.take())
+        ret = api.SSL_do_handshake(server.ssl)
+        if ret == 1:
+            assert api.SSL_write(server.ssl, text) == len(text)
+            last = server.take()
+            break
+        assert error(api, server.ssl, ret) in WANT, f"server SSL_do_handshake -> {ret}"
+        client.give(server.take())
+    assert last, "the server did not finish its handshake"
+    client.give(last)
+    ret = api.SSL_do_handshake(client.ssl)
+    assert ret == 1, f"the client's last SSL_do_handshake -> {ret}, {error(api, client.ssl, ret)}"
+    left = api.BIO_ctrl_pending(api.SSL_get_rbio(client.ssl))
+    h.trace.note(f"read-ahead {'on' if ahead else 'off'}: {left} bytes left in the client's read BIO after the "
+                 f"handshake (the server's last flight was {len(last)} bytes)")
+    if ahead:
+        assert left == 0, f"with read-ahead on, {left} bytes were left in the BIO by the handshake"
+    else:
+        assert left > 0, "with read-ahead off, the application record after the Finished must stay in the BIO"
+    ret, data = api.SSL_read(client.ssl, 100)
+    assert ret == len(text) and bytes(data) == text, f"SSL_read -> {ret}, {data!r}"
+
+
+@pytest.mark.clauses("SSL_CTX_set_read_ahead/DESCRIPTION/reads-what-is-available")
 @pytest.mark.needs("client_role", "server_role")
 def test_read_ahead_set_on_the_context_reaches_a_new_ssl(h: Harness) -> None:
     """Reading ahead turned on with SSL_CTX_set_read_ahead before SSL_new: the SSL has it from its context, so with

@@ -42,7 +42,9 @@ def test_padding_keeps_the_client_hello_out_of_256_to_511(h: Harness, option: st
     # the length hangs on the host name being sent: a client that dropped it would make the case not applicable
     assert LONG_NAME in plain and LONG_NAME in padded, (
         "SSL_set_tlsext_host_name returned 1 but the ClientHello does not carry the host name (no SNI)")
+    # the page's rule holds whatever the length without the option, so it is checked first (review16: a client that
+    # padded only WITHOUT the option was not applicable here, its unpadded hello never judged)
+    assert not 256 <= len(padded) < 512, f"with {option} the ClientHello is still {len(padded)} bytes long"
     if not 256 <= len(plain) < 512:
         raise NotApplicable(f"this stack's ClientHello is {len(plain)} bytes long without options, outside "
                             "256..511, so padding has nothing to change")
-    assert not 256 <= len(padded) < 512, f"with {option} the ClientHello is still {len(padded)} bytes long"

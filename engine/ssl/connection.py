@@ -744,6 +744,11 @@ class SSL:
         kind = self.reneg_scheduled
         if conn is None or kind not in ("full", "abbreviated") or conn.renegotiating:
             return
+        if self.shutdown & K.SSL_SENT_SHUTDOWN or conn.closed_for_writing:
+            # SSL_key_update: DESCRIPTION the I/O call first checks "that it is a suitable time"; after our
+            # close_notify it never is (RFC 5246 section 7.2.1: no more messages follow it), so nothing is sent
+            # and the renegotiation stays scheduled, never acted on (found by the differential runner)
+            return
         conn.renegotiate(resume=kind == "abbreviated")
         self.reneg_scheduled = "started"
         self._pull()

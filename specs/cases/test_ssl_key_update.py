@@ -254,6 +254,32 @@ def test_key_update_after_shutdown(h: Harness) -> None:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-not-after-close-notify")
+@pytest.mark.states("close-notify-sent")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+@pytest.mark.parametrize("starter_role", ["client", "server"])
+def test_renegotiate_after_close_notify_is_not_started(h: Harness, starter_role: str) -> None:
+    """After SSL_shutdown sent close_notify on TLS 1.2: SSL_renegotiate returns 1, SSL_do_handshake returns 1 and
+    sends nothing, the write direction stays shut."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    starter = client if starter_role == "client" else server
+    assert api.SSL_shutdown(starter.ssl) == 0
+    closing = starter.take()
+    assert closing, "SSL_shutdown sent no close_notify"
+    api.ERR_clear_error()
+    assert api.SSL_renegotiate(starter.ssl) == 1, "SSL_renegotiate on an established TLS 1.2 connection"
+    ret = api.SSL_do_handshake(starter.ssl)
+    after = starter.take()
+    shutdown = api.SSL_get_shutdown(starter.ssl)
+    h.trace.note(f"{starter_role}: SSL_do_handshake after close_notify and SSL_renegotiate -> {ret}; "
+                 f"{len(after)} bytes followed; SSL_get_shutdown {shutdown}")
+    assert after == b"", f"{len(after)} bytes followed the close_notify (a {starter_role} renegotiation was started)"
+    assert shutdown & K.SSL_SENT_SHUTDOWN, f"SSL_get_shutdown lost SSL_SENT_SHUTDOWN: {shutdown}"
+    assert ret == 1, f"SSL_do_handshake on a completed handshake must return 1: {ret} ({error(api, starter.ssl, ret)})"
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/tls13-after-handshake", "SSL_key_update/RETURN VALUES/0")
 @pytest.mark.needs("key_update")
 @pytest.mark.parametrize("request_peer", [False, True])

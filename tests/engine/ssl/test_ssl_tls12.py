@@ -341,6 +341,29 @@ def test_ssl_write_wants_to_read_during_a_renegotiation() -> None:
     assert E.SSL_renegotiate_pending(c.ssl) == 1
 
 
+@pytest.mark.parametrize("starter", ["client", "server"])
+@pytest.mark.parametrize("func", ["SSL_do_handshake", "SSL_read", "SSL_write"])
+def test_renegotiation_scheduled_after_close_notify_is_not_started(starter: str, func: str) -> None:
+    # SSL_key_update.pod: the next I/O call starts the renegotiation only at "a suitable time"; after our
+    # close_notify it never is. The core used to raise RuntimeError out of the C call (differential runner, seed 202)
+    c, s = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    e = c if starter == "client" else s
+    assert E.SSL_shutdown(e.ssl) == 0 and e.take()
+    assert E.SSL_renegotiate(e.ssl) == 1
+    err.ERR_clear_error()
+    if func == "SSL_do_handshake":
+        assert E.SSL_do_handshake(e.ssl) == 1
+    elif func == "SSL_read":
+        ret, _ = E.SSL_read(e.ssl, 10)
+        assert ret == -1 and E.SSL_get_error(e.ssl, ret) == K.SSL_ERROR_WANT_READ
+    else:
+        ret = E.SSL_write(e.ssl, b"data")
+        assert ret == -1 and E.SSL_get_error(e.ssl, ret) == K.SSL_ERROR_SSL  # SSL_R_PROTOCOL_IS_SHUTDOWN
+    assert e.take() == b"", "nothing may follow the close_notify"
+    assert E.SSL_get_shutdown(e.ssl) & K.SSL_SENT_SHUTDOWN
+    assert E.SSL_renegotiate_pending(e.ssl) == 1, "scheduled, never acted on"
+
+
 def test_ssl_read_wants_to_write_during_a_renegotiation() -> None:
     # SSL_read.pod: a renegotiation may make SSL_read write; with a full write BIO it wants to write
     c, s = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)

@@ -948,6 +948,8 @@ class SSL:
         core = self.conn
         first: Input | None = None  # the first step of input, when the bulk path below took it
         other = False
+        # whether a renegotiation handshake was under way before the record the loop reads next (see after())
+        midway = [self._in_renegotiation_handshake()]
         if (self._established and not self._plain_len and not self._out and not self.shutdown
                 and self.key_update == K.SSL_KEY_UPDATE_NONE and self.pha_state != "pending"
                 and self.reneg_scheduled is None and core is not None):  # fmt: skip
@@ -1011,6 +1013,7 @@ class SSL:
         assert core is not None
 
         def turn() -> tuple[int, bytes] | None:
+            midway[0] = self._in_renegotiation_handshake()
             if self._plain_len:
                 return self._take(num, peek)
             if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
@@ -1034,6 +1037,14 @@ class SSL:
                 return (-1, b"")  # a renegotiation waits for the client-certificate or verify callback
             self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
             if not other or self._plain_len or self.mode & K.SSL_MODE_AUTO_RETRY or self._reader.buffered:
+                return None
+            if midway[0] or self._in_renegotiation_handshake():
+                # SSL_CTX_set_mode: NOTES without SSL_MODE_AUTO_RETRY the call "can" end after a non-application
+                # record; the page does not say after which. OpenSSL 3.0 hands a TLS 1.2 renegotiation's records
+                # (the HelloRequest or ClientHello that starts it, and the rest) to its handshake state machine,
+                # which reads on until it must wait or the application data behind them comes; the engine does the
+                # same (found by the differential runner, seed 404). Other records (TLS 1.3 post-handshake
+                # messages) still end the call.
                 return None
             # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
             # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)

@@ -380,8 +380,10 @@ def test_ssl_read_wants_to_write_during_a_renegotiation() -> None:
 
 @pytest.mark.parametrize("auto_retry", [True, False])
 def test_renegotiation_records_and_auto_retry(auto_retry: bool) -> None:
-    """Without SSL_MODE_AUTO_RETRY, SSL_read returns WANT_READ after handshake records of a renegotiation; with it,
-    it goes on to the application data behind them (SSL_CTX_set_mode.pod, SSL_read.pod)."""
+    """The application data behind a HelloRequest comes out of the first SSL_read with SSL_MODE_AUTO_RETRY and
+    without it: SSL_CTX_set_mode.pod says only that a read without it "can" stop after a non-application record;
+    OpenSSL 3.0 hands a renegotiation's records to its handshake state machine, which reads on to the data (libssl
+    3.0.22 observed by the differential runner, seed 404; the engine used to stop with SSL_ERROR_WANT_READ)."""
     c, s = _mem_pair()
     if not auto_retry:
         E.SSL_clear_mode(c.ssl, K.SSL_MODE_AUTO_RETRY)
@@ -389,12 +391,7 @@ def test_renegotiation_records_and_auto_retry(auto_retry: bool) -> None:
     assert E.SSL_do_handshake(s.ssl) == 1  # a server sends its HelloRequest and carries on
     assert E.SSL_write(s.ssl, b"behind the request") == 18
     _move(c, s)
-    ret, data = E.SSL_read(c.ssl, 100)
-    if auto_retry:
-        assert (ret, data) == (18, b"behind the request")
-    else:
-        assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_WANT_READ
-        assert E.SSL_read(c.ssl, 100) == (18, b"behind the request")
+    assert E.SSL_read(c.ssl, 100) == (18, b"behind the request")
     for _ in range(10):  # the renegotiation completes inside reads
         _move(c, s)
         E.SSL_read(s.ssl, 100)

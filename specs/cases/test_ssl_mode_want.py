@@ -175,6 +175,7 @@ def test_auto_retry_on_a_non_blocking_transport(h: Harness) -> None:
 
 
 @pytest.mark.clauses("SSL_CTX_set_mode/NOTES/no-auto-retry-renegotiation-reads-on")
+@pytest.mark.states("established")
 @pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
 def test_no_auto_retry_reads_past_a_hello_request(h: Harness) -> None:
     """TLS 1.2, the client without AUTO_RETRY: the server's HelloRequest and application data behind it arrive

@@ -207,6 +207,32 @@ def test_fatal_alert_sets_received_and_ends_clean_closing(h: Harness) -> None:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_ZERO_RETURN")
+@pytest.mark.states("close-notify-received")
+@pytest.mark.needs(*C_API)
+def test_read_after_a_completed_shutdown_is_zero_return(h: Harness) -> None:
+    """Both sides sent close_notify and the client's second SSL_shutdown read the server's: a following SSL_read
+    on the client returns <= 0 and SSL_get_error says SSL_ERROR_ZERO_RETURN."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 1)  # take TLS 1.3 tickets in, so that only the close_notify waits below
+    api.ERR_clear_error()
+    assert api.SSL_shutdown(client.ssl) == 0
+    assert api.SSL_shutdown(server.ssl) == 0
+    client.give(server.take())
+    ret = api.SSL_shutdown(client.ssl)  # 1 by the page (RETURN VALUES/1; wolfSSL's 0 is pinned elsewhere)
+    h.trace.note(f"the client's second SSL_shutdown, the server's close_notify delivered -> {ret}")
+    api.ERR_clear_error()
+    ret, _ = api.SSL_read(client.ssl, 1)
+    code = error(api, client.ssl, ret)
+    h.trace.note(f"SSL_read after the completed shutdown -> {ret}, SSL_get_error {code}")
+    assert ret <= 0 and code == SslError.SSL_ERROR_ZERO_RETURN, (
+        f"the peer's close_notify was received: expected <= 0 and SSL_ERROR_ZERO_RETURN, got {ret}, {code}")
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_shutdown/RETURN VALUES/1", "SSL_shutdown/RETURN VALUES/<0")
 @pytest.mark.states("close-notify-sent")
 @pytest.mark.needs(*C_API)

@@ -280,6 +280,42 @@ def test_renegotiate_after_close_notify_is_not_started(h: Harness, starter_role:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/client-handles-request",
+                     "SSL_get_error/RETURN VALUES/SSL_ERROR_SYSCALL")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+@pytest.mark.parametrize("auto_retry", [True, False])
+def test_handshake_call_with_unread_data_during_a_renegotiation(h: Harness, auto_retry: bool) -> None:
+    """The server's HelloRequest and two bytes behind it; the client reads one byte (answering the request), so one
+    byte stays unread; the server answers the ClientHello. The client's SSL_do_handshake then carries the
+    renegotiation on (1 or a retry); it is no fatal I/O error (SSL_ERROR_SYSCALL) or failure."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    if not auto_retry:
+        api.SSL_clear_mode(client.ssl, K.SSL_MODE_AUTO_RETRY)
+    assert api.SSL_renegotiate(server.ssl) == 1
+    ret = api.SSL_do_handshake(server.ssl)
+    assert ret == 1 or error(api, server.ssl, ret) in WANT, f"the server's HelloRequest: {ret}"
+    assert api.SSL_write(server.ssl, b"ab") == 2
+    move(client, server)
+    for _ in range(3):  # one byte out, whether or not the request ended an earlier read
+        ret, got = api.SSL_read(client.ssl, 1)
+        if ret > 0:
+            break
+        assert error(api, client.ssl, ret) in WANT, f"client SSL_read: {ret} ({error(api, client.ssl, ret)})"
+    assert (ret, got) == (1, b"a"), f"the first byte behind the request: {ret}, {got!r}"
+    move(client, server)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret > 0 or error(api, server.ssl, ret) in WANT, f"server SSL_read: {ret} ({error(api, server.ssl, ret)})"
+    move(client, server)
+    api.ERR_clear_error()
+    ret = api.SSL_do_handshake(client.ssl)
+    code = error(api, client.ssl, ret)
+    h.trace.note(f"client SSL_do_handshake with one byte unread -> {ret}, SSL_get_error {code}")
+    assert ret == 1 or code in WANT, f"SSL_do_handshake in the renegotiation failed: {ret}, {code}"
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/tls13-after-handshake", "SSL_key_update/RETURN VALUES/0")
 @pytest.mark.needs("key_update")
 @pytest.mark.parametrize("request_peer", [False, True])

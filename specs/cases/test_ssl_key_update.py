@@ -316,6 +316,37 @@ def test_handshake_call_with_unread_data_during_a_renegotiation(h: Harness, auto
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("RFC5246/6.2.1/application-data-during-renegotiation")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+def test_write_carrying_out_a_renegotiation_keeps_the_peers_data(h: Harness) -> None:
+    """The server's one byte of data waits, unread, in the client's transport; the client renegotiates and writes:
+    its SSL_write meets the data record inside the renegotiation and must not fail; the byte comes out of a later
+    SSL_read once the renegotiation is done."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    assert api.SSL_write(server.ssl, b"d") == 1
+    move(client, server)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    api.ERR_clear_error()
+    written = api.SSL_write(client.ssl, b"x")
+    for _ in range(10):
+        code = error(api, client.ssl, written) if written <= 0 else None
+        h.trace.note(f"client SSL_write during its renegotiation -> {written} ({code})")
+        assert written > 0 or code in WANT, f"SSL_write failed on the peer's data record: {written}, {code}"
+        if written > 0:
+            break
+        move(client, server)
+        ret, _ = api.SSL_read(server.ssl, 10)
+        assert ret > 0 or error(api, server.ssl, ret) in WANT, (ret, error(api, server.ssl, ret))
+        move(client, server)
+        written = api.SSL_write(client.ssl, b"x")
+    assert written == 1, f"the write did not complete: {written}"
+    ret, got = api.SSL_read(client.ssl, 10)
+    assert (ret, got) == (1, b"d"), f"the server's byte must still be read: {ret}, {got!r}"
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/tls13-after-handshake", "SSL_key_update/RETURN VALUES/0")
 @pytest.mark.needs("key_update")
 @pytest.mark.parametrize("request_peer", [False, True])

@@ -364,6 +364,22 @@ def test_renegotiation_scheduled_after_close_notify_is_not_started(starter: str,
     assert E.SSL_renegotiate_pending(e.ssl) == 1, "scheduled, never acted on"
 
 
+@pytest.mark.parametrize("func", ["SSL_write", "SSL_write_ex"])
+def test_zero_length_write_starts_a_scheduled_renegotiation(func: str) -> None:
+    # SSL_key_update.pod: the next I/O call starts a scheduled renegotiation; a write of 0 bytes is one (libssl 3.0
+    # sends its ClientHello and wants to read; the engine returned at once, differential runner seed 404)
+    c, _ = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    assert E.SSL_renegotiate(c.ssl) == 1
+    if func == "SSL_write":
+        ret = E.SSL_write(c.ssl, b"", 0)
+    else:
+        ret, written = E.SSL_write_ex(c.ssl, b"", 0)
+        assert written == 0
+        ret = -1 if ret == 0 else ret
+    assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_WANT_READ
+    assert c.take()[:1] == b"\x16", "the ClientHello went out"
+
+
 def test_ssl_read_wants_to_write_during_a_renegotiation() -> None:
     # SSL_read.pod: a renegotiation may make SSL_read write; with a full write BIO it wants to write
     c, s = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)

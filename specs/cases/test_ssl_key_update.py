@@ -337,9 +337,9 @@ def test_write_carrying_out_a_renegotiation_keeps_the_peers_data(h: Harness, fir
         assert ret == 1 or code in WANT, f"SSL_do_handshake failed on the peer's data record: {ret}, {code}"
     written = api.SSL_write(client.ssl, b"x")
     for _ in range(10):
-        code = error(api, client.ssl, written) if written <= 0 else None
-        h.trace.note(f"client SSL_write during its renegotiation -> {written} ({code})")
-        assert written > 0 or code in WANT, f"SSL_write failed on the peer's data record: {written}, {code}"
+        wcode = error(api, client.ssl, written) if written <= 0 else None
+        h.trace.note(f"client SSL_write during its renegotiation -> {written} ({wcode})")
+        assert written > 0 or wcode in WANT, f"SSL_write failed on the peer's data record: {written}, {wcode}"
         if written > 0:
             break
         move(client, server)

@@ -1038,13 +1038,13 @@ class SSL:
             self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
             if not other or self._plain_len or self.mode & K.SSL_MODE_AUTO_RETRY or self._reader.buffered:
                 return None
-            if midway[0] or self._in_renegotiation_handshake():
+            if midway[0] or (not self.server and self._in_renegotiation_handshake()):
                 # SSL_CTX_set_mode: NOTES without SSL_MODE_AUTO_RETRY the call "can" end after a non-application
-                # record; the page does not say after which. OpenSSL 3.0 hands a TLS 1.2 renegotiation's records
-                # (the HelloRequest or ClientHello that starts it, and the rest) to its handshake state machine,
-                # which reads on until it must wait or the application data behind them comes; the engine does the
-                # same (found by the differential runner, seed 404). Other records (TLS 1.3 post-handshake
-                # messages) still end the call.
+                # record; the page does not say after which. OpenSSL 3.0 (observed, 3.0.22): a renegotiation under
+                # way reads on until it must wait or application data comes, and so does a client from the
+                # HelloRequest that starts one; a server stops after the ClientHello that starts one, and other
+                # records (TLS 1.3 post-handshake messages) end the call. The engine does the same (found by the
+                # differential runner, seed 404).
                 return None
             # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
             # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)

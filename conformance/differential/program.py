@@ -15,7 +15,7 @@ quantity a step names is one both stacks interpret alike, because the bytes on t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from hypothesis import strategies as st
@@ -54,7 +54,9 @@ class Setup:
     only, or TLS 1.2 only (one suite, ECDHE-ECDSA-AES128-GCM-SHA256, so that record sizes are the same on every
     stack; no session tickets). ``client_auth``: the server asks for no client certificate, asks for one
     (SSL_VERIFY_PEER) or requires one (| SSL_VERIFY_FAIL_IF_NO_PEER_CERT); ``client_cert``: the client has one
-    (signed by the CA the server trusts). ``client_reneg``: the server sets SSL_OP_ALLOW_CLIENT_RENEGOTIATION."""
+    (signed by the CA the server trusts). ``client_reneg``: the server sets SSL_OP_ALLOW_CLIENT_RENEGOTIATION.
+    ``auto_retry``: SSL_MODE_AUTO_RETRY (on by default in 3.0) left on or cleared with SSL_CTX_clear_mode, per
+    side."""
 
     transport: Literal["pair", "mem", "socket", "fd"] = "pair"
     pair_size: int = 17408
@@ -66,12 +68,13 @@ class Setup:
     client_auth: Literal["none", "optional", "required"] = "none"
     client_cert: bool = False
     client_reneg: bool = False
+    auto_retry: tuple[bool, bool] = (True, True)  # SSL_MODE_AUTO_RETRY on (client, server); cleared where False
 
     def render_py(self) -> str:
         return (f"Setup(transport={self.transport!r}, pair_size={self.pair_size}, verify={self.verify!r}, "
                 f"sni={self.sni}, host={self.host!r}, partial_write={self.partial_write}, version={self.version!r}, "
                 f"client_auth={self.client_auth!r}, client_cert={self.client_cert}, "
-                f"client_reneg={self.client_reneg})")
+                f"client_reneg={self.client_reneg}, auto_retry={self.auto_retry})")
 
 
 @dataclass(frozen=True)
@@ -370,9 +373,91 @@ def _setups(available: frozenset[str], transports: Sequence[str]) -> st.SearchSt
     )
 
 
-def _handshake_prefix() -> tuple[Step, ...]:
-    return (Handshake("client"), Move("client"), Handshake("server"), Move("server"), Handshake("client"),
-            Move("client"), Handshake("server"))
+def _handshake_prefix(version: str) -> tuple[Step, ...]:
+    """An ordinary handshake, both sides finished: TLS 1.3 needs three flights, TLS 1.2 four (the client ends it
+    after the server's ChangeCipherSpec and Finished)."""
+    steps: tuple[Step, ...] = (Handshake("client"), Move("client"), Handshake("server"), Move("server"),
+                               Handshake("client"), Move("client"), Handshake("server"))
+    if version == "1.2":
+        steps += (Move("server"), Handshake("client"))
+    return steps
+
+
+# --- scenarios: short sequences of the steps above that a program needs several of in the right order (a write,
+# the move and the peer's read; a renegotiation and the flights that carry it out; a full close). Drawn one step at
+# a time, they almost never happen: 1000 programs of the single-step strategy read data in 10 and completed no
+# renegotiation (seed 101, engine). A scenario is flattened into ordinary steps, so replay, rendering and the
+# runner's step-deletion pass treat it like any other steps.
+
+@st.composite
+def _drive(draw: st.DrawFn, available: frozenset[str], first: Side) -> tuple[Step, ...]:
+    """Rounds of "deliver what one side wrote, let the other run SSL_do_handshake or a read", alternating sides;
+    ``first`` is the side whose bytes the first round moves. Up to eight rounds: enough for a server's HelloRequest
+    and the full TLS 1.2 handshake it starts (five flights after the server's first call), or a KeyUpdate and its
+    answer."""
+    reads = [f for f in READS if f in available]
+    steps: list[Step] = []
+    src = first
+    for _ in range(draw(st.integers(2, 8))):
+        dst = _other(src)
+        call: Step = (Handshake(dst) if draw(st.booleans())
+                      else Read(dst, draw(st.sampled_from(reads)), draw(_read_sizes)))
+        steps += [Move(src), call]
+        src = dst
+    return tuple(steps)
+
+
+@st.composite
+def _exchange(draw: st.DrawFn, available: frozenset[str]) -> tuple[Step, ...]:
+    """A write, the bytes moved, and a read (or peek) on the other side."""
+    side = draw(_sides)
+    write = draw(st.builds(Write, st.just(side), _write_sizes,
+                           st.booleans() if "SSL_write_ex" in available else st.just(False), st.booleans()))
+    read = draw(st.builds(Read, st.just(_other(side)), st.sampled_from([f for f in READS if f in available]),
+                          _read_sizes))
+    return (write, Move(side), read)
+
+
+@st.composite
+def _renegotiation(draw: st.DrawFn, available: frozenset[str]) -> tuple[Step, ...]:
+    """SSL_renegotiate / _abbreviated, then rounds that carry it out (with data written on the way, sometimes)."""
+    side = draw(_sides)
+    steps: tuple[Step, ...] = (Renegotiate(side, draw(st.booleans())),)
+    if draw(st.booleans()):
+        steps += draw(_exchange(available))
+    # the first round's call is the initiator's own: SSL_renegotiate only schedules, the next I/O call sends
+    return steps + draw(_drive(available, _other(side)))
+
+
+@st.composite
+def _key_update(draw: st.DrawFn, available: frozenset[str]) -> tuple[Step, ...]:
+    side = draw(_sides)
+    steps: tuple[Step, ...] = (KeyUpdate(side, draw(st.booleans())),)
+    if draw(st.booleans()):
+        steps += (Write(side, draw(_write_sizes)),)
+    return steps + draw(_drive(available, _other(side)))
+
+
+@st.composite
+def _close(draw: st.DrawFn, available: frozenset[str]) -> tuple[Step, ...]:
+    """SSL_shutdown on one side, the close_notify moved, the peer reads or shuts down, its answer moved back, and
+    the first side's SSL_shutdown again (SSL_shutdown.pod's bidirectional shutdown)."""
+    side = draw(_sides)
+    answer = draw(st.one_of(st.just(Shutdown(_other(side))),
+                            st.builds(Read, st.just(_other(side)),
+                                      st.sampled_from([f for f in READS if f in available]), _read_sizes)))
+    return (Shutdown(side), Move(side), answer, Shutdown(_other(side)), Move(_other(side)), Shutdown(side))
+
+
+def _chunks(available: frozenset[str], transport: str) -> st.SearchStrategy[tuple[Step, ...]]:
+    """One step (most draws) or one scenario."""
+    single = _step_strategy(available, transport).map(lambda step: (step,))
+    scenarios: list[st.SearchStrategy[tuple[Step, ...]]] = [_exchange(available), _close(available)]
+    if "SSL_key_update" in available:
+        scenarios.append(_key_update(available))
+    if {"SSL_renegotiate", "SSL_renegotiate_abbreviated"} <= available:
+        scenarios.append(_renegotiation(available))
+    return st.one_of(single, single, st.one_of(*scenarios))
 
 
 @st.composite
@@ -380,9 +465,14 @@ def _program(draw: st.DrawFn, available: frozenset[str], max_steps: int, transpo
     setup = draw(_setups(available, transports))
     # Four programs in five start with an ordinary handshake so that most steps exercise a live connection;
     # shrinking drops the prefix when it is not needed (it is one choice, not steps to remove one by one).
-    prefix = _handshake_prefix() if draw(st.integers(0, 4)) else ()
-    steps = draw(st.lists(_step_strategy(available, setup.transport), max_size=max_steps))
-    return Program(setup, prefix + tuple(steps))
+    prefix = _handshake_prefix(setup.version) if draw(st.integers(0, 4)) else ()
+    chunks = draw(st.lists(_chunks(available, setup.transport), max_size=max_steps))
+    steps = tuple(step for chunk in chunks for step in chunk)[:max_steps]
+    # Drawn last, so that a seed's set-ups and steps stay what they were before the field existed (the modes are
+    # another choice over the same program). SSL_MODE_AUTO_RETRY is cleared on a side in one program in four.
+    auto_retry = draw(st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    setup = replace(setup, auto_retry=(auto_retry[0] > 0, auto_retry[1] > 0))
+    return Program(setup, prefix + steps)
 
 
 def programs(available: frozenset[str], max_steps: int = 30, transports: Sequence[str] = ()

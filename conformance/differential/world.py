@@ -88,8 +88,9 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
     server = role == "server"
     verify = "-" if server else setup.verify
     partial = setup.partial_write[1 if server else 0]
+    auto_retry = setup.auto_retry[1 if server else 0]
     auth = (setup.client_auth, setup.client_reneg) if server else setup.client_cert
-    key = (role, verify, partial, setup.version, auth)
+    key = (role, verify, partial, auto_retry, setup.version, auth)
     contexts = _CONTEXTS.setdefault(api, {})
     ctx = contexts.get(key)
     if ctx is not None:
@@ -142,6 +143,10 @@ def _context(api: Api, role: Side, setup: Setup) -> Any:
         api.SSL_CTX_set_mode(ctx, K.SSL_MODE_ENABLE_PARTIAL_WRITE)
     else:
         api.SSL_CTX_clear_mode(ctx, K.SSL_MODE_ENABLE_PARTIAL_WRITE)
+    if auto_retry:
+        api.SSL_CTX_set_mode(ctx, K.SSL_MODE_AUTO_RETRY)
+    else:
+        api.SSL_CTX_clear_mode(ctx, K.SSL_MODE_AUTO_RETRY)
     if problems:
         raise RuntimeError(f"{api.library}: setting up the {role} context failed: {'; '.join(problems)}")
     contexts[key] = ctx

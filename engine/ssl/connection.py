@@ -744,6 +744,11 @@ class SSL:
         kind = self.reneg_scheduled
         if conn is None or kind not in ("full", "abbreviated") or conn.renegotiating:
             return
+        if self.shutdown & K.SSL_SENT_SHUTDOWN or conn.closed_for_writing:
+            # SSL_key_update: DESCRIPTION the I/O call first checks "that it is a suitable time"; after our
+            # close_notify it never is (RFC 5246 section 7.2.1: no more messages follow it), so nothing is sent
+            # and the renegotiation stays scheduled, never acted on (found by the differential runner)
+            return
         conn.renegotiate(resume=kind == "abbreviated")
         self.reneg_scheduled = "started"
         self._pull()
@@ -943,6 +948,8 @@ class SSL:
         core = self.conn
         first: Input | None = None  # the first step of input, when the bulk path below took it
         other = False
+        # whether a renegotiation handshake was under way before the record the loop reads next (see after())
+        midway = [self._in_renegotiation_handshake()]
         if (self._established and not self._plain_len and not self._out and not self.shutdown
                 and self.key_update == K.SSL_KEY_UPDATE_NONE and self.pha_state != "pending"
                 and self.reneg_scheduled is None and core is not None):  # fmt: skip
@@ -1006,6 +1013,7 @@ class SSL:
         assert core is not None
 
         def turn() -> tuple[int, bytes] | None:
+            midway[0] = self._in_renegotiation_handshake()
             if self._plain_len:
                 return self._take(num, peek)
             if self.shutdown & K.SSL_RECEIVED_SHUTDOWN:
@@ -1029,6 +1037,14 @@ class SSL:
                 return (-1, b"")  # a renegotiation waits for the client-certificate or verify callback
             self._pull()  # a post-handshake message may have an answer (KeyUpdate, a renegotiation flight)
             if not other or self._plain_len or self.mode & K.SSL_MODE_AUTO_RETRY or self._reader.buffered:
+                return None
+            if midway[0] or (not self.server and self._in_renegotiation_handshake()):
+                # SSL_CTX_set_mode: NOTES without SSL_MODE_AUTO_RETRY the call "can" end after a non-application
+                # record; the page does not say after which. OpenSSL 3.0 (observed, 3.0.22): a renegotiation under
+                # way reads on until it must wait or application data comes, and so does a client from the
+                # HelloRequest that starts one; a server stops after the ClientHello that starts one, and other
+                # records (TLS 1.3 post-handshake messages) end the call. The engine does the same (found by the
+                # differential runner, seed 404).
                 return None
             # SSL_read: NOTES without SSL_MODE_AUTO_RETRY a non-application record ends the call with
             # SSL_ERROR_WANT_READ when nothing else is buffered (libssl sets the read BIO's retry flags)

@@ -292,6 +292,105 @@ def test_key_update_after_shutdown(h: Harness) -> None:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/renegotiate-not-after-close-notify")
+@pytest.mark.states("close-notify-sent")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+@pytest.mark.parametrize("starter_role", ["client", "server"])
+def test_renegotiate_after_close_notify_is_not_started(h: Harness, starter_role: str) -> None:
+    """After SSL_shutdown sent close_notify on TLS 1.2: SSL_renegotiate returns 1, SSL_do_handshake returns 1 and
+    sends nothing, the write direction stays shut."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    starter = client if starter_role == "client" else server
+    assert api.SSL_shutdown(starter.ssl) == 0
+    closing = starter.take()
+    assert closing, "SSL_shutdown sent no close_notify"
+    api.ERR_clear_error()
+    assert api.SSL_renegotiate(starter.ssl) == 1, "SSL_renegotiate on an established TLS 1.2 connection"
+    ret = api.SSL_do_handshake(starter.ssl)
+    after = starter.take()
+    shutdown = api.SSL_get_shutdown(starter.ssl)
+    h.trace.note(f"{starter_role}: SSL_do_handshake after close_notify and SSL_renegotiate -> {ret}; "
+                 f"{len(after)} bytes followed; SSL_get_shutdown {shutdown}")
+    assert after == b"", f"{len(after)} bytes followed the close_notify (a {starter_role} renegotiation was started)"
+    assert shutdown & K.SSL_SENT_SHUTDOWN, f"SSL_get_shutdown lost SSL_SENT_SHUTDOWN: {shutdown}"
+    assert ret == 1, f"SSL_do_handshake on a completed handshake must return 1: {ret} ({error(api, starter.ssl, ret)})"
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/client-handles-request",
+                     "SSL_get_error/RETURN VALUES/SSL_ERROR_SYSCALL")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+@pytest.mark.parametrize("auto_retry", [True, False])
+def test_handshake_call_with_unread_data_during_a_renegotiation(h: Harness, auto_retry: bool) -> None:
+    """The server's HelloRequest and two bytes behind it; the client reads one byte (answering the request), so one
+    byte stays unread; the server answers the ClientHello. The client's SSL_do_handshake then carries the
+    renegotiation on (1 or a retry); it is no fatal I/O error (SSL_ERROR_SYSCALL) or failure."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    if not auto_retry:
+        api.SSL_clear_mode(client.ssl, K.SSL_MODE_AUTO_RETRY)
+    assert api.SSL_renegotiate(server.ssl) == 1
+    ret = api.SSL_do_handshake(server.ssl)
+    assert ret == 1 or error(api, server.ssl, ret) in WANT, f"the server's HelloRequest: {ret}"
+    assert api.SSL_write(server.ssl, b"ab") == 2
+    move(client, server)
+    for _ in range(3):  # one byte out, whether or not the request ended an earlier read
+        ret, got = api.SSL_read(client.ssl, 1)
+        if ret > 0:
+            break
+        assert error(api, client.ssl, ret) in WANT, f"client SSL_read: {ret} ({error(api, client.ssl, ret)})"
+    assert (ret, got) == (1, b"a"), f"the first byte behind the request: {ret}, {got!r}"
+    move(client, server)
+    ret, _ = api.SSL_read(server.ssl, 10)
+    assert ret > 0 or error(api, server.ssl, ret) in WANT, f"server SSL_read: {ret} ({error(api, server.ssl, ret)})"
+    move(client, server)
+    api.ERR_clear_error()
+    ret = api.SSL_do_handshake(client.ssl)
+    code = error(api, client.ssl, ret)
+    h.trace.note(f"client SSL_do_handshake with one byte unread -> {ret}, SSL_get_error {code}")
+    assert ret == 1 or code in WANT, f"SSL_do_handshake in the renegotiation failed: {ret}, {code}"
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("RFC5246/6.2.1/application-data-during-renegotiation")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+@pytest.mark.parametrize("first", ["SSL_write", "SSL_do_handshake"])
+def test_write_carrying_out_a_renegotiation_keeps_the_peers_data(h: Harness, first: str) -> None:
+    """The server's one byte of data waits, unread, in the client's transport; the client renegotiates and calls
+    ``first`` (then SSL_write): the call meets the data record inside the renegotiation and must not fail; the byte
+    comes out of a later SSL_read once the renegotiation is done."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    assert api.SSL_write(server.ssl, b"d") == 1
+    move(client, server)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    api.ERR_clear_error()
+    if first == "SSL_do_handshake":
+        ret = api.SSL_do_handshake(client.ssl)
+        code = error(api, client.ssl, ret)
+        h.trace.note(f"client SSL_do_handshake starting its renegotiation -> {ret} ({code})")
+        assert ret == 1 or code in WANT, f"SSL_do_handshake failed on the peer's data record: {ret}, {code}"
+    written = api.SSL_write(client.ssl, b"x")
+    for _ in range(10):
+        wcode = error(api, client.ssl, written) if written <= 0 else None
+        h.trace.note(f"client SSL_write during its renegotiation -> {written} ({wcode})")
+        assert written > 0 or wcode in WANT, f"SSL_write failed on the peer's data record: {written}, {wcode}"
+        if written > 0:
+            break
+        move(client, server)
+        ret, _ = api.SSL_read(server.ssl, 10)
+        assert ret > 0 or error(api, server.ssl, ret) in WANT, (ret, error(api, server.ssl, ret))
+        move(client, server)
+        written = api.SSL_write(client.ssl, b"x")
+    assert written == 1, f"the write did not complete: {written}"
+    ret, got = api.SSL_read(client.ssl, 10)
+    assert (ret, got) == (1, b"d"), f"the server's byte must still be read: {ret}, {got!r}"
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/tls13-after-handshake", "SSL_key_update/RETURN VALUES/0")
 @pytest.mark.needs("key_update")
 @pytest.mark.parametrize("request_peer", [False, True])

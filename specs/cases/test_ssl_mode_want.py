@@ -14,6 +14,7 @@ from conformance.harness import Harness
 from conformance.outcome import Role, SslError
 from conformance.pump import writes
 from specs.cases._capi import Background, side, tcp_pair
+from specs.cases._renegotiation import tls12_pair
 from specs.cases._ssl_objects import (
     WANT,
     Mem,
@@ -171,6 +172,28 @@ def test_auto_retry_on_a_non_blocking_transport(h: Harness) -> None:
     ret, _ = api.SSL_read(client.ssl, 100)
     assert ret <= 0 and error(api, client.ssl, ret) is WANT_READ
     assert api.BIO_ctrl_pending(api.SSL_get_rbio(client.ssl)) == 0, "every ticket record must have been processed"
+
+
+@pytest.mark.clauses("SSL_CTX_set_mode/NOTES/no-auto-retry-renegotiation-reads-on")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+def test_no_auto_retry_reads_past_a_hello_request(h: Harness) -> None:
+    """TLS 1.2, the client without AUTO_RETRY: the server's HelloRequest and application data behind it arrive
+    together; the client's first SSL_read answers the request and returns the data."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    api.SSL_clear_mode(client.ssl, K.SSL_MODE_AUTO_RETRY)
+    assert api.SSL_renegotiate(server.ssl) == 1
+    ret = api.SSL_do_handshake(server.ssl)
+    assert ret == 1 or error(api, server.ssl, ret) in WANT, f"the server's HelloRequest: {ret}"
+    assert api.SSL_write(server.ssl, b"behind the request") == 18
+    move(client, server)
+    ret, got = api.SSL_read(client.ssl, 100)
+    h.trace.note(f"client SSL_read without AUTO_RETRY after HelloRequest + data -> {ret} "
+                 f"({error(api, client.ssl, ret) if ret <= 0 else got!r})")
+    assert (ret, got) == (18, b"behind the request"), (
+        f"the first read must answer the request and return the data: {ret} ({error(api, client.ssl, ret)})")
+    api.ERR_clear_error()
 
 
 @pytest.mark.clauses("SSL_CTX_set_mode/NOTES/auto-retry-blocking")

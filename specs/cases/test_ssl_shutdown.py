@@ -216,6 +216,58 @@ def test_fatal_alert_sets_received_and_ends_clean_closing(h: Harness) -> None:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_get_error/RETURN VALUES/SSL_ERROR_ZERO_RETURN")
+@pytest.mark.states("close-notify-received")
+@pytest.mark.needs(*C_API)
+def test_read_after_a_completed_shutdown_is_zero_return(h: Harness) -> None:
+    """Both sides sent close_notify and the client's second SSL_shutdown read the server's: a following SSL_read
+    on the client returns <= 0 and SSL_get_error says SSL_ERROR_ZERO_RETURN."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    move(client, server)
+    api.SSL_read(client.ssl, 1)  # take TLS 1.3 tickets in, so that only the close_notify waits below
+    api.ERR_clear_error()
+    assert api.SSL_shutdown(client.ssl) == 0
+    assert api.SSL_shutdown(server.ssl) == 0
+    client.give(server.take())
+    ret = api.SSL_shutdown(client.ssl)  # 1 by the page (RETURN VALUES/1; wolfSSL's 0 is pinned elsewhere)
+    h.trace.note(f"the client's second SSL_shutdown, the server's close_notify delivered -> {ret}")
+    api.ERR_clear_error()
+    ret, _ = api.SSL_read(client.ssl, 1)
+    code = error(api, client.ssl, ret)
+    h.trace.note(f"SSL_read after the completed shutdown -> {ret}, SSL_get_error {code}")
+    assert ret <= 0 and code == SslError.SSL_ERROR_ZERO_RETURN, (
+        f"the peer's close_notify was received: expected <= 0 and SSL_ERROR_ZERO_RETURN, got {ret}, {code}")
+    api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_shutdown/RETURN VALUES/1", "SSL_shutdown/RETURN VALUES/<0")
+@pytest.mark.states("close-notify-sent")
+@pytest.mark.needs(*C_API)
+def test_shutdown_waiting_gets_a_fatal_alert_not_1(h: Harness) -> None:
+    """The client has sent close_notify (SSL_shutdown 0); the peer's answer is a fatal alert, not a close_notify:
+    the waiting SSL_shutdown must not report a completed shutdown (1); it fails (< 0, SSL_ERROR_SSL)."""
+    api = h.capi
+    client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
+    handshake(h, client, server)
+    corrupt_record(h, client, server)
+    api.ERR_clear_error()
+    ret, _ = api.SSL_read(server.ssl, 100)
+    assert ret <= 0 and error(api, server.ssl, ret) not in WANT, "the corrupted record must fail the server"
+    alert = server.take()
+    assert alert, "the server must send a fatal alert"
+    assert api.SSL_shutdown(client.ssl) == 0, "the first SSL_shutdown sends close_notify"
+    client.give(alert)
+    api.ERR_clear_error()
+    ret = api.SSL_shutdown(client.ssl)
+    code = error(api, client.ssl, ret)
+    h.trace.note(f"waiting SSL_shutdown after the peer's fatal alert -> {ret}, SSL_get_error {code}")
+    assert ret != 1, "SSL_shutdown returned 1 (shutdown complete) though the peer sent a fatal alert, no close_notify"
+    assert ret < 0 and code == SslError.SSL_ERROR_SSL, f"expected < 0 and SSL_ERROR_SSL: {ret}, {code}"
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses(
     "SSL_shutdown/DESCRIPTION/sent-flag-even-on-failure",
     "SSL_shutdown/DESCRIPTION/non-blocking-retry",

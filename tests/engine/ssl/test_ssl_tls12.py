@@ -341,6 +341,45 @@ def test_ssl_write_wants_to_read_during_a_renegotiation() -> None:
     assert E.SSL_renegotiate_pending(c.ssl) == 1
 
 
+@pytest.mark.parametrize("starter", ["client", "server"])
+@pytest.mark.parametrize("func", ["SSL_do_handshake", "SSL_read", "SSL_write"])
+def test_renegotiation_scheduled_after_close_notify_is_not_started(starter: str, func: str) -> None:
+    # SSL_key_update.pod: the next I/O call starts the renegotiation only at "a suitable time"; after our
+    # close_notify it never is. The core used to raise RuntimeError out of the C call (differential runner, seed 202)
+    c, s = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    e = c if starter == "client" else s
+    assert E.SSL_shutdown(e.ssl) == 0 and e.take()
+    assert E.SSL_renegotiate(e.ssl) == 1
+    err.ERR_clear_error()
+    if func == "SSL_do_handshake":
+        assert E.SSL_do_handshake(e.ssl) == 1
+    elif func == "SSL_read":
+        ret, _ = E.SSL_read(e.ssl, 10)
+        assert ret == -1 and E.SSL_get_error(e.ssl, ret) == K.SSL_ERROR_WANT_READ
+    else:
+        ret = E.SSL_write(e.ssl, b"data")
+        assert ret == -1 and E.SSL_get_error(e.ssl, ret) == K.SSL_ERROR_SSL  # SSL_R_PROTOCOL_IS_SHUTDOWN
+    assert e.take() == b"", "nothing may follow the close_notify"
+    assert E.SSL_get_shutdown(e.ssl) & K.SSL_SENT_SHUTDOWN
+    assert E.SSL_renegotiate_pending(e.ssl) == 1, "scheduled, never acted on"
+
+
+@pytest.mark.parametrize("func", ["SSL_write", "SSL_write_ex"])
+def test_zero_length_write_starts_a_scheduled_renegotiation(func: str) -> None:
+    # SSL_key_update.pod: the next I/O call starts a scheduled renegotiation; a write of 0 bytes is one (libssl 3.0
+    # sends its ClientHello and wants to read; the engine returned at once, differential runner seed 404)
+    c, _ = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    assert E.SSL_renegotiate(c.ssl) == 1
+    if func == "SSL_write":
+        ret = E.SSL_write(c.ssl, b"", 0)
+    else:
+        ret, written = E.SSL_write_ex(c.ssl, b"", 0)
+        assert written == 0
+        ret = -1 if ret == 0 else ret
+    assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_WANT_READ
+    assert c.take()[:1] == b"\x16", "the ClientHello went out"
+
+
 def test_ssl_read_wants_to_write_during_a_renegotiation() -> None:
     # SSL_read.pod: a renegotiation may make SSL_read write; with a full write BIO it wants to write
     c, s = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
@@ -357,8 +396,10 @@ def test_ssl_read_wants_to_write_during_a_renegotiation() -> None:
 
 @pytest.mark.parametrize("auto_retry", [True, False])
 def test_renegotiation_records_and_auto_retry(auto_retry: bool) -> None:
-    """Without SSL_MODE_AUTO_RETRY, SSL_read returns WANT_READ after handshake records of a renegotiation; with it,
-    it goes on to the application data behind them (SSL_CTX_set_mode.pod, SSL_read.pod)."""
+    """The application data behind a HelloRequest comes out of the first SSL_read with SSL_MODE_AUTO_RETRY and
+    without it: SSL_CTX_set_mode.pod says only that a read without it "can" stop after a non-application record;
+    OpenSSL 3.0 hands a renegotiation's records to its handshake state machine, which reads on to the data (libssl
+    3.0.22 observed by the differential runner, seed 404; the engine used to stop with SSL_ERROR_WANT_READ)."""
     c, s = _mem_pair()
     if not auto_retry:
         E.SSL_clear_mode(c.ssl, K.SSL_MODE_AUTO_RETRY)
@@ -366,12 +407,7 @@ def test_renegotiation_records_and_auto_retry(auto_retry: bool) -> None:
     assert E.SSL_do_handshake(s.ssl) == 1  # a server sends its HelloRequest and carries on
     assert E.SSL_write(s.ssl, b"behind the request") == 18
     _move(c, s)
-    ret, data = E.SSL_read(c.ssl, 100)
-    if auto_retry:
-        assert (ret, data) == (18, b"behind the request")
-    else:
-        assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_WANT_READ
-        assert E.SSL_read(c.ssl, 100) == (18, b"behind the request")
+    assert E.SSL_read(c.ssl, 100) == (18, b"behind the request")
     for _ in range(10):  # the renegotiation completes inside reads
         _move(c, s)
         E.SSL_read(s.ssl, 100)

@@ -260,8 +260,9 @@ class Server13Handshake(Handshake13):
         exts.append((X.supported_versions, build_supported_versions_sh(TLS13)))
         hrr = HelloRetryRequest(ch.legacy_session_id, self.suite.code, self._order(exts))
         self._send(hrr)
-        if ch.legacy_session_id and not self.ccs_sent:
-            # RFC 9846 appendix E.4: the dummy change_cipher_spec follows the first handshake message we send
+        if self.config.middlebox_compat and ch.legacy_session_id and not self.ccs_sent:
+            # RFC 9846 appendix E.4: the dummy change_cipher_spec follows the first handshake message we send, in
+            # middlebox compatibility mode (SSL_OP_ENABLE_MIDDLEBOX_COMPAT: cleared, none is sent)
             self.out.append(SendChangeCipherSpec())
             self.ccs_sent = True
         self.hrr_sent = True
@@ -307,7 +308,7 @@ class Server13Handshake(Handshake13):
             sh_exts.append((X.pre_shared_key, build_selected_identity(psk_index)))
         sh = ServerHello(self.ctx.random(32), ch.legacy_session_id, suite.code, 0, self._order(sh_exts))
         self._send(sh)
-        if ch.legacy_session_id and not self.ccs_sent:
+        if self.config.middlebox_compat and ch.legacy_session_id and not self.ccs_sent:
             self.out.append(SendChangeCipherSpec())
             self.ccs_sent = True
         self.schedule = KeySchedule(suite, self.resumed.psk if self.resumed is not None else None)

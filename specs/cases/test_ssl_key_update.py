@@ -298,7 +298,7 @@ def test_key_update_after_shutdown(h: Harness) -> None:
 @pytest.mark.parametrize("starter_role", ["client", "server"])
 def test_renegotiate_after_close_notify_is_not_started(h: Harness, starter_role: str) -> None:
     """After SSL_shutdown sent close_notify on TLS 1.2: SSL_renegotiate returns 1, SSL_do_handshake returns 1 and
-    sends nothing, the write direction stays shut."""
+    sends nothing, the write direction stays shut, and the renegotiation stays scheduled (pending 1)."""
     api = h.capi
     client, server = tls12_pair(h)
     starter = client if starter_role == "client" else server
@@ -315,6 +315,10 @@ def test_renegotiate_after_close_notify_is_not_started(h: Harness, starter_role:
     assert after == b"", f"{len(after)} bytes followed the close_notify (a {starter_role} renegotiation was started)"
     assert shutdown & K.SSL_SENT_SHUTDOWN, f"SSL_get_shutdown lost SSL_SENT_SHUTDOWN: {shutdown}"
     assert ret == 1, f"SSL_do_handshake on a completed handshake must return 1: {ret} ({error(api, starter.ssl, ret)})"
+    # SSL_key_update: DESCRIPTION SSL_renegotiate_pending() is 1 while scheduled and not acted on: not started
+    # means kept, not dropped (reviewdiff hole: an engine that forgot the request passed)
+    pending = api.SSL_renegotiate_pending(starter.ssl)
+    assert pending == 1, f"the renegotiation must stay scheduled (SSL_renegotiate_pending 1): {pending}"
     api.ERR_clear_error()
 
 
@@ -668,3 +672,48 @@ def test_has_pending_for_a_record_without_application_data(h: Harness) -> None:
     assert api.SSL_has_pending(client.ssl) == 1, "the KeyUpdate record is buffered"
     ret, got = api.SSL_read(client.ssl, 100)
     assert ret <= 0 and got == b"", f"the buffered record holds no application data: {ret}, {got!r}"
+
+
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/client-renegotiate-full")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "renegotiation", "tls1_2")
+@pytest.mark.parametrize("function", [
+    pytest.param("SSL_write", marks=pytest.mark.clauses("SSL_write/WARNINGS/zero-length-write")),
+    pytest.param("SSL_write_ex", marks=pytest.mark.clauses("SSL_write/WARNINGS/zero-length-write-ex")),
+])
+def test_zero_length_write_starts_a_scheduled_renegotiation(h: Harness, function: str) -> None:
+    """TLS 1.2 client: SSL_renegotiate, then a write of 0 bytes. It is the next I/O call, so the ClientHello goes
+    out (handshake records only, no application data: SSL_write.pod NOTES) and the call does not report data
+    written; the renegotiation then completes and data still flows both ways."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    api.ERR_clear_error()
+    if function == "SSL_write":
+        ret = api.SSL_write(client.ssl, b"")
+        assert ret <= 0, f"SSL_write with 0 bytes must fail: {ret}"
+    else:
+        ret, written = api.SSL_write_ex(client.ssl, b"")
+        assert written == 0, f"SSL_write_ex with 0 bytes wrote {written}"
+    out = client.take()
+    kinds = [r.type for r in records(out)]
+    h.trace.note(f"{function}(client, 0 bytes) after SSL_renegotiate -> {ret}; record types on the wire {kinds}")
+    assert out, f"{function} of 0 bytes did not start the scheduled renegotiation (nothing sent)"
+    assert all(kind == 22 for kind in kinds), f"only handshake records may go out, not {kinds}"
+    api.ERR_clear_error()
+    server.give(out)
+    for _ in range(6):  # finish the renegotiation with reads; the client's first data record is read after it
+        ret, _ = api.SSL_read(server.ssl, 10)
+        assert ret <= 0 and error(api, server.ssl, ret) in WANT, f"server SSL_read: {ret}"
+        move(client, server)
+        ret, _ = api.SSL_read(client.ssl, 10)
+        assert ret <= 0 and error(api, client.ssl, ret) in WANT, f"client SSL_read: {ret}"
+        move(client, server)
+        if api.SSL_renegotiate_pending(client.ssl) == 0:
+            break
+    assert api.SSL_renegotiate_pending(client.ssl) == 0, "the renegotiation the 0-byte write started did not finish"
+    assert api.SSL_write(client.ssl, b"after") == 5
+    move(client, server)
+    ret, got = api.SSL_read(server.ssl, 10)
+    assert (ret, got) == (5, b"after"), f"data after the renegotiation: {ret}, {got!r}"
+    api.ERR_clear_error()

@@ -192,6 +192,10 @@ class Client12Handshake(Handshake12):
         HelloRequest.parse(body)
         if self.state is not S.CONNECTED:
             return  # RFC 5246 section 7.4.1.1: ignored while a handshake is under way
+        if self.we_closed:
+            # RFC 5246 section 7.2.1: nothing follows our close_notify, so the request goes unanswered (libssl 3.0
+            # alike: no ClientHello; the engine sent one, found by the differential runner, branch diff404, seed 404)
+            return
         if not self.secure_renegotiation or not self._renegotiation_allowed():
             # RFC 5746 section 4.2 / RFC 5246 section 7.2.2: decline with a warning and carry on
             self.out.append(SendAlert(AlertLevel.WARNING, AlertDescription.no_renegotiation))

@@ -454,6 +454,23 @@ def test_read_returning_buffered_data_sends_the_renegotiation_start(starter: str
     assert e.take()[:1] == b"\x16", "the renegotiation's first message went out"
 
 
+def test_hello_request_after_our_close_notify_is_not_answered() -> None:
+    """RFC 5246 section 7.2.1: nothing follows our close_notify. A client waiting in SSL_shutdown that meets the
+    server's HelloRequest sends no ClientHello (libssl 3.0 alike; the engine's core answered it, differential
+    runner branch diff404, seed 404) and finishes at the server's close_notify."""
+    c, s = _mem_pair()
+    assert E.SSL_renegotiate(s.ssl) == 1
+    assert E.SSL_shutdown(c.ssl) == 0
+    _move(c, s)
+    ret, _ = E.SSL_read(s.ssl, 1)  # sends the HelloRequest, then reads the close_notify
+    assert ret == 0 and E.SSL_get_error(s.ssl, ret) == K.SSL_ERROR_ZERO_RETURN
+    assert E.SSL_shutdown(s.ssl) == 1
+    _move(c, s)
+    assert E.SSL_shutdown(c.ssl) == 1
+    assert c.take() == b"", "no ClientHello after the close_notify"
+    assert E.SSL_renegotiate_pending(c.ssl) == 0
+
+
 def test_renegotiation_refused_by_options() -> None:
     c, s = _mem_pair()
     assert E.SSL_get_secure_renegotiation_support(c.ssl) == 1

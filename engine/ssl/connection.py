@@ -1006,7 +1006,14 @@ class SSL:
                 if self.key_update != K.SSL_KEY_UPDATE_NONE and self._perform_key_update() < 0:
                     return (-1, b"")
                 self._send_pha_request()
+                scheduled = self.reneg_scheduled
                 self.start_renegotiation()
+                if self._plain_len and scheduled != self.reneg_scheduled and self._flush() < 0:
+                    # SSL_key_update: DESCRIPTION the renegotiation starts at this call: its first message (the
+                    # server's HelloRequest, the client's ClientHello) goes out before buffered data is returned,
+                    # as libssl 3.0 does; a full BIO ends the call (SSL_read: WARNINGS, SSL_ERROR_WANT_WRITE)
+                    # (found by the differential runner, seed 404)
+                    return (-1, b"")
             except TLSAlertError as exc:
                 return (self._fail_alert(exc), b"")
             core = self.conn
@@ -1042,7 +1049,8 @@ class SSL:
                 # SSL_CTX_set_mode: NOTES without SSL_MODE_AUTO_RETRY the call "can" end after a non-application
                 # record; the page does not say after which. OpenSSL 3.0 (observed, 3.0.22): a renegotiation under
                 # way reads on until it must wait or application data comes, and so does a client from the
-                # HelloRequest that starts one; a server stops after the ClientHello that starts one, and other
+                # HelloRequest that starts one; a server stops after the ClientHello that starts one (or that it
+                # refuses: RenegotiationRefused counts as a non-application record), and other
                 # records (TLS 1.3 post-handshake messages) end the call. The engine does the same (found by the
                 # differential runner, seed 404).
                 return None
@@ -1257,11 +1265,23 @@ class SSL:
                 return self._fail_ssl(K.SSL_R_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, func="ssl3_read_bytes")
             return None
 
-        def after(other: bool) -> None:
+        def after(other: bool) -> int | None:
             self._pull()
             if self._out:
                 self._flush()  # an answer (a KeyUpdate's) is best effort: a full BIO does not stop the wait
                 self.rwstate = K.SSL_NOTHING
+            if other and self.version == K.TLS1_2_VERSION and not self.mode & K.SSL_MODE_AUTO_RETRY \
+                    and not self._reader.buffered:  # fmt: skip
+                # SSL_CTX_set_mode: NOTES without SSL_MODE_AUTO_RETRY the call "can" end after a non-application
+                # record; OpenSSL 3.0's waiting SSL_shutdown stops after a TLS 1.2 HelloRequest it leaves unanswered
+                # (-1, SSL_ERROR_WANT_READ; found by the differential runner, branch diff404, seed 404)
+                rbio = self.rbio
+                assert rbio is not None
+                BIO_clear_retry_flags(rbio)
+                BIO_set_retry_read(rbio)
+                self.rwstate = K.SSL_READING
+                return -1
+            return None
 
         def ended(got: Input) -> int:
             return -1 if self._input_ended(got, "ssl3_shutdown") < 0 else self._shutdown_state()

@@ -21,6 +21,7 @@ from .events import (
     KeyUpdateReceived,
     NewSessionTicketReceived,
     PostHandshakeAuthDone,
+    RenegotiationRefused,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "KeyUpdateReceived",
     "NewSessionTicketReceived",
     "PostHandshakeAuthDone",
+    "RenegotiationRefused",
     "Role",
     "TLSAlertError",
     "TLSConfig",

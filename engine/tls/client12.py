@@ -34,7 +34,7 @@ from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_paramet
 from .alpn import decode_server_extension, encode_extension
 from .client13 import _is_ip
 from .config import TLSConfig, TLSContext
-from .events import CertificateReceived, CertificateRequested
+from .events import CertificateReceived, CertificateRequested, RenegotiationRefused
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
 from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12, client_hello_extensions12, session_to_offer12
 from .messages import (
@@ -192,6 +192,11 @@ class Client12Handshake(Handshake12):
         HelloRequest.parse(body)
         if self.state is not S.CONNECTED:
             return  # RFC 5246 section 7.4.1.1: ignored while a handshake is under way
+        if self.we_closed:
+            # RFC 5246 section 7.2.1: nothing follows our close_notify, so the request goes unanswered (libssl 3.0
+            # alike: no ClientHello; the engine sent one, found by the differential runner, branch diff404, seed 404)
+            self.out.append(RenegotiationRefused())
+            return
         if not self.secure_renegotiation or not self._renegotiation_allowed():
             # RFC 5746 section 4.2 / RFC 5246 section 7.2.2: decline with a warning and carry on
             self.out.append(SendAlert(AlertLevel.WARNING, AlertDescription.no_renegotiation))

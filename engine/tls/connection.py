@@ -465,6 +465,7 @@ class TLSConnection:
         if self._we_closed:
             return
         self._we_closed = True
+        self._hs.we_closed = True
         notify = bytes((AlertLevel.WARNING, AlertDescription.close_notify))
         self._out.append(self._record.seal(ContentType.alert, notify))
 

@@ -71,6 +71,12 @@ class AlertReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class RenegotiationRefused:
+    """TLS 1.2 server: a renegotiating ClientHello was declined with a no_renegotiation warning (RFC 5746 section
+    4.4); the record leaves no other trace, and SSL_read needs to know a non-application record came."""
+
+
+@dataclass(frozen=True, slots=True)
 class NewSessionTicketReceived:
     """A ticket was parsed and stored; ``psk`` is the derived PSK, ``session13`` what a later ClientHello offers."""
 
@@ -110,6 +116,7 @@ Event = (
     | CloseNotifyReceived
     | KeyUpdateReceived
     | AlertReceived
+    | RenegotiationRefused
     | NewSessionTicketReceived
     | PostHandshakeAuthDone
 )

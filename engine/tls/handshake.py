@@ -131,6 +131,7 @@ class HandshakeMachine:
     CONNECTED: ClassVar[Enum]
     TRANSITIONS: ClassVar[TransitionTable]
     renegotiations_started: int = 0  # TLS 1.2: renegotiation handshakes begun on this connection (Handshake12)
+    we_closed: bool = False  # our close_notify is queued (TLSConnection.close): no handshake message may follow
 
     def __init__(self, config: TLSConfig, context: TLSContext, initial: Enum) -> None:
         self.config = config

@@ -38,6 +38,7 @@ from . import alpn, certificates, keyexchange, maxfraglen, recordlimit, signatur
 from .alerts import AlertDescription, AlertLevel, TLSAlertError, illegal_parameter
 from .certselect import candidates, server_name_answer
 from .config import TLSConfig, TLSContext, suite_order
+from .events import RenegotiationRefused
 from .handshake import CHANGE_CIPHER_SPEC, SendAlert, Transition, transition
 from .handshake12 import GROUPS12, TLS12, TLS13, Handshake12
 from .messages import (
@@ -137,6 +138,7 @@ class Server12Handshake(Handshake12):
             ClientHello.parse(body)
             self.in_renegotiation = False
             self.out.append(SendAlert(AlertLevel.WARNING, AlertDescription.no_renegotiation))
+            self.out.append(RenegotiationRefused())
             return
         self._on_client_hello(body, raw)
 

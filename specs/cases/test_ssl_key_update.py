@@ -527,6 +527,23 @@ def test_server_renegotiate_requests_a_handshake(h: Harness, function: str) -> N
     assert api.SSL_read(server.ssl, 100) == (10, b"still fine")
 
 
+@pytest.mark.clauses("SSL_key_update/DESCRIPTION/server-sends-hello-request")
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+def test_server_read_of_buffered_data_sends_the_hello_request(h: Harness) -> None:
+    """The next I/O call after SSL_renegotiate on a server is an SSL_read that returns application data already
+    buffered: it sends the HelloRequest too (found by the differential runner, seed 404: the engine kept it
+    back until a later call)."""
+    api = h.capi
+    client, server = tls12_pair(h)
+    assert api.SSL_write(client.ssl, b"ab") == 2
+    move(client, server)
+    assert api.SSL_read(server.ssl, 1) == (1, b"a")
+    assert api.SSL_renegotiate(server.ssl) == 1
+    assert server.outgoing() == 0
+    assert api.SSL_read(server.ssl, 1) == (1, b"b")
+    assert server.outgoing() > 0, "the read was the next I/O call: the HelloRequest must have gone out"
+
+
 @pytest.mark.clauses("SSL_key_update/DESCRIPTION/no-renegotiation-alert-fails")
 @pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
 def test_no_renegotiation_alert_fails_the_client(h: Harness) -> None:

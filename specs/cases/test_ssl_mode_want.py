@@ -196,6 +196,35 @@ def test_no_auto_retry_reads_past_a_hello_request(h: Harness) -> None:
     api.ERR_clear_error()
 
 
+@pytest.mark.clauses("SSL_CTX_set_mode/NOTES/no-auto-retry-server-stops-after-client-hello")
+@pytest.mark.states("established")
+@pytest.mark.needs(*C_API, "tls1_2", "renegotiation")
+def test_no_auto_retry_server_stops_after_a_declined_client_hello(h: Harness) -> None:
+    """TLS 1.2, the server without AUTO_RETRY and without SSL_OP_ALLOW_CLIENT_RENEGOTIATION: the client's
+    renegotiating ClientHello arrives with a record behind it (the client met the end of its input and sent a
+    fatal alert). The server's SSL_read declines the ClientHello and stops there: SSL_ERROR_WANT_READ, the alert
+    still in the read BIO."""
+    api = h.capi
+    client, server = tls12_pair(h, server_options=0)
+    api.SSL_clear_mode(server.ssl, K.SSL_MODE_AUTO_RETRY)
+    assert api.SSL_renegotiate(client.ssl) == 1
+    client.put_eof()
+    ret = api.SSL_write(client.ssl, b"x")
+    assert ret <= 0, f"the client met the end of its input: {ret}"
+    api.ERR_clear_error()
+    flight = client.take()
+    assert flight[:1] == b"\x16" and len(flight) > 5 + int.from_bytes(flight[3:5], "big"), (
+        "the ClientHello and a record behind it")
+    server.give(flight)
+    ret, got = api.SSL_read(server.ssl, 100)
+    h.trace.note(f"server SSL_read without AUTO_RETRY after a declined ClientHello + alert -> {ret} "
+                 f"({error(api, server.ssl, ret) if ret <= 0 else got!r})")
+    assert ret <= 0 and error(api, server.ssl, ret) is WANT_READ, (
+        f"the read must stop after the ClientHello: {ret} ({error(api, server.ssl, ret) if ret <= 0 else got!r})")
+    assert api.BIO_ctrl_pending(api.SSL_get_rbio(server.ssl)) > 0, "the alert must wait in the read BIO"
+    api.ERR_clear_error()
+
+
 @pytest.mark.clauses("SSL_CTX_set_mode/NOTES/auto-retry-blocking")
 @pytest.mark.needs(*C_API, "tls1_3")
 def test_auto_retry_on_a_blocking_socket_returns_with_data(h: Harness) -> None:

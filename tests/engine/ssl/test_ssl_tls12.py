@@ -415,6 +415,69 @@ def test_renegotiation_records_and_auto_retry(auto_retry: bool) -> None:
     assert E.SSL_renegotiate_pending(s.ssl) == 0
 
 
+def test_no_auto_retry_server_stops_after_a_refused_client_hello() -> None:
+    """A server without SSL_MODE_AUTO_RETRY that refuses a renegotiating ClientHello (no_renegotiation warning)
+    ends the read with SSL_ERROR_WANT_READ and leaves the next record in the BIO: SSL_CTX_set_mode.pod says only
+    "can"; OpenSSL 3.0 (3.0.22, differential runner seed 404, mem) stops there. The engine's refusal left no event,
+    so the read went on to the next record."""
+    c, s = _mem_pair()
+    E.SSL_clear_mode(s.ssl, K.SSL_MODE_AUTO_RETRY)
+    assert E.SSL_renegotiate(c.ssl) == 1
+    # the client meets the end of its input: behind its ClientHello it sends a fatal decode_error alert
+    assert B.BIO_shutdown_wr(c.net) == 1
+    ret = E.SSL_write(c.ssl, b"x")
+    assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_SSL
+    err.ERR_clear_error()
+    flight = c.take()
+    assert flight[:1] == b"\x16" and b"\x15\x03\x03" in flight
+    s.give(flight)
+    rbio = E.SSL_get_rbio(s.ssl)
+    ret, _ = E.SSL_read(s.ssl, 100)
+    assert ret == -1 and E.SSL_get_error(s.ssl, ret) == K.SSL_ERROR_WANT_READ
+    assert B.BIO_ctrl_pending(rbio) > 0, "the alert waits in the BIO"
+    assert E.SSL_get_shutdown(s.ssl) == 0
+    assert s.take()[:1] == b"\x15", "the no_renegotiation warning went out"
+
+
+@pytest.mark.parametrize("starter", ["client", "server"])
+def test_read_returning_buffered_data_sends_the_renegotiation_start(starter: str) -> None:
+    """SSL_key_update.pod: a scheduled renegotiation starts at the next I/O call. An SSL_read that returns
+    plaintext already buffered writes the HelloRequest / ClientHello before it returns, as libssl 3.0 does
+    (differential runner seed 404, pair: the engine's server kept its HelloRequest back)."""
+    c, s = _mem_pair(options=K.SSL_OP_ALLOW_CLIENT_RENEGOTIATION)
+    e, peer = (c, s) if starter == "client" else (s, c)
+    assert E.SSL_write(peer.ssl, b"ab") == 2
+    _move(c, s)
+    assert E.SSL_read(e.ssl, 1) == (1, b"a")
+    assert E.SSL_renegotiate(e.ssl) == 1
+    assert E.SSL_read(e.ssl, 1) == (1, b"b")
+    assert e.take()[:1] == b"\x16", "the renegotiation's first message went out"
+
+
+@pytest.mark.parametrize("auto_retry", [True, False])
+def test_hello_request_after_our_close_notify_is_not_answered(auto_retry: bool) -> None:
+    """RFC 5246 section 7.2.1: nothing follows our close_notify. A client waiting in SSL_shutdown that meets the
+    server's HelloRequest sends no ClientHello (libssl 3.0 alike; the engine's core answered it, differential
+    runner branch diff404, seed 404) and finishes at the server's close_notify; without SSL_MODE_AUTO_RETRY the
+    first wait stops after the HelloRequest (-1, SSL_ERROR_WANT_READ; SSL_CTX_set_mode.pod "can", OpenSSL 3.0)."""
+    c, s = _mem_pair()
+    if not auto_retry:
+        E.SSL_clear_mode(c.ssl, K.SSL_MODE_AUTO_RETRY)
+    assert E.SSL_renegotiate(s.ssl) == 1
+    assert E.SSL_shutdown(c.ssl) == 0
+    _move(c, s)
+    ret, _ = E.SSL_read(s.ssl, 1)  # sends the HelloRequest, then reads the close_notify
+    assert ret == 0 and E.SSL_get_error(s.ssl, ret) == K.SSL_ERROR_ZERO_RETURN
+    assert E.SSL_shutdown(s.ssl) == 1
+    _move(c, s)
+    if not auto_retry:
+        ret = E.SSL_shutdown(c.ssl)
+        assert ret == -1 and E.SSL_get_error(c.ssl, ret) == K.SSL_ERROR_WANT_READ
+    assert E.SSL_shutdown(c.ssl) == 1
+    assert c.take() == b"", "no ClientHello after the close_notify"
+    assert E.SSL_renegotiate_pending(c.ssl) == 0
+
+
 def test_renegotiation_refused_by_options() -> None:
     c, s = _mem_pair()
     assert E.SSL_get_secure_renegotiation_support(c.ssl) == 1

@@ -413,6 +413,8 @@ _SIGNATURES.update({
     "SSL_get_cipher_list": (c_char_p, (_H, c_int)),
     "SSL_set_security_level": (None, (_H, c_int)),
     "SSL_get_security_level": (c_int, (_H,)),
+    "SSL_CTX_set_security_level": (None, (_H, c_int)),
+    "SSL_CTX_get_security_level": (c_int, (_H,)),
     "SSL_set_ex_data": (c_int, (_H, c_int, c_void_p)),
     "CRYPTO_get_ex_new_index": (c_int, (c_int, c_long, c_void_p, c_void_p, c_void_p, c_void_p)),
     "SSL_get_ex_data": (c_void_p, (_H, c_int)),
@@ -2299,6 +2301,12 @@ class LibsslApi:
 
     def SSL_get_security_level(self, s: Handle | None) -> int:
         return int(self._function("SSL_get_security_level")(_address(s, "SSL")))
+
+    def SSL_CTX_set_security_level(self, ctx: Handle | None, level: int) -> None:
+        self._function("SSL_CTX_set_security_level")(_address(ctx, "SSL_CTX"), level)
+
+    def SSL_CTX_get_security_level(self, ctx: Handle | None) -> int:
+        return int(self._function("SSL_CTX_get_security_level")(_address(ctx, "SSL_CTX")))
 
     def _ex_new_index(self, class_index: int, kind: str, argl: int, argp: int | None, new_func: ExCallback | None,
                       dup_func: ExCallback | None, free_func: ExCallback | None) -> int:

@@ -1044,3 +1044,20 @@ def test_ssl_clear_fails_with_a_renegotiation_scheduled(h: Harness) -> None:
     h.trace.note(f"SSL_clear with a renegotiation scheduled -> {ret}, ERR_peek_error {code:#x}")
     assert ret == 0 and code != 0, (ret, code)
     api.ERR_clear_error()
+
+
+@pytest.mark.clauses("SSL_new/DESCRIPTION/inherits-context-settings")
+def test_ssl_new_inherits_context_security_level(h: Harness) -> None:
+    """SSL_new.pod: the new object "inherits the settings of the underlying context"; the security level is one of
+    them. A level set on the context before SSL_new is the level SSL_get_security_level reports on the new object,
+    for two different non-default levels (so a stack that happens to start at one of them cannot pass by chance)."""
+    api = h.capi
+    for level in (0, 3):
+        with ssl_ctx(h) as ctx:
+            api.SSL_CTX_set_security_level(ctx, level)
+            assert api.SSL_CTX_get_security_level(ctx) == level, \
+                f"SSL_CTX_set_security_level({level}) did not stick: {api.SSL_CTX_get_security_level(ctx)}"
+            with ssl_obj(h, ctx) as ssl:
+                got = api.SSL_get_security_level(ssl)
+                h.trace.note(f"SSL_CTX_set_security_level({level}); SSL_new -> SSL_get_security_level {got}")
+                assert got == level, f"SSL_new did not take the context's security level {level}: the SSL has {got}"

@@ -13,6 +13,7 @@ the call and reads through the BIO; every stack that takes a caller's writable b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -37,17 +38,17 @@ def _heap(h: Harness) -> Any:
     return api
 
 
-def _idle_pairs_heap(h: Harness, api: Any, release: bool) -> int:
-    """C-heap bytes held by PAIRS established, idle pairs (every record read), made with or without the mode."""
+def _idle_pairs_heap(h: Harness, api: Any, prepare: Callable[[Mem, Mem], object] | None = None) -> int:
+    """C-heap bytes held by PAIRS established, idle pairs (every record read), each pair given to ``prepare`` (when
+    there is one) before its handshake."""
     before = api.c_heap_in_use()
     pairs: list[tuple[Mem, Mem]] = []
     try:
         for _ in range(PAIRS):
             client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
             pairs.append((client, server))
-            if release:
-                for side in (client, server):
-                    api.SSL_set_mode(side.ssl, K.SSL_MODE_RELEASE_BUFFERS)
+            if prepare is not None:
+                prepare(client, server)
             handshake(h, client, server)
             for a, b in ((client, server), (server, client)):
                 assert api.SSL_write(a.ssl, b"ping") == 4
@@ -66,8 +67,13 @@ def test_release_buffers_saves_about_34_kb_per_idle_connection(h: Harness) -> No
     """20 idle TLS pairs (40 SSL objects) with and without SSL_MODE_RELEASE_BUFFERS: with the mode they hold less
     of the C heap, by at least half of the page's "around 34kB" per SSL object (17 kB each)."""
     api = _heap(h)
-    _idle_pairs_heap(h, api, False)  # warm up: one-time allocations of the library (tables, caches) happen here
-    held = {release: _idle_pairs_heap(h, api, release) for release in (False, True)}
+
+    def release_buffers(client: Mem, server: Mem) -> None:
+        for side in (client, server):
+            api.SSL_set_mode(side.ssl, K.SSL_MODE_RELEASE_BUFFERS)
+
+    _idle_pairs_heap(h, api)  # warm up: one-time allocations of the library (tables, caches) happen here
+    held = {release: _idle_pairs_heap(h, api, release_buffers if release else None) for release in (False, True)}
     saving = (held[False] - held[True]) / (2 * PAIRS)
     h.trace.note(f"C heap held by {PAIRS} idle pairs: without the mode {held[False]} B, with it {held[True]} B; "
                  f"saving {saving:.0f} B per SSL object")
@@ -223,26 +229,11 @@ READ_HINT = 256 << 10  # a read buffer hint far above the built-in default (one 
 
 
 def _idle_clients_heap(h: Harness, api: Any, hint: int | None) -> int:
-    """C-heap bytes held by PAIRS established, idle pairs (every record read), each client given
-    SSL_set_default_read_buffer_len(hint) before its handshake (none when ``hint`` is None)."""
-    before = api.c_heap_in_use()
-    pairs: list[tuple[Mem, Mem]] = []
-    try:
-        for _ in range(PAIRS):
-            client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
-            pairs.append((client, server))
-            if hint is not None:
-                api.SSL_set_default_read_buffer_len(client.ssl, hint)
-            handshake(h, client, server)
-            for a, b in ((client, server), (server, client)):
-                assert api.SSL_write(a.ssl, b"ping") == 4
-                move(client, server)
-                assert api.SSL_read(b.ssl, 100) == (4, b"ping")
-        return int(api.c_heap_in_use() - before)
-    finally:
-        for client, server in pairs:
-            client.close()
-            server.close()
+    """C-heap bytes held by PAIRS established, idle pairs, each client given SSL_set_default_read_buffer_len(hint)
+    before its handshake (none when ``hint`` is None)."""
+    if hint is None:
+        return _idle_pairs_heap(h, api)
+    return _idle_pairs_heap(h, api, lambda client, _server: api.SSL_set_default_read_buffer_len(client.ssl, hint))
 
 
 @pytest.mark.clauses("SSL_CTX_set_split_send_fragment/DESCRIPTION/default-read-buffer-len")

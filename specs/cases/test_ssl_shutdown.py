@@ -188,6 +188,19 @@ def test_set_shutdown_sets_the_state_without_an_alert(h: Harness) -> None:
     assert client.outgoing() == 0, "SSL_set_shutdown must not send anything"
 
 
+def _server_fails_on_a_corrupted_record(h: Harness, client: Mem, server: Mem) -> bytes:
+    """The client's record reaches the server corrupted; the server's SSL_read fails fatally (not a retry) and it
+    sends a fatal alert, which is returned (not yet given to the client)."""
+    api = h.capi
+    corrupt_record(h, client, server)
+    api.ERR_clear_error()
+    ret, _ = api.SSL_read(server.ssl, 100)
+    assert ret <= 0 and error(api, server.ssl, ret) not in WANT, "the corrupted record must fail the server"
+    alert = server.take()
+    assert alert, "the server must send a fatal alert"
+    return alert
+
+
 @pytest.mark.clauses(
     "SSL_set_shutdown/NOTES/received-fatal-alert",
     "SSL_shutdown/DESCRIPTION/not-after-fatal-error",
@@ -199,12 +212,7 @@ def test_fatal_alert_sets_received_and_ends_clean_closing(h: Harness) -> None:
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     handshake(h, client, server)
-    corrupt_record(h, client, server)
-    api.ERR_clear_error()
-    ret, _ = api.SSL_read(server.ssl, 100)
-    assert ret <= 0 and error(api, server.ssl, ret) not in WANT, "the corrupted record must fail the server"
-    alert = server.take()
-    assert alert, "the server must send a fatal alert"
+    alert = _server_fails_on_a_corrupted_record(h, client, server)
     client.give(alert)
     ret, _ = api.SSL_read(client.ssl, 100)
     h.trace.note(f"client read after the fatal alert -> {ret}, SSL_get_error {error(api, client.ssl, ret)}")
@@ -251,12 +259,7 @@ def test_shutdown_waiting_gets_a_fatal_alert_not_1(h: Harness) -> None:
     api = h.capi
     client, server = Mem(h, Role.CLIENT), Mem(h, Role.SERVER)
     handshake(h, client, server)
-    corrupt_record(h, client, server)
-    api.ERR_clear_error()
-    ret, _ = api.SSL_read(server.ssl, 100)
-    assert ret <= 0 and error(api, server.ssl, ret) not in WANT, "the corrupted record must fail the server"
-    alert = server.take()
-    assert alert, "the server must send a fatal alert"
+    alert = _server_fails_on_a_corrupted_record(h, client, server)
     assert api.SSL_shutdown(client.ssl) == 0, "the first SSL_shutdown sends close_notify"
     client.give(alert)
     api.ERR_clear_error()
